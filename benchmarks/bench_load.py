@@ -1,0 +1,105 @@
+"""Load benchmark: mettadb vs hyperon on the same generated file, in the same run.
+
+    python benchmarks/bench_load.py --facts 1000000 [--also 4000000]
+
+Prints load time, facts/s and peak memory for both, the ratio, mettadb's split
+of parse+encode vs LMDB, and the time to reopen the space and answer one ground
+match.  hyperon runs in its own virtualenv (hyperon 0.2.6: 0.2.7-0.2.10 abort
+past ~1,024 atoms).
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import tempfile
+import time
+
+from common import family_file, hyperon_python, ratio, run_child
+
+METTADB_LOAD = """
+import sys, time, mettadb
+t = time.perf_counter()
+with mettadb.open(sys.argv[1]) as sp:
+    r = sp.load(sys.argv[2])
+RESULT = {"seconds": time.perf_counter() - t, "atoms": r.read}
+"""
+
+TRANSCODE_ONLY = """
+import sys, time, gc
+from mettadb.parser import transcode_file
+gc.disable()
+t = time.perf_counter()
+n = sum(1 for _ in transcode_file(sys.argv[1]))
+RESULT = {"seconds": time.perf_counter() - t, "atoms": n}
+"""
+
+REOPEN = """
+import time
+t0 = time.perf_counter()
+import sys, mettadb
+t1 = time.perf_counter()
+with mettadb.open(sys.argv[1], readonly=True) as sp:
+    res = [str(a) for a in sp.match("(parent P123 $x)", "$x")]
+t2 = time.perf_counter()
+RESULT = {"import": t1 - t0, "open_and_match": t2 - t1, "results": len(res)}
+"""
+
+HYPERON_LOAD = """
+import sys, time
+from hyperon import MeTTa
+text = open(sys.argv[1]).read()
+t = time.perf_counter()
+m = MeTTa()
+m.run(text)
+RESULT = {"seconds": time.perf_counter() - t}
+"""
+
+
+def bench(facts: int, hyperon: str, skip_hyperon: bool) -> dict:
+    src = family_file(facts)
+    tmp = tempfile.mkdtemp(prefix="mettadb-bench-")
+    try:
+        m = run_child(sys.executable, METTADB_LOAD, f"{tmp}/space", str(src))
+        tc = run_child(sys.executable, TRANSCODE_ONLY, str(src))
+        ro = run_child(sys.executable, REOPEN, f"{tmp}/space")
+        h = None if skip_hyperon else run_child(hyperon_python(hyperon), HYPERON_LOAD, str(src))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    n = m["atoms"]
+    print(f"\n== {facts:,} facts ({src.stat().st_size / 2**20:.0f} MB) ==")
+    print(f"mettadb load      {m['seconds']:7.2f} s  {n / m['seconds']:>10,.0f} facts/s  "
+          f"peak RSS {m['VmHWM']:6.0f} MB (anon at end {m['RssAnon']:.0f} MB)")
+    lmdb_s = max(m["seconds"] - tc["seconds"], 0.0)
+    print(f"  split: parse+encode {tc['seconds']:.2f} s ({tc['seconds'] / m['seconds']:.0%}), "
+          f"LMDB writes+indexes+commit {lmdb_s:.2f} s ({lmdb_s / m['seconds']:.0%})")
+    if h:
+        print(f"hyperon {hyperon} run  {h['seconds']:7.2f} s  {n / h['seconds']:>10,.0f} facts/s  "
+              f"peak RSS {h['VmHWM']:6.0f} MB (anon at end {h['RssAnon']:.0f} MB)")
+        print(f"ratio (mettadb speed / hyperon speed): {ratio(h['seconds'], m['seconds'])}; "
+              f"memory mettadb/hyperon: {ratio(m['VmHWM'], h['VmHWM'])}")
+    print(f"reopen + one ground match: {ro['open_and_match'] * 1000:.1f} ms "
+          f"(+ {ro['import'] * 1000:.0f} ms to import mettadb); hyperon must reload: {h['seconds'] if h else float('nan'):.1f} s")
+    return {"facts": n, "mettadb": m, "transcode": tc, "reopen": ro, "hyperon": h}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--facts", type=int, default=1_000_000)
+    ap.add_argument("--also", type=int, nargs="*", default=[], help="more sizes (e.g. 4000000 for memory growth)")
+    ap.add_argument("--hyperon", default="0.2.6")
+    ap.add_argument("--skip-hyperon", action="store_true")
+    args = ap.parse_args()
+    results = [bench(args.facts, args.hyperon, args.skip_hyperon)]
+    for f in args.also:
+        results.append(bench(f, args.hyperon, True))
+    if len(results) > 1:
+        a, b = results[0]["mettadb"], results[-1]["mettadb"]
+        print(f"\nmettadb peak RSS growth {results[0]['facts']:,} -> {results[-1]['facts']:,} facts: "
+              f"{b['VmHWM'] / a['VmHWM']:.2f}x")
+    time.sleep(0)
+
+
+if __name__ == "__main__":
+    main()

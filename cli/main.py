@@ -1,0 +1,191 @@
+"""`mettadb` commands.  Each opens the space, calls one library method and
+turns a library error into a one-line `Error: ...` (exit code 1)."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+import click
+
+import mettadb
+from mettadb.errors import MettaDBError
+from mettadb.progress import Progress
+from mettadb.store import DEFAULT_PATH, Space
+
+__all__ = ["cli", "main"]
+
+
+@contextlib.contextmanager
+def _errors() -> Iterator[None]:
+    try:
+        yield
+    except MettaDBError as e:
+        raise click.ClickException(str(e)) from None
+    except OSError as e:
+        raise click.ClickException(f"{e.filename or ''}{': ' if e.filename else ''}{e.strerror or e}") from None
+
+
+@contextlib.contextmanager
+def _space(ctx: click.Context, readonly: bool = False) -> Iterator[Space]:
+    with _errors():
+        path = ctx.obj["db"]
+        if readonly and not os.path.exists(os.path.join(path, "data.mdb")):
+            raise click.ClickException(f"no space at {os.path.abspath(path)} (load one with `mettadb load FILE`)")
+        space = mettadb.open(path, readonly=readonly, mode=ctx.obj["mode"])
+        if space.note:
+            click.echo(f"note: {space.note}", err=True)
+        with space:
+            yield space
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--db", envvar="METTADB_DB", default=DEFAULT_PATH, show_default=True, metavar="PATH",
+              help="The space (a directory); also $METTADB_DB.")
+@click.option("--mode", default="600", show_default=True, metavar="OCTAL",
+              help="Permissions of a newly created space.")
+@click.version_option(mettadb.__version__, prog_name="mettadb")
+@click.pass_context
+def cli(ctx: click.Context, db: str, mode: str) -> None:
+    """A persistent MeTTa atom space.
+
+    \b
+    Example:
+      mettadb load facts.metta
+      mettadb match '(parent Tom $x)' '$x'
+    """
+    try:
+        m = int(mode, 8)
+    except ValueError:
+        raise click.BadParameter(f"{mode!r} is not an octal mode", param_hint="--mode") from None
+    ctx.obj = {"db": db, "mode": m}
+
+
+@cli.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, allow_dash=True))
+@click.option("--duplicates", is_flag=True, help="Add a copy for every occurrence (default: set union).")
+@click.pass_context
+def load(ctx: click.Context, files: tuple[str, ...], duplicates: bool) -> None:
+    """Load MeTTa files into the space in one transaction (`-` reads stdin).
+
+    \b
+    Example:
+      mettadb load family.metta rules.metta
+    """
+    sources: list[Any] = []
+    total = 0
+    for f in files:
+        if f == "-":
+            sources.append(sys.stdin.buffer)
+        else:
+            if not os.path.isfile(f):
+                raise click.ClickException(f"{f}: no such file")
+            sources.append(f)
+            total += os.path.getsize(f)
+    path = ctx.obj["db"]
+    existed = os.path.exists(os.path.join(path, "data.mdb"))
+    try:
+        with _space(ctx) as space, Progress("loading", total or None) as bar:
+            with _errors():
+                report = space.load(*sources, duplicates=duplicates, progress=bar.update)
+    except BaseException:
+        if not existed:  # a failed first load leaves no empty space behind
+            shutil.rmtree(path, ignore_errors=True)
+        raise
+    if report.bangs:
+        click.echo(f"note: {report.bangs} `!` expressions were not evaluated (use `mettadb run` to evaluate)", err=True)
+    click.echo(report.summary(), err=True)
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_context
+def stats(ctx: click.Context, as_json: bool) -> None:
+    """Counts, size and the largest heads of the space."""
+    with _space(ctx, readonly=True) as space, _errors():
+        st = space.stats()
+    if as_json:
+        click.echo(json.dumps(st, indent=2))
+        return
+    click.echo(f"space           {st['path']}")
+    click.echo(f"atoms           {st['atoms']:,}")
+    click.echo(f"distinct        {st['distinct']:,}")
+    click.echo(f"size on disk    {st['size_bytes']:,} bytes")
+    click.echo(f"format version  {st['format_version']}")
+    click.echo(f"generation      {st['generation']}")
+    if st["heads"]:
+        click.echo("")
+        click.echo(f"{'head':<30} {'arity':>5} {'distinct':>12} {'atoms':>12}")
+        for h in st["heads"][:20]:
+            click.echo(f"{h['head'][:30]:<30} {h['arity']:>5} {h['distinct']:>12,} {h['atoms']:>12,}")
+        if len(st["heads"]) > 20:
+            click.echo(f"... and {len(st['heads']) - 20} more heads")
+
+
+@cli.command()
+@click.option("-o", "--output", type=click.Path(dir_okay=False, allow_dash=True), default="-",
+              help="Write to a file instead of stdout.")
+@click.pass_context
+def dump(ctx: click.Context, output: str) -> None:
+    """Print every atom as MeTTa text (what `load --duplicates` reads back)."""
+    with _space(ctx, readonly=True) as space, _errors():
+        out = sys.stdout if output == "-" else open(output, "w", encoding="utf-8")
+        try:
+            for atom in space.atoms():
+                out.write(str(atom))
+                out.write("\n")
+        finally:
+            if out is not sys.stdout:
+                out.close()
+
+
+@cli.command()
+@click.argument("pattern")
+@click.argument("template", required=False)
+@click.option("--count", is_flag=True, help="Print only the number of matches.")
+@click.option("--limit", type=click.IntRange(min=0), help="Stop after N results.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object of bindings per line.")
+@click.option("--explain", is_flag=True, help="Show the access path and join order instead.")
+@click.pass_context
+def match(ctx: click.Context, pattern: str, template: str | None, count: bool, limit: int | None,
+          as_json: bool, explain: bool) -> None:
+    """Match PATTERN against the space; print TEMPLATE (or the match) per result.
+
+    \b
+    Example:
+      mettadb match '(, (parent $x $y) (parent $y $z))' '($x $z)' --limit 10
+    """
+    with _space(ctx, readonly=True) as space, _errors():
+        p = mettadb.atom(pattern)
+        if explain:
+            click.echo(json.dumps(space.explain(p), indent=2))
+            return
+        t = mettadb.atom(template) if template is not None else p
+        n = 0
+        out = sys.stdout
+        for b in space.query(p):
+            if limit is not None and n >= limit:
+                break
+            n += 1
+            if count:
+                continue
+            if as_json:
+                out.write(json.dumps(b.to_dict()) + "\n")
+            else:
+                out.write(str(b.resolve(t)) + "\n")
+        if count:
+            click.echo(n)
+
+
+def main() -> None:
+    """Console entry point."""
+    cli(prog_name="mettadb")
+
+
+if __name__ == "__main__":
+    main()

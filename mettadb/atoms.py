@@ -1,0 +1,405 @@
+"""Atoms: the values a MeTTa space holds.
+
+Every operation here is iterative: hashing is computed bottom-up at
+construction time, and equality, printing and alpha-equality walk explicit
+stacks, so atoms nested 100 000 levels deep behave like shallow ones.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Iterable, Iterator
+from typing import Any, Union
+
+__all__ = [
+    "Atom",
+    "Bool",
+    "E",
+    "Expression",
+    "Float",
+    "G",
+    "Grounded",
+    "Integer",
+    "S",
+    "String",
+    "Symbol",
+    "V",
+    "Variable",
+    "alpha_equal",
+    "format_float",
+    "fresh_variable",
+    "iter_atoms",
+    "quote_string",
+]
+
+
+class Atom:
+    """Base of all atoms; immutable and hashable."""
+
+    __slots__ = ("_hash",)
+    _hash: int
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"{type(self).__name__} is immutable")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"{type(self).__name__} is immutable")
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def __str__(self) -> str:
+        return _to_text(self)
+
+    @property
+    def is_ground(self) -> bool:
+        """True when the atom contains no variable."""
+        return not any(isinstance(a, Variable) for a in iter_atoms(self))
+
+    def to_python(self) -> Any:
+        """Convert to plain Python: grounded values, str for symbols, nested tuples."""
+        return _to_python(self)
+
+
+class Symbol(Atom):
+    """A named constant, compared by name."""
+
+    __slots__ = ("name",)
+    name: str
+
+    def __init__(self, name: str) -> None:
+        if not isinstance(name, str) or not name:
+            raise ValueError("a symbol needs a non-empty name")
+        object.__setattr__(self, "name", name)
+        object.__setattr__(self, "_hash", hash(("S", name)))
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is Symbol and other.name == self.name  # type: ignore[attr-defined]
+
+    __hash__ = Atom.__hash__
+
+    def __repr__(self) -> str:
+        return f"S({self.name!r})"
+
+
+class Variable(Atom):
+    """A `$name` variable; two variables are equal when their names are."""
+
+    __slots__ = ("name",)
+    name: str
+
+    def __init__(self, name: str) -> None:
+        if not isinstance(name, str):
+            raise ValueError("a variable needs a name")
+        object.__setattr__(self, "name", name)
+        object.__setattr__(self, "_hash", hash(("V", name)))
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is Variable and other.name == self.name  # type: ignore[attr-defined]
+
+    __hash__ = Atom.__hash__
+
+    def __repr__(self) -> str:
+        return f"V({self.name!r})"
+
+
+_fresh_counter = itertools.count(1)
+
+
+def fresh_variable(name: str = "X") -> Variable:
+    """A variable no parsed atom can contain (its name carries a `#N` suffix)."""
+    base = name.split("#", 1)[0]
+    return Variable(f"{base}#{next(_fresh_counter)}")
+
+
+class Expression(Atom):
+    """A parenthesised sequence of atoms."""
+
+    __slots__ = ("children",)
+    children: tuple[Atom, ...]
+
+    def __init__(self, children: Iterable[Atom]) -> None:
+        kids = tuple(children)
+        for k in kids:
+            if not isinstance(k, Atom):
+                raise TypeError(f"expression children must be atoms, not {type(k).__name__}")
+        object.__setattr__(self, "children", kids)
+        object.__setattr__(self, "_hash", hash(("E",) + tuple(k._hash for k in kids)))
+
+    def __len__(self) -> int:
+        return len(self.children)
+
+    def __iter__(self) -> Iterator[Atom]:
+        return iter(self.children)
+
+    def __getitem__(self, i: int) -> Atom:
+        return self.children[i]
+
+    def __eq__(self, other: object) -> bool:
+        if self is other:
+            return True
+        if type(other) is not Expression or other._hash != self._hash:
+            return False
+        stack: list[tuple[Atom, Atom]] = [(self, other)]
+        while stack:
+            a, b = stack.pop()
+            if a is b:
+                continue
+            if type(a) is Expression:
+                if type(b) is not Expression or a._hash != b._hash:
+                    return False
+                ac, bc = a.children, b.children  # type: ignore[attr-defined]
+                if len(ac) != len(bc):
+                    return False
+                stack.extend(zip(ac, bc))
+            elif a != b:
+                return False
+        return True
+
+    __hash__ = Atom.__hash__
+
+    def __repr__(self) -> str:
+        return f"E({self!s})"
+
+
+class Grounded(Atom):
+    """A grounded value: a Python value that MeTTa treats as a constant."""
+
+    __slots__ = ("value",)
+    value: Any
+    type_name = "Grounded"
+
+    def __init__(self, value: Any) -> None:
+        object.__setattr__(self, "value", value)
+        object.__setattr__(self, "_hash", hash((type(self).__name__, value)))
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not type(self):
+            return False
+        v, w = self.value, other.value  # type: ignore[attr-defined]
+        if v == w:
+            return True
+        return isinstance(v, float) and math.isnan(v) and math.isnan(w)
+
+    __hash__ = Atom.__hash__
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.value!r})"
+
+
+class Integer(Grounded):
+    """A whole number (hyperon's `Number`)."""
+
+    __slots__ = ()
+    type_name = "Number"
+
+    def __init__(self, value: int) -> None:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise TypeError("Integer needs an int")
+        super().__init__(value)
+
+
+class Float(Grounded):
+    """A floating-point number (hyperon's `Number`)."""
+
+    __slots__ = ()
+    type_name = "Number"
+
+    def __init__(self, value: float) -> None:
+        super().__init__(float(value))
+
+
+class String(Grounded):
+    """A string literal (hyperon's `String`)."""
+
+    __slots__ = ()
+    type_name = "String"
+
+    def __init__(self, value: str) -> None:
+        if not isinstance(value, str):
+            raise TypeError("String needs a str")
+        super().__init__(value)
+
+
+class Bool(Grounded):
+    """`True` or `False` (hyperon's `Bool`)."""
+
+    __slots__ = ()
+    type_name = "Bool"
+
+    def __init__(self, value: bool) -> None:
+        super().__init__(bool(value))
+
+
+# ---------------------------------------------------------------- builders
+
+PyValue = Union[Atom, str, int, float, bool, tuple, list]
+
+
+def S(name: str) -> Symbol:
+    """Build a symbol."""
+    return Symbol(name)
+
+
+def V(name: str) -> Variable:
+    """Build a variable (name without `$`)."""
+    return Variable(name[1:] if name.startswith("$") else name)
+
+
+def G(value: Any) -> Atom:
+    """Build a grounded atom from a Python bool, int, float or str."""
+    if isinstance(value, Atom):
+        return value
+    if isinstance(value, bool):
+        return Bool(value)
+    if isinstance(value, int):
+        return Integer(value)
+    if isinstance(value, float):
+        return Float(value)
+    if isinstance(value, str):
+        return String(value)
+    raise TypeError(f"cannot make a grounded atom from {type(value).__name__}")
+
+
+def E(*children: Any) -> Expression:
+    """Build an expression; Python values become grounded atoms, tuples nest."""
+    return Expression(_from_python(c) for c in children)
+
+
+def _from_python(value: Any) -> Atom:
+    if isinstance(value, Atom):
+        return value
+    if isinstance(value, (tuple, list)):
+        return E(*value)
+    return G(value)
+
+
+# ---------------------------------------------------------------- printing
+
+_ESCAPES = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\t": "\\t", "\r": "\\r", "\0": "\\0"}
+
+
+def quote_string(s: str) -> str:
+    """The MeTTa literal for a string, escapes as the parser reads them back."""
+    out = ['"']
+    for ch in s:
+        esc = _ESCAPES.get(ch)
+        if esc is not None:
+            out.append(esc)
+        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
+            out.append("\\x%02x" % ord(ch))
+        else:
+            out.append(ch)
+    out.append('"')
+    return "".join(out)
+
+
+def format_float(f: float) -> str:
+    """Print a float the way hyperon (Rust's `{:?}`) does: `3.0`, `1e20`, `1.5e-7`."""
+    if math.isnan(f):
+        return "NaN"
+    if math.isinf(f):
+        return "inf" if f > 0 else "-inf"
+    r = repr(f)
+    if "e" in r:
+        mant, exp = r.split("e")
+        return f"{mant}e{int(exp)}"
+    return r
+
+
+def _leaf_text(a: Atom) -> str:
+    t = type(a)
+    if t is Symbol:
+        return a.name  # type: ignore[attr-defined,no-any-return]
+    if t is Variable:
+        return "$" + a.name  # type: ignore[attr-defined]
+    if t is Integer:
+        return str(a.value)  # type: ignore[attr-defined]
+    if t is Float:
+        return format_float(a.value)  # type: ignore[attr-defined]
+    if t is String:
+        return quote_string(a.value)  # type: ignore[attr-defined]
+    if t is Bool:
+        return "True" if a.value else "False"  # type: ignore[attr-defined]
+    return str(getattr(a, "value", a))
+
+
+def _to_text(atom: Atom) -> str:
+    if type(atom) is not Expression:
+        return _leaf_text(atom)
+    out: list[str] = []
+    # stack of pending items: an Atom, or a literal string to emit
+    stack: list[Any] = [atom]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            out.append(item)
+        elif type(item) is Expression:
+            kids = item.children
+            stack.append(")")
+            for i in range(len(kids) - 1, -1, -1):
+                stack.append(kids[i])
+                if i:
+                    stack.append(" ")
+            out.append("(")
+        else:
+            out.append(_leaf_text(item))
+    return "".join(out)
+
+
+def _to_python(atom: Atom) -> Any:
+    # post-order conversion with an explicit stack
+    results: list[Any] = []
+    stack: list[tuple[Atom, bool]] = [(atom, False)]
+    while stack:
+        a, done = stack.pop()
+        if type(a) is Expression:
+            if done:
+                n = len(a.children)  # type: ignore[attr-defined]
+                vals = results[len(results) - n :] if n else []
+                del results[len(results) - n :]
+                results.append(tuple(vals))
+            else:
+                stack.append((a, True))
+                for k in reversed(a.children):  # type: ignore[attr-defined]
+                    stack.append((k, False))
+        elif isinstance(a, Grounded):
+            results.append(a.value)
+        elif type(a) is Symbol:
+            results.append(a.name)  # type: ignore[attr-defined]
+        else:
+            results.append(a)
+    return results[0]
+
+
+def iter_atoms(atom: Atom) -> Iterator[Atom]:
+    """Every sub-atom in prefix order, the atom itself first."""
+    stack = [atom]
+    while stack:
+        a = stack.pop()
+        yield a
+        if type(a) is Expression:
+            stack.extend(reversed(a.children))  # type: ignore[attr-defined]
+
+
+def alpha_equal(a: Atom, b: Atom) -> bool:
+    """Equal up to a consistent one-to-one renaming of variables."""
+    fwd: dict[Atom, Atom] = {}
+    back: dict[Atom, Atom] = {}
+    stack = [(a, b)]
+    while stack:
+        x, y = stack.pop()
+        tx = type(x)
+        if tx is Variable:
+            if type(y) is not Variable:
+                return False
+            if fwd.setdefault(x, y) != y or back.setdefault(y, x) != x:
+                return False
+        elif tx is Expression:
+            if type(y) is not Expression or len(x.children) != len(y.children):  # type: ignore[attr-defined]
+                return False
+            stack.extend(zip(x.children, y.children))  # type: ignore[attr-defined]
+        elif x != y:
+            return False
+    return True

@@ -1,0 +1,132 @@
+"""Immutable variable bindings, as produced by matching.
+
+A `Bindings` maps variables to atoms; a variable may be bound to another
+variable (they are then the same unknown).  Every operation returns a new
+`Bindings` or `None`; nothing mutates and nothing recurses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from .atoms import Atom, Expression, Variable
+
+__all__ = ["EMPTY_BINDINGS", "Bindings"]
+
+
+class Bindings(Mapping[Variable, Atom]):
+    """An immutable substitution; `b[var]` gives the fully resolved value."""
+
+    __slots__ = ("_d",)
+
+    def __init__(self, mapping: Mapping[Variable, Atom] | None = None) -> None:
+        self._d: dict[Variable, Atom] = dict(mapping) if mapping else {}
+
+    # Mapping protocol ----------------------------------------------------
+    def __getitem__(self, var: Variable) -> Atom:
+        if var not in self._d:
+            raise KeyError(var)
+        return self.resolve(var)
+
+    def __iter__(self) -> Iterator[Variable]:
+        return iter(self._d)
+
+    def __len__(self) -> int:
+        return len(self._d)
+
+    def __repr__(self) -> str:
+        inner = ", ".join(f"${v.name}: {self.resolve(v)}" for v in self._d)
+        return "{" + inner + "}"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Bindings):
+            return NotImplemented
+        return self._d == other._d
+
+    def __hash__(self) -> int:
+        return hash(frozenset(self._d.items()))
+
+    # operations ----------------------------------------------------------
+    def walk(self, atom: Atom) -> Atom:
+        """Follow variable-to-atom links until an unbound variable or a non-variable."""
+        d = self._d
+        while type(atom) is Variable:
+            nxt = d.get(atom)  # type: ignore[call-overload]
+            if nxt is None:
+                return atom
+            atom = nxt
+        return atom
+
+    def bind(self, var: Variable, value: Atom) -> Bindings | None:
+        """A new Bindings with `var` bound to `value`; None if that contradicts these."""
+        from .unify import unify
+
+        return unify(var, value, self)
+
+    def resolve(self, atom: Atom) -> Atom:
+        """The atom with every bound variable replaced by its value."""
+        d = self._d
+        if not d:
+            return atom
+        if type(atom) is Variable:
+            atom = self.walk(atom)
+            if type(atom) is not Expression:
+                return atom
+        elif type(atom) is not Expression:
+            return atom
+        # post-order rebuild; unchanged subtrees are reused
+        out: list[Atom] = []
+        stack: list[tuple[Atom, bool]] = [(atom, False)]
+        active: set[int] = set()
+        while stack:
+            a, done = stack.pop()
+            if type(a) is Variable:
+                w = self.walk(a)
+                if type(w) is Expression:
+                    if id(w) in active:
+                        raise ValueError("cyclic bindings")
+                    a = w
+                else:
+                    out.append(w)
+                    continue
+            if type(a) is not Expression:
+                out.append(a)
+                continue
+            kids = a.children  # type: ignore[attr-defined]
+            if not done:
+                active.add(id(a))
+                stack.append((a, True))
+                for k in reversed(kids):
+                    stack.append((k, False))
+                continue
+            active.discard(id(a))
+            n = len(kids)
+            new = out[len(out) - n :] if n else []
+            if n:
+                del out[len(out) - n :]
+            if all(x is y for x, y in zip(new, kids)):
+                out.append(a)
+            else:
+                out.append(Expression(new))
+        return out[0]
+
+    def restrict(self, variables: Any) -> Bindings:
+        """Only the given variables, each resolved."""
+        return Bindings({v: self.resolve(v) for v in variables if v in self._d})
+
+    def to_dict(self) -> dict[str, str]:
+        """`{"x": "MeTTa text"}` for each bound variable (names without `$`)."""
+        return {v.name: str(self.resolve(v)) for v in self._d}
+
+    def items_raw(self) -> Iterator[tuple[Variable, Atom]]:
+        """The stored links, unresolved."""
+        return iter(self._d.items())
+
+    def _extend(self, new: dict[Variable, Atom]) -> Bindings:
+        b = Bindings.__new__(Bindings)
+        b._d = new
+        return b
+
+
+EMPTY_BINDINGS = Bindings()

@@ -1,0 +1,344 @@
+"""MORK-style byte paths: `encode(atom) -> bytes` and `decode(bytes) -> Atom`.
+
+One tag byte per node in prefix order, exactly as MORK writes expressions:
+
+* `0x00|n`  an expression of arity n (n <= 63)
+* `0xC0`    a variable seen for the first time
+* `0x80|k`  the k-th variable introduced (k <= 63)
+* `0xC0|n`  a symbol of n UTF-8 bytes (1 <= n <= 63), bytes follow
+
+Grounded values are symbols whose text is their canonical MeTTa literal
+(`42`, `1.5`, `"text"`, `True`), so the type comes back from the text.
+MORK leaves tags `0x40`-`0x7F` unused; mettadb's extension lives there
+(see docs/FORMAT.md): long symbols, symbols that would read as literals,
+wide expressions, variable references past 63 and non-finite floats.
+
+This module knows nothing of LMDB: key-size limits are the store's business.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+
+from .atoms import (
+    Atom,
+    Bool,
+    Expression,
+    Float,
+    Integer,
+    String,
+    Symbol,
+    Variable,
+    format_float,
+    quote_string,
+)
+from .errors import DecodeError
+from .tokens import classify_word, unescape
+
+__all__ = [
+    "EMPTY_EXPRESSION",
+    "NEW_VAR",
+    "TAG_LONG_SYMBOL",
+    "TAG_RAW_SYMBOL",
+    "TAG_SPECIAL_FLOAT",
+    "TAG_VAR_REF",
+    "TAG_WIDE_ARITY",
+    "arity_token",
+    "decode",
+    "encode",
+    "encode_with_names",
+    "literal_token",
+    "split_tokens",
+    "symbol_token",
+    "varref_token",
+    "word_token",
+]
+
+NEW_VAR = 0xC0
+TAG_LONG_SYMBOL = 0x40
+TAG_RAW_SYMBOL = 0x41
+TAG_WIDE_ARITY = 0x42
+TAG_VAR_REF = 0x43
+TAG_SPECIAL_FLOAT = 0x44
+
+_NEW_VAR_B = b"\xc0"
+#: a string literal already in canonical form (no escapes, no control characters)
+_PLAIN_STRING = re.compile(r'"[^"\\\x00-\x1f\x7f]*"')
+EMPTY_EXPRESSION = Expression(())
+
+
+def _varint(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        b = n & 0x7F
+        n >>= 7
+        if n:
+            out.append(b | 0x80)
+        else:
+            out.append(b)
+            return bytes(out)
+
+
+def _read_varint(path: bytes, pos: int) -> tuple[int, int]:
+    n = shift = 0
+    while True:
+        if pos >= len(path):
+            raise DecodeError("truncated length in extension tag")
+        b = path[pos]
+        pos += 1
+        n |= (b & 0x7F) << shift
+        if not b & 0x80:
+            return n, pos
+        shift += 7
+        if shift > 63:
+            raise DecodeError("length in extension tag too large")
+
+
+def arity_token(n: int) -> bytes:
+    """The tag of an expression with n children."""
+    return bytes((n,)) if n < 64 else bytes((TAG_WIDE_ARITY,)) + _varint(n)
+
+
+def varref_token(k: int) -> bytes:
+    """The tag referring back to the k-th variable introduced (0-based)."""
+    return bytes((0x80 | k,)) if k < 64 else bytes((TAG_VAR_REF,)) + _varint(k)
+
+
+def _text_token(text: str, raw: bool = False) -> bytes:
+    b = text.encode("utf-8")
+    n = len(b)
+    if raw:
+        return bytes((TAG_RAW_SYMBOL,)) + _varint(n) + b
+    if n < 64:
+        return bytes((0xC0 | n,)) + b
+    return bytes((TAG_LONG_SYMBOL,)) + _varint(n) + b
+
+
+def symbol_token(name: str) -> bytes:
+    """The token of a symbol; a name that would read back as a literal is escaped."""
+    if classify_word(name) != "symbol" or name[0] == '"':
+        return _text_token(name, raw=True)
+    return _text_token(name)
+
+
+def literal_token(atom: Atom) -> bytes:
+    """The token of a grounded Integer, Float, String or Bool."""
+    t = type(atom)
+    if t is Integer:
+        return _text_token(str(atom.value))  # type: ignore[attr-defined]
+    if t is Float:
+        v = atom.value  # type: ignore[attr-defined]
+        if math.isfinite(v):
+            return _text_token(format_float(v))
+        return bytes((TAG_SPECIAL_FLOAT,)) + _text_token(format_float(v))
+    if t is String:
+        return _text_token(quote_string(atom.value))  # type: ignore[attr-defined]
+    if t is Bool:
+        return _text_token("True" if atom.value else "False")  # type: ignore[attr-defined]
+    raise TypeError(f"cannot encode grounded {t.__name__}")
+
+
+def word_token(word: str) -> bytes | None:
+    """The token of a scanned word or string literal (None for a variable).
+
+    Numbers and strings are canonicalised (`007` and `7` are one atom, as in
+    hyperon); raises ValueError for a bad escape inside a string literal.
+    """
+    if word[0] == '"':
+        if _PLAIN_STRING.fullmatch(word):
+            return _text_token(word)
+        return _text_token(quote_string(unescape(word[1:-1])))
+    kind = classify_word(word)
+    if kind == "symbol" or kind == "bool":
+        return _text_token(word)
+    if kind == "integer":
+        return _text_token(str(int(word)))
+    if kind == "float":
+        return literal_token(Float(float(word)))
+    return None
+
+
+def encode_with_names(atom: Atom) -> tuple[bytes, list[str]]:
+    """The byte path and the variable names in order of first occurrence."""
+    out = bytearray()
+    varidx: dict[Atom, int] = {}
+    names: list[str] = []
+    stack: list[Atom] = [atom]
+    while stack:
+        a = stack.pop()
+        t = type(a)
+        if t is Expression:
+            kids = a.children  # type: ignore[attr-defined]
+            out += arity_token(len(kids))
+            stack.extend(reversed(kids))
+        elif t is Symbol:
+            out += symbol_token(a.name)  # type: ignore[attr-defined]
+        elif t is Variable:
+            k = varidx.get(a)
+            if k is None:
+                varidx[a] = len(names)
+                names.append(a.name)  # type: ignore[attr-defined]
+                out.append(NEW_VAR)
+            else:
+                out += varref_token(k)
+        else:
+            out += literal_token(a)
+    return bytes(out), names
+
+
+def encode(atom: Atom) -> bytes:
+    """The MORK byte path of an atom (variable names are dropped).
+
+    >>> encode(E(S("parent"), S("Tom"), S("Bob"))).hex(" ")
+    '03 c6 70 61 72 65 6e 74 c3 54 6f 6d c3 42 6f 62'
+    """
+    return encode_with_names(atom)[0]
+
+
+_text_cache: dict[bytes, Atom] = {}
+
+
+def _text_atom(token: bytes, text: bytes) -> Atom:
+    a = _text_cache.get(token)
+    if a is not None:
+        return a
+    try:
+        s = text.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise DecodeError(f"symbol is not valid UTF-8: {e.reason}") from None
+    if s[0] == '"':
+        if len(s) < 2 or s[-1] != '"':
+            raise DecodeError("malformed string literal")
+        try:
+            a = String(unescape(s[1:-1]))
+        except ValueError:
+            raise DecodeError("bad escape in string literal") from None
+    else:
+        kind = classify_word(s)
+        if kind == "integer":
+            a = Integer(int(s))
+        elif kind == "float":
+            a = Float(float(s))
+        elif kind == "bool":
+            a = Bool(s == "True")
+        elif kind == "variable":
+            raise DecodeError("a symbol's text may not start with '$'")
+        else:
+            a = Symbol(s)
+    if len(_text_cache) > 200_000:
+        _text_cache.clear()
+    _text_cache[token] = a
+    return a
+
+
+def decode(path: bytes, names: Sequence[str] | None = None) -> Atom:
+    """Rebuild the atom from a byte path; variables get `names` (else `_0`, `_1`, ...).
+
+    Raises DecodeError for anything that is not exactly one encoded atom.
+    """
+    n = len(path)
+    if n == 0:
+        raise DecodeError("empty path")
+    pos = 0
+    stack: list[list] = []  # [children, remaining]
+    variables: list[Variable] = []
+    while True:
+        if pos >= n:
+            raise DecodeError(f"path ends inside an expression at byte {pos}")
+        tag = path[pos]
+        pos += 1
+        atom: Atom
+        if tag < 0x40:
+            if tag:
+                stack.append([[], tag])
+                continue
+            atom = EMPTY_EXPRESSION
+        elif tag > 0xC0:
+            end = pos + (tag & 0x3F)
+            if end > n:
+                raise DecodeError(f"symbol runs past the end of the path at byte {pos - 1}")
+            atom = _text_atom(path[pos - 1 : end], path[pos:end])
+            pos = end
+        elif tag == 0xC0:
+            k = len(variables)
+            name = names[k] if names is not None and k < len(names) else f"_{k}"
+            atom = Variable(name)
+            variables.append(atom)
+        elif tag >= 0x80:
+            k = tag & 0x3F
+            if k >= len(variables):
+                raise DecodeError(f"reference to variable {k} before it is introduced")
+            atom = variables[k]
+        elif tag == TAG_WIDE_ARITY:
+            arity, pos = _read_varint(path, pos)
+            if arity < 64:
+                raise DecodeError("wide arity tag used for a small arity")
+            stack.append([[], arity])
+            continue
+        elif tag == TAG_VAR_REF:
+            k, pos = _read_varint(path, pos)
+            if k >= len(variables):
+                raise DecodeError(f"reference to variable {k} before it is introduced")
+            atom = variables[k]
+        elif tag in (TAG_LONG_SYMBOL, TAG_RAW_SYMBOL):
+            length, pos = _read_varint(path, pos)
+            end = pos + length
+            if end > n or length == 0:
+                raise DecodeError("symbol runs past the end of the path")
+            if tag == TAG_RAW_SYMBOL:
+                try:
+                    atom = Symbol(path[pos:end].decode("utf-8"))
+                except UnicodeDecodeError:
+                    raise DecodeError("symbol is not valid UTF-8") from None
+            else:
+                atom = _text_atom(path[pos - 1 : end], path[pos:end])
+            pos = end
+        elif tag == TAG_SPECIAL_FLOAT:
+            if pos >= n or path[pos] <= 0xC0:
+                raise DecodeError("malformed special float")
+            end = pos + 1 + (path[pos] & 0x3F)
+            text = path[pos + 1 : end].decode("utf-8", "replace")
+            if text not in ("NaN", "inf", "-inf"):
+                raise DecodeError("malformed special float")
+            atom = Float(float(text.replace("NaN", "nan")))
+            pos = end
+        else:
+            raise DecodeError(f"unknown tag 0x{tag:02x} at byte {pos - 1}")
+        while stack:
+            top = stack[-1]
+            top[0].append(atom)
+            top[1] -= 1
+            if top[1]:
+                break
+            stack.pop()
+            atom = Expression(top[0])
+        if not stack:
+            if pos != n:
+                raise DecodeError(f"{n - pos} trailing bytes after the atom")
+            return atom
+
+
+def split_tokens(path: bytes) -> list[bytes]:
+    """The path cut into its tokens (one node each), without checking structure."""
+    out: list[bytes] = []
+    pos = 0
+    n = len(path)
+    while pos < n:
+        tag = path[pos]
+        start = pos
+        pos += 1
+        if tag > 0xC0:
+            pos += tag & 0x3F
+        elif 0x40 <= tag < 0x80:
+            if tag == TAG_SPECIAL_FLOAT:
+                pos += 1 + (path[pos] & 0x3F) if pos < n else 0
+            else:
+                length, pos = _read_varint(path, pos)
+                if tag in (TAG_LONG_SYMBOL, TAG_RAW_SYMBOL):
+                    pos += length
+        if pos > n:
+            raise DecodeError("token runs past the end of the path")
+        out.append(path[start:pos])
+    return out

@@ -1,0 +1,138 @@
+"""The pyparsing grammar of MeTTa, built from `mettadb.tokens`.
+
+It serves the interactive paths: telling the REPL whether the input so far
+is complete, and precise diagnostics.  Bulk loads use the regex scanner of
+`mettadb.parser` (about 100x faster); tests prove the two agree on atoms and
+on error positions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pyparsing as pp
+
+from .atoms import Atom, Expression, String
+from .errors import ParseError
+from .parser import _word_atom
+from .tokens import CLOSE, COMMENT, OPEN, STRING, UNTERMINATED_STRING, WHITESPACE, WORD, unescape
+
+__all__ = ["INCOMPLETE_MESSAGES", "is_complete", "parse_with_grammar"]
+
+#: errors that more input could cure
+INCOMPLETE_MESSAGES = frozenset({"'(' is never closed", "unterminated string", "'!' must be followed by an atom"})
+
+
+def _fatal(message: str | Callable[[str, int, Any], tuple[int, str]]) -> Callable[[str, int, Any], None]:
+    def action(s: str, loc: int, toks: Any) -> None:
+        if callable(message):
+            at, msg = message(s, loc, toks)
+        else:
+            at, msg = loc, message
+        raise pp.ParseFatalException(s, at, msg)
+
+    return action
+
+
+def _build() -> pp.ParserElement:
+    def tok(rx: str) -> pp.ParserElement:
+        return pp.Regex(rx).leave_whitespace()
+
+    ws = tok(WHITESPACE)
+    comment = tok(COMMENT)
+    skip = pp.ZeroOrMore(ws | comment).suppress().leave_whitespace()
+
+    def lexeme(e: pp.ParserElement) -> pp.ParserElement:
+        return (skip + e).leave_whitespace()
+
+    def word_action(s: str, loc: int, toks: Any) -> Atom:
+        atom = _word_atom(toks[0])
+        if atom is None:
+            raise pp.ParseFatalException(s, loc, "'$' must be followed by a variable name")
+        return atom
+
+    def string_action(s: str, loc: int, toks: Any) -> Atom:
+        try:
+            return String(unescape(toks[0][1:-1]))
+        except ValueError as e:
+            offset, msg = e.args
+            raise pp.ParseFatalException(s, loc + 1 + offset, msg) from None
+
+    def bad_char(s: str, loc: int, toks: Any) -> None:
+        ch = toks[0]
+        raise pp.ParseFatalException(s, loc, "NUL byte" if ch == "\0" else f"unexpected character {ch!r}")
+
+    word = tok(WORD).set_parse_action(word_action)
+    string = tok(STRING).set_parse_action(string_action)
+    badstring = tok(UNTERMINATED_STRING).set_parse_action(_fatal("unterminated string"))
+    badchar = tok(r"[^\s()]").set_parse_action(bad_char)
+    open_ = tok(OPEN)
+    close = tok(CLOSE)
+    atom = pp.Forward()
+    open_at: list[int] = []
+
+    def mark_open(s: str, loc: int, toks: Any) -> None:
+        open_at.append(loc)
+
+    def never_closed(s: str, loc: int, toks: Any) -> None:
+        raise pp.ParseFatalException(s, open_at[-1] if open_at else loc, "'(' is never closed")
+
+    def make_expr(s: str, loc: int, toks: Any) -> Atom:
+        if open_at:
+            open_at.pop()
+        return Expression(toks[0].as_list() if hasattr(toks[0], "as_list") else list(toks[0]))
+
+    unclosed = (skip + pp.StringEnd()).leave_whitespace().set_parse_action(never_closed)
+    expr = pp.Group(
+        open_.copy().set_parse_action(mark_open).suppress()
+        + pp.ZeroOrMore(lexeme(atom))
+        + (lexeme(close).suppress() | unclosed)
+    ).leave_whitespace().set_parse_action(make_expr)
+    atom <<= (expr | string | badstring | word | badchar).leave_whitespace()
+
+    bang_at: list[int] = []
+    bang = tok("!").set_parse_action(lambda s, loc, toks: bang_at.append(loc))
+    bang_end = (skip + pp.StringEnd()).leave_whitespace().set_parse_action(
+        _fatal(lambda s, loc, toks: (bang_at[-1] if bang_at else loc, "'!' must be followed by an atom")))
+    stray = tok(CLOSE).set_parse_action(_fatal("unexpected ')'"))
+
+    def bang_action(s: str, loc: int, toks: Any) -> tuple[bool, Atom]:
+        return (True, toks[-1])
+
+    def plain_action(s: str, loc: int, toks: Any) -> tuple[bool, Atom]:
+        return (False, toks[0])
+
+    banged = (bang.suppress() + (lexeme(atom) | bang_end)).leave_whitespace().set_parse_action(bang_action)
+    item = lexeme(banged | atom.copy().set_parse_action(plain_action) | stray)
+    program = (pp.ZeroOrMore(item) + skip + pp.StringEnd()).leave_whitespace()
+    program.set_parse_action(lambda s, loc, toks: [list(toks)])
+    program.parse_with_tabs()  # columns count characters, as the scanner does
+    return program
+
+
+_GRAMMAR: pp.ParserElement | None = None
+
+
+def parse_with_grammar(text: str, source: str = "<string>") -> list[tuple[bool, Atom]]:
+    """Parse a whole script with the pyparsing grammar: `(is_bang, atom)` pairs."""
+    global _GRAMMAR
+    if _GRAMMAR is None:
+        _GRAMMAR = _build()
+    try:
+        result = _GRAMMAR.parse_string(text, parse_all=True)
+    except pp.ParseBaseException as e:
+        loc = e.loc
+        line = text.count("\n", 0, loc) + 1
+        col = loc - text.rfind("\n", 0, loc)
+        raise ParseError(e.msg, line, col, source) from None
+    return list(result[0])
+
+
+def is_complete(text: str) -> bool:
+    """False when the text is a prefix of valid input that needs more lines (REPL continuation)."""
+    try:
+        parse_with_grammar(text)
+    except ParseError as e:
+        return e.message not in INCOMPLETE_MESSAGES
+    return True

@@ -1,0 +1,735 @@
+"""The durable space: atoms as keys of an LMDB environment.
+
+Named databases inside one environment (layout in docs/FORMAT.md):
+
+* `meta`   format version, generation, totals (msgpack values)
+* `atoms`  primary: storage key of each distinct atom -> msgpack record
+* `rev`    reverse index of ground `(h a1 .. an)` atoms, n >= 2 (keys only)
+* `vx`     atoms the other paths cannot find by prefix: those with variables
+           and those whose path was hashed; key `v` + constant prefix
+           (dupsort), value the primary key
+* `heads`  statistics: per arity+head bucket, [distinct, total]
+
+All writes of one call go through one write transaction; the generation
+number in `meta` is bumped by every commit.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import gc
+import os
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, BinaryIO, Union
+
+import lmdb
+import msgpack
+
+from .atoms import Atom
+from .bindings import EMPTY_BINDINGS, Bindings
+from .encoding import decode, encode_with_names, split_tokens
+from .errors import (
+    FormatVersionError,
+    MettaDBError,
+    ReadOnlyError,
+    SpaceFullError,
+)
+from .keys import MAX_PLAIN, const_prefix, head_key, is_hashed, path_head_key, reverse_key, storage_key
+from .parser import Transcoded, parse_atom, transcode_file
+
+__all__ = [
+    "DEFAULT_PATH",
+    "FORMAT_VERSION",
+    "LoadReport",
+    "PathLike",
+    "Space",
+    "open_space",
+]
+
+FORMAT_VERSION = 1
+DEFAULT_PATH = "metta.db"
+PathLike = Union[str, "os.PathLike[str]"]
+AtomLike = Union[Atom, str]
+
+_ONE = msgpack.packb(1)
+_MIN_MAP = 64 << 20
+_DB_NAMES = (b"meta", b"atoms", b"rev", b"vx", b"heads")
+
+
+def _pack(v: Any) -> bytes:
+    return msgpack.packb(v, use_bin_type=True)  # type: ignore[no-any-return]
+
+
+def _unpack(b: bytes) -> Any:
+    return msgpack.unpackb(b, raw=False, use_list=True)
+
+
+@dataclass
+class LoadReport:
+    """What one `load` did."""
+
+    files: list[str] = field(default_factory=list)
+    read: int = 0
+    added: int = 0
+    present: int = 0
+    bangs: int = 0
+    bytes_read: int = 0
+    seconds: float = 0.0
+
+    @property
+    def rate(self) -> float:
+        """Atoms read per second."""
+        return self.read / self.seconds if self.seconds > 0 else 0.0
+
+    def summary(self) -> str:
+        """The one-line report the CLI prints."""
+        return (
+            f"loaded {self.read} atoms: {self.added} added, {self.present} already present"
+            f" in {self.seconds:.2f} s ({self.rate:,.0f} atoms/s)"
+        )
+
+
+def _reversible(tokens: list[bytes]) -> bool:
+    """Whether a ground path goes into the reverse index: `(h a1 .. an)`, n >= 2, symbol head."""
+    return len(tokens) > 3 and 3 <= tokens[0][0] < 64 and tokens[1][0] > 0xC0
+
+
+class _Record:
+    """The decoded value of a primary key."""
+
+    __slots__ = ("count", "names", "path")
+
+    def __init__(self, key: bytes, raw: bytes) -> None:
+        v = _unpack(raw)
+        if isinstance(v, int):
+            self.count, self.names, self.path = v, None, key
+        else:
+            self.count = v[0]
+            self.names = v[1] or None
+            self.path = v[2] if len(v) > 2 else key
+
+    @staticmethod
+    def pack(count: int, names: list[str] | None, path: bytes | None) -> bytes:
+        if path is not None:
+            return _pack([count, names or [], path])
+        if names:
+            return _pack([count, names])
+        return _ONE if count == 1 else _pack(count)
+
+
+class _Writer:
+    """Index-maintaining writes inside one LMDB write transaction."""
+
+    def __init__(self, space: Space, txn: lmdb.Transaction) -> None:
+        self.space = space
+        self.txn = txn
+        dbs = space._dbs
+        self.atoms, self.rev, self.vx, self.heads, self.meta = (
+            dbs[b"atoms"], dbs[b"rev"], dbs[b"vx"], dbs[b"heads"], dbs[b"meta"])
+        self.head_delta: dict[bytes, list[int]] = {}
+        self.total_delta = 0
+        self.distinct_delta = 0
+
+    def add_path(self, path: bytes, names: list[str] | None, tokens: list[bytes] | None,
+                 count: int = 1, union: bool = False) -> bool:
+        """Add `count` copies (or, with union, the atom if absent); True if it was new."""
+        key = storage_key(path)
+        hashed = len(path) > MAX_PLAIN
+        txn = self.txn
+        if not hashed and names is None and count == 1:
+            if txn.put(key, _ONE, db=self.atoms, overwrite=False):
+                self._indexed(key, path, names, tokens, hashed, 1, True)
+                return True
+            if union:
+                return False
+            old = _Record(key, txn.get(key, db=self.atoms))
+            txn.put(key, _Record.pack(old.count + 1, old.names, None), db=self.atoms)
+            self._count(path, tokens, 1, False)
+            return False
+        raw = txn.get(key, db=self.atoms)
+        if raw is not None:
+            if union:
+                return False
+            old = _Record(key, raw)
+            txn.put(key, _Record.pack(old.count + count, old.names, path if hashed else None), db=self.atoms)
+            self._count(path, tokens, count, False)
+            return False
+        txn.put(key, _Record.pack(count, names, path if hashed else None), db=self.atoms)
+        self._indexed(key, path, names, tokens, hashed, count, True)
+        return True
+
+    def _indexed(self, key: bytes, path: bytes, names: list[str] | None, tokens: list[bytes] | None,
+                 hashed: bool, count: int, new: bool) -> None:
+        if names is not None or hashed:
+            toks = tokens if tokens is not None else split_tokens(path)
+            self.txn.put(b"v" + const_prefix(toks)[0], key, db=self.vx, dupdata=True)
+        else:
+            if tokens is None and 3 <= path[0] < 64:
+                tokens = split_tokens(path)
+            if tokens is not None and _reversible(tokens):
+                self.txn.put(reverse_key(tokens), b"", db=self.rev)
+        self._count(path, tokens, count, new)
+
+    def _count(self, path: bytes, tokens: list[bytes] | None, count: int, new: bool) -> None:
+        hk = head_key(tokens) if tokens is not None else path_head_key(path)
+        d = self.head_delta.get(hk)
+        if d is None:
+            d = self.head_delta[hk] = [0, 0]
+        d[1] += count
+        self.total_delta += count
+        if new:
+            d[0] += 1
+            self.distinct_delta += 1
+
+    def remove_path(self, path: bytes, count: int = 1) -> int:
+        """Remove up to `count` copies; returns how many were removed."""
+        key = storage_key(path)
+        txn = self.txn
+        raw = txn.get(key, db=self.atoms)
+        if raw is None:
+            return 0
+        rec = _Record(key, raw)
+        n = min(count, rec.count)
+        toks = split_tokens(rec.path)
+        hk = path_head_key(rec.path)
+        d = self.head_delta.setdefault(hk, [0, 0])
+        d[1] -= n
+        self.total_delta -= n
+        if n == rec.count:
+            txn.delete(key, db=self.atoms)
+            if rec.names is not None or is_hashed(key):
+                txn.delete(b"v" + const_prefix(toks)[0], key, db=self.vx)
+            elif _reversible(toks):
+                txn.delete(reverse_key(toks), db=self.rev)
+            d[0] -= 1
+            self.distinct_delta -= 1
+        else:
+            txn.put(key, _Record.pack(rec.count - n, rec.names, rec.path if is_hashed(key) else None), db=self.atoms)
+        return n
+
+    def finish(self) -> int:
+        """Write statistics and bump the generation; returns the new generation."""
+        txn = self.txn
+        for hk, (dd, dt) in self.head_delta.items():
+            raw = txn.get(hk, db=self.heads)
+            cur = _unpack(raw) if raw is not None else [0, 0]
+            cur = [cur[0] + dd, cur[1] + dt]
+            if cur[0] <= 0:
+                txn.delete(hk, db=self.heads)
+            else:
+                txn.put(hk, _pack(cur), db=self.heads)
+        meta = self.meta
+        if self.total_delta or self.distinct_delta:
+            txn.put(b"atoms", _pack(_unpack(txn.get(b"atoms", db=meta)) + self.total_delta), db=meta)
+            txn.put(b"distinct", _pack(_unpack(txn.get(b"distinct", db=meta)) + self.distinct_delta), db=meta)
+        gen = _unpack(txn.get(b"generation", db=meta)) + 1
+        txn.put(b"generation", _pack(gen), db=meta)
+        self.head_delta = {}
+        self.total_delta = self.distinct_delta = 0
+        return int(gen)
+
+
+_ENV_LOCK = threading.Lock()
+_ENVS: dict[str, list[Any]] = {}  # realpath -> [env, refcount, readonly]
+
+
+def _is_enospc(e: BaseException) -> bool:
+    return isinstance(e, lmdb.Error) and ("No space left" in str(e) or getattr(e, "errno", None) == errno.ENOSPC)
+
+
+class Space:
+    """A MeTTa space stored on disk.  Use `mettadb.open()` to get one.
+
+    A multiset of atoms, like hyperon's: adding an atom twice keeps two copies.
+    """
+
+    def __init__(self, path: PathLike | None = None, *, readonly: bool = False, create: bool = True,
+                 mode: int = 0o600, map_size: int | None = None, max_map_size: int | None = None) -> None:
+        self.path = os.path.abspath(os.fspath(path if path is not None else os.environ.get("METTADB_DB") or DEFAULT_PATH))
+        self.max_map_size = max_map_size
+        self.note: str | None = None
+        exists = os.path.exists(os.path.join(self.path, "data.mdb"))
+        if not exists:
+            if readonly or not create:
+                raise MettaDBError(f"no space at {self.path}")
+            os.makedirs(self.path, mode=mode | ((mode & 0o444) >> 2), exist_ok=True)
+        elif not readonly and not os.access(os.path.join(self.path, "data.mdb"), os.W_OK):
+            readonly = True
+            self.note = f"{self.path} is not writable by you: opened read-only"
+        self.readonly = readonly
+        real = os.path.realpath(self.path)
+        self._real = real
+        with _ENV_LOCK:
+            entry = _ENVS.get(real)
+            if entry is not None:
+                if entry[2] and not readonly:
+                    raise MettaDBError(f"{self.path} is already open read-only in this process")
+                entry[1] += 1
+                self.env = entry[0]
+            else:
+                size = map_size or self._initial_map_size()
+                if max_map_size:
+                    size = min(size, max_map_size)
+                try:
+                    self.env = lmdb.open(real, map_size=size, subdir=True, readonly=readonly, max_dbs=len(_DB_NAMES) + 2,
+                                         mode=mode, create=not readonly, writemap=False, metasync=True, sync=True,
+                                         readahead=False, max_readers=254)
+                except lmdb.Error as e:
+                    raise MettaDBError(f"cannot open {self.path}: {e}") from None
+                _ENVS[real] = [self.env, 1, readonly]
+        self._closed = False
+        self._txn_local = threading.local()
+        try:
+            self._open_dbs(exists)
+        except BaseException:
+            self.close()
+            raise
+
+    # ------------------------------------------------------------------ setup
+    def _initial_map_size(self) -> int:
+        try:
+            size = os.path.getsize(os.path.join(self.path, "data.mdb"))
+        except OSError:
+            size = 0
+        return max(_MIN_MAP, 1 << max(size * 2, 1).bit_length())
+
+    def _open_dbs(self, existed: bool) -> None:
+        env = self.env
+        self._dbs: dict[bytes, Any] = {}
+        if self.readonly:
+            try:
+                for name in _DB_NAMES:
+                    self._dbs[name] = env.open_db(name, create=False, dupsort=(name == b"vx"))
+            except lmdb.NotFoundError:
+                raise FormatVersionError(f"{self.path} is not a mettadb space") from None
+        else:
+            with env.begin(write=True) as txn:
+                for name in _DB_NAMES:
+                    self._dbs[name] = env.open_db(name, txn=txn, dupsort=(name == b"vx"))
+                meta = self._dbs[b"meta"]
+                if txn.get(b"format_version", db=meta) is None:
+                    if txn.stat(self._dbs[b"atoms"])["entries"]:
+                        raise FormatVersionError(f"{self.path} has atoms but no format version")
+                    for k, v in ((b"format_version", FORMAT_VERSION), (b"generation", 0), (b"atoms", 0), (b"distinct", 0)):
+                        txn.put(k, _pack(v), db=meta)
+        self._check_version(for_write=not self.readonly)
+
+    def _check_version(self, for_write: bool) -> None:
+        v = self.format_version
+        if v > FORMAT_VERSION:
+            raise FormatVersionError(
+                f"{self.path} has format version {v}, newer than this mettadb understands ({FORMAT_VERSION}); upgrade mettadb")
+        if v < FORMAT_VERSION and for_write:
+            raise FormatVersionError(
+                f"{self.path} has format version {v}; run `mettadb --db {self.path} migrate` to upgrade it to {FORMAT_VERSION}")
+
+    def close(self) -> None:
+        """Release the environment (the last Space of a path closes it)."""
+        if getattr(self, "_closed", True):
+            return
+        self._closed = True
+        with _ENV_LOCK:
+            entry = _ENVS.get(self._real)
+            if entry is not None and entry[0] is self.env:
+                entry[1] -= 1
+                if entry[1] <= 0:
+                    del _ENVS[self._real]
+                    self.env.close()
+
+    def __enter__(self) -> Space:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<Space {self.path!r}{' read-only' if self.readonly else ''}>"
+
+    # ------------------------------------------------------------------ transactions
+    @contextlib.contextmanager
+    def _read(self) -> Iterator[lmdb.Transaction]:
+        cur = getattr(self._txn_local, "txn", None)
+        if cur is not None:
+            yield cur
+            return
+        try:
+            txn = self.env.begin(buffers=False)
+        except lmdb.MapResizedError:
+            self.env.set_mapsize(0)
+            txn = self.env.begin(buffers=False)
+        try:
+            yield txn
+        finally:
+            txn.abort()
+
+    def _grow(self, need: int = 0) -> None:
+        cur = self.env.info()["map_size"]
+        new = max(cur * 2, cur + need)
+        if self.max_map_size and new > self.max_map_size:
+            if cur >= self.max_map_size:
+                raise SpaceFullError(f"{self.path} reached its size cap of {self.max_map_size} bytes; nothing was written")
+            new = self.max_map_size
+        self.env.set_mapsize(new)
+
+    def _ensure_headroom(self, need: int) -> None:
+        info = self.env.info()
+        used = (info["last_pgno"] + 1) * self.env.stat()["psize"]
+        if info["map_size"] - used < need:
+            with contextlib.suppress(SpaceFullError):  # a cap only matters if the write really needs it
+                self._grow(need)
+
+    def _write(self, fn: Callable[[_Writer], Any], need: int = 0) -> Any:
+        """Run fn in one write transaction; retried on a full map after growing it."""
+        if self.readonly:
+            raise ReadOnlyError(f"{self.path} is open read-only")
+        if getattr(self._txn_local, "writer", None) is not None:
+            return fn(self._txn_local.writer)
+        self._ensure_headroom(need + (1 << 20))
+        while True:
+            txn = self.env.begin(write=True)
+            w = _Writer(self, txn)
+            try:
+                result = fn(w)
+                w.finish()
+                txn.commit()
+                return result
+            except lmdb.MapFullError:
+                txn.abort()
+                self._grow()
+            except lmdb.Error as e:
+                txn.abort()
+                if _is_enospc(e):
+                    raise SpaceFullError(f"no space left on the device holding {self.path}; the space is unchanged") from None
+                raise MettaDBError(f"{self.path}: {e}") from None
+            except BaseException:
+                txn.abort()
+                raise
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[Space]:
+        """Group writes: they commit together at the end, or not at all on an exception."""
+        if getattr(self._txn_local, "writer", None) is not None:
+            yield self
+            return
+        ops: list[tuple[str, tuple[Any, ...]]] = []
+        self._txn_local.ops = ops
+
+        def replay(w: _Writer) -> None:
+            self._txn_local.writer = w
+            self._txn_local.txn = w.txn
+            for name, args in ops:
+                getattr(self, name)(*args)
+
+        if self.readonly:
+            raise ReadOnlyError(f"{self.path} is open read-only")
+        self._ensure_headroom(1 << 20)
+        txn = self.env.begin(write=True)
+        w = _Writer(self, txn)
+        self._txn_local.writer = w
+        self._txn_local.txn = txn
+        try:
+            yield self
+            while True:
+                try:
+                    w.finish()
+                    self._txn_local.writer.txn.commit()
+                    break
+                except lmdb.MapFullError:
+                    self._txn_local.writer.txn.abort()
+                    self._grow()
+                    txn = self.env.begin(write=True)
+                    w = _Writer(self, txn)
+                    self._txn_local.ops = None
+                    replay(w)
+        except BaseException:
+            with contextlib.suppress(Exception):
+                self._txn_local.writer.txn.abort()
+            raise
+        finally:
+            self._txn_local.writer = None
+            self._txn_local.txn = None
+            self._txn_local.ops = None
+
+    def _record(self, name: str, *args: Any) -> None:
+        ops = getattr(self._txn_local, "ops", None)
+        if ops is not None:
+            ops.append((name, args))
+
+    # ------------------------------------------------------------------ metadata
+    def _meta(self, key: bytes) -> Any:
+        with self._read() as txn:
+            raw = txn.get(key, db=self._dbs[b"meta"])
+        return _unpack(raw) if raw is not None else None
+
+    @property
+    def format_version(self) -> int:
+        """The on-disk format version of this space."""
+        return int(self._meta(b"format_version") or 0)
+
+    @property
+    def generation(self) -> int:
+        """Bumped by every write commit; names one committed version."""
+        return int(self._meta(b"generation") or 0)
+
+    def __len__(self) -> int:
+        return int(self._meta(b"atoms") or 0)
+
+    @property
+    def distinct(self) -> int:
+        """Number of distinct atoms (`len()` counts copies)."""
+        return int(self._meta(b"distinct") or 0)
+
+    def stats(self) -> dict[str, Any]:
+        """Totals, size on disk and per-head counts."""
+        heads = []
+        with self._read() as txn:
+            meta = {k.decode(): _unpack(v) for k, v in txn.cursor(db=self._dbs[b"meta"])}
+            for hk, v in txn.cursor(db=self._dbs[b"heads"]):
+                d, t = _unpack(v)
+                toks = split_tokens(hk)
+                if len(toks) == 2:
+                    head = str(decode(toks[1]))
+                    arity = toks[0][0]
+                elif toks[0][0] < 0x40:
+                    head, arity = "(expression)", toks[0][0]
+                else:
+                    head, arity = "(atom)", 0
+                heads.append({"head": head, "arity": arity, "distinct": d, "atoms": t})
+            entries = {name.decode(): txn.stat(db)["entries"] for name, db in self._dbs.items()}
+        heads.sort(key=lambda h: (-h["atoms"], h["head"]))
+        size = sum(os.path.getsize(os.path.join(self.path, f)) for f in os.listdir(self.path)
+                   if os.path.isfile(os.path.join(self.path, f)))
+        return {
+            "path": self.path,
+            "atoms": meta.get("atoms", 0),
+            "distinct": meta.get("distinct", 0),
+            "format_version": meta.get("format_version"),
+            "generation": meta.get("generation", 0),
+            "size_bytes": size,
+            "entries": entries,
+            "heads": heads,
+        }
+
+    # ------------------------------------------------------------------ writes
+    @staticmethod
+    def _as_atom(a: AtomLike) -> Atom:
+        if isinstance(a, Atom):
+            return a
+        if isinstance(a, str):
+            return parse_atom(a)
+        raise TypeError(f"expected an Atom or MeTTa text, not {type(a).__name__}")
+
+    def add(self, atom: AtomLike, count: int = 1) -> None:
+        """Add `count` copies of an atom."""
+        atom = self._as_atom(atom)
+        path, names = encode_with_names(atom)
+        self._record("add", atom, count)
+        self._write(lambda w: w.add_path(path, names or None, None, count))
+
+    def add_all(self, atoms: Iterable[AtomLike]) -> int:
+        """Add each atom once more, all in one transaction; returns how many were added."""
+        items = [encode_with_names(self._as_atom(a)) for a in atoms]
+
+        def run(w: _Writer) -> int:
+            for path, names in items:
+                w.add_path(path, names or None, None)
+            return len(items)
+
+        return int(self._write(run))
+
+    def remove(self, atom: AtomLike, count: int = 1) -> bool:
+        """Remove one copy (or `count`) of an atom equal up to variable renaming; False if absent."""
+        atom = self._as_atom(atom)
+        path, _ = encode_with_names(atom)
+        self._record("remove", atom, count)
+        return bool(self._write(lambda w: w.remove_path(path, count)))
+
+    def replace(self, old: AtomLike, new: AtomLike) -> bool:
+        """Remove one copy of `old` and add `new`, atomically; False (and no change) if `old` is absent."""
+        o, n = self._as_atom(old), self._as_atom(new)
+        op, _ = encode_with_names(o)
+        np_, nn = encode_with_names(n)
+        self._record("replace", o, n)
+
+        def run(w: _Writer) -> bool:
+            if not w.remove_path(op, 1):
+                return False
+            w.add_path(np_, nn or None, None)
+            return True
+
+        return bool(self._write(run))
+
+    def clear(self) -> None:
+        """Remove every atom."""
+        def run(w: _Writer) -> None:
+            for name in (b"atoms", b"rev", b"vx", b"heads"):
+                w.txn.drop(self._dbs[name], delete=False)
+            for k in (b"atoms", b"distinct"):
+                w.txn.put(k, _pack(0), db=self._dbs[b"meta"])
+
+        self._write(run)
+
+    def load(self, *sources: PathLike | BinaryIO, duplicates: bool = False,
+             progress: Callable[[int, int], None] | None = None) -> LoadReport:
+        """Load MeTTa files (paths or binary streams) in one transaction: all or nothing.
+
+        By default a set union (atoms already present are not added again);
+        `duplicates=True` adds a copy for every occurrence.  `!` expressions are
+        counted, not evaluated.  Raises ParseError naming file, line and column;
+        the space is then exactly as it was.
+        """
+        t0 = time.perf_counter()
+        need = 0
+        for s in sources:
+            if isinstance(s, (str, os.PathLike)):
+                try:
+                    need += os.path.getsize(s) * 6
+                except OSError as e:
+                    raise MettaDBError(f"cannot read {os.fspath(s)}: {e.strerror}") from None
+        positions: list[int | None] = []
+        for s in sources:
+            positions.append(s.tell() if not isinstance(s, (str, os.PathLike)) and s.seekable() else None)
+
+        def run(w: _Writer) -> LoadReport:
+            report = LoadReport()
+            add = w.add_path
+            union = not duplicates
+            aput = w.txn.cursor(db=w.atoms).put
+            rput = w.txn.cursor(db=w.rev).put
+            heads = w.head_delta
+            one = _ONE
+            done_before = 0
+            added = present = fast_new = 0
+            for s, pos in zip(sources, positions):
+                if pos is not None:
+                    s.seek(pos)  # type: ignore[union-attr]
+                st = Transcoded(os.fspath(s) if isinstance(s, (str, os.PathLike)) else getattr(s, "name", "<stream>"))
+                report.files.append(st.source)
+                for path, names, tokens in transcode_file(s, st):
+                    if names is None and len(path) <= MAX_PLAIN and union:
+                        # the hot loop: a ground atom with a plain key, set-union semantics
+                        if aput(path, one, True, False):
+                            added += 1
+                            fast_new += 1
+                            if tokens is not None:
+                                rput(tokens[0] + tokens[1] + b"".join(tokens[:1:-1]), b"", True, True)
+                                hk = path[: 2 + (path[1] & 0x3F)]
+                            else:
+                                hk = path_head_key(path)
+                            hd = heads.get(hk)
+                            if hd is None:
+                                hd = heads[hk] = [0, 0]
+                            hd[0] += 1
+                            hd[1] += 1
+                        else:
+                            present += 1
+                    elif add(path, names, tokens, 1, union):
+                        added += 1
+                    else:
+                        present += 1
+                    if progress is not None and not (added + present) & 0xFFFF:
+                        progress(done_before + st.bytes_read, added + present)
+                done_before += st.bytes_read
+                report.bangs += st.bangs
+                report.bytes_read += st.bytes_read
+            w.total_delta += fast_new
+            w.distinct_delta += fast_new
+            report.added, report.present = added, present
+            report.read = added + present
+            return report
+
+        gc_was = gc.isenabled()
+        gc.disable()  # the load allocates no cycles; collection passes only cost time
+        try:
+            report: LoadReport = self._write(run, need)
+        finally:
+            if gc_was:
+                gc.enable()
+        report.seconds = time.perf_counter() - t0
+        return report
+
+    # ------------------------------------------------------------------ reads
+    def _records(self, txn: lmdb.Transaction) -> Iterator[tuple[bytes, _Record]]:
+        for key, raw in txn.cursor(db=self._dbs[b"atoms"]):
+            yield key, _Record(key, raw)
+
+    def atoms(self, *, distinct: bool = False) -> Iterator[Atom]:
+        """Every atom in key order (each copy, unless distinct); variables keep their names."""
+        with self._read() as txn:
+            for _key, rec in self._records(txn):
+                atom = decode(rec.path, rec.names)
+                for _ in range(1 if distinct else rec.count):
+                    yield atom
+
+    def items(self) -> Iterator[tuple[Atom, int]]:
+        """(atom, count) for each distinct atom."""
+        with self._read() as txn:
+            for _key, rec in self._records(txn):
+                yield decode(rec.path, rec.names), rec.count
+
+    def __iter__(self) -> Iterator[Atom]:
+        return self.atoms()
+
+    def count(self, atom: AtomLike) -> int:
+        """How many copies of the atom (up to variable renaming) the space holds."""
+        path, _ = encode_with_names(self._as_atom(atom))
+        key = storage_key(path)
+        with self._read() as txn:
+            raw = txn.get(key, db=self._dbs[b"atoms"])
+        return _Record(key, raw).count if raw is not None else 0
+
+    def __contains__(self, atom: object) -> bool:
+        if not isinstance(atom, (Atom, str)):
+            return False
+        return self.count(atom) > 0
+
+    # queries are implemented in mettadb.query; these are thin entry points
+    def query(self, pattern: AtomLike, bindings: Bindings = EMPTY_BINDINGS) -> Iterator[Bindings]:
+        """Lazily yield the Bindings of each match (once per stored copy).
+
+        A pattern `(, p1 p2 ...)` is a conjunction.
+        """
+        from .query import run_query
+
+        return run_query(self, self._as_atom(pattern), bindings)
+
+    def match(self, pattern: AtomLike, template: AtomLike | None = None) -> Iterator[Atom]:
+        """Lazily yield the template instantiated by each match (the pattern itself without one)."""
+        p = self._as_atom(pattern)
+        t = self._as_atom(template) if template is not None else p
+        for b in self.query(p):
+            yield b.resolve(t)
+
+    def explain(self, pattern: AtomLike) -> dict[str, Any]:
+        """How a query would run: access path and order, estimated and actual rows."""
+        from .query import explain
+
+        return explain(self, self._as_atom(pattern))
+
+    def check(self) -> list[str]:
+        """Verify keys, indexes, statistics and format; returns the problems found."""
+        from .check import check_space
+
+        return check_space(self)
+
+    def copy_to(self, dest: PathLike, compact: bool = False) -> None:
+        """A consistent copy of the space at `dest` (LMDB's copy; safe while others write)."""
+        d = os.fspath(dest)
+        os.makedirs(d, mode=0o700, exist_ok=True)
+        try:
+            self.env.copy(d, compact=compact)
+        except lmdb.Error as e:
+            raise MettaDBError(f"cannot copy to {d}: {e}") from None
+
+
+def open_space(path: PathLike | None = None, *, readonly: bool = False, **kwargs: Any) -> Space:
+    """Open (creating if needed) the space at `path`; see `Space`.
+
+    With no path: `$METTADB_DB`, else `./metta.db`.
+    """
+    return Space(path, readonly=readonly, **kwargs)
+

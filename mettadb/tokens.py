@@ -1,0 +1,113 @@
+"""The MeTTa token definitions: the single source for every scanner and grammar.
+
+The regex scanner (`mettadb.parser`) and the pyparsing grammar
+(`mettadb.grammar`) are both built from these strings, so they cannot drift.
+"""
+
+from __future__ import annotations
+
+import re
+
+__all__ = [
+    "BAD_CHAR",
+    "BOOL",
+    "CLOSE",
+    "COMMENT",
+    "ESCAPE",
+    "FAST_TOKEN_RE",
+    "FLOAT",
+    "FLOAT_RE",
+    "INTEGER",
+    "INTEGER_RE",
+    "OPEN",
+    "STRING",
+    "TOKEN_RE",
+    "UNTERMINATED_STRING",
+    "WHITESPACE",
+    "WORD",
+    "classify_word",
+    "unescape",
+]
+
+WHITESPACE = r"\s+"
+COMMENT = r";[^\n]*"
+OPEN = r"\("
+CLOSE = r"\)"
+#: a complete string literal; escapes are checked by `unescape`
+STRING = r'"[^"\\]*(?:\\[\s\S][^"\\]*)*"'
+UNTERMINATED_STRING = r'"'
+#: symbols, numbers, variables and booleans: no space, no parenthesis, no `;`;
+#: a `"` may appear inside a word but not start one; `!"` is `!` then a string
+WORD = r'(?!!")[^\s()";\x00][^\s();\x00]*|!(?=")'
+#: anything else (NUL, and stray characters such as a lone backslash never reach here)
+BAD_CHAR = r"[\s\S]"
+
+INTEGER = r"[-+]?[0-9]+"
+FLOAT = r"[-+]?[0-9]+\.[0-9]+(?:[eE][-+]?[0-9]+)?|[-+]?[0-9]+[eE][-+]?[0-9]+"
+BOOL = r"True|False"
+ESCAPE = r'\\(?:x[0-9a-fA-F]{2}|u\{[0-9a-fA-F]{1,6}\}|[nrt0\\"\'])'
+
+#: the precise scanner: one group per token kind, positions kept
+TOKEN_RE = re.compile(
+    "|".join(
+        f"(?P<{name}>{rx})"
+        for name, rx in (
+            ("ws", WHITESPACE),
+            ("comment", COMMENT),
+            ("open", OPEN),
+            ("close", CLOSE),
+            ("string", STRING),
+            ("badstring", UNTERMINATED_STRING),
+            ("word", WORD),
+            ("bad", BAD_CHAR),
+        )
+    )
+)
+
+#: the bulk scanner: same tokens, whitespace skipped, no groups (findall gives strings)
+FAST_TOKEN_RE = re.compile("|".join((OPEN, CLOSE, STRING, WORD, COMMENT, UNTERMINATED_STRING, r"\x00")))
+
+INTEGER_RE = re.compile(INTEGER)
+FLOAT_RE = re.compile(FLOAT)
+_ESCAPE_RE = re.compile(r"\\(x[0-9a-fA-F]{2}|u\{[0-9a-fA-F]{1,6}\}|[\s\S])")
+_SIMPLE = {"n": "\n", "r": "\r", "t": "\t", "0": "\0", "\\": "\\", '"': '"', "'": "'"}
+
+
+def unescape(body: str) -> str:
+    """Decode the escapes of a string literal's body; raises ValueError with the offset."""
+    if "\\" not in body:
+        return body
+    out: list[str] = []
+    pos = 0
+    for m in _ESCAPE_RE.finditer(body):
+        out.append(body[pos : m.start()])
+        code = m.group(1)
+        if code in _SIMPLE:
+            out.append(_SIMPLE[code])
+        elif code[0] == "x":
+            out.append(chr(int(code[1:], 16)))
+        elif code[0] == "u" and len(code) > 1:
+            cp = int(code[2:-1], 16)
+            if cp > 0x10FFFF or 0xD800 <= cp <= 0xDFFF:
+                raise ValueError(m.start(), f"invalid unicode escape '\\{code}'")
+            out.append(chr(cp))
+        else:
+            raise ValueError(m.start(), f"invalid escape '\\{code}'")
+        pos = m.end()
+    out.append(body[pos:])
+    return "".join(out)
+
+
+def classify_word(word: str) -> str:
+    """`variable`, `integer`, `float`, `bool` or `symbol`."""
+    c = word[0]
+    if c == "$":
+        return "variable"
+    if c.isdigit() or (c in "+-" and len(word) > 1 and word[1].isdigit()):
+        if INTEGER_RE.fullmatch(word):
+            return "integer"
+        if FLOAT_RE.fullmatch(word):
+            return "float"
+    elif word == "True" or word == "False":
+        return "bool"
+    return "symbol"

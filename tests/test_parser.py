@@ -1,0 +1,142 @@
+"""The reader: syntax, errors with positions, streaming, and agreement with the pyparsing grammar."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from strategies import atoms
+
+from mettadb import E, ParseError, S, V, parse, parse_script
+from mettadb.atoms import Bool, Float, Integer, String
+from mettadb.encoding import encode_with_names
+from mettadb.grammar import is_complete, parse_with_grammar
+from mettadb.parser import parse_file, transcode_file
+
+
+def one(text: str):
+    [a] = list(parse(text))
+    return a
+
+
+def test_surface_syntax():
+    got = list(parse_script('; comment\n(parent Tom Bob) ; trailing\n!(f $x "s\\t\\"q\\"" -3 2.5 True)\n(multi\n  line)'))
+    assert [(b, str(a)) for b, a in got] == [
+        (False, "(parent Tom Bob)"),
+        (True, '(f $x "s\\t\\"q\\"" -3 2.5 True)'),
+        (False, "(multi line)"),
+    ]
+
+
+def test_literal_types():
+    a = one('(x 42 -7 +5 007 1.5 -1.5e3 1e3 "42" True False 1. .5 -)')
+    kids = a.children
+    assert kids[1] == Integer(42) and kids[2] == Integer(-7) and kids[3] == Integer(5) and kids[4] == Integer(7)
+    assert kids[5] == Float(1.5) and kids[6] == Float(-1500.0) and kids[7] == Float(1000.0)
+    assert kids[8] == String("42") and kids[9] == Bool(True) and kids[10] == Bool(False)
+    assert kids[11] == S("1.") and kids[12] == S(".5") and kids[13] == S("-")
+
+
+def test_symbols_take_any_non_space_non_paren_character():
+    assert one("(-> é 日本 a.b a,b &self +inf a\"b)") == E(S("->"), S("é"), S("日本"), S("a.b"), S("a,b"), S("&self"), S("+inf"), S('a"b'))
+
+
+def test_string_escapes():
+    assert one(r'"a\nb\t\\\"\x41\u{1F600}"') == String('a\nb\t\\"A\U0001F600')
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("(a b)\n(c d)\n)", "f.metta:3:1: unexpected ')'"),
+        ("(a\n  (b c)", "f.metta:2:3: '(' is never closed" if False else "f.metta:1:1: '(' is never closed"),
+        ('(a "unterminated', "f.metta:1:4: unterminated string"),
+        ('(a "bad \\q escape")', "f.metta:1:9: invalid escape '\\q'"),
+        ("(a $)", "f.metta:1:4: '$' must be followed by a variable name"),
+        ("(a)\n!", "f.metta:2:1: '!' must be followed by an atom"),
+        ("(a\x00b)", "f.metta:1:3: NUL byte"),
+    ],
+)
+def test_errors_name_file_line_column(text, message):
+    with pytest.raises(ParseError) as e:
+        list(parse_script(text, "f.metta"))
+    assert str(e.value) == message
+    with pytest.raises(ParseError) as g:
+        parse_with_grammar(text, "f.metta")
+    assert str(g.value) == message
+
+
+def test_invalid_utf8_is_located():
+    data = b"(a b)\n(c \xff)\n"
+    with pytest.raises(ParseError) as e:
+        list(parse_file(io.BytesIO(data)))
+    assert (e.value.line, e.value.column, e.value.message) == (2, 4, "invalid UTF-8 byte 0xff")
+    with pytest.raises(ParseError) as e2:
+        list(transcode_file(io.BytesIO(data)))
+    assert (e2.value.line, e2.value.column) == (2, 4)
+
+
+def test_streaming_across_small_blocks():
+    text = "".join(f'(fact {i} "multi\nline {i}")\n' for i in range(300)) + "(last (nested\n  deep))\n"
+    small = list(parse_file(io.BytesIO(text.encode()), block_size=64))
+    assert len(small) == 301 and str(small[-1][1]) == "(last (nested deep))"
+    assert small == list(parse_script(text))
+    paths = [p for p, _, _ in transcode_file(io.BytesIO(text.encode()), block_size=64)]
+    assert paths == [encode_with_names(a)[0] for _, a in small]
+
+
+def test_deep_nesting_parses_without_recursion():
+    depth = 100_000
+    text = "(n " * depth + "leaf" + ")" * depth
+    a = one(text)
+    assert str(a) == text.replace("(n leaf)", "(n leaf)")
+    [(path, _, _)] = list(transcode_file(io.BytesIO(text.encode())))
+    assert path == encode_with_names(a)[0]
+
+
+def test_repl_completeness():
+    assert not is_complete("(parent Tom")
+    assert not is_complete('(a "open')
+    assert not is_complete("!")
+    assert is_complete("(parent Tom Bob)")
+    assert is_complete(")")  # complete, and wrong: the REPL reports it rather than waiting
+
+
+@given(atoms())
+def test_print_then_parse_is_identity(a):
+    assert one(str(a)) == a
+
+
+@given(st.lists(atoms(10), max_size=5), st.lists(st.booleans(), min_size=5, max_size=5))
+def test_scanner_and_grammar_agree_on_atoms(items, bangs):
+    text = "\n".join(("!" if b else "") + str(a) + (" ; c" if b else "") for a, b in zip(items, bangs))
+    assert parse_with_grammar(text) == list(parse_script(text))
+    paths = [p for p, _, _ in transcode_file(io.BytesIO(text.encode()))]
+    assert paths == [encode_with_names(a)[0] for b, a in zip(bangs, items) if not b]
+
+
+_noise = st.text(st.sampled_from(list('()"$!; \n\tab1\\x')), max_size=30)
+
+
+@given(_noise)
+def test_scanner_grammar_and_transcoder_agree_on_errors(text):
+    def outcome(fn):
+        try:
+            return ("ok", [(b, str(a)) for b, a in fn()])
+        except ParseError as e:
+            return ("error", e.line, e.column, e.message)
+
+    scanned = outcome(lambda: parse_script(text))
+    assert outcome(lambda: parse_with_grammar(text)) == scanned
+    try:
+        paths = [p for p, _, _ in transcode_file(io.BytesIO(text.encode()))]
+        assert scanned[0] == "ok"
+        assert paths == [encode_with_names(a)[0] for b, a in parse_script(text) if not b]
+    except ParseError as e:
+        assert scanned == ("error", e.line, e.column, e.message)
+
+
+def test_variables_are_named():
+    assert one("(f $x $long_name)") == E(S("f"), V("x"), V("long_name"))
