@@ -191,6 +191,7 @@ def encode_with_names(atom: Atom) -> tuple[bytes, list[str]]:
 def encode(atom: Atom) -> bytes:
     """The MORK byte path of an atom (variable names are dropped).
 
+    >>> from mettadb import E, S
     >>> encode(E(S("parent"), S("Tom"), S("Bob"))).hex(" ")
     '03 c6 70 61 72 65 6e 74 c3 54 6f 6d c3 42 6f 62'
     """
