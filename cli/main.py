@@ -14,6 +14,7 @@ from typing import Any
 import click
 
 import mettadb
+from mettadb.atoms import Variable, iter_atoms
 from mettadb.errors import MettaDBError
 from mettadb.progress import Progress
 from mettadb.store import DEFAULT_PATH, Space
@@ -166,6 +167,7 @@ def match(ctx: click.Context, pattern: str, template: str | None, count: bool, l
             click.echo(json.dumps(space.explain(p), indent=2))
             return
         t = mettadb.atom(template) if template is not None else p
+        names = list(dict.fromkeys(a for a in iter_atoms(p) if isinstance(a, Variable)))
         n = 0
         out = sys.stdout
         for b in space.query(p):
@@ -175,7 +177,7 @@ def match(ctx: click.Context, pattern: str, template: str | None, count: bool, l
             if count:
                 continue
             if as_json:
-                out.write(json.dumps(b.to_dict()) + "\n")
+                out.write(json.dumps({v.name: str(b.resolve(v)) for v in names}) + "\n")
             else:
                 out.write(str(b.resolve(t)) + "\n")
         if count:

@@ -25,9 +25,11 @@ class Bindings(Mapping[Variable, Atom]):
 
     # Mapping protocol ----------------------------------------------------
     def __getitem__(self, var: Variable) -> Atom:
-        if var not in self._d:
-            raise KeyError(var)
-        return self.resolve(var)
+        v = self._d[var]
+        t = type(v)
+        if t is not Variable and t is not Expression:
+            return v
+        return self.resolve(v)
 
     def __iter__(self) -> Iterator[Variable]:
         return iter(self._d)

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from .atoms import (
     Atom,
@@ -46,6 +46,7 @@ __all__ = [
     "TAG_VAR_REF",
     "TAG_WIDE_ARITY",
     "arity_token",
+    "atom_tokens",
     "decode",
     "encode",
     "encode_with_names",
@@ -160,32 +161,39 @@ def word_token(word: str) -> bytes | None:
     return None
 
 
-def encode_with_names(atom: Atom) -> tuple[bytes, list[str]]:
-    """The byte path and the variable names in order of first occurrence."""
-    out = bytearray()
+def atom_tokens(atom: Atom) -> Iterator[tuple[bytes, Variable | None]]:
+    """The path's tokens in order; a variable's token comes with the variable."""
     varidx: dict[Atom, int] = {}
-    names: list[str] = []
     stack: list[Atom] = [atom]
     while stack:
         a = stack.pop()
         t = type(a)
         if t is Expression:
             kids = a.children  # type: ignore[attr-defined]
-            out += arity_token(len(kids))
+            yield arity_token(len(kids)), None
             stack.extend(reversed(kids))
         elif t is Symbol:
-            out += symbol_token(a.name)  # type: ignore[attr-defined]
+            yield symbol_token(a.name), None  # type: ignore[attr-defined]
         elif t is Variable:
             k = varidx.get(a)
             if k is None:
-                varidx[a] = len(names)
-                names.append(a.name)  # type: ignore[attr-defined]
-                out.append(NEW_VAR)
+                varidx[a] = len(varidx)
+                yield _NEW_VAR_B, a  # type: ignore[misc]
             else:
-                out += varref_token(k)
+                yield varref_token(k), a  # type: ignore[misc]
         else:
-            out += literal_token(a)
-    return bytes(out), names
+            yield literal_token(a), None
+
+
+def encode_with_names(atom: Atom) -> tuple[bytes, list[str]]:
+    """The byte path and the variable names in order of first occurrence."""
+    parts = []
+    names: list[str] = []
+    for tok, var in atom_tokens(atom):
+        parts.append(tok)
+        if tok is _NEW_VAR_B and var is not None:
+            names.append(var.name)
+    return b"".join(parts), names
 
 
 def encode(atom: Atom) -> bytes:
@@ -199,6 +207,7 @@ def encode(atom: Atom) -> bytes:
 
 
 _text_cache: dict[bytes, Atom] = {}
+_TEXT_CACHE_MAX = 500_000
 
 
 def _text_atom(token: bytes, text: bytes) -> Atom:
@@ -209,7 +218,10 @@ def _text_atom(token: bytes, text: bytes) -> Atom:
         s = text.decode("utf-8")
     except UnicodeDecodeError as e:
         raise DecodeError(f"symbol is not valid UTF-8: {e.reason}") from None
-    if s[0] == '"':
+    c = s[0]
+    if c > "@" and c != "T" and c != "F":
+        a = Symbol(s)  # cannot be a literal: no digit, sign, quote or `$` first
+    elif c == '"':
         if len(s) < 2 or s[-1] != '"':
             raise DecodeError("malformed string literal")
         try:
@@ -228,7 +240,7 @@ def _text_atom(token: bytes, text: bytes) -> Atom:
             raise DecodeError("a symbol's text may not start with '$'")
         else:
             a = Symbol(s)
-    if len(_text_cache) > 200_000:
+    if len(_text_cache) >= _TEXT_CACHE_MAX:
         _text_cache.clear()
     _text_cache[token] = a
     return a

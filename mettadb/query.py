@@ -22,11 +22,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import lmdb
+import msgpack
 
 from .atoms import Atom, Expression, Symbol, Variable, fresh_variable, iter_atoms
 from .bindings import EMPTY_BINDINGS, Bindings
-from .encoding import decode, encode_with_names, split_tokens
+from .encoding import _text_atom, atom_tokens, decode
 from .keys import MAX_PLAIN, const_prefix, unreverse_key
+from .store import _Record
 from .unify import unify
 
 if TYPE_CHECKING:
@@ -56,6 +58,7 @@ class AccessPath:
     fwd_prefix: bytes
     fwd_tokens: list[bytes] = field(repr=False, default_factory=list)
     estimate: float = 0.0
+    fwd_ntokens: int = 0
 
     def describe(self) -> str:
         """A one-line human description."""
@@ -66,24 +69,101 @@ class AccessPath:
         return f"forward prefix of {self.prefix_tokens} tokens"
 
 
+_CONST, _NEW, _SAME = 0, 1, 2
+
+
+class Compiled:
+    """A pattern compiled for byte-level matching against ground keys.
+
+    `steps` walk the key after the forward prefix: a constant run of bytes to
+    compare, a new variable capturing one whole subterm, or a repeated variable
+    whose subterm must equal an earlier capture.
+    """
+
+    __slots__ = ("access", "ground", "head", "steps", "variables")
+
+    def __init__(self, pattern: Atom) -> None:
+        toks: list[bytes] = []
+        steps: list[tuple[int, Any]] = []
+        variables: list[Variable] = []
+        pending: list[bytes] = []
+        nf = -1
+        for tok, var in atom_tokens(pattern):
+            toks.append(tok)
+            if var is None:
+                pending.append(tok)
+                continue
+            if nf < 0:
+                nf = len(toks) - 1
+                pending = []
+            elif pending:
+                steps.append((_CONST, b"".join(pending)))
+                pending = []
+            if var in variables:
+                steps.append((_SAME, variables.index(var)))
+            else:
+                variables.append(var)
+                steps.append((_NEW, var))
+        if nf < 0:
+            nf = len(toks)
+        elif pending:
+            steps.append((_CONST, b"".join(pending)))
+        self.steps = steps
+        self.variables = variables
+        self.ground = not variables
+        self.head = b"".join(toks[:nf])
+        fwd, nf = const_prefix(toks[:nf]) if nf else (b"", 0)
+        ap = AccessPath("forward", fwd, nf, fwd, toks, 0.0, nf)
+        if len(toks) > 3 and 3 <= toks[0][0] < 64 and toks[1][0] > 0xC0 and nf < len(toks):
+            rev, nr = const_prefix(toks[:2] + toks[:1:-1])
+            if nr > nf:
+                ap = AccessPath("reverse", rev, nr, fwd, toks, 0.0, nf)
+        self.access = ap
+
+    def match_key(self, path: bytes, start: int) -> list[bytes] | bool | None:
+        """Captured subterm paths for the variables, None for no match, False when the
+        path uses an extension tag (decode and unify instead); `path[:start]` is known equal."""
+        pos = start
+        caps: list[bytes] = []
+        n = len(path)
+        for kind, data in self.steps:
+            if kind == _CONST:
+                if not path.startswith(data, pos):
+                    return None
+                pos += len(data)
+                continue
+            end = pos
+            need = 1
+            while need:
+                if end >= n:
+                    return None
+                t = path[end]
+                if t > 0xC0:
+                    end += 1 + (t & 0x3F)
+                    need -= 1
+                elif t < 0x40:
+                    end += 1
+                    need += t - 1
+                else:
+                    return False  # an extension tag: the caller takes the general path
+            if kind == _NEW:
+                caps.append(path[pos:end])
+            elif path[pos:end] != caps[data]:
+                return None
+            pos = end
+        return caps if pos == n else None
+
+
 def _is_var_token(t: bytes) -> bool:
     b = t[0]
     return 0x80 <= b <= 0xC0 or b == 0x43
 
 
 def access_path(space: Space, txn: lmdb.Transaction, pattern: Atom) -> AccessPath:
-    """Choose forward or reverse for a pattern (already resolved)."""
-    path, _ = encode_with_names(pattern)
-    toks = split_tokens(path)
-    fwd, nf = const_prefix(toks)
-    best = AccessPath("forward", fwd, nf, fwd, toks)
-    if len(toks) > 3 and 3 <= toks[0][0] < 64 and toks[1][0] > 0xC0 and nf < len(toks):
-        rtoks = toks[:2] + toks[:1:-1]
-        rev, nr = const_prefix(rtoks)
-        if nr > nf:
-            best = AccessPath("reverse", rev, nr, fwd, toks)
-    best.estimate = _estimate(space, txn, toks, best.prefix_tokens)
-    return best
+    """Choose forward or reverse for a pattern (already resolved), with a row estimate."""
+    ap = Compiled(pattern).access
+    ap.estimate = _estimate(space, txn, ap.fwd_tokens, ap.prefix_tokens)
+    return ap
 
 
 def _head_count(space: Space, txn: lmdb.Transaction, toks: list[bytes]) -> int:
@@ -91,9 +171,7 @@ def _head_count(space: Space, txn: lmdb.Transaction, toks: list[bytes]) -> int:
         raw = txn.get(toks[0] + toks[1], db=space._dbs[b"heads"])
         if raw is None:
             return 0
-        from .store import _unpack
-
-        return int(_unpack(raw)[0])
+        return int(msgpack.unpackb(raw)[0])
     return space.distinct or 0
 
 
@@ -114,8 +192,8 @@ def _candidates(space: Space, txn: lmdb.Transaction, ap: AccessPath, qs: QuerySt
     """(key, raw value) of every stored atom that may unify with the pattern."""
     dbs = space._dbs
     atoms_db = dbs[b"atoms"]
+    prefix = ap.prefix
     if ap.kind == "forward":
-        prefix = ap.prefix
         cur = txn.cursor(db=atoms_db)
         if cur.set_range(prefix):
             for key, raw in cur:
@@ -124,7 +202,6 @@ def _candidates(space: Space, txn: lmdb.Transaction, ap: AccessPath, qs: QuerySt
                 qs.keys_visited += 1
                 yield key, raw
     else:
-        prefix = ap.prefix
         cur = txn.cursor(db=dbs[b"rev"])
         get = txn.get
         if cur.set_range(prefix):
@@ -133,7 +210,7 @@ def _candidates(space: Space, txn: lmdb.Transaction, ap: AccessPath, qs: QuerySt
                     break
                 qs.keys_visited += 1
                 key = unreverse_key(rkey)
-                raw = get(key, db=atoms_db)
+                raw = get(key, None, atoms_db)
                 if raw is not None:
                     yield key, raw
     # stored atoms with variables or hashed keys
@@ -142,9 +219,8 @@ def _candidates(space: Space, txn: lmdb.Transaction, ap: AccessPath, qs: QuerySt
         return
     vcur = txn.cursor(db=vx)
     toks = ap.fwd_tokens
-    nf = len(split_tokens(ap.fwd_prefix)) if ap.fwd_prefix else 0
     pre = b""
-    for t in range(nf):
+    for t in range(ap.fwd_ntokens):
         if vcur.set_key(b"v" + pre):
             for key in vcur.iternext_dup(keys=False, values=True):
                 qs.keys_visited += 1
@@ -164,23 +240,57 @@ def _candidates(space: Space, txn: lmdb.Transaction, ap: AccessPath, qs: QuerySt
                     yield key, raw
 
 
+_ONE = b"\x01"
+
+
 def _match_one(space: Space, txn: lmdb.Transaction, pattern: Atom, bindings: Bindings,
                qs: QueryStats) -> Iterator[Bindings]:
-    from .store import _Record
-
-    resolved = bindings.resolve(pattern)
-    ap = access_path(space, txn, resolved)
+    resolved = bindings.resolve(pattern) if bindings else pattern
+    comp = Compiled(resolved)
+    ap = comp.access
     fwd = ap.fwd_prefix
+    head = comp.head
+    start = len(head)
+    base = bindings._d
+    variables = comp.variables
+    nvars = len(variables)
+    text_atom = _text_atom
+    make = bindings._extend
     for key, raw in _candidates(space, txn, ap, qs):
+        if raw == _ONE or (len(raw) == 1 and raw[0] < 0x80):
+            # a ground atom with a plain key: match on bytes, decode only the captures
+            if not key.startswith(head):
+                continue
+            caps = comp.match_key(key, start)  # type: ignore[assignment]
+            if caps is None:
+                continue
+            if caps is False:
+                b1 = unify(resolved, decode(key), bindings)
+                if b1 is not None:
+                    for _ in range(raw[0]):
+                        qs.rows += 1
+                        yield b1
+                continue
+            d = dict(base) if base else {}
+            for i in range(nvars):
+                c = caps[i]
+                t = c[0]
+                d[variables[i]] = text_atom(c, c[1:]) if t > 0xC0 and len(c) == 1 + (t & 0x3F) else decode(c)
+            b = make(d)
+            count = raw[0] if raw != _ONE else 1
+            for _ in range(count):
+                qs.rows += 1
+                yield b
+            continue
         rec = _Record(key, raw)
         if len(key) > MAX_PLAIN and not rec.path.startswith(fwd):
             continue
         stored = decode(rec.path, _fresh_names(rec.names) if rec.names else None)
-        b = unify(resolved, stored, bindings)
-        if b is not None:
+        b2 = unify(resolved, stored, bindings)
+        if b2 is not None:
             for _ in range(rec.count):
                 qs.rows += 1
-                yield b
+                yield b2
 
 
 def _bound_vars(b: set[Variable], pattern: Atom) -> Atom:

@@ -57,7 +57,15 @@ def unify(a: Atom, b: Atom, bindings: Bindings = EMPTY_BINDINGS) -> Bindings | N
             continue
         tx, ty = type(x), type(y)
         if tx is Variable:
-            if ty is Variable and x == y:
+            if ty is Variable:
+                if x == y:
+                    continue
+                if "#" in x.name and "#" not in y.name:  # type: ignore[attr-defined]
+                    # keep the caller's variable as the representative, as hyperon does
+                    x, y = y, x
+                if new is None:
+                    new = dict(d)
+                new[y] = x  # type: ignore[index]
                 continue
             if ty is Expression and occurs(x, y, cur):  # type: ignore[arg-type]
                 return None
