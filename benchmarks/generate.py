@@ -62,21 +62,32 @@ def write_family(out: TextIO, facts: int, seed: int = 42, rules: bool = True) ->
     return n
 
 
-def genealogy(people: int, seed: int = 7) -> str:
-    """A genealogy of `people` persons: `(person Pi)`, `(parent Pa Pb)`, `(male|female Pi)`."""
+def genealogy(people: int, seed: int = 7, generations: int = 4) -> str:
+    """A genealogy of `people` persons in a few generations.
+
+    `(person Pi)`, `(male Pi)` or `(female Pi)`, and for everyone after the first
+    generation a father and a mother from the generation before:
+    `(parent Pfather Pi)`, `(parent Pmother Pi)`.
+    """
     rng = random.Random(seed)
     lines = []
-    for i in range(people):
-        lines.append(f"(person P{i})")
-        lines.append(f"({'male' if rng.random() < 0.5 else 'female'} P{i})")
-        if i >= 2:
-            # two parents from the previous generations
-            a = rng.randrange(max(0, i - 40), i)
-            b = rng.randrange(max(0, i - 40), i)
-            if a == b:
-                b = (a + 1) % i
-            lines.append(f"(parent P{a} P{i})")
-            lines.append(f"(parent P{b} P{i})")
+    size = max(2, people // generations)
+    sex: dict[int, str] = {}
+    prev: list[int] = []
+    i = 0
+    while i < people:
+        cur = list(range(i, min(people, i + size)))
+        men = [p for p in prev if sex[p] == "male"]
+        women = [p for p in prev if sex[p] == "female"]
+        for p in cur:
+            sex[p] = "male" if rng.random() < 0.5 else "female"
+            lines.append(f"(person P{p})")
+            lines.append(f"({sex[p]} P{p})")
+            if men and women:
+                lines.append(f"(parent P{rng.choice(men)} P{p})")
+                lines.append(f"(parent P{rng.choice(women)} P{p})")
+        prev = cur
+        i += size
     return "\n".join(lines) + "\n"
 
 

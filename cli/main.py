@@ -184,6 +184,96 @@ def match(ctx: click.Context, pattern: str, template: str | None, count: bool, l
             click.echo(n)
 
 
+def _eval_options(max_steps: int | None, timeout: float | None, allow_import: tuple[str, ...]) -> dict[str, Any]:
+    return {"max_steps": max_steps, "timeout": timeout, "allow_import": allow_import}
+
+
+_limits = [
+    click.option("--max-steps", type=click.IntRange(min=1), help="Stop an evaluation after N steps."),
+    click.option("--timeout", type=click.FloatRange(min=0), help="Stop an evaluation after S seconds."),
+    click.option("--allow-import", multiple=True, type=click.Path(file_okay=False),
+                 help="Let import! read .metta files under PATH too."),
+]
+
+
+def _with_limits(f: Any) -> Any:
+    for opt in reversed(_limits):
+        f = opt(f)
+    return f
+
+
+@cli.command()
+@click.argument("script", type=click.Path(dir_okay=False, allow_dash=True))
+@click.option("--commit-each", is_flag=True, help="Commit after each `!` instead of once at the end.")
+@_with_limits
+@click.pass_context
+def run(ctx: click.Context, script: str, commit_each: bool, max_steps: int | None, timeout: float | None,
+        allow_import: tuple[str, ...]) -> None:
+    """Run a MeTTa script: add its atoms, evaluate each `!`, print results as hyperon's `metta` does.
+
+    \b
+    Example:
+      mettadb run family.metta
+    """
+    from mettadb.eval import format_results
+
+    if script == "-":
+        text, source = sys.stdin.read(), "<stdin>"
+    else:
+        if not os.path.isfile(script):
+            raise click.ClickException(f"{script}: no such file")
+        with open(script, encoding="utf-8") as f:
+            text, source = f.read(), script
+    with _space(ctx) as space, _errors():
+        try:
+            results = space.run(text, source=source, commit_each=commit_each,
+                                **_eval_options(max_steps, timeout, allow_import))
+        except KeyboardInterrupt:
+            raise click.ClickException("interrupted; the run was rolled back") from None
+    for r in results:
+        click.echo(format_results(r))
+
+
+@cli.command("eval")
+@click.argument("expr")
+@_with_limits
+@click.pass_context
+def eval_(ctx: click.Context, expr: str, max_steps: int | None, timeout: float | None, allow_import: tuple[str, ...]) -> None:
+    """Evaluate one expression against the space and print its results.
+
+    \b
+    Example:
+      mettadb eval '(match &self (parent Tom $x) $x)'
+    """
+    from mettadb.eval import format_results
+
+    with _space(ctx) as space, _errors():
+        atom = mettadb.atom(expr)
+        try:
+            results = space.eval(atom, **_eval_options(max_steps, timeout, allow_import))
+        except KeyboardInterrupt:
+            raise click.ClickException("interrupted") from None
+    click.echo(format_results(results))
+
+
+@cli.command()
+@click.pass_context
+def repl(ctx: click.Context) -> None:
+    """An interactive session: `!expr` evaluates, a plain atom is added (committed at once).
+
+    Multi-line input continues until the expression is complete; Ctrl-C cancels
+    the running evaluation; Ctrl-D leaves.
+
+    \b
+    Example:
+      mettadb repl
+    """
+    from mettadb.repl import Repl
+
+    with _space(ctx) as space:
+        Repl(space).loop()
+
+
 def main() -> None:
     """Console entry point."""
     cli(prog_name="mettadb")

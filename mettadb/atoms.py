@@ -55,7 +55,10 @@ class Atom:
     @property
     def is_ground(self) -> bool:
         """True when the atom contains no variable."""
-        return not any(isinstance(a, Variable) for a in iter_atoms(self))
+        t = type(self)
+        if t is Expression:
+            return self.ground  # type: ignore[attr-defined,no-any-return]
+        return t is not Variable
 
     def to_python(self) -> Any:
         """Convert to plain Python: grounded values, str for symbols, nested tuples."""
@@ -116,16 +119,26 @@ def fresh_variable(name: str = "X") -> Variable:
 class Expression(Atom):
     """A parenthesised sequence of atoms."""
 
-    __slots__ = ("children",)
+    __slots__ = ("children", "ground")
     children: tuple[Atom, ...]
+    #: no variable anywhere inside (computed once, at construction)
+    ground: bool
 
     def __init__(self, children: Iterable[Atom]) -> None:
         kids = tuple(children)
+        ground = True
         for k in kids:
-            if not isinstance(k, Atom):
+            tk = type(k)
+            if tk is Variable:
+                ground = False
+            elif tk is Expression:
+                if not k.ground:  # type: ignore[attr-defined]
+                    ground = False
+            elif not isinstance(k, Atom):
                 raise TypeError(f"expression children must be atoms, not {type(k).__name__}")
-        object.__setattr__(self, "children", kids)
-        object.__setattr__(self, "_hash", hash(("E",) + tuple(k._hash for k in kids)))
+        _set_children(self, kids)
+        _set_ground(self, ground)
+        _set_hash(self, hash(tuple([k._hash for k in kids])) ^ 0x5E5E5E5E)
 
     def __len__(self) -> int:
         return len(self.children)
@@ -161,6 +174,11 @@ class Expression(Atom):
 
     def __repr__(self) -> str:
         return f"E({self!s})"
+
+
+_set_children = Expression.children.__set__  # type: ignore[attr-defined]
+_set_ground = Expression.ground.__set__  # type: ignore[attr-defined]
+_set_hash = Atom._hash.__set__  # type: ignore[attr-defined]
 
 
 class Grounded(Atom):
@@ -322,6 +340,9 @@ def _leaf_text(a: Atom) -> str:
         return quote_string(a.value)  # type: ignore[attr-defined]
     if t is Bool:
         return "True" if a.value else "False"  # type: ignore[attr-defined]
+    text = getattr(a, "text", None)
+    if text is not None:
+        return str(text())
     return str(getattr(a, "value", a))
 
 

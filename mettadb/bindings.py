@@ -71,11 +71,17 @@ class Bindings(Mapping[Variable, Atom]):
         d = self._d
         if not d:
             return atom
+        try:
+            return _resolve_shallow(atom, d, 0)
+        except _TooDeep:
+            return self._resolve_deep(atom)
+
+    def _resolve_deep(self, atom: Atom) -> Atom:
         if type(atom) is Variable:
             atom = self.walk(atom)
             if type(atom) is not Expression:
                 return atom
-        elif type(atom) is not Expression:
+        elif type(atom) is not Expression or atom.ground:  # type: ignore[attr-defined]
             return atom
         # post-order rebuild; unchanged subtrees are reused
         out: list[Atom] = []
@@ -92,7 +98,7 @@ class Bindings(Mapping[Variable, Atom]):
                 else:
                     out.append(w)
                     continue
-            if type(a) is not Expression:
+            if type(a) is not Expression or a.ground:  # type: ignore[attr-defined]
                 out.append(a)
                 continue
             kids = a.children  # type: ignore[attr-defined]
@@ -132,3 +138,37 @@ class Bindings(Mapping[Variable, Atom]):
 
 
 EMPTY_BINDINGS = Bindings()
+
+
+class _TooDeep(Exception):
+    pass
+
+
+_SHALLOW_LIMIT = 64
+
+
+def _resolve_shallow(atom: Atom, d: dict[Variable, Atom], depth: int) -> Atom:
+    """Substitution for the common, shallow case; bounded recursion, `_TooDeep` past it."""
+    t = type(atom)
+    if t is Variable:
+        seen = 0
+        while type(atom) is Variable:
+            nxt = d.get(atom)  # type: ignore[call-overload]
+            if nxt is None:
+                return atom
+            atom = nxt
+            seen += 1
+            if seen > 10_000:
+                raise _TooDeep
+        if type(atom) is not Expression or atom.ground:  # type: ignore[attr-defined]
+            return atom
+    elif t is not Expression or atom.ground:  # type: ignore[attr-defined]
+        return atom
+    if depth > _SHALLOW_LIMIT:
+        raise _TooDeep
+    kids = atom.children  # type: ignore[attr-defined]
+    new = [_resolve_shallow(k, d, depth + 1) for k in kids]
+    for x, y in zip(new, kids):
+        if x is not y:
+            return Expression(new)
+    return atom

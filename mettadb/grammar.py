@@ -92,7 +92,7 @@ def _build() -> pp.ParserElement:
     atom <<= (expr | string | badstring | word | badchar).leave_whitespace()
 
     bang_at: list[int] = []
-    bang = tok("!").set_parse_action(lambda s, loc, toks: bang_at.append(loc))
+    bang = tok(r"!(?![^\s();\x00])").set_parse_action(lambda s, loc, toks: bang_at.append(loc))
     bang_end = (skip + pp.StringEnd()).leave_whitespace().set_parse_action(
         _fatal(lambda s, loc, toks: (bang_at[-1] if bang_at else loc, "'!' must be followed by an atom")))
     stray = tok(CLOSE).set_parse_action(_fatal("unexpected ')'"))

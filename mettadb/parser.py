@@ -122,9 +122,8 @@ def _scan(blocks: Iterable[tuple[str, bool, int]], source: str) -> Iterator[tupl
                 atom = Expression(stack.pop()[0])
             elif kind == "word":
                 word = m.group()
-                if not stack and word[0] == "!" and bang is None:
+                if not stack and word == "!" and bang is None:
                     bang = (text, pos, base)
-                    at = pos + 1  # what follows `!` is scanned afresh (it may be a string)
                     continue
                 atom = _word_atom(word)
                 if atom is None:
@@ -401,13 +400,9 @@ def _transcode(
                     elif c == ";":
                         continue
                     else:
-                        if c == "!" and not counts and not bang:
+                        if tok == "!" and not counts and not bang:
                             bang = True
-                            if len(tok) == 1:
-                                continue
-                            tok = tok[1:]
-                            if tok[0] == '"' and not _STRING_RE.fullmatch(tok):
-                                raise _Anomaly
+                            continue
                         parts.extend(_encode_words([tok], cache, varidx, varnames))
                         if counts:
                             counts[-1] += 1
@@ -463,7 +458,6 @@ def _byte_blocks(stream: IO[bytes], source: str, block_size: int) -> Iterator[tu
 _SIMPLE_LINE = re.compile(rb"[ \t\r]*\(([^()\";$\x00\x80-\xff]*)\)[ \t\r]*")
 _SIMPLE_STRING_LINE = re.compile(rb'[ \t\r]*\(([^()";$\x00\x80-\xff]*[ \t])("[^"\\\x00-\x1f\x7f-\xff]*")[ \t]*\)[ \t\r]*')
 _SYM = [bytes((0xC0 | n,)) for n in range(64)]
-_STRING_RE = re.compile(STRING)
 _FLAT_RE = re.compile(
     r"\s*+(?:\(([^()\";\x00]*)\)|(" + "|".join((OPEN, CLOSE, STRING, WORD, COMMENT, UNTERMINATED_STRING, r"\x00")) + "))"
 )

@@ -710,6 +710,37 @@ class Space:
 
         return explain(self, self._as_atom(pattern))
 
+    def interpreter(self, **options: Any) -> Any:
+        """A MeTTa interpreter over this space (`mettadb.eval.Interpreter`)."""
+        from .eval import Interpreter
+
+        return Interpreter(self, **options)
+
+    def eval(self, expr: AtomLike, **options: Any) -> list[Atom]:
+        """Evaluate one expression as `!expr`; writes it makes commit together at the end."""
+        interp = self.interpreter(**options)
+        atom = self._as_atom(expr)
+        if self.readonly:
+            interp.readonly = True
+            return list(interp.evaluate(atom))
+        with self.transaction():
+            return list(interp.evaluate(atom))
+
+    def run(self, text: str, *, source: str = "<string>", commit_each: bool = False, **options: Any) -> list[list[Atom]]:
+        """Run a MeTTa script: atoms are added, each `!` evaluated; returns each `!`'s results.
+
+        Commits once at the end (or after each `!` with commit_each); a host-level
+        failure rolls the whole run back.
+        """
+        from .runner import run_script
+
+        options.setdefault("base_dir", os.path.dirname(os.path.abspath(source)) if source != "<string>" else None)
+        interp = self.interpreter(**options)
+        if commit_each:
+            return run_script(interp, text, source)
+        with self.transaction():
+            return run_script(interp, text, source)
+
     def check(self) -> list[str]:
         """Verify keys, indexes, statistics and format; returns the problems found."""
         from .check import check_space

@@ -37,8 +37,9 @@ CLOSE = r"\)"
 STRING = r'"[^"\\]*(?:\\[\s\S][^"\\]*)*"'
 UNTERMINATED_STRING = r'"'
 #: symbols, numbers, variables and booleans: no space, no parenthesis, no `;`;
-#: a `"` may appear inside a word but not start one; `!"` is `!` then a string
-WORD = r'(?!!")[^\s()";\x00][^\s();\x00]*|!(?=")'
+#: a `"` may appear inside a word but not start one; only a lone `!` word marks
+#: evaluation (hyperon reads `!foo` as a symbol)
+WORD = r'[^\s()";\x00][^\s();\x00]*'
 #: anything else (NUL, and stray characters such as a lone backslash never reach here)
 BAD_CHAR = r"[\s\S]"
 

@@ -84,7 +84,7 @@ def unify(a: Atom, b: Atom, bindings: Bindings = EMPTY_BINDINGS) -> Bindings | N
             xc, yc = x.children, y.children  # type: ignore[attr-defined]
             if len(xc) != len(yc):
                 return None
-            stack.extend(zip(xc, yc))
+            stack.extend(zip(reversed(xc), reversed(yc)))  # left to right, as hyperon binds
         elif x != y:
             return None
     if new is None:

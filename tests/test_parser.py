@@ -111,7 +111,7 @@ def test_print_then_parse_is_identity(a):
 
 @given(st.lists(atoms(10), max_size=5), st.lists(st.booleans(), min_size=5, max_size=5))
 def test_scanner_and_grammar_agree_on_atoms(items, bangs):
-    text = "\n".join(("!" if b else "") + str(a) + (" ; c" if b else "") for a, b in zip(items, bangs))
+    text = "\n".join(("! " if b else "") + str(a) + (" ; c" if b else "") for a, b in zip(items, bangs))
     assert parse_with_grammar(text) == list(parse_script(text))
     paths = [p for p, _, _ in transcode_file(io.BytesIO(text.encode()))]
     assert paths == [encode_with_names(a)[0] for b, a in zip(bangs, items) if not b]

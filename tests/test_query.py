@@ -18,8 +18,9 @@ from mettadb.unify import unify
 
 
 def canon(text: str) -> str:
-    """Names of variables that came from stored atoms differ between engines: erase them."""
-    return re.sub(r"\$[^\s()]*#\d+", "$_", text)
+    """Compare results up to variable renaming: number variables by first occurrence."""
+    names: dict[str, str] = {}
+    return re.sub(r"\$[^\s()]*", lambda m: names.setdefault(m.group(), f"$_{len(names)}"), text)
 
 
 def brute(stored, pattern, template):

@@ -1,0 +1,1404 @@
+"""The MeTTa interpreter: hyperon's semantics over a durable space.
+
+Evaluation is a set of cooperating generators run by one driver loop with an
+explicit stack, so a MeTTa program recursing 100 000 deep uses heap, not the
+Python stack, and stops with `LimitError` at the configured limit.  A
+generator asks for a sub-evaluation by yielding `(atom, bindings)` and
+receives the list of `(result, bindings)` pairs back.
+
+Rules `(= head body)` and type declarations `(: name type)` are read from the
+space through the query engine (indexed by head).  Grounded operations run on
+evaluated arguments; arguments typed `Atom` (or a matching meta-type, for
+MeTTa-defined functions) are passed unevaluated, as hyperon's declarations
+say.  Errors are `(Error ...)` atoms that propagate through calls.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+import time
+from collections.abc import Callable, Generator, Iterable
+from typing import Any, TextIO
+
+from .atoms import (
+    Atom,
+    Bool,
+    Expression,
+    Float,
+    Integer,
+    String,
+    Symbol,
+    Variable,
+    alpha_equal,
+    fresh_variable,
+    iter_atoms,
+)
+from .bindings import EMPTY_BINDINGS, Bindings
+from .errors import LimitError, ReadOnlyError
+from .parser import parse_script
+from .spaces import MemorySpace, SpaceAtom, StateAtom, rename_apart
+from .unify import unify
+
+__all__ = ["UNIT", "Interpreter", "format_results"]
+
+Pair = tuple[Atom, Bindings]
+Gen = Generator[Pair, list[Pair], list[Pair]]
+
+UNIT = Expression(())
+ERROR = Symbol("Error")
+EQ = Symbol("=")
+COLON = Symbol(":")
+ARROW = Symbol("->")
+UNDEFINED = Symbol("%Undefined%")
+ATOM_T = Symbol("Atom")
+EXPRESSION_T = Symbol("Expression")
+TRUE, FALSE = Bool(True), Bool(False)
+NUMBER_T, STRING_T, BOOL_T = Symbol("Number"), Symbol("String"), Symbol("Bool")
+_META = {"Atom", "Expression", "Symbol", "Variable", "Grounded"}
+_GROUNDED_TYPES: dict[type, Atom] = {Integer: NUMBER_T, Float: NUMBER_T, String: STRING_T, Bool: BOOL_T}
+
+
+def error(atom: Atom, message: Atom | str) -> Expression:
+    """`(Error atom message)`; a str message becomes a String (hyperon quotes them)."""
+    return Expression((ERROR, atom, String(message) if isinstance(message, str) else message))
+
+
+def is_error(atom: Atom) -> bool:
+    """Whether the atom is an `(Error ...)` expression."""
+    return type(atom) is Expression and len(atom.children) >= 2 and atom.children[0] == ERROR  # type: ignore[attr-defined]
+
+
+def metatype(atom: Atom) -> str:
+    """Symbol, Variable, Expression or Grounded."""
+    t = type(atom)
+    if t is Symbol:
+        return "Symbol"
+    if t is Variable:
+        return "Variable"
+    if t is Expression:
+        return "Expression"
+    return "Grounded"
+
+
+class _Fail(Exception):
+    """A grounded operation's error: becomes `(Error expr message)`."""
+
+    def __init__(self, message: Atom | str) -> None:
+        self.message = message
+
+
+class _NoReduce(Exception):
+    """A grounded operation does not apply: the expression stays as it is."""
+
+
+def _num(a: Atom) -> int | float:
+    if type(a) in (Integer, Float):
+        return a.value  # type: ignore[attr-defined,no-any-return]
+    raise _NoReduce
+
+
+def _num_atom(v: int | float) -> Atom:
+    return Integer(v) if isinstance(v, int) and not isinstance(v, bool) else Float(float(v))
+
+
+def _int_div(a: int, b: int) -> int:
+    q = abs(a) // abs(b)
+    return q if (a >= 0) == (b >= 0) else -q
+
+
+def _arith(op: str) -> Callable[[Interpreter, list[Atom]], list[Atom]]:
+    def fn(it: Interpreter, args: list[Atom]) -> list[Atom]:
+        if len(args) != 2:
+            raise _Fail(Symbol("IncorrectNumberOfArguments"))
+        a, b = _num(args[0]), _num(args[1])
+        both_int = isinstance(a, int) and isinstance(b, int)
+        if op == "+":
+            return [_num_atom(a + b)]
+        if op == "-":
+            return [_num_atom(a - b)]
+        if op == "*":
+            return [_num_atom(a * b)]
+        if op == "/":
+            if both_int:
+                if b == 0:
+                    raise _Fail(Symbol("DivisionByZero"))
+                return [Integer(_int_div(a, b))]  # type: ignore[arg-type]
+            if b == 0:
+                return [Float(math.copysign(math.inf, a) if a else math.nan)]
+            return [Float(a / b)]
+        if op == "%":
+            if both_int:
+                if b == 0:
+                    raise _Fail(Symbol("DivisionByZero"))
+                return [Integer(a - b * _int_div(a, b))]  # type: ignore[arg-type,operator]
+            return [Float(math.fmod(a, b))]
+        raise AssertionError(op)
+
+    return fn
+
+
+def _compare(op: Callable[[Any, Any], bool]) -> Callable[[Interpreter, list[Atom]], list[Atom]]:
+    def fn(it: Interpreter, args: list[Atom]) -> list[Atom]:
+        if len(args) != 2:
+            raise _Fail(Symbol("IncorrectNumberOfArguments"))
+        return [Bool(op(_num(args[0]), _num(args[1])))]
+
+    return fn
+
+
+def _eq(it: Interpreter, args: list[Atom]) -> list[Atom]:
+    if len(args) != 2:
+        raise _Fail(Symbol("IncorrectNumberOfArguments"))
+    a, b = args
+    if type(a) in (Integer, Float) and type(b) in (Integer, Float):
+        return [Bool(a.value == b.value)]  # type: ignore[attr-defined]
+    return [Bool(a == b)]
+
+
+def _bool(a: Atom) -> bool:
+    if type(a) is Bool:
+        return a.value  # type: ignore[attr-defined,no-any-return]
+    raise _NoReduce
+
+
+def _logic(op: str) -> Callable[[Interpreter, list[Atom]], list[Atom]]:
+    def fn(it: Interpreter, args: list[Atom]) -> list[Atom]:
+        if op == "not":
+            if len(args) != 1:
+                raise _Fail(Symbol("IncorrectNumberOfArguments"))
+            return [Bool(not _bool(args[0]))]
+        if len(args) != 2:
+            raise _Fail(Symbol("IncorrectNumberOfArguments"))
+        a, b = _bool(args[0]), _bool(args[1])
+        return [Bool(a and b if op == "and" else a or b if op == "or" else a != b)]
+
+    return fn
+
+
+def _math1(f: Callable[[float], float], keep_int: bool = False) -> Callable[[Interpreter, list[Atom]], list[Atom]]:
+    def fn(it: Interpreter, args: list[Atom]) -> list[Atom]:
+        if len(args) != 1:
+            raise _Fail(Symbol("IncorrectNumberOfArguments"))
+        v = _num(args[0])
+        if keep_int and isinstance(v, int):
+            return [Integer(int(f(v)))]
+        try:
+            return [Float(f(float(v)))]
+        except (ValueError, OverflowError):
+            return [Float(math.nan)]
+
+    return fn
+
+
+def _pow(it: Interpreter, args: list[Atom]) -> list[Atom]:
+    a, b = _num(args[0]), _num(args[1])
+    try:
+        return [Float(math.pow(a, b))]
+    except (ValueError, OverflowError):
+        return [Float(math.nan)]
+
+
+def _log(it: Interpreter, args: list[Atom]) -> list[Atom]:
+    base, x = _num(args[0]), _num(args[1])
+    try:
+        return [Float(math.log(x) / math.log(base))]
+    except (ValueError, ZeroDivisionError):
+        return [Float(math.nan)]
+
+
+def _expr_arg(a: Atom) -> tuple[Atom, ...]:
+    if type(a) is not Expression:
+        raise _NoReduce
+    return a.children  # type: ignore[attr-defined,no-any-return]
+
+
+def _car(it: Interpreter, args: list[Atom]) -> list[Atom]:
+    kids = _expr_arg(args[0])
+    if not kids:
+        raise _Fail("car-atom expects a non-empty expression as an argument")
+    return [kids[0]]
+
+
+def _cdr(it: Interpreter, args: list[Atom]) -> list[Atom]:
+    kids = _expr_arg(args[0])
+    if not kids:
+        raise _Fail("cdr-atom expects a non-empty expression as an argument")
+    return [Expression(kids[1:])]
+
+
+def _cons(it: Interpreter, args: list[Atom]) -> list[Atom]:
+    return [Expression((args[0], *_expr_arg(args[1])))]
+
+
+def _decons(it: Interpreter, args: list[Atom]) -> list[Atom]:
+    kids = _expr_arg(args[0])
+    if not kids:
+        raise _Fail("expected: (decons-atom (: <expr> Expression)), found: (decons-atom ())")
+    return [Expression((kids[0], Expression(kids[1:])))]
+
+
+def _size(it: Interpreter, args: list[Atom]) -> list[Atom]:
+    return [Integer(len(_expr_arg(args[0])))]
+
+
+def _index(it: Interpreter, args: list[Atom]) -> list[Atom]:
+    kids = _expr_arg(args[0])
+    i = _num(args[1])
+    if not isinstance(i, int) or not 0 <= i < len(kids):
+        raise _Fail(Symbol("Index is out of bounds"))
+    return [kids[i]]
+
+
+def _minmax(pick: Callable[..., Any]) -> Callable[[Interpreter, list[Atom]], list[Atom]]:
+    def fn(it: Interpreter, args: list[Atom]) -> list[Atom]:
+        kids = _expr_arg(args[0])
+        if not kids:
+            raise _Fail(Symbol("Empty expression"))
+        try:
+            return [Float(float(pick(_num(k) for k in kids)))]
+        except _NoReduce:
+            raise _Fail(Symbol("Only numbers are allowed in expression")) from None
+
+    return fn
+
+
+def _sort_strings(it: Interpreter, args: list[Atom]) -> list[Atom]:
+    kids = _expr_arg(args[0])
+    if not all(type(k) is String for k in kids):
+        raise _Fail(Symbol("Only strings are allowed in expression"))
+    return [Expression(sorted(kids, key=lambda k: k.value))]  # type: ignore[attr-defined]
+
+
+def _unique_atom(it: Interpreter, args: list[Atom]) -> list[Atom]:
+    out: list[Atom] = []
+    for k in _expr_arg(args[0]):
+        if k not in out:
+            out.append(k)
+    return [Expression(out)]
+
+
+def _format_args(it: Interpreter, args: list[Atom]) -> list[Atom]:
+    if type(args[0]) is not String:
+        raise _NoReduce
+    fmt = args[0].value  # type: ignore[attr-defined]
+    vals = [k.value if type(k) is String else str(k) for k in _expr_arg(args[1])]  # type: ignore[attr-defined]
+    parts = fmt.split("{}")
+    out = [parts[0]]
+    for i, p in enumerate(parts[1:]):
+        out.append(vals[i] if i < len(vals) else "{}")
+        out.append(p)
+    return [String("".join(out))]
+
+
+def _repr(it: Interpreter, args: list[Atom]) -> list[Atom]:
+    return [String(str(args[0]))]
+
+
+def _parse(it: Interpreter, args: list[Atom]) -> list[Atom]:
+    if type(args[0]) is not String:
+        raise _NoReduce
+    atoms = [a for _, a in parse_script(args[0].value)]  # type: ignore[attr-defined]
+    if len(atoms) != 1:
+        raise _Fail("parse expects exactly one atom")
+    return atoms
+
+
+#: grounded operations: name -> (function, argument types, return type); `Atom` arguments are
+#: passed unevaluated; the others are evaluated first and checked against their type.
+_U = "%Undefined%"
+BUILTINS: dict[str, tuple[Callable[[Interpreter, list[Atom]], list[Atom]], tuple[str, ...] | None, str]] = {
+    "+": (_arith("+"), ("Number", "Number"), "Number"),
+    "-": (_arith("-"), ("Number", "Number"), "Number"),
+    "*": (_arith("*"), ("Number", "Number"), "Number"),
+    "/": (_arith("/"), ("Number", "Number"), "Number"),
+    "%": (_arith("%"), ("Number", "Number"), "Number"),
+    "<": (_compare(lambda a, b: a < b), ("Number", "Number"), "Bool"),
+    ">": (_compare(lambda a, b: a > b), ("Number", "Number"), "Bool"),
+    "<=": (_compare(lambda a, b: a <= b), ("Number", "Number"), "Bool"),
+    ">=": (_compare(lambda a, b: a >= b), ("Number", "Number"), "Bool"),
+    "==": (_eq, ("$t", "$t"), "Bool"),
+    "and": (_logic("and"), ("Bool", "Bool"), "Bool"),
+    "or": (_logic("or"), ("Bool", "Bool"), "Bool"),
+    "xor": (_logic("xor"), ("Bool", "Bool"), "Bool"),
+    "not": (_logic("not"), ("Bool",), "Bool"),
+    "pow-math": (_pow, ("Number", "Number"), "Number"),
+    "sqrt-math": (_math1(math.sqrt), ("Number",), "Number"),
+    "abs-math": (_math1(abs, keep_int=True), ("Number",), "Number"),
+    "log-math": (_log, ("Number", "Number"), "Number"),
+    "trunc-math": (_math1(lambda v: float(math.trunc(v))), ("Number",), "Number"),
+    "ceil-math": (_math1(lambda v: float(math.ceil(v))), ("Number",), "Number"),
+    "floor-math": (_math1(lambda v: float(math.floor(v))), ("Number",), "Number"),
+    "round-math": (_math1(lambda v: float(math.floor(v + 0.5) if v >= 0 else -math.floor(-v + 0.5))), ("Number",), "Number"),
+    "sin-math": (_math1(math.sin), ("Number",), "Number"),
+    "asin-math": (_math1(math.asin), ("Number",), "Number"),
+    "cos-math": (_math1(math.cos), ("Number",), "Number"),
+    "acos-math": (_math1(math.acos), ("Number",), "Number"),
+    "tan-math": (_math1(math.tan), ("Number",), "Number"),
+    "atan-math": (_math1(math.atan), ("Number",), "Number"),
+    "isnan-math": (lambda it, a: [Bool(math.isnan(_num(a[0])))], ("Number",), "Bool"),
+    "isinf-math": (lambda it, a: [Bool(math.isinf(_num(a[0])))], ("Number",), "Bool"),
+    "car-atom": (_car, ("Expression",), _U),
+    "cdr-atom": (_cdr, ("Expression",), "Expression"),
+    "cons-atom": (_cons, ("Atom", "Expression"), "Atom"),
+    "decons-atom": (_decons, ("Expression",), "Atom"),
+    "size-atom": (_size, ("Expression",), "Number"),
+    "index-atom": (_index, ("Expression", "Number"), "Atom"),
+    "min-atom": (_minmax(min), ("Expression",), "Number"),
+    "max-atom": (_minmax(max), ("Expression",), "Number"),
+    "sort-strings": (_sort_strings, ("Expression",), "Expression"),
+    "unique-atom": (_unique_atom, ("Expression",), "Expression"),
+    "format-args": (_format_args, ("String", "Expression"), "String"),
+    "repr": (_repr, (_U,), "String"),
+    "parse": (_parse, ("String",), "Atom"),
+}
+_BUILTIN_TYPES = {k: tuple(Symbol(t) if not t.startswith("$") else Variable("t") for t in v[1]) if v[1] is not None else None
+                  for k, v in BUILTINS.items()}
+#: MeTTa-defined functions whose Expression-typed arguments stay unevaluated
+_NOEVAL_EXPRESSION_ARGS = {"car-atom", "cdr-atom"}
+#: results that are final (not evaluated again)
+_FINAL_RESULTS = {"cons-atom", "decons-atom", "index-atom", "parse", "unique-atom", "sort-strings"}
+
+
+def _type_atom(name: str) -> Atom:
+    return Variable("t") if name.startswith("$") else Symbol(name)
+
+
+def _signature_atom(args: tuple[str, ...] | None, ret: str) -> Atom:
+    return Expression((ARROW, *[_type_atom(a) for a in (args or ())], _type_atom(ret)))
+
+
+class Interpreter:
+    """Evaluates MeTTa against a space; one per session (it holds tokens and state)."""
+
+    def __init__(self, space: Any, *, max_steps: int | None = None, max_depth: int = 1_000_000,
+                 timeout: float | None = None, out: TextIO | None = None, base_dir: str | None = None,
+                 allow_import: Iterable[str] = (), readonly: bool = False) -> None:
+        self.space = space
+        self.self_atom = SpaceAtom(space)
+        self.tokens: dict[str, Atom] = {"&self": self.self_atom}
+        self.max_steps = max_steps
+        self.max_depth = max_depth
+        self.timeout = timeout
+        self.out = out
+        self.base_dir = os.path.abspath(base_dir or os.getcwd())
+        self.allow_import = [os.path.abspath(p) for p in allow_import]
+        self.readonly = readonly
+        self.type_check = False
+        self.steps = 0
+        self._deadline: float | None = None
+        self._rules: dict[tuple[str, int], list[tuple[Atom, list[Variable]]] | None] = {}
+        self._types: dict[Atom, list[Atom]] = {}
+        self._generation = -1
+
+    # ------------------------------------------------------------------ entry points
+    def evaluate(self, atom: Atom) -> list[Atom]:
+        """All results of evaluating `atom` (its bindings applied)."""
+        self._refresh_caches()
+        self._deadline = time.monotonic() + self.timeout if self.timeout else None
+        self.steps = 0
+        atom = self._tokens_in(atom)
+        results = self._drive(self._eval(atom, EMPTY_BINDINGS))
+        return [b.resolve(a) for a, b in results]
+
+    def _refresh_caches(self) -> None:
+        gen = getattr(self.space, "generation", None)
+        if gen is None or gen != self._generation:
+            self._rules.clear()
+            self._types.clear()
+            self._generation = gen if gen is not None else -1
+
+    def _invalidate(self) -> None:
+        self._rules.clear()
+        self._types.clear()
+
+    def _tokens_in(self, atom: Atom) -> Atom:
+        if len(self.tokens) == 1 and "&self" in self.tokens:
+            names = {"&self"}
+        else:
+            names = set(self.tokens)
+        subst = {a: self.tokens[a.name] for a in iter_atoms(atom)  # type: ignore[attr-defined]
+                 if type(a) is Symbol and a.name in names}  # type: ignore[attr-defined]
+        if not subst:
+            return atom
+        return _replace(atom, subst)
+
+    # ------------------------------------------------------------------ driver
+    def _drive(self, gen: Gen) -> list[Pair]:
+        stack: list[Gen] = [gen]
+        send: Any = None
+        max_depth = self.max_depth
+        max_steps = self.max_steps
+        deadline = self._deadline
+        ev = self._eval
+        while True:
+            try:
+                req = stack[-1].send(send)
+            except StopIteration as stop:
+                stack.pop()
+                if not stack:
+                    return stop.value  # type: ignore[no-any-return]
+                send = stop.value
+                continue
+            self.steps += 1
+            if len(stack) >= max_depth:
+                raise LimitError(f"evaluation exceeded the stack depth limit of {max_depth}")
+            if max_steps is not None and self.steps > max_steps:
+                raise LimitError(f"evaluation exceeded the step limit of {max_steps}")
+            if deadline is not None and not self.steps & 0x3FF and time.monotonic() > deadline:
+                raise LimitError(f"evaluation exceeded the time limit of {self.timeout} s")
+            stack.append(ev(req[0], req[1]))
+            send = None
+
+    # ------------------------------------------------------------------ core
+    def _eval(self, atom: Atom, b: Bindings) -> Gen:
+        t = type(atom)
+        if t is Symbol:
+            tok = self.tokens.get(atom.name)  # type: ignore[attr-defined]
+            return [(tok if tok is not None else atom, b)]
+        if t is not Expression or not atom.children:  # type: ignore[attr-defined]
+            return [(atom, b)]
+        kids = atom.children  # type: ignore[attr-defined]
+        head = kids[0]
+        if type(head) is Symbol:
+            special = _SPECIAL.get(head.name)  # type: ignore[attr-defined]
+            if special is not None:
+                return (yield from special(self, atom, b))
+            builtin = BUILTINS.get(head.name)  # type: ignore[attr-defined]
+            if builtin is not None and head.name not in self.tokens:  # type: ignore[attr-defined]
+                return (yield from self._call_builtin(atom, builtin, b))
+        ftype = self._function_type(head)
+        results: list[Pair] = []
+        if ftype is not None:
+            argtypes = ftype.children[1:-1]  # type: ignore[attr-defined]
+            if len(argtypes) != len(kids) - 1:
+                return [(error(atom, Symbol("IncorrectNumberOfArguments")), b)]
+            combos = yield from self._eval_args(atom, kids[1:], argtypes, b, metatype_noeval=True)
+            for args, bb in combos:
+                if isinstance(args, Atom):  # an error from an argument
+                    results.append((args, bb))
+                    continue
+                expr = Expression((head, *args))
+                results.extend((yield from self._apply_rules(expr, bb, ftype.children[-1] != ATOM_T)))  # type: ignore[attr-defined]
+            return results
+        # no function type: a tuple; its expression elements are evaluated
+        combos = yield from self._eval_args(atom, kids, None, b, metatype_noeval=False)
+        for args, bb in combos:
+            if isinstance(args, Atom):
+                results.append((args, bb))
+                continue
+            expr = Expression(args) if any(x is not y for x, y in zip(args, kids)) else atom
+            results.extend((yield from self._apply_rules(expr, bb)))
+        return results
+
+    def _eval_args(self, whole: Atom, args: tuple[Atom, ...], types: tuple[Atom, ...] | None, b: Bindings,
+                   metatype_noeval: bool) -> Generator[Pair, list[Pair], list[tuple[Any, Bindings]]]:
+        """Cartesian product of argument results: [(list of args | error atom, bindings)]."""
+        combos: list[tuple[Any, Bindings]] = [([], b)]
+        for i, arg in enumerate(args):
+            expected = types[i] if types is not None else None
+            new: list[tuple[Any, Bindings]] = []
+            for done, bb in combos:
+                if isinstance(done, Atom):
+                    new.append((done, bb))
+                    continue
+                a = bb.resolve(arg) if bb._d else arg
+                if expected is not None and type(expected) is Symbol:
+                    en = expected.name  # type: ignore[attr-defined]
+                    if en == "Atom" or (metatype_noeval and en in _META and metatype(a) == en):
+                        new.append((done + [a], bb))
+                        continue
+                if type(a) is not Expression and not (type(a) is Symbol and a.name in self.tokens):  # type: ignore[attr-defined]
+                    rs = [(a, bb)]
+                else:
+                    rs = yield (a, bb)
+                for r, rb in rs:
+                    if is_error(r) and not (type(expected) is Symbol and expected.name in ("Atom", "ErrorType")):  # type: ignore[attr-defined]
+                        new.append((r, rb))
+                    elif expected is not None and not self._type_ok(r, expected):
+                        idx = i + 1 if types is not None and len(types) == len(args) and types is not None else i
+                        new.append((error(Expression((whole.children[0], *done, r, *args[i + 1:]))  # type: ignore[attr-defined]
+                                          if types is not None else whole,
+                                          Expression((Symbol("BadArgType"), Integer(idx), expected,
+                                                      self._types_of(r)[0]))), rb))
+                    else:
+                        new.append((done + [r], rb))
+            combos = new
+        return combos
+
+    def _apply_rules(self, expr: Atom, b: Bindings, evaluate: bool = True) -> Gen:
+        rules = self._matching_rules(expr, b)
+        if not rules:
+            return [(expr, b)]
+        # a ground call binds only the rule's own variables: drop them once the body is
+        # instantiated, so bindings do not pile up along a deep recursion
+        keep = not expr.ground  # type: ignore[attr-defined]
+        if not evaluate:  # the function returns `Atom`: its result is not evaluated further
+            return [(bb.resolve(body), bb if keep else b) for body, bb in rules]
+        results: list[Pair] = []
+        for body, bb in rules:
+            results.extend((yield (bb.resolve(body), bb if keep else b)))
+        return results
+
+    def _call_builtin(self, atom: Atom, builtin: tuple[Any, ...], b: Bindings) -> Gen:
+        fn = builtin[0]
+        kids = atom.children  # type: ignore[attr-defined]
+        name = kids[0].name
+        types = _BUILTIN_TYPES[name]
+        if types is not None and len(types) != len(kids) - 1:
+            return [(error(atom, Symbol("IncorrectNumberOfArguments")), b)]
+        combos = yield from self._eval_args(atom, kids[1:], types, b, metatype_noeval=name in _NOEVAL_EXPRESSION_ARGS)
+        results: list[Pair] = []
+        for args, bb in combos:
+            if isinstance(args, Atom):
+                results.append((args, bb))
+                continue
+            try:
+                out = fn(self, args)
+            except _NoReduce:
+                results.append((Expression((kids[0], *args)), bb))
+                continue
+            except _Fail as f:
+                results.append((error(Expression((kids[0], *args)), f.message), bb))
+                continue
+            for r in out:
+                if type(r) is Expression and name not in _FINAL_RESULTS and r != Expression((kids[0], *args)):
+                    results.extend((yield (r, bb)))
+                else:
+                    results.append((r, bb))
+        return results
+
+    # ------------------------------------------------------------------ space access
+    def _space_of(self, atom: Atom) -> Any:
+        if type(atom) is Symbol:
+            tok = self.tokens.get(atom.name)  # type: ignore[attr-defined]
+            if tok is not None:
+                atom = tok
+        if isinstance(atom, SpaceAtom):
+            return atom.value
+        return None
+
+    def _query(self, space: Any, pattern: Atom, b: Bindings) -> list[Bindings]:
+        return list(space.query(pattern, b))
+
+    def _matching_rules(self, expr: Atom, b: Bindings) -> list[Pair]:
+        """(body, bindings) for each rule `(= head body)` whose head unifies with expr."""
+        head = expr.children[0] if type(expr) is Expression and expr.children else None  # type: ignore[attr-defined]
+        key = (head.name, len(expr.children)) if type(head) is Symbol else None  # type: ignore[attr-defined]
+        cached = self._rules.get(key) if key is not None else None
+        if key is not None and key not in self._rules:
+            cached = self._load_rules(key)
+            self._rules[key] = cached
+        if cached is None:
+            body = fresh_variable("body")
+            out = []
+            for bb in self._query(self.space, Expression((EQ, expr, body)), b):
+                out.append((bb.resolve(body), bb))
+            return out
+        out = []
+        ground = expr.ground  # type: ignore[attr-defined]
+        for rule, local in cached:
+            if not ground or local:
+                # rename apart: the caller's variables or the body's own must not meet the rule's
+                rule = rename_apart(rule) if not ground else Bindings(
+                    {v: fresh_variable(v.name) for v in local}).resolve(rule)  # type: ignore[attr-defined]
+            bb2 = unify(expr, rule.children[1], b)  # type: ignore[attr-defined]
+            if bb2 is not None:
+                out.append((rule.children[2], bb2))  # type: ignore[attr-defined]
+        return out
+
+    def _load_rules(self, key: tuple[str, int]) -> list[tuple[Atom, list[Variable]]] | None:
+        """The candidate rules for a head and arity, when there are few enough to keep in memory."""
+        if not hasattr(self.space, "_dbs"):
+            return None
+        name, arity = key
+        probe = Expression((EQ, Expression((Symbol(name), *[Variable(f"a{i}") for i in range(arity - 1)])), Variable("b")))
+        rules: list[tuple[Atom, list[Variable]]] = []
+        for bb in self.space.query(probe):
+            rule = rename_apart(bb.resolve(probe))
+            head_vars = {a for a in iter_atoms(rule.children[1]) if type(a) is Variable}  # type: ignore[attr-defined]
+            local = [a for a in dict.fromkeys(iter_atoms(rule.children[2]))  # type: ignore[attr-defined]
+                     if type(a) is Variable and a not in head_vars]
+            rules.append((rule, local))  # type: ignore[arg-type]
+            if len(rules) > 256:
+                return None
+        # generic rules `(= $x ...)` also apply
+        generic = Expression((EQ, Variable("x"), Variable("b")))
+        for bb in self.space.query(generic):
+            if type(bb.resolve(Variable("x"))) is Variable:
+                return None
+        return rules
+
+    # ------------------------------------------------------------------ types
+    def _declared_types(self, atom: Atom) -> list[Atom]:
+        got = self._types.get(atom)
+        if got is None:
+            t = fresh_variable("t")
+            got = [bb.resolve(t) for bb in self._query(self.space, Expression((COLON, atom, t)), EMPTY_BINDINGS)]
+            if type(atom) is Symbol and atom.name in BUILTINS:  # type: ignore[attr-defined]
+                _, args, ret = BUILTINS[atom.name]  # type: ignore[attr-defined]
+                got.append(_signature_atom(args, ret))
+            elif type(atom) is Symbol and atom.name in _SPECIAL_TYPES:  # type: ignore[attr-defined]
+                got.append(_SPECIAL_TYPES[atom.name])  # type: ignore[attr-defined]
+            self._types[atom] = got
+        return got
+
+    def _function_type(self, head: Atom) -> Atom | None:
+        if type(head) is not Symbol:
+            return None
+        for t in self._declared_types(head):
+            if type(t) is Expression and t.children and t.children[0] == ARROW:  # type: ignore[attr-defined]
+                return rename_apart(t)
+        return None
+
+    def _types_of(self, atom: Atom) -> list[Atom]:
+        t = type(atom)
+        if t is Integer or t is Float:
+            return [NUMBER_T]
+        if t is String:
+            return [STRING_T]
+        if t is Bool:
+            return [BOOL_T]
+        if isinstance(atom, SpaceAtom):
+            return [Symbol("SpaceType")]
+        if isinstance(atom, StateAtom):
+            return [Expression((Symbol("StateMonad"), *self._types_of(atom.current)[:1]))]
+        if t is Variable:
+            return [UNDEFINED]
+        if t is Symbol:
+            return self._declared_types(atom) or [UNDEFINED]
+        kids = atom.children  # type: ignore[attr-defined]
+        if not kids:
+            return [UNDEFINED]
+        ft = self._function_type(kids[0])
+        if ft is not None:
+            argtypes = ft.children[1:-1]  # type: ignore[attr-defined]
+            if len(argtypes) == len(kids) - 1:
+                bt: Bindings | None = EMPTY_BINDINGS
+                for a, want in zip(kids[1:], argtypes):
+                    if bt is None:
+                        break
+                    bt = self._unify_type(a, want, bt)
+                if bt is not None:
+                    return [bt.resolve(ft.children[-1])]  # type: ignore[attr-defined]
+                return []
+        declared = self._declared_types(atom)
+        return declared or [UNDEFINED]
+
+    def _unify_type(self, atom: Atom, want: Atom, b: Bindings) -> Bindings | None:
+        if type(want) is Symbol and (want.name in ("Atom", "%Undefined%") or want.name == metatype(atom)):  # type: ignore[attr-defined]
+            return b
+        for have in self._types_of(atom):
+            if have == UNDEFINED:
+                return b
+            bb = unify(want, have, b)
+            if bb is not None:
+                return bb
+        return None
+
+    def _type_ok(self, atom: Atom, want: Atom) -> bool:
+        if type(want) is Variable:
+            return True
+        quick = _GROUNDED_TYPES.get(type(atom))
+        if quick is not None and type(want) is Symbol:
+            return want is quick or want == quick or want.name in ("Atom", "%Undefined%", "Grounded")  # type: ignore[attr-defined]
+        return self._unify_type(atom, want, EMPTY_BINDINGS) is not None
+
+    # ------------------------------------------------------------------ writes
+    def _add(self, space: Any, atom: Atom) -> None:
+        if self.readonly and space is self.space:
+            raise ReadOnlyError("this evaluation cannot write to the space (read-only batch worker)")
+        space.add(atom)
+        self._invalidate()
+
+    def _remove(self, space: Any, atom: Atom) -> bool:
+        if self.readonly and space is self.space:
+            raise ReadOnlyError("this evaluation cannot write to the space (read-only batch worker)")
+        ok = bool(space.remove(atom))
+        self._invalidate()
+        return ok
+
+    def _print(self, text: str) -> None:
+        out = self.out if self.out is not None else sys.stdout
+        out.write(text + "\n")
+        out.flush()
+
+
+def _replace(atom: Atom, subst: dict[Atom, Atom]) -> Atom:
+    """Replace leaves by identity map, iteratively."""
+    out: list[Atom] = []
+    stack: list[tuple[Atom, bool]] = [(atom, False)]
+    while stack:
+        a, done = stack.pop()
+        if type(a) is not Expression:
+            out.append(subst.get(a, a))
+            continue
+        kids = a.children  # type: ignore[attr-defined]
+        if not done:
+            stack.append((a, True))
+            stack.extend((k, False) for k in reversed(kids))
+            continue
+        n = len(kids)
+        new = out[len(out) - n:] if n else []
+        if n:
+            del out[len(out) - n:]
+        out.append(a if all(x is y for x, y in zip(new, kids)) else Expression(new))
+    return out[0]
+
+
+# ---------------------------------------------------------------------- special forms
+Special = Callable[[Interpreter, Any, Bindings], Gen]
+_SPECIAL: dict[str, Special] = {}
+_SPECIAL_TYPES: dict[str, Atom] = {}
+
+
+def special(name: str, type_text: str | None = None) -> Callable[[Special], Special]:
+    def deco(fn: Special) -> Special:
+        _SPECIAL[name] = fn
+        if type_text is not None:
+            from .parser import parse_atom
+
+            _SPECIAL_TYPES[name] = parse_atom(type_text)
+        return fn
+
+    return deco
+
+
+def _args(atom: Expression, n: int) -> tuple[Atom, ...] | None:
+    kids = atom.children
+    return kids[1:] if len(kids) == n + 1 else None
+
+
+def _wrong_arity(atom: Atom, b: Bindings) -> list[Pair]:
+    return [(error(atom, Symbol("IncorrectNumberOfArguments")), b)]
+
+
+@special("if", "(-> Bool Atom Atom $t)")
+def _if(it: Interpreter, atom: Expression, b: Bindings) -> Gen:
+    a = _args(atom, 3)
+    if a is None:
+        return _wrong_arity(atom, b)
+    cond, then, else_ = a
+    out: list[Pair] = []
+    for c, bb in (yield (cond, b)):
+        if c == TRUE:
+            out.extend((yield (bb.resolve(then), bb)))
+        elif c == FALSE:
+            out.extend((yield (bb.resolve(else_), bb)))
+        elif is_error(c):
+            out.append((c, bb))
+        else:
+            out.append((Expression((atom.children[0], c, then, else_)), bb))
+    return out
+
+
+@special("let", "(-> Atom %Undefined% Atom %Undefined%)")
+def _let(it: Interpreter, atom: Expression, b: Bindings) -> Gen:
+    a = _args(atom, 3)
+    if a is None:
+        return _wrong_arity(atom, b)
+    pattern, value, body = a
+    out: list[Pair] = []
+    for v, bb in (yield (value, b)):
+        b2 = unify(bb.resolve(pattern), v, bb)
+        if b2 is not None:
+            out.extend((yield (b2.resolve(body), b2)))
+    return out
+
+
+@special("let*", "(-> Expression Atom %Undefined%)")
+def _let_star(it: Interpreter, atom: Expression, b: Bindings) -> Gen:
+    a = _args(atom, 2)
+    if a is None or type(a[0]) is not Expression:
+        return _wrong_arity(atom, b)
+    pairs, body = a
+    if not pairs.children:  # type: ignore[attr-defined]
+        return (yield (body, b))
+    first, *rest = pairs.children  # type: ignore[attr-defined]
+    if type(first) is not Expression or len(first.children) != 2:  # type: ignore[attr-defined]
+        return [(error(atom, "let* expects pairs of (pattern value)"), b)]
+    inner = Expression((atom.children[0], Expression(rest), body)) if rest else body
+    return (yield (Expression((Symbol("let"), *first.children, inner)), b))  # type: ignore[attr-defined]
+
+
+def _case_like(it: Interpreter, atom: Expression, b: Bindings, evaluate: bool) -> Gen:
+    a = _args(atom, 2)
+    if a is None:
+        return _wrong_arity(atom, b)
+    value, cases = a
+    if type(cases) is not Expression:
+        return [(error(atom, "case expects a tuple of (pattern result) pairs"), b)]
+    values = (yield (value, b)) if evaluate else [(value, b)]
+    if not values:
+        values = [(Symbol("Empty"), b)]
+    out: list[Pair] = []
+    for v, bb in values:
+        for case in cases.children:  # type: ignore[attr-defined]
+            if type(case) is not Expression or len(case.children) != 2:  # type: ignore[attr-defined]
+                continue
+            pat, res = case.children  # type: ignore[attr-defined]
+            b2 = unify(bb.resolve(pat), v, bb)
+            if b2 is not None:
+                out.extend((yield (b2.resolve(res), b2)))
+                break
+    return out
+
+
+@special("case", "(-> Atom Expression %Undefined%)")
+def _case(it: Interpreter, atom: Expression, b: Bindings) -> Gen:
+    return (yield from _case_like(it, atom, b, True))
+
+
+@special("switch", "(-> %Undefined% Expression %Undefined%)")
+def _switch(it: Interpreter, atom: Expression, b: Bindings) -> Gen:
+    return (yield from _case_like(it, atom, b, True))
+
+
+@special("switch-minimal", "(-> Atom Expression Atom)")
+def _switch_minimal(it: Interpreter, atom: Expression, b: Bindings) -> Gen:
+    return (yield from _case_like(it, atom, b, False))
+
+
+@special("match", "(-> SpaceType Atom Atom %Undefined%)")
+def _match(it: Interpreter, atom: Expression, b: Bindings) -> Gen:
+    a = _args(atom, 3)
+    if a is None:
+        return _wrong_arity(atom, b)
+    space_arg, pattern, template = a
+    out: list[Pair] = []
+    for sp, bb in (yield (space_arg, b)):
+        space = it._space_of(sp)
+        if space is None:
+            out.append((error(atom, "match expects a space as its first argument"), bb))
+            continue
+        for b2 in it._query(space, bb.resolve(pattern), bb):
+            out.extend((yield (b2.resolve(template), b2)))
+    return out
+
+
+@special("superpose", "(-> Expression %Undefined%)")
+def _superpose(it: Interpreter, atom: Expression, b: Bindings) -> Gen:
+    a = _args(atom, 1)
+    if a is None:
+        return _wrong_arity(atom, b)
+    arg = a[0]
+    if type(arg) is not Expression:
+        return [(error(atom, "superpose expects an expression"), b)]
+    out: list[Pair] = []
+    for k in arg.children:  # type: ignore[attr-defined]
+        out.extend((yield (k, b)))
+    return out
+
+
+@special("collapse", "(-> Atom Atom)")
+def _collapse(it: Interpreter, atom: Expression, b: Bindings) -> Gen:
+    a = _args(atom, 1)
+    if a is None:
+        return _wrong_arity(atom, b)
+    rs = yield (a[0], b)
+    return [(Expression([bb.resolve(r) for r, bb in rs]), b)]
+
+
+@special("unify", "(-> Atom Atom Atom Atom %Undefined%)")
+def _unify(it: Interpreter, atom: Expression, b: Bindings) -> Gen:
+    a = _args(atom, 4)
+    if a is None:
+        return _wrong_arity(atom, b)
+    x, y, then, else_ = a
+    b2 = unify(x, y, b)
+    if b2 is not None:
+        return (yield (b2.resolve(then), b2))
+    return (yield (else_, b))
+
+
+@special("quote", "(-> Atom Atom)")
+def _quote(it: Interpreter, atom: Expression, b: Bindings) -> Gen:
+    return [(atom, b)]
+    yield  # pragma: no cover
+
+
+@special("noeval", "(-> Atom Atom)")
+def _noeval(it: Interpreter, atom: Expression, b: Bindings) -> Gen:
+    a = _args(atom, 1)
+    return [(a[0], b)] if a is not None else _wrong_arity(atom, b)
+    yield  # pragma: no cover
+
+
+@special("id", "(-> $t $t)")
+def _id(it: Interpreter, atom: Expression, b: Bindings) -> Gen:
+    a = _args(atom, 1)
+    if a is None:
+        return _wrong_arity(atom, b)
+    return (yield (a[0], b))
+
+
+@special("eval", "(-> Atom Atom)")
+def _eval_form(it: Interpreter, atom: Expression, b: Bindings) -> Gen:
+    a = _args(atom, 1)
+    if a is None:
+        return _wrong_arity(atom, b)
+    return (yield (a[0], b))
+
+
+@special("evalc", "(-> Atom SpaceType Atom)")
+def _evalc(it: Interpreter, atom: Expression, b: Bindings) -> Gen:
+    a = _args(atom, 2)
+    if a is None:
+        return _wrong_arity(atom, b)
+    return (yield (a[0], b))
+
+
+@special("chain", "(-> Atom Variable Atom %Undefined%)")
+def _chain(it: Interpreter, atom: Expression, b: Bindings) -> Gen:
+    a = _args(atom, 3)
+    if a is None or type(a[1]) is not Variable:
+        return _wrong_arity(atom, b)
+    x, var, body = a
+    out: list[Pair] = []
+    for r, bb in (yield (x, b)):
+        b2 = unify(var, r, bb)
+        if b2 is not None:
+            out.extend((yield (b2.resolve(body), b2)))
+    return out
+
+
+@special("function", "(-> Atom Atom)")
+def _function(it: Interpreter, atom: Expression, b: Bindings) -> Gen:
+    a = _args(atom, 1)
+    if a is None:
+        return _wrong_arity(atom, b)
+    out: list[Pair] = []
+    for r, bb in (yield (a[0], b)):
+        if type(r) is Expression and len(r.children) == 2 and r.children[0] == Symbol("return"):  # type: ignore[attr-defined]
+            out.append((r.children[1], bb))  # type: ignore[attr-defined]
+        elif is_error(r):
+            out.append((r, bb))
+        else:
+            out.append((error(atom, Symbol("NoReturn")), bb))
+    return out
+
+
+@special("sealed", "(-> Expression Atom Atom)")
+def _sealed(it: Interpreter, atom: Expression, b: Bindings) -> Gen:
+    a = _args(atom, 2)
+    if a is None:
+        return _wrong_arity(atom, b)
+    keep = set(a[0].children) if type(a[0]) is Expression else set()  # type: ignore[attr-defined]
+    vs = {v for v in iter_atoms(a[1]) if type(v) is Variable and v not in keep}
+    return [(Bindings({v: fresh_variable(v.name) for v in vs}).resolve(a[1]), b)]  # type: ignore[attr-defined,misc]
+    yield  # pragma: no cover
+
+
+@special("if-error", "(-> Atom Atom Atom %Undefined%)")
+def _if_error(it: Interpreter, atom: Expression, b: Bindings) -> Gen:
+    a = _args(atom, 3)
+    if a is None:
+        return _wrong_arity(atom, b)
+    return (yield (a[1] if is_error(a[0]) else a[2], b))
+
+
+@special("return-on-error", "(-> Atom Atom %Undefined%)")
+def _return_on_error(it: Interpreter, atom: Expression, b: Bindings) -> Gen:
+    a = _args(atom, 2)
+    if a is None:
+        return _wrong_arity(atom, b)
+    if is_error(a[0]) or a[0] == Symbol("Empty"):
+        return [(a[0], b)]
+    return (yield (a[1], b))
+
+
+@special("if-decons-expr", "(-> Expression Variable Variable Atom Atom %Undefined%)")
+def _if_decons(it: Interpreter, atom: Expression, b: Bindings) -> Gen:
+    a = _args(atom, 5)
+    if a is None:
+        return _wrong_arity(atom, b)
+    expr, h, t, then, else_ = a
+    if type(expr) is Expression and expr.children:  # type: ignore[attr-defined]
+        b2 = unify(Expression((h, t)), Expression((expr.children[0], Expression(expr.children[1:]))), b)  # type: ignore[attr-defined]
+        if b2 is not None:
+            return (yield (b2.resolve(then), b2))
+    return (yield (else_, b))
+
+
+@special("if-equal", "(-> Atom Atom Atom Atom %Undefined%)")
+def _if_equal(it: Interpreter, atom: Expression, b: Bindings) -> Gen:
+    a = _args(atom, 4)
+    if a is None:
+        return _wrong_arity(atom, b)
+    return (yield (a[2] if a[0] == a[1] else a[3], b))
+
+
+def _substitute(var: Atom, value: Atom, body: Atom) -> Atom:
+    if type(var) is not Variable:
+        return body
+    return Bindings({var: value}).resolve(body)  # type: ignore[dict-item]
+
+
+@special("map-atom", "(-> Expression Variable Atom Expression)")
+def _map_atom(it: Interpreter, atom: Expression, b: Bindings) -> Gen:
+    a = _args(atom, 3)
+    if a is None or type(a[0]) is not Expression:
+        return _wrong_arity(atom, b)
+    lst, var, body = a
+    combos: list[tuple[list[Atom], Bindings]] = [([], b)]
+    for item in lst.children:  # type: ignore[attr-defined]
+        new = []
+        for done, bb in combos:
+            for r, rb in (yield (_substitute(var, item, body), bb)):
+                new.append((done + [r], rb))
+        combos = new
+    return [(Expression(done), bb) for done, bb in combos]
+
+
+@special("filter-atom", "(-> Expression Variable Atom Expression)")
+def _filter_atom(it: Interpreter, atom: Expression, b: Bindings) -> Gen:
+    a = _args(atom, 3)
+    if a is None or type(a[0]) is not Expression:
+        return _wrong_arity(atom, b)
+    lst, var, body = a
+    kept: list[Atom] = []
+    for item in lst.children:  # type: ignore[attr-defined]
+        expr = _substitute(var, item, body)
+        # hyperon's filter-atom takes one minimal step: only an explicit (eval ...) is evaluated
+        is_eval = type(expr) is Expression and expr.children[:1] == (Symbol("eval"),)  # type: ignore[attr-defined]
+        rs = (yield (expr, b)) if is_eval else [(expr, b)]
+        if not rs or not all(r in (TRUE, FALSE) for r, _ in rs):
+            return [(error(atom, Symbol("NoReturn")), b)]
+        if any(r == TRUE for r, _ in rs):
+            kept.append(item)
+    return [(Expression(kept), b)]
+
+
+@special("foldl-atom", "(-> Expression Atom Variable Variable Atom %Undefined%)")
+def _foldl_atom(it: Interpreter, atom: Expression, b: Bindings) -> Gen:
+    a = _args(atom, 5)
+    if a is None or type(a[0]) is not Expression:
+        return _wrong_arity(atom, b)
+    lst, init, va, vb, body = a
+    accs: list[Pair] = yield (init, b)
+    for item in lst.children:  # type: ignore[attr-defined]
+        new: list[Pair] = []
+        for acc, bb in accs:
+            new.extend((yield (_substitute(vb, item, _substitute(va, acc, body)), bb)))
+        accs = new
+    return accs
+
+
+def _collect(rs: list[Pair]) -> list[Atom]:
+    return [bb.resolve(r) for r, bb in rs]
+
+
+def _set_op(kind: str) -> Special:
+    def fn(it: Interpreter, atom: Expression, b: Bindings) -> Gen:
+        a = _args(atom, 1 if kind == "unique" else 2)
+        if a is None:
+            return _wrong_arity(atom, b)
+        xs = _collect((yield (a[0], b)))
+        ys = _collect((yield (a[1], b))) if kind != "unique" else []
+        if kind == "unique":
+            res: list[Atom] = []
+            for x in xs:
+                if x not in res:
+                    res.append(x)
+        elif kind == "union":
+            res = xs + ys
+        elif kind == "intersection":
+            pool = list(ys)
+            res = []
+            for x in xs:
+                if x in pool:
+                    pool.remove(x)
+                    res.append(x)
+        else:
+            pool = list(ys)
+            res = []
+            for x in xs:
+                if x in pool:
+                    pool.remove(x)
+                else:
+                    res.append(x)
+        return [(r, b) for r in reversed(res)]
+
+    return fn
+
+
+for _name in ("unique", "union", "intersection", "subtraction"):
+    special(_name, "(-> Atom %Undefined%)" if _name == "unique" else "(-> Atom Atom %Undefined%)")(_set_op(_name))
+
+
+@special("empty", "(-> %Undefined%)")
+def _empty(it: Interpreter, atom: Expression, b: Bindings) -> Gen:
+    return []
+    yield  # pragma: no cover
+
+
+@special("nop")
+def _nop(it: Interpreter, atom: Expression, b: Bindings) -> Gen:
+    if len(atom.children) == 2:
+        yield (atom.children[1], b)
+    return [(UNIT, b)]
+
+
+@special("Error", "(-> Atom Atom ErrorType)")
+def _error_form(it: Interpreter, atom: Expression, b: Bindings) -> Gen:
+    return [(atom, b)]
+    yield  # pragma: no cover
+
+
+def _assert(kind: str, with_msg: bool) -> Special:
+    n = 3 if with_msg else 2
+
+    def fn(it: Interpreter, atom: Expression, b: Bindings) -> Gen:
+        a = _args(atom, n)
+        if a is None:
+            return _wrong_arity(atom, b)
+        got = _collect((yield (a[0], b)))
+        if kind.endswith("ToResult") or kind == "assertIncludes":
+            if type(a[1]) is not Expression:
+                return [(error(atom, "expected a tuple of results"), b)]
+            expected = list(a[1].children)  # type: ignore[attr-defined]
+        else:
+            expected = _collect((yield (a[1], b)))
+        alpha = "Alpha" in kind
+        if kind == "assertIncludes":
+            missing = [e for e in expected if not any(alpha_equal(e, g) if alpha else e == g for g in got)]
+            ok = not missing
+        else:
+            pool = list(got)
+            missed = []
+            for e in expected:
+                for i, g in enumerate(pool):
+                    if (alpha_equal(e, g) if alpha else e == g):
+                        del pool[i]
+                        break
+                else:
+                    missed.append(e)
+            ok = not missed and not pool
+        if ok:
+            return [(UNIT, b)]
+        shown = Expression(atom.children[: n]) if with_msg else atom
+        if with_msg:
+            return [(Expression((ERROR, shown, a[2])), b)]
+        if kind == "assertIncludes":
+            msg = f"\nExpected to include: {_fmt(expected)}\nGot: {_fmt(got)}\nMissed results: {', '.join(map(str, missing))}"
+        else:
+            msg = (f"\nExpected: {_fmt(expected)}\nGot: {_fmt(got)}"
+                   f"\nMissed results: {', '.join(map(str, missed))}\nExcessive results: {', '.join(map(str, pool))}")
+        return [(error(atom, msg), b)]
+
+    return fn
+
+
+def _fmt(atoms: list[Atom]) -> str:
+    return "[" + ", ".join(map(str, atoms)) + "]"
+
+
+for _k in ("assertEqual", "assertAlphaEqual", "assertEqualToResult", "assertAlphaEqualToResult"):
+    special(_k, "(-> Atom Atom (->))")(_assert(_k, False))
+    special(_k + "Msg", "(-> Atom Atom Atom (->))")(_assert(_k, True))
+special("assertIncludes", "(-> Atom Expression (->))")(_assert("assertIncludes", False))
+
+
+@special("get-type", "(-> Atom Atom)")
+def _get_type(it: Interpreter, atom: Expression, b: Bindings) -> Gen:
+    a = _args(atom, 1) or _args(atom, 2)
+    if a is None:
+        return _wrong_arity(atom, b)
+    x = a[0]
+    if type(x) is Symbol and x.name in it.tokens:  # type: ignore[attr-defined]
+        x = it.tokens[x.name]  # type: ignore[attr-defined]
+    return [(t, b) for t in it._types_of(x)]
+    yield  # pragma: no cover
+
+
+@special("get-metatype", "(-> Atom Atom)")
+def _get_metatype(it: Interpreter, atom: Expression, b: Bindings) -> Gen:
+    a = _args(atom, 1)
+    return [(Symbol(metatype(a[0])), b)] if a is not None else _wrong_arity(atom, b)
+    yield  # pragma: no cover
+
+
+def _space_then(fn: Callable[[Interpreter, Any, tuple[Atom, ...], Expression, Bindings], list[Pair]], n: int) -> Special:
+    def handler(it: Interpreter, atom: Expression, b: Bindings) -> Gen:
+        a = _args(atom, n)
+        if a is None:
+            return _wrong_arity(atom, b)
+        out: list[Pair] = []
+        for sp, bb in (yield (a[0], b)):
+            space = it._space_of(sp)
+            if space is None:
+                out.append((error(atom, "expected a space as the first argument"), bb))
+                continue
+            out.extend(fn(it, space, tuple(bb.resolve(x) for x in a[1:]), atom, bb))
+        return out
+
+    return handler
+
+
+special("add-atom", "(-> SpaceType Atom (->))")(
+    _space_then(lambda it, sp, a, atom, b: (it._add(sp, a[0]), [(UNIT, b)])[1], 2))
+special("remove-atom", "(-> SpaceType Atom (->))")(
+    _space_then(lambda it, sp, a, atom, b: (it._remove(sp, a[0]), [(UNIT, b)])[1], 2))
+special("get-atoms", "(-> SpaceType Atom)")(
+    _space_then(lambda it, sp, a, atom, b: [(x, b) for x in sp.atoms()], 1))
+
+
+@special("new-space", "(-> SpaceType)")
+def _new_space(it: Interpreter, atom: Expression, b: Bindings) -> Gen:
+    return [(SpaceAtom(MemorySpace()), b)]
+    yield  # pragma: no cover
+
+
+@special("new-state", "(-> $t (StateMonad $t))")
+def _new_state(it: Interpreter, atom: Expression, b: Bindings) -> Gen:
+    a = _args(atom, 1)
+    if a is None:
+        return _wrong_arity(atom, b)
+    return [(StateAtom(bb.resolve(v)), bb) for v, bb in (yield (a[0], b))]
+
+
+@special("get-state", "(-> (StateMonad $t) $t)")
+def _get_state(it: Interpreter, atom: Expression, b: Bindings) -> Gen:
+    a = _args(atom, 1)
+    if a is None:
+        return _wrong_arity(atom, b)
+    out = []
+    for s, bb in (yield (a[0], b)):
+        out.append((s.current, bb) if isinstance(s, StateAtom) else (error(atom, "get-state expects a state"), bb))
+    return out
+
+
+@special("change-state!", "(-> (StateMonad $t) $t (StateMonad $t))")
+def _change_state(it: Interpreter, atom: Expression, b: Bindings) -> Gen:
+    a = _args(atom, 2)
+    if a is None:
+        return _wrong_arity(atom, b)
+    out = []
+    for s, bb in (yield (a[0], b)):
+        for v, b2 in (yield (a[1], bb)):
+            if isinstance(s, StateAtom):
+                s.set(b2.resolve(v))
+                out.append((s, b2))
+            else:
+                out.append((error(atom, "change-state! expects a state"), b2))
+    return out
+
+
+@special("bind!", "(-> Symbol %Undefined% (->))")
+def _bind(it: Interpreter, atom: Expression, b: Bindings) -> Gen:
+    a = _args(atom, 2)
+    if a is None or type(a[0]) is not Symbol:
+        return _wrong_arity(atom, b)
+    rs = yield (a[1], b)
+    if rs:
+        it.tokens[a[0].name] = rs[0][1].resolve(rs[0][0])  # type: ignore[attr-defined]
+    return [(UNIT, b)]
+
+
+@special("pragma!", "(-> Symbol Symbol (->))")
+def _pragma(it: Interpreter, atom: Expression, b: Bindings) -> Gen:
+    a = _args(atom, 2)
+    if a is None:
+        return _wrong_arity(atom, b)
+    key, value = (str(x) for x in a)
+    if key == "type-check":
+        it.type_check = value == "auto"
+    elif key == "max-stack-depth":
+        try:
+            n = int(value)
+        except ValueError:
+            return [(error(atom, "max-stack-depth expects a number"), b)]
+        it.max_depth = n if n > 0 else 1_000_000
+    return [(UNIT, b)]
+    yield  # pragma: no cover
+
+
+@special("println!", "(-> %Undefined% (->))")
+def _println(it: Interpreter, atom: Expression, b: Bindings) -> Gen:
+    a = _args(atom, 1)
+    if a is None:
+        return _wrong_arity(atom, b)
+    out = []
+    for v, bb in (yield (a[0], b)):
+        v = bb.resolve(v)
+        it._print(v.value if type(v) is String else str(v))  # type: ignore[attr-defined]
+        out.append((UNIT, bb))
+    return out
+
+
+@special("trace!", "(-> %Undefined% $a $a)")
+def _trace(it: Interpreter, atom: Expression, b: Bindings) -> Gen:
+    a = _args(atom, 2)
+    if a is None:
+        return _wrong_arity(atom, b)
+    for v, bb in (yield (a[0], b)):
+        sys.stderr.write(str(bb.resolve(v)) + "\n")
+    return (yield (a[1], b))
+
+
+@special("help!", "(-> Atom (->))")
+def _help(it: Interpreter, atom: Expression, b: Bindings) -> Gen:
+    a = _args(atom, 1)
+    if a is None:
+        return _wrong_arity(atom, b)
+    for doc in _docs(it, a[0]):
+        it._print(str(doc))
+    return [(UNIT, b)]
+    yield  # pragma: no cover
+
+
+def _docs(it: Interpreter, target: Atom) -> list[Atom]:
+    d = fresh_variable("d")
+    return [bb.resolve(Expression((Symbol("@doc"), target, d)))
+            for bb in it._query(it.space, Expression((Symbol("@doc"), target, d)), EMPTY_BINDINGS)]
+
+
+@special("get-doc", "(-> Atom %Undefined%)")
+def _get_doc(it: Interpreter, atom: Expression, b: Bindings) -> Gen:
+    a = _args(atom, 1)
+    if a is None:
+        return _wrong_arity(atom, b)
+    docs = _docs(it, a[0])
+    return [(d, b) for d in docs] or [(Expression((Symbol("@doc-formal"), Expression((Symbol("@item"), a[0])))), b)]
+    yield  # pragma: no cover
+
+
+@special("import!", "(-> Atom Atom (->))")
+def _import(it: Interpreter, atom: Expression, b: Bindings) -> Gen:
+    a = _args(atom, 2)
+    if a is None:
+        return _wrong_arity(atom, b)
+    target, name = a
+    rel = name.value if type(name) is String else str(name).replace(":", os.sep)  # type: ignore[attr-defined]
+    if not rel.endswith(".metta"):
+        rel += ".metta"
+    path = os.path.abspath(os.path.join(it.base_dir, rel))
+    allowed = [it.base_dir, *it.allow_import]
+    if not any(os.path.commonpath([path, root]) == root for root in allowed):
+        return [(error(atom, f"import! may only read files under {it.base_dir} (use --allow-import PATH)"), b)]
+    if not os.path.isfile(path):
+        return [(error(atom, f"module not found: {rel}"), b)]
+    with open(path, encoding="utf-8") as f:
+        text = f.read()
+    space: Any = it._space_of(target)
+    if space is None:
+        space = MemorySpace()
+        if type(target) is Symbol:
+            it.tokens[target.name] = SpaceAtom(space)  # type: ignore[attr-defined]
+    sub = Interpreter(space, max_steps=it.max_steps, max_depth=it.max_depth, out=it.out,
+                      base_dir=os.path.dirname(path), allow_import=it.allow_import, readonly=it.readonly)
+    for bang, x in parse_script(text, path):
+        if bang:
+            sub.evaluate(x)
+        else:
+            sub._add(space, x)
+    it._invalidate()
+    return [(UNIT, b)]
+    yield  # pragma: no cover
+
+
+def format_results(results: list[Atom]) -> str:
+    """One `!` line's results as hyperon's `metta` prints them: `[r1, r2]`."""
+    return "[" + ", ".join(str(r) for r in results) + "]"
+

@@ -1,0 +1,102 @@
+"""The interactive session behind `mettadb repl`."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from typing import TextIO
+
+from .errors import MettaDBError, ParseError
+from .eval import format_results
+from .grammar import is_complete
+from .parser import parse_script
+from .store import Space
+
+__all__ = ["Repl"]
+
+
+class Repl:
+    """Reads MeTTa from a terminal (or any stream), one complete input at a time."""
+
+    def __init__(self, space: Space, stdin: TextIO | None = None, stdout: TextIO | None = None) -> None:
+        self.space = space
+        self.stdin = stdin or sys.stdin
+        self.stdout = stdout or sys.stdout
+        self.interp = space.interpreter(out=self.stdout)
+        self.interactive = self.stdin.isatty()
+        self._symbols: list[str] = []
+        if self.interactive:
+            self._setup_readline()
+
+    def _setup_readline(self) -> None:
+        try:
+            import readline
+        except ImportError:  # pragma: no cover - platform without readline
+            return
+        hist = os.path.expanduser("~/.mettadb_history")
+        with contextlib.suppress(OSError):
+            readline.read_history_file(hist)
+        import atexit
+
+        atexit.register(lambda: readline.write_history_file(hist))
+        readline.set_completer_delims(" \t\n()")
+        readline.set_completer(self._complete)
+        readline.parse_and_bind("tab: complete")
+
+    def _complete(self, text: str, state: int) -> str | None:
+        if state == 0:
+            heads = [h["head"] for h in self.space.stats()["heads"] if not h["head"].startswith("(")]
+            words = sorted(set(heads) | {"match", "&self", "let", "if", "case", "superpose", "collapse", "add-atom",
+                                         "remove-atom", "get-type", "import!", "bind!", "println!"})
+            self._symbols = [w for w in words if w.startswith(text)]
+        return self._symbols[state] if state < len(self._symbols) else None
+
+    def _read(self) -> str | None:
+        lines: list[str] = []
+        while True:
+            prompt = ("metta> " if not lines else "  ...> ") if self.interactive else ""
+            try:
+                line = input(prompt) if self.interactive else self.stdin.readline()
+            except EOFError:
+                return None
+            if not self.interactive and line == "":
+                return "\n".join(lines) if lines else None
+            lines.append(line.rstrip("\n"))
+            text = "\n".join(lines)
+            if text.strip() and is_complete(text):
+                return text
+            if not text.strip():
+                lines = []
+
+    def loop(self) -> None:
+        """Run until end of input."""
+        while True:
+            try:
+                text = self._read()
+            except KeyboardInterrupt:
+                self.stdout.write("\n")
+                continue
+            if text is None:
+                return
+            self.handle(text)
+
+    def handle(self, text: str) -> None:
+        """Parse and run one complete input; errors are printed, never fatal."""
+        try:
+            items = list(parse_script(text, "<repl>"))
+        except ParseError as e:
+            self.stdout.write(f"Error: {e}\n")
+            return
+        for bang, atom in items:
+            try:
+                with self.space.transaction():
+                    if bang:
+                        self.stdout.write(format_results(self.interp.evaluate(atom)) + "\n")
+                    else:
+                        self.interp._add(self.space, atom)
+            except KeyboardInterrupt:
+                self.stdout.write("interrupted (nothing was changed)\n")
+            except MettaDBError as e:
+                self.stdout.write(f"Error: {e}\n")
+            self.stdout.flush()

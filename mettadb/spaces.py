@@ -1,0 +1,127 @@
+"""Spaces the interpreter can hold: the durable one, and in-memory ones from `new-space`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any, Protocol
+
+from .atoms import Atom, Grounded, Variable, fresh_variable, iter_atoms
+from .bindings import EMPTY_BINDINGS, Bindings
+from .unify import unify
+
+__all__ = ["MemorySpace", "SpaceAtom", "SpaceLike", "StateAtom", "rename_apart"]
+
+
+class SpaceLike(Protocol):
+    """What the interpreter needs of a space."""
+
+    def query(self, pattern: Atom, bindings: Bindings = ...) -> Iterator[Bindings]: ...
+    def add(self, atom: Atom) -> Any: ...
+    def remove(self, atom: Atom) -> bool: ...
+    def atoms(self) -> Iterator[Atom]: ...
+
+
+def rename_apart(atom: Atom) -> Atom:
+    """The atom with every variable replaced by a fresh one."""
+    vs = {a for a in iter_atoms(atom) if type(a) is Variable}
+    if not vs:
+        return atom
+    return Bindings({v: fresh_variable(v.name) for v in vs}).resolve(atom)  # type: ignore[misc]
+
+
+class MemorySpace:
+    """A small in-memory multiset space (what `new-space` makes)."""
+
+    def __init__(self) -> None:
+        self._atoms: list[Atom] = []
+
+    def query(self, pattern: Atom, bindings: Bindings = EMPTY_BINDINGS) -> Iterator[Bindings]:
+        from .query import COMMA, _conjuncts
+
+        parts = _conjuncts(pattern)
+        if parts is None:
+            parts = [pattern]
+        stack = [(0, bindings)]
+        while stack:
+            i, b = stack.pop()
+            if i == len(parts):
+                yield b
+                continue
+            p = b.resolve(parts[i])
+            found = []
+            for a in list(self._atoms):
+                b2 = unify(p, rename_apart(a), b)
+                if b2 is not None:
+                    found.append((i + 1, b2))
+            stack.extend(reversed(found))
+        _ = COMMA
+
+    def add(self, atom: Atom) -> None:
+        self._atoms.append(atom)
+
+    def remove(self, atom: Atom) -> bool:
+        from .atoms import alpha_equal
+
+        for i, a in enumerate(self._atoms):
+            if a == atom or alpha_equal(a, atom):
+                del self._atoms[i]
+                return True
+        return False
+
+    def atoms(self) -> Iterator[Atom]:
+        return iter(list(self._atoms))
+
+    def __len__(self) -> int:
+        return len(self._atoms)
+
+
+class SpaceAtom(Grounded):
+    """A space as a grounded atom (`&self`, `(new-space)`); equal only to itself."""
+
+    __slots__ = ()
+    type_name = "SpaceType"
+
+    def __init__(self, space: Any, name: str | None = None) -> None:
+        object.__setattr__(self, "value", space)
+        object.__setattr__(self, "_hash", id(space))
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, SpaceAtom) and other.value is self.value
+
+    __hash__ = Grounded.__hash__
+
+    def __repr__(self) -> str:
+        return "SpaceAtom()"
+
+    def text(self) -> str:
+        """How the space prints."""
+        return f"GroundingSpace-0x{id(self.value):x}"
+
+
+class StateAtom(Grounded):
+    """A mutable state cell; prints `(State value)` like hyperon."""
+
+    __slots__ = ()
+    type_name = "StateMonad"
+
+    def __init__(self, value: Atom) -> None:
+        object.__setattr__(self, "value", [value])
+        object.__setattr__(self, "_hash", id(self))
+
+    def __eq__(self, other: object) -> bool:
+        return other is self
+
+    __hash__ = Grounded.__hash__
+
+    def text(self) -> str:
+        """How the state prints."""
+        return f"(State {self.value[0]})"
+
+    @property
+    def current(self) -> Atom:
+        """The value held now."""
+        return self.value[0]  # type: ignore[no-any-return]
+
+    def set(self, value: Atom) -> None:
+        """Replace the held value."""
+        self.value[0] = value

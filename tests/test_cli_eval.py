@@ -1,0 +1,30 @@
+"""`mettadb run`, `eval` and `repl` from the command line."""
+
+from __future__ import annotations
+
+
+def test_run_prints_like_hyperon(run, write):
+    script = write("s.metta", '(= (f $x) (* $x 2))\n!(f 3)\n!(println! "hey")\n!(car-atom ())\n!(+ 1 1)\n')
+    r = run("run", str(script))
+    assert r.exit_code == 0
+    assert r.stdout == 'hey\n[6]\n[()]\n[(Error (car-atom ()) "car-atom expects a non-empty expression as an argument")]\n'
+
+
+def test_run_commits_and_eval_reads(run, write):
+    run("run", str(write("a.metta", "(parent Tom Bob)\n!(add-atom &self (parent Bob Ann))\n")))
+    r = run("eval", "(match &self (, (parent $a $b) (parent $b $c)) ($a $c))")
+    assert r.stdout == "[(Tom Ann)]\n"
+
+
+def test_run_limit_failure_rolls_back_and_exits_1(run, write):
+    run("load", str(write("base.metta", "(base)\n")))
+    r = run("run", "--max-steps", "1000", str(write("loop.metta", "(x)\n(= (loop) (loop))\n!(loop)\n")))
+    assert r.exit_code == 1 and r.stderr == "Error: evaluation exceeded the step limit of 1000\n"
+    assert run("match", "$x", "--count").stdout == "1\n"
+
+
+def test_repl_session(run):
+    r = run("repl", input="(likes Ann Tea)\n!(match &self (likes Ann $x)\n   $x)\n)\n!(+ 1 2)\n")
+    assert r.exit_code == 0
+    assert r.stdout == "[Tea]\nError: <repl>:1:1: unexpected ')'\n[3]\n"
+    assert run("match", "(likes $a $b)", "--count").stdout == "1\n"

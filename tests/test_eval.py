@@ -1,0 +1,129 @@
+"""The interpreter: hyperon's semantics on the durable space, limits, writes and sessions."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+import mettadb
+from mettadb.eval import format_results
+
+
+def run(space, text):
+    return [format_results(r) for r in space.run(text)]
+
+
+@pytest.mark.parametrize(
+    "program, expected",
+    [
+        ("(= (f $x) (* $x 2)) !(f 3)", ["[6]"]),
+        ("!(1 2 (+ 1 2))", ["[(1 2 3)]"]),
+        ("!(foo (+ 1 2))", ["[(foo 3)]"]),
+        ("(= foo 42) ! foo", ["[foo]"]),
+        ('!(+ 1 "a")', ['[(Error (+ 1 "a") (BadArgType 2 Number String))]']),
+        ("!(+ 1 a)", ["[(+ 1 a)]"]),
+        ('(: g (-> Number Number)) !(g "x")', ['[(Error (g "x") (BadArgType 1 Number String))]']),
+        ("(: q (-> Atom Atom)) (= (q $x) $x) !(q (+ 1 1))", ["[(+ 1 1)]"]),
+        ("!(if (> 1 2) 1 2)", ["[2]"]),
+        ("!(if foo 1 2)", ["[(if foo 1 2)]"]),
+        ("!(let* (($x 1) ($y (+ $x 1))) (+ $x $y))", ["[3]"]),
+        ("!(case (+ 1 1) ((1 one) (2 two) ($_ other)))", ["[two]"]),
+        ("!(case 5 ((1 one)))", ["[]"]),
+        ("!(collapse (superpose (1 2 3)))", ["[(1 2 3)]"]),
+        ("!(car-atom (cdr-atom (a b c)))", ["[cdr-atom]"]),
+        ("!(size-atom (cdr-atom (a b c)))", ["[2]"]),
+        ("!(car-atom ())", ['[(Error (car-atom ()) "car-atom expects a non-empty expression as an argument")]']),
+        ("!(/ 7 2)", ["[3]"]),
+        ("!(/ -7 2)", ["[-3]"]),
+        ("!(% -7 2)", ["[-1]"]),
+        ("!(/ 1 0)", ["[(Error (/ 1 0) DivisionByZero)]"]),
+        ("!(== 1 1.0)", ["[True]"]),
+        ("!(pow-math 2 10)", ["[1024.0]"]),
+        ("!(unify (a $x) (a b) $x none)", ["[b]"]),
+        ("!(map-atom (1 2 3) $x (+ $x 1))", ["[(2 3 4)]"]),
+        ("!(foldl-atom (1 2 3) 0 $a $b (+ $a $b))", ["[6]"]),
+        ("!(filter-atom (1 2 3) $x (eval (> $x 1)))", ["[(2 3)]"]),
+        ("!(unique (superpose (1 2 2 3)))", ["[3, 2, 1]"]),
+        ("!(let $s (new-state 1) (change-state! $s 2))", ["[(State 2)]"]),
+        ("!(assertEqual (+ 1 1) 3)",
+         ['[(Error (assertEqual (+ 1 1) 3) "\\nExpected: [3]\\nGot: [2]\\nMissed results: 3\\nExcessive results: 2")]']),
+        ('!(assertEqualMsg (+ 1 1) 3 "bad")', ['[(Error (assertEqualMsg (+ 1 1) 3) "bad")]']),
+        ("!(get-type (+ 1 2))", ["[Number]"]),
+        ("!(get-metatype $x)", ["[Variable]"]),
+        ("!(function (return 5))", ["[5]"]),
+        ("!(if-decons-expr (a b) $h $t ($h $t) no)", ["[(a (b))]"]),
+        ("(= (fact $n) (if (== $n 0) 1 (* $n (fact (- $n 1))))) !(fact 10)", ["[3628800]"]),
+    ],
+)
+def test_semantics_match_hyperon(space, program, expected):
+    assert run(space, program) == expected
+
+
+def test_nondeterminism(space):
+    out = space.run("(= (c) 1) (= (c) 2) !(c) !(+ 1 (superpose (1 2)))")
+    assert sorted(map(str, out[0])) == ["1", "2"] and sorted(map(str, out[1])) == ["2", "3"]
+
+
+def test_errors_stop_later_bangs(space):
+    res = space.run("!(+ 1 1) !(Error a b) !(+ 2 2)")
+    assert [format_results(r) for r in res] == ["[2]", "[(Error a b)]"]
+    assert res.stopped_on_error
+
+
+def test_add_atom_is_durable(space_path):
+    with mettadb.open(space_path) as sp:
+        sp.run("!(add-atom &self (likes Ann Tea))")
+    code = "import mettadb,sys; sp=mettadb.open(sys.argv[1]); print(sp.eval('(match &self (likes Ann $x) $x)'))"
+    out = subprocess.run([sys.executable, "-c", code, str(space_path)], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[S('Tea')]"
+
+
+def test_host_failure_rolls_the_run_back(space):
+    space.add("(keep)")
+    with pytest.raises(mettadb.LimitError):
+        space.run("(new fact) !(add-atom &self (added))\n(= (loop $n) (loop (+ $n 1)))\n!(loop 0)", max_steps=5000)
+    assert sorted(map(str, space.atoms())) == ["(keep)"]
+
+
+def test_deep_recursion_is_bounded_by_a_clear_limit(space):
+    space.add("(= (count $n) (if (== $n 0) 0 (+ 1 (count (- $n 1)))))")
+    assert space.eval("(count 3000)") == [mettadb.Integer(3000)]
+    with pytest.raises(mettadb.LimitError, match="stack depth limit of 2000"):
+        space.eval("(count 100000)", max_depth=2000)
+
+
+@pytest.mark.slow
+def test_recursion_100000_deep_finishes(space):
+    space.add("(= (count $n) (if (== $n 0) 0 (+ 1 (count (- $n 1)))))")
+    assert space.eval("(count 100000)") == [mettadb.Integer(100000)]
+
+
+def test_time_limit(space):
+    space.add("(= (loop $n) (loop (+ $n 1)))")
+    with pytest.raises(mettadb.LimitError, match="time limit"):
+        space.eval("(loop 0)", timeout=0.2)
+
+
+def test_match_other_spaces_and_state(space):
+    out = run(space, "!(bind! &s (new-space)) !(add-atom &s (z 1)) !(match &s (z $x) $x) !(match &self (z $x) $x)")
+    assert out == ["[()]", "[()]", "[1]", "[]"]
+
+
+def test_rules_with_local_variables_do_not_clash(space):
+    out = run(space, "(= (f $x) (let $y (+ $x 1) (if (< $y 4) (f $y) $y))) !(f 0)")
+    assert out == ["[4]"]
+
+
+def test_import_reads_only_under_the_script_directory(tmp_path, space):
+    (tmp_path / "lib.metta").write_text("(= (double $x) (* 2 $x))\n")
+    out = space.run("!(import! &self lib) !(double 21)", source=str(tmp_path / "main.metta"))
+    assert [format_results(r) for r in out] == ["[()]", "[42]"]
+    out = space.run("!(import! &self ../etc/passwd)", source=str(tmp_path / "main.metta"))
+    assert "may only read files under" in format_results(out[0])
+
+
+def test_println_goes_to_the_output(space, capsys):
+    run(space, '!(println! "hello")')
+    assert capsys.readouterr().out == "hello\n"
