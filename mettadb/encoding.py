@@ -210,10 +210,12 @@ _text_cache: dict[bytes, Atom] = {}
 _TEXT_CACHE_MAX = 500_000
 
 
-def _text_atom(token: bytes, text: bytes) -> Atom:
+def _text_atom(token: bytes, text: bytes | None = None) -> Atom:
     a = _text_cache.get(token)
     if a is not None:
         return a
+    if text is None:
+        text = token[1:]
     try:
         s = text.decode("utf-8")
     except UnicodeDecodeError as e:

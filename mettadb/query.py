@@ -26,7 +26,7 @@ import msgpack
 
 from .atoms import Atom, Expression, Symbol, Variable, fresh_variable, iter_atoms
 from .bindings import EMPTY_BINDINGS, Bindings
-from .encoding import _text_atom, atom_tokens, decode
+from .encoding import _text_atom, _text_cache, atom_tokens, decode
 from .keys import MAX_PLAIN, const_prefix, unreverse_key
 from .store import _Record
 from .unify import unify
@@ -37,7 +37,6 @@ if TYPE_CHECKING:
 __all__ = ["COMMA", "AccessPath", "QueryStats", "explain", "plan_conjunction", "run_query"]
 
 COMMA = Symbol(",")
-_PLACEHOLDER = Symbol("\u2063bound")
 
 
 @dataclass
@@ -80,7 +79,7 @@ class Compiled:
     whose subterm must equal an earlier capture.
     """
 
-    __slots__ = ("access", "ground", "head", "steps", "variables")
+    __slots__ = ("access", "ground", "head", "key", "steps", "token_vars", "variables")
 
     def __init__(self, pattern: Atom) -> None:
         toks: list[bytes] = []
@@ -88,8 +87,10 @@ class Compiled:
         variables: list[Variable] = []
         pending: list[bytes] = []
         nf = -1
+        token_vars: list[Variable | None] = []
         for tok, var in atom_tokens(pattern):
             toks.append(tok)
+            token_vars.append(var)
             if var is None:
                 pending.append(tok)
                 continue
@@ -111,6 +112,8 @@ class Compiled:
         self.steps = steps
         self.variables = variables
         self.ground = not variables
+        self.token_vars = token_vars
+        self.key = b"".join(toks)
         self.head = b"".join(toks[:nf])
         fwd, nf = const_prefix(toks[:nf]) if nf else (b"", 0)
         ap = AccessPath("forward", fwd, nf, fwd, toks, 0.0, nf)
@@ -159,20 +162,41 @@ def _is_var_token(t: bytes) -> bool:
     return 0x80 <= b <= 0xC0 or b == 0x43
 
 
+_COMPILED: dict[Atom, Compiled] = {}
+
+
+def compiled(pattern: Atom) -> Compiled:
+    """The compiled form of a pattern (kept in a bounded cache: compiling is pure)."""
+    c = _COMPILED.get(pattern)
+    if c is None:
+        if len(_COMPILED) >= 20_000:
+            _COMPILED.clear()
+        c = _COMPILED[pattern] = Compiled(pattern)
+    return c
+
+
 def access_path(space: Space, txn: lmdb.Transaction, pattern: Atom) -> AccessPath:
     """Choose forward or reverse for a pattern (already resolved), with a row estimate."""
-    ap = Compiled(pattern).access
+    base = compiled(pattern).access
+    ap = AccessPath(base.kind, base.prefix, base.prefix_tokens, base.fwd_prefix, base.fwd_tokens, 0.0, base.fwd_ntokens)
     ap.estimate = _estimate(space, txn, ap.fwd_tokens, ap.prefix_tokens)
     return ap
 
 
 def _head_count(space: Space, txn: lmdb.Transaction, toks: list[bytes]) -> int:
+    """Distinct atoms under a head, for planning only (a per-space cache, cleared at each commit)."""
+    cache = space._plan_stats
     if len(toks) > 1 and toks[0][0] < 0x40 and toks[1][0] > 0xC0:
-        raw = txn.get(toks[0] + toks[1], db=space._dbs[b"heads"])
-        if raw is None:
-            return 0
-        return int(msgpack.unpackb(raw)[0])
-    return space.distinct or 0
+        key = toks[0] + toks[1]
+        n = cache.get(key)
+        if n is None:
+            raw = txn.get(key, db=space._dbs[b"heads"])
+            n = cache[key] = int(msgpack.unpackb(raw)[0]) if raw is not None else 0
+        return n
+    n = cache.get(b"")
+    if n is None:
+        n = cache[b""] = space.distinct or 0
+    return n
 
 
 def _estimate(space: Space, txn: lmdb.Transaction, toks: list[bytes], const_tokens: int) -> float:
@@ -246,7 +270,7 @@ _ONE = b"\x01"
 def _match_one(space: Space, txn: lmdb.Transaction, pattern: Atom, bindings: Bindings,
                qs: QueryStats) -> Iterator[Bindings]:
     resolved = bindings.resolve(pattern) if bindings else pattern
-    comp = Compiled(resolved)
+    comp = compiled(resolved)
     ap = comp.access
     fwd = ap.fwd_prefix
     head = comp.head
@@ -255,6 +279,7 @@ def _match_one(space: Space, txn: lmdb.Transaction, pattern: Atom, bindings: Bin
     variables = comp.variables
     nvars = len(variables)
     text_atom = _text_atom
+    cache_get = _text_cache.get
     make = bindings._extend
     for key, raw in _candidates(space, txn, ap, qs):
         if raw == _ONE or (len(raw) == 1 and raw[0] < 0x80):
@@ -275,7 +300,7 @@ def _match_one(space: Space, txn: lmdb.Transaction, pattern: Atom, bindings: Bin
             for i in range(nvars):
                 c = caps[i]
                 t = c[0]
-                d[variables[i]] = text_atom(c, c[1:]) if t > 0xC0 and len(c) == 1 + (t & 0x3F) else decode(c)
+                d[variables[i]] = (cache_get(c) or text_atom(c)) if t > 0xC0 and len(c) == 1 + (t & 0x3F) else decode(c)
             b = make(d)
             count = raw[0] if raw != _ONE else 1
             for _ in range(count):
@@ -293,34 +318,52 @@ def _match_one(space: Space, txn: lmdb.Transaction, pattern: Atom, bindings: Bin
                 yield b2
 
 
-def _bound_vars(b: set[Variable], pattern: Atom) -> Atom:
-    """The pattern with already-bound variables replaced by a constant placeholder."""
-    if not b:
-        return pattern
-    return Bindings({v: _PLACEHOLDER for v in b}).resolve(pattern)
+def _const_run(token_vars: list[Variable | None], bound: set[Variable]) -> int:
+    n = 0
+    for v in token_vars:
+        if v is not None and v not in bound:
+            break
+        n += 1
+    return n
 
 
-def _vars(atom: Atom) -> set[Variable]:
-    return {a for a in iter_atoms(atom) if type(a) is Variable}  # type: ignore[misc]
+def _estimate_bound(space: Space, txn: lmdb.Transaction, comp: Compiled, bound: set[Variable]) -> tuple[float, int]:
+    """Estimated rows and constant tokens of the best access path once `bound` variables are known."""
+    tv = comp.token_vars
+    consts = _const_run(tv, bound)
+    toks = comp.access.fwd_tokens
+    kind = "forward"
+    if len(toks) > 3 and 3 <= toks[0][0] < 64 and toks[1][0] > 0xC0 and consts < len(tv):
+        rev = 2 + _const_run(tv[:1:-1], bound)
+        if rev > consts:
+            consts, kind = rev, "reverse"
+    return _estimate(space, txn, toks, consts), consts, kind
 
 
 def plan_conjunction(space: Space, txn: lmdb.Transaction, patterns: list[Atom],
                      bound: set[Variable] | None = None) -> list[tuple[Atom, AccessPath]]:
-    """Greedy join order: the cheapest pattern next, given the variables bound so far."""
-    remaining = sorted(patterns, key=str)
+    """Greedy join order: the cheapest pattern next, given the variables bound so far.
+
+    Ties are broken by the patterns' encodings, so the order never depends on how
+    the user wrote the conjunction.
+    """
+    comps = sorted(((compiled(p), p) for p in patterns), key=lambda cp: cp[0].key)
     have = set(bound or ())
     order = []
-    while remaining:
-        scored = []
-        for i, p in enumerate(remaining):
-            ap = access_path(space, txn, _bound_vars(have, p))
-            # prefer fewer estimated rows, then more constant tokens, then text order
-            scored.append((ap.estimate, -ap.prefix_tokens, i, ap))
-        scored.sort(key=lambda s: s[:3])
-        _, _, i, ap = scored[0]
-        p = remaining.pop(i)
+    while comps:
+        best = None
+        for i, (c, _p) in enumerate(comps):
+            est, consts, kind = _estimate_bound(space, txn, c, have)
+            score = (est, -consts, i, kind)
+            if best is None or score < best:
+                best = score
+        assert best is not None
+        c, p = comps.pop(best[2])
+        ap = access_path(space, txn, p)
+        # describe the path as it runs: variables bound by earlier steps are constants then
+        ap.estimate, ap.prefix_tokens, ap.kind = best[0], -best[1], best[3]
         order.append((p, ap))
-        have |= _vars(p)
+        have.update(c.variables)
     return order
 
 

@@ -228,6 +228,7 @@ class _Writer:
             txn.put(b"distinct", _pack(_unpack(txn.get(b"distinct", db=meta)) + self.distinct_delta), db=meta)
         gen = _unpack(txn.get(b"generation", db=meta)) + 1
         txn.put(b"generation", _pack(gen), db=meta)
+        self.space._plan_stats.clear()
         self.head_delta = {}
         self.total_delta = self.distinct_delta = 0
         return int(gen)
@@ -283,6 +284,7 @@ class Space:
                 _ENVS[real] = [self.env, 1, readonly]
         self._closed = False
         self._txn_local = threading.local()
+        self._plan_stats: dict[bytes, int] = {}
         try:
             self._open_dbs(exists)
         except BaseException:
