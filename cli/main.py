@@ -33,12 +33,12 @@ def _errors() -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def _space(ctx: click.Context, readonly: bool = False) -> Iterator[Space]:
+def _space(ctx: click.Context, readonly: bool = False, durable: bool = True) -> Iterator[Space]:
     with _errors():
         path = ctx.obj["db"]
         if readonly and not os.path.exists(os.path.join(path, "data.mdb")):
             raise click.ClickException(f"no space at {os.path.abspath(path)} (load one with `mettadb load FILE`)")
-        space = mettadb.open(path, readonly=readonly, mode=ctx.obj["mode"])
+        space = mettadb.open(path, readonly=readonly, mode=ctx.obj["mode"], durable=durable)
         if space.note:
             click.echo(f"note: {space.note}", err=True)
         with space:
@@ -70,8 +70,10 @@ def cli(ctx: click.Context, db: str, mode: str) -> None:
 @cli.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, allow_dash=True))
 @click.option("--duplicates", is_flag=True, help="Add a copy for every occurrence (default: set union).")
+@click.option("--fast", is_flag=True,
+              help="Skip fsync at commit: a crash of the OS (not of mettadb) may lose this load, never corrupt the space.")
 @click.pass_context
-def load(ctx: click.Context, files: tuple[str, ...], duplicates: bool) -> None:
+def load(ctx: click.Context, files: tuple[str, ...], duplicates: bool, fast: bool) -> None:
     """Load MeTTa files into the space in one transaction (`-` reads stdin).
 
     \b
@@ -91,7 +93,7 @@ def load(ctx: click.Context, files: tuple[str, ...], duplicates: bool) -> None:
     path = ctx.obj["db"]
     existed = os.path.exists(os.path.join(path, "data.mdb"))
     try:
-        with _space(ctx) as space, Progress("loading", total or None) as bar:
+        with _space(ctx, durable=not fast) as space, Progress("loading", total or None) as bar:
             with _errors():
                 report = space.load(*sources, duplicates=duplicates, progress=bar.update)
     except BaseException:
@@ -182,6 +184,75 @@ def match(ctx: click.Context, pattern: str, template: str | None, count: bool, l
                 out.write(str(b.resolve(t)) + "\n")
         if count:
             click.echo(n)
+
+
+@cli.command()
+@click.pass_context
+def check(ctx: click.Context) -> None:
+    """Verify keys, indexes, statistics and format version; exit 1 if anything is wrong.
+
+    \b
+    Example:
+      mettadb check
+    """
+    with _space(ctx, readonly=True) as space, _errors():
+        problems = space.check()
+        n, version, where = space.distinct, space.format_version, space.path
+    for p in problems:
+        click.echo(p)
+    if problems:
+        raise click.ClickException(f"{len(problems)} problem(s) found in {where}")
+    click.echo(f"ok: {n:,} distinct atoms, indexes and statistics agree, format version {version}")
+
+
+@cli.command()
+@click.option("--list", "list_", is_flag=True, help="List every registered migration.")
+@click.option("--dry-run", is_flag=True, help="Say what would run, change nothing.")
+@click.pass_context
+def migrate(ctx: click.Context, list_: bool, dry_run: bool) -> None:
+    """Upgrade the space's on-disk format to this release's (each step in one transaction).
+
+    \b
+    Example:
+      mettadb migrate --dry-run
+    """
+    from mettadb.migrations import MIGRATIONS
+
+    from mettadb.store import FORMAT_VERSION
+    from mettadb.store import migrate as run_migrations
+
+    if list_:
+        for v in sorted(MIGRATIONS):
+            click.echo(f"{v:4d}  {MIGRATIONS[v].description}")
+        return
+    path = ctx.obj["db"]
+    if not os.path.exists(os.path.join(path, "data.mdb")):
+        raise click.ClickException(f"no space at {os.path.abspath(path)}")
+    with _errors():
+        steps = run_migrations(path, dry_run=dry_run)
+    if not steps:
+        click.echo(f"already at format version {FORMAT_VERSION}")
+    for v, desc in steps:
+        click.echo(f"{'would migrate' if dry_run else 'migrated'} to format {v}: {desc}")
+
+
+@cli.command()
+@click.argument("dest", type=click.Path(file_okay=False))
+@click.option("--compact", is_flag=True, help="Omit free pages (smaller copy, takes longer).")
+@click.pass_context
+def backup(ctx: click.Context, dest: str, compact: bool) -> None:
+    """Make a consistent copy of the space at DEST, safe while others read and write.
+
+    \b
+    Example:
+      mettadb backup /backups/kb-2026-11-26 --compact
+    """
+    if os.path.exists(os.path.join(dest, "data.mdb")):
+        raise click.ClickException(f"{dest} already holds a space")
+    with _space(ctx, readonly=True) as space, _errors():
+        space.copy_to(dest, compact=compact)
+        gen = space.generation
+    click.echo(f"copied generation {gen} to {dest}", err=True)
 
 
 def _eval_options(max_steps: int | None, timeout: float | None, allow_import: tuple[str, ...]) -> dict[str, Any]:

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 import lmdb
 import msgpack
 
-from .atoms import Atom, Expression, Symbol, Variable, fresh_variable, iter_atoms
+from .atoms import Atom, Expression, Symbol, Variable, fresh_variable
 from .bindings import EMPTY_BINDINGS, Bindings
 from .encoding import _text_atom, _text_cache, atom_tokens, decode
 from .keys import MAX_PLAIN, const_prefix, unreverse_key

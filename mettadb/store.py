@@ -51,6 +51,8 @@ __all__ = [
 ]
 
 FORMAT_VERSION = 1
+#: the oldest format this release can read without migrating
+READABLE_SINCE = 1
 DEFAULT_PATH = "metta.db"
 PathLike = Union[str, "os.PathLike[str]"]
 AtomLike = Union[Atom, str]
@@ -224,9 +226,10 @@ class _Writer:
                 txn.put(hk, _pack(cur), db=self.heads)
         meta = self.meta
         if self.total_delta or self.distinct_delta:
-            txn.put(b"atoms", _pack(_unpack(txn.get(b"atoms", db=meta)) + self.total_delta), db=meta)
-            txn.put(b"distinct", _pack(_unpack(txn.get(b"distinct", db=meta)) + self.distinct_delta), db=meta)
-        gen = _unpack(txn.get(b"generation", db=meta)) + 1
+            txn.put(b"atoms", _pack(_unpack(txn.get(b"atoms", db=meta) or b"\x00") + self.total_delta), db=meta)
+            txn.put(b"distinct", _pack(_unpack(txn.get(b"distinct", db=meta) or b"\x00") + self.distinct_delta),
+                    db=meta)
+        gen = _unpack(txn.get(b"generation", db=meta) or b"\x00") + 1
         txn.put(b"generation", _pack(gen), db=meta)
         self.space._plan_stats.clear()
         self.head_delta = {}
@@ -249,7 +252,8 @@ class Space:
     """
 
     def __init__(self, path: PathLike | None = None, *, readonly: bool = False, create: bool = True,
-                 mode: int = 0o600, map_size: int | None = None, max_map_size: int | None = None) -> None:
+                 mode: int = 0o600, map_size: int | None = None, max_map_size: int | None = None,
+                 durable: bool = True, _for_migration: bool = False) -> None:
         self.path = os.path.abspath(os.fspath(path if path is not None else os.environ.get("METTADB_DB") or DEFAULT_PATH))
         self.max_map_size = max_map_size
         self.note: str | None = None
@@ -262,6 +266,7 @@ class Space:
             readonly = True
             self.note = f"{self.path} is not writable by you: opened read-only"
         self.readonly = readonly
+        self._for_migration = _for_migration
         real = os.path.realpath(self.path)
         self._real = real
         with _ENV_LOCK:
@@ -277,7 +282,7 @@ class Space:
                     size = min(size, max_map_size)
                 try:
                     self.env = lmdb.open(real, map_size=size, subdir=True, readonly=readonly, max_dbs=len(_DB_NAMES) + 2,
-                                         mode=mode, create=not readonly, writemap=False, metasync=True, sync=True,
+                                         mode=mode, create=not readonly, writemap=False, metasync=durable, sync=durable,
                                          readahead=False, max_readers=254)
                 except lmdb.Error as e:
                     raise MettaDBError(f"cannot open {self.path}: {e}") from None
@@ -304,28 +309,37 @@ class Space:
         self._dbs: dict[bytes, Any] = {}
         if self.readonly:
             try:
+                self._dbs[b"meta"] = env.open_db(b"meta", create=False)
+            except lmdb.NotFoundError:
+                raise FormatVersionError(f"{self.path} is not a mettadb space") from None
+            if not self._for_migration:
+                self._check_version(for_write=False)
+            try:
                 for name in _DB_NAMES:
                     self._dbs[name] = env.open_db(name, create=False, dupsort=(name == b"vx"))
             except lmdb.NotFoundError:
-                raise FormatVersionError(f"{self.path} is not a mettadb space") from None
+                raise FormatVersionError(
+                    f"{self.path} has format version {self.format_version} and cannot be read by this release; "
+                    f"run `mettadb --db {self.path} migrate`") from None
         else:
             with env.begin(write=True) as txn:
                 for name in _DB_NAMES:
                     self._dbs[name] = env.open_db(name, txn=txn, dupsort=(name == b"vx"))
                 meta = self._dbs[b"meta"]
-                if txn.get(b"format_version", db=meta) is None:
+                if txn.get(b"format_version", db=meta) is None and not self._for_migration:
                     if txn.stat(self._dbs[b"atoms"])["entries"]:
                         raise FormatVersionError(f"{self.path} has atoms but no format version")
                     for k, v in ((b"format_version", FORMAT_VERSION), (b"generation", 0), (b"atoms", 0), (b"distinct", 0)):
                         txn.put(k, _pack(v), db=meta)
-        self._check_version(for_write=not self.readonly)
+        if not self._for_migration:
+            self._check_version(for_write=not self.readonly)
 
     def _check_version(self, for_write: bool) -> None:
         v = self.format_version
         if v > FORMAT_VERSION:
             raise FormatVersionError(
                 f"{self.path} has format version {v}, newer than this mettadb understands ({FORMAT_VERSION}); upgrade mettadb")
-        if v < FORMAT_VERSION and for_write:
+        if v < FORMAT_VERSION and (for_write or v < READABLE_SINCE):
             raise FormatVersionError(
                 f"{self.path} has format version {v}; run `mettadb --db {self.path} migrate` to upgrade it to {FORMAT_VERSION}")
 
@@ -757,6 +771,60 @@ class Space:
             self.env.copy(d, compact=compact)
         except lmdb.Error as e:
             raise MettaDBError(f"cannot copy to {d}: {e}") from None
+
+
+def rebuild_derived(space: Space, w: _Writer) -> None:
+    """Recompute `rev`, `vx`, `heads` and the totals from the primary database (in w's transaction)."""
+    txn = w.txn
+    for name in (b"rev", b"vx", b"heads"):
+        txn.drop(space._dbs[name], delete=False)
+    heads: dict[bytes, list[int]] = {}
+    total = distinct = 0
+    for key, raw in txn.cursor(db=space._dbs[b"atoms"]):
+        rec = _Record(key, raw)
+        toks = split_tokens(rec.path)
+        if rec.names is not None or is_hashed(key):
+            txn.put(b"v" + const_prefix(toks)[0], key, db=space._dbs[b"vx"], dupdata=True)
+        elif _reversible(toks):
+            txn.put(reverse_key(toks), b"", db=space._dbs[b"rev"])
+        h = heads.setdefault(path_head_key(rec.path), [0, 0])
+        h[0] += 1
+        h[1] += rec.count
+        total += rec.count
+        distinct += 1
+    for hk, v in heads.items():
+        txn.put(hk, _pack(v), db=space._dbs[b"heads"])
+    txn.put(b"atoms", _pack(total), db=space._dbs[b"meta"])
+    txn.put(b"distinct", _pack(distinct), db=space._dbs[b"meta"])
+
+
+def migrate(path: PathLike, *, dry_run: bool = False) -> list[tuple[int, str]]:
+    """Upgrade the space at `path` to FORMAT_VERSION; returns the steps (run, or planned with dry_run).
+
+    Each step runs in its own write transaction with its version bump.
+    """
+    from mettadb.migrations import pending
+
+    with Space(path, create=False, _for_migration=True) as space:
+        current = space.format_version
+        if current > FORMAT_VERSION:
+            raise FormatVersionError(
+                f"{space.path} has format version {current}, newer than this mettadb understands ({FORMAT_VERSION})")
+        steps = pending(current, FORMAT_VERSION)
+        done = []
+        for step in steps:
+            done.append((step.target, step.description))
+            if dry_run:
+                continue
+
+            def run(w: _Writer, step: Any = step) -> None:
+                step.apply(space, w)
+                w.txn.put(b"format_version", _pack(step.target), db=space._dbs[b"meta"])
+                if w.txn.get(b"generation", db=space._dbs[b"meta"]) is None:
+                    w.txn.put(b"generation", _pack(0), db=space._dbs[b"meta"])
+
+            space._write(run)
+        return done
 
 
 def open_space(path: PathLike | None = None, *, readonly: bool = False, **kwargs: Any) -> Space:

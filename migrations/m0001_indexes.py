@@ -1,0 +1,20 @@
+"""Format 0 -> 1: build the reverse index, the variable index and the head statistics.
+
+Format 0 (the prototype layout) kept only the primary `atoms` database and the
+totals in `meta`; format 1 adds `rev`, `vx` and `heads`, all derived from the
+primary, so the step rebuilds them from it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import register
+
+
+@register(1, "build the reverse index, the variable index and per-head statistics")
+def migrate(space: Any, writer: Any) -> None:
+    """Rebuild every derived structure of format 1 from the primary database."""
+    from mettadb.store import rebuild_derived
+
+    rebuild_derived(space, writer)
