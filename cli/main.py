@@ -70,10 +70,12 @@ def cli(ctx: click.Context, db: str, mode: str) -> None:
 @cli.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, allow_dash=True))
 @click.option("--duplicates", is_flag=True, help="Add a copy for every occurrence (default: set union).")
+@click.option("--format", "fmt", type=click.Choice(["metta", "paths"]), default="metta", show_default=True,
+              help="Input format: MeTTa text, or MORK's binary .paths dump.")
 @click.option("--fast", is_flag=True,
               help="Skip fsync at commit: a crash of the OS (not of mettadb) may lose this load, never corrupt the space.")
 @click.pass_context
-def load(ctx: click.Context, files: tuple[str, ...], duplicates: bool, fast: bool) -> None:
+def load(ctx: click.Context, files: tuple[str, ...], duplicates: bool, fmt: str, fast: bool) -> None:
     """Load MeTTa files into the space in one transaction (`-` reads stdin).
 
     \b
@@ -95,7 +97,10 @@ def load(ctx: click.Context, files: tuple[str, ...], duplicates: bool, fast: boo
     try:
         with _space(ctx, durable=not fast) as space, Progress("loading", total or None) as bar:
             with _errors():
-                report = space.load(*sources, duplicates=duplicates, progress=bar.update)
+                if fmt == "paths":
+                    report = space.load_paths(*sources, duplicates=duplicates)
+                else:
+                    report = space.load(*sources, duplicates=duplicates, progress=bar.update)
     except BaseException:
         if not existed:  # a failed first load leaves no empty space behind
             shutil.rmtree(path, ignore_errors=True)
@@ -145,6 +150,31 @@ def dump(ctx: click.Context, output: str) -> None:
         finally:
             if out is not sys.stdout:
                 out.close()
+
+
+@cli.command()
+@click.argument("output", type=click.Path(dir_okay=False, allow_dash=True))
+@click.option("--format", "fmt", type=click.Choice(["metta", "jsonl", "paths"]), default="metta", show_default=True,
+              help="MeTTa text, one JSON string per line, or MORK's binary .paths dump.")
+@click.pass_context
+def export(ctx: click.Context, output: str, fmt: str) -> None:
+    """Write every atom to OUTPUT (`-` for stdout) in the chosen format.
+
+    \b
+    Example:
+      mettadb export --format paths kb.paths
+    """
+    with _space(ctx, readonly=True) as space, _errors():
+        out = sys.stdout.buffer if output == "-" else open(output, "wb")
+        try:
+            report = space.export(out, fmt)
+        finally:
+            if out is not sys.stdout.buffer:
+                out.close()
+    click.echo(f"exported {report.atoms} atoms", err=True)
+    if report.extended:
+        click.echo(f"note: {report.extended} atoms use mettadb's extension tags; MORK cannot read those records",
+                   err=True)
 
 
 @cli.command()

@@ -589,6 +589,40 @@ class Space:
 
         self._write(run)
 
+    def load_paths(self, *sources: PathLike | BinaryIO, duplicates: bool = False) -> LoadReport:
+        """Load MORK `.paths` dumps in one transaction (set union unless duplicates)."""
+        from .interchange import read_paths
+
+        t0 = time.perf_counter()
+
+        def run(w: _Writer) -> LoadReport:
+            report = LoadReport()
+            for s in sources:
+                name = os.fspath(s) if isinstance(s, (str, os.PathLike)) else getattr(s, "name", "<stream>")
+                report.files.append(name)
+                f = open(s, "rb") if isinstance(s, (str, os.PathLike)) else s
+                try:
+                    for path, names in read_paths(f, name):
+                        if w.add_path(path, names, None, 1, not duplicates):
+                            report.added += 1
+                        else:
+                            report.present += 1
+                finally:
+                    if f is not s:
+                        f.close()
+            report.read = report.added + report.present
+            return report
+
+        report: LoadReport = self._write(run)
+        report.seconds = time.perf_counter() - t0
+        return report
+
+    def export(self, out: BinaryIO, fmt: str = "metta") -> Any:
+        """Write every atom to a binary stream as `metta` text, `jsonl` or MORK `paths`."""
+        from .interchange import export_space
+
+        return export_space(self, out, fmt)
+
     def load(self, *sources: PathLike | BinaryIO, duplicates: bool = False,
              progress: Callable[[int, int], None] | None = None) -> LoadReport:
         """Load MeTTa files (paths or binary streams) in one transaction: all or nothing.

@@ -1,0 +1,109 @@
+"""Moving spaces in and out: MeTTa text, JSON lines, and MORK's binary `.paths` dumps.
+
+`.paths` is a zlib stream of records, each a little-endian u32 length and that
+many bytes of expression path, as MORK (without its `interning` feature)
+writes and reads it.  Paths that need mettadb's extension tags (symbols of 64
+bytes or more, expressions wider than 63, ...) are written too, so a
+mettadb-to-mettadb round trip is lossless; MORK cannot read those records,
+and `export_paths` counts them.  Variable names are not part of a path.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+import zlib
+from collections.abc import Iterator
+from typing import IO, Any
+
+from .encoding import decode, split_tokens
+from .errors import DecodeError, MettaDBError
+
+__all__ = ["FORMATS", "ExportReport", "export_space", "read_paths"]
+
+FORMATS = ("metta", "jsonl", "paths")
+_U32 = struct.Struct("<I")
+
+
+class ExportReport:
+    """What an export wrote."""
+
+    def __init__(self) -> None:
+        self.atoms = 0
+        self.extended = 0  # paths that use mettadb's extension tags (not readable by MORK)
+
+
+def _uses_extension(path: bytes) -> bool:
+    return any(0x40 <= t[0] < 0x80 for t in split_tokens(path))
+
+
+def export_space(space: Any, out: IO[bytes], fmt: str = "metta") -> ExportReport:
+    """Write every atom (each copy) of the space to a binary stream in the given format."""
+    if fmt not in FORMATS:
+        raise MettaDBError(f"unknown export format {fmt!r} (choose from {', '.join(FORMATS)})")
+    report = ExportReport()
+    if fmt == "paths":
+        z = zlib.compressobj(6)
+        with space._read() as txn:
+            for _key, rec in space._records(txn):
+                if _uses_extension(rec.path):
+                    report.extended += rec.count
+                record = _U32.pack(len(rec.path)) + rec.path
+                for _ in range(rec.count):
+                    out.write(z.compress(record))
+                    report.atoms += 1
+        out.write(z.flush())
+        return report
+    for atom in space.atoms():
+        text = str(atom)
+        line = json.dumps(text, ensure_ascii=False) if fmt == "jsonl" else text
+        out.write(line.encode("utf-8") + b"\n")
+        report.atoms += 1
+    return report
+
+
+def read_paths(stream: IO[bytes], source: str = "<paths>") -> Iterator[tuple[bytes, list[str] | None]]:
+    """Yield (path, variable names) from a `.paths` stream; DecodeError names the record on bad input."""
+    d: Any = None
+    buf = b""
+    first = stream.read(1 << 16)
+    for wbits in (zlib.MAX_WBITS, -zlib.MAX_WBITS):  # zlib-wrapped, else raw deflate
+        try:
+            d = zlib.decompressobj(wbits)
+            buf = d.decompress(first)
+            break
+        except zlib.error:
+            d = None
+    if d is None:
+        raise DecodeError(f"{source}: not a zlib stream")
+    n = 0
+    while True:
+        while len(buf) >= 4:
+            (length,) = _U32.unpack_from(buf)
+            if len(buf) < 4 + length:
+                break
+            path = buf[4:4 + length]
+            buf = buf[4 + length:]
+            n += 1
+            try:
+                atom = decode(path)
+            except DecodeError as e:
+                raise DecodeError(f"{source}: record {n}: {e}") from None
+            names = [f"_{i}" for i in range(sum(1 for t in split_tokens(path) if t[0] == 0xC0))] or None
+            del atom
+            yield path, names
+        chunk = stream.read(1 << 16)
+        if not chunk:
+            try:
+                buf += d.flush()
+            except zlib.error as e:
+                raise DecodeError(f"{source}: corrupt stream: {e}") from None
+            if not buf:
+                return
+            if len(buf) < 4 or len(buf) < 4 + _U32.unpack_from(buf)[0]:
+                raise DecodeError(f"{source}: truncated record {n + 1}")
+            continue
+        try:
+            buf += d.decompress(chunk)
+        except zlib.error as e:
+            raise DecodeError(f"{source}: corrupt stream: {e}") from None
