@@ -358,6 +358,61 @@ def eval_(ctx: click.Context, expr: str, max_steps: int | None, timeout: float |
 
 
 @cli.command()
+@click.argument("queries", type=click.Path(dir_okay=False, allow_dash=True))
+@click.option("--jobs", default="auto", show_default=True, metavar="N|auto",
+              help="Worker processes; auto keeps small batches in-process.")
+@click.option("--cluster", metavar="tcp://HOST:PORT", help="Run the chunks on a Dask scheduler instead.")
+@click.option("--replica", metavar="PATH", help="Path of the space on the Dask workers (default: the same path).")
+@_with_limits
+@click.pass_context
+def batch(ctx: click.Context, queries: str, jobs: str, cluster: str | None, replica: str | None,
+          max_steps: int | None, timeout: float | None, allow_import: tuple[str, ...]) -> None:
+    """Evaluate each `!` query of a file read-only and in parallel; results in input order.
+
+    \b
+    Example:
+      mettadb batch aunts.metta --jobs 4
+    """
+    from mettadb.parser import parse_script
+
+    if queries == "-":
+        text, source = sys.stdin.read(), "<stdin>"
+    else:
+        if not os.path.isfile(queries):
+            raise click.ClickException(f"{queries}: no such file")
+        with open(queries, encoding="utf-8") as f:
+            text, source = f.read(), queries
+    if jobs != "auto":
+        try:
+            n_jobs: int | str = int(jobs)
+        except ValueError:
+            raise click.BadParameter("expected a number or auto", param_hint="--jobs") from None
+    else:
+        n_jobs = "auto"
+    with _errors():
+        items = [str(a) for _bang, a in parse_script(text, source)]
+    options = {"max_steps": max_steps, "timeout": timeout}
+    client = None
+    if cluster:
+        try:
+            from distributed import Client
+        except ImportError:
+            raise click.ClickException("--cluster needs Dask: pip install 'mettadb[dask]'") from None
+        client = Client(cluster)
+    try:
+        with _space(ctx, readonly=True) as space, _errors():
+            result = space.evaluate_many(items, jobs=n_jobs, client=client, replica_path=replica, **options)
+    finally:
+        if client is not None:
+            client.close()
+    out = sys.stdout
+    for line in result.lines:
+        out.write(line + "\n")
+    out.flush()
+    click.echo(result.summary(len(items)), err=True)
+
+
+@cli.command()
 @click.pass_context
 def repl(ctx: click.Context) -> None:
     """An interactive session: `!expr` evaluates, a plain atom is added (committed at once).

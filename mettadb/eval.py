@@ -391,6 +391,7 @@ class Interpreter:
         self._rules: dict[tuple[str, int], list[tuple[Atom, list[Variable]]] | None] = {}
         self._types: dict[Atom, list[Atom]] = {}
         self._generation = -1
+        self._options: dict[str, Any] = {}
 
     # ------------------------------------------------------------------ entry points
     def evaluate(self, atom: Atom) -> list[Atom]:

@@ -791,6 +791,17 @@ class Space:
         with self.transaction():
             return run_script(interp, text, source)
 
+    def evaluate_many(self, queries: Any, *, jobs: int | str = "auto", client: Any = None, **options: Any) -> Any:
+        """Evaluate independent read-only queries in parallel (see `mettadb.parallel`)."""
+        from .parallel import evaluate_many
+
+        return evaluate_many(self, queries, jobs=jobs, client=client, **options)
+
+    def match_many(self, patterns: Any, *, jobs: int | str = "auto", client: Any = None, **options: Any) -> Any:
+        """`match &self` for each (pattern, template) pair, in parallel like evaluate_many."""
+        queries = [f"(match &self {p} {t})" for p, t in patterns]
+        return self.evaluate_many(queries, jobs=jobs, client=client, **options)
+
     def check(self) -> list[str]:
         """Verify keys, indexes, statistics and format; returns the problems found."""
         from .check import check_space

@@ -1,0 +1,301 @@
+"""Read-only query batches evaluated in parallel: local worker processes or Dask.
+
+Every worker opens the space itself, read-only, once (workers come from a
+fork server that never had the environment open, so no LMDB handle crosses a
+`fork`).  A chunk of queries is answered inside one read transaction and
+reports the generation it read; chunks answered at an older generation than
+the newest seen are run again, so every answer of a batch comes from one
+committed version.  Workers cannot write: `add-atom` on `&self` is an error in
+the query's place.
+
+`jobs="auto"` first evaluates a few queries in-process to measure their cost
+and keeps small batches in-process (a pool costs ~0.1-0.3 s to start); an
+explicit `jobs=N` always uses N worker processes.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import time
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from typing import Any
+
+from .atoms import Atom, Expression, String, Symbol
+from .errors import MettaDBError
+from .eval import Interpreter, format_results
+
+__all__ = ["BatchResult", "ReplicaMismatchError", "answer_chunk", "evaluate_many"]
+
+#: target CPU time of one chunk, seconds
+CHUNK_SECONDS = 0.25
+#: batches whose estimated total is below this run in-process under jobs="auto"
+AUTO_INPROCESS_SECONDS = 1.0
+MAX_ROUNDS = 3
+
+
+class ReplicaMismatchError(MettaDBError):
+    """A worker's replica is not the coordinator's version of the space."""
+
+
+@dataclass
+class BatchResult:
+    """Answers in input order, as printable lines, plus what the batch did."""
+
+    lines: list[str]
+    workers: int
+    generation: int
+    seconds: float
+    worker_cpu: float = 0.0
+    worker_startup: list[float] = field(default_factory=list)
+    rounds: int = 1
+
+    def summary(self, queries: int) -> str:
+        """The `batch: ...` line of the CLI."""
+        return f"batch: {queries} queries, {self.workers} workers, version {self.generation}, {self.seconds:.2f} s"
+
+
+# ---------------------------------------------------------------- worker side
+
+_WORKER: dict[str, Any] = {}
+
+
+def _worker_init(path: str, options: dict[str, Any], fault_marker: str | None = None,
+                 pool_created: float | None = None) -> None:
+    t0 = time.perf_counter()
+    _WORKER["fault_marker"] = fault_marker
+    from .store import Space
+
+    space = Space(path, readonly=True)
+    _WORKER["space"] = space
+    _WORKER["options"] = options
+    # start-up as the coordinator sees it: from creating the pool to this worker being ready
+    _WORKER["startup"] = time.time() - pool_created if pool_created else time.perf_counter() - t0
+
+
+def _error_line(query: str, message: str) -> str:
+    from .parser import parse_atom
+
+    try:
+        q: Atom = parse_atom(query)
+    except MettaDBError:
+        q = String(query)
+    return format_results([Expression((Symbol("Error"), q, String(message)))])
+
+
+def _fault_injection() -> None:
+    """Test hook: METTADB_FAULT_CRASH_ONCE=PATH kills the first worker that finds PATH missing."""
+    marker = _WORKER.get("fault_marker")
+    if marker and not os.path.exists(marker):
+        with open(marker, "w"):
+            pass
+        os._exit(3)
+
+
+_INTERPRETERS: dict[int, Interpreter] = {}
+
+
+def _interpreter(space: Any, options: dict[str, Any]) -> Interpreter:
+    """One interpreter per open space and options, kept across chunks: its rule and type
+    caches stay warm while the generation is unchanged (it checks at every evaluation)."""
+    key = id(space)
+    interp = _INTERPRETERS.get(key)
+    if interp is None or interp.space is not space or interp._options != options:
+        interp = Interpreter(space, readonly=True, **options)
+        interp._options = options
+        _INTERPRETERS[key] = interp
+    return interp
+
+
+def answer_chunk(space: Any, chunk: Sequence[tuple[int, str]], options: dict[str, Any]) -> dict[str, Any]:
+    """Answer queries in one read transaction: {"answers": [(index, line)], "generation", "cpu"}."""
+    from .parser import parse_atom
+
+    cpu0 = time.process_time()
+    txn = space.env.begin(buffers=False)
+    space._txn_local.txn = txn
+    try:
+        from .store import _unpack
+
+        raw = txn.get(b"generation", db=space._dbs[b"meta"])
+        generation = int(_unpack(raw)) if raw is not None else 0
+        interp = _interpreter(space, options)
+        answers = []
+        for index, text in chunk:
+            try:
+                results = interp.evaluate(parse_atom(text))
+                answers.append((index, format_results(results)))
+            except MettaDBError as e:
+                answers.append((index, _error_line(text, str(e))))
+            except RecursionError:
+                answers.append((index, _error_line(text, "recursion too deep")))
+    finally:
+        space._txn_local.txn = None
+        txn.abort()
+    return {"answers": answers, "generation": generation, "cpu": time.process_time() - cpu0, "pid": os.getpid()}
+
+
+def _worker_chunk(chunk: Sequence[tuple[int, str]]) -> dict[str, Any]:
+    _fault_injection()
+    out = answer_chunk(_WORKER["space"], chunk, _WORKER["options"])
+    out["startup"] = _WORKER.pop("startup", None)  # reported once per worker
+    return out
+
+
+# ---------------------------------------------------------------- coordinator
+
+def _chunks(items: list[tuple[int, str]], size: int) -> list[list[tuple[int, str]]]:
+    return [items[i:i + size] for i in range(0, len(items), size)]
+
+
+def evaluate_many(space: Any, queries: Iterable[str | Atom], *, jobs: int | str = "auto", client: Any = None,
+                  replica_path: str | None = None, chunk_size: int | None = None,
+                  progress: Callable[[int, int], None] | None = None, **options: Any) -> BatchResult:
+    """Evaluate independent queries (each as `!query`) against one version of the space.
+
+    Returns each query's results formatted as `run` prints them, in input order.
+    """
+    t0 = time.perf_counter()
+    items = [(i, q if isinstance(q, str) else str(q)) for i, q in enumerate(queries)]
+    if not items:
+        return BatchResult([], 0, space.generation, 0.0)
+    lines: dict[int, str] = {}
+    if client is not None:
+        return _evaluate_dask(space, items, client, replica_path, chunk_size, options, t0)
+    if jobs == "auto":
+        # pilot: a few queries in-process measure the per-query cost
+        pilot = items[: min(len(items), 8)]
+        cpu0 = time.process_time()
+        first = answer_chunk(space, pilot, options)
+        per_query = max((time.process_time() - cpu0) / len(pilot), 1e-5)
+        for i, line in first["answers"]:
+            lines[i] = line
+        rest = items[len(pilot):]
+        estimate = per_query * len(rest)
+        n_jobs = 0 if estimate < AUTO_INPROCESS_SECONDS else max(1, min(os.cpu_count() or 1, len(rest)))
+        generation = first["generation"]
+        if not n_jobs:
+            if rest:
+                out = answer_chunk(space, rest, options)
+                for i, line in out["answers"]:
+                    lines[i] = line
+                if out["generation"] != generation:
+                    # a commit landed between the two: answer everything again at the newest
+                    return evaluate_many(space, [q for _, q in items], jobs=0, **options)
+            return BatchResult([lines[i] for i, _ in items], 0, generation, time.perf_counter() - t0)
+        size = chunk_size or max(1, min(int(CHUNK_SECONDS / per_query), -(-len(rest) // (n_jobs * 2))))
+        work = rest
+    else:
+        n_jobs = int(jobs)
+        if n_jobs <= 0:
+            out = answer_chunk(space, items, options)
+            return BatchResult([line for _, line in sorted(out["answers"])], 0, out["generation"],
+                               time.perf_counter() - t0)
+        size = chunk_size or max(1, -(-len(items) // (n_jobs * 4)))
+        work = items
+        generation = -1
+    result = _run_pool(space.path, work, n_jobs, size, options, progress, len(items))
+    newest = max(generation, result["generation"])
+    if generation >= 0 and generation != newest:
+        # the pilot saw an older version than the workers: answer it again in the pool's version
+        redo = _run_pool(space.path, items[: len(items) - len(work)], n_jobs, size, options, None, len(items))
+        result["answers"].extend(redo["answers"])
+        newest = max(newest, redo["generation"])
+    else:
+        result["answers"].extend(lines.items())
+    ordered = dict(result["answers"])
+    return BatchResult([ordered[i] for i, _ in items], n_jobs, newest, time.perf_counter() - t0,
+                       worker_cpu=result["cpu"], worker_startup=result["startup"], rounds=result["rounds"])
+
+
+def _run_pool(path: str, work: list[tuple[int, str]], n_jobs: int, size: int, options: dict[str, Any],
+              progress: Callable[[int, int], None] | None, total: int) -> dict[str, Any]:
+    ctx = mp.get_context("forkserver")
+    ctx.set_forkserver_preload(["mettadb.parallel"])
+    answers: dict[int, tuple[str, int]] = {}
+    cpu = 0.0
+    startups: list[float] = []
+    pending = _chunks(work, size)
+    retried: set[int] = set()
+    rounds = 0
+    while pending:
+        rounds += 1
+        if rounds > MAX_ROUNDS + 2:
+            raise MettaDBError("the space kept changing during the batch; answer from a snapshot made with "
+                               "`mettadb backup` instead")
+        failed: list[list[tuple[int, str]]] = []
+        with ProcessPoolExecutor(max_workers=n_jobs, mp_context=ctx, initializer=_worker_init,
+                                 initargs=(path, options, os.environ.get("METTADB_FAULT_CRASH_ONCE"),
+                                           time.time())) as pool:
+            futures: list[tuple[Future[dict[str, Any]], list[tuple[int, str]]]] = [
+                (pool.submit(_worker_chunk, c), c) for c in pending]
+            for fut, chunk in futures:
+                try:
+                    out = fut.result()
+                except BrokenProcessPool:
+                    key = chunk[0][0]
+                    if key in retried:
+                        for i, q in chunk:
+                            answers[i] = (_error_line(q, "worker process died twice on this query's chunk"), -1)
+                    else:
+                        retried.add(key)
+                        failed.append(chunk)
+                    continue
+                cpu += out["cpu"]
+                if out.get("startup") is not None:
+                    startups.append(out["startup"])
+                for i, line in out["answers"]:
+                    answers[i] = (line, out["generation"])
+                if progress is not None:
+                    progress(len(answers), total)
+        _reclaim_readers(path)
+        newest = max((g for _, g in answers.values()), default=-1)
+        stale = [(i, q) for i, q in work if i in answers and 0 <= answers[i][1] < newest]
+        if stale and rounds >= MAX_ROUNDS:
+            raise MettaDBError(f"no agreement on one version of the space after {MAX_ROUNDS} rounds (it kept "
+                               "changing); run the batch on a snapshot made with `mettadb backup`")
+        pending = failed + (_chunks(stale, size) if stale else [])
+    newest = max((g for _, g in answers.values()), default=0)
+    return {"answers": [(i, line) for i, (line, _g) in answers.items()], "generation": newest, "cpu": cpu,
+            "startup": startups, "rounds": rounds}
+
+
+def _reclaim_readers(path: str) -> None:
+    """Free reader slots left by dead workers (LMDB's reader_check)."""
+    from .store import _ENVS
+
+    entry = _ENVS.get(os.path.realpath(path))
+    if entry is not None:
+        try:
+            entry[0].reader_check()
+        except Exception:
+            pass
+
+
+# ---------------------------------------------------------------- Dask
+
+def _evaluate_dask(space: Any, items: list[tuple[int, str]], client: Any, replica_path: str | None,
+                   chunk_size: int | None, options: dict[str, Any], t0: float) -> BatchResult:
+    from .dask import MettaDBWorkerPlugin, dask_chunk
+
+    plugin = MettaDBWorkerPlugin(replica_path or space.path, space.format_version, space.generation)
+    client.register_plugin(plugin, name="mettadb")
+    n_workers = len(client.scheduler_info().get("workers", {})) or 1
+    size = chunk_size or max(1, -(-len(items) // (n_workers * 4)))
+    futures = [client.submit(dask_chunk, c, options, pure=False) for c in _chunks(items, size)]
+    answers: dict[int, str] = {}
+    cpu = 0.0
+    generations = set()
+    for fut in futures:
+        out = fut.result()
+        cpu += out["cpu"]
+        generations.add(out["generation"])
+        answers.update(out["answers"])
+    if len(generations) > 1:
+        raise MettaDBError(f"workers answered from different versions {sorted(generations)}; use replicas made "
+                           "with `mettadb backup`")
+    return BatchResult([answers[i] for i, _ in items], n_workers, generations.pop(), time.perf_counter() - t0,
+                       worker_cpu=cpu)

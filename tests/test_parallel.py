@@ -1,0 +1,88 @@
+"""Parallel read-only batches: local worker processes and a real Dask LocalCluster."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+from click.testing import CliRunner
+from mettadb.cli.main import cli
+
+import mettadb
+from mettadb.parallel import evaluate_many
+
+RULES = """
+(= (get_parents $x) (match &self (parent $p $x) $p))
+(= (get_grand $x) (match &self (, (parent $p $x) (parent $g $p)) $g))
+"""
+
+
+@pytest.fixture
+def family(tmp_path):
+    path = tmp_path / "fam"
+    facts = "".join(f"(person P{i})\n(parent P{i // 2} P{i})\n" for i in range(1, 400))
+    with mettadb.open(path) as sp:
+        sp.run(facts + RULES)
+    return path
+
+
+def queries():
+    return [f"(get_grand P{i})" for i in range(1, 400)] + ["(add-atom &self (intruder))", "(+ 1 2)"]
+
+
+def test_workers_agree_with_in_process(family):
+    with mettadb.open(family, readonly=True) as sp:
+        local = evaluate_many(sp, queries(), jobs=0)
+        pooled = evaluate_many(sp, queries(), jobs=2, chunk_size=37)
+        auto = evaluate_many(sp, queries())
+    assert pooled.lines == local.lines == auto.lines
+    assert pooled.workers == 2 and local.workers == 0
+    assert local.lines[3] == "[P1]" and local.lines[-1] == "[3]"
+    assert "cannot write to the space" in local.lines[-2]
+    assert pooled.generation == local.generation
+    assert all(s < 2.0 for s in pooled.worker_startup)
+    with mettadb.open(family, readonly=True) as sp:
+        assert "(intruder)" not in sp
+
+
+def test_auto_keeps_small_batches_in_process(family):
+    with mettadb.open(family, readonly=True) as sp:
+        r = evaluate_many(sp, ["(+ 1 1)", "(get_parents P5)"])
+    assert r.workers == 0 and r.lines == ["[2]", "[P2]"]
+
+
+def test_a_dying_worker_is_retried_once(family, tmp_path, monkeypatch):
+    monkeypatch.setenv("METTADB_FAULT_CRASH_ONCE", str(tmp_path / "crashed"))
+    with mettadb.open(family, readonly=True) as sp:
+        r = evaluate_many(sp, queries()[:60], jobs=2, chunk_size=10)
+        local = evaluate_many(sp, queries()[:60], jobs=0)
+    assert (tmp_path / "crashed").exists()
+    assert r.lines == local.lines
+
+
+def test_batch_cli(family, tmp_path):
+    qf = tmp_path / "q.metta"
+    qf.write_text("!(get_parents P6)\n!(get_grand P6)\n!(+ 2 2)\n")
+    r = CliRunner().invoke(cli, ["--db", str(family), "batch", str(qf), "--jobs", "2"])
+    assert r.exit_code == 0, r.output
+    assert r.stdout == "[P3]\n[P1]\n[4]\n"
+    assert r.stderr.startswith("batch: 3 queries, 2 workers, version ")
+
+
+def test_dask_local_cluster_matches_local_pool(family, tmp_path):
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                                  dashboard_address=None) as cluster, distributed.Client(cluster) as client:
+        with mettadb.open(family, readonly=True) as sp:
+            on_dask = evaluate_many(sp, queries(), client=client)
+            local = evaluate_many(sp, queries(), jobs=0)
+            assert on_dask.lines == local.lines and on_dask.workers == 2
+            # a replica at another generation is refused, never answered from
+            stale = tmp_path / "stale"
+            shutil.copytree(family, stale)
+            with mettadb.open(stale) as other:
+                other.add("(newer fact)")
+            with pytest.raises(Exception, match="refused"):
+                evaluate_many(sp, queries()[:5], client=client, replica_path=str(stale))
+    assert os.path.exists(family)
