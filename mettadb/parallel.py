@@ -15,10 +15,11 @@ explicit `jobs=N` always uses N worker processes.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing as mp
 import os
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
@@ -211,8 +212,32 @@ def evaluate_many(space: Any, queries: Iterable[str | Atom], *, jobs: int | str 
                        worker_cpu=result["cpu"], worker_startup=result["startup"], rounds=result["rounds"])
 
 
+@contextlib.contextmanager
+def _workers_skip_main() -> Iterator[None]:
+    """Workers need nothing from `__main__`: hide its file while the pool runs, so that a
+    batch started from stdin, `python -c` or a notebook does not make workers re-run it."""
+    import sys
+
+    main = sys.modules.get("__main__")
+    spec = getattr(main, "__spec__", None)
+    saved = getattr(main, "__file__", None) if spec is None else None
+    if saved is not None:
+        del main.__file__  # type: ignore[union-attr]
+    try:
+        yield
+    finally:
+        if saved is not None:
+            main.__file__ = saved  # type: ignore[union-attr]
+
+
 def _run_pool(path: str, work: list[tuple[int, str]], n_jobs: int, size: int, options: dict[str, Any],
               progress: Callable[[int, int], None] | None, total: int) -> dict[str, Any]:
+    with _workers_skip_main():
+        return _run_pool_inner(path, work, n_jobs, size, options, progress, total)
+
+
+def _run_pool_inner(path: str, work: list[tuple[int, str]], n_jobs: int, size: int, options: dict[str, Any],
+                    progress: Callable[[int, int], None] | None, total: int) -> dict[str, Any]:
     ctx = mp.get_context("forkserver")
     ctx.set_forkserver_preload(["mettadb.parallel"])
     answers: dict[int, tuple[str, int]] = {}

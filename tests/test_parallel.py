@@ -86,3 +86,15 @@ def test_dask_local_cluster_matches_local_pool(family, tmp_path):
             with pytest.raises(Exception, match="refused"):
                 evaluate_many(sp, queries()[:5], client=client, replica_path=str(stale))
     assert os.path.exists(family)
+
+
+def test_pool_from_a_script_on_stdin(family):
+    import subprocess
+    import sys
+
+    code = ("import mettadb, sys\n"
+            "with mettadb.open(sys.argv[1], readonly=True) as sp:\n"
+            "    r = sp.evaluate_many(['(get_parents P6)'] * 20, jobs=2)\n"
+            "print(r.lines[0], r.workers)\n")
+    out = subprocess.run([sys.executable, "-", str(family)], input=code, capture_output=True, text=True, timeout=120)
+    assert out.stdout.strip() == "[P3] 2", out.stderr[-2000:]
