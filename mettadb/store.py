@@ -265,6 +265,12 @@ class Space:
         elif not readonly and not os.access(os.path.join(self.path, "data.mdb"), os.W_OK):
             readonly = True
             self.note = f"{self.path} is not writable by you: opened read-only"
+        lock = True
+        if readonly and exists and not os.access(os.path.join(self.path, "lock.mdb"), os.W_OK):
+            # LMDB readers register in lock.mdb; without write access there, read unlocked
+            lock = False
+            self.note = (f"{self.path} is not writable by you: opened read-only, without reader locks "
+                         "(a writer running meanwhile could disturb this session)")
         self.readonly = readonly
         self._for_migration = _for_migration
         real = os.path.realpath(self.path)
@@ -283,7 +289,7 @@ class Space:
                 try:
                     self.env = lmdb.open(real, map_size=size, subdir=True, readonly=readonly, max_dbs=len(_DB_NAMES) + 2,
                                          mode=mode, create=not readonly, writemap=False, metasync=durable, sync=durable,
-                                         readahead=False, max_readers=254)
+                                         readahead=False, max_readers=254, lock=lock)
                 except lmdb.Error as e:
                     raise MettaDBError(f"cannot open {self.path}: {e}") from None
                 _ENVS[real] = [self.env, 1, readonly]
