@@ -98,3 +98,27 @@ def test_pool_from_a_script_on_stdin(family):
             "print(r.lines[0], r.workers)\n")
     out = subprocess.run([sys.executable, "-", str(family)], input=code, capture_output=True, text=True, timeout=120)
     assert out.stdout.strip() == "[P3] 2", out.stderr[-2000:]
+
+
+def test_one_version_per_batch_when_a_commit_lands_midway(tmp_path):
+    import subprocess
+    import sys
+
+    path = tmp_path / "live"
+    with mettadb.open(path) as sp:
+        sp.add_all(["(item 1)", "(item 2)"])
+    committed = []
+
+    def commit_once(done, total):
+        if not committed:
+            code = "import mettadb,sys; sp=mettadb.open(sys.argv[1]); sp.add('(item 3)')"
+            subprocess.run([sys.executable, "-c", code, str(path)], check=True)
+            committed.append(done)
+
+    with mettadb.open(path, readonly=True) as sp:
+        gen0 = sp.generation
+        r = evaluate_many(sp, ["(collapse (match &self (item $x) $x))"] * 3000, jobs=1, chunk_size=2,
+                          progress=commit_once)
+    assert committed and r.generation == gen0 + 1  # the commit landed while chunks were still running
+    assert set(r.lines) == {"[(1 2 3)]"}  # every answer from the newest version, none from the older
+    assert r.rounds >= 2  # the chunks answered before the commit were run again
