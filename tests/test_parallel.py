@@ -122,3 +122,31 @@ def test_one_version_per_batch_when_a_commit_lands_midway(tmp_path):
     assert committed and r.generation == gen0 + 1  # the commit landed while chunks were still running
     assert set(r.lines) == {"[(1 2 3)]"}  # every answer from the newest version, none from the older
     assert r.rounds >= 2  # the chunks answered before the commit were run again
+
+
+def test_backup_while_a_writer_runs_gives_a_consistent_replica(tmp_path):
+    import subprocess
+    import sys
+
+    path = tmp_path / "live"
+    with mettadb.open(path) as sp:
+        sp.add_all(f"(n {i})" for i in range(1000))
+    writer = subprocess.Popen([sys.executable, "-c",
+                               "import mettadb,sys\nsp=mettadb.open(sys.argv[1])\n"
+                               "for i in range(200):\n    sp.add_all([f'(w {i} {j})' for j in range(50)])\n",
+                               str(path)])
+    try:
+        snaps = []
+        for k in range(3):
+            dest = tmp_path / f"snap{k}"
+            r = CliRunner().invoke(cli, ["--db", str(path), "backup", str(dest), *(["--compact"] if k % 2 else [])])
+            assert r.exit_code == 0, r.output
+            snaps.append(dest)
+    finally:
+        writer.wait(timeout=120)
+    for dest in snaps:
+        with mettadb.open(dest, readonly=True) as sp:
+            assert sp.check() == []
+            written = sum(1 for _ in sp.query("(w $i $j)"))
+            assert written % 50 == 0  # whole transactions only
+            assert sp.format_version == 1
