@@ -117,11 +117,21 @@ def _text_token(text: str, raw: bool = False) -> bytes:
     return bytes((TAG_LONG_SYMBOL,)) + _varint(n) + b
 
 
+_SYMBOL_TOKENS: dict[str, bytes] = {}
+
+
 def symbol_token(name: str) -> bytes:
     """The token of a symbol; a name that would read back as a literal is escaped."""
-    if classify_word(name) != "symbol" or name[0] == '"':
-        return _text_token(name, raw=True)
-    return _text_token(name)
+    t = _SYMBOL_TOKENS.get(name)
+    if t is None:
+        if classify_word(name) != "symbol" or name[0] == '"':
+            t = _text_token(name, raw=True)
+        else:
+            t = _text_token(name)
+        if len(_SYMBOL_TOKENS) >= 200_000:
+            _SYMBOL_TOKENS.clear()
+        _SYMBOL_TOKENS[name] = t
+    return t
 
 
 def literal_token(atom: Atom) -> bytes:

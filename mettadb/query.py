@@ -26,7 +26,7 @@ import msgpack
 
 from .atoms import Atom, Expression, Symbol, Variable, fresh_variable
 from .bindings import EMPTY_BINDINGS, Bindings
-from .encoding import _text_atom, _text_cache, atom_tokens, decode
+from .encoding import _text_atom, _text_cache, atom_tokens, decode, symbol_token, varref_token
 from .keys import MAX_PLAIN, const_prefix, unreverse_key
 from .store import _Record
 from .unify import unify
@@ -69,6 +69,29 @@ class AccessPath:
 
 
 _CONST, _NEW, _SAME = 0, 1, 2
+_ARITY_TOKENS = [bytes((n,)) for n in range(64)]
+
+
+def _tokens(pattern: Atom) -> Any:
+    """`atom_tokens`, with a fast path for flat expressions of symbols and variables."""
+    if type(pattern) is Expression and len(pattern.children) < 64:  # type: ignore[attr-defined]
+        kids = pattern.children  # type: ignore[attr-defined]
+        out: list[tuple[bytes, Variable | None]] = [(_ARITY_TOKENS[len(kids)], None)]
+        seen: list[Variable] = []
+        for k in kids:
+            tk = type(k)
+            if tk is Symbol:
+                out.append((symbol_token(k.name), None))  # type: ignore[attr-defined]
+            elif tk is Variable:
+                if k in seen:
+                    out.append((varref_token(seen.index(k)), k))  # type: ignore[arg-type]
+                else:
+                    seen.append(k)  # type: ignore[arg-type]
+                    out.append((b"\xc0", k))  # type: ignore[arg-type]
+            else:
+                return atom_tokens(pattern)
+        return out
+    return atom_tokens(pattern)
 
 
 class Compiled:
@@ -88,7 +111,7 @@ class Compiled:
         pending: list[bytes] = []
         nf = -1
         token_vars: list[Variable | None] = []
-        for tok, var in atom_tokens(pattern):
+        for tok, var in _tokens(pattern):
             toks.append(tok)
             token_vars.append(var)
             if var is None:
