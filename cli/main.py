@@ -285,6 +285,16 @@ def backup(ctx: click.Context, dest: str, compact: bool) -> None:
     click.echo(f"copied generation {gen} to {dest}", err=True)
 
 
+def _read_script(path: str) -> tuple[str, str]:
+    """The text and source name of a script file, `-` for stdin."""
+    if path == "-":
+        return sys.stdin.read(), "<stdin>"
+    if not os.path.isfile(path):
+        raise click.ClickException(f"{path}: no such file")
+    with open(path, encoding="utf-8") as f:
+        return f.read(), path
+
+
 def _eval_options(max_steps: int | None, timeout: float | None, allow_import: tuple[str, ...]) -> dict[str, Any]:
     return {"max_steps": max_steps, "timeout": timeout, "allow_import": allow_import}
 
@@ -318,13 +328,7 @@ def run(ctx: click.Context, script: str, commit_each: bool, max_steps: int | Non
     """
     from mettadb.eval import format_results
 
-    if script == "-":
-        text, source = sys.stdin.read(), "<stdin>"
-    else:
-        if not os.path.isfile(script):
-            raise click.ClickException(f"{script}: no such file")
-        with open(script, encoding="utf-8") as f:
-            text, source = f.read(), script
+    text, source = _read_script(script)
     with _space(ctx) as space, _errors():
         try:
             results = space.run(text, source=source, commit_each=commit_each,
@@ -375,13 +379,7 @@ def batch(ctx: click.Context, queries: str, jobs: str, cluster: str | None, repl
     """
     from mettadb.parser import parse_script
 
-    if queries == "-":
-        text, source = sys.stdin.read(), "<stdin>"
-    else:
-        if not os.path.isfile(queries):
-            raise click.ClickException(f"{queries}: no such file")
-        with open(queries, encoding="utf-8") as f:
-            text, source = f.read(), queries
+    text, source = _read_script(queries)
     if jobs != "auto":
         try:
             n_jobs: int | str = int(jobs)

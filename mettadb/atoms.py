@@ -370,28 +370,31 @@ def _to_text(atom: Atom) -> str:
 
 
 def _to_python(atom: Atom) -> Any:
-    # post-order conversion with an explicit stack
-    results: list[Any] = []
+    return rebuild(atom, lambda a: a.value if isinstance(a, Grounded) else a.name if type(a) is Symbol else a,
+                   lambda _e, kids: tuple(kids))
+
+
+def rebuild(atom: Atom, leaf: Any, node: Any) -> Any:
+    """Post-order fold without recursion: `leaf(a)` for every non-expression,
+    `node(expr, [folded children])` for every expression."""
+    out: list[Any] = []
     stack: list[tuple[Atom, bool]] = [(atom, False)]
     while stack:
         a, done = stack.pop()
-        if type(a) is Expression:
-            if done:
-                n = len(a.children)  # type: ignore[attr-defined]
-                vals = results[len(results) - n :] if n else []
-                del results[len(results) - n :]
-                results.append(tuple(vals))
-            else:
-                stack.append((a, True))
-                for k in reversed(a.children):  # type: ignore[attr-defined]
-                    stack.append((k, False))
-        elif isinstance(a, Grounded):
-            results.append(a.value)
-        elif type(a) is Symbol:
-            results.append(a.name)  # type: ignore[attr-defined]
-        else:
-            results.append(a)
-    return results[0]
+        if type(a) is not Expression:
+            out.append(leaf(a))
+            continue
+        kids = a.children  # type: ignore[attr-defined]
+        if not done:
+            stack.append((a, True))
+            stack.extend((k, False) for k in reversed(kids))
+            continue
+        n = len(kids)
+        new = out[len(out) - n:] if n else []
+        if n:
+            del out[len(out) - n:]
+        out.append(node(a, new))
+    return out[0]
 
 
 def iter_atoms(atom: Atom) -> Iterator[Atom]:

@@ -34,6 +34,7 @@ from .atoms import (
     alpha_equal,
     fresh_variable,
     iter_atoms,
+    rebuild,
 )
 from .bindings import EMPTY_BINDINGS, Bindings
 from .errors import LimitError, ReadOnlyError
@@ -727,25 +728,9 @@ class Interpreter:
 
 
 def _replace(atom: Atom, subst: dict[Atom, Atom]) -> Atom:
-    """Replace leaves by identity map, iteratively."""
-    out: list[Atom] = []
-    stack: list[tuple[Atom, bool]] = [(atom, False)]
-    while stack:
-        a, done = stack.pop()
-        if type(a) is not Expression:
-            out.append(subst.get(a, a))
-            continue
-        kids = a.children  # type: ignore[attr-defined]
-        if not done:
-            stack.append((a, True))
-            stack.extend((k, False) for k in reversed(kids))
-            continue
-        n = len(kids)
-        new = out[len(out) - n:] if n else []
-        if n:
-            del out[len(out) - n:]
-        out.append(a if all(x is y for x, y in zip(new, kids)) else Expression(new))
-    return out[0]
+    """Replace leaves by the map, sharing unchanged subtrees."""
+    return rebuild(atom, lambda a: subst.get(a, a),  # type: ignore[no-any-return]
+                   lambda e, new: e if all(x is y for x, y in zip(new, e.children)) else Expression(new))
 
 
 # ---------------------------------------------------------------------- special forms

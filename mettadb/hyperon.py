@@ -25,7 +25,7 @@ import os
 from collections.abc import Iterator
 from typing import Any
 
-from .atoms import Atom, Bool, Expression, Float, Grounded, Integer, String, Symbol, Variable, iter_atoms
+from .atoms import Atom, Bool, Expression, Float, Grounded, Integer, String, Symbol, Variable, iter_atoms, rebuild
 from .spaces import MemorySpace
 from .store import Space
 
@@ -109,24 +109,7 @@ def to_hyperon(atom: Atom, varmap: dict[str, Any] | None = None) -> Any:
     if atom.ground and not any(type(a) is Opaque for a in iter_atoms(atom)) and len(str(atom)) < 100_000:  # type: ignore[attr-defined]
         return _parser().parse_single(str(atom))
     # iterative post-order conversion (deep atoms, variables inside)
-    out: list[Any] = []
-    stack: list[tuple[Atom, bool]] = [(atom, False)]
-    while stack:
-        a, done = stack.pop()
-        if type(a) is not Expression:
-            out.append(to_hyperon(a, varmap))
-            continue
-        kids = a.children  # type: ignore[attr-defined]
-        if not done:
-            stack.append((a, True))
-            stack.extend((k, False) for k in reversed(kids))
-            continue
-        n = len(kids)
-        args = out[len(out) - n:] if n else []
-        if n:
-            del out[len(out) - n:]
-        out.append(_h.E(*args))
-    return out[0]
+    return rebuild(atom, lambda a: to_hyperon(a, varmap), lambda _e, args: _h.E(*args))
 
 
 def from_hyperon(atom: Any, varmap: dict[str, Any] | None = None) -> Atom:

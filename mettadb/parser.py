@@ -46,10 +46,9 @@ def _position(text: str, pos: int, base_line: int) -> tuple[int, int]:
     return line, col
 
 
-def _blocks(stream: IO[bytes], source: str, block_size: int) -> Iterator[tuple[str, bool, int]]:
-    """Decoded text in blocks of whole lines: (text, is_last, lines_before)."""
+def _line_blocks(stream: IO[bytes], block_size: int) -> Iterator[tuple[bytes, bool]]:
+    """Raw blocks cut after a newline (the last one may end anywhere): (bytes, is_last)."""
     carry = b""
-    lines = 1
     while True:
         data = stream.read(block_size)
         last = not data
@@ -60,8 +59,15 @@ def _blocks(stream: IO[bytes], source: str, block_size: int) -> Iterator[tuple[s
                 carry = buf
                 continue
             buf, carry = buf[:cut], buf[cut:]
-        else:
-            carry = b""
+        yield buf, last
+        if last:
+            return
+
+
+def _blocks(stream: IO[bytes], source: str, block_size: int) -> Iterator[tuple[str, bool, int]]:
+    """Decoded text in blocks of whole lines: (text, is_last, lines_before)."""
+    lines = 1
+    for buf, last in _line_blocks(stream, block_size):
         try:
             text = buf.decode("utf-8")
         except UnicodeDecodeError as e:
@@ -71,8 +77,6 @@ def _blocks(stream: IO[bytes], source: str, block_size: int) -> Iterator[tuple[s
             raise ParseError(f"invalid UTF-8 byte 0x{buf[e.start]:02x}", line, col, source) from None
         yield text, last, lines
         lines += text.count("\n")
-        if last:
-            return
 
 
 def _word_atom(word: str) -> Atom | None:
@@ -435,24 +439,12 @@ def _transcode(
 
 def _byte_blocks(stream: IO[bytes], source: str, block_size: int) -> Iterator[tuple[bytes, bool]]:
     """Raw blocks of whole lines, checked to be UTF-8 (errors re-raised by the precise path)."""
-    carry = b""
-    while True:
-        data = stream.read(block_size)
-        last = not data
-        buf = carry + data
-        if not last:
-            cut = buf.rfind(b"\n") + 1
-            if cut == 0:
-                carry = buf
-                continue
-            buf, carry = buf[:cut], buf[cut:]
+    for buf, last in _line_blocks(stream, block_size):
         try:
             buf.decode("utf-8")
         except UnicodeDecodeError:
             raise _Anomaly from None
         yield buf, last
-        if last:
-            return
 
 
 _SIMPLE_LINE = re.compile(rb"[ \t\r]*\(([^()\";$\x00\x80-\xff]*)\)[ \t\r]*")

@@ -85,7 +85,7 @@ def unescape(body: str) -> str:
         code = m.group(1)
         if code in _SIMPLE:
             out.append(_SIMPLE[code])
-        elif code[0] == "x":
+        elif code[0] == "x" and len(code) == 3:
             out.append(chr(int(code[1:], 16)))
         elif code[0] == "u" and len(code) > 1:
             cp = int(code[2:-1], 16)

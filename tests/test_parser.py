@@ -140,3 +140,10 @@ def test_scanner_grammar_and_transcoder_agree_on_errors(text):
 
 def test_variables_are_named():
     assert one("(f $x $long_name)") == E(S("f"), V("x"), V("long_name"))
+
+
+def test_incomplete_escapes_are_errors():
+    for text, col in (('"\\x"', 2), ('"a\\x4"', 3), ('"\\u"', 2), ('"\\u{110000}"', 2)):
+        with pytest.raises(ParseError) as e:
+            list(parse_script(text))
+        assert e.value.column == col and "escape" in e.value.message
