@@ -78,7 +78,7 @@ class Symbol(Atom):
         object.__setattr__(self, "_hash", hash(("S", name)))
 
     def __eq__(self, other: object) -> bool:
-        return type(other) is Symbol and other.name == self.name  # type: ignore[attr-defined]
+        return type(other) is Symbol and other.name == self.name
 
     __hash__ = Atom.__hash__
 
@@ -99,7 +99,7 @@ class Variable(Atom):
         object.__setattr__(self, "_hash", hash(("V", name)))
 
     def __eq__(self, other: object) -> bool:
-        return type(other) is Variable and other.name == self.name  # type: ignore[attr-defined]
+        return type(other) is Variable and other.name == self.name
 
     __hash__ = Atom.__hash__
 
@@ -162,7 +162,7 @@ class Expression(Atom):
             if type(a) is Expression:
                 if type(b) is not Expression or a._hash != b._hash:
                     return False
-                ac, bc = a.children, b.children  # type: ignore[attr-defined]
+                ac, bc = a.children, b.children
                 if len(ac) != len(bc):
                     return False
                 stack.extend(zip(ac, bc))
@@ -176,9 +176,9 @@ class Expression(Atom):
         return f"E({self!s})"
 
 
-_set_children = Expression.children.__set__  # type: ignore[attr-defined]
-_set_ground = Expression.ground.__set__  # type: ignore[attr-defined]
-_set_hash = Atom._hash.__set__  # type: ignore[attr-defined]
+_set_children = Expression.children.__set__  # type: ignore[attr-defined,misc]
+_set_ground = Expression.ground.__set__  # type: ignore[attr-defined,misc]
+_set_hash = Atom._hash.__set__  # type: ignore[attr-defined,misc]
 
 
 class Grounded(Atom):
@@ -195,7 +195,7 @@ class Grounded(Atom):
     def __eq__(self, other: object) -> bool:
         if type(other) is not type(self):
             return False
-        v, w = self.value, other.value  # type: ignore[attr-defined]
+        v, w = self.value, other.value
         if v == w:
             return True
         return isinstance(v, float) and math.isnan(v) and math.isnan(w)
@@ -252,7 +252,7 @@ class Bool(Grounded):
 
 # ---------------------------------------------------------------- builders
 
-PyValue = Union[Atom, str, int, float, bool, tuple, list]
+PyValue = Union[Atom, str, int, float, bool, tuple[Any, ...], list[Any]]
 
 
 def S(name: str) -> Symbol:
@@ -329,9 +329,9 @@ def format_float(f: float) -> str:
 def _leaf_text(a: Atom) -> str:
     t = type(a)
     if t is Symbol:
-        return a.name  # type: ignore[attr-defined,no-any-return]
+        return str(a.name)  # type: ignore[attr-defined]
     if t is Variable:
-        return "$" + a.name  # type: ignore[attr-defined]
+        return "$" + str(a.name)  # type: ignore[attr-defined]
     if t is Integer:
         return str(a.value)  # type: ignore[attr-defined]
     if t is Float:
@@ -384,7 +384,7 @@ def rebuild(atom: Atom, leaf: Any, node: Any) -> Any:
         if type(a) is not Expression:
             out.append(leaf(a))
             continue
-        kids = a.children  # type: ignore[attr-defined]
+        kids = a.children
         if not done:
             stack.append((a, True))
             stack.extend((k, False) for k in reversed(kids))
@@ -404,7 +404,7 @@ def iter_atoms(atom: Atom) -> Iterator[Atom]:
         a = stack.pop()
         yield a
         if type(a) is Expression:
-            stack.extend(reversed(a.children))  # type: ignore[attr-defined]
+            stack.extend(reversed(a.children))
 
 
 def alpha_equal(a: Atom, b: Atom) -> bool:

@@ -54,7 +54,7 @@ class Bindings(Mapping[Variable, Atom]):
         """Follow variable-to-atom links until an unbound variable or a non-variable."""
         d = self._d
         while type(atom) is Variable:
-            nxt = d.get(atom)  # type: ignore[call-overload]
+            nxt = d.get(atom)
             if nxt is None:
                 return atom
             atom = nxt
@@ -81,7 +81,7 @@ class Bindings(Mapping[Variable, Atom]):
             atom = self.walk(atom)
             if type(atom) is not Expression:
                 return atom
-        elif type(atom) is not Expression or atom.ground:  # type: ignore[attr-defined]
+        elif type(atom) is not Expression or atom.ground:
             return atom
         # post-order rebuild; unchanged subtrees are reused
         out: list[Atom] = []
@@ -98,10 +98,10 @@ class Bindings(Mapping[Variable, Atom]):
                 else:
                     out.append(w)
                     continue
-            if type(a) is not Expression or a.ground:  # type: ignore[attr-defined]
+            if type(a) is not Expression or a.ground:
                 out.append(a)
                 continue
-            kids = a.children  # type: ignore[attr-defined]
+            kids = a.children
             if not done:
                 active.add(id(a))
                 stack.append((a, True))
@@ -153,14 +153,14 @@ def _resolve_shallow(atom: Atom, d: dict[Variable, Atom], depth: int) -> Atom:
     if t is Variable:
         seen = 0
         while type(atom) is Variable:
-            nxt = d.get(atom)  # type: ignore[call-overload]
+            nxt = d.get(atom)
             if nxt is None:
                 return atom
             atom = nxt
             seen += 1
             if seen > 10_000:
                 raise _TooDeep
-        if type(atom) is not Expression or atom.ground:  # type: ignore[attr-defined]
+        if type(atom) is not Expression or atom.ground:
             return atom
     elif t is not Expression or atom.ground:  # type: ignore[attr-defined]
         return atom

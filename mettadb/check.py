@@ -1,3 +1,6 @@
+# mypy: disable-error-code="arg-type,union-attr,type-var,assignment,misc"
+# (py-lmdb types every value as bytes | memoryview; mettadb opens transactions with buffers=False,
+#  so they are bytes.)
 """`Space.check()`: rebuild every derived structure in memory and compare."""
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ from .parallel import ReplicaMismatchError, answer_chunk
 __all__ = ["MettaDBWorkerPlugin", "dask_chunk"]
 
 
-class MettaDBWorkerPlugin(WorkerPlugin):  # type: ignore[misc]
+class MettaDBWorkerPlugin(WorkerPlugin):
     """Opens the worker's local read-only replica once and checks it is the coordinator's version.
 
     The replica is `replica_path` (by default the coordinator's own path), or the
@@ -64,4 +64,4 @@ def dask_chunk(chunk: Sequence[tuple[int, str]], options: dict[str, Any]) -> dic
     err = getattr(worker, "_mettadb_error", None)
     if err:
         raise ReplicaMismatchError(f"refused: {err}")
-    return answer_chunk(worker._mettadb_space, chunk, options)
+    return answer_chunk(getattr(worker, "_mettadb_space"), chunk, options)  # noqa: B009

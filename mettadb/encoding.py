@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterator, Sequence
+from typing import Any
 
 from .atoms import (
     Atom,
@@ -267,7 +268,7 @@ def decode(path: bytes, names: Sequence[str] | None = None) -> Atom:
     if n == 0:
         raise DecodeError("empty path")
     pos = 0
-    stack: list[list] = []  # [children, remaining]
+    stack: list[list[Any]] = []  # [children, remaining]
     variables: list[Variable] = []
     while True:
         if pos >= n:

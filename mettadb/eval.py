@@ -68,7 +68,7 @@ def error(atom: Atom, message: Atom | str) -> Expression:
 
 def is_error(atom: Atom) -> bool:
     """Whether the atom is an `(Error ...)` expression."""
-    return type(atom) is Expression and len(atom.children) >= 2 and atom.children[0] == ERROR  # type: ignore[attr-defined]
+    return type(atom) is Expression and len(atom.children) >= 2 and atom.children[0] == ERROR
 
 
 def metatype(atom: Atom) -> str:
@@ -160,7 +160,7 @@ def _eq(it: Interpreter, args: list[Atom]) -> list[Atom]:
 
 def _bool(a: Atom) -> bool:
     if type(a) is Bool:
-        return a.value  # type: ignore[attr-defined,no-any-return]
+        return a.value  # type: ignore[no-any-return]
     raise _NoReduce
 
 
@@ -212,7 +212,7 @@ def _log(it: Interpreter, args: list[Atom]) -> list[Atom]:
 def _expr_arg(a: Atom) -> tuple[Atom, ...]:
     if type(a) is not Expression:
         raise _NoReduce
-    return a.children  # type: ignore[attr-defined,no-any-return]
+    return a.children
 
 
 def _car(it: Interpreter, args: list[Atom]) -> list[Atom]:
@@ -283,8 +283,8 @@ def _unique_atom(it: Interpreter, args: list[Atom]) -> list[Atom]:
 def _format_args(it: Interpreter, args: list[Atom]) -> list[Atom]:
     if type(args[0]) is not String:
         raise _NoReduce
-    fmt = args[0].value  # type: ignore[attr-defined]
-    vals = [k.value if type(k) is String else str(k) for k in _expr_arg(args[1])]  # type: ignore[attr-defined]
+    fmt = args[0].value
+    vals = [k.value if type(k) is String else str(k) for k in _expr_arg(args[1])]
     parts = fmt.split("{}")
     out = [parts[0]]
     for i, p in enumerate(parts[1:]):
@@ -300,7 +300,7 @@ def _repr(it: Interpreter, args: list[Atom]) -> list[Atom]:
 def _parse(it: Interpreter, args: list[Atom]) -> list[Atom]:
     if type(args[0]) is not String:
         raise _NoReduce
-    atoms = [a for _, a in parse_script(args[0].value)]  # type: ignore[attr-defined]
+    atoms = [a for _, a in parse_script(args[0].value)]
     if len(atoms) != 1:
         raise _Fail("parse expects exactly one atom")
     return atoms
@@ -420,8 +420,8 @@ class Interpreter:
             names = {"&self"}
         else:
             names = set(self.tokens)
-        subst = {a: self.tokens[a.name] for a in iter_atoms(atom)  # type: ignore[attr-defined]
-                 if type(a) is Symbol and a.name in names}  # type: ignore[attr-defined]
+        subst: dict[Atom, Atom] = {a: self.tokens[a.name] for a in iter_atoms(atom)
+                                   if type(a) is Symbol and a.name in names}
         if not subst:
             return atom
         return _replace(atom, subst)
@@ -464,11 +464,11 @@ class Interpreter:
         kids = atom.children  # type: ignore[attr-defined]
         head = kids[0]
         if type(head) is Symbol:
-            special = _SPECIAL.get(head.name)  # type: ignore[attr-defined]
+            special = _SPECIAL.get(head.name)
             if special is not None:
                 return (yield from special(self, atom, b))
-            builtin = BUILTINS.get(head.name)  # type: ignore[attr-defined]
-            if builtin is not None and head.name not in self.tokens:  # type: ignore[attr-defined]
+            builtin = BUILTINS.get(head.name)
+            if builtin is not None and head.name not in self.tokens:
                 return (yield from self._call_builtin(atom, builtin, b))
         ftype = self._function_type(head)
         results: list[Pair] = []
@@ -490,8 +490,8 @@ class Interpreter:
             if isinstance(args, Atom):
                 results.append((args, bb))
                 continue
-            expr = Expression(args) if any(x is not y for x, y in zip(args, kids)) else atom
-            results.extend((yield from self._apply_rules(expr, bb)))
+            call: Atom = Expression(args) if any(x is not y for x, y in zip(args, kids)) else atom
+            results.extend((yield from self._apply_rules(call, bb)))
         return results
 
     def _eval_args(self, whole: Atom, args: tuple[Atom, ...], types: tuple[Atom, ...] | None, b: Bindings,
@@ -507,16 +507,16 @@ class Interpreter:
                     continue
                 a = bb.resolve(arg) if bb._d else arg
                 if expected is not None and type(expected) is Symbol:
-                    en = expected.name  # type: ignore[attr-defined]
+                    en = expected.name
                     if en == "Atom" or (metatype_noeval and en in _META and metatype(a) == en):
                         new.append((done + [a], bb))
                         continue
-                if type(a) is not Expression and not (type(a) is Symbol and a.name in self.tokens):  # type: ignore[attr-defined]
+                if type(a) is not Expression and not (type(a) is Symbol and a.name in self.tokens):
                     rs = [(a, bb)]
                 else:
                     rs = yield (a, bb)
                 for r, rb in rs:
-                    if is_error(r) and not (type(expected) is Symbol and expected.name in ("Atom", "ErrorType")):  # type: ignore[attr-defined]
+                    if is_error(r) and not (type(expected) is Symbol and expected.name in ("Atom", "ErrorType")):
                         new.append((r, rb))
                     elif expected is not None and not self._type_ok(r, expected):
                         idx = i + 1 if types is not None and len(types) == len(args) and types is not None else i
@@ -574,7 +574,7 @@ class Interpreter:
     # ------------------------------------------------------------------ space access
     def _space_of(self, atom: Atom) -> Any:
         if type(atom) is Symbol:
-            tok = self.tokens.get(atom.name)  # type: ignore[attr-defined]
+            tok = self.tokens.get(atom.name)
             if tok is not None:
                 atom = tok
         if isinstance(atom, SpaceAtom):
@@ -586,7 +586,7 @@ class Interpreter:
 
     def _matching_rules(self, expr: Atom, b: Bindings) -> list[Pair]:
         """(body, bindings) for each rule `(= head body)` whose head unifies with expr."""
-        head = expr.children[0] if type(expr) is Expression and expr.children else None  # type: ignore[attr-defined]
+        head = expr.children[0] if type(expr) is Expression and expr.children else None
         key = (head.name, len(expr.children)) if type(head) is Symbol else None  # type: ignore[attr-defined]
         cached = self._rules.get(key) if key is not None else None
         if key is not None and key not in self._rules:
@@ -604,7 +604,7 @@ class Interpreter:
             if not ground or local:
                 # rename apart: the caller's variables or the body's own must not meet the rule's
                 rule = rename_apart(rule) if not ground else Bindings(
-                    {v: fresh_variable(v.name) for v in local}).resolve(rule)  # type: ignore[attr-defined]
+                    {v: fresh_variable(v.name) for v in local}).resolve(rule)
             bb2 = unify(expr, rule.children[1], b)  # type: ignore[attr-defined]
             if bb2 is not None:
                 out.append((rule.children[2], bb2))  # type: ignore[attr-defined]
@@ -622,7 +622,7 @@ class Interpreter:
             head_vars = {a for a in iter_atoms(rule.children[1]) if type(a) is Variable}  # type: ignore[attr-defined]
             local = [a for a in dict.fromkeys(iter_atoms(rule.children[2]))  # type: ignore[attr-defined]
                      if type(a) is Variable and a not in head_vars]
-            rules.append((rule, local))  # type: ignore[arg-type]
+            rules.append((rule, local))
             if len(rules) > 256:
                 return None
         # generic rules `(= $x ...)` also apply
@@ -638,11 +638,11 @@ class Interpreter:
         if got is None:
             t = fresh_variable("t")
             got = [bb.resolve(t) for bb in self._query(self.space, Expression((COLON, atom, t)), EMPTY_BINDINGS)]
-            if type(atom) is Symbol and atom.name in BUILTINS:  # type: ignore[attr-defined]
-                _, args, ret = BUILTINS[atom.name]  # type: ignore[attr-defined]
+            if type(atom) is Symbol and atom.name in BUILTINS:
+                _, args, ret = BUILTINS[atom.name]
                 got.append(_signature_atom(args, ret))
-            elif type(atom) is Symbol and atom.name in _SPECIAL_TYPES:  # type: ignore[attr-defined]
-                got.append(_SPECIAL_TYPES[atom.name])  # type: ignore[attr-defined]
+            elif type(atom) is Symbol and atom.name in _SPECIAL_TYPES:
+                got.append(_SPECIAL_TYPES[atom.name])
             self._types[atom] = got
         return got
 
@@ -650,7 +650,7 @@ class Interpreter:
         if type(head) is not Symbol:
             return None
         for t in self._declared_types(head):
-            if type(t) is Expression and t.children and t.children[0] == ARROW:  # type: ignore[attr-defined]
+            if type(t) is Expression and t.children and t.children[0] == ARROW:
                 return rename_apart(t)
         return None
 
@@ -689,7 +689,7 @@ class Interpreter:
         return declared or [UNDEFINED]
 
     def _unify_type(self, atom: Atom, want: Atom, b: Bindings) -> Bindings | None:
-        if type(want) is Symbol and (want.name in ("Atom", "%Undefined%") or want.name == metatype(atom)):  # type: ignore[attr-defined]
+        if type(want) is Symbol and (want.name in ("Atom", "%Undefined%") or want.name == metatype(atom)):
             return b
         for have in self._types_of(atom):
             if have == UNDEFINED:
@@ -704,7 +704,7 @@ class Interpreter:
             return True
         quick = _GROUNDED_TYPES.get(type(atom))
         if quick is not None and type(want) is Symbol:
-            return want is quick or want == quick or want.name in ("Atom", "%Undefined%", "Grounded")  # type: ignore[attr-defined]
+            return want is quick or want == quick or want.name in ("Atom", "%Undefined%", "Grounded")
         return self._unify_type(atom, want, EMPTY_BINDINGS) is not None
 
     # ------------------------------------------------------------------ writes
@@ -802,10 +802,10 @@ def _let_star(it: Interpreter, atom: Expression, b: Bindings) -> Gen:
     if not pairs.children:  # type: ignore[attr-defined]
         return (yield (body, b))
     first, *rest = pairs.children  # type: ignore[attr-defined]
-    if type(first) is not Expression or len(first.children) != 2:  # type: ignore[attr-defined]
+    if type(first) is not Expression or len(first.children) != 2:
         return [(error(atom, "let* expects pairs of (pattern value)"), b)]
     inner = Expression((atom.children[0], Expression(rest), body)) if rest else body
-    return (yield (Expression((Symbol("let"), *first.children, inner)), b))  # type: ignore[attr-defined]
+    return (yield (Expression((Symbol("let"), *first.children, inner)), b))
 
 
 def _case_like(it: Interpreter, atom: Expression, b: Bindings, evaluate: bool) -> Gen:
@@ -820,10 +820,10 @@ def _case_like(it: Interpreter, atom: Expression, b: Bindings, evaluate: bool) -
         values = [(Symbol("Empty"), b)]
     out: list[Pair] = []
     for v, bb in values:
-        for case in cases.children:  # type: ignore[attr-defined]
-            if type(case) is not Expression or len(case.children) != 2:  # type: ignore[attr-defined]
+        for case in cases.children:
+            if type(case) is not Expression or len(case.children) != 2:
                 continue
-            pat, res = case.children  # type: ignore[attr-defined]
+            pat, res = case.children
             b2 = unify(bb.resolve(pat), v, bb)
             if b2 is not None:
                 out.extend((yield (b2.resolve(res), b2)))
@@ -872,7 +872,7 @@ def _superpose(it: Interpreter, atom: Expression, b: Bindings) -> Gen:
     if type(arg) is not Expression:
         return [(error(atom, "superpose expects an expression"), b)]
     out: list[Pair] = []
-    for k in arg.children:  # type: ignore[attr-defined]
+    for k in arg.children:
         out.extend((yield (k, b)))
     return out
 
@@ -956,8 +956,8 @@ def _function(it: Interpreter, atom: Expression, b: Bindings) -> Gen:
         return _wrong_arity(atom, b)
     out: list[Pair] = []
     for r, bb in (yield (a[0], b)):
-        if type(r) is Expression and len(r.children) == 2 and r.children[0] == Symbol("return"):  # type: ignore[attr-defined]
-            out.append((r.children[1], bb))  # type: ignore[attr-defined]
+        if type(r) is Expression and len(r.children) == 2 and r.children[0] == Symbol("return"):
+            out.append((r.children[1], bb))
         elif is_error(r):
             out.append((r, bb))
         else:
@@ -970,9 +970,9 @@ def _sealed(it: Interpreter, atom: Expression, b: Bindings) -> Gen:
     a = _args(atom, 2)
     if a is None:
         return _wrong_arity(atom, b)
-    keep = set(a[0].children) if type(a[0]) is Expression else set()  # type: ignore[attr-defined]
+    keep = set(a[0].children) if type(a[0]) is Expression else set()
     vs = {v for v in iter_atoms(a[1]) if type(v) is Variable and v not in keep}
-    return [(Bindings({v: fresh_variable(v.name) for v in vs}).resolve(a[1]), b)]  # type: ignore[attr-defined,misc]
+    return [(Bindings({v: fresh_variable(v.name) for v in vs}).resolve(a[1]), b)]
     yield  # pragma: no cover
 
 
@@ -1000,8 +1000,8 @@ def _if_decons(it: Interpreter, atom: Expression, b: Bindings) -> Gen:
     if a is None:
         return _wrong_arity(atom, b)
     expr, h, t, then, else_ = a
-    if type(expr) is Expression and expr.children:  # type: ignore[attr-defined]
-        b2 = unify(Expression((h, t)), Expression((expr.children[0], Expression(expr.children[1:]))), b)  # type: ignore[attr-defined]
+    if type(expr) is Expression and expr.children:
+        b2 = unify(Expression((h, t)), Expression((expr.children[0], Expression(expr.children[1:]))), b)
         if b2 is not None:
             return (yield (b2.resolve(then), b2))
     return (yield (else_, b))
@@ -1018,7 +1018,7 @@ def _if_equal(it: Interpreter, atom: Expression, b: Bindings) -> Gen:
 def _substitute(var: Atom, value: Atom, body: Atom) -> Atom:
     if type(var) is not Variable:
         return body
-    return Bindings({var: value}).resolve(body)  # type: ignore[dict-item]
+    return Bindings({var: value}).resolve(body)
 
 
 @special("map-atom", "(-> Expression Variable Atom Expression)")
@@ -1047,7 +1047,7 @@ def _filter_atom(it: Interpreter, atom: Expression, b: Bindings) -> Gen:
     for item in lst.children:  # type: ignore[attr-defined]
         expr = _substitute(var, item, body)
         # hyperon's filter-atom takes one minimal step: only an explicit (eval ...) is evaluated
-        is_eval = type(expr) is Expression and expr.children[:1] == (Symbol("eval"),)  # type: ignore[attr-defined]
+        is_eval = type(expr) is Expression and expr.children[:1] == (Symbol("eval"),)
         rs = (yield (expr, b)) if is_eval else [(expr, b)]
         if not rs or not all(r in (TRUE, FALSE) for r, _ in rs):
             return [(error(atom, Symbol("NoReturn")), b)]
@@ -1143,7 +1143,7 @@ def _assert(kind: str, with_msg: bool) -> Special:
         if kind.endswith("ToResult") or kind == "assertIncludes":
             if type(a[1]) is not Expression:
                 return [(error(atom, "expected a tuple of results"), b)]
-            expected = list(a[1].children)  # type: ignore[attr-defined]
+            expected = list(a[1].children)
         else:
             expected = _collect((yield (a[1], b)))
         alpha = "Alpha" in kind
@@ -1192,8 +1192,8 @@ def _get_type(it: Interpreter, atom: Expression, b: Bindings) -> Gen:
     if a is None:
         return _wrong_arity(atom, b)
     x = a[0]
-    if type(x) is Symbol and x.name in it.tokens:  # type: ignore[attr-defined]
-        x = it.tokens[x.name]  # type: ignore[attr-defined]
+    if type(x) is Symbol and x.name in it.tokens:
+        x = it.tokens[x.name]
     return [(t, b) for t in it._types_of(x)]
     yield  # pragma: no cover
 
@@ -1222,10 +1222,18 @@ def _space_then(fn: Callable[[Interpreter, Any, tuple[Atom, ...], Expression, Bi
     return handler
 
 
-special("add-atom", "(-> SpaceType Atom (->))")(
-    _space_then(lambda it, sp, a, atom, b: (it._add(sp, a[0]), [(UNIT, b)])[1], 2))
-special("remove-atom", "(-> SpaceType Atom (->))")(
-    _space_then(lambda it, sp, a, atom, b: (it._remove(sp, a[0]), [(UNIT, b)])[1], 2))
+def _add_atom(it: Interpreter, sp: Any, a: tuple[Atom, ...], atom: Expression, b: Bindings) -> list[Pair]:
+    it._add(sp, a[0])
+    return [(UNIT, b)]
+
+
+def _remove_atom(it: Interpreter, sp: Any, a: tuple[Atom, ...], atom: Expression, b: Bindings) -> list[Pair]:
+    it._remove(sp, a[0])
+    return [(UNIT, b)]
+
+
+special("add-atom", "(-> SpaceType Atom (->))")(_space_then(_add_atom, 2))
+special("remove-atom", "(-> SpaceType Atom (->))")(_space_then(_remove_atom, 2))
 special("get-atoms", "(-> SpaceType Atom)")(
     _space_then(lambda it, sp, a, atom, b: [(x, b) for x in sp.atoms()], 1))
 
@@ -1260,7 +1268,7 @@ def _change_state(it: Interpreter, atom: Expression, b: Bindings) -> Gen:
     a = _args(atom, 2)
     if a is None:
         return _wrong_arity(atom, b)
-    out = []
+    out: list[Pair] = []
     for s, bb in (yield (a[0], b)):
         for v, b2 in (yield (a[1], bb)):
             if isinstance(s, StateAtom):
@@ -1278,7 +1286,7 @@ def _bind(it: Interpreter, atom: Expression, b: Bindings) -> Gen:
         return _wrong_arity(atom, b)
     rs = yield (a[1], b)
     if rs:
-        it.tokens[a[0].name] = rs[0][1].resolve(rs[0][0])  # type: ignore[attr-defined]
+        it.tokens[a[0].name] = rs[0][1].resolve(rs[0][0])
     return [(UNIT, b)]
 
 
@@ -1305,10 +1313,10 @@ def _println(it: Interpreter, atom: Expression, b: Bindings) -> Gen:
     a = _args(atom, 1)
     if a is None:
         return _wrong_arity(atom, b)
-    out = []
+    out: list[Pair] = []
     for v, bb in (yield (a[0], b)):
         v = bb.resolve(v)
-        it._print(v.value if type(v) is String else str(v))  # type: ignore[attr-defined]
+        it._print(v.value if type(v) is String else str(v))
         out.append((UNIT, bb))
     return out
 
@@ -1356,7 +1364,7 @@ def _import(it: Interpreter, atom: Expression, b: Bindings) -> Gen:
     if a is None:
         return _wrong_arity(atom, b)
     target, name = a
-    rel = name.value if type(name) is String else str(name).replace(":", os.sep)  # type: ignore[attr-defined]
+    rel = name.value if type(name) is String else str(name).replace(":", os.sep)
     if not rel.endswith(".metta"):
         rel += ".metta"
     path = os.path.abspath(os.path.join(it.base_dir, rel))
@@ -1371,7 +1379,7 @@ def _import(it: Interpreter, atom: Expression, b: Bindings) -> Gen:
     if space is None:
         space = MemorySpace()
         if type(target) is Symbol:
-            it.tokens[target.name] = SpaceAtom(space)  # type: ignore[attr-defined]
+            it.tokens[target.name] = SpaceAtom(space)
     sub = Interpreter(space, max_steps=it.max_steps, max_depth=it.max_depth, out=it.out,
                       base_dir=os.path.dirname(path), allow_import=it.allow_import, readonly=it.readonly)
     for bang, x in parse_script(text, path):

@@ -99,14 +99,14 @@ def to_hyperon(atom: Atom, varmap: dict[str, Any] | None = None) -> Any:
     `varmap` maps variable names back to the hyperon variables they came from.
     """
     if type(atom) is Opaque:
-        return atom.value  # type: ignore[attr-defined]
+        return atom.value
     if type(atom) is Variable:
-        return _hvar(atom, varmap)  # type: ignore[arg-type]
+        return _hvar(atom, varmap)
     if type(atom) is Symbol:
-        return _hsym(atom.name)  # type: ignore[attr-defined]
+        return _hsym(atom.name)
     if type(atom) is not Expression:
         return _parser().parse_single(str(atom))
-    if atom.ground and not any(type(a) is Opaque for a in iter_atoms(atom)) and len(str(atom)) < 100_000:  # type: ignore[attr-defined]
+    if atom.ground and not any(type(a) is Opaque for a in iter_atoms(atom)) and len(str(atom)) < 100_000:
         return _parser().parse_single(str(atom))
     # iterative post-order conversion (deep atoms, variables inside)
     return rebuild(atom, lambda a: to_hyperon(a, varmap), lambda _e, args: _h.E(*args))
@@ -195,7 +195,7 @@ class DurableSpace(AbstractSpace):  # type: ignore[misc]
                     for v in names:
                         value = b.resolve(v)
                         if value != v:
-                            hb.add_var_binding(varmap[v.name], to_hyperon(value, varmap))  # type: ignore[index]
+                            hb.add_var_binding(varmap[v.name], to_hyperon(value, varmap))
                     result.push(hb)
         except Exception as e:  # never let an exception unwind into hyperon's Rust core
             _report(e)
@@ -254,7 +254,7 @@ class DurableSpace(AbstractSpace):  # type: ignore[misc]
     @property
     def atom(self) -> Any:
         """A grounded atom holding the space, for `MeTTa.register_atom("&kb", ...)`."""
-        return _h.G(self.ref)  # type: ignore[attr-defined]
+        return _h.G(self.ref)
 
     def transaction(self) -> Any:
         """Group changes into one commit (a context manager)."""

@@ -81,7 +81,7 @@ def path_head_key(path: bytes) -> bytes:
 
 def const_prefix(tokens: list[bytes], limit: int = MAX_PLAIN) -> tuple[bytes, int]:
     """Bytes and token count of the tokens before the first variable, capped at `limit` bytes."""
-    out = []
+    out: list[bytes] = []
     size = 0
     for i, t in enumerate(tokens):
         b = t[0]

@@ -37,7 +37,7 @@ __all__ = [
 ]
 
 BLOCK_SIZE = 1 << 20
-Source = Union[str, os.PathLike, BinaryIO]
+Source = Union[str, "os.PathLike[str]", BinaryIO]
 
 
 def _position(text: str, pos: int, base_line: int) -> tuple[int, int]:

@@ -1,3 +1,6 @@
+# mypy: disable-error-code="arg-type,union-attr,type-var,assignment,misc"
+# (py-lmdb types every value as bytes | memoryview; mettadb opens transactions with buffers=False,
+#  so they are bytes.)
 """Pattern matching over the stored space: access paths, planning, joins.
 
 A pattern is answered from one of three access paths:
@@ -74,8 +77,8 @@ _ARITY_TOKENS = [bytes((n,)) for n in range(64)]
 
 def _tokens(pattern: Atom) -> Any:
     """`atom_tokens`, with a fast path for flat expressions of symbols and variables."""
-    if type(pattern) is Expression and len(pattern.children) < 64:  # type: ignore[attr-defined]
-        kids = pattern.children  # type: ignore[attr-defined]
+    if type(pattern) is Expression and len(pattern.children) < 64:
+        kids = pattern.children
         out: list[tuple[bytes, Variable | None]] = [(_ARITY_TOKENS[len(kids)], None)]
         seen: list[Variable] = []
         for k in kids:
@@ -84,10 +87,10 @@ def _tokens(pattern: Atom) -> Any:
                 out.append((symbol_token(k.name), None))  # type: ignore[attr-defined]
             elif tk is Variable:
                 if k in seen:
-                    out.append((varref_token(seen.index(k)), k))  # type: ignore[arg-type]
+                    out.append((varref_token(seen.index(k)), k))
                 else:
-                    seen.append(k)  # type: ignore[arg-type]
-                    out.append((b"\xc0", k))  # type: ignore[arg-type]
+                    seen.append(k)
+                    out.append((b"\xc0", k))
             else:
                 return atom_tokens(pattern)
         return out
@@ -309,8 +312,8 @@ def _match_one(space: Space, txn: lmdb.Transaction, pattern: Atom, bindings: Bin
             # a ground atom with a plain key: match on bytes, decode only the captures
             if not key.startswith(head):
                 continue
-            caps = comp.match_key(key, start)  # type: ignore[assignment]
-            if caps is None:
+            caps = comp.match_key(key, start)
+            if caps is None or caps is True:
                 continue
             if caps is False:
                 b1 = unify(resolved, decode(key), bindings)
@@ -350,7 +353,8 @@ def _const_run(token_vars: list[Variable | None], bound: set[Variable]) -> int:
     return n
 
 
-def _estimate_bound(space: Space, txn: lmdb.Transaction, comp: Compiled, bound: set[Variable]) -> tuple[float, int]:
+def _estimate_bound(space: Space, txn: lmdb.Transaction, comp: Compiled,
+                    bound: set[Variable]) -> tuple[float, int, str]:
     """Estimated rows and constant tokens of the best access path once `bound` variables are known."""
     tv = comp.token_vars
     consts = _const_run(tv, bound)
@@ -391,8 +395,8 @@ def plan_conjunction(space: Space, txn: lmdb.Transaction, patterns: list[Atom],
 
 
 def _conjuncts(pattern: Atom) -> list[Atom] | None:
-    if type(pattern) is Expression and pattern.children and pattern.children[0] == COMMA:  # type: ignore[attr-defined]
-        return list(pattern.children[1:])  # type: ignore[attr-defined]
+    if type(pattern) is Expression and pattern.children and pattern.children[0] == COMMA:
+        return list(pattern.children[1:])
     return None
 
 

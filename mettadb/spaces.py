@@ -26,7 +26,7 @@ def rename_apart(atom: Atom) -> Atom:
     vs = {a for a in iter_atoms(atom) if type(a) is Variable}
     if not vs:
         return atom
-    return Bindings({v: fresh_variable(v.name) for v in vs}).resolve(atom)  # type: ignore[misc]
+    return Bindings({v: fresh_variable(v.name) for v in vs}).resolve(atom)
 
 
 class MemorySpace:

@@ -1,3 +1,6 @@
+# mypy: disable-error-code="arg-type,union-attr,type-var,assignment,misc"
+# (py-lmdb types every value as bytes | memoryview; mettadb opens transactions with buffers=False,
+#  so they are bytes.)
 """The durable space: atoms as keys of an LMDB environment.
 
 Named databases inside one environment (layout in docs/FORMAT.md):
@@ -662,7 +665,7 @@ class Space:
             added = present = fast_new = 0
             for s, pos in zip(sources, positions):
                 if pos is not None:
-                    s.seek(pos)  # type: ignore[union-attr]
+                    s.seek(pos)
                 st = Transcoded(os.fspath(s) if isinstance(s, (str, os.PathLike)) else getattr(s, "name", "<stream>"))
                 report.files.append(st.source)
                 for path, names, tokens in transcode_file(s, st):

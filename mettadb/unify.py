@@ -23,7 +23,7 @@ def occurs(var: Variable, atom: Atom, d: dict[Variable, Atom]) -> bool:
         while type(a) is Variable:
             if a == var:
                 return True
-            nxt = d.get(a)  # type: ignore[call-overload]
+            nxt = d.get(a)
             if nxt is None:
                 break
             a = nxt
@@ -31,7 +31,7 @@ def occurs(var: Variable, atom: Atom, d: dict[Variable, Atom]) -> bool:
             if id(a) in seen:
                 continue
             seen.add(id(a))
-            stack.extend(a.children)  # type: ignore[attr-defined]
+            stack.extend(a.children)
     return False
 
 
@@ -44,12 +44,12 @@ def unify(a: Atom, b: Atom, bindings: Bindings = EMPTY_BINDINGS) -> Bindings | N
         x, y = stack.pop()
         cur = new if new is not None else d
         while type(x) is Variable:
-            n = cur.get(x)  # type: ignore[call-overload]
+            n = cur.get(x)
             if n is None:
                 break
             x = n
         while type(y) is Variable:
-            n = cur.get(y)  # type: ignore[call-overload]
+            n = cur.get(y)
             if n is None:
                 break
             y = n
