@@ -95,7 +95,7 @@ def load(ctx: click.Context, files: tuple[str, ...], duplicates: bool, fmt: str,
     path = ctx.obj["db"]
     existed = os.path.exists(os.path.join(path, "data.mdb"))
     try:
-        with _space(ctx, durable=not fast) as space, Progress("loading", total or None) as bar:
+        with _space(ctx, durable=not fast) as space, Progress("loading", total or None, bytes_done=True) as bar:
             with _errors():
                 if fmt == "paths":
                     report = space.load_paths(*sources, duplicates=duplicates)
@@ -112,11 +112,20 @@ def load(ctx: click.Context, files: tuple[str, ...], duplicates: bool, fmt: str,
 
 @cli.command()
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option("--plot", type=click.Path(dir_okay=False), metavar="FILE.png",
+              help="Also draw a bar chart of the largest heads (needs the `plot` extra: matplotlib).")
 @click.pass_context
-def stats(ctx: click.Context, as_json: bool) -> None:
-    """Counts, size and the largest heads of the space."""
+def stats(ctx: click.Context, as_json: bool, plot: str | None) -> None:
+    """Counts, size and the largest heads of the space.
+
+    \b
+    Example:
+      mettadb stats --plot heads.png
+    """
     with _space(ctx, readonly=True) as space, _errors():
         st = space.stats()
+    if plot:
+        _plot_heads(st, plot)
     if as_json:
         click.echo(json.dumps(st, indent=2))
         return
@@ -140,7 +149,12 @@ def stats(ctx: click.Context, as_json: bool) -> None:
               help="Write to a file instead of stdout.")
 @click.pass_context
 def dump(ctx: click.Context, output: str) -> None:
-    """Print every atom as MeTTa text (what `load --duplicates` reads back)."""
+    """Print every atom as MeTTa text (what `load --duplicates` reads back).
+
+    \b
+    Example:
+      mettadb dump -o backup.metta
+    """
     with _space(ctx, readonly=True) as space, _errors():
         out = sys.stdout if output == "-" else open(output, "w", encoding="utf-8")
         try:
@@ -164,10 +178,10 @@ def export(ctx: click.Context, output: str, fmt: str) -> None:
     Example:
       mettadb export --format paths kb.paths
     """
-    with _space(ctx, readonly=True) as space, _errors():
+    with _space(ctx, readonly=True) as space, _errors(), Progress("exporting", len(space), unit="atoms") as bar:
         out = sys.stdout.buffer if output == "-" else open(output, "wb")
         try:
-            report = space.export(out, fmt)
+            report = space.export(out, fmt, progress=lambda n: bar.update(n, n))
         finally:
             if out is not sys.stdout.buffer:
                 out.close()
@@ -258,7 +272,8 @@ def migrate(ctx: click.Context, list_: bool, dry_run: bool) -> None:
     path = ctx.obj["db"]
     if not os.path.exists(os.path.join(path, "data.mdb")):
         raise click.ClickException(f"no space at {os.path.abspath(path)}")
-    with _errors():
+    with _errors(), Progress("migrating", None, unit="steps") as bar:
+        bar.update(0, 0)
         steps = run_migrations(path, dry_run=dry_run)
     if not steps:
         click.echo(f"already at format version {FORMAT_VERSION}")
@@ -283,6 +298,26 @@ def backup(ctx: click.Context, dest: str, compact: bool) -> None:
         space.copy_to(dest, compact=compact)
         gen = space.generation
     click.echo(f"copied generation {gen} to {dest}", err=True)
+
+
+def _plot_heads(st: dict[str, Any], dest: str, top: int = 20) -> None:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        raise click.ClickException("--plot needs matplotlib: pip install 'mettadb[plot]'") from None
+    heads = st["heads"][:top]
+    labels = [f"{h['head']}/{h['arity']}" for h in heads]
+    fig, ax = plt.subplots(figsize=(8, 0.35 * max(len(heads), 3) + 1.2))
+    ax.barh(list(reversed(labels)), list(reversed([h["atoms"] for h in heads])), color="#4477aa")
+    ax.set_xlabel("atoms (copies counted)")
+    ax.set_title(f"{os.path.basename(st['path'])}: {st['atoms']:,} atoms, {st['distinct']:,} distinct")
+    fig.tight_layout()
+    fig.savefig(dest, dpi=100)
+    plt.close(fig)
+    click.echo(f"wrote {dest}", err=True)
 
 
 def _read_script(path: str) -> tuple[str, str]:
@@ -398,8 +433,9 @@ def batch(ctx: click.Context, queries: str, jobs: str, cluster: str | None, repl
             raise click.ClickException("--cluster needs Dask: pip install 'mettadb[dask]'") from None
         client = Client(cluster)
     try:
-        with _space(ctx, readonly=True) as space, _errors():
-            result = space.evaluate_many(items, jobs=n_jobs, client=client, replica_path=replica, **options)
+        with _space(ctx, readonly=True) as space, _errors(), Progress("batch", len(items), unit="queries") as bar:
+            result = space.evaluate_many(items, jobs=n_jobs, client=client, replica_path=replica,
+                                         progress=lambda done, total: bar.update(done, done), **options)
     finally:
         if client is not None:
             client.close()

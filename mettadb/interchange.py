@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import struct
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import IO, Any
 
 from .encoding import decode, split_tokens
@@ -37,7 +37,8 @@ def _uses_extension(path: bytes) -> bool:
     return any(0x40 <= t[0] < 0x80 for t in split_tokens(path))
 
 
-def export_space(space: Any, out: IO[bytes], fmt: str = "metta") -> ExportReport:
+def export_space(space: Any, out: IO[bytes], fmt: str = "metta",
+                 progress: Callable[[int], None] | None = None) -> ExportReport:
     """Write every atom (each copy) of the space to a binary stream in the given format."""
     if fmt not in FORMATS:
         raise MettaDBError(f"unknown export format {fmt!r} (choose from {', '.join(FORMATS)})")
@@ -52,6 +53,8 @@ def export_space(space: Any, out: IO[bytes], fmt: str = "metta") -> ExportReport
                 for _ in range(rec.count):
                     out.write(z.compress(record))
                     report.atoms += 1
+                if progress is not None and not report.atoms & 0x3FFF:
+                    progress(report.atoms)
         out.write(z.flush())
         return report
     for atom in space.atoms():
@@ -59,6 +62,8 @@ def export_space(space: Any, out: IO[bytes], fmt: str = "metta") -> ExportReport
         line = json.dumps(text, ensure_ascii=False) if fmt == "jsonl" else text
         out.write(line.encode("utf-8") + b"\n")
         report.atoms += 1
+        if progress is not None and not report.atoms & 0x3FFF:
+            progress(report.atoms)
     return report
 
 

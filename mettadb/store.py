@@ -626,11 +626,11 @@ class Space:
         report.seconds = time.perf_counter() - t0
         return report
 
-    def export(self, out: BinaryIO, fmt: str = "metta") -> Any:
+    def export(self, out: BinaryIO, fmt: str = "metta", progress: Callable[[int], None] | None = None) -> Any:
         """Write every atom to a binary stream as `metta` text, `jsonl` or MORK `paths`."""
         from .interchange import export_space
 
-        return export_space(self, out, fmt)
+        return export_space(self, out, fmt, progress)
 
     def load(self, *sources: PathLike | BinaryIO, duplicates: bool = False,
              progress: Callable[[int, int], None] | None = None) -> LoadReport:
