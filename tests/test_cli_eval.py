@@ -28,3 +28,19 @@ def test_repl_session(run):
     assert r.exit_code == 0
     assert r.stdout == "[Tea]\nError: <repl>:1:1: unexpected ')'\n[3]\n"
     assert run("match", "(likes $a $b)", "--count").stdout == "1\n"
+
+
+def test_repl_tab_completion_offers_symbols_from_the_space(space):
+    import io
+
+    from mettadb.repl import Repl
+
+    space.add_all(["(parent Tom Bob)", "(partner Ann Bob)", "(age Tom 3)"])
+    repl = Repl(space, stdin=io.StringIO(""), stdout=io.StringIO())
+    got = []
+    state = 0
+    while (word := repl._complete("pa", state)) is not None:
+        got.append(word)
+        state += 1
+    assert got == ["parent", "partner"]
+    assert repl._complete("ma", 0) == "match"
