@@ -263,7 +263,13 @@ def _candidates(space: Space, txn: lmdb.Transaction, ap: AccessPath, qs: QuerySt
                 raw = get(key, None, atoms_db)
                 if raw is not None:
                     yield key, raw
-    # stored atoms with variables or hashed keys
+    yield from _vx_candidates(space, txn, ap, qs)
+
+
+def _vx_candidates(space: Space, txn: lmdb.Transaction, ap: AccessPath, qs: QueryStats) -> Iterator[tuple[bytes, Any]]:
+    """Stored atoms with variables or hashed keys whose constant prefix is shorter than the pattern's."""
+    dbs = space._dbs
+    atoms_db = dbs[b"atoms"]
     vx = dbs[b"vx"]
     if not txn.stat(vx)["entries"]:
         return
@@ -293,6 +299,38 @@ def _candidates(space: Space, txn: lmdb.Transaction, ap: AccessPath, qs: QuerySt
 _ONE = b"\x01"
 
 
+def _forward_rows(space: Space, txn: lmdb.Transaction, prefix: bytes, qs: QueryStats) -> Iterator[tuple[bytes, bytes]]:
+    cur = txn.cursor(db=space._dbs[b"atoms"])
+    if cur.set_range(prefix):
+        for key, raw in cur:
+            if not key.startswith(prefix):
+                break
+            qs.keys_visited += 1
+            yield key, raw
+
+
+def _slow_row(space: Space, txn: lmdb.Transaction, resolved: Atom, key: bytes, raw: bytes, bindings: Bindings,
+              fwd: bytes, qs: QueryStats) -> Iterator[Bindings]:
+    """Decode and unify one stored atom (variables, hashed key or extension tags)."""
+    rec = _Record(key, raw)
+    if len(key) > MAX_PLAIN and not rec.path.startswith(fwd):
+        return
+    stored = decode(rec.path, _fresh_names(rec.names) if rec.names else None)
+    b2 = unify(resolved, stored, bindings)
+    if b2 is not None:
+        for _ in range(rec.count):
+            qs.rows += 1
+            yield b2
+
+
+def _match_candidates_vx(space: Space, txn: lmdb.Transaction, resolved: Atom, comp: Compiled, bindings: Bindings,
+                         qs: QueryStats) -> Iterator[Bindings]:
+    """The stored atoms with variables that a forward scan cannot reach (shorter constant prefix)."""
+    ap = comp.access
+    for key, raw in _vx_candidates(space, txn, ap, qs):
+        yield from _slow_row(space, txn, resolved, key, raw, bindings, ap.fwd_prefix, qs)
+
+
 def _match_one(space: Space, txn: lmdb.Transaction, pattern: Atom, bindings: Bindings,
                qs: QueryStats) -> Iterator[Bindings]:
     resolved = bindings.resolve(pattern) if bindings else pattern
@@ -307,6 +345,32 @@ def _match_one(space: Space, txn: lmdb.Transaction, pattern: Atom, bindings: Bin
     text_atom = _text_atom
     cache_get = _text_cache.get
     make = bindings._extend
+    if ap.kind == "forward" and nvars and all(k == _NEW for k, _ in comp.steps) and ap.prefix == head:
+        # the scan itself guarantees the head: walk the keys directly, one capture per variable
+        n_seen = 0
+        for key, raw in _forward_rows(space, txn, head, qs):
+            n_seen += 1
+            if raw != _ONE:
+                if len(raw) != 1 or raw[0] >= 0x80:
+                    yield from _slow_row(space, txn, resolved, key, raw, bindings, fwd, qs)
+                    continue
+            caps = comp.match_key(key, start)
+            if caps is None or caps is True:
+                continue
+            if caps is False:
+                yield from _slow_row(space, txn, resolved, key, raw, bindings, fwd, qs)
+                continue
+            d = dict(base) if base else {}
+            for i in range(nvars):
+                c = caps[i]
+                t = c[0]
+                d[variables[i]] = (cache_get(c) or text_atom(c)) if t > 0xC0 and len(c) == 1 + (t & 0x3F) else decode(c)
+            b = make(d)
+            for _ in range(raw[0]):
+                qs.rows += 1
+                yield b
+        yield from _match_candidates_vx(space, txn, resolved, comp, bindings, qs)
+        return
     for key, raw in _candidates(space, txn, ap, qs):
         if raw == _ONE or (len(raw) == 1 and raw[0] < 0x80):
             # a ground atom with a plain key: match on bytes, decode only the captures
