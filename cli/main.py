@@ -443,6 +443,8 @@ def batch(ctx: click.Context, queries: str, jobs: str, cluster: str | None, repl
     for line in result.lines:
         out.write(line + "\n")
     out.flush()
+    for note in result.notes:
+        click.echo(f"note: {note}", err=True)
     click.echo(result.summary(len(items)), err=True)
 
 

@@ -53,6 +53,8 @@ class BatchResult:
     worker_cpu: float = 0.0
     worker_startup: list[float] = field(default_factory=list)
     rounds: int = 1
+    #: what went wrong on the way (a worker that died, chunks run again)
+    notes: list[str] = field(default_factory=list)
 
     def summary(self, queries: int) -> str:
         """The `batch: ...` line of the CLI."""
@@ -209,7 +211,8 @@ def evaluate_many(space: Any, queries: Iterable[str | Atom], *, jobs: int | str 
         result["answers"].extend(lines.items())
     ordered = dict(result["answers"])
     return BatchResult([ordered[i] for i, _ in items], n_jobs, newest, time.perf_counter() - t0,
-                       worker_cpu=result["cpu"], worker_startup=result["startup"], rounds=result["rounds"])
+                       worker_cpu=result["cpu"], worker_startup=result["startup"], rounds=result["rounds"],
+                       notes=result["notes"])
 
 
 @contextlib.contextmanager
@@ -245,6 +248,7 @@ def _run_pool_inner(path: str, work: list[tuple[int, str]], n_jobs: int, size: i
     startups: list[float] = []
     pending = _chunks(work, size)
     retried: set[int] = set()
+    notes: list[str] = []
     rounds = 0
     while pending:
         rounds += 1
@@ -261,6 +265,8 @@ def _run_pool_inner(path: str, work: list[tuple[int, str]], n_jobs: int, size: i
                 try:
                     out = fut.result()
                 except BrokenProcessPool:
+                    notes.append(f"a worker process died; its chunk of {len(chunk)} queries "
+                                 f"{'failed again' if chunk[0][0] in retried else 'was run again'}")
                     key = chunk[0][0]
                     if key in retried:
                         for i, q in chunk:
@@ -285,7 +291,7 @@ def _run_pool_inner(path: str, work: list[tuple[int, str]], n_jobs: int, size: i
         pending = failed + (_chunks(stale, size) if stale else [])
     newest = max((g for _, g in answers.values()), default=0)
     return {"answers": [(i, line) for i, (line, _g) in answers.items()], "generation": newest, "cpu": cpu,
-            "startup": startups, "rounds": rounds}
+            "startup": startups, "rounds": rounds, "notes": list(dict.fromkeys(notes))}
 
 
 def _reclaim_readers(path: str) -> None:

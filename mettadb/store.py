@@ -244,8 +244,19 @@ _ENV_LOCK = threading.Lock()
 _ENVS: dict[str, list[Any]] = {}  # realpath -> [env, refcount, readonly]
 
 
-def _is_enospc(e: BaseException) -> bool:
-    return isinstance(e, lmdb.Error) and ("No space left" in str(e) or getattr(e, "errno", None) == errno.ENOSPC)
+def _is_enospc(e: BaseException, path: str | None = None) -> bool:
+    """Whether an LMDB error means the disk is full (LMDB reports a short write as EIO)."""
+    if not isinstance(e, lmdb.Error):
+        return False
+    if "No space left" in str(e) or getattr(e, "errno", None) == errno.ENOSPC:
+        return True
+    if path is not None and "Input/output error" in str(e):
+        try:
+            st = os.statvfs(path)
+        except OSError:
+            return False
+        return st.f_bavail * st.f_frsize < 16 << 20
+    return False
 
 
 class Space:
@@ -427,7 +438,7 @@ class Space:
                 self._grow()
             except lmdb.Error as e:
                 txn.abort()
-                if _is_enospc(e):
+                if _is_enospc(e, self.path):
                     raise SpaceFullError(f"no space left on the device holding {self.path}; the space is unchanged") from None
                 raise MettaDBError(f"{self.path}: {e}") from None
             except BaseException:
@@ -470,6 +481,11 @@ class Space:
                     w = _Writer(self, txn)
                     self._txn_local.ops = None
                     replay(w)
+                except lmdb.Error as e:
+                    if _is_enospc(e, self.path):
+                        raise SpaceFullError(
+                            f"no space left on the device holding {self.path}; the space is unchanged") from None
+                    raise MettaDBError(f"{self.path}: {e}") from None
         except BaseException:
             with contextlib.suppress(Exception):
                 self._txn_local.writer.txn.abort()

@@ -272,3 +272,34 @@ def test_a_space_you_may_only_read_opens_read_only_with_a_note(tmp_path):
     finally:
         subprocess.run(["umount", str(ro)])
     assert contents(space) == [("(fact 1)", 1), ("(fact 2)", 1)]
+
+
+def test_a_full_disk_is_a_clear_error_and_changes_nothing(tmp_path):
+    """A 4 MiB tmpfs holds the space; a load that needs more fails cleanly (root only: it mounts)."""
+    mnt = tmp_path / "small"
+    mnt.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mnt)], capture_output=True).returncode:
+        pytest.skip("cannot mount a small tmpfs here")
+    try:
+        space = mnt / "space"
+        with mettadb.open(space) as sp:
+            sp.add_all(["(keep 1)", "(keep 2)"])
+        big = tmp_path / "big.metta"
+        big.write_text("".join(f"(fact {i} {'x' * 60})\n" for i in range(100_000)))
+        r = CliRunner().invoke(cli, ["--db", str(space), "load", str(big)])
+        assert r.exit_code == 1
+        assert r.stderr.startswith("Error: ") and ("no space left" in r.stderr or "size cap" in r.stderr)
+        with mettadb.open(space, readonly=True) as sp:
+            assert sp.check() == []
+            assert sorted(map(str, sp.atoms())) == ["(keep 1)", "(keep 2)"]
+    finally:
+        subprocess.run(["umount", str(mnt)])
+
+
+def test_fast_load_lands_like_a_durable_one(tmp_path):
+    f = tmp_path / "f.metta"
+    f.write_text("".join(f"(n {i})\n" for i in range(1000)))
+    r = CliRunner().invoke(cli, ["--db", str(tmp_path / "s"), "load", "--fast", str(f)])
+    assert r.exit_code == 0
+    with mettadb.open(tmp_path / "s", readonly=True) as sp:
+        assert len(sp) == 1000 and sp.check() == []

@@ -59,6 +59,7 @@ def test_a_dying_worker_is_retried_once(family, tmp_path, monkeypatch):
         local = evaluate_many(sp, queries()[:60], jobs=0)
     assert (tmp_path / "crashed").exists()
     assert r.lines == local.lines
+    assert any("worker process died" in n and "run again" in n for n in r.notes)
 
 
 def test_batch_cli(family, tmp_path):
