@@ -48,6 +48,9 @@ class QueryStats:
 
     keys_visited: int = 0
     rows: int = 0
+    #: per-run facts, set by run_query: whether the variable index is empty, a reusable cursor
+    vx_empty: bool | None = None
+    cursor: Any = None
 
 
 @dataclass
@@ -105,7 +108,7 @@ class Compiled:
     whose subterm must equal an earlier capture.
     """
 
-    __slots__ = ("access", "ground", "head", "key", "steps", "token_vars", "variables")
+    __slots__ = ("access", "all_new", "ground", "head", "key", "steps", "token_vars", "variables")
 
     def __init__(self, pattern: Atom) -> None:
         toks: list[bytes] = []
@@ -140,6 +143,7 @@ class Compiled:
         self.ground = not variables
         self.token_vars = token_vars
         self.key = b"".join(toks)
+        self.all_new = bool(variables) and all(k == _NEW for k, _ in steps)
         self.head = b"".join(toks[:nf])
         fwd, nf = const_prefix(toks[:nf]) if nf else (b"", 0)
         ap = AccessPath("forward", fwd, nf, fwd, toks, 0.0, nf)
@@ -271,7 +275,9 @@ def _vx_candidates(space: Space, txn: lmdb.Transaction, ap: AccessPath, qs: Quer
     dbs = space._dbs
     atoms_db = dbs[b"atoms"]
     vx = dbs[b"vx"]
-    if not txn.stat(vx)["entries"]:
+    if qs.vx_empty is None:
+        qs.vx_empty = not txn.stat(vx)["entries"]
+    if qs.vx_empty:
         return
     vcur = txn.cursor(db=vx)
     toks = ap.fwd_tokens
@@ -300,13 +306,18 @@ _ONE = b"\x01"
 
 
 def _forward_rows(space: Space, txn: lmdb.Transaction, prefix: bytes, qs: QueryStats) -> Iterator[tuple[bytes, bytes]]:
-    cur = txn.cursor(db=space._dbs[b"atoms"])
+    cur = qs.cursor
+    if cur is None:
+        cur = txn.cursor(db=space._dbs[b"atoms"])
+    else:
+        qs.cursor = None  # taken: a nested scan of the same run opens its own
     if cur.set_range(prefix):
         for key, raw in cur:
             if not key.startswith(prefix):
                 break
             qs.keys_visited += 1
             yield key, raw
+    qs.cursor = cur  # done with it: the next scan may reuse it
 
 
 def _slow_row(space: Space, txn: lmdb.Transaction, resolved: Atom, key: bytes, raw: bytes, bindings: Bindings,
@@ -345,7 +356,7 @@ def _match_one(space: Space, txn: lmdb.Transaction, pattern: Atom, bindings: Bin
     text_atom = _text_atom
     cache_get = _text_cache.get
     make = bindings._extend
-    if ap.kind == "forward" and nvars and all(k == _NEW for k, _ in comp.steps) and ap.prefix == head:
+    if comp.all_new and ap.kind == "forward" and ap.prefix == head:
         # the scan itself guarantees the head: walk the keys directly, one capture per variable
         n_seen = 0
         for key, raw in _forward_rows(space, txn, head, qs):
@@ -431,31 +442,69 @@ def _estimate_bound(space: Space, txn: lmdb.Transaction, comp: Compiled,
     return _estimate(space, txn, toks, consts), consts, kind
 
 
-def plan_conjunction(space: Space, txn: lmdb.Transaction, patterns: list[Atom],
-                     bound: set[Variable] | None = None) -> list[tuple[Atom, AccessPath]]:
-    """Greedy join order: the cheapest pattern next, given the variables bound so far.
+def _shape(c: Compiled) -> tuple[Any, ...]:
+    """What planning depends on: the head bucket and which tokens are variables (constants abstracted)."""
+    toks = c.access.fwd_tokens
+    head = toks[0] + toks[1] if len(toks) > 1 and toks[0][0] < 0x40 and toks[1][0] > 0xC0 else toks[0]
+    return (head, tuple(v.name if v is not None else "" for v in c.token_vars))
 
-    Ties are broken by the patterns' encodings, so the order never depends on how
-    the user wrote the conjunction.
-    """
-    comps = sorted(((compiled(p), p) for p in patterns), key=lambda cp: cp[0].key)
-    have = set(bound or ())
+
+def _greedy(space: Space, txn: lmdb.Transaction, comps: list[Compiled],
+            bound: set[Variable]) -> list[tuple[int, float, int, str]]:
+    """(index, estimate, constant tokens, kind) in join order: the cheapest pattern next."""
+    have = set(bound)
+    left = list(range(len(comps)))
     order = []
-    while comps:
+    while left:
         best = None
-        for i, (c, _p) in enumerate(comps):
-            est, consts, kind = _estimate_bound(space, txn, c, have)
-            score = (est, -consts, i, kind)
+        for j, i in enumerate(left):
+            est, consts, kind = _estimate_bound(space, txn, comps[i], have)
+            score = (est, -consts, j, kind, i)
             if best is None or score < best:
                 best = score
         assert best is not None
-        c, p = comps.pop(best[2])
+        left.pop(best[2])
+        order.append((best[4], best[0], -best[1], best[3]))
+        have.update(comps[best[4]].variables)
+    return order
+
+
+def _sorted_comps(patterns: list[Atom]) -> list[tuple[Compiled, Atom]]:
+    # by shape, then by encoding: never by the order the user wrote them in
+    comps = [(compiled(p), p) for p in patterns]
+    return sorted(comps, key=lambda cp: (_shape(cp[0]), cp[0].key))
+
+
+def plan_conjunction(space: Space, txn: lmdb.Transaction, patterns: list[Atom],
+                     bound: set[Variable] | None = None) -> list[tuple[Atom, AccessPath]]:
+    """Greedy join order with each step's access path, as `explain` shows it.
+
+    Ties are broken by the patterns' shapes and encodings, so the order never
+    depends on how the user wrote the conjunction.
+    """
+    comps = _sorted_comps(patterns)
+    out = []
+    for i, est, consts, kind in _greedy(space, txn, [c for c, _ in comps], set(bound or ())):
+        p = comps[i][1]
         ap = access_path(space, txn, p)
         # describe the path as it runs: variables bound by earlier steps are constants then
-        ap.estimate, ap.prefix_tokens, ap.kind = best[0], -best[1], best[3]
-        order.append((p, ap))
-        have.update(c.variables)
-    return order
+        ap.estimate, ap.prefix_tokens, ap.kind = est, consts, kind
+        out.append((p, ap))
+    return out
+
+
+def conjunction_order(space: Space, txn: lmdb.Transaction, patterns: list[Atom],
+                      bound: set[Variable]) -> list[Atom]:
+    """The join order, planned once per conjunction shape (constants abstracted) and cached
+    with the statistics it came from (cleared at every commit of this process)."""
+    comps = _sorted_comps(patterns)
+    key = (tuple(_shape(c) for c, _ in comps), frozenset(v.name for v in bound))
+    cache = space._plan_stats
+    order = cache.get(key)
+    if order is None:
+        order = [i for i, *_ in _greedy(space, txn, [c for c, _ in comps], bound)]
+        cache[key] = order
+    return [comps[i][1] for i in order]
 
 
 def _conjuncts(pattern: Atom) -> list[Atom] | None:
@@ -468,6 +517,7 @@ def run_query(space: Space, pattern: Atom, bindings: Bindings = EMPTY_BINDINGS,
               stats: QueryStats | None = None) -> Iterator[Bindings]:
     """Lazily yield Bindings of every match of a pattern or conjunction."""
     qs = stats if stats is not None else QueryStats()
+    qs.cursor = qs.vx_empty = None  # both belong to the transaction opened here
     with space._read() as txn:
         parts = _conjuncts(pattern)
         if parts is None:
@@ -477,7 +527,7 @@ def run_query(space: Space, pattern: Atom, bindings: Bindings = EMPTY_BINDINGS,
             yield bindings
             return
         bound = {v for v in bindings if type(bindings.walk(v)) is not Variable}
-        order = [p for p, _ in plan_conjunction(space, txn, parts, bound)]
+        order = conjunction_order(space, txn, parts, bound)
         # explicit stack of generators: no recursion however many conjuncts
         stack: list[Iterator[Bindings]] = [_match_one(space, txn, order[0], bindings, qs)]
         while stack:

@@ -309,7 +309,8 @@ class Space:
                 _ENVS[real] = [self.env, 1, readonly]
         self._closed = False
         self._txn_local = threading.local()
-        self._plan_stats: dict[bytes, int] = {}
+        #: planning statistics and plans: approximate, per process, cleared at each commit
+        self._plan_stats: dict[Any, Any] = {}
         try:
             self._open_dbs(exists)
         except BaseException:
