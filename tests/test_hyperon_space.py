@@ -73,3 +73,21 @@ def test_a_100k_atom_space_answers_correctly_from_hyperon(tmp_path):
                                                   [f"N{(7919 * 7919) % 100_000}"]]
     assert kb.atom_count() == 100_000
     kb.close()
+
+
+def test_changes_inside_a_transaction_commit_together_or_not_at_all(tmp_path):
+    kb = DurableSpace(tmp_path / "kb")
+    metta = hyperon.MeTTa()
+    metta.register_atom("&kb", kb.atom)
+    try:
+        with kb.transaction():
+            metta.run("!(add-atom &kb (a 1)) !(add-atom &kb (a 2))")
+            raise RuntimeError("abandon")
+    except RuntimeError:
+        pass
+    assert kb.atom_count() == 0
+    with kb.transaction():
+        metta.run("!(add-atom &kb (a 1)) !(add-atom &kb (a 2))")
+        gen = kb.space.generation
+    assert kb.atom_count() == 2 and kb.space.generation == gen + 1  # one commit for both
+    kb.close()
