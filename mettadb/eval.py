@@ -601,13 +601,17 @@ class Interpreter:
         out = []
         ground = expr.ground  # type: ignore[attr-defined]
         for rule, local in cached:
-            if not ground or local:
-                # rename apart: the caller's variables or the body's own must not meet the rule's
-                rule = rename_apart(rule) if not ground else Bindings(
-                    {v: fresh_variable(v.name) for v in local}).resolve(rule)
-            bb2 = unify(expr, rule.children[1], b)  # type: ignore[attr-defined]
-            if bb2 is not None:
-                out.append((rule.children[2], bb2))  # type: ignore[attr-defined]
+            if not ground:
+                # the caller's variables must not meet the rule's: rename the whole rule apart
+                rule = rename_apart(rule)
+            rhead, rbody = rule.children[1], rule.children[2]  # type: ignore[attr-defined]
+            bb2 = unify(expr, rhead, b)
+            if bb2 is None:
+                continue
+            if ground and local:
+                # variables only the body has are fresh for every call (nested calls must not share them)
+                rbody = Bindings({v: fresh_variable(v.name) for v in local}).resolve(rbody)
+            out.append((rbody, bb2))
         return out
 
     def _load_rules(self, key: tuple[str, int]) -> list[tuple[Atom, list[Variable]]] | None:
