@@ -424,7 +424,14 @@ class Space:
         if self.readonly:
             raise ReadOnlyError(f"{self.path} is open read-only")
         if getattr(self._txn_local, "writer", None) is not None:
-            return fn(self._txn_local.writer)
+            # inside transaction(): every write is kept so that a full map can be grown and
+            # the whole transaction replayed, unseen by the caller
+            self._txn_local.ops.append(fn)
+            while True:
+                try:
+                    return fn(self._txn_local.writer)
+                except lmdb.MapFullError:
+                    self._regrow_and_replay(upto=len(self._txn_local.ops) - 1)
         self._ensure_headroom(need + (1 << 20))
         while True:
             txn = self.env.begin(write=True)
@@ -446,42 +453,47 @@ class Space:
                 txn.abort()
                 raise
 
+    def _regrow_and_replay(self, upto: int) -> None:
+        """Abort the open transaction, grow the map, and redo its first `upto` writes in a new one."""
+        local = self._txn_local
+        with contextlib.suppress(Exception):
+            local.writer.txn.abort()
+        self._grow()
+        w = _Writer(self, self.env.begin(write=True))
+        local.writer, local.txn = w, w.txn
+        for fn in local.ops[:upto]:
+            while True:
+                try:
+                    fn(w)
+                    break
+                except lmdb.MapFullError:
+                    return self._regrow_and_replay(upto)
+
     @contextlib.contextmanager
     def transaction(self) -> Iterator[Space]:
-        """Group writes: they commit together at the end, or not at all on an exception."""
-        if getattr(self._txn_local, "writer", None) is not None:
+        """Group writes: they commit together at the end, or not at all on an exception.
+
+        A map that fills up meanwhile is grown and the writes so far are replayed;
+        the caller never sees it.
+        """
+        local = self._txn_local
+        if getattr(local, "writer", None) is not None:
             yield self
             return
-        ops: list[tuple[str, tuple[Any, ...]]] = []
-        self._txn_local.ops = ops
-
-        def replay(w: _Writer) -> None:
-            self._txn_local.writer = w
-            self._txn_local.txn = w.txn
-            for name, args in ops:
-                getattr(self, name)(*args)
-
         if self.readonly:
             raise ReadOnlyError(f"{self.path} is open read-only")
         self._ensure_headroom(1 << 20)
-        txn = self.env.begin(write=True)
-        w = _Writer(self, txn)
-        self._txn_local.writer = w
-        self._txn_local.txn = txn
+        w = _Writer(self, self.env.begin(write=True))
+        local.writer, local.txn, local.ops = w, w.txn, []
         try:
             yield self
             while True:
                 try:
-                    w.finish()
-                    self._txn_local.writer.txn.commit()
+                    local.writer.finish()
+                    local.writer.txn.commit()
                     break
                 except lmdb.MapFullError:
-                    self._txn_local.writer.txn.abort()
-                    self._grow()
-                    txn = self.env.begin(write=True)
-                    w = _Writer(self, txn)
-                    self._txn_local.ops = None
-                    replay(w)
+                    self._regrow_and_replay(upto=len(local.ops))
                 except lmdb.Error as e:
                     if _is_enospc(e, self.path):
                         raise SpaceFullError(
@@ -489,17 +501,10 @@ class Space:
                     raise MettaDBError(f"{self.path}: {e}") from None
         except BaseException:
             with contextlib.suppress(Exception):
-                self._txn_local.writer.txn.abort()
+                local.writer.txn.abort()
             raise
         finally:
-            self._txn_local.writer = None
-            self._txn_local.txn = None
-            self._txn_local.ops = None
-
-    def _record(self, name: str, *args: Any) -> None:
-        ops = getattr(self._txn_local, "ops", None)
-        if ops is not None:
-            ops.append((name, args))
+            local.writer = local.txn = local.ops = None
 
     # ------------------------------------------------------------------ metadata
     def _meta(self, key: bytes) -> Any:
@@ -569,7 +574,6 @@ class Space:
         """Add `count` copies of an atom."""
         atom = self._as_atom(atom)
         path, names = encode_with_names(atom)
-        self._record("add", atom, count)
         self._write(lambda w: w.add_path(path, names or None, None, count))
 
     def add_all(self, atoms: Iterable[AtomLike]) -> int:
@@ -587,7 +591,6 @@ class Space:
         """Remove one copy (or `count`) of an atom equal up to variable renaming; False if absent."""
         atom = self._as_atom(atom)
         path, _ = encode_with_names(atom)
-        self._record("remove", atom, count)
         return bool(self._write(lambda w: w.remove_path(path, count)))
 
     def replace(self, old: AtomLike, new: AtomLike) -> bool:
@@ -595,7 +598,6 @@ class Space:
         o, n = self._as_atom(old), self._as_atom(new)
         op, _ = encode_with_names(o)
         np_, nn = encode_with_names(n)
-        self._record("replace", o, n)
 
         def run(w: _Writer) -> bool:
             if not w.remove_path(op, 1):

@@ -167,3 +167,19 @@ def test_alpha_equal_atoms_share_a_key(space):
     assert space.distinct == 1 and len(space) == 2
     [a, b] = list(space.atoms())
     assert alpha_equal(a, b)
+
+
+def test_a_transaction_outgrowing_the_map_is_replayed_unseen(tmp_path):
+    with mettadb.open(tmp_path / "tiny", map_size=1 << 16) as sp:
+        with sp.transaction():
+            for i in range(3000):
+                sp.add(f"(row {i} {'p' * 400})")  # ~1.5 MB: well past the first headroom
+            sp.remove("(row 0 " + "p" * 400 + ")")
+            assert sp.count(f"(row 1 {'p' * 400})") == 1
+        assert len(sp) == 2999 and sp.check() == []
+        with pytest.raises(RuntimeError):
+            with sp.transaction():
+                for i in range(3000, 6000):
+                    sp.add(f"(row {i} {'q' * 400})")
+                raise RuntimeError("abandon")
+        assert len(sp) == 2999
