@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import lmdb
 import msgpack
@@ -108,7 +108,7 @@ class Compiled:
     whose subterm must equal an earlier capture.
     """
 
-    __slots__ = ("access", "all_new", "ground", "head", "key", "steps", "token_vars", "variables")
+    __slots__ = ("access", "ground", "head", "key", "steps", "token_vars", "variables")
 
     def __init__(self, pattern: Atom) -> None:
         toks: list[bytes] = []
@@ -143,7 +143,6 @@ class Compiled:
         self.ground = not variables
         self.token_vars = token_vars
         self.key = b"".join(toks)
-        self.all_new = bool(variables) and all(k == _NEW for k, _ in steps)
         self.head = b"".join(toks[:nf])
         fwd, nf = const_prefix(toks[:nf]) if nf else (b"", 0)
         ap = AccessPath("forward", fwd, nf, fwd, toks, 0.0, nf)
@@ -153,7 +152,7 @@ class Compiled:
                 ap = AccessPath("reverse", rev, nr, fwd, toks, 0.0, nf)
         self.access = ap
 
-    def match_key(self, path: bytes, start: int) -> list[bytes] | bool | None:
+    def match_key(self, path: bytes, start: int) -> list[bytes] | Literal[False] | None:
         """Captured subterm paths for the variables, None for no match, False when the
         path uses an extension tag (decode and unify instead); `path[:start]` is known equal."""
         pos = start
@@ -244,23 +243,15 @@ def _fresh_names(names: list[str]) -> list[str]:
 
 def _candidates(space: Space, txn: lmdb.Transaction, ap: AccessPath, qs: QueryStats) -> Iterator[tuple[bytes, Any]]:
     """(key, raw value) of every stored atom that may unify with the pattern."""
-    dbs = space._dbs
-    atoms_db = dbs[b"atoms"]
-    prefix = ap.prefix
     if ap.kind == "forward":
-        cur = txn.cursor(db=atoms_db)
-        if cur.set_range(prefix):
-            for key, raw in cur:
-                if not key.startswith(prefix):
-                    break
-                qs.keys_visited += 1
-                yield key, raw
+        yield from _forward_rows(space, txn, ap.prefix, qs)
     else:
-        cur = txn.cursor(db=dbs[b"rev"])
+        atoms_db = space._dbs[b"atoms"]
+        cur = txn.cursor(db=space._dbs[b"rev"])
         get = txn.get
-        if cur.set_range(prefix):
+        if cur.set_range(ap.prefix):
             for rkey in cur.iternext(values=False):
-                if not rkey.startswith(prefix):
+                if not rkey.startswith(ap.prefix):
                     break
                 qs.keys_visited += 1
                 key = unreverse_key(rkey)
@@ -334,14 +325,6 @@ def _slow_row(space: Space, txn: lmdb.Transaction, resolved: Atom, key: bytes, r
             yield b2
 
 
-def _match_candidates_vx(space: Space, txn: lmdb.Transaction, resolved: Atom, comp: Compiled, bindings: Bindings,
-                         qs: QueryStats) -> Iterator[Bindings]:
-    """The stored atoms with variables that a forward scan cannot reach (shorter constant prefix)."""
-    ap = comp.access
-    for key, raw in _vx_candidates(space, txn, ap, qs):
-        yield from _slow_row(space, txn, resolved, key, raw, bindings, ap.fwd_prefix, qs)
-
-
 def _match_one(space: Space, txn: lmdb.Transaction, pattern: Atom, bindings: Bindings,
                qs: QueryStats) -> Iterator[Bindings]:
     resolved = bindings.resolve(pattern) if bindings else pattern
@@ -356,67 +339,28 @@ def _match_one(space: Space, txn: lmdb.Transaction, pattern: Atom, bindings: Bin
     text_atom = _text_atom
     cache_get = _text_cache.get
     make = bindings._extend
-    if comp.all_new and ap.kind == "forward" and ap.prefix == head:
-        # the scan itself guarantees the head: walk the keys directly, one capture per variable
-        n_seen = 0
-        for key, raw in _forward_rows(space, txn, head, qs):
-            n_seen += 1
-            if raw != _ONE:
-                if len(raw) != 1 or raw[0] >= 0x80:
-                    yield from _slow_row(space, txn, resolved, key, raw, bindings, fwd, qs)
-                    continue
-            caps = comp.match_key(key, start)
-            if caps is None or caps is True:
-                continue
-            if caps is False:
-                yield from _slow_row(space, txn, resolved, key, raw, bindings, fwd, qs)
-                continue
-            d = dict(base) if base else {}
-            for i in range(nvars):
-                c = caps[i]
-                t = c[0]
-                d[variables[i]] = (cache_get(c) or text_atom(c)) if t > 0xC0 and len(c) == 1 + (t & 0x3F) else decode(c)
-            b = make(d)
-            for _ in range(raw[0]):
-                qs.rows += 1
-                yield b
-        yield from _match_candidates_vx(space, txn, resolved, comp, bindings, qs)
-        return
     for key, raw in _candidates(space, txn, ap, qs):
         if raw == _ONE or (len(raw) == 1 and raw[0] < 0x80):
             # a ground atom with a plain key: match on bytes, decode only the captures
             if not key.startswith(head):
                 continue
             caps = comp.match_key(key, start)
-            if caps is None or caps is True:
+            if caps is None:
                 continue
-            if caps is False:
-                b1 = unify(resolved, decode(key), bindings)
-                if b1 is not None:
-                    for _ in range(raw[0]):
-                        qs.rows += 1
-                        yield b1
+            if caps is not False:
+                d = dict(base) if base else {}
+                for i in range(nvars):
+                    c = caps[i]
+                    t = c[0]
+                    d[variables[i]] = (cache_get(c) or text_atom(c)) if t > 0xC0 and len(c) == 1 + (t & 0x3F) \
+                        else decode(c)
+                b = make(d)
+                for _ in range(raw[0]):
+                    qs.rows += 1
+                    yield b
                 continue
-            d = dict(base) if base else {}
-            for i in range(nvars):
-                c = caps[i]
-                t = c[0]
-                d[variables[i]] = (cache_get(c) or text_atom(c)) if t > 0xC0 and len(c) == 1 + (t & 0x3F) else decode(c)
-            b = make(d)
-            count = raw[0] if raw != _ONE else 1
-            for _ in range(count):
-                qs.rows += 1
-                yield b
-            continue
-        rec = _Record(key, raw)
-        if len(key) > MAX_PLAIN and not rec.path.startswith(fwd):
-            continue
-        stored = decode(rec.path, _fresh_names(rec.names) if rec.names else None)
-        b2 = unify(resolved, stored, bindings)
-        if b2 is not None:
-            for _ in range(rec.count):
-                qs.rows += 1
-                yield b2
+        # atoms with variables, hashed keys or extension tags: decode and unify
+        yield from _slow_row(space, txn, resolved, key, raw, bindings, fwd, qs)
 
 
 def _const_run(token_vars: list[Variable | None], bound: set[Variable]) -> int:
