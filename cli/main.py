@@ -74,13 +74,17 @@ def cli(ctx: click.Context, db: str, mode: str) -> None:
               help="Input format: MeTTa text, or MORK's binary .paths dump.")
 @click.option("--fast", is_flag=True,
               help="Skip fsync at commit: a crash of the OS (not of mettadb) may lose this load, never corrupt the space.")
+@click.option("--bulk/--no-bulk", default=None,
+              help="Sort in bounded memory and stage the load over many transactions, made visible by one "
+                   "(default: for inputs of 8 MiB and more that are at least a quarter of the space).")
 @click.pass_context
-def load(ctx: click.Context, files: tuple[str, ...], duplicates: bool, fmt: str, fast: bool) -> None:
-    """Load MeTTa files into the space in one transaction (`-` reads stdin).
+def load(ctx: click.Context, files: tuple[str, ...], duplicates: bool, fmt: str, fast: bool, bulk: bool | None) -> None:
+    """Load MeTTa files into the space, all or nothing (`-` reads stdin).
 
     \b
     Example:
       mettadb load family.metta rules.metta
+      mettadb load --bulk big-kb.metta
     """
     sources: list[Any] = []
     total = 0
@@ -100,7 +104,7 @@ def load(ctx: click.Context, files: tuple[str, ...], duplicates: bool, fmt: str,
                 if fmt == "paths":
                     report = space.load_paths(*sources, duplicates=duplicates)
                 else:
-                    report = space.load(*sources, duplicates=duplicates, progress=bar.update)
+                    report = space.load(*sources, duplicates=duplicates, progress=bar.update, bulk=bulk)
     except BaseException:
         if not existed:  # a failed first load leaves no empty space behind
             shutil.rmtree(path, ignore_errors=True)

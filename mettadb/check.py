@@ -29,8 +29,8 @@ def check_space(space: Space) -> list[str]:
         if len(problems) < _MAX_REPORT:
             problems.append(msg)
 
-    dbs = space._dbs
     with space._read() as txn:
+        dbs = space._dbs
         raw = txn.get(b"format_version", db=dbs[b"meta"])
         version = _unpack(raw) if raw is not None else None
         if version is None:

@@ -121,6 +121,7 @@ def answer_chunk(space: Any, chunk: Sequence[tuple[int, str]], options: dict[str
     txn = space.env.begin(buffers=False)
     space._txn_local.txn = txn
     try:
+        space._sync_slot(txn)
         from .store import _unpack
 
         raw = txn.get(b"generation", db=space._dbs[b"meta"])

@@ -53,7 +53,7 @@ __all__ = [
     "open_space",
 ]
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 #: the oldest format this release can read without migrating
 READABLE_SINCE = 1
 DEFAULT_PATH = "metta.db"
@@ -63,6 +63,16 @@ AtomLike = Union[Atom, str]
 _ONE = msgpack.packb(1)
 _MIN_MAP = 64 << 20
 _DB_NAMES = (b"meta", b"atoms", b"rev", b"vx", b"heads")
+#: the databases that come in two slots (format 2): a bulk load builds the inactive
+#: slot over several transactions and one final transaction makes it the active one
+_SLOTTED = (b"atoms", b"rev", b"vx", b"heads")
+#: inputs at least this large (and at least a quarter of the space) load in bulk mode
+BULK_MIN_BYTES = 8 << 20
+_BULK_COMMIT_ROWS = 500_000
+
+
+def _slot_name(name: bytes, slot: int) -> bytes:
+    return name if slot == 0 or name not in _SLOTTED else name + b"~1"
 
 
 def _pack(v: Any) -> bytes:
@@ -129,10 +139,10 @@ class _Record:
 class _Writer:
     """Index-maintaining writes inside one LMDB write transaction."""
 
-    def __init__(self, space: Space, txn: lmdb.Transaction) -> None:
+    def __init__(self, space: Space, txn: lmdb.Transaction, dbs: dict[bytes, Any] | None = None) -> None:
         self.space = space
         self.txn = txn
-        dbs = space._dbs
+        dbs = dbs if dbs is not None else space._dbs
         self.atoms, self.rev, self.vx, self.heads, self.meta = (
             dbs[b"atoms"], dbs[b"rev"], dbs[b"vx"], dbs[b"heads"], dbs[b"meta"])
         self.head_delta: dict[bytes, list[int]] = {}
@@ -240,6 +250,50 @@ class _Writer:
         return int(gen)
 
 
+def _successor(prefix: bytes) -> bytes:
+    """The smallest byte string greater than every string starting with `prefix`."""
+    p = prefix.rstrip(b"\xff")
+    return p[:-1] + bytes([p[-1] + 1]) if p else b"\xff" * (len(prefix) + 1)
+
+
+def _clean_stale_load_dirs(path: str) -> None:
+    """Remove run files left by bulk loads whose process is gone."""
+    import shutil
+
+    try:
+        names = os.listdir(path)
+    except OSError:
+        return
+    for name in names:
+        if not name.startswith(".load-"):
+            continue
+        try:
+            pid = int(name.split("-")[1])
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            shutil.rmtree(os.path.join(path, name), ignore_errors=True)
+        except (ValueError, IndexError, PermissionError):
+            pass
+
+
+class _BulkLock:
+    """An exclusive advisory lock serialising bulk loads of one space (released by the OS on a crash)."""
+
+    def __init__(self, path: str) -> None:
+        self._path = os.path.join(path, "bulk.lock")
+        self._fd = -1
+
+    def __enter__(self) -> _BulkLock:
+        import fcntl
+
+        self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
+        fcntl.flock(self._fd, fcntl.LOCK_EX)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        os.close(self._fd)  # closing releases the lock
+
+
 _ENV_LOCK = threading.Lock()
 _ENVS: dict[str, list[Any]] = {}  # realpath -> [env, refcount, readonly]
 
@@ -301,7 +355,7 @@ class Space:
                 if max_map_size:
                     size = min(size, max_map_size)
                 try:
-                    self.env = lmdb.open(real, map_size=size, subdir=True, readonly=readonly, max_dbs=len(_DB_NAMES) + 2,
+                    self.env = lmdb.open(real, map_size=size, subdir=True, readonly=readonly, max_dbs=2 * len(_DB_NAMES) + 2,
                                          mode=mode, create=not readonly, writemap=False, metasync=durable, sync=durable,
                                          readahead=False, max_readers=254, lock=lock)
                 except lmdb.Error as e:
@@ -327,33 +381,58 @@ class Space:
 
     def _open_dbs(self, existed: bool) -> None:
         env = self.env
-        self._dbs: dict[bytes, Any] = {}
+        slots: list[dict[bytes, Any] | None] = [{}, {}]
         if self.readonly:
             try:
-                self._dbs[b"meta"] = env.open_db(b"meta", create=False)
+                meta = env.open_db(b"meta", create=False)
             except lmdb.NotFoundError:
                 raise FormatVersionError(f"{self.path} is not a mettadb space") from None
+            self._meta_db = meta
+            for slot in (0, 1):
+                try:
+                    slots[slot] = {name: meta if name == b"meta" else
+                                   env.open_db(_slot_name(name, slot), create=False, dupsort=(name == b"vx"))
+                                   for name in _DB_NAMES}
+                except lmdb.NotFoundError:
+                    slots[slot] = None  # format 1 has one slot; format 0 has neither
+            self._slot_dbs, self._slot = slots, 0
+            self._dbs = slots[0] or {b"meta": meta}
             if not self._for_migration:
                 self._check_version(for_write=False)
-            try:
-                for name in _DB_NAMES:
-                    self._dbs[name] = env.open_db(name, create=False, dupsort=(name == b"vx"))
-            except lmdb.NotFoundError:
+            if slots[0] is None:
                 raise FormatVersionError(
                     f"{self.path} has format version {self.format_version} and cannot be read by this release; "
-                    f"run `mettadb --db {self.path} migrate`") from None
+                    f"run `mettadb --db {self.path} migrate`")
         else:
             with env.begin(write=True) as txn:
-                for name in _DB_NAMES:
-                    self._dbs[name] = env.open_db(name, txn=txn, dupsort=(name == b"vx"))
-                meta = self._dbs[b"meta"]
+                for slot in (0, 1):
+                    slots[slot] = {name: env.open_db(_slot_name(name, slot), txn=txn, dupsort=(name == b"vx"))
+                                   for name in _DB_NAMES}
+                meta = slots[0][b"meta"]  # type: ignore[index]
+                self._meta_db = meta
                 if txn.get(b"format_version", db=meta) is None and not self._for_migration:
-                    if txn.stat(self._dbs[b"atoms"])["entries"]:
+                    if txn.stat(slots[0][b"atoms"])["entries"]:  # type: ignore[index]
                         raise FormatVersionError(f"{self.path} has atoms but no format version")
-                    for k, v in ((b"format_version", FORMAT_VERSION), (b"generation", 0), (b"atoms", 0), (b"distinct", 0)):
+                    for k, v in ((b"format_version", FORMAT_VERSION), (b"generation", 0), (b"atoms", 0),
+                                 (b"distinct", 0), (b"slot", 0)):
                         txn.put(k, _pack(v), db=meta)
+        self._slot_dbs = slots
+        self._slot = 0
+        self._dbs = slots[0]
+        with self._read():
+            pass  # picks the active slot
         if not self._for_migration:
             self._check_version(for_write=not self.readonly)
+
+    def _sync_slot(self, txn: lmdb.Transaction) -> None:
+        """Point `_dbs` at the slot active in `txn`'s snapshot."""
+        slot = 1 if txn.get(b"slot", db=self._meta_db) == b"\x01" else 0
+        if slot != self._slot:
+            dbs = self._slot_dbs[slot]
+            if dbs is None:
+                raise FormatVersionError(f"{self.path}: slot {slot} is active but missing")
+            self._slot, self._dbs = slot, dbs
+            self._plan_stats.clear()
 
     def _check_version(self, for_write: bool) -> None:
         v = self.format_version
@@ -399,6 +478,7 @@ class Space:
             self.env.set_mapsize(0)
             txn = self.env.begin(buffers=False)
         try:
+            self._sync_slot(txn)
             yield txn
         finally:
             txn.abort()
@@ -435,6 +515,11 @@ class Space:
         self._ensure_headroom(need + (1 << 20))
         while True:
             txn = self.env.begin(write=True)
+            try:
+                self._sync_slot(txn)
+            except BaseException:
+                txn.abort()
+                raise
             w = _Writer(self, txn)
             try:
                 result = fn(w)
@@ -459,7 +544,9 @@ class Space:
         with contextlib.suppress(Exception):
             local.writer.txn.abort()
         self._grow()
-        w = _Writer(self, self.env.begin(write=True))
+        txn = self.env.begin(write=True)
+        self._sync_slot(txn)
+        w = _Writer(self, txn)
         local.writer, local.txn = w, w.txn
         for fn in local.ops[:upto]:
             while True:
@@ -483,7 +570,13 @@ class Space:
         if self.readonly:
             raise ReadOnlyError(f"{self.path} is open read-only")
         self._ensure_headroom(1 << 20)
-        w = _Writer(self, self.env.begin(write=True))
+        txn = self.env.begin(write=True)
+        try:
+            self._sync_slot(txn)
+        except BaseException:
+            txn.abort()
+            raise
+        w = _Writer(self, txn)
         local.writer, local.txn, local.ops = w, w.txn, []
         try:
             yield self
@@ -651,26 +744,54 @@ class Space:
 
         return export_space(self, out, fmt, progress)
 
+    def _used_bytes(self) -> int:
+        info = self.env.info()
+        return int((info["last_pgno"] + 1) * self.env.stat()["psize"])
+
     def load(self, *sources: PathLike | BinaryIO, duplicates: bool = False,
-             progress: Callable[[int, int], None] | None = None) -> LoadReport:
-        """Load MeTTa files (paths or binary streams) in one transaction: all or nothing.
+             progress: Callable[[int, int], None] | None = None, bulk: bool | None = None) -> LoadReport:
+        """Load MeTTa files (paths or binary streams): all or nothing.
 
         By default a set union (atoms already present are not added again);
         `duplicates=True` adds a copy for every occurrence.  `!` expressions are
         counted, not evaluated.  Raises ParseError naming file, line and column;
         the space is then exactly as it was.
+
+        Small inputs go through one write transaction.  Large ones (`bulk`, by
+        default chosen from the input's size, see docs/FORMAT.md) are sorted in
+        bounded memory and written into the inactive database slot over many
+        transactions, then made visible by one final transaction: still all or
+        nothing, with memory that does not grow with the input.
         """
         t0 = time.perf_counter()
         need = 0
+        size = 0
         for s in sources:
             if isinstance(s, (str, os.PathLike)):
                 try:
-                    need += os.path.getsize(s) * 6
+                    size += os.path.getsize(s)
                 except OSError as e:
                     raise MettaDBError(f"cannot read {os.fspath(s)}: {e.strerror}") from None
+        need = size * 6
         positions: list[int | None] = []
         for s in sources:
             positions.append(s.tell() if not isinstance(s, (str, os.PathLike)) and s.seekable() else None)
+        if self.readonly:
+            raise ReadOnlyError(f"{self.path} is open read-only")
+        in_txn = getattr(self._txn_local, "writer", None) is not None
+        if bulk is None:
+            bulk = (all(isinstance(s, (str, os.PathLike)) for s in sources)
+                    and size >= max(BULK_MIN_BYTES, self._used_bytes() // 4))
+        if bulk and not in_txn and self._slot_dbs[1] is not None:
+            gc_was = gc.isenabled()
+            gc.disable()
+            try:
+                bulk_report = self._bulk_load(sources, positions, duplicates, progress)
+            finally:
+                if gc_was:
+                    gc.enable()
+            bulk_report.seconds = time.perf_counter() - t0
+            return bulk_report
 
         def run(w: _Writer) -> LoadReport:
             report = LoadReport()
@@ -729,6 +850,248 @@ class Space:
                 gc.enable()
         report.seconds = time.perf_counter() - t0
         return report
+
+    # ------------------------------------------------------------------ bulk loads
+    def _bulk_load(self, sources: tuple[PathLike | BinaryIO, ...], positions: list[int | None], duplicates: bool,
+                   progress: Callable[[int, int], None] | None) -> LoadReport:
+        """Parse into sorted runs, then build the inactive slot and flip to it (see `load`)."""
+        import shutil
+        import tempfile
+
+        from .bulk import KeyRuns
+
+        _clean_stale_load_dirs(self.path)
+        tmp = tempfile.mkdtemp(prefix=f".load-{os.getpid()}-", dir=self.path)
+        union = not duplicates
+        try:
+            with KeyRuns(tmp, "atoms", unique=union) as akeys, KeyRuns(tmp, "rev", unique=True) as rkeys:
+                report = LoadReport()
+                complex_: dict[bytes, list[Any]] = {}  # key -> [path, names, tokens, occurrences]
+                aappend, rappend = akeys.append, rkeys.append
+                check_every = min(0x10000, akeys.run_keys)
+                next_check = check_every
+                n = 0
+                done_before = 0
+                for s, pos in zip(sources, positions):
+                    if pos is not None:
+                        s.seek(pos)
+                    st = Transcoded(os.fspath(s) if isinstance(s, (str, os.PathLike)) else getattr(s, "name", "<stream>"))
+                    report.files.append(st.source)
+                    for path, names, tokens in transcode_file(s, st):
+                        n += 1
+                        if names is None and len(path) <= MAX_PLAIN:
+                            aappend(path)
+                            if tokens is not None:
+                                rappend(tokens[0] + tokens[1] + b"".join(tokens[:1:-1]))
+                            if n >= next_check:
+                                next_check = n + check_every
+                                if akeys.full():
+                                    akeys.spill()
+                                if rkeys.full():
+                                    rkeys.spill()
+                                if progress is not None:
+                                    progress(done_before + st.bytes_read, n)
+                        else:
+                            key = storage_key(path)
+                            c = complex_.get(key)
+                            if c is None:
+                                complex_[key] = [path, names, tokens, 1]
+                            else:
+                                c[3] += 1
+                    done_before += st.bytes_read
+                    report.bangs += st.bangs
+                    report.bytes_read += st.bytes_read
+                report.read = n
+                with _BulkLock(self.path):
+                    for _attempt in range(3):
+                        added = self._bulk_apply(akeys, rkeys, complex_, union)
+                        if added is not None:
+                            report.added = added
+                            report.present = n - added
+                            return report
+                raise MettaDBError(f"{self.path} kept changing during the bulk load; nothing was written, try again")
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    def _bulk_apply(self, akeys: Any, rkeys: Any, complex_: dict[bytes, list[Any]], union: bool) -> int | None:
+        """Merge the active slot with the runs into the other slot and flip; None if a writer intervened."""
+        import bisect
+        from itertools import repeat
+
+        env = self.env
+        with self._read() as rtxn:
+            gen0 = rtxn.get(b"generation", db=self._meta_db)
+        src = self._slot
+        dst = 1 - src
+        sdb, ddb = self._slot_dbs[src], self._slot_dbs[dst]
+        assert sdb is not None and ddb is not None
+        meta = self._meta_db
+        self._ensure_headroom(self._used_bytes() + (8 << 20))
+
+        conflict = object()
+
+        def staged(fn: Callable[[lmdb.Transaction], Any]) -> Any:
+            """Run fn in its own write transaction (redone after growing a full map); `conflict` if the space moved on."""
+            while True:
+                txn = env.begin(write=True)
+                try:
+                    if txn.get(b"generation", db=meta) != gen0 or txn.get(b"slot", db=meta) != _pack(src):
+                        txn.abort()
+                        return conflict
+                    result = fn(txn)
+                    txn.commit()
+                    return result
+                except lmdb.MapFullError:
+                    txn.abort()
+                    self._grow()
+                except lmdb.Error as e:
+                    txn.abort()
+                    if _is_enospc(e, self.path):
+                        raise SpaceFullError(
+                            f"no space left on the device holding {self.path}; the space is unchanged") from None
+                    raise MettaDBError(f"{self.path}: {e}") from None
+                except BaseException:
+                    txn.abort()
+                    raise
+
+        def clear(txn: lmdb.Transaction) -> None:
+            for name in _SLOTTED:
+                txn.drop(ddb[name], delete=False)
+
+        if staged(clear) is conflict:  # also removes leftovers of an interrupted bulk load
+            return None
+        head_delta: dict[bytes, list[int]] = {}
+        totals = [0, 0]  # copies added, distinct atoms added
+        one = _ONE
+
+        def old_range(txn: lmdb.Transaction, db: Any, lo: bytes, hi: bytes | None) -> dict[bytes, bytes]:
+            cur = txn.cursor(db=db)
+            out: dict[bytes, bytes] = {}
+            if not cur.set_range(lo):
+                return out
+            rows: Iterator[tuple[bytes, bytes]] = cur.iternext()  # bytes: buffers=False
+            for k, v in rows:
+                if hi is not None and k >= hi:
+                    break
+                out[k] = v
+            return out
+
+        Batch = list[tuple[bytes, "bytes | None", list[bytes]]]
+
+        def atoms_batch(batch: Batch) -> Callable[[lmdb.Transaction], Any]:
+            def fn(txn: lmdb.Transaction) -> tuple[dict[bytes, list[int]], int, int]:
+                heads: dict[bytes, list[int]] = {}
+                total = distinct = 0
+                dcur = txn.cursor(db=ddb[b"atoms"])
+                for lo, hi, keys in batch:
+                    old = old_range(txn, sdb[b"atoms"], lo, hi)
+                    if union:
+                        fresh = sorted(set(keys).difference(old)) if old else keys
+                        if old:
+                            old.update(dict.fromkeys(fresh, one))
+                            dcur.putmulti(sorted(old.items()), append=True)
+                        else:
+                            dcur.putmulti(zip(fresh, repeat(one)), append=True)
+                        i, n = 0, len(fresh)
+                        while i < n:  # sorted keys: one head's atoms are one run
+                            hk = path_head_key(fresh[i])
+                            j = bisect.bisect_left(fresh, _successor(hk), i) if len(hk) > 1 else i + 1
+                            d = heads.get(hk)
+                            if d is None:
+                                d = heads[hk] = [0, 0]
+                            d[0] += j - i
+                            d[1] += j - i
+                            i = j
+                        total += n
+                        distinct += n
+                    else:
+                        counts: dict[bytes, int] = {}
+                        for k in keys:
+                            counts[k] = counts.get(k, 0) + 1
+                        for k, c in counts.items():
+                            hk = path_head_key(k)
+                            d = heads.get(hk)
+                            if d is None:
+                                d = heads[hk] = [0, 0]
+                            d[1] += c
+                            total += c
+                            raw = old.get(k)
+                            if raw is None:
+                                d[0] += 1
+                                distinct += 1
+                                old[k] = one if c == 1 else _pack(c)
+                            else:
+                                rec = _Record(k, raw)
+                                old[k] = _Record.pack(rec.count + c, rec.names, None)
+                        dcur.putmulti(sorted(old.items()), append=True)
+                return heads, total, distinct
+            return fn
+
+        def rev_batch(batch: Batch) -> Callable[[lmdb.Transaction], Any]:
+            def fn(txn: lmdb.Transaction) -> None:
+                dcur = txn.cursor(db=ddb[b"rev"])
+                for lo, hi, keys in batch:
+                    old = old_range(txn, sdb[b"rev"], lo, hi)
+                    merged = sorted(set(keys).union(old)) if old else keys
+                    dcur.putmulti(zip(merged, repeat(b"")), append=True)
+            return fn
+
+        def commit_batch(make: Callable[[Batch], Callable[[lmdb.Transaction], Any]], batch: Batch) -> bool:
+            result = staged(make(batch))
+            if result is conflict:
+                return False
+            if result is not None:
+                heads, total, distinct = result
+                for hk, (dd, dt) in heads.items():
+                    d = head_delta.setdefault(hk, [0, 0])
+                    d[0] += dd
+                    d[1] += dt
+                totals[0] += total
+                totals[1] += distinct
+            return True
+
+        for runs, make in ((akeys, atoms_batch), (rkeys, rev_batch)):
+            batch: Batch = []
+            rows = 0
+            for bucket in runs.buckets():
+                batch.append(bucket)
+                rows += len(bucket[2])
+                if rows >= _BULK_COMMIT_ROWS:
+                    if not commit_batch(make, batch):
+                        return None
+                    batch, rows = [], 0
+            if batch and not commit_batch(make, batch):
+                return None
+
+        def copy_vx(txn: lmdb.Transaction) -> None:
+            txn.cursor(db=ddb[b"vx"]).putmulti(txn.cursor(db=sdb[b"vx"]).iternext(), dupdata=True)
+
+        if staged(copy_vx) is conflict:
+            return None
+
+        def flip(txn: lmdb.Transaction) -> int:
+            txn.cursor(db=ddb[b"heads"]).putmulti(txn.cursor(db=sdb[b"heads"]).iternext(), append=True)
+            w = _Writer(self, txn, dbs=ddb)
+            w.head_delta = {k: list(v) for k, v in head_delta.items()}
+            w.total_delta, w.distinct_delta = totals
+            added = totals[1]
+            for path, names, tokens, occurrences in complex_.values():
+                if union:
+                    added += w.add_path(path, names, tokens, 1, True)
+                else:
+                    added += w.add_path(path, names, tokens, occurrences, False)
+            w.finish()
+            txn.put(b"slot", _pack(dst), db=meta)
+            for name in _SLOTTED:
+                txn.drop(sdb[name], delete=False)
+            return added
+
+        added = staged(flip)
+        if added is conflict:
+            return None
+        with self._read():
+            pass  # now reading the new slot
+        return int(added)
 
     # ------------------------------------------------------------------ reads
     def _records(self, txn: lmdb.Transaction) -> Iterator[tuple[bytes, _Record]]:

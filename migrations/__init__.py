@@ -43,4 +43,4 @@ def pending(current: int, latest: int) -> list[Migration]:
     return [MIGRATIONS[v] for v in range(current + 1, latest + 1)]
 
 
-from . import m0001_indexes  # noqa: E402,F401  (registers itself)
+from . import m0001_indexes, m0002_slots  # noqa: E402,F401  (register themselves)

@@ -62,13 +62,15 @@ def _kill_20_times(tmp_path, template, argv, after_len, seed, longest):
     return mid
 
 
-def test_sigkill_of_load_at_20_moments(tmp_path):
+@pytest.mark.parametrize("mode", ["--no-bulk", "--bulk"])
+def test_sigkill_of_load_at_20_moments(tmp_path, monkeypatch, mode):
+    monkeypatch.setenv("METTADB_BULK_RUN_KEYS", "20000")  # several runs and staged transactions
     big = tmp_path / "big.metta"
     big.write_text("".join(f"(fact P{i} P{i * 7 % 1000} {i})\n" for i in range(150_000)))
     template = tmp_path / "template"
     with mettadb.open(template) as sp:
         sp.add_all(["(before 1)", "(before 2)"])
-    mid = _kill_20_times(tmp_path, template, ["load", str(big)], 150_002, seed=20, longest=2.0)
+    mid = _kill_20_times(tmp_path, template, ["load", mode, str(big)], 150_002, seed=20, longest=2.0)
     assert mid >= 5  # most kills really hit a load in flight
 
 
@@ -85,7 +87,8 @@ def test_sigkill_of_run_with_writes_at_20_moments(tmp_path):
 # ---------------------------------------------------------------- concurrency
 
 
-def test_two_concurrent_loads_both_land(tmp_path):
+@pytest.mark.parametrize("mode", ["--no-bulk", "--bulk"])
+def test_two_concurrent_loads_both_land(tmp_path, mode):
     space = tmp_path / "space"
     files = []
     for k in range(2):
@@ -93,7 +96,8 @@ def test_two_concurrent_loads_both_land(tmp_path):
         f.write_text("".join(f"(p{k} {i})\n" for i in range(20_000)))
         files.append(f)
     mettadb.open(space).close()
-    procs = [subprocess.Popen(mettadb_cmd("--db", str(space), "load", str(f)), stderr=subprocess.PIPE) for f in files]
+    procs = [subprocess.Popen(mettadb_cmd("--db", str(space), "load", mode, str(f)), stderr=subprocess.PIPE)
+             for f in files]
     for p in procs:
         assert p.wait() == 0, p.stderr.read() if p.stderr else ""
     with mettadb.open(space, readonly=True) as sp:
@@ -161,20 +165,38 @@ def test_migrating_the_format_0_fixture(tmp_path):
         mettadb.open(space, readonly=True)
     runner = CliRunner()
     r = runner.invoke(cli, ["--db", str(space), "migrate", "--dry-run"])
-    assert r.exit_code == 0 and r.stdout.startswith("would migrate to format 1")
+    assert r.exit_code == 0 and r.stdout.splitlines() == [
+        "would migrate to format 1: build the reverse index, the variable index and per-head statistics",
+        "would migrate to format 2: add a second database slot for staged bulk loads"]
     r = runner.invoke(cli, ["--db", str(space), "migrate"])
     assert r.exit_code == 0 and r.stdout.startswith("migrated to format 1")
     with mettadb.open(space) as sp:
-        assert sp.format_version == 1 and sp.check() == []
+        assert sp.format_version == 2 and sp.check() == []
         assert sorted(map(str, sp.atoms())) == FIXTURE_ATOMS
         assert [str(a) for a in sp.match("(parent $x Ann)", "$x")] == ["Bob", "Bob"]
-    assert runner.invoke(cli, ["--db", str(space), "migrate"]).stdout == "already at format version 1\n"
+    assert runner.invoke(cli, ["--db", str(space), "migrate"]).stdout == "already at format version 2\n"
+
+
+def test_format_1_reads_and_migrates_for_writing(tmp_path):
+    space = tmp_path / "v1"
+    shutil.copytree(FIXTURES / "format-1", space)
+    with mettadb.open(space, readonly=True) as sp:
+        assert sp.format_version == 1
+        assert sorted(map(str, sp.atoms())) == FIXTURE_ATOMS and sp.check() == []
+    with pytest.raises(mettadb.FormatVersionError, match=r"run `mettadb --db .* migrate` to upgrade it to 2"):
+        mettadb.open(space)
+    r = CliRunner().invoke(cli, ["--db", str(space), "migrate"])
+    assert r.exit_code == 0 and r.stdout == "migrated to format 2: add a second database slot for staged bulk loads\n"
+    with mettadb.open(space) as sp:
+        sp.add("(parent Ann Cid)")
+        assert sp.check() == [] and len(sp) == len(FIXTURE_ATOMS) + 1
 
 
 def test_current_format_fixture_still_reads(tmp_path):
     space = tmp_path / "cur"
-    shutil.copytree(FIXTURES / "format-1", space)
+    shutil.copytree(FIXTURES / "format-2", space)
     with mettadb.open(space, readonly=True) as sp:
+        assert sp.format_version == mettadb.FORMAT_VERSION
         assert sorted(map(str, sp.atoms())) == FIXTURE_ATOMS and sp.check() == []
 
 

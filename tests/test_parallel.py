@@ -150,4 +150,4 @@ def test_backup_while_a_writer_runs_gives_a_consistent_replica(tmp_path):
             assert sp.check() == []
             written = sum(1 for _ in sp.query("(w $i $j)"))
             assert written % 50 == 0  # whole transactions only
-            assert sp.format_version == 1
+            assert sp.format_version == mettadb.FORMAT_VERSION
