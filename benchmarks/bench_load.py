@@ -23,7 +23,7 @@ import sys, time, mettadb
 t = time.perf_counter()
 with mettadb.open(sys.argv[1]) as sp:
     r = sp.load(sys.argv[2])
-RESULT = {"seconds": time.perf_counter() - t, "atoms": r.read}
+RESULT = {"seconds": time.perf_counter() - t, "atoms": r.read, "mode": r.mode}
 """
 
 TRANSCODE_ONLY = """
@@ -69,11 +69,11 @@ def bench(facts: int, hyperon: str, skip_hyperon: bool) -> dict:
         shutil.rmtree(tmp, ignore_errors=True)
     n = m["atoms"]
     print(f"\n== {facts:,} facts ({src.stat().st_size / 2**20:.0f} MB) ==")
-    print(f"mettadb load      {m['seconds']:7.2f} s  {n / m['seconds']:>10,.0f} facts/s  "
+    print(f"mettadb load ({m['mode']}) {m['seconds']:7.2f} s  {n / m['seconds']:>10,.0f} facts/s  "
           f"peak RSS {m['VmHWM']:6.0f} MB (anon at end {m['RssAnon']:.0f} MB)")
     lmdb_s = max(m["seconds"] - tc["seconds"], 0.0)
     print(f"  split: parse+encode {tc['seconds']:.2f} s ({tc['seconds'] / m['seconds']:.0%}), "
-          f"LMDB writes+indexes+commit {lmdb_s:.2f} s ({lmdb_s / m['seconds']:.0%})")
+          f"sorting + LMDB writes + indexes + commit {lmdb_s:.2f} s ({lmdb_s / m['seconds']:.0%})")
     if h:
         print(f"hyperon {hyperon} run  {h['seconds']:7.2f} s  {n / h['seconds']:>10,.0f} facts/s  "
               f"peak RSS {h['VmHWM']:6.0f} MB (anon at end {h['RssAnon']:.0f} MB)")

@@ -1,12 +1,12 @@
 """External sorting of byte keys in bounded memory, for bulk loads.
 
-`KeyRuns` collects keys in a list (its `append` is the list's own, so a hot
-loop pays nothing per key).  Whenever the list passes `run_keys` keys the
-caller calls `spill()`: the list is sorted (deduplicated for set semantics),
-written to a temporary run file as msgpack chunks, and sampled.  `buckets()`
-then cuts the whole key space into ranges of about `run_keys` keys each,
-chosen from the samples of all runs (so the input's order does not matter),
-and yields each range's keys from every run, sorted: a k-way merge done by
+`KeyRuns` collects a multiset of keys in a list (its `append` is the list's own, so a hot
+loop pays nothing per key).  When the caller's memory budget is reached it
+calls `spill()`: the list is sorted (deduplicated for set semantics), written
+to a temporary run file as msgpack chunks, and sampled.  `buckets()` then cuts
+the whole key space into ranges of about `bucket_keys` keys each, chosen from
+the samples of all runs (so the input's order does not matter), and yields each
+range's keys from every run and from memory, sorted: a k-way merge done by
 `list.sort` on already sorted slices.  Nothing here knows about LMDB.
 """
 
@@ -19,13 +19,32 @@ from typing import Any, BinaryIO
 
 import msgpack
 
-__all__ = ["RUN_KEYS", "KeyRuns"]
+__all__ = ["BUCKET_KEYS", "RUN_KEYS", "KeyRuns"]
 
-#: keys held in memory before a run is spilled (~70 bytes each as Python objects);
-#: `METTADB_BULK_RUN_KEYS` overrides it
-RUN_KEYS = int(os.environ.get("METTADB_BULK_RUN_KEYS") or 400_000)
+#: keys a bulk load holds in memory, all its key sets together, before it spills
+#: sorted runs to disk (~70 bytes each as Python objects); `METTADB_BULK_RUN_KEYS`
+#: overrides it.  Inputs that fit are sorted once and never touch the disk.
+RUN_KEYS = int(os.environ.get("METTADB_BULK_RUN_KEYS") or 2_000_000)
+#: keys per range handed to the writer (bounds the merge's and a transaction's memory)
+BUCKET_KEYS = 250_000
 _CHUNK = 8192
 _SAMPLE_EVERY = 64
+
+
+class _ListReader:
+    """The in-memory (unspilled) run, read range by range like a file."""
+
+    def __init__(self, keys: list[bytes]) -> None:
+        self._keys = keys
+        self._pos = 0
+
+    def take_below(self, hi: bytes | None, out: list[bytes]) -> None:
+        j = len(self._keys) if hi is None else bisect.bisect_left(self._keys, hi, self._pos)
+        out.extend(self._keys[self._pos:j])
+        self._pos = j
+
+    def close(self) -> None:
+        self._keys = []
 
 
 class _RunReader:
@@ -64,31 +83,25 @@ class _RunReader:
 class KeyRuns:
     """A multiset of byte keys kept as sorted runs in `directory`; see the module doc."""
 
-    def __init__(self, directory: str, name: str, *, unique: bool, run_keys: int | None = None) -> None:
+    def __init__(self, directory: str, name: str, *, bucket_keys: int | None = None) -> None:
         self.directory = directory
         self.name = name
-        self.unique = unique
-        self.run_keys = run_keys or RUN_KEYS
+        self.bucket_keys = bucket_keys or BUCKET_KEYS
         self.keys: list[bytes] = []
         self.append = self.keys.append
         self._runs: list[str] = []
         self._sample: list[bytes] = []
         self.spilled = 0
 
-    def full(self) -> bool:
-        """Whether the in-memory run should be spilled."""
-        return len(self.keys) >= self.run_keys
-
-    def _sorted(self, keys: list[bytes]) -> list[bytes]:
-        # sorting first and deduplicating the sorted list is twice as fast as sorting a set
-        # (a set's order scatters the keys across memory)
-        keys = sorted(keys)
-        return list(dict.fromkeys(keys)) if self.unique else keys
+    @staticmethod
+    def _sorted(keys: list[bytes]) -> list[bytes]:
+        # copies of a key are kept: deduplicating costs more here than where they are written
+        keys.sort()
+        return keys
 
     def spill(self) -> None:
         """Sort the in-memory keys into a run file and start a new run."""
-        keys = self._sorted(self.keys)
-        self.keys.clear()
+        keys = self._sorted(self.keys)  # may be self.keys itself: cleared once written
         if not keys:
             return
         path = os.path.join(self.directory, f"{self.name}-{len(self._runs)}.run")
@@ -99,22 +112,35 @@ class KeyRuns:
         self._runs.append(path)
         self._sample.extend(keys[::_SAMPLE_EVERY])
         self.spilled += len(keys)
+        self.keys.clear()
 
     def buckets(self) -> Iterator[tuple[bytes, bytes | None, list[bytes]]]:
         """Yield (lo, hi, keys) for consecutive ranges covering every key; keys sorted, hi None = no bound."""
+        rest, self.keys = self._sorted(self.keys), []  # no appends after this
+        size = self.bucket_keys
         if not self._runs:
-            keys = self._sorted(self.keys)
-            self.keys.clear()
-            yield b"", None, keys
-            return
-        self.spill()
-        sample = sorted(self._sample)
-        step = max(1, self.run_keys // _SAMPLE_EVERY)
+            n, i, lo = len(rest), 0, b""
+            while True:
+                j = i + size
+                if j >= n:
+                    yield lo, None, rest[i:]
+                    return
+                j = bisect.bisect_left(rest, rest[j], i)  # copies of one key stay together
+                if j == i:
+                    j = bisect.bisect_right(rest, rest[i], i)
+                    if j >= n:
+                        yield lo, None, rest[i:]
+                        return
+                yield lo, rest[j], rest[i:j]
+                i, lo = j, rest[j]
+        sample = sorted(self._sample + rest[::_SAMPLE_EVERY])
+        step = max(1, size // _SAMPLE_EVERY)
         bounds: list[bytes] = []
         for i in range(step, len(sample), step):
             if not bounds or sample[i] > bounds[-1]:
                 bounds.append(sample[i])
-        readers = [_RunReader(p) for p in self._runs]
+        readers: list[_RunReader | _ListReader] = [_RunReader(p) for p in self._runs]
+        readers.append(_ListReader(rest))
         try:
             lo = b""
             for hi in [*bounds, None]:

@@ -94,6 +94,8 @@ class LoadReport:
     bangs: int = 0
     bytes_read: int = 0
     seconds: float = 0.0
+    #: "single" (one write transaction) or "bulk" (staged, see `Space.load`)
+    mode: str = "single"
 
     @property
     def rate(self) -> float:
@@ -791,6 +793,7 @@ class Space:
                 if gc_was:
                     gc.enable()
             bulk_report.seconds = time.perf_counter() - t0
+            bulk_report.mode = "bulk"
             return bulk_report
 
         def run(w: _Writer) -> LoadReport:
@@ -858,17 +861,20 @@ class Space:
         import shutil
         import tempfile
 
+        from . import bulk as bulk_mod
         from .bulk import KeyRuns
 
         _clean_stale_load_dirs(self.path)
         tmp = tempfile.mkdtemp(prefix=f".load-{os.getpid()}-", dir=self.path)
         union = not duplicates
         try:
-            with KeyRuns(tmp, "atoms", unique=union) as akeys, KeyRuns(tmp, "rev", unique=True) as rkeys:
+            with KeyRuns(tmp, "atoms") as akeys, KeyRuns(tmp, "rev") as rkeys:
                 report = LoadReport()
                 complex_: dict[bytes, list[Any]] = {}  # key -> [path, names, tokens, occurrences]
                 aappend, rappend = akeys.append, rkeys.append
-                check_every = min(0x10000, akeys.run_keys)
+                akl, rkl = akeys.keys, rkeys.keys
+                budget = bulk_mod.RUN_KEYS
+                check_every = min(0x10000, max(1, budget // 4))
                 next_check = check_every
                 n = 0
                 done_before = 0
@@ -885,9 +891,8 @@ class Space:
                                 rappend(tokens[0] + tokens[1] + b"".join(tokens[:1:-1]))
                             if n >= next_check:
                                 next_check = n + check_every
-                                if akeys.full():
+                                if len(akl) + len(rkl) >= budget:
                                     akeys.spill()
-                                if rkeys.full():
                                     rkeys.spill()
                                 if progress is not None:
                                     progress(done_before + st.bytes_read, n)
@@ -986,24 +991,28 @@ class Space:
                 for lo, hi, keys in batch:
                     old = old_range(txn, sdb[b"atoms"], lo, hi)
                     if union:
-                        fresh = sorted(set(keys).difference(old)) if old else keys
                         if old:
+                            fresh = sorted(set(keys).difference(old))
                             old.update(dict.fromkeys(fresh, one))
                             dcur.putmulti(sorted(old.items()), append=True)
                         else:
-                            dcur.putmulti(zip(fresh, repeat(one)), append=True)
+                            fresh = keys  # sorted, with copies: the append skips them
                         i, n = 0, len(fresh)
                         while i < n:  # sorted keys: one head's atoms are one run
                             hk = path_head_key(fresh[i])
                             j = bisect.bisect_left(fresh, _successor(hk), i) if len(hk) > 1 else i + 1
+                            if old:
+                                new = j - i
+                            else:
+                                new = dcur.putmulti(zip(fresh[i:j], repeat(one)), overwrite=False, append=True)[1]
                             d = heads.get(hk)
                             if d is None:
                                 d = heads[hk] = [0, 0]
-                            d[0] += j - i
-                            d[1] += j - i
+                            d[0] += new
+                            d[1] += new
+                            total += new
+                            distinct += new
                             i = j
-                        total += n
-                        distinct += n
                     else:
                         counts: dict[bytes, int] = {}
                         for k in keys:
@@ -1033,7 +1042,7 @@ class Space:
                 for lo, hi, keys in batch:
                     old = old_range(txn, sdb[b"rev"], lo, hi)
                     merged = sorted(set(keys).union(old)) if old else keys
-                    dcur.putmulti(zip(merged, repeat(b"")), append=True)
+                    dcur.putmulti(zip(merged, repeat(b"")), overwrite=False, append=True)
             return fn
 
         def commit_batch(make: Callable[[Batch], Callable[[lmdb.Transaction], Any]], batch: Batch) -> bool:

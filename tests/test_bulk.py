@@ -42,6 +42,7 @@ def write_kb(path, n, seed=1):
 @pytest.fixture
 def small_runs(monkeypatch):
     monkeypatch.setattr(mettadb.bulk, "RUN_KEYS", 700)
+    monkeypatch.setattr(mettadb.bulk, "BUCKET_KEYS", 300)
 
 
 @pytest.mark.parametrize("duplicates", [False, True])
@@ -65,16 +66,17 @@ def test_bulk_and_single_transaction_loads_agree(tmp_path, small_runs, duplicate
 @settings(max_examples=40, deadline=None)
 @given(st.lists(st.tuples(st.sampled_from(["p", "q", "r"]), st.integers(0, 30), st.integers(0, 5)), max_size=120),
        st.lists(st.tuples(st.sampled_from(["p", "s"]), st.integers(0, 30), st.integers(0, 5)), max_size=60),
-       st.booleans(), st.integers(2, 50))
-def test_bulk_load_equals_the_single_transaction_load(tmp_path_factory, first, second, duplicates, run_keys):
+       st.booleans(), st.integers(2, 50), st.integers(1, 40))
+def test_bulk_load_equals_the_single_transaction_load(tmp_path_factory, first, second, duplicates, run_keys,
+                                                      bucket_keys):
     tmp = tmp_path_factory.mktemp("prop")
     files = []
     for k, facts in enumerate((first, second)):
         f = tmp / f"{k}.metta"
         f.write_text("".join(f"({h} {x} {y})\n" for h, x, y in facts))
         files.append(f)
-    old = mettadb.bulk.RUN_KEYS
-    mettadb.bulk.RUN_KEYS = run_keys
+    old = mettadb.bulk.RUN_KEYS, mettadb.bulk.BUCKET_KEYS
+    mettadb.bulk.RUN_KEYS, mettadb.bulk.BUCKET_KEYS = run_keys, bucket_keys
     try:
         with mettadb.open(tmp / "b") as b, mettadb.open(tmp / "d") as d:
             for f in files:
@@ -82,23 +84,22 @@ def test_bulk_load_equals_the_single_transaction_load(tmp_path_factory, first, s
                 assert (rb.added, rb.present) == (rd.added, rd.present)
             assert items(b) == items(d) and b.check() == []
     finally:
-        mettadb.bulk.RUN_KEYS = old
+        mettadb.bulk.RUN_KEYS, mettadb.bulk.BUCKET_KEYS = old
 
 
 def test_key_runs_merge_any_order_in_bounded_runs(tmp_path):
     rnd = random.Random(3)
     keys = [bytes(rnd.randrange(256) for _ in range(rnd.randrange(1, 6))) for _ in range(5000)]
-    for unique in (True, False):
-        with KeyRuns(str(tmp_path), f"k{unique}", unique=unique, run_keys=300) as runs:
-            for i, k in enumerate(keys):
+    for copies in (1, 3):
+        with KeyRuns(str(tmp_path), f"k{copies}", bucket_keys=200) as runs:
+            for k in keys * copies:
                 runs.append(k)
-                if runs.full():
+                if len(runs.keys) >= 300:
                     runs.spill()
-                assert len(runs.keys) <= 300
             buckets = list(runs.buckets())
-        assert len(buckets) > 5
+        assert len(buckets) > 5 and runs.spilled > 0
         got = [k for _, _, ks in buckets for k in ks]
-        assert got == (sorted(set(keys)) if unique else sorted(keys))
+        assert got == sorted(keys * copies)
         for lo, hi, ks in buckets:
             assert all(lo <= k and (hi is None or k < hi) for k in ks)
 
@@ -119,6 +120,7 @@ def test_a_parse_error_in_a_bulk_load_changes_nothing(tmp_path, small_runs):
 
 def test_a_writer_during_a_bulk_load_loses_nothing(tmp_path, monkeypatch):
     monkeypatch.setattr(mettadb.bulk, "RUN_KEYS", 2000)
+    monkeypatch.setattr(mettadb.bulk, "BUCKET_KEYS", 500)
     monkeypatch.setattr(mettadb.store, "_BULK_COMMIT_ROWS", 500)
     kb = write_kb(tmp_path / "kb.metta", 20_000)
     space = tmp_path / "space"
