@@ -530,17 +530,32 @@ class Interpreter:
         return combos
 
     def _apply_rules(self, expr: Atom, b: Bindings, evaluate: bool = True) -> Gen:
+        if expr.ground:  # type: ignore[attr-defined]
+            # A ground call cannot see or bind the caller's variables: its body runs in a scope
+            # of its own (empty bindings), so the rule's variables need no renaming per call
+            # and bindings do not pile up along a recursion.  Results go back with the
+            # caller's bindings; a variable left in one is made fresh.
+            rules = self._matching_rules(expr, EMPTY_BINDINGS)
+            if not rules:
+                return [(expr, b)]
+            results: list[Pair] = []
+            for body, bb in rules:
+                body = bb.resolve(body)
+                rs = (yield (body, EMPTY_BINDINGS)) if evaluate else [(body, EMPTY_BINDINGS)]
+                for r, rb in rs:
+                    tr = type(r)
+                    if tr is Variable or (tr is Expression and not r.ground):  # type: ignore[attr-defined]
+                        r = rename_apart(rb.resolve(r))
+                    results.append((r, b))
+            return results
         rules = self._matching_rules(expr, b)
         if not rules:
             return [(expr, b)]
-        # a ground call binds only the rule's own variables: drop them once the body is
-        # instantiated, so bindings do not pile up along a deep recursion
-        keep = not expr.ground  # type: ignore[attr-defined]
         if not evaluate:  # the function returns `Atom`: its result is not evaluated further
-            return [(bb.resolve(body), bb if keep else b) for body, bb in rules]
-        results: list[Pair] = []
+            return [(bb.resolve(body), bb) for body, bb in rules]
+        results = []
         for body, bb in rules:
-            results.extend((yield (bb.resolve(body), bb if keep else b)))
+            results.extend((yield (bb.resolve(body), bb)))
         return results
 
     def _call_builtin(self, atom: Atom, builtin: tuple[Any, ...], b: Bindings) -> Gen:
@@ -600,7 +615,7 @@ class Interpreter:
             return out
         out = []
         ground = expr.ground  # type: ignore[attr-defined]
-        for rule, local in cached:
+        for rule, _local in cached:
             if not ground:
                 # the caller's variables must not meet the rule's: rename the whole rule apart
                 rule = rename_apart(rule)
@@ -608,9 +623,6 @@ class Interpreter:
             bb2 = unify(expr, rhead, b)
             if bb2 is None:
                 continue
-            if ground and local:
-                # variables only the body has are fresh for every call (nested calls must not share them)
-                rbody = Bindings({v: fresh_variable(v.name) for v in local}).resolve(rbody)
             out.append((rbody, bb2))
         return out
 
