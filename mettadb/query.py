@@ -20,6 +20,8 @@ The order never depends on how the user wrote the patterns.
 
 from __future__ import annotations
 
+import bisect
+
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
@@ -48,8 +50,8 @@ class QueryStats:
 
     keys_visited: int = 0
     rows: int = 0
-    #: per-run facts, set by run_query: whether the variable index is empty, a reusable cursor
-    vx_empty: bool | None = None
+    #: per-run facts, set by run_query: the variable index's keys (`_vx_keys`), a reusable cursor
+    vx_keys: Any = None
     cursor: Any = None
 
 
@@ -261,28 +263,62 @@ def _candidates(space: Space, txn: lmdb.Transaction, ap: AccessPath, qs: QuerySt
     yield from _vx_candidates(space, txn, ap, qs)
 
 
+_VX_CACHE_MAX = 50_000
+
+
+def _vx_keys(space: Space, txn: lmdb.Transaction) -> tuple[Any, ...]:
+    """(generation, slot, sorted distinct keys, their set) of the variable index, or keys None when it is
+    too large to mirror.  Exact: keyed by the snapshot's generation, and dropped by this process's
+    writers whenever they touch the index inside a transaction."""
+    gen = txn.get(b"generation", db=space._meta_db)
+    c: tuple[Any, ...] | None = space._vx_cache
+    w = getattr(space._txn_local, "writer", None)
+    # a writer that changed the index sees only what it computed itself
+    tag = w if w is not None and space._vx_touched_by is w else None
+    if c is not None and c[0] == gen and c[1] == space._slot and c[4] is tag:
+        return c
+    vx = space._dbs[b"vx"]
+    if txn.stat(vx)["entries"] > _VX_CACHE_MAX:
+        c = (gen, space._slot, None, None, tag)
+    else:
+        keys = list(txn.cursor(db=vx).iternext_nodup(keys=True, values=False))
+        c = (gen, space._slot, keys, frozenset(keys), tag)
+    space._vx_cache = c
+    return c
+
+
 def _vx_candidates(space: Space, txn: lmdb.Transaction, ap: AccessPath, qs: QueryStats) -> Iterator[tuple[bytes, Any]]:
     """Stored atoms with variables or hashed keys whose constant prefix is shorter than the pattern's."""
+    if qs.vx_keys is None:
+        qs.vx_keys = _vx_keys(space, txn)
+    keys, keyset = qs.vx_keys[2], qs.vx_keys[3]
+    if keyset is not None and not keyset:
+        return
     dbs = space._dbs
     atoms_db = dbs[b"atoms"]
-    vx = dbs[b"vx"]
-    if qs.vx_empty is None:
-        qs.vx_empty = not txn.stat(vx)["entries"]
-    if qs.vx_empty:
-        return
-    vcur = txn.cursor(db=vx)
+    vcur = None
     toks = ap.fwd_tokens
     pre = b""
     for t in range(ap.fwd_ntokens):
-        if vcur.set_key(b"v" + pre):
-            for key in vcur.iternext_dup(keys=False, values=True):
-                qs.keys_visited += 1
-                raw = txn.get(key, db=atoms_db)
-                if raw is not None:
-                    yield key, raw
+        k = b"v" + pre
+        if keyset is None or k in keyset:
+            if vcur is None:
+                vcur = txn.cursor(db=dbs[b"vx"])
+            if vcur.set_key(k):
+                for key in vcur.iternext_dup(keys=False, values=True):
+                    qs.keys_visited += 1
+                    raw = txn.get(key, db=atoms_db)
+                    if raw is not None:
+                        yield key, raw
         pre += toks[t]
     if ap.kind == "reverse":
         vp = b"v" + ap.fwd_prefix
+        if keys is not None:
+            i = bisect.bisect_left(keys, vp)
+            if i == len(keys) or not keys[i].startswith(vp):
+                return
+        if vcur is None:
+            vcur = txn.cursor(db=dbs[b"vx"])
         if vcur.set_range(vp):
             for vkey, key in vcur:
                 if not vkey.startswith(vp):
@@ -461,7 +497,7 @@ def run_query(space: Space, pattern: Atom, bindings: Bindings = EMPTY_BINDINGS,
               stats: QueryStats | None = None) -> Iterator[Bindings]:
     """Lazily yield Bindings of every match of a pattern or conjunction."""
     qs = stats if stats is not None else QueryStats()
-    qs.cursor = qs.vx_empty = None  # both belong to the transaction opened here
+    qs.cursor = qs.vx_keys = None  # both belong to the transaction opened here
     with space._read() as txn:
         parts = _conjuncts(pattern)
         if parts is None:

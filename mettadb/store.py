@@ -184,6 +184,7 @@ class _Writer:
         if names is not None or hashed:
             toks = tokens if tokens is not None else split_tokens(path)
             self.txn.put(b"v" + const_prefix(toks)[0], key, db=self.vx, dupdata=True)
+            self.space._vx_cache, self.space._vx_touched_by = None, self
         else:
             if tokens is None and 3 <= path[0] < 64:
                 tokens = split_tokens(path)
@@ -220,6 +221,7 @@ class _Writer:
             txn.delete(key, db=self.atoms)
             if rec.names is not None or is_hashed(key):
                 txn.delete(b"v" + const_prefix(toks)[0], key, db=self.vx)
+                self.space._vx_cache, self.space._vx_touched_by = None, self
             elif _reversible(toks):
                 txn.delete(reverse_key(toks), db=self.rev)
             d[0] -= 1
@@ -367,6 +369,9 @@ class Space:
         self._txn_local = threading.local()
         #: planning statistics and plans: approximate, per process, cleared at each commit
         self._plan_stats: dict[Any, Any] = {}
+        #: the variable index's keys (see query._vx_keys): exact, per generation
+        self._vx_cache: Any = None
+        self._vx_touched_by: Any = None
         try:
             self._open_dbs(exists)
         except BaseException:
@@ -707,6 +712,7 @@ class Space:
         def run(w: _Writer) -> None:
             for name in (b"atoms", b"rev", b"vx", b"heads"):
                 w.txn.drop(self._dbs[name], delete=False)
+            self._vx_cache, self._vx_touched_by = None, w
             for k in (b"atoms", b"distinct"):
                 w.txn.put(k, _pack(0), db=self._dbs[b"meta"])
 
@@ -1223,6 +1229,7 @@ def rebuild_derived(space: Space, w: _Writer) -> None:
     txn = w.txn
     for name in (b"rev", b"vx", b"heads"):
         txn.drop(space._dbs[name], delete=False)
+    space._vx_cache, space._vx_touched_by = None, w
     heads: dict[bytes, list[int]] = {}
     total = distinct = 0
     for key, raw in txn.cursor(db=space._dbs[b"atoms"]):

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from collections import Counter
 
 import pytest
@@ -163,3 +165,26 @@ def test_hyperon_agrees_on_a_family(space):
     t = mettadb.atom("($x $z)")
     assert ours(space, p, t) == hyperon_match(facts_, p, t) == Counter({"(Tom Ann)": 1, "(Tom Pat)": 1})
     _ = Symbol
+
+
+def test_the_variable_index_mirror_follows_every_change(tmp_path):
+    """Patterns probe an in-memory copy of the variable index's keys; it must never be stale."""
+    path = tmp_path / "s"
+    with mettadb.open(path) as sp:
+        sp.add("(= (f 1) one)")
+        assert list(map(str, sp.match("(= (f 1) $b)", "$b"))) == ["one"]
+        try:
+            with sp.transaction():
+                sp.add("(= (f $x) any)")  # a new key in the variable index, not committed yet
+                assert sorted(map(str, sp.match("(= (f 1) $b)", "$b"))) == ["any", "one"]
+                raise RuntimeError("roll back")
+        except RuntimeError:
+            pass
+        assert list(map(str, sp.match("(= (f 1) $b)", "$b"))) == ["one"]
+        with mettadb.open(path, readonly=True) as reader:
+            assert list(map(str, reader.match("(= (f 1) $b)", "$b"))) == ["one"]
+            code = "import sys, mettadb\nwith mettadb.open(sys.argv[1]) as w: w.add('(= (f $y) other)')\n"
+            subprocess.run([sys.executable, "-c", code, str(path)], check=True)
+            assert sorted(map(str, reader.match("(= (f 1) $b)", "$b"))) == ["one", "other"]
+        sp.remove("(= (f $y) other)")
+        assert list(map(str, sp.match("(= (f 1) $b)", "$b"))) == ["one"]
