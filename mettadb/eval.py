@@ -370,6 +370,57 @@ def _signature_atom(args: tuple[str, ...] | None, ret: str) -> Atom:
     return Expression((ARROW, *[_type_atom(a) for a in (args or ())], _type_atom(ret)))
 
 
+_MISSING = object()
+_FALLBACK = object()
+_TEMPLATE_DEPTH = 200
+
+
+def _body_template(body: Atom, head_vars: set[Variable]) -> Any:
+    """Where a rule body mentions head variables: None (nowhere), the variable itself, or
+    `(children, child templates)`; `_FALLBACK` for bodies too deep to rebuild recursively."""
+    if not head_vars:
+        return None
+    depth = 0
+    stack = [(body, 0)]
+    while stack:  # measure the depth first, without recursion
+        a, d = stack.pop()
+        if d > depth:
+            depth = d
+            if depth > _TEMPLATE_DEPTH:
+                return _FALLBACK
+        if type(a) is Expression and not a.ground:
+            stack.extend((k, d + 1) for k in a.children)
+    return _template(body, head_vars)
+
+
+def _template(a: Atom, head_vars: set[Variable]) -> Any:
+    t = type(a)
+    if t is Variable:
+        return a if a in head_vars else None
+    if t is not Expression or a.ground:  # type: ignore[attr-defined]
+        return None
+    kids = [_template(k, head_vars) for k in a.children]  # type: ignore[attr-defined]
+    if all(k is None for k in kids):
+        return None
+    return (a.children, kids)  # type: ignore[attr-defined]
+
+
+def _instantiate(a: Atom, template: Any, d: dict[Variable, Atom]) -> Atom:
+    """The body with head variables replaced, rebuilding only the paths that mention them."""
+    if template is None:
+        return a
+    if type(template) is Variable:
+        v = d.get(template)
+        while type(v) is Variable:  # a head variable bound to another one
+            nxt = d.get(v)
+            if nxt is None:
+                break
+            v = nxt
+        return v if v is not None else template
+    children, kids = template
+    return Expression([c if k is None else _instantiate(c, k, d) for c, k in zip(children, kids)])
+
+
 class Interpreter:
     """Evaluates MeTTa against a space; one per session (it holds tokens and state)."""
 
@@ -389,7 +440,7 @@ class Interpreter:
         self.type_check = False
         self.steps = 0
         self._deadline: float | None = None
-        self._rules: dict[tuple[str, int], list[tuple[Atom, list[Variable]]] | None] = {}
+        self._rules: dict[tuple[str, int], list[tuple[Atom, Any]] | None] = {}
         self._types: dict[Atom, list[Atom]] = {}
         self._generation = -1
         self._options: dict[str, Any] = {}
@@ -535,12 +586,11 @@ class Interpreter:
             # of its own (empty bindings), so the rule's variables need no renaming per call
             # and bindings do not pile up along a recursion.  Results go back with the
             # caller's bindings; a variable left in one is made fresh.
-            rules = self._matching_rules(expr, EMPTY_BINDINGS)
-            if not rules:
+            bodies = self._ground_bodies(expr)
+            if not bodies:
                 return [(expr, b)]
             results: list[Pair] = []
-            for body, bb in rules:
-                body = bb.resolve(body)
+            for body in bodies:
                 rs = (yield (body, EMPTY_BINDINGS)) if evaluate else [(body, EMPTY_BINDINGS)]
                 for r, rb in rs:
                     tr = type(r)
@@ -599,14 +649,33 @@ class Interpreter:
     def _query(self, space: Any, pattern: Atom, b: Bindings) -> list[Bindings]:
         return list(space.query(pattern, b))
 
-    def _matching_rules(self, expr: Atom, b: Bindings) -> list[Pair]:
-        """(body, bindings) for each rule `(= head body)` whose head unifies with expr."""
+    def _rules_for(self, expr: Atom) -> list[tuple[Atom, Any]] | None:
         head = expr.children[0] if type(expr) is Expression and expr.children else None
         key = (head.name, len(expr.children)) if type(head) is Symbol else None  # type: ignore[attr-defined]
-        cached = self._rules.get(key) if key is not None else None
-        if key is not None and key not in self._rules:
-            cached = self._load_rules(key)
-            self._rules[key] = cached
+        if key is None:
+            return None
+        cached = self._rules.get(key, _MISSING)
+        if cached is _MISSING:
+            cached = self._rules[key] = self._load_rules(key)
+        return cached  # type: ignore[return-value]
+
+    def _ground_bodies(self, expr: Atom) -> list[Atom]:
+        """The instantiated body of each rule whose head matches a ground call."""
+        cached = self._rules_for(expr)
+        if cached is None:
+            return [body for body, _ in self._matching_rules(expr, EMPTY_BINDINGS)]
+        out = []
+        for rule, template in cached:
+            bb = unify(expr, rule.children[1], EMPTY_BINDINGS)  # type: ignore[attr-defined]
+            if bb is None:
+                continue
+            body = rule.children[2]  # type: ignore[attr-defined]
+            out.append(_instantiate(body, template, bb._d) if template is not _FALLBACK else bb.resolve(body))
+        return out
+
+    def _matching_rules(self, expr: Atom, b: Bindings) -> list[Pair]:
+        """(body, bindings) for each rule `(= head body)` whose head unifies with expr."""
+        cached = self._rules_for(expr)
         if cached is None:
             body = fresh_variable("body")
             out = []
@@ -615,7 +684,7 @@ class Interpreter:
             return out
         out = []
         ground = expr.ground  # type: ignore[attr-defined]
-        for rule, _local in cached:
+        for rule, _template in cached:
             if not ground:
                 # the caller's variables must not meet the rule's: rename the whole rule apart
                 rule = rename_apart(rule)
@@ -626,19 +695,17 @@ class Interpreter:
             out.append((rbody, bb2))
         return out
 
-    def _load_rules(self, key: tuple[str, int]) -> list[tuple[Atom, list[Variable]]] | None:
+    def _load_rules(self, key: tuple[str, int]) -> list[tuple[Atom, Any]] | None:
         """The candidate rules for a head and arity, when there are few enough to keep in memory."""
         if not hasattr(self.space, "_dbs"):
             return None
         name, arity = key
         probe = Expression((EQ, Expression((Symbol(name), *[Variable(f"a{i}") for i in range(arity - 1)])), Variable("b")))
-        rules: list[tuple[Atom, list[Variable]]] = []
+        rules: list[tuple[Atom, Any]] = []
         for bb in self.space.query(probe):
             rule = rename_apart(bb.resolve(probe))
             head_vars = {a for a in iter_atoms(rule.children[1]) if type(a) is Variable}  # type: ignore[attr-defined]
-            local = [a for a in dict.fromkeys(iter_atoms(rule.children[2]))  # type: ignore[attr-defined]
-                     if type(a) is Variable and a not in head_vars]
-            rules.append((rule, local))
+            rules.append((rule, _body_template(rule.children[2], head_vars)))  # type: ignore[attr-defined]
             if len(rules) > 256:
                 return None
         # generic rules `(= $x ...)` also apply

@@ -365,6 +365,17 @@ def _match_one(space: Space, txn: lmdb.Transaction, pattern: Atom, bindings: Bin
                qs: QueryStats) -> Iterator[Bindings]:
     resolved = bindings.resolve(pattern) if bindings else pattern
     comp = compiled(resolved)
+    if comp.ground and len(comp.key) <= MAX_PLAIN:
+        # a ground pattern: one lookup, plus stored atoms with variables that may unify
+        raw = txn.get(comp.key, None, space._dbs[b"atoms"])
+        if raw is not None:
+            qs.keys_visited += 1
+            for _ in range(raw[0] if len(raw) == 1 and raw[0] < 0x80 else _Record(comp.key, raw).count):
+                qs.rows += 1
+                yield bindings
+        for key, raw in _vx_candidates(space, txn, comp.access, qs):
+            yield from _slow_row(space, txn, resolved, key, raw, bindings, comp.access.fwd_prefix, qs)
+        return
     ap = comp.access
     fwd = ap.fwd_prefix
     head = comp.head
@@ -498,27 +509,36 @@ def run_query(space: Space, pattern: Atom, bindings: Bindings = EMPTY_BINDINGS,
     """Lazily yield Bindings of every match of a pattern or conjunction."""
     qs = stats if stats is not None else QueryStats()
     qs.cursor = qs.vx_keys = None  # both belong to the transaction opened here
+    txn = getattr(space._txn_local, "txn", None)
+    if txn is not None:  # inside a session's transaction: no context manager per query
+        yield from _run(space, txn, pattern, bindings, qs)
+        return
     with space._read() as txn:
-        parts = _conjuncts(pattern)
-        if parts is None:
-            yield from _match_one(space, txn, pattern, bindings, qs)
-            return
-        if not parts:
-            yield bindings
-            return
-        bound = {v for v in bindings if type(bindings.walk(v)) is not Variable}
-        order = conjunction_order(space, txn, parts, bound)
-        # explicit stack of generators: no recursion however many conjuncts
-        stack: list[Iterator[Bindings]] = [_match_one(space, txn, order[0], bindings, qs)]
-        while stack:
-            b = next(stack[-1], None)
-            if b is None:
-                stack.pop()
-                continue
-            if len(stack) == len(order):
-                yield b
-            else:
-                stack.append(_match_one(space, txn, order[len(stack)], b, qs))
+        yield from _run(space, txn, pattern, bindings, qs)
+
+
+def _run(space: Space, txn: lmdb.Transaction, pattern: Atom, bindings: Bindings,
+         qs: QueryStats) -> Iterator[Bindings]:
+    parts = _conjuncts(pattern)
+    if parts is None:
+        yield from _match_one(space, txn, pattern, bindings, qs)
+        return
+    if not parts:
+        yield bindings
+        return
+    bound = {v for v in bindings if type(bindings.walk(v)) is not Variable}
+    order = conjunction_order(space, txn, parts, bound)
+    # explicit stack of generators: no recursion however many conjuncts
+    stack: list[Iterator[Bindings]] = [_match_one(space, txn, order[0], bindings, qs)]
+    while stack:
+        b = next(stack[-1], None)
+        if b is None:
+            stack.pop()
+            continue
+        if len(stack) == len(order):
+            yield b
+        else:
+            stack.append(_match_one(space, txn, order[len(stack)], b, qs))
 
 
 def explain(space: Space, pattern: Atom) -> dict[str, Any]:
