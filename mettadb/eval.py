@@ -440,7 +440,7 @@ class Interpreter:
         self.type_check = False
         self.steps = 0
         self._deadline: float | None = None
-        self._rules: dict[tuple[str, int], list[tuple[Atom, Any]] | None] = {}
+        self._rules: dict[tuple[str, int], list[tuple[Atom, Any, Any]] | None] = {}
         self._types: dict[Atom, list[Atom]] = {}
         self._generation = -1
         self._options: dict[str, Any] = {}
@@ -649,7 +649,7 @@ class Interpreter:
     def _query(self, space: Any, pattern: Atom, b: Bindings) -> list[Bindings]:
         return list(space.query(pattern, b))
 
-    def _rules_for(self, expr: Atom) -> list[tuple[Atom, Any]] | None:
+    def _rules_for(self, expr: Atom) -> list[tuple[Atom, Any, Any]] | None:
         head = expr.children[0] if type(expr) is Expression and expr.children else None
         key = (head.name, len(expr.children)) if type(head) is Symbol else None  # type: ignore[attr-defined]
         if key is None:
@@ -665,11 +665,15 @@ class Interpreter:
         if cached is None:
             return [body for body, _ in self._matching_rules(expr, EMPTY_BINDINGS)]
         out = []
-        for rule, template in cached:
+        args = expr.children  # type: ignore[attr-defined]
+        for rule, template, simple in cached:
+            body = rule.children[2]  # type: ignore[attr-defined]
+            if simple is not None:  # head `(f $a $b ...)`, distinct variables: nothing to unify
+                out.append(_instantiate(body, template, dict(zip(simple, args[1:]))))
+                continue
             bb = unify(expr, rule.children[1], EMPTY_BINDINGS)  # type: ignore[attr-defined]
             if bb is None:
                 continue
-            body = rule.children[2]  # type: ignore[attr-defined]
             out.append(_instantiate(body, template, bb._d) if template is not _FALLBACK else bb.resolve(body))
         return out
 
@@ -684,7 +688,7 @@ class Interpreter:
             return out
         out = []
         ground = expr.ground  # type: ignore[attr-defined]
-        for rule, _template in cached:
+        for rule, _template, _simple in cached:
             if not ground:
                 # the caller's variables must not meet the rule's: rename the whole rule apart
                 rule = rename_apart(rule)
@@ -695,17 +699,21 @@ class Interpreter:
             out.append((rbody, bb2))
         return out
 
-    def _load_rules(self, key: tuple[str, int]) -> list[tuple[Atom, Any]] | None:
+    def _load_rules(self, key: tuple[str, int]) -> list[tuple[Atom, Any, Any]] | None:
         """The candidate rules for a head and arity, when there are few enough to keep in memory."""
         if not hasattr(self.space, "_dbs"):
             return None
         name, arity = key
         probe = Expression((EQ, Expression((Symbol(name), *[Variable(f"a{i}") for i in range(arity - 1)])), Variable("b")))
-        rules: list[tuple[Atom, Any]] = []
+        rules: list[tuple[Atom, Any, Any]] = []
         for bb in self.space.query(probe):
             rule = rename_apart(bb.resolve(probe))
             head_vars = {a for a in iter_atoms(rule.children[1]) if type(a) is Variable}  # type: ignore[attr-defined]
-            rules.append((rule, _body_template(rule.children[2], head_vars)))  # type: ignore[attr-defined]
+            template = _body_template(rule.children[2], head_vars)  # type: ignore[attr-defined]
+            hargs = rule.children[1].children[1:]  # type: ignore[attr-defined]
+            simple = hargs if template is not _FALLBACK and all(type(a) is Variable for a in hargs) \
+                and len(set(hargs)) == len(hargs) else None
+            rules.append((rule, template, simple))
             if len(rules) > 256:
                 return None
         # generic rules `(= $x ...)` also apply
