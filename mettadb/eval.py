@@ -485,6 +485,7 @@ class Interpreter:
         max_steps = self.max_steps
         deadline = self._deadline
         ev = self._eval
+        tokens = self.tokens
         while True:
             try:
                 req = stack[-1].send(send)
@@ -501,7 +502,17 @@ class Interpreter:
                 raise LimitError(f"evaluation exceeded the step limit of {max_steps}")
             if deadline is not None and not self.steps & 0x3FF and time.monotonic() > deadline:
                 raise LimitError(f"evaluation exceeded the time limit of {self.timeout} s")
-            stack.append(ev(req[0], req[1]))
+            a = req[0]
+            ta = type(a)
+            if ta is not Expression or not a.children:  # type: ignore[attr-defined]
+                # evaluates to itself (or to its token): answered here, no generator
+                if ta is Symbol:
+                    tok = tokens.get(a.name)  # type: ignore[attr-defined]
+                    if tok is not None:
+                        a = tok
+                send = [(a, req[1])]
+                continue
+            stack.append(ev(a, req[1]))
             send = None
 
     # ------------------------------------------------------------------ core

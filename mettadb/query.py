@@ -21,7 +21,6 @@ The order never depends on how the user wrote the patterns.
 from __future__ import annotations
 
 import bisect
-
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
