@@ -372,6 +372,7 @@ def _signature_atom(args: tuple[str, ...] | None, ret: str) -> Atom:
 
 _MISSING = object()
 _FALLBACK = object()
+_EQ_TYPE = Expression((Symbol("->"), Variable("t"), Variable("t"), Symbol("%Undefined%")))
 _TEMPLATE_DEPTH = 200
 
 
@@ -789,6 +790,42 @@ class Interpreter:
                 return []
         declared = self._declared_types(atom)
         return declared or [UNDEFINED]
+
+    def check_added(self, atom: Atom) -> Atom | None:
+        """The error hyperon's `type-check auto` reports for an atom about to be added, or None.
+
+        Like hyperon 0.2.10, only an application of a typed function is checked:
+        its arity, then each argument against the parameter type.
+        """
+        atom = self._tokens_in(atom)
+        if type(atom) is not Expression or not atom.children:
+            return None
+        kids = atom.children
+        ft = self._function_type(kids[0])
+        if ft is None and kids[0] == EQ:
+            ft = rename_apart(_EQ_TYPE)  # hyperon's type of `=`
+        if ft is None:
+            return None
+        params = ft.children[1:-1]  # type: ignore[attr-defined]
+        if len(params) != len(kids) - 1:
+            return error(atom, Symbol("IncorrectNumberOfArguments"))
+        bt: Bindings | None = EMPTY_BINDINGS
+        for i, (arg, want) in enumerate(zip(kids[1:], params), 1):
+            if type(want) is Symbol and (want.name in ("Atom", "%Undefined%") or want.name == metatype(arg)):
+                continue
+            have = self._types_of(arg)
+            if not have and type(arg) is Expression and arg.children:
+                # a badly typed application counts as its function's type, as in hyperon
+                have = [self._function_type(arg.children[0]) or UNDEFINED]
+            nb = None
+            for h in have:
+                nb = bt if h == UNDEFINED else unify(want, h, bt)  # type: ignore[arg-type]
+                if nb is not None:
+                    break
+            if nb is None:
+                return error(atom, Expression((Symbol("BadArgType"), Integer(i), want, have[0] if have else UNDEFINED)))
+            bt = nb
+        return None
 
     def _unify_type(self, atom: Atom, want: Atom, b: Bindings) -> Bindings | None:
         if type(want) is Symbol and (want.name in ("Atom", "%Undefined%") or want.name == metatype(atom)):

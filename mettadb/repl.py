@@ -94,7 +94,11 @@ class Repl:
                     if bang:
                         self.stdout.write(format_results(self.interp.evaluate(atom)) + "\n")
                     else:
-                        self.interp._add(self.space, atom)
+                        bad = self.interp.check_added(atom) if self.interp.type_check else None
+                        if bad is not None:  # type-check auto: not added, the error is shown
+                            self.stdout.write(format_results([bad]) + "\n")
+                        else:
+                            self.interp._add(self.space, atom)
             except KeyboardInterrupt:
                 self.stdout.write("interrupted (nothing was changed)\n")
             except MettaDBError as e:

@@ -1,6 +1,7 @@
 """Running MeTTa scripts against a space, the way hyperon's `metta` runner does.
 
-Atoms without `!` are added to the space; each `!expr` is evaluated in order.
+Atoms without `!` are added to the space (type-checked first under
+`!(pragma! type-check auto)`); each `!expr` is evaluated in order.
 An `(Error ...)` result is a value (printed), and, like hyperon's runner, no
 later `!` runs after one returned an error.  A host-level failure (exception,
 interrupt, limit) propagates, and the caller's transaction rolls back.
@@ -31,8 +32,17 @@ def run_script(interp: Interpreter, text: str, source: str = "<string>",
     out = RunResult()
     for bang, atom in _items(text, source):
         if not bang:
-            interp._add(interp.space, atom)
-            continue
+            bad = interp.check_added(atom) if interp.type_check else None
+            if bad is None:
+                interp._add(interp.space, atom)
+                continue
+            # `pragma! type-check auto`: a badly typed atom is not added; like hyperon's
+            # runner, its error is a result and the run stops there
+            out.append([bad])
+            if on_result is not None:
+                on_result(atom, [bad])
+            out.stopped_on_error = True
+            break
         results = interp.evaluate(atom)
         out.append(results)
         if on_result is not None:

@@ -44,3 +44,13 @@ def test_repl_tab_completion_offers_symbols_from_the_space(space):
         state += 1
     assert got == ["parent", "partner"]
     assert repl._complete("ma", 0) == "match"
+
+
+def test_type_check_auto_refuses_badly_typed_atoms_in_run_and_repl(run, write):
+    script = write("t.metta", '(: foo (-> Number Number))\n!(pragma! type-check auto)\n(foo 1)\n(foo "a")\n!(+ 1 1)\n')
+    r = run("run", str(script))
+    assert r.exit_code == 0 and r.stdout == '[()]\n[(Error (foo "a") (BadArgType 1 Number String))]\n'
+    assert run("match", "(foo $x)", "$x").stdout == "1\n"  # the good atom was added, the bad one not
+    r = run("repl", input='!(pragma! type-check auto)\n(foo True)\n(foo 2)\n!(match &self (foo $x) $x)\n')
+    out = r.stdout.splitlines()
+    assert out[:2] == ["[()]", "[(Error (foo True) (BadArgType 1 Number Bool))]"] and out[2] in ("[1, 2]", "[2, 1]")
