@@ -548,6 +548,14 @@ class Interpreter:
                 results.extend((yield from self._apply_rules(expr, bb, ftype.children[-1] != ATOM_T)))  # type: ignore[attr-defined]
             return results
         # no function type: a tuple; its expression elements are evaluated
+        if atom.ground:  # type: ignore[attr-defined]
+            tokens = self.tokens
+            for k in kids:
+                tk = type(k)
+                if tk is Expression or (tk is Symbol and k.name in tokens):  # type: ignore[attr-defined]
+                    break
+            else:  # nothing inside evaluates to anything else: apply the rules directly
+                return (yield from self._apply_rules(atom, b))
         combos = yield from self._eval_args(atom, kids, None, b, metatype_noeval=False)
         for args, bb in combos:
             if isinstance(args, Atom):
