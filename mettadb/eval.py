@@ -40,6 +40,8 @@ from .bindings import EMPTY_BINDINGS, Bindings
 from .errors import LimitError, ReadOnlyError
 from .parser import parse_script
 from .spaces import MemorySpace, SpaceAtom, StateAtom, rename_apart
+from .query import run_query
+from .store import Space as _Space
 from .unify import unify
 
 __all__ = ["UNIT", "Interpreter", "format_results"]
@@ -667,6 +669,8 @@ class Interpreter:
         return None
 
     def _query(self, space: Any, pattern: Atom, b: Bindings) -> list[Bindings]:
+        if type(space) is _Space:
+            return list(run_query(space, pattern, b))
         return list(space.query(pattern, b))
 
     def _rules_for(self, expr: Atom) -> list[tuple[Atom, Any, Any]] | None:
@@ -1000,13 +1004,25 @@ def _match(it: Interpreter, atom: Expression, b: Bindings) -> Gen:
         return _wrong_arity(atom, b)
     space_arg, pattern, template = a
     out: list[Pair] = []
-    for sp, bb in (yield (space_arg, b)):
+    tokens = it.tokens
+    if type(space_arg) is Symbol and space_arg.name in tokens:  # `&self`: no evaluation round trip
+        spaces: list[Pair] = [(tokens[space_arg.name], b)]
+    else:
+        spaces = yield (space_arg, b)
+    for sp, bb in spaces:
         space = it._space_of(sp)
         if space is None:
             out.append((error(atom, "match expects a space as its first argument"), bb))
             continue
         for b2 in it._query(space, bb.resolve(pattern), bb):
-            out.extend((yield (b2.resolve(template), b2)))
+            r = b2.resolve(template)
+            tr = type(r)
+            if tr is Expression and r.children:  # type: ignore[attr-defined]
+                out.extend((yield (r, b2)))
+            else:  # evaluates to itself (or its token)
+                if tr is Symbol:
+                    r = tokens.get(r.name, r)  # type: ignore[attr-defined]
+                out.append((r, b2))
     return out
 
 
