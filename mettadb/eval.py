@@ -1494,31 +1494,93 @@ def _trace(it: Interpreter, atom: Expression, b: Bindings) -> Gen:
     return (yield (a[1], b))
 
 
+def _doc_formal(it: Interpreter, space: Any, target: Atom) -> Atom | None:
+    """hyperon 0.2.10's `@doc-formal` for a documented atom of a space, None when it has no `@doc`.
+
+    An atom whose type is a function type needs the function form `(@doc f (@desc d)
+    (@params ((@param d1) ...)) (@return r))` (parameter and return types come from
+    the type); other atoms take the function form with undefined types or the
+    atom form `(@doc a (@desc d))`.
+    """
+    doc_s, desc_s, params_s, ret_s = Symbol("@doc"), Symbol("@desc"), Symbol("@params"), Symbol("@return")
+    types = it._types_of(target) if type(target) is not Variable else [UNDEFINED]
+    t = types[0] if types else UNDEFINED
+    d, ps, r = fresh_variable("d"), fresh_variable("p"), fresh_variable("r")
+    fn_pat = Expression((doc_s, target, Expression((desc_s, d)), Expression((params_s, ps)), Expression((ret_s, r))))
+    found = it._query(space, fn_pat, EMPTY_BINDINGS)
+    is_fn = type(t) is Expression and bool(t.children) and t.children[0] == ARROW
+    type_t = Symbol("@type")
+    if found:
+        bb = found[0]
+        params = bb.resolve(ps)
+        pdocs = list(params.children) if type(params) is Expression else []
+        if is_fn:
+            ptypes: list[Atom] = list(t.children[1:-1])  # type: ignore[attr-defined]
+            rtype = t.children[-1]  # type: ignore[attr-defined]
+        else:
+            ptypes, rtype = [], UNDEFINED
+        items = []
+        for i, p in enumerate(pdocs):
+            pd = p.children[1] if type(p) is Expression and len(p.children) == 2 else p
+            items.append(Expression((Symbol("@param"), Expression((type_t, ptypes[i] if i < len(ptypes) else UNDEFINED)),
+                                     Expression((desc_s, pd)))))
+        return Expression((Symbol("@doc-formal"), Expression((Symbol("@item"), target)),
+                           Expression((Symbol("@kind"), Symbol("function"))), Expression((type_t, t)),
+                           Expression((desc_s, bb.resolve(d))), Expression((params_s, Expression(items))),
+                           Expression((ret_s, Expression((type_t, rtype)), Expression((desc_s, bb.resolve(r)))))))
+    if is_fn:
+        return None
+    found = it._query(space, Expression((doc_s, target, Expression((desc_s, d)))), EMPTY_BINDINGS)
+    if not found:
+        return None
+    return Expression((Symbol("@doc-formal"), Expression((Symbol("@item"), target)),
+                       Expression((Symbol("@kind"), Symbol("atom"))), Expression((type_t, t)),
+                       Expression((desc_s, found[0].resolve(d)))))
+
+
+def _plain(a: Atom) -> str:
+    return a.value if type(a) is String else str(a)  # type: ignore[attr-defined,no-any-return]
+
+
 @special("help!", "(-> Atom (->))")
 def _help(it: Interpreter, atom: Expression, b: Bindings) -> Gen:
     a = _args(atom, 1)
     if a is None:
         return _wrong_arity(atom, b)
-    for doc in _docs(it, a[0]):
-        it._print(str(doc))
+    doc = _doc_formal(it, it.space, a[0])
+    if doc is None:
+        it._print(f"No documentation found for {a[0]}")
+        return [(UNIT, b)]
+    parts = {k.children[0].name: k.children[1:] for k in doc.children[1:]}  # type: ignore[attr-defined]
+    kind, t, desc = parts["@kind"][0], parts["@type"][0], _plain(parts["@desc"][0])
+    if str(kind) == "function":
+        lines = [f"Function {a[0]}: {t} {desc}", "Parameters:"]
+        for p in parts["@params"][0].children:  # type: ignore[attr-defined]
+            lines.append(f"  (type {p.children[1].children[1]}) {_plain(p.children[2].children[1])}")  # type: ignore[attr-defined]
+        ret = parts["@return"]
+        lines.append(f"Return: (type {ret[0].children[1]}) {_plain(ret[1].children[1])}")  # type: ignore[attr-defined]
+        it._print("\n".join(lines))
+    else:
+        it._print(f"Atom {a[0]}: {t} {desc}")
     return [(UNIT, b)]
     yield  # pragma: no cover
 
 
-def _docs(it: Interpreter, target: Atom) -> list[Atom]:
-    d = fresh_variable("d")
-    return [bb.resolve(Expression((Symbol("@doc"), target, d)))
-            for bb in it._query(it.space, Expression((Symbol("@doc"), target, d)), EMPTY_BINDINGS)]
-
-
-@special("get-doc", "(-> Atom %Undefined%)")
+@special("get-doc", "(-> SpaceType Atom %Undefined%)")
 def _get_doc(it: Interpreter, atom: Expression, b: Bindings) -> Gen:
-    a = _args(atom, 1)
+    a = _args(atom, 2)
     if a is None:
         return _wrong_arity(atom, b)
-    docs = _docs(it, a[0])
-    return [(d, b) for d in docs] or [(Expression((Symbol("@doc-formal"), Expression((Symbol("@item"), a[0])))), b)]
-    yield  # pragma: no cover
+    out: list[Pair] = []
+    for sp, bb in (yield (a[0], b)):
+        space = it._space_of(sp)
+        if space is None:
+            out.append((error(atom, "get-doc expects a space as its first argument"), bb))
+            continue
+        doc = _doc_formal(it, space, bb.resolve(a[1]))
+        if doc is not None:
+            out.append((doc, bb))
+    return out
 
 
 @special("import!", "(-> Atom Atom (->))")

@@ -54,3 +54,13 @@ def test_type_check_auto_refuses_badly_typed_atoms_in_run_and_repl(run, write):
     r = run("repl", input='!(pragma! type-check auto)\n(foo True)\n(foo 2)\n!(match &self (foo $x) $x)\n')
     out = r.stdout.splitlines()
     assert out[:2] == ["[()]", "[(Error (foo True) (BadArgType 1 Number Bool))]"] and out[2] in ("[1, 2]", "[2, 1]")
+
+
+def test_help_prints_documentation_like_hyperon(run, write):
+    script = write("d.metta", '(@doc inc (@desc "Adds one") (@params ((@param "A number"))) (@return "The number plus one"))\n'
+                              '(: inc (-> Number Number))\n(: limit Number)\n(@doc limit (@desc "A constant"))\n'
+                              "!(help! inc)\n!(help! limit)\n!(help! nothing)\n")
+    r = run("run", str(script))
+    assert r.stdout == ("Function inc: (-> Number Number) Adds one\nParameters:\n  (type Number) A number\n"
+                        "Return: (type Number) The number plus one\nAtom limit: Number A constant\n"
+                        "No documentation found for nothing\n[()]\n[()]\n[()]\n")
