@@ -39,8 +39,8 @@ from .atoms import (
 from .bindings import EMPTY_BINDINGS, Bindings
 from .errors import LimitError, ReadOnlyError
 from .parser import parse_script
-from .spaces import MemorySpace, SpaceAtom, StateAtom, rename_apart
 from .query import run_query
+from .spaces import MemorySpace, SpaceAtom, StateAtom, rename_apart
 from .store import Space as _Space
 from .unify import unify
 
@@ -554,7 +554,7 @@ class Interpreter:
             tokens = self.tokens
             for k in kids:
                 tk = type(k)
-                if tk is Expression or (tk is Symbol and k.name in tokens):  # type: ignore[attr-defined]
+                if tk is Expression or (tk is Symbol and k.name in tokens):
                     break
             else:  # nothing inside evaluates to anything else: apply the rules directly
                 return (yield from self._apply_rules(atom, b))
@@ -1539,7 +1539,7 @@ def _doc_formal(it: Interpreter, space: Any, target: Atom) -> Atom | None:
 
 
 def _plain(a: Atom) -> str:
-    return a.value if type(a) is String else str(a)  # type: ignore[attr-defined,no-any-return]
+    return a.value if type(a) is String else str(a)
 
 
 @special("help!", "(-> Atom (->))")
@@ -1555,10 +1555,10 @@ def _help(it: Interpreter, atom: Expression, b: Bindings) -> Gen:
     kind, t, desc = parts["@kind"][0], parts["@type"][0], _plain(parts["@desc"][0])
     if str(kind) == "function":
         lines = [f"Function {a[0]}: {t} {desc}", "Parameters:"]
-        for p in parts["@params"][0].children:  # type: ignore[attr-defined]
-            lines.append(f"  (type {p.children[1].children[1]}) {_plain(p.children[2].children[1])}")  # type: ignore[attr-defined]
+        for p in parts["@params"][0].children:
+            lines.append(f"  (type {p.children[1].children[1]}) {_plain(p.children[2].children[1])}")
         ret = parts["@return"]
-        lines.append(f"Return: (type {ret[0].children[1]}) {_plain(ret[1].children[1])}")  # type: ignore[attr-defined]
+        lines.append(f"Return: (type {ret[0].children[1]}) {_plain(ret[1].children[1])}")
         it._print("\n".join(lines))
     else:
         it._print(f"Atom {a[0]}: {t} {desc}")
