@@ -13,8 +13,13 @@ Named databases inside one environment (layout in docs/FORMAT.md):
            (dupsort), value the primary key
 * `heads`  statistics: per arity+head bucket, [distinct, total]
 
-All writes of one call go through one write transaction; the generation
-number in `meta` is bumped by every commit.
+`atoms`, `rev`, `vx` and `heads` exist in two slots (the second named `~1`);
+`meta.slot` says which one is live.
+
+All writes of one call go through one write transaction, except bulk loads,
+which build the inactive slot of format 2 over many transactions and make it
+active in one (see `Space.load`); the generation number in `meta` is bumped by
+every commit that changes the space.
 """
 
 from __future__ import annotations
