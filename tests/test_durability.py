@@ -41,6 +41,15 @@ def _kill_20_times(tmp_path, template, argv, after_len, seed, longest):
     and check that the space is sound and holds exactly the old atoms or exactly all the new ones."""
     rng = random.Random(seed)
     before = contents(template)
+    # kill within the time an uninterrupted run takes here (so most kills land mid-flight,
+    # however fast this machine is today)
+    probe = tmp_path / "probe"
+    shutil.copytree(template, probe)
+    t0 = time.perf_counter()
+    subprocess.run(mettadb_cmd("--db", str(probe), *argv), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                   check=True)
+    longest = min(longest, max(0.1, 0.9 * (time.perf_counter() - t0)))
+    shutil.rmtree(probe)
     mid = 0
     for k in range(20):
         space = tmp_path / f"s{k}"
