@@ -250,12 +250,24 @@ def _candidates(space: Space, txn: lmdb.Transaction, ap: AccessPath, qs: QuerySt
         atoms_db = space._dbs[b"atoms"]
         cur = txn.cursor(db=space._dbs[b"rev"])
         get = txn.get
-        if cur.set_range(ap.prefix):
+        prefix = ap.prefix
+        toks = ap.fwd_tokens
+        head = toks[0] + toks[1]
+        h = len(head)
+        lp = len(prefix)
+        # the constant suffix in its original order: when the rest of a reverse key is one
+        # symbol token, the primary key is head + that token + this (no re-tokenizing)
+        tail = b"".join(toks[len(toks) - (ap.prefix_tokens - 2):]) if ap.prefix_tokens > 2 else b""
+        if cur.set_range(prefix):
             for rkey in cur.iternext(values=False):
-                if not rkey.startswith(ap.prefix):
+                if not rkey.startswith(prefix):
                     break
                 qs.keys_visited += 1
-                key = unreverse_key(rkey)
+                t = rkey[lp] if len(rkey) > lp else 0
+                if t > 0xC0 and len(rkey) == lp + 1 + (t & 0x3F) and rkey[:h] == head:
+                    key = head + rkey[lp:] + tail
+                else:
+                    key = unreverse_key(rkey)
                 raw = get(key, None, atoms_db)
                 if raw is not None:
                     yield key, raw
