@@ -543,12 +543,16 @@ class Space:
                 self._grow()
             except lmdb.Error as e:
                 txn.abort()
-                if _is_enospc(e, self.path):
-                    raise SpaceFullError(f"no space left on the device holding {self.path}; the space is unchanged") from None
-                raise MettaDBError(f"{self.path}: {e}") from None
+                raise self._write_error(e) from None
             except BaseException:
                 txn.abort()
                 raise
+
+    def _write_error(self, e: lmdb.Error) -> MettaDBError:
+        """The error a failed write transaction becomes (the space is unchanged either way)."""
+        if _is_enospc(e, self.path):
+            return SpaceFullError(f"no space left on the device holding {self.path}; the space is unchanged")
+        return MettaDBError(f"{self.path}: {e}")
 
     def _regrow_and_replay(self, upto: int) -> None:
         """Abort the open transaction, grow the map, and redo its first `upto` writes in a new one."""
@@ -600,10 +604,7 @@ class Space:
                 except lmdb.MapFullError:
                     self._regrow_and_replay(upto=len(local.ops))
                 except lmdb.Error as e:
-                    if _is_enospc(e, self.path):
-                        raise SpaceFullError(
-                            f"no space left on the device holding {self.path}; the space is unchanged") from None
-                    raise MettaDBError(f"{self.path}: {e}") from None
+                    raise self._write_error(e) from None
         except BaseException:
             with contextlib.suppress(Exception):
                 local.writer.txn.abort()
@@ -962,10 +963,7 @@ class Space:
                     self._grow()
                 except lmdb.Error as e:
                     txn.abort()
-                    if _is_enospc(e, self.path):
-                        raise SpaceFullError(
-                            f"no space left on the device holding {self.path}; the space is unchanged") from None
-                    raise MettaDBError(f"{self.path}: {e}") from None
+                    raise self._write_error(e) from None
                 except BaseException:
                     txn.abort()
                     raise

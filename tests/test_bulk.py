@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import os
 import random
-import subprocess
-import sys
 import threading
 
 import pytest
@@ -153,37 +151,6 @@ def test_a_writer_during_a_bulk_load_loses_nothing(tmp_path, monkeypatch):
         assert sp.check() == []
         assert sorted(int(str(x)) for x in sp.match("(side $i)", "$i")) == written  # no add was lost
         assert (sp.count("(age P17 %s)" % next(iter(sp.match("(age P17 $a)", "$a")))) == 1) if loaded else True
-
-
-_READER = """
-import sys, time, mettadb
-seen = set()
-with mettadb.open(sys.argv[1], readonly=True) as sp:
-    print("ready", flush=True)
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        seen.add(sum(1 for _ in sp.query("(n $x)")))
-        if 30000 in seen:
-            break
-print(sorted(seen))
-"""
-
-
-def test_a_reader_follows_the_flip_and_never_sees_a_partial_load(tmp_path):
-    space = tmp_path / "space"
-    with mettadb.open(space) as sp:
-        sp.add_all(f"(n {i})" for i in range(1000))
-    f = tmp_path / "more.metta"
-    f.write_text("".join(f"(n {i})\n" for i in range(1000, 30_000)))
-    reader = subprocess.Popen([sys.executable, "-c", _READER, str(space)], stdout=subprocess.PIPE, text=True)
-    assert reader.stdout.readline().strip() == "ready"
-    env = dict(os.environ, METTADB_BULK_RUN_KEYS="3000")
-    r = subprocess.run([sys.executable, "-c", "from mettadb.cli.main import main; main()", "--db", str(space),
-                        "load", "--bulk", str(f)], env=env, capture_output=True, text=True)
-    assert r.returncode == 0, r.stderr
-    out, _ = reader.communicate(timeout=90)
-    seen = eval(out)  # a list of ints printed by our own reader
-    assert set(seen) <= {1000, 30_000} and 30_000 in seen
 
 
 def test_cli_bulk_flag(tmp_path):

@@ -127,7 +127,9 @@ print(sorted(seen))
 """
 
 
-def test_readers_see_old_or_new_never_a_mix(tmp_path):
+@pytest.mark.parametrize("mode", ["--no-bulk", "--bulk"])
+def test_readers_see_old_or_new_never_a_mix(tmp_path, monkeypatch, mode):
+    monkeypatch.setenv("METTADB_BULK_RUN_KEYS", "3000")  # a bulk load spills runs and stages several commits
     space = tmp_path / "space"
     with mettadb.open(space) as sp:
         sp.add_all(f"(n {i})" for i in range(1000))
@@ -135,7 +137,7 @@ def test_readers_see_old_or_new_never_a_mix(tmp_path):
     f.write_text("".join(f"(n {i})\n" for i in range(1000, 30_000)))
     reader = subprocess.Popen([sys.executable, "-c", _READER, str(space), "30"], stdout=subprocess.PIPE, text=True)
     time.sleep(0.5)
-    assert subprocess.run(mettadb_cmd("--db", str(space), "load", str(f))).returncode == 0
+    assert subprocess.run(mettadb_cmd("--db", str(space), "load", mode, str(f))).returncode == 0
     out, _ = reader.communicate(timeout=60)
     seen = eval(out)  # a list of ints printed by our own reader
     assert set(seen) <= {1000, 30_000} and 30_000 in seen
