@@ -102,7 +102,7 @@ def load(ctx: click.Context, files: tuple[str, ...], duplicates: bool, fmt: str,
         with _space(ctx, durable=not fast) as space, Progress("loading", total or None, bytes_done=True) as bar:
             with _errors():
                 if fmt == "paths":
-                    report = space.load_paths(*sources, duplicates=duplicates)
+                    report = space.load_paths(*sources, duplicates=duplicates, bulk=bulk)
                 else:
                     report = space.load(*sources, duplicates=duplicates, progress=bar.update, bulk=bulk)
     except BaseException:

@@ -724,11 +724,38 @@ class Space:
 
         self._write(run)
 
-    def load_paths(self, *sources: PathLike | BinaryIO, duplicates: bool = False) -> LoadReport:
-        """Load MORK `.paths` dumps in one transaction (set union unless duplicates)."""
+    def load_paths(self, *sources: PathLike | BinaryIO, duplicates: bool = False, bulk: bool | None = None) -> LoadReport:
+        """Load MORK `.paths` dumps, all or nothing (set union unless duplicates); `bulk` as for `load`."""
         from .interchange import read_paths
 
         t0 = time.perf_counter()
+        if self.readonly:
+            raise ReadOnlyError(f"{self.path} is open read-only")
+        if bulk is None:
+            size = sum(os.path.getsize(s) for s in sources if isinstance(s, (str, os.PathLike)) and os.path.exists(s))
+            bulk = (all(isinstance(s, (str, os.PathLike)) for s in sources)
+                    and size * 4 >= max(BULK_MIN_BYTES, self._used_bytes() // 4))  # .paths are compressed ~4x
+        if bulk and getattr(self._txn_local, "writer", None) is None and self._slot_dbs[1] is not None:
+
+            def records(s: Any, st: Transcoded) -> Iterator[tuple[bytes, Any, Any]]:
+                f = open(s, "rb") if isinstance(s, (str, os.PathLike)) else s
+                try:
+                    for path, names in read_paths(f, st.source):
+                        tokens = split_tokens(path) if names is None and 3 <= path[0] < 64 else None
+                        yield path, names, tokens if tokens is not None and _reversible(tokens) else None
+                finally:
+                    if f is not s:
+                        f.close()
+
+            gc_was = gc.isenabled()
+            gc.disable()
+            try:
+                bulk_report = self._bulk_load(sources, [None] * len(sources), duplicates, None, records)
+            finally:
+                if gc_was:
+                    gc.enable()
+            bulk_report.seconds, bulk_report.mode = time.perf_counter() - t0, "bulk"
+            return bulk_report
 
         def run(w: _Writer) -> LoadReport:
             report = LoadReport()
@@ -868,7 +895,8 @@ class Space:
 
     # ------------------------------------------------------------------ bulk loads
     def _bulk_load(self, sources: tuple[PathLike | BinaryIO, ...], positions: list[int | None], duplicates: bool,
-                   progress: Callable[[int, int], None] | None) -> LoadReport:
+                   progress: Callable[[int, int], None] | None,
+                   reader: Callable[[Any, Transcoded], Iterator[tuple[bytes, Any, Any]]] | None = None) -> LoadReport:
         """Parse into sorted runs, then build the inactive slot and flip to it (see `load`)."""
         import shutil
         import tempfile
@@ -895,7 +923,7 @@ class Space:
                         s.seek(pos)
                     st = Transcoded(os.fspath(s) if isinstance(s, (str, os.PathLike)) else getattr(s, "name", "<stream>"))
                     report.files.append(st.source)
-                    for path, names, tokens in transcode_file(s, st):
+                    for path, names, tokens in (reader or transcode_file)(s, st):
                         n += 1
                         if names is None and len(path) <= MAX_PLAIN:
                             aappend(path)

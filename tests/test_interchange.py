@@ -51,6 +51,11 @@ def test_round_trips(tmp_path, fmt):
     with mettadb.open(tmp_path / "b") as sp2:
         if fmt == "paths":
             sp2.load_paths(io.BytesIO(data), duplicates=True)
+            with mettadb.open(tmp_path / "bulk") as sp3:  # the staged path gives the same space
+                assert sp3.load_paths(io.BytesIO(data), duplicates=True, bulk=True).mode == "bulk"
+                assert items(sp3) == before and sp3.check() == []
+                sp3.load_paths(io.BytesIO(data), bulk=True)  # set union: nothing new
+                assert items(sp3) == before
         elif fmt == "metta":
             sp2.load(io.BytesIO(data), duplicates=True)
         else:
@@ -83,4 +88,6 @@ def test_corrupt_paths_are_rejected_cleanly(tmp_path):
         trunc = zlib.compress(struct.pack("<I", 30) + b"\x02\xc1a")
         with pytest.raises(mettadb.DecodeError, match="truncated record 1"):
             sp.load_paths(io.BytesIO(trunc))
-        assert len(sp) == 0
+        with pytest.raises(mettadb.DecodeError, match="truncated record 1"):
+            sp.load_paths(io.BytesIO(trunc), bulk=True)
+        assert len(sp) == 0 and sp.check() == []
