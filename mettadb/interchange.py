@@ -83,12 +83,13 @@ def read_paths(stream: IO[bytes], source: str = "<paths>") -> Iterator[tuple[byt
         raise DecodeError(f"{source}: not a zlib stream")
     n = 0
     while True:
-        while len(buf) >= 4:
-            (length,) = _U32.unpack_from(buf)
-            if len(buf) < 4 + length:
+        pos, end = 0, len(buf)
+        while end - pos >= 4:  # an offset into the buffer: slicing off each record would copy the rest
+            (length,) = _U32.unpack_from(buf, pos)
+            if end - pos < 4 + length:
                 break
-            path = buf[4:4 + length]
-            buf = buf[4 + length:]
+            path = buf[pos + 4:pos + 4 + length]
+            pos += 4 + length
             n += 1
             try:
                 atom = decode(path)
@@ -97,6 +98,7 @@ def read_paths(stream: IO[bytes], source: str = "<paths>") -> Iterator[tuple[byt
             names = [f"_{i}" for i in range(sum(1 for t in split_tokens(path) if t[0] == 0xC0))] or None
             del atom
             yield path, names
+        buf = buf[pos:]
         chunk = stream.read(1 << 16)
         if not chunk:
             try:
