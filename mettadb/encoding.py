@@ -48,6 +48,7 @@ __all__ = [
     "TAG_WIDE_ARITY",
     "arity_token",
     "atom_tokens",
+    "check_path",
     "decode",
     "encode",
     "encode_with_names",
@@ -344,6 +345,47 @@ def decode(path: bytes, names: Sequence[str] | None = None) -> Atom:
             if pos != n:
                 raise DecodeError(f"{n - pos} trailing bytes after the atom")
             return atom
+
+
+def check_path(path: bytes) -> int:
+    """How many variables a path introduces; raises DecodeError exactly when `decode` would.
+
+    Builds no atom (symbols go through the same text check and cache), so
+    imports can validate millions of records cheaply.
+    """
+    n = len(path)
+    if n == 0:
+        raise DecodeError("empty path")
+    pos = 0
+    need = 1
+    nvars = 0
+    cached = _text_cache.get
+    while need:
+        if pos >= n:
+            raise DecodeError(f"path ends inside an expression at byte {pos}")
+        tag = path[pos]
+        pos += 1
+        need -= 1
+        if tag < 0x40:
+            need += tag
+        elif tag > 0xC0:
+            end = pos + (tag & 0x3F)
+            if end > n:
+                raise DecodeError(f"symbol runs past the end of the path at byte {pos - 1}")
+            if cached(path[pos - 1:end]) is None:
+                _text_atom(path[pos - 1:end], path[pos:end])
+            pos = end
+        elif tag == 0xC0:
+            nvars += 1
+        elif tag >= 0x80:
+            if tag & 0x3F >= nvars:
+                raise DecodeError(f"reference to variable {tag & 0x3F} before it is introduced")
+        else:  # an extension tag: the full decoder checks those
+            decode(path)
+            return sum(1 for t in split_tokens(path) if t[0] == 0xC0)
+    if pos != n:
+        raise DecodeError(f"{n - pos} trailing bytes after the atom")
+    return nvars
 
 
 def split_tokens(path: bytes) -> list[bytes]:

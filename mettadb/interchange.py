@@ -16,7 +16,7 @@ import zlib
 from collections.abc import Callable, Iterator
 from typing import IO, Any
 
-from .encoding import decode, split_tokens
+from .encoding import check_path, split_tokens
 from .errors import DecodeError, MettaDBError
 
 __all__ = ["FORMATS", "ExportReport", "export_space", "read_paths"]
@@ -92,12 +92,10 @@ def read_paths(stream: IO[bytes], source: str = "<paths>") -> Iterator[tuple[byt
             pos += 4 + length
             n += 1
             try:
-                atom = decode(path)
+                nvars = check_path(path)
             except DecodeError as e:
                 raise DecodeError(f"{source}: record {n}: {e}") from None
-            names = [f"_{i}" for i in range(sum(1 for t in split_tokens(path) if t[0] == 0xC0))] or None
-            del atom
-            yield path, names
+            yield path, [f"_{i}" for i in range(nvars)] if nvars else None
         buf = buf[pos:]
         chunk = stream.read(1 << 16)
         if not chunk:

@@ -9,7 +9,7 @@ from strategies import atoms
 
 from mettadb import DecodeError, E, S, V, alpha_equal, decode, encode
 from mettadb.atoms import Bool, Expression, Float, Integer, String, Symbol, Variable
-from mettadb.encoding import split_tokens
+from mettadb.encoding import check_path, split_tokens
 from mettadb.keys import const_prefix
 
 
@@ -101,3 +101,37 @@ def test_deep_atom_encodes_without_recursion():
     p = encode(a)
     assert len(p) == 100_000 * 3 + 6
     assert decode(p) == a
+
+
+def _decode_outcome(path):
+    try:
+        a = decode(path)
+    except DecodeError:
+        return None
+    return len({v for v in _walk(a) if type(v) is Variable})
+
+
+def _walk(a):
+    stack = [a]
+    while stack:
+        x = stack.pop()
+        yield x
+        if type(x) is Expression:
+            stack.extend(x.children)
+
+
+@given(st.one_of(st.binary(max_size=40),
+                 st.builds(lambda a, cut, junk: encode(a)[:cut] + junk, atoms(), st.integers(0, 60), st.binary(max_size=3))))
+def test_check_path_agrees_with_decode(path):
+    """The import validator rejects exactly what decode rejects, and counts the same variables."""
+    expected = _decode_outcome(path)
+    if expected is None:
+        with pytest.raises(DecodeError):
+            check_path(path)
+    else:
+        assert check_path(path) == expected
+
+
+@given(atoms())
+def test_check_path_accepts_every_encoded_atom(a):
+    assert check_path(encode(a)) == _decode_outcome(encode(a))
