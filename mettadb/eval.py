@@ -1074,28 +1074,21 @@ def _noeval(it: Interpreter, atom: Expression, b: Bindings) -> Gen:
     yield  # pragma: no cover
 
 
-@special("id", "(-> $t $t)")
-def _id(it: Interpreter, atom: Expression, b: Bindings) -> Gen:
-    a = _args(atom, 1)
-    if a is None:
-        return _wrong_arity(atom, b)
-    return (yield (a[0], b))
+def _evaluate_first(n: int) -> Special:
+    """`id`, `eval` and `evalc`: with n arguments, the results of evaluating the first."""
+
+    def fn(it: Interpreter, atom: Expression, b: Bindings) -> Gen:
+        a = _args(atom, n)
+        if a is None:
+            return _wrong_arity(atom, b)
+        return (yield (a[0], b))
+
+    return fn
 
 
-@special("eval", "(-> Atom Atom)")
-def _eval_form(it: Interpreter, atom: Expression, b: Bindings) -> Gen:
-    a = _args(atom, 1)
-    if a is None:
-        return _wrong_arity(atom, b)
-    return (yield (a[0], b))
-
-
-@special("evalc", "(-> Atom SpaceType Atom)")
-def _evalc(it: Interpreter, atom: Expression, b: Bindings) -> Gen:
-    a = _args(atom, 2)
-    if a is None:
-        return _wrong_arity(atom, b)
-    return (yield (a[0], b))
+special("id", "(-> $t $t)")(_evaluate_first(1))
+special("eval", "(-> Atom Atom)")(_evaluate_first(1))
+special("evalc", "(-> Atom SpaceType Atom)")(_evaluate_first(2))
 
 
 @special("chain", "(-> Atom Variable Atom %Undefined%)")

@@ -505,9 +505,7 @@ class Space:
         self.env.set_mapsize(new)
 
     def _ensure_headroom(self, need: int) -> None:
-        info = self.env.info()
-        used = (info["last_pgno"] + 1) * self.env.stat()["psize"]
-        if info["map_size"] - used < need:
+        if self.env.info()["map_size"] - self._used_bytes() < need:
             with contextlib.suppress(SpaceFullError):  # a cap only matters if the write really needs it
                 self._grow(need)
 
@@ -525,17 +523,22 @@ class Space:
                 except lmdb.MapFullError:
                     self._regrow_and_replay(upto=len(self._txn_local.ops) - 1)
         self._ensure_headroom(need + (1 << 20))
+
+        def body(txn: lmdb.Transaction) -> Any:
+            self._sync_slot(txn)
+            w = _Writer(self, txn)
+            result = fn(w)
+            w.finish()
+            return result
+
+        return self._in_write_txn(body)
+
+    def _in_write_txn(self, body: Callable[[lmdb.Transaction], Any]) -> Any:
+        """Run body in a write transaction and commit; a full map is grown and body run again."""
         while True:
             txn = self.env.begin(write=True)
             try:
-                self._sync_slot(txn)
-            except BaseException:
-                txn.abort()
-                raise
-            w = _Writer(self, txn)
-            try:
-                result = fn(w)
-                w.finish()
+                result = body(txn)
                 txn.commit()
                 return result
             except lmdb.MapFullError:
@@ -805,7 +808,6 @@ class Space:
         nothing, with memory that does not grow with the input.
         """
         t0 = time.perf_counter()
-        need = 0
         size = 0
         for s in sources:
             if isinstance(s, (str, os.PathLike)):
@@ -963,7 +965,6 @@ class Space:
         import bisect
         from itertools import repeat
 
-        env = self.env
         with self._read() as rtxn:
             gen0 = rtxn.get(b"generation", db=self._meta_db)
         src = self._slot
@@ -977,24 +978,13 @@ class Space:
 
         def staged(fn: Callable[[lmdb.Transaction], Any]) -> Any:
             """Run fn in its own write transaction (redone after growing a full map); `conflict` if the space moved on."""
-            while True:
-                txn = env.begin(write=True)
-                try:
-                    if txn.get(b"generation", db=meta) != gen0 or txn.get(b"slot", db=meta) != _pack(src):
-                        txn.abort()
-                        return conflict
-                    result = fn(txn)
-                    txn.commit()
-                    return result
-                except lmdb.MapFullError:
-                    txn.abort()
-                    self._grow()
-                except lmdb.Error as e:
-                    txn.abort()
-                    raise self._write_error(e) from None
-                except BaseException:
-                    txn.abort()
-                    raise
+
+            def body(txn: lmdb.Transaction) -> Any:
+                if txn.get(b"generation", db=meta) != gen0 or txn.get(b"slot", db=meta) != _pack(src):
+                    return conflict  # nothing written: committing the empty transaction is harmless
+                return fn(txn)
+
+            return self._in_write_txn(body)
 
         def clear(txn: lmdb.Transaction) -> None:
             for name in _SLOTTED:
