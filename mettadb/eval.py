@@ -1567,8 +1567,10 @@ def _get_doc(it: Interpreter, atom: Expression, b: Bindings) -> Gen:
     out: list[Pair] = []
     for sp, bb in (yield (a[0], b)):
         space = it._space_of(sp)
-        if space is None:
-            out.append((error(atom, "get-doc expects a space as its first argument"), bb))
+        if space is None:  # as hyperon's typed `get-doc` reports it
+            have = it._types_of(sp)
+            out.append((error(atom, Expression((Symbol("BadArgType"), Integer(1), Symbol("SpaceType"),
+                                                have[0] if have else UNDEFINED))), bb))
             continue
         doc = _doc_formal(it, space, bb.resolve(a[1]))
         if doc is not None:
