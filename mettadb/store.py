@@ -957,6 +957,11 @@ class Space:
                             report.present = n - added
                             return report
                 raise MettaDBError(f"{self.path} kept changing during the bulk load; nothing was written, try again")
+        except OSError as e:
+            if e.errno != errno.ENOSPC:
+                raise
+            raise SpaceFullError(f"no space left on the device holding {self.path} for the load's sorted runs; "
+                                 "the space is unchanged") from None
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
 
