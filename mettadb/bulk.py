@@ -15,11 +15,11 @@ from __future__ import annotations
 import bisect
 import os
 from collections.abc import Iterator
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, NamedTuple
 
 import msgpack
 
-__all__ = ["BUCKET_KEYS", "RUN_KEYS", "KeyRuns"]
+__all__ = ["BUCKET_KEYS", "RUN_KEYS", "KeyRuns", "RunFiles"]
 
 #: keys a bulk load holds in memory, all its key sets together, before it spills
 #: sorted runs to disk (~70 bytes each as Python objects); `METTADB_BULK_RUN_KEYS`
@@ -80,6 +80,14 @@ class _RunReader:
         self._f.close()
 
 
+class RunFiles(NamedTuple):
+    """Sorted run files written by one `KeyRuns` (in another process), to be adopted by another."""
+
+    paths: list[str]
+    sample: list[bytes]
+    keys: int
+
+
 class KeyRuns:
     """A multiset of byte keys kept as sorted runs in `directory`; see the module doc."""
 
@@ -114,9 +122,22 @@ class KeyRuns:
         self.spilled += len(keys)
         self.keys.clear()
 
+    def run_files(self) -> RunFiles:
+        """Spill what is in memory and hand over the run files (this object forgets them)."""
+        self.spill()
+        out = RunFiles(self._runs, self._sample, self.spilled)
+        self._runs, self._sample, self.spilled = [], [], 0
+        return out
+
+    def adopt(self, runs: RunFiles) -> None:
+        """Take over run files written elsewhere (see `run_files`); they are merged and discarded with ours."""
+        self._runs.extend(runs.paths)
+        self._sample.extend(runs.sample)
+        self.spilled += runs.keys
+
     def buckets(self) -> Iterator[tuple[bytes, bytes | None, list[bytes]]]:
         """Yield (lo, hi, keys) for consecutive ranges covering every key; keys sorted, hi None = no bound."""
-        rest, self.keys = self._sorted(self.keys), []  # no appends after this
+        rest = self._sorted(self.keys)  # no appends after this; kept, so the merge can be run again
         size = self.bucket_keys
         if not self._runs:
             n, i, lo = len(rest), 0, b""

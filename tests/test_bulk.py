@@ -95,11 +95,31 @@ def test_key_runs_merge_any_order_in_bounded_runs(tmp_path):
                 if len(runs.keys) >= 300:
                     runs.spill()
             buckets = list(runs.buckets())
+            again = list(runs.buckets())  # a bulk load redone after a concurrent writer merges twice
+        assert again == buckets
         assert len(buckets) > 5 and runs.spilled > 0
         got = [k for _, _, ks in buckets for k in ks]
         assert got == sorted(keys * copies)
         for lo, hi, ks in buckets:
             assert all(lo <= k and (hi is None or k < hi) for k in ks)
+
+
+def test_key_runs_adopt_runs_written_elsewhere(tmp_path):
+    rnd = random.Random(4)
+    keys = [bytes(rnd.randrange(256) for _ in range(rnd.randrange(1, 6))) for _ in range(3000)]
+    other = KeyRuns(str(tmp_path), "other")
+    for k in keys[:2000]:
+        other.append(k)
+        if len(other.keys) >= 700:
+            other.spill()
+    files = other.run_files()
+    assert len(files.paths) == 3 and files.keys == 2000 and not other.keys
+    with KeyRuns(str(tmp_path), "mine", bucket_keys=300) as runs:
+        for k in keys[2000:]:
+            runs.append(k)
+        runs.adopt(files)
+        assert [k for _, _, ks in runs.buckets() for k in ks] == sorted(keys)
+    assert not list(tmp_path.iterdir())
 
 
 def test_a_parse_error_in_a_bulk_load_changes_nothing(tmp_path, small_runs):
