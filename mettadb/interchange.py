@@ -11,6 +11,7 @@ and `export_paths` counts them.  Variable names are not part of a path.
 from __future__ import annotations
 
 import json
+import re
 import struct
 import zlib
 from collections.abc import Callable, Iterator
@@ -19,7 +20,7 @@ from typing import IO, Any
 from .encoding import check_path, split_tokens
 from .errors import DecodeError, MettaDBError
 
-__all__ = ["FORMATS", "ExportReport", "export_space", "read_paths"]
+__all__ = ["FORMATS", "ExportReport", "block_items", "export_space", "paths_blocks", "read_paths"]
 
 FORMATS = ("metta", "jsonl", "paths")
 _U32 = struct.Struct("<I")
@@ -112,3 +113,105 @@ def read_paths(stream: IO[bytes], source: str = "<paths>") -> Iterator[tuple[byt
             buf += d.decompress(chunk)
         except zlib.error as e:
             raise DecodeError(f"{source}: corrupt stream: {e}") from None
+
+
+#: one symbol token (`0xC0|n` and its n bytes): the whole of a flat path after its arity byte
+_SYMBOL_TOKEN = re.compile(b"|".join(re.escape(bytes((0xC0 | n,))) + b".{%d}" % n for n in range(1, 64)), re.S)
+_SEEN_MAX = 1 << 20
+
+
+def paths_blocks(stream: IO[bytes], source: str = "<paths>", block_size: int = 4 << 20) -> Iterator[tuple[bytes, int]]:
+    """Decompressed `.paths` data in blocks of whole records: (block, number of its first record).
+
+    Raises DecodeError for a stream that is not zlib, is corrupt or ends inside a record.
+    """
+    d: Any = None
+    buf = b""
+    first = stream.read(1 << 16)
+    for wbits in (zlib.MAX_WBITS, -zlib.MAX_WBITS):  # zlib-wrapped, else raw deflate
+        try:
+            d = zlib.decompressobj(wbits)
+            buf = d.decompress(first)
+            break
+        except zlib.error:
+            d = None
+    if d is None:
+        raise DecodeError(f"{source}: not a zlib stream")
+    unpack = _U32.unpack_from
+    n = 1
+    pos = 0  # start of the first record not yet walked over
+    count = 0  # whole records in buf[:pos]
+    eof = False
+    while True:
+        end = len(buf)
+        while end - pos >= 4 and pos < block_size:  # walk record lengths only: `block_items` cuts them up
+            nxt = pos + 4 + unpack(buf, pos)[0]
+            if nxt > end:
+                break
+            pos = nxt
+            count += 1
+        if pos and (pos >= block_size or eof):
+            yield buf[:pos], n
+            n += count
+            buf, pos, count = buf[pos:], 0, 0
+            if len(buf) >= block_size:
+                continue
+        if eof:
+            if buf:
+                raise DecodeError(f"{source}: truncated record {n}")
+            return
+        chunk = stream.read(1 << 20)
+        try:
+            if chunk:
+                buf += d.decompress(chunk)
+            else:
+                buf += d.flush()
+                eof = True
+        except zlib.error as e:
+            raise DecodeError(f"{source}: corrupt stream: {e}") from None
+
+
+def block_items(block: bytes, first: int = 1, source: str = "<paths>",
+                seen: set[bytes] | None = None) -> Iterator[tuple[bytes, list[str] | None, list[bytes] | None]]:
+    """`(path, variable names, tokens)` of each record of a block from `paths_blocks`, checked as `decode` would.
+
+    `tokens` as for `parser.transcode_file`: the path's tokens when it is
+    `(h a1 .. an)`, n >= 2, with a symbol head, else None.  A flat path of
+    symbols is split by one regex and its symbols checked the first time they
+    are met (`seen` remembers them across blocks); anything else goes through
+    `check_path`.  DecodeError names the record.
+    """
+    unpack = _U32.unpack_from
+    findall = _SYMBOL_TOKEN.findall
+    seen = seen if seen is not None else set()
+    issuperset = seen.issuperset
+    pos, end, i = 0, len(block), first
+    while pos < end:
+        (length,) = unpack(block, pos)
+        path = block[pos + 4:pos + 4 + length]
+        pos += 4 + length
+        if length > 3 and path[0] < 64:
+            toks = findall(path, 1)
+            if len(toks) == path[0] and len(toks) > 2 and sum(map(len, toks)) == length - 1:
+                if not issuperset(toks):
+                    try:
+                        check_path(path)
+                    except DecodeError as e:
+                        raise DecodeError(f"{source}: record {i}: {e}") from None
+                    if len(seen) >= _SEEN_MAX:
+                        seen.clear()
+                    seen.update(toks)
+                toks.insert(0, path[:1])
+                yield path, None, toks
+                i += 1
+                continue
+        try:
+            nvars = check_path(path)
+        except DecodeError as e:
+            raise DecodeError(f"{source}: record {i}: {e}") from None
+        i += 1
+        if nvars:
+            yield path, [f"_{k}" for k in range(nvars)], None
+            continue
+        tokens = split_tokens(path) if 3 <= path[0] < 64 else None
+        yield path, None, tokens if tokens is not None and len(tokens) > 3 and tokens[1][0] > 0xC0 else None

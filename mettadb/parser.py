@@ -28,12 +28,14 @@ from .tokens import CLOSE, COMMENT, OPEN, STRING, TOKEN_RE, UNTERMINATED_STRING,
 
 __all__ = [
     "BLOCK_SIZE",
+    "MalformedRange",
     "Transcoded",
     "parse",
     "parse_atom",
     "parse_file",
     "parse_script",
     "transcode_file",
+    "transcode_range",
 ]
 
 BLOCK_SIZE = 1 << 20
@@ -261,6 +263,43 @@ def transcode_file(
     finally:
         if close:
             stream.close()
+
+
+class MalformedRange(Exception):
+    """A byte range that does not transcode on its own (bad input, or not cut at a top-level atom)."""
+
+
+class _RangeReader:
+    """Reads bytes [start, end) of a file, as a stream."""
+
+    def __init__(self, f: IO[bytes], end: int) -> None:
+        self._f = f
+        self._left = end - f.tell()
+
+    def read(self, n: int = -1) -> bytes:
+        if self._left <= 0:
+            return b""
+        data = self._f.read(self._left if n < 0 else min(n, self._left))
+        self._left -= len(data)
+        return data
+
+
+def transcode_range(
+    path: str, start: int, end: int, stats: Transcoded | None = None, *, block_size: int = BLOCK_SIZE
+) -> Iterator[tuple[bytes, list[str] | None, list[bytes] | None]]:
+    """`transcode_file` over bytes [start, end) of a file, for parallel loads.
+
+    The range must begin and end at top-level atom boundaries; when it does
+    not, or the input is bad, MalformedRange is raised (without a position:
+    the caller re-reads the whole file with `transcode_file` to report one).
+    """
+    st = stats if stats is not None else Transcoded(path)
+    with open(path, "rb") as f:
+        f.seek(start)
+        try:
+            yield from _transcode(_RangeReader(f, end), path, st, block_size)  # type: ignore[arg-type]
+        except _Anomaly:
+            raise MalformedRange(f"{path}: bytes {start}-{end}") from None
 
 
 def _seekable(stream: IO[bytes]) -> bool:

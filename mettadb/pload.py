@@ -1,0 +1,379 @@
+"""Parsing for bulk loads: MeTTa text to sorted key runs, in worker processes when the input is large.
+
+`collect()` turns the atoms of some files into the keys a bulk load writes: the
+primary keys of ground atoms with plain keys and the reverse-index keys of
+those that have one, in `KeyRuns`; every other atom (variables, hashed keys)
+in a dict of its own.  A large file is cut into byte ranges at line starts
+that open a top-level expression; each range is parsed, encoded and sorted
+into run files by a worker process (forked: nothing is imported again) while
+the parent does the same with ranges of its own, keeping its keys in memory.
+Workers only ever take ranges of `MIN_CHUNK` bytes or more (about half a
+second of parsing each, against a few milliseconds to fork), so small inputs
+never start one.
+
+A cut is only a guess: every range must parse on its own and end outside any
+expression, string or `!`.  Range 0 starts at the file's start, so if every
+range ends clean, every cut was at a top-level boundary.  If any range does
+not parse, everything is thrown away and the files are read again in one
+pass, which either succeeds (a cut fell between `!` and its expression) or
+raises the ParseError with its line and column.
+"""
+
+from __future__ import annotations
+
+import itertools
+import multiprocessing
+import os
+import queue
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import bulk as bulk_mod
+from .bulk import KeyRuns, RunFiles
+from .errors import DecodeError
+from .interchange import block_items, paths_blocks
+from .keys import MAX_PLAIN, storage_key
+from .parser import MalformedRange, Transcoded, transcode_file, transcode_range
+
+__all__ = ["MAX_CHUNK", "MIN_CHUNK", "PATHS_BLOCK", "CollectReport", "collect", "collect_keys", "default_jobs", "plan_chunks"]
+
+#: the smallest byte range a worker process is given
+MIN_CHUNK = 8 << 20
+#: the largest: bounds a worker's memory and balances the work
+MAX_CHUNK = 24 << 20
+#: decompressed bytes of `.paths` records per task
+PATHS_BLOCK = 4 << 20
+_PROBE = 1 << 16
+Complex = dict[bytes, list[Any]]  # storage key -> [path, names, tokens, occurrences]
+Chunk = tuple[int, int, int]  # (index of the source, start, end)
+
+
+@dataclass
+class CollectReport:
+    """What `collect()` read."""
+
+    files: list[str] = field(default_factory=list)
+    read: int = 0
+    bangs: int = 0
+    bytes_read: int = 0
+    #: worker processes started (0: the parent parsed everything)
+    workers: int = 0
+    #: chunks parsed (1 per file when nothing ran in parallel)
+    chunks: int = 0
+    seconds: float = 0.0
+
+
+def default_jobs() -> int:
+    """The cores this process may use."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
+def collect_keys(items: Iterable[tuple[bytes, list[str] | None, list[bytes] | None]], akeys: KeyRuns,
+                 rkeys: KeyRuns, complex_: Complex, budget: int,
+                 progress: Callable[[int], None] | None = None) -> int:
+    """Sort `(path, names, tokens)` items into key runs and `complex_`; returns how many were read.
+
+    The in-memory keys of `akeys` and `rkeys` together are spilled to run files
+    when they reach `budget`; `progress(n)` is called now and then.
+    """
+    aappend, rappend = akeys.append, rkeys.append
+    akl, rkl = akeys.keys, rkeys.keys
+    check_every = min(0x10000, max(1, budget // 4))
+    next_check = check_every
+    n = 0
+    for path, names, tokens in items:
+        n += 1
+        if names is None and len(path) <= MAX_PLAIN:
+            aappend(path)
+            if tokens is not None:
+                rappend(tokens[0] + tokens[1] + b"".join(tokens[:1:-1]))
+            if n >= next_check:
+                next_check = n + check_every
+                if len(akl) + len(rkl) >= budget:
+                    akeys.spill()
+                    rkeys.spill()
+                if progress is not None:
+                    progress(n)
+        else:
+            key = storage_key(path)
+            c = complex_.get(key)
+            if c is None:
+                complex_[key] = [path, names, tokens, 1]
+            else:
+                c[3] += 1
+    return n
+
+
+def _next_cut(f: Any, pos: int, end: int) -> int:
+    """The first line start after `pos - 1` (and before `end`) that opens an expression; `end` if none."""
+    at = pos - 1
+    f.seek(at)
+    while at < end:
+        data = f.read(_PROBE)
+        if len(data) < 2:
+            return end
+        i = data.find(b"\n(")
+        if i >= 0:
+            return min(at + i + 1, end)
+        at += len(data) - 1  # the last byte may be the newline of the next match
+        f.seek(at)
+    return end
+
+
+def plan_chunks(path: str, jobs: int, *, min_chunk: int | None = None, max_chunk: int | None = None) -> list[tuple[int, int]]:
+    """Byte ranges of a file for `jobs` processes: one range when it is too small to share."""
+    lo = min_chunk or MIN_CHUNK
+    hi = max(max_chunk or MAX_CHUNK, lo)
+    size = os.path.getsize(path)
+    if jobs <= 1 or size < 2 * lo:
+        return [(0, size)] if size else []
+    n = max(jobs, -(-size // hi))
+    n = min(n, size // lo)
+    step = size // n
+    cuts = [0]
+    with open(path, "rb") as f:
+        for k in range(1, n):
+            c = _next_cut(f, max(k * step, cuts[-1] + 2), size)
+            if c < size and c > cuts[-1]:
+                cuts.append(c)
+    cuts.append(size)
+    return [(a, b) for a, b in itertools.pairwise(cuts) if b > a]
+
+
+@dataclass
+class _ChunkResult:
+    index: int
+    read: int = 0
+    bangs: int = 0
+    bytes_read: int = 0
+    complex_: Complex = field(default_factory=dict)
+    akeys: RunFiles | None = None
+    rkeys: RunFiles | None = None
+
+
+#: a unit of work: (index, source number, text byte range or a `.paths` block and its first record number)
+Task = tuple[int, int, Any]
+
+
+class _Reader:
+    """Turns a task into `(path, names, tokens)` items; text ranges and `.paths` blocks."""
+
+    def __init__(self, sources: list[str], fmt: str) -> None:
+        self.sources = sources
+        self.fmt = fmt
+        self.seen: set[bytes] = set()
+
+    def run(self, task: Task, akeys: KeyRuns, rkeys: KeyRuns, budget: int) -> _ChunkResult:
+        index, src, payload = task
+        res = _ChunkResult(index)
+        name = self.sources[src]
+        if self.fmt == "paths":
+            block, first = payload
+            res.read = collect_keys(block_items(block, first, name, self.seen), akeys, rkeys, res.complex_, budget)
+            res.bytes_read = len(block)
+        else:
+            st = Transcoded(name)
+            start, end = payload
+            res.read = collect_keys(transcode_range(name, start, end, st), akeys, rkeys, res.complex_, budget)
+            res.bangs, res.bytes_read = st.bangs, st.bytes_read
+        return res
+
+
+def _worker(reader: _Reader, tasks: Any, results: Any, tmp: str, budget: int) -> None:
+    """A worker process: run tasks until the None sentinel; each one's keys become run files."""
+    while True:
+        task = tasks.get()
+        if task is None:
+            results.put(("done", None))
+            return
+        i = task[0]
+        akeys, rkeys = KeyRuns(tmp, f"atoms-c{i}"), KeyRuns(tmp, f"rev-c{i}")
+        try:
+            res = reader.run(task, akeys, rkeys, budget)
+            res.akeys, res.rkeys = akeys.run_files(), rkeys.run_files()
+        except (MalformedRange, DecodeError):
+            akeys.discard()
+            rkeys.discard()
+            results.put(("malformed", i))
+            continue
+        except BaseException as e:  # reported to the parent, which raises it
+            akeys.discard()
+            rkeys.discard()
+            results.put(("error", e if isinstance(e, OSError) else RuntimeError(f"load worker: {e!r}")))
+            continue
+        results.put(("ok", res))
+
+
+def _sequential(sources: list[str], fmt: str, akeys: KeyRuns, rkeys: KeyRuns, complex_: Complex, budget: int,
+                progress: Callable[[int, int], None] | None, report: CollectReport) -> None:
+    done_bytes = 0
+    for s in sources:
+        st = Transcoded(s)
+
+        def tick(n: int, st: Transcoded = st, before: int = done_bytes) -> None:
+            if progress is not None:
+                progress(before + st.bytes_read, report.read + n)
+
+        if fmt == "paths":
+            with open(s, "rb") as f:
+                seen: set[bytes] = set()
+                for block, first in paths_blocks(f, s):
+                    report.read += collect_keys(block_items(block, first, s, seen), akeys, rkeys, complex_, budget)
+                    st.bytes_read += len(block)
+                    tick(0)
+        else:
+            report.read += collect_keys(transcode_file(s, st), akeys, rkeys, complex_, budget, tick)
+        done_bytes += st.bytes_read
+        report.bangs += st.bangs
+        report.bytes_read += st.bytes_read
+        report.chunks += 1
+
+
+def _merge_complex(into: Complex, part: Complex) -> None:
+    for key, c in part.items():
+        old = into.get(key)
+        if old is None:
+            into[key] = c
+        else:
+            old[3] += c[3]
+
+
+def _tasks(sources: list[str], fmt: str, jobs: int) -> tuple[list[Task] | None, Iterator[Task]]:
+    """The work, planned (text: ranges known up front) or produced as the parent reads (`.paths`)."""
+    if fmt != "paths":
+        planned = [(i, a, b) for i, s in enumerate(sources) for a, b in plan_chunks(s, jobs)]
+        tasks: list[Task] = [(k, i, (a, b)) for k, (i, a, b) in enumerate(planned)]
+        return tasks, iter(tasks)
+
+    def blocks() -> Iterator[Task]:
+        k = 0
+        for i, s in enumerate(sources):
+            with open(s, "rb") as f:
+                for block, first in paths_blocks(f, s, PATHS_BLOCK):
+                    yield k, i, (block, first)
+                    k += 1
+
+    return None, blocks()
+
+
+def collect(sources: list[str], tmp: str, akeys: KeyRuns, rkeys: KeyRuns, complex_: Complex, *,
+            fmt: str = "metta", jobs: int | None = None,
+            progress: Callable[[int, int], None] | None = None) -> CollectReport:
+    """Read MeTTa files (`fmt` "metta") or MORK dumps ("paths") into `akeys`, `rkeys` and `complex_`.
+
+    See the module doc; `jobs` None = the cores.  Run files go to `tmp`.
+    Raises ParseError or DecodeError; the caller then discards the runs.  Each
+    process keeps up to `bulk.RUN_KEYS` keys in memory before it spills.
+    """
+    t0 = time.perf_counter()
+    report = CollectReport(files=list(sources))
+    jobs = default_jobs() if jobs is None else max(1, jobs)
+    if fmt == "paths":
+        # compressed ~4x: a dump is worth sharing when its records would be as a text file
+        big = sum(os.path.getsize(s) for s in sources) * 4 >= 2 * MIN_CHUNK
+        planned, tasks = _tasks(sources, fmt, jobs) if big and jobs > 1 else (None, iter(()))
+        nworkers = jobs - 1 if big else 0
+    else:
+        planned, tasks = _tasks(sources, fmt, jobs)
+        nworkers = min(jobs - 1, len(planned or ()) - 1)
+    if nworkers > 0 and _parallel(sources, fmt, tasks, nworkers, tmp, akeys, rkeys, complex_, bulk_mod.RUN_KEYS,
+                                  progress, report):
+        report.seconds = time.perf_counter() - t0
+        return report
+    if nworkers > 0:  # a range did not parse on its own: read everything again in order, for the real error
+        akeys.discard()
+        rkeys.discard()
+        complex_.clear()
+        report = CollectReport(files=list(sources))
+    _sequential(sources, fmt, akeys, rkeys, complex_, bulk_mod.RUN_KEYS, progress, report)
+    report.seconds = time.perf_counter() - t0
+    return report
+
+
+def _parallel(sources: list[str], fmt: str, tasks: Iterator[Task], nworkers: int, tmp: str, akeys: KeyRuns,
+              rkeys: KeyRuns, complex_: Complex, budget: int, progress: Callable[[int, int], None] | None,
+              report: CollectReport) -> bool:
+    """Run `tasks` in the parent and `nworkers` forked workers; False if some task did not parse."""
+    ctx = multiprocessing.get_context("fork")
+    reader = _Reader(sources, fmt)
+    todo = ctx.Queue()
+    results = ctx.Queue()
+    procs = [ctx.Process(target=_worker, args=(reader, todo, results, tmp, budget), daemon=True)
+             for _ in range(nworkers)]
+    for p in procs:
+        p.start()
+    report.workers = nworkers
+    done: dict[int, _ChunkResult] = {}
+    state = {"failed": False, "finished": 0, "sent": 0, "received": 0}
+    error: list[BaseException] = []
+
+    def take(block: bool) -> bool:
+        """Handle one result; False if none came."""
+        try:
+            kind, value = results.get(timeout=0.2) if block else results.get_nowait()
+        except queue.Empty:
+            dead = [p for p in procs if p.exitcode not in (None, 0)]
+            if dead and not error:
+                error.append(RuntimeError(f"a load worker died (exit code {dead[0].exitcode})"))
+            return False
+        if kind == "done":
+            state["finished"] += 1
+            return True
+        state["received"] += 1
+        if kind == "ok":
+            done[value.index] = value
+            akeys.adopt(value.akeys)
+            rkeys.adopt(value.rkeys)
+            if progress is not None:
+                progress(sum(r.bytes_read for r in done.values()), sum(r.read for r in done.values()))
+        elif kind == "malformed":
+            state["failed"] = True
+        elif not error:
+            error.append(value)
+        return True
+
+    ahead = 2 * nworkers if fmt == "paths" else nworkers  # tasks queued for the workers
+    try:
+        for task in tasks:
+            while take(block=False):
+                pass
+            if state["failed"] or error:
+                break
+            if state["sent"] - state["received"] < ahead:
+                todo.put(task)
+                state["sent"] += 1
+                continue
+            try:
+                done[task[0]] = reader.run(task, akeys, rkeys, budget)
+            except (MalformedRange, DecodeError):
+                state["failed"] = True
+                break
+    finally:
+        for _ in procs:
+            todo.put(None)
+        while state["finished"] < nworkers and not (error and any(p.exitcode not in (None, 0) for p in procs)):
+            take(block=True)
+        for p in procs:
+            p.join(timeout=5)
+            if p.is_alive():
+                p.kill()
+                p.join()
+        todo.close()
+        results.close()
+    if error:
+        raise error[0]
+    if state["failed"] or len(done) != max(done, default=-1) + 1:
+        return False
+    for i in range(len(done)):  # in input order: an atom's first occurrence names its variables
+        r = done[i]
+        _merge_complex(complex_, r.complex_)
+        report.read += r.read
+        report.bangs += r.bangs
+        report.bytes_read += r.bytes_read
+    report.chunks = len(done)
+    return True

@@ -1,0 +1,197 @@
+"""Parallel parsing for bulk loads: ranges cut at top-level atoms, workers, and the fall-back to one pass."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+import mettadb.bulk
+import mettadb.pload as pload
+from mettadb.bulk import KeyRuns
+from mettadb.errors import DecodeError, ParseError
+
+
+def write_mixed(path, n, seed=3):
+    """Flat facts plus the awkward cases: nesting over lines, strings with parens and newlines, `!`, comments."""
+    rnd = random.Random(seed)
+    out = []
+    for i in range(n):
+        out.append(f"(parent P{rnd.randrange(n)} P{i})")
+        out.append(f'(name P{i} "Ann {i}")')
+        if i % 7 == 0:
+            out.append(f"(outer {i}\n  (inner a{i} b)\n  (inner c d))")
+        if i % 11 == 0:
+            out.append(f'(note P{i} "a (string)\n  (spanning lines)")')
+        if i % 13 == 0:
+            out.append(f"(= (rule{i % 4} $x) (g $x {i}))")
+        if i % 17 == 0:
+            out.append(f"!(side {i})")
+        if i % 19 == 0:
+            out.append(f"; comment {i}\n(long {'z' * 600} {i})")
+        if i % 23 == 0:
+            out.append(f"(edge P{i} P{rnd.randrange(n)}) ; trailing")
+    path.write_text("\n".join(out) + "\n")
+    return path
+
+
+def collected(tmp_path, name, sources, jobs):
+    d = tmp_path / name
+    d.mkdir()
+    akeys, rkeys = KeyRuns(str(d), "atoms"), KeyRuns(str(d), "rev")
+    complex_: dict = {}
+    rep = pload.collect([str(s) for s in sources], str(d), akeys, rkeys, complex_, jobs=jobs)
+    a = [k for _, _, keys in akeys.buckets() for k in keys]
+    r = [k for _, _, keys in rkeys.buckets() for k in keys]
+    akeys.discard()
+    rkeys.discard()
+    return rep, a, r, {k: (v[0], v[1], v[3]) for k, v in complex_.items()}
+
+
+@pytest.fixture
+def tiny_chunks(monkeypatch):
+    monkeypatch.setattr(pload, "MIN_CHUNK", 4096)
+    monkeypatch.setattr(pload, "MAX_CHUNK", 8192)
+
+
+def test_small_inputs_start_no_worker(tmp_path):
+    f = write_mixed(tmp_path / "kb.metta", 200)
+    assert pload.plan_chunks(str(f), 8) == [(0, f.stat().st_size)]
+    rep, *_ = collected(tmp_path, "one", [f], 8)
+    assert rep.workers == 0 and rep.chunks == 1
+
+
+def test_chunks_cover_the_file_and_start_at_expressions(tmp_path, tiny_chunks):
+    f = write_mixed(tmp_path / "kb.metta", 3000)
+    data = f.read_bytes()
+    chunks = pload.plan_chunks(str(f), 2)
+    assert len(chunks) > 10
+    assert chunks[0][0] == 0 and chunks[-1][1] == len(data)
+    assert all(a[1] == b[0] for a, b in zip(chunks, chunks[1:]))
+    assert all(data[s - 1:s + 1] == b"\n(" for s, _ in chunks[1:])
+
+
+@pytest.mark.parametrize("run_keys", [1_000_000, 500])
+def test_parallel_collect_equals_one_pass(tmp_path, tiny_chunks, monkeypatch, run_keys):
+    monkeypatch.setattr(mettadb.bulk, "RUN_KEYS", run_keys)
+    f = write_mixed(tmp_path / "kb.metta", 3000)
+    g = write_mixed(tmp_path / "kb2.metta", 800, seed=4)
+    seq = collected(tmp_path, "seq", [f, g], 1)
+    par = collected(tmp_path, "par", [f, g], 2)
+    assert seq[0].workers == 0 and par[0].workers == 1 and par[0].chunks > 10
+    assert (par[0].read, par[0].bangs, par[0].bytes_read) == (seq[0].read, seq[0].bangs, seq[0].bytes_read)
+    assert par[1:] == seq[1:]
+    assert len(seq[1]) > 6000 and seq[3]  # ground keys and complex atoms were both seen
+    assert not list((tmp_path / "par").iterdir())  # every run file was adopted and discarded
+
+
+def test_a_cut_inside_an_expression_falls_back_to_one_pass(tmp_path, tiny_chunks):
+    # every inner line starts with '(' at column 0, so cuts land inside the one big expression
+    body = "\n".join(f"(inner {i} {'w' * 40})" for i in range(2000))
+    f = tmp_path / "nested.metta"
+    f.write_text(f"(fact a b)\n(outer\n{body})\n(fact c d)\n")
+    assert len(pload.plan_chunks(str(f), 2)) > 5
+    seq = collected(tmp_path, "seq", [f], 1)
+    par = collected(tmp_path, "par", [f], 2)
+    assert par[0].chunks == 1 and par[0].read == seq[0].read == 3
+    assert par[1:] == seq[1:]
+
+
+def test_a_parse_error_in_a_worker_range_names_its_line(tmp_path, tiny_chunks):
+    lines = [f"(parent P{i} P{i + 1})" for i in range(5000)]
+    lines[4321] = "(parent P1 (unclosed"
+    f = tmp_path / "bad.metta"
+    f.write_text("\n".join(lines) + "\n")
+    with pytest.raises(ParseError) as e:
+        collected(tmp_path, "par", [f], 2)
+    assert e.value.line == 4322
+
+
+def paths_dump(tmp_path, text_file, name):
+    import mettadb
+
+    with mettadb.open(tmp_path / f"space-{name}") as sp:
+        sp.load(text_file, duplicates=True, bulk=False)
+        out = tmp_path / f"{name}.paths"
+        with open(out, "wb") as f:
+            sp.export(f, "paths")
+    return out
+
+
+def test_paths_blocks_read_like_read_paths(tmp_path):
+    from mettadb.interchange import block_items, paths_blocks, read_paths
+    from mettadb.keys import reverse_key
+
+    dump = paths_dump(tmp_path, write_mixed(tmp_path / "kb.metta", 2000), "kb")
+    with open(dump, "rb") as f:
+        blocks = list(paths_blocks(f, "kb", block_size=5000))
+    assert len(blocks) > 5 and blocks[0][1] == 1
+    items = [it for block, first in blocks for it in block_items(block, first)]
+    with open(dump, "rb") as f:
+        expected = list(read_paths(f))
+    assert [(p, n) for p, n, _ in items] == expected
+    for path, names, tokens in items:
+        if tokens is not None:
+            assert b"".join(tokens) == path and reverse_key(tokens)
+    assert sum(1 for _, _, t in items if t is not None) > 4000
+    assert any(n for _, n, _ in items)
+
+
+@pytest.mark.parametrize("bad, message", [
+    (b"\x03\xc1a\xc1b\xc1$", "record 3: a symbol's text may not start with '$'"),
+    (b"\x04\xc1a\xc1b\xc1c", "record 3: path ends inside an expression"),
+    (b"\x02\xc1a\xc1b\xc1c", "record 3: 2 trailing bytes"),
+])
+def test_bad_paths_records_are_named(bad, message):
+    import struct
+    import zlib
+
+    from mettadb.interchange import block_items, paths_blocks, read_paths
+
+    good = b"\x03\xc1p\xc1q\xc1r"
+    data = zlib.compress(b"".join(struct.pack("<I", len(r)) + r for r in (good, good, bad, good)))
+    import io
+
+    with pytest.raises(DecodeError) as e1:
+        list(read_paths(io.BytesIO(data)))
+    with pytest.raises(DecodeError) as e2:
+        [it for b, f in paths_blocks(io.BytesIO(data)) for it in block_items(b, f)]
+    assert message in str(e1.value) and str(e1.value) == str(e2.value)
+
+
+def test_parallel_paths_collect_equals_one_pass(tmp_path, monkeypatch):
+    monkeypatch.setattr(pload, "MIN_CHUNK", 2048)
+    monkeypatch.setattr(pload, "PATHS_BLOCK", 4096)
+    dump = paths_dump(tmp_path, write_mixed(tmp_path / "kb.metta", 3000), "kb")
+
+    def run(name, jobs):
+        d = tmp_path / name
+        d.mkdir()
+        akeys, rkeys = KeyRuns(str(d), "atoms"), KeyRuns(str(d), "rev")
+        complex_: dict = {}
+        rep = pload.collect([str(dump)], str(d), akeys, rkeys, complex_, fmt="paths", jobs=jobs)
+        out = ([k for _, _, ks in akeys.buckets() for k in ks], [k for _, _, ks in rkeys.buckets() for k in ks],
+               {k: (v[0], v[1], v[3]) for k, v in complex_.items()})
+        akeys.discard()
+        rkeys.discard()
+        return rep, out
+
+    seq, par = run("seq", 1), run("par", 2)
+    assert seq[0].workers == 0 and par[0].workers == 1 and par[0].chunks > 10
+    assert par[0].read == seq[0].read > 7000
+    assert par[1] == seq[1]
+
+
+def test_a_bad_record_in_a_worker_block_is_named(tmp_path, monkeypatch):
+    import struct
+    import zlib
+
+    monkeypatch.setattr(pload, "MIN_CHUNK", 2048)
+    monkeypatch.setattr(pload, "PATHS_BLOCK", 4096)
+    recs = [b"\x03\xc1p" + bytes((0xC0 | len(s),)) + s + b"\xc1r" for s in (f"x{i}".encode() for i in range(5000))]
+    recs[3777] = b"\x03\xc1p\xc1q"
+    dump = tmp_path / "bad.paths"
+    dump.write_bytes(zlib.compress(b"".join(struct.pack("<I", len(r)) + r for r in recs)))
+    akeys, rkeys = KeyRuns(str(tmp_path), "atoms"), KeyRuns(str(tmp_path), "rev")
+    with pytest.raises(DecodeError, match="record 3778: path ends inside"):
+        pload.collect([str(dump)], str(tmp_path), akeys, rkeys, {}, fmt="paths", jobs=2)
