@@ -49,6 +49,7 @@ __all__ = [
     "arity_token",
     "atom_tokens",
     "check_path",
+    "checked_tokens",
     "decode",
     "encode",
     "encode_with_names",
@@ -410,3 +411,34 @@ def split_tokens(path: bytes) -> list[bytes]:
             raise DecodeError("token runs past the end of the path")
         out.append(path[start:pos])
     return out
+
+
+#: one symbol token (`0xC0|n` and its n bytes)
+_SYMBOL_TOKEN = re.compile(b"|".join(re.escape(bytes((0xC0 | n,))) + b".{%d}" % n for n in range(1, 64)), re.S)
+_SEEN_MAX = 1 << 20
+
+
+def checked_tokens(path: bytes, seen: set[bytes]) -> tuple[int, list[bytes] | None]:
+    """`check_path(path)` and, for a ground `(h a1 .. an)` with n >= 2 and a symbol head, its tokens.
+
+    Returns (variables introduced, tokens or None).  A flat path of symbols is
+    cut by one regex and its symbols are checked only the first time they are
+    met (`seen` remembers them; bounded); anything else goes through
+    `check_path` and `split_tokens`.  Raises DecodeError exactly when `decode` would.
+    """
+    n = len(path)
+    if n > 3 and path[0] < 64:
+        toks = _SYMBOL_TOKEN.findall(path, 1)
+        if len(toks) == path[0] and len(toks) > 2 and sum(map(len, toks)) == n - 1:
+            if not seen.issuperset(toks):
+                check_path(path)
+                if len(seen) >= _SEEN_MAX:
+                    seen.clear()
+                seen.update(toks)
+            toks.insert(0, path[:1])
+            return 0, toks
+    nvars = check_path(path)
+    if nvars or not 3 <= path[0] < 64:
+        return nvars, None
+    tokens = split_tokens(path)
+    return 0, tokens if len(tokens) > 3 and tokens[1][0] > 0xC0 else None

@@ -11,13 +11,12 @@ and `export_paths` counts them.  Variable names are not part of a path.
 from __future__ import annotations
 
 import json
-import re
 import struct
 import zlib
 from collections.abc import Callable, Iterator
 from typing import IO, Any
 
-from .encoding import check_path, split_tokens
+from .encoding import check_path, checked_tokens, split_tokens
 from .errors import DecodeError, MettaDBError
 
 __all__ = ["FORMATS", "ExportReport", "block_items", "export_space", "paths_blocks", "read_paths"]
@@ -115,11 +114,6 @@ def read_paths(stream: IO[bytes], source: str = "<paths>") -> Iterator[tuple[byt
             raise DecodeError(f"{source}: corrupt stream: {e}") from None
 
 
-#: one symbol token (`0xC0|n` and its n bytes): the whole of a flat path after its arity byte
-_SYMBOL_TOKEN = re.compile(b"|".join(re.escape(bytes((0xC0 | n,))) + b".{%d}" % n for n in range(1, 64)), re.S)
-_SEEN_MAX = 1 << 20
-
-
 def paths_blocks(stream: IO[bytes], source: str = "<paths>", block_size: int = 4 << 20) -> Iterator[tuple[bytes, int]]:
     """Decompressed `.paths` data in blocks of whole records: (block, number of its first record).
 
@@ -175,43 +169,20 @@ def block_items(block: bytes, first: int = 1, source: str = "<paths>",
                 seen: set[bytes] | None = None) -> Iterator[tuple[bytes, list[str] | None, list[bytes] | None]]:
     """`(path, variable names, tokens)` of each record of a block from `paths_blocks`, checked as `decode` would.
 
-    `tokens` as for `parser.transcode_file`: the path's tokens when it is
-    `(h a1 .. an)`, n >= 2, with a symbol head, else None.  A flat path of
-    symbols is split by one regex and its symbols checked the first time they
-    are met (`seen` remembers them across blocks); anything else goes through
-    `check_path`.  DecodeError names the record.
+    `tokens` as for `parser.transcode_file` (see `encoding.checked_tokens`;
+    `seen` carries its memory of checked symbols across blocks).  DecodeError
+    names the record.
     """
     unpack = _U32.unpack_from
-    findall = _SYMBOL_TOKEN.findall
     seen = seen if seen is not None else set()
-    issuperset = seen.issuperset
     pos, end, i = 0, len(block), first
     while pos < end:
         (length,) = unpack(block, pos)
         path = block[pos + 4:pos + 4 + length]
         pos += 4 + length
-        if length > 3 and path[0] < 64:
-            toks = findall(path, 1)
-            if len(toks) == path[0] and len(toks) > 2 and sum(map(len, toks)) == length - 1:
-                if not issuperset(toks):
-                    try:
-                        check_path(path)
-                    except DecodeError as e:
-                        raise DecodeError(f"{source}: record {i}: {e}") from None
-                    if len(seen) >= _SEEN_MAX:
-                        seen.clear()
-                    seen.update(toks)
-                toks.insert(0, path[:1])
-                yield path, None, toks
-                i += 1
-                continue
         try:
-            nvars = check_path(path)
+            nvars, tokens = checked_tokens(path, seen)
         except DecodeError as e:
             raise DecodeError(f"{source}: record {i}: {e}") from None
         i += 1
-        if nvars:
-            yield path, [f"_{k}" for k in range(nvars)], None
-            continue
-        tokens = split_tokens(path) if 3 <= path[0] < 64 else None
-        yield path, None, tokens if tokens is not None and len(tokens) > 3 and tokens[1][0] > 0xC0 else None
+        yield path, [f"_{k}" for k in range(nvars)] if nvars else None, tokens

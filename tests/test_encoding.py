@@ -9,7 +9,7 @@ from strategies import atoms
 
 from mettadb import DecodeError, E, S, V, alpha_equal, decode, encode
 from mettadb.atoms import Bool, Expression, Float, Integer, String, Symbol, Variable
-from mettadb.encoding import check_path, split_tokens
+from mettadb.encoding import check_path, checked_tokens, split_tokens
 from mettadb.keys import const_prefix
 
 
@@ -135,3 +135,27 @@ def test_check_path_agrees_with_decode(path):
 @given(atoms())
 def test_check_path_accepts_every_encoded_atom(a):
     assert check_path(encode(a)) == _decode_outcome(encode(a))
+
+
+_FLAT_SYMBOLS = st.lists(st.sampled_from([b"\xc1a", b"\xc3abc", b"\xc142", b"\xc2$x", b'\xc2"a', b"\xc1\xff",
+                                          b"\xc4True", b"\xc0", b"\x81", b"\x02\xc1f\xc1g"]), min_size=0, max_size=6)
+
+
+@given(st.one_of(
+    st.builds(lambda toks, off, junk: bytes((max(0, len(toks) + off),)) + b"".join(toks) + junk, _FLAT_SYMBOLS,
+              st.sampled_from([0, 0, 0, 1, -1]), st.sampled_from([b"", b"", b"\xc1", b"x"])),
+    st.builds(lambda a, cut: encode(a)[:cut], atoms(), st.integers(1, 60))))
+def test_checked_tokens_agrees_with_check_path_and_split_tokens(path):
+    """The import and check fast path: flat symbol paths by regex, with symbols checked once."""
+    seen: set[bytes] = set()
+    expected = _decode_outcome(path)
+    for _ in range(2):  # the second time every symbol of the path has been seen
+        if expected is None:
+            with pytest.raises(DecodeError):
+                checked_tokens(path, seen)
+            continue
+        nvars, tokens = checked_tokens(path, seen)
+        assert nvars == expected
+        toks = split_tokens(path)
+        reversible = not nvars and len(toks) > 3 and 3 <= toks[0][0] < 64 and toks[1][0] > 0xC0
+        assert tokens == (toks if reversible else None)
