@@ -415,7 +415,7 @@ def split_tokens(path: bytes) -> list[bytes]:
 
 #: one symbol token (`0xC0|n` and its n bytes)
 _SYMBOL_TOKEN = re.compile(b"|".join(re.escape(bytes((0xC0 | n,))) + b".{%d}" % n for n in range(1, 64)), re.S)
-_SEEN_MAX = 1 << 20
+_SEEN_MAX = 1 << 18
 
 
 def checked_tokens(path: bytes, seen: set[bytes]) -> tuple[int, list[bytes] | None]:
@@ -430,11 +430,15 @@ def checked_tokens(path: bytes, seen: set[bytes]) -> tuple[int, list[bytes] | No
     if n > 3 and path[0] < 64:
         toks = _SYMBOL_TOKEN.findall(path, 1)
         if len(toks) == path[0] and len(toks) > 2 and sum(map(len, toks)) == n - 1:
-            if not seen.issuperset(toks):
-                check_path(path)
-                if len(seen) >= _SEEN_MAX:
-                    seen.clear()
-                seen.update(toks)
+            for t in toks:
+                if t not in seen:  # the regex proved the structure: only the symbol's text is left to check
+                    c = t[1]
+                    if not (t.isascii() and (c != 36 and c != 34 or c == 34 and len(t) > 2 and t[-1] == 34
+                                             and 92 not in t)):
+                        _text_atom(t, t[1:])  # ASCII, no `$`, strings without escapes: valid as they stand
+                    if len(seen) >= _SEEN_MAX:
+                        seen.clear()
+                    seen.add(t)
             toks.insert(0, path[:1])
             return 0, toks
     nvars = check_path(path)
