@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .encoding import decode, split_tokens
+from .encoding import checked_tokens, decode, split_tokens
 from .errors import DecodeError
-from .keys import const_prefix, is_hashed, path_head_key, reverse_key, storage_key
+from .keys import const_prefix, is_hashed, path_head_key, reverse_key, storage_key, unreverse_key
 
 if TYPE_CHECKING:
     from .store import Space
@@ -17,11 +17,19 @@ if TYPE_CHECKING:
 __all__ = ["check_space"]
 
 _MAX_REPORT = 50
+#: reverse-index keys looked up at a time, sorted (bounds the check's memory)
+_BATCH = 100_000
 
 
 def check_space(space: Space) -> list[str]:
-    """Problems found (empty when the space is sound); reads one consistent snapshot."""
-    from .store import FORMAT_VERSION, _Record, _reversible, _unpack
+    """Problems found (empty when the space is sound); reads one consistent snapshot.
+
+    Memory does not grow with the space: reverse-index entries are looked up in
+    sorted batches and counted (all expected ones present and as many entries as
+    expected means no stray ones); only the variable index (atoms with variables
+    or hashed keys) and the per-head statistics are held.
+    """
+    from .store import FORMAT_VERSION, _Record, _unpack
 
     problems: list[str] = []
 
@@ -37,37 +45,73 @@ def check_space(space: Space) -> list[str]:
             problem("no format version")
         elif version > FORMAT_VERSION:
             problem(f"unknown format version {version}")
-        expected_rev: set[bytes] = set()
+        rev_cursor = txn.cursor(db=dbs[b"rev"])
+        batch: list[bytes] = []
+        missing_rev = [0]
+
+        def look_up_rev() -> None:
+            batch.sort()
+            found = rev_cursor.getmulti(batch)
+            if len(found) != len(batch):
+                have = {k for k, _ in found}
+                for k in batch:
+                    if k not in have:
+                        missing_rev[0] += 1
+                        if missing_rev[0] <= 10:
+                            problem(f"reverse index entry {k[:40].hex()} is missing")
+            batch.clear()
+
         expected_vx: set[tuple[bytes, bytes]] = set()
         heads: dict[bytes, list[int]] = {}
-        total = distinct = 0
+        seen: set[bytes] = set()
+        total = distinct = expected_rev = 0
+        one = b"\x01"
         for key, value in txn.cursor(db=dbs[b"atoms"]):
             try:
-                rec = _Record(key, value)
-                decode(rec.path, rec.names)
+                if value == one:  # the common record: one copy, no names, the key is the path
+                    count, names, path = 1, None, key
+                else:
+                    rec = _Record(key, value)
+                    count, names, path = rec.count, rec.names, rec.path
+                tokens = checked_tokens(path, seen)[1]
             except (DecodeError, ValueError, TypeError, IndexError) as e:
                 problem(f"atom key {key[:40].hex()} does not decode: {e}")
                 continue
-            if storage_key(rec.path) != key:
+            if path is not key and storage_key(path) != key:
                 problem(f"atom key {key[:40].hex()} does not match its path")
-            if rec.count < 1:
-                problem(f"atom {decode(rec.path)} has count {rec.count}")
-            total += rec.count
+            if count < 1:
+                problem(f"atom {decode(path)} has count {count}")
+            total += count
             distinct += 1
-            hk = path_head_key(rec.path)
-            h = heads.setdefault(hk, [0, 0])
+            hk = path_head_key(path)
+            h = heads.get(hk)
+            if h is None:
+                h = heads[hk] = [0, 0]
             h[0] += 1
-            h[1] += rec.count
-            toks = split_tokens(rec.path)
-            if rec.names is not None or is_hashed(key):
-                expected_vx.add((b"v" + const_prefix(toks)[0], key))
-            elif _reversible(toks):
-                expected_rev.add(reverse_key(toks))
-        actual_rev = set(txn.cursor(db=dbs[b"rev"]).iternext(values=False))
-        for k in sorted(actual_rev - expected_rev)[:10]:
-            problem(f"reverse index entry {k[:40].hex()} has no atom")
-        for k in sorted(expected_rev - actual_rev)[:10]:
-            problem(f"reverse index entry {k[:40].hex()} is missing")
+            h[1] += count
+            if names is not None or is_hashed(key):
+                expected_vx.add((b"v" + const_prefix(split_tokens(path))[0], key))
+            elif tokens is not None:
+                batch.append(reverse_key(tokens))
+                expected_rev += 1
+                if len(batch) >= _BATCH:
+                    look_up_rev()
+        look_up_rev()
+        if txn.stat(dbs[b"rev"])["entries"] != expected_rev - missing_rev[0]:
+            # some entries stand for no atom: find them (each names the atom it claims)
+            stray = 0
+            atoms_db = dbs[b"atoms"]
+            for k in rev_cursor.iternext(values=False) if rev_cursor.first() else ():
+                try:
+                    path = unreverse_key(k)
+                    raw = txn.get(storage_key(path), db=atoms_db)
+                    ok = raw == one or _names_free(raw, path)
+                except (DecodeError, ValueError, IndexError):
+                    ok = False
+                if not ok:
+                    stray += 1
+                    if stray <= 10:
+                        problem(f"reverse index entry {k[:40].hex()} has no atom")
         actual_vx = set(txn.cursor(db=dbs[b"vx"]).iternext())
         for k, v in sorted(actual_vx - expected_vx)[:10]:
             problem(f"variable index entry {k[:40].hex()} -> {v[:40].hex()} has no atom")
@@ -82,3 +126,10 @@ def check_space(space: Space) -> list[str]:
         if (meta_total, meta_distinct) != (total, distinct):
             problem(f"totals: stored {meta_total} atoms / {meta_distinct} distinct, actual {total} / {distinct}")
     return problems
+
+
+def _names_free(raw: bytes | None, path: bytes) -> bool:
+    """Whether a primary record exists for `path` and belongs in the reverse index (no variable names)."""
+    from .store import _Record
+
+    return raw is not None and _Record(path, raw).names is None
