@@ -46,16 +46,22 @@ __all__ = [
     "TAG_SPECIAL_FLOAT",
     "TAG_VAR_REF",
     "TAG_WIDE_ARITY",
+    "TEXT_CACHE",
     "arity_token",
     "atom_tokens",
     "check_path",
     "checked_tokens",
+    "clear_caches",
     "decode",
     "encode",
     "encode_with_names",
+    "is_arity_tag",
+    "is_symbol_tag",
+    "is_variable_tag",
     "literal_token",
     "split_tokens",
     "symbol_token",
+    "text_atom",
     "varref_token",
     "word_token",
 ]
@@ -68,6 +74,21 @@ TAG_VAR_REF = 0x43
 TAG_SPECIAL_FLOAT = 0x44
 
 _NEW_VAR_B = b"\xc0"
+
+
+def is_arity_tag(tag: int) -> bool:
+    """A MORK arity tag `0x00|n` (n <= 63; wider expressions use `TAG_WIDE_ARITY`)."""
+    return tag < 0x40
+
+
+def is_symbol_tag(tag: int) -> bool:
+    """A MORK short-symbol tag `0xC0|n` with n >= 1 (`0xC0` itself is a new variable)."""
+    return tag > 0xC0
+
+
+def is_variable_tag(tag: int) -> bool:
+    """A new variable (`0xC0`), a short reference (`0x80|k`) or a long one (`TAG_VAR_REF`)."""
+    return 0x80 <= tag <= 0xC0 or tag == TAG_VAR_REF
 #: a string literal already in canonical form (no escapes, no control characters)
 _PLAIN_STRING = re.compile(r'"[^"\\\x00-\x1f\x7f]*"')
 EMPTY_EXPRESSION = Expression(())
@@ -219,12 +240,13 @@ def encode(atom: Atom) -> bytes:
     return encode_with_names(atom)[0]
 
 
-_text_cache: dict[bytes, Atom] = {}
+#: symbol token -> atom, for decoding the same symbols again without building them
+TEXT_CACHE: dict[bytes, Atom] = {}
 _TEXT_CACHE_MAX = 500_000
 
 
-def _text_atom(token: bytes, text: bytes | None = None) -> Atom:
-    a = _text_cache.get(token)
+def text_atom(token: bytes, text: bytes | None = None) -> Atom:
+    a = TEXT_CACHE.get(token)
     if a is not None:
         return a
     if text is None:
@@ -255,9 +277,9 @@ def _text_atom(token: bytes, text: bytes | None = None) -> Atom:
             raise DecodeError("a symbol's text may not start with '$'")
         else:
             a = Symbol(s)
-    if len(_text_cache) >= _TEXT_CACHE_MAX:
-        _text_cache.clear()
-    _text_cache[token] = a
+    if len(TEXT_CACHE) >= _TEXT_CACHE_MAX:
+        TEXT_CACHE.clear()
+    TEXT_CACHE[token] = a
     return a
 
 
@@ -287,7 +309,7 @@ def decode(path: bytes, names: Sequence[str] | None = None) -> Atom:
             end = pos + (tag & 0x3F)
             if end > n:
                 raise DecodeError(f"symbol runs past the end of the path at byte {pos - 1}")
-            atom = _text_atom(path[pos - 1 : end], path[pos:end])
+            atom = text_atom(path[pos - 1 : end], path[pos:end])
             pos = end
         elif tag == 0xC0:
             k = len(variables)
@@ -321,7 +343,7 @@ def decode(path: bytes, names: Sequence[str] | None = None) -> Atom:
                 except UnicodeDecodeError:
                     raise DecodeError("symbol is not valid UTF-8") from None
             else:
-                atom = _text_atom(path[pos - 1 : end], path[pos:end])
+                atom = text_atom(path[pos - 1 : end], path[pos:end])
             pos = end
         elif tag == TAG_SPECIAL_FLOAT:
             if pos >= n or path[pos] <= 0xC0:
@@ -360,7 +382,7 @@ def check_path(path: bytes) -> int:
     pos = 0
     need = 1
     nvars = 0
-    cached = _text_cache.get
+    cached = TEXT_CACHE.get
     while need:
         if pos >= n:
             raise DecodeError(f"path ends inside an expression at byte {pos}")
@@ -374,7 +396,7 @@ def check_path(path: bytes) -> int:
             if end > n:
                 raise DecodeError(f"symbol runs past the end of the path at byte {pos - 1}")
             if cached(path[pos - 1:end]) is None:
-                _text_atom(path[pos - 1:end], path[pos:end])
+                text_atom(path[pos - 1:end], path[pos:end])
             pos = end
         elif tag == 0xC0:
             nvars += 1
@@ -413,6 +435,12 @@ def split_tokens(path: bytes) -> list[bytes]:
     return out
 
 
+def clear_caches() -> None:
+    """Forget the symbol token and decoded-symbol caches (benchmarks start cold with it)."""
+    _SYMBOL_TOKENS.clear()
+    TEXT_CACHE.clear()
+
+
 #: one symbol token (`0xC0|n` and its n bytes)
 _SYMBOL_TOKEN = re.compile(b"|".join(re.escape(bytes((0xC0 | n,))) + b".{%d}" % n for n in range(1, 64)), re.S)
 _SEEN_MAX = 1 << 18
@@ -433,9 +461,9 @@ def checked_tokens(path: bytes, seen: set[bytes]) -> tuple[int, list[bytes] | No
             for t in toks:
                 if t not in seen:  # the regex proved the structure: only the symbol's text is left to check
                     c = t[1]
-                    if not (t.isascii() and (c != 36 and c != 34 or c == 34 and len(t) > 2 and t[-1] == 34
-                                             and 92 not in t)):
-                        _text_atom(t, t[1:])  # ASCII, no `$`, strings without escapes: valid as they stand
+                    plain = c != 36 and c != 34  # neither `$` nor a string
+                    if not (t.isascii() and (plain or (c == 34 and len(t) > 2 and t[-1] == 34 and 92 not in t))):
+                        text_atom(t, t[1:])  # ASCII, no `$`, strings without escapes: valid as they stand
                     if len(seen) >= _SEEN_MAX:
                         seen.clear()
                     seen.add(t)
@@ -446,3 +474,4 @@ def checked_tokens(path: bytes, seen: set[bytes]) -> tuple[int, list[bytes] | No
         return nvars, None
     tokens = split_tokens(path)
     return 0, tokens if len(tokens) > 3 and tokens[1][0] > 0xC0 else None
+

@@ -35,7 +35,7 @@ from .bulk import KeyRuns, RunFiles
 from .errors import DecodeError
 from .interchange import block_items, paths_blocks
 from .keys import MAX_PLAIN, storage_key
-from .parser import MalformedRange, Transcoded, transcode_file, transcode_range
+from .transcode import MalformedRange, Transcoded, transcode_file, transcode_range
 
 __all__ = ["MAX_CHUNK", "MIN_CHUNK", "PATHS_BLOCK", "CollectReport", "collect", "collect_keys", "default_jobs", "plan_chunks"]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import random
 
 import pytest
@@ -67,7 +68,7 @@ def test_chunks_cover_the_file_and_start_at_expressions(tmp_path, tiny_chunks):
     chunks = pload.plan_chunks(str(f), 2)
     assert len(chunks) > 10
     assert chunks[0][0] == 0 and chunks[-1][1] == len(data)
-    assert all(a[1] == b[0] for a, b in zip(chunks, chunks[1:]))
+    assert all(a[1] == b[0] for a, b in itertools.pairwise(chunks))
     assert all(data[s - 1:s + 1] == b"\n(" for s, _ in chunks[1:])
 
 
