@@ -78,14 +78,18 @@ def cli(ctx: click.Context, db: str, mode: str) -> None:
 @click.option("--bulk/--no-bulk", default=None,
               help="Sort in bounded memory and stage the load over many transactions, made visible by one "
                    "(default: for inputs of 8 MiB and more that are at least a quarter of the space).")
+@click.option("--jobs", type=click.IntRange(min=1), metavar="N",
+              help="Processes that parse a bulk load's large files (default: the cores).")
 @click.pass_context
-def load(ctx: click.Context, files: tuple[str, ...], duplicates: bool, fmt: str, fast: bool, bulk: bool | None) -> None:
+def load(ctx: click.Context, files: tuple[str, ...], duplicates: bool, fmt: str, fast: bool, bulk: bool | None,
+         jobs: int | None) -> None:
     """Load MeTTa files into the space, all or nothing (`-` reads stdin).
 
     \b
     Example:
       mettadb load family.metta rules.metta
       mettadb load --bulk big-kb.metta
+      mettadb load --jobs 4 big-kb.metta
     """
     sources: list[Any] = []
     total = 0
@@ -103,9 +107,9 @@ def load(ctx: click.Context, files: tuple[str, ...], duplicates: bool, fmt: str,
         with _space(ctx, durable=not fast) as space, Progress("loading", total or None, bytes_done=True) as bar:
             with _errors():
                 if fmt == "paths":
-                    report = space.load_paths(*sources, duplicates=duplicates, bulk=bulk)
+                    report = space.load_paths(*sources, duplicates=duplicates, bulk=bulk, jobs=jobs)
                 else:
-                    report = space.load(*sources, duplicates=duplicates, progress=bar.update, bulk=bulk)
+                    report = space.load(*sources, duplicates=duplicates, progress=bar.update, bulk=bulk, jobs=jobs)
     except BaseException:
         if not existed:  # a failed first load leaves no empty space behind
             shutil.rmtree(path, ignore_errors=True)

@@ -21,12 +21,12 @@ from itertools import repeat
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from . import bulk as bulk_mod
+from . import pload
 from .bulk import KeyRuns
-from .encoding import split_tokens
 from .errors import MettaDBError, SpaceFullError
-from .interchange import read_paths
-from .keys import MAX_PLAIN, path_head_key, storage_key
-from .layout import ONE, Record, is_reversible, pack_value
+from .interchange import block_items, paths_blocks, read_paths
+from .keys import MAX_PLAIN, path_head_key
+from .layout import ONE, Record, pack_value
 from .store import SLOTTED, PathLike, Store
 from .transcode import Transcoded, transcode_file
 from .writer import Writer
@@ -34,16 +34,17 @@ from .writer import Writer
 if TYPE_CHECKING:
     from .env import Dbs, Txn
 
-__all__ = ["BULK_MIN_BYTES", "LoadReport", "load", "load_paths"]
+__all__ = ["BULK_MIN_BYTES", "DELTA_MAX", "LoadReport", "load", "load_paths"]
 
 #: inputs at least this large (and at least a quarter of the space) load in bulk mode
 BULK_MIN_BYTES = 8 << 20
 #: keys per staged transaction of a bulk load
 BULK_COMMIT_ROWS = 500_000
+#: a set-union bulk load adding at most this many atoms writes them into the live slot in one
+#: transaction instead of building the other slot (bounds that transaction's dirty pages)
+DELTA_MAX = 50_000
 
 Source = PathLike | BinaryIO
-#: yields (path, variable names or None, tokens if reversible else None) from one source
-Reader = Callable[[Any, Transcoded], Iterator[tuple[bytes, Any, Any]]]
 
 
 @dataclass
@@ -59,6 +60,9 @@ class LoadReport:
     seconds: float = 0.0
     #: "single" (one write transaction) or "bulk" (staged, see `load`)
     mode: str = "single"
+    #: bulk loads: worker processes that parsed, and seconds per stage (parse, merge, append, commit, ...)
+    workers: int = 0
+    stages: dict[str, float] = field(default_factory=dict)
 
     @property
     def rate(self) -> float:
@@ -95,7 +99,8 @@ class _GcPaused:
 
 
 def load(store: Store, *sources: Source, duplicates: bool = False,
-         progress: Callable[[int, int], None] | None = None, bulk: bool | None = None) -> LoadReport:
+         progress: Callable[[int, int], None] | None = None, bulk: bool | None = None,
+         jobs: int | None = None) -> LoadReport:
     """Load MeTTa files (paths or binary streams) into `store`: all or nothing.
 
     By default a set union (atoms already present are not added again);
@@ -103,7 +108,9 @@ def load(store: Store, *sources: Source, duplicates: bool = False,
     counted, not evaluated.  Raises ParseError naming file, line and column;
     the space is then exactly as it was.  A load that adds nothing commits
     nothing.  `bulk` (default: chosen from the input's size) sorts in bounded
-    memory and builds the inactive slot, still all or nothing.
+    memory and builds the inactive slot, still all or nothing; its files are
+    parsed by `jobs` processes (default: the cores; see `pload`) when they are
+    large enough to share.
     """
     t0 = time.perf_counter()
     size = 0
@@ -122,7 +129,7 @@ def load(store: Store, *sources: Source, duplicates: bool = False,
         bulk = all(_is_path(s) for s in sources) and size >= max(BULK_MIN_BYTES, store.used_bytes() // 4)
     if bulk and not in_txn and store.slot_dbs(1) is not None:
         with _GcPaused():
-            report = _bulk_load(store, sources, positions, duplicates, progress)
+            report = _bulk_load(store, sources, positions, duplicates, progress, "metta", jobs)
         report.seconds, report.mode = time.perf_counter() - t0, "bulk"
         return report
 
@@ -182,27 +189,17 @@ def load(store: Store, *sources: Source, duplicates: bool = False,
     return done
 
 
-def load_paths(store: Store, *sources: Source, duplicates: bool = False, bulk: bool | None = None) -> LoadReport:
-    """Load MORK `.paths` dumps, all or nothing (set union unless duplicates); `bulk` as for `load`."""
+def load_paths(store: Store, *sources: Source, duplicates: bool = False, bulk: bool | None = None,
+               jobs: int | None = None) -> LoadReport:
+    """Load MORK `.paths` dumps, all or nothing (set union unless duplicates); `bulk` and `jobs` as for `load`."""
     t0 = time.perf_counter()
     store.require_writable()
     if bulk is None:
         size = sum(os.path.getsize(s) for s in sources if isinstance(s, (str, os.PathLike)) and os.path.exists(s))
         bulk = all(_is_path(s) for s in sources) and size * 4 >= max(BULK_MIN_BYTES, store.used_bytes() // 4)
     if bulk and store.current_writer() is None and store.slot_dbs(1) is not None:
-
-        def records(s: Any, st: Transcoded) -> Iterator[tuple[bytes, Any, Any]]:
-            f = open(s, "rb") if _is_path(s) else s
-            try:
-                for path, names in read_paths(f, st.source):
-                    tokens = split_tokens(path) if names is None and 3 <= path[0] < 64 else None
-                    yield path, names, tokens if tokens is not None and is_reversible(tokens) else None
-            finally:
-                if f is not s:
-                    f.close()
-
         with _GcPaused():
-            report = _bulk_load(store, sources, [None] * len(sources), duplicates, None, records)
+            report = _bulk_load(store, sources, [None] * len(sources), duplicates, None, "paths", jobs)
         report.seconds, report.mode = time.perf_counter() - t0, "bulk"
         return report
 
@@ -266,8 +263,24 @@ class _BulkLock:
         os.close(self._fd)  # closing releases the lock
 
 
+def _stream_items(s: Any, st: Transcoded, fmt: str) -> Iterator[tuple[bytes, Any, Any]]:
+    """`(path, names, tokens)` of one source read in this process."""
+    if fmt == "metta":
+        yield from transcode_file(s, st)
+        return
+    f = open(s, "rb") if _is_path(s) else s
+    try:
+        seen: set[bytes] = set()
+        for block, first in paths_blocks(f, st.source):
+            st.bytes_read += len(block)
+            yield from block_items(block, first, st.source, seen)
+    finally:
+        if f is not s:
+            f.close()
+
+
 def _bulk_load(store: Store, sources: tuple[Source, ...], positions: list[int | None], duplicates: bool,
-               progress: Callable[[int, int], None] | None, reader: Reader | None = None) -> LoadReport:
+               progress: Callable[[int, int], None] | None, fmt: str, jobs: int | None) -> LoadReport:
     """Parse into sorted runs, then build the inactive slot and flip to it (see `load`)."""
     _clean_stale_load_dirs(store.path)
     try:
@@ -279,48 +292,39 @@ def _bulk_load(store: Store, sources: tuple[Source, ...], positions: list[int | 
         with KeyRuns(tmp, "atoms") as akeys, KeyRuns(tmp, "rev") as rkeys:
             report = LoadReport()
             complex_: dict[bytes, list[Any]] = {}  # key -> [path, names, tokens, occurrences]
-            aappend, rappend = akeys.append, rkeys.append
-            akl, rkl = akeys.keys, rkeys.keys
-            budget = bulk_mod.RUN_KEYS
-            check_every = min(0x10000, max(1, budget // 4))
-            next_check = check_every
-            n = 0
-            done_before = 0
-            for s, pos in zip(sources, positions):
-                if pos is not None and not isinstance(s, (str, os.PathLike)):
-                    s.seek(pos)
-                st = Transcoded(_name(s))
-                report.files.append(st.source)
-                for path, names, tokens in (reader or transcode_file)(s, st):
-                    n += 1
-                    if names is None and len(path) <= MAX_PLAIN:
-                        aappend(path)
-                        if tokens is not None:
-                            rappend(tokens[0] + tokens[1] + b"".join(tokens[:1:-1]))
-                        if n >= next_check:
-                            next_check = n + check_every
-                            if len(akl) + len(rkl) >= budget:
-                                akeys.spill()
-                                rkeys.spill()
-                            if progress is not None:
-                                progress(done_before + st.bytes_read, n)
-                    else:
-                        key = storage_key(path)
-                        c = complex_.get(key)
-                        if c is None:
-                            complex_[key] = [path, names, tokens, 1]
-                        else:
-                            c[3] += 1
-                done_before += st.bytes_read
-                report.bangs += st.bangs
-                report.bytes_read += st.bytes_read
-            report.read = n
+            t = time.perf_counter()
+            if all(_is_path(s) for s in sources):
+                got = pload.collect([_name(s) for s in sources], tmp, akeys, rkeys, complex_, fmt=fmt, jobs=jobs,
+                                    progress=progress)
+                report.files, report.read, report.bangs, report.bytes_read = got.files, got.read, got.bangs, got.bytes_read
+                report.workers = got.workers
+            else:
+                done_before = 0
+                for s, pos in zip(sources, positions):
+                    if pos is not None and not isinstance(s, (str, os.PathLike)):
+                        s.seek(pos)
+                    st = Transcoded(_name(s))
+                    report.files.append(st.source)
+
+                    def tick(n: int, st: Transcoded = st, before: int = done_before, read: int = report.read) -> None:
+                        if progress is not None:
+                            progress(before + st.bytes_read, read + n)
+
+                    report.read += pload.collect_keys(_stream_items(s, st, fmt), akeys, rkeys, complex_,
+                                                      bulk_mod.RUN_KEYS, tick)
+                    done_before += st.bytes_read
+                    report.bangs += st.bangs
+                    report.bytes_read += st.bytes_read
+            report.stages["parse"] = time.perf_counter() - t
             with _BulkLock(store.path):
                 for _attempt in range(3):
-                    added = SlotBuilder(store, union).build(akeys, rkeys, complex_)
+                    builder = SlotBuilder(store, union)
+                    added = builder.build(akeys, rkeys, complex_)
+                    for k, v in builder.stages.items():
+                        report.stages[k] = report.stages.get(k, 0.0) + v
                     if added is not None:
                         report.added = added
-                        report.present = n - added
+                        report.present = report.read - added
                         return report
             raise MettaDBError(f"{store.path} kept changing during the bulk load; nothing was written, try again")
     except OSError as e:
@@ -380,31 +384,102 @@ class SlotBuilder:
         self.head_delta: dict[bytes, list[int]] = {}
         self.total = 0  # copies added
         self.distinct = 0  # distinct atoms added
+        #: seconds per stage: "delta check", "merge" (sorted runs merged and sorted), "append"
+        #: (merged with the live slot and written), "commit" (incl. fsync), "flip"
+        self.stages: dict[str, float] = {}
 
-    def staged(self, fn: Callable[[Txn], Any]) -> Any:
-        """Run fn in its own write transaction (redone after growing a full map); _Conflict if the space moved on."""
+    def staged(self, fn: Callable[[Txn], Any], stage: str = "append") -> Any:
+        """Run fn in its own write transaction (redone after growing a full map); _Conflict if the space moved on.
+
+        fn's time counts to `stage`, the rest (begin, commit and its fsync) to "commit".
+        """
         meta = self.store.meta_db
+        inner = [0.0]
 
         def body(txn: Txn) -> Any:
             if txn.get(b"generation", db=meta) != self.gen0 or txn.get(b"slot", db=meta) != pack_value(self.src):
                 raise _Conflict
-            return fn(txn)
+            t = time.perf_counter()
+            result = fn(txn)
+            inner[0] = time.perf_counter() - t
+            return result
 
-        return self.store.in_write_txn(body)
+        t0 = time.perf_counter()
+        try:
+            return self.store.in_write_txn(body)
+        finally:
+            self._add(stage, inner[0])
+            self._add("commit", time.perf_counter() - t0 - inner[0])
+
+    def _add(self, stage: str, seconds: float) -> None:
+        self.stages[stage] = self.stages.get(stage, 0.0) + seconds
 
     def build(self, akeys: KeyRuns, rkeys: KeyRuns, complex_: dict[bytes, list[Any]]) -> int | None:
-        """Merge, flip, and return how many distinct atoms were added; None if a writer intervened."""
-        self.store.ensure_headroom(self.store.used_bytes() + (8 << 20))
+        """Merge, flip, and return how many distinct atoms were added; None if a writer intervened.
+
+        A set-union load that adds few atoms (up to `DELTA_MAX`, found by
+        probing the live slot with the sorted keys) writes them into the live
+        slot in one transaction instead: a load that adds nothing copies
+        nothing and commits nothing.
+        """
         try:
-            self.staged(self._clear)  # also removes leftovers of an interrupted bulk load
+            if self.union:
+                t = time.perf_counter()
+                new = self._delta(akeys)
+                self._add("delta check", time.perf_counter() - t)
+                if new is not None:
+                    return self._apply_delta(new, complex_)
+            self.store.ensure_headroom(self.store.used_bytes() + (8 << 20))
+            self.staged(self._clear, "flip")  # also removes leftovers of an interrupted bulk load
             self._merge(akeys, self._atoms_batch)
             self._merge(rkeys, self._rev_batch)
-            self.staged(self._copy_vx)
-            added = int(self.staged(lambda txn: self._flip(txn, complex_)))
+            self.staged(self._copy_vx, "flip")
+            added = int(self.staged(lambda txn: self._flip(txn, complex_), "flip"))
         except _Conflict:
             return None
         with self.store.read():
             pass  # now reading the new slot
+        return added
+
+    def _delta(self, akeys: KeyRuns) -> list[bytes] | None:
+        """The sorted distinct keys absent from the live slot, or None when there are more than DELTA_MAX."""
+        new: list[bytes] = []
+        with self.store.read() as txn:
+            if txn.get(b"generation", db=self.store.meta_db) != self.gen0:
+                raise _Conflict
+            if not txn.stat(self.sdb.atoms)["entries"]:
+                return None
+            cur = txn.cursor(db=self.sdb.atoms)
+            for _lo, _hi, keys in akeys.buckets():
+                found = cur.getmulti(keys)  # copies of a key are each found: equal lengths = nothing new
+                if len(found) != len(keys):
+                    have = {k for k, _ in found}
+                    new.extend(k for k in keys if k not in have)
+                    if len(new) > DELTA_MAX:
+                        return None
+        return list(dict.fromkeys(new))
+
+    def _apply_delta(self, new: list[bytes], complex_: dict[bytes, list[Any]]) -> int:
+        """Add the new keys and the complex atoms to the live slot in one transaction (none if nothing changes)."""
+        meta = self.store.meta_db
+        inner = [0.0]
+
+        def run(w: Writer) -> int:
+            if w.txn.get(b"generation", db=meta) != self.gen0:
+                raise _Conflict
+            t = time.perf_counter()
+            added = 0
+            for k in new:
+                added += int(w.add_path(k, None, None, 1, True))
+            for path, names, tokens, _occurrences in complex_.values():
+                added += int(w.add_path(path, names, tokens, 1, True))
+            inner[0] = time.perf_counter() - t
+            return added
+
+        t0 = time.perf_counter()
+        added = int(self.store.write(run, 512 * (len(new) + len(complex_))))
+        self._add("append", inner[0])
+        self._add("commit", time.perf_counter() - t0 - inner[0])
         return added
 
     def _clear(self, txn: Txn) -> None:
@@ -414,7 +489,13 @@ class SlotBuilder:
     def _merge(self, runs: KeyRuns, make: Callable[[Txn, Batch], Any]) -> None:
         batch: Batch = []
         rows = 0
-        for bucket in runs.buckets():
+        buckets = runs.buckets()
+        while True:
+            t = time.perf_counter()
+            bucket = next(buckets, None)
+            self._add("merge", time.perf_counter() - t)
+            if bucket is None:
+                break
             batch.append(bucket)
             rows += len(bucket[2])
             if rows >= BULK_COMMIT_ROWS:

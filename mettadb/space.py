@@ -36,13 +36,15 @@ class Space(Store):
 
     # ------------------------------------------------------------------ loading and export
     def load(self, *sources: Source, duplicates: bool = False,
-             progress: Callable[[int, int], None] | None = None, bulk: bool | None = None) -> LoadReport:
+             progress: Callable[[int, int], None] | None = None, bulk: bool | None = None,
+             jobs: int | None = None) -> LoadReport:
         """Load MeTTa files (paths or binary streams), all or nothing; see `mettadb.loading.load`."""
-        return load(self, *sources, duplicates=duplicates, progress=progress, bulk=bulk)
+        return load(self, *sources, duplicates=duplicates, progress=progress, bulk=bulk, jobs=jobs)
 
-    def load_paths(self, *sources: Source, duplicates: bool = False, bulk: bool | None = None) -> LoadReport:
-        """Load MORK `.paths` dumps, all or nothing (set union unless duplicates)."""
-        return load_paths(self, *sources, duplicates=duplicates, bulk=bulk)
+    def load_paths(self, *sources: Source, duplicates: bool = False, bulk: bool | None = None,
+                   jobs: int | None = None) -> LoadReport:
+        """Load MORK `.paths` dumps, all or nothing (set union unless duplicates); `jobs` as for `load`."""
+        return load_paths(self, *sources, duplicates=duplicates, bulk=bulk, jobs=jobs)
 
     def export(self, out: BinaryIO, fmt: str = "metta", progress: Callable[[int], None] | None = None) -> ExportReport:
         """Write every atom to a binary stream as `metta` text, `jsonl` or MORK `paths`."""
