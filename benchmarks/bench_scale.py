@@ -47,8 +47,11 @@ t = time.perf_counter()
 kw = {} if sys.argv[3] == "auto" else {"jobs": int(sys.argv[3])}
 with mettadb.open(sys.argv[1]) as sp:
     r = sp.load(sys.argv[2], **kw) if sys.argv[2].endswith(".metta") else sp.load_paths(sys.argv[2], **kw)
+import resource
+ru, rc = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
 RESULT = {"seconds": time.perf_counter() - t, "atoms": r.read, "added": r.added, "mode": r.mode,
-          "stages": dict(getattr(r, "stages", None) or {})}
+          "stages": dict(getattr(r, "stages", None) or {}), "workers": getattr(r, "workers", 0),
+          "cpu": ru.ru_utime + ru.ru_stime, "cpu_workers": rc.ru_utime + rc.ru_stime}
 """
 
 REOPEN = PEOPLE + """
@@ -91,7 +94,7 @@ RESULT = R
 FLOOR = PEOPLE + """
 import gc, os, time, lmdb
 from itertools import repeat
-from mettadb.parser import transcode_file
+from mettadb.transcode import transcode_file
 gc.disable()
 akeys, rkeys = [], []
 for path, names, tokens in transcode_file(sys.argv[3]):
@@ -148,6 +151,14 @@ env.close()
 RESULT = R
 """
 
+CHECK = """
+import sys, time, mettadb
+with mettadb.open(sys.argv[1], readonly=True) as sp:
+    t = time.perf_counter()
+    problems = sp.check()
+RESULT = {"seconds": time.perf_counter() - t, "problems": problems[:5]}
+"""
+
 EXPORT_PATHS = """
 import sys, mettadb
 with mettadb.open(sys.argv[1], readonly=True) as sp, open(sys.argv[2] + ".tmp", "wb") as f:
@@ -200,34 +211,42 @@ def fmt_rate(n: float, s: float) -> str:
     return f"{n / s:,.0f}/s" if s > 0 else "n/a"
 
 
-def bench(facts: int, directory: Path, jobs: str, floor_max: int, keep: bool, paths: bool) -> dict:
+def step(out: dict, name: str, value: dict) -> None:
+    """Record one measurement and show it at once (long runs are polled from their log)."""
+    out[name] = value
+    print(f"[{time.strftime('%H:%M:%S')}] {out['facts']:,} {name}: {json.dumps(value)}", flush=True)
+
+
+def bench(facts: int, directory: Path, jobs: str, floor_max: int, keep: bool, paths: bool, check: bool) -> dict:
     py = sys.executable
     t = time.perf_counter()
     src = data_file(directory, facts)
-    gen_s = time.perf_counter() - t
+    out: dict = {"facts": facts, "file_bytes": src.stat().st_size}
+    step(out, "generate", {"seconds": time.perf_counter() - t})
     space = directory / f"space-{facts}"
     shutil.rmtree(space, ignore_errors=True)
-    out: dict = {"facts": facts, "file_bytes": src.stat().st_size, "generate_seconds": gen_s}
     try:
         out["startup"] = python_startup(py)
         load = run_child(py, LOAD, str(space), str(src), jobs, timeout=6 * 3600)
         load["data_bytes"] = dir_bytes(space)
-        out["load"] = load
-        out["reopen"] = reopen(py, space, facts)
-        out["shapes"] = run_child(py, SHAPES, str(space), str(facts), timeout=6 * 3600)
+        step(out, "load", load)
+        step(out, "reopen", reopen(py, space, facts))
+        step(out, "shapes", run_child(py, SHAPES, str(space), str(facts), timeout=6 * 3600))
         if paths:
             dump = directory / f"family-{facts}.paths"
             if not dump.exists():
                 run_child(py, EXPORT_PATHS, str(space), str(dump))
             pspace = directory / f"space-{facts}-paths"
             shutil.rmtree(pspace, ignore_errors=True)
-            out["paths_load"] = run_child(py, LOAD, str(pspace), str(dump), jobs, timeout=6 * 3600)
+            step(out, "paths_load", run_child(py, LOAD, str(pspace), str(dump), jobs, timeout=6 * 3600))
             shutil.rmtree(pspace, ignore_errors=True)
+        if check:
+            step(out, "check", run_child(py, CHECK, str(space), timeout=6 * 3600))
         t = time.perf_counter()
         rl = run_child(py, LOAD, str(space), str(src), jobs, timeout=6 * 3600)
         rl["wall"] = time.perf_counter() - t
         rl["data_bytes"] = dir_bytes(space)
-        out["reload"] = rl
+        step(out, "reload", rl)
     finally:
         if not keep:
             shutil.rmtree(space, ignore_errors=True)
@@ -235,7 +254,7 @@ def bench(facts: int, directory: Path, jobs: str, floor_max: int, keep: bool, pa
         fdir = directory / f"floor-{facts}"
         shutil.rmtree(fdir, ignore_errors=True)
         try:
-            out["floor"] = run_child(py, FLOOR, str(fdir), str(facts), str(src), timeout=6 * 3600)
+            step(out, "floor", run_child(py, FLOOR, str(fdir), str(facts), str(src), timeout=6 * 3600))
         finally:
             shutil.rmtree(fdir, ignore_errors=True)
     report(out)
@@ -249,7 +268,8 @@ def report(r: dict) -> None:
     print("| figure | mettadb | py-lmdb floor |")
     print("|---|---|---|")
     floor_load = fl["sort"] + fl["putmulti_commit"] if fl else 0.0
-    print(f"| load ({ld['mode']}, fsync, all indexes) | {ld['seconds']:.2f} s, {fmt_rate(n, ld['seconds'])} | "
+    print(f"| load ({ld['mode']}, fsync, all indexes; {ld.get('workers', 0)} workers) | {ld['seconds']:.2f} s, "
+          f"{fmt_rate(n, ld['seconds'])}; CPU {ld.get('cpu', 0):.1f} s + workers {ld.get('cpu_workers', 0):.1f} s | "
           + (f"sort {fl['sort']:.1f} s + putmulti/commit {fl['putmulti_commit']:.1f} s = {floor_load:.1f} s, "
              f"{fmt_rate(n, floor_load)} (keys already parsed) |" if fl else "— |"))
     print(f"| peak RSS of the loading process | {ld['VmHWM']:,.0f} MB | {fl['VmHWM']:,.0f} MB (every key in memory) |"
@@ -262,6 +282,9 @@ def report(r: dict) -> None:
     rl = r["reload"]
     print(f"| reload the same file (adds {rl['added']}) | {rl['seconds']:.2f} s, data {ld['data_bytes'] / 2**20:,.0f} -> "
           f"{rl['data_bytes'] / 2**20:,.0f} MB | — |")
+    if "check" in r:
+        c = r["check"]
+        print(f"| `check` | {c['seconds']:.1f} s, peak RSS {c['VmHWM']:,.0f} MB, {len(c['problems'])} problems | — |")
     ro = r["reopen"]
     print(f"| reopen + first ground query, fresh process | {ro['open_and_query'] * 1000:.1f} ms (+ import mettadb "
           f"{ro['import'] * 1000:.0f} ms; process wall {ro['wall'] * 1000:.0f} ms, of which Python start-up "
@@ -282,9 +305,11 @@ def report(r: dict) -> None:
     if fl:
         print(f"| full cursor walk, primary keys | — | {fl['scan_all']['seconds']:.2f} s "
               f"({fl['scan_all']['results']:,} keys) |")
-    if ld.get("stages"):
-        total = sum(ld["stages"].values())
-        print("load stages: " + ", ".join(f"{k} {v:.2f} s ({v / total:.0%})" for k, v in ld["stages"].items()))
+    for label, rec in (("load", ld), ("reload", r.get("reload")), (".paths load", r.get("paths_load"))):
+        if rec and rec.get("stages"):
+            total = rec["seconds"]
+            print(f"{label} stages (of {total:.2f} s wall): "
+                  + ", ".join(f"{k} {v:.2f} s ({v / total:.0%})" for k, v in rec["stages"].items() if v >= 0.005))
     sys.stdout.flush()
 
 
@@ -297,11 +322,12 @@ def main() -> None:
     ap.add_argument("--floor-max", type=int, default=20_000_000,
                     help="skip the py-lmdb floor above this many facts (it holds every key in memory)")
     ap.add_argument("--paths", action="store_true", help="also export and load a MORK .paths dump")
+    ap.add_argument("--check", action="store_true", help="also time `check` on the loaded space")
     ap.add_argument("--keep", action="store_true", help="keep the loaded space")
     ap.add_argument("--json", help="append each size's figures to this file as a JSON line")
     args = ap.parse_args()
     for facts in args.facts:
-        r = bench(facts, Path(args.dir), args.jobs, args.floor_max, args.keep, args.paths)
+        r = bench(facts, Path(args.dir), args.jobs, args.floor_max, args.keep, args.paths, args.check)
         if args.json:
             with open(args.json, "a") as f:
                 f.write(json.dumps(r) + "\n")

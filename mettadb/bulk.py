@@ -28,7 +28,9 @@ RUN_KEYS = int(os.environ.get("METTADB_BULK_RUN_KEYS") or 2_000_000)
 #: keys per range handed to the writer (bounds the merge's and a transaction's memory)
 BUCKET_KEYS = 250_000
 _CHUNK = 8192
-_SAMPLE_EVERY = 64
+#: samples per bucket: enough to cut buckets of even size, few enough that the samples of a
+#: 10^8-key load stay small (every 64th key was 3M keys, ~250 MB, at 100M atoms)
+_SAMPLES_PER_BUCKET = 256
 
 
 class _ListReader:
@@ -97,6 +99,7 @@ class KeyRuns:
         self.bucket_keys = bucket_keys or BUCKET_KEYS
         self.keys: list[bytes] = []
         self.append = self.keys.append
+        self._every = max(1, self.bucket_keys // _SAMPLES_PER_BUCKET)
         self._runs: list[str] = []
         self._sample: list[bytes] = []
         self.spilled = 0
@@ -118,7 +121,7 @@ class KeyRuns:
             for i in range(0, len(keys), _CHUNK):
                 f.write(pack(keys[i:i + _CHUNK]))
         self._runs.append(path)
-        self._sample.extend(keys[::_SAMPLE_EVERY])
+        self._sample.extend(keys[::self._every])
         self.spilled += len(keys)
         self.keys.clear()
 
@@ -154,8 +157,8 @@ class KeyRuns:
                         return
                 yield lo, rest[j], rest[i:j]
                 i, lo = j, rest[j]
-        sample = sorted(self._sample + rest[::_SAMPLE_EVERY])
-        step = max(1, size // _SAMPLE_EVERY)
+        sample = sorted(self._sample + rest[::self._every])
+        step = max(1, size // self._every)
         bounds: list[bytes] = []
         for i in range(step, len(sample), step):
             if not bounds or sample[i] > bounds[-1]:
