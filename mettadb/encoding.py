@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from .atoms import (
@@ -41,6 +41,7 @@ from .tokens import classify_word, unescape
 __all__ = [
     "EMPTY_EXPRESSION",
     "NEW_VAR",
+    "SYMBOL_TOKEN_PATTERN",
     "TAG_LONG_SYMBOL",
     "TAG_RAW_SYMBOL",
     "TAG_SPECIAL_FLOAT",
@@ -50,6 +51,7 @@ __all__ = [
     "arity_token",
     "atom_tokens",
     "check_path",
+    "check_symbols",
     "checked_tokens",
     "clear_caches",
     "decode",
@@ -441,9 +443,28 @@ def clear_caches() -> None:
     TEXT_CACHE.clear()
 
 
-#: one symbol token (`0xC0|n` and its n bytes)
-_SYMBOL_TOKEN = re.compile(b"|".join(re.escape(bytes((0xC0 | n,))) + b".{%d}" % n for n in range(1, 64)), re.S)
+#: a regex (bytes, no groups) matching one symbol token: `0xC0|n` and its n bytes
+SYMBOL_TOKEN_PATTERN = b"(?:" + b"|".join(re.escape(bytes((0xC0 | n,))) + b".{%d}" % n for n in range(1, 64)) + b")"
+_SYMBOL_TOKEN = re.compile(SYMBOL_TOKEN_PATTERN, re.S)
 _SEEN_MAX = 1 << 18
+
+
+def check_symbols(tokens: Iterable[bytes], seen: set[bytes]) -> None:
+    """Check the text of symbol tokens not in `seen` as `decode` would (DecodeError), then remember them.
+
+    ASCII text that is neither a variable (`$`) nor a string literal is valid as
+    it stands, and so is a string literal without escapes; anything else goes
+    through the decoder's own check.  `seen` is bounded (cleared when full).
+    """
+    for t in tokens:
+        if t not in seen:
+            c = t[1]
+            plain = c != 36 and c != 34  # neither `$` nor a string
+            if not (t.isascii() and (plain or (c == 34 and len(t) > 2 and t[-1] == 34 and 92 not in t))):
+                text_atom(t, t[1:])
+            if len(seen) >= _SEEN_MAX:
+                seen.clear()
+            seen.add(t)
 
 
 def checked_tokens(path: bytes, seen: set[bytes]) -> tuple[int, list[bytes] | None]:
@@ -458,15 +479,7 @@ def checked_tokens(path: bytes, seen: set[bytes]) -> tuple[int, list[bytes] | No
     if n > 3 and path[0] < 64:
         toks = _SYMBOL_TOKEN.findall(path, 1)
         if len(toks) == path[0] and len(toks) > 2 and sum(map(len, toks)) == n - 1:
-            for t in toks:
-                if t not in seen:  # the regex proved the structure: only the symbol's text is left to check
-                    c = t[1]
-                    plain = c != 36 and c != 34  # neither `$` nor a string
-                    if not (t.isascii() and (plain or (c == 34 and len(t) > 2 and t[-1] == 34 and 92 not in t))):
-                        text_atom(t, t[1:])  # ASCII, no `$`, strings without escapes: valid as they stand
-                    if len(seen) >= _SEEN_MAX:
-                        seen.clear()
-                    seen.add(t)
+            check_symbols(toks, seen)  # the regex proved the structure: only the symbols' text is left
             toks.insert(0, path[:1])
             return 0, toks
     nvars = check_path(path)

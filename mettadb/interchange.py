@@ -11,15 +11,17 @@ and `export_paths` counts them.  Variable names are not part of a path.
 from __future__ import annotations
 
 import json
+import re
 import struct
 import zlib
 from collections.abc import Callable, Iterator
 from typing import IO, Any
 
-from .encoding import check_path, checked_tokens, split_tokens
+from .encoding import SYMBOL_TOKEN_PATTERN, check_path, check_symbols, checked_tokens, split_tokens
 from .errors import DecodeError, MettaDBError
+from .keys import MAX_PLAIN
 
-__all__ = ["FORMATS", "ExportReport", "block_items", "export_space", "paths_blocks", "read_paths"]
+__all__ = ["FORMATS", "ExportReport", "block_items", "block_keys", "export_space", "paths_blocks", "read_paths"]
 
 FORMATS = ("metta", "jsonl", "paths")
 _U32 = struct.Struct("<I")
@@ -185,3 +187,49 @@ def block_items(block: bytes, first: int = 1, source: str = "<paths>",
             raise DecodeError(f"{source}: record {i}: {e}") from None
         i += 1
         yield path, [f"_{k}" for k in range(nvars)] if nvars else None, tokens
+
+
+#: a whole record of a flat expression of n symbols (n = 2..15): u32 length, arity, the symbols
+_FLAT_RECORD = {
+    n: re.compile(b"(?s)....(" + bytes((n,)) + b")" + b"".join(b"(" + SYMBOL_TOKEN_PATTERN + b")" for _ in range(n)))
+    for n in range(2, 16)}
+
+
+def block_keys(block: bytes, first: int = 1, source: str = "<paths>", seen: set[bytes] | None = None,
+               ) -> tuple[list[bytes], list[bytes], list[tuple[bytes, list[str] | None, list[bytes] | None]]]:
+    """The records of a `paths_blocks` block, sorted out for a bulk load, checked as `decode` would.
+
+    Returns (plain keys, reverse-index keys, other items): a flat record of
+    2-15 symbols with a plain key is matched by one regex and gives its key
+    (and its reverse key for 3 or more); every other record is an item as
+    `block_items` yields it.  DecodeError names the record.
+    """
+    seen = seen if seen is not None else set()
+    akeys: list[bytes] = []
+    rkeys: list[bytes] = []
+    others: list[tuple[bytes, list[str] | None, list[bytes] | None]] = []
+    aappend, rappend = akeys.append, rkeys.append
+    unpack = _U32.unpack_from
+    flat = _FLAT_RECORD.get
+    pos, end, i = 0, len(block), first
+    try:
+        while pos < end:
+            (length,) = unpack(block, pos)
+            nxt = pos + 4 + length
+            pattern = flat(block[pos + 4]) if 0 < length <= MAX_PLAIN else None
+            m = pattern.match(block, pos, nxt) if pattern is not None else None
+            if m is not None and m.end() == nxt:
+                toks = m.groups()
+                check_symbols(toks[1:], seen)
+                aappend(block[pos + 4:nxt])
+                if len(toks) > 3:
+                    rappend(toks[0] + toks[1] + b"".join(toks[:1:-1]))
+            else:
+                path = block[pos + 4:nxt]
+                nvars, tokens = checked_tokens(path, seen)
+                others.append((path, [f"_{k}" for k in range(nvars)] if nvars else None, tokens))
+            pos = nxt
+            i += 1
+    except DecodeError as e:
+        raise DecodeError(f"{source}: record {i}: {e}") from None
+    return akeys, rkeys, others

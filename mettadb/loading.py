@@ -15,7 +15,7 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from itertools import repeat
 from typing import TYPE_CHECKING, Any, BinaryIO
@@ -24,7 +24,7 @@ from . import bulk as bulk_mod
 from . import pload
 from .bulk import KeyRuns
 from .errors import MettaDBError, SpaceFullError
-from .interchange import block_items, paths_blocks, read_paths
+from .interchange import read_paths
 from .keys import MAX_PLAIN, path_head_key
 from .layout import ONE, Record, pack_value
 from .store import SLOTTED, PathLike, Store
@@ -263,22 +263,6 @@ class _BulkLock:
         os.close(self._fd)  # closing releases the lock
 
 
-def _stream_items(s: Any, st: Transcoded, fmt: str) -> Iterator[tuple[bytes, Any, Any]]:
-    """`(path, names, tokens)` of one source read in this process."""
-    if fmt == "metta":
-        yield from transcode_file(s, st)
-        return
-    f = open(s, "rb") if _is_path(s) else s
-    try:
-        seen: set[bytes] = set()
-        for block, first in paths_blocks(f, st.source):
-            st.bytes_read += len(block)
-            yield from block_items(block, first, st.source, seen)
-    finally:
-        if f is not s:
-            f.close()
-
-
 def _bulk_load(store: Store, sources: tuple[Source, ...], positions: list[int | None], duplicates: bool,
                progress: Callable[[int, int], None] | None, fmt: str, jobs: int | None) -> LoadReport:
     """Parse into sorted runs, then build the inactive slot and flip to it (see `load`)."""
@@ -310,8 +294,14 @@ def _bulk_load(store: Store, sources: tuple[Source, ...], positions: list[int | 
                         if progress is not None:
                             progress(before + st.bytes_read, read + n)
 
-                    report.read += pload.collect_keys(_stream_items(s, st, fmt), akeys, rkeys, complex_,
-                                                      bulk_mod.RUN_KEYS, tick)
+                    if fmt == "metta":
+                        report.read += pload.collect_keys(transcode_file(s, st), akeys, rkeys, complex_,
+                                                          bulk_mod.RUN_KEYS, tick)
+                    elif isinstance(s, (str, os.PathLike)):
+                        with open(s, "rb") as f:
+                            report.read += pload.collect_paths(f, st, akeys, rkeys, complex_, bulk_mod.RUN_KEYS, tick)
+                    else:
+                        report.read += pload.collect_paths(s, st, akeys, rkeys, complex_, bulk_mod.RUN_KEYS, tick)
                     done_before += st.bytes_read
                     report.bangs += st.bangs
                     report.bytes_read += st.bytes_read

@@ -22,22 +22,32 @@ raises the ParseError with its line and column.
 from __future__ import annotations
 
 import itertools
-import multiprocessing
 import os
 import queue
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import IO, Any
 
 from . import bulk as bulk_mod
 from .bulk import KeyRuns, RunFiles
 from .errors import DecodeError
-from .interchange import block_items, paths_blocks
+from .interchange import block_keys, paths_blocks
 from .keys import MAX_PLAIN, storage_key
 from .transcode import MalformedRange, Transcoded, transcode_file, transcode_range
 
-__all__ = ["MAX_CHUNK", "MIN_CHUNK", "PATHS_BLOCK", "CollectReport", "collect", "collect_keys", "default_jobs", "plan_chunks"]
+__all__ = [
+    "MAX_CHUNK",
+    "MIN_CHUNK",
+    "PATHS_BLOCK",
+    "CollectReport",
+    "collect",
+    "collect_block",
+    "collect_keys",
+    "collect_paths",
+    "default_jobs",
+    "plan_chunks",
+]
 
 #: the smallest byte range a worker process is given
 MIN_CHUNK = 8 << 20
@@ -109,6 +119,32 @@ def collect_keys(items: Iterable[tuple[bytes, list[str] | None, list[bytes] | No
     return n
 
 
+def collect_block(block: bytes, first: int, source: str, seen: set[bytes], akeys: KeyRuns, rkeys: KeyRuns,
+                  complex_: Complex, budget: int) -> int:
+    """`collect_keys` for one `.paths` block (see `interchange.block_keys`); returns the records read."""
+    plain, rev, others = block_keys(block, first, source, seen)
+    akeys.keys.extend(plain)
+    rkeys.keys.extend(rev)
+    n = len(plain) + collect_keys(others, akeys, rkeys, complex_, budget)
+    if len(akeys.keys) + len(rkeys.keys) >= budget:
+        akeys.spill()
+        rkeys.spill()
+    return n
+
+
+def collect_paths(stream: IO[bytes], st: Transcoded, akeys: KeyRuns, rkeys: KeyRuns, complex_: Complex, budget: int,
+                  progress: Callable[[int], None] | None = None) -> int:
+    """`collect_keys` for a whole `.paths` stream read in this process; counts bytes in `st`."""
+    seen: set[bytes] = set()
+    n = 0
+    for block, first in paths_blocks(stream, st.source):
+        n += collect_block(block, first, st.source, seen, akeys, rkeys, complex_, budget)
+        st.bytes_read += len(block)
+        if progress is not None:
+            progress(n)
+    return n
+
+
 def _next_cut(f: Any, pos: int, end: int) -> int:
     """The first line start after `pos - 1` (and before `end`) that opens an expression; `end` if none."""
     at = pos - 1
@@ -174,7 +210,7 @@ class _Reader:
         name = self.sources[src]
         if self.fmt == "paths":
             block, first = payload
-            res.read = collect_keys(block_items(block, first, name, self.seen), akeys, rkeys, res.complex_, budget)
+            res.read = collect_block(block, first, name, self.seen, akeys, rkeys, res.complex_, budget)
             res.bytes_read = len(block)
         else:
             st = Transcoded(name)
@@ -221,11 +257,7 @@ def _sequential(sources: list[str], fmt: str, akeys: KeyRuns, rkeys: KeyRuns, co
 
         if fmt == "paths":
             with open(s, "rb") as f:
-                seen: set[bytes] = set()
-                for block, first in paths_blocks(f, s):
-                    report.read += collect_keys(block_items(block, first, s, seen), akeys, rkeys, complex_, budget)
-                    st.bytes_read += len(block)
-                    tick(0)
+                report.read += collect_paths(f, st, akeys, rkeys, complex_, budget, tick)
         else:
             report.read += collect_keys(transcode_file(s, st), akeys, rkeys, complex_, budget, tick)
         done_bytes += st.bytes_read
@@ -299,6 +331,8 @@ def _parallel(sources: list[str], fmt: str, tasks: Iterator[Task], nworkers: int
               rkeys: KeyRuns, complex_: Complex, budget: int, progress: Callable[[int, int], None] | None,
               report: CollectReport) -> bool:
     """Run `tasks` in the parent and `nworkers` forked workers; False if some task did not parse."""
+    import multiprocessing  # only loads that share their work pay for importing it
+
     ctx = multiprocessing.get_context("fork")
     reader = _Reader(sources, fmt)
     todo = ctx.Queue()

@@ -196,3 +196,35 @@ def test_a_bad_record_in_a_worker_block_is_named(tmp_path, monkeypatch):
     akeys, rkeys = KeyRuns(str(tmp_path), "atoms"), KeyRuns(str(tmp_path), "rev")
     with pytest.raises(DecodeError, match="record 3778: path ends inside"):
         pload.collect([str(dump)], str(tmp_path), akeys, rkeys, {}, fmt="paths", jobs=2)
+
+
+def test_block_keys_sort_records_as_block_items_do(tmp_path):
+    import struct
+    import zlib
+
+    from mettadb.interchange import block_items, block_keys, paths_blocks
+
+    f = write_mixed(tmp_path / "kb.metta", 1500)
+    extra = ["(pair a b)", f"(wide {' '.join(f'w{i}' for i in range(20))})", f"(big {'q' * 480} r s)",
+             '(s "x\\ty" 1.5 -3 True)', "(one)"]
+    f.write_text(f.read_text() + "\n".join(extra) + "\n")
+    dump = paths_dump(tmp_path, f, "kb")
+    with open(dump, "rb") as fh:
+        blocks = list(paths_blocks(fh, "kb", block_size=3000))
+    for block, first in blocks:
+        plain, rev, others = block_keys(block, first)
+        ak, rk = KeyRuns(str(tmp_path), "a"), KeyRuns(str(tmp_path), "r")
+        complex_: dict = {}
+        pload.collect_keys(block_items(block, first), ak, rk, complex_, 10**9)
+        ak2, rk2 = KeyRuns(str(tmp_path), "a2"), KeyRuns(str(tmp_path), "r2")
+        ak2.keys.extend(plain)
+        rk2.keys.extend(rev)
+        complex2: dict = {}
+        pload.collect_keys(others, ak2, rk2, complex2, 10**9)
+        assert sorted(ak.keys) == sorted(ak2.keys) and sorted(rk.keys) == sorted(rk2.keys)
+        assert complex_ == complex2
+    bad = [b"\x03\xc1p\xc1q\xc1r", b"\x03\xc1p\xc2$x\xc1r"]
+    data = b"".join(struct.pack("<I", len(r)) + r for r in bad)
+    with pytest.raises(DecodeError, match="record 2: a symbol's text may not start"):
+        block_keys(data)
+    assert len(next(paths_blocks(__import__("io").BytesIO(zlib.compress(data))))[0]) == len(data)
