@@ -460,7 +460,7 @@ def check_symbols(tokens: Iterable[bytes], seen: set[bytes]) -> None:
         if t not in seen:
             c = t[1]
             plain = c != 36 and c != 34  # neither `$` nor a string
-            if not (t.isascii() and (plain or (c == 34 and len(t) > 2 and t[-1] == 34 and 92 not in t))):
+            if not (t[1:].isascii() and (plain or (c == 34 and len(t) > 2 and t[-1] == 34 and 92 not in t))):
                 text_atom(t, t[1:])
             if len(seen) >= _SEEN_MAX:
                 seen.clear()
