@@ -1,0 +1,63 @@
+"""The 10M -> 100M breakages, at the largest size the suite affords: many run files from many workers,
+bounded samples, a bounded check, a reload that copies nothing."""
+
+from __future__ import annotations
+
+import os
+import random
+
+import pytest
+
+import mettadb
+import mettadb.bulk
+import mettadb.check
+import mettadb.pload
+from mettadb.bulk import KeyRuns
+
+
+def family(path, persons, seed=42):
+    rnd = random.Random(seed)
+    with open(path, "w") as f:
+        for i in range(persons):
+            f.write(f"(parent P{rnd.randrange(i) if i else 1} P{i})\n(age P{i} {rnd.randrange(1, 100)})\n"
+                    f'(name P{i} "N {i}")\n(score P{i} {rnd.randrange(1000) / 1000})\n')
+            if i % 3 == 2:
+                f.write(f"(Evaluation (Predicate likes) (List P{i} P{rnd.randrange(persons)}))\n")
+        f.write("(= (grandparent $x $z) (match &self (, (parent $x $y) (parent $y $z)) $x))\n")
+    return path
+
+
+@pytest.fixture
+def scaled_down(monkeypatch):
+    """The 100M-atom load's proportions at 150k atoms: ~100 runs per key set, ~30 worker ranges."""
+    monkeypatch.setattr(mettadb.bulk, "RUN_KEYS", 3000)
+    monkeypatch.setattr(mettadb.bulk, "BUCKET_KEYS", 20_000)
+    monkeypatch.setattr(mettadb.pload, "MIN_CHUNK", 64 << 10)
+    monkeypatch.setattr(mettadb.pload, "MAX_CHUNK", 128 << 10)
+    monkeypatch.setattr(mettadb.check, "_BATCH", 5000)
+
+
+def test_a_load_of_many_runs_from_many_workers_is_sound(tmp_path, scaled_down):
+    kb = family(tmp_path / "kb.metta", 35_000)
+    with mettadb.open(tmp_path / "s") as sp:
+        r = sp.load(kb, bulk=True, jobs=2)
+        assert r.workers == 1 and r.read == r.added > 150_000
+        assert sp.check() == []
+        assert sp.stats()["heads"][0]["atoms"] == 35_000
+        size, gen = os.path.getsize(tmp_path / "s" / "data.mdb"), sp.generation
+        again = sp.load(kb, bulk=True, jobs=2)
+        assert (again.added, again.present) == (0, r.read)
+        assert os.path.getsize(tmp_path / "s" / "data.mdb") == size and sp.generation == gen
+        assert [len(list(sp.match(f"(parent $p P{i})", "$p"))) for i in (5, 17_000, 34_999)] == [1, 1, 1]
+
+
+def test_run_samples_stay_small_however_many_keys(tmp_path):
+    with KeyRuns(str(tmp_path), "k", bucket_keys=25_600) as runs:
+        for i in range(200_000):
+            runs.append(i.to_bytes(4, "big"))
+            if len(runs.keys) >= 10_000:
+                runs.spill()
+        assert len(runs._sample) <= 200_000 // 100 + 20  # one key in 100 (256 per bucket), not one in 64
+        buckets = list(runs.buckets())
+    assert 5 <= len(buckets) <= 12
+    assert [k for _, _, ks in buckets for k in ks] == [i.to_bytes(4, "big") for i in range(200_000)]
