@@ -27,7 +27,8 @@ __all__ = ["BUCKET_KEYS", "RUN_KEYS", "KeyRuns", "RunFiles"]
 RUN_KEYS = int(os.environ.get("METTADB_BULK_RUN_KEYS") or 2_000_000)
 #: keys per range handed to the writer (bounds the merge's and a transaction's memory)
 BUCKET_KEYS = 250_000
-_CHUNK = 8192
+#: keys per msgpack array in a run file: the merge holds one array per run (~130 KB at 2048)
+_CHUNK = 2048
 #: samples per bucket: enough to cut buckets of even size, few enough that the samples of a
 #: 10^8-key load stay small (every 64th key was 3M keys, ~250 MB, at 100M atoms)
 _SAMPLES_PER_BUCKET = 256
