@@ -41,7 +41,6 @@ from .tokens import classify_word, unescape
 __all__ = [
     "EMPTY_EXPRESSION",
     "NEW_VAR",
-    "SYMBOL_TOKEN_PATTERN",
     "TAG_LONG_SYMBOL",
     "TAG_RAW_SYMBOL",
     "TAG_SPECIAL_FLOAT",
@@ -444,8 +443,8 @@ def clear_caches() -> None:
 
 
 #: a regex (bytes, no groups) matching one symbol token: `0xC0|n` and its n bytes
-SYMBOL_TOKEN_PATTERN = b"(?:" + b"|".join(re.escape(bytes((0xC0 | n,))) + b".{%d}" % n for n in range(1, 64)) + b")"
-_SYMBOL_TOKEN = re.compile(SYMBOL_TOKEN_PATTERN, re.S)
+_SYMBOL_TOKEN_PATTERN = b"(?:" + b"|".join(re.escape(bytes((0xC0 | n,))) + b".{%d}" % n for n in range(1, 64)) + b")"
+_SYMBOL_TOKEN = re.compile(_SYMBOL_TOKEN_PATTERN, re.S)
 _SEEN_MAX = 1 << 18
 
 

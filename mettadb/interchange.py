@@ -17,7 +17,7 @@ import zlib
 from collections.abc import Callable, Iterator
 from typing import IO, Any
 
-from .encoding import SYMBOL_TOKEN_PATTERN, check_path, check_symbols, checked_tokens, split_tokens
+from .encoding import check_path, checked_tokens, split_tokens
 from .errors import DecodeError, MettaDBError
 from .keys import MAX_PLAIN
 
@@ -190,8 +190,25 @@ def block_items(block: bytes, first: int = 1, source: str = "<paths>",
 
 
 #: a whole record of a flat expression of n symbols (n = 2..15): u32 length, arity, the symbols
+def _valid_symbol(n: int) -> bytes:
+    """A regex for a symbol token of n text bytes whose text `decode` accepts as it stands.
+
+    ASCII text that starts with neither `$` nor `"`, or a string literal
+    without escapes or inner quotes; other symbols take the slow path.
+    """
+    tag = re.escape(bytes((0xC0 | n,)))
+    first = b'[^$"\x80-\xff]'
+    plain = first + (b"[\x00-\x7f]{%d}" % (n - 1) if n > 1 else b"")
+    if n < 2:
+        return tag + plain
+    string = b'"[^"\\\\\x80-\xff]{%d}"' % (n - 2)  # no quote, backslash or non-ASCII inside
+    return tag + b"(?:" + plain + b"|" + string + b")"
+
+
+_VALID_SYMBOL = b"(?:" + b"|".join(_valid_symbol(n) for n in range(1, 64)) + b")"
+#: a whole record of a flat expression of n valid symbols (n = 2..15): u32 length, arity, the symbols
 _FLAT_RECORD = {
-    n: re.compile(b"(?s)....(" + bytes((n,)) + b")" + b"".join(b"(" + SYMBOL_TOKEN_PATTERN + b")" for _ in range(n)))
+    n: re.compile(b"(?s)...." + re.escape(bytes((n,))) + b"".join(b"(" + _VALID_SYMBOL + b")" for _ in range(n)))
     for n in range(2, 16)}
 
 
@@ -200,7 +217,8 @@ def block_keys(block: bytes, first: int = 1, source: str = "<paths>", seen: set[
     """The records of a `paths_blocks` block, sorted out for a bulk load, checked as `decode` would.
 
     Returns (plain keys, reverse-index keys, other items): a flat record of
-    2-15 symbols with a plain key is matched by one regex and gives its key
+    2-15 symbols with a plain key, each symbol's text plain ASCII or a string
+    without escapes, is matched and checked by one regex and gives its key
     (and its reverse key for 3 or more); every other record is an item as
     `block_items` yields it.  DecodeError names the record.
     """
@@ -219,11 +237,11 @@ def block_keys(block: bytes, first: int = 1, source: str = "<paths>", seen: set[
             pattern = flat(block[pos + 4]) if 0 < length <= MAX_PLAIN else None
             m = pattern.match(block, pos, nxt) if pattern is not None else None
             if m is not None and m.end() == nxt:
-                toks = m.groups()
-                check_symbols(toks[1:], seen)
-                aappend(block[pos + 4:nxt])
-                if len(toks) > 3:
-                    rappend(toks[0] + toks[1] + b"".join(toks[:1:-1]))
+                syms = m.groups()  # every symbol already valid as it stands (see `_valid_symbol`)
+                path = block[pos + 4:nxt]
+                aappend(path)
+                if len(syms) > 2:
+                    rappend(path[:1] + syms[0] + b"".join(syms[:0:-1]))
             else:
                 path = block[pos + 4:nxt]
                 nvars, tokens = checked_tokens(path, seen)

@@ -6,6 +6,8 @@ import itertools
 import random
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import mettadb.bulk
 import mettadb.pload as pload
@@ -228,3 +230,36 @@ def test_block_keys_sort_records_as_block_items_do(tmp_path):
     with pytest.raises(DecodeError, match="record 2: a symbol's text may not start"):
         block_keys(data)
     assert len(next(paths_blocks(__import__("io").BytesIO(zlib.compress(data))))[0]) == len(data)
+
+
+_SYMS = [b"a", b"P12", b"42", b"-1.5", b"True", b"$x", b'"s t"', b'"a\\tb"', b'"', b'"x', b"\xc3\xa9t\xc3\xa9", b"\xff",
+         b"x" * 63, b"(", b"\x00"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.lists(st.sampled_from(_SYMS), min_size=1, max_size=17), min_size=1, max_size=8))
+def test_block_keys_check_records_as_decode_does(records):
+    """The validating regex of flat records accepts exactly what the decoder does, record by record."""
+    import struct
+
+    from mettadb.encoding import check_path
+    from mettadb.interchange import block_items, block_keys
+
+    paths = [bytes((len(r),)) + b"".join(bytes((0xC0 | len(t),)) + t for t in r) for r in records]
+    block = b"".join(struct.pack("<I", len(p)) + p for p in paths)
+    bad = None
+    for i, p in enumerate(paths, 1):
+        try:
+            check_path(p)
+        except DecodeError:
+            bad = i
+            break
+    if bad is not None:
+        with pytest.raises(DecodeError, match=f"record {bad}:"):
+            block_keys(block)
+        return
+    plain, rev, others = block_keys(block)
+    items = list(block_items(block))
+    assert sorted(plain + [p for p, _, _ in others]) == sorted(p for p, _, _ in items)
+    expected_rev = sorted(t[0] + t[1] + b"".join(t[:1:-1]) for _, _, t in items if t is not None)
+    assert sorted(rev + [t[0] + t[1] + b"".join(t[:1:-1]) for _, _, t in others if t is not None]) == expected_rev
