@@ -61,3 +61,20 @@ def test_run_samples_stay_small_however_many_keys(tmp_path):
         buckets = list(runs.buckets())
     assert 5 <= len(buckets) <= 12
     assert [k for _, _, ks in buckets for k in ks] == [i.to_bytes(4, "big") for i in range(200_000)]
+
+
+def test_the_merge_spills_what_is_left_in_memory_when_runs_are_many(tmp_path, monkeypatch):
+    monkeypatch.setattr(mettadb.bulk, "RUN_KEYS", 4 * mettadb.bulk._CHUNK)
+    with KeyRuns(str(tmp_path), "few") as few:
+        few.keys.extend(i.to_bytes(4, "big") for i in range(100))
+        few.spill()
+        few.keys.extend(i.to_bytes(4, "big") for i in range(100, 200))
+        assert len(list(few.buckets())) >= 1 and len(few.keys) == 100  # one run, a little left: kept
+    with KeyRuns(str(tmp_path), "many") as many:
+        for r in range(3):
+            many.keys.extend(i.to_bytes(4, "big") for i in range(r * 100, r * 100 + 100))
+            many.spill()
+        many.keys.extend(i.to_bytes(4, "big") for i in range(300, 300 + mettadb.bulk._CHUNK))
+        got = [k for _, _, ks in many.buckets() for k in ks]
+        assert not many.keys and many.spilled == 300 + mettadb.bulk._CHUNK
+    assert got == [i.to_bytes(4, "big") for i in range(300 + mettadb.bulk._CHUNK)]
