@@ -31,7 +31,7 @@ from typing import IO, Any
 
 from . import bulk as bulk_mod
 from .bulk import KeyRuns, RunFiles
-from .errors import DecodeError
+from .errors import DecodeError, MettaDBError
 from .interchange import block_keys, paths_blocks
 from .keys import MAX_PLAIN, storage_key
 from .transcode import MalformedRange, Transcoded, transcode_file, transcode_range
@@ -240,7 +240,7 @@ def _worker(reader: _Reader, tasks: Any, results: Any, tmp: str, budget: int) ->
         except BaseException as e:  # reported to the parent, which raises it
             akeys.discard()
             rkeys.discard()
-            results.put(("error", e if isinstance(e, OSError) else RuntimeError(f"load worker: {e!r}")))
+            results.put(("error", e if isinstance(e, OSError) else MettaDBError(f"a load worker failed: {e!r}")))
             continue
         results.put(("ok", res))
 
@@ -353,7 +353,7 @@ def _parallel(sources: list[str], fmt: str, tasks: Iterator[Task], nworkers: int
         except queue.Empty:
             dead = [p for p in procs if p.exitcode not in (None, 0)]
             if dead and not error:
-                error.append(RuntimeError(f"a load worker died (exit code {dead[0].exitcode})"))
+                error.append(MettaDBError(f"a load worker died (exit code {dead[0].exitcode}); nothing was written"))
             return False
         if kind == "done":
             state["finished"] += 1

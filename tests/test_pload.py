@@ -263,3 +263,26 @@ def test_block_keys_check_records_as_decode_does(records):
     assert sorted(plain + [p for p, _, _ in others]) == sorted(p for p, _, _ in items)
     expected_rev = sorted(t[0] + t[1] + b"".join(t[:1:-1]) for _, _, t in items if t is not None)
     assert sorted(rev + [t[0] + t[1] + b"".join(t[:1:-1]) for _, _, t in others if t is not None]) == expected_rev
+
+
+def test_a_worker_that_dies_fails_the_load_and_changes_nothing(tmp_path, tiny_chunks, monkeypatch):
+    import os
+
+    import mettadb
+
+    parent = os.getpid()
+    real_run = pload._Reader.run
+
+    def run(self, task, akeys, rkeys, budget):
+        if os.getpid() != parent:
+            os._exit(3)  # killed mid-range, as by the OOM killer
+        return real_run(self, task, akeys, rkeys, budget)
+
+    monkeypatch.setattr(pload._Reader, "run", run)
+    f = write_mixed(tmp_path / "kb.metta", 3000)
+    with mettadb.open(tmp_path / "s") as sp:
+        sp.add("(before)")
+        with pytest.raises(mettadb.MettaDBError, match="a load worker died \\(exit code 3\\)"):
+            sp.load(f, bulk=True, jobs=2)
+        assert [str(a) for a in sp.atoms()] == ["(before)"] and sp.check() == []
+    assert not [p for p in os.listdir(tmp_path / "s") if p.startswith(".load-")]
