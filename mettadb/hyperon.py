@@ -17,11 +17,21 @@ Queries go through mettadb's indexes, not hyperon's in-memory trie, so the
 answers stay right on spaces of any size (hyperon 0.2.7-0.2.10's own space
 fails past ~1,024 atoms).  Each change commits at once unless made inside
 `space.transaction()`.
+
+The space itself inside an atom (`&self` as the runner's own space, or `&kb`)
+is stored as the symbol `&self` and names this space again when read back, so
+rules that `match &self` in their bodies persist.  hyperon's operations are
+stored by name.  Other grounded objects (Python operations, other spaces,
+states) cannot be stored: atoms holding them live in memory for this process.
+No call from hyperon raises into it: errors are written to stderr and the call
+answers empty.
 """
 
 from __future__ import annotations
 
+import math
 import os
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -31,32 +41,40 @@ from .store import Space
 
 try:
     import hyperon as _h
-    from hyperon.atoms import AtomKind, Bindings, BindingsSet
+    import hyperonpy as hp
+    from hyperon.atoms import AtomKind, Bindings, BindingsSet, ValueObject
     from hyperon.base import AbstractSpace, SpaceRef
 except ImportError as e:  # pragma: no cover - hyperon is an optional peer
     raise ImportError("mettadb.hyperon needs the `hyperon` package (pip install hyperon)") from e
 
-__all__ = ["DurableSpace", "Opaque", "from_hyperon", "to_hyperon"]
+__all__ = ["DurableSpace", "Opaque", "Registry", "from_hyperon", "to_hyperon"]
 
 
 class Opaque(Grounded):
-    """A hyperon grounded atom mettadb cannot encode (an operation, a space): kept in memory only."""
+    """A hyperon grounded atom mettadb cannot encode (an operation, a space, a state): kept in
+    memory only, equal only to itself (the `Registry` gives each object seen one `Opaque`)."""
 
-    __slots__ = ()
+    __slots__ = ("label",)
+    label: str
     type_name = "Grounded"
 
-    def __init__(self, atom: Any) -> None:
+    def __init__(self, atom: Any, key: int, label: str) -> None:
         object.__setattr__(self, "value", atom)
-        object.__setattr__(self, "_hash", hash(str(atom)))
+        object.__setattr__(self, "label", label)
+        object.__setattr__(self, "_hash", hash(("Opaque", key)))
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, Opaque) and bool(other.value == self.value)
+        return other is self
 
     __hash__ = Grounded.__hash__
 
+    def __repr__(self) -> str:
+        return f"Opaque({self.label})"
+
     def text(self) -> str:
-        """How the atom prints."""
-        return str(self.value)
+        """How the atom prints (never asks hyperon: it may hold the object borrowed)."""
+        return self.label
+
 
 _PARSER: Any = None
 
@@ -87,34 +105,186 @@ def _hsym(name: str) -> Any:
     return a
 
 
+_VALUE_TYPES = frozenset({"Number", "Bool", "String"})
+
+
+def _value(obj: Any) -> Atom | None:
+    """The mettadb value for a hyperon `ValueObject` holding a number, string or boolean."""
+    value = getattr(obj, "value", None) if isinstance(obj, ValueObject) else None
+    if isinstance(value, bool):
+        return Bool(value)
+    if isinstance(value, int):
+        return Integer(value)
+    if isinstance(value, float):
+        return Float(value)
+    if isinstance(value, str):
+        return String(value)
+    return None
+
+
+class Registry:
+    """The hyperon grounded atoms a bridge has seen, each kept alive with the mettadb atom it became.
+
+    Converting a grounded atom never prints it: hyperon may hold a space or a state borrowed
+    while it calls into the bridge, and printing one then panics.  Python objects are found by
+    identity, hyperon's own (Rust) objects by hyperon's equality among those of the same type.
+    `self_atom` is the space's own grounded atom, stored durably as the symbol `&self`.
+    """
+
+    def __init__(self, self_atom: Any = None) -> None:
+        self.self_atom = self_atom
+        #: operations stored by name -> the hyperon atom seen for that name (the runner's own)
+        self.names: dict[str, Any] = {}
+        #: the atom `&self` comes back as: `self_atom`, or the runner's module space around it
+        self.self_alias = self_atom
+        #: spaces met but not yet known to be (or not to be) this space seen through a wrapper
+        self.pending: list[tuple[Any, Opaque]] = []
+        self._python: dict[int, tuple[Any, Atom]] = {}
+        self._native: dict[str, list[tuple[Any, Atom]]] = {}
+        self._count = 0
+
+    def __len__(self) -> int:
+        return len(self._python) + sum(len(v) for v in self._native.values())
+
+    def grounded(self, a: Any) -> Atom:
+        """The mettadb atom for the hyperon grounded atom `a`."""
+        if hp.atom_is_cgrounded(a.catom):  # a Python object: found by identity
+            obj = hp.atom_get_object(a.catom)
+            v = _value(obj)
+            if v is not None:
+                return v
+            hit = self._python.get(id(obj))
+            if hit is None:
+                hit = (obj, self._opaque(a, f"<{type(obj).__name__}>"))
+                self._python[id(obj)] = hit
+            return hit[1]
+        tname = str(a.get_grounded_type())
+        if tname in _VALUE_TYPES:
+            v = _value(a.get_object())
+            if v is not None:
+                return v
+        space = tname == "SpaceType"
+        if space and self.self_atom is not None and a == self.self_atom:
+            return _SELF
+        bucket = self._native.setdefault(tname, [])
+        for h, known in bucket:
+            if h == a:  # hyperon's equality: spaces by reference, never by printing
+                return known
+        m: Atom | None = None
+        if not space and not tname.startswith("(StateMonad"):
+            name = str(a)  # operations print as their names
+            if name and " " not in name and "(" not in name:
+                h = _hsym(name)
+                if h.get_metatype() == AtomKind.GROUNDED and str(h.get_grounded_type()) == tname:
+                    m = Symbol(name)  # stored by name; back as the operation this runner uses
+                    self.names.setdefault(name, a)
+        if m is None:
+            m = self._opaque(a, f"<{tname} #{self._count + 1}>")
+            if space and self.self_atom is not None:
+                self.pending.append((a, m))
+        bucket.append((a, m))
+        return m
+
+    def alias(self, a: Any, opaque: Opaque) -> None:
+        """Record that the space `a` (met as `opaque`) is this space seen through a wrapper
+        (hyperon's module space around the runner's own space): stored as `&self` from now on."""
+        for h, m in self._native.get("SpaceType", []):
+            if m is opaque:
+                self._native["SpaceType"].remove((h, m))
+                self._native["SpaceType"].append((h, _SELF))
+                break
+        self.self_alias = a
+
+    def _opaque(self, a: Any, label: str) -> Opaque:
+        self._count += 1
+        return Opaque(a, self._count, label)
+
+    def symbol(self, name: str) -> Any:
+        """The hyperon atom for a stored symbol (`&self` is the space itself)."""
+        if name == "&self" and self.self_alias is not None:
+            return self.self_alias
+        h = self.names.get(name)
+        return h if h is not None else _hsym(name)
+
+
+_SELF = Symbol("&self")
+_DEFAULT = Registry()
+
+
+#: mettadb's renamed-apart variables (`$x#12`) become hyperon's own kind (`$x#<id>`), with ids
+#: far above those hyperon hands out, so the two never meet by accident
+_VAR_ID_OFFSET = 10**12
+
+
 def _hvar(v: Variable, varmap: dict[str, Any] | None) -> Any:
     if varmap is not None and v.name in varmap:
         return varmap[v.name]
-    return _h.V(v.name.replace("#", "_"))  # hyperon reserves `#` in variable names
+    base, sep, n = v.name.rpartition("#")
+    if sep and base and "#" not in base and n.isdigit():
+        return _h.Atom._from_catom(hp.atom_var_parse_name(f"{base}#{int(n) + _VAR_ID_OFFSET}"))
+    return _h.V(v.name.replace("#", "_"))  # hyperon reserves `#` in variable names it did not make
 
 
-def to_hyperon(atom: Atom, varmap: dict[str, Any] | None = None) -> Any:
+def to_hyperon(atom: Atom, varmap: dict[str, Any] | None = None, registry: Registry | None = None) -> Any:
     """The hyperon atom for a mettadb atom (numbers, strings and booleans as hyperon's own grounded values).
 
-    `varmap` maps variable names back to the hyperon variables they came from.
+    `varmap` maps variable names back to the hyperon variables they came from; `registry` gives
+    back the grounded objects `from_hyperon` met (and the space `&self` names).
     """
-    if type(atom) is Opaque:
+    reg = _DEFAULT if registry is None else registry
+    if isinstance(atom, Opaque):
         return atom.value
-    if type(atom) is Variable:
+    if isinstance(atom, Variable):
         return _hvar(atom, varmap)
-    if type(atom) is Symbol:
-        return _hsym(atom.name)
-    if type(atom) is not Expression:
+    if isinstance(atom, Symbol):
+        return reg.symbol(atom.name)
+    if not isinstance(atom, Expression):
+        return _leaf(atom)
+    if atom.ground and _plain(atom, reg) and len(str(atom)) < 100_000:
         return _parser().parse_single(str(atom))
-    if atom.ground and not any(type(a) is Opaque for a in iter_atoms(atom)) and len(str(atom)) < 100_000:
-        return _parser().parse_single(str(atom))
-    # iterative post-order conversion (deep atoms, variables inside)
-    return rebuild(atom, lambda a: to_hyperon(a, varmap), lambda _e, args: _h.E(*args))
+    # iterative post-order conversion (deep atoms, variables, grounded objects inside)
+    return rebuild(atom, lambda a: to_hyperon(a, varmap, reg), lambda _e, args: _h.E(*args))
 
 
-def from_hyperon(atom: Any, varmap: dict[str, Any] | None = None) -> Atom:
+_I64 = range(-(2**63), 2**63)
+_WIDE = re.compile(r"-?[0-9]{19,}")  # the symbols `_leaf` makes of integers wider than 64 bits
+
+
+def _special(atom: Atom) -> bool:
+    """A number hyperon's parser cannot read back (beyond 64 bits, infinite, NaN)."""
+    t = type(atom)
+    if t is Integer:
+        return atom.value not in _I64  # type: ignore[attr-defined]
+    return t is Float and not math.isfinite(atom.value)  # type: ignore[attr-defined]
+
+
+def _leaf(atom: Atom) -> Any:
+    """A number, string or boolean as hyperon's own grounded value."""
+    if _special(atom):
+        value = atom.value  # type: ignore[attr-defined]
+        if type(atom) is Integer:
+            # hyperon 0.2.10 numbers are 64-bit and its arithmetic aborts on a wider Python int:
+            # the digits as a symbol print the same and read back as the integer
+            return _h.S(str(value))
+        return _h.G(ValueObject(value))
+    return _parser().parse_single(str(atom))
+
+
+def _plain(atom: Atom, reg: Registry) -> bool:
+    """No part of the atom needs the registry (so hyperon's parser can read its text)."""
+    names = reg.names
+    for a in iter_atoms(atom):
+        t = type(a)
+        if t is Opaque or (t is Symbol and (a.name.startswith("&") or a.name in names)) or _special(a):  # type: ignore[attr-defined]
+            return False
+    return True
+
+
+def from_hyperon(atom: Any, varmap: dict[str, Any] | None = None, registry: Registry | None = None) -> Atom:
     """The mettadb atom for a hyperon atom; grounded values other than numbers, strings and
-    booleans become `Opaque` (kept in memory).  `varmap` collects the hyperon variables by name."""
+    booleans become `Opaque` (kept in memory, see `Registry`).  `varmap` collects the hyperon
+    variables by name."""
+    reg = _DEFAULT if registry is None else registry
     out: list[Atom] = []
     stack: list[tuple[Any, int]] = [(atom, -1)]
     while stack:
@@ -127,7 +297,8 @@ def from_hyperon(atom: Any, varmap: dict[str, Any] | None = None) -> Atom:
             continue
         kind = a.get_metatype()
         if kind == AtomKind.SYMBOL:
-            out.append(Symbol(a.get_name()))
+            name = a.get_name()
+            out.append(Integer(int(name)) if _WIDE.fullmatch(name) and int(name) not in _I64 else Symbol(name))
         elif kind == AtomKind.VARIABLE:
             name = a.get_name()
             if varmap is not None:
@@ -138,22 +309,7 @@ def from_hyperon(atom: Any, varmap: dict[str, Any] | None = None) -> Atom:
             stack.append((a, len(children)))
             stack.extend((c, -1) for c in reversed(children))
         else:
-            try:
-                value = a.get_object().value
-            except (TypeError, AttributeError):
-                value = None
-            if isinstance(value, bool):
-                out.append(Bool(value))
-            elif isinstance(value, int):
-                out.append(Integer(value))
-            elif isinstance(value, float):
-                out.append(Float(value))
-            elif isinstance(value, str):
-                out.append(String(value))
-            else:
-                name = str(a)
-                # an operation hyperon's tokenizer makes from a name (`+`, `==`) is stored as that name
-                out.append(Symbol(name) if name and " " not in name and _hsym(name) == a else Opaque(a))
+            out.append(reg.grounded(a))
     return out[0]
 
 
@@ -167,24 +323,87 @@ def _report(e: Exception) -> None:
     sys.stderr.write(f"mettadb: {type(e).__name__}: {e}\n")
 
 
+class _Atoms:
+    """The iterator `atoms_iter` returns: hyperon 0.2.10 keeps only a borrowed pointer to each
+    atom `__next__` returns, so every atom handed out stays alive as long as the iterator."""
+
+    def __init__(self, atoms: list[Atom], convert: Any) -> None:
+        self._atoms = atoms
+        self._convert = convert
+        self._given: list[Any] = []
+
+    def __iter__(self) -> _Atoms:
+        return self
+
+    def __next__(self) -> Any:
+        i = len(self._given)
+        if i >= len(self._atoms):
+            raise StopIteration
+        try:
+            h = self._convert(self._atoms[i])
+        except Exception as e:  # never let an exception unwind into hyperon's Rust core
+            _report(e)
+            h = _h.S("mettadb-unconvertible-atom")
+        self._given.append(h)
+        return h
+
+
 class DurableSpace(AbstractSpace):  # type: ignore[misc]
     """hyperon's `AbstractSpace` over a mettadb space at `path` (or an open `Space`)."""
 
     def __init__(self, path: str | os.PathLike[str] | Space, **open_options: Any) -> None:
         super().__init__()
         self.space = path if isinstance(path, Space) else Space(path, **open_options)
-        self._ref: Any = None
         #: atoms holding grounded objects mettadb cannot encode (hyperon's own operations,
-        #: spaces): kept for this process only, matched like the rest
+        #: other spaces, states): kept for this process only, matched like the rest
         self.volatile = MemorySpace()
+        self._probe: Any = None
+        self._probed = False
+        self._ref = SpaceRef(self)
+        #: the grounded objects met so far; this space's own atom is stored as `&self`
+        self.registry = Registry(_h.G(self._ref))
+
+    def _learn_wrappers(self) -> None:
+        """Find out which spaces met in added atoms forward their queries to this one (hyperon's
+        module space around `MeTTa(space=kb.ref)` is the runner's `&self`): those are `&self`,
+        and the atoms held in memory for naming them become durable.  Runs from `query` and
+        `atoms_iter` only, when hyperon holds no space mutably borrowed."""
+        reg = self.registry
+        while reg.pending:
+            h, opaque = reg.pending.pop()
+            probe = _h.E(_h.S("mettadb-probe"), _h.S(f"p{id(opaque)}"))
+            self._probe, self._probed = probe, False
+            try:
+                h.get_object().query(probe)
+            finally:
+                self._probe = None
+            if not self._probed:
+                continue
+            reg.alias(h, opaque)
+            moved = [a for a in self.volatile.atoms() if any(x is opaque for x in iter_atoms(a))]
+            for a in moved:
+                self.volatile.remove(a)
+                b = rebuild(a, lambda x, o=opaque: _SELF if x is o else x, lambda _e, kids: Expression(kids))
+                (self.space if _durable(b) else self.volatile).add(b)
+
+    def _from(self, atom: Any, varmap: dict[str, Any] | None = None) -> Atom:
+        return from_hyperon(atom, varmap, self.registry)
+
+    def _to(self, atom: Atom, varmap: dict[str, Any] | None = None) -> Any:
+        return to_hyperon(atom, varmap, self.registry)
 
     # hyperon's AbstractSpace protocol ----------------------------------
     def query(self, query_atom: Any) -> Any:
         """Match `query_atom` (a conjunction too) and return hyperon's BindingsSet."""
         result = BindingsSet.empty()
+        if self._probe is not None and query_atom == self._probe:
+            self._probed = True
+            return result
         try:
+            if self.registry.pending:
+                self._learn_wrappers()
             varmap: dict[str, Any] = {}
-            pattern = from_hyperon(query_atom, varmap)
+            pattern = self._from(query_atom, varmap)
             names = list(dict.fromkeys(v for v in iter_atoms(pattern) if type(v) is Variable))
             sources = [self.space.query(pattern)] if _durable(pattern) else []
             if len(self.volatile):
@@ -195,7 +414,7 @@ class DurableSpace(AbstractSpace):  # type: ignore[misc]
                     for v in names:
                         value = b.resolve(v)
                         if value != v:
-                            hb.add_var_binding(varmap[v.name], to_hyperon(value, varmap))
+                            hb.add_var_binding(varmap[v.name], self._to(value, varmap))
                     result.push(hb)
         except Exception as e:  # never let an exception unwind into hyperon's Rust core
             _report(e)
@@ -204,7 +423,7 @@ class DurableSpace(AbstractSpace):  # type: ignore[misc]
     def add(self, atom: Any) -> None:
         """Add one copy of the atom (committed at once outside `transaction()`)."""
         try:
-            a = from_hyperon(atom)
+            a = self._from(atom)
             (self.space if _durable(a) else self.volatile).add(a)
         except Exception as e:
             _report(e)
@@ -212,7 +431,7 @@ class DurableSpace(AbstractSpace):  # type: ignore[misc]
     def remove(self, atom: Any) -> bool:
         """Remove one copy; False if it is not there."""
         try:
-            a = from_hyperon(atom)
+            a = self._from(atom)
             return bool(self.space.remove(a) if _durable(a) else self.volatile.remove(a))
         except Exception as e:
             _report(e)
@@ -221,12 +440,12 @@ class DurableSpace(AbstractSpace):  # type: ignore[misc]
     def replace(self, atom: Any, replacement: Any) -> bool:
         """Replace one copy of `atom` by `replacement`, atomically."""
         try:
-            a, r = from_hyperon(atom), from_hyperon(replacement)
+            a, r = self._from(atom), self._from(replacement)
             if _durable(a) and _durable(r):
-                return self.space.replace(a, r)
-            if not self.remove(atom):
+                return bool(self.space.replace(a, r))
+            if not (self.space.remove(a) if _durable(a) else self.volatile.remove(a)):
                 return False
-            self.add(replacement)
+            (self.space if _durable(r) else self.volatile).add(r)
             return True
         except Exception as e:
             _report(e)
@@ -234,27 +453,34 @@ class DurableSpace(AbstractSpace):  # type: ignore[misc]
 
     def atom_count(self) -> int:
         """Atoms held, copies counted."""
-        return len(self.space) + len(self.volatile)
+        try:
+            return len(self.space) + len(self.volatile)
+        except Exception as e:
+            _report(e)
+            return -1
 
     def atoms_iter(self) -> Iterator[Any]:
-        """Every atom (each copy), as hyperon atoms."""
-        for a in self.space.atoms():
-            yield to_hyperon(a)
-        for a in self.volatile.atoms():
-            yield to_hyperon(a)
+        """Every atom (each copy), as hyperon atoms (a snapshot taken now)."""
+        try:
+            if self.registry.pending:
+                self._learn_wrappers()
+            atoms = list(self.space.atoms())
+        except Exception as e:
+            _report(e)
+            atoms = []
+        atoms.extend(self.volatile.atoms())
+        return _Atoms(atoms, self._to)
 
     # conveniences ---------------------------------------------------------
     @property
     def ref(self) -> Any:
-        """The `SpaceRef` hyperon uses for this space (made once)."""
-        if self._ref is None:
-            self._ref = SpaceRef(self)
+        """The `SpaceRef` hyperon uses for this space."""
         return self._ref
 
     @property
     def atom(self) -> Any:
         """A grounded atom holding the space, for `MeTTa.register_atom("&kb", ...)`."""
-        return _h.G(self.ref)
+        return _h.G(self._ref)
 
     def transaction(self) -> Any:
         """Group changes into one commit (a context manager)."""
