@@ -357,27 +357,22 @@ class DurableSpace(AbstractSpace):  # type: ignore[misc]
         #: atoms holding grounded objects mettadb cannot encode (hyperon's own operations,
         #: other spaces, states): kept for this process only, matched like the rest
         self.volatile = MemorySpace()
-        self._probe: Any = None
-        self._probed = False
         self._ref = SpaceRef(self)
         #: the grounded objects met so far; this space's own atom is stored as `&self`
         self.registry = Registry(_h.G(self._ref))
+        self._text = str(self.registry.self_atom)  # printed now: hyperon borrows it later
 
     def _learn_wrappers(self) -> None:
-        """Find out which spaces met in added atoms forward their queries to this one (hyperon's
-        module space around `MeTTa(space=kb.ref)` is the runner's `&self`): those are `&self`,
-        and the atoms held in memory for naming them become durable.  Runs from `query` and
-        `atoms_iter` only, when hyperon holds no space mutably borrowed."""
+        """Find out which spaces met in added atoms are hyperon's module space around this one
+        (the runner's `&self` under `MeTTa(space=kb.ref)`): those are `&self`, and the atoms held
+        in memory for naming them become durable.  Runs from `query` and `atoms_iter` only, where
+        hyperon holds no space mutably borrowed, so printing a space is safe; nothing else of
+        the space is called (no foreign code runs)."""
         reg = self.registry
+        wrapper = f"ModuleSpace({self._text})"
         while reg.pending:
             h, opaque = reg.pending.pop()
-            probe = _h.E(_h.S("mettadb-probe"), _h.S(f"p{id(opaque)}"))
-            self._probe, self._probed = probe, False
-            try:
-                h.get_object().query(probe)
-            finally:
-                self._probe = None
-            if not self._probed:
+            if str(h) != wrapper:
                 continue
             reg.alias(h, opaque)
             moved = [a for a in self.volatile.atoms() if any(x is opaque for x in iter_atoms(a))]
@@ -396,9 +391,6 @@ class DurableSpace(AbstractSpace):  # type: ignore[misc]
     def query(self, query_atom: Any) -> Any:
         """Match `query_atom` (a conjunction too) and return hyperon's BindingsSet."""
         result = BindingsSet.empty()
-        if self._probe is not None and query_atom == self._probe:
-            self._probed = True
-            return result
         try:
             if self.registry.pending:
                 self._learn_wrappers()
