@@ -86,22 +86,19 @@ def _parser() -> Any:
     return _PARSER
 
 
-_SYMBOLS: dict[str, Any] = {}
-
-
-def _hsym(name: str) -> Any:
-    """A symbol as hyperon's tokenizer reads it: `+` becomes its grounded operation."""
-    a = _SYMBOLS.get(name)
+def _hsym(name: str, parser: Any, cache: dict[str, Any]) -> Any:
+    """A symbol as `parser`'s tokenizer reads it: `+` becomes its grounded operation."""
+    a = cache.get(name)
     if a is None:
         if name.startswith("&"):
             a = _h.S(name)  # tokens such as &self belong to the runner, not to our parser
         else:
             try:
-                a = _parser().parse_single(name)
+                a = parser.parse_single(name)
             except Exception:
                 a = _h.S(name)
-        if len(_SYMBOLS) < 100_000:
-            _SYMBOLS[name] = a
+        if len(cache) < 100_000:
+            cache[name] = a
     return a
 
 
@@ -131,8 +128,12 @@ class Registry:
     `self_atom` is the space's own grounded atom, stored durably as the symbol `&self`.
     """
 
-    def __init__(self, self_atom: Any = None) -> None:
+    def __init__(self, self_atom: Any = None, parser: Any = None) -> None:
         self.self_atom = self_atom
+        #: the runner whose tokenizer reads stored names back (operations such as `get-type`
+        #: hold the space of the runner that made them)
+        self.parser = parser
+        self._symbols: dict[str, Any] = {}
         #: operations stored by name -> the hyperon atom seen for that name (the runner's own)
         self.names: dict[str, Any] = {}
         #: the atom `&self` comes back as: `self_atom`, or the runner's module space around it
@@ -174,9 +175,12 @@ class Registry:
         if not space and not tname.startswith("(StateMonad"):
             name = str(a)  # operations print as their names
             if name and " " not in name and "(" not in name:
-                h = _hsym(name)
+                h = self.hsym(name)
                 if h.get_metatype() == AtomKind.GROUNDED and str(h.get_grounded_type()) == tname:
-                    m = Symbol(name)  # stored by name; back as the operation this runner uses
+                    # stored by name; back as the atom this runner uses, since some hold their
+                    # runner's space (get-type) or tokenizer (bind!) and hyperon's equality
+                    # does not tell them apart
+                    m = Symbol(name)
                     self.names.setdefault(name, a)
         if m is None:
             m = self._opaque(a, f"<{tname} #{self._count + 1}>")
@@ -204,7 +208,17 @@ class Registry:
         if name == "&self" and self.self_alias is not None:
             return self.self_alias
         h = self.names.get(name)
-        return h if h is not None else _hsym(name)
+        return h if h is not None else self.hsym(name)
+
+    def hsym(self, name: str) -> Any:
+        """The atom this registry's parser makes of a name."""
+        return _hsym(name, self.parse_runner(), self._symbols)
+
+    def parse_runner(self) -> Any:
+        """The runner that reads text back into hyperon atoms."""
+        if self.parser is None:
+            self.parser = _parser()
+        return self.parser
 
 
 _SELF = Symbol("&self")
@@ -232,18 +246,31 @@ def to_hyperon(atom: Atom, varmap: dict[str, Any] | None = None, registry: Regis
     back the grounded objects `from_hyperon` met (and the space `&self` names).
     """
     reg = _DEFAULT if registry is None else registry
-    if isinstance(atom, Opaque):
-        return atom.value
-    if isinstance(atom, Variable):
-        return _hvar(atom, varmap)
-    if isinstance(atom, Symbol):
-        return reg.symbol(atom.name)
     if not isinstance(atom, Expression):
-        return _leaf(atom)
+        return _one(atom, varmap, reg)
     if atom.ground and _plain(atom, reg) and len(str(atom)) < 100_000:
-        return _parser().parse_single(str(atom))
+        return reg.parse_runner().parse_single(str(atom))
     # iterative post-order conversion (deep atoms, variables, grounded objects inside)
-    return rebuild(atom, lambda a: to_hyperon(a, varmap, reg), lambda _e, args: _h.E(*args))
+    return rebuild(atom, lambda a: _one(a, varmap, reg), lambda _e, args: _h.E(*args))
+
+
+def _one(atom: Atom, varmap: dict[str, Any] | None, reg: Registry) -> Any:
+    t = type(atom)
+    if t is Symbol:
+        return reg.symbol(atom.name)  # type: ignore[attr-defined]
+    if t is Variable:
+        return _hvar(atom, varmap)  # type: ignore[arg-type]
+    if t is Opaque:
+        return atom.value  # type: ignore[attr-defined]
+    h = _LEAVES.get(atom)
+    if h is None:
+        h = _leaf(atom)
+        if len(_LEAVES) < 100_000:
+            _LEAVES[atom] = h
+    return h
+
+
+_LEAVES: dict[Atom, Any] = {}
 
 
 _I64 = range(-(2**63), 2**63)
@@ -359,7 +386,9 @@ class DurableSpace(AbstractSpace):  # type: ignore[misc]
         self.volatile = MemorySpace()
         self._ref = SpaceRef(self)
         #: the grounded objects met so far; this space's own atom is stored as `&self`
-        self.registry = Registry(_h.G(self._ref))
+        # a runner of its own over this space reads stored names back, so that an operation
+        # holding a space (`get-type`) holds this one until hyperon shows us the user's runner's
+        self.registry = Registry(_h.G(self._ref), _h.MeTTa(space=self._ref))
         self._text = str(self.registry.self_atom)  # printed now: hyperon borrows it later
 
     def _learn_wrappers(self) -> None:

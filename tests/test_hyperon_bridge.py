@@ -274,6 +274,17 @@ def test_types_states_and_other_spaces(tmp_path):
                                       "!(match &self (: $x Human) $x)\n!(assertEqual (fact 3) 6)")
 
 
+def test_stored_rules_use_the_runners_own_operations(tmp_path):
+    """An operation stored by name comes back as the runner's, not a look-alike holding another
+    runner's space (`get-type` in a rule answered %Undefined%), here and in the next process."""
+    program = ("(: x Foo)\n(= (t) (get-type x))\n!(t)\n(= (m) (match &self (: x $t) $t))\n!(m)\n"
+               "(= (cap) (capture (match &self (: $a Foo) $a)))\n!(cap)\n"
+               "(= (ae) (assertEqual (t) Foo))\n!(ae)\n(= (b) (bind! &zz 5))\n!(b)\n"
+               "(= (ga) (collapse (get-atoms &self)))\n!(size-atom (ga))")
+    steps = same_as_hyperon(tmp_path, "self", program, "!(t)\n!(ae)")
+    assert steps[0][0] == ["Foo"] and steps[1] == [["Foo"], ["()"]]
+
+
 def test_registered_spaces_and_python_operations_in_a_durable_space(tmp_path):
     """Atoms holding objects mettadb cannot store stay in memory for the process, matched like the rest."""
     code = textwrap.dedent("""
