@@ -90,18 +90,22 @@ def _hsym(name: str, parser: Any, cache: dict[str, Any]) -> Any:
     """A symbol as `parser`'s tokenizer reads it: `+` becomes its grounded operation."""
     a = cache.get(name)
     if a is None:
-        if name.startswith("&"):
-            a = _h.S(name)  # tokens such as &self belong to the runner, not to our parser
-        else:
+        a = _h.S(name)
+        # tokens such as &self belong to the runner; names the parser would not read back as
+        # one token (`a b`, `x;y`, `$v` made through hyperon's API) stay symbols
+        if not name.startswith("&") and not _ODD.search(name):
             try:
-                a = parser.parse_single(name)
+                parsed = parser.parse_single(name)
             except Exception:
-                a = _h.S(name)
+                parsed = None
+            if parsed is not None and parsed.get_metatype() == AtomKind.GROUNDED:
+                a = parsed
         if len(cache) < 100_000:
             cache[name] = a
     return a
 
 
+_ODD = re.compile(r'[\s()";]|^\$')  # a symbol name hyperon's parser reads otherwise
 _VALUE_TYPES = frozenset({"Number", "Bool", "String"})
 
 
@@ -302,7 +306,11 @@ def _plain(atom: Atom, reg: Registry) -> bool:
     names = reg.names
     for a in iter_atoms(atom):
         t = type(a)
-        if t is Opaque or (t is Symbol and (a.name.startswith("&") or a.name in names)) or _special(a):  # type: ignore[attr-defined]
+        if t is Symbol:
+            name = a.name  # type: ignore[attr-defined]
+            if name.startswith("&") or name in names or _ODD.search(name):
+                return False
+        elif t is Opaque or _special(a):
             return False
     return True
 

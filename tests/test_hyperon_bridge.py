@@ -137,6 +137,28 @@ def test_get_atoms_from_python(tmp_path):
     assert out == ["['(a b)', '(r $x $x)'] 2"] * 3
 
 
+def test_symbols_the_parser_would_read_otherwise_stay_symbols(tmp_path):
+    """Symbols made through hyperon's API with spaces, `;`, quotes, parentheses or a leading `$`
+    in their names come back as those symbols (they were read back through hyperon's parser)."""
+    code = textwrap.dedent("""
+        import sys
+        from hyperon import E, S, V
+        from hyperon.base import GroundingSpaceRef
+        if sys.argv[1] == "oracle":
+            sp = GroundingSpaceRef()
+        else:
+            from mettadb.hyperon import DurableSpace
+            sp = DurableSpace(sys.argv[1]).ref
+        names = ["a b", "x;y", "$v", "(p", 'q"', "ok"]
+        for n in names:
+            sp.add_atom(E(S("w"), S(n), E(S(n))))
+        got = sorted((str(a), [str(c.get_metatype()) for c in a.get_children()]) for a in sp.get_atoms())
+        print(got)
+        print([str(sp.query(E(S("w"), S(n), V("z")))) for n in names])
+    """)
+    assert child(code, str(tmp_path / "kb")) == child(code, "oracle")
+
+
 # ------------------------------------------------------------------ the space operations
 
 
