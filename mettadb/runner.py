@@ -12,13 +12,14 @@ interrupt, limit) propagates, and the caller's transaction rolls back.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 from .atoms import Atom
 from .encoding import encode
+from .errors import EvaluationError
 from .interp import Interpreter, is_error
-from .parser import parse_script
+from .parser import parse_script_lines
 
 __all__ = ["RunResult", "run_script"]
 
@@ -36,7 +37,7 @@ def run_script(interp: Interpreter, text: str, source: str = "<string>",
     out = RunResult()
     count = None if duplicates else getattr(interp.space, "count", None)
     mine: dict[bytes, int] = {}  # copies this run added, by path (equal up to variable renaming)
-    for bang, atom in _items(text, source):
+    for bang, atom, line in parse_script_lines(text, source):
         if not bang:
             bad = interp.check_added(atom) if interp.type_check else None
             if bad is None:
@@ -54,7 +55,10 @@ def run_script(interp: Interpreter, text: str, source: str = "<string>",
                 on_result(atom, [bad])
             out.stopped_on_error = True
             break
-        results = interp.evaluate(atom)
+        try:
+            results = interp.evaluate(atom)
+        except EvaluationError as e:
+            raise type(e)(f"{source}:{line}: {e} (in !{atom})") from None
         out.append(results)
         if on_result is not None:
             on_result(atom, results)
@@ -64,8 +68,3 @@ def run_script(interp: Interpreter, text: str, source: str = "<string>",
             out.stopped_on_error = True
             break
     return out
-
-
-def _items(text: str, source: str) -> Iterator[tuple[bool, Atom]]:
-    return parse_script(text, source)
-
