@@ -414,9 +414,13 @@ class DurableSpace(AbstractSpace):  # type: ignore[misc]
             reg.alias(h, opaque)
             moved = [a for a in self.volatile.atoms() if any(x is opaque for x in iter_atoms(a))]
             for a in moved:
-                self.volatile.remove(a)
                 b = rebuild(a, lambda x, o=opaque: _SELF if x is o else x, lambda _e, kids: Expression(kids))
-                (self.space if _durable(b) else self.volatile).add(b)
+                self.volatile.remove(a)
+                try:
+                    (self.space if _durable(b) else self.volatile).add(b)
+                except Exception as e:  # a read-only or full space: keep it for this process
+                    _report(e)
+                    self.volatile.add(b)
 
     def _from(self, atom: Any, varmap: dict[str, Any] | None = None) -> Atom:
         return from_hyperon(atom, varmap, self.registry)

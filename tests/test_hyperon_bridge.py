@@ -377,6 +377,27 @@ def test_a_closed_space_reports_and_does_not_crash(tmp_path):
     assert p.stdout.splitlines() == ["[[], [()], [], [()]]", "-1 []"]
 
 
+def test_a_read_only_space_refuses_writes_and_keeps_answering(tmp_path):
+    """Writes are refused on stderr; a rule naming the runner's space stays usable in memory."""
+    import mettadb
+
+    with mettadb.open(tmp_path / "kb") as sp:
+        sp.add("(a)")
+    code = textwrap.dedent("""
+        import sys
+        from hyperon import MeTTa
+        from mettadb.hyperon import DurableSpace
+        kb = DurableSpace(sys.argv[1], readonly=True)
+        m = MeTTa(space=kb.ref)
+        print(m.run("(b)\\n!(match &self ($x) $x)\\n(= (f) (match &self (a) yes))\\n!(f)\\n!(remove-atom &self (a))\\n!(f)"))
+        print(len(kb.space))
+    """)
+    p = subprocess.run([sys.executable, "-c", code, str(tmp_path / "kb")], capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr[-3000:]
+    assert p.stdout.splitlines() == ["[[a], [yes], [()], [yes]]", "1"]
+    assert "read-only" in p.stderr and "Traceback" not in p.stderr
+
+
 @pytest.mark.parametrize("script", CONFORMANCE, ids=lambda p: p.name)
 def test_conformance_scripts_over_a_durable_space(script, tmp_path):
     """The conformance scripts with the durable space as the runner's own space."""
