@@ -126,10 +126,11 @@ def _value(obj: Any) -> Atom | None:
 class Registry:
     """The hyperon grounded atoms a bridge has seen, each kept alive with the mettadb atom it became.
 
-    Converting a grounded atom never prints it: hyperon may hold a space or a state borrowed
-    while it calls into the bridge, and printing one then panics.  Python objects are found by
-    identity, hyperon's own (Rust) objects by hyperon's equality among those of the same type.
-    `self_atom` is the space's own grounded atom, stored durably as the symbol `&self`.
+    Converting a grounded atom never prints a space or a state: hyperon may hold one borrowed
+    while it calls into the bridge, and printing it then panics.  Python objects are found by
+    identity, hyperon's own (Rust) objects by hyperon's equality among those of the same type;
+    operations (which print as their names) are stored by name.  `self_atom` is the space's
+    own grounded atom, stored durably as the symbol `&self`.
     """
 
     def __init__(self, self_atom: Any = None, parser: Any = None) -> None:
@@ -165,7 +166,10 @@ class Registry:
             return hit[1]
         tname = str(a.get_grounded_type())
         if tname in _VALUE_TYPES:
-            v = _value(a.get_object())
+            try:
+                v = _value(a.get_object())
+            except (TypeError, RuntimeError):
+                v = None
             if v is not None:
                 return v
         space = tname == "SpaceType"
@@ -178,7 +182,7 @@ class Registry:
         m: Atom | None = None
         if not space and not tname.startswith("(StateMonad"):
             name = str(a)  # operations print as their names
-            if name and " " not in name and "(" not in name:
+            if name and not _ODD.search(name):
                 h = self.hsym(name)
                 if h.get_metatype() == AtomKind.GROUNDED and str(h.get_grounded_type()) == tname:
                     # stored by name; back as the atom this runner uses, since some hold their
