@@ -52,19 +52,26 @@ __all__ = ["DurableSpace", "Opaque", "Registry", "from_hyperon", "to_hyperon"]
 
 class Opaque(Grounded):
     """A hyperon grounded atom mettadb cannot encode (an operation, a space, a state): kept in
-    memory only, equal only to itself (the `Registry` gives each object seen one `Opaque`)."""
+    memory only.  A Python object is equal only to itself (the `Registry` gives each one seen a
+    single `Opaque`); one of hyperon's own is equal to what hyperon's equality says (a space to
+    itself, a state to a state holding an equal value, as hyperon matches them)."""
 
-    __slots__ = ("label",)
+    __slots__ = ("label", "native")
     label: str
+    native: bool
     type_name = "Grounded"
 
-    def __init__(self, atom: Any, key: int, label: str) -> None:
+    def __init__(self, atom: Any, key: int, label: str, native: str | None = None) -> None:
         object.__setattr__(self, "value", atom)
         object.__setattr__(self, "label", label)
-        object.__setattr__(self, "_hash", hash(("Opaque", key)))
+        object.__setattr__(self, "native", native is not None)
+        object.__setattr__(self, "_hash", hash(("Opaque", key if native is None else native)))
 
     def __eq__(self, other: object) -> bool:
-        return other is self
+        if other is self:
+            return True
+        return (type(other) is Opaque and self.native and other.native and other._hash == self._hash
+                and bool(other.value == self.value))
 
     __hash__ = Grounded.__hash__
 
@@ -172,15 +179,23 @@ class Registry:
                 v = None
             if v is not None:
                 return v
-        space = tname == "SpaceType"
-        if space and self.self_atom is not None and a == self.self_atom:
-            return _SELF
-        bucket = self._native.setdefault(tname, [])
-        for h, known in bucket:
-            if h == a:  # hyperon's equality: spaces by reference, never by printing
-                return known
-        m: Atom | None = None
-        if not space and not tname.startswith("(StateMonad"):
+        if tname == "SpaceType":  # one Opaque per space (hyperon compares spaces by reference)
+            if self.self_atom is not None and a == self.self_atom:
+                return _SELF
+            spaces = self._native.setdefault(tname, [])
+            for h, known in spaces:
+                if h == a:
+                    return known
+            m = self._opaque(a, f"<space #{self._count + 1}>", tname)
+            if self.self_atom is not None:
+                self.pending.append((a, m))
+            spaces.append((a, m))
+            return m
+        if not tname.startswith("(StateMonad"):
+            ops = self._native.setdefault(tname, [])
+            for h, known in ops:
+                if h == a:
+                    return known
             name = str(a)  # operations print as their names
             if name and not _ODD.search(name):
                 h = self.hsym(name)
@@ -188,15 +203,12 @@ class Registry:
                     # stored by name; back as the atom this runner uses, since some hold their
                     # runner's space (get-type) or tokenizer (bind!) and hyperon's equality
                     # does not tell them apart
-                    m = Symbol(name)
                     self.names.setdefault(name, a)
-        if m is None:
-            m = self._opaque(a, f"<{tname} #{self._count + 1}>")
-            if space and self.self_atom is not None:
-                self.pending.append((a, m))
-        bucket.append((a, m))
-        return m
-
+                    ops.append((a, Symbol(name)))
+                    return ops[-1][1]
+        # a state or another object of hyperon's: its own Opaque, kept alive by the atoms
+        # holding it (two states are different objects even when hyperon finds them equal)
+        return self._opaque(a, f"<{tname} #{self._count + 1}>", tname)
     def alias(self, a: Any, opaque: Opaque) -> None:
         """Record that the space `a` (met as `opaque`) is this space seen through a wrapper
         (hyperon's module space around the runner's own space): stored as `&self` from now on."""
@@ -207,9 +219,9 @@ class Registry:
                 break
         self.self_alias = a
 
-    def _opaque(self, a: Any, label: str) -> Opaque:
+    def _opaque(self, a: Any, label: str, native: str | None = None) -> Opaque:
         self._count += 1
-        return Opaque(a, self._count, label)
+        return Opaque(a, self._count, label, native)
 
     def symbol(self, name: str) -> Any:
         """The hyperon atom for a stored symbol (`&self` is the space itself)."""

@@ -324,6 +324,24 @@ def test_stored_rules_use_the_runners_own_operations(tmp_path):
     assert steps[0][0] == ["Foo"] and steps[1] == [["Foo"], ["()"]]
 
 
+def test_states_in_stored_rules_keep_their_identity(tmp_path):
+    """Two states holding equal values stay two states (changing one left the other changed too,
+    when hyperon's equality merged them); a pattern holding an equal state matches, as in hyperon."""
+    [steps] = same_as_hyperon(tmp_path, "self",
+                              "(= (new-status! $goal $status) (let $s (new-state $status) "
+                              "(add-atom &self (= (status (Goal $goal)) $s))))\n"
+                              "!(new-status! lunch inactive)\n!(new-status! meditation inactive)\n"
+                              "!(nop (change-state! (status (Goal lunch)) active))\n"
+                              "!(get-state (status (Goal lunch)))\n!(get-state (status (Goal meditation)))\n"
+                              "!(bind! &probe (new-state active))\n!(nop (change-state! &probe inactive))\n"
+                              "!(match &self (= (status (Goal $goal)) &probe) $goal)\n"
+                              "!(if (== (get-state (status (Goal $goal))) active) $goal (superpose ()))\n"
+                              "!(remove-atom &self (= (status (Goal meditation)) &probe))\n"
+                              "!(collapse (get-state (status (Goal $g))))")
+    assert steps[3:5] == [["active"], ["inactive"]] and steps[7:9] == [["meditation"], ["lunch"]]
+    assert steps[10] == ["(active)"]
+
+
 def test_registered_spaces_and_python_operations_in_a_durable_space(tmp_path):
     """Atoms holding objects mettadb cannot store stay in memory for the process, matched like the rest."""
     code = textwrap.dedent("""
