@@ -65,7 +65,9 @@ class Opaque(Grounded):
         object.__setattr__(self, "value", atom)
         object.__setattr__(self, "label", label)
         object.__setattr__(self, "native", native is not None)
-        object.__setattr__(self, "_hash", hash(("Opaque", key if native is None else native)))
+        # hyperon objects hash by their kind (a state changes type when its value does)
+        kind = key if native is None else native.strip("(").split(" ", 1)[0]
+        object.__setattr__(self, "_hash", hash(("Opaque", kind)))
 
     def __eq__(self, other: object) -> bool:
         if other is self:
