@@ -29,9 +29,11 @@ answers empty.
 
 from __future__ import annotations
 
+import atexit
 import math
 import os
 import re
+import weakref
 from collections.abc import Iterator
 from typing import Any
 
@@ -376,6 +378,15 @@ def _report(e: Exception) -> None:
     sys.stderr.write(f"mettadb: {type(e).__name__}: {e}\n")
 
 
+_OPEN: weakref.WeakSet[DurableSpace] = weakref.WeakSet()
+
+
+@atexit.register
+def _sync_all() -> None:
+    for kb in list(_OPEN):
+        kb.sync()
+
+
 class _Atoms:
     """The iterator `atoms_iter` returns: hyperon 0.2.10 keeps only a borrowed pointer to each
     atom `__next__` returns, so every atom handed out stays alive as long as the iterator."""
@@ -416,6 +427,7 @@ class DurableSpace(AbstractSpace):  # type: ignore[misc]
         # holding a space (`get-type`) holds this one until hyperon shows us the user's runner's
         self.registry = Registry(_h.G(self._ref), _h.MeTTa(space=self._ref))
         self._text = str(self.registry.self_atom)  # printed now: hyperon borrows it later
+        _OPEN.add(self)
 
     def _learn_wrappers(self) -> None:
         """Find out which spaces met in added atoms are hyperon's module space around this one
@@ -537,6 +549,21 @@ class DurableSpace(AbstractSpace):  # type: ignore[misc]
         """Group changes into one commit (a context manager)."""
         return self.space.transaction()
 
+    def sync(self) -> None:
+        """Store the atoms that wait for their space to be recognised as this one.
+
+        A rule naming the runner's `&self` (under `MeTTa(space=kb.ref)`) arrives while hyperon
+        holds that space borrowed, so it is kept in memory until the next query; a script that
+        only adds must let it reach the store before the process ends.  `close()` and the
+        interpreter's exit call this; call it yourself (outside any hyperon call) before
+        leaving by `os._exit` or a signal."""
+        if self.registry.pending and not self.space.closed:
+            try:
+                self._learn_wrappers()
+            except Exception as e:
+                _report(e)
+
     def close(self) -> None:
-        """Close the underlying mettadb space."""
+        """Store what waits (`sync`), then close the underlying mettadb space."""
+        self.sync()
         self.space.close()

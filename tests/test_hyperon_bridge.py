@@ -275,6 +275,13 @@ def test_self_rules_persist_into_the_next_process(tmp_path):
     assert steps == [[["Tea"]], [["Tea"], ["Milk"], ["$p"]], [["()"], []]]
 
 
+def test_self_rules_of_a_script_that_only_adds_persist(tmp_path):
+    """With no query after it, the rule naming `&self` reaches the store at the interpreter's exit."""
+    steps = same_as_hyperon(tmp_path, "self", "(likes Ann Tea)\n(= (drink $p) (match &self (likes $p $x) $x))",
+                            "!(drink Ann)")
+    assert steps == [[], [["Tea"]]]
+
+
 def test_kb_rules_and_values_persist_into_the_next_process(tmp_path):
     steps = same_as_hyperon(tmp_path, "kb", "!(add-atom &kb (likes Ann Tea))\n!(add-atom &kb (n 1 2.5 \"x\"))\n"
                                             "!(add-atom &kb (= (drink $p) (match &kb (likes $p $x) $x)))",
