@@ -422,9 +422,9 @@ class DurableSpace(AbstractSpace):  # type: ignore[misc]
         #: other spaces, states): kept for this process only, matched like the rest
         self.volatile = MemorySpace()
         self._ref = SpaceRef(self)
-        #: the grounded objects met so far; this space's own atom is stored as `&self`
-        # a runner of its own over this space reads stored names back, so that an operation
-        # holding a space (`get-type`) holds this one until hyperon shows us the user's runner's
+        #: the grounded objects met so far; this space's own atom is stored as `&self`.  A runner
+        #: of its own over this space reads stored names back, so that an operation holding a
+        #: space (`get-type`) holds this one until hyperon shows us the user's runner's
         self.registry = Registry(_h.G(self._ref), _h.MeTTa(space=self._ref))
         self._text = str(self.registry.self_atom)  # printed now: hyperon borrows it later
         _OPEN.add(self)
@@ -506,9 +506,14 @@ class DurableSpace(AbstractSpace):  # type: ignore[misc]
             a, r = self._from(atom), self._from(replacement)
             if _durable(a) and _durable(r):
                 return bool(self.space.replace(a, r))
-            if not (self.space.remove(a) if _durable(a) else self.volatile.remove(a)):
+            home = self.space if _durable(a) else self.volatile
+            if not home.remove(a):
                 return False
-            (self.space if _durable(r) else self.volatile).add(r)
+            try:
+                (self.space if _durable(r) else self.volatile).add(r)
+            except Exception:
+                home.add(a)  # put it back: replace changes both or neither
+                raise
             return True
         except Exception as e:
             _report(e)
