@@ -480,6 +480,8 @@ class Space:
     # ------------------------------------------------------------------ transactions
     @contextlib.contextmanager
     def _read(self) -> Iterator[lmdb.Transaction]:
+        if self._closed:
+            raise MettaDBError(f"{self.path} is closed")
         cur = getattr(self._txn_local, "txn", None)
         if cur is not None:
             yield cur
@@ -511,6 +513,8 @@ class Space:
 
     def _write(self, fn: Callable[[_Writer], Any], need: int = 0) -> Any:
         """Run fn in one write transaction; retried on a full map after growing it."""
+        if self._closed:
+            raise MettaDBError(f"{self.path} is closed")
         if self.readonly:
             raise ReadOnlyError(f"{self.path} is open read-only")
         if getattr(self._txn_local, "writer", None) is not None:
@@ -586,6 +590,8 @@ class Space:
         if getattr(local, "writer", None) is not None:
             yield self
             return
+        if self._closed:
+            raise MettaDBError(f"{self.path} is closed")
         if self.readonly:
             raise ReadOnlyError(f"{self.path} is open read-only")
         self._ensure_headroom(1 << 20)
@@ -789,6 +795,8 @@ class Space:
         return export_space(self, out, fmt, progress)
 
     def _used_bytes(self) -> int:
+        if self._closed:
+            raise MettaDBError(f"{self.path} is closed")
         info = self.env.info()
         return int((info["last_pgno"] + 1) * self.env.stat()["psize"])
 
