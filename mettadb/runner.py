@@ -9,7 +9,9 @@ interrupt, limit) propagates, and the caller's transaction rolls back.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, ExitStack
 from typing import Any
 
 from .atoms import Atom
@@ -27,31 +29,49 @@ class RunResult(list):  # type: ignore[type-arg]
 
 def run_script(interp: Interpreter, text: str, source: str = "<string>",
                on_result: Callable[[Atom, list[Atom]], None] | None = None,
-               commit: Callable[[], Any] | None = None) -> RunResult:
-    """Run a script with an interpreter; returns the results of each `!`."""
+               step: Callable[[], AbstractContextManager[Any]] | None = None) -> RunResult:
+    """Run a script with an interpreter; returns the results of each `!`.
+
+    With `step` (e.g. `Space.transaction`), each `!` and the atoms before it run
+    inside one `step()`: committed together when the `!` is done, undone together
+    if it fails.
+    """
     out = RunResult()
-    for bang, atom in _items(text, source):
-        if not bang:
-            bad = interp.check_added(atom) if interp.type_check else None
-            if bad is None:
-                interp._add(interp.space, atom)
-                continue
-            # `pragma! type-check auto`: a badly typed atom is not added; like hyperon's
-            # runner, its error is a result and the run stops there
-            out.append([bad])
+    segment: ExitStack | None = None
+    try:
+        for bang, atom in _items(text, source):
+            if step is not None and segment is None:
+                segment = ExitStack()
+                segment.enter_context(step())
+            if not bang:
+                bad = interp.check_added(atom) if interp.type_check else None
+                if bad is None:
+                    interp._add(interp.space, atom)
+                    continue
+                # `pragma! type-check auto`: a badly typed atom is not added; like hyperon's
+                # runner, its error is a result and the run stops there
+                out.append([bad])
+                if on_result is not None:
+                    on_result(atom, [bad])
+                out.stopped_on_error = True
+                break
+            results = interp.evaluate(atom)
+            out.append(results)
             if on_result is not None:
-                on_result(atom, [bad])
-            out.stopped_on_error = True
-            break
-        results = interp.evaluate(atom)
-        out.append(results)
-        if on_result is not None:
-            on_result(atom, results)
-        if commit is not None:
-            commit()
-        if any(is_error(r) for r in results):
-            out.stopped_on_error = True
-            break
+                on_result(atom, results)
+            if segment is not None:
+                segment, done = None, segment
+                done.close()
+            if any(is_error(r) for r in results):
+                out.stopped_on_error = True
+                break
+        if segment is not None:
+            segment, done = None, segment
+            done.close()
+    except BaseException:
+        if segment is not None:
+            segment.__exit__(*sys.exc_info())  # the open step is undone
+        raise
     return out
 
 

@@ -1219,15 +1219,16 @@ class Space:
     def run(self, text: str, *, source: str = "<string>", commit_each: bool = False, **options: Any) -> list[list[Atom]]:
         """Run a MeTTa script: atoms are added, each `!` evaluated; returns each `!`'s results.
 
-        Commits once at the end (or after each `!` with commit_each); a host-level
-        failure rolls the whole run back.
+        Commits once at the end, and a host-level failure rolls the whole run back;
+        with commit_each, each `!` commits with the atoms before it, and a failure
+        rolls back only what came after the last completed `!`.
         """
         from .runner import run_script
 
         options.setdefault("base_dir", os.path.dirname(os.path.abspath(source)) if source != "<string>" else None)
         interp = self.interpreter(**options)
         if commit_each:
-            return run_script(interp, text, source)
+            return run_script(interp, text, source, step=self.transaction)
         with self.transaction():
             return run_script(interp, text, source)
 
