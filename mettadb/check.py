@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from .encoding import decode, split_tokens
@@ -19,8 +20,11 @@ __all__ = ["check_space"]
 _MAX_REPORT = 50
 
 
-def check_space(space: Space) -> list[str]:
-    """Problems found (empty when the space is sound); reads one consistent snapshot."""
+def check_space(space: Space, progress: Callable[[int], None] | None = None) -> list[str]:
+    """Problems found (empty when the space is sound); reads one consistent snapshot.
+
+    `progress(n)` is called now and then with the number of distinct atoms checked so far.
+    """
     from .store import FORMAT_VERSION, _Record, _reversible, _unpack
 
     problems: list[str] = []
@@ -54,6 +58,8 @@ def check_space(space: Space) -> list[str]:
                 problem(f"atom {decode(rec.path)} has count {rec.count}")
             total += rec.count
             distinct += 1
+            if progress is not None and not distinct & 0x3FFF:
+                progress(distinct)
             hk = path_head_key(rec.path)
             h = heads.setdefault(hk, [0, 0])
             h[0] += 1

@@ -29,6 +29,7 @@ from .tokens import CLOSE, COMMENT, OPEN, STRING, TOKEN_RE, UNTERMINATED_STRING,
 __all__ = [
     "BLOCK_SIZE",
     "Transcoded",
+    "item_positions",
     "parse",
     "parse_atom",
     "parse_file",
@@ -172,6 +173,25 @@ def _text_blocks(text: str) -> Iterator[tuple[str, bool, int]]:
 def parse_script(text: str, source: str = "<string>") -> Iterator[tuple[bool, Atom]]:
     """Yield `(is_bang, atom)` for each top-level atom; `is_bang` marks `!expr`."""
     return _scan(_text_blocks(text), source)
+
+
+def item_positions(text: str) -> Iterator[tuple[int, int]]:
+    """`(line, column)` where each top-level item of well-formed script text starts (a `!` item at its `!`)."""
+    depth = 0
+    bang = False
+    for m in TOKEN_RE.finditer(text):
+        kind = m.lastgroup
+        if kind == "ws" or kind == "comment":
+            continue
+        if depth == 0 and not bang:
+            yield _position(text, m.start(), 1)
+            bang = kind == "word" and m.group() == "!"
+        elif depth == 0:
+            bang = False
+        if kind == "open":
+            depth += 1
+        elif kind == "close":
+            depth -= 1
 
 
 def parse(text: str, source: str = "<string>") -> Iterator[Atom]:
