@@ -60,14 +60,14 @@ def run_script(interp: Interpreter, text: str, source: str = "<string>",
             if on_result is not None:
                 on_result(atom, results)
             if segment is not None:
-                segment, done = None, segment
-                done.close()
+                segment.close()  # commits this `!` and the atoms before it
+                segment = None
             if any(is_error(r) for r in results):
                 out.stopped_on_error = True
                 break
         if segment is not None:
-            segment, done = None, segment
-            done.close()
+            segment.close()
+            segment = None
     except BaseException:
         if segment is not None:
             segment.__exit__(*sys.exc_info())  # the open step is undone
