@@ -78,6 +78,11 @@ class MettaDBGroup(click.Group):
         except BaseException as e:  # the one place where every failure becomes one line
             if isinstance(e, SystemExit):
                 raise
+            if isinstance(e, BrokenPipeError) and standalone_mode:
+                # the reader went away (`mettadb dump | head`): stop quietly, as other tools do
+                with contextlib.suppress(OSError):
+                    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+                sys.exit(1)
             if isinstance(e, click.exceptions.NoArgsIsHelpError) and e.ctx is not None:
                 if not standalone_mode:
                     raise
@@ -101,6 +106,8 @@ class MettaDBGroup(click.Group):
 def _errors() -> Iterator[None]:
     try:
         yield
+    except BrokenPipeError:
+        raise
     except (MettaDBError, OSError, UnicodeError, MemoryError) as e:
         raise click.ClickException(_message(e) or str(e)) from None
 

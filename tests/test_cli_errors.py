@@ -160,3 +160,18 @@ def test_a_failed_first_load_into_an_existing_directory_removes_only_the_space(t
     r = CliRunner().invoke(cli, ["--db", str(d), "load", str(bad)])
     assert r.exit_code == 1 and r.stderr == f"Error: {bad}:1:1: '(' is never closed\n"
     assert sorted(os.listdir(d)) == ["notes.txt"]
+
+
+def test_a_reader_that_goes_away_stops_the_output_quietly(tmp_path):
+    """`mettadb dump | head -1`: no `Error: Broken pipe`, no traceback."""
+    db = str(tmp_path / "s")
+    facts = "".join(f"(n {i})\n" for i in range(50_000)).encode()
+    assert subprocess.run(mettadb_cmd("--db", db, "load", "-"), input=facts, capture_output=True).returncode == 0
+    for argv in (["dump"], ["match", "(n $x)"], ["export", "-"]):
+        proc = subprocess.Popen(mettadb_cmd("--db", db, *argv), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        assert proc.stdout is not None and proc.stderr is not None
+        assert proc.stdout.readline().startswith(b"(n ")
+        proc.stdout.close()
+        err = proc.stderr.read()
+        assert proc.wait(timeout=60) == 1, argv
+        assert err == b"", (argv, err)
