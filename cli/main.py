@@ -19,6 +19,7 @@ import click
 
 import mettadb
 from mettadb.atoms import Atom, Expression, Variable, iter_atoms
+from mettadb.bindings import Bindings
 from mettadb.errors import MettaDBError, ParseError
 from mettadb.progress import Progress
 from mettadb.store import DEFAULT_PATH, Space
@@ -387,15 +388,7 @@ def _display_names(atom: Atom) -> Atom:
                 name = f"{base}{k}"
             taken.add(name)
             rename[v] = Variable(name)
-    return _substitute(atom, rename)
-
-
-def _substitute(atom: Atom, rename: dict[Variable, Variable]) -> Atom:
-    if isinstance(atom, Variable):
-        return rename.get(atom, atom)
-    if isinstance(atom, Expression):
-        return Expression([_substitute(c, rename) for c in atom.children])
-    return atom
+    return Bindings(rename).resolve(atom)  # iterative: any depth
 
 
 @cli.command()

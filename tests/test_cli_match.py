@@ -41,3 +41,12 @@ def test_the_readme_json_example_on_the_shipped_family(run):
     r = run("match", m[1], m[2], "--limit", "10", "--json")
     rows = [json.loads(x) for x in r.stdout.splitlines()]
     assert json.loads(m[3]) in rows and all(set(row) == {"x", "z"} for row in rows) and len(rows) == 3
+
+
+def test_deep_rules_print_with_plain_variable_names(run, write):
+    depth = 20_000
+    run("load", str(write("deep.metta", "(= (deep $a) " + "(f " * depth + "$a" + ")" * depth + ")\n")))
+    r = run("match", "(= (deep $q) $b)", "$b")
+    assert r.exit_code == 0 and r.stdout == "(f " * depth + "$q" + ")" * depth + "\n"
+    r = run("match", "$x")
+    assert r.exit_code == 0 and r.stdout.startswith("(= (deep $a) (f (f ") and "#" not in r.stdout
