@@ -38,7 +38,7 @@ from .atoms import (
 )
 from .bindings import EMPTY_BINDINGS, Bindings
 from .errors import LimitError, ReadOnlyError
-from .parser import parse_script
+from .parser import parse_file, parse_script
 from .query import run_query
 from .spaces import MemorySpace, SpaceAtom, StateAtom, rename_apart
 from .store import Space as _Space
@@ -1593,8 +1593,6 @@ def _import(it: Interpreter, atom: Expression, b: Bindings) -> Gen:
         return [(error(atom, f"import! may only read files under {it.base_dir} (use --allow-import PATH)"), b)]
     if not os.path.isfile(path):
         return [(error(atom, f"module not found: {rel}"), b)]
-    with open(path, encoding="utf-8") as f:
-        text = f.read()
     space: Any = it._space_of(target)
     if space is None:
         space = MemorySpace()
@@ -1602,7 +1600,7 @@ def _import(it: Interpreter, atom: Expression, b: Bindings) -> Gen:
             it.tokens[target.name] = SpaceAtom(space)
     sub = Interpreter(space, max_steps=it.max_steps, max_depth=it.max_depth, out=it.out,
                       base_dir=os.path.dirname(path), allow_import=it.allow_import, readonly=it.readonly)
-    for bang, x in parse_script(text, path):
+    for bang, x in parse_file(path):  # bad UTF-8 is a ParseError naming path:line:col
         if bang:
             sub.evaluate(x)
         else:

@@ -175,3 +175,9 @@ def test_a_reader_that_goes_away_stops_the_output_quietly(tmp_path):
         err = proc.stderr.read()
         assert proc.wait(timeout=60) == 1, argv
         assert err == b"", (argv, err)
+
+
+def test_an_imported_module_with_bad_bytes_is_named(run, write):
+    lib = write("lib.metta", b"(y 1)\n(x \xff)\n")
+    r = run("run", str(write("main.metta", "!(import! &self lib)\n")))
+    assert (r.exit_code, r.stderr) == (1, f"Error: {lib}:2:4: invalid UTF-8 byte 0xff\n")
