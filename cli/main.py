@@ -258,12 +258,15 @@ def load(ctx: click.Context, files: tuple[str, ...], duplicates: bool, fmt: str,
         if f == "-":
             sources.append(sys.stdin.buffer)
         else:
-            if not os.path.isfile(f):
+            if not os.path.exists(f):
                 raise click.ClickException(f"{f}: no such file")
             if not os.access(f, os.R_OK):
                 raise click.ClickException(f"permission denied: {f}")
-            sources.append(f)
-            total += os.path.getsize(f)
+            if os.path.isfile(f):
+                sources.append(f)
+                total += os.path.getsize(f)
+            else:  # a pipe such as <(zcat kb.metta.gz) or /dev/stdin
+                sources.append(open(f, "rb"))  # closed when the process ends
     with _new_space_guard(ctx), _space(ctx, durable=not fast, create=True) as space, \
             Progress("loading", total or None, bytes_done=True) as bar, _errors():
         if fmt == "paths":
@@ -552,7 +555,7 @@ def _read_script(path: str) -> tuple[str, str]:
     if path == "-":
         source, data = "<stdin>", sys.stdin.buffer.read()
     else:
-        if not os.path.isfile(path):
+        if not os.path.exists(path):
             raise click.ClickException(f"{path}: no such file")
         source = path
         with _errors(), open(path, "rb") as f:

@@ -181,3 +181,19 @@ def test_an_imported_module_with_bad_bytes_is_named(run, write):
     lib = write("lib.metta", b"(y 1)\n(x \xff)\n")
     r = run("run", str(write("main.metta", "!(import! &self lib)\n")))
     assert (r.exit_code, r.stderr) == (1, f"Error: {lib}:2:4: invalid UTF-8 byte 0xff\n")
+
+
+def test_pipes_are_read_like_files(tmp_path):
+    """`mettadb load <(zcat kb.metta.gz)`: a path that is a pipe, not a regular file."""
+    db = str(tmp_path / "s")
+    fifo = tmp_path / "fifo"
+    for argv, text, expect in ((["load"], "(a 1)\n", ""), (["run"], "!(match &self (a $x) $x)\n", "[1]\n"),
+                               (["batch"], "!(+ 1 1)\n", "[2]\n")):
+        os.mkfifo(fifo)
+        proc = subprocess.Popen(mettadb_cmd("--db", db, *argv, str(fifo)), stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+        with open(fifo, "w") as w:
+            w.write(text)
+        out, err = proc.communicate(timeout=60)
+        assert (proc.returncode, out) == (0, expect), err
+        fifo.unlink()
