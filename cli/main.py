@@ -22,7 +22,8 @@ from mettadb.atoms import Atom, Expression, Variable, iter_atoms
 from mettadb.bindings import Bindings
 from mettadb.errors import MettaDBError, ParseError
 from mettadb.progress import Progress
-from mettadb.store import DEFAULT_PATH, Space
+from mettadb.space import Space
+from mettadb.store import DEFAULT_PATH
 
 __all__ = ["MettaDBGroup", "cli", "main"]
 
@@ -450,12 +451,11 @@ def check(ctx: click.Context) -> None:
     Example:
       mettadb check
     """
-    from mettadb.check import check_space
-
     with _space(ctx, readonly=True) as space, _errors():
         n, version, where = space.distinct, space.format_version, space.path
         with Progress("checking", n, unit="atoms") as bar:
-            problems = check_space(space, progress=lambda done: bar.update(done, done))
+            bar.update(0, 0)
+            problems = space.check(progress=lambda done: bar.update(done, done))
     for p in problems:
         click.echo(p)
     if problems:
@@ -475,9 +475,9 @@ def migrate(ctx: click.Context, list_: bool, dry_run: bool) -> None:
       mettadb migrate --dry-run
     """
     from mettadb.migrations import MIGRATIONS
+    from mettadb.migrations import migrate as run_migrations
 
     from mettadb.store import FORMAT_VERSION
-    from mettadb.store import migrate as run_migrations
 
     if list_:
         for v in sorted(MIGRATIONS):
@@ -601,7 +601,7 @@ def run(ctx: click.Context, script: str, commit_each: bool, fail_on_error: bool,
       mettadb run family.metta
       mettadb run --fail-on-error tests.metta
     """
-    from mettadb.eval import format_results, is_error
+    from mettadb.interp import format_results, is_error
 
     text, source = _read_script(script)
     with _new_space_guard(ctx), _space(ctx, create=True) as space, _errors():
@@ -631,7 +631,7 @@ def eval_(ctx: click.Context, expr: str, max_steps: int | None, timeout: float |
     Example:
       mettadb eval '(match &self (parent Tom $x) $x)'
     """
-    from mettadb.eval import format_results
+    from mettadb.interp import format_results
 
     with _space(ctx) as space, _errors():
         atom = mettadb.atom(expr)
@@ -739,8 +739,8 @@ def batch(ctx: click.Context, queries: str, jobs: int | str, cluster: str | None
             if client is not None:
                 client.close()
     out = sys.stdout
-    for line in result.lines:
-        out.write(line + "\n")
+    for answer in result.lines:
+        out.write(answer + "\n")
     out.flush()
     for note in result.notes:
         click.echo(f"note: {note}", err=True)

@@ -9,7 +9,7 @@ import sys
 
 
 def test_check_shows_progress_on_a_terminal(run, write, space_path):
-    run("load", str(write("big.metta", "".join(f"(n {i})\n" for i in range(40_000)))))
+    run("load", str(write("big.metta", "".join(f"(n {i})\n" for i in range(70_000)))))
     master, slave = pty.openpty()
     proc = subprocess.Popen([sys.executable, "-c", "from mettadb.cli.main import main; main()",
                              "--db", str(space_path), "check"], stdout=subprocess.PIPE, stderr=slave)
@@ -26,8 +26,8 @@ def test_check_shows_progress_on_a_terminal(run, write, space_path):
         seen += chunk
     os.close(master)
     assert proc.returncode == 0
-    assert out.decode() == "ok: 40,000 distinct atoms, indexes and statistics agree, format version 2\n"
-    assert b"checking [" in seen and b"/40,000" in seen
+    assert out.decode() == "ok: 70,000 distinct atoms, indexes and statistics agree, format version 2\n"
+    assert b"checking [" in seen and b"/70,000" in seen
     r = run("check")  # not a terminal: no progress line
     assert r.stderr == ""
 
