@@ -715,17 +715,17 @@ def batch(ctx: click.Context, queries: str, jobs: int | str, cluster: str | None
     Example:
       mettadb batch aunts.metta --jobs 4
     """
-    from mettadb.parser import item_positions, parse_script
+    from mettadb.parser import parse_script_lines
 
     text, source = _read_script(queries)
     with _errors():
-        parsed = list(parse_script(text, source))
-    for (bang, atom), (line, col) in zip(parsed, item_positions(text)):
+        parsed = list(parse_script_lines(text, source))
+    for bang, atom, line in parsed:
         if not bang:
             raise click.ClickException(
-                f"{source}:{line}:{col}: {str(atom)[:60]} is not a query: a batch only evaluates `!` lines "
+                f"{source}:{line}: {str(atom)[:60]} is not a query: a batch only evaluates `!` lines "
                 "(load facts and rules with `mettadb load`)")
-    items = [str(a) for _bang, a in parsed]
+    items = [str(a) for _bang, a, _line in parsed]
     options = {"max_steps": max_steps, "timeout": timeout}
     client = None
     with _space(ctx, readonly=True) as space:

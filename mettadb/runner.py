@@ -13,14 +13,15 @@ interrupt, limit) propagates, and the caller's transaction rolls back.
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from contextlib import AbstractContextManager, ExitStack
 from typing import Any
 
 from .atoms import Atom
 from .encoding import encode
+from .errors import EvaluationError
 from .interp import Interpreter, is_error
-from .parser import parse_script
+from .parser import parse_script_lines
 
 __all__ = ["RunResult", "run_script"]
 
@@ -45,7 +46,7 @@ def run_script(interp: Interpreter, text: str, source: str = "<string>",
     mine: dict[bytes, int] = {}  # copies this run added, by path (equal up to variable renaming)
     segment: ExitStack | None = None
     try:
-        for bang, atom in _items(text, source):
+        for bang, atom, line in parse_script_lines(text, source):
             if step is not None and segment is None:
                 segment = ExitStack()
                 segment.enter_context(step())
@@ -66,7 +67,10 @@ def run_script(interp: Interpreter, text: str, source: str = "<string>",
                     on_result(atom, [bad])
                 out.stopped_on_error = True
                 break
-            results = interp.evaluate(atom)
+            try:
+                results = interp.evaluate(atom)
+            except EvaluationError as e:
+                raise type(e)(f"{source}:{line}: {e} (in !{atom})") from None
             out.append(results)
             if on_result is not None:
                 on_result(atom, results)
@@ -84,8 +88,3 @@ def run_script(interp: Interpreter, text: str, source: str = "<string>",
             segment.__exit__(*sys.exc_info())  # the open step is undone
         raise
     return out
-
-
-def _items(text: str, source: str) -> Iterator[tuple[bool, Atom]]:
-    return parse_script(text, source)
-

@@ -8,7 +8,7 @@ def test_plain_atoms_are_refused_with_their_line(run, write):
     q = write("q.metta", "; queries\n!(match &self (parent Tom $x) $x)\n\n  (= (f $x) $x) ; a rule\n!(f 1)\n")
     r = run("batch", str(q))
     assert r.exit_code == 1 and r.stdout == ""
-    assert r.stderr == (f"Error: {q}:4:3: (= (f $x) $x) is not a query: a batch only evaluates `!` lines "
+    assert r.stderr == (f"Error: {q}:4: (= (f $x) $x) is not a query: a batch only evaluates `!` lines "
                         "(load facts and rules with `mettadb load`)\n")
     assert run("match", "$x", "--count").stdout == "1\n"
 
