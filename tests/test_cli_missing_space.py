@@ -36,8 +36,9 @@ def test_load_run_and_repl_create_the_space_and_say_so(run, write, space_path):
 
 
 def test_a_failed_first_run_leaves_no_space_behind(run, write, space_path):
-    r = run("run", "--max-steps", "100", str(write("loop.metta", "(x)\n(= (loop) (loop))\n!(loop)\n")))
-    assert (r.exit_code, r.stderr) == (1, "Error: evaluation exceeded the step limit of 100\n")
+    script = write("loop.metta", "(x)\n(= (loop) (loop))\n!(loop)\n")
+    r = run("run", "--max-steps", "100", str(script))
+    assert (r.exit_code, r.stderr) == (1, f"Error: {script}:3: evaluation exceeded the step limit of 100 (in !(loop))\n")
     assert not space_path.exists()
 
 

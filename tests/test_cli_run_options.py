@@ -12,7 +12,7 @@ def test_commit_each_keeps_completed_bangs_and_undoes_the_failing_one(run, write
     script = write("s.metta", "(a 1)\n!(add-atom &self (b 1))\n(a 2)\n!(add-atom &self (b 2))\n"
                               "(= (loop) (loop))\n!(loop)\n(a 3)\n")
     r = run("run", "--commit-each", "--max-steps", "2000", str(script))
-    assert (r.exit_code, r.stderr) == (1, "Error: evaluation exceeded the step limit of 2000\n")
+    assert (r.exit_code, r.stderr) == (1, f"Error: {script}:6: evaluation exceeded the step limit of 2000 (in !(loop))\n")
     # the two completed `!`s and the atoms before them are kept; the rule before the failing `!` is not
     assert atoms(run) == ["(a 1)", "(a 2)", "(b 1)", "(b 2)", "(base)"]
 
