@@ -28,7 +28,21 @@ from ..spaces import SpaceAtom, rename_apart
 from ..store import Store
 from ..unify import unify
 from . import forms as _forms  # noqa: F401  (registers the special forms)
-from .core import ATOM_T, EQ, META_TYPES, SPECIAL, Fail, Gen, NoReduce, Pair, error, is_error, metatype
+from .core import (
+    ATOM_T,
+    EQ,
+    META_TYPES,
+    SPECIAL,
+    SPECIAL_ARITY,
+    Fail,
+    Gen,
+    NoReduce,
+    Pair,
+    error,
+    is_error,
+    metatype,
+    wrong_arity,
+)
 from .grounded import BUILTIN_TYPES, BUILTINS, FINAL_RESULTS, NOEVAL_EXPRESSION_ARGS
 from .rules import FALLBACK, body_template, instantiate
 from .types import TypeChecker
@@ -139,7 +153,7 @@ class Interpreter:
             if memory_cap and not self.steps & 0xFFF and resident_bytes() > memory_cap:
                 depth = len(stack)
                 stack.clear()  # frees the frames now, not when the exception is collected
-                raise LimitError(f"evaluation exceeded the memory limit of {max_memory >> 20} MB "
+                raise LimitError(f"evaluation exceeded the memory limit of {(max_memory or 0) >> 20} MB "
                                  f"at stack depth {depth} (a runaway recursion? --max-memory MB raises it, 0 lifts it)")
             a = req[0]
             ta = type(a)
@@ -167,6 +181,9 @@ class Interpreter:
         if type(head) is Symbol:
             special = SPECIAL.get(head.name)
             if special is not None:
+                want = SPECIAL_ARITY.get(head.name)
+                if want is not None and len(kids) != want:
+                    return wrong_arity(atom, b)
                 return (yield from special(self, atom, b))  # type: ignore[arg-type]
             builtin = BUILTINS.get(head.name)
             if builtin is not None and head.name not in self.tokens:
