@@ -573,6 +573,16 @@ def _seconds(ctx: click.Context, param: click.Parameter, value: float | None) ->
 _max_steps = click.option("--max-steps", type=click.IntRange(min=1), help="Stop an evaluation after N steps.")
 _timeout = click.option("--timeout", type=click.FloatRange(min=0), callback=_seconds, metavar="SECONDS",
                         help="Stop an evaluation after SECONDS (0, the default: no limit).")
+_max_memory = click.option(
+    "--max-memory", type=click.IntRange(min=0), metavar="MB",
+    help="Stop an evaluation that grows the process by more than MB (default 256; 0: no limit). "
+         "A runaway recursion stops here, in seconds.")
+
+
+def _memory(mb: int | None) -> dict[str, Any]:
+    return {} if mb is None else {"max_memory": mb << 20}
+
+
 _allow_import = click.option("--allow-import", multiple=True, type=click.Path(file_okay=False), callback=_path,
                              help="Let import! read .metta files under PATH too.")
 
@@ -584,17 +594,22 @@ _allow_import = click.option("--allow-import", multiple=True, type=click.Path(fi
                    "the last `!` (default: one commit at the end, a failure undoes the whole run).")
 @click.option("--fail-on-error", is_flag=True,
               help="Exit 1 if the script stops on an (Error ...) result (for CI); what ran before it is kept.")
+@click.option("--duplicates", is_flag=True,
+              help="Add every atom of the script, even one the space already held before this run.")
 @_max_steps
 @_timeout
+@_max_memory
 @_allow_import
 @click.pass_context
-def run(ctx: click.Context, script: str, commit_each: bool, fail_on_error: bool, max_steps: int | None,
-        timeout: float | None, allow_import: tuple[str, ...]) -> None:
+def run(ctx: click.Context, script: str, commit_each: bool, fail_on_error: bool, duplicates: bool,
+        max_steps: int | None, timeout: float | None, max_memory: int | None, allow_import: tuple[str, ...]) -> None:
     """Run a MeTTa script: add its atoms, evaluate each `!`, print results as hyperon's `metta` does.
 
-    Creates the space if there is none (and says so). Like hyperon, a script
-    stops at the first `!` whose result is an (Error ...) and exits 0 unless
-    --fail-on-error.
+    Creates the space if there is none (and says so). Like `load`, an atom the
+    space already held before this run is not added again, so a script can be
+    run twice (within one run, copies are kept, as hyperon keeps them;
+    --duplicates always adds). Like hyperon, a script stops at the first `!`
+    whose result is an (Error ...) and exits 0 unless --fail-on-error.
 
     \b
     Example:
@@ -606,8 +621,9 @@ def run(ctx: click.Context, script: str, commit_each: bool, fail_on_error: bool,
     text, source = _read_script(script)
     with _new_space_guard(ctx), _space(ctx, create=True) as space, _errors():
         try:
-            results = space.run(text, source=source, commit_each=commit_each,
-                                max_steps=max_steps, timeout=timeout, allow_import=allow_import)
+            results = space.run(text, source=source, commit_each=commit_each, duplicates=duplicates,
+                                max_steps=max_steps, timeout=timeout, allow_import=allow_import,
+                                **_memory(max_memory))
         except KeyboardInterrupt:
             raise click.ClickException("interrupted; the run was rolled back") from None
     for r in results:
@@ -622,9 +638,11 @@ def run(ctx: click.Context, script: str, commit_each: bool, fail_on_error: bool,
 @click.argument("expr", callback=_utf8)
 @_max_steps
 @_timeout
+@_max_memory
 @_allow_import
 @click.pass_context
-def eval_(ctx: click.Context, expr: str, max_steps: int | None, timeout: float | None, allow_import: tuple[str, ...]) -> None:
+def eval_(ctx: click.Context, expr: str, max_steps: int | None, timeout: float | None, max_memory: int | None,
+          allow_import: tuple[str, ...]) -> None:
     """Evaluate one expression against the space and print its results.
 
     \b
@@ -636,7 +654,8 @@ def eval_(ctx: click.Context, expr: str, max_steps: int | None, timeout: float |
     with _space(ctx) as space, _errors():
         atom = mettadb.atom(expr)
         try:
-            results = space.eval(atom, max_steps=max_steps, timeout=timeout, allow_import=allow_import)
+            results = space.eval(atom, max_steps=max_steps, timeout=timeout, allow_import=allow_import,
+                                 **_memory(max_memory))
         except KeyboardInterrupt:
             raise click.ClickException("interrupted") from None
     click.echo(format_results(results))
@@ -703,9 +722,10 @@ def _connect(cluster: str, timeout: float) -> Any:
 @click.option("--replica", metavar="PATH", callback=_space_path, help="Path of the space on the Dask workers (default: the same path).")
 @_max_steps
 @_timeout
+@_max_memory
 @click.pass_context
 def batch(ctx: click.Context, queries: str, jobs: int | str, cluster: str | None, connect_timeout: float,
-          replica: str | None, max_steps: int | None, timeout: float | None) -> None:
+          replica: str | None, max_steps: int | None, timeout: float | None, max_memory: int | None) -> None:
     """Evaluate each `!` query of a file read-only and in parallel; results in input order.
 
     Only `!` lines are queries, each evaluated on its own; a plain atom is
@@ -726,7 +746,7 @@ def batch(ctx: click.Context, queries: str, jobs: int | str, cluster: str | None
                 f"{source}:{line}: {str(atom)[:60]} is not a query: a batch only evaluates `!` lines "
                 "(load facts and rules with `mettadb load`)")
     items = [str(a) for _bang, a, _line in parsed]
-    options = {"max_steps": max_steps, "timeout": timeout}
+    options = {"max_steps": max_steps, "timeout": timeout, **_memory(max_memory)}
     client = None
     with _space(ctx, readonly=True) as space:
         if cluster:
