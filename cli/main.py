@@ -661,7 +661,7 @@ def eval_(ctx: click.Context, expr: str, max_steps: int | None, timeout: float |
     click.echo(format_results(results))
 
 
-class _Jobs(click.ParamType):
+class _Jobs(click.ParamType):  # type: ignore[type-arg]
     name = "N|auto"
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int | str:
@@ -704,7 +704,7 @@ def _connect(cluster: str, timeout: float) -> Any:
     except ImportError:
         raise click.ClickException("--cluster needs Dask: pip install 'mettadb[dask]'") from None
     try:
-        return Client(cluster if m[1] else f"tcp://{cluster}", timeout=timeout)
+        return Client(cluster if m[1] else f"tcp://{cluster}", timeout=timeout)  # type: ignore[no-untyped-call]
     except Exception as e:  # whatever Dask's handshake raises, one line
         why = ("what answers there is not a Dask scheduler" if isinstance(e, MemoryError)
                else f"{type(e).__name__}: {str(e)[:200]}")
