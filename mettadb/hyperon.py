@@ -279,13 +279,12 @@ def to_hyperon(atom: Atom, varmap: dict[str, Any] | None = None, registry: Regis
 
 
 def _one(atom: Atom, varmap: dict[str, Any] | None, reg: Registry) -> Any:
-    t = type(atom)
-    if t is Symbol:
-        return reg.symbol(atom.name)  # type: ignore[attr-defined]
-    if t is Variable:
-        return _hvar(atom, varmap)  # type: ignore[arg-type]
-    if t is Opaque:
-        return atom.value  # type: ignore[attr-defined]
+    if isinstance(atom, Symbol):
+        return reg.symbol(atom.name)
+    if isinstance(atom, Variable):
+        return _hvar(atom, varmap)
+    if isinstance(atom, Opaque):
+        return atom.value
     h = _LEAVES.get(atom)
     if h is None:
         h = _leaf(atom)
@@ -303,16 +302,15 @@ _WIDE = re.compile(r"-?[0-9]{19,}")  # the symbols `_leaf` makes of integers wid
 
 def _special(atom: Atom) -> bool:
     """A number hyperon's parser cannot read back (beyond 64 bits, infinite, NaN)."""
-    t = type(atom)
-    if t is Integer:
-        return atom.value not in _I64  # type: ignore[attr-defined]
-    return t is Float and not math.isfinite(atom.value)  # type: ignore[attr-defined]
+    if type(atom) is Integer:
+        return atom.value not in _I64
+    return isinstance(atom, Float) and not math.isfinite(atom.value)
 
 
 def _leaf(atom: Atom) -> Any:
     """A number, string or boolean as hyperon's own grounded value."""
     if _special(atom):
-        value = atom.value  # type: ignore[attr-defined]
+        value = atom.value if isinstance(atom, Grounded) else None
         if type(atom) is Integer:
             # hyperon 0.2.10 numbers are 64-bit and its arithmetic aborts on a wider Python int:
             # the digits as a symbol print the same and read back as the integer
@@ -325,12 +323,11 @@ def _plain(atom: Atom, reg: Registry) -> bool:
     """No part of the atom needs the registry (so hyperon's parser can read its text)."""
     names = reg.names
     for a in iter_atoms(atom):
-        t = type(a)
-        if t is Symbol:
-            name = a.name  # type: ignore[attr-defined]
+        if isinstance(a, Symbol):
+            name = a.name
             if name.startswith("&") or name in names or _ODD.search(name):
                 return False
-        elif t is Opaque or _special(a):
+        elif isinstance(a, Opaque) or _special(a):
             return False
     return True
 
