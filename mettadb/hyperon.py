@@ -46,6 +46,8 @@ try:
     import hyperonpy as hp
     from hyperon.atoms import AtomKind, Bindings, BindingsSet, ValueObject
     from hyperon.base import AbstractSpace, SpaceRef
+    from hyperon.conversion import ConvertingSerializer
+    from hyperonpy import SerialResult
 except ImportError as e:  # pragma: no cover - hyperon is an optional peer
     raise ImportError("mettadb.hyperon needs the `hyperon` package (pip install hyperon)") from e
 
@@ -122,7 +124,30 @@ _VALUE_TYPES = frozenset({"Number", "Bool", "String"})
 
 def _value(obj: Any) -> Atom | None:
     """The mettadb value for a hyperon `ValueObject` holding a number, string or boolean."""
-    value = getattr(obj, "value", None) if isinstance(obj, ValueObject) else None
+    return _py_value(obj.value) if isinstance(obj, ValueObject) else None
+
+
+def _native_value(a: Any) -> Atom | None:
+    """The mettadb value of one of hyperon's own numbers, strings or booleans (serialised
+    directly: `get_object` asks the atom's type three more times)."""
+    conv = ConvertingSerializer()
+    try:
+        ok = hp.atom_gnd_serialize(a.catom, conv) == SerialResult.OK
+    except Exception:
+        return None
+    return _py_value(conv.value) if ok else None
+
+
+def _type_name(a: Any) -> str:
+    """How the grounded atom's type prints."""
+    t = hp.atom_get_grounded_type(a.catom)
+    try:
+        return str(hp.atom_to_str(t))
+    finally:
+        hp.atom_free(t)
+
+
+def _py_value(value: Any) -> Atom | None:
     if isinstance(value, bool):
         return Bool(value)
     if isinstance(value, int):
@@ -175,12 +200,9 @@ class Registry:
                 hit = (obj, self._opaque(a, f"<{type(obj).__name__}>"))
                 self._python[id(obj)] = hit
             return hit[1]
-        tname = str(a.get_grounded_type())
+        tname = _type_name(a)
         if tname in _VALUE_TYPES:
-            try:
-                v = _value(a.get_object())
-            except (TypeError, RuntimeError):
-                v = None
+            v = _native_value(a)
             if v is not None:
                 return v
         if tname == "SpaceType":  # one Opaque per space (hyperon compares spaces by reference)
@@ -203,7 +225,7 @@ class Registry:
             name = str(a)  # operations print as their names
             if name and not _ODD.search(name):
                 h = self.hsym(name)
-                if h.get_metatype() == AtomKind.GROUNDED and str(h.get_grounded_type()) == tname:
+                if h.get_metatype() == AtomKind.GROUNDED and _type_name(h) == tname:
                     # stored by name; back as the atom this runner uses, since some hold their
                     # runner's space (get-type) or tokenizer (bind!) and hyperon's equality
                     # does not tell them apart
