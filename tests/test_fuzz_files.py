@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import random
 
+import pytest
 from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from mettadb.cli.main import cli
 
 import mettadb
+from mettadb.atoms import Variable, iter_atoms
+from mettadb.encoding import check_path
 
 
 @settings(max_examples=60)
@@ -40,13 +43,24 @@ def test_fuzzed_command_lines_never_crash(tmp_path_factory, words):
 
 
 def test_corrupted_keys_decode_or_fail_cleanly():
+    """Every corrupted key either decodes to an atom whose encoding decodes back to it, or raises
+    DecodeError (nothing else); the import validator agrees on which is which."""
     rng = random.Random(5)
     base = mettadb.encode(mettadb.atom('(Evaluation (Predicate likes) (List P1 "s" 42 $x))'))
+    decoded = rejected = 0
     for _ in range(2000):
         b = bytearray(base)
         for _ in range(rng.randint(1, 3)):
             b[rng.randrange(len(b))] = rng.randrange(256)
+        key = bytes(b)
         try:
-            mettadb.decode(bytes(b))
+            a = mettadb.decode(key)
         except mettadb.DecodeError:
-            pass
+            rejected += 1
+            with pytest.raises(mettadb.DecodeError):
+                check_path(key)
+            continue
+        decoded += 1
+        assert mettadb.alpha_equal(mettadb.decode(mettadb.encode(a)), a), key
+        assert check_path(key) == len({x for x in iter_atoms(a) if type(x) is Variable}), key
+    assert decoded > 100 and rejected > 100  # both outcomes are exercised
