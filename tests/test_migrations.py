@@ -59,7 +59,7 @@ def test_current_format_fixture_still_reads(tmp_path):
 def test_newer_format_is_refused(space_path):
     with mettadb.open(space_path) as sp:
         with sp.env.begin(write=True) as txn:
-            txn.put(b"format_version", b"\x63", db=sp._dbs[b"meta"])
+            txn.put(b"format_version", b"\x63", db=sp.dbs.meta)
     with pytest.raises(mettadb.FormatVersionError, match="newer than this mettadb understands"):
         mettadb.open(space_path)
     r = CliRunner().invoke(cli, ["--db", str(space_path), "stats"])
