@@ -95,15 +95,17 @@ class Space(Store):
         """Run a MeTTa script: atoms are added, each `!` evaluated; returns each `!`'s results.
 
         An atom the space held before the run is not added again (`duplicates`
-        adds it anyway).  Commits once at the end (or after each `!` with
-        commit_each); a host-level failure rolls the whole run back.
+        adds it anyway).  Commits once at the end, and a host-level failure rolls
+        the whole run back; with commit_each, each `!` commits with the atoms
+        before it, and a failure rolls back only what came after the last
+        completed `!`.
         """
         from .runner import run_script
 
         options.setdefault("base_dir", os.path.dirname(os.path.abspath(source)) if source != "<string>" else None)
         interp = self.interpreter(**options)
         if commit_each:
-            return run_script(interp, text, source, duplicates=duplicates)
+            return run_script(interp, text, source, step=self.transaction, duplicates=duplicates)
         with self.transaction():
             return run_script(interp, text, source, duplicates=duplicates)
 

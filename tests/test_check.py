@@ -63,7 +63,7 @@ def problems(path) -> list[str]:
 def test_a_sound_space_reports_nothing(filled):
     assert problems(filled) == []
     r = CliRunner().invoke(cli, ["--db", str(filled), "check"])
-    assert r.exit_code == 0 and r.stderr == ""
+    assert r.exit_code == 0 and r.stdout.startswith("ok: ") and r.stderr == ""
     with mettadb.open(filled) as sp:  # and after removals, a replace and a clear
         sp.remove("(a 2)")
         sp.remove("(b $x)")
@@ -147,7 +147,9 @@ def test_each_kind_of_damage_is_reported(filled, damage, expected):
     found = problems(filled)
     assert len(found) >= 1 and any(expected in p for p in found), found
     r = CliRunner().invoke(cli, ["--db", str(filled), "check"])
-    assert r.exit_code == 1 and "problem(s) found" in r.stderr
+    noun = "problem" if len(found) == 1 else "problems"
+    assert r.exit_code == 1 and r.stderr == f"Error: {len(found)} {noun} found in {filled}\n"
+    assert r.stdout.splitlines() == found
 
 
 def test_an_unknown_format_version_is_reported(filled):

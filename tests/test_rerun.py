@@ -53,3 +53,21 @@ def test_a_rerun_of_a_query_only_script_changes_no_generation(space):
     g = space.generation
     space.run(PROG)
     assert space.generation == g
+
+
+def test_cli_run_twice_and_with_duplicates(run, write, space_path):
+    prog = write("p.metta", "(parent Tom Bob)\n(= (kid $p) (match &self (parent $p $k) $k))\n!(kid Tom)\n")
+    for _ in range(2):
+        r = run("run", str(prog))
+        assert r.exit_code == 0 and r.stdout == "[Bob]\n", r.output
+    r = run("run", "--duplicates", str(prog))
+    assert r.exit_code == 0 and r.stdout == "[Bob, Bob, Bob, Bob]\n"  # two copies of the rule, each matching two facts
+    with mettadb.open(space_path, readonly=True) as sp:
+        assert sp.count("(parent Tom Bob)") == 2 and len(sp) == 4
+
+
+def test_cli_max_memory_stops_a_runaway_recursion(run, write):
+    prog = write("loop.metta", "(= (loop $x) (loop $x))\n!(loop 1)\n")
+    r = run("run", "--max-memory", "32", str(prog))
+    assert r.exit_code == 1
+    assert r.stderr.startswith(f"Error: {prog}:2: evaluation exceeded the memory limit of 32 MB at stack depth ")
