@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from .encoding import checked_tokens, decode
+from .encoding import checked_tokens, decode, flat_symbols
 from .errors import DecodeError
 from .keys import path_head_key, reverse_key, storage_key, unreverse_key
 from .layout import ONE, Record, index_entry, unpack_value
@@ -63,11 +63,29 @@ def check_space(space: Store, progress: Callable[[int], None] | None = None) -> 
         seen: set[bytes] = set()
         total = distinct = expected_rev = 0
         one = ONE
+        flat = flat_symbols
         for key, value in txn.cursor(db=dbs.atoms):
             if progress is not None and not distinct & 0xFFFF:
                 progress(distinct)
+            if value == one:  # the common record: one copy, no names, the key is the path
+                syms = flat(key)
+                if syms is not None:  # a flat expression of valid symbols: nothing else to check
+                    total += 1
+                    distinct += 1
+                    hk = key[:1] + syms[0]
+                    h = heads.get(hk)
+                    if h is None:
+                        h = heads[hk] = [0, 0]
+                    h[0] += 1
+                    h[1] += 1
+                    if len(syms) > 2:
+                        batch.append(hk + b"".join(syms[:0:-1]))
+                        expected_rev += 1
+                        if len(batch) >= _BATCH:
+                            probe_rev()
+                    continue
             try:
-                if value == one:  # the common record: one copy, no names, the key is the path
+                if value == one:
                     count, names, path = 1, None, key
                 else:
                     rec = Record(key, value)

@@ -47,6 +47,7 @@ __all__ = [
     "TAG_VAR_REF",
     "TAG_WIDE_ARITY",
     "TEXT_CACHE",
+    "VALID_SYMBOL_PATTERN",
     "arity_token",
     "atom_tokens",
     "check_path",
@@ -56,6 +57,7 @@ __all__ = [
     "decode",
     "encode",
     "encode_with_names",
+    "flat_symbols",
     "is_arity_tag",
     "is_symbol_tag",
     "is_variable_tag",
@@ -446,6 +448,38 @@ def clear_caches() -> None:
 _SYMBOL_TOKEN_PATTERN = b"(?:" + b"|".join(re.escape(bytes((0xC0 | n,))) + b".{%d}" % n for n in range(1, 64)) + b")"
 _SYMBOL_TOKEN = re.compile(_SYMBOL_TOKEN_PATTERN, re.S)
 _SEEN_MAX = 1 << 18
+
+
+def _valid_symbol(n: int) -> bytes:
+    """A regex for a symbol token of n text bytes whose text `decode` accepts as it stands.
+
+    ASCII text that starts with neither `$` nor `"`, or a string literal
+    without escapes or inner quotes; other symbols are left to `check_path`.
+    """
+    tag = re.escape(bytes((0xC0 | n,)))
+    first = b'[^$"\x80-\xff]'
+    plain = first + (b"[\x00-\x7f]{%d}" % (n - 1) if n > 1 else b"")
+    if n < 2:
+        return tag + plain
+    string = b'"[^"\\\\\x80-\xff]{%d}"' % (n - 2)  # no quote, backslash or non-ASCII inside
+    return tag + b"(?:" + plain + b"|" + string + b")"
+
+
+#: a regex (bytes, no groups; compile with re.S) for one symbol token that is valid as it stands
+VALID_SYMBOL_PATTERN = b"(?:" + b"|".join(_valid_symbol(n) for n in range(1, 64)) + b")"
+_FLAT_PATH = {n: re.compile(re.escape(bytes((n,))) + (b"(" + VALID_SYMBOL_PATTERN + b")") * n, re.S) for n in range(2, 16)}
+
+
+def flat_symbols(path: bytes) -> tuple[bytes, ...] | None:
+    """The symbol tokens of a flat expression of 2-15 symbols each valid as it stands, else None.
+
+    A path this returns tokens for is one `check_path` accepts (without variables).
+    """
+    pattern = _FLAT_PATH.get(path[0]) if path else None
+    if pattern is None:
+        return None
+    m = pattern.fullmatch(path)
+    return m.groups() if m is not None else None
 
 
 def check_symbols(tokens: Iterable[bytes], seen: set[bytes]) -> None:

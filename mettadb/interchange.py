@@ -17,7 +17,7 @@ import zlib
 from collections.abc import Callable, Iterator
 from typing import IO, Any
 
-from .encoding import check_path, checked_tokens, split_tokens
+from .encoding import VALID_SYMBOL_PATTERN, check_path, checked_tokens, split_tokens
 from .errors import DecodeError, MettaDBError
 from .keys import MAX_PLAIN
 
@@ -190,6 +190,7 @@ def block_items(block: bytes, first: int = 1, source: str = "<paths>",
 
 
 #: a whole record of a flat expression of n symbols (n = 2..15): u32 length, arity, the symbols
+#: a whole record of a flat expression of n symbols (n = 2..15): u32 length, arity, the symbols
 def _valid_symbol(n: int) -> bytes:
     """A regex for a symbol token of n text bytes whose text `decode` accepts as it stands.
 
@@ -208,7 +209,7 @@ def _valid_symbol(n: int) -> bytes:
 _VALID_SYMBOL = b"(?:" + b"|".join(_valid_symbol(n) for n in range(1, 64)) + b")"
 #: a whole record of a flat expression of n valid symbols (n = 2..15): u32 length, arity, the symbols
 _FLAT_RECORD = {
-    n: re.compile(b"(?s)...." + re.escape(bytes((n,))) + b"".join(b"(" + _VALID_SYMBOL + b")" for _ in range(n)))
+    n: re.compile(b"(?s)...." + re.escape(bytes((n,))) + b"".join(b"(" + VALID_SYMBOL_PATTERN + b")" for _ in range(n)))
     for n in range(2, 16)}
 
 
