@@ -217,7 +217,11 @@ def step(out: dict, name: str, value: dict) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {out['facts']:,} {name}: {json.dumps(value)}", flush=True)
 
 
-def bench(facts: int, directory: Path, jobs: str, floor_max: int, keep: bool, paths: bool, check: bool) -> dict:
+STEPS = ("load", "reopen", "shapes", "paths", "check", "reload", "floor")
+
+
+def bench(facts: int, directory: Path, jobs: str, floor_max: int, keep: bool, paths: bool, check: bool,
+          steps: tuple[str, ...] = STEPS) -> dict:
     py = sys.executable
     t = time.perf_counter()
     src = data_file(directory, facts)
@@ -230,9 +234,11 @@ def bench(facts: int, directory: Path, jobs: str, floor_max: int, keep: bool, pa
         load = run_child(py, LOAD, str(space), str(src), jobs, timeout=6 * 3600)
         load["data_bytes"] = dir_bytes(space)
         step(out, "load", load)
-        step(out, "reopen", reopen(py, space, facts))
-        step(out, "shapes", run_child(py, SHAPES, str(space), str(facts), timeout=6 * 3600))
-        if paths:
+        if "reopen" in steps:
+            step(out, "reopen", reopen(py, space, facts))
+        if "shapes" in steps:
+            step(out, "shapes", run_child(py, SHAPES, str(space), str(facts), timeout=6 * 3600))
+        if paths and "paths" in steps:
             dump = directory / f"family-{facts}.paths"
             if not dump.exists():
                 run_child(py, EXPORT_PATHS, str(space), str(dump))
@@ -240,17 +246,18 @@ def bench(facts: int, directory: Path, jobs: str, floor_max: int, keep: bool, pa
             shutil.rmtree(pspace, ignore_errors=True)
             step(out, "paths_load", run_child(py, LOAD, str(pspace), str(dump), jobs, timeout=6 * 3600))
             shutil.rmtree(pspace, ignore_errors=True)
-        if check:
+        if check and "check" in steps:
             step(out, "check", run_child(py, CHECK, str(space), timeout=6 * 3600))
-        t = time.perf_counter()
-        rl = run_child(py, LOAD, str(space), str(src), jobs, timeout=6 * 3600)
-        rl["wall"] = time.perf_counter() - t
-        rl["data_bytes"] = dir_bytes(space)
-        step(out, "reload", rl)
+        if "reload" in steps:
+            t = time.perf_counter()
+            rl = run_child(py, LOAD, str(space), str(src), jobs, timeout=6 * 3600)
+            rl["wall"] = time.perf_counter() - t
+            rl["data_bytes"] = dir_bytes(space)
+            step(out, "reload", rl)
     finally:
         if not keep:
             shutil.rmtree(space, ignore_errors=True)
-    if facts <= floor_max:
+    if facts <= floor_max and "floor" in steps:
         fdir = directory / f"floor-{facts}"
         shutil.rmtree(fdir, ignore_errors=True)
         try:
@@ -279,19 +286,23 @@ def report(r: dict) -> None:
     if "paths_load" in r:
         pl = r["paths_load"]
         print(f"| load from MORK `.paths` | {pl['seconds']:.2f} s, {fmt_rate(pl['atoms'], pl['seconds'])} | — |")
-    rl = r["reload"]
-    print(f"| reload the same file (adds {rl['added']}) | {rl['seconds']:.2f} s, data {ld['data_bytes'] / 2**20:,.0f} -> "
-          f"{rl['data_bytes'] / 2**20:,.0f} MB | — |")
+    rl = r.get("reload")
+    if rl:
+        print(f"| reload the same file (adds {rl['added']}) | {rl['seconds']:.2f} s, data {ld['data_bytes'] / 2**20:,.0f} -> "
+              f"{rl['data_bytes'] / 2**20:,.0f} MB | — |")
     if "check" in r:
         c = r["check"]
         print(f"| `check` | {c['seconds']:.1f} s, peak RSS {c['VmHWM']:,.0f} MB, {len(c['problems'])} problems | — |")
-    ro = r["reopen"]
-    print(f"| reopen + first ground query, fresh process | {ro['open_and_query'] * 1000:.1f} ms (+ import mettadb "
-          f"{ro['import'] * 1000:.0f} ms; process wall {ro['wall'] * 1000:.0f} ms, of which Python start-up "
-          f"{r['startup'] * 1000:.0f} ms) | — |")
-    sh = r["shapes"]
+    ro = r.get("reopen")
+    if ro:
+        print(f"| reopen + first ground query, fresh process | {ro['open_and_query'] * 1000:.1f} ms (+ import mettadb "
+              f"{ro['import'] * 1000:.0f} ms; process wall {ro['wall'] * 1000:.0f} ms, of which Python start-up "
+              f"{r['startup'] * 1000:.0f} ms) | — |")
+    sh = r.get("shapes", {})
     for name, label in (("prefix", "`(parent P $x)`"), ("reverse", "`(parent $x P)`"),
                         ("chain", "`(, (parent P $y) (parent $y $z))`"), ("count", "count `(age $p $a)`")):
+        if name not in sh:
+            continue
         s = sh[name]
         per = s["seconds"] / s["queries"]
         cell = (f"{per * 1000:.2f} ms/query ({s['results']:,} results / {s['queries']})" if s["queries"] > 1
@@ -325,9 +336,11 @@ def main() -> None:
     ap.add_argument("--check", action="store_true", help="also time `check` on the loaded space")
     ap.add_argument("--keep", action="store_true", help="keep the loaded space")
     ap.add_argument("--json", help="append each size's figures to this file as a JSON line")
+    ap.add_argument("--steps", default=",".join(STEPS), help=f"which to run (default all: {','.join(STEPS)})")
     args = ap.parse_args()
     for facts in args.facts:
-        r = bench(facts, Path(args.dir), args.jobs, args.floor_max, args.keep, args.paths, args.check)
+        r = bench(facts, Path(args.dir), args.jobs, args.floor_max, args.keep, args.paths, args.check,
+                  tuple(args.steps.split(",")))
         if args.json:
             with open(args.json, "a") as f:
                 f.write(json.dumps(r) + "\n")

@@ -78,3 +78,22 @@ def test_the_merge_spills_what_is_left_in_memory_when_runs_are_many(tmp_path, mo
         got = [k for _, _, ks in many.buckets() for k in ks]
         assert not many.keys and many.spilled == 300 + mettadb.bulk._CHUNK
     assert got == [i.to_bytes(4, "big") for i in range(300 + mettadb.bulk._CHUNK)]
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("VmRSS")) / 1024
+
+
+def test_the_merge_of_many_runs_holds_little_per_run(tmp_path):
+    with KeyRuns(str(tmp_path), "k", bucket_keys=5000) as runs:
+        for r in range(40):  # 40 runs of ~1 MB each
+            runs.keys.extend(((i * 40 + r).to_bytes(4, "big") + b"-padding-of-a-key") for i in range(40_000))
+            runs.spill()
+        before = _rss_mb()
+        buckets = runs.buckets()
+        first = next(buckets)
+        grown = _rss_mb() - before
+        assert first[2] and first[2] == sorted(first[2])
+        del first, buckets
+    assert grown < 20, f"{grown:.0f} MB for 40 run readers"  # msgpack's default buffers alone were ~40 MB
