@@ -3,13 +3,14 @@
 `collect()` turns the atoms of some files into the keys a bulk load writes: the
 primary keys of ground atoms with plain keys and the reverse-index keys of
 those that have one, in `KeyRuns`; every other atom (variables, hashed keys)
-in a dict of its own.  A large file is cut into byte ranges at line starts
-that open a top-level expression; each range is parsed, encoded and sorted
-into run files by a worker process (forked: nothing is imported again) while
-the parent does the same with ranges of its own, keeping its keys in memory.
-Workers only ever take ranges of `MIN_CHUNK` bytes or more (about half a
-second of parsing each, against a few milliseconds to fork), so small inputs
-never start one.
+in a dict of its own.  A large text file is cut into byte ranges at line
+starts that open a top-level expression (a `.paths` dump into blocks of whole
+decompressed records, as the loader reads it); the ranges go to one queue,
+and each is parsed, encoded and sorted into run files by a worker process
+(forked: nothing is imported again) unless the loader, which keeps its keys
+in memory, takes it because the workers are busy.  Workers only ever get
+ranges of `MIN_CHUNK` bytes or more (about half a second of parsing each,
+against a few milliseconds to fork), so small inputs never start one.
 
 A cut is only a guess: every range must parse on its own and end outside any
 expression, string or `!`.  Range 0 starts at the file's start, so if every
