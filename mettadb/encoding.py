@@ -18,6 +18,7 @@ This module knows nothing of LMDB: key-size limits are the store's business.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Iterable, Iterator, Sequence
@@ -57,6 +58,7 @@ __all__ = [
     "decode",
     "encode",
     "encode_with_names",
+    "flat_pattern",
     "flat_symbols",
     "is_arity_tag",
     "is_symbol_tag",
@@ -467,7 +469,17 @@ def _valid_symbol(n: int) -> bytes:
 
 #: a regex (bytes, no groups; compile with re.S) for one symbol token that is valid as it stands
 VALID_SYMBOL_PATTERN = b"(?:" + b"|".join(_valid_symbol(n) for n in range(1, 64)) + b")"
-_FLAT_PATH = {n: re.compile(re.escape(bytes((n,))) + (b"(" + VALID_SYMBOL_PATTERN + b")") * n, re.S) for n in range(2, 16)}
+
+
+@functools.cache
+def flat_pattern(n: int, prefix: bytes = b"") -> re.Pattern[bytes] | None:
+    """The regex of `prefix`, the arity tag n and n valid symbols (one group each), for n = 2..15, else None.
+
+    Compiled on first use (each takes tens of milliseconds: not at import).
+    """
+    if not 2 <= n < 16:
+        return None
+    return re.compile(prefix + re.escape(bytes((n,))) + (b"(" + VALID_SYMBOL_PATTERN + b")") * n, re.S)
 
 
 def flat_symbols(path: bytes) -> tuple[bytes, ...] | None:
@@ -475,7 +487,7 @@ def flat_symbols(path: bytes) -> tuple[bytes, ...] | None:
 
     A path this returns tokens for is one `check_path` accepts (without variables).
     """
-    pattern = _FLAT_PATH.get(path[0]) if path else None
+    pattern = flat_pattern(path[0]) if path else None
     if pattern is None:
         return None
     m = pattern.fullmatch(path)

@@ -11,13 +11,12 @@ and `export_paths` counts them.  Variable names are not part of a path.
 from __future__ import annotations
 
 import json
-import re
 import struct
 import zlib
 from collections.abc import Callable, Iterator
 from typing import IO, Any
 
-from .encoding import VALID_SYMBOL_PATTERN, check_path, checked_tokens, split_tokens
+from .encoding import check_path, checked_tokens, flat_pattern, split_tokens
 from .errors import DecodeError, MettaDBError
 from .keys import MAX_PLAIN
 
@@ -25,6 +24,7 @@ __all__ = ["FORMATS", "ExportReport", "block_items", "block_keys", "export_space
 
 FORMATS = ("metta", "jsonl", "paths")
 _U32 = struct.Struct("<I")
+_LENGTH = b"...."  # a record's u32 length before its path, in `block_keys`' regex (compiled with re.S)
 
 
 class ExportReport:
@@ -189,30 +189,6 @@ def block_items(block: bytes, first: int = 1, source: str = "<paths>",
         yield path, [f"_{k}" for k in range(nvars)] if nvars else None, tokens
 
 
-#: a whole record of a flat expression of n symbols (n = 2..15): u32 length, arity, the symbols
-#: a whole record of a flat expression of n symbols (n = 2..15): u32 length, arity, the symbols
-def _valid_symbol(n: int) -> bytes:
-    """A regex for a symbol token of n text bytes whose text `decode` accepts as it stands.
-
-    ASCII text that starts with neither `$` nor `"`, or a string literal
-    without escapes or inner quotes; other symbols take the slow path.
-    """
-    tag = re.escape(bytes((0xC0 | n,)))
-    first = b'[^$"\x80-\xff]'
-    plain = first + (b"[\x00-\x7f]{%d}" % (n - 1) if n > 1 else b"")
-    if n < 2:
-        return tag + plain
-    string = b'"[^"\\\\\x80-\xff]{%d}"' % (n - 2)  # no quote, backslash or non-ASCII inside
-    return tag + b"(?:" + plain + b"|" + string + b")"
-
-
-_VALID_SYMBOL = b"(?:" + b"|".join(_valid_symbol(n) for n in range(1, 64)) + b")"
-#: a whole record of a flat expression of n valid symbols (n = 2..15): u32 length, arity, the symbols
-_FLAT_RECORD = {
-    n: re.compile(b"(?s)...." + re.escape(bytes((n,))) + b"".join(b"(" + VALID_SYMBOL_PATTERN + b")" for _ in range(n)))
-    for n in range(2, 16)}
-
-
 def block_keys(block: bytes, first: int = 1, source: str = "<paths>", seen: set[bytes] | None = None,
                ) -> tuple[list[bytes], list[bytes], list[tuple[bytes, list[str] | None, list[bytes] | None]]]:
     """The records of a `paths_blocks` block, sorted out for a bulk load, checked as `decode` would.
@@ -229,13 +205,13 @@ def block_keys(block: bytes, first: int = 1, source: str = "<paths>", seen: set[
     others: list[tuple[bytes, list[str] | None, list[bytes] | None]] = []
     aappend, rappend = akeys.append, rkeys.append
     unpack = _U32.unpack_from
-    flat = _FLAT_RECORD.get
+    flat = flat_pattern  # a record: u32 length, then the path
     pos, end, i = 0, len(block), first
     try:
         while pos < end:
             (length,) = unpack(block, pos)
             nxt = pos + 4 + length
-            pattern = flat(block[pos + 4]) if 0 < length <= MAX_PLAIN else None
+            pattern = flat(block[pos + 4], _LENGTH) if 0 < length <= MAX_PLAIN else None
             m = pattern.match(block, pos, nxt) if pattern is not None else None
             if m is not None and m.end() == nxt:
                 syms = m.groups()  # every symbol already valid as it stands (see `_valid_symbol`)
