@@ -11,6 +11,7 @@ and `export_paths` counts them.  Variable names are not part of a path.
 from __future__ import annotations
 
 import json
+import re
 import struct
 import zlib
 from collections.abc import Callable, Iterator
@@ -24,6 +25,7 @@ __all__ = ["FORMATS", "ExportReport", "block_items", "block_keys", "export_space
 
 FORMATS = ("metta", "jsonl", "paths")
 _U32 = struct.Struct("<I")
+_UNSET: Any = object()
 _LENGTH = b"...."  # a record's u32 length before its path, in `block_keys`' regex (compiled with re.S)
 
 
@@ -205,13 +207,18 @@ def block_keys(block: bytes, first: int = 1, source: str = "<paths>", seen: set[
     others: list[tuple[bytes, list[str] | None, list[bytes] | None]] = []
     aappend, rappend = akeys.append, rkeys.append
     unpack = _U32.unpack_from
-    flat = flat_pattern  # a record: u32 length, then the path
+    patterns: dict[int, re.Pattern[bytes] | None] = {}  # by arity tag: a record is its u32 length, then the path
     pos, end, i = 0, len(block), first
     try:
         while pos < end:
             (length,) = unpack(block, pos)
             nxt = pos + 4 + length
-            pattern = flat(block[pos + 4], _LENGTH) if 0 < length <= MAX_PLAIN else None
+            pattern = None
+            if 0 < length <= MAX_PLAIN:
+                tag = block[pos + 4]
+                pattern = patterns.get(tag, _UNSET)
+                if pattern is _UNSET:
+                    pattern = patterns[tag] = flat_pattern(tag, _LENGTH)
             m = pattern.match(block, pos, nxt) if pattern is not None else None
             if m is not None and m.end() == nxt:
                 syms = m.groups()  # every symbol already valid as it stands (see `_valid_symbol`)
