@@ -131,6 +131,17 @@ class Bindings(Mapping[Variable, Atom]):
         """The stored links, unresolved."""
         return iter(self._d.items())
 
+    def links(self) -> dict[Variable, Atom]:
+        """A copy of the stored links, unresolved (to extend and `adopt`)."""
+        return dict(self._d)
+
+    @staticmethod
+    def adopt(links: dict[Variable, Atom]) -> Bindings:
+        """Bindings over `links` itself, not a copy: the caller hands the dict over and never changes it."""
+        b = Bindings.__new__(Bindings)
+        b._d = links
+        return b
+
     def _extend(self, new: dict[Variable, Atom]) -> Bindings:
         b = Bindings.__new__(Bindings)
         b._d = new

@@ -55,6 +55,7 @@ __all__ = [
     "literal_token",
     "split_tokens",
     "symbol_token",
+    "token_atom",
     "varref_token",
     "word_token",
 ]
@@ -258,6 +259,12 @@ def _text_atom(token: bytes, text: bytes | None = None) -> Atom:
         _text_cache.clear()
     _text_cache[token] = a
     return a
+
+
+def token_atom(token: bytes) -> Atom:
+    """The atom of one plain symbol token (tag `0xC1`-`0xFF` and its bytes), from a shared cache."""
+    a = _text_cache.get(token)
+    return a if a is not None else _text_atom(token)
 
 
 def decode(path: bytes, names: Sequence[str] | None = None) -> Atom:

@@ -36,9 +36,9 @@ class MemorySpace:
         self._atoms: list[Atom] = []
 
     def query(self, pattern: Atom, bindings: Bindings = EMPTY_BINDINGS) -> Iterator[Bindings]:
-        from .query import COMMA, _conjuncts
+        from .pattern import COMMA, conjuncts
 
-        parts = _conjuncts(pattern)
+        parts = conjuncts(pattern)
         if parts is None:
             parts = [pattern]
         stack = [(0, bindings)]

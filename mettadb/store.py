@@ -1186,11 +1186,18 @@ class Space:
         for b in self.query(p):
             yield b.resolve(t)
 
-    def explain(self, pattern: AtomLike) -> dict[str, Any]:
-        """How a query would run: access path and order, estimated and actual rows."""
+    def explain(self, pattern: AtomLike, analyze: bool = False) -> dict[str, Any]:
+        """How a query would run (access paths, join order, estimates) without running it;
+        with `analyze`, run it and show each step's actual rows and keys visited."""
         from .query import explain
 
-        return explain(self, self._as_atom(pattern))
+        return explain(self, self._as_atom(pattern), analyze)
+
+    def count_matches(self, pattern: AtomLike) -> int:
+        """How many results `query(pattern)` yields, without building them."""
+        from .query import count
+
+        return count(self, self._as_atom(pattern))
 
     def interpreter(self, **options: Any) -> Any:
         """A MeTTa interpreter over this space (`mettadb.eval.Interpreter`)."""

@@ -1,0 +1,351 @@
+"""Join planning: row estimates from the space's statistics, and connected join orders.
+
+A pattern's rows are estimated for the access path it will run on once the
+variables bound by earlier steps are known:
+
+* a pattern that is ground by then is one lookup;
+* a forward scan of `(h c1 .. ck $v ..)` returns, on average, the keys under
+  `(h` divided by the distinct values of its first k argument tokens;
+* a reverse scan (constant suffix) likewise, over the reverse index;
+* `(h $a ..)` with no constant argument returns the atoms under `h`.
+
+The per-head counts are the `heads` statistics the space keeps.  The mean
+fan-out of a k-token group is measured once per head, direction and k and per
+generation of the space: a skip scan counts the distinct groups exactly when
+there are few, else a few probes spread over the head's key range count group
+sizes.  A conjunction is ordered greedily: among the patterns that share a
+variable with those already chosen (or have none), the one with the fewest
+estimated rows next.  A cross product happens only when the conjunction has
+no connected order at all.  Plans are cached per query shape (constants
+abstracted) and generation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, cast
+
+import lmdb
+import msgpack
+
+from .atoms import Atom, Variable
+from .encoding import split_tokens
+from .pattern import Compiled, compiled, const_run, reversible_shape
+
+__all__ = ["Plan", "SpaceCache", "Step", "View", "estimate", "head_stats", "plan_conjunction", "plan_pattern", "space_view"]
+
+
+class SpaceCache:
+    """What the query layer remembers about one space at one generation: plans, statistics, the
+    variable index's keys.  Dropped as soon as a read sees another generation."""
+
+    __slots__ = ("env", "generation", "plans", "stats", "vx")
+
+    def __init__(self, env: Any, generation: bytes | None) -> None:
+        self.env = env
+        self.generation = generation
+        self.plans: dict[Any, Any] = {}
+        self.stats: dict[Any, Any] = {}
+        #: (sorted keys, their set) of the variable index, or (None, None) when too large to mirror
+        self.vx: tuple[list[bytes] | None, frozenset[bytes] | None] | None = None
+
+
+_CACHES: dict[tuple[int, int], SpaceCache] = {}
+
+
+class View:
+    """One snapshot of a space as the query layer reads it: the transaction, its tables, its cache."""
+
+    __slots__ = ("atoms", "cache", "distinct", "heads", "rev", "txn", "vx", "writing")
+
+    def __init__(self, txn: lmdb.Transaction, dbs: dict[bytes, Any], meta: Any, env: Any, slot: int,
+                 writing: bool) -> None:
+        #: typed loosely: py-lmdb's stubs say bytes | memoryview, and mettadb's transactions
+        #: are opened with buffers=False, so every key and value read through it is bytes
+        self.txn: Any = cast(Any, txn)
+        self.atoms, self.rev, self.vx, self.heads = dbs[b"atoms"], dbs[b"rev"], dbs[b"vx"], dbs[b"heads"]
+        #: inside a write transaction of this process: statistics are not yet updated, the variable
+        #: index may differ from the committed one
+        self.writing = writing
+        gen = self.txn.get(b"generation", db=meta)
+        key = (id(env), slot)
+        c = _CACHES.get(key)
+        if c is None or c.env is not env or c.generation != gen:
+            if len(_CACHES) >= 64:
+                _CACHES.clear()
+            c = _CACHES[key] = SpaceCache(env, gen)
+        self.cache = c
+        raw = self.txn.get(b"distinct", db=meta)
+        self.distinct = int(msgpack.unpackb(raw)) if raw is not None else 0
+
+
+def space_view(space: Any, txn: lmdb.Transaction) -> View:
+    """The view of `space` through `txn`.
+
+    The one place that reads Space internals (`_dbs`, `_meta_db`, `_slot`, `_txn_local`);
+    to be replaced by the store's public snapshot once it has one.
+    """
+    w = getattr(space._txn_local, "writer", None)
+    return View(txn, space._dbs, space._meta_db, space.env, space._slot, w is not None and w.txn is txn)
+
+
+@dataclass
+class Step:
+    """One step of a plan: a pattern, how it is read, and its estimated rows per input row."""
+
+    pattern: Atom
+    #: "lookup" (ground once bound), "forward", "reverse" or "scan" (no constant prefix)
+    kind: str
+    const_tokens: int
+    estimate: float
+    #: shares a variable with earlier steps (or the incoming bindings), or has none
+    connected: bool = True
+
+    def describe(self) -> str:
+        """A one-line human description."""
+        if self.kind == "lookup":
+            return "lookup of one ground atom"
+        if self.kind == "reverse":
+            return f"reverse index, constant suffix of {self.const_tokens} tokens"
+        if self.kind == "scan":
+            return "full scan (no constant prefix)"
+        return f"forward prefix of {self.const_tokens} tokens"
+
+
+@dataclass
+class Plan:
+    """A join order with its estimates."""
+
+    steps: list[Step]
+
+    @property
+    def connected(self) -> bool:
+        """No step after the first is a cross product with the steps before it."""
+        return all(s.connected for s in self.steps[1:])
+
+    @property
+    def estimated_rows(self) -> float:
+        """Estimated results: the product of the steps' rows per input row."""
+        n = 1.0
+        for s in self.steps:
+            n *= s.estimate
+        return n
+
+
+# ---------------------------------------------------------------- statistics
+
+_DISTINCT_SCAN = 128   # distinct groups counted exactly before sampling instead
+_PROBES = 16           # probes spread over a head's key range
+_PROBE_CAP = 256       # keys counted per probed group at most
+
+
+def _head_bucket(toks: Sequence[bytes]) -> bytes | None:
+    """The statistics key `arity head` of `(h ...)` with a plain symbol head."""
+    if len(toks) > 1 and toks[0][0] < 0x40 and toks[1][0] > 0xC0:
+        return toks[0] + toks[1]
+    return None
+
+
+def head_stats(v: View, bucket: bytes) -> tuple[int, int]:
+    """[distinct, total] atoms under a head, from the space's statistics."""
+    key = ("h", bucket)
+    s: tuple[int, int] | None = v.cache.stats.get(key)
+    if s is None:
+        raw = v.txn.get(bucket, db=v.heads)
+        d: Any = msgpack.unpackb(raw) if raw is not None else (0, 0)
+        s = v.cache.stats[key] = (int(d[0]), int(d[1]))
+    return s
+
+
+def _group_end(key: bytes, start: int, k: int) -> int:
+    """The offset just past `k` tokens of `key` from `start` (the key's end if it is shorter)."""
+    pos = start
+    n = len(key)
+    for _ in range(k):
+        if pos >= n:
+            return n
+        t = key[pos]
+        if t > 0xC0:
+            pos += 1 + (t & 0x3F)
+        elif t < 0x40 or t >= 0x80:
+            pos += 1
+        else:  # an extension tag: let the tokenizer measure it
+            try:
+                return start + sum(len(x) for x in split_tokens(key[start:])[:k])
+            except Exception:
+                return n
+    return min(pos, n)
+
+
+def _succ(prefix: bytes) -> bytes | None:
+    """The least byte string greater than every string starting with `prefix` (None: no such)."""
+    b = bytearray(prefix)
+    while b and b[-1] == 0xFF:
+        b.pop()
+    if not b:
+        return None
+    b[-1] += 1
+    return bytes(b)
+
+
+def _fanout(v: View, reverse: bool, bucket: bytes, k: int) -> float:
+    """Mean keys per distinct group of `k` argument tokens under a head (forward or reverse index)."""
+    key = ("f", reverse, bucket, k)
+    got: float | None = v.cache.stats.get(key)
+    if got is not None:
+        return got
+    distinct = head_stats(v, bucket)[0]
+    cur = v.txn.cursor(db=v.rev if reverse else v.atoms)
+    h = len(bucket)
+    groups = 0
+    exhausted = False
+    if not cur.set_range(bucket):
+        exhausted = True
+    while not exhausted and groups < _DISTINCT_SCAN:
+        kk = cur.key()
+        if not kk.startswith(bucket):
+            exhausted = True
+            break
+        g = kk[:_group_end(kk, h, k)]
+        groups += 1
+        nxt = _succ(g)
+        if nxt is None or not cur.set_range(nxt):
+            exhausted = True
+    if exhausted:  # every group counted: the mean is exact (up to the few atoms with variables)
+        out = distinct / groups if groups else 0.0
+    else:
+        out = min(_probe_groups(cur, bucket, k), distinct / groups)
+    out = max(out, 1.0) if distinct else 0.0
+    v.cache.stats[key] = out
+    return out
+
+
+def _probe_groups(cur: Any, bucket: bytes, k: int) -> float:
+    """Mean size of the groups found at probes spread evenly over the bucket's byte range."""
+    h = len(bucket)
+    if not cur.set_range(bucket):
+        return 1.0
+    first = cur.key()
+    upper = _succ(bucket)
+    if upper is None or not cur.set_range(upper):
+        cur.last()
+    else:
+        cur.prev()
+    last = cur.key()
+    width = 6
+    lo = int.from_bytes(first[h:h + width].ljust(width, b"\0"), "big")
+    hi = int.from_bytes(last[h:h + width].ljust(width, b"\0"), "big")
+    sizes: list[int] = []
+    seen_groups: set[bytes] = set()
+    for i in range(_PROBES):
+        at = lo + (hi - lo) * i // _PROBES
+        if not cur.set_range(bucket + at.to_bytes(width, "big")):
+            continue
+        kk = cur.key()
+        if not kk.startswith(bucket):
+            continue
+        g = kk[:_group_end(kk, h, k)]
+        if g in seen_groups:
+            continue
+        seen_groups.add(g)
+        n = 0
+        for kk in cur.iternext(values=False):
+            if not kk.startswith(g) or n >= _PROBE_CAP:
+                break
+            n += 1
+        sizes.append(n)
+    return sum(sizes) / len(sizes) if sizes else 1.0
+
+
+def estimate(v: View, comp: Compiled, bound: set[Variable]) -> tuple[float, str, int]:
+    """(rows, access kind, constant tokens) of a pattern once the `bound` variables are known."""
+    tv = comp.token_vars
+    toks = comp.tokens
+    fc = const_run(tv, bound)
+    bucket = _head_bucket(toks)
+    if fc == len(toks):
+        return _lookup_rows(v, toks, bucket), "lookup", fc
+    if bucket is None or fc < 2:
+        n = float(v.distinct)
+        for _ in range(max(0, fc - 2)):  # no statistics: each constant token beyond a head halves the exponent
+            n = n ** 0.5 if n > 1 else n
+        return max(n, 1.0 if v.distinct else 0.0), "forward" if fc else "scan", fc
+    distinct = head_stats(v, bucket)[0]
+    best = (float(distinct) if fc == 2 else _fanout(v, False, bucket, fc - 2), "forward", fc)
+    if reversible_shape(toks):
+        rc = const_run(tv[:1:-1], bound)
+        if rc > 0:
+            r = _fanout(v, True, bucket, rc)
+            if r < best[0]:
+                best = (r, "reverse", rc + 2)
+    return best
+
+
+def _lookup_rows(v: View, toks: Sequence[bytes], bucket: bytes | None) -> float:
+    """The chance that a ground `(h a1 .. an)` is stored: the rows of `(h a1 .. $an)` over the
+    distinct values of its last token (at most 1)."""
+    if bucket is None or not reversible_shape(toks):
+        return 1.0
+    distinct = head_stats(v, bucket)[0]
+    if not distinct:
+        return 0.0
+    values = distinct / _fanout(v, True, bucket, 1)
+    return min(1.0, _fanout(v, False, bucket, len(toks) - 3) / max(values, 1.0))
+
+
+# ---------------------------------------------------------------- plans
+
+
+def _shape(c: Compiled) -> tuple[Any, ...]:
+    """What planning depends on: the head bucket and which tokens are which variables (constants abstracted)."""
+    toks = c.tokens
+    return (_head_bucket(toks) or toks[0], tuple(v.name if v is not None else "" for v in c.token_vars))
+
+
+def _order(v: View, comps: list[Compiled], bound: set[Variable]) -> list[tuple[int, float, str, int, bool]]:
+    """(index, estimate, kind, constant tokens, connected) in join order."""
+    have = set(bound)
+    left = list(range(len(comps)))
+    order: list[tuple[int, float, str, int, bool]] = []
+    while left:
+        linked = [j for j, i in enumerate(left)
+                  if not comps[i].variables or any(x in have for x in comps[i].variables)]
+        first = not order and not have
+        pool = list(range(len(left))) if first or not linked else linked
+        best: tuple[float, int, int, str] | None = None
+        for j in pool:
+            est, kind, consts = estimate(v, comps[left[j]], have)
+            score = (est, -consts, j, kind)
+            if best is None or score < best:
+                best = score
+        assert best is not None
+        est, negc, j, kind = best
+        i = left.pop(j)
+        order.append((i, est, kind, -negc, first or bool(linked)))
+        have.update(comps[i].variables)
+    return order
+
+
+def plan_conjunction(v: View, patterns: list[Atom], bound: set[Variable] | None = None) -> Plan:
+    """The join order of a conjunction with each step's access and estimate.
+
+    Planned once per shape of the conjunction (constants abstracted) and generation of
+    the space.  Ties are broken by the patterns' shapes and encodings, so the order never
+    depends on how the user wrote the conjunction.
+    """
+    comps = sorted(((compiled(p), p) for p in patterns), key=lambda cp: (_shape(cp[0]), cp[0].key))
+    b = bound or set()
+    key = ("plan", tuple(_shape(c) for c, _ in comps), frozenset(x.name for x in b))
+    cached: list[tuple[int, float, str, int, bool]] | None = v.cache.plans.get(key)
+    if cached is None:
+        if len(v.cache.plans) >= 10_000:
+            v.cache.plans.clear()
+        cached = v.cache.plans[key] = _order(v, [c for c, _ in comps], b)
+    return Plan([Step(comps[i][1], kind, consts, est, conn) for i, est, kind, consts, conn in cached])
+
+
+def plan_pattern(v: View, pattern: Atom) -> Plan:
+    """The one-step plan of a single pattern."""
+    est, kind, consts = estimate(v, compiled(pattern), set())
+    return Plan([Step(pattern, kind, consts, est)])
