@@ -8,6 +8,7 @@ decoding it.  Nothing here reads the store.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Literal
 
 from .atoms import Atom, Expression, Symbol, Variable
@@ -57,7 +58,7 @@ def _tokens(pattern: Atom) -> Any:
     return atom_tokens(pattern)
 
 
-def reversible_shape(toks: list[bytes]) -> bool:
+def reversible_shape(toks: Sequence[bytes]) -> bool:
     """Whether atoms of this token shape are in the reverse index: `(h a1 .. an)`, n >= 2, symbol head."""
     return len(toks) > 3 and 3 <= toks[0][0] < 64 and toks[1][0] > 0xC0
 
