@@ -311,7 +311,7 @@ def _order(v: View, comps: list[Compiled], bound: set[Variable]) -> list[tuple[i
     while left:
         linked = [j for j, i in enumerate(left)
                   if not comps[i].variables or any(x in have for x in comps[i].variables)]
-        first = not order and not have
+        first = not have  # nothing known yet (ground steps bind nothing): any pattern may start
         pool = list(range(len(left))) if first or not linked else linked
         best: tuple[float, int, int, str] | None = None
         for j in pool:
