@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
 import lmdb
 import msgpack
@@ -40,11 +40,13 @@ class SpaceCache:
     """What the query layer remembers about one space at one generation: plans, statistics, the
     variable index's keys.  Dropped as soon as a read sees another generation."""
 
-    __slots__ = ("env", "generation", "plans", "stats", "vx")
+    __slots__ = ("dbs", "env", "generation", "plans", "stats", "vx")
 
     def __init__(self, env: Any, generation: bytes | None) -> None:
         self.env = env
         self.generation = generation
+        #: the slot's tables: atoms, rev, vx, heads
+        self.dbs: tuple[Any, ...] = ()
         self.plans: dict[Any, Any] = {}
         self.stats: dict[Any, Any] = {}
         #: (sorted keys, their set) of the variable index, or (None, None) when too large to mirror
@@ -57,27 +59,33 @@ _CACHES: dict[tuple[int, int], SpaceCache] = {}
 class View:
     """One snapshot of a space as the query layer reads it: the transaction, its tables, its cache."""
 
-    __slots__ = ("atoms", "cache", "distinct", "heads", "rev", "txn", "vx", "writing")
+    __slots__ = ("atoms", "cache", "heads", "meta", "rev", "txn", "vx", "writing")
 
-    def __init__(self, txn: lmdb.Transaction, dbs: dict[bytes, Any], meta: Any, env: Any, slot: int,
-                 writing: bool) -> None:
+    def __init__(self, txn: Any, dbs: dict[bytes, Any], meta: Any, env: Any, slot: int, writing: bool) -> None:
         #: typed loosely: py-lmdb's stubs say bytes | memoryview, and mettadb's transactions
         #: are opened with buffers=False, so every key and value read through it is bytes
-        self.txn: Any = cast(Any, txn)
-        self.atoms, self.rev, self.vx, self.heads = dbs[b"atoms"], dbs[b"rev"], dbs[b"vx"], dbs[b"heads"]
+        self.txn = txn
         #: inside a write transaction of this process: statistics are not yet updated, the variable
         #: index may differ from the committed one
         self.writing = writing
-        gen = self.txn.get(b"generation", db=meta)
-        key = (id(env), slot)
-        c = _CACHES.get(key)
+        self.meta = meta
+        gen = txn.get(b"generation", db=meta)
+        c = _CACHES.get((id(env), slot))
         if c is None or c.env is not env or c.generation != gen:
             if len(_CACHES) >= 64:
                 _CACHES.clear()
-            c = _CACHES[key] = SpaceCache(env, gen)
+            c = _CACHES[(id(env), slot)] = SpaceCache(env, gen)
+            c.dbs = (dbs[b"atoms"], dbs[b"rev"], dbs[b"vx"], dbs[b"heads"])
         self.cache = c
-        raw = self.txn.get(b"distinct", db=meta)
-        self.distinct = int(msgpack.unpackb(raw)) if raw is not None else 0
+        self.atoms, self.rev, self.vx, self.heads = c.dbs
+
+    def distinct(self) -> int:
+        """Distinct atoms in the space (for patterns without a head to count under)."""
+        n: int | None = self.cache.stats.get("distinct")
+        if n is None:
+            raw = self.txn.get(b"distinct", db=self.meta)
+            n = self.cache.stats["distinct"] = int(msgpack.unpackb(raw)) if raw is not None else 0
+        return n
 
 
 def space_view(space: Any, txn: lmdb.Transaction) -> View:
@@ -267,10 +275,11 @@ def estimate(v: View, comp: Compiled, bound: set[Variable]) -> tuple[float, str,
     if fc == len(toks):
         return _lookup_rows(v, toks, bucket), "lookup", fc
     if bucket is None or fc < 2:
-        n = float(v.distinct)
+        total = v.distinct()
+        n = float(total)
         for _ in range(max(0, fc - 2)):  # no statistics: each constant token beyond a head halves the exponent
             n = n ** 0.5 if n > 1 else n
-        return max(n, 1.0 if v.distinct else 0.0), "forward" if fc else "scan", fc
+        return max(n, 1.0 if total else 0.0), "forward" if fc else "scan", fc
     distinct = head_stats(v, bucket)[0]
     best = (float(distinct) if fc == 2 else _fanout(v, False, bucket, fc - 2), "forward", fc)
     if reversible_shape(toks):

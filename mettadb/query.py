@@ -215,6 +215,7 @@ def _match_one(r: _Run, pattern: Atom, bindings: Bindings, kind: str | None = No
     variables = comp.variables
     nvars = len(variables)
     adopt = Bindings.adopt
+    links = bindings.links if len(bindings) else dict
     rows = _reverse_rows(r, comp) if reverse else _forward_rows(r, fwd)
     for source in (rows, _vx_candidates(r, comp, reverse)):
         for key, raw in source:
@@ -226,7 +227,7 @@ def _match_one(r: _Run, pattern: Atom, bindings: Bindings, kind: str | None = No
                 if caps is None:
                     continue
                 if caps is not False:
-                    d = bindings.links() if bindings else {}
+                    d = links()
                     for i in range(nvars):
                         c = caps[i]
                         t = c[0]
