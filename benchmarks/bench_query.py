@@ -102,9 +102,10 @@ for name in JOINS:
 # counting at cursor speed: count() of prefix-only patterns vs a plain py-lmdb walk over their keys
 from mettadb.pattern import compiled
 import msgpack
-with sp.env.begin() as txn:  # the active copy of the tables (a bulk load flips between two)
-    _slot = msgpack.unpackb(txn.get(b"slot", db=sp.env.open_db(b"meta", txn=txn, create=False)) or b"\\x00")
-    ATOMS = sp.env.open_db(b"atoms~1" if _slot else b"atoms", txn=txn, create=False)
+# the active copy of the tables (a bulk load flips between two); opened without a transaction:
+# a handle opened inside a read transaction of a read-only environment dies with it
+_slot = msgpack.unpackb(sp.env.begin().get(b"slot", db=sp.env.open_db(b"meta", create=False)) or b"\\x00")
+ATOMS = sp.env.open_db(b"atoms~1" if _slot else b"atoms", create=False)
 def walk(prefix):
     with sp.env.begin(buffers=False) as txn:
         cur = txn.cursor(db=ATOMS)

@@ -8,14 +8,16 @@ decoding it.  Nothing here reads the store.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any, Literal
 
 from .atoms import Atom, Expression, Symbol, Variable
-from .encoding import NEW_VAR, atom_tokens, symbol_token, varref_token
+from .bindings import Bindings
+from .encoding import NEW_VAR, atom_tokens, literal_token, symbol_token, varref_token
 from .keys import const_prefix
 
-__all__ = ["COMMA", "Compiled", "compiled", "conjuncts", "const_run", "is_conjunction", "reversible_shape"]
+__all__ = ["COMMA", "Compiled", "Template", "compiled", "conjuncts", "const_run", "is_conjunction", "reversible_shape",
+           "template"]
 
 COMMA = Symbol(",")
 
@@ -84,14 +86,14 @@ class Compiled:
     __slots__ = ("fwd_prefix", "fwd_tokens", "ground", "head", "key", "prefix_only", "rev_prefix", "rev_tokens",
                  "steps", "token_vars", "tokens", "variables")
 
-    def __init__(self, pattern: Atom) -> None:
+    def __init__(self, tokvars: Iterable[tuple[bytes, Variable | None]]) -> None:
         toks: list[bytes] = []
         steps: list[tuple[int, Any]] = []
         variables: list[Variable] = []
         pending: list[bytes] = []
         nf = -1
         token_vars: list[Variable | None] = []
-        for tok, var in _tokens(pattern):
+        for tok, var in tokvars:
             toks.append(tok)
             token_vars.append(var)
             if var is None:
@@ -162,7 +164,7 @@ class Compiled:
         return caps if pos == n else None
 
 
-_COMPILED: dict[Atom, Compiled] = {}
+_COMPILED: dict[Any, Compiled] = {}
 
 
 def compiled(pattern: Atom) -> Compiled:
@@ -171,6 +173,70 @@ def compiled(pattern: Atom) -> Compiled:
     if c is None:
         if len(_COMPILED) >= 20_000:
             _COMPILED.clear()
-        c = _COMPILED[pattern] = Compiled(pattern)
+        c = _COMPILED[pattern] = Compiled(_tokens(pattern))
     return c
+
+
+class Template:
+    """A pattern to be compiled once per binding of its variables, straight from tokens: the
+    bound values' tokens take the variables' places (no resolved atom is built)."""
+
+    __slots__ = ("pattern", "tokvars")
+
+    def __init__(self, pattern: Atom) -> None:
+        self.pattern = pattern
+        self.tokvars: list[tuple[bytes, Variable | None]] = list(_tokens(pattern))
+
+    def bind(self, bindings: Bindings) -> Compiled | None:
+        """The pattern under `bindings`, compiled; None when a variable is bound to an expression
+        or a value without a token (resolve and compile the atom instead)."""
+        walk = bindings.walk
+        toks: list[bytes] = []
+        tvars: list[Variable | None] = []
+        seen: list[Variable] = []
+        for tok, var in self.tokvars:
+            if var is None:
+                toks.append(tok)
+                tvars.append(None)
+                continue
+            w = walk(var)
+            t = type(w)
+            if t is Variable:
+                if w in seen:
+                    toks.append(varref_token(seen.index(w)))  # type: ignore[arg-type]
+                else:
+                    seen.append(w)  # type: ignore[arg-type]
+                    toks.append(_NEW_VAR_B)
+                tvars.append(w)  # type: ignore[arg-type]
+                continue
+            if t is Symbol:
+                toks.append(symbol_token(w.name))  # type: ignore[attr-defined]
+            elif t is Expression:
+                return None
+            else:
+                try:
+                    toks.append(literal_token(w))
+                except TypeError:
+                    return None
+            tvars.append(None)
+        key = (b"".join(toks), tuple(seen))
+        c = _COMPILED.get(key)
+        if c is None:
+            if len(_COMPILED) >= 20_000:
+                _COMPILED.clear()
+            c = _COMPILED[key] = Compiled(zip(toks, tvars))
+        return c
+
+
+_TEMPLATES: dict[Atom, Template] = {}
+
+
+def template(pattern: Atom) -> Template:
+    """The template of a pattern (cached like compiled patterns)."""
+    t = _TEMPLATES.get(pattern)
+    if t is None:
+        if len(_TEMPLATES) >= 20_000:
+            _TEMPLATES.clear()
+        t = _TEMPLATES[pattern] = Template(pattern)
+    return t
 

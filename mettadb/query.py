@@ -30,7 +30,7 @@ from .atoms import Atom, Variable, fresh_variable
 from .bindings import EMPTY_BINDINGS, Bindings
 from .encoding import decode, token_atom
 from .keys import MAX_PLAIN, unreverse_key
-from .pattern import COMMA, Compiled, compiled, conjuncts
+from .pattern import COMMA, Compiled, compiled, conjuncts, template
 from .plan import Plan, View, head_stats, plan_conjunction, plan_pattern, space_view
 from .record import ONE, Record, copies
 from .unify import unify
@@ -189,10 +189,15 @@ def _use_reverse(comp: Compiled, kind: str | None) -> bool:
     return kind == "reverse" or comp.rev_tokens > comp.fwd_tokens
 
 
-def _match_one(r: _Run, pattern: Atom, bindings: Bindings, kind: str | None = None) -> Iterator[Bindings]:
+def _match_one(r: _Run, pattern: Atom, bindings: Bindings, kind: str | None = None,
+               comp: Compiled | None = None) -> Iterator[Bindings]:
+    """Every match of one pattern under `bindings`; `comp` is the pattern compiled under them
+    when the caller has it (the resolved atom is then built only to unify a stored rule)."""
     qs = r.qs
-    resolved = bindings.resolve(pattern) if bindings else pattern
-    comp = compiled(resolved)
+    resolved: Atom | None = None
+    if comp is None:
+        resolved = bindings.resolve(pattern) if len(bindings) else pattern
+        comp = compiled(resolved)
     if comp.ground and len(comp.key) <= MAX_PLAIN:
         # a ground pattern: one lookup, plus stored atoms with variables that may unify
         raw = r.v.txn.get(comp.key, None, r.v.atoms)
@@ -201,7 +206,11 @@ def _match_one(r: _Run, pattern: Atom, bindings: Bindings, kind: str | None = No
             for _ in range(copies(raw)):
                 qs.rows += 1
                 yield bindings
+        if r.vxset is not None and not r.vxset:
+            return
         for key, raw in _vx_candidates(r, comp, False):
+            if resolved is None:
+                resolved = bindings.resolve(pattern)
             b2, n = _slow_row(resolved, key, raw, bindings, comp.fwd_prefix)
             if b2 is not None:
                 for _ in range(n):
@@ -217,7 +226,8 @@ def _match_one(r: _Run, pattern: Atom, bindings: Bindings, kind: str | None = No
     adopt = Bindings.adopt
     links = bindings.links if len(bindings) else dict
     rows = _reverse_rows(r, comp) if reverse else _forward_rows(r, fwd)
-    for source in (rows, _vx_candidates(r, comp, reverse)):
+    sources = (rows,) if r.vxset is not None and not r.vxset else (rows, _vx_candidates(r, comp, reverse))
+    for source in sources:
         for key, raw in source:
             if raw == ONE or (len(raw) == 1 and raw[0] < 0x80):
                 # a ground atom with a plain key: match on bytes, decode only the captures
@@ -238,6 +248,8 @@ def _match_one(r: _Run, pattern: Atom, bindings: Bindings, kind: str | None = No
                         yield b
                     continue
             # atoms with variables, hashed keys or extension tags: decode and unify
+            if resolved is None:
+                resolved = bindings.resolve(pattern)
             b2, n = _slow_row(resolved, key, raw, bindings, fwd)
             if b2 is not None:
                 for _ in range(n):
@@ -256,6 +268,7 @@ def _join(r: _Run, plan: Plan, bindings: Bindings, per_step: bool) -> Iterator[B
     qs = r.qs
     if per_step:
         qs.step_rows, qs.step_keys = [0] * n, [0] * n
+    templates = [template(s.pattern) for s in steps]
     stack: list[Iterator[Bindings]] = [_match_one(r, steps[0].pattern, bindings, steps[0].kind)]
     while stack:
         depth = len(stack) - 1
@@ -274,7 +287,7 @@ def _join(r: _Run, plan: Plan, bindings: Bindings, per_step: bool) -> Iterator[B
             yield b
         else:
             s = steps[depth + 1]
-            stack.append(_match_one(r, s.pattern, b, s.kind))
+            stack.append(_match_one(r, s.pattern, b, s.kind, templates[depth + 1].bind(b)))
 
 
 def _snapshot(space: Any) -> Any:
