@@ -17,7 +17,8 @@ import mettadb
 from mettadb.atoms import Variable, iter_atoms
 from mettadb.errors import MettaDBError
 from mettadb.progress import Progress
-from mettadb.store import DEFAULT_PATH, Space
+from mettadb.space import Space
+from mettadb.store import DEFAULT_PATH
 
 __all__ = ["cli", "main"]
 
@@ -268,9 +269,9 @@ def migrate(ctx: click.Context, list_: bool, dry_run: bool) -> None:
       mettadb migrate --dry-run
     """
     from mettadb.migrations import MIGRATIONS
+    from mettadb.migrations import migrate as run_migrations
 
     from mettadb.store import FORMAT_VERSION
-    from mettadb.store import migrate as run_migrations
 
     if list_:
         for v in sorted(MIGRATIONS):
@@ -368,7 +369,7 @@ def run(ctx: click.Context, script: str, commit_each: bool, max_steps: int | Non
     Example:
       mettadb run family.metta
     """
-    from mettadb.eval import format_results
+    from mettadb.interp import format_results
 
     text, source = _read_script(script)
     with _space(ctx) as space, _errors():
@@ -392,7 +393,7 @@ def eval_(ctx: click.Context, expr: str, max_steps: int | None, timeout: float |
     Example:
       mettadb eval '(match &self (parent Tom $x) $x)'
     """
-    from mettadb.eval import format_results
+    from mettadb.interp import format_results
 
     with _space(ctx) as space, _errors():
         atom = mettadb.atom(expr)

@@ -26,8 +26,8 @@ from collections.abc import Iterator
 from typing import Any
 
 from .atoms import Atom, Bool, Expression, Float, Grounded, Integer, String, Symbol, Variable, iter_atoms, rebuild
+from .space import Space
 from .spaces import MemorySpace
-from .store import Space
 
 try:
     import hyperon as _h

@@ -8,16 +8,26 @@ decoding it.  Nothing here reads the store.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from typing import Any, Literal
 
 from .atoms import Atom, Expression, Symbol, Variable
 from .bindings import Bindings
 from .encoding import NEW_VAR, atom_tokens, literal_token, symbol_token, varref_token
 from .keys import const_prefix
+from .layout import is_reversible
 
-__all__ = ["COMMA", "Compiled", "Template", "compiled", "conjuncts", "const_run", "is_conjunction", "reversible_shape",
-           "template"]
+__all__ = [
+    "COMMA",
+    "Compiled",
+    "Template",
+    "clear_caches",
+    "compiled",
+    "conjuncts",
+    "const_run",
+    "is_conjunction",
+    "template",
+]
 
 COMMA = Symbol(",")
 
@@ -58,11 +68,6 @@ def _tokens(pattern: Atom) -> Any:
                 return atom_tokens(pattern)
         return out
     return atom_tokens(pattern)
-
-
-def reversible_shape(toks: Sequence[bytes]) -> bool:
-    """Whether atoms of this token shape are in the reverse index: `(h a1 .. an)`, n >= 2, symbol head."""
-    return len(toks) > 3 and 3 <= toks[0][0] < 64 and toks[1][0] > 0xC0
 
 
 def const_run(token_vars: list[Variable | None] | tuple[Variable | None, ...], bound: set[Variable]) -> int:
@@ -127,7 +132,7 @@ class Compiled:
         #: every stored ground key under the forward prefix matches: only distinct new variables follow
         self.prefix_only = self.fwd_tokens == nf and all(k == NEW for k, _ in steps)
         self.rev_prefix, self.rev_tokens = b"", 0
-        if reversible_shape(toks) and nf < len(toks):
+        if is_reversible(toks) and nf < len(toks):
             self.rev_prefix, self.rev_tokens = const_prefix(toks[:2] + toks[:1:-1])
 
     def match_key(self, path: bytes, start: int) -> list[bytes] | Literal[False] | None:
@@ -229,6 +234,12 @@ class Template:
 
 
 _TEMPLATES: dict[Atom, Template] = {}
+
+
+def clear_caches() -> None:
+    """Forget compiled patterns and templates (benchmarks start cold with it)."""
+    _COMPILED.clear()
+    _TEMPLATES.clear()
 
 
 def template(pattern: Atom) -> Template:

@@ -22,80 +22,70 @@ abstracted) and generation.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
-
-import lmdb
-import msgpack
+from typing import TYPE_CHECKING, Any
 
 from .atoms import Atom, Variable
 from .encoding import split_tokens
-from .pattern import Compiled, compiled, const_run, reversible_shape
+from .layout import is_reversible, unpack_value
+from .pattern import Compiled, compiled, const_run
+from .store import Store
 
-__all__ = ["Plan", "SpaceCache", "Step", "View", "estimate", "head_stats", "plan_conjunction", "plan_pattern", "space_view"]
+if TYPE_CHECKING:
+    from .env import Txn
+
+__all__ = ["Plan", "SpaceCache", "Step", "View", "estimate", "head_stats", "plan_conjunction", "plan_pattern"]
 
 
 class SpaceCache:
-    """What the query layer remembers about one space at one generation: plans, statistics, the
-    variable index's keys.  Dropped as soon as a read sees another generation."""
+    """What the query layer remembers about one store at one generation and slot: plans,
+    statistics, the variable index's keys.  Replaced as soon as a read sees another version."""
 
-    __slots__ = ("dbs", "env", "generation", "plans", "stats", "vx")
+    __slots__ = ("generation", "plans", "slot", "stats", "vx")
 
-    def __init__(self, env: Any, generation: bytes | None) -> None:
-        self.env = env
+    def __init__(self, generation: bytes | None, slot: int) -> None:
         self.generation = generation
-        #: the slot's tables: atoms, rev, vx, heads
-        self.dbs: tuple[Any, ...] = ()
+        self.slot = slot
         self.plans: dict[Any, Any] = {}
         self.stats: dict[Any, Any] = {}
         #: (sorted keys, their set) of the variable index, or (None, None) when too large to mirror
         self.vx: tuple[list[bytes] | None, frozenset[bytes] | None] | None = None
 
 
-_CACHES: dict[tuple[int, int], SpaceCache] = {}
+_CACHES: weakref.WeakKeyDictionary[Store, SpaceCache] = weakref.WeakKeyDictionary()
 
 
 class View:
-    """One snapshot of a space as the query layer reads it: the transaction, its tables, its cache."""
+    """One snapshot of a store as the query layer reads it: the transaction, its tables, its cache."""
 
-    __slots__ = ("atoms", "cache", "heads", "meta", "rev", "txn", "vx", "writing")
+    __slots__ = ("atoms", "cache", "heads", "meta", "rev", "txn", "vx", "vx_dirty", "writing")
 
-    def __init__(self, txn: Any, dbs: dict[bytes, Any], meta: Any, env: Any, slot: int, writing: bool) -> None:
-        #: typed loosely: py-lmdb's stubs say bytes | memoryview, and mettadb's transactions
-        #: are opened with buffers=False, so every key and value read through it is bytes
+    def __init__(self, store: Store, txn: Txn) -> None:
         self.txn = txn
-        #: inside a write transaction of this process: statistics are not yet updated, the variable
-        #: index may differ from the committed one
-        self.writing = writing
-        self.meta = meta
+        w = store.current_writer()
+        #: inside this thread's write transaction: the statistics are not yet updated
+        self.writing = w is not None and w.txn is txn
+        #: ... and its writes touched the variable index: the mirror of the committed one is stale
+        self.vx_dirty = self.writing and w is not None and w.vx_changes > 0
+        self.meta = meta = store.meta_db
         gen = txn.get(b"generation", db=meta)
-        c = _CACHES.get((id(env), slot))
-        if c is None or c.env is not env or c.generation != gen:
-            if len(_CACHES) >= 64:
-                _CACHES.clear()
-            c = _CACHES[(id(env), slot)] = SpaceCache(env, gen)
-            c.dbs = (dbs[b"atoms"], dbs[b"rev"], dbs[b"vx"], dbs[b"heads"])
+        slot = store.slot
+        c = _CACHES.get(store)
+        if c is None or c.generation != gen or c.slot != slot:
+            c = _CACHES[store] = SpaceCache(gen, slot)
         self.cache = c
-        self.atoms, self.rev, self.vx, self.heads = c.dbs
+        dbs = store.dbs
+        self.atoms, self.rev, self.vx, self.heads = dbs.atoms, dbs.rev, dbs.vx, dbs.heads
 
     def distinct(self) -> int:
         """Distinct atoms in the space (for patterns without a head to count under)."""
         n: int | None = self.cache.stats.get("distinct")
         if n is None:
             raw = self.txn.get(b"distinct", db=self.meta)
-            n = self.cache.stats["distinct"] = int(msgpack.unpackb(raw)) if raw is not None else 0
+            n = self.cache.stats["distinct"] = int(unpack_value(raw)) if raw is not None else 0
         return n
-
-
-def space_view(space: Any, txn: lmdb.Transaction) -> View:
-    """The view of `space` through `txn`.
-
-    The one place that reads Space internals (`_dbs`, `_meta_db`, `_slot`, `_txn_local`);
-    to be replaced by the store's public snapshot once it has one.
-    """
-    w = getattr(space._txn_local, "writer", None)
-    return View(txn, space._dbs, space._meta_db, space.env, space._slot, w is not None and w.txn is txn)
 
 
 @dataclass
@@ -161,7 +151,7 @@ def head_stats(v: View, bucket: bytes) -> tuple[int, int]:
     s: tuple[int, int] | None = v.cache.stats.get(key)
     if s is None:
         raw = v.txn.get(bucket, db=v.heads)
-        d: Any = msgpack.unpackb(raw) if raw is not None else (0, 0)
+        d: Any = unpack_value(raw) if raw is not None else (0, 0)
         s = v.cache.stats[key] = (int(d[0]), int(d[1]))
     return s
 
@@ -282,7 +272,7 @@ def estimate(v: View, comp: Compiled, bound: set[Variable]) -> tuple[float, str,
         return max(n, 1.0 if total else 0.0), "forward" if fc else "scan", fc
     distinct = head_stats(v, bucket)[0]
     best = (float(distinct) if fc == 2 else _fanout(v, False, bucket, fc - 2), "forward", fc)
-    if reversible_shape(toks):
+    if is_reversible(toks):
         rc = const_run(tv[:1:-1], bound)
         if rc > 0:
             r = _fanout(v, True, bucket, rc)
@@ -291,10 +281,10 @@ def estimate(v: View, comp: Compiled, bound: set[Variable]) -> tuple[float, str,
     return best
 
 
-def _lookup_rows(v: View, toks: Sequence[bytes], bucket: bytes | None) -> float:
+def _lookup_rows(v: View, toks: list[bytes], bucket: bytes | None) -> float:
     """The chance that a ground `(h a1 .. an)` is stored: the rows of `(h a1 .. $an)` over the
     distinct values of its last token (at most 1)."""
-    if bucket is None or not reversible_shape(toks):
+    if bucket is None or not is_reversible(toks):
         return 1.0
     distinct = head_stats(v, bucket)[0]
     if not distinct:

@@ -28,14 +28,16 @@ from typing import Any
 
 from .atoms import Atom, Variable, fresh_variable
 from .bindings import EMPTY_BINDINGS, Bindings
-from .encoding import decode, token_atom
+from .encoding import TEXT_CACHE, decode, text_atom
 from .keys import MAX_PLAIN, unreverse_key
+from .layout import ONE, Record
 from .pattern import COMMA, Compiled, compiled, conjuncts, template
-from .plan import Plan, View, head_stats, plan_conjunction, plan_pattern, space_view
-from .record import ONE, Record, copies
+from .pattern import clear_caches as clear_pattern_caches
+from .plan import Plan, View, head_stats, plan_conjunction, plan_pattern
+from .store import Store
 from .unify import unify
 
-__all__ = ["COMMA", "QueryStats", "count", "explain", "run_query"]
+__all__ = ["COMMA", "QueryStats", "clear_caches", "conjuncts", "count", "explain", "run_query"]
 
 
 @dataclass
@@ -56,7 +58,7 @@ _VX_CACHE_MAX = 50_000
 def _vx_keys(v: View) -> tuple[list[bytes] | None, frozenset[bytes] | None]:
     """(sorted distinct keys, their set) of the variable index, (None, None) when it is too large to
     mirror or may differ from the committed one (inside this process's write transaction)."""
-    if v.writing:
+    if v.vx_dirty:
         return None, None
     c = v.cache.vx
     if c is None:
@@ -203,7 +205,7 @@ def _match_one(r: _Run, pattern: Atom, bindings: Bindings, kind: str | None = No
         raw = r.v.txn.get(comp.key, None, r.v.atoms)
         if raw is not None:
             qs.keys_visited += 1
-            for _ in range(copies(raw)):
+            for _ in range(Record.count_of(comp.key, raw)):
                 qs.rows += 1
                 yield bindings
         if r.vxset is not None and not r.vxset:
@@ -223,8 +225,9 @@ def _match_one(r: _Run, pattern: Atom, bindings: Bindings, kind: str | None = No
     start = len(head)
     variables = comp.variables
     nvars = len(variables)
-    adopt = Bindings.adopt
-    links = bindings.links if len(bindings) else dict
+    adopt = Bindings.from_links
+    base = bindings.links
+    cache_get = TEXT_CACHE.get
     rows = _reverse_rows(r, comp) if reverse else _forward_rows(r, fwd)
     sources = (rows,) if r.vxset is not None and not r.vxset else (rows, _vx_candidates(r, comp, reverse))
     for source in sources:
@@ -237,11 +240,12 @@ def _match_one(r: _Run, pattern: Atom, bindings: Bindings, kind: str | None = No
                 if caps is None:
                     continue
                 if caps is not False:
-                    d = links()
+                    d = dict(base) if base else {}
                     for i in range(nvars):
                         c = caps[i]
                         t = c[0]
-                        d[variables[i]] = token_atom(c) if t > 0xC0 and len(c) == 1 + (t & 0x3F) else decode(c)
+                        d[variables[i]] = (cache_get(c) or text_atom(c)) if t > 0xC0 and len(c) == 1 + (t & 0x3F) \
+                            else decode(c)
                     b = adopt(d)
                     for _ in range(raw[0]):
                         qs.rows += 1
@@ -290,17 +294,16 @@ def _join(r: _Run, plan: Plan, bindings: Bindings, per_step: bool) -> Iterator[B
             stack.append(_match_one(r, s.pattern, b, s.kind, templates[depth + 1].bind(b)))
 
 
-def _snapshot(space: Any) -> Any:
-    """The caller's open transaction (a session's), else a new read transaction (a context manager)."""
-    return space._read()
-
-
-def run_query(space: Any, pattern: Atom, bindings: Bindings = EMPTY_BINDINGS,
+def run_query(space: Store, pattern: Atom, bindings: Bindings = EMPTY_BINDINGS,
               stats: QueryStats | None = None) -> Iterator[Bindings]:
     """Lazily yield Bindings of every match of a pattern or conjunction."""
     qs = stats if stats is not None else QueryStats()
-    with _snapshot(space) as txn:
-        yield from _run(space_view(space, txn), pattern, bindings, qs, stats is not None)
+    txn = space.current_txn()
+    if txn is not None:  # inside a session's transaction: no context manager per query
+        yield from _run(View(space, txn), pattern, bindings, qs, stats is not None)
+        return
+    with space.read() as txn:
+        yield from _run(View(space, txn), pattern, bindings, qs, stats is not None)
 
 
 def _run(v: View, pattern: Atom, bindings: Bindings, qs: QueryStats, per_step: bool) -> Iterator[Bindings]:
@@ -328,7 +331,7 @@ def _count_one(r: _Run, pattern: Atom, bindings: Bindings, kind: str | None = No
     v = r.v
     if comp.ground and len(comp.key) <= MAX_PLAIN:
         raw = v.txn.get(comp.key, None, v.atoms)
-        n = copies(raw) if raw is not None else 0
+        n = Record.count_of(comp.key, raw) if raw is not None else 0
         return n + _count_slow(r, comp, resolved, bindings, False)
     reverse = _use_reverse(comp, kind)
     n = 0
@@ -346,7 +349,7 @@ def _count_one(r: _Run, pattern: Atom, bindings: Bindings, kind: str | None = No
             for key, raw in cur:
                 if not key.startswith(prefix):
                     break
-                n += 1 if raw == ONE else copies(raw)
+                n += 1 if raw == ONE else Record.count_of(key, raw)
         return n + _count_slow(r, comp, resolved, bindings, False)
     head = comp.head
     start = len(head)
@@ -376,10 +379,10 @@ def _count_slow(r: _Run, comp: Compiled, resolved: Atom, bindings: Bindings, rev
     return n
 
 
-def count(space: Any, pattern: Atom, bindings: Bindings = EMPTY_BINDINGS) -> int:
+def count(space: Store, pattern: Atom, bindings: Bindings = EMPTY_BINDINGS) -> int:
     """How many results `run_query` would yield, without building them."""
-    with _snapshot(space) as txn:
-        v = space_view(space, txn)
+    with space.read() as txn:
+        v = View(space, txn)
         r = _Run(v, QueryStats())
         parts = conjuncts(pattern)
         if parts is None:
@@ -398,15 +401,15 @@ def count(space: Any, pattern: Atom, bindings: Bindings = EMPTY_BINDINGS) -> int
 # ---------------------------------------------------------------- explain
 
 
-def explain(space: Any, pattern: Atom, analyze: bool = False) -> dict[str, Any]:
+def explain(space: Store, pattern: Atom, analyze: bool = False) -> dict[str, Any]:
     """The plan a query would run with its estimates, without running it.
 
     With `analyze`, the query runs too and each step shows its actual rows and keys visited.
     """
     parts = conjuncts(pattern)
     t0 = time.perf_counter()
-    with _snapshot(space) as txn:
-        v = space_view(space, txn)
+    with space.read() as txn:
+        v = View(space, txn)
         if parts is None:
             plan = plan_pattern(v, pattern)
         elif parts:
@@ -439,3 +442,8 @@ def explain(space: Any, pattern: Atom, analyze: bool = False) -> dict[str, Any]:
     elif out["steps"]:
         out["steps"][0]["actual_rows"], out["steps"][0]["keys_visited"] = rows, qs.keys_visited
     return out
+
+
+def clear_caches() -> None:
+    """Forget compiled patterns (benchmarks start cold with it); plans and mirrors follow the generation."""
+    clear_pattern_caches()

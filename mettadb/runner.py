@@ -1,7 +1,10 @@
 """Running MeTTa scripts against a space, the way hyperon's `metta` runner does.
 
 Atoms without `!` are added to the space (type-checked first under
-`!(pragma! type-check auto)`); each `!expr` is evaluated in order.
+`!(pragma! type-check auto)`); each `!expr` is evaluated in order.  An atom
+the space already held before the run began is not added again, so running a
+script twice leaves the space as running it once (within one run, copies
+are kept, as hyperon keeps them); `duplicates=True` always adds.
 An `(Error ...)` result is a value (printed), and, like hyperon's runner, no
 later `!` runs after one returned an error.  A host-level failure (exception,
 interrupt, limit) propagates, and the caller's transaction rolls back.
@@ -13,7 +16,8 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from .atoms import Atom
-from .eval import Interpreter, is_error
+from .encoding import encode
+from .interp import Interpreter, is_error
 from .parser import parse_script
 
 __all__ = ["RunResult", "run_script"]
@@ -27,14 +31,21 @@ class RunResult(list):  # type: ignore[type-arg]
 
 def run_script(interp: Interpreter, text: str, source: str = "<string>",
                on_result: Callable[[Atom, list[Atom]], None] | None = None,
-               commit: Callable[[], Any] | None = None) -> RunResult:
+               commit: Callable[[], Any] | None = None, duplicates: bool = False) -> RunResult:
     """Run a script with an interpreter; returns the results of each `!`."""
     out = RunResult()
+    count = None if duplicates else getattr(interp.space, "count", None)
+    mine: dict[bytes, int] = {}  # copies this run added, by path (equal up to variable renaming)
     for bang, atom in _items(text, source):
         if not bang:
             bad = interp.check_added(atom) if interp.type_check else None
             if bad is None:
-                interp._add(interp.space, atom)
+                if count is not None:
+                    key = encode(atom)
+                    if count(atom) > mine.get(key, 0):
+                        continue  # held before this run began
+                    mine[key] = mine.get(key, 0) + 1
+                interp.add_atom(interp.space, atom)
                 continue
             # `pragma! type-check auto`: a badly typed atom is not added; like hyperon's
             # runner, its error is a result and the run stops there

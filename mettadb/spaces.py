@@ -36,7 +36,7 @@ class MemorySpace:
         self._atoms: list[Atom] = []
 
     def query(self, pattern: Atom, bindings: Bindings = EMPTY_BINDINGS) -> Iterator[Bindings]:
-        from .pattern import COMMA, conjuncts
+        from .query import COMMA, conjuncts
 
         parts = conjuncts(pattern)
         if parts is None:

@@ -14,6 +14,7 @@ from mettadb.cli.main import cli
 
 import mettadb
 import mettadb.bulk
+import mettadb.loading
 from mettadb.bulk import KeyRuns
 
 
@@ -119,7 +120,7 @@ def test_a_parse_error_in_a_bulk_load_changes_nothing(tmp_path, small_runs):
 def test_a_writer_during_a_bulk_load_loses_nothing(tmp_path, monkeypatch):
     monkeypatch.setattr(mettadb.bulk, "RUN_KEYS", 2000)
     monkeypatch.setattr(mettadb.bulk, "BUCKET_KEYS", 500)
-    monkeypatch.setattr(mettadb.store, "_BULK_COMMIT_ROWS", 500)
+    monkeypatch.setattr(mettadb.loading, "BULK_COMMIT_ROWS", 500)
     kb = write_kb(tmp_path / "kb.metta", 20_000)
     space = tmp_path / "space"
     mettadb.open(space).close()
@@ -158,6 +159,6 @@ def test_cli_bulk_flag(tmp_path):
     r = CliRunner().invoke(cli, ["--db", str(tmp_path / "s"), "load", "--bulk", str(kb)])
     assert r.exit_code == 0 and "loaded" in r.stderr
     with mettadb.open(tmp_path / "s", readonly=True) as sp:
-        assert sp.check() == [] and sp._slot == 1
+        assert sp.check() == [] and sp.slot == 1
     r = CliRunner().invoke(cli, ["--db", str(tmp_path / "s"), "load", "--no-bulk", str(kb)])
     assert r.exit_code == 0 and " 0 added" in r.stderr

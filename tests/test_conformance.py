@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import mettadb
-from mettadb.eval import format_results
+from mettadb.interp import format_results
 
 hyperon = pytest.importorskip("hyperon")
 

@@ -215,7 +215,7 @@ def test_current_format_fixture_still_reads(tmp_path):
 def test_newer_format_is_refused(space_path):
     with mettadb.open(space_path) as sp:
         with sp.env.begin(write=True) as txn:
-            txn.put(b"format_version", b"\x63", db=sp._dbs[b"meta"])
+            txn.put(b"format_version", b"\x63", db=sp.dbs.meta)
     with pytest.raises(mettadb.FormatVersionError, match="newer than this mettadb understands"):
         mettadb.open(space_path)
     r = CliRunner().invoke(cli, ["--db", str(space_path), "stats"])
@@ -226,7 +226,7 @@ def test_check_finds_corruption(space_path):
     with mettadb.open(space_path) as sp:
         sp.add_all(["(a 1)", "(a 2)", "(b $x)"])
         with sp.env.begin(write=True) as txn:
-            txn.put(b"\x7fgarbage", b"\x01", db=sp._dbs[b"atoms"])  # a key that is no encoded atom
+            txn.put(b"\x7fgarbage", b"\x01", db=sp.dbs.atoms)  # a key that is no encoded atom
     with mettadb.open(space_path, readonly=True) as sp:
         problems = sp.check()
     assert any("does not decode" in p for p in problems)

@@ -8,7 +8,7 @@ import sys
 import pytest
 
 import mettadb
-from mettadb.eval import format_results
+from mettadb.interp import format_results
 
 
 def run(space, text):
