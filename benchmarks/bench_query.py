@@ -194,17 +194,17 @@ def main() -> None:
         mt = m[key][0]
         ht = h[key][0] if h else float("nan")
         print(f"{label:<34}{mt * 1e3:>11.3f} ms{ht * 1e3:>11.3f} ms{ratio(ht, mt) if h else 'n/a':>17}")
-    print(f"\n== joins in every written order (CPU seconds; hyperon stopped after {args.join_limit:.0f} s) ==")
-    print(f"{'query':<62}{'mettadb':>11}{'keys':>8}{'hyperon':>11}{'ratio':>9}")
+    print(f"\n== joins in every written order (CPU time; hyperon stopped after {args.join_limit:.0f} s) ==")
+    print(f"{'query':<62}{'mettadb':>12}{'keys':>8}{'hyperon':>12}{'ratio':>9}")
     for name in ("cross", "chain", "star"):
         ours = []
         for k in range(6):
             mt, _, text = m[f"join_{name}_{k}"]
             ours.append(mt)
             ht = h[f"join_{name}_{k}"][0] if h else None
-            hs = f"{ht:>9.3f} s" if ht is not None else (f">{args.join_limit:.0f} s".rjust(11) if h else "n/a".rjust(11))
+            hs = f"{ht * 1e3:>9.1f} ms" if ht is not None else (f">{args.join_limit:.0f} s".rjust(12) if h else "n/a".rjust(12))
             rs = ratio(ht, mt) if ht is not None else (f">{args.join_limit / mt:.0f}x" if h else "n/a")
-            print(f"{text:<62}{mt:>9.3f} s{m[f'join_{name}_{k}_keys']:>8}{hs}{rs:>9}")
+            print(f"{text:<62}{mt * 1e3:>9.2f} ms{m[f'join_{name}_{k}_keys']:>8}{hs}{rs:>9}")
         print(f"  {name}: slowest written order / fastest = {max(ours) / min(ours):.2f}")
     print("\n== count() vs a plain py-lmdb cursor walk over the same keys (library, ms) ==")
     for name, text in [("likes", "(Evaluation (Predicate likes) $x)"), ("age", "(age $p $a)"),
