@@ -256,8 +256,9 @@ def _probe_groups(cur: Any, bucket: bytes, k: int) -> float:
     return sum(sizes) / len(sizes) if sizes else 1.0
 
 
-def estimate(v: View, comp: Compiled, bound: set[Variable]) -> tuple[float, str, int]:
-    """(rows, access kind, constant tokens) of a pattern once the `bound` variables are known."""
+def estimate(v: View, comp: Compiled, bound: set[Variable], reverse: bool | None = None) -> tuple[float, str, int]:
+    """(rows, access kind, constant tokens) of a pattern once the `bound` variables are known: the
+    cheaper of forward and reverse, or the one `reverse` names."""
     tv = comp.token_vars
     toks = comp.tokens
     fc = const_run(tv, bound)
@@ -272,11 +273,11 @@ def estimate(v: View, comp: Compiled, bound: set[Variable]) -> tuple[float, str,
         return max(n, 1.0 if total else 0.0), "forward" if fc else "scan", fc
     distinct = head_stats(v, bucket)[0]
     best = (float(distinct) if fc == 2 else _fanout(v, False, bucket, fc - 2), "forward", fc)
-    if is_reversible(toks):
+    if is_reversible(toks) and reverse is not False:
         rc = const_run(tv[:1:-1], bound)
         if rc > 0:
             r = _fanout(v, True, bucket, rc)
-            if r < best[0]:
+            if r < best[0] or reverse:
                 best = (r, "reverse", rc + 2)
     return best
 
@@ -345,6 +346,8 @@ def plan_conjunction(v: View, patterns: list[Atom], bound: set[Variable] | None 
 
 
 def plan_pattern(v: View, pattern: Atom) -> Plan:
-    """The one-step plan of a single pattern."""
-    est, kind, consts = estimate(v, compiled(pattern), set())
+    """The one-step plan of a single pattern, on the access path it runs on unplanned: reverse
+    when its constant suffix is longer than its constant prefix."""
+    c = compiled(pattern)
+    est, kind, consts = estimate(v, c, set(), c.rev_tokens > 2 and c.rev_tokens > c.fwd_tokens)
     return Plan([Step(pattern, kind, consts, est)])

@@ -300,3 +300,15 @@ def test_query_stats_per_step_sum_to_the_total(space, q):
     assert n == len(list(space.query(q)))
     if qs.step_keys:
         assert sum(qs.step_keys) == qs.keys_visited and qs.step_rows[-1] == n
+
+
+def test_explain_of_one_pattern_shows_the_path_it_runs_on(space):
+    # equal constant prefix and suffix: a single pattern runs forward, whatever the estimates say
+    space.add_all([f"(edge3 P{i % 50} P{i} {i % 3})" for i in range(600)])
+    for q in ["(edge3 P1 $y 2)", "(edge3 $x $y 2)", "(edge3 P1 $y $z)", "(edge3 $x P7 1)"]:
+        e = space.explain(q, analyze=True)
+        qs = QueryStats()
+        n = sum(1 for _ in run_query(space, mettadb.atom(q), stats=qs))
+        assert e["rows"] == n and e["keys_visited"] == qs.keys_visited
+        step = e["steps"][0]
+        assert step["kind"] == ("reverse" if q in ("(edge3 $x $y 2)", "(edge3 $x P7 1)") else "forward"), (q, step)
