@@ -135,7 +135,7 @@ class Plan:
 
 _DISTINCT_SCAN = 128   # distinct groups counted exactly before sampling instead
 _PROBES = 16           # probes spread over a head's key range
-_PROBE_CAP = 256       # keys counted per probed group at most
+_PROBE_WALK = 128      # keys walked from each probe
 
 
 def _head_bucket(toks: Sequence[bytes]) -> bytes | None:
@@ -220,7 +220,8 @@ def _fanout(v: View, reverse: bool, bucket: bytes, k: int) -> float:
 
 
 def _probe_groups(cur: Any, bucket: bytes, k: int) -> float:
-    """Mean size of the groups found at probes spread evenly over the bucket's byte range."""
+    """Keys per group in short walks from probes spread evenly over the bucket's byte range (a walk
+    counts keys, not groups, so a region of many small groups weighs as much as one of a few large)."""
     h = len(bucket)
     if not cur.set_range(bucket):
         return 1.0
@@ -234,26 +235,22 @@ def _probe_groups(cur: Any, bucket: bytes, k: int) -> float:
     width = 6
     lo = int.from_bytes(first[h:h + width].ljust(width, b"\0"), "big")
     hi = int.from_bytes(last[h:h + width].ljust(width, b"\0"), "big")
-    sizes: list[int] = []
-    seen_groups: set[bytes] = set()
+    keys = groups = 0
     for i in range(_PROBES):
         at = lo + (hi - lo) * i // _PROBES
         if not cur.set_range(bucket + at.to_bytes(width, "big")):
             continue
-        kk = cur.key()
-        if not kk.startswith(bucket):
-            continue
-        g = kk[:_group_end(kk, h, k)]
-        if g in seen_groups:
-            continue
-        seen_groups.add(g)
+        g = b""
         n = 0
         for kk in cur.iternext(values=False):
-            if not kk.startswith(g) or n >= _PROBE_CAP:
+            if n >= _PROBE_WALK or not kk.startswith(bucket):
                 break
             n += 1
-        sizes.append(n)
-    return sum(sizes) / len(sizes) if sizes else 1.0
+            if not g or not kk.startswith(g):
+                g = kk[:_group_end(kk, h, k)]
+                groups += 1
+        keys += n
+    return keys / groups if groups else 1.0
 
 
 def estimate(v: View, comp: Compiled, bound: set[Variable], reverse: bool | None = None) -> tuple[float, str, int]:
