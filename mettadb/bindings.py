@@ -16,7 +16,10 @@ __all__ = ["EMPTY_BINDINGS", "Bindings"]
 
 
 class Bindings(Mapping[Variable, Atom]):
-    """An immutable substitution; `b[var]` gives the fully resolved value."""
+    """An immutable substitution; `b[var]` gives the fully resolved value.
+
+    The variable may be given by name: `b["x"]` and `b["$x"]` are `b[Variable("x")]`.
+    """
 
     __slots__ = ("links",)
     #: the stored links, variable -> value (unresolved); read it, never change it
@@ -26,12 +29,19 @@ class Bindings(Mapping[Variable, Atom]):
         self.links = dict(mapping) if mapping else {}
 
     # Mapping protocol ----------------------------------------------------
-    def __getitem__(self, var: Variable) -> Atom:
-        v = self.links[var]
+    def __getitem__(self, var: Variable | str) -> Atom:
+        if type(var) is str:
+            var = Variable(var[1:] if var.startswith("$") else var)
+        v = self.links[var]  # type: ignore[index]
         t = type(v)
         if t is not Variable and t is not Expression:
             return v
         return self.resolve(v)
+
+    def __contains__(self, var: object) -> bool:
+        if type(var) is str:
+            var = Variable(var[1:] if var.startswith("$") else var)
+        return var in self.links
 
     def __iter__(self) -> Iterator[Variable]:
         return iter(self.links)

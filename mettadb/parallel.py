@@ -81,9 +81,10 @@ def evaluate_many(space: Any, queries: Iterable[str | Atom], *, jobs: int | str 
     Returns each query's results formatted as `run` prints them, in input order.
     """
     t0 = time.perf_counter()
+    generation0 = space.generation  # a closed space fails here with MettaDBError
     items = [(i, q if isinstance(q, str) else str(q)) for i, q in enumerate(queries)]
     if not items:
-        return BatchResult([], 0, space.generation, 0.0)
+        return BatchResult([], 0, generation0, 0.0)
     lines: dict[int, str] = {}
     if client is not None:
         from .dask import evaluate_on_dask

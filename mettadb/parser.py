@@ -31,6 +31,7 @@ __all__ = [
     "parse_atom",
     "parse_file",
     "parse_script",
+    "parse_script_lines",
     "word_atom",
 ]
 
@@ -92,17 +93,26 @@ def word_atom(word: str) -> Atom | None:
 
 
 def _scan(blocks: Iterable[tuple[str, bool, int]], source: str) -> Iterator[tuple[bool, Atom]]:
+    for bang, atom, _line in _scan_lines(blocks, source, False):
+        yield bang, atom
+
+
+def _scan_lines(blocks: Iterable[tuple[str, bool, int]], source: str,
+                lines: bool) -> Iterator[tuple[bool, Atom, int]]:
     """The precise scanner: yields (is_bang, atom) in order, errors with positions."""
     stack: list[tuple[list[Atom], str, int, int]] = []  # children, text, pos, base_line
     bang: tuple[str, int, int] | None = None
     pending = ""
     pending_line = 1
     resume = 0
-    for block, last, lines in blocks:
+    start = 0  # where the current top-level item (or its `!`) starts, in `text`
+    counted, counted_line = 0, 1  # newlines counted incrementally, so lines cost O(n) in all
+    for block, last, block_line in blocks:
         if pending:
             text, base = pending + block, pending_line
         else:
-            text, base = block, lines
+            text, base = block, block_line
+        counted, counted_line = 0, base
         pending = ""
         at, resume = resume, 0
         match = TOKEN_RE.match
@@ -115,6 +125,8 @@ def _scan(blocks: Iterable[tuple[str, bool, int]], source: str) -> Iterator[tupl
             if kind == "ws" or kind == "comment":
                 continue
             pos = m.start()
+            if not stack and bang is None:
+                start = pos
             atom: Atom | None
             if kind == "open":
                 stack.append(([], text, pos, base))
@@ -152,7 +164,14 @@ def _scan(blocks: Iterable[tuple[str, bool, int]], source: str) -> Iterator[tupl
             if stack:
                 stack[-1][0].append(atom)
             else:
-                yield bang is not None, atom
+                line = 0
+                if lines:
+                    if start < counted:  # the item began in carried-over text
+                        counted, counted_line = 0, base
+                    counted_line += text.count("\n", counted, start)
+                    counted = start
+                    line = counted_line
+                yield bang is not None, atom, line
                 bang = None
         if last:
             break
@@ -171,6 +190,11 @@ def _text_blocks(text: str) -> Iterator[tuple[str, bool, int]]:
 def parse_script(text: str, source: str = "<string>") -> Iterator[tuple[bool, Atom]]:
     """Yield `(is_bang, atom)` for each top-level atom; `is_bang` marks `!expr`."""
     return _scan(_text_blocks(text), source)
+
+
+def parse_script_lines(text: str, source: str = "<string>") -> Iterator[tuple[bool, Atom, int]]:
+    """`parse_script` with the line each top-level item (or its `!`) starts on."""
+    return _scan_lines(_text_blocks(text), source, True)
 
 
 def parse(text: str, source: str = "<string>") -> Iterator[Atom]:

@@ -9,18 +9,22 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from .atoms import Atom
 from .bindings import EMPTY_BINDINGS, Bindings
-from .check import check_space
-from .interchange import ExportReport, export_space
-from .interp import Interpreter
 from .loading import LoadReport, Source, load, load_paths
-from .parallel import BatchResult, evaluate_many
 from .query import count, explain, run_query
-from .runner import RunResult, run_script
 from .store import AtomLike, PathLike, Store, as_atom
+
+if TYPE_CHECKING:
+    from .batch import BatchResult
+    from .interchange import ExportReport
+    from .interp import Interpreter
+    from .runner import RunResult
+
+# The interpreter, scripts, batches, export and the checker are imported when first used:
+# `import mettadb` (and every CLI command) stays quick.
 
 __all__ = ["Space", "open_space"]
 
@@ -46,6 +50,8 @@ class Space(Store):
 
     def export(self, out: BinaryIO, fmt: str = "metta", progress: Callable[[int], None] | None = None) -> ExportReport:
         """Write every atom to a binary stream as `metta` text, `jsonl` or MORK `paths`."""
+        from .interchange import export_space
+
         return export_space(self, out, fmt, progress)
 
     # ------------------------------------------------------------------ queries
@@ -75,6 +81,8 @@ class Space(Store):
     # ------------------------------------------------------------------ evaluation
     def interpreter(self, **options: Any) -> Interpreter:
         """A MeTTa interpreter over this space."""
+        from .interp import Interpreter
+
         return Interpreter(self, **options)
 
     def eval(self, expr: AtomLike, **options: Any) -> list[Atom]:
@@ -92,18 +100,24 @@ class Space(Store):
         """Run a MeTTa script: atoms are added, each `!` evaluated; returns each `!`'s results.
 
         An atom the space held before the run is not added again (`duplicates`
-        adds it anyway).  Commits once at the end (or after each `!` with
-        commit_each); a host-level failure rolls the whole run back.
+        adds it anyway).  Commits once at the end, and a host-level failure rolls
+        the whole run back; with commit_each, each `!` commits with the atoms
+        before it, and a failure rolls back only what came after the last
+        completed `!`.
         """
+        from .runner import run_script
+
         options.setdefault("base_dir", os.path.dirname(os.path.abspath(source)) if source != "<string>" else None)
         interp = self.interpreter(**options)
         if commit_each:
-            return run_script(interp, text, source, duplicates=duplicates)
+            return run_script(interp, text, source, step=self.transaction, duplicates=duplicates)
         with self.transaction():
             return run_script(interp, text, source, duplicates=duplicates)
 
     def evaluate_many(self, queries: Any, *, jobs: int | str = "auto", client: Any = None, **options: Any) -> BatchResult:
         """Evaluate independent read-only queries in parallel (see `mettadb.parallel`)."""
+        from .parallel import evaluate_many
+
         return evaluate_many(self, queries, jobs=jobs, client=client, **options)
 
     def match_many(self, patterns: Any, *, jobs: int | str = "auto", client: Any = None, **options: Any) -> BatchResult:
@@ -114,6 +128,8 @@ class Space(Store):
     # ------------------------------------------------------------------ integrity
     def check(self, progress: Callable[[int], None] | None = None) -> list[str]:
         """Verify keys, indexes, statistics and format; returns the problems found."""
+        from .check import check_space
+
         return check_space(self, progress)
 
 

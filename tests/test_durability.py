@@ -231,7 +231,7 @@ def test_check_finds_corruption(space_path):
         problems = sp.check()
     assert any("does not decode" in p for p in problems)
     r = CliRunner().invoke(cli, ["--db", str(space_path), "check"])
-    assert r.exit_code == 1 and "problem(s) found" in r.stderr
+    assert r.exit_code == 1 and r.stderr == f"Error: 1 problem found in {space_path}\n"
 
 
 # ---------------------------------------------------------------- hostile input

@@ -104,7 +104,6 @@ def test_pool_from_a_script_on_stdin(family):
 def test_one_version_per_batch_when_a_commit_lands_midway(tmp_path):
     import subprocess
     import sys
-
     import time
 
     path = tmp_path / "live"

@@ -188,3 +188,12 @@ def test_the_variable_index_mirror_follows_every_change(tmp_path):
             assert sorted(map(str, reader.match("(= (f 1) $b)", "$b"))) == ["one", "other"]
         sp.remove("(= (f $y) other)")
         assert list(map(str, sp.match("(= (f 1) $b)", "$b"))) == ["one"]
+
+
+def test_bindings_are_indexed_by_variable_or_by_name(space):
+    space.add_all(["(likes Ann Tea)"])
+    b = next(space.query("(likes Ann $x)"))
+    assert b["x"] == b["$x"] == b[mettadb.V("x")] == mettadb.S("Tea")
+    assert "x" in b and "$x" in b and "y" not in b and b.get("y") is None
+    with pytest.raises(KeyError):
+        b["y"]

@@ -16,9 +16,36 @@ from ..bindings import Bindings
 from ..parser import parse_atom
 
 __all__ = [
-    "ARROW", "ATOM_T", "BOOL_T", "COLON", "EQ", "ERROR", "EXPRESSION_T", "FALSE", "GROUNDED_TYPES", "META_TYPES",
-    "NUMBER_T", "SPECIAL", "SPECIAL_TYPES", "STRING_T", "TRUE", "UNDEFINED", "UNIT", "Fail", "Gen", "Machine",
-    "NoReduce", "Pair", "Special", "error", "format_results", "is_error", "metatype", "special", "wrong_arity",
+    "ARROW",
+    "ATOM_T",
+    "BOOL_T",
+    "COLON",
+    "EQ",
+    "ERROR",
+    "EXPRESSION_T",
+    "FALSE",
+    "GROUNDED_TYPES",
+    "META_TYPES",
+    "NUMBER_T",
+    "SPECIAL",
+    "SPECIAL_ARITY",
+    "SPECIAL_TYPES",
+    "STRING_T",
+    "TRUE",
+    "UNDEFINED",
+    "UNIT",
+    "Fail",
+    "Gen",
+    "Machine",
+    "NoReduce",
+    "Pair",
+    "Special",
+    "error",
+    "format_results",
+    "is_error",
+    "metatype",
+    "special",
+    "wrong_arity",
 ]
 
 Pair = tuple[Atom, Bindings]
@@ -102,6 +129,8 @@ Special = Callable[[Any, Expression, Bindings], Gen]
 #: special forms by name, and the types they declare
 SPECIAL: dict[str, Special] = {}
 SPECIAL_TYPES: dict[str, Atom] = {}
+#: the length of a well-formed call (the form and its arguments), for forms registered with an arity
+SPECIAL_ARITY: dict[str, int] = {}
 
 
 def wrong_arity(atom: Atom, b: Bindings) -> list[Pair]:
@@ -110,23 +139,13 @@ def wrong_arity(atom: Atom, b: Bindings) -> list[Pair]:
 
 
 def special(name: str, type_text: str | None = None, arity: int | None = None) -> Callable[[Special], Special]:
-    """Register a special form; with `arity`, a call with another number of arguments is an arity error
-    and the form never sees it."""
+    """Register a special form; with `arity`, the driver answers a call with another number of
+    arguments with an arity error, so the form never sees one."""
 
     def deco(fn: Special) -> Special:
-        if arity is None:
-            SPECIAL[name] = fn
-        else:
-            want = arity + 1
-
-            def checked(it: Any, atom: Expression, b: Bindings) -> Gen:
-                if len(atom.children) != want:
-                    return wrong_arity(atom, b)
-                return (yield from fn(it, atom, b))
-
-            checked.__name__ = fn.__name__
-            checked.__doc__ = fn.__doc__
-            SPECIAL[name] = checked
+        SPECIAL[name] = fn
+        if arity is not None:
+            SPECIAL_ARITY[name] = arity + 1
         if type_text is not None:
             SPECIAL_TYPES[name] = parse_atom(type_text)
         return fn

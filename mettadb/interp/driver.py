@@ -28,14 +28,41 @@ from ..spaces import SpaceAtom, rename_apart
 from ..store import Store
 from ..unify import unify
 from . import forms as _forms  # noqa: F401  (registers the special forms)
-from .core import ATOM_T, EQ, META_TYPES, SPECIAL, Fail, Gen, NoReduce, Pair, error, is_error, metatype
+from .core import (
+    ATOM_T,
+    EQ,
+    META_TYPES,
+    SPECIAL,
+    SPECIAL_ARITY,
+    Fail,
+    Gen,
+    NoReduce,
+    Pair,
+    error,
+    is_error,
+    metatype,
+    wrong_arity,
+)
 from .grounded import BUILTIN_TYPES, BUILTINS, FINAL_RESULTS, NOEVAL_EXPRESSION_ARGS
 from .rules import FALLBACK, body_template, instantiate
 from .types import TypeChecker
 
-__all__ = ["Interpreter"]
+__all__ = ["DEFAULT_MAX_MEMORY", "Interpreter", "resident_bytes"]
 
 _MISSING = object()
+#: how much one evaluation may grow the process's resident memory by default: a runaway
+#: recursion stops at this, in seconds, instead of exhausting the machine
+DEFAULT_MAX_MEMORY = 256 << 20
+_PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+
+
+def resident_bytes() -> int:
+    """The process's resident memory now (0 where /proc is not available)."""
+    try:
+        with open("/proc/self/statm", "rb") as f:
+            return int(f.read().split()[1]) * _PAGE
+    except (OSError, ValueError, IndexError):
+        return 0
 
 
 class Interpreter:
@@ -43,8 +70,11 @@ class Interpreter:
 
     def __init__(self, space: Any, *, max_steps: int | None = None, max_depth: int = 1_000_000,
                  timeout: float | None = None, out: TextIO | None = None, base_dir: str | None = None,
-                 allow_import: Iterable[str] = (), readonly: bool = False) -> None:
+                 allow_import: Iterable[str] = (), readonly: bool = False,
+                 max_memory: int | None = DEFAULT_MAX_MEMORY) -> None:
         self.space = space
+        #: bytes an evaluation may grow the process by (None: no limit); checked every 4,096 steps
+        self.max_memory = max_memory or None
         self.self_atom = SpaceAtom(space)
         self.tokens: dict[str, Atom] = {"&self": self.self_atom}
         self.max_steps = max_steps
@@ -102,6 +132,8 @@ class Interpreter:
         deadline = self._deadline
         ev = self._eval
         tokens = self.tokens
+        max_memory = self.max_memory
+        memory_cap = resident_bytes() + max_memory if max_memory else 0
         while True:
             try:
                 req = stack[-1].send(send)
@@ -118,6 +150,11 @@ class Interpreter:
                 raise LimitError(f"evaluation exceeded the step limit of {max_steps}")
             if deadline is not None and not self.steps & 0x3FF and time.monotonic() > deadline:
                 raise LimitError(f"evaluation exceeded the time limit of {self.timeout} s")
+            if memory_cap and not self.steps & 0xFFF and resident_bytes() > memory_cap:
+                depth = len(stack)
+                stack.clear()  # frees the frames now, not when the exception is collected
+                raise LimitError(f"evaluation exceeded the memory limit of {(max_memory or 0) >> 20} MB "
+                                 f"at stack depth {depth} (a runaway recursion? --max-memory MB raises it, 0 lifts it)")
             a = req[0]
             ta = type(a)
             if ta is not Expression or not a.children:  # type: ignore[attr-defined]
@@ -144,6 +181,9 @@ class Interpreter:
         if type(head) is Symbol:
             special = SPECIAL.get(head.name)
             if special is not None:
+                want = SPECIAL_ARITY.get(head.name)
+                if want is not None and len(kids) != want:
+                    return wrong_arity(atom, b)
                 return (yield from special(self, atom, b))  # type: ignore[arg-type]
             builtin = BUILTINS.get(head.name)
             if builtin is not None and head.name not in self.tokens:
@@ -371,7 +411,8 @@ class Interpreter:
 
     def spawn(self, space: Any, base_dir: str) -> Interpreter:
         """An interpreter for another space with this one's limits (for `import!`)."""
-        return Interpreter(space, max_steps=self.max_steps, max_depth=self.max_depth, out=self.out,
+        return Interpreter(space, max_steps=self.max_steps, max_depth=self.max_depth, max_memory=self.max_memory,
+                           out=self.out,
                            base_dir=base_dir, allow_import=self.allow_import, readonly=self.readonly)
 
     # ------------------------------------------------------------------ writes

@@ -15,7 +15,7 @@ from typing import Any
 
 from ..atoms import Atom, Expression, Integer, String, Symbol, Variable, alpha_equal, fresh_variable, iter_atoms
 from ..bindings import EMPTY_BINDINGS, Bindings
-from ..parser import parse_script
+from ..parser import parse_file
 from ..spaces import MemorySpace, SpaceAtom, StateAtom
 from ..unify import unify
 from .core import (
@@ -684,15 +684,13 @@ def _import(it: Machine, atom: Expression, b: Bindings) -> Gen:
         return [(error(atom, f"import! may only read files under {it.base_dir} (use --allow-import PATH)"), b)]
     if not os.path.isfile(path):
         return [(error(atom, f"module not found: {rel}"), b)]
-    with open(path, encoding="utf-8") as f:
-        text = f.read()
     space: Any = it.space_of(target)
     if space is None:
         space = MemorySpace()
         if type(target) is Symbol:
             it.tokens[target.name] = SpaceAtom(space)
     sub = it.spawn(space, os.path.dirname(path))
-    for bang, x in parse_script(text, path):
+    for bang, x in parse_file(path):  # bad UTF-8 is a ParseError naming path:line:col
         if bang:
             sub.evaluate(x)
         else:
