@@ -25,23 +25,30 @@ random.seed(1)
 N = int(sys.argv[2])
 persons = max(2, N // 5)
 people = [f"P{random.randrange(persons)}" for _ in range(100)]
-import itertools, signal
-class _Slow(Exception):
-    pass
-def _alarm(*_):
-    raise _Slow()
-signal.signal(signal.SIGALRM, _alarm)
+import itertools, json, os, signal
 def limited(fn, seconds):
-    # fn's CPU seconds, or None when it has not finished after `seconds` of wall time
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
+    # fn's CPU seconds in a forked child, or None when it has not finished after `seconds` of wall time
+    # (the child is killed: a native call cannot be interrupted from Python)
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(r)
         t = time.process_time()
         n = fn()
-        return time.process_time() - t, n
-    except _Slow:
-        return None, None
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
+        os.write(w, json.dumps([time.process_time() - t, n]).encode())
+        os._exit(0)
+    os.close(w)
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        done, _ = os.waitpid(pid, os.WNOHANG)
+        if done:
+            with os.fdopen(r) as f:
+                return tuple(json.loads(f.read()))
+        time.sleep(0.05)
+    os.kill(pid, signal.SIGKILL)
+    os.waitpid(pid, 0)
+    os.close(r)
+    return None, None
 # join shapes over the generated facts, each in every written order
 JOINS = {
     "cross": ["(parent $x $y)", "(age $y 99)", "(age $x 1)"],
