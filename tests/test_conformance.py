@@ -1,52 +1,94 @@
-"""Conformance: every script in tests/conformance/ through `mettadb run` and through hyperon.
+"""Conformance: every script in tests/conformance/ printed by `mettadb run` as hyperon's `metta` prints it.
 
-Each `!` line's results must be equal; for scripts whose name says so (nondet),
-as multisets, since the order of nondeterministic results is not specified.
+`X.metta` is a conformance script when `X.expected` sits beside it: the bytes
+hyperon 0.2.10's `metta X.metta` printed (regenerate one with
+`cd tests/conformance && metta X.metta > X.expected`).  Output is compared
+byte for byte, except the numbers hyperon appends to fresh variables
+(`$t#110`), which name nothing the user wrote.  Other `.metta` files there
+(modules/) are modules the scripts import.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import mettadb
-from mettadb.eval import format_results
+from cli.main import cli
 
 hyperon = pytest.importorskip("hyperon")
 
-SCRIPTS = sorted((Path(__file__).parent / "conformance").glob("*.metta"))
+HERE = Path(__file__).parent / "conformance"
+SCRIPTS = sorted(p for p in HERE.glob("*.metta") if p.with_suffix(".expected").exists())
+
+#: scripts whose output does not match hyperon's yet (issue #13), with what is missing
+KNOWN_DIFFERENT: dict[str, str] = {
+    "assert_includes": "assertIncludes failure text",
+    "capture": "capture is missing",
+    "chars": "Char, stringToChars, charsToString are missing",
+    "collapse_bind": "collapse-bind is missing",
+    "grounded_in_space": "a state or space inside an added atom cannot be stored",
+    "import_rebind": "import! into a token that names a space",
+    "import_twice": "import! loads a module again",
+    "nondet": "hyperon's order of alternatives",
+    "rule_order": "rules and facts come back in key order, not insertion order",
+    "state_typed": "states are not typed by their first value",
+    "switch_minimal": "switch-minimal evaluates its branch",
+    "types_apply": "types of partial and higher-order applications",
+    "types_dependent": "dependent types are not reduced",
+    "types_eq_badarg": "grounded operations' types are not checked on every call",
+}
 
 
 def canon(text: str) -> str:
-    return re.sub(r"\$[^\s()\],]*#\d+", "$_", text)
+    return re.sub(r"(\$[^\s()\],]*)#\d+", r"\1#N", text)
 
 
-def lines(results, unordered: bool):
+def mettadb_run(script: Path, db: Path) -> str:
+    """What `mettadb run SCRIPT` prints (stdout and stderr), run from the script's directory."""
+    runner = CliRunner()
+    cwd = os.getcwd()
+    os.chdir(script.parent)
+    try:
+        res = runner.invoke(cli, ["--db", str(db), "run", script.name], catch_exceptions=False)
+    finally:
+        os.chdir(cwd)
+    return res.output
+
+
+@pytest.mark.parametrize("script", [
+    pytest.param(p, id=p.stem, marks=pytest.mark.xfail(strict=True, reason=KNOWN_DIFFERENT[p.stem]))
+    if p.stem in KNOWN_DIFFERENT else pytest.param(p, id=p.stem) for p in SCRIPTS])
+def test_script_prints_what_hyperon_prints(script: Path, tmp_path: Path) -> None:
+    ours = mettadb_run(script, tmp_path / "space")
+    assert canon(ours) == canon(script.with_suffix(".expected").read_text())
+
+
+@pytest.mark.skipif(shutil.which("metta") is None, reason="hyperon's `metta` runner is not on PATH")
+@pytest.mark.parametrize("script", SCRIPTS, ids=lambda p: p.stem)
+def test_expected_is_what_hyperon_prints(script: Path) -> None:
+    """The stored `.expected` is still hyperon's output (so it cannot drift towards ours)."""
+    got = subprocess.run(["metta", script.name], cwd=script.parent, capture_output=True, text=True, timeout=120)
+    assert canon(got.stdout) == canon(script.with_suffix(".expected").read_text())
+
+
+# ---------------------------------------------------------------- random programs vs hyperon
+
+
+def lines(results: list[list[object]], unordered: bool) -> list[list[str]]:
     out = []
     for r in results:
         texts = [canon(str(a)) for a in r]
         out.append(sorted(texts) if unordered else texts)
     return out
-
-
-@pytest.mark.parametrize("script", SCRIPTS, ids=lambda p: p.name)
-def test_script_matches_hyperon(script, tmp_path):
-    text = script.read_text()
-    unordered = "nondet" in script.name
-    with mettadb.open(tmp_path / "space") as sp:
-        ours = sp.run(text, source=str(script))
-    theirs = hyperon.MeTTa().run(text)
-    assert lines(ours, unordered) == lines(theirs, unordered)
-    if not unordered:
-        assert [canon(format_results(r)) for r in ours] == [canon(format_results(r)) for r in theirs]
-
-
-# ---------------------------------------------------------------- random programs vs hyperon
 
 _RULES = {
     "f": ["(= (f $x) (+ $x {n}))"],
