@@ -32,6 +32,12 @@ def _errors() -> Iterator[None]:
         raise click.ClickException(f"{e.filename or ''}{': ' if e.filename else ''}{e.strerror or e}") from None
 
 
+def _internal(e: BaseException) -> str:
+    """One line naming an unexpected exception (its type and the first line of its message)."""
+    text = str(e).splitlines()[0] if str(e) else ""
+    return f"{type(e).__name__}: {text}" if text else type(e).__name__
+
+
 @contextlib.contextmanager
 def _space(ctx: click.Context, readonly: bool = False, durable: bool = True) -> Iterator[Space]:
     with _errors():
@@ -374,6 +380,10 @@ def run(ctx: click.Context, script: str, commit_each: bool, max_steps: int | Non
                                 **_eval_options(max_steps, timeout, allow_import))
         except KeyboardInterrupt:
             raise click.ClickException("interrupted; the run was rolled back") from None
+        except (MettaDBError, OSError, click.ClickException):
+            raise
+        except Exception as e:  # a bug, not the user's: one line, never a traceback
+            raise click.ClickException(f"internal error ({_internal(e)}); the run was rolled back") from None
     for r in results:
         click.echo(format_results(r))
 
@@ -397,6 +407,10 @@ def eval_(ctx: click.Context, expr: str, max_steps: int | None, timeout: float |
             results = space.eval(atom, **_eval_options(max_steps, timeout, allow_import))
         except KeyboardInterrupt:
             raise click.ClickException("interrupted") from None
+        except (MettaDBError, OSError, click.ClickException):
+            raise
+        except Exception as e:  # a bug, not the user's: one line, never a traceback
+            raise click.ClickException(f"internal error ({_internal(e)}); nothing was written") from None
     click.echo(format_results(results))
 
 

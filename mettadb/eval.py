@@ -27,6 +27,7 @@ from .atoms import (
     Bool,
     Expression,
     Float,
+    Grounded,
     Integer,
     String,
     Symbol,
@@ -39,8 +40,8 @@ from .atoms import (
 from .bindings import EMPTY_BINDINGS, Bindings
 from .errors import LimitError, ReadOnlyError
 from .parser import parse_script
-from .query import run_query
-from .spaces import MemorySpace, SpaceAtom, StateAtom, rename_apart
+from .query import conjuncts, run_query
+from .spaces import MemorySpace, ModuleSpaceAtom, SpaceAtom, StateAtom, holds_session_object, rename_apart, session_overlay
 from .store import Space as _Space
 from .unify import unify
 
@@ -55,6 +56,7 @@ EQ = Symbol("=")
 COLON = Symbol(":")
 ARROW = Symbol("->")
 UNDEFINED = Symbol("%Undefined%")
+CHAR_T = Symbol("Char")
 ATOM_T = Symbol("Atom")
 EXPRESSION_T = Symbol("Expression")
 TRUE, FALSE = Bool(True), Bool(False)
@@ -308,6 +310,26 @@ def _parse(it: Interpreter, args: list[Atom]) -> list[Atom]:
     return atoms
 
 
+def _is_char(a: Atom) -> bool:
+    """A Char atom (`'a'`): a symbol of one character between single quotes."""
+    return type(a) is Symbol and len(a.name) >= 3 and a.name[0] == "'" and a.name[-1] == "'"
+
+
+def _string_to_chars(it: Interpreter, args: list[Atom]) -> list[Atom]:
+    if type(args[0]) is not String:
+        raise _NoReduce
+    return [Expression(tuple(Symbol(f"'{c}'") for c in args[0].value))]
+
+
+def _chars_to_string(it: Interpreter, args: list[Atom]) -> list[Atom]:
+    # like hyperon 0.2.10: the argument is taken unevaluated and each item's text loses
+    # its first and last character (the quotes of a Char or a String)
+    if type(args[0]) is not Expression:
+        raise _NoReduce
+    return [String("".join(str(c.value if type(c) is String else c)[0 if type(c) is String else 1:]
+                            [: None if type(c) is String else -1] for c in args[0].children))]
+
+
 #: grounded operations: name -> (function, argument types, return type); `Atom` arguments are
 #: passed unevaluated; the others are evaluated first and checked against their type.
 _U = "%Undefined%"
@@ -355,13 +377,15 @@ BUILTINS: dict[str, tuple[Callable[[Interpreter, list[Atom]], list[Atom]], tuple
     "format-args": (_format_args, ("String", "Expression"), "String"),
     "repr": (_repr, (_U,), "String"),
     "parse": (_parse, ("String",), "Atom"),
+    "stringToChars": (_string_to_chars, ("String",), "Atom"),
+    "charsToString": (_chars_to_string, ("Atom",), "String"),
 }
 _BUILTIN_TYPES = {k: tuple(Symbol(t) if not t.startswith("$") else Variable("t") for t in v[1]) if v[1] is not None else None
                   for k, v in BUILTINS.items()}
 #: MeTTa-defined functions whose Expression-typed arguments stay unevaluated
 _NOEVAL_EXPRESSION_ARGS = {"car-atom", "cdr-atom"}
 #: results that are final (not evaluated again)
-_FINAL_RESULTS = {"cons-atom", "decons-atom", "index-atom", "parse", "unique-atom", "sort-strings"}
+_FINAL_RESULTS = {"cons-atom", "decons-atom", "index-atom", "parse", "unique-atom", "sort-strings", "stringToChars"}
 
 
 def _type_atom(name: str) -> Atom:
@@ -431,7 +455,7 @@ class Interpreter:
                  timeout: float | None = None, out: TextIO | None = None, base_dir: str | None = None,
                  allow_import: Iterable[str] = (), readonly: bool = False) -> None:
         self.space = space
-        self.self_atom = SpaceAtom(space)
+        self.self_atom: SpaceAtom = ModuleSpaceAtom(space)
         self.tokens: dict[str, Atom] = {"&self": self.self_atom}
         self.max_steps = max_steps
         self.max_depth = max_depth
@@ -447,6 +471,10 @@ class Interpreter:
         self._types: dict[Atom, list[Atom]] = {}
         self._generation = -1
         self._options: dict[str, Any] = {}
+        #: modules loaded in this run (shared with the interpreters of imported modules):
+        #: file path -> its module space, and the (space, path) pairs already imported
+        self.modules: dict[str, ModuleSpaceAtom] = {}
+        self.imported: set[tuple[int, str]] = set()
 
     # ------------------------------------------------------------------ entry points
     def evaluate(self, atom: Atom) -> list[Atom]:
@@ -670,8 +698,16 @@ class Interpreter:
 
     def _query(self, space: Any, pattern: Atom, b: Bindings) -> list[Bindings]:
         if type(space) is _Space:
-            return list(run_query(space, pattern, b))
+            overlay = session_overlay(space)
+            if overlay is None or not len(overlay):
+                return list(run_query(space, pattern, b))
+            return _query_with_overlay(space, overlay, pattern, b)
         return list(space.query(pattern, b))
+
+    def _atoms_of(self, space: Any) -> list[Atom]:
+        atoms = list(space.atoms())
+        overlay = session_overlay(space) if type(space) is _Space else None
+        return atoms + list(overlay.atoms()) if overlay is not None else atoms
 
     def _rules_for(self, expr: Atom) -> list[tuple[Atom, Any, Any]] | None:
         head = expr.children[0] if type(expr) is Expression and expr.children else None
@@ -726,6 +762,9 @@ class Interpreter:
     def _load_rules(self, key: tuple[str, int]) -> list[tuple[Atom, Any, Any]] | None:
         """The candidate rules for a head and arity, when there are few enough to keep in memory."""
         if not hasattr(self.space, "_dbs"):
+            return None
+        overlay = session_overlay(self.space)
+        if overlay is not None and len(overlay):  # rules holding session objects: query both each time
             return None
         name, arity = key
         probe = Expression((EQ, Expression((Symbol(name), *[Variable(f"a{i}") for i in range(arity - 1)])), Variable("b")))
@@ -784,7 +823,7 @@ class Interpreter:
         if t is Variable:
             return [UNDEFINED]
         if t is Symbol:
-            return self._declared_types(atom) or [UNDEFINED]
+            return self._declared_types(atom) or ([CHAR_T] if _is_char(atom) else [UNDEFINED])
         kids = atom.children  # type: ignore[attr-defined]
         if not kids:
             return [UNDEFINED]
@@ -862,13 +901,20 @@ class Interpreter:
     def _add(self, space: Any, atom: Atom) -> None:
         if self.readonly and space is self.space:
             raise ReadOnlyError("this evaluation cannot write to the space (read-only batch worker)")
-        space.add(atom)
+        if type(space) is _Space and holds_session_object(atom):
+            session_overlay(space, create=True).add(atom)  # type: ignore[union-attr]
+        else:
+            space.add(atom)
         self._invalidate()
 
     def _remove(self, space: Any, atom: Atom) -> bool:
         if self.readonly and space is self.space:
             raise ReadOnlyError("this evaluation cannot write to the space (read-only batch worker)")
-        ok = bool(space.remove(atom))
+        if type(space) is _Space and holds_session_object(atom):
+            overlay = session_overlay(space)
+            ok = overlay is not None and overlay.remove(atom)
+        else:
+            ok = bool(space.remove(atom))
         self._invalidate()
         return ok
 
@@ -876,6 +922,20 @@ class Interpreter:
         out = self.out if self.out is not None else sys.stdout
         out.write(text + "\n")
         out.flush()
+
+
+def _query_with_overlay(space: Any, overlay: MemorySpace, pattern: Atom, b: Bindings) -> list[Bindings]:
+    """A query over a durable space and its session overlay: each conjunct matches in either."""
+    parts = conjuncts(pattern) or [pattern]
+    found = [b]
+    for part in parts:
+        nxt: list[Bindings] = []
+        for bb in found:
+            p = bb.resolve(part)
+            nxt.extend(run_query(space, p, bb))
+            nxt.extend(overlay.query(p, bb))
+        found = nxt
+    return found
 
 
 def _replace(atom: Atom, subst: dict[Atom, Atom]) -> Atom:
@@ -959,7 +1019,7 @@ def _let_star(it: Interpreter, atom: Expression, b: Bindings) -> Gen:
     return (yield (Expression((Symbol("let"), *first.children, inner)), b))
 
 
-def _case_like(it: Interpreter, atom: Expression, b: Bindings, evaluate: bool) -> Gen:
+def _case_like(it: Interpreter, atom: Expression, b: Bindings, evaluate: bool, branch: bool = True) -> Gen:
     a = _args(atom, 2)
     if a is None:
         return _wrong_arity(atom, b)
@@ -977,7 +1037,7 @@ def _case_like(it: Interpreter, atom: Expression, b: Bindings, evaluate: bool) -
             pat, res = case.children
             b2 = unify(bb.resolve(pat), v, bb)
             if b2 is not None:
-                out.extend((yield (b2.resolve(res), b2)))
+                out.extend((yield (b2.resolve(res), b2)) if branch else [(b2.resolve(res), b2)])
                 break
     return out
 
@@ -994,7 +1054,7 @@ def _switch(it: Interpreter, atom: Expression, b: Bindings) -> Gen:
 
 @special("switch-minimal", "(-> Atom Expression Atom)")
 def _switch_minimal(it: Interpreter, atom: Expression, b: Bindings) -> Gen:
-    return (yield from _case_like(it, atom, b, False))
+    return (yield from _case_like(it, atom, b, False, False))
 
 
 @special("match", "(-> SpaceType Atom Atom %Undefined%)")
@@ -1047,6 +1107,38 @@ def _collapse(it: Interpreter, atom: Expression, b: Bindings) -> Gen:
         return _wrong_arity(atom, b)
     rs = yield (a[0], b)
     return [(Expression([bb.resolve(r) for r, bb in rs]), b)]
+
+
+class BindingsAtom(Grounded):
+    """Variable bindings as a value (what `collapse-bind` pairs results with); prints as hyperon's."""
+
+    __slots__ = ()
+    type_name = "Bindings"
+
+    def text(self) -> str:
+        """`{ $x <- a, $y <- b }`; `{  }` when empty."""
+        return "{ " + ", ".join(f"{v} <- {x}" for v, x in self.value) + " }"
+
+
+@special("collapse-bind", "(-> Atom Expression)")
+def _collapse_bind(it: Interpreter, atom: Expression, b: Bindings) -> Gen:
+    a = _args(atom, 1)
+    if a is None:
+        return _wrong_arity(atom, b)
+    variables = list(dict.fromkeys(x for x in iter_atoms(a[0]) if type(x) is Variable))
+    out: list[Pair] = []
+    for r, bb in (yield (a[0], b)):  # like hyperon 0.2.10 at the top level: one pair per result
+        bound = tuple((v, bb.resolve(v)) for v in variables if bb.resolve(v) != v)
+        out.append((Expression((Expression((bb.resolve(r), BindingsAtom(bound))),)), b))
+    return out
+
+
+@special("capture", "(-> Atom Atom)")
+def _capture(it: Interpreter, atom: Expression, b: Bindings) -> Gen:
+    a = _args(atom, 1)
+    if a is None:
+        return _wrong_arity(atom, b)
+    return (yield (a[0], b))
 
 
 @special("unify", "(-> Atom Atom Atom Atom %Undefined%)")
@@ -1298,7 +1390,8 @@ def _assert(kind: str, with_msg: bool) -> Special:
         got = _collect((yield (a[0], b)))
         if kind.endswith("ToResult") or kind == "assertIncludes":
             if type(a[1]) is not Expression:
-                return [(error(atom, "expected a tuple of results"), b)]
+                return [(error(atom, Expression((Symbol("BadArgType"), Integer(2), EXPRESSION_T,
+                                                 it._types_of(a[1])[0]))), b)]
             expected = list(a[1].children)
         else:
             expected = _collect((yield (a[1], b)))
@@ -1322,8 +1415,10 @@ def _assert(kind: str, with_msg: bool) -> Special:
         shown = Expression(atom.children[: n]) if with_msg else atom
         if with_msg:
             return [(Expression((ERROR, shown, a[2])), b)]
-        if kind == "assertIncludes":
-            msg = f"\nExpected to include: {_fmt(expected)}\nGot: {_fmt(got)}\nMissed results: {', '.join(map(str, missing))}"
+        if kind == "assertIncludes":  # hyperon's message is an expression of the missing and the got atoms
+            words = [Symbol(w) for w in ("assertIncludes", "error:", "not", "included", "in", "result:")]
+            return [(error(atom, Expression((*words[:2], Expression(tuple(missing)), *words[2:],
+                                              Expression(tuple(got))))), b)]
         else:
             msg = (f"\nExpected: {_fmt(expected)}\nGot: {_fmt(got)}"
                    f"\nMissed results: {', '.join(map(str, missed))}\nExcessive results: {', '.join(map(str, pool))}")
@@ -1391,7 +1486,7 @@ def _remove_atom(it: Interpreter, sp: Any, a: tuple[Atom, ...], atom: Expression
 special("add-atom", "(-> SpaceType Atom (->))")(_space_then(_add_atom, 2))
 special("remove-atom", "(-> SpaceType Atom (->))")(_space_then(_remove_atom, 2))
 special("get-atoms", "(-> SpaceType Atom)")(
-    _space_then(lambda it, sp, a, atom, b: [(x, b) for x in sp.atoms()], 1))
+    _space_then(lambda it, sp, a, atom, b: [(x, b) for x in it._atoms_of(sp)], 1))
 
 
 @special("new-space", "(-> SpaceType)")
@@ -1593,21 +1688,36 @@ def _import(it: Interpreter, atom: Expression, b: Bindings) -> Gen:
         return [(error(atom, f"import! may only read files under {it.base_dir} (use --allow-import PATH)"), b)]
     if not os.path.isfile(path):
         return [(error(atom, f"module not found: {rel}"), b)]
-    with open(path, encoding="utf-8") as f:
-        text = f.read()
+    label = name.value if type(name) is String else str(name)
+    module = it.modules.get(path)
+    if module is None:  # load the module once per run, into a space of its own
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+        module = it.modules[path] = ModuleSpaceAtom(MemorySpace(), label)
+        sub = Interpreter(module.value, max_steps=it.max_steps, max_depth=it.max_depth, out=it.out,
+                          base_dir=os.path.dirname(path), allow_import=it.allow_import, readonly=it.readonly)
+        sub.modules, sub.imported = it.modules, it.imported
+        sub.self_atom = sub.tokens["&self"] = module
+        for bang, x in parse_script(text, path):
+            if bang:
+                sub.evaluate(x)
+            else:
+                sub._add(module.value, x)
+    if type(target) is Symbol and target.name not in it.tokens:  # a fresh token names the module's space
+        it.tokens[target.name] = module
+        return [(UNIT, b)]
     space: Any = it._space_of(target)
-    if space is None:
-        space = MemorySpace()
-        if type(target) is Symbol:
-            it.tokens[target.name] = SpaceAtom(space)
-    sub = Interpreter(space, max_steps=it.max_steps, max_depth=it.max_depth, out=it.out,
-                      base_dir=os.path.dirname(path), allow_import=it.allow_import, readonly=it.readonly)
-    for bang, x in parse_script(text, path):
-        if bang:
-            sub.evaluate(x)
-        else:
-            sub._add(space, x)
-    it._invalidate()
+    if space is None or space is not it.space:
+        found = it.tokens.get(target.name, target) if type(target) is Symbol else target
+        msg = ("import! destination argument must be a symbol atom naming a new space, or &self.  "
+               f"Found: {{{found}}}")
+        return [(error(Expression((atom.children[0], found, name)), Symbol(msg)), b)]
+    key = (id(space), path)
+    if key not in it.imported:  # a second import of the same module adds nothing
+        it.imported.add(key)
+        for x in module.value.atoms():
+            it._add(space, x)
+        it._invalidate()
     return [(UNIT, b)]
     yield  # pragma: no cover
 

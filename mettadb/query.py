@@ -38,7 +38,7 @@ from .unify import unify
 if TYPE_CHECKING:
     from .store import Space
 
-__all__ = ["COMMA", "AccessPath", "QueryStats", "explain", "plan_conjunction", "run_query"]
+__all__ = ["COMMA", "AccessPath", "QueryStats", "conjuncts", "explain", "plan_conjunction", "run_query"]
 
 COMMA = Symbol(",")
 
@@ -509,7 +509,8 @@ def conjunction_order(space: Space, txn: lmdb.Transaction, patterns: list[Atom],
     return [comps[i][1] for i in order]
 
 
-def _conjuncts(pattern: Atom) -> list[Atom] | None:
+def conjuncts(pattern: Atom) -> list[Atom] | None:
+    """The parts of a `(, p1 p2 ...)` conjunction; None for a single pattern."""
     if type(pattern) is Expression and pattern.children and pattern.children[0] == COMMA:
         return list(pattern.children[1:])
     return None
@@ -530,7 +531,7 @@ def run_query(space: Space, pattern: Atom, bindings: Bindings = EMPTY_BINDINGS,
 
 def _run(space: Space, txn: lmdb.Transaction, pattern: Atom, bindings: Bindings,
          qs: QueryStats) -> Iterator[Bindings]:
-    parts = _conjuncts(pattern)
+    parts = conjuncts(pattern)
     if parts is None:
         yield from _match_one(space, txn, pattern, bindings, qs)
         return
@@ -554,7 +555,7 @@ def _run(space: Space, txn: lmdb.Transaction, pattern: Atom, bindings: Bindings,
 
 def explain(space: Space, pattern: Atom) -> dict[str, Any]:
     """The chosen plan with estimated and actual rows and keys visited."""
-    parts = _conjuncts(pattern)
+    parts = conjuncts(pattern)
     with space._read() as txn:
         if parts is None:
             ap = access_path(space, txn, pattern)

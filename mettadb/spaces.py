@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterator
 from typing import Any, Protocol
 
-from .atoms import Atom, Grounded, Variable, fresh_variable, iter_atoms
+from .atoms import Atom, Bool, Float, Grounded, Integer, String, Variable, fresh_variable, iter_atoms
 from .bindings import EMPTY_BINDINGS, Bindings
 from .unify import unify
 
-__all__ = ["MemorySpace", "SpaceAtom", "SpaceLike", "StateAtom", "rename_apart"]
+__all__ = ["MemorySpace", "ModuleSpaceAtom", "SpaceAtom", "SpaceLike", "StateAtom", "holds_session_object", "rename_apart",
+           "session_overlay"]
 
 
 class SpaceLike(Protocol):
@@ -36,9 +38,9 @@ class MemorySpace:
         self._atoms: list[Atom] = []
 
     def query(self, pattern: Atom, bindings: Bindings = EMPTY_BINDINGS) -> Iterator[Bindings]:
-        from .query import COMMA, _conjuncts
+        from .query import COMMA, conjuncts
 
-        parts = _conjuncts(pattern)
+        parts = conjuncts(pattern)
         if parts is None:
             parts = [pattern]
         stack = [(0, bindings)]
@@ -98,6 +100,21 @@ class SpaceAtom(Grounded):
         return f"GroundingSpace-0x{id(self.value):x}"
 
 
+class ModuleSpaceAtom(SpaceAtom):
+    """The space of a module (a script's `&self`, an imported module); prints as hyperon names them."""
+
+    __slots__ = ("label",)
+    label: str
+
+    def __init__(self, space: Any, label: str = "") -> None:
+        super().__init__(space)
+        object.__setattr__(self, "label", label)
+
+    def text(self) -> str:
+        """How the module space prints (the top module, a script's `&self`, has no label)."""
+        return f"ModuleSpace(GroundingSpace-top{':' if self.label else ''}{self.label})"
+
+
 class StateAtom(Grounded):
     """A mutable state cell; prints `(State value)` like hyperon."""
 
@@ -125,3 +142,26 @@ class StateAtom(Grounded):
     def set(self, value: Atom) -> None:
         """Replace the held value."""
         self.value[0] = value
+
+
+_STORABLE = (Integer, Float, String, Bool)
+_OVERLAYS: weakref.WeakKeyDictionary[Any, MemorySpace] = weakref.WeakKeyDictionary()
+
+
+def holds_session_object(atom: Atom) -> bool:
+    """Whether an atom contains a grounded object that only lives in this process (a state, a space...)."""
+    return any(isinstance(a, Grounded) and type(a) not in _STORABLE for a in iter_atoms(atom))
+
+
+def session_overlay(space: Any, create: bool = False) -> MemorySpace | None:
+    """The in-process atoms that sit beside a durable space (None when it has none and not `create`).
+
+    A durable space cannot store a state or a space: an added atom that holds one
+    lives here instead, for as long as the space object does; matches and
+    `get-atoms` see it after the stored atoms.  It is never written to disk: a
+    later process does not see it, and a rolled-back run does not take it back.
+    """
+    ov = _OVERLAYS.get(space)
+    if ov is None and create:
+        ov = _OVERLAYS[space] = MemorySpace()
+    return ov
