@@ -43,6 +43,7 @@ from .parser import parse_script
 from .query import conjuncts, run_query
 from .spaces import MemorySpace, ModuleSpaceAtom, SpaceAtom, StateAtom, holds_session_object, rename_apart, session_overlay
 from .store import Space as _Space
+from .typecheck import arg_mismatch, atom_types, match_types
 from .unify import unify
 
 __all__ = ["UNIT", "Interpreter", "format_results"]
@@ -382,6 +383,8 @@ BUILTINS: dict[str, tuple[Callable[[Interpreter, list[Atom]], list[Atom]], tuple
 }
 _BUILTIN_TYPES = {k: tuple(Symbol(t) if not t.startswith("$") else Variable("t") for t in v[1]) if v[1] is not None else None
                   for k, v in BUILTINS.items()}
+#: grounded operations whose argument types share a type variable (checked together on each call)
+_POLYMORPHIC = {k for k, v in BUILTINS.items() if v[1] is not None and sum(t.startswith("$") for t in v[1]) > 1}
 #: MeTTa-defined functions whose Expression-typed arguments stay unevaluated
 _NOEVAL_EXPRESSION_ARGS = {"car-atom", "cdr-atom"}
 #: results that are final (not evaluated again)
@@ -671,6 +674,12 @@ class Interpreter:
             if isinstance(args, Atom):
                 results.append((args, bb))
                 continue
+            if name in _POLYMORPHIC and not self._same_simple_type(args):
+                bad = arg_mismatch(_signature_atom(*BUILTINS[name][1:]), tuple(args), self._types_of)
+                if bad is not None:
+                    results.append((error(Expression((kids[0], *args)), Expression(
+                        (Symbol("BadArgType"), Integer(bad[0]), bad[1], bad[2]))), bb))
+                    continue
             try:
                 out = fn(self, args)
             except _NoReduce:
@@ -685,6 +694,15 @@ class Interpreter:
                 else:
                     results.append((r, bb))
         return results
+
+    def _same_simple_type(self, args: list[Atom]) -> bool:
+        """Arguments that plainly share one type (same kind of grounded value, or untyped symbols)."""
+        t0 = type(args[0])
+        if any(type(a) is not t0 for a in args):
+            return False
+        if t0 is Symbol:
+            return not any(self._declared_types(a) or _is_char(a) for a in args)
+        return t0 in _GROUNDED_TYPES
 
     # ------------------------------------------------------------------ space access
     def _space_of(self, atom: Atom) -> Any:
@@ -809,38 +827,27 @@ class Interpreter:
         return None
 
     def _types_of(self, atom: Atom) -> list[Atom]:
+        return atom_types(atom, self)
+
+    def declared_types(self, atom: Atom) -> list[Atom]:
+        """Types declared for an atom (`(: atom T)`, builtins' signatures); see mettadb.typecheck."""
+        got = self._declared_types(atom)
+        return got if got or not _is_char(atom) else [CHAR_T]
+
+    def grounded_type(self, atom: Atom) -> Atom:
+        """The type of a grounded atom; a state's is `(StateMonad T)` with T its first value's type."""
         t = type(atom)
         if t is Integer or t is Float:
-            return [NUMBER_T]
+            return NUMBER_T
         if t is String:
-            return [STRING_T]
+            return STRING_T
         if t is Bool:
-            return [BOOL_T]
+            return BOOL_T
         if isinstance(atom, SpaceAtom):
-            return [Symbol("SpaceType")]
+            return Symbol("SpaceType")
         if isinstance(atom, StateAtom):
-            return [Expression((Symbol("StateMonad"), *self._types_of(atom.current)[:1]))]
-        if t is Variable:
-            return [UNDEFINED]
-        if t is Symbol:
-            return self._declared_types(atom) or ([CHAR_T] if _is_char(atom) else [UNDEFINED])
-        kids = atom.children  # type: ignore[attr-defined]
-        if not kids:
-            return [UNDEFINED]
-        ft = self._function_type(kids[0])
-        if ft is not None:
-            argtypes = ft.children[1:-1]  # type: ignore[attr-defined]
-            if len(argtypes) == len(kids) - 1:
-                bt: Bindings | None = EMPTY_BINDINGS
-                for a, want in zip(kids[1:], argtypes):
-                    if bt is None:
-                        break
-                    bt = self._unify_type(a, want, bt)
-                if bt is not None:
-                    return [bt.resolve(ft.children[-1])]  # type: ignore[attr-defined]
-                return []
-        declared = self._declared_types(atom)
-        return declared or [UNDEFINED]
+            return Expression((Symbol("StateMonad"), atom.value_type))
+        return Symbol(getattr(atom, "type_name", "Grounded"))
 
     def check_added(self, atom: Atom) -> Atom | None:
         """The error hyperon's `type-check auto` reports for an atom about to be added, or None.
@@ -1445,8 +1452,10 @@ def _get_type(it: Interpreter, atom: Expression, b: Bindings) -> Gen:
     x = a[0]
     if type(x) is Symbol and x.name in it.tokens:
         x = it.tokens[x.name]
-    return [(t, b) for t in it._types_of(x)]
-    yield  # pragma: no cover
+    out: list[Pair] = []
+    for t in it._types_of(x):  # like hyperon, a type is evaluated: `(Vec Number (+ 1 1))` -> `(Vec Number 2)`
+        out.extend((yield (t, b)) if type(t) is Expression else [(t, b)])
+    return out
 
 
 @special("get-metatype", "(-> Atom Atom)")
@@ -1500,7 +1509,11 @@ def _new_state(it: Interpreter, atom: Expression, b: Bindings) -> Gen:
     a = _args(atom, 1)
     if a is None:
         return _wrong_arity(atom, b)
-    return [(StateAtom(bb.resolve(v)), bb) for v, bb in (yield (a[0], b))]
+    out: list[Pair] = []
+    for v, bb in (yield (a[0], b)):
+        v = bb.resolve(v)
+        out.append((StateAtom(v, it._types_of(v)[0] if it._types_of(v) else UNDEFINED), bb))
+    return out
 
 
 @special("get-state", "(-> (StateMonad $t) $t)")
@@ -1523,7 +1536,14 @@ def _change_state(it: Interpreter, atom: Expression, b: Bindings) -> Gen:
     for s, bb in (yield (a[0], b)):
         for v, b2 in (yield (a[1], bb)):
             if isinstance(s, StateAtom):
-                s.set(b2.resolve(v))
+                v = b2.resolve(v)
+                have = it._types_of(v)
+                want = s.value_type
+                if want != UNDEFINED and not any(match_types(t, want, EMPTY_BINDINGS) is not None for t in have):
+                    out.append((error(Expression((atom.children[0], s, v)), Expression(
+                        (Symbol("BadArgType"), Integer(2), want, have[0] if have else UNDEFINED))), b2))
+                    continue
+                s.set(v)
                 out.append((s, b2))
             else:
                 out.append((error(atom, "change-state! expects a state"), b2))

@@ -6,7 +6,7 @@ import weakref
 from collections.abc import Iterator
 from typing import Any, Protocol
 
-from .atoms import Atom, Bool, Float, Grounded, Integer, String, Variable, fresh_variable, iter_atoms
+from .atoms import Atom, Bool, Float, Grounded, Integer, String, Symbol, Variable, fresh_variable, iter_atoms
 from .bindings import EMPTY_BINDINGS, Bindings
 from .unify import unify
 
@@ -121,8 +121,9 @@ class StateAtom(Grounded):
     __slots__ = ()
     type_name = "StateMonad"
 
-    def __init__(self, value: Atom) -> None:
-        object.__setattr__(self, "value", [value])
+    def __init__(self, value: Atom, value_type: Atom | None = None) -> None:
+        # [current value, type of the first value (the state's type; None: undefined)]
+        object.__setattr__(self, "value", [value, value_type])
         object.__setattr__(self, "_hash", id(self))
 
     def __eq__(self, other: object) -> bool:
@@ -133,6 +134,12 @@ class StateAtom(Grounded):
     def text(self) -> str:
         """How the state prints."""
         return f"(State {self.value[0]})"
+
+    @property
+    def value_type(self) -> Atom:
+        """The state's value type: its first value's (`%Undefined%` when not known)."""
+        t = self.value[1]
+        return t if t is not None else Symbol("%Undefined%")
 
     @property
     def current(self) -> Atom:

@@ -33,10 +33,6 @@ SCRIPTS = sorted(p for p in HERE.glob("*.metta") if p.with_suffix(".expected").e
 KNOWN_DIFFERENT: dict[str, str] = {
     "nondet": "hyperon's order of alternatives",
     "rule_order": "rules and facts come back in key order, not insertion order",
-    "state_typed": "states are not typed by their first value",
-    "types_apply": "types of partial and higher-order applications",
-    "types_dependent": "dependent types are not reduced",
-    "types_eq_badarg": "grounded operations' types are not checked on every call",
 }
 
 
