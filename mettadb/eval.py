@@ -43,13 +43,24 @@ from .parser import parse_script
 from .query import conjuncts, run_query
 from .spaces import MemorySpace, ModuleSpaceAtom, SpaceAtom, StateAtom, holds_session_object, rename_apart, session_overlay
 from .store import Space as _Space
-from .typecheck import arg_mismatch, atom_types, match_types
+from .typecheck import atom_types, check_call, match_types
 from .unify import unify
 
 __all__ = ["UNIT", "Interpreter", "format_results"]
 
 Pair = tuple[Atom, Bindings]
 Gen = Generator[Pair, list[Pair], list[Pair]]
+
+
+class Tail(tuple[Atom, Bindings]):
+    """A request to evaluate an atom in tail position (a rule's body, a chosen branch).
+
+    hyperon reports a type error found there as it reports one in the `!`
+    expression itself (expected types resolved); an error in an argument's
+    evaluation shows the parameter type as declared (`$t`).
+    """
+
+    __slots__ = ()
 
 UNIT = Expression(())
 ERROR = Symbol("Error")
@@ -64,6 +75,8 @@ TRUE, FALSE = Bool(True), Bool(False)
 NUMBER_T, STRING_T, BOOL_T = Symbol("Number"), Symbol("String"), Symbol("Bool")
 _META = {"Atom", "Expression", "Symbol", "Variable", "Grounded"}
 _GROUNDED_TYPES: dict[type, Atom] = {Integer: NUMBER_T, Float: NUMBER_T, String: STRING_T, Bool: BOOL_T}
+_UNDEFINED_ONLY = [UNDEFINED]
+_ANY_TYPE = ("Atom", "%Undefined%", "Grounded")
 
 
 def error(atom: Atom, message: Atom | str) -> Expression:
@@ -383,8 +396,6 @@ BUILTINS: dict[str, tuple[Callable[[Interpreter, list[Atom]], list[Atom]], tuple
 }
 _BUILTIN_TYPES = {k: tuple(Symbol(t) if not t.startswith("$") else Variable("t") for t in v[1]) if v[1] is not None else None
                   for k, v in BUILTINS.items()}
-#: grounded operations whose argument types share a type variable (checked together on each call)
-_POLYMORPHIC = {k for k, v in BUILTINS.items() if v[1] is not None and sum(t.startswith("$") for t in v[1]) > 1}
 #: MeTTa-defined functions whose Expression-typed arguments stay unevaluated
 _NOEVAL_EXPRESSION_ARGS = {"car-atom", "cdr-atom"}
 #: results that are final (not evaluated again)
@@ -472,6 +483,7 @@ class Interpreter:
         self._deadline: float | None = None
         self._rules: dict[tuple[str, int], list[tuple[Atom, Any, Any]] | None] = {}
         self._types: dict[Atom, list[Atom]] = {}
+        self._inferred: dict[Atom, list[Atom]] = {}  # types of expressions, as get-type finds them
         self._generation = -1
         self._options: dict[str, Any] = {}
         #: modules loaded in this run (shared with the interpreters of imported modules):
@@ -494,11 +506,13 @@ class Interpreter:
         if gen is None or gen != self._generation:
             self._rules.clear()
             self._types.clear()
+            self._inferred.clear()
             self._generation = gen if gen is not None else -1
 
     def _invalidate(self) -> None:
         self._rules.clear()
         self._types.clear()
+        self._inferred.clear()
 
     def _tokens_in(self, atom: Atom) -> Atom:
         if len(self.tokens) == 1 and "&self" in self.tokens:
@@ -546,11 +560,11 @@ class Interpreter:
                         a = tok
                 send = [(a, req[1])]
                 continue
-            stack.append(ev(a, req[1]))
+            stack.append(ev(a, req[1], type(req) is Tail))
             send = None
 
     # ------------------------------------------------------------------ core
-    def _eval(self, atom: Atom, b: Bindings) -> Gen:
+    def _eval(self, atom: Atom, b: Bindings, tail: bool = True) -> Gen:
         t = type(atom)
         if t is Symbol:
             tok = self.tokens.get(atom.name)  # type: ignore[attr-defined]
@@ -565,14 +579,15 @@ class Interpreter:
                 return (yield from special(self, atom, b))
             builtin = BUILTINS.get(head.name)
             if builtin is not None and head.name not in self.tokens:
-                return (yield from self._call_builtin(atom, builtin, b))
+                return (yield from self._call_builtin(atom, builtin, b, tail))
         ftype = self._function_type(head)
         results: list[Pair] = []
         if ftype is not None:
             argtypes = ftype.children[1:-1]  # type: ignore[attr-defined]
             if len(argtypes) != len(kids) - 1:
                 return [(error(atom, Symbol("IncorrectNumberOfArguments")), b)]
-            combos = yield from self._eval_args(atom, kids[1:], argtypes, b, metatype_noeval=True)
+            combos = yield from self._eval_args(atom, kids[1:], argtypes, b, metatype_noeval=True,
+                                                resolve=tail)
             for args, bb in combos:
                 if isinstance(args, Atom):  # an error from an argument
                     results.append((args, bb))
@@ -599,11 +614,25 @@ class Interpreter:
         return results
 
     def _eval_args(self, whole: Atom, args: tuple[Atom, ...], types: tuple[Atom, ...] | None, b: Bindings,
-                   metatype_noeval: bool) -> Generator[Pair, list[Pair], list[tuple[Any, Bindings]]]:
+                   metatype_noeval: bool, resolve: bool = True
+                   ) -> Generator[Pair, list[Pair], list[tuple[Any, Bindings]]]:
         """Cartesian product of argument results: [(list of args | error atom, bindings)]."""
         combos: list[tuple[Any, Bindings]] = [([], b)]
+        tb = EMPTY_BINDINGS
+        if types is not None and len(types) == len(args):
+            # like hyperon, the call is checked as written first: the arguments' inferred types
+            # against the parameters, one set of type-variable bindings across them
+            written = tuple(b.resolve(a) for a in args) if b._d else args
+            bad = None
+            if not self._plainly_fits(written, types):
+                tb, bad = check_call(types, written, self._types_of, resolve=resolve)
+            if bad is not None:
+                return [(error(Expression((whole.children[0], *written)), Expression(  # type: ignore[attr-defined]
+                    (Symbol("BadArgType"), Integer(bad[0]), bad[1], bad[2]))), b)]
         for i, arg in enumerate(args):
             expected = types[i] if types is not None else None
+            if expected is not None and tb._d:
+                expected = tb.resolve(expected)
             new: list[tuple[Any, Bindings]] = []
             for done, bb in combos:
                 if isinstance(done, Atom):
@@ -623,11 +652,9 @@ class Interpreter:
                     if is_error(r) and not (type(expected) is Symbol and expected.name in ("Atom", "ErrorType")):
                         new.append((r, rb))
                     elif expected is not None and not self._type_ok(r, expected):
-                        idx = i + 1 if types is not None and len(types) == len(args) and types is not None else i
-                        new.append((error(Expression((whole.children[0], *done, r, *args[i + 1:]))  # type: ignore[attr-defined]
-                                          if types is not None else whole,
-                                          Expression((Symbol("BadArgType"), Integer(idx), expected,
-                                                      self._types_of(r)[0]))), rb))
+                        # the value an argument reduced to does not have the parameter's type
+                        have = self._types_of(r)
+                        new.append((error(r, Expression((Symbol("BadType"), expected, have[0] if have else UNDEFINED))), rb))
                     else:
                         new.append((done + [r], rb))
             combos = new
@@ -644,7 +671,7 @@ class Interpreter:
                 return [(expr, b)]
             results: list[Pair] = []
             for body in bodies:
-                rs = (yield (body, EMPTY_BINDINGS)) if evaluate else [(body, EMPTY_BINDINGS)]
+                rs = (yield Tail((body, EMPTY_BINDINGS))) if evaluate else [(body, EMPTY_BINDINGS)]
                 for r, rb in rs:
                     tr = type(r)
                     if tr is Variable or (tr is Expression and not r.ground):  # type: ignore[attr-defined]
@@ -658,28 +685,23 @@ class Interpreter:
             return [(bb.resolve(body), bb) for body, bb in rules]
         results = []
         for body, bb in rules:
-            results.extend((yield (bb.resolve(body), bb)))
+            results.extend((yield Tail((bb.resolve(body), bb))))
         return results
 
-    def _call_builtin(self, atom: Atom, builtin: tuple[Any, ...], b: Bindings) -> Gen:
+    def _call_builtin(self, atom: Atom, builtin: tuple[Any, ...], b: Bindings, tail: bool = True) -> Gen:
         fn = builtin[0]
         kids = atom.children  # type: ignore[attr-defined]
         name = kids[0].name
         types = _BUILTIN_TYPES[name]
         if types is not None and len(types) != len(kids) - 1:
             return [(error(atom, Symbol("IncorrectNumberOfArguments")), b)]
-        combos = yield from self._eval_args(atom, kids[1:], types, b, metatype_noeval=name in _NOEVAL_EXPRESSION_ARGS)
+        combos = yield from self._eval_args(atom, kids[1:], types, b, metatype_noeval=name in _NOEVAL_EXPRESSION_ARGS,
+                                            resolve=tail)
         results: list[Pair] = []
         for args, bb in combos:
             if isinstance(args, Atom):
                 results.append((args, bb))
                 continue
-            if name in _POLYMORPHIC and not self._same_simple_type(args):
-                bad = arg_mismatch(_signature_atom(*BUILTINS[name][1:]), tuple(args), self._types_of)
-                if bad is not None:
-                    results.append((error(Expression((kids[0], *args)), Expression(
-                        (Symbol("BadArgType"), Integer(bad[0]), bad[1], bad[2]))), bb))
-                    continue
             try:
                 out = fn(self, args)
             except _NoReduce:
@@ -690,19 +712,29 @@ class Interpreter:
                 continue
             for r in out:
                 if type(r) is Expression and name not in _FINAL_RESULTS and r != Expression((kids[0], *args)):
-                    results.extend((yield (r, bb)))
+                    results.extend((yield Tail((r, bb))))
                 else:
                     results.append((r, bb))
         return results
 
-    def _same_simple_type(self, args: list[Atom]) -> bool:
-        """Arguments that plainly share one type (same kind of grounded value, or untyped symbols)."""
-        t0 = type(args[0])
-        if any(type(a) is not t0 for a in args):
-            return False
-        if t0 is Symbol:
-            return not any(self._declared_types(a) or _is_char(a) for a in args)
-        return t0 in _GROUNDED_TYPES
+    def _plainly_fits(self, args: tuple[Atom, ...], params: tuple[Atom, ...]) -> bool:
+        """A quick yes for the common call: variables, untyped expressions, literals of the right type."""
+        for a, want in zip(args, params):
+            ta = type(a)
+            if ta is Variable:
+                continue
+            if ta is Expression:
+                if self._types_of(a) == _UNDEFINED_ONLY:
+                    continue
+                return False
+            if ta is Symbol:
+                if not self._declared_types(a) and not _is_char(a):  # untyped: fits anything
+                    continue
+                return False
+            q = _GROUNDED_TYPES.get(ta)
+            if q is None or type(want) is not Symbol or not (want == q or want.name in _ANY_TYPE):
+                return False
+        return True
 
     # ------------------------------------------------------------------ space access
     def _space_of(self, atom: Atom) -> Any:
@@ -827,7 +859,18 @@ class Interpreter:
         return None
 
     def _types_of(self, atom: Atom) -> list[Atom]:
-        return atom_types(atom, self)
+        t = type(atom)
+        if t is Variable:
+            return [UNDEFINED]
+        if t is not Expression:
+            quick = _GROUNDED_TYPES.get(t)
+            return [quick] if quick is not None else atom_types(atom, self)
+        got = self._inferred.get(atom)
+        if got is None:
+            if len(self._inferred) > 50_000:
+                self._inferred.clear()
+            got = self._inferred[atom] = atom_types(atom, self)
+        return got
 
     def declared_types(self, atom: Atom) -> list[Atom]:
         """Types declared for an atom (`(: atom T)`, builtins' signatures); see mettadb.typecheck."""
@@ -880,7 +923,9 @@ class Interpreter:
                 nb = bt if h == UNDEFINED else unify(want, h, bt)  # type: ignore[arg-type]
                 if nb is not None:
                     break
-            if nb is None:
+            if nb is None and bt is not None and bt.resolve(want) == UNDEFINED:
+                nb = bt  # a parameter bound to an undefined type takes anything here (not so when the call runs)
+            if nb is None:  # the parameter is shown as declared
                 return error(atom, Expression((Symbol("BadArgType"), Integer(i), want, have[0] if have else UNDEFINED)))
             bt = nb
         return None
@@ -987,9 +1032,9 @@ def _if(it: Interpreter, atom: Expression, b: Bindings) -> Gen:
     out: list[Pair] = []
     for c, bb in (yield (cond, b)):
         if c == TRUE:
-            out.extend((yield (bb.resolve(then), bb)))
+            out.extend((yield Tail((bb.resolve(then), bb))))
         elif c == FALSE:
-            out.extend((yield (bb.resolve(else_), bb)))
+            out.extend((yield Tail((bb.resolve(else_), bb))))
         elif is_error(c):
             out.append((c, bb))
         else:
@@ -1005,9 +1050,12 @@ def _let(it: Interpreter, atom: Expression, b: Bindings) -> Gen:
     pattern, value, body = a
     out: list[Pair] = []
     for v, bb in (yield (value, b)):
+        if is_error(v) and v != value:  # like hyperon: an error the argument reduced to is the result
+            out.append((v, bb))
+            continue
         b2 = unify(bb.resolve(pattern), v, bb)
         if b2 is not None:
-            out.extend((yield (b2.resolve(body), b2)))
+            out.extend((yield Tail((b2.resolve(body), b2))))
     return out
 
 
@@ -1018,12 +1066,12 @@ def _let_star(it: Interpreter, atom: Expression, b: Bindings) -> Gen:
         return _wrong_arity(atom, b)
     pairs, body = a
     if not pairs.children:  # type: ignore[attr-defined]
-        return (yield (body, b))
+        return (yield Tail((body, b)))
     first, *rest = pairs.children  # type: ignore[attr-defined]
     if type(first) is not Expression or len(first.children) != 2:
         return [(error(atom, "let* expects pairs of (pattern value)"), b)]
     inner = Expression((atom.children[0], Expression(rest), body)) if rest else body
-    return (yield (Expression((Symbol("let"), *first.children, inner)), b))
+    return (yield Tail((Expression((Symbol("let"), *first.children, inner)), b)))
 
 
 def _case_like(it: Interpreter, atom: Expression, b: Bindings, evaluate: bool, branch: bool = True) -> Gen:
@@ -1044,7 +1092,7 @@ def _case_like(it: Interpreter, atom: Expression, b: Bindings, evaluate: bool, b
             pat, res = case.children
             b2 = unify(bb.resolve(pat), v, bb)
             if b2 is not None:
-                out.extend((yield (b2.resolve(res), b2)) if branch else [(b2.resolve(res), b2)])
+                out.extend((yield Tail((b2.resolve(res), b2))) if branch else [(b2.resolve(res), b2)])
                 break
     return out
 
@@ -1085,7 +1133,7 @@ def _match(it: Interpreter, atom: Expression, b: Bindings) -> Gen:
             r = b2.resolve(template)
             tr = type(r)
             if tr is Expression and r.children:  # type: ignore[attr-defined]
-                out.extend((yield (r, b2)))
+                out.extend((yield Tail((r, b2))))
             else:  # evaluates to itself (or its token)
                 if tr is Symbol:
                     r = tokens.get(r.name, r)  # type: ignore[attr-defined]
@@ -1145,7 +1193,7 @@ def _capture(it: Interpreter, atom: Expression, b: Bindings) -> Gen:
     a = _args(atom, 1)
     if a is None:
         return _wrong_arity(atom, b)
-    return (yield (a[0], b))
+    return (yield Tail((a[0], b)))
 
 
 @special("unify", "(-> Atom Atom Atom Atom %Undefined%)")
@@ -1156,8 +1204,8 @@ def _unify(it: Interpreter, atom: Expression, b: Bindings) -> Gen:
     x, y, then, else_ = a
     b2 = unify(x, y, b)
     if b2 is not None:
-        return (yield (b2.resolve(then), b2))
-    return (yield (else_, b))
+        return (yield Tail((b2.resolve(then), b2)))
+    return (yield Tail((else_, b)))
 
 
 @special("quote", "(-> Atom Atom)")
@@ -1236,7 +1284,7 @@ def _if_error(it: Interpreter, atom: Expression, b: Bindings) -> Gen:
     a = _args(atom, 3)
     if a is None:
         return _wrong_arity(atom, b)
-    return (yield (a[1] if is_error(a[0]) else a[2], b))
+    return (yield Tail((a[1] if is_error(a[0]) else a[2], b)))
 
 
 @special("return-on-error", "(-> Atom Atom %Undefined%)")
@@ -1258,8 +1306,8 @@ def _if_decons(it: Interpreter, atom: Expression, b: Bindings) -> Gen:
     if type(expr) is Expression and expr.children:
         b2 = unify(Expression((h, t)), Expression((expr.children[0], Expression(expr.children[1:]))), b)
         if b2 is not None:
-            return (yield (b2.resolve(then), b2))
-    return (yield (else_, b))
+            return (yield Tail((b2.resolve(then), b2)))
+    return (yield Tail((else_, b)))
 
 
 @special("if-equal", "(-> Atom Atom Atom Atom %Undefined%)")
@@ -1267,7 +1315,7 @@ def _if_equal(it: Interpreter, atom: Expression, b: Bindings) -> Gen:
     a = _args(atom, 4)
     if a is None:
         return _wrong_arity(atom, b)
-    return (yield (a[2] if a[0] == a[1] else a[3], b))
+    return (yield Tail((a[2] if a[0] == a[1] else a[3], b)))
 
 
 def _substitute(var: Atom, value: Atom, body: Atom) -> Atom:
@@ -1394,14 +1442,14 @@ def _assert(kind: str, with_msg: bool) -> Special:
         a = _args(atom, n)
         if a is None:
             return _wrong_arity(atom, b)
-        got = _collect((yield (a[0], b)))
+        got = _collect((yield Tail((a[0], b))))
         if kind.endswith("ToResult") or kind == "assertIncludes":
             if type(a[1]) is not Expression:
                 return [(error(atom, Expression((Symbol("BadArgType"), Integer(2), EXPRESSION_T,
                                                  it._types_of(a[1])[0]))), b)]
             expected = list(a[1].children)
         else:
-            expected = _collect((yield (a[1], b)))
+            expected = _collect((yield Tail((a[1], b))))
         alpha = "Alpha" in kind
         if kind == "assertIncludes":
             missing = [e for e in expected if not any(alpha_equal(e, g) if alpha else e == g for g in got)]
@@ -1512,6 +1560,9 @@ def _new_state(it: Interpreter, atom: Expression, b: Bindings) -> Gen:
     out: list[Pair] = []
     for v, bb in (yield (a[0], b)):
         v = bb.resolve(v)
+        if is_error(v) and v != a[0]:  # like hyperon: an error the argument reduced to is the result
+            out.append((v, bb))
+            continue
         out.append((StateAtom(v, it._types_of(v)[0] if it._types_of(v) else UNDEFINED), bb))
     return out
 
@@ -1527,37 +1578,61 @@ def _get_state(it: Interpreter, atom: Expression, b: Bindings) -> Gen:
     return out
 
 
-@special("change-state!", "(-> (StateMonad $t) $t (StateMonad $t))")
+@special("change-state!", "(-> (StateMonad $tcso) $tcso (StateMonad $tcso))")
 def _change_state(it: Interpreter, atom: Expression, b: Bindings) -> Gen:
     a = _args(atom, 2)
     if a is None:
         return _wrong_arity(atom, b)
     out: list[Pair] = []
     for s, bb in (yield (a[0], b)):
+        if not isinstance(s, StateAtom):
+            out.append((error(atom, "change-state! expects a state"), bb))
+            continue
+        want = s.value_type
+        written = bb.resolve(a[1])
+        have = it._types_of(written)
+        if have and not _fits_state(have, want):  # checked as written first, like hyperon
+            out.append((error(Expression((atom.children[0], s, written)), Expression(
+                (Symbol("BadArgType"), Integer(2), want, have[0]))), bb))
+            continue
         for v, b2 in (yield (a[1], bb)):
-            if isinstance(s, StateAtom):
-                v = b2.resolve(v)
-                have = it._types_of(v)
-                want = s.value_type
-                if want != UNDEFINED and not any(match_types(t, want, EMPTY_BINDINGS) is not None for t in have):
-                    out.append((error(Expression((atom.children[0], s, v)), Expression(
-                        (Symbol("BadArgType"), Integer(2), want, have[0] if have else UNDEFINED))), b2))
-                    continue
-                s.set(v)
-                out.append((s, b2))
-            else:
-                out.append((error(atom, "change-state! expects a state"), b2))
+            v = b2.resolve(v)
+            if is_error(v) and v != a[1]:  # like hyperon: an error the argument reduced to is the result
+                out.append((v, b2))
+                continue
+            have = it._types_of(v)
+            if have and not _fits_state(have, want):  # the value it reduced to
+                out.append((error(v, Expression((Symbol("BadType"), want, have[0]))), b2))
+                continue
+            s.set(v)
+            out.append((s, b2))
     return out
+
+
+def _fits_state(have: list[Atom], want: Atom) -> bool:
+    """Whether a value of these types may go into a state of type `want`.
+
+    As in hyperon 0.2.10: a state of undefined type takes only values of
+    undefined type; a state of a defined type takes values of that type or of
+    undefined type.
+    """
+    return any(t == UNDEFINED or (want != UNDEFINED and match_types(t, want, EMPTY_BINDINGS) is not None) for t in have)
 
 
 @special("bind!", "(-> Symbol %Undefined% (->))")
 def _bind(it: Interpreter, atom: Expression, b: Bindings) -> Gen:
     a = _args(atom, 2)
-    if a is None or type(a[0]) is not Symbol:
+    if a is None:
         return _wrong_arity(atom, b)
+    if type(a[0]) is not Symbol:  # e.g. a token bound before: it was replaced by its value
+        return [(error(atom, Expression((Symbol("BadArgType"), Integer(1), Symbol("Symbol"),
+                                         it._types_of(a[0])[0] if it._types_of(a[0]) else UNDEFINED))), b)]
     rs = yield (a[1], b)
     if rs:
-        it.tokens[a[0].name] = rs[0][1].resolve(rs[0][0])
+        value = rs[0][1].resolve(rs[0][0])
+        if is_error(value) and value != a[1]:  # like hyperon: an error the argument reduced to is the result
+            return [(value, b)]
+        it.tokens[a[0].name] = value
     return [(UNIT, b)]
 
 

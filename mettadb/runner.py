@@ -43,7 +43,9 @@ def run_script(interp: Interpreter, text: str, source: str = "<string>",
                 on_result(atom, [bad])
             out.stopped_on_error = True
             break
-        results = interp.evaluate(atom)
+        bad = interp.check_added(atom) if interp.type_check else None
+        # `type-check auto` checks an `!` expression as written too; its error is the result
+        results = [bad] if bad is not None else interp.evaluate(atom)
         out.append(results)
         if on_result is not None:
             on_result(atom, results)

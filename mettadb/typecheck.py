@@ -27,7 +27,7 @@ from .atoms import Atom, Expression, Grounded, Symbol, Variable, fresh_variable,
 from .bindings import EMPTY_BINDINGS, Bindings
 from .unify import unify
 
-__all__ = ["ARROW", "UNDEFINED", "TypeEnv", "arg_mismatch", "atom_types", "fresh", "is_function_type", "match_types",
+__all__ = ["ARROW", "UNDEFINED", "TypeEnv", "arg_mismatch", "atom_types", "check_call", "fresh", "is_function_type", "match_types",
            "meta_type"]
 
 ARROW = Symbol("->")
@@ -49,15 +49,13 @@ class TypeEnv(Protocol):
         ...
 
 
+_META = {Variable: Symbol("Variable"), Symbol: Symbol("Symbol"), Expression: Symbol("Expression")}
+_GROUNDED_META = Symbol("Grounded")
+
+
 def meta_type(atom: Atom) -> Symbol:
     """`Variable`, `Symbol`, `Expression` or `Grounded`."""
-    if type(atom) is Variable:
-        return Symbol("Variable")
-    if type(atom) is Symbol:
-        return Symbol("Symbol")
-    if type(atom) is Expression:
-        return Symbol("Expression")
-    return Symbol("Grounded")
+    return _META.get(type(atom), _GROUNDED_META)
 
 
 def is_function_type(t: Atom) -> bool:
@@ -149,25 +147,35 @@ def _check_args(args: tuple[Atom, ...], actual: list[list[Atom]], params: Iterab
     return found
 
 
-def arg_mismatch(fn_type: Atom, args: tuple[Atom, ...], types_of: Callable[[Atom], list[Atom]]
-                 ) -> tuple[int, Atom, Atom] | None:
-    """The first argument (1-based index, expected type, its type) that does not fit a function type.
+def check_call(params: tuple[Atom, ...], args: tuple[Atom, ...], types_of: Callable[[Atom], list[Atom]],
+               resolve: bool = True) -> tuple[Bindings, tuple[int, Atom, Atom] | None]:
+    """Check a call's arguments, as written, against its parameter types, left to right.
 
-    Arguments are checked left to right with one set of type-variable bindings,
-    as hyperon checks a call: `(== 5 "S")` against `(-> $t $t Bool)` fails at
-    argument 2, expected `Number` (bound by argument 1), found `String`.
+    One set of type-variable bindings serves all arguments, as hyperon checks a
+    call before evaluating it: `(== 5 "S")` against `(-> $t $t Bool)` fails at
+    argument 2, expected `Number` (bound by argument 1), found `String`.  Returns
+    the bindings (to check each argument's value against later) and the first
+    mismatch (1-based index, expected type, the argument's type) or None.
+    Without `resolve` the expected type is reported as declared (`$t`).
     """
-    params = fn_type.children[1:-1]  # type: ignore[attr-defined]
     b: Bindings = EMPTY_BINDINGS
     for i, (arg, want) in enumerate(zip(args, params)):
-        if want == ATOM or want == meta_type(arg):
+        if want == ATOM or want == meta_type(arg) or type(arg) is Variable:
             continue
         have = types_of(arg)
+        if not have or have[0] is want:  # ill-typed (its evaluation reports its own error), or plainly right
+            continue
         for t in have:
             b2 = match_types(t, want, b)
             if b2 is not None:
                 b = b2
                 break
         else:
-            return i + 1, b.resolve(want), have[0] if have else UNDEFINED
-    return None
+            return b, (i + 1, b.resolve(want) if resolve else fresh(want), have[0])
+    return b, None
+
+
+def arg_mismatch(fn_type: Atom, args: tuple[Atom, ...], types_of: Callable[[Atom], list[Atom]],
+                 resolve: bool = True) -> tuple[int, Atom, Atom] | None:
+    """The first argument that does not fit a function type `(-> ...)`; see check_call."""
+    return check_call(fn_type.children[1:-1], args, types_of, resolve)[1]  # type: ignore[attr-defined]
