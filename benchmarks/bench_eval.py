@@ -46,14 +46,13 @@ FIB = "(= (fib $n) (if (< $n 2) $n (+ (fib (- $n 1)) (fib (- $n 2)))))\n"
 # (`MeTTa()`, `Space.run`'s interpreter), adding the facts, evaluating.
 METTADB = """
 import sys, time, tempfile, mettadb
-import mettadb.eval, mettadb.runner, mettadb.query, mettadb.encoding
+import mettadb.interp, mettadb.runner, mettadb.query, mettadb.encoding
 text = open(sys.argv[2]).read()
 best = None
 for _ in range(int(sys.argv[3])):
     # every pass starts cold: no compiled pattern or token cache from the pass before
-    mettadb.query._COMPILED.clear()
-    mettadb.encoding._SYMBOL_TOKENS.clear()
-    mettadb.encoding._text_cache.clear()
+    mettadb.query.clear_caches()
+    mettadb.encoding.clear_caches()
     with mettadb.open(tempfile.mkdtemp(dir=sys.argv[1])) as sp:
         t = time.process_time()
         res = sp.run(text)

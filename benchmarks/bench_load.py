@@ -28,7 +28,7 @@ RESULT = {"seconds": time.perf_counter() - t, "atoms": r.read, "mode": r.mode}
 
 TRANSCODE_ONLY = """
 import sys, time, gc
-from mettadb.parser import transcode_file
+from mettadb.transcode import transcode_file
 gc.disable()
 t = time.perf_counter()
 n = sum(1 for _ in transcode_file(sys.argv[1]))

@@ -37,8 +37,10 @@ from .errors import (
     ReadOnlyError,
     SpaceFullError,
 )
+from .loading import LoadReport
 from .parser import parse, parse_atom, parse_script
-from .store import DEFAULT_PATH, FORMAT_VERSION, LoadReport, Space, open_space
+from .space import Space, open_space
+from .store import DEFAULT_PATH, FORMAT_VERSION
 from .unify import unify
 
 __all__ = [

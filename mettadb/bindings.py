@@ -16,43 +16,55 @@ __all__ = ["EMPTY_BINDINGS", "Bindings"]
 
 
 class Bindings(Mapping[Variable, Atom]):
-    """An immutable substitution; `b[var]` gives the fully resolved value."""
+    """An immutable substitution; `b[var]` gives the fully resolved value.
 
-    __slots__ = ("_d",)
+    The variable may be given by name: `b["x"]` and `b["$x"]` are `b[Variable("x")]`.
+    """
+
+    __slots__ = ("links",)
+    #: the stored links, variable -> value (unresolved); read it, never change it
+    links: dict[Variable, Atom]
 
     def __init__(self, mapping: Mapping[Variable, Atom] | None = None) -> None:
-        self._d: dict[Variable, Atom] = dict(mapping) if mapping else {}
+        self.links = dict(mapping) if mapping else {}
 
     # Mapping protocol ----------------------------------------------------
-    def __getitem__(self, var: Variable) -> Atom:
-        v = self._d[var]
+    def __getitem__(self, var: Variable | str) -> Atom:
+        if type(var) is str:
+            var = Variable(var[1:] if var.startswith("$") else var)
+        v = self.links[var]  # type: ignore[index]
         t = type(v)
         if t is not Variable and t is not Expression:
             return v
         return self.resolve(v)
 
+    def __contains__(self, var: object) -> bool:
+        if type(var) is str:
+            var = Variable(var[1:] if var.startswith("$") else var)
+        return var in self.links
+
     def __iter__(self) -> Iterator[Variable]:
-        return iter(self._d)
+        return iter(self.links)
 
     def __len__(self) -> int:
-        return len(self._d)
+        return len(self.links)
 
     def __repr__(self) -> str:
-        inner = ", ".join(f"${v.name}: {self.resolve(v)}" for v in self._d)
+        inner = ", ".join(f"${v.name}: {self.resolve(v)}" for v in self.links)
         return "{" + inner + "}"
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Bindings):
             return NotImplemented
-        return self._d == other._d
+        return self.links == other.links
 
     def __hash__(self) -> int:
-        return hash(frozenset(self._d.items()))
+        return hash(frozenset(self.links.items()))
 
     # operations ----------------------------------------------------------
     def walk(self, atom: Atom) -> Atom:
         """Follow variable-to-atom links until an unbound variable or a non-variable."""
-        d = self._d
+        d = self.links
         while type(atom) is Variable:
             nxt = d.get(atom)
             if nxt is None:
@@ -60,15 +72,9 @@ class Bindings(Mapping[Variable, Atom]):
             atom = nxt
         return atom
 
-    def bind(self, var: Variable, value: Atom) -> Bindings | None:
-        """A new Bindings with `var` bound to `value`; None if that contradicts these."""
-        from .unify import unify
-
-        return unify(var, value, self)
-
     def resolve(self, atom: Atom) -> Atom:
         """The atom with every bound variable replaced by its value."""
-        d = self._d
+        d = self.links
         if not d:
             return atom
         try:
@@ -121,19 +127,21 @@ class Bindings(Mapping[Variable, Atom]):
 
     def restrict(self, variables: Any) -> Bindings:
         """Only the given variables, each resolved."""
-        return Bindings({v: self.resolve(v) for v in variables if v in self._d})
+        return Bindings({v: self.resolve(v) for v in variables if v in self.links})
 
     def to_dict(self) -> dict[str, str]:
         """`{"x": "MeTTa text"}` for each bound variable (names without `$`)."""
-        return {v.name: str(self.resolve(v)) for v in self._d}
+        return {v.name: str(self.resolve(v)) for v in self.links}
 
     def items_raw(self) -> Iterator[tuple[Variable, Atom]]:
         """The stored links, unresolved."""
-        return iter(self._d.items())
+        return iter(self.links.items())
 
-    def _extend(self, new: dict[Variable, Atom]) -> Bindings:
+    @staticmethod
+    def from_links(links: dict[Variable, Atom]) -> Bindings:
+        """Bindings that take ownership of `links` (not copied: the caller must not change it)."""
         b = Bindings.__new__(Bindings)
-        b._d = new
+        b.links = links
         return b
 
 

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Sequence
 from typing import Any
 
 from distributed import get_worker
 from distributed.diagnostics.plugin import WorkerPlugin
 
-from .parallel import ReplicaMismatchError, answer_chunk
+from .batch import BatchResult, ReplicaMismatchError, answer_chunk, chunks
+from .errors import MettaDBError
+from .store import Store
 
 __all__ = ["MettaDBWorkerPlugin", "dask_chunk"]
 
@@ -31,8 +34,6 @@ class MettaDBWorkerPlugin(WorkerPlugin):
         self.generation = generation
 
     def setup(self, worker: Any) -> None:
-        from .store import Space
-
         path = os.environ.get("METTADB_REPLICA", self.replica_path)
         old = getattr(worker, "_mettadb_space", None)
         if old is not None:
@@ -40,7 +41,7 @@ class MettaDBWorkerPlugin(WorkerPlugin):
         worker._mettadb_space = None
         worker._mettadb_error = None
         try:
-            space = Space(path, readonly=True)
+            space = Store(path, readonly=True)
         except Exception as e:
             worker._mettadb_error = f"cannot open replica {path}: {e}"
             return
@@ -65,3 +66,25 @@ def dask_chunk(chunk: Sequence[tuple[int, str]], options: dict[str, Any]) -> dic
     if err:
         raise ReplicaMismatchError(f"refused: {err}")
     return answer_chunk(getattr(worker, "_mettadb_space"), chunk, options)  # noqa: B009
+
+
+def evaluate_on_dask(space: Any, items: list[tuple[int, str]], client: Any, replica_path: str | None,
+                   chunk_size: int | None, options: dict[str, Any], t0: float) -> BatchResult:
+    plugin = MettaDBWorkerPlugin(replica_path or space.path, space.format_version, space.generation)
+    client.register_plugin(plugin, name="mettadb")
+    n_workers = len(client.scheduler_info().get("workers", {})) or 1
+    size = chunk_size or max(1, -(-len(items) // (n_workers * 4)))
+    futures = [client.submit(dask_chunk, c, options, pure=False) for c in chunks(items, size)]
+    answers: dict[int, str] = {}
+    cpu = 0.0
+    generations = set()
+    for fut in futures:
+        out = fut.result()
+        cpu += out["cpu"]
+        generations.add(out["generation"])
+        answers.update(out["answers"])
+    if len(generations) > 1:
+        raise MettaDBError(f"workers answered from different versions {sorted(generations)}; use replicas made "
+                           "with `mettadb backup`")
+    return BatchResult([answers[i] for i, _ in items], n_workers, generations.pop(), time.perf_counter() - t0,
+                       worker_cpu=cpu)

@@ -46,15 +46,21 @@ __all__ = [
     "TAG_SPECIAL_FLOAT",
     "TAG_VAR_REF",
     "TAG_WIDE_ARITY",
+    "TEXT_CACHE",
     "arity_token",
     "atom_tokens",
     "check_path",
+    "clear_caches",
     "decode",
     "encode",
     "encode_with_names",
+    "is_arity_tag",
+    "is_symbol_tag",
+    "is_variable_tag",
     "literal_token",
     "split_tokens",
     "symbol_token",
+    "text_atom",
     "varref_token",
     "word_token",
 ]
@@ -67,6 +73,21 @@ TAG_VAR_REF = 0x43
 TAG_SPECIAL_FLOAT = 0x44
 
 _NEW_VAR_B = b"\xc0"
+
+
+def is_arity_tag(tag: int) -> bool:
+    """A MORK arity tag `0x00|n` (n <= 63; wider expressions use `TAG_WIDE_ARITY`)."""
+    return tag < 0x40
+
+
+def is_symbol_tag(tag: int) -> bool:
+    """A MORK short-symbol tag `0xC0|n` with n >= 1 (`0xC0` itself is a new variable)."""
+    return tag > 0xC0
+
+
+def is_variable_tag(tag: int) -> bool:
+    """A new variable (`0xC0`), a short reference (`0x80|k`) or a long one (`TAG_VAR_REF`)."""
+    return 0x80 <= tag <= 0xC0 or tag == TAG_VAR_REF
 #: a string literal already in canonical form (no escapes, no control characters)
 _PLAIN_STRING = re.compile(r'"[^"\\\x00-\x1f\x7f]*"')
 EMPTY_EXPRESSION = Expression(())
@@ -218,12 +239,13 @@ def encode(atom: Atom) -> bytes:
     return encode_with_names(atom)[0]
 
 
-_text_cache: dict[bytes, Atom] = {}
+#: symbol token -> atom, for decoding the same symbols again without building them
+TEXT_CACHE: dict[bytes, Atom] = {}
 _TEXT_CACHE_MAX = 500_000
 
 
-def _text_atom(token: bytes, text: bytes | None = None) -> Atom:
-    a = _text_cache.get(token)
+def text_atom(token: bytes, text: bytes | None = None) -> Atom:
+    a = TEXT_CACHE.get(token)
     if a is not None:
         return a
     if text is None:
@@ -254,9 +276,9 @@ def _text_atom(token: bytes, text: bytes | None = None) -> Atom:
             raise DecodeError("a symbol's text may not start with '$'")
         else:
             a = Symbol(s)
-    if len(_text_cache) >= _TEXT_CACHE_MAX:
-        _text_cache.clear()
-    _text_cache[token] = a
+    if len(TEXT_CACHE) >= _TEXT_CACHE_MAX:
+        TEXT_CACHE.clear()
+    TEXT_CACHE[token] = a
     return a
 
 
@@ -286,7 +308,7 @@ def decode(path: bytes, names: Sequence[str] | None = None) -> Atom:
             end = pos + (tag & 0x3F)
             if end > n:
                 raise DecodeError(f"symbol runs past the end of the path at byte {pos - 1}")
-            atom = _text_atom(path[pos - 1 : end], path[pos:end])
+            atom = text_atom(path[pos - 1 : end], path[pos:end])
             pos = end
         elif tag == 0xC0:
             k = len(variables)
@@ -320,7 +342,7 @@ def decode(path: bytes, names: Sequence[str] | None = None) -> Atom:
                 except UnicodeDecodeError:
                     raise DecodeError("symbol is not valid UTF-8") from None
             else:
-                atom = _text_atom(path[pos - 1 : end], path[pos:end])
+                atom = text_atom(path[pos - 1 : end], path[pos:end])
             pos = end
         elif tag == TAG_SPECIAL_FLOAT:
             if pos >= n or path[pos] <= 0xC0:
@@ -359,7 +381,7 @@ def check_path(path: bytes) -> int:
     pos = 0
     need = 1
     nvars = 0
-    cached = _text_cache.get
+    cached = TEXT_CACHE.get
     while need:
         if pos >= n:
             raise DecodeError(f"path ends inside an expression at byte {pos}")
@@ -373,7 +395,7 @@ def check_path(path: bytes) -> int:
             if end > n:
                 raise DecodeError(f"symbol runs past the end of the path at byte {pos - 1}")
             if cached(path[pos - 1:end]) is None:
-                _text_atom(path[pos - 1:end], path[pos:end])
+                text_atom(path[pos - 1:end], path[pos:end])
             pos = end
         elif tag == 0xC0:
             nvars += 1
@@ -410,3 +432,9 @@ def split_tokens(path: bytes) -> list[bytes]:
             raise DecodeError("token runs past the end of the path")
         out.append(path[start:pos])
     return out
+
+
+def clear_caches() -> None:
+    """Forget the symbol token and decoded-symbol caches (benchmarks start cold with it)."""
+    _SYMBOL_TOKENS.clear()
+    TEXT_CACHE.clear()

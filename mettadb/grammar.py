@@ -15,7 +15,7 @@ import pyparsing as pp
 
 from .atoms import Atom, Expression, String
 from .errors import ParseError
-from .parser import _word_atom
+from .parser import word_atom
 from .tokens import CLOSE, COMMENT, OPEN, STRING, UNTERMINATED_STRING, WHITESPACE, WORD, unescape
 
 __all__ = ["INCOMPLETE_MESSAGES", "is_complete", "parse_with_grammar"]
@@ -47,7 +47,7 @@ def _build() -> pp.ParserElement:
         return (skip + e).leave_whitespace()
 
     def word_action(s: str, loc: int, toks: Any) -> Atom:
-        atom = _word_atom(toks[0])
+        atom = word_atom(toks[0])
         if atom is None:
             raise pp.ParseFatalException(s, loc, "'$' must be followed by a variable name")
         return atom

@@ -45,16 +45,15 @@ def export_space(space: Any, out: IO[bytes], fmt: str = "metta",
     report = ExportReport()
     if fmt == "paths":
         z = zlib.compressobj(6)
-        with space._read() as txn:
-            for _key, rec in space._records(txn):
-                if _uses_extension(rec.path):
-                    report.extended += rec.count
-                record = _U32.pack(len(rec.path)) + rec.path
-                for _ in range(rec.count):
-                    out.write(z.compress(record))
-                    report.atoms += 1
-                if progress is not None and not report.atoms & 0x3FFF:
-                    progress(report.atoms)
+        for _key, rec in space.records():
+            if _uses_extension(rec.path):
+                report.extended += rec.count
+            record = _U32.pack(len(rec.path)) + rec.path
+            for _ in range(rec.count):
+                out.write(z.compress(record))
+                report.atoms += 1
+            if progress is not None and not report.atoms & 0x3FFF:
+                progress(report.atoms)
         out.write(z.flush())
         return report
     for atom in space.atoms():

@@ -22,43 +22,21 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, field
 from typing import Any
 
-from .atoms import Atom, Expression, String, Symbol
+from .atoms import Atom
+from .batch import BatchResult, ReplicaMismatchError, answer_chunk, chunks, error_line
+from .env import reclaim_readers
 from .errors import MettaDBError
-from .eval import Interpreter, format_results
+from .store import Store
 
-__all__ = ["BatchResult", "ReplicaMismatchError", "answer_chunk", "evaluate_many"]
+__all__ = ["BatchResult", "ReplicaMismatchError", "answer_chunk", "chunks", "evaluate_many"]
 
 #: target CPU time of one chunk, seconds
 CHUNK_SECONDS = 0.25
 #: batches whose estimated total is below this run in-process under jobs="auto"
 AUTO_INPROCESS_SECONDS = 1.0
 MAX_ROUNDS = 3
-
-
-class ReplicaMismatchError(MettaDBError):
-    """A worker's replica is not the coordinator's version of the space."""
-
-
-@dataclass
-class BatchResult:
-    """Answers in input order, as printable lines, plus what the batch did."""
-
-    lines: list[str]
-    workers: int
-    generation: int
-    seconds: float
-    worker_cpu: float = 0.0
-    worker_startup: list[float] = field(default_factory=list)
-    rounds: int = 1
-    #: what went wrong on the way (a worker that died, chunks run again)
-    notes: list[str] = field(default_factory=list)
-
-    def summary(self, queries: int) -> str:
-        """The `batch: ...` line of the CLI."""
-        return f"batch: {queries} queries, {self.workers} workers, version {self.generation}, {self.seconds:.2f} s"
 
 
 # ---------------------------------------------------------------- worker side
@@ -70,23 +48,11 @@ def _worker_init(path: str, options: dict[str, Any], fault_marker: str | None = 
                  pool_created: float | None = None) -> None:
     t0 = time.perf_counter()
     _WORKER["fault_marker"] = fault_marker
-    from .store import Space
-
-    space = Space(path, readonly=True)
+    space = Store(path, readonly=True)
     _WORKER["space"] = space
     _WORKER["options"] = options
     # start-up as the coordinator sees it: from creating the pool to this worker being ready
     _WORKER["startup"] = time.time() - pool_created if pool_created else time.perf_counter() - t0
-
-
-def _error_line(query: str, message: str) -> str:
-    from .parser import parse_atom
-
-    try:
-        q: Atom = parse_atom(query)
-    except MettaDBError:
-        q = String(query)
-    return format_results([Expression((Symbol("Error"), q, String(message)))])
 
 
 def _fault_injection() -> None:
@@ -98,50 +64,6 @@ def _fault_injection() -> None:
         os._exit(3)
 
 
-_INTERPRETERS: dict[int, Interpreter] = {}
-
-
-def _interpreter(space: Any, options: dict[str, Any]) -> Interpreter:
-    """One interpreter per open space and options, kept across chunks: its rule and type
-    caches stay warm while the generation is unchanged (it checks at every evaluation)."""
-    key = id(space)
-    interp = _INTERPRETERS.get(key)
-    if interp is None or interp.space is not space or interp._options != options:
-        interp = Interpreter(space, readonly=True, **options)
-        interp._options = options
-        _INTERPRETERS[key] = interp
-    return interp
-
-
-def answer_chunk(space: Any, chunk: Sequence[tuple[int, str]], options: dict[str, Any]) -> dict[str, Any]:
-    """Answer queries in one read transaction: {"answers": [(index, line)], "generation", "cpu"}."""
-    from .parser import parse_atom
-
-    cpu0 = time.process_time()
-    txn = space.env.begin(buffers=False)
-    space._txn_local.txn = txn
-    try:
-        space._sync_slot(txn)
-        from .store import _unpack
-
-        raw = txn.get(b"generation", db=space._dbs[b"meta"])
-        generation = int(_unpack(raw)) if raw is not None else 0
-        interp = _interpreter(space, options)
-        answers = []
-        for index, text in chunk:
-            try:
-                results = interp.evaluate(parse_atom(text))
-                answers.append((index, format_results(results)))
-            except MettaDBError as e:
-                answers.append((index, _error_line(text, str(e))))
-            except RecursionError:
-                answers.append((index, _error_line(text, "recursion too deep")))
-    finally:
-        space._txn_local.txn = None
-        txn.abort()
-    return {"answers": answers, "generation": generation, "cpu": time.process_time() - cpu0, "pid": os.getpid()}
-
-
 def _worker_chunk(chunk: Sequence[tuple[int, str]]) -> dict[str, Any]:
     _fault_injection()
     out = answer_chunk(_WORKER["space"], chunk, _WORKER["options"])
@@ -151,10 +73,6 @@ def _worker_chunk(chunk: Sequence[tuple[int, str]]) -> dict[str, Any]:
 
 # ---------------------------------------------------------------- coordinator
 
-def _chunks(items: list[tuple[int, str]], size: int) -> list[list[tuple[int, str]]]:
-    return [items[i:i + size] for i in range(0, len(items), size)]
-
-
 def evaluate_many(space: Any, queries: Iterable[str | Atom], *, jobs: int | str = "auto", client: Any = None,
                   replica_path: str | None = None, chunk_size: int | None = None,
                   progress: Callable[[int, int], None] | None = None, **options: Any) -> BatchResult:
@@ -163,12 +81,15 @@ def evaluate_many(space: Any, queries: Iterable[str | Atom], *, jobs: int | str 
     Returns each query's results formatted as `run` prints them, in input order.
     """
     t0 = time.perf_counter()
+    generation0 = space.generation  # a closed space fails here with MettaDBError
     items = [(i, q if isinstance(q, str) else str(q)) for i, q in enumerate(queries)]
     if not items:
-        return BatchResult([], 0, space.generation, 0.0)
+        return BatchResult([], 0, generation0, 0.0)
     lines: dict[int, str] = {}
     if client is not None:
-        return _evaluate_dask(space, items, client, replica_path, chunk_size, options, t0)
+        from .dask import evaluate_on_dask
+
+        return evaluate_on_dask(space, items, client, replica_path, chunk_size, options, t0)
     if jobs == "auto":
         # pilot: a few queries in-process measure the per-query cost
         pilot = items[: min(len(items), 8)]
@@ -247,7 +168,7 @@ def _run_pool_inner(path: str, work: list[tuple[int, str]], n_jobs: int, size: i
     answers: dict[int, tuple[str, int]] = {}
     cpu = 0.0
     startups: list[float] = []
-    pending = _chunks(work, size)
+    pending = chunks(work, size)
     retried: set[int] = set()
     notes: list[str] = []
     rounds = 0
@@ -271,7 +192,7 @@ def _run_pool_inner(path: str, work: list[tuple[int, str]], n_jobs: int, size: i
                     key = chunk[0][0]
                     if key in retried:
                         for i, q in chunk:
-                            answers[i] = (_error_line(q, "worker process died twice on this query's chunk"), -1)
+                            answers[i] = (error_line(q, "worker process died twice on this query's chunk"), -1)
                     else:
                         retried.add(key)
                         failed.append(chunk)
@@ -289,7 +210,7 @@ def _run_pool_inner(path: str, work: list[tuple[int, str]], n_jobs: int, size: i
         if stale and rounds >= MAX_ROUNDS:
             raise MettaDBError(f"no agreement on one version of the space after {MAX_ROUNDS} rounds (it kept "
                                "changing); run the batch on a snapshot made with `mettadb backup`")
-        pending = failed + (_chunks(stale, size) if stale else [])
+        pending = failed + (chunks(stale, size) if stale else [])
     newest = max((g for _, g in answers.values()), default=0)
     return {"answers": [(i, line) for i, (line, _g) in answers.items()], "generation": newest, "cpu": cpu,
             "startup": startups, "rounds": rounds, "notes": list(dict.fromkeys(notes))}
@@ -297,37 +218,6 @@ def _run_pool_inner(path: str, work: list[tuple[int, str]], n_jobs: int, size: i
 
 def _reclaim_readers(path: str) -> None:
     """Free reader slots left by dead workers (LMDB's reader_check)."""
-    from .store import _ENVS
-
-    entry = _ENVS.get(os.path.realpath(path))
-    if entry is not None:
-        try:
-            entry[0].reader_check()
-        except Exception:
-            pass
+    reclaim_readers(path)
 
 
-# ---------------------------------------------------------------- Dask
-
-def _evaluate_dask(space: Any, items: list[tuple[int, str]], client: Any, replica_path: str | None,
-                   chunk_size: int | None, options: dict[str, Any], t0: float) -> BatchResult:
-    from .dask import MettaDBWorkerPlugin, dask_chunk
-
-    plugin = MettaDBWorkerPlugin(replica_path or space.path, space.format_version, space.generation)
-    client.register_plugin(plugin, name="mettadb")
-    n_workers = len(client.scheduler_info().get("workers", {})) or 1
-    size = chunk_size or max(1, -(-len(items) // (n_workers * 4)))
-    futures = [client.submit(dask_chunk, c, options, pure=False) for c in _chunks(items, size)]
-    answers: dict[int, str] = {}
-    cpu = 0.0
-    generations = set()
-    for fut in futures:
-        out = fut.result()
-        cpu += out["cpu"]
-        generations.add(out["generation"])
-        answers.update(out["answers"])
-    if len(generations) > 1:
-        raise MettaDBError(f"workers answered from different versions {sorted(generations)}; use replicas made "
-                           "with `mettadb backup`")
-    return BatchResult([answers[i] for i, _ in items], n_workers, generations.pop(), time.perf_counter() - t0,
-                       worker_cpu=cpu)

@@ -14,30 +14,29 @@ memory whole.  Nothing here recurses.
 
 from __future__ import annotations
 
-import io
 import os
-import re
-import tempfile
 from collections.abc import Iterable, Iterator
-from typing import IO, BinaryIO, Union
+from typing import IO, Union
 
 from .atoms import Atom, Bool, Expression, Float, Integer, String, Symbol, Variable
-from .encoding import NEW_VAR, arity_token, varref_token, word_token
 from .errors import ParseError
-from .tokens import CLOSE, COMMENT, OPEN, STRING, TOKEN_RE, UNTERMINATED_STRING, WORD, classify_word, unescape
+from .tokens import TOKEN_RE, classify_word, unescape
 
 __all__ = [
     "BLOCK_SIZE",
-    "Transcoded",
+    "Source",
+    "line_blocks",
+    "open_binary",
     "parse",
     "parse_atom",
     "parse_file",
     "parse_script",
-    "transcode_file",
+    "parse_script_lines",
+    "word_atom",
 ]
 
 BLOCK_SIZE = 1 << 20
-Source = Union[str, "os.PathLike[str]", BinaryIO]
+Source = Union[str, "os.PathLike[str]", IO[bytes]]
 
 
 def _position(text: str, pos: int, base_line: int) -> tuple[int, int]:
@@ -46,7 +45,7 @@ def _position(text: str, pos: int, base_line: int) -> tuple[int, int]:
     return line, col
 
 
-def _line_blocks(stream: IO[bytes], block_size: int) -> Iterator[tuple[bytes, bool]]:
+def line_blocks(stream: IO[bytes], block_size: int) -> Iterator[tuple[bytes, bool]]:
     """Raw blocks cut after a newline (the last one may end anywhere): (bytes, is_last)."""
     carry = b""
     while True:
@@ -67,7 +66,7 @@ def _line_blocks(stream: IO[bytes], block_size: int) -> Iterator[tuple[bytes, bo
 def _blocks(stream: IO[bytes], source: str, block_size: int) -> Iterator[tuple[str, bool, int]]:
     """Decoded text in blocks of whole lines: (text, is_last, lines_before)."""
     lines = 1
-    for buf, last in _line_blocks(stream, block_size):
+    for buf, last in line_blocks(stream, block_size):
         try:
             text = buf.decode("utf-8")
         except UnicodeDecodeError as e:
@@ -79,7 +78,8 @@ def _blocks(stream: IO[bytes], source: str, block_size: int) -> Iterator[tuple[s
         lines += text.count("\n")
 
 
-def _word_atom(word: str) -> Atom | None:
+def word_atom(word: str) -> Atom | None:
+    """The atom a bare word denotes (symbol, variable, number, bool); None for a lone `$`."""
     kind = classify_word(word)
     if kind == "symbol":
         return Symbol(word)
@@ -93,17 +93,26 @@ def _word_atom(word: str) -> Atom | None:
 
 
 def _scan(blocks: Iterable[tuple[str, bool, int]], source: str) -> Iterator[tuple[bool, Atom]]:
+    for bang, atom, _line in _scan_lines(blocks, source, False):
+        yield bang, atom
+
+
+def _scan_lines(blocks: Iterable[tuple[str, bool, int]], source: str,
+                lines: bool) -> Iterator[tuple[bool, Atom, int]]:
     """The precise scanner: yields (is_bang, atom) in order, errors with positions."""
     stack: list[tuple[list[Atom], str, int, int]] = []  # children, text, pos, base_line
     bang: tuple[str, int, int] | None = None
     pending = ""
     pending_line = 1
     resume = 0
-    for block, last, lines in blocks:
+    start = 0  # where the current top-level item (or its `!`) starts, in `text`
+    counted, counted_line = 0, 1  # newlines counted incrementally, so lines cost O(n) in all
+    for block, last, block_line in blocks:
         if pending:
             text, base = pending + block, pending_line
         else:
-            text, base = block, lines
+            text, base = block, block_line
+        counted, counted_line = 0, base
         pending = ""
         at, resume = resume, 0
         match = TOKEN_RE.match
@@ -116,6 +125,8 @@ def _scan(blocks: Iterable[tuple[str, bool, int]], source: str) -> Iterator[tupl
             if kind == "ws" or kind == "comment":
                 continue
             pos = m.start()
+            if not stack and bang is None:
+                start = pos
             atom: Atom | None
             if kind == "open":
                 stack.append(([], text, pos, base))
@@ -129,7 +140,7 @@ def _scan(blocks: Iterable[tuple[str, bool, int]], source: str) -> Iterator[tupl
                 if not stack and word == "!" and bang is None:
                     bang = (text, pos, base)
                     continue
-                atom = _word_atom(word)
+                atom = word_atom(word)
                 if atom is None:
                     raise ParseError("'$' must be followed by a variable name", *_position(text, pos, base), source)
             elif kind == "string":
@@ -153,7 +164,14 @@ def _scan(blocks: Iterable[tuple[str, bool, int]], source: str) -> Iterator[tupl
             if stack:
                 stack[-1][0].append(atom)
             else:
-                yield bang is not None, atom
+                line = 0
+                if lines:
+                    if start < counted:  # the item began in carried-over text
+                        counted, counted_line = 0, base
+                    counted_line += text.count("\n", counted, start)
+                    counted = start
+                    line = counted_line
+                yield bang is not None, atom, line
                 bang = None
         if last:
             break
@@ -172,6 +190,11 @@ def _text_blocks(text: str) -> Iterator[tuple[str, bool, int]]:
 def parse_script(text: str, source: str = "<string>") -> Iterator[tuple[bool, Atom]]:
     """Yield `(is_bang, atom)` for each top-level atom; `is_bang` marks `!expr`."""
     return _scan(_text_blocks(text), source)
+
+
+def parse_script_lines(text: str, source: str = "<string>") -> Iterator[tuple[bool, Atom, int]]:
+    """`parse_script` with the line each top-level item (or its `!`) starts on."""
+    return _scan_lines(_text_blocks(text), source, True)
 
 
 def parse(text: str, source: str = "<string>") -> Iterator[Atom]:
@@ -194,7 +217,8 @@ def parse_atom(text: str) -> Atom:
     return atoms[0]
 
 
-def _open_binary(src: Source) -> tuple[IO[bytes], str, bool]:
+def open_binary(src: Source) -> tuple[IO[bytes], str, bool]:
+    """(stream, name, whether the caller must close it) for a path or a binary stream."""
     if isinstance(src, (str, os.PathLike)):
         name = os.fspath(src)
         return open(name, "rb"), name, True
@@ -203,256 +227,9 @@ def _open_binary(src: Source) -> tuple[IO[bytes], str, bool]:
 
 def parse_file(src: Source, *, block_size: int = BLOCK_SIZE) -> Iterator[tuple[bool, Atom]]:
     """Stream `(is_bang, atom)` from a file path or binary stream."""
-    stream, name, close = _open_binary(src)
+    stream, name, close = open_binary(src)
     try:
         yield from _scan(_blocks(stream, name, block_size), name)
     finally:
         if close:
             stream.close()
-
-
-class Transcoded:
-    """Counters of one transcoded input (filled while iterating)."""
-
-    __slots__ = ("atoms", "bangs", "bytes_read", "source")
-
-    def __init__(self, source: str) -> None:
-        self.source = source
-        self.atoms = 0
-        self.bangs = 0
-        self.bytes_read = 0
-
-
-class _Anomaly(Exception):
-    pass
-
-
-def transcode_file(
-    src: Source,
-    stats: Transcoded | None = None,
-    *,
-    block_size: int = BLOCK_SIZE,
-) -> Iterator[tuple[bytes, list[str] | None, list[bytes] | None]]:
-    """Stream `(path, variable_names, tokens)` for every non-`!` atom of a file.
-
-    `tokens` is the path cut into nodes (for the store's reverse index) when the
-    atom is an expression of arity >= 3 whose head is a symbol, else None.
-    `!` expressions are skipped and counted in `stats.bangs`.  On bad input the
-    file is re-read by the precise scanner and its ParseError is raised; a
-    non-seekable stream is spooled to a temporary file first so that can happen.
-    """
-    stream, name, close = _open_binary(src)
-    if not close and not _seekable(stream):
-        spool = tempfile.TemporaryFile()
-        while chunk := stream.read(block_size):
-            spool.write(chunk)
-        spool.seek(0)
-        stream, close = spool, True
-    st = stats if stats is not None else Transcoded(name)
-    try:
-        start = stream.tell()
-        try:
-            yield from _transcode(stream, name, st, block_size)
-        except _Anomaly:
-            stream.seek(start)
-            for _ in _scan(_blocks(stream, name, block_size), name):
-                pass
-            raise ParseError("malformed input", 1, 1, name) from None
-    finally:
-        if close:
-            stream.close()
-
-
-def _seekable(stream: IO[bytes]) -> bool:
-    try:
-        return stream.seekable()
-    except (AttributeError, ValueError, io.UnsupportedOperation):
-        return False
-
-
-_MAX_CACHE = 100_000
-_ARITY = [arity_token(n) for n in range(64)]
-
-
-def _encode_words(words: list[str], cache: dict[str, bytes], varidx: dict[str, int], varnames: list[str]) -> list[bytes]:
-    """Tokens of scanned words; fills variable numbering in place."""
-    out = []
-    for w in words:
-        if w[0] > "@":
-            b = w.encode()
-            if len(b) < 64:
-                out.append(_SYM[len(b)] + b)
-                continue
-        elif w[0] == "$":
-            if len(w) == 1:
-                raise _Anomaly
-            k = varidx.get(w)
-            if k is None:
-                varidx[w] = len(varnames)
-                varnames.append(w[1:])
-                out.append(b"\xc0")
-            else:
-                out.append(varref_token(k))
-            continue
-        t = cache.get(w)
-        if t is None:
-            try:
-                t = word_token(w)
-            except ValueError:
-                raise _Anomaly from None
-            assert t is not None
-            if w[0] != '"':
-                if len(cache) >= _MAX_CACHE:
-                    cache.clear()
-                cache[w] = t
-        out.append(t)
-    return out
-
-
-def _transcode(
-    stream: IO[bytes], name: str, st: Transcoded, block_size: int
-) -> Iterator[tuple[bytes, list[str] | None, list[bytes] | None]]:
-    cache: dict[str, bytes] = {}
-    bcache: dict[bytes, bytes] = {}
-    simple = _SIMPLE_LINE.fullmatch
-    simple_string = _SIMPLE_STRING_LINE.fullmatch
-    findall = _FLAT_RE.findall
-    sym = _SYM
-    arity = _ARITY
-
-    def btok(w: bytes) -> bytes:
-        b = bcache.get(w)
-        if b is None:
-            b = word_token(w.decode())
-            if b is None:
-                raise _Anomaly
-            if len(bcache) >= _MAX_CACHE:
-                bcache.clear()
-            bcache[w] = b
-        return b
-
-    parts: list[bytes] = []  # tokens of the atom being built
-    opens: list[int] = []  # index in parts of each open '(' placeholder
-    counts: list[int] = []  # children seen so far at each open level
-    varnames: list[str] = []
-    varidx: dict[str, int] = {}
-    bang = False
-    pending = ""
-    for bblock, last in _byte_blocks(stream, name, block_size):
-        st.bytes_read += len(bblock)
-        lines = bblock.split(b"\n")
-        if not lines[-1]:
-            lines.pop()  # the block ends with a newline
-        for line in lines:
-            if not counts and not pending and not bang:
-                m = simple(line)
-                if m is not None:
-                    # the common case: one flat ASCII expression on its own line
-                    ws = m[1].split()
-                    try:
-                        enc = [arity[len(ws)]] + [sym[len(w)] + w if w[0] > 64 else btok(w) for w in ws]
-                    except (IndexError, TypeError):
-                        pass
-                    else:
-                        st.atoms += 1
-                        yield b"".join(enc), None, (enc if len(enc) > 3 and enc[1][0] > 0xC0 else None)
-                        continue
-                elif not line or line.isspace():
-                    continue
-                else:
-                    m = simple_string(line)
-                    if m is not None:
-                        # one flat line ending in a plain string literal: `(name P1 "Ann")`
-                        ws = m[1].split()
-                        strtok = m[2]
-                        try:
-                            enc = [arity[len(ws) + 1]] + [sym[len(w)] + w if w[0] > 64 else btok(w) for w in ws]
-                            enc.append(sym[len(strtok)] + strtok)
-                        except (IndexError, TypeError):
-                            pass
-                        else:
-                            st.atoms += 1
-                            yield b"".join(enc), None, (enc if len(enc) > 3 and enc[1][0] > 0xC0 else None)
-                            continue
-            text = line.decode()
-            if pending:
-                text = pending + "\n" + text
-                pending = ""
-            items = findall(text)
-            if ("", '"') in items or ("", "\x00") in items:
-                if ("", "\x00") not in items:
-                    pending = text
-                    continue
-                raise _Anomaly
-            for body, tok in items:
-                if tok:
-                    c = tok[0]
-                    if c == "(":
-                        if counts:
-                            counts[-1] += 1
-                        opens.append(len(parts))
-                        parts.append(b"")
-                        counts.append(0)
-                        continue
-                    if c == ")":
-                        if not opens:
-                            raise _Anomaly
-                        n = counts.pop()
-                        parts[opens.pop()] = arity[n] if n < 64 else arity_token(n)
-                        if counts:
-                            continue
-                    elif c == ";":
-                        continue
-                    else:
-                        if tok == "!" and not counts and not bang:
-                            bang = True
-                            continue
-                        parts.extend(_encode_words([tok], cache, varidx, varnames))
-                        if counts:
-                            counts[-1] += 1
-                            continue
-                else:
-                    # a flat expression: no nested parentheses, strings or comments inside
-                    words = body.split()
-                    n = len(words)
-                    if counts:
-                        counts[-1] += 1
-                    parts.append(arity[n] if n < 64 else arity_token(n))
-                    parts.extend(_encode_words(words, cache, varidx, varnames))
-                    if counts:
-                        continue
-                # a top-level atom is complete
-                if bang:
-                    st.bangs += 1
-                    bang = False
-                else:
-                    st.atoms += 1
-                    tokens = parts if len(parts) > 3 and 3 <= parts[0][0] < 64 and parts[1][0] > 0xC0 else None
-                    yield b"".join(parts), (varnames if varnames else None), tokens
-                parts = []
-                if varnames:
-                    varnames = []
-                    varidx = {}
-    if opens or bang or pending:
-        raise _Anomaly
-
-
-def _byte_blocks(stream: IO[bytes], source: str, block_size: int) -> Iterator[tuple[bytes, bool]]:
-    """Raw blocks of whole lines, checked to be UTF-8 (errors re-raised by the precise path)."""
-    for buf, last in _line_blocks(stream, block_size):
-        try:
-            buf.decode("utf-8")
-        except UnicodeDecodeError:
-            raise _Anomaly from None
-        yield buf, last
-
-
-_SIMPLE_LINE = re.compile(rb"[ \t\r]*\(([^()\";$\x00\x80-\xff]*)\)[ \t\r]*")
-_SIMPLE_STRING_LINE = re.compile(rb'[ \t\r]*\(([^()";$\x00\x80-\xff]*[ \t])("[^"\\\x00-\x1f\x7f-\xff]*")[ \t]*\)[ \t\r]*')
-_SYM = [bytes((0xC0 | n,)) for n in range(64)]
-_FLAT_RE = re.compile(
-    r"\s*+(?:\(([^()\";\x00]*)\)|(" + "|".join((OPEN, CLOSE, STRING, WORD, COMMENT, UNTERMINATED_STRING, r"\x00")) + "))"
-)
-
-
-assert NEW_VAR == 0xC0

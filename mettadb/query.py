@@ -1,6 +1,3 @@
-# mypy: disable-error-code="arg-type,union-attr,type-var,assignment,misc"
-# (py-lmdb types every value as bytes | memoryview; mettadb opens transactions with buffers=False,
-#  so they are bytes.)
 """Pattern matching over the stored space: access paths, planning, joins.
 
 A pattern is answered from one of three access paths:
@@ -21,24 +18,23 @@ The order never depends on how the user wrote the patterns.
 from __future__ import annotations
 
 import bisect
+import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
-
-import lmdb
-import msgpack
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 from .atoms import Atom, Expression, Symbol, Variable, fresh_variable
 from .bindings import EMPTY_BINDINGS, Bindings
-from .encoding import _text_atom, _text_cache, atom_tokens, decode, symbol_token, varref_token
+from .encoding import TEXT_CACHE, atom_tokens, decode, symbol_token, text_atom, varref_token
 from .keys import MAX_PLAIN, const_prefix, unreverse_key
-from .store import _Record
+from .layout import Record, unpack_value
+from .store import Store
 from .unify import unify
 
 if TYPE_CHECKING:
-    from .store import Space
+    from .env import Txn
 
-__all__ = ["COMMA", "AccessPath", "QueryStats", "conjuncts", "explain", "plan_conjunction", "run_query"]
+__all__ = ["COMMA", "AccessPath", "QueryStats", "clear_caches", "conjuncts", "explain", "plan_conjunction", "run_query"]
 
 COMMA = Symbol(",")
 
@@ -90,11 +86,12 @@ def _tokens(pattern: Atom) -> Any:
             if tk is Symbol:
                 out.append((symbol_token(k.name), None))  # type: ignore[attr-defined]
             elif tk is Variable:
-                if k in seen:
-                    out.append((varref_token(seen.index(k)), k))
+                v = cast(Variable, k)
+                if v in seen:
+                    out.append((varref_token(seen.index(v)), v))
                 else:
-                    seen.append(k)
-                    out.append((b"\xc0", k))
+                    seen.append(v)
+                    out.append((b"\xc0", v))
             else:
                 return atom_tokens(pattern)
         return out
@@ -205,7 +202,7 @@ def compiled(pattern: Atom) -> Compiled:
     return c
 
 
-def access_path(space: Space, txn: lmdb.Transaction, pattern: Atom) -> AccessPath:
+def access_path(space: Store, txn: Txn, pattern: Atom) -> AccessPath:
     """Choose forward or reverse for a pattern (already resolved), with a row estimate."""
     base = compiled(pattern).access
     ap = AccessPath(base.kind, base.prefix, base.prefix_tokens, base.fwd_prefix, base.fwd_tokens, 0.0, base.fwd_ntokens)
@@ -213,15 +210,15 @@ def access_path(space: Space, txn: lmdb.Transaction, pattern: Atom) -> AccessPat
     return ap
 
 
-def _head_count(space: Space, txn: lmdb.Transaction, toks: list[bytes]) -> int:
+def _head_count(space: Store, txn: Txn, toks: list[bytes]) -> int:
     """Distinct atoms under a head, for planning only (a per-space cache, cleared at each commit)."""
-    cache = space._plan_stats
+    cache = _plan_cache(space, txn)
     if len(toks) > 1 and toks[0][0] < 0x40 and toks[1][0] > 0xC0:
         key = toks[0] + toks[1]
         n = cache.get(key)
         if n is None:
-            raw = txn.get(key, db=space._dbs[b"heads"])
-            n = cache[key] = int(msgpack.unpackb(raw)[0]) if raw is not None else 0
+            raw = txn.get(key, db=space.dbs.heads)
+            n = cache[key] = int(unpack_value(raw)[0]) if raw is not None else 0
         return n
     n = cache.get(b"")
     if n is None:
@@ -229,7 +226,7 @@ def _head_count(space: Space, txn: lmdb.Transaction, toks: list[bytes]) -> int:
     return n
 
 
-def _estimate(space: Space, txn: lmdb.Transaction, toks: list[bytes], const_tokens: int) -> float:
+def _estimate(space: Store, txn: Txn, toks: list[bytes], const_tokens: int) -> float:
     n = _head_count(space, txn, toks)
     extra = max(0, const_tokens - 2)
     est = float(n)
@@ -242,13 +239,13 @@ def _fresh_names(names: list[str]) -> list[str]:
     return [fresh_variable(n).name for n in names]
 
 
-def _candidates(space: Space, txn: lmdb.Transaction, ap: AccessPath, qs: QueryStats) -> Iterator[tuple[bytes, Any]]:
+def _candidates(space: Store, txn: Txn, ap: AccessPath, qs: QueryStats) -> Iterator[tuple[bytes, Any]]:
     """(key, raw value) of every stored atom that may unify with the pattern."""
     if ap.kind == "forward":
         yield from _forward_rows(space, txn, ap.prefix, qs)
     else:
-        atoms_db = space._dbs[b"atoms"]
-        cur = txn.cursor(db=space._dbs[b"rev"])
+        atoms_db = space.dbs.atoms
+        cur = txn.cursor(db=space.dbs.rev)
         get = txn.get
         prefix = ap.prefix
         toks = ap.fwd_tokens
@@ -275,38 +272,51 @@ def _candidates(space: Space, txn: lmdb.Transaction, ap: AccessPath, qs: QuerySt
 
 
 _VX_CACHE_MAX = 50_000
+#: per store: the mirror of its variable index's keys (see `_vx_keys`)
+_VX_MIRRORS: weakref.WeakKeyDictionary[Store, tuple[Any, ...]] = weakref.WeakKeyDictionary()
+#: per store: (generation, slot, planning statistics and plans of that version)
+_PLAN_CACHES: weakref.WeakKeyDictionary[Store, tuple[Any, int, dict[Any, Any]]] = weakref.WeakKeyDictionary()
 
 
-def _vx_keys(space: Space, txn: lmdb.Transaction) -> tuple[Any, ...]:
+def _plan_cache(space: Store, txn: Txn) -> dict[Any, Any]:
+    """Planning statistics and plans, approximate, kept per store for the snapshot's version."""
+    gen = txn.get(b"generation", db=space.meta_db)
+    c = _PLAN_CACHES.get(space)
+    if c is None or c[0] != gen or c[1] != space.slot:
+        c = _PLAN_CACHES[space] = (gen, space.slot, {})
+    return c[2]
+
+
+def _vx_keys(space: Store, txn: Txn) -> tuple[Any, ...]:
     """(generation, slot, sorted distinct keys, their set) of the variable index, or keys None when it is
     too large to mirror.  Exact: keyed by the snapshot's generation, and dropped by this process's
     writers whenever they touch the index inside a transaction."""
-    gen = txn.get(b"generation", db=space._meta_db)
-    c: tuple[Any, ...] | None = space._vx_cache
-    w = getattr(space._txn_local, "writer", None)
+    gen = txn.get(b"generation", db=space.meta_db)
+    c: tuple[Any, ...] | None = _VX_MIRRORS.get(space)
+    w = space.current_writer()
     # a writer that changed the index sees only what it computed itself
-    tag = w if w is not None and space._vx_touched_by is w else None
-    if c is not None and c[0] == gen and c[1] == space._slot and c[4] is tag:
+    tag = (id(w), w.vx_changes) if w is not None and w.vx_changes else None
+    if c is not None and c[0] == gen and c[1] == space.slot and c[4] == tag:
         return c
-    vx = space._dbs[b"vx"]
+    vx = space.dbs.vx
     if txn.stat(vx)["entries"] > _VX_CACHE_MAX:
-        c = (gen, space._slot, None, None, tag)
+        c = (gen, space.slot, None, None, tag)
     else:
         keys = list(txn.cursor(db=vx).iternext_nodup(keys=True, values=False))
-        c = (gen, space._slot, keys, frozenset(keys), tag)
-    space._vx_cache = c
+        c = (gen, space.slot, keys, frozenset(keys), tag)
+    _VX_MIRRORS[space] = c
     return c
 
 
-def _vx_candidates(space: Space, txn: lmdb.Transaction, ap: AccessPath, qs: QueryStats) -> Iterator[tuple[bytes, Any]]:
+def _vx_candidates(space: Store, txn: Txn, ap: AccessPath, qs: QueryStats) -> Iterator[tuple[bytes, Any]]:
     """Stored atoms with variables or hashed keys whose constant prefix is shorter than the pattern's."""
     if qs.vx_keys is None:
         qs.vx_keys = _vx_keys(space, txn)
     keys, keyset = qs.vx_keys[2], qs.vx_keys[3]
     if keyset is not None and not keyset:
         return
-    dbs = space._dbs
-    atoms_db = dbs[b"atoms"]
+    dbs = space.dbs
+    atoms_db = dbs.atoms
     vcur = None
     toks = ap.fwd_tokens
     pre = b""
@@ -314,7 +324,7 @@ def _vx_candidates(space: Space, txn: lmdb.Transaction, ap: AccessPath, qs: Quer
         k = b"v" + pre
         if keyset is None or k in keyset:
             if vcur is None:
-                vcur = txn.cursor(db=dbs[b"vx"])
+                vcur = txn.cursor(db=dbs.vx)
             if vcur.set_key(k):
                 for key in vcur.iternext_dup(keys=False, values=True):
                     qs.keys_visited += 1
@@ -329,7 +339,7 @@ def _vx_candidates(space: Space, txn: lmdb.Transaction, ap: AccessPath, qs: Quer
             if i == len(keys) or not keys[i].startswith(vp):
                 return
         if vcur is None:
-            vcur = txn.cursor(db=dbs[b"vx"])
+            vcur = txn.cursor(db=dbs.vx)
         if vcur.set_range(vp):
             for vkey, key in vcur:
                 if not vkey.startswith(vp):
@@ -343,10 +353,10 @@ def _vx_candidates(space: Space, txn: lmdb.Transaction, ap: AccessPath, qs: Quer
 _ONE = b"\x01"
 
 
-def _forward_rows(space: Space, txn: lmdb.Transaction, prefix: bytes, qs: QueryStats) -> Iterator[tuple[bytes, bytes]]:
+def _forward_rows(space: Store, txn: Txn, prefix: bytes, qs: QueryStats) -> Iterator[tuple[bytes, bytes]]:
     cur = qs.cursor
     if cur is None:
-        cur = txn.cursor(db=space._dbs[b"atoms"])
+        cur = txn.cursor(db=space.dbs.atoms)
     else:
         qs.cursor = None  # taken: a nested scan of the same run opens its own
     if cur.set_range(prefix):
@@ -358,10 +368,10 @@ def _forward_rows(space: Space, txn: lmdb.Transaction, prefix: bytes, qs: QueryS
     qs.cursor = cur  # done with it: the next scan may reuse it
 
 
-def _slow_row(space: Space, txn: lmdb.Transaction, resolved: Atom, key: bytes, raw: bytes, bindings: Bindings,
+def _slow_row(space: Store, txn: Txn, resolved: Atom, key: bytes, raw: bytes, bindings: Bindings,
               fwd: bytes, qs: QueryStats) -> Iterator[Bindings]:
     """Decode and unify one stored atom (variables, hashed key or extension tags)."""
-    rec = _Record(key, raw)
+    rec = Record(key, raw)
     if len(key) > MAX_PLAIN and not rec.path.startswith(fwd):
         return
     stored = decode(rec.path, _fresh_names(rec.names) if rec.names else None)
@@ -372,16 +382,16 @@ def _slow_row(space: Space, txn: lmdb.Transaction, resolved: Atom, key: bytes, r
             yield b2
 
 
-def _match_one(space: Space, txn: lmdb.Transaction, pattern: Atom, bindings: Bindings,
+def _match_one(space: Store, txn: Txn, pattern: Atom, bindings: Bindings,
                qs: QueryStats) -> Iterator[Bindings]:
     resolved = bindings.resolve(pattern) if bindings else pattern
     comp = compiled(resolved)
     if comp.ground and len(comp.key) <= MAX_PLAIN:
         # a ground pattern: one lookup, plus stored atoms with variables that may unify
-        raw = txn.get(comp.key, None, space._dbs[b"atoms"])
+        raw = txn.get(comp.key, None, space.dbs.atoms)
         if raw is not None:
             qs.keys_visited += 1
-            for _ in range(raw[0] if len(raw) == 1 and raw[0] < 0x80 else _Record(comp.key, raw).count):
+            for _ in range(raw[0] if len(raw) == 1 and raw[0] < 0x80 else Record(comp.key, raw).count):
                 qs.rows += 1
                 yield bindings
         for key, raw in _vx_candidates(space, txn, comp.access, qs):
@@ -391,12 +401,12 @@ def _match_one(space: Space, txn: lmdb.Transaction, pattern: Atom, bindings: Bin
     fwd = ap.fwd_prefix
     head = comp.head
     start = len(head)
-    base = bindings._d
+    base = bindings.links
     variables = comp.variables
     nvars = len(variables)
-    text_atom = _text_atom
-    cache_get = _text_cache.get
-    make = bindings._extend
+    atom_of_token = text_atom
+    cache_get = TEXT_CACHE.get
+    make = Bindings.from_links
     for key, raw in _candidates(space, txn, ap, qs):
         if raw == _ONE or (len(raw) == 1 and raw[0] < 0x80):
             # a ground atom with a plain key: match on bytes, decode only the captures
@@ -410,7 +420,7 @@ def _match_one(space: Space, txn: lmdb.Transaction, pattern: Atom, bindings: Bin
                 for i in range(nvars):
                     c = caps[i]
                     t = c[0]
-                    d[variables[i]] = (cache_get(c) or text_atom(c)) if t > 0xC0 and len(c) == 1 + (t & 0x3F) \
+                    d[variables[i]] = (cache_get(c) or atom_of_token(c)) if t > 0xC0 and len(c) == 1 + (t & 0x3F) \
                         else decode(c)
                 b = make(d)
                 for _ in range(raw[0]):
@@ -430,7 +440,7 @@ def _const_run(token_vars: list[Variable | None], bound: set[Variable]) -> int:
     return n
 
 
-def _estimate_bound(space: Space, txn: lmdb.Transaction, comp: Compiled,
+def _estimate_bound(space: Store, txn: Txn, comp: Compiled,
                     bound: set[Variable]) -> tuple[float, int, str]:
     """Estimated rows and constant tokens of the best access path once `bound` variables are known."""
     tv = comp.token_vars
@@ -451,7 +461,7 @@ def _shape(c: Compiled) -> tuple[Any, ...]:
     return (head, tuple(v.name if v is not None else "" for v in c.token_vars))
 
 
-def _greedy(space: Space, txn: lmdb.Transaction, comps: list[Compiled],
+def _greedy(space: Store, txn: Txn, comps: list[Compiled],
             bound: set[Variable]) -> list[tuple[int, float, int, str]]:
     """(index, estimate, constant tokens, kind) in join order: the cheapest pattern next."""
     have = set(bound)
@@ -477,7 +487,7 @@ def _sorted_comps(patterns: list[Atom]) -> list[tuple[Compiled, Atom]]:
     return sorted(comps, key=lambda cp: (_shape(cp[0]), cp[0].key))
 
 
-def plan_conjunction(space: Space, txn: lmdb.Transaction, patterns: list[Atom],
+def plan_conjunction(space: Store, txn: Txn, patterns: list[Atom],
                      bound: set[Variable] | None = None) -> list[tuple[Atom, AccessPath]]:
     """Greedy join order with each step's access path, as `explain` shows it.
 
@@ -495,13 +505,13 @@ def plan_conjunction(space: Space, txn: lmdb.Transaction, patterns: list[Atom],
     return out
 
 
-def conjunction_order(space: Space, txn: lmdb.Transaction, patterns: list[Atom],
+def conjunction_order(space: Store, txn: Txn, patterns: list[Atom],
                       bound: set[Variable]) -> list[Atom]:
     """The join order, planned once per conjunction shape (constants abstracted) and cached
     with the statistics it came from (cleared at every commit of this process)."""
     comps = _sorted_comps(patterns)
     key = (tuple(_shape(c) for c, _ in comps), frozenset(v.name for v in bound))
-    cache = space._plan_stats
+    cache = _plan_cache(space, txn)
     order = cache.get(key)
     if order is None:
         order = [i for i, *_ in _greedy(space, txn, [c for c, _ in comps], bound)]
@@ -510,26 +520,26 @@ def conjunction_order(space: Space, txn: lmdb.Transaction, patterns: list[Atom],
 
 
 def conjuncts(pattern: Atom) -> list[Atom] | None:
-    """The parts of a `(, p1 p2 ...)` conjunction; None for a single pattern."""
+    """The parts of a conjunction `(, p1 p2 ...)`; None for a single pattern."""
     if type(pattern) is Expression and pattern.children and pattern.children[0] == COMMA:
         return list(pattern.children[1:])
     return None
 
 
-def run_query(space: Space, pattern: Atom, bindings: Bindings = EMPTY_BINDINGS,
+def run_query(space: Store, pattern: Atom, bindings: Bindings = EMPTY_BINDINGS,
               stats: QueryStats | None = None) -> Iterator[Bindings]:
     """Lazily yield Bindings of every match of a pattern or conjunction."""
     qs = stats if stats is not None else QueryStats()
     qs.cursor = qs.vx_keys = None  # both belong to the transaction opened here
-    txn = getattr(space._txn_local, "txn", None)
+    txn = space.current_txn()
     if txn is not None:  # inside a session's transaction: no context manager per query
         yield from _run(space, txn, pattern, bindings, qs)
         return
-    with space._read() as txn:
+    with space.read() as txn:
         yield from _run(space, txn, pattern, bindings, qs)
 
 
-def _run(space: Space, txn: lmdb.Transaction, pattern: Atom, bindings: Bindings,
+def _run(space: Store, txn: Txn, pattern: Atom, bindings: Bindings,
          qs: QueryStats) -> Iterator[Bindings]:
     parts = conjuncts(pattern)
     if parts is None:
@@ -553,10 +563,10 @@ def _run(space: Space, txn: lmdb.Transaction, pattern: Atom, bindings: Bindings,
             stack.append(_match_one(space, txn, order[len(stack)], b, qs))
 
 
-def explain(space: Space, pattern: Atom) -> dict[str, Any]:
+def explain(space: Store, pattern: Atom) -> dict[str, Any]:
     """The chosen plan with estimated and actual rows and keys visited."""
     parts = conjuncts(pattern)
-    with space._read() as txn:
+    with space.read() as txn:
         if parts is None:
             ap = access_path(space, txn, pattern)
             steps = [(pattern, ap)]
@@ -573,3 +583,8 @@ def explain(space: Space, pattern: Atom) -> dict[str, Any]:
         "rows": rows,
         "keys_visited": qs.keys_visited,
     }
+
+
+def clear_caches() -> None:
+    """Forget compiled patterns (benchmarks start cold with it); plans and mirrors follow the generation."""
+    _COMPILED.clear()

@@ -8,10 +8,10 @@ import sys
 from typing import TextIO
 
 from .errors import MettaDBError, ParseError
-from .eval import format_results
 from .grammar import is_complete
+from .interp import format_results
 from .parser import parse_script
-from .store import Space
+from .space import Space
 
 __all__ = ["Repl"]
 
@@ -98,7 +98,7 @@ class Repl:
                         if bad is not None:  # type-check auto: not added, the error is shown
                             self.stdout.write(format_results([bad]) + "\n")
                         else:
-                            self.interp._add(self.space, atom)
+                            self.interp.add_atom(self.space, atom)
             except KeyboardInterrupt:
                 self.stdout.write("interrupted (nothing was changed)\n")
             except MettaDBError as e:

@@ -1,7 +1,10 @@
 """Running MeTTa scripts against a space, the way hyperon's `metta` runner does.
 
 Atoms without `!` are added to the space (type-checked first under
-`!(pragma! type-check auto)`); each `!expr` is evaluated in order.
+`!(pragma! type-check auto)`); each `!expr` is evaluated in order.  An atom
+the space already held before the run began is not added again, so running a
+script twice leaves the space as running it once (within one run, copies
+are kept, as hyperon keeps them); `duplicates=True` always adds.
 An `(Error ...)` result is a value (printed), and, like hyperon's runner, no
 later `!` runs after one returned an error.  A host-level failure (exception,
 interrupt, limit) propagates, and the caller's transaction rolls back.
@@ -9,12 +12,16 @@ interrupt, limit) propagates, and the caller's transaction rolls back.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import sys
+from collections.abc import Callable
+from contextlib import AbstractContextManager, ExitStack
 from typing import Any
 
 from .atoms import Atom
-from .eval import Interpreter, is_error
-from .parser import parse_script
+from .encoding import encode
+from .errors import EvaluationError
+from .interp import Interpreter, is_error
+from .parser import parse_script_lines
 
 __all__ = ["RunResult", "run_script"]
 
@@ -27,36 +34,59 @@ class RunResult(list):  # type: ignore[type-arg]
 
 def run_script(interp: Interpreter, text: str, source: str = "<string>",
                on_result: Callable[[Atom, list[Atom]], None] | None = None,
-               commit: Callable[[], Any] | None = None) -> RunResult:
-    """Run a script with an interpreter; returns the results of each `!`."""
+               step: Callable[[], AbstractContextManager[Any]] | None = None, duplicates: bool = False) -> RunResult:
+    """Run a script with an interpreter; returns the results of each `!`.
+
+    With `step` (e.g. `Space.transaction`), each `!` and the atoms before it run
+    inside one `step()`: committed together when the `!` is done, undone together
+    if it fails.
+    """
     out = RunResult()
-    for bang, atom in _items(text, source):
-        if not bang:
+    count = None if duplicates else getattr(interp.space, "count", None)
+    mine: dict[bytes, int] = {}  # copies this run added, by path (equal up to variable renaming)
+    segment: ExitStack | None = None
+    try:
+        for bang, atom, line in parse_script_lines(text, source):
+            if step is not None and segment is None:
+                segment = ExitStack()
+                segment.enter_context(step())
+            if not bang:
+                bad = interp.check_added(atom) if interp.type_check else None
+                if bad is None:
+                    if count is not None:
+                        key = encode(atom)
+                        if count(atom) > mine.get(key, 0):
+                            continue  # held before this run began
+                        mine[key] = mine.get(key, 0) + 1
+                    interp.add_atom(interp.space, atom)
+                    continue
+                # `pragma! type-check auto`: a badly typed atom is not added; like hyperon's
+                # runner, its error is a result and the run stops there
+                out.append([bad])
+                if on_result is not None:
+                    on_result(atom, [bad])
+                out.stopped_on_error = True
+                break
             bad = interp.check_added(atom) if interp.type_check else None
-            if bad is None:
-                interp._add(interp.space, atom)
-                continue
-            # `pragma! type-check auto`: a badly typed atom is not added; like hyperon's
-            # runner, its error is a result and the run stops there
-            out.append([bad])
+            try:
+                # `type-check auto` checks an `!` expression as written too; its error is the result
+                results = [bad] if bad is not None else interp.evaluate(atom)
+            except EvaluationError as e:
+                raise type(e)(f"{source}:{line}: {e} (in !{atom})") from None
+            out.append(results)
             if on_result is not None:
-                on_result(atom, [bad])
-            out.stopped_on_error = True
-            break
-        bad = interp.check_added(atom) if interp.type_check else None
-        # `type-check auto` checks an `!` expression as written too; its error is the result
-        results = [bad] if bad is not None else interp.evaluate(atom)
-        out.append(results)
-        if on_result is not None:
-            on_result(atom, results)
-        if commit is not None:
-            commit()
-        if any(is_error(r) for r in results):
-            out.stopped_on_error = True
-            break
+                on_result(atom, results)
+            if segment is not None:
+                segment.close()  # commits this `!` and the atoms before it
+                segment = None
+            if any(is_error(r) for r in results):
+                out.stopped_on_error = True
+                break
+        if segment is not None:
+            segment.close()
+            segment = None
+    except BaseException:
+        if segment is not None:
+            segment.__exit__(*sys.exc_info())  # the open step is undone
+        raise
     return out
-
-
-def _items(text: str, source: str) -> Iterator[tuple[bool, Atom]]:
-    return parse_script(text, source)
-

@@ -37,7 +37,7 @@ def occurs(var: Variable, atom: Atom, d: dict[Variable, Atom]) -> bool:
 
 def unify(a: Atom, b: Atom, bindings: Bindings = EMPTY_BINDINGS) -> Bindings | None:
     """The most general bindings under which `a` and `b` are equal, or None."""
-    d = bindings._d
+    d = bindings.links
     new: dict[Variable, Atom] | None = None
     stack: list[tuple[Atom, Atom]] = [(a, b)]
     while stack:
@@ -89,7 +89,7 @@ def unify(a: Atom, b: Atom, bindings: Bindings = EMPTY_BINDINGS) -> Bindings | N
             return None
     if new is None:
         return bindings
-    return bindings._extend(new)
+    return Bindings.from_links(new)
 
 
 def match_atoms(pattern: Atom, atom: Atom) -> Bindings | None:

@@ -7,14 +7,13 @@ primary, so the step rebuilds them from it.
 
 from __future__ import annotations
 
-from typing import Any
+from mettadb.store import Store
+from mettadb.writer import Writer, rebuild_derived
 
 from . import register
 
 
 @register(1, "build the reverse index, the variable index and per-head statistics")
-def migrate(space: Any, writer: Any) -> None:
+def migrate(store: Store, writer: Writer) -> None:
     """Rebuild every derived structure of format 1 from the primary database."""
-    from mettadb.store import rebuild_derived
-
-    rebuild_derived(space, writer)
+    rebuild_derived(writer)

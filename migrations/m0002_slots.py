@@ -9,14 +9,14 @@ so the version bump keeps older releases from reading a flipped space.
 
 from __future__ import annotations
 
-from typing import Any
+from mettadb.layout import pack_value
+from mettadb.store import Store
+from mettadb.writer import Writer
 
 from . import register
 
 
 @register(2, "add a second database slot for staged bulk loads")
-def migrate(space: Any, writer: Any) -> None:
+def migrate(store: Store, writer: Writer) -> None:
     """Record slot 0 (the format-1 databases) as the active one."""
-    from mettadb.store import _pack
-
-    writer.txn.put(b"slot", _pack(0), db=space._dbs[b"meta"])
+    writer.txn.put(b"slot", pack_value(0), db=writer.meta)

@@ -14,7 +14,7 @@ def test_load_stats_match_dump(run, write):
     assert r.exit_code == 0, r.output
     assert r.stdout == ""
     assert "loaded 3 atoms: 3 added, 0 already present" in r.stderr
-    assert "1 `!` expressions were not evaluated" in r.stderr
+    assert "note: 1 `!` expression was not evaluated" in r.stderr
 
     r = run("match", "(parent Tom $x)", "$x")
     assert r.exit_code == 0 and sorted(r.stdout.split()) == ["Ann", "Bob"]

@@ -8,7 +8,7 @@ import sys
 import pytest
 
 import mettadb
-from mettadb.eval import format_results
+from mettadb.interp import format_results
 
 
 def run(space, text):
@@ -97,7 +97,7 @@ def test_deep_recursion_is_bounded_by_a_clear_limit(space):
 @pytest.mark.slow
 def test_recursion_100000_deep_finishes(space):
     space.add("(= (count $n) (if (== $n 0) 0 (+ 1 (count (- $n 1)))))")
-    assert space.eval("(count 100000)") == [mettadb.Integer(100000)]
+    assert space.eval("(count 100000)", max_memory=0) == [mettadb.Integer(100000)]
 
 
 def test_time_limit(space):

@@ -104,22 +104,35 @@ def test_pool_from_a_script_on_stdin(family):
 def test_one_version_per_batch_when_a_commit_lands_midway(tmp_path):
     import subprocess
     import sys
+    import time
 
     path = tmp_path / "live"
     with mettadb.open(path) as sp:
         sp.add_all(["(item 1)", "(item 2)"])
     committed = []
+    go, done_file = tmp_path / "go", tmp_path / "done"
+    # a writer started (and imported) before the batch, so its commit lands within milliseconds of the
+    # signal, while most chunks are still to run, however fast the workers are
+    code = ("import mettadb, os, sys, time; sp = mettadb.open(sys.argv[1])\n"
+            "while not os.path.exists(sys.argv[2]): time.sleep(0.002)\n"
+            "sp.add('(item 3)'); open(sys.argv[3], 'w').close()")
+    writer = subprocess.Popen([sys.executable, "-c", code, str(path), str(go), str(done_file)])
 
     def commit_once(done, total):
         if not committed:
-            code = "import mettadb,sys; sp=mettadb.open(sys.argv[1]); sp.add('(item 3)')"
-            subprocess.run([sys.executable, "-c", code, str(path)], check=True)
+            go.touch()
+            deadline = time.monotonic() + 60
+            while not done_file.exists() and time.monotonic() < deadline:
+                time.sleep(0.002)
             committed.append(done)
 
-    with mettadb.open(path, readonly=True) as sp:
-        gen0 = sp.generation
-        r = evaluate_many(sp, ["(collapse (match &self (item $x) $x))"] * 3000, jobs=1, chunk_size=2,
-                          progress=commit_once)
+    try:
+        with mettadb.open(path, readonly=True) as sp:
+            gen0 = sp.generation
+            r = evaluate_many(sp, ["(collapse (match &self (item $x) $x))"] * 3000, jobs=1, chunk_size=2,
+                              progress=commit_once)
+    finally:
+        writer.wait(timeout=60)
     assert committed and r.generation == gen0 + 1  # the commit landed while chunks were still running
     assert set(r.lines) == {"[(1 2 3)]"}  # every answer from the newest version, none from the older
     assert r.rounds >= 2  # the chunks answered before the commit were run again

@@ -13,7 +13,8 @@ from mettadb import E, ParseError, S, V, parse, parse_script
 from mettadb.atoms import Bool, Float, Integer, String
 from mettadb.encoding import encode_with_names
 from mettadb.grammar import is_complete, parse_with_grammar
-from mettadb.parser import parse_file, transcode_file
+from mettadb.parser import parse_file
+from mettadb.transcode import transcode_file
 
 
 def one(text: str):

@@ -1,4 +1,4 @@
-"""MeTTa's types as hyperon 0.2.10 infers and checks them.
+"""How hyperon 0.2.10 infers the types of atoms (used by `types`, the type checker).
 
 An atom's types: a variable's is `%Undefined%`; a grounded atom has the type of
 its value; a symbol has the types declared for it with `(: sym T)` (else
@@ -23,9 +23,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Protocol
 
-from .atoms import Atom, Expression, Grounded, Symbol, Variable, fresh_variable, iter_atoms
-from .bindings import EMPTY_BINDINGS, Bindings
-from .unify import unify
+from ..atoms import Atom, Expression, Grounded, Symbol, Variable, fresh_variable, iter_atoms
+from ..bindings import EMPTY_BINDINGS, Bindings
+from ..unify import unify
 
 __all__ = ["ARROW", "UNDEFINED", "TypeEnv", "arg_mismatch", "atom_types", "check_call", "fresh", "is_function_type", "match_types",
            "meta_type"]

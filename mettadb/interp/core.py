@@ -1,0 +1,186 @@
+"""The interpreter's vocabulary: result pairs, error atoms, the special-form registry.
+
+Every other module of the package imports this one and nothing above it.
+A special form is a generator `(machine, atom, bindings) -> [(result, bindings)]`
+registered by `special`; the `Machine` protocol is what a form may ask of the
+interpreter running it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator
+from typing import Any, Protocol, TextIO
+
+from ..atoms import Atom, Bool, Expression, Float, Integer, String, Symbol, Variable
+from ..bindings import Bindings
+from ..parser import parse_atom
+
+__all__ = [
+    "ARROW",
+    "ATOM_T",
+    "BOOL_T",
+    "CHAR_T",
+    "COLON",
+    "EQ",
+    "ERROR",
+    "EXPRESSION_T",
+    "FALSE",
+    "GROUNDED_TYPES",
+    "META_TYPES",
+    "NUMBER_T",
+    "SPECIAL",
+    "SPECIAL_ARITY",
+    "SPECIAL_TYPES",
+    "STRING_T",
+    "TRUE",
+    "UNDEFINED",
+    "UNIT",
+    "Fail",
+    "Gen",
+    "Machine",
+    "NoReduce",
+    "Pair",
+    "Special",
+    "Tail",
+    "error",
+    "format_results",
+    "is_char",
+    "is_error",
+    "metatype",
+    "special",
+    "wrong_arity",
+]
+
+Pair = tuple[Atom, Bindings]
+Gen = Generator[Pair, list[Pair], list[Pair]]
+
+
+class Tail(tuple[Atom, Bindings]):
+    """A request to evaluate an atom in tail position (a rule's body, a chosen branch).
+
+    hyperon reports a type error found there as it reports one in the `!`
+    expression itself (expected types resolved); an error in an argument's
+    evaluation shows the parameter type as declared (`$t`).
+    """
+
+    __slots__ = ()
+
+
+UNIT = Expression(())
+ERROR = Symbol("Error")
+EQ = Symbol("=")
+COLON = Symbol(":")
+ARROW = Symbol("->")
+UNDEFINED = Symbol("%Undefined%")
+ATOM_T = Symbol("Atom")
+EXPRESSION_T = Symbol("Expression")
+TRUE, FALSE = Bool(True), Bool(False)
+NUMBER_T, STRING_T, BOOL_T = Symbol("Number"), Symbol("String"), Symbol("Bool")
+CHAR_T = Symbol("Char")
+META_TYPES = {"Atom", "Expression", "Symbol", "Variable", "Grounded"}
+GROUNDED_TYPES: dict[type, Atom] = {Integer: NUMBER_T, Float: NUMBER_T, String: STRING_T, Bool: BOOL_T}
+
+
+def error(atom: Atom, message: Atom | str) -> Expression:
+    """`(Error atom message)`; a str message becomes a String (hyperon quotes them)."""
+    return Expression((ERROR, atom, String(message) if isinstance(message, str) else message))
+
+
+def is_char(a: Atom) -> bool:
+    """A Char atom (`'a'`): a symbol of one character between single quotes."""
+    return type(a) is Symbol and len(a.name) >= 3 and a.name[0] == "'" and a.name[-1] == "'"
+
+
+def is_error(atom: Atom) -> bool:
+    """Whether the atom is an `(Error ...)` expression."""
+    return type(atom) is Expression and len(atom.children) >= 2 and atom.children[0] == ERROR
+
+
+def metatype(atom: Atom) -> str:
+    """Symbol, Variable, Expression or Grounded."""
+    t = type(atom)
+    if t is Symbol:
+        return "Symbol"
+    if t is Variable:
+        return "Variable"
+    if t is Expression:
+        return "Expression"
+    return "Grounded"
+
+
+class Fail(Exception):
+    """A grounded operation's error: becomes `(Error expr message)`."""
+
+    def __init__(self, message: Atom | str) -> None:
+        self.message = message
+
+
+class NoReduce(Exception):
+    """A grounded operation does not apply: the expression stays as it is."""
+
+
+
+
+class Machine(Protocol):
+    """What a special form or grounded operation may use of the interpreter running it."""
+
+    space: Any
+    tokens: dict[str, Atom]
+    base_dir: str
+    allow_import: list[str]
+    max_steps: int | None
+    max_depth: int
+    out: TextIO | None
+    readonly: bool
+    type_check: bool
+    steps: int
+    #: the space atom `&self` names
+    self_atom: Any
+    #: modules loaded in this run: file path -> module space atom; (space id, path) pairs imported
+    modules: dict[str, Any]
+    imported: set[tuple[int, str]]
+
+    def space_of(self, atom: Atom) -> Any: ...
+    def query(self, space: Any, pattern: Atom, b: Bindings) -> list[Bindings]: ...
+    def atoms_of(self, space: Any) -> list[Atom]: ...
+    def add_atom(self, space: Any, atom: Atom) -> None: ...
+    def remove_atom(self, space: Any, atom: Atom) -> bool: ...
+    def invalidate(self) -> None: ...
+    def print_line(self, text: str) -> None: ...
+    def types_of(self, atom: Atom) -> list[Atom]: ...
+    def evaluate(self, atom: Atom) -> list[Atom]: ...
+    def spawn(self, space: Any, base_dir: str) -> Machine: ...
+
+
+Special = Callable[[Any, Expression, Bindings], Gen]
+#: special forms by name, and the types they declare
+SPECIAL: dict[str, Special] = {}
+SPECIAL_TYPES: dict[str, Atom] = {}
+#: the length of a well-formed call (the form and its arguments), for forms registered with an arity
+SPECIAL_ARITY: dict[str, int] = {}
+
+
+def wrong_arity(atom: Atom, b: Bindings) -> list[Pair]:
+    """hyperon's `(Error atom IncorrectNumberOfArguments)` as the only result."""
+    return [(error(atom, Symbol("IncorrectNumberOfArguments")), b)]
+
+
+def special(name: str, type_text: str | None = None, arity: int | None = None) -> Callable[[Special], Special]:
+    """Register a special form; with `arity`, the driver answers a call with another number of
+    arguments with an arity error, so the form never sees one."""
+
+    def deco(fn: Special) -> Special:
+        SPECIAL[name] = fn
+        if arity is not None:
+            SPECIAL_ARITY[name] = arity + 1
+        if type_text is not None:
+            SPECIAL_TYPES[name] = parse_atom(type_text)
+        return fn
+
+    return deco
+
+
+def format_results(results: list[Atom]) -> str:
+    """One `!` line's results as hyperon's `metta` prints them: `[r1, r2]`."""
+    return "[" + ", ".join(str(r) for r in results) + "]"
+

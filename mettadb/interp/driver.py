@@ -1,0 +1,501 @@
+"""The interpreter: hyperon's semantics over a durable space, driven by one loop.
+
+Evaluation is a set of cooperating generators run by one driver loop with an
+explicit stack, so a MeTTa program recursing 100 000 deep uses heap, not the
+Python stack, and stops with `LimitError` at the configured limit.  A
+generator asks for a sub-evaluation by yielding `(atom, bindings)` and
+receives the list of `(result, bindings)` pairs back.
+
+Rules `(= head body)` are read from the space through the query engine
+(indexed by head) and cached per generation; grounded operations
+(`grounded`) run on evaluated arguments; special forms (`forms`) get their
+arguments unevaluated.  Errors are `(Error ...)` atoms that propagate.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Generator, Iterable
+from typing import Any, TextIO
+
+from ..atoms import Atom, Expression, Integer, Symbol, Variable, fresh_variable, iter_atoms, rebuild
+from ..bindings import EMPTY_BINDINGS, Bindings
+from ..errors import LimitError, ReadOnlyError
+from ..query import conjuncts, run_query
+from ..spaces import MemorySpace, ModuleSpaceAtom, SpaceAtom, holds_session_object, rename_apart, session_overlay
+from ..store import Store
+from ..unify import unify
+from . import forms as _forms  # noqa: F401  (registers the special forms)
+from .core import (
+    ATOM_T,
+    EQ,
+    META_TYPES,
+    SPECIAL,
+    SPECIAL_ARITY,
+    UNDEFINED,
+    Fail,
+    Gen,
+    NoReduce,
+    Pair,
+    Tail,
+    error,
+    is_error,
+    metatype,
+    wrong_arity,
+)
+from .grounded import BUILTIN_TYPES, BUILTINS, FINAL_RESULTS, NOEVAL_EXPRESSION_ARGS
+from .inference import check_call
+from .rules import FALLBACK, body_template, instantiate
+from .types import TypeChecker
+
+__all__ = ["DEFAULT_MAX_MEMORY", "Interpreter", "resident_bytes"]
+
+_MISSING = object()
+#: how much one evaluation may grow the process's resident memory by default: a runaway
+#: recursion stops at this, in seconds, instead of exhausting the machine
+DEFAULT_MAX_MEMORY = 256 << 20
+_PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+
+
+def resident_bytes() -> int:
+    """The process's resident memory now (0 where /proc is not available)."""
+    try:
+        with open("/proc/self/statm", "rb") as f:
+            return int(f.read().split()[1]) * _PAGE
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+class Interpreter:
+    """Evaluates MeTTa against a space; one per session (it holds tokens and state)."""
+
+    def __init__(self, space: Any, *, max_steps: int | None = None, max_depth: int = 1_000_000,
+                 timeout: float | None = None, out: TextIO | None = None, base_dir: str | None = None,
+                 allow_import: Iterable[str] = (), readonly: bool = False,
+                 max_memory: int | None = DEFAULT_MAX_MEMORY) -> None:
+        self.space = space
+        #: bytes an evaluation may grow the process by (None: no limit); checked every 4,096 steps
+        self.max_memory = max_memory or None
+        self.self_atom: SpaceAtom = ModuleSpaceAtom(space)
+        self.tokens: dict[str, Atom] = {"&self": self.self_atom}
+        self.max_steps = max_steps
+        self.max_depth = max_depth
+        self.timeout = timeout
+        self.out = out
+        self.base_dir = os.path.abspath(base_dir or os.getcwd())
+        self.allow_import = [os.path.abspath(p) for p in allow_import]
+        self.readonly = readonly
+        self.type_check = False
+        self.steps = 0
+        self._deadline: float | None = None
+        self._rules: dict[tuple[str, int], list[tuple[Atom, Any, Any]] | None] = {}
+        self.types = TypeChecker(self)
+        self._generation = -1
+        #: modules loaded in this run (shared with the interpreters of imported modules):
+        #: file path -> its module space, and the (space, path) pairs already imported
+        self.modules: dict[str, ModuleSpaceAtom] = {}
+        self.imported: set[tuple[int, str]] = set()
+
+    # ------------------------------------------------------------------ entry points
+    def evaluate(self, atom: Atom) -> list[Atom]:
+        """All results of evaluating `atom` (its bindings applied)."""
+        self._refresh_caches()
+        self._deadline = time.monotonic() + self.timeout if self.timeout else None
+        self.steps = 0
+        atom = self.tokens_in(atom)
+        results = self._drive(self._eval(atom, EMPTY_BINDINGS))
+        return [b.resolve(a) for a, b in results]
+
+    def _refresh_caches(self) -> None:
+        gen = getattr(self.space, "generation", None)
+        if gen is None or gen != self._generation:
+            self._rules.clear()
+            self.types.clear()
+            self._generation = gen if gen is not None else -1
+
+    def invalidate(self) -> None:
+        self._rules.clear()
+        self.types.clear()
+
+    def tokens_in(self, atom: Atom) -> Atom:
+        if len(self.tokens) == 1 and "&self" in self.tokens:
+            names = {"&self"}
+        else:
+            names = set(self.tokens)
+        subst: dict[Atom, Atom] = {a: self.tokens[a.name] for a in iter_atoms(atom)
+                                   if type(a) is Symbol and a.name in names}
+        if not subst:
+            return atom
+        return _replace(atom, subst)
+
+    # ------------------------------------------------------------------ driver
+    def _drive(self, gen: Gen) -> list[Pair]:
+        stack: list[Gen] = [gen]
+        send: Any = None
+        max_depth = self.max_depth
+        max_steps = self.max_steps
+        deadline = self._deadline
+        ev = self._eval
+        tokens = self.tokens
+        max_memory = self.max_memory
+        memory_cap = resident_bytes() + max_memory if max_memory else 0
+        while True:
+            try:
+                req = stack[-1].send(send)
+            except StopIteration as stop:
+                stack.pop()
+                if not stack:
+                    return stop.value  # type: ignore[no-any-return]
+                send = stop.value
+                continue
+            self.steps += 1
+            if len(stack) >= max_depth:
+                raise LimitError(f"evaluation exceeded the stack depth limit of {max_depth}")
+            if max_steps is not None and self.steps > max_steps:
+                raise LimitError(f"evaluation exceeded the step limit of {max_steps}")
+            if deadline is not None and not self.steps & 0x3FF and time.monotonic() > deadline:
+                raise LimitError(f"evaluation exceeded the time limit of {self.timeout} s")
+            if memory_cap and not self.steps & 0xFFF and resident_bytes() > memory_cap:
+                depth = len(stack)
+                stack.clear()  # frees the frames now, not when the exception is collected
+                raise LimitError(f"evaluation exceeded the memory limit of {(max_memory or 0) >> 20} MB "
+                                 f"at stack depth {depth} (a runaway recursion? --max-memory MB raises it, 0 lifts it)")
+            a = req[0]
+            ta = type(a)
+            if ta is not Expression or not a.children:  # type: ignore[attr-defined]
+                # evaluates to itself (or to its token): answered here, no generator
+                if ta is Symbol:
+                    tok = tokens.get(a.name)  # type: ignore[attr-defined]
+                    if tok is not None:
+                        a = tok
+                send = [(a, req[1])]
+                continue
+            stack.append(ev(a, req[1], type(req) is Tail))
+            send = None
+
+    # ------------------------------------------------------------------ core
+    def _eval(self, atom: Atom, b: Bindings, tail: bool = True) -> Gen:
+        t = type(atom)
+        if t is Symbol:
+            tok = self.tokens.get(atom.name)  # type: ignore[attr-defined]
+            return [(tok if tok is not None else atom, b)]
+        if t is not Expression or not atom.children:  # type: ignore[attr-defined]
+            return [(atom, b)]
+        kids = atom.children  # type: ignore[attr-defined]
+        head = kids[0]
+        if type(head) is Symbol:
+            special = SPECIAL.get(head.name)
+            if special is not None:
+                want = SPECIAL_ARITY.get(head.name)
+                if want is not None and len(kids) != want:
+                    return wrong_arity(atom, b)
+                return (yield from special(self, atom, b))  # type: ignore[arg-type]
+            builtin = BUILTINS.get(head.name)
+            if builtin is not None and head.name not in self.tokens:
+                return (yield from self._call_builtin(atom, builtin, b, tail))
+        ftype = self.types.function_type(head)
+        results: list[Pair] = []
+        if ftype is not None:
+            argtypes = ftype.children[1:-1]  # type: ignore[attr-defined]
+            if len(argtypes) != len(kids) - 1:
+                return [(error(atom, Symbol("IncorrectNumberOfArguments")), b)]
+            combos = yield from self._eval_args(atom, kids[1:], argtypes, b, metatype_noeval=True, resolve=tail)
+            for args, bb in combos:
+                if isinstance(args, Atom):  # an error from an argument
+                    results.append((args, bb))
+                    continue
+                expr = Expression((head, *args))
+                results.extend((yield from self._apply_rules(expr, bb, ftype.children[-1] != ATOM_T)))  # type: ignore[attr-defined]
+            return results
+        # no function type: a tuple; its expression elements are evaluated
+        if atom.ground:  # type: ignore[attr-defined]
+            tokens = self.tokens
+            for k in kids:
+                tk = type(k)
+                if tk is Expression or (tk is Symbol and k.name in tokens):
+                    break
+            else:  # nothing inside evaluates to anything else: apply the rules directly
+                return (yield from self._apply_rules(atom, b))
+        combos = yield from self._eval_args(atom, kids, None, b, metatype_noeval=False)
+        for args, bb in combos:
+            if isinstance(args, Atom):
+                results.append((args, bb))
+                continue
+            call: Atom = Expression(args) if any(x is not y for x, y in zip(args, kids)) else atom
+            results.extend((yield from self._apply_rules(call, bb)))
+        return results
+
+    def _eval_args(self, whole: Atom, args: tuple[Atom, ...], types: tuple[Atom, ...] | None, b: Bindings,
+                   metatype_noeval: bool, resolve: bool = True
+                   ) -> Generator[Pair, list[Pair], list[tuple[Any, Bindings]]]:
+        """Cartesian product of argument results: [(list of args | error atom, bindings)].
+
+        With parameter types, the call is checked as hyperon checks it: as written
+        first (the arguments' inferred types against the parameters, one set of
+        type-variable bindings; BadArgType, the expected type resolved when `resolve`),
+        then each argument's value against its parameter (BadType).
+        """
+        combos: list[tuple[Any, Bindings]] = [([], b)]
+        tb = EMPTY_BINDINGS
+        if types is not None and len(types) == len(args):
+            written = tuple(b.resolve(a) for a in args) if b.links else args
+            bad = None
+            if not self.types.plainly_fits(written, types):
+                tb, bad = check_call(types, written, self.types_of, resolve=resolve)
+            if bad is not None:
+                return [(error(Expression((whole.children[0], *written)), Expression(  # type: ignore[attr-defined]
+                    (Symbol("BadArgType"), Integer(bad[0]), bad[1], bad[2]))), b)]
+        for i, arg in enumerate(args):
+            expected = types[i] if types is not None else None
+            if expected is not None and tb.links:
+                expected = tb.resolve(expected)
+            new: list[tuple[Any, Bindings]] = []
+            for done, bb in combos:
+                if isinstance(done, Atom):
+                    new.append((done, bb))
+                    continue
+                a = bb.resolve(arg) if bb.links else arg
+                if expected is not None and type(expected) is Symbol:
+                    en = expected.name
+                    if en == "Atom" or (metatype_noeval and en in META_TYPES and metatype(a) == en):
+                        new.append((done + [a], bb))
+                        continue
+                if type(a) is not Expression and not (type(a) is Symbol and a.name in self.tokens):
+                    rs = [(a, bb)]
+                else:
+                    rs = yield (a, bb)
+                for r, rb in rs:
+                    if is_error(r) and not (type(expected) is Symbol and expected.name in ("Atom", "ErrorType")):
+                        new.append((r, rb))
+                    elif expected is not None and not self.types.type_ok(r, expected):
+                        # the value an argument reduced to does not have the parameter's type
+                        have = self.types_of(r)
+                        new.append((error(r, Expression((Symbol("BadType"), expected, have[0] if have else UNDEFINED))), rb))
+                    else:
+                        new.append((done + [r], rb))
+            combos = new
+        return combos
+
+    def _apply_rules(self, expr: Atom, b: Bindings, evaluate: bool = True) -> Gen:
+        if expr.ground:  # type: ignore[attr-defined]
+            # A ground call cannot see or bind the caller's variables: its body runs in a scope
+            # of its own (empty bindings), so the rule's variables need no renaming per call
+            # and bindings do not pile up along a recursion.  Results go back with the
+            # caller's bindings; a variable left in one is made fresh.
+            bodies = self._ground_bodies(expr)
+            if not bodies:
+                return [(expr, b)]
+            results: list[Pair] = []
+            for body in bodies:
+                rs = (yield Tail((body, EMPTY_BINDINGS))) if evaluate else [(body, EMPTY_BINDINGS)]
+                for r, rb in rs:
+                    tr = type(r)
+                    if tr is Variable or (tr is Expression and not r.ground):  # type: ignore[attr-defined]
+                        r = rename_apart(rb.resolve(r))
+                    results.append((r, b))
+            return results
+        rules = self._matching_rules(expr, b)
+        if not rules:
+            return [(expr, b)]
+        if not evaluate:  # the function returns `Atom`: its result is not evaluated further
+            return [(bb.resolve(body), bb) for body, bb in rules]
+        results = []
+        for body, bb in rules:
+            results.extend((yield Tail((bb.resolve(body), bb))))
+        return results
+
+    def _call_builtin(self, atom: Atom, builtin: tuple[Any, ...], b: Bindings, tail: bool = True) -> Gen:
+        fn = builtin[0]
+        kids = atom.children  # type: ignore[attr-defined]
+        name = kids[0].name
+        types = BUILTIN_TYPES[name]
+        if types is not None and len(types) != len(kids) - 1:
+            return [(error(atom, Symbol("IncorrectNumberOfArguments")), b)]
+        combos = yield from self._eval_args(atom, kids[1:], types, b, metatype_noeval=name in NOEVAL_EXPRESSION_ARGS,
+                                            resolve=tail)
+        results: list[Pair] = []
+        for args, bb in combos:
+            if isinstance(args, Atom):
+                results.append((args, bb))
+                continue
+            try:
+                out = fn(self, args)
+            except NoReduce:
+                results.append((Expression((kids[0], *args)), bb))
+                continue
+            except Fail as f:
+                results.append((error(Expression((kids[0], *args)), f.message), bb))
+                continue
+            for r in out:
+                if type(r) is Expression and name not in FINAL_RESULTS and r != Expression((kids[0], *args)):
+                    results.extend((yield Tail((r, bb))))
+                else:
+                    results.append((r, bb))
+        return results
+
+    # ------------------------------------------------------------------ space access
+    def space_of(self, atom: Atom) -> Any:
+        if type(atom) is Symbol:
+            tok = self.tokens.get(atom.name)
+            if tok is not None:
+                atom = tok
+        if isinstance(atom, SpaceAtom):
+            return atom.value
+        return None
+
+    def query(self, space: Any, pattern: Atom, b: Bindings) -> list[Bindings]:
+        if isinstance(space, Store):
+            overlay = session_overlay(space)
+            if overlay is None or not len(overlay):
+                return list(run_query(space, pattern, b))
+            return _query_with_overlay(space, overlay, pattern, b)
+        return list(space.query(pattern, b))
+
+    def atoms_of(self, space: Any) -> list[Atom]:
+        """Every atom of a space, a durable space's session overlay last."""
+        atoms = list(space.atoms())
+        overlay = session_overlay(space) if isinstance(space, Store) else None
+        return atoms + list(overlay.atoms()) if overlay is not None else atoms
+
+    def _rules_for(self, expr: Atom) -> list[tuple[Atom, Any, Any]] | None:
+        head = expr.children[0] if type(expr) is Expression and expr.children else None
+        key = (head.name, len(expr.children)) if type(head) is Symbol else None  # type: ignore[attr-defined]
+        if key is None:
+            return None
+        cached = self._rules.get(key, _MISSING)
+        if cached is _MISSING:
+            cached = self._rules[key] = self._load_rules(key)
+        return cached  # type: ignore[return-value]
+
+    def _ground_bodies(self, expr: Atom) -> list[Atom]:
+        """The instantiated body of each rule whose head matches a ground call."""
+        cached = self._rules_for(expr)
+        if cached is None:
+            return [body for body, _ in self._matching_rules(expr, EMPTY_BINDINGS)]
+        out = []
+        args = expr.children  # type: ignore[attr-defined]
+        for rule, template, simple in cached:
+            body = rule.children[2]  # type: ignore[attr-defined]
+            if simple is not None:  # head `(f $a $b ...)`, distinct variables: nothing to unify
+                out.append(instantiate(body, template, dict(zip(simple, args[1:]))))
+                continue
+            bb = unify(expr, rule.children[1], EMPTY_BINDINGS)  # type: ignore[attr-defined]
+            if bb is None:
+                continue
+            out.append(instantiate(body, template, bb.links) if template is not FALLBACK else bb.resolve(body))
+        return out
+
+    def _matching_rules(self, expr: Atom, b: Bindings) -> list[Pair]:
+        """(body, bindings) for each rule `(= head body)` whose head unifies with expr."""
+        cached = self._rules_for(expr)
+        if cached is None:
+            body = fresh_variable("body")
+            out = []
+            for bb in self.query(self.space, Expression((EQ, expr, body)), b):
+                out.append((bb.resolve(body), bb))
+            return out
+        out = []
+        ground = expr.ground  # type: ignore[attr-defined]
+        for rule, _template, _simple in cached:
+            if not ground:
+                # the caller's variables must not meet the rule's: rename the whole rule apart
+                rule = rename_apart(rule)
+            rhead, rbody = rule.children[1], rule.children[2]  # type: ignore[attr-defined]
+            bb2 = unify(expr, rhead, b)
+            if bb2 is None:
+                continue
+            out.append((rbody, bb2))
+        return out
+
+    def _load_rules(self, key: tuple[str, int]) -> list[tuple[Atom, Any, Any]] | None:
+        """The candidate rules for a head and arity, when there are few enough to keep in memory."""
+        if not isinstance(self.space, Store):
+            return None
+        overlay = session_overlay(self.space)
+        if overlay is not None and len(overlay):  # rules holding session objects: query both each time
+            return None
+        name, arity = key
+        probe = Expression((EQ, Expression((Symbol(name), *[Variable(f"a{i}") for i in range(arity - 1)])), Variable("b")))
+        rules: list[tuple[Atom, Any, Any]] = []
+        for bb in run_query(self.space, probe):
+            rule = rename_apart(bb.resolve(probe))
+            head_vars = {a for a in iter_atoms(rule.children[1]) if type(a) is Variable}  # type: ignore[attr-defined]
+            template = body_template(rule.children[2], head_vars)  # type: ignore[attr-defined]
+            hargs = rule.children[1].children[1:]  # type: ignore[attr-defined]
+            simple = hargs if template is not FALLBACK and all(type(a) is Variable for a in hargs) \
+                and len(set(hargs)) == len(hargs) else None
+            rules.append((rule, template, simple))
+            if len(rules) > 256:
+                return None
+        # generic rules `(= $x ...)` also apply
+        generic = Expression((EQ, Variable("x"), Variable("b")))
+        for bb in run_query(self.space, generic):
+            if type(bb.resolve(Variable("x"))) is Variable:
+                return None
+        return rules
+
+    # ------------------------------------------------------------------ types
+    def types_of(self, atom: Atom) -> list[Atom]:
+        """The types of an atom (`%Undefined%` when it has none declared)."""
+        return self.types.types_of(atom)
+
+    def check_added(self, atom: Atom) -> Atom | None:
+        """The error `pragma! type-check auto` reports for an atom about to be added, or None."""
+        return self.types.check_added(atom)
+
+    def spawn(self, space: Any, base_dir: str) -> Interpreter:
+        """An interpreter for another space with this one's limits (for `import!`)."""
+        sub = Interpreter(space, max_steps=self.max_steps, max_depth=self.max_depth, max_memory=self.max_memory,
+                          out=self.out,
+                          base_dir=base_dir, allow_import=self.allow_import, readonly=self.readonly)
+        sub.modules, sub.imported = self.modules, self.imported
+        return sub
+
+    # ------------------------------------------------------------------ writes
+    def add_atom(self, space: Any, atom: Atom) -> None:
+        if self.readonly and space is self.space:
+            raise ReadOnlyError("this evaluation cannot write to the space (read-only batch worker)")
+        if isinstance(space, Store) and holds_session_object(atom):
+            session_overlay(space, create=True).add(atom)  # type: ignore[union-attr]
+        else:
+            space.add(atom)
+        self.invalidate()
+
+    def remove_atom(self, space: Any, atom: Atom) -> bool:
+        if self.readonly and space is self.space:
+            raise ReadOnlyError("this evaluation cannot write to the space (read-only batch worker)")
+        if isinstance(space, Store) and holds_session_object(atom):
+            overlay = session_overlay(space)
+            ok = overlay is not None and overlay.remove(atom)
+        else:
+            ok = bool(space.remove(atom))
+        self.invalidate()
+        return ok
+
+    def print_line(self, text: str) -> None:
+        """Write one line to the session's output (stdout by default)."""
+        out = self.out if self.out is not None else sys.stdout
+        out.write(text + "\n")
+        out.flush()
+
+
+def _query_with_overlay(space: Store, overlay: MemorySpace, pattern: Atom, b: Bindings) -> list[Bindings]:
+    """A query over a durable space and its session overlay: each conjunct matches in either."""
+    parts = conjuncts(pattern) or [pattern]
+    found = [b]
+    for part in parts:
+        nxt: list[Bindings] = []
+        for bb in found:
+            p = bb.resolve(part)
+            nxt.extend(run_query(space, p, bb))
+            nxt.extend(overlay.query(p, bb))
+        found = nxt
+    return found
+
+
+def _replace(atom: Atom, subst: dict[Atom, Atom]) -> Atom:
+    """Replace leaves by the map, sharing unchanged subtrees."""
+    return rebuild(atom, lambda a: subst.get(a, a),  # type: ignore[no-any-return]
+                   lambda e, new: e if all(x is y for x, y in zip(new, e.children)) else Expression(new))

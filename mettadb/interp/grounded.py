@@ -1,0 +1,315 @@
+"""Grounded operations: arithmetic, comparison, logic, math, atoms as lists, strings.
+
+Each takes evaluated arguments (those typed `Atom` unevaluated) and returns
+its results; `Fail` becomes `(Error expr message)` and `NoReduce` leaves the
+expression as it is.  `BUILTINS` maps a name to the operation, its argument
+types and its return type, as hyperon's standard library declares them.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+from ..atoms import Atom, Bool, Expression, Float, Integer, String, Symbol, Variable
+from ..parser import parse_script
+from .core import ARROW, Fail, Machine, NoReduce
+
+__all__ = ["BUILTINS", "BUILTIN_TYPES", "FINAL_RESULTS", "NOEVAL_EXPRESSION_ARGS", "Operation", "signature_atom"]
+
+Operation = Callable[[Machine, list[Atom]], list[Atom]]
+
+
+def _num(a: Atom) -> int | float:
+    if type(a) in (Integer, Float):
+        return a.value  # type: ignore[attr-defined,no-any-return]
+    raise NoReduce
+
+
+def _num_atom(v: int | float) -> Atom:
+    return Integer(v) if isinstance(v, int) and not isinstance(v, bool) else Float(float(v))
+
+
+def _int_div(a: int, b: int) -> int:
+    q = abs(a) // abs(b)
+    return q if (a >= 0) == (b >= 0) else -q
+
+
+def _arith(op: str) -> Operation:
+    def fn(it: Machine, args: list[Atom]) -> list[Atom]:
+        if len(args) != 2:
+            raise Fail(Symbol("IncorrectNumberOfArguments"))
+        a, b = _num(args[0]), _num(args[1])
+        both_int = isinstance(a, int) and isinstance(b, int)
+        if op == "+":
+            return [_num_atom(a + b)]
+        if op == "-":
+            return [_num_atom(a - b)]
+        if op == "*":
+            return [_num_atom(a * b)]
+        if op == "/":
+            if both_int:
+                if b == 0:
+                    raise Fail(Symbol("DivisionByZero"))
+                return [Integer(_int_div(a, b))]  # type: ignore[arg-type]
+            if b == 0:
+                return [Float(math.copysign(math.inf, a) if a else math.nan)]
+            return [Float(a / b)]
+        if op == "%":
+            if both_int:
+                if b == 0:
+                    raise Fail(Symbol("DivisionByZero"))
+                return [Integer(a - b * _int_div(a, b))]  # type: ignore[arg-type,operator]
+            return [Float(math.fmod(a, b))]
+        raise AssertionError(op)
+
+    return fn
+
+
+def _compare(op: Callable[[Any, Any], bool]) -> Operation:
+    def fn(it: Machine, args: list[Atom]) -> list[Atom]:
+        if len(args) != 2:
+            raise Fail(Symbol("IncorrectNumberOfArguments"))
+        return [Bool(op(_num(args[0]), _num(args[1])))]
+
+    return fn
+
+
+def _eq(it: Machine, args: list[Atom]) -> list[Atom]:
+    if len(args) != 2:
+        raise Fail(Symbol("IncorrectNumberOfArguments"))
+    a, b = args
+    if type(a) in (Integer, Float) and type(b) in (Integer, Float):
+        return [Bool(a.value == b.value)]  # type: ignore[attr-defined]
+    return [Bool(a == b)]
+
+
+def _bool(a: Atom) -> bool:
+    if type(a) is Bool:
+        return a.value  # type: ignore[no-any-return]
+    raise NoReduce
+
+
+def _logic(op: str) -> Operation:
+    def fn(it: Machine, args: list[Atom]) -> list[Atom]:
+        if op == "not":
+            if len(args) != 1:
+                raise Fail(Symbol("IncorrectNumberOfArguments"))
+            return [Bool(not _bool(args[0]))]
+        if len(args) != 2:
+            raise Fail(Symbol("IncorrectNumberOfArguments"))
+        a, b = _bool(args[0]), _bool(args[1])
+        return [Bool(a and b if op == "and" else a or b if op == "or" else a != b)]
+
+    return fn
+
+
+def _math1(f: Callable[[float], float], keep_int: bool = False) -> Operation:
+    def fn(it: Machine, args: list[Atom]) -> list[Atom]:
+        if len(args) != 1:
+            raise Fail(Symbol("IncorrectNumberOfArguments"))
+        v = _num(args[0])
+        if keep_int and isinstance(v, int):
+            return [Integer(int(f(v)))]
+        try:
+            return [Float(f(float(v)))]
+        except (ValueError, OverflowError):
+            return [Float(math.nan)]
+
+    return fn
+
+
+def _pow(it: Machine, args: list[Atom]) -> list[Atom]:
+    a, b = _num(args[0]), _num(args[1])
+    try:
+        return [Float(math.pow(a, b))]
+    except (ValueError, OverflowError):
+        return [Float(math.nan)]
+
+
+def _log(it: Machine, args: list[Atom]) -> list[Atom]:
+    base, x = _num(args[0]), _num(args[1])
+    try:
+        return [Float(math.log(x) / math.log(base))]
+    except (ValueError, ZeroDivisionError):
+        return [Float(math.nan)]
+
+
+def _expr_arg(a: Atom) -> tuple[Atom, ...]:
+    if type(a) is not Expression:
+        raise NoReduce
+    return a.children
+
+
+def _car(it: Machine, args: list[Atom]) -> list[Atom]:
+    kids = _expr_arg(args[0])
+    if not kids:
+        raise Fail("car-atom expects a non-empty expression as an argument")
+    return [kids[0]]
+
+
+def _cdr(it: Machine, args: list[Atom]) -> list[Atom]:
+    kids = _expr_arg(args[0])
+    if not kids:
+        raise Fail("cdr-atom expects a non-empty expression as an argument")
+    return [Expression(kids[1:])]
+
+
+def _cons(it: Machine, args: list[Atom]) -> list[Atom]:
+    return [Expression((args[0], *_expr_arg(args[1])))]
+
+
+def _decons(it: Machine, args: list[Atom]) -> list[Atom]:
+    kids = _expr_arg(args[0])
+    if not kids:
+        raise Fail("expected: (decons-atom (: <expr> Expression)), found: (decons-atom ())")
+    return [Expression((kids[0], Expression(kids[1:])))]
+
+
+def _size(it: Machine, args: list[Atom]) -> list[Atom]:
+    return [Integer(len(_expr_arg(args[0])))]
+
+
+def _index(it: Machine, args: list[Atom]) -> list[Atom]:
+    kids = _expr_arg(args[0])
+    i = _num(args[1])
+    if not isinstance(i, int) or not 0 <= i < len(kids):
+        raise Fail(Symbol("Index is out of bounds"))
+    return [kids[i]]
+
+
+def _minmax(pick: Callable[..., Any]) -> Operation:
+    def fn(it: Machine, args: list[Atom]) -> list[Atom]:
+        kids = _expr_arg(args[0])
+        if not kids:
+            raise Fail(Symbol("Empty expression"))
+        try:
+            return [Float(float(pick(_num(k) for k in kids)))]
+        except NoReduce:
+            raise Fail(Symbol("Only numbers are allowed in expression")) from None
+
+    return fn
+
+
+def _sort_strings(it: Machine, args: list[Atom]) -> list[Atom]:
+    kids = _expr_arg(args[0])
+    if not all(type(k) is String for k in kids):
+        raise Fail(Symbol("Only strings are allowed in expression"))
+    return [Expression(sorted(kids, key=lambda k: k.value))]  # type: ignore[attr-defined]
+
+
+def _unique_atom(it: Machine, args: list[Atom]) -> list[Atom]:
+    out: list[Atom] = []
+    for k in _expr_arg(args[0]):
+        if k not in out:
+            out.append(k)
+    return [Expression(out)]
+
+
+def _format_args(it: Machine, args: list[Atom]) -> list[Atom]:
+    if type(args[0]) is not String:
+        raise NoReduce
+    fmt = args[0].value
+    vals = [k.value if type(k) is String else str(k) for k in _expr_arg(args[1])]
+    parts = fmt.split("{}")
+    out = [parts[0]]
+    for i, p in enumerate(parts[1:]):
+        out.append(vals[i] if i < len(vals) else "{}")
+        out.append(p)
+    return [String("".join(out))]
+
+
+def _repr(it: Machine, args: list[Atom]) -> list[Atom]:
+    return [String(str(args[0]))]
+
+
+def _parse(it: Machine, args: list[Atom]) -> list[Atom]:
+    if type(args[0]) is not String:
+        raise NoReduce
+    atoms = [a for _, a in parse_script(args[0].value)]
+    if len(atoms) != 1:
+        raise Fail("parse expects exactly one atom")
+    return atoms
+
+
+def _string_to_chars(it: Machine, args: list[Atom]) -> list[Atom]:
+    if type(args[0]) is not String:
+        raise NoReduce
+    return [Expression(tuple(Symbol(f"'{c}'") for c in args[0].value))]
+
+
+def _chars_to_string(it: Machine, args: list[Atom]) -> list[Atom]:
+    # like hyperon 0.2.10: the argument is taken unevaluated and each item's text loses
+    # its first and last character (the quotes of a Char)
+    if type(args[0]) is not Expression:
+        raise NoReduce
+    return [String("".join(c.value if type(c) is String else str(c)[1:-1] for c in args[0].children))]
+
+
+#: grounded operations: name -> (function, argument types, return type); `Atom` arguments are
+#: passed unevaluated; the others are evaluated first and checked against their type.
+_U = "%Undefined%"
+BUILTINS: dict[str, tuple[Operation, tuple[str, ...] | None, str]] = {
+    "+": (_arith("+"), ("Number", "Number"), "Number"),
+    "-": (_arith("-"), ("Number", "Number"), "Number"),
+    "*": (_arith("*"), ("Number", "Number"), "Number"),
+    "/": (_arith("/"), ("Number", "Number"), "Number"),
+    "%": (_arith("%"), ("Number", "Number"), "Number"),
+    "<": (_compare(lambda a, b: a < b), ("Number", "Number"), "Bool"),
+    ">": (_compare(lambda a, b: a > b), ("Number", "Number"), "Bool"),
+    "<=": (_compare(lambda a, b: a <= b), ("Number", "Number"), "Bool"),
+    ">=": (_compare(lambda a, b: a >= b), ("Number", "Number"), "Bool"),
+    "==": (_eq, ("$t", "$t"), "Bool"),
+    "and": (_logic("and"), ("Bool", "Bool"), "Bool"),
+    "or": (_logic("or"), ("Bool", "Bool"), "Bool"),
+    "xor": (_logic("xor"), ("Bool", "Bool"), "Bool"),
+    "not": (_logic("not"), ("Bool",), "Bool"),
+    "pow-math": (_pow, ("Number", "Number"), "Number"),
+    "sqrt-math": (_math1(math.sqrt), ("Number",), "Number"),
+    "abs-math": (_math1(abs, keep_int=True), ("Number",), "Number"),
+    "log-math": (_log, ("Number", "Number"), "Number"),
+    "trunc-math": (_math1(lambda v: float(math.trunc(v))), ("Number",), "Number"),
+    "ceil-math": (_math1(lambda v: float(math.ceil(v))), ("Number",), "Number"),
+    "floor-math": (_math1(lambda v: float(math.floor(v))), ("Number",), "Number"),
+    "round-math": (_math1(lambda v: float(math.floor(v + 0.5) if v >= 0 else -math.floor(-v + 0.5))), ("Number",), "Number"),
+    "sin-math": (_math1(math.sin), ("Number",), "Number"),
+    "asin-math": (_math1(math.asin), ("Number",), "Number"),
+    "cos-math": (_math1(math.cos), ("Number",), "Number"),
+    "acos-math": (_math1(math.acos), ("Number",), "Number"),
+    "tan-math": (_math1(math.tan), ("Number",), "Number"),
+    "atan-math": (_math1(math.atan), ("Number",), "Number"),
+    "isnan-math": (lambda it, a: [Bool(math.isnan(_num(a[0])))], ("Number",), "Bool"),
+    "isinf-math": (lambda it, a: [Bool(math.isinf(_num(a[0])))], ("Number",), "Bool"),
+    "car-atom": (_car, ("Expression",), _U),
+    "cdr-atom": (_cdr, ("Expression",), "Expression"),
+    "cons-atom": (_cons, ("Atom", "Expression"), "Atom"),
+    "decons-atom": (_decons, ("Expression",), "Atom"),
+    "size-atom": (_size, ("Expression",), "Number"),
+    "index-atom": (_index, ("Expression", "Number"), "Atom"),
+    "min-atom": (_minmax(min), ("Expression",), "Number"),
+    "max-atom": (_minmax(max), ("Expression",), "Number"),
+    "sort-strings": (_sort_strings, ("Expression",), "Expression"),
+    "unique-atom": (_unique_atom, ("Expression",), "Expression"),
+    "format-args": (_format_args, ("String", "Expression"), "String"),
+    "repr": (_repr, (_U,), "String"),
+    "parse": (_parse, ("String",), "Atom"),
+    "stringToChars": (_string_to_chars, ("String",), "Atom"),
+    "charsToString": (_chars_to_string, ("Atom",), "String"),
+}
+BUILTIN_TYPES = {k: tuple(Symbol(t) if not t.startswith("$") else Variable("t") for t in v[1]) if v[1] is not None else None
+                  for k, v in BUILTINS.items()}
+#: MeTTa-defined functions whose Expression-typed arguments stay unevaluated
+NOEVAL_EXPRESSION_ARGS = {"car-atom", "cdr-atom"}
+#: results that are final (not evaluated again)
+FINAL_RESULTS = {"cons-atom", "decons-atom", "index-atom", "parse", "unique-atom", "sort-strings", "stringToChars"}
+
+
+def type_atom(name: str) -> Atom:
+    return Variable("t") if name.startswith("$") else Symbol(name)
+
+
+def signature_atom(args: tuple[str, ...] | None, ret: str) -> Atom:
+    return Expression((ARROW, *[type_atom(a) for a in (args or ())], type_atom(ret)))
+
+

@@ -1,0 +1,179 @@
+"""The type checker: declared types, types of applications, argument checks.
+
+hyperon's type system as the interpreter needs it: `(: name type)`
+declarations read from the space, the types of grounded values and of the
+standard library's operations, the type of an application (its function's
+return type, when every argument fits the arrow), and the check `pragma!
+type-check auto` applies to atoms as they are added.  How hyperon infers the
+types of expressions (tuples, applications, type variables) is `inference`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..atoms import Atom, Expression, Integer, Symbol, Variable, fresh_variable
+from ..bindings import EMPTY_BINDINGS, Bindings
+from ..spaces import SpaceAtom, StateAtom, rename_apart
+from ..unify import unify
+from .core import (
+    ARROW,
+    CHAR_T,
+    COLON,
+    EQ,
+    GROUNDED_TYPES,
+    SPECIAL_TYPES,
+    UNDEFINED,
+    error,
+    is_char,
+    metatype,
+)
+from .grounded import BUILTINS, signature_atom
+from .inference import atom_types
+
+__all__ = ["EQ_TYPE", "TypeChecker"]
+
+_UNDEFINED_ONLY = [UNDEFINED]
+_ANY_TYPE = ("Atom", "%Undefined%", "Grounded")
+#: hyperon's type of `=`
+EQ_TYPE = Expression((Symbol("->"), Variable("t"), Variable("t"), Symbol("%Undefined%")))
+
+
+class TypeChecker:
+    """Types as the interpreter `it` sees them: its space's declarations, cached until `clear`."""
+
+    def __init__(self, it: Any) -> None:
+        self.it = it
+        self.cache: dict[Atom, list[Atom]] = {}
+        self.inferred: dict[Atom, list[Atom]] = {}  # types of expressions, as get-type finds them
+
+    def clear(self) -> None:
+        """Forget cached declarations and inferred types (the space changed)."""
+        self.cache.clear()
+        self.inferred.clear()
+
+    def declared_types(self, atom: Atom) -> list[Atom]:
+        got = self.cache.get(atom)
+        if got is None:
+            t = fresh_variable("t")
+            got = [bb.resolve(t) for bb in self.it.query(self.it.space, Expression((COLON, atom, t)), EMPTY_BINDINGS)]
+            if type(atom) is Symbol and atom.name in BUILTINS:
+                _, args, ret = BUILTINS[atom.name]
+                got.append(signature_atom(args, ret))
+            elif type(atom) is Symbol and atom.name in SPECIAL_TYPES:
+                got.append(SPECIAL_TYPES[atom.name])
+            elif not got and is_char(atom):
+                got.append(CHAR_T)
+            self.cache[atom] = got
+        return got
+
+    def function_type(self, head: Atom) -> Atom | None:
+        if type(head) is not Symbol:
+            return None
+        for t in self.declared_types(head):
+            if type(t) is Expression and t.children and t.children[0] == ARROW:
+                return rename_apart(t)
+        return None
+
+    def types_of(self, atom: Atom) -> list[Atom]:
+        """All types of an atom as hyperon's get-type finds them (see `inference`); [] when ill-typed."""
+        t = type(atom)
+        if t is Variable:
+            return [UNDEFINED]
+        if t is not Expression:
+            quick = GROUNDED_TYPES.get(t)
+            return [quick] if quick is not None else atom_types(atom, self)
+        got = self.inferred.get(atom)
+        if got is None:
+            if len(self.inferred) > 50_000:
+                self.inferred.clear()
+            got = self.inferred[atom] = atom_types(atom, self)
+        return got
+
+    def grounded_type(self, atom: Atom) -> Atom:
+        """The type of a grounded atom; a state's is `(StateMonad T)` with T its first value's type."""
+        quick = GROUNDED_TYPES.get(type(atom))
+        if quick is not None:
+            return quick
+        if isinstance(atom, SpaceAtom):
+            return Symbol("SpaceType")
+        if isinstance(atom, StateAtom):
+            return Expression((Symbol("StateMonad"), atom.value_type))
+        return Symbol(getattr(atom, "type_name", "Grounded"))
+
+    def plainly_fits(self, args: tuple[Atom, ...], params: tuple[Atom, ...]) -> bool:
+        """A quick yes for the common call: variables, untyped atoms, literals of the right type."""
+        for a, want in zip(args, params):
+            ta = type(a)
+            if ta is Variable:
+                continue
+            if ta is Expression:
+                if self.types_of(a) == _UNDEFINED_ONLY:
+                    continue
+                return False
+            if ta is Symbol:
+                if not self.declared_types(a) and not is_char(a):  # untyped: fits anything
+                    continue
+                return False
+            q = GROUNDED_TYPES.get(ta)
+            if q is None or type(want) is not Symbol or not (want == q or want.name in _ANY_TYPE):
+                return False
+        return True
+
+    def check_added(self, atom: Atom) -> Atom | None:
+        """The error hyperon's `type-check auto` reports for an atom about to be added, or None.
+
+        Like hyperon 0.2.10, only an application of a typed function is checked:
+        its arity, then each argument against the parameter type.
+        """
+        atom = self.it.tokens_in(atom)
+        if type(atom) is not Expression or not atom.children:
+            return None
+        kids = atom.children
+        ft = self.function_type(kids[0])
+        if ft is None and kids[0] == EQ:
+            ft = rename_apart(EQ_TYPE)  # hyperon's type of `=`
+        if ft is None:
+            return None
+        params = ft.children[1:-1]  # type: ignore[attr-defined]
+        if len(params) != len(kids) - 1:
+            return error(atom, Symbol("IncorrectNumberOfArguments"))
+        bt: Bindings | None = EMPTY_BINDINGS
+        for i, (arg, want) in enumerate(zip(kids[1:], params), 1):
+            if type(want) is Symbol and (want.name in ("Atom", "%Undefined%") or want.name == metatype(arg)):
+                continue
+            have = self.types_of(arg)
+            if not have and type(arg) is Expression and arg.children:
+                # a badly typed application counts as its function's type, as in hyperon
+                have = [self.function_type(arg.children[0]) or UNDEFINED]
+            nb = None
+            for h in have:
+                nb = bt if h == UNDEFINED else unify(want, h, bt)  # type: ignore[arg-type]
+                if nb is not None:
+                    break
+            if nb is None and bt is not None and bt.resolve(want) == UNDEFINED:
+                nb = bt  # a parameter bound to an undefined type takes anything here (not so when the call runs)
+            if nb is None:  # the parameter is shown as declared
+                return error(atom, Expression((Symbol("BadArgType"), Integer(i), want, have[0] if have else UNDEFINED)))
+            bt = nb
+        return None
+
+    def unify_type(self, atom: Atom, want: Atom, b: Bindings) -> Bindings | None:
+        if type(want) is Symbol and (want.name in ("Atom", "%Undefined%") or want.name == metatype(atom)):
+            return b
+        for have in self.types_of(atom):
+            if have == UNDEFINED:
+                return b
+            bb = unify(want, have, b)
+            if bb is not None:
+                return bb
+        return None
+
+    def type_ok(self, atom: Atom, want: Atom) -> bool:
+        if type(want) is Variable:
+            return True
+        quick = GROUNDED_TYPES.get(type(atom))
+        if quick is not None and type(want) is Symbol:
+            return want is quick or want == quick or want.name in ("Atom", "%Undefined%", "Grounded")
+        return self.unify_type(atom, want, EMPTY_BINDINGS) is not None
+

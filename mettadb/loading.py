@@ -1,0 +1,514 @@
+"""Loading MeTTa text and MORK `.paths` dumps into a store: all or nothing.
+
+Small inputs go through one write transaction (`Store.write`).  Large ones
+are sorted in bounded memory (`bulk.KeyRuns`) and written into the store's
+inactive database slot over many transactions, then made visible by one
+final transaction that flips `meta.slot` (`SlotBuilder`; docs/FORMAT.md).
+"""
+
+from __future__ import annotations
+
+import bisect
+import errno
+import gc
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from itertools import repeat
+from typing import TYPE_CHECKING, Any, BinaryIO
+
+from . import bulk as bulk_mod
+from .bulk import KeyRuns
+from .encoding import split_tokens
+from .errors import MettaDBError, SpaceFullError
+from .interchange import read_paths
+from .keys import MAX_PLAIN, path_head_key, storage_key
+from .layout import ONE, Record, is_reversible, pack_value
+from .store import SLOTTED, PathLike, Store
+from .transcode import Transcoded, transcode_file
+from .writer import Writer
+
+if TYPE_CHECKING:
+    from .env import Dbs, Txn
+
+__all__ = ["BULK_MIN_BYTES", "LoadReport", "load", "load_paths"]
+
+#: inputs at least this large (and at least a quarter of the space) load in bulk mode
+BULK_MIN_BYTES = 8 << 20
+#: keys per staged transaction of a bulk load
+BULK_COMMIT_ROWS = 500_000
+
+Source = PathLike | BinaryIO
+#: yields (path, variable names or None, tokens if reversible else None) from one source
+Reader = Callable[[Any, Transcoded], Iterator[tuple[bytes, Any, Any]]]
+
+
+@dataclass
+class LoadReport:
+    """What one `load` did."""
+
+    files: list[str] = field(default_factory=list)
+    read: int = 0
+    added: int = 0
+    present: int = 0
+    bangs: int = 0
+    bytes_read: int = 0
+    seconds: float = 0.0
+    #: "single" (one write transaction) or "bulk" (staged, see `load`)
+    mode: str = "single"
+
+    @property
+    def rate(self) -> float:
+        """Atoms read per second."""
+        return self.read / self.seconds if self.seconds > 0 else 0.0
+
+    def summary(self) -> str:
+        """The one-line report the CLI prints."""
+        noun = "atom" if self.read == 1 else "atoms"
+        return (
+            f"loaded {self.read:,} {noun}: {self.added:,} added, {self.present:,} already present"
+            f" in {self.seconds:.2f} s ({self.rate:,.0f} atoms/s)"
+        )
+
+
+def _is_path(s: object) -> bool:
+    return isinstance(s, (str, os.PathLike))
+
+
+def _name(s: Any) -> str:
+    return os.fspath(s) if _is_path(s) else str(getattr(s, "name", "<stream>"))
+
+
+class _GcPaused:
+    """The load allocates no cycles; collection passes only cost time."""
+
+    def __enter__(self) -> None:
+        self._was = gc.isenabled()
+        gc.disable()
+
+    def __exit__(self, *exc: object) -> None:
+        if self._was:
+            gc.enable()
+
+
+def load(store: Store, *sources: Source, duplicates: bool = False,
+         progress: Callable[[int, int], None] | None = None, bulk: bool | None = None) -> LoadReport:
+    """Load MeTTa files (paths or binary streams) into `store`: all or nothing.
+
+    By default a set union (atoms already present are not added again);
+    `duplicates=True` adds a copy for every occurrence.  `!` expressions are
+    counted, not evaluated.  Raises ParseError naming file, line and column;
+    the space is then exactly as it was.  A load that adds nothing commits
+    nothing.  `bulk` (default: chosen from the input's size) sorts in bounded
+    memory and builds the inactive slot, still all or nothing.
+    """
+    t0 = time.perf_counter()
+    size = 0
+    for s in sources:
+        if isinstance(s, (str, os.PathLike)):
+            try:
+                size += os.path.getsize(s)
+            except OSError as e:
+                raise MettaDBError(f"cannot read {_name(s)}: {e.strerror}") from None
+    positions: list[int | None] = []
+    for s in sources:
+        positions.append(None if isinstance(s, (str, os.PathLike)) or not s.seekable() else s.tell())
+    store.require_writable()
+    in_txn = store.current_writer() is not None
+    if bulk is None:
+        bulk = all(_is_path(s) for s in sources) and size >= max(BULK_MIN_BYTES, store.used_bytes() // 4)
+    if bulk and not in_txn and store.slot_dbs(1) is not None:
+        with _GcPaused():
+            report = _bulk_load(store, sources, positions, duplicates, progress)
+        report.seconds, report.mode = time.perf_counter() - t0, "bulk"
+        return report
+
+    def run(w: Writer) -> LoadReport:
+        report = LoadReport()
+        add = w.add_path
+        union = not duplicates
+        aput = w.txn.cursor(db=w.atoms).put
+        rput = w.txn.cursor(db=w.rev).put
+        heads = w.head_delta
+        one = ONE
+        done_before = 0
+        added = present = fast_new = 0
+        for s, pos in zip(sources, positions):
+            if pos is not None and not isinstance(s, (str, os.PathLike)):
+                s.seek(pos)
+            st = Transcoded(_name(s))
+            report.files.append(st.source)
+            for path, names, tokens in transcode_file(s, st):
+                if names is None and len(path) <= MAX_PLAIN and union:
+                    # the hot loop: a ground atom with a plain key, set-union semantics
+                    if aput(path, one, True, False):
+                        added += 1
+                        fast_new += 1
+                        if tokens is not None:
+                            rput(tokens[0] + tokens[1] + b"".join(tokens[:1:-1]), b"", True, True)
+                            hk = path[: 2 + (path[1] & 0x3F)]
+                        else:
+                            hk = path_head_key(path)
+                        hd = heads.get(hk)
+                        if hd is None:
+                            hd = heads[hk] = [0, 0]
+                        hd[0] += 1
+                        hd[1] += 1
+                    else:
+                        present += 1
+                elif add(path, names, tokens, 1, union):
+                    added += 1
+                else:
+                    present += 1
+                if progress is not None and not (added + present) & 0xFFFF:
+                    progress(done_before + st.bytes_read, added + present)
+            done_before += st.bytes_read
+            report.bangs += st.bangs
+            report.bytes_read += st.bytes_read
+        w.total_delta += fast_new
+        w.distinct_delta += fast_new
+        if fast_new:
+            w.changed = True
+        report.added, report.present = added, present
+        report.read = added + present
+        return report
+
+    with _GcPaused():
+        done: LoadReport = store.write(run, size * 6)
+    done.seconds = time.perf_counter() - t0
+    return done
+
+
+def load_paths(store: Store, *sources: Source, duplicates: bool = False, bulk: bool | None = None) -> LoadReport:
+    """Load MORK `.paths` dumps, all or nothing (set union unless duplicates); `bulk` as for `load`."""
+    t0 = time.perf_counter()
+    store.require_writable()
+    if bulk is None:
+        size = sum(os.path.getsize(s) for s in sources if isinstance(s, (str, os.PathLike)) and os.path.exists(s))
+        bulk = all(_is_path(s) for s in sources) and size * 4 >= max(BULK_MIN_BYTES, store.used_bytes() // 4)
+    if bulk and store.current_writer() is None and store.slot_dbs(1) is not None:
+
+        def records(s: Any, st: Transcoded) -> Iterator[tuple[bytes, Any, Any]]:
+            f = open(s, "rb") if _is_path(s) else s
+            try:
+                for path, names in read_paths(f, st.source):
+                    tokens = split_tokens(path) if names is None and 3 <= path[0] < 64 else None
+                    yield path, names, tokens if tokens is not None and is_reversible(tokens) else None
+            finally:
+                if f is not s:
+                    f.close()
+
+        with _GcPaused():
+            report = _bulk_load(store, sources, [None] * len(sources), duplicates, None, records)
+        report.seconds, report.mode = time.perf_counter() - t0, "bulk"
+        return report
+
+    def run(w: Writer) -> LoadReport:
+        report = LoadReport()
+        for s in sources:
+            report.files.append(_name(s))
+            f = open(s, "rb") if isinstance(s, (str, os.PathLike)) else s
+            try:
+                for path, names in read_paths(f, _name(s)):
+                    if w.add_path(path, names, None, 1, not duplicates):
+                        report.added += 1
+                    else:
+                        report.present += 1
+            finally:
+                if f is not s:
+                    f.close()
+        report.read = report.added + report.present
+        return report
+
+    done: LoadReport = store.write(run)
+    done.seconds = time.perf_counter() - t0
+    return done
+
+
+# ---------------------------------------------------------------------- bulk loads
+
+def _clean_stale_load_dirs(path: str) -> None:
+    """Remove run files left by bulk loads whose process is gone."""
+    try:
+        names = os.listdir(path)
+    except OSError:
+        return
+    for name in names:
+        if not name.startswith(".load-"):
+            continue
+        try:
+            pid = int(name.split("-")[1])
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            shutil.rmtree(os.path.join(path, name), ignore_errors=True)
+        except (ValueError, IndexError, PermissionError):
+            pass
+
+
+class _BulkLock:
+    """An exclusive advisory lock serialising bulk loads of one space (released by the OS on a crash)."""
+
+    def __init__(self, path: str) -> None:
+        self._path = os.path.join(path, "bulk.lock")
+        self._fd = -1
+
+    def __enter__(self) -> _BulkLock:
+        import fcntl
+
+        self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
+        fcntl.flock(self._fd, fcntl.LOCK_EX)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        os.close(self._fd)  # closing releases the lock
+
+
+def _bulk_load(store: Store, sources: tuple[Source, ...], positions: list[int | None], duplicates: bool,
+               progress: Callable[[int, int], None] | None, reader: Reader | None = None) -> LoadReport:
+    """Parse into sorted runs, then build the inactive slot and flip to it (see `load`)."""
+    _clean_stale_load_dirs(store.path)
+    try:
+        tmp = tempfile.mkdtemp(prefix=f".load-{os.getpid()}-", dir=store.path)
+    except OSError as e:
+        raise MettaDBError(f"cannot write the load's sorted runs in {store.path}: {e.strerror}") from None
+    union = not duplicates
+    try:
+        with KeyRuns(tmp, "atoms") as akeys, KeyRuns(tmp, "rev") as rkeys:
+            report = LoadReport()
+            complex_: dict[bytes, list[Any]] = {}  # key -> [path, names, tokens, occurrences]
+            aappend, rappend = akeys.append, rkeys.append
+            akl, rkl = akeys.keys, rkeys.keys
+            budget = bulk_mod.RUN_KEYS
+            check_every = min(0x10000, max(1, budget // 4))
+            next_check = check_every
+            n = 0
+            done_before = 0
+            for s, pos in zip(sources, positions):
+                if pos is not None and not isinstance(s, (str, os.PathLike)):
+                    s.seek(pos)
+                st = Transcoded(_name(s))
+                report.files.append(st.source)
+                for path, names, tokens in (reader or transcode_file)(s, st):
+                    n += 1
+                    if names is None and len(path) <= MAX_PLAIN:
+                        aappend(path)
+                        if tokens is not None:
+                            rappend(tokens[0] + tokens[1] + b"".join(tokens[:1:-1]))
+                        if n >= next_check:
+                            next_check = n + check_every
+                            if len(akl) + len(rkl) >= budget:
+                                akeys.spill()
+                                rkeys.spill()
+                            if progress is not None:
+                                progress(done_before + st.bytes_read, n)
+                    else:
+                        key = storage_key(path)
+                        c = complex_.get(key)
+                        if c is None:
+                            complex_[key] = [path, names, tokens, 1]
+                        else:
+                            c[3] += 1
+                done_before += st.bytes_read
+                report.bangs += st.bangs
+                report.bytes_read += st.bytes_read
+            report.read = n
+            with _BulkLock(store.path):
+                for _attempt in range(3):
+                    added = SlotBuilder(store, union).build(akeys, rkeys, complex_)
+                    if added is not None:
+                        report.added = added
+                        report.present = n - added
+                        return report
+            raise MettaDBError(f"{store.path} kept changing during the bulk load; nothing was written, try again")
+    except OSError as e:
+        if e.errno != errno.ENOSPC:
+            raise
+        raise SpaceFullError(f"no space left on the device holding {store.path} for the load's sorted runs; "
+                             "the space is unchanged") from None
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _successor(prefix: bytes) -> bytes:
+    """The smallest byte string greater than every string starting with `prefix`."""
+    p = prefix.rstrip(b"\xff")
+    return p[:-1] + bytes([p[-1] + 1]) if p else b"\xff" * (len(prefix) + 1)
+
+
+def _old_range(txn: Txn, db: Any, lo: bytes, hi: bytes | None) -> dict[bytes, bytes]:
+    """The rows of `db` in [lo, hi)."""
+    cur = txn.cursor(db=db)
+    out: dict[bytes, bytes] = {}
+    if not cur.set_range(lo):
+        return out
+    for k, v in cur.iternext():
+        if hi is not None and k >= hi:
+            break
+        out[k] = v
+    return out
+
+
+class _Conflict(Exception):
+    """Another writer committed meanwhile: the staged build is abandoned (nothing visible was written)."""
+
+
+Batch = list[tuple[bytes, "bytes | None", list[bytes]]]
+
+
+class SlotBuilder:
+    """Builds the inactive slot from the live one merged with sorted runs, in staged transactions, then flips.
+
+    Each staged transaction first checks that the generation and the live slot
+    are those the build started from; if not, the build is abandoned (the
+    inactive slot is invisible to readers) and `build` returns None.
+    """
+
+    def __init__(self, store: Store, union: bool) -> None:
+        self.store = store
+        self.union = union
+        with store.read() as rtxn:
+            self.gen0 = rtxn.get(b"generation", db=store.meta_db)
+        self.src = store.slot
+        self.dst = 1 - self.src
+        sdb, ddb = store.slot_dbs(self.src), store.slot_dbs(self.dst)
+        assert sdb is not None and ddb is not None
+        self.sdb: Dbs = sdb
+        self.ddb: Dbs = ddb
+        self.head_delta: dict[bytes, list[int]] = {}
+        self.total = 0  # copies added
+        self.distinct = 0  # distinct atoms added
+
+    def staged(self, fn: Callable[[Txn], Any]) -> Any:
+        """Run fn in its own write transaction (redone after growing a full map); _Conflict if the space moved on."""
+        meta = self.store.meta_db
+
+        def body(txn: Txn) -> Any:
+            if txn.get(b"generation", db=meta) != self.gen0 or txn.get(b"slot", db=meta) != pack_value(self.src):
+                raise _Conflict
+            return fn(txn)
+
+        return self.store.in_write_txn(body)
+
+    def build(self, akeys: KeyRuns, rkeys: KeyRuns, complex_: dict[bytes, list[Any]]) -> int | None:
+        """Merge, flip, and return how many distinct atoms were added; None if a writer intervened."""
+        self.store.ensure_headroom(self.store.used_bytes() + (8 << 20))
+        try:
+            self.staged(self._clear)  # also removes leftovers of an interrupted bulk load
+            self._merge(akeys, self._atoms_batch)
+            self._merge(rkeys, self._rev_batch)
+            self.staged(self._copy_vx)
+            added = int(self.staged(lambda txn: self._flip(txn, complex_)))
+        except _Conflict:
+            return None
+        with self.store.read():
+            pass  # now reading the new slot
+        return added
+
+    def _clear(self, txn: Txn) -> None:
+        for name in SLOTTED:
+            txn.drop(getattr(self.ddb, name.decode()), delete=False)
+
+    def _merge(self, runs: KeyRuns, make: Callable[[Txn, Batch], Any]) -> None:
+        batch: Batch = []
+        rows = 0
+        for bucket in runs.buckets():
+            batch.append(bucket)
+            rows += len(bucket[2])
+            if rows >= BULK_COMMIT_ROWS:
+                self._commit_batch(make, batch)
+                batch, rows = [], 0
+        if batch:
+            self._commit_batch(make, batch)
+
+    def _commit_batch(self, make: Callable[[Txn, Batch], Any], batch: Batch) -> None:
+        result = self.staged(lambda txn: make(txn, batch))
+        if result is not None:
+            heads, total, distinct = result
+            for hk, (dd, dt) in heads.items():
+                d = self.head_delta.setdefault(hk, [0, 0])
+                d[0] += dd
+                d[1] += dt
+            self.total += total
+            self.distinct += distinct
+
+    def _atoms_batch(self, txn: Txn, batch: Batch) -> tuple[dict[bytes, list[int]], int, int]:
+        heads: dict[bytes, list[int]] = {}
+        total = distinct = 0
+        dcur = txn.cursor(db=self.ddb.atoms)
+        one = ONE
+        for lo, hi, keys in batch:
+            old = _old_range(txn, self.sdb.atoms, lo, hi)
+            if self.union:
+                if old:
+                    fresh = sorted(set(keys).difference(old))
+                    old.update(dict.fromkeys(fresh, one))
+                    dcur.putmulti(sorted(old.items()), append=True)
+                else:
+                    fresh = keys  # sorted, with copies: the append skips them
+                i, n = 0, len(fresh)
+                while i < n:  # sorted keys: one head's atoms are one run
+                    hk = path_head_key(fresh[i])
+                    j = bisect.bisect_left(fresh, _successor(hk), i) if len(hk) > 1 else i + 1
+                    if old:
+                        new = j - i
+                    else:
+                        new = dcur.putmulti(zip(fresh[i:j], repeat(one)), overwrite=False, append=True)[1]
+                    d = heads.get(hk)
+                    if d is None:
+                        d = heads[hk] = [0, 0]
+                    d[0] += new
+                    d[1] += new
+                    total += new
+                    distinct += new
+                    i = j
+            else:
+                counts: dict[bytes, int] = {}
+                for k in keys:
+                    counts[k] = counts.get(k, 0) + 1
+                for k, c in counts.items():
+                    hk = path_head_key(k)
+                    d = heads.get(hk)
+                    if d is None:
+                        d = heads[hk] = [0, 0]
+                    d[1] += c
+                    total += c
+                    raw = old.get(k)
+                    if raw is None:
+                        d[0] += 1
+                        distinct += 1
+                        old[k] = one if c == 1 else pack_value(c)
+                    else:
+                        rec = Record(k, raw)
+                        old[k] = Record.pack(rec.count + c, rec.names, None)
+                dcur.putmulti(sorted(old.items()), append=True)
+        return heads, total, distinct
+
+    def _rev_batch(self, txn: Txn, batch: Batch) -> None:
+        dcur = txn.cursor(db=self.ddb.rev)
+        for lo, hi, keys in batch:
+            old = _old_range(txn, self.sdb.rev, lo, hi)
+            merged = sorted(set(keys).union(old)) if old else keys
+            dcur.putmulti(zip(merged, repeat(b"")), overwrite=False, append=True)
+
+    def _copy_vx(self, txn: Txn) -> None:
+        txn.cursor(db=self.ddb.vx).putmulti(txn.cursor(db=self.sdb.vx).iternext(), dupdata=True)
+
+    def _flip(self, txn: Txn, complex_: dict[bytes, list[Any]]) -> int:
+        txn.cursor(db=self.ddb.heads).putmulti(txn.cursor(db=self.sdb.heads).iternext(), append=True)
+        w = Writer(txn, self.ddb)
+        w.head_delta = {k: list(v) for k, v in self.head_delta.items()}
+        w.total_delta, w.distinct_delta = self.total, self.distinct
+        added = self.distinct
+        for path, names, tokens, occurrences in complex_.values():
+            if self.union:
+                added += int(w.add_path(path, names, tokens, 1, True))
+            else:
+                added += int(w.add_path(path, names, tokens, occurrences, False))
+        w.finish()
+        txn.put(b"slot", pack_value(self.dst), db=self.store.meta_db)
+        for name in SLOTTED:
+            txn.drop(getattr(self.sdb, name.decode()), delete=False)
+        return added

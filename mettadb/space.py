@@ -1,0 +1,136 @@
+"""`Space`: the store as users meet it, with loading, queries and evaluation on top.
+
+`Store` (below) owns the bytes; this class only connects it to the stages
+above it: the loaders, the query engine, the interpreter, scripts, parallel
+batches and the checker.  Nothing below imports this module.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any, BinaryIO
+
+from .atoms import Atom
+from .bindings import EMPTY_BINDINGS, Bindings
+from .loading import LoadReport, Source, load, load_paths
+from .query import explain, run_query
+from .store import AtomLike, PathLike, Store, as_atom
+
+if TYPE_CHECKING:
+    from .batch import BatchResult
+    from .interchange import ExportReport
+    from .interp import Interpreter
+    from .runner import RunResult
+
+# The interpreter, scripts, batches, export and the checker are imported when first used:
+# `import mettadb` (and every CLI command) stays quick.
+
+__all__ = ["Space", "open_space"]
+
+
+class Space(Store):
+    """A MeTTa space stored on disk.  Use `mettadb.open()` to get one.
+
+    A multiset of atoms, like hyperon's: adding an atom twice keeps two copies.
+    """
+
+    def __enter__(self) -> Space:
+        return self
+
+    # ------------------------------------------------------------------ loading and export
+    def load(self, *sources: Source, duplicates: bool = False,
+             progress: Callable[[int, int], None] | None = None, bulk: bool | None = None) -> LoadReport:
+        """Load MeTTa files (paths or binary streams), all or nothing; see `mettadb.loading.load`."""
+        return load(self, *sources, duplicates=duplicates, progress=progress, bulk=bulk)
+
+    def load_paths(self, *sources: Source, duplicates: bool = False, bulk: bool | None = None) -> LoadReport:
+        """Load MORK `.paths` dumps, all or nothing (set union unless duplicates)."""
+        return load_paths(self, *sources, duplicates=duplicates, bulk=bulk)
+
+    def export(self, out: BinaryIO, fmt: str = "metta", progress: Callable[[int], None] | None = None) -> ExportReport:
+        """Write every atom to a binary stream as `metta` text, `jsonl` or MORK `paths`."""
+        from .interchange import export_space
+
+        return export_space(self, out, fmt, progress)
+
+    # ------------------------------------------------------------------ queries
+    def query(self, pattern: AtomLike, bindings: Bindings = EMPTY_BINDINGS) -> Iterator[Bindings]:
+        """Lazily yield the Bindings of each match (once per stored copy).
+
+        A pattern `(, p1 p2 ...)` is a conjunction.
+        """
+        return run_query(self, as_atom(pattern), bindings)
+
+    def match(self, pattern: AtomLike, template: AtomLike | None = None) -> Iterator[Atom]:
+        """Lazily yield the template instantiated by each match (the pattern itself without one)."""
+        p = as_atom(pattern)
+        t = as_atom(template) if template is not None else p
+        for b in self.query(p):
+            yield b.resolve(t)
+
+    def explain(self, pattern: AtomLike) -> dict[str, Any]:
+        """How a query would run: access path and order, estimated and actual rows."""
+        return explain(self, as_atom(pattern))
+
+    # ------------------------------------------------------------------ evaluation
+    def interpreter(self, **options: Any) -> Interpreter:
+        """A MeTTa interpreter over this space."""
+        from .interp import Interpreter
+
+        return Interpreter(self, **options)
+
+    def eval(self, expr: AtomLike, **options: Any) -> list[Atom]:
+        """Evaluate one expression as `!expr`; writes it makes commit together at the end."""
+        interp = self.interpreter(**options)
+        atom = as_atom(expr)
+        if self.readonly:
+            interp.readonly = True
+            return list(interp.evaluate(atom))
+        with self.transaction():
+            return list(interp.evaluate(atom))
+
+    def run(self, text: str, *, source: str = "<string>", commit_each: bool = False, duplicates: bool = False,
+            **options: Any) -> RunResult:
+        """Run a MeTTa script: atoms are added, each `!` evaluated; returns each `!`'s results.
+
+        An atom the space held before the run is not added again (`duplicates`
+        adds it anyway).  Commits once at the end, and a host-level failure rolls
+        the whole run back; with commit_each, each `!` commits with the atoms
+        before it, and a failure rolls back only what came after the last
+        completed `!`.
+        """
+        from .runner import run_script
+
+        options.setdefault("base_dir", os.path.dirname(os.path.abspath(source)) if source != "<string>" else None)
+        interp = self.interpreter(**options)
+        if commit_each:
+            return run_script(interp, text, source, step=self.transaction, duplicates=duplicates)
+        with self.transaction():
+            return run_script(interp, text, source, duplicates=duplicates)
+
+    def evaluate_many(self, queries: Any, *, jobs: int | str = "auto", client: Any = None, **options: Any) -> BatchResult:
+        """Evaluate independent read-only queries in parallel (see `mettadb.parallel`)."""
+        from .parallel import evaluate_many
+
+        return evaluate_many(self, queries, jobs=jobs, client=client, **options)
+
+    def match_many(self, patterns: Any, *, jobs: int | str = "auto", client: Any = None, **options: Any) -> BatchResult:
+        """`match &self` for each (pattern, template) pair, in parallel like evaluate_many."""
+        queries = [f"(match &self {p} {t})" for p, t in patterns]
+        return self.evaluate_many(queries, jobs=jobs, client=client, **options)
+
+    # ------------------------------------------------------------------ integrity
+    def check(self, progress: Callable[[int], None] | None = None) -> list[str]:
+        """Verify keys, indexes, statistics and format; returns the problems found."""
+        from .check import check_space
+
+        return check_space(self, progress)
+
+
+def open_space(path: PathLike | None = None, *, readonly: bool = False, **kwargs: Any) -> Space:
+    """Open (creating if needed) the space at `path`; see `Space`.
+
+    With no path: `$METTADB_DB`, else `./metta.db`.
+    """
+    return Space(path, readonly=readonly, **kwargs)

@@ -1,0 +1,269 @@
+"""The bulk transcoder: MeTTa text straight to byte paths, never building atoms.
+
+One flat ASCII fact per line (the common case) is matched by one `fullmatch`
+and split with `bytes.split`; everything else goes through a `findall`
+tokenizer with an explicit stack.  On any anomaly it re-reads the input with
+the precise scanner (`parser.parse_file`), which names line and column.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import tempfile
+from collections.abc import Iterator
+from typing import IO
+
+from .encoding import NEW_VAR, arity_token, varref_token, word_token
+from .errors import ParseError
+from .parser import BLOCK_SIZE, Source, line_blocks, open_binary, parse_file
+from .tokens import CLOSE, COMMENT, OPEN, STRING, UNTERMINATED_STRING, WORD
+
+__all__ = ["Transcoded", "transcode_file"]
+
+
+class Transcoded:
+    """Counters of one transcoded input (filled while iterating)."""
+
+    __slots__ = ("atoms", "bangs", "bytes_read", "source")
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.atoms = 0
+        self.bangs = 0
+        self.bytes_read = 0
+
+
+class _Anomaly(Exception):
+    pass
+
+
+def transcode_file(
+    src: Source,
+    stats: Transcoded | None = None,
+    *,
+    block_size: int = BLOCK_SIZE,
+) -> Iterator[tuple[bytes, list[str] | None, list[bytes] | None]]:
+    """Stream `(path, variable_names, tokens)` for every non-`!` atom of a file.
+
+    `tokens` is the path cut into nodes (for the store's reverse index) when the
+    atom is an expression of arity >= 3 whose head is a symbol, else None.
+    `!` expressions are skipped and counted in `stats.bangs`.  On bad input the
+    file is re-read by the precise scanner and its ParseError is raised; a
+    non-seekable stream is spooled to a temporary file first so that can happen.
+    """
+    stream, name, close = open_binary(src)
+    if not close and not _seekable(stream):
+        spool = tempfile.TemporaryFile()
+        while chunk := stream.read(block_size):
+            spool.write(chunk)
+        spool.seek(0)
+        stream, close = spool, True
+    st = stats if stats is not None else Transcoded(name)
+    try:
+        start = stream.tell()
+        try:
+            yield from _transcode(stream, name, st, block_size)
+        except _Anomaly:
+            stream.seek(start)
+            for _ in parse_file(stream, block_size=block_size):
+                pass
+            raise ParseError("malformed input", 1, 1, name) from None
+    finally:
+        if close:
+            stream.close()
+
+
+def _seekable(stream: IO[bytes]) -> bool:
+    try:
+        return stream.seekable()
+    except (AttributeError, ValueError, io.UnsupportedOperation):
+        return False
+
+
+_MAX_CACHE = 100_000
+_ARITY = [arity_token(n) for n in range(64)]
+
+
+def _encode_words(words: list[str], cache: dict[str, bytes], varidx: dict[str, int], varnames: list[str]) -> list[bytes]:
+    """Tokens of scanned words; fills variable numbering in place."""
+    out = []
+    for w in words:
+        if w[0] > "@":
+            b = w.encode()
+            if len(b) < 64:
+                out.append(_SYM[len(b)] + b)
+                continue
+        elif w[0] == "$":
+            if len(w) == 1:
+                raise _Anomaly
+            k = varidx.get(w)
+            if k is None:
+                varidx[w] = len(varnames)
+                varnames.append(w[1:])
+                out.append(b"\xc0")
+            else:
+                out.append(varref_token(k))
+            continue
+        t = cache.get(w)
+        if t is None:
+            try:
+                t = word_token(w)
+            except ValueError:
+                raise _Anomaly from None
+            assert t is not None
+            if w[0] != '"':
+                if len(cache) >= _MAX_CACHE:
+                    cache.clear()
+                cache[w] = t
+        out.append(t)
+    return out
+
+
+def _transcode(
+    stream: IO[bytes], name: str, st: Transcoded, block_size: int
+) -> Iterator[tuple[bytes, list[str] | None, list[bytes] | None]]:
+    cache: dict[str, bytes] = {}
+    bcache: dict[bytes, bytes] = {}
+    simple = _SIMPLE_LINE.fullmatch
+    simple_string = _SIMPLE_STRING_LINE.fullmatch
+    findall = _FLAT_RE.findall
+    sym = _SYM
+    arity = _ARITY
+
+    def btok(w: bytes) -> bytes:
+        b = bcache.get(w)
+        if b is None:
+            b = word_token(w.decode())
+            if b is None:
+                raise _Anomaly
+            if len(bcache) >= _MAX_CACHE:
+                bcache.clear()
+            bcache[w] = b
+        return b
+
+    parts: list[bytes] = []  # tokens of the atom being built
+    opens: list[int] = []  # index in parts of each open '(' placeholder
+    counts: list[int] = []  # children seen so far at each open level
+    varnames: list[str] = []
+    varidx: dict[str, int] = {}
+    bang = False
+    pending = ""
+    for bblock, last in _byte_blocks(stream, name, block_size):
+        st.bytes_read += len(bblock)
+        lines = bblock.split(b"\n")
+        if not lines[-1]:
+            lines.pop()  # the block ends with a newline
+        for line in lines:
+            if not counts and not pending and not bang:
+                m = simple(line)
+                if m is not None:
+                    # the common case: one flat ASCII expression on its own line
+                    ws = m[1].split()
+                    try:
+                        enc = [arity[len(ws)]] + [sym[len(w)] + w if w[0] > 64 else btok(w) for w in ws]
+                    except (IndexError, TypeError):
+                        pass
+                    else:
+                        st.atoms += 1
+                        yield b"".join(enc), None, (enc if len(enc) > 3 and enc[1][0] > 0xC0 else None)
+                        continue
+                elif not line or line.isspace():
+                    continue
+                else:
+                    m = simple_string(line)
+                    if m is not None:
+                        # one flat line ending in a plain string literal: `(name P1 "Ann")`
+                        ws = m[1].split()
+                        strtok = m[2]
+                        try:
+                            enc = [arity[len(ws) + 1]] + [sym[len(w)] + w if w[0] > 64 else btok(w) for w in ws]
+                            enc.append(sym[len(strtok)] + strtok)
+                        except (IndexError, TypeError):
+                            pass
+                        else:
+                            st.atoms += 1
+                            yield b"".join(enc), None, (enc if len(enc) > 3 and enc[1][0] > 0xC0 else None)
+                            continue
+            text = line.decode()
+            if pending:
+                text = pending + "\n" + text
+                pending = ""
+            items = findall(text)
+            if ("", '"') in items or ("", "\x00") in items:
+                if ("", "\x00") not in items:
+                    pending = text
+                    continue
+                raise _Anomaly
+            for body, tok in items:
+                if tok:
+                    c = tok[0]
+                    if c == "(":
+                        if counts:
+                            counts[-1] += 1
+                        opens.append(len(parts))
+                        parts.append(b"")
+                        counts.append(0)
+                        continue
+                    if c == ")":
+                        if not opens:
+                            raise _Anomaly
+                        n = counts.pop()
+                        parts[opens.pop()] = arity[n] if n < 64 else arity_token(n)
+                        if counts:
+                            continue
+                    elif c == ";":
+                        continue
+                    else:
+                        if tok == "!" and not counts and not bang:
+                            bang = True
+                            continue
+                        parts.extend(_encode_words([tok], cache, varidx, varnames))
+                        if counts:
+                            counts[-1] += 1
+                            continue
+                else:
+                    # a flat expression: no nested parentheses, strings or comments inside
+                    words = body.split()
+                    n = len(words)
+                    if counts:
+                        counts[-1] += 1
+                    parts.append(arity[n] if n < 64 else arity_token(n))
+                    parts.extend(_encode_words(words, cache, varidx, varnames))
+                    if counts:
+                        continue
+                # a top-level atom is complete
+                if bang:
+                    st.bangs += 1
+                    bang = False
+                else:
+                    st.atoms += 1
+                    tokens = parts if len(parts) > 3 and 3 <= parts[0][0] < 64 and parts[1][0] > 0xC0 else None
+                    yield b"".join(parts), (varnames if varnames else None), tokens
+                parts = []
+                if varnames:
+                    varnames = []
+                    varidx = {}
+    if opens or bang or pending:
+        raise _Anomaly
+
+
+def _byte_blocks(stream: IO[bytes], source: str, block_size: int) -> Iterator[tuple[bytes, bool]]:
+    """Raw blocks of whole lines, checked to be UTF-8 (errors re-raised by the precise path)."""
+    for buf, last in line_blocks(stream, block_size):
+        try:
+            buf.decode("utf-8")
+        except UnicodeDecodeError:
+            raise _Anomaly from None
+        yield buf, last
+
+
+_SIMPLE_LINE = re.compile(rb"[ \t\r]*\(([^()\";$\x00\x80-\xff]*)\)[ \t\r]*")
+_SIMPLE_STRING_LINE = re.compile(rb'[ \t\r]*\(([^()";$\x00\x80-\xff]*[ \t])("[^"\\\x00-\x1f\x7f-\xff]*")[ \t]*\)[ \t\r]*')
+_SYM = [bytes((0xC0 | n,)) for n in range(64)]
+_FLAT_RE = re.compile(
+    r"\s*+(?:\(([^()\";\x00]*)\)|(" + "|".join((OPEN, CLOSE, STRING, WORD, COMMENT, UNTERMINATED_STRING, r"\x00")) + "))"
+)
+
+
+assert NEW_VAR == 0xC0

@@ -1,0 +1,179 @@
+"""Index-maintaining writes inside one LMDB write transaction.
+
+A `Writer` adds and removes paths in the primary database and keeps the
+secondary indexes (`layout.index_kind` says which) and the statistics in
+step; `finish` writes the statistics and bumps the generation.  It knows
+nothing of transactions' lifetimes: the store begins, commits and replays.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .keys import MAX_PLAIN, head_key, is_hashed, path_head_key, storage_key
+from .layout import ONE, Record, index_entry, pack_value, unpack_value
+
+if TYPE_CHECKING:
+    from .env import Dbs, Txn
+
+__all__ = ["Writer", "rebuild_derived"]
+
+
+class Writer:
+    """Writes of one transaction: primary records, indexes, per-head statistics and totals."""
+
+    def __init__(self, txn: Txn, dbs: Dbs) -> None:
+        self.txn = txn
+        self.dbs = dbs
+        self.atoms, self.rev, self.vx, self.heads, self.meta = dbs.atoms, dbs.rev, dbs.vx, dbs.heads, dbs.meta
+        self.head_delta: dict[bytes, list[int]] = {}
+        self.total_delta = 0
+        self.distinct_delta = 0
+        #: bumped at every change to the `vx` index, so readers' mirrors of it know when to refresh
+        self.vx_changes = 0
+        #: whether anything was written; a transaction that wrote nothing is not committed
+        self.changed = False
+
+    def add_path(self, path: bytes, names: list[str] | None, tokens: list[bytes] | None,
+                 count: int = 1, union: bool = False) -> bool:
+        """Add `count` copies (or, with union, the atom if absent); True if it was new."""
+        key = storage_key(path)
+        hashed = len(path) > MAX_PLAIN
+        txn = self.txn
+        if not hashed and names is None and count == 1:
+            if txn.put(key, ONE, db=self.atoms, overwrite=False):
+                self._indexed(key, path, names, tokens, 1)
+                return True
+            if union:
+                return False
+            raw = txn.get(key, db=self.atoms)
+            assert raw is not None
+            old = Record(key, raw)
+            txn.put(key, Record.pack(old.count + 1, old.names, None), db=self.atoms)
+            self._count(path, tokens, 1, False)
+            return False
+        raw = txn.get(key, db=self.atoms)
+        if raw is not None:
+            if union:
+                return False
+            old = Record(key, raw)
+            txn.put(key, Record.pack(old.count + count, old.names, path if hashed else None), db=self.atoms)
+            self._count(path, tokens, count, False)
+            return False
+        txn.put(key, Record.pack(count, names, path if hashed else None), db=self.atoms)
+        self._indexed(key, path, names, tokens, count)
+        return True
+
+    def _indexed(self, key: bytes, path: bytes, names: list[str] | None, tokens: list[bytes] | None,
+                 count: int) -> None:
+        entry = index_entry(path, names is not None, tokens)
+        if entry is not None:
+            if entry[0] == "vx":
+                self.txn.put(entry[1], key, db=self.vx, dupdata=True)
+                self.vx_changes += 1
+            else:
+                self.txn.put(entry[1], b"", db=self.rev)
+        self._count(path, tokens, count, True)
+
+    def _count(self, path: bytes, tokens: list[bytes] | None, count: int, new: bool) -> None:
+        self.changed = True
+        hk = head_key(tokens) if tokens is not None else path_head_key(path)
+        d = self.head_delta.get(hk)
+        if d is None:
+            d = self.head_delta[hk] = [0, 0]
+        d[1] += count
+        self.total_delta += count
+        if new:
+            d[0] += 1
+            self.distinct_delta += 1
+
+    def remove_path(self, path: bytes, count: int = 1) -> int:
+        """Remove up to `count` copies; returns how many were removed."""
+        key = storage_key(path)
+        txn = self.txn
+        raw = txn.get(key, db=self.atoms)
+        if raw is None:
+            return 0
+        rec = Record(key, raw)
+        n = min(count, rec.count)
+        self.changed = True
+        hk = path_head_key(rec.path)
+        d = self.head_delta.setdefault(hk, [0, 0])
+        d[1] -= n
+        self.total_delta -= n
+        if n == rec.count:
+            txn.delete(key, db=self.atoms)
+            entry = index_entry(rec.path, rec.names is not None)
+            if entry is not None:
+                if entry[0] == "vx":
+                    txn.delete(entry[1], key, db=self.vx)
+                    self.vx_changes += 1
+                else:
+                    txn.delete(entry[1], db=self.rev)
+            d[0] -= 1
+            self.distinct_delta -= 1
+        else:
+            txn.put(key, Record.pack(rec.count - n, rec.names, rec.path if is_hashed(key) else None), db=self.atoms)
+        return n
+
+    def clear(self) -> None:
+        """Remove every atom (statistics and totals too)."""
+        txn = self.txn
+        self.changed = True
+        for db in (self.atoms, self.rev, self.vx, self.heads):
+            txn.drop(db, delete=False)
+        self.vx_changes += 1
+        self.head_delta = {}
+        self.total_delta = self.distinct_delta = 0
+        for k in (b"atoms", b"distinct"):
+            txn.put(k, pack_value(0), db=self.meta)
+
+    def finish(self) -> int:
+        """Write statistics and bump the generation; returns the new generation."""
+        txn = self.txn
+        for hk, (dd, dt) in self.head_delta.items():
+            raw = txn.get(hk, db=self.heads)
+            cur = unpack_value(raw) if raw is not None else [0, 0]
+            cur = [cur[0] + dd, cur[1] + dt]
+            if cur[0] <= 0:
+                txn.delete(hk, db=self.heads)
+            else:
+                txn.put(hk, pack_value(cur), db=self.heads)
+        meta = self.meta
+        if self.total_delta or self.distinct_delta:
+            txn.put(b"atoms", pack_value(unpack_value(txn.get(b"atoms", db=meta) or b"\x00") + self.total_delta), db=meta)
+            txn.put(b"distinct", pack_value(unpack_value(txn.get(b"distinct", db=meta) or b"\x00") + self.distinct_delta),
+                    db=meta)
+        gen = unpack_value(txn.get(b"generation", db=meta) or b"\x00") + 1
+        txn.put(b"generation", pack_value(gen), db=meta)
+        self.head_delta = {}
+        self.total_delta = self.distinct_delta = 0
+        return int(gen)
+
+
+def rebuild_derived(w: Writer) -> None:
+    """Recompute `rev`, `vx`, `heads` and the totals from the primary database (in w's transaction)."""
+    txn = w.txn
+    w.changed = True
+    for db in (w.rev, w.vx, w.heads):
+        txn.drop(db, delete=False)
+    w.vx_changes += 1
+    heads: dict[bytes, list[int]] = {}
+    total = distinct = 0
+    for key, raw in txn.cursor(db=w.atoms):
+        rec = Record(key, raw)
+        entry = index_entry(rec.path, rec.names is not None)
+        if entry is not None:
+            if entry[0] == "vx":
+                txn.put(entry[1], key, db=w.vx, dupdata=True)
+            else:
+                txn.put(entry[1], b"", db=w.rev)
+        h = heads.setdefault(path_head_key(rec.path), [0, 0])
+        h[0] += 1
+        h[1] += rec.count
+        total += rec.count
+        distinct += 1
+    for hk, v in heads.items():
+        txn.put(hk, pack_value(v), db=w.heads)
+    txn.put(b"atoms", pack_value(total), db=w.meta)
+    txn.put(b"distinct", pack_value(distinct), db=w.meta)

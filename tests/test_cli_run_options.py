@@ -1,0 +1,56 @@
+"""`run --commit-each`, `run --fail-on-error` and `--timeout 0`, as --help and the README state them."""
+
+from __future__ import annotations
+
+
+def atoms(run):
+    return sorted(run("dump").stdout.splitlines())
+
+
+def test_commit_each_keeps_completed_bangs_and_undoes_the_failing_one(run, write):
+    run("load", str(write("base.metta", "(base)\n")))
+    script = write("s.metta", "(a 1)\n!(add-atom &self (b 1))\n(a 2)\n!(add-atom &self (b 2))\n"
+                              "(= (loop) (loop))\n!(loop)\n(a 3)\n")
+    r = run("run", "--commit-each", "--max-steps", "2000", str(script))
+    assert (r.exit_code, r.stderr) == (1, f"Error: {script}:6: evaluation exceeded the step limit of 2000 (in !(loop))\n")
+    # the two completed `!`s and the atoms before them are kept; the rule before the failing `!` is not
+    assert atoms(run) == ["(a 1)", "(a 2)", "(b 1)", "(b 2)", "(base)"]
+
+
+def test_without_commit_each_a_failure_undoes_the_whole_run(run, write):
+    run("load", str(write("base.metta", "(base)\n")))
+    script = write("s.metta", "(a 1)\n!(add-atom &self (b 1))\n(= (loop) (loop))\n!(loop)\n")
+    r = run("run", "--max-steps", "2000", str(script))
+    assert r.exit_code == 1
+    assert atoms(run) == ["(base)"]
+
+
+def test_commit_each_on_success_commits_everything(run, write):
+    run("load", str(write("base.metta", "(base)\n")))
+    r = run("run", "--commit-each", str(write("s.metta", "(a 1)\n!(+ 1 1)\n(a 2)\n")))
+    assert (r.exit_code, r.stdout) == (0, "[2]\n")
+    assert atoms(run) == ["(a 1)", "(a 2)", "(base)"]
+
+
+def test_fail_on_error_exits_1_when_the_script_stops_on_an_error(run, write):
+    script = write("t.metta", "(x 1)\n!(+ 1 1)\n!(car-atom ())\n!(+ 2 2)\n")
+    r = run("run", str(script))
+    assert r.exit_code == 0  # like hyperon's `metta`
+    r = run("run", "--fail-on-error", str(script))
+    assert r.exit_code == 1
+    assert r.stdout == '[2]\n[(Error (car-atom ()) "car-atom expects a non-empty expression as an argument")]\n'
+    assert r.stderr == (f'Error: {script}: the script stopped on an error: '
+                        '(Error (car-atom ()) "car-atom expects a non-empty expression as an argument")\n')
+    assert run("match", "(x $v)", "--count").stdout == "1\n"  # what ran before the error is kept
+    ok = write("ok.metta", "!(+ 1 1)\n")
+    assert run("run", "--fail-on-error", str(ok)).exit_code == 0
+    assert "--fail-on-error" in run("run", "--help").stdout
+
+
+def test_timeout_zero_means_no_limit_and_says_so(run, write):
+    r = run("run", "--timeout", "0", str(write("s.metta", "!(+ 1 1)\n")))
+    assert (r.exit_code, r.stdout) == (0, "[2]\n")
+    for cmd in ("run", "eval", "batch"):
+        assert "SECONDS (0, the default: no limit)" in " ".join(run(cmd, "--help").stdout.split()), cmd
+    r = run("eval", "--timeout", "nan", "(+ 1 1)")
+    assert (r.exit_code, r.stderr) == (1, "Error: Invalid value for '--timeout': not a number (see 'cli eval --help')\n")

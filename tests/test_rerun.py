@@ -1,0 +1,73 @@
+"""Running a script again leaves the space as running it once; within one run, copies stay (as in hyperon)."""
+
+from __future__ import annotations
+
+import mettadb
+from mettadb.interp import format_results
+
+PROG = """(parent Tom Bob) (parent Bob Ann) (parent Bob Pat)
+(= (fact $n) (if (== $n 0) 1 (* $n (fact (- $n 1)))))
+(= (ancestor $x $z) (match &self (parent $x $z) $x))
+(= (ancestor $x $z) (match &self (, (parent $x $y) (parent $y $z)) $x))
+!(fact 10)
+!(ancestor $who Ann)
+"""
+
+
+def _printed(results: list[list[mettadb.Atom]]) -> list[str]:
+    return [format_results(r) for r in results]
+
+
+def test_running_twice_prints_the_same_and_stores_each_atom_once(space):
+    first = _printed(space.run(PROG))
+    atoms = sorted(map(str, space.atoms()))
+    second = _printed(space.run(PROG))
+    assert first == second
+    assert first[0] == "[3628800]" and sorted(first[1][1:-1].split(", ")) == ["Bob", "Tom"]
+    assert sorted(map(str, space.atoms())) == atoms
+    assert len(space) == space.distinct == 6
+
+
+def test_within_one_run_copies_are_kept_as_in_hyperon(space):
+    assert _printed(space.run("(a) (a)\n!(match &self (a) hit)")) == ["[hit, hit]"]
+    assert space.count("(a)") == 2
+    # a second run adds neither copy again: both were there before it began
+    assert _printed(space.run("(a) (a)\n!(match &self (a) hit)")) == ["[hit, hit]"]
+    assert space.count("(a)") == 2
+
+
+def test_duplicates_restores_always_add(space):
+    space.run("(a)")
+    space.run("(a)", duplicates=True)
+    assert space.count("(a)") == 2
+
+
+def test_atoms_equal_up_to_variable_names_count_as_present(space):
+    space.run("(= (id $x) $x)")
+    space.run("(= (id $y) $y)")
+    assert space.distinct == 1 and len(space) == 1
+
+
+def test_a_rerun_of_a_query_only_script_changes_no_generation(space):
+    space.run(PROG)
+    g = space.generation
+    space.run(PROG)
+    assert space.generation == g
+
+
+def test_cli_run_twice_and_with_duplicates(run, write, space_path):
+    prog = write("p.metta", "(parent Tom Bob)\n(= (kid $p) (match &self (parent $p $k) $k))\n!(kid Tom)\n")
+    for _ in range(2):
+        r = run("run", str(prog))
+        assert r.exit_code == 0 and r.stdout == "[Bob]\n", r.output
+    r = run("run", "--duplicates", str(prog))
+    assert r.exit_code == 0 and r.stdout == "[Bob, Bob, Bob, Bob]\n"  # two copies of the rule, each matching two facts
+    with mettadb.open(space_path, readonly=True) as sp:
+        assert sp.count("(parent Tom Bob)") == 2 and len(sp) == 4
+
+
+def test_cli_max_memory_stops_a_runaway_recursion(run, write):
+    prog = write("loop.metta", "(= (loop $x) (loop $x))\n!(loop 1)\n")
+    r = run("run", "--max-memory", "32", str(prog))
+    assert r.exit_code == 1
+    assert r.stderr.startswith(f"Error: {prog}:2: evaluation exceeded the memory limit of 32 MB at stack depth ")
