@@ -31,6 +31,7 @@ from . import forms as _forms  # noqa: F401  (registers the special forms)
 from .core import (
     ATOM_T,
     EQ,
+    GROUNDED_TYPES,
     META_TYPES,
     SPECIAL,
     SPECIAL_ARITY,
@@ -242,7 +243,19 @@ class Interpreter:
         if types is not None and len(types) == len(args):
             written = tuple(b.resolve(a) for a in args) if b.links else args
             bad = None
-            if not self.types.plainly_fits(written, types):
+            cache = self.types.cache
+            for a, want in zip(written, types):  # the common call, inline: literals of the parameter's
+                ta = type(a)                       # type, variables, applications of untyped functions
+                if GROUNDED_TYPES.get(ta) is want or ta is Variable:
+                    continue
+                if ta is Expression and a.children:  # type: ignore[attr-defined]
+                    h = a.children[0]  # type: ignore[attr-defined]
+                    if type(h) is Symbol and cache.get(h) == []:
+                        continue
+                break
+            else:
+                written = ()
+            if written and not self.types.plainly_fits(written, types):
                 tb, bad = check_call(types, written, self.types_of, resolve=resolve)
             if bad is not None:
                 return [(error(Expression((whole.children[0], *written)), Expression(  # type: ignore[attr-defined]

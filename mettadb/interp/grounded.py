@@ -14,7 +14,7 @@ from typing import Any
 
 from ..atoms import Atom, Bool, Expression, Float, Integer, String, Symbol, Variable
 from ..parser import parse_script
-from .core import ARROW, Fail, Machine, NoReduce
+from .core import ARROW, BOOL_T, NUMBER_T, STRING_T, Fail, Machine, NoReduce
 
 __all__ = ["BUILTINS", "BUILTIN_TYPES", "FINAL_RESULTS", "NOEVAL_EXPRESSION_ARGS", "Operation", "signature_atom"]
 
@@ -297,8 +297,9 @@ BUILTINS: dict[str, tuple[Operation, tuple[str, ...] | None, str]] = {
     "stringToChars": (_string_to_chars, ("String",), "Atom"),
     "charsToString": (_chars_to_string, ("Atom",), "String"),
 }
-BUILTIN_TYPES = {k: tuple(Symbol(t) if not t.startswith("$") else Variable("t") for t in v[1]) if v[1] is not None else None
-                  for k, v in BUILTINS.items()}
+_CANONICAL = {"Number": NUMBER_T, "String": STRING_T, "Bool": BOOL_T}  # the very atoms GROUNDED_TYPES holds
+BUILTIN_TYPES = {k: tuple(_CANONICAL.get(t) or Symbol(t) if not t.startswith("$") else Variable("t") for t in v[1])
+                 if v[1] is not None else None for k, v in BUILTINS.items()}
 #: MeTTa-defined functions whose Expression-typed arguments stay unevaluated
 NOEVAL_EXPRESSION_ARGS = {"car-atom", "cdr-atom"}
 #: results that are final (not evaluated again)

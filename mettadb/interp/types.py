@@ -102,22 +102,32 @@ class TypeChecker:
         return Symbol(getattr(atom, "type_name", "Grounded"))
 
     def plainly_fits(self, args: tuple[Atom, ...], params: tuple[Atom, ...]) -> bool:
-        """A quick yes for the common call: variables, untyped atoms, literals of the right type."""
+        """A quick yes for the common call: variables, untyped atoms, literals of the right type.
+
+        An expression whose head is an untyped symbol counts as untyped (a type
+        declared for that very expression, `(: (f 1) T)`, is not looked for here).
+        """
+        grounded = GROUNDED_TYPES
+        declared = self.declared_types
         for a, want in zip(args, params):
             ta = type(a)
+            q = grounded.get(ta)
+            if q is not None:
+                if want is q or want == q or (type(want) is Symbol and want.name in _ANY_TYPE):
+                    continue
+                return False
             if ta is Variable:
                 continue
             if ta is Expression:
+                kids = a.children  # type: ignore[attr-defined]
+                if kids and type(kids[0]) is Symbol and not declared(kids[0]):
+                    continue
                 if self.types_of(a) == _UNDEFINED_ONLY:
                     continue
                 return False
-            if ta is Symbol:
-                if not self.declared_types(a) and not is_char(a):  # untyped: fits anything
-                    continue
-                return False
-            q = GROUNDED_TYPES.get(ta)
-            if q is None or type(want) is not Symbol or not (want == q or want.name in _ANY_TYPE):
-                return False
+            if ta is Symbol and not declared(a) and not is_char(a):  # untyped: fits anything
+                continue
+            return False
         return True
 
     def check_added(self, atom: Atom) -> Atom | None:
