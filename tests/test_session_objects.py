@@ -1,4 +1,4 @@
-"""States and spaces inside atoms of a durable space (the session overlay), and internal failures."""
+"""States and spaces inside atoms of a durable space (the session overlay), internal failures, stdlib docs."""
 
 from __future__ import annotations
 
@@ -54,3 +54,13 @@ def test_an_internal_failure_is_one_line_and_rolls_back(run, write, monkeypatch)
     assert r.exit_code == 1
     assert r.stderr.startswith("Error: internal error: KeyError: 'no such thing'") and r.stderr.count("\n") == 1
     assert run("match", "$x").stdout == "(kept)\n"
+
+
+def test_help_and_get_doc_answer_for_the_standard_library(run, write):
+    r = run("run", str(write("d.metta", "!(help! +)\n!(get-doc &self switch-minimal)\n(@doc + (@desc \"mine\"))\n")))
+    assert r.exit_code == 0, r.output
+    out = r.stdout.splitlines()
+    assert out[:5] == ["Function +: (-> Number Number Number) Adds two numbers", "Parameters:",
+                       "  (type Number) A number", "  (type Number) The number to add to it",
+                       "Return: (type Number) Their sum"]
+    assert out[6].startswith("[(@doc-formal (@item switch-minimal) (@kind function) (@type (-> Atom Expression Atom))")

@@ -38,6 +38,7 @@ from .core import (
     wrong_arity,
 )
 from .inference import match_types
+from .stdlib_docs import stdlib_docs
 
 __all__: list[str] = []
 
@@ -674,6 +675,8 @@ def _doc_formal(it: Machine, space: Any, target: Atom) -> Atom | None:
     d, ps, r = fresh_variable("d"), fresh_variable("p"), fresh_variable("r")
     fn_pat = Expression((doc_s, target, Expression((desc_s, d)), Expression((params_s, ps)), Expression((ret_s, r))))
     found = it.query(space, fn_pat, EMPTY_BINDINGS)
+    if not found and type(target) is Symbol:  # the standard library's own functions: mettadb's text
+        found = list(stdlib_docs().query(fn_pat, EMPTY_BINDINGS))
     is_fn = type(t) is Expression and bool(t.children) and t.children[0] == ARROW
     type_t = Symbol("@type")
     if found:
