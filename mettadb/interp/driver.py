@@ -279,6 +279,8 @@ class Interpreter:
                     rs = [(a, bb)]
                 else:
                     rs = yield (a, bb)
+                    if len(rs) > 1:  # hyperon returns a nested evaluation's alternatives last first
+                        rs = rs[::-1]
                 for r, rb in rs:
                     if is_error(r) and not (type(expected) is Symbol and expected.name in ("Atom", "ErrorType")):
                         new.append((r, rb))
@@ -361,6 +363,10 @@ class Interpreter:
     def query(self, space: Any, pattern: Atom, b: Bindings) -> list[Bindings]:
         if isinstance(space, Store):
             overlay = session_overlay(space)
+            if holds_session_object(pattern):
+                # the stored atoms cannot hold a state or a space (a stored atom with a variable
+                # there is not looked for): only the session overlay can match
+                return list(overlay.query(pattern, b)) if overlay is not None else []
             if overlay is None or not len(overlay):
                 return list(run_query(space, pattern, b))
             return _query_with_overlay(space, overlay, pattern, b)

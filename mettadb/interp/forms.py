@@ -54,7 +54,7 @@ def _if(it: Machine, atom: Expression, b: Bindings) -> Gen:
     a = atom.children[1:]
     cond, then, else_ = a
     out: list[Pair] = []
-    for c, bb in (yield (cond, b)):
+    for c, bb in (yield (cond, b))[::-1]:  # nested: alternatives last first, as hyperon
         if c == TRUE:
             out.extend((yield Tail((bb.resolve(then), bb))))
         elif c == FALSE:
@@ -71,7 +71,7 @@ def _let(it: Machine, atom: Expression, b: Bindings) -> Gen:
     a = atom.children[1:]
     pattern, value, body = a
     out: list[Pair] = []
-    for v, bb in (yield (value, b)):
+    for v, bb in (yield (value, b))[::-1]:  # nested: alternatives last first, as hyperon
         if is_error(v) and v != value:  # like hyperon: an error the argument reduced to is the result
             out.append((v, bb))
             continue
@@ -169,7 +169,7 @@ def _superpose(it: Machine, atom: Expression, b: Bindings) -> Gen:
         return [(error(atom, "superpose expects an expression"), b)]
     out: list[Pair] = []
     for k in arg.children:
-        out.extend((yield (k, b)))
+        out.extend((yield (k, b))[::-1])  # nested: alternatives last first, as hyperon
     return out
 
 
