@@ -37,7 +37,7 @@ import weakref
 from collections.abc import Iterator
 from typing import Any
 
-from .atoms import Atom, Bool, Expression, Float, Grounded, Integer, String, Symbol, Variable, iter_atoms, rebuild
+from .atoms import Atom, Expression, Float, G, Grounded, Integer, Symbol, Variable, iter_atoms, rebuild
 from .space import Space
 from .spaces import MemorySpace
 
@@ -148,15 +148,12 @@ def _type_name(a: Any) -> str:
 
 
 def _py_value(value: Any) -> Atom | None:
-    if isinstance(value, bool):
-        return Bool(value)
-    if isinstance(value, int):
-        return Integer(value)
-    if isinstance(value, float):
-        return Float(value)
-    if isinstance(value, str):
-        return String(value)
-    return None
+    if isinstance(value, Atom):
+        return None
+    try:
+        return G(value)
+    except TypeError:
+        return None
 
 
 class Registry:
