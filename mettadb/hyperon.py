@@ -17,46 +17,77 @@ Queries go through mettadb's indexes, not hyperon's in-memory trie, so the
 answers stay right on spaces of any size (hyperon 0.2.7-0.2.10's own space
 fails past ~1,024 atoms).  Each change commits at once unless made inside
 `space.transaction()`.
+
+The space itself inside an atom (`&self` as the runner's own space, or `&kb`)
+is stored as the symbol `&self` and names this space again when read back, so
+rules that `match &self` in their bodies persist.  hyperon's operations are
+stored by name.  Other grounded objects (Python operations, other spaces,
+states) cannot be stored: atoms holding them live in memory for this process.
+No call from hyperon raises into it: errors are written to stderr and the call
+answers empty.
 """
 
 from __future__ import annotations
 
+import atexit
+import math
 import os
+import re
+import weakref
 from collections.abc import Iterator
 from typing import Any
 
-from .atoms import Atom, Bool, Expression, Float, Grounded, Integer, String, Symbol, Variable, iter_atoms, rebuild
+from .atoms import Atom, Expression, Float, G, Grounded, Integer, Symbol, Variable, iter_atoms, rebuild
 from .space import Space
 from .spaces import MemorySpace
 
 try:
     import hyperon as _h
-    from hyperon.atoms import AtomKind, Bindings, BindingsSet
+    import hyperonpy as hp
+    from hyperon.atoms import AtomKind, Bindings, BindingsSet, ValueObject
     from hyperon.base import AbstractSpace, SpaceRef
+    from hyperon.conversion import ConvertingSerializer
+    from hyperonpy import SerialResult
 except ImportError as e:  # pragma: no cover - hyperon is an optional peer
     raise ImportError("mettadb.hyperon needs the `hyperon` package (pip install hyperon)") from e
 
-__all__ = ["DurableSpace", "Opaque", "from_hyperon", "to_hyperon"]
+__all__ = ["DurableSpace", "Opaque", "Registry", "from_hyperon", "to_hyperon"]
 
 
 class Opaque(Grounded):
-    """A hyperon grounded atom mettadb cannot encode (an operation, a space): kept in memory only."""
+    """A hyperon grounded atom mettadb cannot encode (an operation, a space, a state): kept in
+    memory only.  A Python object is equal only to itself (the `Registry` gives each one seen a
+    single `Opaque`); one of hyperon's own is equal to what hyperon's equality says (a space to
+    itself, a state to a state holding an equal value, as hyperon matches them)."""
 
-    __slots__ = ()
+    __slots__ = ("label", "native")
+    label: str
+    native: bool
     type_name = "Grounded"
 
-    def __init__(self, atom: Any) -> None:
+    def __init__(self, atom: Any, key: int, label: str, native: str | None = None) -> None:
         object.__setattr__(self, "value", atom)
-        object.__setattr__(self, "_hash", hash(str(atom)))
+        object.__setattr__(self, "label", label)
+        object.__setattr__(self, "native", native is not None)
+        # hyperon objects hash by their kind (a state changes type when its value does)
+        kind = key if native is None else native.strip("(").split(" ", 1)[0]
+        object.__setattr__(self, "_hash", hash(("Opaque", kind)))
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, Opaque) and bool(other.value == self.value)
+        if other is self:
+            return True
+        return (type(other) is Opaque and self.native and other.native and other._hash == self._hash
+                and bool(other.value == self.value))
 
     __hash__ = Grounded.__hash__
 
+    def __repr__(self) -> str:
+        return f"Opaque({self.label})"
+
     def text(self) -> str:
-        """How the atom prints."""
-        return str(self.value)
+        """How the atom prints (never asks hyperon: it may hold the object borrowed)."""
+        return self.label
+
 
 _PARSER: Any = None
 
@@ -68,53 +99,263 @@ def _parser() -> Any:
     return _PARSER
 
 
-_SYMBOLS: dict[str, Any] = {}
-
-
-def _hsym(name: str) -> Any:
-    """A symbol as hyperon's tokenizer reads it: `+` becomes its grounded operation."""
-    a = _SYMBOLS.get(name)
+def _hsym(name: str, parser: Any, cache: dict[str, Any]) -> Any:
+    """A symbol as `parser`'s tokenizer reads it: `+` becomes its grounded operation."""
+    a = cache.get(name)
     if a is None:
-        if name.startswith("&"):
-            a = _h.S(name)  # tokens such as &self belong to the runner, not to our parser
-        else:
+        a = _h.S(name)
+        # tokens such as &self belong to the runner; names the parser would not read back as
+        # one token (`a b`, `x;y`, `$v` made through hyperon's API) stay symbols
+        if not name.startswith("&") and not _ODD.search(name):
             try:
-                a = _parser().parse_single(name)
+                parsed = parser.parse_single(name)
             except Exception:
-                a = _h.S(name)
-        if len(_SYMBOLS) < 100_000:
-            _SYMBOLS[name] = a
+                parsed = None
+            if parsed is not None and parsed.get_metatype() == AtomKind.GROUNDED:
+                a = parsed
+        if len(cache) < 100_000:
+            cache[name] = a
     return a
+
+
+_ODD = re.compile(r'[\s()";]|^\$')  # a symbol name hyperon's parser reads otherwise
+_VALUE_TYPES = frozenset({"Number", "Bool", "String"})
+
+
+def _value(obj: Any) -> Atom | None:
+    """The mettadb value for a hyperon `ValueObject` holding a number, string or boolean."""
+    return _py_value(obj.value) if isinstance(obj, ValueObject) else None
+
+
+def _native_value(a: Any) -> Atom | None:
+    """The mettadb value of one of hyperon's own numbers, strings or booleans (serialised
+    directly: `get_object` asks the atom's type three more times)."""
+    conv = ConvertingSerializer()
+    try:
+        ok = hp.atom_gnd_serialize(a.catom, conv) == SerialResult.OK
+    except Exception:
+        return None
+    return _py_value(conv.value) if ok else None
+
+
+def _type_name(a: Any) -> str:
+    """How the grounded atom's type prints."""
+    t = hp.atom_get_grounded_type(a.catom)
+    try:
+        return str(hp.atom_to_str(t))
+    finally:
+        hp.atom_free(t)
+
+
+def _py_value(value: Any) -> Atom | None:
+    if isinstance(value, Atom):
+        return None
+    try:
+        return G(value)
+    except TypeError:
+        return None
+
+
+class Registry:
+    """The hyperon grounded atoms a bridge has seen, each kept alive with the mettadb atom it became.
+
+    Converting a grounded atom never prints a space or a state: hyperon may hold one borrowed
+    while it calls into the bridge, and printing it then panics.  Python objects are found by
+    identity, hyperon's own (Rust) objects by hyperon's equality among those of the same type;
+    operations (which print as their names) are stored by name.  `self_atom` is the space's
+    own grounded atom, stored durably as the symbol `&self`.
+    """
+
+    def __init__(self, self_atom: Any = None, parser: Any = None) -> None:
+        self.self_atom = self_atom
+        #: the runner whose tokenizer reads stored names back (operations such as `get-type`
+        #: hold the space of the runner that made them)
+        self.parser = parser
+        self._symbols: dict[str, Any] = {}
+        #: operations stored by name -> the hyperon atom seen for that name (the runner's own)
+        self.names: dict[str, Any] = {}
+        #: the atom `&self` comes back as: `self_atom`, or the runner's module space around it
+        self.self_alias = self_atom
+        #: spaces met but not yet known to be (or not to be) this space seen through a wrapper
+        self.pending: list[tuple[Any, Opaque]] = []
+        self._python: dict[int, tuple[Any, Atom]] = {}
+        self._native: dict[str, list[tuple[Any, Atom]]] = {}
+        self._count = 0
+
+    def __len__(self) -> int:
+        return len(self._python) + sum(len(v) for v in self._native.values())
+
+    def grounded(self, a: Any) -> Atom:
+        """The mettadb atom for the hyperon grounded atom `a`."""
+        if hp.atom_is_cgrounded(a.catom):  # a Python object: found by identity
+            obj = hp.atom_get_object(a.catom)
+            v = _value(obj)
+            if v is not None:
+                return v
+            hit = self._python.get(id(obj))
+            if hit is None:
+                hit = (obj, self._opaque(a, f"<{type(obj).__name__}>"))
+                self._python[id(obj)] = hit
+            return hit[1]
+        tname = _type_name(a)
+        if tname in _VALUE_TYPES:
+            v = _native_value(a)
+            if v is not None:
+                return v
+        if tname == "SpaceType":  # one Opaque per space (hyperon compares spaces by reference)
+            if self.self_atom is not None and a == self.self_atom:
+                return _SELF
+            spaces = self._native.setdefault(tname, [])
+            for h, known in spaces:
+                if h == a:
+                    return known
+            m = self._opaque(a, f"<space #{self._count + 1}>", tname)
+            if self.self_atom is not None:
+                self.pending.append((a, m))
+            spaces.append((a, m))
+            return m
+        if not tname.startswith("(StateMonad"):
+            ops = self._native.setdefault(tname, [])
+            for h, known in ops:
+                if h == a:
+                    return known
+            name = str(a)  # operations print as their names
+            if name and not _ODD.search(name):
+                h = self.hsym(name)
+                if h.get_metatype() == AtomKind.GROUNDED and _type_name(h) == tname:
+                    # stored by name; back as the atom this runner uses, since some hold their
+                    # runner's space (get-type) or tokenizer (bind!) and hyperon's equality
+                    # does not tell them apart
+                    self.names.setdefault(name, a)
+                    ops.append((a, Symbol(name)))
+                    return ops[-1][1]
+        # a state or another object of hyperon's: its own Opaque, kept alive by the atoms
+        # holding it (two states are different objects even when hyperon finds them equal)
+        return self._opaque(a, f"<{tname} #{self._count + 1}>", tname)
+    def alias(self, a: Any, opaque: Opaque) -> None:
+        """Record that the space `a` (met as `opaque`) is this space seen through a wrapper
+        (hyperon's module space around the runner's own space): stored as `&self` from now on."""
+        for h, m in self._native.get("SpaceType", []):
+            if m is opaque:
+                self._native["SpaceType"].remove((h, m))
+                self._native["SpaceType"].append((h, _SELF))
+                break
+        self.self_alias = a
+
+    def _opaque(self, a: Any, label: str, native: str | None = None) -> Opaque:
+        self._count += 1
+        return Opaque(a, self._count, label, native)
+
+    def symbol(self, name: str) -> Any:
+        """The hyperon atom for a stored symbol (`&self` is the space itself)."""
+        if name == "&self" and self.self_alias is not None:
+            return self.self_alias
+        h = self.names.get(name)
+        return h if h is not None else self.hsym(name)
+
+    def hsym(self, name: str) -> Any:
+        """The atom this registry's parser makes of a name."""
+        return _hsym(name, self.parse_runner(), self._symbols)
+
+    def parse_runner(self) -> Any:
+        """The runner that reads text back into hyperon atoms."""
+        if self.parser is None:
+            self.parser = _parser()
+        return self.parser
+
+
+_SELF = Symbol("&self")
+_DEFAULT = Registry()
+
+
+#: mettadb's renamed-apart variables (`$x#12`) become hyperon's own kind (`$x#<id>`), with ids
+#: far above those hyperon hands out, so the two never meet by accident
+_VAR_ID_OFFSET = 10**12
 
 
 def _hvar(v: Variable, varmap: dict[str, Any] | None) -> Any:
     if varmap is not None and v.name in varmap:
         return varmap[v.name]
-    return _h.V(v.name.replace("#", "_"))  # hyperon reserves `#` in variable names
+    base, sep, n = v.name.rpartition("#")
+    if sep and base and "#" not in base and n.isdigit():
+        return _h.Atom._from_catom(hp.atom_var_parse_name(f"{base}#{int(n) + _VAR_ID_OFFSET}"))
+    return _h.V(v.name.replace("#", "_"))  # hyperon reserves `#` in variable names it did not make
 
 
-def to_hyperon(atom: Atom, varmap: dict[str, Any] | None = None) -> Any:
+def to_hyperon(atom: Atom, varmap: dict[str, Any] | None = None, registry: Registry | None = None) -> Any:
     """The hyperon atom for a mettadb atom (numbers, strings and booleans as hyperon's own grounded values).
 
-    `varmap` maps variable names back to the hyperon variables they came from.
+    `varmap` maps variable names back to the hyperon variables they came from; `registry` gives
+    back the grounded objects `from_hyperon` met (and the space `&self` names).
     """
-    if type(atom) is Opaque:
-        return atom.value
-    if type(atom) is Variable:
+    reg = _DEFAULT if registry is None else registry
+    if not isinstance(atom, Expression):
+        return _one(atom, varmap, reg)
+    if atom.ground and _plain(atom, reg) and len(str(atom)) < 100_000:
+        return reg.parse_runner().parse_single(str(atom))
+    # iterative post-order conversion (deep atoms, variables, grounded objects inside)
+    return rebuild(atom, lambda a: _one(a, varmap, reg), lambda _e, args: _h.E(*args))
+
+
+def _one(atom: Atom, varmap: dict[str, Any] | None, reg: Registry) -> Any:
+    if isinstance(atom, Symbol):
+        return reg.symbol(atom.name)
+    if isinstance(atom, Variable):
         return _hvar(atom, varmap)
-    if type(atom) is Symbol:
-        return _hsym(atom.name)
-    if type(atom) is not Expression:
-        return _parser().parse_single(str(atom))
-    if atom.ground and not any(type(a) is Opaque for a in iter_atoms(atom)) and len(str(atom)) < 100_000:
-        return _parser().parse_single(str(atom))
-    # iterative post-order conversion (deep atoms, variables inside)
-    return rebuild(atom, lambda a: to_hyperon(a, varmap), lambda _e, args: _h.E(*args))
+    if isinstance(atom, Opaque):
+        return atom.value
+    h = _LEAVES.get(atom)
+    if h is None:
+        h = _leaf(atom)
+        if len(_LEAVES) < 100_000:
+            _LEAVES[atom] = h
+    return h
 
 
-def from_hyperon(atom: Any, varmap: dict[str, Any] | None = None) -> Atom:
+_LEAVES: dict[Atom, Any] = {}
+
+
+_I64 = range(-(2**63), 2**63)
+_WIDE = re.compile(r"-?[0-9]{19,}")  # the symbols `_leaf` makes of integers wider than 64 bits
+
+
+def _special(atom: Atom) -> bool:
+    """A number hyperon's parser cannot read back (beyond 64 bits, infinite, NaN)."""
+    if type(atom) is Integer:
+        return atom.value not in _I64
+    return isinstance(atom, Float) and not math.isfinite(atom.value)
+
+
+def _leaf(atom: Atom) -> Any:
+    """A number, string or boolean as hyperon's own grounded value."""
+    if _special(atom):
+        value = atom.value if isinstance(atom, Grounded) else None
+        if type(atom) is Integer:
+            # hyperon 0.2.10 numbers are 64-bit and its arithmetic aborts on a wider Python int:
+            # the digits as a symbol print the same and read back as the integer
+            return _h.S(str(value))
+        return _h.G(ValueObject(value))
+    return _parser().parse_single(str(atom))
+
+
+def _plain(atom: Atom, reg: Registry) -> bool:
+    """No part of the atom needs the registry (so hyperon's parser can read its text)."""
+    names = reg.names
+    for a in iter_atoms(atom):
+        if isinstance(a, Symbol):
+            name = a.name
+            if name.startswith("&") or name in names or _ODD.search(name):
+                return False
+        elif isinstance(a, Opaque) or _special(a):
+            return False
+    return True
+
+
+def from_hyperon(atom: Any, varmap: dict[str, Any] | None = None, registry: Registry | None = None) -> Atom:
     """The mettadb atom for a hyperon atom; grounded values other than numbers, strings and
-    booleans become `Opaque` (kept in memory).  `varmap` collects the hyperon variables by name."""
+    booleans become `Opaque` (kept in memory, see `Registry`).  `varmap` collects the hyperon
+    variables by name."""
+    reg = _DEFAULT if registry is None else registry
     out: list[Atom] = []
     stack: list[tuple[Any, int]] = [(atom, -1)]
     while stack:
@@ -127,7 +368,8 @@ def from_hyperon(atom: Any, varmap: dict[str, Any] | None = None) -> Atom:
             continue
         kind = a.get_metatype()
         if kind == AtomKind.SYMBOL:
-            out.append(Symbol(a.get_name()))
+            name = a.get_name()
+            out.append(Integer(int(name)) if _WIDE.fullmatch(name) and int(name) not in _I64 else Symbol(name))
         elif kind == AtomKind.VARIABLE:
             name = a.get_name()
             if varmap is not None:
@@ -138,22 +380,7 @@ def from_hyperon(atom: Any, varmap: dict[str, Any] | None = None) -> Atom:
             stack.append((a, len(children)))
             stack.extend((c, -1) for c in reversed(children))
         else:
-            try:
-                value = a.get_object().value
-            except (TypeError, AttributeError):
-                value = None
-            if isinstance(value, bool):
-                out.append(Bool(value))
-            elif isinstance(value, int):
-                out.append(Integer(value))
-            elif isinstance(value, float):
-                out.append(Float(value))
-            elif isinstance(value, str):
-                out.append(String(value))
-            else:
-                name = str(a)
-                # an operation hyperon's tokenizer makes from a name (`+`, `==`) is stored as that name
-                out.append(Symbol(name) if name and " " not in name and _hsym(name) == a else Opaque(a))
+            out.append(reg.grounded(a))
     return out[0]
 
 
@@ -167,24 +394,95 @@ def _report(e: Exception) -> None:
     sys.stderr.write(f"mettadb: {type(e).__name__}: {e}\n")
 
 
+_OPEN: weakref.WeakSet[DurableSpace] = weakref.WeakSet()
+
+
+@atexit.register
+def _sync_all() -> None:
+    for kb in list(_OPEN):
+        kb.sync()
+
+
+class _Atoms:
+    """The iterator `atoms_iter` returns: hyperon 0.2.10 keeps only a borrowed pointer to each
+    atom `__next__` returns, so every atom handed out stays alive as long as the iterator."""
+
+    def __init__(self, atoms: list[Atom], convert: Any) -> None:
+        self._atoms = atoms
+        self._convert = convert
+        self._given: list[Any] = []
+
+    def __iter__(self) -> _Atoms:
+        return self
+
+    def __next__(self) -> Any:
+        i = len(self._given)
+        if i >= len(self._atoms):
+            raise StopIteration
+        try:
+            h = self._convert(self._atoms[i])
+        except Exception as e:  # never let an exception unwind into hyperon's Rust core
+            _report(e)
+            h = _h.S("mettadb-unconvertible-atom")
+        self._given.append(h)
+        return h
+
+
 class DurableSpace(AbstractSpace):  # type: ignore[misc]
     """hyperon's `AbstractSpace` over a mettadb space at `path` (or an open `Space`)."""
 
     def __init__(self, path: str | os.PathLike[str] | Space, **open_options: Any) -> None:
         super().__init__()
         self.space = path if isinstance(path, Space) else Space(path, **open_options)
-        self._ref: Any = None
         #: atoms holding grounded objects mettadb cannot encode (hyperon's own operations,
-        #: spaces): kept for this process only, matched like the rest
+        #: other spaces, states): kept for this process only, matched like the rest
         self.volatile = MemorySpace()
+        self._ref = SpaceRef(self)
+        #: the grounded objects met so far; this space's own atom is stored as `&self`.  A runner
+        #: of its own over this space reads stored names back, so that an operation holding a
+        #: space (`get-type`) holds this one until hyperon shows us the user's runner's
+        self.registry = Registry(_h.G(self._ref), _h.MeTTa(space=self._ref))
+        self._text = str(self.registry.self_atom)  # printed now: hyperon borrows it later
+        _OPEN.add(self)
+
+    def _learn_wrappers(self) -> None:
+        """Find out which spaces met in added atoms are hyperon's module space around this one
+        (the runner's `&self` under `MeTTa(space=kb.ref)`): those are `&self`, and the atoms held
+        in memory for naming them become durable.  Runs from `query` and `atoms_iter` only, where
+        hyperon holds no space mutably borrowed, so printing a space is safe; nothing else of
+        the space is called (no foreign code runs)."""
+        reg = self.registry
+        wrapper = f"ModuleSpace({self._text})"
+        while reg.pending:
+            h, opaque = reg.pending.pop()
+            if str(h) != wrapper:
+                continue
+            reg.alias(h, opaque)
+            moved = [a for a in self.volatile.atoms() if any(x is opaque for x in iter_atoms(a))]
+            for a in moved:
+                b = rebuild(a, lambda x, o=opaque: _SELF if x is o else x, lambda _e, kids: Expression(kids))
+                self.volatile.remove(a)
+                try:
+                    (self.space if _durable(b) else self.volatile).add(b)
+                except Exception as e:  # a read-only or full space: keep it for this process
+                    _report(e)
+                    self.volatile.add(b)
+
+    def _from(self, atom: Any, varmap: dict[str, Any] | None = None) -> Atom:
+        return from_hyperon(atom, varmap, self.registry)
+
+    def _to(self, atom: Atom, varmap: dict[str, Any] | None = None) -> Any:
+        return to_hyperon(atom, varmap, self.registry)
 
     # hyperon's AbstractSpace protocol ----------------------------------
     def query(self, query_atom: Any) -> Any:
         """Match `query_atom` (a conjunction too) and return hyperon's BindingsSet."""
         result = BindingsSet.empty()
         try:
+            if self.registry.pending:
+                self._learn_wrappers()
             varmap: dict[str, Any] = {}
-            pattern = from_hyperon(query_atom, varmap)
+            pattern = self._from(query_atom, varmap)
             names = list(dict.fromkeys(v for v in iter_atoms(pattern) if type(v) is Variable))
             sources = [self.space.query(pattern)] if _durable(pattern) else []
             if len(self.volatile):
@@ -195,7 +493,7 @@ class DurableSpace(AbstractSpace):  # type: ignore[misc]
                     for v in names:
                         value = b.resolve(v)
                         if value != v:
-                            hb.add_var_binding(varmap[v.name], to_hyperon(value, varmap))
+                            hb.add_var_binding(varmap[v.name], self._to(value, varmap))
                     result.push(hb)
         except Exception as e:  # never let an exception unwind into hyperon's Rust core
             _report(e)
@@ -204,7 +502,7 @@ class DurableSpace(AbstractSpace):  # type: ignore[misc]
     def add(self, atom: Any) -> None:
         """Add one copy of the atom (committed at once outside `transaction()`)."""
         try:
-            a = from_hyperon(atom)
+            a = self._from(atom)
             (self.space if _durable(a) else self.volatile).add(a)
         except Exception as e:
             _report(e)
@@ -212,7 +510,7 @@ class DurableSpace(AbstractSpace):  # type: ignore[misc]
     def remove(self, atom: Any) -> bool:
         """Remove one copy; False if it is not there."""
         try:
-            a = from_hyperon(atom)
+            a = self._from(atom)
             return bool(self.space.remove(a) if _durable(a) else self.volatile.remove(a))
         except Exception as e:
             _report(e)
@@ -221,12 +519,17 @@ class DurableSpace(AbstractSpace):  # type: ignore[misc]
     def replace(self, atom: Any, replacement: Any) -> bool:
         """Replace one copy of `atom` by `replacement`, atomically."""
         try:
-            a, r = from_hyperon(atom), from_hyperon(replacement)
+            a, r = self._from(atom), self._from(replacement)
             if _durable(a) and _durable(r):
-                return self.space.replace(a, r)
-            if not self.remove(atom):
+                return bool(self.space.replace(a, r))
+            home = self.space if _durable(a) else self.volatile
+            if not home.remove(a):
                 return False
-            self.add(replacement)
+            try:
+                (self.space if _durable(r) else self.volatile).add(r)
+            except Exception:
+                home.add(a)  # put it back: replace changes both or neither
+                raise
             return True
         except Exception as e:
             _report(e)
@@ -234,32 +537,54 @@ class DurableSpace(AbstractSpace):  # type: ignore[misc]
 
     def atom_count(self) -> int:
         """Atoms held, copies counted."""
-        return len(self.space) + len(self.volatile)
+        try:
+            return len(self.space) + len(self.volatile)
+        except Exception as e:
+            _report(e)
+            return -1
 
     def atoms_iter(self) -> Iterator[Any]:
-        """Every atom (each copy), as hyperon atoms."""
-        for a in self.space.atoms():
-            yield to_hyperon(a)
-        for a in self.volatile.atoms():
-            yield to_hyperon(a)
+        """Every atom (each copy), as hyperon atoms (a snapshot taken now)."""
+        try:
+            if self.registry.pending:
+                self._learn_wrappers()
+            atoms = list(self.space.atoms())
+        except Exception as e:
+            _report(e)
+            atoms = []
+        atoms.extend(self.volatile.atoms())
+        return _Atoms(atoms, self._to)
 
     # conveniences ---------------------------------------------------------
     @property
     def ref(self) -> Any:
-        """The `SpaceRef` hyperon uses for this space (made once)."""
-        if self._ref is None:
-            self._ref = SpaceRef(self)
+        """The `SpaceRef` hyperon uses for this space."""
         return self._ref
 
     @property
     def atom(self) -> Any:
         """A grounded atom holding the space, for `MeTTa.register_atom("&kb", ...)`."""
-        return _h.G(self.ref)
+        return _h.G(self._ref)
 
     def transaction(self) -> Any:
         """Group changes into one commit (a context manager)."""
         return self.space.transaction()
 
+    def sync(self) -> None:
+        """Store the atoms that wait for their space to be recognised as this one.
+
+        A rule naming the runner's `&self` (under `MeTTa(space=kb.ref)`) arrives while hyperon
+        holds that space borrowed, so it is kept in memory until the next query; a script that
+        only adds must let it reach the store before the process ends.  `close()` and the
+        interpreter's exit call this; call it yourself (outside any hyperon call) before
+        leaving by `os._exit` or a signal."""
+        if self.registry.pending and not self.space.closed:
+            try:
+                self._learn_wrappers()
+            except Exception as e:
+                _report(e)
+
     def close(self) -> None:
-        """Close the underlying mettadb space."""
+        """Store what waits (`sync`), then close the underlying mettadb space."""
+        self.sync()
         self.space.close()

@@ -161,9 +161,11 @@ class Store:
                     slots[slot] = None  # format 1 has one slot; format 0 has neither
             self._slots, self._slot = slots, 0
             self._dbs = slots[0] or Dbs(meta, meta, meta, meta, meta)
+            if slots[0] is None:
+                return  # a format-0 space read by the migration runner: only its meta is used
             if not self._for_migration:
                 self._check_version(for_write=False)
-            if slots[0] is None:
+            if slots[0] is None and not self._for_migration:
                 raise FormatVersionError(
                     f"{self.path} has format version {self.format_version} and cannot be read by this release; "
                     f"run `mettadb --db {self.path} migrate`")

@@ -55,7 +55,8 @@ def migrate(path: PathLike, *, dry_run: bool = False) -> list[tuple[int, str]]:
 
     Each step runs in its own write transaction with its version bump.
     """
-    with Store(path, create=False, for_migration=True) as store:
+    # a dry run opens the space read-only: opening it for writing would create missing databases
+    with Store(path, create=False, readonly=dry_run, for_migration=True) as store:
         current = store.format_version
         if current > FORMAT_VERSION:
             raise FormatVersionError(

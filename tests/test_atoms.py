@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import pytest
 from hypothesis import given
+from hypothesis import strategies as st
 from strategies import atoms
 
 from mettadb import E, S, V, alpha_equal
-from mettadb.atoms import Bool, Expression, Float, Integer, String, Symbol, Variable, format_float
+from mettadb.atoms import Bool, Expression, Float, Integer, String, Symbol, Variable, format_float, iter_atoms, rebuild
 
 
 def test_printing_is_metta():
@@ -60,7 +61,91 @@ def test_deep_atoms_do_not_recurse():
     assert a.is_ground
 
 
+def _rebuilt(a):
+    """An equal atom built afresh from its parts (no object shared with `a`, so no identity fast path)."""
+    def leaf(x):
+        t = type(x)
+        if t is Symbol or t is Variable:
+            return t(x.name)
+        return t(x.value)
+    return rebuild(a, leaf, lambda _e, kids: Expression(kids))
+
+
+def _share_no_objects(a, b):
+    ids_a = {id(x) for x in iter_atoms(a)}
+    return not any(id(x) in ids_a for x in iter_atoms(b) if type(x) is Expression)
+
+
 @given(atoms())
-def test_alpha_equal_reflexive_and_hash_consistent(a):
-    assert alpha_equal(a, a)
-    assert a == a and hash(a) == hash(a)
+def test_equal_atoms_built_apart_are_equal_and_hash_alike(a):
+    b = _rebuilt(a)
+    assert b is not a or type(a) is not Expression
+    if type(a) is Expression:
+        assert _share_no_objects(a, b)
+    assert a == b and b == a and not (a != b)
+    assert hash(a) == hash(b)
+    assert alpha_equal(a, b) and alpha_equal(b, a)
+    assert str(a) == str(b)
+
+
+def _other_leaf(x):
+    """A leaf of the same kind as `x` with a different name or value."""
+    t = type(x)
+    if t is Symbol or t is Variable:
+        return t(x.name + "'")
+    if t is Integer:
+        return Integer(x.value + 1)
+    if t is Float:
+        return Float(x.value * 2 if x.value else 1.0)
+    if t is String:
+        return String(x.value + "x")
+    if t is Bool:
+        return Bool(not x.value)
+    return E(S("mutated"))  # the empty expression
+
+
+def _mutate(a, rnd):
+    """A fresh copy of `a` with one leaf (chosen by `rnd`) replaced by a different one of the same kind."""
+    leaves = [x for x in iter_atoms(a) if type(x) is not Expression or not x.children]
+    target = leaves[rnd.randrange(len(leaves))]
+    done = []
+
+    def leaf(x):
+        if x is target and not done:
+            done.append(True)
+            return _other_leaf(x)
+        return _rebuilt(x)
+
+    def node(e, kids):
+        if e is target and not done:
+            done.append(True)
+            return _other_leaf(e)
+        return Expression(kids)
+
+    return rebuild(a, leaf, node), target
+
+
+@given(atoms(), st.randoms(use_true_random=False))
+def test_atoms_differing_in_one_leaf_are_unequal(a, rnd):
+    b, changed = _mutate(a, rnd)
+    assert a != b and b != a and not (a == b)
+    if type(changed) is not Variable:  # renaming one variable may keep the atoms alpha-equal
+        assert not alpha_equal(a, b)
+    assert str(a) != str(b)
+
+
+def _key(a):
+    """An independent equality oracle: a nested tuple of (kind, name or value)."""
+    if type(a) is Expression:
+        return ("E", tuple(_key(k) for k in a.children))
+    if type(a) in (Symbol, Variable):
+        return (type(a).__name__, a.name)
+    return (type(a).__name__, a.value)
+
+
+@given(atoms(8), atoms(8))
+def test_equality_agrees_with_an_independent_oracle(a, b):
+    b2 = _rebuilt(b)
+    assert (a == b2) == (_key(a) == _key(b))
+    if a == b2:
+        assert hash(a) == hash(b2)

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 from strategies import atoms
 
 from mettadb import DecodeError, E, S, V, alpha_equal, decode, encode
-from mettadb.atoms import Bool, Expression, Float, Integer, String, Symbol, Variable
+from mettadb.atoms import Bool, Expression, Float, Integer, String, Symbol, Variable, rebuild
 from mettadb.encoding import check_path, split_tokens
 from mettadb.keys import const_prefix
 
@@ -83,15 +83,69 @@ def test_encoding_is_alpha_canonical(a, b):
     assert (encode(a) == encode(b)) == alpha_equal(a, b)
 
 
-@given(st.lists(atoms(8), min_size=2, max_size=8))
-def test_byte_order_groups_constant_prefixes(items):
-    """Sorted keys put every atom sharing a pattern's constant prefix in one contiguous run."""
-    keys = sorted({encode(a) for a in items})
-    for k in keys:
-        prefix, _ = const_prefix(split_tokens(k))
-        run = [i for i, other in enumerate(keys) if other.startswith(prefix)]
-        assert run == list(range(run[0], run[-1] + 1))
-    assert sorted(keys) == sorted(reversed(keys))  # deterministic total order
+def _nodes(a):
+    """Independent of the encoder: the atom's nodes in prefix order, each as a comparable tuple.
+
+    Ranks follow the MORK tag ranges: expression (arity), reference to the k-th variable,
+    first occurrence of a variable, then a symbol or literal by byte length and bytes of its text.
+    """
+    out = []
+    seen: dict = {}
+    stack = [a]
+    while stack:
+        x = stack.pop()
+        if type(x) is Expression:
+            out.append((0, len(x.children)))
+            stack.extend(reversed(x.children))
+        elif type(x) is Variable:
+            if x in seen:
+                out.append((1, seen[x]))
+            else:
+                seen[x] = len(seen)
+                out.append((2, 0))
+        else:
+            text = (x.name if type(x) is Symbol else str(x)).encode()
+            out.append((3, len(text), text))
+    return out
+
+
+# atoms inside the core MORK tags (no extension tag): short symbols, integers, a few variables, arity < 64
+core_leaves = st.one_of(
+    st.sampled_from(["a", "b", "ab", "ba", "parent", "Tom", "=", "é", "日本"]).map(Symbol),
+    st.text(st.characters(min_codepoint=0x61, max_codepoint=0x7A), min_size=1, max_size=70)
+    .filter(lambda t: len(t) < 64).map(Symbol),
+    st.integers(-1000, 10**30).map(Integer),
+    st.sampled_from(["x", "y", "z"]).map(Variable),
+    st.sampled_from(["x", "y", "z"]).map(Variable),
+)
+core_atoms = st.recursive(core_leaves, lambda c: st.lists(c, max_size=5).map(Expression), max_leaves=10)
+
+
+@example(E(S("f"), V("x"), V("y"), V("y")), E(S("f"), V("x"), V("y"), V("x")))
+@example(E(S("f"), S("ab")), E(S("f"), S("b")))
+@given(core_atoms, core_atoms)
+def test_byte_order_is_the_order_of_prefix_order_nodes(a, b):
+    """Comparing keys as bytes compares atoms node by node in prefix order (the order MORK's trie walks)."""
+    ka, kb = encode(a), encode(b)
+    na, nb = _nodes(a), _nodes(b)
+    assert (ka < kb) == (na < nb)
+    assert (ka == kb) == (na == nb)
+
+
+@given(st.lists(core_atoms, min_size=1, max_size=10), core_atoms)
+def test_constant_prefix_selects_exactly_the_atoms_that_agree_before_the_first_variable(stored, pattern):
+    """The atoms whose key starts with a pattern's constant prefix are exactly those whose first nodes
+    equal the pattern's nodes up to its first variable, and they form one run in key order."""
+    prefix, ntok = const_prefix(split_tokens(encode(pattern)))
+    pn = _nodes(pattern)
+    k = next((i for i, n in enumerate(pn) if n[0] in (1, 2)), len(pn))
+    assert ntok == k  # core atoms are far below the key-size cap
+    instance = rebuild(pattern, lambda x: Symbol("a") if type(x) is Variable else x, lambda _e, kids: Expression(kids))
+    keys = sorted({encode(a): a for a in [*stored, instance]}.items())
+    selected = [i for i, (key, _) in enumerate(keys) if key.startswith(prefix)]
+    expected = [i for i, (_, a) in enumerate(keys) if _nodes(a)[:k] == pn[:k]]
+    assert selected == expected and selected  # the pattern's own instance is always selected
+    assert selected == list(range(selected[0], selected[-1] + 1))
 
 
 def test_deep_atom_encodes_without_recursion():

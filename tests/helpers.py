@@ -1,0 +1,23 @@
+"""Helpers shared by test modules: the fixture spaces, a space's contents, the CLI as a subprocess."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import mettadb
+
+FIXTURES = Path(__file__).parent / "fixtures"
+FIXTURE_ATOMS = sorted(["(parent Tom Bob)", "(parent Bob Ann)", "(parent Bob Ann)", "(= (f $x) (g $x))",
+                        '(name Tom "Tom S")', "(age Tom 42)"])
+
+
+def contents(path):
+    """The (atom text, count) pairs of the space at `path`, sorted."""
+    with mettadb.open(path, readonly=True) as sp:
+        return sorted((str(a), n) for a, n in sp.items())
+
+
+def mettadb_cmd(*args: str) -> list[str]:
+    """The argv that runs the real CLI in a fresh interpreter."""
+    return [sys.executable, "-c", "from mettadb.cli.main import main; main()", *args]
