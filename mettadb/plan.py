@@ -55,27 +55,39 @@ class SpaceCache:
 
 
 _CACHES: weakref.WeakKeyDictionary[Store, SpaceCache] = weakref.WeakKeyDictionary()
+#: per store: the cache of the version a write transaction of this process is building
+_WRITING: weakref.WeakKeyDictionary[Store, tuple[tuple[int, int], SpaceCache]] = weakref.WeakKeyDictionary()
 
 
 class View:
     """One snapshot of a store as the query layer reads it: the transaction, its tables, its cache."""
 
-    __slots__ = ("atoms", "cache", "heads", "meta", "rev", "txn", "vx", "vx_dirty", "writing")
+    __slots__ = ("atoms", "cache", "heads", "meta", "rev", "txn", "vx", "vx_dirty", "writer", "writing")
 
     def __init__(self, store: Store, txn: Txn) -> None:
         self.txn = txn
         w = store.current_writer()
-        #: inside this thread's write transaction: the statistics are not yet updated
+        #: inside this thread's write transaction: the stored statistics lack its writes
         self.writing = w is not None and w.txn is txn
+        #: ... which then count from the writer's pending deltas
+        self.writer = w if self.writing and w is not None and w.changed else None
         #: ... and its writes touched the variable index: the mirror of the committed one is stale
         self.vx_dirty = self.writing and w is not None and w.vx_changes > 0
         self.meta = meta = store.meta_db
         gen = txn.get(b"generation", db=meta)
         slot = store.slot
-        c = _CACHES.get(store)
-        if c is None or c.generation != gen or c.slot != slot:
-            c = _CACHES[store] = SpaceCache(gen, slot)
-        self.cache = c
+        if self.writer is not None:
+            # plans and statistics of this transaction's own version, kept while it writes nothing more
+            stamp = (id(self.writer), self.writer.version)
+            wc = _WRITING.get(store)
+            if wc is None or wc[0] != stamp:
+                wc = _WRITING[store] = (stamp, SpaceCache(gen, slot))
+            self.cache = wc[1]
+        else:
+            c = _CACHES.get(store)
+            if c is None or c.generation != gen or c.slot != slot:
+                c = _CACHES[store] = SpaceCache(gen, slot)
+            self.cache = c
         dbs = store.dbs
         self.atoms, self.rev, self.vx, self.heads = dbs.atoms, dbs.rev, dbs.vx, dbs.heads
 
@@ -84,7 +96,10 @@ class View:
         n: int | None = self.cache.stats.get("distinct")
         if n is None:
             raw = self.txn.get(b"distinct", db=self.meta)
-            n = self.cache.stats["distinct"] = int(unpack_value(raw)) if raw is not None else 0
+            n = int(unpack_value(raw)) if raw is not None else 0
+            if self.writer is not None:
+                n += self.writer.distinct_delta
+            self.cache.stats["distinct"] = n
         return n
 
 
@@ -146,12 +161,15 @@ def _head_bucket(toks: Sequence[bytes]) -> bytes | None:
 
 
 def head_stats(v: View, bucket: bytes) -> tuple[int, int]:
-    """[distinct, total] atoms under a head, from the space's statistics."""
+    """[distinct, total] atoms under a head, from the space's statistics (with this thread's pending writes)."""
     key = ("h", bucket)
     s: tuple[int, int] | None = v.cache.stats.get(key)
     if s is None:
         raw = v.txn.get(bucket, db=v.heads)
         d: Any = unpack_value(raw) if raw is not None else (0, 0)
+        pending = v.writer.head_delta.get(bucket) if v.writer is not None else None
+        if pending is not None:
+            d = (d[0] + pending[0], d[1] + pending[1])
         s = v.cache.stats[key] = (int(d[0]), int(d[1]))
     return s
 
