@@ -25,6 +25,40 @@ random.seed(1)
 N = int(sys.argv[2])
 persons = max(2, N // 5)
 people = [f"P{random.randrange(persons)}" for _ in range(100)]
+import itertools, json, os, signal
+def limited(fn, seconds):
+    # fn's CPU seconds in a forked child, or None when it has not finished after `seconds` of wall time
+    # (the child is killed: a native call cannot be interrupted from Python)
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(r)
+        t = time.process_time()
+        n = fn()
+        os.write(w, json.dumps([time.process_time() - t, n]).encode())
+        os._exit(0)
+    os.close(w)
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        done, _ = os.waitpid(pid, os.WNOHANG)
+        if done:
+            with os.fdopen(r) as f:
+                return tuple(json.loads(f.read()))
+        time.sleep(0.05)
+    os.kill(pid, signal.SIGKILL)
+    os.waitpid(pid, 0)
+    os.close(r)
+    return None, None
+# join shapes over the generated facts, each in every written order
+JOINS = {
+    "cross": ["(parent $x $y)", "(age $y 99)", "(age $x 1)"],
+    "chain": ["(parent PQ $y)", "(parent $y $z)", "(parent $z $w)"],
+    "star": ["(parent PQ $x)", "(age $x $a)", "(score $x $s)"],
+}
+def join_orders(name):
+    # P10: an early person, so with children and grandchildren (parents are drawn among earlier persons)
+    return [("(, " + " ".join(perm) + ")").replace("PQ", "P10") for perm in itertools.permutations(JOINS[name])]
+JOIN_LIMIT = float(sys.argv[3]) if len(sys.argv) > 3 else 120.0
 def timed(fn, reps, rounds=3):
     # the best of `rounds` passes over the same patterns: this machine's speed wanders
     best = None
@@ -64,6 +98,37 @@ R["grandchildren"] = timed(lambda i: values(g1[i], (y, z)), 100)
 R["grandchildren_swapped"] = timed(lambda i: values(g2[i], (y, z)), 100)
 age = E(S("age"), p, a)
 R["count_age"] = timed(lambda i: values(age, (p, a)), 1)
+from mettadb.atoms import iter_atoms, Variable
+from mettadb.query import count
+for name in JOINS:
+    for k, text in enumerate(join_orders(name)):
+        q = mettadb.atom(text)
+        vs = list(dict.fromkeys(v for v in iter_atoms(q) if type(v) is Variable))
+        R[f"join_{name}_{k}"] = (*timed(lambda i: values(q, vs), 1), text)
+        R[f"join_{name}_{k}_keys"] = sp.explain(q, analyze=True)["keys_visited"]
+# counting at cursor speed: count() of prefix-only patterns vs a plain py-lmdb walk over their keys
+from mettadb.pattern import compiled
+import msgpack
+# the active copy of the tables (a bulk load flips between two); opened without a transaction:
+# a handle opened inside a read transaction of a read-only environment dies with it
+_slot = msgpack.unpackb(sp.env.begin().get(b"slot", db=sp.env.open_db(b"meta", create=False)) or b"\\x00")
+ATOMS = sp.env.open_db(b"atoms~1" if _slot else b"atoms", create=False)
+def walk(prefix):
+    with sp.env.begin(buffers=False) as txn:
+        cur = txn.cursor(db=ATOMS)
+        m = 0
+        if cur.set_range(prefix):
+            for key in cur.iternext(values=False):
+                if not key.startswith(prefix):
+                    break
+                m += 1
+        return m
+for name, text in [("likes", "(Evaluation (Predicate likes) $x)"), ("age", "(age $p $a)"),
+                   ("parent", "(parent $x $y)"), ("age_value", "(age $p 7)")]:
+    q = mettadb.atom(text)
+    prefix = compiled(q).fwd_prefix
+    R[f"cnt_{name}"] = timed(lambda i: count(sp, q), 3)
+    R[f"walk_{name}"] = timed(lambda i: walk(prefix), 3)
 RESULT = R
 """
 
@@ -93,6 +158,14 @@ R["grandchildren"] = timed(lambda i: values(g1[i], ("y", "z")), 100)
 R["grandchildren_swapped"] = timed(lambda i: values(g2[i], ("y", "z")), 3, 1)
 age = E(S("age"), p, a)
 R["count_age"] = timed(lambda i: values(age, ("p", "a")), 1)
+def parse(text):
+    return m.parse_single(text)
+for name in JOINS:
+    for k, text in enumerate(join_orders(name)):
+        q = parse(text)
+        names = sorted({w[1:] for w in text.replace("(", " ").replace(")", " ").split() if w[0] == "$"})
+        t, n = limited(lambda: values(q, names), JOIN_LIMIT)
+        R[f"join_{name}_{k}"] = (t, n, text)
 RESULT = R
 """
 
@@ -109,15 +182,17 @@ def main() -> None:
     ap.add_argument("--facts", type=int, default=1_000_000)
     ap.add_argument("--hyperon", default="0.2.6")
     ap.add_argument("--skip-hyperon", action="store_true")
+    ap.add_argument("--join-limit", type=float, default=120.0, help="seconds before a hyperon join is given up")
     args = ap.parse_args()
     src = family_file(args.facts)
     tmp = tempfile.mkdtemp(prefix="mettadb-bq-")
     try:
         run_child(sys.executable, LOAD, f"{tmp}/space", str(src))
-        m = run_child(sys.executable, METTADB, f"{tmp}/space", str(args.facts))
+        m = run_child(sys.executable, METTADB, f"{tmp}/space", str(args.facts), str(args.join_limit))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    h = None if args.skip_hyperon else run_child(hyperon_python(args.hyperon), HYPERON, str(src), str(args.facts))
+    h = None if args.skip_hyperon else run_child(hyperon_python(args.hyperon), HYPERON, str(src), str(args.facts),
+                                                   str(args.join_limit), timeout=7200)
     print(f"\n== queries on {args.facts:,} facts; mettadb vs hyperon {args.hyperon} (Python API, pre-built patterns) ==")
     print(f"{'shape':<34}{'mettadb':>14}{'hyperon':>14}{'hyperon/mettadb':>17}")
     for key, label in [("ground", "(parent P $x)"), ("leading_var", "(parent $x P)"),
@@ -126,6 +201,24 @@ def main() -> None:
         mt = m[key][0]
         ht = h[key][0] if h else float("nan")
         print(f"{label:<34}{mt * 1e3:>11.3f} ms{ht * 1e3:>11.3f} ms{ratio(ht, mt) if h else 'n/a':>17}")
+    print(f"\n== joins in every written order (CPU time; hyperon stopped after {args.join_limit:.0f} s) ==")
+    print(f"{'query':<62}{'mettadb':>12}{'keys':>8}{'hyperon':>12}{'ratio':>9}")
+    for name in ("cross", "chain", "star"):
+        ours = []
+        for k in range(6):
+            mt, _, text = m[f"join_{name}_{k}"]
+            ours.append(mt)
+            ht = h[f"join_{name}_{k}"][0] if h else None
+            hs = f"{ht * 1e3:>9.1f} ms" if ht is not None else (f">{args.join_limit:.0f} s".rjust(12) if h else "n/a".rjust(12))
+            rs = ratio(ht, mt) if ht is not None else (f">{args.join_limit / mt:.0f}x" if h else "n/a")
+            print(f"{text:<62}{mt * 1e3:>9.2f} ms{m[f'join_{name}_{k}_keys']:>8}{hs}{rs:>9}")
+        print(f"  {name}: slowest written order / fastest = {max(ours) / min(ours):.2f}")
+    print("\n== count() vs a plain py-lmdb cursor walk over the same keys (library, ms) ==")
+    for name, text in [("likes", "(Evaluation (Predicate likes) $x)"), ("age", "(age $p $a)"),
+                       ("parent", "(parent $x $y)"), ("age_value", "(age $p 7)")]:
+        c, w = m[f"cnt_{name}"], m[f"walk_{name}"]
+        print(f"{text:<40} count {c[0] * 1e3:>9.2f} ms ({c[1] // 3} rows)  walk {w[0] * 1e3:>9.2f} ms "
+              f"({w[1] // 3} keys)  count/walk {c[0] / w[0]:.2f}")
     print(f"(parent $x P): {m['leading_var_keys_visited']} keys visited for {m['leading_var_rows']} results "
           f"({m['leading_var_keys_visited'] / max(m['leading_var_rows'], 1):.2f} per result)")
     print(f"grandchildren written in the two orders: {ratio(m['grandchildren_swapped'][0], m['grandchildren'][0])} apart")

@@ -406,10 +406,11 @@ def _display_names(atom: Atom) -> Atom:
 @click.option("--limit", type=click.IntRange(min=0), help="Stop after N results.")
 @click.option("--json", "as_json", is_flag=True,
               help="One JSON object per result: each variable of TEMPLATE (else of PATTERN) and its value.")
-@click.option("--explain", is_flag=True, help="Show the access path and join order instead.")
+@click.option("--explain", is_flag=True, help="Show the plan (access paths, join order, estimates) without running it.")
+@click.option("--analyze", is_flag=True, help="With --explain: run the query and show actual rows and keys per step.")
 @click.pass_context
 def match(ctx: click.Context, pattern: str, template: str | None, count: bool, limit: int | None,
-          as_json: bool, explain: bool) -> None:
+          as_json: bool, explain: bool, analyze: bool) -> None:
     """Match PATTERN against the space; print TEMPLATE (or the match) per result.
 
     Variables of stored rules print under their own names (`$a`, or `$a2`
@@ -421,8 +422,14 @@ def match(ctx: click.Context, pattern: str, template: str | None, count: bool, l
     """
     with _space(ctx, readonly=True) as space, _errors():
         p = mettadb.atom(pattern)
+        if analyze and not explain:
+            raise click.ClickException("--analyze needs --explain")
         if explain:
-            click.echo(json.dumps(space.explain(p), indent=2))
+            click.echo(json.dumps(space.explain(p, analyze=analyze), indent=2))
+            return
+        if count:
+            n = space.count_matches(p)
+            click.echo(n if limit is None else min(n, limit))
             return
         t = mettadb.atom(template) if template is not None else p
         names = list(dict.fromkeys(a for a in iter_atoms(t) if isinstance(a, Variable)))
@@ -432,16 +439,12 @@ def match(ctx: click.Context, pattern: str, template: str | None, count: bool, l
             if limit is not None and n >= limit:
                 break
             n += 1
-            if count:
-                continue
             if as_json:
                 values = _display_names(Expression([b.resolve(v) for v in names])) if names else Expression([])
                 assert isinstance(values, Expression)
                 out.write(json.dumps({v.name: str(x) for v, x in zip(names, values.children)}) + "\n")
             else:
                 out.write(str(_display_names(b.resolve(t))) + "\n")
-        if count:
-            click.echo(n)
 
 
 @cli.command()

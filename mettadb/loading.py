@@ -179,6 +179,7 @@ def load(store: Store, *sources: Source, duplicates: bool = False,
         w.distinct_delta += fast_new
         if fast_new:
             w.changed = True
+            w.version += 1
         report.added, report.present = added, present
         report.read = added + present
         return report

@@ -67,8 +67,10 @@ def run_script(interp: Interpreter, text: str, source: str = "<string>",
                     on_result(atom, [bad])
                 out.stopped_on_error = True
                 break
+            bad = interp.check_added(atom) if interp.type_check else None
             try:
-                results = interp.evaluate(atom)
+                # `type-check auto` checks an `!` expression as written too; its error is the result
+                results = [bad] if bad is not None else interp.evaluate(atom)
             except EvaluationError as e:
                 raise type(e)(f"{source}:{line}: {e} (in !{atom})") from None
             out.append(results)

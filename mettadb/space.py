@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 from .atoms import Atom
 from .bindings import EMPTY_BINDINGS, Bindings
 from .loading import LoadReport, Source, load, load_paths
-from .query import explain, run_query
+from .query import count, explain, run_query
 from .store import AtomLike, PathLike, Store, as_atom
 
 if TYPE_CHECKING:
@@ -71,9 +71,14 @@ class Space(Store):
         for b in self.query(p):
             yield b.resolve(t)
 
-    def explain(self, pattern: AtomLike) -> dict[str, Any]:
-        """How a query would run: access path and order, estimated and actual rows."""
-        return explain(self, as_atom(pattern))
+    def explain(self, pattern: AtomLike, analyze: bool = False) -> dict[str, Any]:
+        """How a query would run (access paths, join order, estimates) without running it;
+        with `analyze`, run it and show each step's actual rows and keys visited."""
+        return explain(self, as_atom(pattern), analyze)
+
+    def count_matches(self, pattern: AtomLike) -> int:
+        """How many results `query(pattern)` yields, without building them."""
+        return count(self, as_atom(pattern))
 
     # ------------------------------------------------------------------ evaluation
     def interpreter(self, **options: Any) -> Interpreter:

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterator
 from typing import Any, Protocol
 
-from .atoms import Atom, Grounded, Variable, fresh_variable, iter_atoms
+from .atoms import Atom, Bool, Float, Grounded, Integer, String, Symbol, Variable, fresh_variable, iter_atoms
 from .bindings import EMPTY_BINDINGS, Bindings
 from .unify import unify
 
-__all__ = ["MemorySpace", "SpaceAtom", "SpaceLike", "StateAtom", "rename_apart"]
+__all__ = ["MemorySpace", "ModuleSpaceAtom", "SpaceAtom", "SpaceLike", "StateAtom", "holds_session_object", "rename_apart",
+           "session_overlay"]
 
 
 class SpaceLike(Protocol):
@@ -98,14 +100,30 @@ class SpaceAtom(Grounded):
         return f"GroundingSpace-0x{id(self.value):x}"
 
 
+class ModuleSpaceAtom(SpaceAtom):
+    """The space of a module (a script's `&self`, an imported module); prints as hyperon names them."""
+
+    __slots__ = ("label",)
+    label: str
+
+    def __init__(self, space: Any, label: str = "") -> None:
+        super().__init__(space)
+        object.__setattr__(self, "label", label)
+
+    def text(self) -> str:
+        """How the module space prints (the top module, a script's `&self`, has no label)."""
+        return f"ModuleSpace(GroundingSpace-top{':' if self.label else ''}{self.label})"
+
+
 class StateAtom(Grounded):
     """A mutable state cell; prints `(State value)` like hyperon."""
 
     __slots__ = ()
     type_name = "StateMonad"
 
-    def __init__(self, value: Atom) -> None:
-        object.__setattr__(self, "value", [value])
+    def __init__(self, value: Atom, value_type: Atom | None = None) -> None:
+        # [current value, type of the first value (the state's type; None: undefined)]
+        object.__setattr__(self, "value", [value, value_type])
         object.__setattr__(self, "_hash", id(self))
 
     def __eq__(self, other: object) -> bool:
@@ -118,6 +136,12 @@ class StateAtom(Grounded):
         return f"(State {self.value[0]})"
 
     @property
+    def value_type(self) -> Atom:
+        """The state's value type: its first value's (`%Undefined%` when not known)."""
+        t = self.value[1]
+        return t if t is not None else Symbol("%Undefined%")
+
+    @property
     def current(self) -> Atom:
         """The value held now."""
         return self.value[0]  # type: ignore[no-any-return]
@@ -125,3 +149,26 @@ class StateAtom(Grounded):
     def set(self, value: Atom) -> None:
         """Replace the held value."""
         self.value[0] = value
+
+
+_STORABLE = (Integer, Float, String, Bool)
+_OVERLAYS: weakref.WeakKeyDictionary[Any, MemorySpace] = weakref.WeakKeyDictionary()
+
+
+def holds_session_object(atom: Atom) -> bool:
+    """Whether an atom contains a grounded object that only lives in this process (a state, a space...)."""
+    return any(isinstance(a, Grounded) and type(a) not in _STORABLE for a in iter_atoms(atom))
+
+
+def session_overlay(space: Any, create: bool = False) -> MemorySpace | None:
+    """The in-process atoms that sit beside a durable space (None when it has none and not `create`).
+
+    A durable space cannot store a state or a space: an added atom that holds one
+    lives here instead, for as long as the space object does; matches and
+    `get-atoms` see it after the stored atoms.  It is never written to disk: a
+    later process does not see it, and a rolled-back run does not take it back.
+    """
+    ov = _OVERLAYS.get(space)
+    if ov is None and create:
+        ov = _OVERLAYS[space] = MemorySpace()
+    return ov

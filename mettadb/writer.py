@@ -33,6 +33,8 @@ class Writer:
         self.vx_changes = 0
         #: whether anything was written; a transaction that wrote nothing is not committed
         self.changed = False
+        #: bumped by every change, so readers inside this transaction know when what they derived is stale
+        self.version = 0
 
     def add_path(self, path: bytes, names: list[str] | None, tokens: list[bytes] | None,
                  count: int = 1, union: bool = False) -> bool:
@@ -77,6 +79,7 @@ class Writer:
 
     def _count(self, path: bytes, tokens: list[bytes] | None, count: int, new: bool) -> None:
         self.changed = True
+        self.version += 1
         hk = head_key(tokens) if tokens is not None else path_head_key(path)
         d = self.head_delta.get(hk)
         if d is None:
@@ -97,6 +100,7 @@ class Writer:
         rec = Record(key, raw)
         n = min(count, rec.count)
         self.changed = True
+        self.version += 1
         hk = path_head_key(rec.path)
         d = self.head_delta.setdefault(hk, [0, 0])
         d[1] -= n
@@ -120,6 +124,7 @@ class Writer:
         """Remove every atom (statistics and totals too)."""
         txn = self.txn
         self.changed = True
+        self.version += 1
         for db in (self.atoms, self.rev, self.vx, self.heads):
             txn.drop(db, delete=False)
         self.vx_changes += 1

@@ -1,52 +1,85 @@
-"""Conformance: every script in tests/conformance/ through `mettadb run` and through hyperon.
+"""Conformance: every script in tests/conformance/ printed by `mettadb run` as hyperon's `metta` prints it.
 
-Each `!` line's results must be equal; for scripts whose name says so (nondet),
-as multisets, since the order of nondeterministic results is not specified.
+`X.metta` is a conformance script when `X.expected` sits beside it: the bytes
+hyperon 0.2.10's `metta X.metta` printed (regenerate one with
+`cd tests/conformance && metta X.metta > X.expected`).  Output is compared
+byte for byte, except the numbers hyperon appends to fresh variables
+(`$t#110`) and the addresses in space names (`GroundingSpace-0x55d0...`),
+which name nothing the user wrote.  Other `.metta` files there
+(modules/) are modules the scripts import.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from click.testing import CliRunner
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
+from mettadb.cli.main import cli
 
 import mettadb
-from mettadb.interp import format_results
 
 hyperon = pytest.importorskip("hyperon")
 
-SCRIPTS = sorted((Path(__file__).parent / "conformance").glob("*.metta"))
+HERE = Path(__file__).parent / "conformance"
+SCRIPTS = sorted(p for p in HERE.glob("*.metta") if p.with_suffix(".expected").exists())
+
+#: scripts whose output does not match hyperon's yet (issue #13), with what is missing
+KNOWN_DIFFERENT: dict[str, str] = {
+    "nondet": "its last line: rules come back in key order, not insertion order",
+    "rule_order": "rules and facts come back in key order, not insertion order",
+}
 
 
 def canon(text: str) -> str:
-    return re.sub(r"\$[^\s()\],]*#\d+", "$_", text)
+    """Output with what names nothing the user wrote made uniform: fresh variables' numbers, space addresses."""
+    text = re.sub(r"(\$[^\s()\],]*)#\d+", r"\1#N", text)
+    return re.sub(r"GroundingSpace-0x[0-9a-f]+", "GroundingSpace-0xN", text)
 
 
-def lines(results, unordered: bool):
+def mettadb_run(script: Path, db: Path) -> str:
+    """What `mettadb run SCRIPT` prints on stdout, run from the script's directory."""
+    runner = CliRunner()
+    cwd = os.getcwd()
+    os.chdir(script.parent)
+    try:
+        res = runner.invoke(cli, ["--db", str(db), "run", script.name], catch_exceptions=False)
+    finally:
+        os.chdir(cwd)
+    return res.stdout
+
+
+@pytest.mark.parametrize("script", [
+    pytest.param(p, id=p.stem, marks=pytest.mark.xfail(strict=True, reason=KNOWN_DIFFERENT[p.stem]))
+    if p.stem in KNOWN_DIFFERENT else pytest.param(p, id=p.stem) for p in SCRIPTS])
+def test_script_prints_what_hyperon_prints(script: Path, tmp_path: Path) -> None:
+    ours = mettadb_run(script, tmp_path / "space")
+    assert canon(ours) == canon(script.with_suffix(".expected").read_text())
+
+
+@pytest.mark.skipif(shutil.which("metta") is None, reason="hyperon's `metta` runner is not on PATH")
+@pytest.mark.parametrize("script", SCRIPTS, ids=lambda p: p.stem)
+def test_expected_is_what_hyperon_prints(script: Path) -> None:
+    """The stored `.expected` is still hyperon's output (so it cannot drift towards ours)."""
+    got = subprocess.run(["metta", script.name], cwd=script.parent, capture_output=True, text=True, timeout=120)
+    assert canon(got.stdout) == canon(script.with_suffix(".expected").read_text())
+
+
+# ---------------------------------------------------------------- random programs vs hyperon
+
+
+def lines(results: list[list[object]], unordered: bool) -> list[list[str]]:
     out = []
     for r in results:
         texts = [canon(str(a)) for a in r]
         out.append(sorted(texts) if unordered else texts)
     return out
-
-
-@pytest.mark.parametrize("script", SCRIPTS, ids=lambda p: p.name)
-def test_script_matches_hyperon(script, tmp_path):
-    text = script.read_text()
-    unordered = "nondet" in script.name
-    with mettadb.open(tmp_path / "space") as sp:
-        ours = sp.run(text, source=str(script))
-    theirs = hyperon.MeTTa().run(text)
-    assert lines(ours, unordered) == lines(theirs, unordered)
-    if not unordered:
-        assert [canon(format_results(r)) for r in ours] == [canon(format_results(r)) for r in theirs]
-
-
-# ---------------------------------------------------------------- random programs vs hyperon
 
 _RULES = {
     "f": ["(= (f $x) (+ $x {n}))"],
@@ -91,3 +124,70 @@ def test_random_programs_match_hyperon(tmp_path_factory, program):
         ours = sp.run(program)
     theirs = hyperon.MeTTa().run(program)
     assert lines(ours, True) == lines(theirs, True), program
+
+
+# ---------------------------------------------------------------- types, states, spaces, imports: byte for byte
+
+_DECLS = {
+    "nat": ["(: Nat Type)", "(: Z Nat)", "(: S (-> Nat Nat))"],
+    "bool2": ["(: B Type)", "(: T B)", "(: F B)", "(: not2 (-> B B))", "(= (not2 T) F)", "(= (not2 F) T)"],
+    "twice": ["(: apply-twice (-> (-> $t $t) $t $t))", "(= (apply-twice $f $x) ($f ($f $x)))"],
+    "compose": ["(: compose (-> (-> $b $c) (-> $a $b) (-> $a $c)))", "(= ((compose $f $g) $x) ($f ($g $x)))"],
+    "vec": ["(: Vec (-> Type Number Type))", "(: Nil (Vec $t 0))", "(: Cons (-> $t (Vec $t $n) (Vec $t (+ $n 1))))"],
+    "pair": ["(: (A B) PairAB)"],
+    "num": ["(: inc (-> Number Number))", "(= (inc $x) (+ $x 1))"],
+    "quoted": ["(: keep (-> Atom Atom))", "(= (keep $x) $x)"],
+}
+# (not here: `(keep (+ 1 2))` as new-state's argument, which hyperon evaluates on to 3 and mettadb leaves
+# as returned by the Atom-typed `keep`: a known difference of issue #13)
+_TERMS = [
+    "Z", "(S Z)", "(S (S Z))", "(S T)", "(S 1)", "T", "(not2 T)", "(not2 (not2 F))", "(not2 Z)", "(apply-twice S Z)",
+    "(apply-twice not2 T)", "(apply-twice S)", "(apply-twice S T)", "((compose S S) Z)", "((compose not2 not2) T)",
+    "(compose S S)", "(Cons 1 Nil)", "(Cons 1 (Cons 2 Nil))", "(Cons T Nil)", "Nil", "(A B)", "(+ 1 2)", "(+ 1)",
+    "(+ 1 T)", "(== Z Z)", "(== 5 \"s\")", "(== (S Z) (S Z))", "(inc 4)", "(inc (inc 1))", "(inc Z)",
+    "(keep (S Z))", "{n}", "\"str\"", "unknown", "(unknown 1)", "(S Z Z)", "(inc)",
+]
+_STEPS = [
+    "!(get-type {t})", "!{t}", "!(get-type {t})",
+    "!(bind! &s (new-state {t}))\n!(get-type &s)\n!(change-state! &s {u})\n!(get-state &s)",
+    "!(bind! &kb (new-space))\n!(add-atom &kb (fact {t}))\n!(add-atom &self (holds &kb))\n"
+    "!(match &self (holds $k) (match $k (fact $x) $x))",
+    "!(let $s (new-state {t}) (add-atom &self (lamp $s)))\n!(match &self (lamp $s) (get-state $s))",
+    "!(add-atom &self (stored {t}))\n!(match &self (stored $x) (quote $x))",
+    "!(import! &self modules:m1)\n!(import! &self modules:m1)\n!(match &self (val $x) $x)",
+    "!(import! &mod modules:m1)\n!(match &mod (val $x) $x)",
+    # (assertIncludes is left to its conformance script: hyperon 0.2.10 reports an expected item
+    # whose evaluation fails as `(Error (item) IncorrectNumberOfArguments)`, a quirk not copied)
+    "!(assertEqual {t} {u})",
+    "!(switch-minimal {t} (({t} {u})))", "!(capture {t})",
+]
+
+
+@st.composite
+def typed_programs(draw):
+    term = st.sampled_from(_TERMS)
+    n = draw(st.integers(-3, 9))
+    out = ["!(pragma! type-check auto)"] if draw(st.booleans()) and draw(st.booleans()) else []
+    for name in draw(st.lists(st.sampled_from(sorted(_DECLS)), min_size=1, max_size=5, unique=True)):
+        out += _DECLS[name]
+    for k, step in enumerate(draw(st.lists(st.sampled_from(_STEPS), min_size=1, max_size=4))):
+        # each step's facts get a head of their own: the order of several facts under one
+        # head (insertion order in hyperon, key order here) is issue #13's rule_order script
+        step = step.replace("stored", f"stored{k}").replace("(lamp", f"(lamp{k}").replace("holds", f"holds{k}")
+        out.append(step.format(t=draw(term), u=draw(term)).replace("{n}", str(n)))
+    return "\n".join(out).replace("{n}", str(n)) + "\n"
+
+
+@pytest.mark.skipif(shutil.which("metta") is None, reason="hyperon's `metta` runner is not on PATH")
+@settings(max_examples=15 if os.environ.get("CI") else 40, deadline=None)
+@given(typed_programs())
+def test_typed_programs_print_what_hyperon_prints(tmp_path_factory, program):
+    """Types, states, spaces inside atoms and imports: `mettadb run` prints hyperon's bytes."""
+    d = tmp_path_factory.mktemp("typed")
+    (d / "modules").mkdir()
+    (d / "modules" / "m1.metta").write_text("(val 102)\n")
+    (d / "p.metta").write_text(program)
+    theirs = subprocess.run(["metta", "p.metta"], cwd=d, capture_output=True, text=True, timeout=120)
+    assume(theirs.returncode == 0 and "Traceback" not in theirs.stdout)  # hyperon itself failed: nothing to compare
+    ours = mettadb_run(d / "p.metta", d / "space")
+    assert canon(ours) == canon(theirs.stdout), program

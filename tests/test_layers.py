@@ -18,7 +18,7 @@ STAGES: dict[str, int] = {
     "parser": 1, "grammar": 1,
     "encoding": 2, "keys": 2, "layout": 2, "transcode": 2, "bulk": 2, "interchange": 2, "pload": 2,
     "env": 3, "writer": 3, "store": 3, "loading": 3, "check": 3,
-    "bindings": 4, "unify": 4, "query": 4, "spaces": 4,
+    "bindings": 4, "unify": 4, "pattern": 4, "plan": 4, "query": 4, "spaces": 4,
     "interp": 5,
     "batch": 6, "parallel": 6, "dask": 6, "runner": 6, "repl": 6, "space": 6, "hyperon": 6, "progress": 6,
     "migrations": 6,

@@ -39,10 +39,10 @@ def test_occurs_check(space):
 
 def test_leading_variable_uses_the_reverse_index(space):
     space.add_all([f"(parent P{i} P{i + 1})" for i in range(2000)] + [f"(age P{i} {i})" for i in range(2000)])
-    plan = space.explain("(parent $x P456)")
+    plan = space.explain("(parent $x P456)", analyze=True)
     assert plan["steps"][0]["kind"] == "reverse" and plan["rows"] == 1
     assert plan["keys_visited"] <= 10 * plan["rows"]
-    nested = space.explain("(age $p 77)")
+    nested = space.explain("(age $p 77)", analyze=True)
     assert nested["rows"] == 1 and nested["keys_visited"] == 1
 
 

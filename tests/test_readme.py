@@ -23,7 +23,8 @@ def test_the_library_example_prints_its_comments_and_can_run_again(tmp_path):
     code = _block_after("**As a library.**")
     shutil.copytree(ROOT / "examples", tmp_path / "examples")
     expected = [
-        "15 1", "Bob", "Liz", "['(Bob Jim)', '(Tom Ann)', '(Tom Pat)']", "[S('Bob')]", "[[Integer(42)]]",
+        "15 1", "Bob", "Liz", "['(Bob Jim)', '(Tom Ann)', '(Tom Pat)']", "3", "(parent Tom $x)", "[S('Bob')]",
+        "[[Integer(42)]]",
         "0 True", "16 16", "[Bob, Liz]",
     ]
     for run in (1, 2):

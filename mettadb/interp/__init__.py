@@ -1,6 +1,7 @@
 """MeTTa evaluation: the interpreter and its parts.
 
-`core` (vocabulary and the special-form registry) < `grounded` (operations),
+`core` (vocabulary and the special-form registry), `inference` (how hyperon infers
+types) < `grounded` (operations),
 `rules` (body templates) < `types` (the type checker) < `forms` (special
 forms) < `driver` (the `Interpreter`).
 """

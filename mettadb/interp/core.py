@@ -19,6 +19,7 @@ __all__ = [
     "ARROW",
     "ATOM_T",
     "BOOL_T",
+    "CHAR_T",
     "COLON",
     "EQ",
     "ERROR",
@@ -40,8 +41,10 @@ __all__ = [
     "NoReduce",
     "Pair",
     "Special",
+    "Tail",
     "error",
     "format_results",
+    "is_char",
     "is_error",
     "metatype",
     "special",
@@ -50,6 +53,18 @@ __all__ = [
 
 Pair = tuple[Atom, Bindings]
 Gen = Generator[Pair, list[Pair], list[Pair]]
+
+
+class Tail(tuple[Atom, Bindings]):
+    """A request to evaluate an atom in tail position (a rule's body, a chosen branch).
+
+    hyperon reports a type error found there as it reports one in the `!`
+    expression itself (expected types resolved); an error in an argument's
+    evaluation shows the parameter type as declared (`$t`).
+    """
+
+    __slots__ = ()
+
 
 UNIT = Expression(())
 ERROR = Symbol("Error")
@@ -61,6 +76,7 @@ ATOM_T = Symbol("Atom")
 EXPRESSION_T = Symbol("Expression")
 TRUE, FALSE = Bool(True), Bool(False)
 NUMBER_T, STRING_T, BOOL_T = Symbol("Number"), Symbol("String"), Symbol("Bool")
+CHAR_T = Symbol("Char")
 META_TYPES = {"Atom", "Expression", "Symbol", "Variable", "Grounded"}
 GROUNDED_TYPES: dict[type, Atom] = {Integer: NUMBER_T, Float: NUMBER_T, String: STRING_T, Bool: BOOL_T}
 
@@ -68,6 +84,11 @@ GROUNDED_TYPES: dict[type, Atom] = {Integer: NUMBER_T, Float: NUMBER_T, String: 
 def error(atom: Atom, message: Atom | str) -> Expression:
     """`(Error atom message)`; a str message becomes a String (hyperon quotes them)."""
     return Expression((ERROR, atom, String(message) if isinstance(message, str) else message))
+
+
+def is_char(a: Atom) -> bool:
+    """A Char atom (`'a'`): a symbol of one character between single quotes."""
+    return type(a) is Symbol and len(a.name) >= 3 and a.name[0] == "'" and a.name[-1] == "'"
 
 
 def is_error(atom: Atom) -> bool:
@@ -113,9 +134,15 @@ class Machine(Protocol):
     readonly: bool
     type_check: bool
     steps: int
+    #: the space atom `&self` names
+    self_atom: Any
+    #: modules loaded in this run: file path -> module space atom; (space id, path) pairs imported
+    modules: dict[str, Any]
+    imported: set[tuple[int, str]]
 
     def space_of(self, atom: Atom) -> Any: ...
     def query(self, space: Any, pattern: Atom, b: Bindings) -> list[Bindings]: ...
+    def atoms_of(self, space: Any) -> list[Atom]: ...
     def add_atom(self, space: Any, atom: Atom) -> None: ...
     def remove_atom(self, space: Any, atom: Atom) -> bool: ...
     def invalidate(self) -> None: ...

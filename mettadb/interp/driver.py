@@ -23,27 +23,31 @@ from typing import Any, TextIO
 from ..atoms import Atom, Expression, Integer, Symbol, Variable, fresh_variable, iter_atoms, rebuild
 from ..bindings import EMPTY_BINDINGS, Bindings
 from ..errors import LimitError, ReadOnlyError
-from ..query import run_query
-from ..spaces import SpaceAtom, rename_apart
+from ..query import conjuncts, run_query
+from ..spaces import MemorySpace, ModuleSpaceAtom, SpaceAtom, holds_session_object, rename_apart, session_overlay
 from ..store import Store
 from ..unify import unify
 from . import forms as _forms  # noqa: F401  (registers the special forms)
 from .core import (
     ATOM_T,
     EQ,
+    GROUNDED_TYPES,
     META_TYPES,
     SPECIAL,
     SPECIAL_ARITY,
+    UNDEFINED,
     Fail,
     Gen,
     NoReduce,
     Pair,
+    Tail,
     error,
     is_error,
     metatype,
     wrong_arity,
 )
 from .grounded import BUILTIN_TYPES, BUILTINS, FINAL_RESULTS, NOEVAL_EXPRESSION_ARGS
+from .inference import check_call
 from .rules import FALLBACK, body_template, instantiate
 from .types import TypeChecker
 
@@ -75,7 +79,7 @@ class Interpreter:
         self.space = space
         #: bytes an evaluation may grow the process by (None: no limit); checked every 4,096 steps
         self.max_memory = max_memory or None
-        self.self_atom = SpaceAtom(space)
+        self.self_atom: SpaceAtom = ModuleSpaceAtom(space)
         self.tokens: dict[str, Atom] = {"&self": self.self_atom}
         self.max_steps = max_steps
         self.max_depth = max_depth
@@ -90,6 +94,10 @@ class Interpreter:
         self._rules: dict[tuple[str, int], list[tuple[Atom, Any, Any]] | None] = {}
         self.types = TypeChecker(self)
         self._generation = -1
+        #: modules loaded in this run (shared with the interpreters of imported modules):
+        #: file path -> its module space, and the (space, path) pairs already imported
+        self.modules: dict[str, ModuleSpaceAtom] = {}
+        self.imported: set[tuple[int, str]] = set()
 
     # ------------------------------------------------------------------ entry points
     def evaluate(self, atom: Atom) -> list[Atom]:
@@ -165,11 +173,11 @@ class Interpreter:
                         a = tok
                 send = [(a, req[1])]
                 continue
-            stack.append(ev(a, req[1]))
+            stack.append(ev(a, req[1], type(req) is Tail))
             send = None
 
     # ------------------------------------------------------------------ core
-    def _eval(self, atom: Atom, b: Bindings) -> Gen:
+    def _eval(self, atom: Atom, b: Bindings, tail: bool = True) -> Gen:
         t = type(atom)
         if t is Symbol:
             tok = self.tokens.get(atom.name)  # type: ignore[attr-defined]
@@ -187,14 +195,14 @@ class Interpreter:
                 return (yield from special(self, atom, b))  # type: ignore[arg-type]
             builtin = BUILTINS.get(head.name)
             if builtin is not None and head.name not in self.tokens:
-                return (yield from self._call_builtin(atom, builtin, b))
+                return (yield from self._call_builtin(atom, builtin, b, tail))
         ftype = self.types.function_type(head)
         results: list[Pair] = []
         if ftype is not None:
             argtypes = ftype.children[1:-1]  # type: ignore[attr-defined]
             if len(argtypes) != len(kids) - 1:
                 return [(error(atom, Symbol("IncorrectNumberOfArguments")), b)]
-            combos = yield from self._eval_args(atom, kids[1:], argtypes, b, metatype_noeval=True)
+            combos = yield from self._eval_args(atom, kids[1:], argtypes, b, metatype_noeval=True, resolve=tail)
             for args, bb in combos:
                 if isinstance(args, Atom):  # an error from an argument
                     results.append((args, bb))
@@ -221,11 +229,41 @@ class Interpreter:
         return results
 
     def _eval_args(self, whole: Atom, args: tuple[Atom, ...], types: tuple[Atom, ...] | None, b: Bindings,
-                   metatype_noeval: bool) -> Generator[Pair, list[Pair], list[tuple[Any, Bindings]]]:
-        """Cartesian product of argument results: [(list of args | error atom, bindings)]."""
+                   metatype_noeval: bool, resolve: bool = True
+                   ) -> Generator[Pair, list[Pair], list[tuple[Any, Bindings]]]:
+        """Cartesian product of argument results: [(list of args | error atom, bindings)].
+
+        With parameter types, the call is checked as hyperon checks it: as written
+        first (the arguments' inferred types against the parameters, one set of
+        type-variable bindings; BadArgType, the expected type resolved when `resolve`),
+        then each argument's value against its parameter (BadType).
+        """
         combos: list[tuple[Any, Bindings]] = [([], b)]
+        tb = EMPTY_BINDINGS
+        if types is not None and len(types) == len(args):
+            written = tuple(b.resolve(a) for a in args) if b.links else args
+            bad = None
+            cache = self.types.cache
+            for a, want in zip(written, types):  # the common call, inline: literals of the parameter's
+                ta = type(a)                       # type, variables, applications of untyped functions
+                if GROUNDED_TYPES.get(ta) is want or ta is Variable:
+                    continue
+                if ta is Expression and a.children:  # type: ignore[attr-defined]
+                    h = a.children[0]  # type: ignore[attr-defined]
+                    if type(h) is Symbol and cache.get(h) == []:
+                        continue
+                break
+            else:
+                written = ()
+            if written and not self.types.plainly_fits(written, types):
+                tb, bad = check_call(types, written, self.types_of, resolve=resolve)
+            if bad is not None:
+                return [(error(Expression((whole.children[0], *written)), Expression(  # type: ignore[attr-defined]
+                    (Symbol("BadArgType"), Integer(bad[0]), bad[1], bad[2]))), b)]
         for i, arg in enumerate(args):
             expected = types[i] if types is not None else None
+            if expected is not None and tb.links:
+                expected = tb.resolve(expected)
             new: list[tuple[Any, Bindings]] = []
             for done, bb in combos:
                 if isinstance(done, Atom):
@@ -241,15 +279,15 @@ class Interpreter:
                     rs = [(a, bb)]
                 else:
                     rs = yield (a, bb)
+                    if len(rs) > 1:  # hyperon returns a nested evaluation's alternatives last first
+                        rs = rs[::-1]
                 for r, rb in rs:
                     if is_error(r) and not (type(expected) is Symbol and expected.name in ("Atom", "ErrorType")):
                         new.append((r, rb))
                     elif expected is not None and not self.types.type_ok(r, expected):
-                        idx = i + 1 if types is not None and len(types) == len(args) and types is not None else i
-                        new.append((error(Expression((whole.children[0], *done, r, *args[i + 1:]))  # type: ignore[attr-defined]
-                                          if types is not None else whole,
-                                          Expression((Symbol("BadArgType"), Integer(idx), expected,
-                                                      self.types_of(r)[0]))), rb))
+                        # the value an argument reduced to does not have the parameter's type
+                        have = self.types_of(r)
+                        new.append((error(r, Expression((Symbol("BadType"), expected, have[0] if have else UNDEFINED))), rb))
                     else:
                         new.append((done + [r], rb))
             combos = new
@@ -266,7 +304,7 @@ class Interpreter:
                 return [(expr, b)]
             results: list[Pair] = []
             for body in bodies:
-                rs = (yield (body, EMPTY_BINDINGS)) if evaluate else [(body, EMPTY_BINDINGS)]
+                rs = (yield Tail((body, EMPTY_BINDINGS))) if evaluate else [(body, EMPTY_BINDINGS)]
                 for r, rb in rs:
                     tr = type(r)
                     if tr is Variable or (tr is Expression and not r.ground):  # type: ignore[attr-defined]
@@ -280,17 +318,18 @@ class Interpreter:
             return [(bb.resolve(body), bb) for body, bb in rules]
         results = []
         for body, bb in rules:
-            results.extend((yield (bb.resolve(body), bb)))
+            results.extend((yield Tail((bb.resolve(body), bb))))
         return results
 
-    def _call_builtin(self, atom: Atom, builtin: tuple[Any, ...], b: Bindings) -> Gen:
+    def _call_builtin(self, atom: Atom, builtin: tuple[Any, ...], b: Bindings, tail: bool = True) -> Gen:
         fn = builtin[0]
         kids = atom.children  # type: ignore[attr-defined]
         name = kids[0].name
         types = BUILTIN_TYPES[name]
         if types is not None and len(types) != len(kids) - 1:
             return [(error(atom, Symbol("IncorrectNumberOfArguments")), b)]
-        combos = yield from self._eval_args(atom, kids[1:], types, b, metatype_noeval=name in NOEVAL_EXPRESSION_ARGS)
+        combos = yield from self._eval_args(atom, kids[1:], types, b, metatype_noeval=name in NOEVAL_EXPRESSION_ARGS,
+                                            resolve=tail)
         results: list[Pair] = []
         for args, bb in combos:
             if isinstance(args, Atom):
@@ -306,7 +345,7 @@ class Interpreter:
                 continue
             for r in out:
                 if type(r) is Expression and name not in FINAL_RESULTS and r != Expression((kids[0], *args)):
-                    results.extend((yield (r, bb)))
+                    results.extend((yield Tail((r, bb))))
                 else:
                     results.append((r, bb))
         return results
@@ -323,8 +362,21 @@ class Interpreter:
 
     def query(self, space: Any, pattern: Atom, b: Bindings) -> list[Bindings]:
         if isinstance(space, Store):
-            return list(run_query(space, pattern, b))
+            overlay = session_overlay(space)
+            if holds_session_object(pattern):
+                # the stored atoms cannot hold a state or a space (a stored atom with a variable
+                # there is not looked for): only the session overlay can match
+                return list(overlay.query(pattern, b)) if overlay is not None else []
+            if overlay is None or not len(overlay):
+                return list(run_query(space, pattern, b))
+            return _query_with_overlay(space, overlay, pattern, b)
         return list(space.query(pattern, b))
+
+    def atoms_of(self, space: Any) -> list[Atom]:
+        """Every atom of a space, a durable space's session overlay last."""
+        atoms = list(space.atoms())
+        overlay = session_overlay(space) if isinstance(space, Store) else None
+        return atoms + list(overlay.atoms()) if overlay is not None else atoms
 
     def _rules_for(self, expr: Atom) -> list[tuple[Atom, Any, Any]] | None:
         head = expr.children[0] if type(expr) is Expression and expr.children else None
@@ -380,6 +432,9 @@ class Interpreter:
         """The candidate rules for a head and arity, when there are few enough to keep in memory."""
         if not isinstance(self.space, Store):
             return None
+        overlay = session_overlay(self.space)
+        if overlay is not None and len(overlay):  # rules holding session objects: query both each time
+            return None
         name, arity = key
         probe = Expression((EQ, Expression((Symbol(name), *[Variable(f"a{i}") for i in range(arity - 1)])), Variable("b")))
         rules: list[tuple[Atom, Any, Any]] = []
@@ -411,21 +466,30 @@ class Interpreter:
 
     def spawn(self, space: Any, base_dir: str) -> Interpreter:
         """An interpreter for another space with this one's limits (for `import!`)."""
-        return Interpreter(space, max_steps=self.max_steps, max_depth=self.max_depth, max_memory=self.max_memory,
-                           out=self.out,
-                           base_dir=base_dir, allow_import=self.allow_import, readonly=self.readonly)
+        sub = Interpreter(space, max_steps=self.max_steps, max_depth=self.max_depth, max_memory=self.max_memory,
+                          out=self.out,
+                          base_dir=base_dir, allow_import=self.allow_import, readonly=self.readonly)
+        sub.modules, sub.imported = self.modules, self.imported
+        return sub
 
     # ------------------------------------------------------------------ writes
     def add_atom(self, space: Any, atom: Atom) -> None:
         if self.readonly and space is self.space:
             raise ReadOnlyError("this evaluation cannot write to the space (read-only batch worker)")
-        space.add(atom)
+        if isinstance(space, Store) and holds_session_object(atom):
+            session_overlay(space, create=True).add(atom)  # type: ignore[union-attr]
+        else:
+            space.add(atom)
         self.invalidate()
 
     def remove_atom(self, space: Any, atom: Atom) -> bool:
         if self.readonly and space is self.space:
             raise ReadOnlyError("this evaluation cannot write to the space (read-only batch worker)")
-        ok = bool(space.remove(atom))
+        if isinstance(space, Store) and holds_session_object(atom):
+            overlay = session_overlay(space)
+            ok = overlay is not None and overlay.remove(atom)
+        else:
+            ok = bool(space.remove(atom))
         self.invalidate()
         return ok
 
@@ -434,6 +498,20 @@ class Interpreter:
         out = self.out if self.out is not None else sys.stdout
         out.write(text + "\n")
         out.flush()
+
+
+def _query_with_overlay(space: Store, overlay: MemorySpace, pattern: Atom, b: Bindings) -> list[Bindings]:
+    """A query over a durable space and its session overlay: each conjunct matches in either."""
+    parts = conjuncts(pattern) or [pattern]
+    found = [b]
+    for part in parts:
+        nxt: list[Bindings] = []
+        for bb in found:
+            p = bb.resolve(part)
+            nxt.extend(run_query(space, p, bb))
+            nxt.extend(overlay.query(p, bb))
+        found = nxt
+    return found
 
 
 def _replace(atom: Atom, subst: dict[Atom, Atom]) -> Atom:

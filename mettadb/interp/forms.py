@@ -13,14 +13,15 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from ..atoms import Atom, Expression, Integer, String, Symbol, Variable, alpha_equal, fresh_variable, iter_atoms
+from ..atoms import Atom, Expression, Grounded, Integer, String, Symbol, Variable, alpha_equal, fresh_variable, iter_atoms
 from ..bindings import EMPTY_BINDINGS, Bindings
 from ..parser import parse_file
-from ..spaces import MemorySpace, SpaceAtom, StateAtom
+from ..spaces import MemorySpace, ModuleSpaceAtom, SpaceAtom, StateAtom
 from ..unify import unify
 from .core import (
     ARROW,
     ERROR,
+    EXPRESSION_T,
     FALSE,
     TRUE,
     UNDEFINED,
@@ -29,12 +30,15 @@ from .core import (
     Machine,
     Pair,
     Special,
+    Tail,
     error,
     is_error,
     metatype,
     special,
     wrong_arity,
 )
+from .inference import match_types
+from .stdlib_docs import stdlib_docs
 
 __all__: list[str] = []
 
@@ -50,11 +54,11 @@ def _if(it: Machine, atom: Expression, b: Bindings) -> Gen:
     a = atom.children[1:]
     cond, then, else_ = a
     out: list[Pair] = []
-    for c, bb in (yield (cond, b)):
+    for c, bb in (yield (cond, b))[::-1]:  # nested: alternatives last first, as hyperon
         if c == TRUE:
-            out.extend((yield (bb.resolve(then), bb)))
+            out.extend((yield Tail((bb.resolve(then), bb))))
         elif c == FALSE:
-            out.extend((yield (bb.resolve(else_), bb)))
+            out.extend((yield Tail((bb.resolve(else_), bb))))
         elif is_error(c):
             out.append((c, bb))
         else:
@@ -67,10 +71,13 @@ def _let(it: Machine, atom: Expression, b: Bindings) -> Gen:
     a = atom.children[1:]
     pattern, value, body = a
     out: list[Pair] = []
-    for v, bb in (yield (value, b)):
+    for v, bb in (yield (value, b))[::-1]:  # nested: alternatives last first, as hyperon
+        if is_error(v) and v != value:  # like hyperon: an error the argument reduced to is the result
+            out.append((v, bb))
+            continue
         b2 = unify(bb.resolve(pattern), v, bb)
         if b2 is not None:
-            out.extend((yield (b2.resolve(body), b2)))
+            out.extend((yield Tail((b2.resolve(body), b2))))
     return out
 
 
@@ -81,15 +88,15 @@ def _let_star(it: Machine, atom: Expression, b: Bindings) -> Gen:
         return wrong_arity(atom, b)
     pairs, body = a
     if not pairs.children:  # type: ignore[attr-defined]
-        return (yield (body, b))
+        return (yield Tail((body, b)))
     first, *rest = pairs.children  # type: ignore[attr-defined]
     if type(first) is not Expression or len(first.children) != 2:
         return [(error(atom, "let* expects pairs of (pattern value)"), b)]
     inner = Expression((atom.children[0], Expression(rest), body)) if rest else body
-    return (yield (Expression((Symbol("let"), *first.children, inner)), b))
+    return (yield Tail((Expression((Symbol("let"), *first.children, inner)), b)))
 
 
-def _case_like(it: Machine, atom: Expression, b: Bindings, evaluate: bool) -> Gen:
+def _case_like(it: Machine, atom: Expression, b: Bindings, evaluate: bool, branch: bool = True) -> Gen:
     a = _args(atom, 2)
     if a is None:
         return wrong_arity(atom, b)
@@ -107,7 +114,7 @@ def _case_like(it: Machine, atom: Expression, b: Bindings, evaluate: bool) -> Ge
             pat, res = case.children
             b2 = unify(bb.resolve(pat), v, bb)
             if b2 is not None:
-                out.extend((yield (b2.resolve(res), b2)))
+                out.extend((yield Tail((b2.resolve(res), b2))) if branch else [(b2.resolve(res), b2)])
                 break
     return out
 
@@ -124,7 +131,7 @@ def _switch(it: Machine, atom: Expression, b: Bindings) -> Gen:
 
 @special("switch-minimal", "(-> Atom Expression Atom)")
 def _switch_minimal(it: Machine, atom: Expression, b: Bindings) -> Gen:
-    return (yield from _case_like(it, atom, b, False))
+    return (yield from _case_like(it, atom, b, False, False))  # like hyperon: the branch is not evaluated
 
 
 @special("match", "(-> SpaceType Atom Atom %Undefined%)", arity=3)
@@ -146,7 +153,7 @@ def _match(it: Machine, atom: Expression, b: Bindings) -> Gen:
             r = b2.resolve(template)
             tr = type(r)
             if tr is Expression and r.children:  # type: ignore[attr-defined]
-                out.extend((yield (r, b2)))
+                out.extend((yield Tail((r, b2))))
             else:  # evaluates to itself (or its token)
                 if tr is Symbol:
                     r = tokens.get(r.name, r)  # type: ignore[attr-defined]
@@ -162,7 +169,7 @@ def _superpose(it: Machine, atom: Expression, b: Bindings) -> Gen:
         return [(error(atom, "superpose expects an expression"), b)]
     out: list[Pair] = []
     for k in arg.children:
-        out.extend((yield (k, b)))
+        out.extend((yield (k, b))[::-1])  # nested: alternatives last first, as hyperon
     return out
 
 
@@ -173,14 +180,41 @@ def _collapse(it: Machine, atom: Expression, b: Bindings) -> Gen:
     return [(Expression([bb.resolve(r) for r, bb in rs]), b)]
 
 
+class BindingsAtom(Grounded):
+    """Variable bindings as a value (what `collapse-bind` pairs results with); prints as hyperon's."""
+
+    __slots__ = ()
+    type_name = "Bindings"
+
+    def text(self) -> str:
+        """`{ $x <- a, $y <- b }`; `{  }` when empty."""
+        return "{ " + ", ".join(f"{v} <- {x}" for v, x in self.value) + " }"
+
+
+@special("collapse-bind", "(-> Atom Expression)", arity=1)
+def _collapse_bind(it: Machine, atom: Expression, b: Bindings) -> Gen:
+    arg = atom.children[1]
+    variables = list(dict.fromkeys(x for x in iter_atoms(arg) if type(x) is Variable))
+    out: list[Pair] = []
+    for r, bb in (yield (arg, b)):  # like hyperon 0.2.10 at the top level: one pair per result
+        bound = tuple((v, bb.resolve(v)) for v in variables if bb.resolve(v) != v)
+        out.append((Expression((Expression((bb.resolve(r), BindingsAtom(bound))),)), b))
+    return out
+
+
+@special("capture", "(-> Atom Atom)", arity=1)
+def _capture(it: Machine, atom: Expression, b: Bindings) -> Gen:
+    return (yield Tail((atom.children[1], b)))
+
+
 @special("unify", "(-> Atom Atom Atom Atom %Undefined%)", arity=4)
 def _unify(it: Machine, atom: Expression, b: Bindings) -> Gen:
     a = atom.children[1:]
     x, y, then, else_ = a
     b2 = unify(x, y, b)
     if b2 is not None:
-        return (yield (b2.resolve(then), b2))
-    return (yield (else_, b))
+        return (yield Tail((b2.resolve(then), b2)))
+    return (yield Tail((else_, b)))
 
 
 @special("quote", "(-> Atom Atom)")
@@ -252,7 +286,7 @@ def _sealed(it: Machine, atom: Expression, b: Bindings) -> Gen:
 @special("if-error", "(-> Atom Atom Atom %Undefined%)", arity=3)
 def _if_error(it: Machine, atom: Expression, b: Bindings) -> Gen:
     a = atom.children[1:]
-    return (yield (a[1] if is_error(a[0]) else a[2], b))
+    return (yield Tail((a[1] if is_error(a[0]) else a[2], b)))
 
 
 @special("return-on-error", "(-> Atom Atom %Undefined%)", arity=2)
@@ -270,14 +304,14 @@ def _if_decons(it: Machine, atom: Expression, b: Bindings) -> Gen:
     if type(expr) is Expression and expr.children:
         b2 = unify(Expression((h, t)), Expression((expr.children[0], Expression(expr.children[1:]))), b)
         if b2 is not None:
-            return (yield (b2.resolve(then), b2))
-    return (yield (else_, b))
+            return (yield Tail((b2.resolve(then), b2)))
+    return (yield Tail((else_, b)))
 
 
 @special("if-equal", "(-> Atom Atom Atom Atom %Undefined%)", arity=4)
 def _if_equal(it: Machine, atom: Expression, b: Bindings) -> Gen:
     a = atom.children[1:]
-    return (yield (a[2] if a[0] == a[1] else a[3], b))
+    return (yield Tail((a[2] if a[0] == a[1] else a[3], b)))
 
 
 def _substitute(var: Atom, value: Atom, body: Atom) -> Atom:
@@ -404,13 +438,14 @@ def _assert(kind: str, with_msg: bool) -> Special:
         a = _args(atom, n)
         if a is None:
             return wrong_arity(atom, b)
-        got = _collect((yield (a[0], b)))
+        got = _collect((yield Tail((a[0], b))))
         if kind.endswith("ToResult") or kind == "assertIncludes":
             if type(a[1]) is not Expression:
-                return [(error(atom, "expected a tuple of results"), b)]
+                return [(error(atom, Expression((Symbol("BadArgType"), Integer(2), EXPRESSION_T,
+                                                 it.types_of(a[1])[0]))), b)]
             expected = list(a[1].children)
         else:
-            expected = _collect((yield (a[1], b)))
+            expected = _collect((yield Tail((a[1], b))))
         alpha = "Alpha" in kind
         if kind == "assertIncludes":
             missing = [e for e in expected if not any(alpha_equal(e, g) if alpha else e == g for g in got)]
@@ -431,8 +466,10 @@ def _assert(kind: str, with_msg: bool) -> Special:
         shown = Expression(atom.children[: n]) if with_msg else atom
         if with_msg:
             return [(Expression((ERROR, shown, a[2])), b)]
-        if kind == "assertIncludes":
-            msg = f"\nExpected to include: {_fmt(expected)}\nGot: {_fmt(got)}\nMissed results: {', '.join(map(str, missing))}"
+        if kind == "assertIncludes":  # hyperon's message is an expression of the missing and the got atoms
+            words = [Symbol(w) for w in ("assertIncludes", "error:", "not", "included", "in", "result:")]
+            return [(error(atom, Expression((*words[:2], Expression(tuple(missing)), *words[2:],
+                                              Expression(tuple(got))))), b)]
         else:
             msg = (f"\nExpected: {_fmt(expected)}\nGot: {_fmt(got)}"
                    f"\nMissed results: {', '.join(map(str, missed))}\nExcessive results: {', '.join(map(str, pool))}")
@@ -459,8 +496,10 @@ def _get_type(it: Machine, atom: Expression, b: Bindings) -> Gen:
     x = a[0]
     if type(x) is Symbol and x.name in it.tokens:
         x = it.tokens[x.name]
-    return [(t, b) for t in it.types_of(x)]
-    yield  # pragma: no cover
+    out: list[Pair] = []
+    for t in it.types_of(x):  # like hyperon, a type is evaluated: `(Vec Number (+ 1 1))` -> `(Vec Number 2)`
+        out.extend((yield (t, b)) if type(t) is Expression else [(t, b)])
+    return out
 
 
 @special("get-metatype", "(-> Atom Atom)")
@@ -500,7 +539,7 @@ def _remove_atom(it: Machine, sp: Any, a: tuple[Atom, ...], atom: Expression, b:
 special("add-atom", "(-> SpaceType Atom (->))")(_space_then(_add_atom, 2))
 special("remove-atom", "(-> SpaceType Atom (->))")(_space_then(_remove_atom, 2))
 special("get-atoms", "(-> SpaceType Atom)")(
-    _space_then(lambda it, sp, a, atom, b: [(x, b) for x in sp.atoms()], 1))
+    _space_then(lambda it, sp, a, atom, b: [(x, b) for x in it.atoms_of(sp)], 1))
 
 
 @special("new-space", "(-> SpaceType)")
@@ -511,8 +550,16 @@ def _new_space(it: Machine, atom: Expression, b: Bindings) -> Gen:
 
 @special("new-state", "(-> $t (StateMonad $t))", arity=1)
 def _new_state(it: Machine, atom: Expression, b: Bindings) -> Gen:
-    a = atom.children[1:]
-    return [(StateAtom(bb.resolve(v)), bb) for v, bb in (yield (a[0], b))]
+    arg = atom.children[1]
+    out: list[Pair] = []
+    for v, bb in (yield (arg, b)):
+        v = bb.resolve(v)
+        if is_error(v) and v != arg:  # like hyperon: an error the argument reduced to is the result
+            out.append((v, bb))
+            continue
+        types = it.types_of(v)
+        out.append((StateAtom(v, types[0] if types else UNDEFINED), bb))  # a state's type is its first value's
+    return out
 
 
 @special("get-state", "(-> (StateMonad $t) $t)", arity=1)
@@ -524,28 +571,58 @@ def _get_state(it: Machine, atom: Expression, b: Bindings) -> Gen:
     return out
 
 
-@special("change-state!", "(-> (StateMonad $t) $t (StateMonad $t))", arity=2)
+@special("change-state!", "(-> (StateMonad $tcso) $tcso (StateMonad $tcso))", arity=2)
 def _change_state(it: Machine, atom: Expression, b: Bindings) -> Gen:
     a = atom.children[1:]
     out: list[Pair] = []
     for s, bb in (yield (a[0], b)):
+        if not isinstance(s, StateAtom):
+            out.append((error(atom, "change-state! expects a state"), bb))
+            continue
+        want = s.value_type
+        written = bb.resolve(a[1])
+        have = it.types_of(written)
+        if have and not _fits_state(have, want):  # checked as written first, like hyperon
+            out.append((error(Expression((atom.children[0], s, written)), Expression(
+                (Symbol("BadArgType"), Integer(2), want, have[0]))), bb))
+            continue
         for v, b2 in (yield (a[1], bb)):
-            if isinstance(s, StateAtom):
-                s.set(b2.resolve(v))
-                out.append((s, b2))
-            else:
-                out.append((error(atom, "change-state! expects a state"), b2))
+            v = b2.resolve(v)
+            if is_error(v) and v != a[1]:  # like hyperon: an error the argument reduced to is the result
+                out.append((v, b2))
+                continue
+            have = it.types_of(v)
+            if have and not _fits_state(have, want):  # the value it reduced to
+                out.append((error(v, Expression((Symbol("BadType"), want, have[0]))), b2))
+                continue
+            s.set(v)
+            out.append((s, b2))
     return out
+
+
+def _fits_state(have: list[Atom], want: Atom) -> bool:
+    """Whether a value of these types may go into a state of type `want`.
+
+    As in hyperon 0.2.10: a state of undefined type takes only values of
+    undefined type; a state of a defined type takes values of that type or of
+    undefined type.
+    """
+    return any(t == UNDEFINED or (want != UNDEFINED and match_types(t, want, EMPTY_BINDINGS) is not None) for t in have)
 
 
 @special("bind!", "(-> Symbol %Undefined% (->))", arity=2)
 def _bind(it: Machine, atom: Expression, b: Bindings) -> Gen:
     a = atom.children[1:]
-    if type(a[0]) is not Symbol:
-        return wrong_arity(atom, b)
+    if type(a[0]) is not Symbol:  # e.g. a token bound before: it was replaced by its value
+        types = it.types_of(a[0])
+        return [(error(atom, Expression((Symbol("BadArgType"), Integer(1), Symbol("Symbol"),
+                                         types[0] if types else UNDEFINED))), b)]
     rs = yield (a[1], b)
     if rs:
-        it.tokens[a[0].name] = rs[0][1].resolve(rs[0][0])
+        value = rs[0][1].resolve(rs[0][0])
+        if is_error(value) and value != a[1]:  # like hyperon: an error the argument reduced to is the result
+            return [(value, b)]
+        it.tokens[a[0].name] = value
     return [(UNIT, b)]
 
 
@@ -598,6 +675,8 @@ def _doc_formal(it: Machine, space: Any, target: Atom) -> Atom | None:
     d, ps, r = fresh_variable("d"), fresh_variable("p"), fresh_variable("r")
     fn_pat = Expression((doc_s, target, Expression((desc_s, d)), Expression((params_s, ps)), Expression((ret_s, r))))
     found = it.query(space, fn_pat, EMPTY_BINDINGS)
+    if not found and type(target) is Symbol:  # the standard library's own functions: mettadb's text
+        found = list(stdlib_docs().query(fn_pat, EMPTY_BINDINGS))
     is_fn = type(t) is Expression and bool(t.children) and t.children[0] == ARROW
     type_t = Symbol("@type")
     if found:
@@ -684,18 +763,32 @@ def _import(it: Machine, atom: Expression, b: Bindings) -> Gen:
         return [(error(atom, f"import! may only read files under {it.base_dir} (use --allow-import PATH)"), b)]
     if not os.path.isfile(path):
         return [(error(atom, f"module not found: {rel}"), b)]
+    label = name.value if type(name) is String else str(name)
+    module = it.modules.get(path)
+    if module is None:  # load the module once per run, into a space of its own
+        module = it.modules[path] = ModuleSpaceAtom(MemorySpace(), label)
+        sub = it.spawn(module.value, os.path.dirname(path))
+        sub.self_atom = sub.tokens["&self"] = module
+        for bang, x in parse_file(path):  # bad UTF-8 is a ParseError naming path:line:col
+            if bang:
+                sub.evaluate(x)
+            else:
+                sub.add_atom(module.value, x)
+    if type(target) is Symbol and target.name not in it.tokens:  # a fresh token names the module's space
+        it.tokens[target.name] = module
+        return [(UNIT, b)]
     space: Any = it.space_of(target)
-    if space is None:
-        space = MemorySpace()
-        if type(target) is Symbol:
-            it.tokens[target.name] = SpaceAtom(space)
-    sub = it.spawn(space, os.path.dirname(path))
-    for bang, x in parse_file(path):  # bad UTF-8 is a ParseError naming path:line:col
-        if bang:
-            sub.evaluate(x)
-        else:
-            sub.add_atom(space, x)
-    it.invalidate()
+    if space is None or space is not it.space:
+        found = it.tokens.get(target.name, target) if type(target) is Symbol else target
+        msg = ("import! destination argument must be a symbol atom naming a new space, or &self.  "
+               f"Found: {{{found}}}")
+        return [(error(Expression((atom.children[0], found, name)), Symbol(msg)), b)]
+    key = (id(space), path)
+    if key not in it.imported:  # a second import of the same module adds nothing
+        it.imported.add(key)
+        for x in module.value.atoms():
+            it.add_atom(space, x)
+        it.invalidate()
     return [(UNIT, b)]
     yield  # pragma: no cover
 

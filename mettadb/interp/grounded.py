@@ -14,7 +14,7 @@ from typing import Any
 
 from ..atoms import Atom, Bool, Expression, Float, Integer, String, Symbol, Variable
 from ..parser import parse_script
-from .core import ARROW, Fail, Machine, NoReduce
+from .core import ARROW, BOOL_T, NUMBER_T, STRING_T, Fail, Machine, NoReduce
 
 __all__ = ["BUILTINS", "BUILTIN_TYPES", "FINAL_RESULTS", "NOEVAL_EXPRESSION_ARGS", "Operation", "signature_atom"]
 
@@ -233,6 +233,20 @@ def _parse(it: Machine, args: list[Atom]) -> list[Atom]:
     return atoms
 
 
+def _string_to_chars(it: Machine, args: list[Atom]) -> list[Atom]:
+    if type(args[0]) is not String:
+        raise NoReduce
+    return [Expression(tuple(Symbol(f"'{c}'") for c in args[0].value))]
+
+
+def _chars_to_string(it: Machine, args: list[Atom]) -> list[Atom]:
+    # like hyperon 0.2.10: the argument is taken unevaluated and each item's text loses
+    # its first and last character (the quotes of a Char)
+    if type(args[0]) is not Expression:
+        raise NoReduce
+    return [String("".join(c.value if type(c) is String else str(c)[1:-1] for c in args[0].children))]
+
+
 #: grounded operations: name -> (function, argument types, return type); `Atom` arguments are
 #: passed unevaluated; the others are evaluated first and checked against their type.
 _U = "%Undefined%"
@@ -280,13 +294,16 @@ BUILTINS: dict[str, tuple[Operation, tuple[str, ...] | None, str]] = {
     "format-args": (_format_args, ("String", "Expression"), "String"),
     "repr": (_repr, (_U,), "String"),
     "parse": (_parse, ("String",), "Atom"),
+    "stringToChars": (_string_to_chars, ("String",), "Atom"),
+    "charsToString": (_chars_to_string, ("Atom",), "String"),
 }
-BUILTIN_TYPES = {k: tuple(Symbol(t) if not t.startswith("$") else Variable("t") for t in v[1]) if v[1] is not None else None
-                  for k, v in BUILTINS.items()}
+_CANONICAL = {"Number": NUMBER_T, "String": STRING_T, "Bool": BOOL_T}  # the very atoms GROUNDED_TYPES holds
+BUILTIN_TYPES = {k: tuple(_CANONICAL.get(t) or Symbol(t) if not t.startswith("$") else Variable("t") for t in v[1])
+                 if v[1] is not None else None for k, v in BUILTINS.items()}
 #: MeTTa-defined functions whose Expression-typed arguments stay unevaluated
 NOEVAL_EXPRESSION_ARGS = {"car-atom", "cdr-atom"}
 #: results that are final (not evaluated again)
-FINAL_RESULTS = {"cons-atom", "decons-atom", "index-atom", "parse", "unique-atom", "sort-strings"}
+FINAL_RESULTS = {"cons-atom", "decons-atom", "index-atom", "parse", "unique-atom", "sort-strings", "stringToChars"}
 
 
 def type_atom(name: str) -> Atom:

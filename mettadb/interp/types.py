@@ -4,34 +4,37 @@ hyperon's type system as the interpreter needs it: `(: name type)`
 declarations read from the space, the types of grounded values and of the
 standard library's operations, the type of an application (its function's
 return type, when every argument fits the arrow), and the check `pragma!
-type-check auto` applies to atoms as they are added.
+type-check auto` applies to atoms as they are added.  How hyperon infers the
+types of expressions (tuples, applications, type variables) is `inference`.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from ..atoms import Atom, Bool, Expression, Float, Integer, String, Symbol, Variable, fresh_variable
+from ..atoms import Atom, Expression, Integer, Symbol, Variable, fresh_variable
 from ..bindings import EMPTY_BINDINGS, Bindings
 from ..spaces import SpaceAtom, StateAtom, rename_apart
 from ..unify import unify
 from .core import (
     ARROW,
-    BOOL_T,
+    CHAR_T,
     COLON,
     EQ,
     GROUNDED_TYPES,
-    NUMBER_T,
     SPECIAL_TYPES,
-    STRING_T,
     UNDEFINED,
     error,
+    is_char,
     metatype,
 )
 from .grounded import BUILTINS, signature_atom
+from .inference import atom_types
 
 __all__ = ["EQ_TYPE", "TypeChecker"]
 
+_UNDEFINED_ONLY = [UNDEFINED]
+_ANY_TYPE = ("Atom", "%Undefined%", "Grounded")
 #: hyperon's type of `=`
 EQ_TYPE = Expression((Symbol("->"), Variable("t"), Variable("t"), Symbol("%Undefined%")))
 
@@ -42,10 +45,12 @@ class TypeChecker:
     def __init__(self, it: Any) -> None:
         self.it = it
         self.cache: dict[Atom, list[Atom]] = {}
+        self.inferred: dict[Atom, list[Atom]] = {}  # types of expressions, as get-type finds them
 
     def clear(self) -> None:
-        """Forget cached declarations (the space changed)."""
+        """Forget cached declarations and inferred types (the space changed)."""
         self.cache.clear()
+        self.inferred.clear()
 
     def declared_types(self, atom: Atom) -> list[Atom]:
         got = self.cache.get(atom)
@@ -57,6 +62,8 @@ class TypeChecker:
                 got.append(signature_atom(args, ret))
             elif type(atom) is Symbol and atom.name in SPECIAL_TYPES:
                 got.append(SPECIAL_TYPES[atom.name])
+            elif not got and is_char(atom):
+                got.append(CHAR_T)
             self.cache[atom] = got
         return got
 
@@ -69,38 +76,59 @@ class TypeChecker:
         return None
 
     def types_of(self, atom: Atom) -> list[Atom]:
+        """All types of an atom as hyperon's get-type finds them (see `inference`); [] when ill-typed."""
         t = type(atom)
-        if t is Integer or t is Float:
-            return [NUMBER_T]
-        if t is String:
-            return [STRING_T]
-        if t is Bool:
-            return [BOOL_T]
-        if isinstance(atom, SpaceAtom):
-            return [Symbol("SpaceType")]
-        if isinstance(atom, StateAtom):
-            return [Expression((Symbol("StateMonad"), *self.types_of(atom.current)[:1]))]
         if t is Variable:
             return [UNDEFINED]
-        if t is Symbol:
-            return self.declared_types(atom) or [UNDEFINED]
-        kids = atom.children  # type: ignore[attr-defined]
-        if not kids:
-            return [UNDEFINED]
-        ft = self.function_type(kids[0])
-        if ft is not None:
-            argtypes = ft.children[1:-1]  # type: ignore[attr-defined]
-            if len(argtypes) == len(kids) - 1:
-                bt: Bindings | None = EMPTY_BINDINGS
-                for a, want in zip(kids[1:], argtypes):
-                    if bt is None:
-                        break
-                    bt = self.unify_type(a, want, bt)
-                if bt is not None:
-                    return [bt.resolve(ft.children[-1])]  # type: ignore[attr-defined]
-                return []
-        declared = self.declared_types(atom)
-        return declared or [UNDEFINED]
+        if t is not Expression:
+            quick = GROUNDED_TYPES.get(t)
+            return [quick] if quick is not None else atom_types(atom, self)
+        got = self.inferred.get(atom)
+        if got is None:
+            if len(self.inferred) > 50_000:
+                self.inferred.clear()
+            got = self.inferred[atom] = atom_types(atom, self)
+        return got
+
+    def grounded_type(self, atom: Atom) -> Atom:
+        """The type of a grounded atom; a state's is `(StateMonad T)` with T its first value's type."""
+        quick = GROUNDED_TYPES.get(type(atom))
+        if quick is not None:
+            return quick
+        if isinstance(atom, SpaceAtom):
+            return Symbol("SpaceType")
+        if isinstance(atom, StateAtom):
+            return Expression((Symbol("StateMonad"), atom.value_type))
+        return Symbol(getattr(atom, "type_name", "Grounded"))
+
+    def plainly_fits(self, args: tuple[Atom, ...], params: tuple[Atom, ...]) -> bool:
+        """A quick yes for the common call: variables, untyped atoms, literals of the right type.
+
+        An expression whose head is an untyped symbol counts as untyped (a type
+        declared for that very expression, `(: (f 1) T)`, is not looked for here).
+        """
+        grounded = GROUNDED_TYPES
+        declared = self.declared_types
+        for a, want in zip(args, params):
+            ta = type(a)
+            q = grounded.get(ta)
+            if q is not None:
+                if want is q or want == q or (type(want) is Symbol and want.name in _ANY_TYPE):
+                    continue
+                return False
+            if ta is Variable:
+                continue
+            if ta is Expression:
+                kids = a.children  # type: ignore[attr-defined]
+                if kids and type(kids[0]) is Symbol and not declared(kids[0]):
+                    continue
+                if self.types_of(a) == _UNDEFINED_ONLY:
+                    continue
+                return False
+            if ta is Symbol and not declared(a) and not is_char(a):  # untyped: fits anything
+                continue
+            return False
+        return True
 
     def check_added(self, atom: Atom) -> Atom | None:
         """The error hyperon's `type-check auto` reports for an atom about to be added, or None.
@@ -133,7 +161,9 @@ class TypeChecker:
                 nb = bt if h == UNDEFINED else unify(want, h, bt)  # type: ignore[arg-type]
                 if nb is not None:
                     break
-            if nb is None:
+            if nb is None and bt is not None and bt.resolve(want) == UNDEFINED:
+                nb = bt  # a parameter bound to an undefined type takes anything here (not so when the call runs)
+            if nb is None:  # the parameter is shown as declared
                 return error(atom, Expression((Symbol("BadArgType"), Integer(i), want, have[0] if have else UNDEFINED)))
             bt = nb
         return None
