@@ -156,7 +156,7 @@ def _next_cut(f: Any, pos: int, end: int) -> int:
             return end
         i = data.find(b"\n(")
         if i >= 0:
-            return min(at + i + 1, end)
+            return int(min(at + i + 1, end))
         at += len(data) - 1  # the last byte may be the newline of the next match
         f.seek(at)
     return end
