@@ -71,3 +71,11 @@ def test_cli_max_memory_stops_a_runaway_recursion(run, write):
     r = run("run", "--max-memory", "32", str(prog))
     assert r.exit_code == 1
     assert r.stderr.startswith(f"Error: {prog}:2: evaluation exceeded the memory limit of 32 MB at stack depth ")
+
+
+def test_a_script_that_imports_into_self_can_be_run_twice(run, write, tmp_path):
+    write("lib.metta", "(= (sq $x) (* $x $x))\n(color red)\n(color red)\n")
+    prog = write("main.metta", "!(import! &self lib)\n!(sq 7)\n!(match &self (color $c) $c)\n")
+    for _ in range(3):
+        r = run("run", str(prog))
+        assert r.exit_code == 0 and r.stdout == "[()]\n[49]\n[red, red]\n", r.output  # the module's copies stay

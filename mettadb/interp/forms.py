@@ -15,6 +15,7 @@ from typing import Any
 
 from ..atoms import Atom, Expression, Grounded, Integer, String, Symbol, Variable, alpha_equal, fresh_variable, iter_atoms
 from ..bindings import EMPTY_BINDINGS, Bindings
+from ..errors import MettaDBError
 from ..parser import parse_file
 from ..spaces import MemorySpace, ModuleSpaceAtom, SpaceAtom, StateAtom
 from ..unify import unify
@@ -750,6 +751,14 @@ def _get_doc(it: Machine, atom: Expression, b: Bindings) -> Gen:
     return out
 
 
+def _held(count: Callable[[Atom], int], x: Atom) -> int:
+    """Copies of `x` a space holds; 0 for atoms it cannot store (session objects)."""
+    try:
+        return int(count(x))
+    except (TypeError, ValueError, MettaDBError):
+        return 0
+
+
 @special("import!", "(-> Atom Atom (->))", arity=2)
 def _import(it: Machine, atom: Expression, b: Bindings) -> Gen:
     a = atom.children[1:]
@@ -761,8 +770,8 @@ def _import(it: Machine, atom: Expression, b: Bindings) -> Gen:
     allowed = [it.base_dir, *it.allow_import]
     if not any(os.path.commonpath([path, root]) == root for root in allowed):
         return [(error(atom, f"import! may only read files under {it.base_dir} (use --allow-import PATH)"), b)]
-    if not os.path.isfile(path):
-        return [(error(atom, f"module not found: {rel}"), b)]
+    if not os.path.isfile(path):  # hyperon's words, an unquoted message
+        return [(error(atom, Symbol(f"Failed to resolve module top:{name.value if type(name) is String else name}")), b)]
     label = name.value if type(name) is String else str(name)
     module = it.modules.get(path)
     if module is None:  # load the module once per run, into a space of its own
@@ -786,7 +795,16 @@ def _import(it: Machine, atom: Expression, b: Bindings) -> Gen:
     key = (id(space), path)
     if key not in it.imported:  # a second import of the same module adds nothing
         it.imported.add(key)
+        # as `run` adds a script's atoms: what a stored space held before this import is not
+        # added again (a script that imports can be run twice); the module's own copies stay
+        count = getattr(space, "count", None)
+        mine: dict[Atom, int] = {}
         for x in module.value.atoms():
+            if count is not None:
+                n = _held(count, x)
+                if n > mine.get(x, 0):
+                    continue
+                mine[x] = mine.get(x, 0) + 1
             it.add_atom(space, x)
         it.invalidate()
     return [(UNIT, b)]
