@@ -70,20 +70,21 @@ def export_space(space: Any, out: IO[bytes], fmt: str = "metta",
     return report
 
 
-def read_paths(stream: IO[bytes], source: str = "<paths>") -> Iterator[tuple[bytes, list[str] | None]]:
-    """Yield (path, variable names) from a `.paths` stream; DecodeError names the record on bad input."""
-    d: Any = None
-    buf = b""
+def _open_zlib(stream: IO[bytes], source: str) -> tuple[Any, bytes]:
+    """(decompressor, first decompressed bytes) of a zlib-wrapped or raw-deflate stream."""
     first = stream.read(1 << 16)
     for wbits in (zlib.MAX_WBITS, -zlib.MAX_WBITS):  # zlib-wrapped, else raw deflate
         try:
             d = zlib.decompressobj(wbits)
-            buf = d.decompress(first)
-            break
+            return d, d.decompress(first)
         except zlib.error:
-            d = None
-    if d is None:
-        raise DecodeError(f"{source}: not a zlib stream")
+            continue
+    raise DecodeError(f"{source}: not a zlib stream")
+
+
+def read_paths(stream: IO[bytes], source: str = "<paths>") -> Iterator[tuple[bytes, list[str] | None]]:
+    """Yield (path, variable names) from a `.paths` stream; DecodeError names the record on bad input."""
+    d, buf = _open_zlib(stream, source)
     n = 0
     while True:
         pos, end = 0, len(buf)
@@ -122,18 +123,7 @@ def paths_blocks(stream: IO[bytes], source: str = "<paths>", block_size: int = 4
 
     Raises DecodeError for a stream that is not zlib, is corrupt or ends inside a record.
     """
-    d: Any = None
-    buf = b""
-    first = stream.read(1 << 16)
-    for wbits in (zlib.MAX_WBITS, -zlib.MAX_WBITS):  # zlib-wrapped, else raw deflate
-        try:
-            d = zlib.decompressobj(wbits)
-            buf = d.decompress(first)
-            break
-        except zlib.error:
-            d = None
-    if d is None:
-        raise DecodeError(f"{source}: not a zlib stream")
+    d, buf = _open_zlib(stream, source)
     unpack = _U32.unpack_from
     n = 1
     pos = 0  # start of the first record not yet walked over
