@@ -42,7 +42,7 @@ def run_script(interp: Interpreter, text: str, source: str = "<string>",
     if it fails.
     """
     out = RunResult()
-    count = None if duplicates else getattr(interp.space, "count", None)
+    count = None if duplicates else getattr(interp.space, "count_path", None)
     mine: dict[bytes, int] = {}  # copies this run added, by path (equal up to variable renaming)
     segment: ExitStack | None = None
     try:
@@ -55,7 +55,7 @@ def run_script(interp: Interpreter, text: str, source: str = "<string>",
                 if bad is None:
                     if count is not None:
                         key = encode(atom)
-                        if count(atom) > mine.get(key, 0):
+                        if count(key) > mine.get(key, 0):
                             continue  # held before this run began
                         mine[key] = mine.get(key, 0) + 1
                     interp.add_atom(interp.space, atom)

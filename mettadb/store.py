@@ -561,7 +561,10 @@ class Store:
 
     def count(self, atom: AtomLike) -> int:
         """How many copies of the atom (up to variable renaming) the space holds."""
-        path, _ = encode_with_names(as_atom(atom))
+        return self.count_path(encode_with_names(as_atom(atom))[0])
+
+    def count_path(self, path: bytes) -> int:
+        """`count` of an atom already encoded (`encoding.encode`)."""
         key = storage_key(path)
         with self.read() as txn:
             raw = txn.get(key, db=self._dbs.atoms)
