@@ -13,7 +13,7 @@ from helpers import FIXTURE_ATOMS, FIXTURES
 from mettadb.cli.main import cli
 
 import mettadb
-from migrations import MIGRATIONS, Migration, migrate, pending, register
+from mettadb.migrations import MIGRATIONS, Migration, migrate, pending, register
 
 
 def test_migrating_the_format_0_fixture(tmp_path):
