@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import bisect
 import errno
+import functools
 import gc
 import os
 import shutil
@@ -296,8 +297,8 @@ def _bulk_load(store: Store, sources: tuple[Source, ...], positions: list[int | 
                             progress(before + st.bytes_read, read + n)
 
                     if fmt == "metta":
-                        report.read += pload.collect_keys(transcode_file(s, st), akeys, rkeys, complex_,
-                                                          bulk_mod.RUN_KEYS, tick)
+                        report.read += pload.collect_text(functools.partial(pload.text_items, s, st), akeys, rkeys,
+                                                          complex_, bulk_mod.RUN_KEYS, tick)
                     elif isinstance(s, (str, os.PathLike)):
                         with open(s, "rb") as f:
                             report.read += pload.collect_paths(f, st, akeys, rkeys, complex_, bulk_mod.RUN_KEYS, tick)

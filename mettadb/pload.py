@@ -22,6 +22,7 @@ raises the ParseError with its line and column.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import os
 import queue
@@ -35,7 +36,7 @@ from .bulk import KeyRuns, RunFiles
 from .errors import DecodeError, MettaDBError
 from .interchange import block_keys, paths_blocks
 from .keys import MAX_PLAIN, storage_key
-from .transcode import MalformedRange, Transcoded, transcode_file, transcode_range
+from .transcode import FastKeys, MalformedRange, Transcoded, transcode_file, transcode_range
 
 __all__ = [
     "MAX_CHUNK",
@@ -46,8 +47,10 @@ __all__ = [
     "collect_block",
     "collect_keys",
     "collect_paths",
+    "collect_text",
     "default_jobs",
     "plan_chunks",
+    "text_items",
 ]
 
 #: the smallest byte range a worker process is given
@@ -118,6 +121,34 @@ def collect_keys(items: Iterable[tuple[bytes, list[str] | None, list[bytes] | No
             else:
                 c[3] += 1
     return n
+
+
+def collect_text(items_for: Callable[[FastKeys], Iterable[tuple[bytes, list[str] | None, list[bytes] | None]]],
+                 akeys: KeyRuns, rkeys: KeyRuns, complex_: Complex, budget: int,
+                 progress: Callable[[int], None] | None = None) -> int:
+    """`collect_keys` for a transcoder that appends the keys of simple lines itself, a block at a time.
+
+    `items_for(keys)` is `transcode_file(..., keys=keys)` or `transcode_range`;
+    the budget is checked after each block.  Returns how many atoms were read.
+    """
+    akl, rkl = akeys.keys, rkeys.keys
+    done = [0, 0]  # atoms taken in bulk; atoms yielded one by one (as of collect_keys' last check)
+
+    def after_block(n: int) -> None:
+        done[0] += n
+        if len(akl) + len(rkl) >= budget:
+            akeys.spill()
+            rkeys.spill()
+        if progress is not None:
+            progress(done[0] + done[1])
+
+    def one_by_one(n: int) -> None:
+        done[1] = n
+        if progress is not None:
+            progress(done[0] + n)
+
+    n = collect_keys(items_for((akl, rkl, after_block)), akeys, rkeys, complex_, budget, one_by_one)
+    return n + done[0]
 
 
 def collect_block(block: bytes, first: int, source: str, seen: set[bytes], akeys: KeyRuns, rkeys: KeyRuns,
@@ -216,7 +247,8 @@ class _Reader:
         else:
             st = Transcoded(name)
             start, end = payload
-            res.read = collect_keys(transcode_range(name, start, end, st), akeys, rkeys, res.complex_, budget)
+            res.read = collect_text(lambda k: transcode_range(name, start, end, st, keys=k), akeys, rkeys,
+                                    res.complex_, budget)
             res.bangs, res.bytes_read = st.bangs, st.bytes_read
         return res
 
@@ -246,6 +278,11 @@ def _worker(reader: _Reader, tasks: Any, results: Any, tmp: str, budget: int) ->
         results.put(("ok", res))
 
 
+def text_items(src: Any, st: Transcoded, keys: FastKeys) -> Iterator[tuple[bytes, list[str] | None, list[bytes] | None]]:
+    """`transcode_file` with bulk keys (for `collect_text`)."""
+    return transcode_file(src, st, keys=keys)
+
+
 def _sequential(sources: list[str], fmt: str, akeys: KeyRuns, rkeys: KeyRuns, complex_: Complex, budget: int,
                 progress: Callable[[int, int], None] | None, report: CollectReport) -> None:
     done_bytes = 0
@@ -260,7 +297,7 @@ def _sequential(sources: list[str], fmt: str, akeys: KeyRuns, rkeys: KeyRuns, co
             with open(s, "rb") as f:
                 report.read += collect_paths(f, st, akeys, rkeys, complex_, budget, tick)
         else:
-            report.read += collect_keys(transcode_file(s, st), akeys, rkeys, complex_, budget, tick)
+            report.read += collect_text(functools.partial(text_items, s, st), akeys, rkeys, complex_, budget, tick)
         done_bytes += st.bytes_read
         report.bangs += st.bangs
         report.bytes_read += st.bytes_read

@@ -11,7 +11,7 @@ from __future__ import annotations
 import io
 import re
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import IO
 
 from .encoding import NEW_VAR, arity_token, varref_token, word_token
@@ -19,7 +19,11 @@ from .errors import ParseError
 from .parser import BLOCK_SIZE, Source, line_blocks, open_binary, parse_file
 from .tokens import CLOSE, COMMENT, OPEN, STRING, UNTERMINATED_STRING, WORD
 
-__all__ = ["MalformedRange", "Transcoded", "transcode_file", "transcode_range"]
+__all__ = ["FastKeys", "MalformedRange", "Transcoded", "transcode_file", "transcode_range"]
+
+#: where a transcoder puts the keys of the lines it takes in bulk (see `transcode_file`):
+#: (primary keys, reverse-index keys, called with how many atoms after each block)
+FastKeys = tuple[list[bytes], list[bytes], Callable[[int], None]]
 
 
 class Transcoded:
@@ -43,12 +47,17 @@ def transcode_file(
     stats: Transcoded | None = None,
     *,
     block_size: int = BLOCK_SIZE,
+    keys: FastKeys | None = None,
 ) -> Iterator[tuple[bytes, list[str] | None, list[bytes] | None]]:
     """Stream `(path, variable_names, tokens)` for every non-`!` atom of a file.
 
     `tokens` is the path cut into nodes (for the store's reverse index) when the
     atom is an expression of arity >= 3 whose head is a symbol, else None.
-    `!` expressions are skipped and counted in `stats.bangs`.  On bad input the
+    `!` expressions are skipped and counted in `stats.bangs`.  With `keys`,
+    runs of top-level lines that are flat expressions of 1-5 short words
+    (`(parent P1 "Ann")`) are not yielded: their primary keys and reverse
+    keys are appended to `keys[0]` and `keys[1]` a block at a time, and
+    `keys[2](n)` is called after each block with how many.  On bad input the
     file is re-read by the precise scanner and its ParseError is raised; a
     non-seekable stream is spooled to a temporary file first so that can happen.
     """
@@ -63,7 +72,7 @@ def transcode_file(
     try:
         start = stream.tell()
         try:
-            yield from _transcode(stream, name, st, block_size)
+            yield from _transcode(stream, name, st, block_size, keys)
         except _Anomaly:
             stream.seek(start)
             for _ in parse_file(stream, block_size=block_size):
@@ -94,7 +103,8 @@ class _RangeReader:
 
 
 def transcode_range(
-    path: str, start: int, end: int, stats: Transcoded | None = None, *, block_size: int = BLOCK_SIZE
+    path: str, start: int, end: int, stats: Transcoded | None = None, *, block_size: int = BLOCK_SIZE,
+    keys: FastKeys | None = None,
 ) -> Iterator[tuple[bytes, list[str] | None, list[bytes] | None]]:
     """`transcode_file` over bytes [start, end) of a file, for parallel loads.
 
@@ -106,7 +116,7 @@ def transcode_range(
     with open(path, "rb") as f:
         f.seek(start)
         try:
-            yield from _transcode(_RangeReader(f, end), path, st, block_size)  # type: ignore[arg-type]
+            yield from _transcode(_RangeReader(f, end), path, st, block_size, keys)  # type: ignore[arg-type]
         except _Anomaly:
             raise MalformedRange(f"{path}: bytes {start}-{end}") from None
 
@@ -158,7 +168,7 @@ def _encode_words(words: list[str], cache: dict[str, bytes], varidx: dict[str, i
 
 
 def _transcode(
-    stream: IO[bytes], name: str, st: Transcoded, block_size: int
+    stream: IO[bytes], name: str, st: Transcoded, block_size: int, keys: FastKeys | None = None
 ) -> Iterator[tuple[bytes, list[str] | None, list[bytes] | None]]:
     cache: dict[str, bytes] = {}
     bcache: dict[bytes, bytes] = {}
@@ -186,12 +196,29 @@ def _transcode(
     varidx: dict[str, int] = {}
     bang = False
     pending = ""
+    lines_of = _LINES.findall
+    e = b""
     for bblock, last in _byte_blocks(stream, name, block_size):
         st.bytes_read += len(bblock)
-        lines = bblock.split(b"\n")
-        if not lines[-1]:
-            lines.pop()  # the block ends with a newline
-        for line in lines:
+        fast: list[tuple[bytes, bytes, bytes]] = []
+        fast3: list[tuple[bytes, bytes, bytes]] = []
+        if keys is not None:
+            rows: list[tuple[bytes, bytes, bytes, bytes, bytes, bytes, bytes]] = lines_of(bblock)
+            rows.pop()  # the empty match at the end (a line the per-line path does not see)
+        else:
+            lines = bblock.split(b"\n")
+            if not lines[-1]:
+                lines.pop()  # the block ends with a newline
+            rows = [(e, e, e, e, e, e, line) for line in lines]
+        for x, y, z, b, p, q, line in rows:
+            if x or b or p:  # a line `_fast_keys` can take
+                if not counts and not pending and not bang:
+                    if x:
+                        fast3.append((x, y, z))
+                    else:
+                        fast.append((b, p, q))
+                    continue
+                line = b"(" + (x + b" " + y + b" " + z if x else b or p + b" " + q) + b")"
             if not counts and not pending and not bang:
                 m = simple(line)
                 if m is not None:
@@ -281,8 +308,32 @@ def _transcode(
                 if varnames:
                     varnames = []
                     varidx = {}
+        if fast or fast3:
+            assert keys is not None
+            t, a3 = _SYM, _ARITY[3]
+            keys[0].extend([b"".join((a3, t[len(x)], x, t[len(y)], y, t[len(z)], z)) for x, y, z in fast3])
+            keys[1].extend([b"".join((a3, t[len(x)], x, t[len(z)], z, t[len(y)], y)) for x, y, z in fast3])
+            n = _fast_keys(fast, keys[0], keys[1], btok) + len(fast3)
+            st.atoms += n
+            keys[2](n)
     if opens or bang or pending:
         raise _Anomaly
+
+
+def _fast_keys(lines: list[tuple[bytes, bytes, bytes]], akeys: list[bytes], rkeys: list[bytes],
+               btok: Callable[[bytes], bytes]) -> int:
+    """Append the keys of top-level lines (their groups in `_LINES`) to `akeys` and `rkeys`.
+
+    As the per-line path encodes them: a word that starts above `@` or is a
+    plain string literal is its length tag and its text; any other (numbers)
+    is encoded by `btok`.  Returns how many atoms.
+    """
+    t, a = _SYM, _ARITY
+    toks = [[t[len(w)] + w if w[0] > 64 or w[0] == 34 else btok(w) for w in ws]
+            for ws in [b.split() if b else [*p.split(), q] for b, p, q in lines]]
+    akeys += [b"".join((a[len(k)], *k)) for k in toks]
+    rkeys += [b"".join((a[len(k)], k[0], *k[:0:-1])) for k in toks if len(k) > 2 and k[0][0] > 0xC0]
+    return len(toks)
 
 
 def _byte_blocks(stream: IO[bytes], source: str, block_size: int) -> Iterator[tuple[bytes, bool]]:
@@ -298,6 +349,20 @@ def _byte_blocks(stream: IO[bytes], source: str, block_size: int) -> Iterator[tu
 _SIMPLE_LINE = re.compile(rb"[ \t\r]*\(([^()\";$\x00\x80-\xff]*)\)[ \t\r]*")
 _SIMPLE_STRING_LINE = re.compile(rb'[ \t\r]*\(([^()";$\x00\x80-\xff]*[ \t])("[^"\\\x00-\x1f\x7f-\xff]*")[ \t]*\)[ \t\r]*')
 _SYM = [bytes((0xC0 | n,)) for n in range(64)]
+# a top-level line the bulk path takes whole: `(` and `)\n` around at most 63 bytes of words
+# (so < 64 bytes each, < 32 of them) separated by spaces, without `$`, `;`, parentheses or
+# non-ASCII, the first word right after `(`; the last word may be a string literal without
+# escapes (groups: the words, or the words before the string and the string)
+_WORDS = rb"[^()\";$\x00\x80-\xff\s][^()\";$\x00\x80-\xff\t\n\r\x0b\x0c]*"
+_STRING = rb'"[^"\\\x00-\x1f\x7f-\xff]*"'
+_LINE_BODY = rb"\((?=[^\n]{1,63}\)\n)(?:(" + _WORDS + rb")|(" + _WORDS + rb") (" + _STRING + rb"))\)\n"
+# a word whose token is its length tag and its text: a plain symbol, a canonical integer or a
+# plain string, < 64 bytes
+_WORD3 = (rb'[\x41-\x7f][^\s()";$\x00\x80-\xff]{0,62}|(?:0|-?[1-9][0-9]{0,60})(?=[ )])|"[^"\\\x00-\x1f\x7f-\xff]{0,61}"')
+#: every line of a block: `(head w1 w2)` of such words (groups 1-3; the common case, encoded without
+#: splitting), one `_LINE_BODY` (groups 4-6), or any other line (group 7, without its newline)
+_LINES = re.compile(rb"\(([\x41-\x7f][^\s()\";$\x00\x80-\xff]{0,62}) (" + _WORD3 + rb") (" + _WORD3 + rb")\)\n|"
+                    + _LINE_BODY + rb"|([^\n]*)(?:\n|\Z)")
 _FLAT_RE = re.compile(
     r"\s*+(?:\(([^()\";\x00]*)\)|(" + "|".join((OPEN, CLOSE, STRING, WORD, COMMENT, UNTERMINATED_STRING, r"\x00")) + "))"
 )

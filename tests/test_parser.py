@@ -148,3 +148,51 @@ def test_incomplete_escapes_are_errors():
         with pytest.raises(ParseError) as e:
             list(parse_script(text))
         assert e.value.column == col and "escape" in e.value.message
+
+
+def _keys_both_ways(data: bytes, block_size: int) -> tuple[tuple[list[bytes], list[bytes], list[bytes]], ...]:
+    """(primary keys, reverse keys, other paths) from the per-line transcoder and from its bulk mode."""
+    out = []
+    for bulk in (False, True):
+        ak: list[bytes] = []
+        rk: list[bytes] = []
+        other: list[bytes] = []
+        taken = [0]
+        keys = (ak, rk, lambda n, taken=taken: taken.__setitem__(0, taken[0] + n)) if bulk else None
+        for path, names, tokens in transcode_file(io.BytesIO(data), block_size=block_size, keys=keys):
+            if names is None and len(path) <= 494:
+                ak.append(path)
+                if tokens is not None:
+                    rk.append(tokens[0] + tokens[1] + b"".join(tokens[:1:-1]))
+            else:
+                other.append(path)
+        assert taken[0] <= len(ak)
+        out.append((sorted(ak), sorted(rk), other, taken[0]))
+    return tuple(out)
+
+
+BULK_LINES = [
+    "(parent P1 P0)", "(age P0 82)", '(name P0 "Ann 0")', "(score P0 0.114)", "(edge3 P1 P365 1)",
+    "(e 007 -0)", "(e -5 +5)", "(e 1.5 1e3)", "(f)", "(g a)", "(h a b c d)", "(h a b c d e f g)",
+    "(Evaluation (Predicate likes) (List P2 P8331))", '("s" a b)', "(1 2 3)", "(1.5 a b)", '(n "a (b) c" x)',
+    '(n a "x\\"y")', "(x " + "L" * 70 + " y)", "(x " + "M" * 63 + " y)", "(x $v y)", "(p a b) ; c", " (p a b)",
+    "(p  a b)", "(p\ta b)", "(p a b)\r", "", "; comment", "(True False x)", "(é a b)", "(p - +)",
+]
+BULK_TRAPS = [
+    "(outer\n(p a b)\n(q c d))", "!\n(p a b)", '(s "two\n(p a b)\nlines")', "! (p a b)", "(open\n(p a b)\n)",
+]
+
+
+@pytest.mark.parametrize("block_size", [16, 64, 1 << 20])
+def test_bulk_lines_give_the_keys_of_the_per_line_path(block_size: int):
+    data = ("\n".join(BULK_LINES + BULK_TRAPS + BULK_LINES) + "\n(last a b)").encode()
+    (ak, rk, other, _), (bk, brk, bother, taken) = _keys_both_ways(data, block_size)
+    assert (ak, rk, other) == (bk, brk, bother)
+    assert taken >= 20  # most of BULK_LINES went the bulk way
+
+
+@given(st.lists(st.sampled_from(BULK_LINES + BULK_TRAPS), max_size=30))
+def test_bulk_lines_any_order(lines: list[str]):
+    data = "\n".join(lines).encode()
+    (ak, rk, other, _), (bk, brk, bother, _) = _keys_both_ways(data, 32)
+    assert (ak, rk, other) == (bk, brk, bother)
