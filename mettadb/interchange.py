@@ -10,6 +10,7 @@ and `export_paths` counts them.  Variable names are not part of a path.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import struct
@@ -17,7 +18,7 @@ import zlib
 from collections.abc import Callable, Iterator
 from typing import IO, Any
 
-from .encoding import check_path, checked_tokens, flat_pattern, split_tokens
+from .encoding import VALID_SYMBOL_PATTERN, check_path, checked_tokens, flat_pattern, split_tokens
 from .errors import DecodeError, MettaDBError
 from .keys import MAX_PLAIN
 
@@ -181,17 +182,74 @@ def block_items(block: bytes, first: int = 1, source: str = "<paths>",
         yield path, [f"_{k}" for k in range(nvars)] if nvars else None, tokens
 
 
+Items = list[tuple[bytes, list[str] | None, list[bytes] | None]]
+
+
+@functools.cache
+def _token_pattern() -> re.Pattern[bytes]:
+    """One token of a ground path of valid symbols (compiled on first use)."""
+    return re.compile(b"[\x00-\x3f]|" + VALID_SYMBOL_PATTERN, re.S)
+
+
+@functools.cache
+def _records_pattern() -> re.Pattern[bytes]:
+    """Every record of a block, one match each: see `block_keys` (compiled on first use, ~0.1 s)."""
+    sym = VALID_SYMBOL_PATTERN
+    flat = [b"(.)\x00\x00\x00(" + re.escape(bytes((n,))) + (b"(" + sym + b")") * n + b")" for n in (3, 2, 4)]
+    child = b"(?:" + sym + b"|\x02(?:" + sym + b"){2}|\x03(?:" + sym + b"){3})"  # a symbol or a flat (a b) / (a b c)
+    nested = b"(.)\x00\x00\x00((?:\x02" + sym + child + b"|\x03" + sym + child * 2 + b"|\x04" + sym + child * 3 + b"))"
+    any_record = b"(" + b"|".join(re.escape(_U32.pack(n)) + b".{%d}" % n for n in range(1, 256)) + b")"
+    return re.compile(b"|".join([*flat, nested, any_record]), re.S)
+
+
 def block_keys(block: bytes, first: int = 1, source: str = "<paths>", seen: set[bytes] | None = None,
-               ) -> tuple[list[bytes], list[bytes], list[tuple[bytes, list[str] | None, list[bytes] | None]]]:
+               ) -> tuple[list[bytes], list[bytes], Items]:
     """The records of a `paths_blocks` block, sorted out for a bulk load, checked as `decode` would.
 
-    Returns (plain keys, reverse-index keys, other items): a flat record of
+    Returns (plain keys, reverse-index keys, other items): a ground record of
     2-15 symbols with a plain key, each symbol's text plain ASCII or a string
-    without escapes, is matched and checked by one regex and gives its key
-    (and its reverse key for 3 or more); every other record is an item as
-    `block_items` yields it.  DecodeError names the record.
+    without escapes, gives its key (and its reverse key for 3 or more)
+    without being cut up; every other record is an item as `block_items`
+    yields it.  DecodeError names the record.
+
+    One `findall` over the whole block cuts it into records when each is
+    shorter than 256 bytes: `(h a b)`, `(h a)` and `(h a b c)` with a symbol
+    head and each argument a symbol or a flat `(x y)`/`(x y z)` of symbols
+    (all valid as they stand) come out as their key and arguments, others
+    whole.  The matches are only trusted when every length prefix agrees and
+    together they cover the block; else (and to name a bad record) the
+    block is walked record by record.
     """
     seen = seen if seen is not None else set()
+    found: list[tuple[bytes, ...]] = _records_pattern().findall(block)
+    # groups: 0-4 length, key, head, 2 arguments of flat `(h a b)`; 5-8 `(h a)`; 9-14 `(h a b c)`;
+    # 15-16 length and key of a nested one; 17 another record
+    akeys = [x[1] or x[6] or x[10] or x[16] for x in found if not x[17]]
+    lengths = bytes(map(len, akeys))
+    if lengths != b"".join([x[0] or x[5] or x[9] or x[15] for x in found if not x[17]]):
+        return _block_keys(block, first, source, seen)
+    rest = [x[17] for x in found if x[17]] if len(akeys) < len(found) else []
+    if 4 * len(akeys) + sum(lengths) + sum(map(len, rest)) != len(block):
+        return _block_keys(block, first, source, seen)
+    t3, t4 = b"\x03", b"\x04"
+    rkeys = [b"".join((t3, x[2], x[4], x[3])) for x in found if x[2]]
+    rkeys += [b"".join((t4, x[11], x[14], x[13], x[12])) for x in found if x[11]]
+    tokens = _token_pattern().findall
+    rkeys += [b"".join([(t := tokens(x[16]))[0], t[1], *t[:1:-1]]) for x in found if x[16] and x[16][0] > 2]
+    if rest:
+        try:
+            more, rmore, others = _block_keys(b"".join(rest), first, source, seen)
+        except DecodeError:
+            return _block_keys(block, first, source, seen)  # for the record's number
+        akeys += more
+        rkeys += rmore
+    else:
+        others = []
+    return akeys, rkeys, others
+
+
+def _block_keys(block: bytes, first: int, source: str, seen: set[bytes]) -> tuple[list[bytes], list[bytes], Items]:
+    """`block_keys` record by record."""
     akeys: list[bytes] = []
     rkeys: list[bytes] = []
     others: list[tuple[bytes, list[str] | None, list[bytes] | None]] = []
