@@ -235,7 +235,7 @@ def block_keys(block: bytes, first: int = 1, source: str = "<paths>", seen: set[
     rkeys = [b"".join((t3, x[2], x[4], x[3])) for x in found if x[2]]
     rkeys += [b"".join((t4, x[11], x[14], x[13], x[12])) for x in found if x[11]]
     tokens = _token_pattern().findall
-    rkeys += [b"".join([(t := tokens(x[16]))[0], t[1], *t[:1:-1]]) for x in found if x[16] and x[16][0] > 2]
+    rkeys += [b"".join([t[0], t[1], *t[:1:-1]]) for t in [tokens(x[16]) for x in found if x[16] and x[16][0] > 2]]
     if rest:
         try:
             more, rmore, others = _block_keys(b"".join(rest), first, source, seen)
