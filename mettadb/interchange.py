@@ -119,13 +119,19 @@ def read_paths(stream: IO[bytes], source: str = "<paths>") -> Iterator[tuple[byt
             raise DecodeError(f"{source}: corrupt stream: {e}") from None
 
 
-def paths_blocks(stream: IO[bytes], source: str = "<paths>", block_size: int = 4 << 20) -> Iterator[tuple[bytes, int]]:
+def paths_blocks(stream: IO[bytes], source: str = "<paths>", block_size: int = 4 << 20,
+                 numbered: bool = True) -> Iterator[tuple[bytes, int]]:
     """Decompressed `.paths` data in blocks of whole records: (block, number of its first record).
 
-    Raises DecodeError for a stream that is not zlib, is corrupt or ends inside a record.
+    With `numbered` False the number is 0 and runs of records shorter than 256
+    bytes are skipped over by one regex match instead of record by record
+    (for workers, which only need a number to name a bad record; a load that
+    meets one reads the dump again numbered).  Raises DecodeError for a
+    stream that is not zlib, is corrupt or ends inside a record.
     """
     d, buf = _open_zlib(stream, source)
     unpack = _U32.unpack_from
+    skip = None if numbered else _skip_pattern().match
     n = 1
     pos = 0  # start of the first record not yet walked over
     count = 0  # whole records in buf[:pos]
@@ -133,13 +139,19 @@ def paths_blocks(stream: IO[bytes], source: str = "<paths>", block_size: int = 4
     while True:
         end = len(buf)
         while end - pos >= 4 and pos < block_size:  # walk record lengths only: `block_items` cuts them up
+            if skip is not None:
+                m = skip(buf, pos, min(end, block_size))  # always matches (maybe nothing)
+                stop = m.end() if m is not None else pos
+                if stop > pos:
+                    pos = stop
+                    continue
             nxt = pos + 4 + unpack(buf, pos)[0]
             if nxt > end:
                 break
             pos = nxt
             count += 1
         if pos and (pos >= block_size or eof):
-            yield buf[:pos], n
+            yield buf[:pos], n if numbered else 0
             n += count
             buf, pos, count = buf[pos:], 0, 0
             if len(buf) >= block_size:
@@ -185,6 +197,17 @@ def block_items(block: bytes, first: int = 1, source: str = "<paths>",
 Items = list[tuple[bytes, list[str] | None, list[bytes] | None]]
 
 
+def _any_record() -> bytes:
+    """A regex for one record shorter than 256 bytes (its length prefix decides which branch)."""
+    return b"|".join(re.escape(_U32.pack(n)) + b".{%d}" % n for n in range(1, 256))
+
+
+@functools.cache
+def _skip_pattern() -> re.Pattern[bytes]:
+    """Consecutive records shorter than 256 bytes (possessive: no backtracking state)."""
+    return re.compile(b"(?:" + _any_record() + b")*+", re.S)
+
+
 @functools.cache
 def _token_pattern() -> re.Pattern[bytes]:
     """One token of a ground path of valid symbols (compiled on first use)."""
@@ -198,7 +221,7 @@ def _records_pattern() -> re.Pattern[bytes]:
     flat = [b"(.)\x00\x00\x00(" + re.escape(bytes((n,))) + (b"(" + sym + b")") * n + b")" for n in (3, 2, 4)]
     child = b"(?:" + sym + b"|\x02(?:" + sym + b"){2}|\x03(?:" + sym + b"){3})"  # a symbol or a flat (a b) / (a b c)
     nested = b"(.)\x00\x00\x00((?:\x02" + sym + child + b"|\x03" + sym + child * 2 + b"|\x04" + sym + child * 3 + b"))"
-    any_record = b"(" + b"|".join(re.escape(_U32.pack(n)) + b".{%d}" % n for n in range(1, 256)) + b")"
+    any_record = b"(" + _any_record() + b")"
     return re.compile(b"|".join([*flat, nested, any_record]), re.S)
 
 

@@ -324,7 +324,7 @@ def _tasks(sources: list[str], fmt: str, jobs: int) -> tuple[list[Task] | None, 
         k = 0
         for i, s in enumerate(sources):
             with open(s, "rb") as f:
-                for block, first in paths_blocks(f, s, PATHS_BLOCK):
+                for block, first in paths_blocks(f, s, PATHS_BLOCK, numbered=False):
                     yield k, i, (block, first)
                     k += 1
 
@@ -372,6 +372,8 @@ def _parallel(sources: list[str], fmt: str, tasks: Iterator[Task], nworkers: int
     import multiprocessing  # only loads that share their work pay for importing it
 
     ctx = multiprocessing.get_context("fork")
+    if fmt == "paths":
+        block_keys(b"")  # compiles its regex once, before the fork
     reader = _Reader(sources, fmt)
     todo = ctx.Queue()
     results = ctx.Queue()
@@ -411,7 +413,14 @@ def _parallel(sources: list[str], fmt: str, tasks: Iterator[Task], nworkers: int
 
     ahead = 2 * nworkers if fmt == "paths" else nworkers  # tasks queued for the workers
     try:
-        for task in tasks:
+        while True:
+            try:
+                task = next(tasks)
+            except StopIteration:
+                break
+            except DecodeError:  # a truncated or corrupt dump: the one-pass read names the record
+                state["failed"] = True
+                break
             while take(block=False):
                 pass
             if state["failed"] or error:

@@ -322,3 +322,33 @@ def test_block_keys_file_any_atoms_as_block_items_do(atom_list):
     block = b"".join(struct.pack("<I", len(p)) + p for p in paths)
     items = list(block_items(block))
     assert _sorted_out(*block_keys(block)) == _sorted_out([], [], items)
+
+
+def test_a_truncated_dump_read_in_parallel_names_its_record(tmp_path, monkeypatch):
+    import struct
+    import zlib
+
+    monkeypatch.setattr(pload, "MIN_CHUNK", 2048)
+    monkeypatch.setattr(pload, "PATHS_BLOCK", 4096)
+    recs = [b"\x03\xc1p" + bytes((0xC0 | len(s),)) + s + b"\xc1r" for s in (f"x{i}".encode() for i in range(5000))]
+    dump = tmp_path / "cut.paths"
+    dump.write_bytes(zlib.compress(b"".join(struct.pack("<I", len(r)) + r for r in recs)[:-3]))
+    akeys, rkeys = KeyRuns(str(tmp_path), "atoms"), KeyRuns(str(tmp_path), "rev")
+    with pytest.raises(DecodeError, match="truncated record 5000"):
+        pload.collect([str(dump)], str(tmp_path), akeys, rkeys, {}, fmt="paths", jobs=2)
+
+
+def test_unnumbered_paths_blocks_cut_where_numbered_ones_do():
+    import io
+    import struct
+    import zlib
+
+    from mettadb.interchange import paths_blocks
+
+    recs = [bytes((3, 0xC1, 0x70, 0xC0 | (n % 60 + 1))) + b"x" * (n % 60 + 1) + b"\xc1r" for n in range(3000)]
+    recs[1234] = b"\x03\xc1p\xc1q\xff" + b"z" * 300  # longer than 255: walked on its own
+    data = zlib.compress(b"".join(struct.pack("<I", len(r)) + r for r in recs))
+    numbered = list(paths_blocks(io.BytesIO(data), block_size=2000))
+    unnumbered = list(paths_blocks(io.BytesIO(data), block_size=2000, numbered=False))
+    assert [b for b, _ in numbered] == [b for b, _ in unnumbered] and len(numbered) > 20
+    assert {f for _, f in unnumbered} == {0}
