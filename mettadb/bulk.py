@@ -8,18 +8,24 @@ the whole key space into ranges of about `bucket_keys` keys each, chosen from
 the samples of all runs (so the input's order does not matter), and yields each
 range's keys from every run and from memory, sorted: a k-way merge done by
 `list.sort` on already sorted slices.  Nothing here knows about LMDB.
+
+What the merge holds does not grow with the input: it reads at most
+`FAN_IN` runs at once (more are first merged into one run on disk, the
+fewest needed), and the samples are thinned to at most `MAX_SAMPLES` keys
+(every key of a run is sampled at one rate, doubled when they are too many).
 """
 
 from __future__ import annotations
 
 import bisect
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any, BinaryIO, NamedTuple
+from zlib import crc32
 
 import msgpack
 
-__all__ = ["BUCKET_KEYS", "RUN_KEYS", "KeyRuns", "RunFiles"]
+__all__ = ["BUCKET_KEYS", "FAN_IN", "MAX_SAMPLES", "RUN_KEYS", "KeyRuns", "RunFiles"]
 
 #: keys a bulk load holds in memory, all its key sets together, before it spills
 #: sorted runs to disk (~70 bytes each as Python objects); `METTADB_BULK_RUN_KEYS`
@@ -27,11 +33,17 @@ __all__ = ["BUCKET_KEYS", "RUN_KEYS", "KeyRuns", "RunFiles"]
 RUN_KEYS = int(os.environ.get("METTADB_BULK_RUN_KEYS") or 2_000_000)
 #: keys per range handed to the writer (bounds the merge's and a transaction's memory)
 BUCKET_KEYS = 250_000
-#: keys per msgpack array in a run file: the merge holds one array per run (~130 KB at 2048)
-_CHUNK = 2048
-#: samples per bucket: enough to cut buckets of even size, few enough that the samples of a
-#: 10^8-key load stay small (every 64th key was 3M keys, ~250 MB, at 100M atoms)
-_SAMPLES_PER_BUCKET = 256
+#: keys per msgpack array in a run file: the merge holds one array per run (~70 KB at 1024)
+_CHUNK = 1024
+#: bytes a run reader asks of its file at a time (msgpack's buffer)
+_READ_SIZE = 32 << 10
+#: samples per bucket at most: enough to cut buckets of even size
+_SAMPLES_PER_BUCKET = 64
+#: samples kept at most (~5 MB): past it the sampling rate halves, so buckets stay ~`bucket_keys`
+#: keys however large the input (100M atoms had 3M samples, ~250 MB, at every 64th key)
+MAX_SAMPLES = 1 << 16
+#: runs the merge reads at once (each holds ~100 KB: one msgpack array and a read buffer)
+FAN_IN = 64
 
 
 class _ListReader:
@@ -56,7 +68,8 @@ class _RunReader:
     def __init__(self, path: str) -> None:
         self._f: BinaryIO = open(path, "rb")
         # read_size: the default buffer is ~0.7 MB a reader, and the merge of a 100M-atom load has ~200
-        self._unpacker = msgpack.Unpacker(self._f, raw=False, use_list=True, max_buffer_size=1 << 30, read_size=1 << 16)
+        self._unpacker = msgpack.Unpacker(self._f, raw=False, use_list=True, max_buffer_size=1 << 30,
+                                          read_size=_READ_SIZE)
         self._buf: list[bytes] = []
         self._pos = 0
 
@@ -82,6 +95,18 @@ class _RunReader:
 
     def close(self) -> None:
         self._f.close()
+        self._unpacker = None  # its buffer, and the keys read ahead, go now: not when the reader does
+        self._buf = []
+
+
+def _merged(readers: list[_RunReader], bounds: list[bytes | None]) -> Iterator[list[bytes]]:
+    """The keys of sorted runs, merged, one sorted list per range below each bound."""
+    for hi in bounds:
+        out: list[bytes] = []
+        for r in readers:
+            r.take_below(hi, out)
+        out.sort()
+        yield out
 
 
 class RunFiles(NamedTuple):
@@ -90,6 +115,8 @@ class RunFiles(NamedTuple):
     paths: list[str]
     sample: list[bytes]
     keys: int
+    #: the sample holds every `every`-th key of each run
+    every: int = 1
 
 
 class KeyRuns:
@@ -105,6 +132,10 @@ class KeyRuns:
         self._runs: list[str] = []
         self._sample: list[bytes] = []
         self.spilled = 0
+        #: runs merged into bigger ones before the final merge (to stay within FAN_IN)
+        self.premerged = 0
+        self._made = 0  # run files named so far
+        self._thinned = 0  # times the samples were halved
 
     @staticmethod
     def _sorted(keys: list[bytes]) -> list[bytes]:
@@ -117,27 +148,49 @@ class KeyRuns:
         keys = self._sorted(self.keys)  # may be self.keys itself: cleared once written
         if not keys:
             return
-        path = os.path.join(self.directory, f"{self.name}-{len(self._runs)}.run")
-        with open(path, "wb") as f:
-            pack = msgpack.Packer(use_bin_type=True).pack
-            for i in range(0, len(keys), _CHUNK):
-                f.write(pack(keys[i:i + _CHUNK]))
-        self._runs.append(path)
-        self._sample.extend(keys[::self._every])
+        # each run sampled from its own offset: runs of interleaved keys sampled in step cluster their
+        # samples, and a range cut between clusters holds many times `bucket_keys`
+        offset = crc32(self._made.to_bytes(4, "big")) % self._every
+        self._runs.append(self._write_run([keys]))
+        self._add_sample(keys[offset::self._every])
         self.spilled += len(keys)
         self.keys.clear()
+
+    def _write_run(self, parts: Iterable[list[bytes]]) -> str:
+        """A new run file of the sorted keys of `parts` (consecutive, in order)."""
+        path = os.path.join(self.directory, f"{self.name}-{self._made}.run")
+        self._made += 1
+        with open(path, "wb") as f:
+            pack = msgpack.Packer(use_bin_type=True).pack
+            for keys in parts:
+                for i in range(0, len(keys), _CHUNK):
+                    f.write(pack(keys[i:i + _CHUNK]))
+                del keys  # not held while `parts` makes the next
+        return path
+
+    def _add_sample(self, sample: list[bytes]) -> None:
+        """Keep a sample taken at the current rate; halve the rate while there are too many."""
+        self._sample.extend(sample)
+        while len(self._sample) > MAX_SAMPLES:
+            # each sample kept or not by a bit of its hash: halves every part of the key space alike
+            # (dropping every other sample in key order would drop whole runs of interleaved keys)
+            bit = 1 << self._thinned
+            self._sample = [k for k in self._sample if not crc32(k) & bit]
+            self._thinned += 1
+            self._every *= 2
 
     def run_files(self) -> RunFiles:
         """Spill what is in memory and hand over the run files (this object forgets them)."""
         self.spill()
-        out = RunFiles(self._runs, self._sample, self.spilled)
+        out = RunFiles(self._runs, self._sample, self.spilled, self._every)
         self._runs, self._sample, self.spilled = [], [], 0
         return out
 
     def adopt(self, runs: RunFiles) -> None:
         """Take over run files written elsewhere (see `run_files`); they are merged and discarded with ours."""
         self._runs.extend(runs.paths)
-        self._sample.extend(runs.sample)
+        thin = max(1, self._every // runs.every)  # both rates are powers of two times the same base
+        self._add_sample(runs.sample[::thin] if thin > 1 else runs.sample)
         self.spilled += runs.keys
 
     def buckets(self) -> Iterator[tuple[bytes, bytes | None, list[bytes]]]:
@@ -162,12 +215,9 @@ class KeyRuns:
                         return
                 yield lo, rest[j], rest[i:j]
                 i, lo = j, rest[j]
-        sample = sorted(self._sample + rest[::self._every])
-        step = max(1, size // self._every)
-        bounds: list[bytes] = []
-        for i in range(step, len(sample), step):
-            if not bounds or sample[i] > bounds[-1]:
-                bounds.append(sample[i])
+        if len(self._runs) + (1 if rest else 0) > FAN_IN:
+            self._premerge(FAN_IN - (1 if rest else 0))
+        bounds = self._bounds(rest[::self._every], size)
         readers: list[_RunReader | _ListReader] = [_RunReader(p) for p in self._runs]
         readers.append(_ListReader(rest))
         try:
@@ -182,6 +232,31 @@ class KeyRuns:
         finally:
             for r in readers:
                 r.close()
+
+    def _bounds(self, extra: list[bytes], size: int) -> list[bytes]:
+        """Keys that cut the sampled key space into ranges of about `size` keys."""
+        sample = sorted(self._sample + extra)
+        step = max(1, size // self._every)
+        bounds: list[bytes] = []
+        for i in range(step, len(sample), step):
+            if not bounds or sample[i] > bounds[-1]:
+                bounds.append(sample[i])
+        return bounds
+
+    def _premerge(self, most: int) -> None:
+        """Merge the fewest runs needed into one, so that at most `most` are left to read at once."""
+        while len(self._runs) > most:
+            group = self._runs[:len(self._runs) - most + 1][:FAN_IN]
+            readers = [_RunReader(p) for p in group]
+            try:
+                merged = self._write_run(_merged(readers, [*self._bounds([], self.bucket_keys), None]))
+            finally:
+                for r in readers:
+                    r.close()
+            for p in group:
+                os.unlink(p)
+            self._runs = [merged, *self._runs[len(group):]]
+            self.premerged += len(group)
 
     def discard(self) -> None:
         """Remove the run files."""

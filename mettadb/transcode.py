@@ -129,6 +129,8 @@ def _seekable(stream: IO[bytes]) -> bool:
 
 
 _MAX_CACHE = 100_000
+#: blocks of a bulk (`keys`) transcode: its caller checks its memory budget and reports progress after each
+_KEYS_BLOCK = 32 << 10
 _ARITY = [arity_token(n) for n in range(64)]
 
 
@@ -198,6 +200,8 @@ def _transcode(
     pending = ""
     lines_of = _LINES.findall
     e = b""
+    if keys is not None:
+        block_size = min(block_size, _KEYS_BLOCK)
     for bblock, last in _byte_blocks(stream, name, block_size):
         st.bytes_read += len(bblock)
         fast: list[tuple[bytes, bytes, bytes]] = []

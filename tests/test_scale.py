@@ -97,3 +97,89 @@ def test_the_merge_of_many_runs_holds_little_per_run(tmp_path):
         assert first[2] and first[2] == sorted(first[2])
         del first, buckets
     assert grown < 20, f"{grown:.0f} MB for 40 run readers"  # msgpack's default buffers alone were ~40 MB
+
+
+def _merge_peak(tmp_path, name: str, runs_count: int, keys_per_run: int = 6000) -> tuple[int, KeyRuns]:
+    """Peak bytes Python allocates while merging `runs_count` equal runs (the buckets themselves excluded)."""
+    import tracemalloc
+
+    runs = KeyRuns(str(tmp_path), name, bucket_keys=20_000)
+    for r in range(runs_count):
+        runs.keys.extend((i * runs_count + r).to_bytes(6, "big") + b"-a-key-of-some-length" for i in range(keys_per_run))
+        runs.spill()
+    tracemalloc.start()
+    try:
+        base = tracemalloc.get_traced_memory()[0]
+        peak = 0
+        prev = None
+        n = 0
+        for _lo, _hi, keys in runs.buckets():
+            assert prev is None or keys[0] > prev
+            prev = keys[-1]
+            n += len(keys)
+            del keys
+            peak = max(peak, tracemalloc.get_traced_memory()[1] - base)
+    finally:
+        tracemalloc.stop()
+    assert n == runs_count * keys_per_run
+    return peak, runs
+
+
+def test_the_merge_holds_the_same_whatever_the_number_of_runs(tmp_path, monkeypatch):
+    """Memory that grew with the input (a reader per run, a sample per 1000 keys) is bounded: 4x the runs
+    (the 10M -> 100M step has ~11 -> ~110 runs per key set) merge in about the same memory."""
+    monkeypatch.setattr(mettadb.bulk, "FAN_IN", 8)
+    monkeypatch.setattr(mettadb.bulk, "MAX_SAMPLES", 2000)
+    small, a = _merge_peak(tmp_path, "small", 8)
+    big, b = _merge_peak(tmp_path, "big", 32)
+    assert a.premerged == 0 and b.premerged > 0
+    assert len(b._sample) <= 2000
+    assert big <= 1.2 * small, f"{big / small:.2f}x the memory for 4x the runs"
+    a.discard()
+    b.discard()
+
+
+def test_a_premerge_opens_at_most_fan_in_runs_and_keeps_every_key(tmp_path, monkeypatch):
+    monkeypatch.setattr(mettadb.bulk, "FAN_IN", 5)
+    opened, most = [0], [0]
+    real = mettadb.bulk._RunReader
+
+    class Counting(real):  # type: ignore[misc,valid-type]
+        def __init__(self, path):
+            super().__init__(path)
+            opened[0] += 1
+            most[0] = max(most[0], opened[0])
+
+        def close(self):
+            opened[0] -= 1
+            super().close()
+
+    monkeypatch.setattr(mettadb.bulk, "_RunReader", Counting)
+    rnd = random.Random(3)
+    expected = []
+    with KeyRuns(str(tmp_path), "k", bucket_keys=300) as runs:
+        for _ in range(23):
+            ks = [rnd.randrange(10**6).to_bytes(4, "big") for _ in range(rnd.randrange(1, 900))]
+            expected += ks
+            runs.keys.extend(ks)
+            runs.spill()
+        runs.keys.extend(b"\x00\x00\x00\x01" for _ in range(10))  # left in memory: copies kept
+        expected += [b"\x00\x00\x00\x01"] * 10
+        first = [k for _, _, ks in runs.buckets() for k in ks]
+        again = [k for _, _, ks in runs.buckets() for k in ks]  # a retried build merges again
+        assert runs.premerged >= 23 - 5 and len(runs._runs) <= 5
+    assert first == again == sorted(expected)
+    assert most[0] <= 5 and opened[0] == 0
+
+
+def test_thinned_samples_still_cut_even_buckets(tmp_path, monkeypatch):
+    monkeypatch.setattr(mettadb.bulk, "MAX_SAMPLES", 2000)  # ~16 samples a bucket (at 100M atoms: ~80)
+    with KeyRuns(str(tmp_path), "k", bucket_keys=2000) as runs, KeyRuns(str(tmp_path), "w", bucket_keys=2000) as w:
+        for r in range(40):
+            runs.keys.extend((i * 40 + r).to_bytes(4, "big") for i in range(5000))
+            runs.spill()
+        w.keys.extend((10**7 + i).to_bytes(4, "big") for i in range(5000))
+        runs.adopt(w.run_files())  # a worker's sample, taken at the first rate
+        assert len(runs._sample) <= 2000 and runs._every > 2000 // 64
+        sizes = [len(ks) for _, _, ks in runs.buckets()]
+    assert sum(sizes) == 205_000 and max(sizes) <= 2 * 2000 and len(sizes) >= 205_000 // 4000
