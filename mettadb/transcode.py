@@ -206,23 +206,26 @@ def _transcode(
         st.bytes_read += len(bblock)
         fast: list[tuple[bytes, bytes, bytes]] = []
         fast3: list[tuple[bytes, bytes, bytes]] = []
+        fast3n: list[tuple[bytes, bytes, bytes]] = []
         if keys is not None:
-            rows: list[tuple[bytes, bytes, bytes, bytes, bytes, bytes, bytes]] = lines_of(bblock)
+            rows: list[tuple[bytes, bytes, bytes, bytes, bytes, bytes, bytes, bytes]] = lines_of(bblock)
             rows.pop()  # the empty match at the end (a line the per-line path does not see)
         else:
             lines = bblock.split(b"\n")
             if not lines[-1]:
                 lines.pop()  # the block ends with a newline
-            rows = [(e, e, e, e, e, e, line) for line in lines]
-        for x, y, z, b, p, q, line in rows:
+            rows = [(e, e, e, e, e, e, e, line) for line in lines]
+        for x, y, z, f, b, p, q, line in rows:
             if x or b or p:  # a line `_fast_keys` can take
                 if not counts and not pending and not bang:
-                    if x:
+                    if z:
                         fast3.append((x, y, z))
+                    elif x:
+                        fast3n.append((x, y, f))
                     else:
                         fast.append((b, p, q))
                     continue
-                line = b"(" + (x + b" " + y + b" " + z if x else b or p + b" " + q) + b")"
+                line = b"(" + (x + b" " + y + b" " + (z or f) if x else b or p + b" " + q) + b")"
             if not counts and not pending and not bang:
                 m = simple(line)
                 if m is not None:
@@ -312,12 +315,17 @@ def _transcode(
                 if varnames:
                     varnames = []
                     varidx = {}
-        if fast or fast3:
+        if fast or fast3 or fast3n:
             assert keys is not None
             t, a3 = _SYM, _ARITY[3]
             keys[0].extend([b"".join((a3, t[len(x)], x, t[len(y)], y, t[len(z)], z)) for x, y, z in fast3])
             keys[1].extend([b"".join((a3, t[len(x)], x, t[len(z)], z, t[len(y)], y)) for x, y, z in fast3])
-            n = _fast_keys(fast, keys[0], keys[1], btok) + len(fast3)
+            if fast3n:
+                bget = bcache.get
+                three = [(t[len(x)] + x, t[len(y)] + y, bget(f) or btok(f)) for x, y, f in fast3n]
+                keys[0].extend([a3 + x + y + f for x, y, f in three])
+                keys[1].extend([a3 + x + f + y for x, y, f in three])
+            n = _fast_keys(fast, keys[0], keys[1], btok) + len(fast3) + len(fast3n)
             st.atoms += n
             keys[2](n)
     if opens or bang or pending:
@@ -363,9 +371,13 @@ _LINE_BODY = rb"\((?=[^\n]{1,63}\)\n)(?:(" + _WORDS + rb")|(" + _WORDS + rb") ("
 # a word whose token is its length tag and its text: a plain symbol, a canonical integer or a
 # plain string, < 64 bytes
 _WORD3 = (rb'[\x41-\x7f][^\s()";$\x00\x80-\xff]{0,62}|(?:0|-?[1-9][0-9]{0,60})(?=[ )])|"[^"\\\x00-\x1f\x7f-\xff]{0,61}"')
+# a word that `btok` encodes (a float, a non-canonical integer, `-`, ...), < 64 bytes
+_NUMBER = rb'[-+.0-9][^\s()";$\x00\x80-\xff]{0,62}'
 #: every line of a block: `(head w1 w2)` of such words (groups 1-3; the common case, encoded without
-#: splitting), one `_LINE_BODY` (groups 4-6), or any other line (group 7, without its newline)
-_LINES = re.compile(rb"\(([\x41-\x7f][^\s()\";$\x00\x80-\xff]{0,62}) (" + _WORD3 + rb") (" + _WORD3 + rb")\)\n|"
+#: splitting), or with a last word `btok` encodes (group 4 for group 3), one `_LINE_BODY` (groups 5-7),
+#: or any other line (group 8, without its newline)
+_LINES = re.compile(rb"\(([\x41-\x7f][^\s()\";$\x00\x80-\xff]{0,62}) (" + _WORD3 + rb") (?:(" + _WORD3 + rb")|("
+                    + _NUMBER + rb"))\)\n|"
                     + _LINE_BODY + rb"|([^\n]*)(?:\n|\Z)")
 _FLAT_RE = re.compile(
     r"\s*+(?:\(([^()\";\x00]*)\)|(" + "|".join((OPEN, CLOSE, STRING, WORD, COMMENT, UNTERMINATED_STRING, r"\x00")) + "))"
