@@ -195,8 +195,9 @@ class KeyRuns:
 
     def buckets(self) -> Iterator[tuple[bytes, bytes | None, list[bytes]]]:
         """Yield (lo, hi, keys) for consecutive ranges covering every key; keys sorted, hi None = no bound."""
-        if self._runs and len(self.keys) + len(self._runs) * _CHUNK > RUN_KEYS // 2:
-            # the merge holds one array per run: with many runs, not what is left in memory too
+        if self._runs and self.keys:
+            # with runs on disk the keys left in memory are one more: held whole through the merge (and
+            # kept for a rerun), they would be up to the budget on top of the merge's own memory
             self.spill()
         rest = self._sorted(self.keys)  # no appends after this; kept, so the merge can be run again
         size = self.bucket_keys

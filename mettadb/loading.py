@@ -308,6 +308,11 @@ def _bulk_load(store: Store, sources: tuple[Source, ...], positions: list[int | 
                     report.bangs += st.bangs
                     report.bytes_read += st.bytes_read
             report.stages["parse"] = time.perf_counter() - t
+            if akeys.spilled or rkeys.spilled:
+                # a load that already has runs on disk merges from files alone: keys left in memory
+                # (up to the budget, by chance) would be held through both merges
+                akeys.spill()
+                rkeys.spill()
             with _BulkLock(store.path):
                 for _attempt in range(3):
                     builder = SlotBuilder(store, union)
