@@ -28,6 +28,7 @@ FORMATS = ("metta", "jsonl", "paths")
 _U32 = struct.Struct("<I")
 _UNSET: Any = object()
 _LENGTH = b"...."  # a record's u32 length before its path, in `block_keys`' regex (compiled with re.S)
+_PIECE = 256 << 10  # bytes of records `block_keys` cuts up at once
 
 
 class ExportReport:
@@ -235,7 +236,7 @@ def block_keys(block: bytes, first: int = 1, source: str = "<paths>", seen: set[
     without being cut up; every other record is an item as `block_items`
     yields it.  DecodeError names the record.
 
-    One `findall` over the whole block cuts it into records when each is
+    One `findall` per 256 KiB piece cuts the block into records when each is
     shorter than 256 bytes: `(h a b)`, `(h a)` and `(h a b c)` with a symbol
     head and each argument a symbol or a flat `(x y)`/`(x y z)` of symbols
     (all valid as they stand) come out as their key and arguments, others
@@ -244,30 +245,50 @@ def block_keys(block: bytes, first: int = 1, source: str = "<paths>", seen: set[
     block is walked record by record.
     """
     seen = seen if seen is not None else set()
-    found: list[tuple[bytes, ...]] = _records_pattern().findall(block)
+    akeys: list[bytes] = []
+    rkeys: list[bytes] = []
+    others: Items = []
+    skip = _skip_pattern().match
+    pos, end = 0, len(block)
+    while pos < end:  # in pieces of whole records: `findall`'s tuples take ~20x the bytes they match
+        m = skip(block, pos, min(end, pos + _PIECE))
+        stop = m.end() if m is not None else pos
+        got = _piece_keys(block, pos, stop, first, source, seen) if stop > pos else None
+        if got is None:  # a record of 256 bytes or more, or one to check (or name) record by record
+            return _block_keys(block, first, source, seen)
+        akeys += got[0]
+        rkeys += got[1]
+        others += got[2]
+        pos = stop
+    return akeys, rkeys, others
+
+
+def _piece_keys(block: bytes, start: int, end: int, first: int, source: str, seen: set[bytes],
+                ) -> tuple[list[bytes], list[bytes], Items] | None:
+    """`block_keys` for the whole records `block[start:end]` by one `findall`; None if it cannot vouch for them."""
+    found: list[tuple[bytes, ...]] = _records_pattern().findall(block, start, end)
     # groups: 0-4 length, key, head, 2 arguments of flat `(h a b)`; 5-8 `(h a)`; 9-14 `(h a b c)`;
     # 15-16 length and key of a nested one; 17 another record
     akeys = [x[1] or x[6] or x[10] or x[16] for x in found if not x[17]]
     lengths = bytes(map(len, akeys))
     if lengths != b"".join([x[0] or x[5] or x[9] or x[15] for x in found if not x[17]]):
-        return _block_keys(block, first, source, seen)
+        return None
     rest = [x[17] for x in found if x[17]] if len(akeys) < len(found) else []
-    if 4 * len(akeys) + sum(lengths) + sum(map(len, rest)) != len(block):
-        return _block_keys(block, first, source, seen)
+    if 4 * len(akeys) + sum(lengths) + sum(map(len, rest)) != end - start:
+        return None
     t3, t4 = b"\x03", b"\x04"
     rkeys = [b"".join((t3, x[2], x[4], x[3])) for x in found if x[2]]
     rkeys += [b"".join((t4, x[11], x[14], x[13], x[12])) for x in found if x[11]]
     tokens = _token_pattern().findall
     rkeys += [b"".join([t[0], t[1], *t[:1:-1]]) for t in [tokens(x[16]) for x in found if x[16] and x[16][0] > 2]]
+    others: Items = []
     if rest:
         try:
             more, rmore, others = _block_keys(b"".join(rest), first, source, seen)
         except DecodeError:
-            return _block_keys(block, first, source, seen)  # for the record's number
+            return None  # the whole block again, for the record's number
         akeys += more
         rkeys += rmore
-    else:
-        others = []
     return akeys, rkeys, others
 
 

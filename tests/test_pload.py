@@ -352,3 +352,41 @@ def test_unnumbered_paths_blocks_cut_where_numbered_ones_do():
     unnumbered = list(paths_blocks(io.BytesIO(data), block_size=2000, numbered=False))
     assert [b for b, _ in numbered] == [b for b, _ in unnumbered] and len(numbered) > 20
     assert {f for _, f in unnumbered} == {0}
+
+
+@pytest.mark.parametrize("piece", [64, 300, 1 << 20])
+def test_block_keys_cut_into_pieces_file_every_record(monkeypatch, piece):
+    import struct
+
+    import mettadb.interchange
+    from mettadb.encoding import encode
+    from mettadb.interchange import block_items, block_keys
+
+    monkeypatch.setattr(mettadb.interchange, "_PIECE", piece)
+    texts = [f"(p a{i} b)" for i in range(300)] + NESTED[:4] + ["(q x y z)", "(r s)", "(e $x y)"] * 20
+    random.Random(5).shuffle(texts)
+    paths = [encode(next(iter(parse(t)))) for t in texts]
+    block = b"".join(struct.pack("<I", len(p)) + p for p in paths)
+    assert _sorted_out(*block_keys(block)) == _sorted_out([], [], list(block_items(block)))
+
+
+def test_block_keys_of_a_big_block_hold_little_beside_the_keys():
+    """`findall` makes a tuple of 18 groups per record: over a whole 4 MiB block that was ~90 MB at once."""
+    import struct
+    import tracemalloc
+
+    from mettadb.interchange import block_keys
+
+    recs = [b"\x03\xc6parent" + bytes((0xC0 | len(a),)) + a + bytes((0xC0 | len(b),)) + b
+            for a, b in ((f"P{i}".encode(), f"P{i * 7}".encode()) for i in range(60_000))]
+    block = b"".join(struct.pack("<I", len(r)) + r for r in recs)
+    block_keys(b"")
+    tracemalloc.start()
+    try:
+        base = tracemalloc.get_traced_memory()[0]
+        keys = block_keys(block)
+        kept, peak = (m - base for m in tracemalloc.get_traced_memory())
+    finally:
+        tracemalloc.stop()
+    assert len(keys[0]) == len(keys[1]) == 60_000
+    assert peak < 1.5 * kept, f"peak {peak >> 20} MB for {kept >> 20} MB of keys"
