@@ -53,7 +53,8 @@ def test_the_tour_runs_as_written_in_a_fresh_directory(tmp_path):
     shutil.copytree(ROOT / "examples", tmp_path / "examples")
     commands = _tour_commands()
     assert len(commands) >= 15, commands
-    exe = Path(sys.executable).with_name("mettadb")
+    exe = Path(sys.executable).with_name("mettadb")   # the console script `pip install -e .` put beside python
+    assert exe.exists(), exe
     ran = 0
     for line in commands:
         argv = shlex.split(line)
