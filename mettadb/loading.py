@@ -26,7 +26,7 @@ from .bulk import KeyRuns
 from .errors import MettaDBError, SpaceFullError
 from .interchange import read_paths
 from .keys import MAX_PLAIN, path_head_key
-from .layout import ONE, Record, pack_value
+from .layout import Record, pack_seq, pack_value, unpack_value
 from .store import SLOTTED, PathLike, Store
 from .transcode import Transcoded, transcode_file
 from .writer import Writer
@@ -140,7 +140,8 @@ def load(store: Store, *sources: Source, duplicates: bool = False,
         aput = w.txn.cursor(db=w.atoms).put
         rput = w.txn.cursor(db=w.rev).put
         heads = w.head_delta
-        one = ONE
+        pack = pack_seq
+        seq = w.peek_seq()  # new atoms are numbered in input order
         done_before = 0
         added = present = fast_new = 0
         for s, pos in zip(sources, positions):
@@ -151,7 +152,8 @@ def load(store: Store, *sources: Source, duplicates: bool = False,
             for path, names, tokens in transcode_file(s, st):
                 if names is None and len(path) <= MAX_PLAIN and union:
                     # the hot loop: a ground atom with a plain key, set-union semantics
-                    if aput(path, one, True, False):
+                    if aput(path, pack(seq), True, False):
+                        seq += 1
                         added += 1
                         fast_new += 1
                         if tokens is not None:
@@ -166,15 +168,19 @@ def load(store: Store, *sources: Source, duplicates: bool = False,
                         hd[1] += 1
                     else:
                         present += 1
-                elif add(path, names, tokens, 1, union):
-                    added += 1
                 else:
-                    present += 1
+                    w.set_seq(seq)
+                    if add(path, names, tokens, 1, union):
+                        added += 1
+                    else:
+                        present += 1
+                    seq = w.peek_seq()
                 if progress is not None and not (added + present) & 0xFFFF:
                     progress(done_before + st.bytes_read, added + present)
             done_before += st.bytes_read
             report.bangs += st.bangs
             report.bytes_read += st.bytes_read
+        w.set_seq(seq)
         w.total_delta += fast_new
         w.distinct_delta += fast_new
         if fast_new:
@@ -366,6 +372,9 @@ class SlotBuilder:
         self.union = union
         with store.read() as rtxn:
             self.gen0 = rtxn.get(b"generation", db=store.meta_db)
+            raw = rtxn.get(b"seq", db=store.meta_db)
+        #: the next insertion sequence number: new atoms are numbered as they are appended (key order)
+        self.seq = int(unpack_value(raw)) if raw is not None else 0
         self.src = store.slot
         self.dst = 1 - self.src
         sdb, ddb = store.slot_dbs(self.src), store.slot_dbs(self.dst)
@@ -510,13 +519,14 @@ class SlotBuilder:
         heads: dict[bytes, list[int]] = {}
         total = distinct = 0
         dcur = txn.cursor(db=self.ddb.atoms)
-        one = ONE
+        seq = self.seq
         for lo, hi, keys in batch:
             old = _old_range(txn, self.sdb.atoms, lo, hi)
             if self.union:
                 if old:
                     fresh = sorted(set(keys).difference(old))
-                    old.update(dict.fromkeys(fresh, one))
+                    old.update(zip(fresh, map(pack_seq, range(seq, seq + len(fresh)))))
+                    seq += len(fresh)
                     dcur.putmulti(sorted(old.items()), append=True)
                 else:
                     fresh = keys  # sorted, with copies: the append skips them
@@ -527,7 +537,10 @@ class SlotBuilder:
                     if old:
                         new = j - i
                     else:
-                        new = dcur.putmulti(zip(fresh[i:j], repeat(one)), overwrite=False, append=True)[1]
+                        # copies of a key each take a number; the append skips them (gaps are harmless)
+                        new = dcur.putmulti(zip(fresh[i:j], map(pack_seq, range(seq, seq + j - i))),
+                                            overwrite=False, append=True)[1]
+                        seq += j - i
                     d = heads.get(hk)
                     if d is None:
                         d = heads[hk] = [0, 0]
@@ -551,11 +564,13 @@ class SlotBuilder:
                     if raw is None:
                         d[0] += 1
                         distinct += 1
-                        old[k] = one if c == 1 else pack_value(c)
+                        old[k] = Record.pack(c, seq, None, None)
+                        seq += 1
                     else:
                         rec = Record(k, raw)
-                        old[k] = Record.pack(rec.count + c, rec.names, None)
+                        old[k] = Record.pack(rec.count + c, rec.seq, rec.names, None)
                 dcur.putmulti(sorted(old.items()), append=True)
+        self.seq = seq
         return heads, total, distinct
 
     def _rev_batch(self, txn: Txn, batch: Batch) -> None:
@@ -571,6 +586,7 @@ class SlotBuilder:
     def _flip(self, txn: Txn, complex_: dict[bytes, list[Any]]) -> int:
         txn.cursor(db=self.ddb.heads).putmulti(txn.cursor(db=self.sdb.heads).iternext(), append=True)
         w = Writer(txn, self.ddb)
+        w.set_seq(self.seq)
         w.head_delta = {k: list(v) for k, v in self.head_delta.items()}
         w.total_delta, w.distinct_delta = self.total, self.distinct
         added = self.distinct

@@ -30,14 +30,14 @@ from .atoms import Atom, Variable, fresh_variable
 from .bindings import EMPTY_BINDINGS, Bindings
 from .encoding import TEXT_CACHE, decode, text_atom
 from .keys import MAX_PLAIN, unreverse_key
-from .layout import ONE, Record
+from .layout import Record, unpack_value
 from .pattern import COMMA, Compiled, compiled, conjuncts, template
 from .pattern import clear_caches as clear_pattern_caches
 from .plan import Plan, View, head_stats, plan_conjunction, plan_pattern
 from .store import Store
 from .unify import unify
 
-__all__ = ["COMMA", "QueryStats", "clear_caches", "conjuncts", "count", "explain", "run_query"]
+__all__ = ["COMMA", "QueryStats", "clear_caches", "conjuncts", "count", "explain", "ordered_query", "run_query"]
 
 
 @dataclass
@@ -183,6 +183,7 @@ def _slow_row(resolved: Atom, key: bytes, raw: bytes, bindings: Bindings, fwd: b
     return unify(resolved, stored, bindings), rec.count
 
 
+
 def _use_reverse(comp: Compiled, kind: str | None) -> bool:
     """Reverse when the plan chose it and the resolved pattern has a constant suffix; forward when
     the plan chose that; unplanned, reverse when the constant suffix is longer than the prefix."""
@@ -192,9 +193,13 @@ def _use_reverse(comp: Compiled, kind: str | None) -> bool:
 
 
 def _match_one(r: _Run, pattern: Atom, bindings: Bindings, kind: str | None = None,
-               comp: Compiled | None = None) -> Iterator[Bindings]:
+               comp: Compiled | None = None, ordered: bool = False) -> Iterator[Any]:
     """Every match of one pattern under `bindings`; `comp` is the pattern compiled under them
-    when the caller has it (the resolved atom is then built only to unify a stored rule)."""
+    when the caller has it (the resolved atom is then built only to unify a stored rule).
+
+    With `ordered`, each match comes as `(seq, bindings)`: the insertion sequence number of the
+    stored atom it matched (copies of an atom come one after the other with its number).
+    """
     qs = r.qs
     resolved: Atom | None = None
     if comp is None:
@@ -205,9 +210,10 @@ def _match_one(r: _Run, pattern: Atom, bindings: Bindings, kind: str | None = No
         raw = r.v.txn.get(comp.key, None, r.v.atoms)
         if raw is not None:
             qs.keys_visited += 1
+            row: Any = (Record.seq_of(comp.key, raw), bindings) if ordered else bindings
             for _ in range(Record.count_of(comp.key, raw)):
                 qs.rows += 1
-                yield bindings
+                yield row
         if r.vxset is not None and not r.vxset:
             return
         for key, raw in _vx_candidates(r, comp, False):
@@ -215,9 +221,10 @@ def _match_one(r: _Run, pattern: Atom, bindings: Bindings, kind: str | None = No
                 resolved = bindings.resolve(pattern)
             b2, n = _slow_row(resolved, key, raw, bindings, comp.fwd_prefix)
             if b2 is not None:
+                row = (Record.seq_of(key, raw), b2) if ordered else b2
                 for _ in range(n):
                     qs.rows += 1
-                    yield b2
+                    yield row
         return
     reverse = _use_reverse(comp, kind)
     fwd = comp.fwd_prefix
@@ -232,8 +239,10 @@ def _match_one(r: _Run, pattern: Atom, bindings: Bindings, kind: str | None = No
     sources = (rows,) if r.vxset is not None and not r.vxset else (rows, _vx_candidates(r, comp, reverse))
     for source in sources:
         for key, raw in source:
-            if raw == ONE or (len(raw) == 1 and raw[0] < 0x80):
-                # a ground atom with a plain key: match on bytes, decode only the captures
+            t = raw[0]
+            if t < 0x80 or 0xCB < t < 0xD0 or t == 0x92:
+                # a ground atom with a plain key (a bare sequence number: one copy; `[count, seq]`):
+                # match on bytes, decode only the captures
                 if not key.startswith(head):
                     continue
                 caps = comp.match_key(key, start)
@@ -247,33 +256,47 @@ def _match_one(r: _Run, pattern: Atom, bindings: Bindings, kind: str | None = No
                         d[variables[i]] = (cache_get(c) or text_atom(c)) if t > 0xC0 and len(c) == 1 + (t & 0x3F) \
                             else decode(c)
                     b = adopt(d)
-                    for _ in range(raw[0]):
+                    if raw[0] != 0x92:
                         qs.rows += 1
-                        yield b
+                        yield (Record.seq_of(key, raw), b) if ordered else b
+                        continue
+                    n, seq = unpack_value(raw)
+                    row = (seq, b) if ordered else b
+                    for _ in range(n):
+                        qs.rows += 1
+                        yield row
                     continue
             # atoms with variables, hashed keys or extension tags: decode and unify
             if resolved is None:
                 resolved = bindings.resolve(pattern)
             b2, n = _slow_row(resolved, key, raw, bindings, fwd)
             if b2 is not None:
+                row = (Record.seq_of(key, raw), b2) if ordered else b2
                 for _ in range(n):
                     qs.rows += 1
-                    yield b2
+                    yield row
 
 
 def _bound(bindings: Bindings) -> set[Variable]:
     return {x for x in bindings if type(bindings.walk(x)) is not Variable}
 
 
-def _join(r: _Run, plan: Plan, bindings: Bindings, per_step: bool) -> Iterator[Bindings]:
-    """The nested-loop join of a plan's steps (an explicit stack: no recursion however many)."""
+def _join(r: _Run, plan: Plan, bindings: Bindings, per_step: bool,
+          written: list[int] | None = None) -> Iterator[Any]:
+    """The nested-loop join of a plan's steps (an explicit stack: no recursion however many).
+
+    With `written` (the written position of each plan step), each result comes as
+    `(seqs, bindings)`: the sequence numbers of the atoms it matched, in written conjunct order.
+    """
     steps = plan.steps
     n = len(steps)
     qs = r.qs
     if per_step:
         qs.step_rows, qs.step_keys = [0] * n, [0] * n
+    ordered = written is not None
+    seqs = [0] * n
     templates = [template(s.pattern) for s in steps]
-    stack: list[Iterator[Bindings]] = [_match_one(r, steps[0].pattern, bindings, steps[0].kind)]
+    stack: list[Iterator[Any]] = [_match_one(r, steps[0].pattern, bindings, steps[0].kind, None, ordered)]
     while stack:
         depth = len(stack) - 1
         if per_step:
@@ -287,16 +310,19 @@ def _join(r: _Run, plan: Plan, bindings: Bindings, per_step: bool) -> Iterator[B
         if b is None:
             stack.pop()
             continue
+        if ordered:
+            seqs[written[depth]], b = b  # type: ignore[index]
         if depth + 1 == n:
-            yield b
+            yield (tuple(seqs), b) if ordered else b
         else:
             s = steps[depth + 1]
-            stack.append(_match_one(r, s.pattern, b, s.kind, templates[depth + 1].bind(b)))
+            stack.append(_match_one(r, s.pattern, b, s.kind, templates[depth + 1].bind(b), ordered))
 
 
 def run_query(space: Store, pattern: Atom, bindings: Bindings = EMPTY_BINDINGS,
               stats: QueryStats | None = None) -> Iterator[Bindings]:
-    """Lazily yield Bindings of every match of a pattern or conjunction."""
+    """Lazily yield Bindings of every match of a pattern or conjunction (in the order the index and
+    the plan find them: see `ordered_query` for hyperon's)."""
     qs = stats if stats is not None else QueryStats()
     txn = space.current_txn()
     if txn is not None:  # inside a session's transaction: no context manager per query
@@ -306,19 +332,53 @@ def run_query(space: Store, pattern: Atom, bindings: Bindings = EMPTY_BINDINGS,
         yield from _run(View(space, txn), pattern, bindings, qs, stats is not None)
 
 
-def _run(v: View, pattern: Atom, bindings: Bindings, qs: QueryStats, per_step: bool) -> Iterator[Bindings]:
+def ordered_query(space: Store, pattern: Atom, bindings: Bindings = EMPTY_BINDINGS) -> list[Bindings]:
+    """Every match, in hyperon's order: by the insertion sequence numbers of the matched atoms, a
+    conjunction's compared as a tuple in written conjunct order (its nested-loop order), while
+    the planner still joins in its own order.  Copies of an atom come together."""
+    qs = QueryStats()
+    txn = space.current_txn()
+    if txn is not None:
+        rows = list(_run(View(space, txn), pattern, bindings, qs, False, True))
+    else:
+        with space.read() as txn:
+            rows = list(_run(View(space, txn), pattern, bindings, qs, False, True))
+    if len(rows) > 1:
+        rows.sort(key=_first)
+    return [b for _, b in rows]
+
+
+def _first(row: tuple[Any, Bindings]) -> Any:
+    return row[0]
+
+
+def _written(parts: list[Atom], plan: Plan) -> list[int]:
+    """The written position of each plan step's pattern."""
+    free = list(range(len(parts)))
+    out = []
+    for s in plan.steps:
+        k = next((i for i in free if parts[i] is s.pattern), None)
+        if k is None:
+            k = next(i for i in free if parts[i] == s.pattern)
+        free.remove(k)
+        out.append(k)
+    return out
+
+
+def _run(v: View, pattern: Atom, bindings: Bindings, qs: QueryStats, per_step: bool,
+         ordered: bool = False) -> Iterator[Any]:
     r = _Run(v, qs)
     parts = conjuncts(pattern)
     if parts is None:
-        yield from _match_one(r, pattern, bindings)
+        yield from _match_one(r, pattern, bindings, None, None, ordered)
         return
     if not parts:
         qs.rows += 1
-        yield bindings
+        yield ((), bindings) if ordered else bindings
         return
     plan = plan_conjunction(v, parts, _bound(bindings))
     qs.plan = plan
-    yield from _join(r, plan, bindings, per_step)
+    yield from _join(r, plan, bindings, per_step, _written(parts, plan) if ordered else None)
 
 
 # ---------------------------------------------------------------- counting
@@ -349,20 +409,22 @@ def _count_one(r: _Run, pattern: Atom, bindings: Bindings, kind: str | None = No
             for key, raw in cur:
                 if not key.startswith(prefix):
                     break
-                n += 1 if raw == ONE else Record.count_of(key, raw)
+                t = raw[0]
+                n += 1 if t < 0x80 or 0xCB < t < 0xD0 else Record.count_of(key, raw)
         return n + _count_slow(r, comp, resolved, bindings, False)
     head = comp.head
     start = len(head)
     match = comp.match_key
     for key, raw in (_reverse_rows(r, comp) if reverse else _forward_rows(r, comp.fwd_prefix)):
-        if raw == ONE or (len(raw) == 1 and raw[0] < 0x80):
+        t = raw[0]
+        if t < 0x80 or 0xCB < t < 0xD0 or t == 0x92:
             if not key.startswith(head):
                 continue
             caps = match(key, start)
             if caps is None:
                 continue
             if caps is not False:
-                n += raw[0]
+                n += 1 if t != 0x92 else Record.count_of(key, raw)
                 continue
         b2, c = _slow_row(resolved, key, raw, bindings, comp.fwd_prefix)
         if b2 is not None:
