@@ -59,15 +59,16 @@ class Writer:
         self._seq = seq
 
     def add_path(self, path: bytes, names: list[str] | None, tokens: list[bytes] | None,
-                 count: int = 1, union: bool = False) -> bool:
+                 count: int = 1, union: bool = False, seq: int | None = None) -> bool:
         """Add `count` copies (or, with union, the atom if absent); True if it was new.
 
-        A new atom takes the next insertion sequence number; copies keep their atom's.
+        A new atom takes the next insertion sequence number (or `seq`, which a bulk load gave it);
+        copies keep their atom's.
         """
         key = storage_key(path)
         hashed = len(path) > MAX_PLAIN
         txn = self.txn
-        if not hashed and names is None and count == 1:
+        if not hashed and names is None and count == 1 and seq is None:
             seq = self._seq if self._seq is not None else self.peek_seq()
             if txn.put(key, pack_value(seq), db=self.atoms, overwrite=False):
                 self._seq = seq + 1
@@ -81,7 +82,8 @@ class Writer:
             txn.put(key, Record.pack(old.count + count, old.seq, old.names, path if hashed else None), db=self.atoms)
             self._count(path, tokens, count, False)
             return False
-        txn.put(key, Record.pack(count, self.next_seq(), names, path if hashed else None), db=self.atoms)
+        txn.put(key, Record.pack(count, self.next_seq() if seq is None else seq, names, path if hashed else None),
+                db=self.atoms)
         self._indexed(key, path, names, tokens, count)
         return True
 
