@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from itertools import repeat
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from . import bulk as bulk_mod
@@ -554,6 +555,26 @@ class SlotBuilder:
         dcur = txn.cursor(db=self.ddb.atoms)
         for lo, hi, keys in batch:
             old = _old_range(txn, self.sdb.atoms, lo, hi)
+            if self.union and not old and not self.shift:
+                # the common case, kept to C loops: the keys stay suffixed (prefix-free paths: they sort,
+                # and cut into head runs, as the bare keys do), split as they are appended
+                w = self.width
+                bare, seq = itemgetter(slice(None, -w)), itemgetter(slice(-w, None))
+                i, n = 0, len(keys)
+                while i < n:
+                    hk = path_head_key(keys[i])
+                    j = bisect.bisect_left(keys, _successor(hk), i) if len(hk) > 1 else i + 1
+                    run = keys[i:j]
+                    new = dcur.putmulti(zip(map(bare, run), map(seq, run)), overwrite=False, append=True)[1]
+                    d = heads.get(hk)
+                    if d is None:
+                        d = heads[hk] = [0, 0]
+                    d[0] += new
+                    d[1] += new
+                    total += new
+                    distinct += new
+                    i = j
+                continue
             ks, vs = self.split(keys)  # sorted, copies of a key in input order: the first has its number
             if self.union:
                 if old:

@@ -256,9 +256,13 @@ def _match_one(r: _Run, pattern: Atom, bindings: Bindings, kind: str | None = No
                         d[variables[i]] = (cache_get(c) or text_atom(c)) if t > 0xC0 and len(c) == 1 + (t & 0x3F) \
                             else decode(c)
                     b = adopt(d)
-                    if raw[0] != 0x92:
+                    t = raw[0]
+                    if t != 0x92:
                         qs.rows += 1
-                        yield (Record.seq_of(key, raw), b) if ordered else b
+                        if ordered:  # the sequence number, decoded in line (`Record.seq_of`)
+                            yield (t if t < 0x80 else int.from_bytes(raw[1:], "big")), b
+                        else:
+                            yield b
                         continue
                     n, seq = unpack_value(raw)
                     row = (seq, b) if ordered else b

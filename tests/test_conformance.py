@@ -32,11 +32,11 @@ SCRIPTS = sorted(p for p in HERE.glob("*.metta") if p.with_suffix(".expected").e
 
 #: scripts whose output does not match hyperon's yet (issue #13), with what is missing
 KNOWN_DIFFERENT: dict[str, str] = {
-    "order_trie": "hyperon orders stored atoms as a trie of their tokens (branches in insertion order, stored "
-                  "variables and variable-headed rules after exact ones in a lookup, before them in a scan); "
-                  "mettadb orders by each atom's own insertion number",
-    "order_eval_alternatives": "hyperon's interpreter finishes alternatives that need more evaluation in its "
-                               "own order (not the rules' or the match's order)",
+    "order_trie": "hyperon orders stored atoms as a trie of their tokens (branches in insertion order; in a "
+                  "lookup, atoms with the exact token before those with a variable there, in a scan variables "
+                  "first); mettadb orders by each atom's own insertion number",
+    "order_eval_alternatives": "hyperon's interpreter finishes the results of a rule whose body is a match "
+                               "last first; mettadb's in the match's order",
 }
 
 
