@@ -38,17 +38,27 @@ _SAMPLES_PER_BUCKET = 256
 class Numbering(NamedTuple):
     """How a bulk load numbers its atoms in input order: each primary key is sorted with its insertion
     sequence number appended, fixed-width msgpack (`0xCE` + u32, or `0xCF` + u64 past 2**32), so the
-    sorted runs keep copies of a key in input order and the suffix is the stored record as it is."""
+    sorted runs keep copies of a key in input order and the suffix is the stored record as it is.
 
-    #: `meta.seq` when the load began: the first number it may give
+    The numbers start at 2**16 at least (2**32 for the 9-byte form), so the fixed width is msgpack's
+    shortest encoding too: every record's number compares bytewise as the numbers do."""
+
+    #: the first number the load may give
     base: int
     #: suffix bytes: 5 or 9
     width: int
 
     @staticmethod
-    def spanning(base: int, span: int) -> Numbering:
-        """Numbers base .. base + span - 1."""
-        return Numbering(base, 5 if base + span < (1 << 32) else 9)
+    def spanning(next_seq: int, span: int) -> Numbering:
+        """Numbers from the space's next one (`meta.seq`) for `span` positions."""
+        base = max(next_seq, 1 << 16)
+        if base + span < (1 << 32):
+            return Numbering(base, 5)
+        return Numbering(max(base, 1 << 32), 9)
+
+    def first(self, next_seq: int) -> int:
+        """Where this numbering starts for a space whose next number is `next_seq` (as `spanning`)."""
+        return max(next_seq, 1 << 16) if self.width == 5 else max(next_seq, 1 << 32)
 
     @property
     def packer(self) -> Callable[[int, int], bytes]:

@@ -486,7 +486,7 @@ class DurableSpace(AbstractSpace):  # type: ignore[misc]
             pattern = self._from(query_atom, varmap)
             names = list(dict.fromkeys(v for v in iter_atoms(pattern) if type(v) is Variable))
             # hyperon's order: the stored atoms' insertion order (a conjunction's in written order)
-            sources = [ordered_query(self.space, pattern)] if _durable(pattern) else []
+            sources: list[Any] = [ordered_query(self.space, pattern)] if _durable(pattern) else []
             if len(self.volatile):
                 sources.append(self.volatile.query(pattern))
             for source in sources:

@@ -284,12 +284,13 @@ def _bulk_load(store: Store, sources: tuple[Source, ...], positions: list[int | 
     # input (text: byte offset; `.paths`: decompressed bytes / 5): gaps are harmless
     with store.read() as rtxn:
         raw = rtxn.get(b"seq", db=store.meta_db)
-    base = int(unpack_value(raw)) if raw is not None else 0
+    next_seq = int(unpack_value(raw)) if raw is not None else 0
     if all(_is_path(s) for s in sources):
         size = sum(os.path.getsize(_name(s)) for s in sources)
-        number = Numbering.spanning(base, size if fmt == "metta" else size * 256)  # zlib: at most ~1032:1
+        number = Numbering.spanning(next_seq, size if fmt == "metta" else size * 256)  # zlib: at most ~1032:1
     else:
-        number = Numbering.spanning(base, 1 << 31)
+        number = Numbering.spanning(next_seq, 1 << 31)
+    base = number.base
     try:
         with KeyRuns(tmp, "atoms", suffix=number.width) as akeys, KeyRuns(tmp, "rev") as rkeys:
             report = LoadReport()
@@ -391,7 +392,7 @@ class SlotBuilder:
         #: the keys' suffixes hold sequence numbers from `number.base`; a write since the load began
         #: moved `meta.seq`, and they are shifted by as much (rare: each is then packed again)
         self.width = number.width
-        self.shift = (int(unpack_value(raw)) if raw is not None else 0) - number.base
+        self.shift = number.first(int(unpack_value(raw)) if raw is not None else 0) - number.base
         #: `meta.seq` after the load
         self.end = end + self.shift
         self.src = store.slot

@@ -30,7 +30,7 @@ from .atoms import Atom, Variable, fresh_variable
 from .bindings import EMPTY_BINDINGS, Bindings
 from .encoding import TEXT_CACHE, decode, text_atom
 from .keys import MAX_PLAIN, unreverse_key
-from .layout import Record, unpack_value
+from .layout import Record, pack_seq, unpack_value
 from .pattern import COMMA, Compiled, compiled, conjuncts, template
 from .pattern import clear_caches as clear_pattern_caches
 from .plan import Plan, View, head_stats, plan_conjunction, plan_pattern
@@ -75,13 +75,15 @@ def _vx_keys(v: View) -> tuple[list[bytes] | None, frozenset[bytes] | None]:
 class _Run:
     """Per-run state: the view, counters, the variable index mirror, a reusable cursor."""
 
-    __slots__ = ("cursor", "qs", "v", "vxkeys", "vxset")
+    __slots__ = ("cursor", "qs", "seqs", "v", "vxkeys", "vxset")
 
-    def __init__(self, v: View, qs: QueryStats) -> None:
+    def __init__(self, v: View, qs: QueryStats, ordered: bool = False) -> None:
         self.v = v
         self.qs = qs
         self.vxkeys, self.vxset = _vx_keys(v)
         self.cursor: Any = None
+        #: ordered runs: the order key of each row, appended just before the row is yielded
+        self.seqs: list[Any] | None = [] if ordered else None
 
 
 def _forward_rows(r: _Run, prefix: bytes) -> Iterator[tuple[bytes, bytes]]:
@@ -192,15 +194,26 @@ def _use_reverse(comp: Compiled, kind: str | None) -> bool:
     return kind == "reverse" or comp.rev_tokens > comp.fwd_tokens
 
 
+def _order_key(key: bytes, raw: bytes) -> bytes:
+    """A record's order key: its sequence number as msgpack's shortest encoding, whose bytes compare as
+    the numbers do (a bare-number record is its own key)."""
+    t = raw[0]
+    if t < 0x80 or 0xCB < t < 0xD0:
+        return raw
+    return pack_seq(Record(key, raw).seq)  # type: ignore[no-any-return]
+
+
 def _match_one(r: _Run, pattern: Atom, bindings: Bindings, kind: str | None = None,
-               comp: Compiled | None = None, ordered: bool = False) -> Iterator[Any]:
+               comp: Compiled | None = None) -> Iterator[Bindings]:
     """Every match of one pattern under `bindings`; `comp` is the pattern compiled under them
     when the caller has it (the resolved atom is then built only to unify a stored rule).
 
-    With `ordered`, each match comes as `(seq, bindings)`: the insertion sequence number of the
-    stored atom it matched (copies of an atom come one after the other with its number).
+    In an ordered run (`r.seqs`), the order key of the stored atom each match came from (its
+    insertion sequence number, `_order_key`) is appended to `r.seqs` just before the match is
+    yielded; copies of an atom come one after the other with its key.
     """
     qs = r.qs
+    seqs = r.seqs
     resolved: Atom | None = None
     if comp is None:
         resolved = bindings.resolve(pattern) if len(bindings) else pattern
@@ -210,10 +223,12 @@ def _match_one(r: _Run, pattern: Atom, bindings: Bindings, kind: str | None = No
         raw = r.v.txn.get(comp.key, None, r.v.atoms)
         if raw is not None:
             qs.keys_visited += 1
-            row: Any = (Record.seq_of(comp.key, raw), bindings) if ordered else bindings
+            okey = _order_key(comp.key, raw) if seqs is not None else None
             for _ in range(Record.count_of(comp.key, raw)):
                 qs.rows += 1
-                yield row
+                if seqs is not None:
+                    seqs.append(okey)
+                yield bindings
         if r.vxset is not None and not r.vxset:
             return
         for key, raw in _vx_candidates(r, comp, False):
@@ -221,10 +236,12 @@ def _match_one(r: _Run, pattern: Atom, bindings: Bindings, kind: str | None = No
                 resolved = bindings.resolve(pattern)
             b2, n = _slow_row(resolved, key, raw, bindings, comp.fwd_prefix)
             if b2 is not None:
-                row = (Record.seq_of(key, raw), b2) if ordered else b2
+                okey = _order_key(key, raw) if seqs is not None else None
                 for _ in range(n):
                     qs.rows += 1
-                    yield row
+                    if seqs is not None:
+                        seqs.append(okey)
+                    yield b2
         return
     reverse = _use_reverse(comp, kind)
     fwd = comp.fwd_prefix
@@ -256,29 +273,31 @@ def _match_one(r: _Run, pattern: Atom, bindings: Bindings, kind: str | None = No
                         d[variables[i]] = (cache_get(c) or text_atom(c)) if t > 0xC0 and len(c) == 1 + (t & 0x3F) \
                             else decode(c)
                     b = adopt(d)
-                    t = raw[0]
-                    if t != 0x92:
+                    if raw[0] != 0x92:
                         qs.rows += 1
-                        if ordered:  # the sequence number, decoded in line (`Record.seq_of`)
-                            yield (t if t < 0x80 else int.from_bytes(raw[1:], "big")), b
-                        else:
-                            yield b
+                        if seqs is not None:
+                            seqs.append(raw)  # the record is the order key
+                        yield b
                         continue
                     n, seq = unpack_value(raw)
-                    row = (seq, b) if ordered else b
+                    okey = pack_seq(seq)
                     for _ in range(n):
                         qs.rows += 1
-                        yield row
+                        if seqs is not None:
+                            seqs.append(okey)
+                        yield b
                     continue
             # atoms with variables, hashed keys or extension tags: decode and unify
             if resolved is None:
                 resolved = bindings.resolve(pattern)
             b2, n = _slow_row(resolved, key, raw, bindings, fwd)
             if b2 is not None:
-                row = (Record.seq_of(key, raw), b2) if ordered else b2
+                okey = _order_key(key, raw) if seqs is not None else None
                 for _ in range(n):
                     qs.rows += 1
-                    yield row
+                    if seqs is not None:
+                        seqs.append(okey)
+                    yield b2
 
 
 def _bound(bindings: Bindings) -> set[Variable]:
@@ -286,21 +305,22 @@ def _bound(bindings: Bindings) -> set[Variable]:
 
 
 def _join(r: _Run, plan: Plan, bindings: Bindings, per_step: bool,
-          written: list[int] | None = None) -> Iterator[Any]:
+          written: list[int] | None = None) -> Iterator[Bindings]:
     """The nested-loop join of a plan's steps (an explicit stack: no recursion however many).
 
-    With `written` (the written position of each plan step), each result comes as
-    `(seqs, bindings)`: the sequence numbers of the atoms it matched, in written conjunct order.
+    In an ordered run (`written`: the written position of each plan step), each result's order key
+    is the tuple of the matched atoms' keys in written conjunct order, appended to `r.seqs`
+    before the result is yielded (the steps' own keys are taken off it as they come).
     """
     steps = plan.steps
     n = len(steps)
     qs = r.qs
     if per_step:
         qs.step_rows, qs.step_keys = [0] * n, [0] * n
-    ordered = written is not None
-    seqs = [0] * n
+    seqs = r.seqs
+    cur: list[Any] = [b""] * n
     templates = [template(s.pattern) for s in steps]
-    stack: list[Iterator[Any]] = [_match_one(r, steps[0].pattern, bindings, steps[0].kind, None, ordered)]
+    stack: list[Iterator[Bindings]] = [_match_one(r, steps[0].pattern, bindings, steps[0].kind)]
     while stack:
         depth = len(stack) - 1
         if per_step:
@@ -314,13 +334,15 @@ def _join(r: _Run, plan: Plan, bindings: Bindings, per_step: bool,
         if b is None:
             stack.pop()
             continue
-        if ordered:
-            seqs[written[depth]], b = b  # type: ignore[index]
+        if seqs is not None:
+            cur[written[depth]] = seqs.pop()  # type: ignore[index]
         if depth + 1 == n:
-            yield (tuple(seqs), b) if ordered else b
+            if seqs is not None:
+                seqs.append(tuple(cur))
+            yield b
         else:
             s = steps[depth + 1]
-            stack.append(_match_one(r, s.pattern, b, s.kind, templates[depth + 1].bind(b), ordered))
+            stack.append(_match_one(r, s.pattern, b, s.kind, templates[depth + 1].bind(b)))
 
 
 def run_query(space: Store, pattern: Atom, bindings: Bindings = EMPTY_BINDINGS,
@@ -330,59 +352,44 @@ def run_query(space: Store, pattern: Atom, bindings: Bindings = EMPTY_BINDINGS,
     qs = stats if stats is not None else QueryStats()
     txn = space.current_txn()
     if txn is not None:  # inside a session's transaction: no context manager per query
-        yield from _run(View(space, txn), pattern, bindings, qs, stats is not None)
+        yield from _run(_Run(View(space, txn), qs), pattern, bindings, stats is not None)
         return
     with space.read() as txn:
-        yield from _run(View(space, txn), pattern, bindings, qs, stats is not None)
+        yield from _run(_Run(View(space, txn), qs), pattern, bindings, stats is not None)
 
 
 def ordered_query(space: Store, pattern: Atom, bindings: Bindings = EMPTY_BINDINGS) -> list[Bindings]:
     """Every match, in hyperon's order: by the insertion sequence numbers of the matched atoms, a
     conjunction's compared as a tuple in written conjunct order (its nested-loop order), while
     the planner still joins in its own order.  Copies of an atom come together."""
-    qs = QueryStats()
     txn = space.current_txn()
     if txn is not None:
-        rows = list(_run(View(space, txn), pattern, bindings, qs, False, True))
+        r = _Run(View(space, txn), QueryStats(), True)
+        rows = list(_run(r, pattern, bindings, False))
     else:
         with space.read() as txn:
-            rows = list(_run(View(space, txn), pattern, bindings, qs, False, True))
-    if len(rows) > 1:
-        rows.sort(key=_first)
-    return [b for _, b in rows]
+            r = _Run(View(space, txn), QueryStats(), True)
+            rows = list(_run(r, pattern, bindings, False))
+    keys: list[Any] = r.seqs or []
+    if len(rows) > 1 and keys != sorted(keys):
+        return [rows[i] for i in sorted(range(len(rows)), key=keys.__getitem__)]
+    return rows
 
 
-def _first(row: tuple[Any, Bindings]) -> Any:
-    return row[0]
-
-
-def _written(parts: list[Atom], plan: Plan) -> list[int]:
-    """The written position of each plan step's pattern."""
-    free = list(range(len(parts)))
-    out = []
-    for s in plan.steps:
-        k = next((i for i in free if parts[i] is s.pattern), None)
-        if k is None:
-            k = next(i for i in free if parts[i] == s.pattern)
-        free.remove(k)
-        out.append(k)
-    return out
-
-
-def _run(v: View, pattern: Atom, bindings: Bindings, qs: QueryStats, per_step: bool,
-         ordered: bool = False) -> Iterator[Any]:
-    r = _Run(v, qs)
+def _run(r: _Run, pattern: Atom, bindings: Bindings, per_step: bool) -> Iterator[Bindings]:
     parts = conjuncts(pattern)
     if parts is None:
-        yield from _match_one(r, pattern, bindings, None, None, ordered)
+        yield from _match_one(r, pattern, bindings)
         return
     if not parts:
-        qs.rows += 1
-        yield ((), bindings) if ordered else bindings
+        r.qs.rows += 1
+        if r.seqs is not None:
+            r.seqs.append(())
+        yield bindings
         return
-    plan = plan_conjunction(v, parts, _bound(bindings))
-    qs.plan = plan
-    yield from _join(r, plan, bindings, per_step, _written(parts, plan) if ordered else None)
+    plan = plan_conjunction(r.v, parts, _bound(bindings))
+    r.qs.plan = plan
+    yield from _join(r, plan, bindings, per_step, [s.written for s in plan.steps] if r.seqs is not None else None)
 
 
 # ---------------------------------------------------------------- counting
