@@ -223,12 +223,19 @@ def _match_one(r: _Run, pattern: Atom, bindings: Bindings, kind: str | None = No
         raw = r.v.txn.get(comp.key, None, r.v.atoms)
         if raw is not None:
             qs.keys_visited += 1
-            okey = _order_key(comp.key, raw) if seqs is not None else None
-            for _ in range(Record.count_of(comp.key, raw)):
+            t = raw[0]
+            if t < 0x80 or 0xCB < t < 0xD0:  # one copy of a ground atom: the record is its order key
                 qs.rows += 1
                 if seqs is not None:
-                    seqs.append(okey)
+                    seqs.append(raw)
                 yield bindings
+            else:
+                okey = _order_key(comp.key, raw) if seqs is not None else None
+                for _ in range(Record.count_of(comp.key, raw)):
+                    qs.rows += 1
+                    if seqs is not None:
+                        seqs.append(okey)
+                    yield bindings
         if r.vxset is not None and not r.vxset:
             return
         for key, raw in _vx_candidates(r, comp, False):

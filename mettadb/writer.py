@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .keys import MAX_PLAIN, head_key, is_hashed, path_head_key, storage_key
-from .layout import Record, index_entry, pack_value, unpack_value
+from .layout import Record, index_entry, pack_seq, pack_value, unpack_value
 
 if TYPE_CHECKING:
     from .env import Dbs, Txn
@@ -70,7 +70,7 @@ class Writer:
         txn = self.txn
         if not hashed and names is None and count == 1 and seq is None:
             seq = self._seq if self._seq is not None else self.peek_seq()
-            if txn.put(key, pack_value(seq), db=self.atoms, overwrite=False):
+            if txn.put(key, pack_seq(seq), db=self.atoms, overwrite=False):
                 self._seq = seq + 1
                 self._indexed(key, path, names, tokens, 1)
                 return True
