@@ -51,7 +51,7 @@ class Numbering(NamedTuple):
     @staticmethod
     def spanning(next_seq: int, span: int) -> Numbering:
         """Numbers from the space's next one (`meta.seq`) for `span` positions."""
-        base = max(next_seq, 1 << 16)
+        base = max(next_seq, 1 << 16)  # layout.FIRST_SEQ
         if base + span < (1 << 32):
             return Numbering(base, 5)
         return Numbering(max(base, 1 << 32), 9)

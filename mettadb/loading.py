@@ -27,7 +27,7 @@ from .bulk import KeyRuns, Numbering
 from .errors import MettaDBError, SpaceFullError
 from .interchange import read_paths
 from .keys import MAX_PLAIN, path_head_key
-from .layout import Record, pack_seq, pack_value, unpack_value
+from .layout import FIRST_SEQ, Record, pack_seq, pack_value, u32_seq, unpack_value
 from .store import SLOTTED, PathLike, Store
 from .transcode import Transcoded, transcode_file
 from .writer import Writer
@@ -141,8 +141,9 @@ def load(store: Store, *sources: Source, duplicates: bool = False,
         aput = w.txn.cursor(db=w.atoms).put
         rput = w.txn.cursor(db=w.rev).put
         heads = w.head_delta
-        pack = pack_seq
         seq = w.peek_seq()  # new atoms are numbered in input order
+        # numbers from FIRST_SEQ below 2**32 are msgpack uint32: packed without a test
+        pack = u32_seq if FIRST_SEQ <= seq and seq + size < 0x100000000 else pack_seq
         done_before = 0
         added = present = fast_new = 0
         for s, pos in zip(sources, positions):

@@ -200,7 +200,7 @@ def _order_key(key: bytes, raw: bytes) -> bytes:
     t = raw[0]
     if t < 0x80 or 0xCB < t < 0xD0:
         return raw
-    return pack_seq(Record(key, raw).seq)  # type: ignore[no-any-return]
+    return pack_seq(Record(key, raw).seq)
 
 
 def _match_one(r: _Run, pattern: Atom, bindings: Bindings, kind: str | None = None,

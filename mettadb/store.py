@@ -36,7 +36,7 @@ from .encoding import decode, encode_with_names, split_tokens
 from .env import Dbs
 from .errors import FormatVersionError, MettaDBError, ReadOnlyError, SpaceFullError
 from .keys import storage_key
-from .layout import Record, pack_value, unpack_value
+from .layout import FIRST_SEQ, Record, pack_value, unpack_value
 from .parser import parse_atom
 from .writer import Writer
 
@@ -181,7 +181,7 @@ class Store:
                     if txn.stat(first.atoms)["entries"]:
                         raise FormatVersionError(f"{self.path} has atoms but no format version")
                     for k, v in ((b"format_version", FORMAT_VERSION), (b"generation", 0), (b"atoms", 0),
-                                 (b"distinct", 0), (b"slot", 0), (b"seq", 0)):
+                                 (b"distinct", 0), (b"slot", 0), (b"seq", FIRST_SEQ)):
                         txn.put(k, pack_value(v), db=meta)
         first = slots[0]
         assert first is not None

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .keys import MAX_PLAIN, head_key, is_hashed, path_head_key, storage_key
-from .layout import Record, index_entry, pack_seq, pack_value, unpack_value
+from .layout import FIRST_SEQ, Record, index_entry, pack_seq, pack_value, unpack_value
 
 if TYPE_CHECKING:
     from .env import Dbs, Txn
@@ -43,7 +43,7 @@ class Writer:
         s = self._seq
         if s is None:
             raw = self.txn.get(b"seq", db=self.meta)
-            s = unpack_value(raw) if raw is not None else 0
+            s = unpack_value(raw) if raw is not None else FIRST_SEQ
         self._seq = s + 1
         return int(s)
 
@@ -51,7 +51,7 @@ class Writer:
         """The next insertion sequence number, not taken."""
         if self._seq is None:
             raw = self.txn.get(b"seq", db=self.meta)
-            self._seq = unpack_value(raw) if raw is not None else 0
+            self._seq = unpack_value(raw) if raw is not None else FIRST_SEQ
         return int(self._seq)
 
     def set_seq(self, seq: int) -> None:
@@ -152,9 +152,10 @@ class Writer:
         self.vx_changes += 1
         self.head_delta = {}
         self.total_delta = self.distinct_delta = 0
-        for k in (b"atoms", b"distinct", b"seq"):
+        for k in (b"atoms", b"distinct"):
             txn.put(k, pack_value(0), db=self.meta)
-        self._seq = 0
+        txn.put(b"seq", pack_value(FIRST_SEQ), db=self.meta)
+        self._seq = FIRST_SEQ
 
     def finish(self) -> int:
         """Write statistics and bump the generation; returns the new generation."""

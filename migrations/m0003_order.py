@@ -9,7 +9,7 @@ order: they keep coming back in the order they did before.
 
 from __future__ import annotations
 
-from mettadb.layout import Record, pack_value
+from mettadb.layout import FIRST_SEQ, Record, pack_value
 from mettadb.store import Store
 from mettadb.writer import Writer
 
@@ -23,7 +23,7 @@ _BATCH = 100_000
 def migrate(store: Store, writer: Writer) -> None:
     """Rewrite every record of the live slot with a sequence number, in key order; set `meta.seq`."""
     txn = writer.txn
-    seq = 0
+    seq = FIRST_SEQ
     after: bytes | None = None
     while True:
         cur = txn.cursor(db=writer.atoms)

@@ -91,7 +91,7 @@ def _shared_sequence_number(txn, dbs):
 
 
 def _sequence_number_past_the_next(txn, dbs):
-    txn.put(encode(mettadb.atom("(a 1)")), pack(10_000), db=dbs["atoms"])
+    txn.put(encode(mettadb.atom("(a 1)")), pack(10_000_000), db=dbs["atoms"])
 
 
 def _no_next_sequence_number(txn, dbs):
@@ -146,7 +146,7 @@ def _unknown_format(txn, dbs):
     (_undecodable_value, "does not decode"),
     (_zero_count, "has count 0"),
     (_shared_sequence_number, "which another atom has too"),
-    (_sequence_number_past_the_next, "has sequence number 10000, next is"),
+    (_sequence_number_past_the_next, "has sequence number 10000000, next is"),
     (_no_next_sequence_number, "no next sequence number"),
     (_key_not_its_path, "does not match its path"),
     (_missing_reverse_key, "reverse index entry 03c6706172656e74c3426f62c3546f6d is missing"),

@@ -14,6 +14,7 @@ from mettadb.cli.main import cli
 from mettadb.migrations import MIGRATIONS, Migration, migrate, pending, register
 
 import mettadb
+from mettadb.layout import FIRST_SEQ
 from mettadb.store import Store
 
 
@@ -72,8 +73,9 @@ def test_format_2_migrates_and_keeps_its_key_order(tmp_path):
         key_order = [str(a) for a in sp.atoms()]
         assert sorted(key_order) == FIXTURE_ATOMS
         assert [str(a) for a in sp.atoms(ordered=True)] == key_order
-        assert [rec.seq for _, rec in sp.records(ordered=True)] == list(range(len(set(FIXTURE_ATOMS))))
-        assert sp.meta(b"seq") == len(set(FIXTURE_ATOMS))
+        n = len(set(FIXTURE_ATOMS))
+        assert [rec.seq for _, rec in sp.records(ordered=True)] == list(range(FIRST_SEQ, FIRST_SEQ + n))
+        assert sp.meta(b"seq") == FIRST_SEQ + n
         sp.add("(parent Ann Cid)")
         sp.add("(age Ann 7)")
         assert [str(a) for a in sp.atoms(ordered=True)] == [*key_order, "(parent Ann Cid)", "(age Ann 7)"]
