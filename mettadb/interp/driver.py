@@ -23,7 +23,7 @@ from typing import Any, TextIO
 from ..atoms import Atom, Expression, Integer, Symbol, Variable, fresh_variable, iter_atoms, rebuild
 from ..bindings import EMPTY_BINDINGS, Bindings
 from ..errors import LimitError, ReadOnlyError
-from ..query import conjuncts, run_query
+from ..query import conjuncts, ordered_query, run_query
 from ..spaces import MemorySpace, ModuleSpaceAtom, SpaceAtom, holds_session_object, rename_apart, session_overlay
 from ..store import Store
 from ..unify import unify
@@ -368,13 +368,13 @@ class Interpreter:
                 # there is not looked for): only the session overlay can match
                 return list(overlay.query(pattern, b)) if overlay is not None else []
             if overlay is None or not len(overlay):
-                return list(run_query(space, pattern, b))
+                return ordered_query(space, pattern, b)  # hyperon's order: by insertion
             return _query_with_overlay(space, overlay, pattern, b)
         return list(space.query(pattern, b))
 
     def atoms_of(self, space: Any) -> list[Atom]:
-        """Every atom of a space, a durable space's session overlay last."""
-        atoms = list(space.atoms())
+        """Every atom of a space (a durable one's in insertion order), a durable space's session overlay last."""
+        atoms = list(space.atoms(ordered=True) if isinstance(space, Store) else space.atoms())
         overlay = session_overlay(space) if isinstance(space, Store) else None
         return atoms + list(overlay.atoms()) if overlay is not None else atoms
 
@@ -438,7 +438,7 @@ class Interpreter:
         name, arity = key
         probe = Expression((EQ, Expression((Symbol(name), *[Variable(f"a{i}") for i in range(arity - 1)])), Variable("b")))
         rules: list[tuple[Atom, Any, Any]] = []
-        for bb in run_query(self.space, probe):
+        for bb in ordered_query(self.space, probe):  # the alternatives in hyperon's order: by insertion
             rule = rename_apart(bb.resolve(probe))
             head_vars = {a for a in iter_atoms(rule.children[1]) if type(a) is Variable}  # type: ignore[attr-defined]
             template = body_template(rule.children[2], head_vars)  # type: ignore[attr-defined]
@@ -508,7 +508,7 @@ def _query_with_overlay(space: Store, overlay: MemorySpace, pattern: Atom, b: Bi
         nxt: list[Bindings] = []
         for bb in found:
             p = bb.resolve(part)
-            nxt.extend(run_query(space, p, bb))
+            nxt.extend(ordered_query(space, p, bb))
             nxt.extend(overlay.query(p, bb))
         found = nxt
     return found
