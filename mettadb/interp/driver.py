@@ -46,7 +46,7 @@ from .core import (
     metatype,
     wrong_arity,
 )
-from .grounded import BUILTIN_TYPES, BUILTINS, FINAL_RESULTS, NOEVAL_EXPRESSION_ARGS
+from .grounded import BUILTIN_TYPES, BUILTINS, FINAL_RESULTS, NOEVAL_EXPRESSION_ARGS, QUICK_BUILTINS
 from .inference import check_call
 from .rules import FALLBACK, body_template, instantiate
 from .types import TypeChecker
@@ -141,6 +141,9 @@ class Interpreter:
         ev = self._eval
         tokens = self.tokens
         max_memory = self.max_memory
+        quick = QUICK_BUILTINS
+        grounded_types = GROUNDED_TYPES
+        tcache = self.types.cache
         memory_cap = resident_bytes() + max_memory if max_memory else 0
         while True:
             try:
@@ -173,6 +176,43 @@ class Interpreter:
                         a = tok
                 send = [(a, req[1])]
                 continue
+            h = a.children[0]  # type: ignore[attr-defined]
+            if type(h) is Symbol:
+                op = quick.get(h.name)  # type: ignore[attr-defined]
+                if op is not None and h.name not in tokens:  # type: ignore[attr-defined]
+                    # a pure grounded operation on literals (and untyped symbols) that plainly fit
+                    # its parameters: answered here, as the generators would answer it
+                    args = a.children[1:]  # type: ignore[attr-defined]
+                    params = op[1]
+                    if len(args) == len(params):
+                        seen = None
+                        for x, p in zip(args, params):
+                            tx = type(x)
+                            q = grounded_types.get(tx)
+                            if q is not None:
+                                if q is p:
+                                    continue
+                                if type(p) is Variable and (seen is None or seen is q):
+                                    seen = q
+                                    continue
+                            elif tx is Symbol and tcache.get(x) == [] and x.name not in tokens:  # type: ignore[attr-defined]
+                                continue
+                            break
+                        else:
+                            try:
+                                out = op[0](self, list(args))
+                            except NoReduce:
+                                send = [(a, req[1])]
+                                continue
+                            except Fail as f:
+                                send = [(error(a, f.message), req[1])]
+                                continue
+                            for r in out:
+                                if type(r) is Expression:
+                                    break  # evaluated further: the generators do it
+                            else:
+                                send = [(r, req[1]) for r in out]
+                                continue
             stack.append(ev(a, req[1], type(req) is Tail))
             send = None
 
@@ -196,7 +236,8 @@ class Interpreter:
             builtin = BUILTINS.get(head.name)
             if builtin is not None and head.name not in self.tokens:
                 return (yield from self._call_builtin(atom, builtin, b, tail))
-        ftype = self.types.function_type(head)
+        declared = self.types.cache.get(head)
+        ftype = self.types.function_type(head) if declared is None or declared else None
         results: list[Pair] = []
         if ftype is not None:
             argtypes = ftype.children[1:-1]  # type: ignore[attr-defined]

@@ -16,7 +16,8 @@ from ..atoms import Atom, Bool, Expression, Float, Integer, String, Symbol, Vari
 from ..parser import parse_script
 from .core import ARROW, BOOL_T, NUMBER_T, STRING_T, Fail, Machine, NoReduce
 
-__all__ = ["BUILTINS", "BUILTIN_TYPES", "FINAL_RESULTS", "NOEVAL_EXPRESSION_ARGS", "Operation", "signature_atom"]
+__all__ = ["BUILTINS", "BUILTIN_TYPES", "FINAL_RESULTS", "NOEVAL_EXPRESSION_ARGS", "QUICK_BUILTINS", "Operation",
+           "signature_atom"]
 
 Operation = Callable[[Machine, list[Atom]], list[Atom]]
 
@@ -300,6 +301,11 @@ BUILTINS: dict[str, tuple[Operation, tuple[str, ...] | None, str]] = {
 _CANONICAL = {"Number": NUMBER_T, "String": STRING_T, "Bool": BOOL_T}  # the very atoms GROUNDED_TYPES holds
 BUILTIN_TYPES = {k: tuple(_CANONICAL.get(t) or Symbol(t) if not t.startswith("$") else Variable("t") for t in v[1])
                  if v[1] is not None else None for k, v in BUILTINS.items()}
+#: pure operations on grounded values (every parameter `Number`, `String`, `Bool` or `$t`), which the
+#: driver answers without generators when the arguments are literals that plainly fit: name -> (function,
+#: parameter types)
+QUICK_BUILTINS = {k: (v[0], BUILTIN_TYPES[k]) for k, v in BUILTINS.items()
+                  if v[1] is not None and all(t in _CANONICAL or t.startswith("$") for t in v[1])}
 #: MeTTa-defined functions whose Expression-typed arguments stay unevaluated
 NOEVAL_EXPRESSION_ARGS = {"car-atom", "cdr-atom"}
 #: results that are final (not evaluated again)
