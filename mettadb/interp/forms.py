@@ -197,9 +197,37 @@ def _collapse_bind(it: Machine, atom: Expression, b: Bindings) -> Gen:
     arg = atom.children[1]
     variables = list(dict.fromkeys(x for x in iter_atoms(arg) if type(x) is Variable))
     out: list[Pair] = []
-    for r, bb in (yield (arg, b)):  # like hyperon 0.2.10 at the top level: one pair per result
+    # like hyperon 0.2.10 at the top level: one pair per result, a nested evaluation's last first
+    for r, bb in (yield (arg, b))[::-1]:
         bound = tuple((v, bb.resolve(v)) for v in variables if bb.resolve(v) != v)
         out.append((Expression((Expression((bb.resolve(r), BindingsAtom(bound))),)), b))
+    return out
+
+
+@special("superpose-bind", "(-> Expression Atom)", arity=1)
+def _superpose_bind(it: Machine, atom: Expression, b: Bindings) -> Gen:
+    """The results a `collapse-bind` collected, `((atom bindings) ...)`, one by one, each with its
+    bindings merged into the caller's (a pair whose bindings conflict gives nothing); not evaluated
+    further (the return type is `Atom`), and the argument is taken as written (`Expression`)."""
+    arg = atom.children[1]
+    if type(arg) is not Expression:
+        have = it.types_of(arg) if type(arg) is not Variable else [UNDEFINED]
+        if have and all(t != UNDEFINED for t in have):
+            return [(error(atom, Expression((Symbol("BadArgType"), Integer(1), EXPRESSION_T, have[0]))), b)]
+        # hyperon 0.2.10's message, a symbol
+        return [(error(atom, Symbol(f"expected: (superpose-bind (: <collapsed> Expression)), found: {atom}")), b)]
+    out: list[Pair] = []
+    for item in arg.children:
+        kids = item.children if type(item) is Expression else ()
+        if len(kids) != 2 or not isinstance(kids[1], BindingsAtom):
+            # hyperon 0.2.10 aborts the process here; this is its message, as the call's error
+            return [(error(atom, f"(Atom Bindings) pair is expected, {item} was received"), b)]
+        merged: Bindings | None = b
+        for v, x in kids[1].value:
+            merged = unify(v, x, merged) if merged is not None else None
+        if merged is not None:
+            out.append((kids[0], merged))
+    yield from ()
     return out
 
 
