@@ -107,7 +107,7 @@ def _tuple_types(atom: Atom, kids: tuple[Atom, ...], env: TypeEnv) -> list[Atom]
     rows: list[list[Atom]] = [[]]
     for i, child in enumerate(kids):
         ts = [t for t in atom_types(child, env) if i != 0 or not is_function_type(t)]
-        rows = [row + [t] for t in ts for row in rows][:_MAX_TUPLES]
+        rows = [row + [t] for row in rows for t in ts][:_MAX_TUPLES]
         if not rows:
             break
     out = [Expression(tuple(r)) for r in rows if all(t != UNDEFINED for t in r)]
@@ -171,6 +171,13 @@ def check_call(params: tuple[Atom, ...], args: tuple[Atom, ...], types_of: Calla
                 b = b2
                 break
         else:
+            # the first fitting type of each argument, left to right, failed; hyperon accepts the
+            # call when any choice of the arguments' types fits (a subtype's supertypes, several
+            # declarations): search them all before reporting the first mismatch
+            found = _check_args(args, [[UNDEFINED] if type(x) is Variable else (types_of(x) or [UNDEFINED])
+                                       for x in args], params, EMPTY_BINDINGS)
+            if found:
+                return found[0], None
             return b, (i + 1, b.resolve(want) if resolve else fresh(want), have[0])
     return b, None
 

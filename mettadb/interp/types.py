@@ -34,6 +34,7 @@ from .inference import atom_types
 __all__ = ["EQ_TYPE", "TypeChecker"]
 
 _UNDEFINED_ONLY = [UNDEFINED]
+SUBTYPE = Symbol(":<")
 _ANY_TYPE = ("Atom", "%Undefined%", "Grounded")
 #: hyperon's type of `=`
 EQ_TYPE = Expression((Symbol("->"), Variable("t"), Variable("t"), Symbol("%Undefined%")))
@@ -57,6 +58,8 @@ class TypeChecker:
         if got is None:
             t = fresh_variable("t")
             got = [bb.resolve(t) for bb in self.it.query(self.it.space, Expression((COLON, atom, t)), EMPTY_BINDINGS)]
+            if got:
+                got = self._with_supertypes(got)
             if type(atom) is Symbol and atom.name in BUILTINS:
                 _, args, ret = BUILTINS[atom.name]
                 got.append(signature_atom(args, ret))
@@ -66,6 +69,22 @@ class TypeChecker:
                 got.append(CHAR_T)
             self.cache[atom] = got
         return got
+
+    def _with_supertypes(self, types: list[Atom]) -> list[Atom]:
+        """The types and, level by level, the supertypes `(:< T S)` declares, each once (hyperon's order)."""
+        out = list(types)
+        level = out
+        while level:
+            nxt: list[Atom] = []
+            for t in level:
+                s = fresh_variable("s")
+                for bb in self.it.query(self.it.space, Expression((SUBTYPE, t, s)), EMPTY_BINDINGS):
+                    sup = bb.resolve(s)
+                    if sup not in out and sup not in nxt:
+                        nxt.append(sup)
+            out.extend(nxt)
+            level = nxt
+        return out
 
     def function_type(self, head: Atom) -> Atom | None:
         if type(head) is not Symbol:
