@@ -90,6 +90,8 @@ class Interpreter:
         self.readonly = readonly
         self.type_check = False
         self.steps = 0
+        #: id(error) -> (error, call) for the errors of typed calls' arguments in this evaluation
+        self.arg_errors: dict[int, tuple[Atom, Atom]] = {}
         self._deadline: float | None = None
         self._rules: dict[tuple[str, int], list[tuple[Atom, Any, Any]] | None] = {}
         self.types = TypeChecker(self)
@@ -105,6 +107,7 @@ class Interpreter:
         self._refresh_caches()
         self._deadline = time.monotonic() + self.timeout if self.timeout else None
         self.steps = 0
+        self.arg_errors.clear()
         atom = self.tokens_in(atom)
         results = self._drive(self._eval(atom, EMPTY_BINDINGS))
         return [b.resolve(a) for a, b in results]
@@ -242,10 +245,13 @@ class Interpreter:
         if ftype is not None:
             argtypes = ftype.children[1:-1]  # type: ignore[attr-defined]
             if len(argtypes) != len(kids) - 1:
-                return [(error(atom, Symbol("IncorrectNumberOfArguments")), b)]
+                err = error(atom, Symbol("IncorrectNumberOfArguments"))
+                self._note_arg_error(err, atom)
+                return [(err, b)]
             combos = yield from self._eval_args(atom, kids[1:], argtypes, b, metatype_noeval=True, resolve=tail)
             for args, bb in combos:
                 if isinstance(args, Atom):  # an error from an argument
+                    self._note_arg_error(args, atom)
                     results.append((args, bb))
                     continue
                 expr = Expression((head, *args))
@@ -334,6 +340,13 @@ class Interpreter:
             combos = new
         return combos
 
+    def _note_arg_error(self, err: Atom, call: Atom) -> None:
+        """Remember that `err` is the error of a typed call's arguments (`collapse-bind` shows those
+        differently, as hyperon 0.2.10 does)."""
+        if len(self.arg_errors) > 1024:
+            self.arg_errors.clear()
+        self.arg_errors[id(err)] = (err, call)
+
     def _apply_rules(self, expr: Atom, b: Bindings, evaluate: bool = True) -> Gen:
         if expr.ground:  # type: ignore[attr-defined]
             # A ground call cannot see or bind the caller's variables: its body runs in a scope
@@ -368,12 +381,15 @@ class Interpreter:
         name = kids[0].name
         types = BUILTIN_TYPES[name]
         if types is not None and len(types) != len(kids) - 1:
-            return [(error(atom, Symbol("IncorrectNumberOfArguments")), b)]
+            err = error(atom, Symbol("IncorrectNumberOfArguments"))
+            self._note_arg_error(err, atom)
+            return [(err, b)]
         combos = yield from self._eval_args(atom, kids[1:], types, b, metatype_noeval=name in NOEVAL_EXPRESSION_ARGS,
                                             resolve=tail)
         results: list[Pair] = []
         for args, bb in combos:
             if isinstance(args, Atom):
+                self._note_arg_error(args, atom)
                 results.append((args, bb))
                 continue
             try:
@@ -500,6 +516,10 @@ class Interpreter:
     def types_of(self, atom: Atom) -> list[Atom]:
         """The types of an atom (`%Undefined%` when it has none declared)."""
         return self.types.types_of(atom)
+
+    def function_type(self, head: Atom) -> Atom | None:
+        """The first function type `(-> ...)` of a head (its variables fresh), or None."""
+        return self.types.function_type(head)
 
     def check_added(self, atom: Atom) -> Atom | None:
         """The error `pragma! type-check auto` reports for an atom about to be added, or None."""

@@ -197,11 +197,30 @@ def _collapse_bind(it: Machine, atom: Expression, b: Bindings) -> Gen:
     arg = atom.children[1]
     variables = list(dict.fromkeys(x for x in iter_atoms(arg) if type(x) is Variable))
     out: list[Pair] = []
+    errors: list[Pair] = []
     # like hyperon 0.2.10 at the top level: one pair per result, a nested evaluation's last first
     for r, bb in (yield (arg, b))[::-1]:
-        bound = tuple((v, bb.resolve(v)) for v in variables if bb.resolve(v) != v)
-        out.append((Expression((Expression((bb.resolve(r), BindingsAtom(bound))),)), b))
-    return out
+        bound = BindingsAtom(tuple((v, bb.resolve(v)) for v in variables if bb.resolve(v) != v))
+        if is_error(r):
+            # hyperon 0.2.10: errors are left out when there are other results, else they are the
+            # results themselves; the error of the arguments of the (typed) call written here is
+            # reported against the pair `(call bindings)`, checked as a call with one argument
+            noted = it.arg_errors.get(id(r))
+            if noted is not None and noted[0] is r and noted[1] == arg:
+                r = _pair_call_error(it, Expression((bb.resolve(arg), bound)), arg)
+            errors.append((r, b))
+            continue
+        out.append((Expression((Expression((bb.resolve(r), bound)),)), b))
+    return out or errors
+
+
+def _pair_call_error(it: Machine, pair: Expression, call: Atom) -> Atom:
+    head = call.children[0] if type(call) is Expression and call.children else None
+    ftype = it.function_type(head) if head is not None else None
+    params = ftype.children[1:-1] if type(ftype) is Expression else ()
+    if len(params) != 1:
+        return error(pair, Symbol("IncorrectNumberOfArguments"))
+    return error(pair, Expression((Symbol("BadArgType"), Integer(1), params[0], Symbol("hyperon_atom::matcher::Bindings"))))
 
 
 @special("superpose-bind", "(-> Expression Atom)", arity=1)
