@@ -516,8 +516,13 @@ def _assert(kind: str, with_msg: bool) -> Special:
             return [(Expression((ERROR, shown, a[2])), b)]
         if kind == "assertIncludes":  # hyperon's message is an expression of the missing and the got atoms
             words = [Symbol(w) for w in ("assertIncludes", "error:", "not", "included", "in", "result:")]
-            return [(error(atom, Expression((*words[:2], Expression(tuple(missing)), *words[2:],
-                                              Expression(tuple(got))))), b)]
+            report = error(atom, Expression((*words[:2], Expression(tuple(missing)), *words[2:], Expression(tuple(got)))))
+            # like hyperon 0.2.10, the list of missing items is evaluated on the way out: each value
+            # repeats the report, errors are the results when there is no value, and no result
+            # at all means no result
+            values = (yield (Expression(tuple(missing)), b))[::-1]
+            errors = [(r, b) for r, _ in values if is_error(r)]
+            return [(report, b) for r, _ in values if not is_error(r)] or errors
         else:
             msg = (f"\nExpected: {_fmt(expected)}\nGot: {_fmt(got)}"
                    f"\nMissed results: {', '.join(map(str, missed))}\nExcessive results: {', '.join(map(str, pool))}")
