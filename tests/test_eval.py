@@ -146,3 +146,18 @@ def test_println_goes_to_the_output(space, capsys):
 )
 def test_superpose_bind_where_hyperon_aborts(space, program, expected):
     assert run(space, program) == expected
+
+
+def test_repeated_match_sees_writes(space):
+    # the interpreter keeps the rows of a repeated query until the space changes
+    program = """
+    (k 1)
+    (= (ks) (collapse (match &self (k $x) $x)))
+    !(ks)
+    !(add-atom &self (k 2))
+    !(ks)
+    !(remove-atom &self (k 1))
+    !(ks)
+    !(let $a (ks) (let $_ (remove-atom &self (k 2)) ($a (ks))))
+    """
+    assert run(space, program) == ["[(1)]", "[()]", "[(1 2)]", "[()]", "[(2)]", "[((2) ())]"]

@@ -94,6 +94,8 @@ class Interpreter:
         self.arg_errors: dict[int, tuple[Atom, Atom]] = {}
         self._deadline: float | None = None
         self._rules: dict[tuple[str, int], list[tuple[Atom, Any, Any]] | None] = {}
+        #: rows of queries of this interpreter's space with no bindings, until it changes (`query`)
+        self._queries: dict[Atom, list[Bindings]] = {}
         self.types = TypeChecker(self)
         self._generation = -1
         #: modules loaded in this run (shared with the interpreters of imported modules):
@@ -116,11 +118,13 @@ class Interpreter:
         gen = getattr(self.space, "generation", None)
         if gen is None or gen != self._generation:
             self._rules.clear()
+            self._queries.clear()
             self.types.clear()
             self._generation = gen if gen is not None else -1
 
     def invalidate(self) -> None:
         self._rules.clear()
+        self._queries.clear()
         self.types.clear()
 
     def tokens_in(self, atom: Atom) -> Atom:
@@ -425,7 +429,20 @@ class Interpreter:
                 # there is not looked for): only the session overlay can match
                 return list(overlay.query(pattern, b)) if overlay is not None else []
             if overlay is None or not len(overlay):
-                return list(run_query(space, pattern, b))
+                if b.links or space is not self.space:
+                    return list(run_query(space, pattern, b))
+                # The same query of the interpreter's own space in the same version of it (a rule
+                # body's `match` called again with the same arguments): the rows read before.
+                # Only rows whose values hold no variables are kept, as each read of a stored
+                # atom with variables gives them fresh names.  Callers never change the list.
+                got = self._queries.get(pattern)
+                if got is None:
+                    got = list(run_query(space, pattern, b))
+                    if len(got) <= 512 and all(_ground_row(x) for x in got):
+                        if len(self._queries) >= 8192:
+                            self._queries.clear()
+                        self._queries[pattern] = got
+                return got
             return _query_with_overlay(space, overlay, pattern, b)
         return list(space.query(pattern, b))
 
@@ -534,11 +551,14 @@ class Interpreter:
         return sub
 
     # ------------------------------------------------------------------ writes
-    def add_atom(self, space: Any, atom: Atom) -> None:
+    def add_atom(self, space: Any, atom: Atom, encoded: tuple[bytes, list[str]] | None = None) -> None:
+        """Add an atom to a space; `encoded` is its `encode_with_names` when the caller has it."""
         if self.readonly and space is self.space:
             raise ReadOnlyError("this evaluation cannot write to the space (read-only batch worker)")
         if isinstance(space, Store) and holds_session_object(atom):
             session_overlay(space, create=True).add(atom)  # type: ignore[union-attr]
+        elif encoded is not None and isinstance(space, Store):
+            space.add_encoded(*encoded)
         else:
             space.add(atom)
         self.invalidate()
@@ -559,6 +579,14 @@ class Interpreter:
         out = self.out if self.out is not None else sys.stdout
         out.write(text + "\n")
         out.flush()
+
+
+def _ground_row(b: Bindings) -> bool:
+    for v in b.links.values():
+        tv = type(v)
+        if tv is Variable or (tv is Expression and not v.ground):  # type: ignore[attr-defined]
+            return False
+    return True
 
 
 def _query_with_overlay(space: Store, overlay: MemorySpace, pattern: Atom, b: Bindings) -> list[Bindings]:
