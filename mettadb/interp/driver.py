@@ -301,7 +301,7 @@ class Interpreter:
                     continue
                 if ta is Expression and a.children:  # type: ignore[attr-defined]
                     h = a.children[0]  # type: ignore[attr-defined]
-                    if type(h) is Symbol and cache.get(h) == []:
+                    if type(h) is Symbol and cache.get(h) == [] and not self.types.expressions_typed(len(a.children)):  # type: ignore[attr-defined]
                         continue
                 break
             else:

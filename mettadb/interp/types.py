@@ -47,11 +47,22 @@ class TypeChecker:
         self.it = it
         self.cache: dict[Atom, list[Atom]] = {}
         self.inferred: dict[Atom, list[Atom]] = {}  # types of expressions, as get-type finds them
+        self.typed_arities: dict[int, bool] = {}  # see expressions_typed
 
     def clear(self) -> None:
         """Forget cached declarations and inferred types (the space changed)."""
         self.cache.clear()
         self.inferred.clear()
+        self.typed_arities.clear()
+
+    def expressions_typed(self, arity: int) -> bool:
+        """Whether the space declares a type for some expression of this many atoms, `(: (f 1) T)`
+        (one query per arity and version of the space: a range of the `:` atoms)."""
+        got = self.typed_arities.get(arity)
+        if got is None:
+            pattern = Expression((COLON, Expression(tuple(Variable(f"e{i}") for i in range(arity))), Variable("t")))
+            got = self.typed_arities[arity] = bool(self.it.query(self.it.space, pattern, EMPTY_BINDINGS))
+        return got
 
     def declared_types(self, atom: Atom) -> list[Atom]:
         got = self.cache.get(atom)
@@ -123,8 +134,8 @@ class TypeChecker:
     def plainly_fits(self, args: tuple[Atom, ...], params: tuple[Atom, ...]) -> bool:
         """A quick yes for the common call: variables, untyped atoms, literals of the right type.
 
-        An expression whose head is an untyped symbol counts as untyped (a type
-        declared for that very expression, `(: (f 1) T)`, is not looked for here).
+        An expression whose head is an untyped symbol counts as untyped unless the
+        space declares types for expressions of its length (`(: (f 1) T)`).
         """
         grounded = GROUNDED_TYPES
         declared = self.declared_types
@@ -139,7 +150,7 @@ class TypeChecker:
                 continue
             if ta is Expression:
                 kids = a.children  # type: ignore[attr-defined]
-                if kids and type(kids[0]) is Symbol and not declared(kids[0]):
+                if kids and type(kids[0]) is Symbol and not declared(kids[0]) and not self.expressions_typed(len(kids)):
                     continue
                 if self.types_of(a) == _UNDEFINED_ONLY:
                     continue
