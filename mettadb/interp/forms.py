@@ -489,6 +489,16 @@ def _assert(kind: str, with_msg: bool) -> Special:
         got = _collect((yield Tail((a[0], b))))
         if kind.endswith("ToResult") or kind == "assertIncludes":
             if type(a[1]) is not Expression:
+                if kind != "assertIncludes" or type(a[1]) in (Symbol, Variable):
+                    # hyperon 0.2.10's MeTTa helpers take the expected atom apart: their error
+                    if kind == "assertIncludes":
+                        where = Expression((Symbol("subtraction-atom"), a[1], Expression(tuple(got))))
+                    else:
+                        helper = "_assert-results-are-" + ("alpha-equal" if "Alpha" in kind else "equal")
+                        extra = (Expression(atom.children[:n]), a[2]) if with_msg else (atom,)
+                        where = Expression((Symbol(helper + ("-msg" if with_msg else "")), Expression(tuple(got)),
+                                            a[1], *extra))
+                    return [(error(where, Symbol("Atom is not an ExpressionAtom")), b)]
                 return [(error(atom, Expression((Symbol("BadArgType"), Integer(2), EXPRESSION_T,
                                                  it.types_of(a[1])[0]))), b)]
             expected = list(a[1].children)

@@ -180,8 +180,11 @@ def _size(it: Machine, args: list[Atom]) -> list[Atom]:
 
 def _index(it: Machine, args: list[Atom]) -> list[Atom]:
     kids = _expr_arg(args[0])
-    i = _num(args[1])
-    if not isinstance(i, int) or not 0 <= i < len(kids):
+    if type(args[1]) not in (Integer, Float):
+        raise Fail(Symbol("index-atom expects two arguments: expression and atom"))
+    v = args[1].value  # type: ignore[attr-defined]
+    i = int(v) if not (isinstance(v, float) and (math.isnan(v) or math.isinf(v))) else -1  # like hyperon: 1.9 is 1
+    if not 0 <= i < len(kids):
         raise Fail(Symbol("Index is out of bounds"))
     return [kids[i]]
 
@@ -223,7 +226,7 @@ def _format_args(it: Machine, args: list[Atom]) -> list[Atom]:
     parts = fmt.split("{}")
     out = [parts[0]]
     for i, p in enumerate(parts[1:]):
-        out.append(vals[i] if i < len(vals) else "{}")
+        out.append(vals[i] if i < len(vals) else "")  # like hyperon 0.2.10: a missing value is empty
         out.append(p)
     return [String("".join(out))]
 
