@@ -315,6 +315,9 @@ class Interpreter:
             expected = types[i] if types is not None else None
             if expected is not None and tb.links:
                 expected = tb.resolve(expected)
+            # hyperon 0.2.10: an argument of type `Atom` (a call of a function returning `Atom`) takes
+            # any parameter; what it returns is passed as it is, not checked against the parameter
+            atom_typed = expected is not None and expected != ATOM_T and self._atom_typed(arg, b)
             new: list[tuple[Any, Bindings]] = []
             for done, bb in combos:
                 if isinstance(done, Atom):
@@ -335,6 +338,8 @@ class Interpreter:
                 for r, rb in rs:
                     if is_error(r) and not (type(expected) is Symbol and expected.name in ("Atom", "ErrorType")):
                         new.append((r, rb))
+                    elif atom_typed:
+                        new.append((done + [r], rb))
                     elif expected is not None and not self.types.type_ok(r, expected):
                         # the value an argument reduced to does not have the parameter's type
                         have = self.types_of(r)
@@ -343,6 +348,15 @@ class Interpreter:
                         new.append((done + [r], rb))
             combos = new
         return combos
+
+    def _atom_typed(self, arg: Atom, b: Bindings) -> bool:
+        """Whether an argument as written has the type `Atom` (cheap for untyped heads)."""
+        if type(arg) is not Expression or not arg.children:  # type: ignore[attr-defined]
+            return False
+        h = arg.children[0]  # type: ignore[attr-defined]
+        if type(h) is Symbol and self.types.cache.get(h) == []:
+            return False
+        return ATOM_T in self.types_of(b.resolve(arg) if b.links else arg)
 
     def _note_arg_error(self, err: Atom, call: Atom) -> None:
         """Remember that `err` is the error of a typed call's arguments (`collapse-bind` shows those

@@ -21,6 +21,7 @@ from ..spaces import MemorySpace, ModuleSpaceAtom, SpaceAtom, StateAtom
 from ..unify import unify
 from .core import (
     ARROW,
+    ATOM_T,
     ERROR,
     EXPRESSION_T,
     FALSE,
@@ -630,7 +631,17 @@ def _get_state(it: Machine, atom: Expression, b: Bindings) -> Gen:
     a = atom.children[1:]
     out = []
     for s, bb in (yield (a[0], b)):
-        out.append((s.current, bb) if isinstance(s, StateAtom) else (error(atom, "get-state expects a state"), bb))
+        if not isinstance(s, StateAtom):
+            out.append((error(atom, "get-state expects a state"), bb))
+            continue
+        v = s.current
+        have = it.types_of(v)
+        if have and not _fits_state(have, s.value_type):
+            # a value an `Atom`-typed argument put in (change-state! does not check those): hyperon
+            # 0.2.10 checks it against the state's type on the way out
+            out.append((error(v, Expression((Symbol("BadType"), s.value_type, have[0]))), bb))
+            continue
+        out.append((v, bb))
     return out
 
 
@@ -645,7 +656,10 @@ def _change_state(it: Machine, atom: Expression, b: Bindings) -> Gen:
         want = s.value_type
         written = bb.resolve(a[1])
         have = it.types_of(written)
-        if have and not _fits_state(have, want):  # checked as written first, like hyperon
+        # like hyperon 0.2.10, an argument of type `Atom` (a call of a function returning `Atom`)
+        # fits any state, and the value it reduces to is not checked again
+        any_atom = any(t == ATOM_T for t in have)
+        if have and not any_atom and not _fits_state(have, want):  # checked as written first, like hyperon
             out.append((error(Expression((atom.children[0], s, written)), Expression(
                 (Symbol("BadArgType"), Integer(2), want, have[0]))), bb))
             continue
@@ -655,7 +669,7 @@ def _change_state(it: Machine, atom: Expression, b: Bindings) -> Gen:
                 out.append((v, b2))
                 continue
             have = it.types_of(v)
-            if have and not _fits_state(have, want):  # the value it reduced to
+            if have and not any_atom and not _fits_state(have, want):  # the value it reduced to
                 out.append((error(v, Expression((Symbol("BadType"), want, have[0]))), b2))
                 continue
             s.set(v)

@@ -162,8 +162,13 @@ def check_call(params: tuple[Atom, ...], args: tuple[Atom, ...], types_of: Calla
     for i, (arg, want) in enumerate(zip(args, params)):
         if want == ATOM or want == meta_type(arg) or type(arg) is Variable:
             continue
+        if b.links and b.resolve(want) == ATOM:  # a type variable an `Atom`-typed argument bound
+            continue
         have = types_of(arg)
         if not have or have[0] is want:  # ill-typed (its evaluation reports its own error), or plainly right
+            continue
+        if ATOM in have:  # like hyperon 0.2.10: an `Atom`-typed argument fits any parameter
+            b = match_types(ATOM, want, b) or b
             continue
         for t in have:
             b2 = match_types(t, want, b)
