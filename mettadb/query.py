@@ -73,8 +73,8 @@ def _vx_keys(v: View) -> tuple[list[bytes] | None, frozenset[bytes] | None]:
             if v.txn.stat(v.vx)["entries"] > _VX_DIRTY_MAX:
                 got = (None, None)
             else:
-                keys = list(v.txn.cursor(db=v.vx).iternext_nodup(keys=True, values=False))
-                got = (keys, frozenset(keys))
+                mine = list(v.txn.cursor(db=v.vx).iternext_nodup(keys=True, values=False))
+                got = (mine, frozenset(mine))
             v.cache.stats[key] = got
         return got
     c = v.cache.vx

@@ -179,7 +179,7 @@ def session_overlay(space: Any, create: bool = False) -> MemorySpace | None:
     `get-atoms` see it after the stored atoms.  It is never written to disk: a
     later process does not see it, and a rolled-back run does not take it back.
     """
-    if not _OVERLAYS.data and not create:  # no overlay anywhere (the common case): no weak reference made
+    if not _OVERLAYS.data and not create:  # type: ignore[attr-defined]  # no overlay anywhere (the common case): no weak reference made
         return None
     ov = _OVERLAYS.get(space)
     if ov is None and create:

@@ -185,12 +185,12 @@ class Interpreter:
                 continue
             h = a.children[0]  # type: ignore[attr-defined]
             if type(h) is Symbol:
-                op = quick.get(h.name)  # type: ignore[attr-defined]
-                if op is not None and h.name not in tokens:  # type: ignore[attr-defined]
+                op = quick.get(h.name)
+                if op is not None and h.name not in tokens:
                     # a pure grounded operation on literals (and untyped symbols) that plainly fit
                     # its parameters: answered here, as the generators would answer it
                     args = a.children[1:]  # type: ignore[attr-defined]
-                    params = op[1]
+                    params: tuple[Atom, ...] = op[1] or ()
                     if len(args) == len(params):
                         seen = None
                         for x, p in zip(args, params):
@@ -202,7 +202,7 @@ class Interpreter:
                                 if type(p) is Variable and (seen is None or seen is q):
                                     seen = q
                                     continue
-                            elif tx is Symbol and tcache.get(x) == [] and x.name not in tokens:  # type: ignore[attr-defined]
+                            elif tx is Symbol and tcache.get(x) == [] and x.name not in tokens:
                                 continue
                             break
                         else:
@@ -351,9 +351,9 @@ class Interpreter:
 
     def _atom_typed(self, arg: Atom, b: Bindings) -> bool:
         """Whether an argument as written has the type `Atom` (cheap for untyped heads)."""
-        if type(arg) is not Expression or not arg.children:  # type: ignore[attr-defined]
+        if type(arg) is not Expression or not arg.children:
             return False
-        h = arg.children[0]  # type: ignore[attr-defined]
+        h = arg.children[0]
         if type(h) is Symbol and self.types.cache.get(h) == []:
             return False
         return ATOM_T in self.types_of(b.resolve(arg) if b.links else arg)

@@ -629,7 +629,7 @@ def _new_state(it: Machine, atom: Expression, b: Bindings) -> Gen:
 @special("get-state", "(-> (StateMonad $t) $t)", arity=1)
 def _get_state(it: Machine, atom: Expression, b: Bindings) -> Gen:
     a = atom.children[1:]
-    out = []
+    out: list[Pair] = []
     for s, bb in (yield (a[0], b)):
         if not isinstance(s, StateAtom):
             out.append((error(atom, "get-state expects a state"), bb))
