@@ -293,7 +293,7 @@ class Interpreter:
         tb = EMPTY_BINDINGS
         if types is not None and len(types) == len(args):
             written = tuple(b.resolve(a) for a in args) if b.links else args
-            bad = None
+            bad: list[tuple[int, Atom, Atom]] = []
             cache = self.types.cache
             for a, want in zip(written, types):  # the common call, inline: literals of the parameter's
                 ta = type(a)                       # type, variables, applications of untyped functions
@@ -308,9 +308,10 @@ class Interpreter:
                 written = ()
             if written and not self.types.plainly_fits(written, types):
                 tb, bad = check_call(types, written, self.types_of, resolve=resolve)
-            if bad is not None:
-                return [(error(Expression((whole.children[0], *written)), Expression(  # type: ignore[attr-defined]
-                    (Symbol("BadArgType"), Integer(bad[0]), bad[1], bad[2]))), b)]
+            if bad:  # like hyperon 0.2.10: one error per argument type it tried
+                call = Expression((whole.children[0], *written))  # type: ignore[attr-defined]
+                return [(error(call, Expression((Symbol("BadArgType"), Integer(i), want, have))), b)
+                        for i, want, have in bad]
         for i, arg in enumerate(args):
             expected = types[i] if types is not None else None
             if expected is not None and tb.links:
