@@ -196,7 +196,10 @@ class BindingsAtom(Grounded):
 @special("collapse-bind", "(-> Atom Expression)", arity=1)
 def _collapse_bind(it: Machine, atom: Expression, b: Bindings) -> Gen:
     arg = atom.children[1]
-    variables = list(dict.fromkeys(x for x in iter_atoms(arg) if type(x) is Variable))
+    # the bindings shown: the scope's (what a `let` or `unify` bound around it, last bound first,
+    # as hyperon 0.2.10 prints them), then what the evaluation bound of the argument's variables
+    scope = [v for v in reversed(list(b.links)) if type(b.resolve(v)) is not Variable]
+    variables = scope + [x for x in dict.fromkeys(x for x in iter_atoms(arg) if type(x) is Variable) if x not in b.links]
     out: list[Pair] = []
     errors: list[Pair] = []
     # like hyperon 0.2.10 at the top level: one pair per result, a nested evaluation's last first
