@@ -53,13 +53,30 @@ class QueryStats:
 
 
 _VX_CACHE_MAX = 50_000
+#: the largest variable index a write transaction mirrors after its own writes
+_VX_DIRTY_MAX = 2_048
 
 
 def _vx_keys(v: View) -> tuple[list[bytes] | None, frozenset[bytes] | None]:
     """(sorted distinct keys, their set) of the variable index, (None, None) when it is too large to
     mirror or may differ from the committed one (inside this process's write transaction)."""
     if v.vx_dirty:
-        return None, None
+        # this transaction's writes touched the index: a mirror of its own, kept while it writes
+        # nothing more (the writer's cache lives for one version), and only when small, as
+        # rebuilding it after every write must stay cheap
+        w = v.writer
+        if w is None:
+            return None, None
+        key = ("vx", w.vx_changes)
+        got: tuple[list[bytes] | None, frozenset[bytes] | None] | None = v.cache.stats.get(key)
+        if got is None:
+            if v.txn.stat(v.vx)["entries"] > _VX_DIRTY_MAX:
+                got = (None, None)
+            else:
+                mine = list(v.txn.cursor(db=v.vx).iternext_nodup(keys=True, values=False))
+                got = (mine, frozenset(mine))
+            v.cache.stats[key] = got
+        return got
     c = v.cache.vx
     if c is None:
         keys: list[bytes]

@@ -502,6 +502,10 @@ class Store:
     def add(self, atom: AtomLike, count: int = 1) -> None:
         """Add `count` copies of an atom."""
         path, names = encode_with_names(as_atom(atom))
+        self.add_encoded(path, names, count)
+
+    def add_encoded(self, path: bytes, names: list[str], count: int = 1) -> None:
+        """`add` of an atom already encoded (`encoding.encode_with_names`)."""
         self.write(lambda w: w.add_path(path, names or None, None, count))
 
     def add_all(self, atoms: Iterable[AtomLike]) -> int:
@@ -574,8 +578,12 @@ class Store:
     def count_path(self, path: bytes) -> int:
         """`count` of an atom already encoded (`encoding.encode`)."""
         key = storage_key(path)
-        with self.read() as txn:
+        txn = self.current_txn()
+        if txn is not None:  # inside the thread's transaction (a script's step): no context manager
             raw = txn.get(key, db=self._dbs.atoms)
+        else:
+            with self.read() as txn:
+                raw = txn.get(key, db=self._dbs.atoms)
         return Record(key, raw).count if raw is not None else 0
 
     def __contains__(self, atom: object) -> bool:
