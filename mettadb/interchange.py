@@ -15,14 +15,14 @@ import json
 import re
 import struct
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import IO, Any
 
 from .encoding import VALID_SYMBOL_PATTERN, check_path, checked_tokens, flat_pattern, split_tokens
 from .errors import DecodeError, MettaDBError
 from .keys import MAX_PLAIN
 
-__all__ = ["FORMATS", "ExportReport", "block_items", "block_keys", "export_space", "paths_blocks", "read_paths"]
+__all__ = ["FORMATS", "ExportReport", "block_items", "block_keys", "export_space", "numbered_block_keys", "paths_blocks", "read_paths"]
 
 FORMATS = ("metta", "jsonl", "paths")
 _U32 = struct.Struct("<I")
@@ -196,6 +196,8 @@ def block_items(block: bytes, first: int = 1, source: str = "<paths>",
 
 
 Items = list[tuple[bytes, list[str] | None, list[bytes] | None]]
+#: how `numbered_block_keys` numbers records: (pack, tag, first number); a key ends in `pack(tag, n)`
+Numbers = tuple[Callable[[int, int], bytes], int, int]
 
 
 def _any_record() -> bytes:
@@ -228,9 +230,16 @@ def _records_pattern() -> re.Pattern[bytes]:
 
 def block_keys(block: bytes, first: int = 1, source: str = "<paths>", seen: set[bytes] | None = None,
                ) -> tuple[list[bytes], list[bytes], Items]:
+    """The records of a `paths_blocks` block, sorted out for a bulk load: see `numbered_block_keys`."""
+    akeys, rkeys, others, _ = numbered_block_keys(block, first, source, seen)
+    return akeys, rkeys, others
+
+
+def numbered_block_keys(block: bytes, first: int = 1, source: str = "<paths>", seen: set[bytes] | None = None,
+                        number: Numbers | None = None) -> tuple[list[bytes], list[bytes], Items, list[int]]:
     """The records of a `paths_blocks` block, sorted out for a bulk load, checked as `decode` would.
 
-    Returns (plain keys, reverse-index keys, other items): a ground record of
+    Returns (plain keys, reverse-index keys, other items, their numbers): a ground record of
     2-15 symbols with a plain key, each symbol's text plain ASCII or a string
     without escapes, gives its key (and its reverse key for 3 or more)
     without being cut up; every other record is an item as `block_items`
@@ -243,29 +252,39 @@ def block_keys(block: bytes, first: int = 1, source: str = "<paths>", seen: set[
     whole.  The matches are only trusted when every length prefix agrees and
     together they cover the block; else (and to name a bad record) the
     block is walked record by record.
+
+    With `number` (pack, tag, n), the records are numbered in the block's
+    order from n: a plain key ends in its record's `pack(tag, number)` (a
+    `bulk.Numbering` suffix), and the numbers of the other items are the
+    fourth list (empty without `number`).
     """
     seen = seen if seen is not None else set()
     akeys: list[bytes] = []
     rkeys: list[bytes] = []
     others: Items = []
+    nums: list[int] = []
+    seq = number[2] if number is not None else 0
     skip = _skip_pattern().match
     pos, end = 0, len(block)
     while pos < end:  # in pieces of whole records: `findall`'s tuples take ~20x the bytes they match
         m = skip(block, pos, min(end, pos + _PIECE))
         stop = m.end() if m is not None else pos
-        got = _piece_keys(block, pos, stop, first, source, seen) if stop > pos else None
+        got = _piece_keys(block, pos, stop, first, source, seen, number, seq) if stop > pos else None
         if got is None:  # a record of 256 bytes or more, or one to check (or name) record by record
-            return _block_keys(block, first, source, seen)
+            return _block_keys(block, first, source, seen, number)
         akeys += got[0]
         rkeys += got[1]
         others += got[2]
+        nums += got[3]
+        seq += got[4]
         pos = stop
-    return akeys, rkeys, others
+    return akeys, rkeys, others, nums
 
 
 def _piece_keys(block: bytes, start: int, end: int, first: int, source: str, seen: set[bytes],
-                ) -> tuple[list[bytes], list[bytes], Items] | None:
-    """`block_keys` for the whole records `block[start:end]` by one `findall`; None if it cannot vouch for them."""
+                number: Numbers | None, seq: int) -> tuple[list[bytes], list[bytes], Items, list[int], int] | None:
+    """`numbered_block_keys` for the whole records `block[start:end]` by one `findall` (numbered from
+    `seq`), and how many records; None if it cannot vouch for them."""
     found: list[tuple[bytes, ...]] = _records_pattern().findall(block, start, end)
     # groups: 0-4 length, key, head, 2 arguments of flat `(h a b)`; 5-8 `(h a)`; 9-14 `(h a b c)`;
     # 15-16 length and key of a nested one; 17 another record
@@ -282,18 +301,28 @@ def _piece_keys(block: bytes, start: int, end: int, first: int, source: str, see
     tokens = _token_pattern().findall
     rkeys += [b"".join([t[0], t[1], *t[:1:-1]]) for t in [tokens(x[16]) for x in found if x[16] and x[16][0] > 2]]
     others: Items = []
+    nums: list[int] = []
+    if number is not None:  # each record's number is its place among the matches
+        pack, tag = number[0], number[1]
+        if rest:
+            akeys = [k + pack(tag, i) for k, i in zip(akeys, [i for i, x in enumerate(found, seq) if not x[17]])]
+        else:
+            akeys = [k + pack(tag, i) for i, k in enumerate(akeys, seq)]
     if rest:
+        at = [i for i, x in enumerate(found, seq) if x[17]] if number is not None else None
         try:
-            more, rmore, others = _block_keys(b"".join(rest), first, source, seen)
+            more, rmore, others, nums = _block_keys(b"".join(rest), first, source, seen, number, at)
         except DecodeError:
             return None  # the whole block again, for the record's number
         akeys += more
         rkeys += rmore
-    return akeys, rkeys, others
+    return akeys, rkeys, others, nums, len(found)
 
 
-def _block_keys(block: bytes, first: int, source: str, seen: set[bytes]) -> tuple[list[bytes], list[bytes], Items]:
-    """`block_keys` record by record."""
+def _block_keys(block: bytes, first: int, source: str, seen: set[bytes], number: Numbers | None = None,
+                at: Sequence[int] | None = None) -> tuple[list[bytes], list[bytes], Items, list[int]]:
+    """`numbered_block_keys` record by record (the j-th record, from 0, numbered `at[j]`: by default
+    in order from `number`'s)."""
     akeys: list[bytes] = []
     rkeys: list[bytes] = []
     others: list[tuple[bytes, list[str] | None, list[bytes] | None]] = []
@@ -301,6 +330,13 @@ def _block_keys(block: bytes, first: int, source: str, seen: set[bytes]) -> tupl
     unpack = _U32.unpack_from
     patterns: dict[int, re.Pattern[bytes] | None] = {}  # by arity tag: a record is its u32 length, then the path
     pos, end, i = 0, len(block), first
+    nums: list[int] = []
+    pack: Callable[[int, int], bytes] | None = None
+    ntag = 0  # the numbers' msgpack type
+    if number is not None:
+        pack, ntag = number[0], number[1]
+        if at is None:
+            at = range(number[2], number[2] + len(block))  # a record takes 5 bytes at least
     try:
         while pos < end:
             (length,) = unpack(block, pos)
@@ -315,15 +351,17 @@ def _block_keys(block: bytes, first: int, source: str, seen: set[bytes]) -> tupl
             if m is not None and m.end() == nxt:
                 syms = m.groups()  # every symbol already valid as it stands (see `_valid_symbol`)
                 path = block[pos + 4:nxt]
-                aappend(path)
+                aappend(path if pack is None or at is None else path + pack(ntag, at[i - first]))
                 if len(syms) > 2:
                     rappend(path[:1] + syms[0] + b"".join(syms[:0:-1]))
             else:
                 path = block[pos + 4:nxt]
                 nvars, tokens = checked_tokens(path, seen)
                 others.append((path, [f"_{k}" for k in range(nvars)] if nvars else None, tokens))
+                if at is not None:
+                    nums.append(at[i - first])
             pos = nxt
             i += 1
     except DecodeError as e:
         raise DecodeError(f"{source}: record {i}: {e}") from None
-    return akeys, rkeys, others
+    return akeys, rkeys, others, nums

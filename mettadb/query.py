@@ -30,14 +30,14 @@ from .atoms import Atom, Variable, fresh_variable
 from .bindings import EMPTY_BINDINGS, Bindings
 from .encoding import TEXT_CACHE, decode, text_atom
 from .keys import MAX_PLAIN, unreverse_key
-from .layout import ONE, Record
+from .layout import Record, pack_seq, unpack_value
 from .pattern import COMMA, Compiled, compiled, conjuncts, template
 from .pattern import clear_caches as clear_pattern_caches
 from .plan import Plan, View, head_stats, plan_conjunction, plan_pattern
 from .store import Store
 from .unify import unify
 
-__all__ = ["COMMA", "QueryStats", "clear_caches", "conjuncts", "count", "explain", "run_query"]
+__all__ = ["COMMA", "QueryStats", "clear_caches", "conjuncts", "count", "explain", "ordered_query", "run_query"]
 
 
 @dataclass
@@ -53,13 +53,30 @@ class QueryStats:
 
 
 _VX_CACHE_MAX = 50_000
+#: the largest variable index a write transaction mirrors after its own writes
+_VX_DIRTY_MAX = 2_048
 
 
 def _vx_keys(v: View) -> tuple[list[bytes] | None, frozenset[bytes] | None]:
     """(sorted distinct keys, their set) of the variable index, (None, None) when it is too large to
     mirror or may differ from the committed one (inside this process's write transaction)."""
     if v.vx_dirty:
-        return None, None
+        # this transaction's writes touched the index: a mirror of its own, kept while it writes
+        # nothing more (the writer's cache lives for one version), and only when small, as
+        # rebuilding it after every write must stay cheap
+        w = v.writer
+        if w is None:
+            return None, None
+        key = ("vx", w.vx_changes)
+        got: tuple[list[bytes] | None, frozenset[bytes] | None] | None = v.cache.stats.get(key)
+        if got is None:
+            if v.txn.stat(v.vx)["entries"] > _VX_DIRTY_MAX:
+                got = (None, None)
+            else:
+                mine = list(v.txn.cursor(db=v.vx).iternext_nodup(keys=True, values=False))
+                got = (mine, frozenset(mine))
+            v.cache.stats[key] = got
+        return got
     c = v.cache.vx
     if c is None:
         keys: list[bytes]
@@ -75,13 +92,15 @@ def _vx_keys(v: View) -> tuple[list[bytes] | None, frozenset[bytes] | None]:
 class _Run:
     """Per-run state: the view, counters, the variable index mirror, a reusable cursor."""
 
-    __slots__ = ("cursor", "qs", "v", "vxkeys", "vxset")
+    __slots__ = ("cursor", "qs", "seqs", "v", "vxkeys", "vxset")
 
-    def __init__(self, v: View, qs: QueryStats) -> None:
+    def __init__(self, v: View, qs: QueryStats, ordered: bool = False) -> None:
         self.v = v
         self.qs = qs
         self.vxkeys, self.vxset = _vx_keys(v)
         self.cursor: Any = None
+        #: ordered runs: the order key of each row, appended just before the row is yielded
+        self.seqs: list[Any] | None = [] if ordered else None
 
 
 def _forward_rows(r: _Run, prefix: bytes) -> Iterator[tuple[bytes, bytes]]:
@@ -183,6 +202,7 @@ def _slow_row(resolved: Atom, key: bytes, raw: bytes, bindings: Bindings, fwd: b
     return unify(resolved, stored, bindings), rec.count
 
 
+
 def _use_reverse(comp: Compiled, kind: str | None) -> bool:
     """Reverse when the plan chose it and the resolved pattern has a constant suffix; forward when
     the plan chose that; unplanned, reverse when the constant suffix is longer than the prefix."""
@@ -191,11 +211,26 @@ def _use_reverse(comp: Compiled, kind: str | None) -> bool:
     return kind == "reverse" or comp.rev_tokens > comp.fwd_tokens
 
 
+def _order_key(key: bytes, raw: bytes) -> bytes:
+    """A record's order key: its sequence number as msgpack's shortest encoding, whose bytes compare as
+    the numbers do (a bare-number record is its own key)."""
+    t = raw[0]
+    if t < 0x80 or 0xCB < t < 0xD0:
+        return raw
+    return pack_seq(Record(key, raw).seq)
+
+
 def _match_one(r: _Run, pattern: Atom, bindings: Bindings, kind: str | None = None,
                comp: Compiled | None = None) -> Iterator[Bindings]:
     """Every match of one pattern under `bindings`; `comp` is the pattern compiled under them
-    when the caller has it (the resolved atom is then built only to unify a stored rule)."""
+    when the caller has it (the resolved atom is then built only to unify a stored rule).
+
+    In an ordered run (`r.seqs`), the order key of the stored atom each match came from (its
+    insertion sequence number, `_order_key`) is appended to `r.seqs` just before the match is
+    yielded; copies of an atom come one after the other with its key.
+    """
     qs = r.qs
+    seqs = r.seqs
     resolved: Atom | None = None
     if comp is None:
         resolved = bindings.resolve(pattern) if len(bindings) else pattern
@@ -205,9 +240,19 @@ def _match_one(r: _Run, pattern: Atom, bindings: Bindings, kind: str | None = No
         raw = r.v.txn.get(comp.key, None, r.v.atoms)
         if raw is not None:
             qs.keys_visited += 1
-            for _ in range(Record.count_of(comp.key, raw)):
+            t = raw[0]
+            if t < 0x80 or 0xCB < t < 0xD0:  # one copy of a ground atom: the record is its order key
                 qs.rows += 1
+                if seqs is not None:
+                    seqs.append(raw)
                 yield bindings
+            else:
+                okey = _order_key(comp.key, raw) if seqs is not None else None
+                for _ in range(Record.count_of(comp.key, raw)):
+                    qs.rows += 1
+                    if seqs is not None:
+                        seqs.append(okey)
+                    yield bindings
         if r.vxset is not None and not r.vxset:
             return
         for key, raw in _vx_candidates(r, comp, False):
@@ -215,8 +260,11 @@ def _match_one(r: _Run, pattern: Atom, bindings: Bindings, kind: str | None = No
                 resolved = bindings.resolve(pattern)
             b2, n = _slow_row(resolved, key, raw, bindings, comp.fwd_prefix)
             if b2 is not None:
+                okey = _order_key(key, raw) if seqs is not None else None
                 for _ in range(n):
                     qs.rows += 1
+                    if seqs is not None:
+                        seqs.append(okey)
                     yield b2
         return
     reverse = _use_reverse(comp, kind)
@@ -232,8 +280,10 @@ def _match_one(r: _Run, pattern: Atom, bindings: Bindings, kind: str | None = No
     sources = (rows,) if r.vxset is not None and not r.vxset else (rows, _vx_candidates(r, comp, reverse))
     for source in sources:
         for key, raw in source:
-            if raw == ONE or (len(raw) == 1 and raw[0] < 0x80):
-                # a ground atom with a plain key: match on bytes, decode only the captures
+            t = raw[0]
+            if t < 0x80 or 0xCB < t < 0xD0 or t == 0x92:
+                # a ground atom with a plain key (a bare sequence number: one copy; `[count, seq]`):
+                # match on bytes, decode only the captures
                 if not key.startswith(head):
                     continue
                 caps = comp.match_key(key, start)
@@ -247,8 +297,18 @@ def _match_one(r: _Run, pattern: Atom, bindings: Bindings, kind: str | None = No
                         d[variables[i]] = (cache_get(c) or text_atom(c)) if t > 0xC0 and len(c) == 1 + (t & 0x3F) \
                             else decode(c)
                     b = adopt(d)
-                    for _ in range(raw[0]):
+                    if raw[0] != 0x92:
                         qs.rows += 1
+                        if seqs is not None:
+                            seqs.append(raw)  # the record is the order key
+                        yield b
+                        continue
+                    n, seq = unpack_value(raw)
+                    okey = pack_seq(seq)
+                    for _ in range(n):
+                        qs.rows += 1
+                        if seqs is not None:
+                            seqs.append(okey)
                         yield b
                     continue
             # atoms with variables, hashed keys or extension tags: decode and unify
@@ -256,8 +316,11 @@ def _match_one(r: _Run, pattern: Atom, bindings: Bindings, kind: str | None = No
                 resolved = bindings.resolve(pattern)
             b2, n = _slow_row(resolved, key, raw, bindings, fwd)
             if b2 is not None:
+                okey = _order_key(key, raw) if seqs is not None else None
                 for _ in range(n):
                     qs.rows += 1
+                    if seqs is not None:
+                        seqs.append(okey)
                     yield b2
 
 
@@ -265,13 +328,21 @@ def _bound(bindings: Bindings) -> set[Variable]:
     return {x for x in bindings if type(bindings.walk(x)) is not Variable}
 
 
-def _join(r: _Run, plan: Plan, bindings: Bindings, per_step: bool) -> Iterator[Bindings]:
-    """The nested-loop join of a plan's steps (an explicit stack: no recursion however many)."""
+def _join(r: _Run, plan: Plan, bindings: Bindings, per_step: bool,
+          written: list[int] | None = None) -> Iterator[Bindings]:
+    """The nested-loop join of a plan's steps (an explicit stack: no recursion however many).
+
+    In an ordered run (`written`: the written position of each plan step), each result's order key
+    is the tuple of the matched atoms' keys in written conjunct order, appended to `r.seqs`
+    before the result is yielded (the steps' own keys are taken off it as they come).
+    """
     steps = plan.steps
     n = len(steps)
     qs = r.qs
     if per_step:
         qs.step_rows, qs.step_keys = [0] * n, [0] * n
+    seqs = r.seqs
+    cur: list[Any] = [b""] * n
     templates = [template(s.pattern) for s in steps]
     stack: list[Iterator[Bindings]] = [_match_one(r, steps[0].pattern, bindings, steps[0].kind)]
     while stack:
@@ -287,7 +358,11 @@ def _join(r: _Run, plan: Plan, bindings: Bindings, per_step: bool) -> Iterator[B
         if b is None:
             stack.pop()
             continue
+        if seqs is not None:
+            cur[written[depth]] = seqs.pop()  # type: ignore[index]
         if depth + 1 == n:
+            if seqs is not None:
+                seqs.append(tuple(cur))
             yield b
         else:
             s = steps[depth + 1]
@@ -296,29 +371,49 @@ def _join(r: _Run, plan: Plan, bindings: Bindings, per_step: bool) -> Iterator[B
 
 def run_query(space: Store, pattern: Atom, bindings: Bindings = EMPTY_BINDINGS,
               stats: QueryStats | None = None) -> Iterator[Bindings]:
-    """Lazily yield Bindings of every match of a pattern or conjunction."""
+    """Lazily yield Bindings of every match of a pattern or conjunction (in the order the index and
+    the plan find them: see `ordered_query` for hyperon's)."""
     qs = stats if stats is not None else QueryStats()
     txn = space.current_txn()
     if txn is not None:  # inside a session's transaction: no context manager per query
-        yield from _run(View(space, txn), pattern, bindings, qs, stats is not None)
+        yield from _run(_Run(View(space, txn), qs), pattern, bindings, stats is not None)
         return
     with space.read() as txn:
-        yield from _run(View(space, txn), pattern, bindings, qs, stats is not None)
+        yield from _run(_Run(View(space, txn), qs), pattern, bindings, stats is not None)
 
 
-def _run(v: View, pattern: Atom, bindings: Bindings, qs: QueryStats, per_step: bool) -> Iterator[Bindings]:
-    r = _Run(v, qs)
+def ordered_query(space: Store, pattern: Atom, bindings: Bindings = EMPTY_BINDINGS) -> list[Bindings]:
+    """Every match, in hyperon's order: by the insertion sequence numbers of the matched atoms, a
+    conjunction's compared as a tuple in written conjunct order (its nested-loop order), while
+    the planner still joins in its own order.  Copies of an atom come together."""
+    txn = space.current_txn()
+    if txn is not None:
+        r = _Run(View(space, txn), QueryStats(), True)
+        rows = list(_run(r, pattern, bindings, False))
+    else:
+        with space.read() as txn:
+            r = _Run(View(space, txn), QueryStats(), True)
+            rows = list(_run(r, pattern, bindings, False))
+    keys: list[Any] = r.seqs or []
+    if len(rows) > 1 and keys != sorted(keys):
+        return [rows[i] for i in sorted(range(len(rows)), key=keys.__getitem__)]
+    return rows
+
+
+def _run(r: _Run, pattern: Atom, bindings: Bindings, per_step: bool) -> Iterator[Bindings]:
     parts = conjuncts(pattern)
     if parts is None:
         yield from _match_one(r, pattern, bindings)
         return
     if not parts:
-        qs.rows += 1
+        r.qs.rows += 1
+        if r.seqs is not None:
+            r.seqs.append(())
         yield bindings
         return
-    plan = plan_conjunction(v, parts, _bound(bindings))
-    qs.plan = plan
-    yield from _join(r, plan, bindings, per_step)
+    plan = plan_conjunction(r.v, parts, _bound(bindings))
+    r.qs.plan = plan
+    yield from _join(r, plan, bindings, per_step, [s.written for s in plan.steps] if r.seqs is not None else None)
 
 
 # ---------------------------------------------------------------- counting
@@ -349,20 +444,22 @@ def _count_one(r: _Run, pattern: Atom, bindings: Bindings, kind: str | None = No
             for key, raw in cur:
                 if not key.startswith(prefix):
                     break
-                n += 1 if raw == ONE else Record.count_of(key, raw)
+                t = raw[0]
+                n += 1 if t < 0x80 or 0xCB < t < 0xD0 else Record.count_of(key, raw)
         return n + _count_slow(r, comp, resolved, bindings, False)
     head = comp.head
     start = len(head)
     match = comp.match_key
     for key, raw in (_reverse_rows(r, comp) if reverse else _forward_rows(r, comp.fwd_prefix)):
-        if raw == ONE or (len(raw) == 1 and raw[0] < 0x80):
+        t = raw[0]
+        if t < 0x80 or 0xCB < t < 0xD0 or t == 0x92:
             if not key.startswith(head):
                 continue
             caps = match(key, start)
             if caps is None:
                 continue
             if caps is not False:
-                n += raw[0]
+                n += 1 if t != 0x92 else Record.count_of(key, raw)
                 continue
         b2, c = _slow_row(resolved, key, raw, bindings, comp.fwd_prefix)
         if b2 is not None:

@@ -19,11 +19,25 @@ from .errors import ParseError
 from .parser import BLOCK_SIZE, Source, line_blocks, open_binary, parse_file
 from .tokens import CLOSE, COMMENT, OPEN, STRING, UNTERMINATED_STRING, WORD
 
-__all__ = ["FastKeys", "MalformedRange", "Transcoded", "transcode_file", "transcode_range"]
+__all__ = ["FastKeys", "MalformedRange", "Numbered", "Transcoded", "transcode_file", "transcode_range"]
 
 #: where a transcoder puts the keys of the lines it takes in bulk (see `transcode_file`):
 #: (primary keys, reverse-index keys, called with how many atoms after each block)
 FastKeys = tuple[list[bytes], list[bytes], Callable[[int], None]]
+
+
+class Numbered:
+    """Insertion numbers of a bulk transcode (`keys`), in input order: its atoms get `first`,
+    `first + 1`, ...; the primary keys it appends itself end in their number's suffix
+    `pack(tag, n)` (`bulk.Numbering`), and `at` is the number of the atom last yielded."""
+
+    __slots__ = ("at", "first", "pack", "tag")
+
+    def __init__(self, pack: Callable[[int, int], bytes], tag: int, first: int) -> None:
+        self.pack = pack
+        self.tag = tag
+        self.first = first
+        self.at = first - 1
 
 
 class Transcoded:
@@ -48,6 +62,7 @@ def transcode_file(
     *,
     block_size: int = BLOCK_SIZE,
     keys: FastKeys | None = None,
+    number: Numbered | None = None,
 ) -> Iterator[tuple[bytes, list[str] | None, list[bytes] | None]]:
     """Stream `(path, variable_names, tokens)` for every non-`!` atom of a file.
 
@@ -57,7 +72,9 @@ def transcode_file(
     runs of top-level lines that are flat expressions of 1-5 short words
     (`(parent P1 "Ann")`) are not yielded: their primary keys and reverse
     keys are appended to `keys[0]` and `keys[1]` a block at a time, and
-    `keys[2](n)` is called after each block with how many.  On bad input the
+    `keys[2](n)` is called after each block with how many.  With `number`
+    too, those keys end in their atoms' insertion numbers (see `Numbered`;
+    every atom counts, in input order, taken in bulk or yielded).  On bad input the
     file is re-read by the precise scanner and its ParseError is raised; a
     non-seekable stream is spooled to a temporary file first so that can happen.
     """
@@ -72,7 +89,7 @@ def transcode_file(
     try:
         start = stream.tell()
         try:
-            yield from _transcode(stream, name, st, block_size, keys)
+            yield from _transcode(stream, name, st, block_size, keys, number)
         except _Anomaly:
             stream.seek(start)
             for _ in parse_file(stream, block_size=block_size):
@@ -104,7 +121,7 @@ class _RangeReader:
 
 def transcode_range(
     path: str, start: int, end: int, stats: Transcoded | None = None, *, block_size: int = BLOCK_SIZE,
-    keys: FastKeys | None = None,
+    keys: FastKeys | None = None, number: Numbered | None = None,
 ) -> Iterator[tuple[bytes, list[str] | None, list[bytes] | None]]:
     """`transcode_file` over bytes [start, end) of a file, for parallel loads.
 
@@ -116,7 +133,7 @@ def transcode_range(
     with open(path, "rb") as f:
         f.seek(start)
         try:
-            yield from _transcode(_RangeReader(f, end), path, st, block_size, keys)  # type: ignore[arg-type]
+            yield from _transcode(_RangeReader(f, end), path, st, block_size, keys, number)  # type: ignore[arg-type]
         except _Anomaly:
             raise MalformedRange(f"{path}: bytes {start}-{end}") from None
 
@@ -170,7 +187,8 @@ def _encode_words(words: list[str], cache: dict[str, bytes], varidx: dict[str, i
 
 
 def _transcode(
-    stream: IO[bytes], name: str, st: Transcoded, block_size: int, keys: FastKeys | None = None
+    stream: IO[bytes], name: str, st: Transcoded, block_size: int, keys: FastKeys | None = None,
+    number: Numbered | None = None,
 ) -> Iterator[tuple[bytes, list[str] | None, list[bytes] | None]]:
     cache: dict[str, bytes] = {}
     bcache: dict[bytes, bytes] = {}
@@ -202,11 +220,15 @@ def _transcode(
     e = b""
     if keys is not None:
         block_size = min(block_size, _KEYS_BLOCK)
+    # k: the number of the next atom (taken in bulk or yielded), in input order; nb.at: the last yielded
+    nb = number if number is not None else Numbered(_no_suffix, 0, 0)
+    k = nb.first
     for bblock, last in _byte_blocks(stream, name, block_size):
         st.bytes_read += len(bblock)
-        fast: list[tuple[bytes, bytes, bytes]] = []
-        fast3: list[tuple[bytes, bytes, bytes]] = []
-        fast3n: list[tuple[bytes, bytes, bytes]] = []
+        # each with its atom's number
+        fast: list[tuple[bytes, bytes, bytes, int]] = []
+        fast3: list[tuple[bytes, bytes, bytes, int]] = []
+        fast3n: list[tuple[bytes, bytes, bytes, int]] = []
         if keys is not None:
             rows: list[tuple[bytes, bytes, bytes, bytes, bytes, bytes, bytes, bytes]] = lines_of(bblock)
             rows.pop()  # the empty match at the end (a line the per-line path does not see)
@@ -219,11 +241,12 @@ def _transcode(
             if x or b or p:  # a line `_fast_keys` can take
                 if not counts and not pending and not bang:
                     if z:
-                        fast3.append((x, y, z))
+                        fast3.append((x, y, z, k))
                     elif x:
-                        fast3n.append((x, y, f))
+                        fast3n.append((x, y, f, k))
                     else:
-                        fast.append((b, p, q))
+                        fast.append((b, p, q, k))
+                    k += 1
                     continue
                 line = b"(" + (x + b" " + y + b" " + (z or f) if x else b or p + b" " + q) + b")"
             if not counts and not pending and not bang:
@@ -237,6 +260,8 @@ def _transcode(
                         pass
                     else:
                         st.atoms += 1
+                        nb.at = k
+                        k += 1
                         yield b"".join(enc), None, (enc if len(enc) > 3 and enc[1][0] > 0xC0 else None)
                         continue
                 elif not line or line.isspace():
@@ -254,6 +279,8 @@ def _transcode(
                             pass
                         else:
                             st.atoms += 1
+                            nb.at = k
+                            k += 1
                             yield b"".join(enc), None, (enc if len(enc) > 3 and enc[1][0] > 0xC0 else None)
                             continue
             text = line.decode()
@@ -309,6 +336,8 @@ def _transcode(
                     bang = False
                 else:
                     st.atoms += 1
+                    nb.at = k
+                    k += 1
                     tokens = parts if len(parts) > 3 and 3 <= parts[0][0] < 64 and parts[1][0] > 0xC0 else None
                     yield b"".join(parts), (varnames if varnames else None), tokens
                 parts = []
@@ -318,32 +347,51 @@ def _transcode(
         if fast or fast3 or fast3n:
             assert keys is not None
             t, a3 = _SYM, _ARITY[3]
-            keys[0].extend([b"".join((a3, t[len(x)], x, t[len(y)], y, t[len(z)], z)) for x, y, z in fast3])
-            keys[1].extend([b"".join((a3, t[len(x)], x, t[len(z)], z, t[len(y)], y)) for x, y, z in fast3])
+            if number is not None:
+                pack, tag = number.pack, number.tag
+                keys[0].extend([b"".join((a3, t[len(x)], x, t[len(y)], y, t[len(z)], z, pack(tag, i)))
+                                for x, y, z, i in fast3])
+            else:
+                keys[0].extend([b"".join((a3, t[len(x)], x, t[len(y)], y, t[len(z)], z)) for x, y, z, _ in fast3])
+            keys[1].extend([b"".join((a3, t[len(x)], x, t[len(z)], z, t[len(y)], y)) for x, y, z, _ in fast3])
             if fast3n:
                 bget = bcache.get
-                three = [(t[len(x)] + x, t[len(y)] + y, bget(f) or btok(f)) for x, y, f in fast3n]
-                keys[0].extend([a3 + x + y + f for x, y, f in three])
-                keys[1].extend([a3 + x + f + y for x, y, f in three])
-            n = _fast_keys(fast, keys[0], keys[1], btok) + len(fast3) + len(fast3n)
+                three = [(t[len(x)] + x, t[len(y)] + y, bget(f) or btok(f), i) for x, y, f, i in fast3n]
+                if number is not None:
+                    keys[0].extend([b"".join((a3, x, y, f, pack(tag, i))) for x, y, f, i in three])
+                else:
+                    keys[0].extend([a3 + x + y + f for x, y, f, _ in three])
+                keys[1].extend([a3 + x + f + y for x, y, f, _ in three])
+            n = _fast_keys(fast, keys[0], keys[1], btok, number) + len(fast3) + len(fast3n)
             st.atoms += n
             keys[2](n)
     if opens or bang or pending:
         raise _Anomaly
 
 
-def _fast_keys(lines: list[tuple[bytes, bytes, bytes]], akeys: list[bytes], rkeys: list[bytes],
-               btok: Callable[[bytes], bytes]) -> int:
+def _no_suffix(tag: int, n: int) -> bytes:
+    return b""
+
+
+def _fast_keys(lines: list[tuple[bytes, bytes, bytes, int]], akeys: list[bytes], rkeys: list[bytes],
+               btok: Callable[[bytes], bytes], number: Numbered | None = None) -> int:
     """Append the keys of top-level lines (their groups in `_LINES`) to `akeys` and `rkeys`.
 
     As the per-line path encodes them: a word that starts above `@` or is a
     plain string literal is its length tag and its text; any other (numbers)
-    is encoded by `btok`.  Returns how many atoms.
+    is encoded by `btok`.  Returns how many atoms.  With `number`, each
+    primary key ends in its line's number (the last item of each line).
     """
+    if not lines:
+        return 0
     t, a = _SYM, _ARITY
     toks = [[t[len(w)] + w if w[0] > 64 or w[0] == 34 else btok(w) for w in ws]
-            for ws in [b.split() if b else [*p.split(), q] for b, p, q in lines]]
-    akeys += [b"".join((a[len(k)], *k)) for k in toks]
+            for ws in [b.split() if b else [*p.split(), q] for b, p, q, _ in lines]]
+    if number is not None:
+        pack, tag = number.pack, number.tag
+        akeys += [b"".join((a[len(k)], *k, pack(tag, line[3]))) for k, line in zip(toks, lines)]
+    else:
+        akeys += [b"".join((a[len(k)], *k)) for k in toks]
     rkeys += [b"".join((a[len(k)], k[0], *k[:0:-1])) for k in toks if len(k) > 2 and k[0][0] > 0xC0]
     return len(toks)
 
