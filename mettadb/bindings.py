@@ -11,8 +11,9 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from .atoms import Atom, Expression, Variable
+from .encoding import TEXT_CACHE, decode, text_atom
 
-__all__ = ["EMPTY_BINDINGS", "Bindings"]
+__all__ = ["EMPTY_BINDINGS", "Bindings", "LazyBindings", "RowLayout"]
 
 
 class Bindings(Mapping[Variable, Atom]):
@@ -146,6 +147,88 @@ class Bindings(Mapping[Variable, Atom]):
 
 
 EMPTY_BINDINGS = Bindings()
+
+
+class RowLayout:
+    """What a row of captured bytes means: which variable each position holds, and the incoming
+    links every row of a query shares (shared by all the rows of one query step)."""
+
+    __slots__ = ("base", "names")
+
+    def __init__(self, names: dict[Variable, int], base: dict[Variable, Atom]) -> None:
+        #: variable -> position in the row, in capture order
+        self.names = names
+        #: the incoming bindings' links (never changed)
+        self.base = base
+
+
+class LazyBindings(Bindings):
+    """Bindings whose captured values are kept as byte paths (ground subterms of stored keys) and
+    decoded when read: `b[var]` decodes one value (an expression once, then kept); anything that
+    needs every link (`links`, `resolve`, `==`, unification) builds them all once.
+
+    Behaves exactly like the `Bindings` it stands for; pickles as a plain `Bindings`.
+    """
+
+    __slots__ = ("_lay", "_row", "_vals")
+    _lay: RowLayout
+    _row: tuple[bytes, ...]
+    _vals: dict[int, Atom] | None
+
+    def __init__(self, lay: RowLayout, row: tuple[bytes, ...]) -> None:
+        self._lay = lay
+        self._row = row
+        self._vals = None
+
+    def __getattr__(self, name: str) -> Any:
+        # reached only while the `links` slot is unset: build every link once
+        if name != "links":
+            raise AttributeError(name)
+        lay = self._lay
+        d = dict(lay.base)
+        value = self._value
+        for var, i in lay.names.items():
+            d[var] = value(i)
+        self.links = d
+        return d
+
+    def _value(self, i: int) -> Atom:
+        c = self._row[i]
+        t = c[0]
+        if t > 0xC0 and len(c) == 1 + (t & 0x3F):
+            return TEXT_CACHE.get(c) or text_atom(c)
+        vals = self._vals
+        if vals is None:
+            vals = self._vals = {}
+        a = vals.get(i)
+        if a is None:
+            a = vals[i] = decode(c)
+        return a
+
+    def __getitem__(self, var: Variable | str) -> Atom:
+        if type(var) is str:
+            var = Variable(var[1:] if var.startswith("$") else var)
+        i = self._lay.names.get(var)  # type: ignore[arg-type]
+        if i is None:  # an incoming binding (or none): the links resolve it
+            return Bindings.__getitem__(self, var)
+        return self._value(i)
+
+    def __contains__(self, var: object) -> bool:
+        if type(var) is str:
+            var = Variable(var[1:] if var.startswith("$") else var)
+        lay = self._lay
+        return var in lay.names or var in lay.base
+
+    def __iter__(self) -> Iterator[Variable]:
+        lay = self._lay
+        return iter(lay.names) if not lay.base else iter(self.links)
+
+    def __len__(self) -> int:
+        lay = self._lay
+        return len(lay.names) if not lay.base else len(self.links)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return Bindings.from_links, (self.links,)
 
 
 class _TooDeep(Exception):

@@ -13,14 +13,17 @@ from typing import Any, Literal
 
 from .atoms import Atom, Expression, Symbol, Variable
 from .bindings import Bindings
-from .encoding import NEW_VAR, atom_tokens, literal_token, symbol_token, varref_token
-from .keys import const_prefix
-from .layout import is_reversible
+from .encoding import NEW_VAR, atom_tokens, literal_token, split_tokens, symbol_token, varref_token
+from .keys import const_prefix, unreverse_key
+from .layout import ONE, is_reversible
 
 __all__ = [
+    "BATCH",
     "COMMA",
+    "ByteProgram",
     "Compiled",
     "Template",
+    "byte_program",
     "clear_caches",
     "compiled",
     "conjuncts",
@@ -250,4 +253,322 @@ def template(pattern: Atom) -> Template:
             _TEMPLATES.clear()
         t = _TEMPLATES[pattern] = Template(pattern)
     return t
+
+
+
+# ---------------------------------------------------------------- joins on bytes
+#
+# A conjunction (or one pattern) runs as a pipeline of steps over *rows*: tuples of
+# captured subterm paths, one per variable bound so far.  Each step is a generator
+# compiled from the shape of its pattern (which tokens are constants, which are
+# variables bound by earlier steps, new or repeated); the constants are bound per
+# query.  A step takes batches of input rows and, per row, builds its key prefix by
+# concatenating bytes, scans (or looks up) and slices the new captures out of each
+# matching key.  No atom is built; the last step wraps each row in a `LazyBindings`.
+
+MAX_KEY = 494  # keys.MAX_PLAIN: a longer prefix or key is hashed (the general path handles it)
+BATCH = 256    # rows a step collects before handing them on
+
+LIT, REF, NEWV, SAMEV = "L", "R", "N", "S"
+
+
+def subterm_end(path: bytes, pos: int) -> int:
+    """The offset just past the subterm at `pos`: -1 for an extension tag, -2 when the path ends first."""
+    n = len(path)
+    need = 1
+    while need:
+        if pos >= n:
+            return -2
+        t = path[pos]
+        if t > 0xC0:
+            pos += 1 + (t & 0x3F)
+            need -= 1
+        elif t < 0x40:
+            pos += 1
+            need += t - 1
+        elif t >= 0x80:
+            return -2  # a variable: stored ground keys have none
+        else:
+            return -1
+    return pos if pos <= n else -2
+
+
+def reversed_tokens(sub: bytes) -> bytes:
+    """The tokens of a subterm path in reverse order (how the reverse index writes an argument)."""
+    t = sub[0]
+    if t > 0xC0 and len(sub) == 1 + (t & 0x3F):
+        return sub
+    return b"".join(reversed(split_tokens(sub)))
+
+
+class StepShape:
+    """One step of a byte program: its items (`L` constant token, `R j` row slot, `N j` new capture,
+    `S j` repeat of a capture of this step) and its access path."""
+
+    __slots__ = ("access", "first_new", "items", "last_new", "new")
+
+    def __init__(self, items: tuple[tuple[str, int], ...], access: str) -> None:
+        self.items = items
+        self.access = access  # "lookup", "forward" or "reverse"
+        kinds = [k for k, _ in items]
+        self.first_new = kinds.index(NEWV) if NEWV in kinds else len(items)
+        self.last_new = max((i for i, k in enumerate(kinds) if k in (NEWV, SAMEV)), default=-1)
+        self.new = [j for k, j in items if k == NEWV]
+
+
+def _chunks(items: list[tuple[str, int]], lits: list[bytes], consts: list[bytes], reverse: bool = False
+            ) -> tuple[str, bool]:
+    """A Python expression concatenating `items` (constants merged into one name each), and whether
+    it reads the row; the merged constants are appended to `consts`."""
+    parts: list[str] = []
+    run: list[bytes] = []
+    uses_row = False
+
+    def flush() -> None:
+        if run:
+            consts.append(b"".join(run))
+            parts.append(f"K[{len(consts) - 1}]")
+            run.clear()
+
+    for k, j in items:
+        if k == LIT:
+            run.append(lits[j])
+        else:
+            flush()
+            uses_row = True
+            parts.append(f"_rt(row[{j}])" if reverse else (f"row[{j}]" if k == REF else f"c{j}"))
+    flush()
+    return (" + ".join(parts) if parts else "b''"), uses_row
+
+
+def _step_source(k: int, s: StepShape, lits: list[bytes], consts: list[bytes], last: bool) -> str:
+    """The generator of one step (source text; the constants are filled into `consts`)."""
+    items = list(s.items)
+    L: list[str] = []
+
+    def emit(line: str, depth: int) -> None:
+        L.append("    " * depth + line)
+
+    emit("def step(batches, X):", 0)
+    emit("cur = X.cur; rcur = X.rcur; get = X.get; adb = X.adb; slow = X.slow; fbrow = X.fbrow", 1)
+    emit(f"W = X.wrap; lay = X.lay; K = X.consts[{k}]; nk = 0; nr = 0; out = []", 1)
+    emit("try:", 1)
+    emit("for rows in batches:", 2)
+    emit("for row in rows:", 3)
+    d = 4
+    new_caps = [f"c{j}" for j in s.new]
+    tup = "row + (" + ", ".join(new_caps) + ",)" if new_caps else "row"
+    if last:
+        tup = f"W(lay, {tup})"
+    if s.access == "lookup":
+        expr, dyn = _chunks(items, lits, consts)
+        emit(f"key = {expr}", d)
+        if dyn:
+            emit(f"if len(key) > {MAX_KEY}: fbrow({k}, row); continue", d)
+        emit("raw = get(key, None, adb)", d)
+        emit("if raw is None: continue", d)
+        emit("nk += 1", d)
+        loop_d = d
+        prefix_var = "key"
+    else:
+        pre, pdyn = _chunks(items[:s.first_new], lits, consts)
+        emit(f"p = {pre}", d)
+        if pdyn:
+            emit(f"if len(p) > {MAX_KEY}: fbrow({k}, row); continue", d)
+        if s.access == "forward":
+            emit("if not cur.set_range(p): continue", d)
+            emit("for key, raw in cur:", d)
+            emit("if not key.startswith(p): break", d + 1)
+            emit("nk += 1", d + 1)
+        else:
+            suffix = items[s.last_new + 1:]
+            rp, rdyn = _chunks(items[:2] + suffix[::-1], lits, consts, reverse=True)
+            # items[:2] are constant tokens, so _rt is applied to row slots only
+            emit(f"rp = {rp}", d)
+            if rdyn:
+                emit(f"if len(rp) > {MAX_KEY}: fbrow({k}, row); continue", d)
+            tail, _ = _chunks(suffix, lits, consts)
+            head, _ = _chunks(items[:2], lits, consts)
+            emit(f"tail = {tail}; H = {head}; lrp = len(rp)", d)
+            emit("if not rcur.set_range(rp): continue", d)
+            emit("for rkey in rcur.iternext(values=False):", d)
+            emit("if not rkey.startswith(rp): break", d + 1)
+            emit("nk += 1", d + 1)
+            emit("t = rkey[lrp] if len(rkey) > lrp else 0", d + 1)
+            emit("key = H + rkey[lrp:] + tail if t > 0xC0 and len(rkey) == lrp + 1 + (t & 63) else _unrev(rkey)",
+                 d + 1)
+            emit("raw = get(key, None, adb)", d + 1)
+            emit("if raw is None: continue", d + 1)
+        loop_d = d + 1
+        prefix_var = "p"
+    e = loop_d
+    emit("if raw == ONE: n = 1", e)
+    emit("elif len(raw) == 1 and raw[0] < 0x80: n = raw[0]", e)
+    emit(f"else: slow({k}, row, key, raw, {prefix_var}); continue", e)
+    if s.access != "lookup":
+        if s.access == "reverse":
+            emit("if not key.startswith(p): continue", e)
+        emit("pos = len(p)", e)
+        rest = items[s.first_new:]
+        i = 0
+        closed = False
+        while i < len(rest):
+            kd, j = rest[i]
+            if kd in (LIT, REF):
+                run = []
+                while i < len(rest) and rest[i][0] in (LIT, REF):
+                    run.append(rest[i])
+                    i += 1
+                expr, _ = _chunks(run, lits, consts)
+                emit(f"x = {expr}", e)
+                emit("if not key.startswith(x, pos): continue", e)
+                emit("pos += len(x)", e)
+                continue
+            i += 1
+            if kd == NEWV and i == len(rest):
+                emit(f"c{j} = key[pos:]", e)
+                closed = True
+                break
+            emit("if pos >= len(key): continue", e)
+            emit("t = key[pos]", e)
+            emit("if t > 0xC0: q = pos + 1 + (t & 63)", e)
+            emit("else:", e)
+            emit("q = _end(key, pos)", e + 1)
+            emit("if q < 0:", e + 1)
+            emit(f"if q == -1: slow({k}, row, key, raw, {prefix_var})", e + 2)
+            emit("continue", e + 2)
+            if kd == NEWV:
+                emit(f"c{j} = key[pos:q]", e)
+            else:
+                emit(f"if key[pos:q] != c{j}: continue", e)
+            emit("pos = q", e)
+        if not closed:
+            emit("if pos != len(key): continue", e)
+    emit(f"t = {tup}", e)
+    emit("if n == 1: out.append(t)", e)
+    emit("else: out.extend([t] * n)", e)
+    emit(f"if len(out) >= {BATCH}:", d)
+    emit("nr += len(out); yield out; out = []", d + 1)
+    emit("if out:", 2)
+    emit("nr += len(out); yield out", 3)
+    emit("finally:", 1)
+    emit(f"X.done({k}, nk, nr)", 2)
+    return "\n".join(L) + "\n"
+
+
+class ByteProgram:
+    """A conjunction compiled to byte steps: the generators (shared by every query of the same shape),
+    the constants of this query, and the row layout after each step."""
+
+    __slots__ = ("consts", "fns", "names", "patterns", "shapes", "static")
+
+    def __init__(self, fns: list[Any], consts: list[list[bytes]], names: list[dict[Variable, int]],
+                 patterns: tuple[Atom, ...], shapes: list[StepShape], static: list[bytes]) -> None:
+        self.fns = fns
+        #: per step, the constant bytes before its first variable (whatever the rows hold)
+        self.static = static
+        self.consts = consts
+        #: variable -> row position after each step
+        self.names = names
+        self.patterns = patterns
+        self.shapes = shapes
+
+
+_SHAPE_FNS: dict[Any, list[tuple[Any, list[int]]]] = {}
+_PROGRAMS: dict[Any, ByteProgram | None] = {}
+
+
+def _step_items(tv: list[tuple[bytes, Variable | None]], names: dict[Variable, int]
+                ) -> tuple[list[tuple[str, int]], list[bytes], dict[Variable, int]]:
+    items: list[tuple[str, int]] = []
+    lits: list[bytes] = []
+    local: dict[Variable, int] = {}
+    for tok, var in tv:
+        if var is None:
+            items.append((LIT, len(lits)))
+            lits.append(tok)
+        elif var in names:
+            items.append((REF, names[var]))
+        elif var in local:
+            items.append((SAMEV, local[var]))
+        else:
+            local[var] = len(names) + len(local)
+            items.append((NEWV, local[var]))
+    return items, lits, local
+
+
+def _access(items: list[tuple[str, int]], lits: list[bytes], kind: str | None) -> str:
+    kinds = [k for k, _ in items]
+    if NEWV not in kinds:
+        return "lookup"
+    last_var = max(i for i, k in enumerate(kinds) if k in (NEWV, SAMEV))
+    suffix = len(items) - last_var - 1
+    if not suffix or kind == "forward" or len(items) < 4 or kinds[0] != LIT or kinds[1] != LIT:
+        return "forward"
+    a, h = lits[items[0][1]][0], lits[items[1][1]][0]
+    if not (3 <= a < 0x40 and h > 0xC0):
+        return "forward"
+    if kind == "reverse":
+        return "reverse"
+    fwd = kinds.index(NEWV)
+    return "reverse" if kind is None and 2 + suffix > fwd else "forward"
+
+
+def byte_program(patterns: tuple[Atom, ...], kinds: tuple[str | None, ...]) -> ByteProgram | None:
+    """The byte program of patterns run in this order (with each step's planned access), or None when
+    some pattern cannot run on bytes (a value without a token, a constant key past the plain size)."""
+    key = (patterns, kinds)
+    got = _PROGRAMS.get(key, False)
+    if got is not False:
+        return got  # type: ignore[return-value]
+    if len(_PROGRAMS) >= 20_000:
+        _PROGRAMS.clear()
+    prog = _PROGRAMS[key] = _build_program(patterns, kinds)
+    return prog
+
+
+def _build_program(patterns: tuple[Atom, ...], kinds: tuple[str | None, ...]) -> ByteProgram | None:
+    names: dict[Variable, int] = {}
+    shapes: list[StepShape] = []
+    all_lits: list[list[bytes]] = []
+    layouts: list[dict[Variable, int]] = []
+    static: list[bytes] = []
+    for pat, kind in zip(patterns, kinds):
+        try:
+            tv = list(_tokens(pat))
+        except (TypeError, ValueError):
+            return None
+        items, lits, local = _step_items(tv, names)
+        lead = []
+        for kd, j in items:
+            if kd != LIT:
+                break
+            lead.append(lits[j])
+        static.append(b"".join(lead))
+        shapes.append(StepShape(tuple(items), _access(items, lits, kind)))
+        all_lits.append(lits)
+        names = {**names, **local}
+        layouts.append(names)
+    shape_key = tuple((s.items, s.access) for s in shapes)
+    fns = _SHAPE_FNS.get(shape_key)
+    consts: list[list[bytes]] = []
+    made: list[tuple[Any, list[int]]] = []
+    for k, (s, lits) in enumerate(zip(shapes, all_lits)):
+        # constants as merged per shape: the literal index lists are recomputed per query
+        c: list[bytes] = []
+        src = _step_source(k, s, lits, c, k == len(shapes) - 1)
+        for v in c:
+            if len(v) > MAX_KEY:
+                return None
+        consts.append(c)
+        if fns is None:
+            ns: dict[str, Any] = {"ONE": ONE, "_end": subterm_end, "_rt": reversed_tokens,
+                                  "_unrev": unreverse_key}
+            exec(compile(src, f"<byte step {k}>", "exec"), ns)
+            made.append((ns["step"], []))
+    if fns is None:
+        if len(_SHAPE_FNS) >= 2_000:
+            _SHAPE_FNS.clear()
+        fns = _SHAPE_FNS[shape_key] = made
+    return ByteProgram([f for f, _ in fns], consts, layouts, patterns, shapes, static)
 

@@ -27,13 +27,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .atoms import Atom, Variable, fresh_variable
-from .bindings import EMPTY_BINDINGS, Bindings
+from .bindings import EMPTY_BINDINGS, Bindings, LazyBindings, RowLayout
 from .encoding import TEXT_CACHE, decode, text_atom
 from .keys import MAX_PLAIN, unreverse_key
 from .layout import ONE, Record
-from .pattern import COMMA, Compiled, compiled, conjuncts, template
+from .pattern import COMMA, ByteProgram, Compiled, byte_program, compiled, conjuncts, template
 from .pattern import clear_caches as clear_pattern_caches
-from .plan import Plan, View, head_stats, plan_conjunction, plan_pattern
+from .plan import Plan, Step, View, head_stats, plan_conjunction, plan_pattern
 from .store import Store
 from .unify import unify
 
@@ -294,6 +294,123 @@ def _join(r: _Run, plan: Plan, bindings: Bindings, per_step: bool) -> Iterator[B
             stack.append(_match_one(r, s.pattern, b, s.kind, templates[depth + 1].bind(b)))
 
 
+# ---------------------------------------------------------------- joins on bytes
+
+
+def _row_count(_lay: RowLayout, _row: tuple[bytes, ...]) -> int:
+    return 1
+
+
+class _ByteRun:
+    """What the byte steps of one query share (`pattern.ByteProgram` steps read these attributes):
+    cursors, the constants, the final row layout, and the general path for rows bytes cannot take."""
+
+    __slots__ = ("adb", "base", "consts", "cur", "get", "kinds", "lay", "per_step", "prog", "r", "rcur", "ready",
+                 "wrap")
+
+    def __init__(self, r: _Run, prog: ByteProgram, kinds: tuple[str | None, ...], base: dict[Variable, Atom],
+                 wrap: Any) -> None:
+        v = r.v
+        self.r = r
+        self.prog = prog
+        self.kinds = kinds
+        self.base = base
+        self.cur = v.txn.cursor(db=v.atoms)
+        self.rcur = v.txn.cursor(db=v.rev) if any(s.access == "reverse" for s in prog.shapes) else None
+        self.get = v.txn.get
+        self.adb = v.atoms
+        self.consts = prog.consts
+        self.lay = RowLayout(prog.names[-1], base)
+        self.wrap = wrap
+        #: results the general path produced (rows with stored variables, hashed keys or extension tags)
+        self.ready: list[Any] = []
+        self.per_step = r.qs.step_rows if len(r.qs.step_rows) == len(kinds) else None
+
+    def done(self, k: int, keys: int, rows: int) -> None:
+        """A step finished (or was closed): add its counters."""
+        qs = self.r.qs
+        qs.keys_visited += keys
+        if self.per_step is not None:
+            qs.step_keys[k] += keys
+            qs.step_rows[k] += rows
+
+    def _bindings(self, k: int, row: tuple[bytes, ...]) -> Bindings:
+        names = self.prog.names[k - 1] if k else {}
+        return Bindings.from_links(LazyBindings(RowLayout(names, self.base), row).links)
+
+    def _rest(self, k: int, b: Bindings) -> None:
+        """The results of steps k.. under `b`, by the general path, into `ready`."""
+        pats = self.prog.patterns
+        if k == len(pats):
+            self.ready.append(b)
+            return
+        plan = Plan([Step(pats[i], self.kinds[i] or "forward", 0, 0.0) for i in range(k, len(pats))])
+        if k == len(pats) - 1 and self.kinds[k] is None:
+            self.ready.extend(_match_one(self.r, pats[k], b))
+        else:
+            self.ready.extend(_join(self.r, plan, b, False))
+
+    def slow(self, k: int, row: tuple[bytes, ...], key: bytes, raw: bytes, prefix: bytes) -> None:
+        """Step k met a key bytes cannot match (stored variables, a hashed key, extension tags)."""
+        b = self._bindings(k, row)
+        b2, n = _slow_row(b.resolve(self.prog.patterns[k]), key, raw, b, prefix)
+        if b2 is not None:
+            for _ in range(n):
+                self._rest(k + 1, b2)
+
+    def fbrow(self, k: int, row: tuple[bytes, ...]) -> None:
+        """Step k cannot run on bytes for this row (a key past the plain size): the general path."""
+        self._rest(k, self._bindings(k, row))
+
+
+def _run_bytes(r: _Run, prog: ByteProgram, kinds: tuple[str | None, ...], base: dict[Variable, Atom]
+               ) -> Iterator[Bindings]:
+    x = _ByteRun(r, prog, kinds, base, LazyBindings)
+    gen: Any = ([()],)
+    for fn in prog.fns:
+        gen = fn(gen, x)
+    qs = r.qs
+    ready = x.ready
+    for batch in gen:
+        if ready:
+            got = ready[:]
+            ready.clear()
+            qs.rows += len(got)
+            yield from got
+        qs.rows += len(batch)
+        yield from batch
+    if ready:
+        qs.rows += len(ready)
+        yield from ready
+
+
+def _count_bytes(r: _Run, prog: ByteProgram, kinds: tuple[str | None, ...], base: dict[Variable, Atom]) -> int:
+    x = _ByteRun(r, prog, kinds, base, _row_count)
+    gen: Any = ([()],)
+    for fn in prog.fns:
+        gen = fn(gen, x)
+    return sum(len(batch) for batch in gen) + len(x.ready)
+
+
+def _program(r: _Run, patterns: list[Atom], kinds: tuple[str | None, ...], bindings: Bindings
+             ) -> ByteProgram | None:
+    """The byte program of the patterns under `bindings`, unless a stored atom with variables or a
+    hashed key could match one of its steps: those are found through `vx` and unified, on the
+    general path (a step is clear when no `vx` key and its constant prefix extend one another)."""
+    vxkeys = r.vxkeys
+    if vxkeys is None:
+        return None
+    links = bindings.links
+    pats = tuple(bindings.resolve(p) for p in patterns) if links else tuple(patterns)
+    prog = byte_program(pats, kinds)
+    if prog is not None and vxkeys:
+        for sp in prog.static:
+            for k in vxkeys:
+                if k.startswith(sp, 1) or sp.startswith(k[1:]):
+                    return None
+    return prog
+
+
 def run_query(space: Store, pattern: Atom, bindings: Bindings = EMPTY_BINDINGS,
               stats: QueryStats | None = None) -> Iterator[Bindings]:
     """Lazily yield Bindings of every match of a pattern or conjunction."""
@@ -310,7 +427,11 @@ def _run(v: View, pattern: Atom, bindings: Bindings, qs: QueryStats, per_step: b
     r = _Run(v, qs)
     parts = conjuncts(pattern)
     if parts is None:
-        yield from _match_one(r, pattern, bindings)
+        prog = _program(r, [pattern], (None,), bindings)
+        if prog is not None:
+            yield from _run_bytes(r, prog, (None,), bindings.links)
+        else:
+            yield from _match_one(r, pattern, bindings)
         return
     if not parts:
         qs.rows += 1
@@ -318,6 +439,14 @@ def _run(v: View, pattern: Atom, bindings: Bindings, qs: QueryStats, per_step: b
         return
     plan = plan_conjunction(v, parts, _bound(bindings))
     qs.plan = plan
+    kinds = tuple(s.kind for s in plan.steps)
+    prog = _program(r, [s.pattern for s in plan.steps], kinds, bindings)
+    if prog is not None:
+        if per_step:
+            n = len(plan.steps)
+            qs.step_rows, qs.step_keys = [0] * n, [0] * n
+        yield from _run_bytes(r, prog, kinds, bindings.links)
+        return
     yield from _join(r, plan, bindings, per_step)
 
 
@@ -392,6 +521,10 @@ def count(space: Store, pattern: Atom, bindings: Bindings = EMPTY_BINDINGS) -> i
         plan = plan_conjunction(v, parts, _bound(bindings))
         if len(plan.steps) == 1:
             return _count_one(r, plan.steps[0].pattern, bindings, plan.steps[0].kind)
+        kinds = tuple(s.kind for s in plan.steps)
+        prog = _program(r, [s.pattern for s in plan.steps], kinds, bindings)
+        if prog is not None:
+            return _count_bytes(r, prog, kinds, bindings.links)
         # join all steps but the last; count the last one's matches per row
         last = plan.steps[-1]
         head = Plan(plan.steps[:-1])

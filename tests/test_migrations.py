@@ -11,9 +11,9 @@ import pytest
 from click.testing import CliRunner
 from helpers import FIXTURE_ATOMS, FIXTURES
 from mettadb.cli.main import cli
+from mettadb.migrations import MIGRATIONS, Migration, migrate, pending, register
 
 import mettadb
-from mettadb.migrations import MIGRATIONS, Migration, migrate, pending, register
 
 
 def test_migrating_the_format_0_fixture(tmp_path):
