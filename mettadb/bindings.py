@@ -153,13 +153,18 @@ class RowLayout:
     """What a row of captured bytes means: which variable each position holds, and the incoming
     links every row of a query shares (shared by all the rows of one query step)."""
 
-    __slots__ = ("base", "names")
+    __slots__ = ("base", "by_name", "names")
 
     def __init__(self, names: dict[Variable, int], base: dict[Variable, Atom]) -> None:
         #: variable -> position in the row, in capture order
         self.names = names
+        #: the same by name (a str hashes in C; a Variable's hash is a Python call)
+        self.by_name = {v.name: i for v, i in names.items()}
         #: the incoming bindings' links (never changed)
         self.base = base
+
+
+_symbol_atom = TEXT_CACHE.get
 
 
 class LazyBindings(Bindings):
@@ -170,18 +175,21 @@ class LazyBindings(Bindings):
     Behaves exactly like the `Bindings` it stands for; pickles as a plain `Bindings`.
     """
 
-    __slots__ = ("_lay", "_row", "_vals")
+    __slots__ = ("_lay", "_names", "_row", "_vals")
     _lay: RowLayout
+    _names: dict[str, int]
     _row: tuple[bytes, ...]
     _vals: dict[int, Atom] | None
 
     def __init__(self, lay: RowLayout, row: tuple[bytes, ...]) -> None:
         self._lay = lay
+        self._names = lay.by_name
         self._row = row
-        self._vals = None
 
     def __getattr__(self, name: str) -> Any:
-        # reached only while the `links` slot is unset: build every link once
+        # reached only while a slot is unset: `links` (built on first use) or `_vals` (no expression read yet)
+        if name == "_vals":
+            return None
         if name != "links":
             raise AttributeError(name)
         lay = self._lay
@@ -196,7 +204,7 @@ class LazyBindings(Bindings):
         c = self._row[i]
         t = c[0]
         if t > 0xC0 and len(c) == 1 + (t & 0x3F):
-            return TEXT_CACHE.get(c) or text_atom(c)
+            return _symbol_atom(c) or text_atom(c)
         vals = self._vals
         if vals is None:
             vals = self._vals = {}
@@ -206,11 +214,21 @@ class LazyBindings(Bindings):
         return a
 
     def __getitem__(self, var: Variable | str) -> Atom:
-        if type(var) is str:
-            var = Variable(var[1:] if var.startswith("$") else var)
-        i = self._lay.names.get(var)  # type: ignore[arg-type]
+        t = type(var)
+        if t is Variable:
+            i = self._names.get(var.name)  # type: ignore[union-attr]
+        elif t is str:
+            i = self._names.get(var[1:] if var.startswith("$") else var)  # type: ignore[union-attr,index,arg-type]
+        else:
+            i = None
         if i is None:  # an incoming binding (or none): the links resolve it
             return Bindings.__getitem__(self, var)
+        c = self._row[i]
+        b = c[0]
+        if b > 0xC0 and len(c) == 1 + (b & 0x3F):  # one symbol token: the shared cache has it, mostly
+            a = _symbol_atom(c)
+            if a is not None:
+                return a
         return self._value(i)
 
     def __contains__(self, var: object) -> bool:

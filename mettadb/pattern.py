@@ -327,7 +327,7 @@ def _chunks(items: list[tuple[str, int]], lits: list[bytes], consts: list[bytes]
     def flush() -> None:
         if run:
             consts.append(b"".join(run))
-            parts.append(f"K[{len(consts) - 1}]")
+            parts.append(f"K{len(consts) - 1}")
             run.clear()
 
     for k, j in items:
@@ -351,7 +351,8 @@ def _step_source(k: int, s: StepShape, lits: list[bytes], consts: list[bytes], l
 
     emit("def step(batches, X):", 0)
     emit("cur = X.cur; rcur = X.rcur; get = X.get; adb = X.adb; slow = X.slow; fbrow = X.fbrow", 1)
-    emit(f"W = X.wrap; lay = X.lay; K = X.consts[{k}]; nk = 0; nr = 0; out = []", 1)
+    emit("W = X.wrap; lay = X.lay; R = X.ready; nk = 0; nr = 0; out = []", 1)
+    consts_at = len(L)  # the constants are unpacked here once their number is known
     emit("try:", 1)
     emit("for rows in batches:", 2)
     emit("for row in rows:", 3)
@@ -375,6 +376,7 @@ def _step_source(k: int, s: StepShape, lits: list[bytes], consts: list[bytes], l
         emit(f"p = {pre}", d)
         if pdyn:
             emit(f"if len(p) > {MAX_KEY}: fbrow({k}, row); continue", d)
+        emit("lp = len(p)", d)
         if s.access == "forward":
             emit("if not cur.set_range(p): continue", d)
             emit("for key, raw in cur:", d)
@@ -408,7 +410,7 @@ def _step_source(k: int, s: StepShape, lits: list[bytes], consts: list[bytes], l
     if s.access != "lookup":
         if s.access == "reverse":
             emit("if not key.startswith(p): continue", e)
-        emit("pos = len(p)", e)
+        emit("pos = lp", e)
         rest = items[s.first_new:]
         i = 0
         closed = False
@@ -448,11 +450,17 @@ def _step_source(k: int, s: StepShape, lits: list[bytes], consts: list[bytes], l
     emit("if n == 1: out.append(t)", e)
     emit("else: out.extend([t] * n)", e)
     emit(f"if len(out) >= {BATCH}:", d)
+    if last:  # results of the general path join the last step's
+        emit("if R: out += R; R.clear()", d + 1)
     emit("nr += len(out); yield out; out = []", d + 1)
+    if last:
+        emit("if R: out += R; R.clear()", 2)
     emit("if out:", 2)
     emit("nr += len(out); yield out", 3)
     emit("finally:", 1)
     emit(f"X.done({k}, nk, nr)", 2)
+    if consts:
+        L.insert(consts_at, "    " + "".join(f"K{i}, " for i in range(len(consts))) + f"= X.consts[{k}]")
     return "\n".join(L) + "\n"
 
 
@@ -460,13 +468,18 @@ class ByteProgram:
     """A conjunction compiled to byte steps: the generators (shared by every query of the same shape),
     the constants of this query, and the row layout after each step."""
 
-    __slots__ = ("consts", "fns", "names", "patterns", "shapes", "static")
+    __slots__ = ("consts", "fns", "names", "patterns", "reverse", "shapes", "static", "vx_clear", "vx_seen")
 
     def __init__(self, fns: list[Any], consts: list[list[bytes]], names: list[dict[Variable, int]],
                  patterns: tuple[Atom, ...], shapes: list[StepShape], static: list[bytes]) -> None:
         self.fns = fns
         #: per step, the constant bytes before its first variable (whatever the rows hold)
         self.static = static
+        #: some step reads the reverse index
+        self.reverse = any(s.access == "reverse" for s in shapes)
+        #: the query layer's note: no stored atom with variables can match a step (for the `vx_seen` mirror)
+        self.vx_seen: object = None
+        self.vx_clear = False
         self.consts = consts
         #: variable -> row position after each step
         self.names = names

@@ -43,11 +43,13 @@ class SpaceCache:
     """What the query layer remembers about one store at one generation and slot: plans,
     statistics, the variable index's keys.  Replaced as soon as a read sees another version."""
 
-    __slots__ = ("generation", "plans", "slot", "stats", "vx")
+    __slots__ = ("generation", "plans", "slot", "stats", "txn_id", "vx")
 
-    def __init__(self, generation: bytes | None, slot: int) -> None:
+    def __init__(self, generation: bytes | None, slot: int, txn_id: int = -1) -> None:
         self.generation = generation
         self.slot = slot
+        #: the id of the last read snapshot that found this version (the same id: the same data)
+        self.txn_id = txn_id
         self.plans: dict[Any, Any] = {}
         self.stats: dict[Any, Any] = {}
         #: (sorted keys, their set) of the variable index, or (None, None) when too large to mirror
@@ -74,9 +76,18 @@ class View:
         #: ... and its writes touched the variable index: the mirror of the committed one is stale
         self.vx_dirty = self.writing and w is not None and w.vx_changes > 0
         self.meta = meta = store.meta_db
-        gen = txn.get(b"generation", db=meta)
         slot = store.slot
-        if self.writer is not None:
+        if not self.writing:
+            tid = txn.id()
+            c = _CACHES.get(store)
+            if c is None or c.txn_id != tid or c.slot != slot:
+                gen = txn.get(b"generation", db=meta)
+                if c is None or c.generation != gen or c.slot != slot:
+                    c = _CACHES[store] = SpaceCache(gen, slot)
+                c.txn_id = tid
+            self.cache = c
+        elif self.writer is not None:
+            gen = txn.get(b"generation", db=meta)
             # plans and statistics of this transaction's own version, kept while it writes nothing more
             stamp = (id(self.writer), self.writer.version)
             wc = _WRITING.get(store)
@@ -84,6 +95,7 @@ class View:
                 wc = _WRITING[store] = (stamp, SpaceCache(gen, slot))
             self.cache = wc[1]
         else:
+            gen = txn.get(b"generation", db=meta)
             c = _CACHES.get(store)
             if c is None or c.generation != gen or c.slot != slot:
                 c = _CACHES[store] = SpaceCache(gen, slot)

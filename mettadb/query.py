@@ -29,6 +29,8 @@ from typing import Any
 from .atoms import Atom, Variable, fresh_variable
 from .bindings import EMPTY_BINDINGS, Bindings, LazyBindings, RowLayout
 from .encoding import TEXT_CACHE, decode, text_atom
+from .env import begin_read
+from .errors import MettaDBError
 from .keys import MAX_PLAIN, unreverse_key
 from .layout import ONE, Record
 from .pattern import COMMA, ByteProgram, Compiled, byte_program, compiled, conjuncts, template
@@ -316,7 +318,7 @@ class _ByteRun:
         self.kinds = kinds
         self.base = base
         self.cur = v.txn.cursor(db=v.atoms)
-        self.rcur = v.txn.cursor(db=v.rev) if any(s.access == "reverse" for s in prog.shapes) else None
+        self.rcur = v.txn.cursor(db=v.rev) if prog.reverse else None
         self.get = v.txn.get
         self.adb = v.atoms
         self.consts = prog.consts
@@ -330,6 +332,8 @@ class _ByteRun:
         """A step finished (or was closed): add its counters."""
         qs = self.r.qs
         qs.keys_visited += keys
+        if k == len(self.kinds) - 1:
+            qs.rows += rows
         if self.per_step is not None:
             qs.step_keys[k] += keys
             qs.step_rows[k] += rows
@@ -364,24 +368,13 @@ class _ByteRun:
 
 
 def _run_bytes(r: _Run, prog: ByteProgram, kinds: tuple[str | None, ...], base: dict[Variable, Atom]
-               ) -> Iterator[Bindings]:
+               ) -> Iterator[list[Bindings]]:
+    """Batches of results (the last step hands on the general path's results too)."""
     x = _ByteRun(r, prog, kinds, base, LazyBindings)
     gen: Any = ([()],)
     for fn in prog.fns:
         gen = fn(gen, x)
-    qs = r.qs
-    ready = x.ready
-    for batch in gen:
-        if ready:
-            got = ready[:]
-            ready.clear()
-            qs.rows += len(got)
-            yield from got
-        qs.rows += len(batch)
-        yield from batch
-    if ready:
-        qs.rows += len(ready)
-        yield from ready
+    return gen  # type: ignore[no-any-return]
 
 
 def _count_bytes(r: _Run, prog: ByteProgram, kinds: tuple[str | None, ...], base: dict[Variable, Atom]) -> int:
@@ -389,26 +382,32 @@ def _count_bytes(r: _Run, prog: ByteProgram, kinds: tuple[str | None, ...], base
     gen: Any = ([()],)
     for fn in prog.fns:
         gen = fn(gen, x)
-    return sum(len(batch) for batch in gen) + len(x.ready)
+    return sum(len(batch) for batch in gen)
 
 
 def _program(r: _Run, patterns: list[Atom], kinds: tuple[str | None, ...], bindings: Bindings
              ) -> ByteProgram | None:
-    """The byte program of the patterns under `bindings`, unless a stored atom with variables or a
-    hashed key could match one of its steps: those are found through `vx` and unified, on the
-    general path (a step is clear when no `vx` key and its constant prefix extend one another)."""
-    vxkeys = r.vxkeys
-    if vxkeys is None:
+    """The byte program of the patterns under `bindings` (see `_clear`)."""
+    if r.vxkeys is None:
         return None
     links = bindings.links
     pats = tuple(bindings.resolve(p) for p in patterns) if links else tuple(patterns)
-    prog = byte_program(pats, kinds)
-    if prog is not None and vxkeys:
-        for sp in prog.static:
-            for k in vxkeys:
-                if k.startswith(sp, 1) or sp.startswith(k[1:]):
-                    return None
-    return prog
+    return _clear(r, byte_program(pats, kinds))
+
+
+def _clear(r: _Run, prog: ByteProgram | None) -> ByteProgram | None:
+    """`prog`, unless a stored atom with variables or a hashed key could match one of its steps:
+    those are found through `vx` and unified, on the general path (a step is clear when no `vx`
+    key and its constant prefix extend one another)."""
+    vxkeys = r.vxkeys
+    if prog is None or vxkeys is None:
+        return None
+    if not vxkeys:
+        return prog
+    if prog.vx_seen is not vxkeys:  # checked once per program and mirror
+        prog.vx_seen = vxkeys
+        prog.vx_clear = not any(k.startswith(sp, 1) or sp.startswith(k[1:]) for sp in prog.static for k in vxkeys)
+    return prog if prog.vx_clear else None
 
 
 def run_query(space: Store, pattern: Atom, bindings: Bindings = EMPTY_BINDINGS,
@@ -417,37 +416,63 @@ def run_query(space: Store, pattern: Atom, bindings: Bindings = EMPTY_BINDINGS,
     qs = stats if stats is not None else QueryStats()
     txn = space.current_txn()
     if txn is not None:  # inside a session's transaction: no context manager per query
-        yield from _run(View(space, txn), pattern, bindings, qs, stats is not None)
+        batched, it = _run(View(space, txn), pattern, bindings, qs, stats is not None)
+        if batched:
+            for batch in it:
+                yield from batch
+        else:
+            yield from it
         return
-    with space.read() as txn:
-        yield from _run(View(space, txn), pattern, bindings, qs, stats is not None)
+    # `space.read()` without its context manager (a small query pays for every microsecond)
+    if space.closed:
+        raise MettaDBError(f"{space.path} is closed")
+    txn = begin_read(space.env)
+    try:
+        space.sync_slot(txn)
+        batched, it = _run(View(space, txn), pattern, bindings, qs, stats is not None)
+        if batched:
+            for batch in it:
+                yield from batch
+        else:
+            yield from it
+    finally:
+        txn.abort()
 
 
-def _run(v: View, pattern: Atom, bindings: Bindings, qs: QueryStats, per_step: bool) -> Iterator[Bindings]:
+def _run(v: View, pattern: Atom, bindings: Bindings, qs: QueryStats, per_step: bool) -> tuple[bool, Iterator[Any]]:
+    """(True, batches of results) from the byte steps, or (False, results) from the general path."""
     r = _Run(v, qs)
     parts = conjuncts(pattern)
     if parts is None:
         prog = _program(r, [pattern], (None,), bindings)
         if prog is not None:
-            yield from _run_bytes(r, prog, (None,), bindings.links)
-        else:
-            yield from _match_one(r, pattern, bindings)
-        return
+            return True, _run_bytes(r, prog, (None,), bindings.links)
+        return False, _match_one(r, pattern, bindings)
     if not parts:
         qs.rows += 1
-        yield bindings
-        return
-    plan = plan_conjunction(v, parts, _bound(bindings))
+        return False, iter((bindings,))
+    if not bindings.links:  # the plan and program of this very conjunction, once per version of the space
+        key = ("run", pattern)
+        got = v.cache.plans.get(key)
+        if got is None:
+            if len(v.cache.plans) >= 10_000:
+                v.cache.plans.clear()
+            plan = plan_conjunction(v, parts, set())
+            kinds = tuple(s.kind for s in plan.steps)
+            got = v.cache.plans[key] = (plan, kinds, byte_program(tuple(s.pattern for s in plan.steps), kinds))
+        plan, kinds, prog = got
+        prog = _clear(r, prog)
+    else:
+        plan = plan_conjunction(v, parts, _bound(bindings))
+        kinds = tuple(s.kind for s in plan.steps)
+        prog = _program(r, [s.pattern for s in plan.steps], kinds, bindings)
     qs.plan = plan
-    kinds = tuple(s.kind for s in plan.steps)
-    prog = _program(r, [s.pattern for s in plan.steps], kinds, bindings)
     if prog is not None:
         if per_step:
             n = len(plan.steps)
             qs.step_rows, qs.step_keys = [0] * n, [0] * n
-        yield from _run_bytes(r, prog, kinds, bindings.links)
-        return
-    yield from _join(r, plan, bindings, per_step)
+        return True, _run_bytes(r, prog, kinds, bindings.links)
+    return False, _join(r, plan, bindings, per_step)
 
 
 # ---------------------------------------------------------------- counting
