@@ -179,7 +179,7 @@ class LazyBindings(Bindings):
     _lay: RowLayout
     _names: dict[str, int]
     _row: tuple[bytes, ...]
-    _vals: dict[int, Atom] | None
+    _vals: dict[bytes, Atom] | None
 
     def __init__(self, lay: RowLayout, row: tuple[bytes, ...]) -> None:
         self._lay = lay
@@ -202,34 +202,40 @@ class LazyBindings(Bindings):
 
     def _value(self, i: int) -> Atom:
         c = self._row[i]
-        t = c[0]
-        if t > 0xC0 and len(c) == 1 + (t & 0x3F):
+        b = c[0]
+        if b > 0xC0 and len(c) == 1 + (b & 0x3F):
             return _symbol_atom(c) or text_atom(c)
+        return self._decode(c)
+
+    def _by_name(self, name: str) -> Atom:
+        i = self._names.get(name[1:] if name.startswith("$") else name)
+        return Bindings.__getitem__(self, name) if i is None else self._value(i)
+
+    def _decode(self, c: bytes) -> Atom:
+        b = c[0]
+        if b > 0xC0 and len(c) == 1 + (b & 0x3F):
+            return text_atom(c)
         vals = self._vals
         if vals is None:
             vals = self._vals = {}
-        a = vals.get(i)
+        a = vals.get(c)
         if a is None:
-            a = vals[i] = decode(c)
+            a = vals[c] = decode(c)
         return a
 
     def __getitem__(self, var: Variable | str) -> Atom:
-        t = type(var)
-        if t is Variable:
-            i = self._names.get(var.name)  # type: ignore[union-attr]
-        elif t is str:
-            i = self._names.get(var[1:] if var.startswith("$") else var)  # type: ignore[union-attr,index,arg-type]
-        else:
-            i = None
-        if i is None:  # an incoming binding (or none): the links resolve it
+        if type(var) is str:
+            return self._by_name(var)
+        try:
+            c = self._row[self._names[var.name]]  # type: ignore[union-attr]
+        except (AttributeError, KeyError):  # an incoming binding, or none
             return Bindings.__getitem__(self, var)
-        c = self._row[i]
         b = c[0]
         if b > 0xC0 and len(c) == 1 + (b & 0x3F):  # one symbol token: the shared cache has it, mostly
             a = _symbol_atom(c)
             if a is not None:
                 return a
-        return self._value(i)
+        return self._decode(c)
 
     def __contains__(self, var: object) -> bool:
         if type(var) is str:
