@@ -52,6 +52,8 @@ class QueryStats:
     step_rows: list[int] = field(default_factory=list)
     step_keys: list[int] = field(default_factory=list)
     plan: Plan | None = None
+    #: "bytes" (rows of captured bytes, `pattern.byte_program`) or "general" (decode and unify per row)
+    executor: str = "general"
 
 
 _VX_CACHE_MAX = 50_000
@@ -371,6 +373,7 @@ def _run_bytes(r: _Run, prog: ByteProgram, kinds: tuple[str | None, ...], base: 
                ) -> Iterator[list[Bindings]]:
     """Batches of results (the last step hands on the general path's results too)."""
     x = _ByteRun(r, prog, kinds, base, LazyBindings)
+    r.qs.executor = "bytes"
     gen: Any = ([()],)
     for fn in prog.fns:
         gen = fn(gen, x)
@@ -594,6 +597,7 @@ def explain(space: Store, pattern: Atom, analyze: bool = False) -> dict[str, Any
     out["seconds"] = round(time.perf_counter() - t0, 6)
     out["rows"] = rows
     out["keys_visited"] = qs.keys_visited
+    out["executor"] = qs.executor
     if parts:
         for s, n, k in zip(out["steps"], qs.step_rows, qs.step_keys):
             s["actual_rows"], s["keys_visited"] = n, k
