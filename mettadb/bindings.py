@@ -11,9 +11,9 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from .atoms import Atom, Expression, Variable
-from .encoding import TEXT_CACHE, decode, text_atom
+from .encoding import decode, text_atom
 
-__all__ = ["EMPTY_BINDINGS", "Bindings", "LazyBindings", "RowLayout"]
+__all__ = ["CAPTURES", "EMPTY_BINDINGS", "Bindings", "LazyBindings", "RowLayout", "clear_captures"]
 
 
 class Bindings(Mapping[Variable, Atom]):
@@ -164,22 +164,40 @@ class RowLayout:
         self.base = base
 
 
-_symbol_atom = TEXT_CACHE.get
+#: captured subterm path -> its atom, shared by every query (atoms are immutable; a path is one atom)
+CAPTURES: dict[bytes, Atom] = {}
+_CAPTURES_MAX = 500_000
+
+
+def clear_captures() -> None:
+    """Forget decoded captures (benchmarks start cold with it)."""
+    CAPTURES.clear()
+
+
+def _capture(c: bytes) -> Atom:
+    """The atom of a captured ground subterm path, decoded once."""
+    a = CAPTURES.get(c)
+    if a is None:
+        b = c[0]
+        a = text_atom(c) if b > 0xC0 and len(c) == 1 + (b & 0x3F) else decode(c)
+        if len(CAPTURES) >= _CAPTURES_MAX:
+            CAPTURES.clear()
+        CAPTURES[c] = a
+    return a
 
 
 class LazyBindings(Bindings):
     """Bindings whose captured values are kept as byte paths (ground subterms of stored keys) and
-    decoded when read: `b[var]` decodes one value (an expression once, then kept); anything that
-    needs every link (`links`, `resolve`, `==`, unification) builds them all once.
+    decoded when read: `b[var]` decodes one value (each distinct path once, then shared);
+    anything that needs every link (`links`, `resolve`, `==`, unification) builds them all once.
 
     Behaves exactly like the `Bindings` it stands for; pickles as a plain `Bindings`.
     """
 
-    __slots__ = ("_lay", "_names", "_row", "_vals")
+    __slots__ = ("_lay", "_names", "_row")
     _lay: RowLayout
     _names: dict[str, int]
     _row: tuple[bytes, ...]
-    _vals: dict[bytes, Atom] | None
 
     def __init__(self, lay: RowLayout, row: tuple[bytes, ...]) -> None:
         self._lay = lay
@@ -187,55 +205,32 @@ class LazyBindings(Bindings):
         self._row = row
 
     def __getattr__(self, name: str) -> Any:
-        # reached only while a slot is unset: `links` (built on first use) or `_vals` (no expression read yet)
-        if name == "_vals":
-            return None
+        # reached only while the `links` slot is unset: build every link once
         if name != "links":
             raise AttributeError(name)
         lay = self._lay
         d = dict(lay.base)
-        value = self._value
+        row = self._row
         for var, i in lay.names.items():
-            d[var] = value(i)
+            d[var] = _capture(row[i])
         self.links = d
         return d
-
-    def _value(self, i: int) -> Atom:
-        c = self._row[i]
-        b = c[0]
-        if b > 0xC0 and len(c) == 1 + (b & 0x3F):
-            return _symbol_atom(c) or text_atom(c)
-        return self._decode(c)
-
-    def _by_name(self, name: str) -> Atom:
-        i = self._names.get(name[1:] if name.startswith("$") else name)
-        return Bindings.__getitem__(self, name) if i is None else self._value(i)
-
-    def _decode(self, c: bytes) -> Atom:
-        b = c[0]
-        if b > 0xC0 and len(c) == 1 + (b & 0x3F):
-            return text_atom(c)
-        vals = self._vals
-        if vals is None:
-            vals = self._vals = {}
-        a = vals.get(c)
-        if a is None:
-            a = vals[c] = decode(c)
-        return a
 
     def __getitem__(self, var: Variable | str) -> Atom:
         if type(var) is str:
             return self._by_name(var)
         try:
-            c = self._row[self._names[var.name]]  # type: ignore[union-attr]
-        except (AttributeError, KeyError):  # an incoming binding, or none
-            return Bindings.__getitem__(self, var)
-        b = c[0]
-        if b > 0xC0 and len(c) == 1 + (b & 0x3F):  # one symbol token: the shared cache has it, mostly
-            a = _symbol_atom(c)
-            if a is not None:
-                return a
-        return self._decode(c)
+            return CAPTURES[self._row[self._names[var.name]]]  # type: ignore[union-attr]
+        except (AttributeError, KeyError):  # not decoded yet, an incoming binding, or none
+            return self._miss(var)
+
+    def _miss(self, var: Variable | str) -> Atom:
+        i = self._names.get(var.name) if type(var) is Variable else None  # type: ignore[union-attr]
+        return Bindings.__getitem__(self, var) if i is None else _capture(self._row[i])
+
+    def _by_name(self, name: str) -> Atom:
+        i = self._names.get(name[1:] if name.startswith("$") else name)
+        return Bindings.__getitem__(self, name) if i is None else _capture(self._row[i])
 
     def __contains__(self, var: object) -> bool:
         if type(var) is str:

@@ -392,6 +392,7 @@ def _step_source(k: int, s: StepShape, lits: list[bytes], consts: list[bytes], l
             tail, _ = _chunks(suffix, lits, consts)
             head, _ = _chunks(items[:2], lits, consts)
             emit(f"tail = {tail}; H = {head}; lrp = len(rp)", d)
+            # `lp` (the forward prefix's length) is set above
             emit("if not rcur.set_range(rp): continue", d)
             emit("for rkey in rcur.iternext(values=False):", d)
             emit("if not rkey.startswith(rp): break", d + 1)
@@ -403,52 +404,64 @@ def _step_source(k: int, s: StepShape, lits: list[bytes], consts: list[bytes], l
             emit("if raw is None: continue", d + 1)
         loop_d = d + 1
         prefix_var = "p"
-    e = loop_d
-    emit("if raw == ONE: n = 1", e)
-    emit("elif len(raw) == 1 and raw[0] < 0x80: n = raw[0]", e)
-    emit(f"else: slow({k}, row, key, raw, {prefix_var}); continue", e)
+    # the key's checks and captures (`continue`: no match), written once per copy-count branch
+    ops: list[tuple[str, int]] = []
+
+    def op(line: str, depth: int) -> None:
+        ops.append((line, depth))
+
     if s.access != "lookup":
         if s.access == "reverse":
-            emit("if not key.startswith(p): continue", e)
-        emit("pos = lp", e)
+            op("if not key.startswith(p): continue", 0)
         rest = items[s.first_new:]
-        i = 0
-        closed = False
-        while i < len(rest):
-            kd, j = rest[i]
-            if kd in (LIT, REF):
-                run = []
-                while i < len(rest) and rest[i][0] in (LIT, REF):
-                    run.append(rest[i])
-                    i += 1
-                expr, _ = _chunks(run, lits, consts)
-                emit(f"x = {expr}", e)
-                emit("if not key.startswith(x, pos): continue", e)
-                emit("pos += len(x)", e)
-                continue
-            i += 1
-            if kd == NEWV and i == len(rest):
-                emit(f"c{j} = key[pos:]", e)
-                closed = True
-                break
-            emit("if pos >= len(key): continue", e)
-            emit("t = key[pos]", e)
-            emit("if t > 0xC0: q = pos + 1 + (t & 63)", e)
-            emit("else:", e)
-            emit("q = _end(key, pos)", e + 1)
-            emit("if q < 0:", e + 1)
-            emit(f"if q == -1: slow({k}, row, key, raw, {prefix_var})", e + 2)
-            emit("continue", e + 2)
-            if kd == NEWV:
-                emit(f"c{j} = key[pos:q]", e)
-            else:
-                emit(f"if key[pos:q] != c{j}: continue", e)
-            emit("pos = q", e)
-        if not closed:
-            emit("if pos != len(key): continue", e)
-    emit(f"t = {tup}", e)
-    emit("if n == 1: out.append(t)", e)
-    emit("else: out.extend([t] * n)", e)
+        if len(rest) == 1 and s.access == "forward":  # one capture after the prefix: the rest of the key
+            op(f"c{rest[0][1]} = key[lp:]", 0)
+        else:
+            op("pos = lp", 0)
+            i = 0
+            closed = False
+            while i < len(rest):
+                kd, j = rest[i]
+                if kd in (LIT, REF):
+                    run = []
+                    while i < len(rest) and rest[i][0] in (LIT, REF):
+                        run.append(rest[i])
+                        i += 1
+                    expr, _ = _chunks(run, lits, consts)
+                    op(f"x = {expr}", 0)
+                    op("if not key.startswith(x, pos): continue", 0)
+                    op("pos += len(x)", 0)
+                    continue
+                i += 1
+                if kd == NEWV and i == len(rest):
+                    op(f"c{j} = key[pos:]", 0)
+                    closed = True
+                    break
+                op("if pos >= len(key): continue", 0)
+                op("t = key[pos]", 0)
+                op("if t > 0xC0: q = pos + 1 + (t & 63)", 0)
+                op("else:", 0)
+                op("q = _end(key, pos)", 1)
+                op("if q < 0:", 1)
+                op(f"if q == -1: slow({k}, row, key, raw, {prefix_var})", 2)
+                op("continue", 2)
+                if kd == NEWV:
+                    op(f"c{j} = key[pos:q]", 0)
+                else:
+                    op(f"if key[pos:q] != c{j}: continue", 0)
+                op("pos = q", 0)
+            if not closed:
+                op("if pos != len(key): continue", 0)
+    e = loop_d
+    emit("if raw == ONE:", e)
+    for line, dd in ops:
+        emit(line, e + 1 + dd)
+    emit(f"out.append({tup})", e + 1)
+    emit("elif len(raw) == 1 and raw[0] < 0x80:", e)
+    for line, dd in ops:
+        emit(line, e + 1 + dd)
+    emit(f"out.extend([{tup}] * raw[0])", e + 1)
+    emit(f"else: slow({k}, row, key, raw, {prefix_var})", e)
     emit(f"if len(out) >= {BATCH}:", d)
     if last:  # results of the general path join the last step's
         emit("if R: out += R; R.clear()", d + 1)

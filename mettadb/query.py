@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .atoms import Atom, Variable, fresh_variable
-from .bindings import EMPTY_BINDINGS, Bindings, LazyBindings, RowLayout
+from .bindings import EMPTY_BINDINGS, Bindings, LazyBindings, RowLayout, clear_captures
 from .encoding import TEXT_CACHE, decode, text_atom
 from .env import begin_read
 from .errors import MettaDBError
@@ -607,5 +607,7 @@ def explain(space: Store, pattern: Atom, analyze: bool = False) -> dict[str, Any
 
 
 def clear_caches() -> None:
-    """Forget compiled patterns (benchmarks start cold with it); plans and mirrors follow the generation."""
+    """Forget compiled patterns and decoded captures (benchmarks start cold with it); plans and mirrors
+    follow the generation."""
     clear_pattern_caches()
+    clear_captures()
