@@ -217,20 +217,20 @@ class LazyBindings(Bindings):
         return d
 
     def __getitem__(self, var: Variable | str) -> Atom:
-        if type(var) is str:
-            return self._by_name(var)
         try:
             return CAPTURES[self._row[self._names[var.name]]]  # type: ignore[union-attr]
-        except (AttributeError, KeyError):  # not decoded yet, an incoming binding, or none
+        except (AttributeError, KeyError):  # a name, not decoded yet, an incoming binding, or none
             return self._miss(var)
 
     def _miss(self, var: Variable | str) -> Atom:
-        i = self._names.get(var.name) if type(var) is Variable else None  # type: ignore[union-attr]
+        t = type(var)
+        if t is Variable:
+            i = self._names.get(var.name)  # type: ignore[union-attr]
+        elif t is str:
+            i = self._names.get(var[1:] if var.startswith("$") else var)  # type: ignore[union-attr,index,arg-type]
+        else:
+            i = None
         return Bindings.__getitem__(self, var) if i is None else _capture(self._row[i])
-
-    def _by_name(self, name: str) -> Atom:
-        i = self._names.get(name[1:] if name.startswith("$") else name)
-        return Bindings.__getitem__(self, name) if i is None else _capture(self._row[i])
 
     def __contains__(self, var: object) -> bool:
         if type(var) is str:
