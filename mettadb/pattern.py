@@ -305,7 +305,7 @@ class StepShape:
     """One step of a byte program: its items (`L` constant token, `R j` row slot, `N j` new capture,
     `S j` repeat of a capture of this step) and its access path."""
 
-    __slots__ = ("access", "first_new", "items", "last_new", "new")
+    __slots__ = ("access", "first_new", "items", "last_new", "lead", "new")
 
     def __init__(self, items: tuple[tuple[str, int], ...], access: str) -> None:
         self.items = items
@@ -314,25 +314,27 @@ class StepShape:
         self.first_new = kinds.index(NEWV) if NEWV in kinds else len(items)
         self.last_new = max((i for i, k in enumerate(kinds) if k in (NEWV, SAMEV)), default=-1)
         self.new = [j for k, j in items if k == NEWV]
+        #: constant tokens before the first variable
+        self.lead = next((i for i, k in enumerate(kinds) if k != LIT), len(items))
 
 
-def _chunks(items: list[tuple[str, int]], lits: list[bytes], consts: list[bytes], reverse: bool = False
+def _chunks(items: list[tuple[str, int]], consts: list[tuple[int, ...]], reverse: bool = False
             ) -> tuple[str, bool]:
     """A Python expression concatenating `items` (constants merged into one name each), and whether
-    it reads the row; the merged constants are appended to `consts`."""
+    it reads the row; each merged constant's recipe (the literal tokens it joins) goes to `consts`."""
     parts: list[str] = []
-    run: list[bytes] = []
+    run: list[int] = []
     uses_row = False
 
     def flush() -> None:
         if run:
-            consts.append(b"".join(run))
+            consts.append(tuple(run))
             parts.append(f"K{len(consts) - 1}")
             run.clear()
 
     for k, j in items:
         if k == LIT:
-            run.append(lits[j])
+            run.append(j)
         else:
             flush()
             uses_row = True
@@ -341,8 +343,8 @@ def _chunks(items: list[tuple[str, int]], lits: list[bytes], consts: list[bytes]
     return (" + ".join(parts) if parts else "b''"), uses_row
 
 
-def _step_source(k: int, s: StepShape, lits: list[bytes], consts: list[bytes], last: bool) -> str:
-    """The generator of one step (source text; the constants are filled into `consts`)."""
+def _step_source(k: int, s: StepShape, consts: list[tuple[int, ...]], last: bool) -> str:
+    """The generator of one step (source text); the recipes of its constants go to `consts`."""
     items = list(s.items)
     L: list[str] = []
 
@@ -362,7 +364,7 @@ def _step_source(k: int, s: StepShape, lits: list[bytes], consts: list[bytes], l
     if last:
         tup = f"W(lay, {tup})"
     if s.access == "lookup":
-        expr, dyn = _chunks(items, lits, consts)
+        expr, dyn = _chunks(items, consts)
         emit(f"key = {expr}", d)
         if dyn:
             emit(f"if len(key) > {MAX_KEY}: fbrow({k}, row); continue", d)
@@ -372,7 +374,7 @@ def _step_source(k: int, s: StepShape, lits: list[bytes], consts: list[bytes], l
         loop_d = d
         prefix_var = "key"
     else:
-        pre, pdyn = _chunks(items[:s.first_new], lits, consts)
+        pre, pdyn = _chunks(items[:s.first_new], consts)
         emit(f"p = {pre}", d)
         if pdyn:
             emit(f"if len(p) > {MAX_KEY}: fbrow({k}, row); continue", d)
@@ -384,13 +386,13 @@ def _step_source(k: int, s: StepShape, lits: list[bytes], consts: list[bytes], l
             emit("nk += 1", d + 1)
         else:
             suffix = items[s.last_new + 1:]
-            rp, rdyn = _chunks(items[:2] + suffix[::-1], lits, consts, reverse=True)
+            rp, rdyn = _chunks(items[:2] + suffix[::-1], consts, reverse=True)
             # items[:2] are constant tokens, so _rt is applied to row slots only
             emit(f"rp = {rp}", d)
             if rdyn:
                 emit(f"if len(rp) > {MAX_KEY}: fbrow({k}, row); continue", d)
-            tail, _ = _chunks(suffix, lits, consts)
-            head, _ = _chunks(items[:2], lits, consts)
+            tail, _ = _chunks(suffix, consts)
+            head, _ = _chunks(items[:2], consts)
             emit(f"tail = {tail}; H = {head}; lrp = len(rp)", d)
             # `lp` (the forward prefix's length) is set above
             emit("if not rcur.set_range(rp): continue", d)
@@ -427,7 +429,7 @@ def _step_source(k: int, s: StepShape, lits: list[bytes], consts: list[bytes], l
                     while i < len(rest) and rest[i][0] in (LIT, REF):
                         run.append(rest[i])
                         i += 1
-                    expr, _ = _chunks(run, lits, consts)
+                    expr, _ = _chunks(run, consts)
                     op(f"x = {expr}", 0)
                     op("if not key.startswith(x, pos): continue", 0)
                     op("pos += len(x)", 0)
@@ -500,11 +502,11 @@ class ByteProgram:
         self.shapes = shapes
 
 
-_SHAPE_FNS: dict[Any, list[tuple[Any, list[int]]]] = {}
+_SHAPE_FNS: dict[Any, list[tuple[Any, list[tuple[int, ...]]]]] = {}
 _PROGRAMS: dict[Any, ByteProgram | None] = {}
 
 
-def _step_items(tv: list[tuple[bytes, Variable | None]], names: dict[Variable, int]
+def _step_items(tv: Iterable[tuple[bytes, Variable | None]], names: dict[Variable, int]
                 ) -> tuple[list[tuple[str, int]], list[bytes], dict[Variable, int]]:
     items: list[tuple[str, int]] = []
     lits: list[bytes] = []
@@ -523,21 +525,35 @@ def _step_items(tv: list[tuple[bytes, Variable | None]], names: dict[Variable, i
     return items, lits, local
 
 
-def _access(items: list[tuple[str, int]], lits: list[bytes], kind: str | None) -> str:
+def _access(items: tuple[tuple[str, int], ...], reversible: bool, kind: str | None) -> str:
     kinds = [k for k, _ in items]
     if NEWV not in kinds:
         return "lookup"
     last_var = max(i for i, k in enumerate(kinds) if k in (NEWV, SAMEV))
     suffix = len(items) - last_var - 1
-    if not suffix or kind == "forward" or len(items) < 4 or kinds[0] != LIT or kinds[1] != LIT:
-        return "forward"
-    a, h = lits[items[0][1]][0], lits[items[1][1]][0]
-    if not (3 <= a < 0x40 and h > 0xC0):
+    if not suffix or kind == "forward" or not reversible:
         return "forward"
     if kind == "reverse":
         return "reverse"
     fwd = kinds.index(NEWV)
     return "reverse" if kind is None and 2 + suffix > fwd else "forward"
+
+
+_STEP_SHAPES: dict[Any, StepShape] = {}
+
+
+def _step_shape(items: tuple[tuple[str, int], ...], lits: list[bytes], kind: str | None) -> StepShape:
+    """The (cached) shape of a step: its items, and its access from the plan's kind."""
+    # the reverse index holds `(h a1 .. an)`, n >= 2, symbol head: known from the first two constants
+    reversible = (len(items) >= 4 and items[0][0] == LIT and items[1][0] == LIT
+                  and 3 <= lits[items[0][1]][0] < 0x40 and lits[items[1][1]][0] > 0xC0)
+    key = (items, kind, reversible)
+    s = _STEP_SHAPES.get(key)
+    if s is None:
+        if len(_STEP_SHAPES) >= 20_000:
+            _STEP_SHAPES.clear()
+        s = _STEP_SHAPES[key] = StepShape(items, _access(items, reversible, kind))
+    return s
 
 
 def byte_program(patterns: tuple[Atom, ...], kinds: tuple[str | None, ...]) -> ByteProgram | None:
@@ -561,40 +577,36 @@ def _build_program(patterns: tuple[Atom, ...], kinds: tuple[str | None, ...]) ->
     static: list[bytes] = []
     for pat, kind in zip(patterns, kinds):
         try:
-            tv = list(_tokens(pat))
+            tv = _tokens(pat)
         except (TypeError, ValueError):
             return None
         items, lits, local = _step_items(tv, names)
-        lead = []
-        for kd, j in items:
-            if kd != LIT:
-                break
-            lead.append(lits[j])
-        static.append(b"".join(lead))
-        shapes.append(StepShape(tuple(items), _access(items, lits, kind)))
+        s = _step_shape(tuple(items), lits, kind)
+        static.append(b"".join(lits[:s.lead]))
+        shapes.append(s)
         all_lits.append(lits)
-        names = {**names, **local}
+        if local:
+            names = {**names, **local}
         layouts.append(names)
-    shape_key = tuple((s.items, s.access) for s in shapes)
+    shape_key = tuple(shapes)  # step shapes are cached: identity is equality
     fns = _SHAPE_FNS.get(shape_key)
+    if fns is None:  # a new shape: generate and compile its steps, and keep how its constants are made
+        fns = []
+        for k, s in enumerate(shapes):
+            recipe: list[tuple[int, ...]] = []
+            src = _step_source(k, s, recipe, k == len(shapes) - 1)
+            ns: dict[str, Any] = {"ONE": ONE, "_end": subterm_end, "_rt": reversed_tokens, "_unrev": unreverse_key}
+            exec(compile(src, f"<byte step {k}>", "exec"), ns)
+            fns.append((ns["step"], recipe))
+        if len(_SHAPE_FNS) >= 2_000:
+            _SHAPE_FNS.clear()
+        _SHAPE_FNS[shape_key] = fns
     consts: list[list[bytes]] = []
-    made: list[tuple[Any, list[int]]] = []
-    for k, (s, lits) in enumerate(zip(shapes, all_lits)):
-        # constants as merged per shape: the literal index lists are recomputed per query
-        c: list[bytes] = []
-        src = _step_source(k, s, lits, c, k == len(shapes) - 1)
+    for (_, recipe), lits in zip(fns, all_lits):
+        c = [b"".join([lits[j] for j in r]) for r in recipe]
         for v in c:
             if len(v) > MAX_KEY:
                 return None
         consts.append(c)
-        if fns is None:
-            ns: dict[str, Any] = {"ONE": ONE, "_end": subterm_end, "_rt": reversed_tokens,
-                                  "_unrev": unreverse_key}
-            exec(compile(src, f"<byte step {k}>", "exec"), ns)
-            made.append((ns["step"], []))
-    if fns is None:
-        if len(_SHAPE_FNS) >= 2_000:
-            _SHAPE_FNS.clear()
-        fns = _SHAPE_FNS[shape_key] = made
     return ByteProgram([f for f, _ in fns], consts, layouts, patterns, shapes, static)
 

@@ -454,6 +454,9 @@ def _run(v: View, pattern: Atom, bindings: Bindings, qs: QueryStats, per_step: b
     if not parts:
         qs.rows += 1
         return False, iter((bindings,))
+    if r.vxkeys is None:  # no mirror of the variable index (this transaction wrote to it): the general path
+        plan = qs.plan = plan_conjunction(v, parts, _bound(bindings))
+        return False, _join(r, plan, bindings, per_step)
     if not bindings.links:  # the plan and program of this very conjunction, once per version of the space
         key = ("run", pattern)
         got = v.cache.plans.get(key)
