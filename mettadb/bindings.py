@@ -155,11 +155,12 @@ class RowLayout:
 
     __slots__ = ("base", "by_name", "names")
 
-    def __init__(self, names: dict[Variable, int], base: dict[Variable, Atom]) -> None:
+    def __init__(self, names: dict[Variable, int], base: dict[Variable, Atom],
+                 by_name: dict[str, int] | None = None) -> None:
         #: variable -> position in the row, in capture order
         self.names = names
         #: the same by name (a str hashes in C; a Variable's hash is a Python call)
-        self.by_name = {v.name: i for v, i in names.items()}
+        self.by_name = by_name if by_name is not None else {v.name: i for v, i in names.items()}
         #: the incoming bindings' links (never changed)
         self.base = base
 

@@ -483,7 +483,8 @@ class ByteProgram:
     """A conjunction compiled to byte steps: the generators (shared by every query of the same shape),
     the constants of this query, and the row layout after each step."""
 
-    __slots__ = ("consts", "fns", "names", "patterns", "reverse", "shapes", "static", "vx_clear", "vx_seen")
+    __slots__ = ("by_name", "consts", "fns", "names", "patterns", "reverse", "shapes", "static", "vx_clear",
+                 "vx_seen")
 
     def __init__(self, fns: list[Any], consts: list[list[bytes]], names: list[dict[Variable, int]],
                  patterns: tuple[Atom, ...], shapes: list[StepShape], static: list[bytes]) -> None:
@@ -498,6 +499,8 @@ class ByteProgram:
         self.consts = consts
         #: variable -> row position after each step
         self.names = names
+        #: name -> row position after the last step
+        self.by_name = {v.name: i for v, i in names[-1].items()} if names else {}
         self.patterns = patterns
         self.shapes = shapes
 

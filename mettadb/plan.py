@@ -66,16 +66,32 @@ class View:
 
     __slots__ = ("atoms", "cache", "heads", "meta", "rev", "txn", "vx", "vx_dirty", "writer", "writing")
 
-    def __init__(self, store: Store, txn: Txn) -> None:
+    def __init__(self, store: Store, txn: Txn, own: bool = False) -> None:
+        """`own`: a read snapshot the caller has just opened for this view (so this thread has no write
+        transaction open), its slot not yet synced: a snapshot the cache already knows needs no read."""
         self.txn = txn
-        w = store.current_writer()
+        self.meta = meta = store.meta_db
+        if own:
+            self.writing = self.vx_dirty = False
+            self.writer = None
+            tid = txn.id()
+            c = _CACHES.get(store)
+            if c is not None and c.txn_id == tid:  # the same snapshot as the cache's: the same slot and generation
+                dbs = store.slot_dbs(c.slot)
+                if dbs is not None:
+                    self.cache = c
+                    self.atoms, self.rev, self.vx, self.heads = dbs.atoms, dbs.rev, dbs.vx, dbs.heads
+                    return
+            store.sync_slot(txn)
+            w = None
+        else:
+            w = store.current_writer()
         #: inside this thread's write transaction: the stored statistics lack its writes
         self.writing = w is not None and w.txn is txn
         #: ... which then count from the writer's pending deltas
         self.writer = w if self.writing and w is not None and w.changed else None
         #: ... and its writes touched the variable index: the mirror of the committed one is stale
         self.vx_dirty = self.writing and w is not None and w.vx_changes > 0
-        self.meta = meta = store.meta_db
         slot = store.slot
         if not self.writing:
             tid = txn.id()

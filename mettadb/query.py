@@ -324,7 +324,7 @@ class _ByteRun:
         self.get = v.txn.get
         self.adb = v.atoms
         self.consts = prog.consts
-        self.lay = RowLayout(prog.names[-1], base)
+        self.lay = RowLayout(prog.names[-1], base, prog.by_name)
         self.wrap = wrap
         #: results the general path produced (rows with stored variables, hashed keys or extension tags)
         self.ready: list[Any] = []
@@ -431,8 +431,7 @@ def run_query(space: Store, pattern: Atom, bindings: Bindings = EMPTY_BINDINGS,
         raise MettaDBError(f"{space.path} is closed")
     txn = begin_read(space.env)
     try:
-        space.sync_slot(txn)
-        batched, it = _run(View(space, txn), pattern, bindings, qs, stats is not None)
+        batched, it = _run(View(space, txn, own=True), pattern, bindings, qs, stats is not None)
         if batched:
             for batch in it:
                 yield from batch

@@ -213,3 +213,23 @@ def test_extension_tags_inside_a_byte_join_take_the_general_path_row_by_row(spac
         got = Counter(canon(str(b.resolve(template))) for b in run_query(space, pattern, stats=qs))
         assert qs.executor == "bytes"
         assert got == brute(facts, pattern, template) and got
+
+
+def test_each_query_sees_its_own_snapshot_across_slot_flips_and_other_writers(tmp_path):
+    """A query reuses what the query layer knows of a snapshot it has seen (same snapshot id); a bulk
+    load or another store's write makes a new snapshot, read afresh."""
+    path = tmp_path / "s"
+    f1, f2 = tmp_path / "a.metta", tmp_path / "b.metta"
+    f1.write_text("(parent A B)\n(age B 1)\n")
+    f2.write_text("(parent A C)\n(age C 1)\n")
+    q = mettadb.atom("(, (parent A $x) (age $x 1))")
+    with mettadb.open(path) as sp:
+        sp.load(f1, bulk=True)
+        assert sorted(str(b["x"]) for b in sp.query(q)) == ["B"]
+        sp.load(f2, bulk=True)
+        assert sorted(str(b["x"]) for b in sp.query(q)) == ["B", "C"]
+        assert sorted(str(b["x"]) for b in sp.query(q)) == ["B", "C"]
+        with mettadb.open(path) as other:
+            other.add_all(["(parent A D)", "(age D 1)"])
+        assert sorted(str(b["x"]) for b in sp.query(q)) == ["B", "C", "D"]
+        assert sp.count_matches(q) == 3
