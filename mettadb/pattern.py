@@ -360,7 +360,12 @@ def _step_source(k: int, s: StepShape, consts: list[tuple[int, ...]], last: bool
     emit("for row in rows:", 3)
     d = 4
     new_caps = [f"c{j}" for j in s.new]
-    tup = "row + (" + ", ".join(new_caps) + ",)" if new_caps else "row"
+    if not new_caps:
+        tup = "row"
+    elif s.new[0] <= 6:  # a short row: one tuple built from its slots (no intermediate tuple)
+        tup = "(" + "".join(f"row[{i}], " for i in range(s.new[0])) + ", ".join(new_caps) + ",)"
+    else:
+        tup = "row + (" + ", ".join(new_caps) + ",)"
     if last:
         tup = f"W(lay, {tup})"
     if s.access == "lookup":
