@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import bisect
 import os
-from collections.abc import Iterator
+import struct
+from collections.abc import Callable, Iterator
 from typing import Any, BinaryIO, NamedTuple
 
 import msgpack
 
-__all__ = ["BUCKET_KEYS", "RUN_KEYS", "KeyRuns", "RunFiles"]
+__all__ = ["BUCKET_KEYS", "RUN_KEYS", "KeyRuns", "Numbering", "RunFiles"]
 
 #: keys a bulk load holds in memory, all its key sets together, before it spills
 #: sorted runs to disk (~70 bytes each as Python objects); `METTADB_BULK_RUN_KEYS`
@@ -32,6 +33,46 @@ _CHUNK = 2048
 #: samples per bucket: enough to cut buckets of even size, few enough that the samples of a
 #: 10^8-key load stay small (every 64th key was 3M keys, ~250 MB, at 100M atoms)
 _SAMPLES_PER_BUCKET = 256
+
+
+class Numbering(NamedTuple):
+    """How a bulk load numbers its atoms in input order: each primary key is sorted with its insertion
+    sequence number appended, fixed-width msgpack (`0xCE` + u32, or `0xCF` + u64 past 2**32), so the
+    sorted runs keep copies of a key in input order and the suffix is the stored record as it is.
+
+    The numbers start at 2**16 at least (2**32 for the 9-byte form), so the fixed width is msgpack's
+    shortest encoding too: every record's number compares bytewise as the numbers do."""
+
+    #: the first number the load may give
+    base: int
+    #: suffix bytes: 5 or 9
+    width: int
+
+    @staticmethod
+    def spanning(next_seq: int, span: int) -> Numbering:
+        """Numbers from the space's next one (`meta.seq`) for `span` positions."""
+        base = max(next_seq, 1 << 16)  # layout.FIRST_SEQ
+        if base + span < (1 << 32):
+            return Numbering(base, 5)
+        return Numbering(max(base, 1 << 32), 9)
+
+    def first(self, next_seq: int) -> int:
+        """Where this numbering starts for a space whose next number is `next_seq` (as `spanning`)."""
+        return max(next_seq, 1 << 16) if self.width == 5 else max(next_seq, 1 << 32)
+
+    @property
+    def packer(self) -> Callable[[int, int], bytes]:
+        """`packer(tag, seq)` is the suffix of number seq; tag is `self.tag`."""
+        return _U32.pack if self.width == 5 else _U64.pack
+
+    @property
+    def tag(self) -> int:
+        """The msgpack type byte of the suffix."""
+        return 0xCE if self.width == 5 else 0xCF
+
+
+_U32 = struct.Struct(">BI")
+_U64 = struct.Struct(">BQ")
 
 
 class _ListReader:
@@ -95,9 +136,12 @@ class RunFiles(NamedTuple):
 class KeyRuns:
     """A multiset of byte keys kept as sorted runs in `directory`; see the module doc."""
 
-    def __init__(self, directory: str, name: str, *, bucket_keys: int | None = None) -> None:
+    def __init__(self, directory: str, name: str, *, bucket_keys: int | None = None, suffix: int = 0) -> None:
         self.directory = directory
         self.name = name
+        #: bytes appended to each key (a `Numbering`): range bounds are cut without them, so every
+        #: copy of a key falls in one range
+        self.suffix = suffix
         self.bucket_keys = bucket_keys or BUCKET_KEYS
         self.keys: list[bytes] = []
         self.append = self.keys.append
@@ -147,6 +191,7 @@ class KeyRuns:
             self.spill()
         rest = self._sorted(self.keys)  # no appends after this; kept, so the merge can be run again
         size = self.bucket_keys
+        sfx = self.suffix
         if not self._runs:
             n, i, lo = len(rest), 0, b""
             while True:
@@ -154,20 +199,23 @@ class KeyRuns:
                 if j >= n:
                     yield lo, None, rest[i:]
                     return
-                j = bisect.bisect_left(rest, rest[j], i)  # copies of one key stay together
+                bound = rest[j][:-sfx] if sfx else rest[j]
+                j = bisect.bisect_left(rest, bound, i)  # copies of one key stay together
                 if j == i:
-                    j = bisect.bisect_right(rest, rest[i], i)
+                    j = bisect.bisect_right(rest, bound + b"\xff" * sfx if sfx else bound, i)
                     if j >= n:
                         yield lo, None, rest[i:]
                         return
-                yield lo, rest[j], rest[i:j]
-                i, lo = j, rest[j]
+                    bound = rest[j][:-sfx] if sfx else rest[j]
+                yield lo, bound, rest[i:j]
+                i, lo = j, bound
         sample = sorted(self._sample + rest[::self._every])
         step = max(1, size // self._every)
         bounds: list[bytes] = []
         for i in range(step, len(sample), step):
-            if not bounds or sample[i] > bounds[-1]:
-                bounds.append(sample[i])
+            b = sample[i][:-sfx] if sfx else sample[i]
+            if not bounds or b > bounds[-1]:
+                bounds.append(b)
         readers: list[_RunReader | _ListReader] = [_RunReader(p) for p in self._runs]
         readers.append(_ListReader(rest))
         try:

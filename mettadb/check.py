@@ -7,7 +7,7 @@ from collections.abc import Callable
 from .encoding import checked_tokens, decode, flat_symbols
 from .errors import DecodeError
 from .keys import path_head_key, reverse_key, storage_key, unreverse_key
-from .layout import ONE, Record, index_entry, unpack_value
+from .layout import Record, index_entry, unpack_value
 from .store import FORMAT_VERSION, Store
 
 __all__ = ["check_space"]
@@ -15,6 +15,8 @@ __all__ = ["check_space"]
 _MAX_REPORT = 50
 #: reverse-index keys looked up at a time, sorted (bounds the check's memory)
 _BATCH = 100_000
+#: sequence numbers a check tracks one bit each for uniqueness
+_MAX_SEQ_BITS = 1 << 30
 
 
 def check_space(space: Store, progress: Callable[[int], None] | None = None) -> list[str]:
@@ -62,14 +64,50 @@ def check_space(space: Store, progress: Callable[[int], None] | None = None) -> 
         heads: dict[bytes, list[int]] = {}
         seen: set[bytes] = set()
         total = distinct = expected_rev = 0
-        one = ONE
         flat = flat_symbols
+        # insertion sequence numbers (format 3): each atom has one, below `meta.seq`, no two alike
+        raw = txn.get(b"seq", db=dbs.meta)
+        next_seq = unpack_value(raw) if raw is not None else None
+        if next_seq is None:
+            problem("no next sequence number (meta.seq)")
+            next_seq = 0
+        # one bit per number below meta.seq finds two atoms with one number, up to 2**30 numbers (128 MB;
+        # bulk loads number by input bytes, ~25 per atom: ~40M bulk-loaded atoms); past that only the
+        # range is checked, so memory stays bounded
+        seen_seq = bytearray((next_seq >> 3) + 1) if next_seq <= _MAX_SEQ_BITS else None
+        bad_seq = 0
+
+        def number(key: bytes, seq: object) -> None:
+            nonlocal bad_seq
+            if not isinstance(seq, int) or not 0 <= seq < next_seq:
+                bad_seq += 1
+                if bad_seq <= 10:
+                    problem(f"atom key {key[:40].hex()} has sequence number {seq!r}, next is {next_seq}")
+                return
+            if seen_seq is None:
+                return
+            bit = 1 << (seq & 7)
+            dup = bool(seen_seq[seq >> 3] & bit)
+            seen_seq[seq >> 3] |= bit
+            if dup:
+                bad_seq += 1
+                if bad_seq <= 10:
+                    problem(f"atom key {key[:40].hex()} has sequence number {seq}, which another atom has too")
+
+        seq_of = Record.seq_of
         for key, value in txn.cursor(db=dbs.atoms):
             if progress is not None and not distinct & 0xFFFF:
                 progress(distinct)
-            if value == one:  # the common record: one copy, no names, the key is the path
+            t = value[0]
+            single = t < 0x80 or 0xCB < t < 0xD0
+            if single:  # the common record: one copy, no names, the key is the path
                 syms = flat(key)
                 if syms is not None:  # a flat expression of valid symbols: nothing else to check
+                    seq = t if t < 0x80 else int.from_bytes(value[1:], "big")  # `number`, in line
+                    if seen_seq is not None and seq < next_seq and not seen_seq[seq >> 3] & (1 << (seq & 7)):
+                        seen_seq[seq >> 3] |= 1 << (seq & 7)
+                    else:
+                        number(key, seq)
                     total += 1
                     distinct += 1
                     hk = key[:1] + syms[0]
@@ -85,15 +123,16 @@ def check_space(space: Store, progress: Callable[[int], None] | None = None) -> 
                             probe_rev()
                     continue
             try:
-                if value == one:
-                    count, names, path = 1, None, key
+                if single:
+                    count, names, path, seq = 1, None, key, seq_of(key, value)
                 else:
                     rec = Record(key, value)
-                    count, names, path = rec.count, rec.names, rec.path
+                    count, names, path, seq = rec.count, rec.names, rec.path, rec.seq
                 tokens = checked_tokens(path, seen)[1]
             except (DecodeError, ValueError, TypeError, IndexError) as e:
                 problem(f"atom key {key[:40].hex()} does not decode: {e}")
                 continue
+            number(key, seq)
             if path is not key and storage_key(path) != key:
                 problem(f"atom key {key[:40].hex()} does not match its path")
             if count < 1:

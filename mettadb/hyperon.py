@@ -38,6 +38,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from .atoms import Atom, Expression, Float, G, Grounded, Integer, Symbol, Variable, iter_atoms, rebuild
+from .query import ordered_query
 from .space import Space
 from .spaces import MemorySpace
 
@@ -484,7 +485,8 @@ class DurableSpace(AbstractSpace):  # type: ignore[misc]
             varmap: dict[str, Any] = {}
             pattern = self._from(query_atom, varmap)
             names = list(dict.fromkeys(v for v in iter_atoms(pattern) if type(v) is Variable))
-            sources = [self.space.query(pattern)] if _durable(pattern) else []
+            # hyperon's order: the stored atoms' insertion order (a conjunction's in written order)
+            sources: list[Any] = [ordered_query(self.space, pattern)] if _durable(pattern) else []
             if len(self.volatile):
                 sources.append(self.volatile.query(pattern))
             for source in sources:
@@ -548,7 +550,7 @@ class DurableSpace(AbstractSpace):  # type: ignore[misc]
         try:
             if self.registry.pending:
                 self._learn_wrappers()
-            atoms = list(self.space.atoms())
+            atoms = list(self.space.atoms(ordered=True))
         except Exception as e:
             _report(e)
             atoms = []

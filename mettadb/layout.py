@@ -3,8 +3,10 @@
 `encoding` turns atoms into paths and `keys` turns paths into keys; this
 module says what the store writes for a path (docs/FORMAT.md):
 
-* the primary record, a msgpack value: `1`, a count, `[count, names]` for
-  atoms with variables, or `[count, names, path]` when the key is hashed;
+* the primary record, a msgpack value: the atom's insertion sequence number
+  (a ground atom with a plain key, stored once), `[count, seq]` (the same,
+  stored count times), `[count, seq, names]` for atoms with variables, or
+  `[count, seq, names, path]` when the key is hashed;
 * which secondary index the path belongs to: `vx` (atoms a prefix scan
   cannot find: with variables, or hashed), `rev` (ground `(h a1 .. an)`,
   n >= 2, symbol head), or none.
@@ -15,6 +17,9 @@ is written once.
 
 from __future__ import annotations
 
+import functools
+import struct
+from collections.abc import Callable
 from typing import Any, Literal
 
 import msgpack
@@ -23,11 +28,14 @@ from .encoding import is_arity_tag, is_symbol_tag, split_tokens
 from .keys import MAX_PLAIN, const_prefix, reverse_key
 
 __all__ = [
-    "ONE",
+    "FIRST_SEQ",
     "Record",
     "index_entry",
     "is_reversible",
+    "is_single",
+    "pack_seq",
     "pack_value",
+    "u32_seq",
     "unpack_value",
     "vx_key",
 ]
@@ -46,8 +54,28 @@ def unpack_value(b: bytes) -> Any:
     return msgpack.unpackb(b, raw=False, use_list=True)
 
 
-#: the record of a plain atom stored once: the common case, compared by identity of bytes
-ONE = pack_value(1)
+#: the first insertion sequence number of a space: numbers from 2**16 to 2**32 - 1 are all msgpack
+#: uint32 (`0xCE` + 4 bytes big-endian), so they pack fast, and records' bytes compare as their numbers
+FIRST_SEQ = 1 << 16
+
+#: `u32_seq(seq)`: `pack_seq` for FIRST_SEQ <= seq < 2**32, without the test (hot loops)
+u32_seq: Callable[[int], bytes] = functools.partial(struct.Struct(">BI").pack, 0xCE)
+
+
+def pack_seq(seq: int) -> bytes:
+    """The record of a ground atom with a plain key stored once: its sequence number, msgpack's
+    shortest encoding (as `pack_value`, faster for numbers from FIRST_SEQ to 2**32 - 1)."""
+    if FIRST_SEQ <= seq < 0x100000000:
+        return u32_seq(seq)
+    out: bytes = msgpack.packb(seq)
+    return out
+
+
+def is_single(raw: bytes) -> bool:
+    """Whether a record is a bare sequence number: a ground atom with a plain key, stored once (msgpack
+    positive fixint or uint8-uint64; the hot loops inline this test on `raw[0]`)."""
+    t = raw[0]
+    return t < 0x80 or 0xCB < t < 0xD0
 
 
 def is_reversible(tokens: list[bytes]) -> bool:
@@ -78,31 +106,62 @@ def vx_key(tokens: list[bytes]) -> bytes:
 
 
 class Record:
-    """The decoded value of a primary key: how many copies, variable names, the full path."""
+    """The decoded value of a primary key: how many copies, when it was added, variable names, the full path.
 
-    __slots__ = ("count", "names", "path")
+    `seq` is the atom's insertion sequence number (format 3): the order hyperon
+    returns stored atoms in.  Copies share their atom's number: hyperon keeps
+    them together, counted where the atom is.
+    """
+
+    __slots__ = ("count", "names", "path", "seq")
 
     def __init__(self, key: bytes, raw: bytes) -> None:
         v = unpack_value(raw)
         if isinstance(v, int):
-            self.count, self.names, self.path = v, None, key
+            self.count, self.seq, self.names, self.path = 1, v, None, key
         else:
             self.count = v[0]
-            self.names = v[1] or None
-            self.path = v[2] if len(v) > 2 else key
+            self.seq = v[1]
+            self.names = (v[2] or None) if len(v) > 2 else None
+            self.path = v[3] if len(v) > 3 else key
+
+    @classmethod
+    def legacy(cls, key: bytes, raw: bytes) -> Record:
+        """A record as formats 0-2 stored it (`count`, `[count, names]`, `[count, names, path]`: no
+        sequence number, `seq` is -1); for migrations."""
+        rec = cls.__new__(cls)
+        v = unpack_value(raw)
+        rec.seq = -1
+        if isinstance(v, int):
+            rec.count, rec.names, rec.path = v, None, key
+        else:
+            rec.count, rec.names = v[0], v[1] or None
+            rec.path = v[2] if len(v) > 2 else key
+        return rec
 
     @staticmethod
-    def pack(count: int, names: list[str] | None, path: bytes | None) -> bytes:
+    def pack(count: int, seq: int, names: list[str] | None, path: bytes | None) -> bytes:
         """The stored value; `path` only for hashed keys."""
         if path is not None:
-            return pack_value([count, names or [], path])
+            return pack_value([count, seq, names or [], path])
         if names:
-            return pack_value([count, names])
-        return ONE if count == 1 else pack_value(count)
+            return pack_value([count, seq, names])
+        return pack_value(seq) if count == 1 else pack_value([count, seq])
 
     @staticmethod
     def count_of(key: bytes, raw: bytes) -> int:
-        """The copy count without building the record (a one-byte value is a small int)."""
-        if len(raw) == 1 and raw[0] < 0x80:
-            return raw[0]
+        """The copy count without building the record (a bare number is one copy)."""
+        t = raw[0]
+        if t < 0x80 or 0xCB < t < 0xD0:
+            return 1
         return int(Record(key, raw).count)
+
+    @staticmethod
+    def seq_of(key: bytes, raw: bytes) -> int:
+        """The insertion sequence number without building the record."""
+        t = raw[0]
+        if t < 0x80:
+            return t
+        if 0xCB < t < 0xD0:
+            return int.from_bytes(raw[1:], "big")
+        return int(Record(key, raw).seq)

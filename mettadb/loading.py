@@ -18,15 +18,16 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from itertools import repeat
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from . import bulk as bulk_mod
 from . import pload
-from .bulk import KeyRuns
+from .bulk import KeyRuns, Numbering
 from .errors import MettaDBError, SpaceFullError
 from .interchange import read_paths
 from .keys import MAX_PLAIN, path_head_key
-from .layout import ONE, Record, pack_value
+from .layout import FIRST_SEQ, Record, pack_seq, pack_value, u32_seq, unpack_value
 from .store import SLOTTED, PathLike, Store
 from .transcode import Transcoded, transcode_file
 from .writer import Writer
@@ -140,7 +141,9 @@ def load(store: Store, *sources: Source, duplicates: bool = False,
         aput = w.txn.cursor(db=w.atoms).put
         rput = w.txn.cursor(db=w.rev).put
         heads = w.head_delta
-        one = ONE
+        seq = w.peek_seq()  # new atoms are numbered in input order
+        # numbers from FIRST_SEQ below 2**32 are msgpack uint32: packed without a test
+        pack = u32_seq if FIRST_SEQ <= seq and seq + size < 0x100000000 else pack_seq
         done_before = 0
         added = present = fast_new = 0
         for s, pos in zip(sources, positions):
@@ -151,7 +154,8 @@ def load(store: Store, *sources: Source, duplicates: bool = False,
             for path, names, tokens in transcode_file(s, st):
                 if names is None and len(path) <= MAX_PLAIN and union:
                     # the hot loop: a ground atom with a plain key, set-union semantics
-                    if aput(path, one, True, False):
+                    if aput(path, pack(seq), True, False):
+                        seq += 1
                         added += 1
                         fast_new += 1
                         if tokens is not None:
@@ -166,15 +170,19 @@ def load(store: Store, *sources: Source, duplicates: bool = False,
                         hd[1] += 1
                     else:
                         present += 1
-                elif add(path, names, tokens, 1, union):
-                    added += 1
                 else:
-                    present += 1
+                    w.set_seq(seq)
+                    if add(path, names, tokens, 1, union):
+                        added += 1
+                    else:
+                        present += 1
+                    seq = w.peek_seq()
                 if progress is not None and not (added + present) & 0xFFFF:
                     progress(done_before + st.bytes_read, added + present)
             done_before += st.bytes_read
             report.bangs += st.bangs
             report.bytes_read += st.bytes_read
+        w.set_seq(seq)
         w.total_delta += fast_new
         w.distinct_delta += fast_new
         if fast_new:
@@ -273,14 +281,25 @@ def _bulk_load(store: Store, sources: tuple[Source, ...], positions: list[int | 
     except OSError as e:
         raise MettaDBError(f"cannot write the load's sorted runs in {store.path}: {e.strerror}") from None
     union = not duplicates
+    # atoms are numbered in input order from the space's next number, by their position in the
+    # input (text: byte offset; `.paths`: decompressed bytes / 5): gaps are harmless
+    with store.read() as rtxn:
+        raw = rtxn.get(b"seq", db=store.meta_db)
+    next_seq = int(unpack_value(raw)) if raw is not None else 0
+    if all(_is_path(s) for s in sources):
+        size = sum(os.path.getsize(_name(s)) for s in sources)
+        number = Numbering.spanning(next_seq, size if fmt == "metta" else size * 256)  # zlib: at most ~1032:1
+    else:
+        number = Numbering.spanning(next_seq, 1 << 31)
+    base = number.base
     try:
-        with KeyRuns(tmp, "atoms") as akeys, KeyRuns(tmp, "rev") as rkeys:
+        with KeyRuns(tmp, "atoms", suffix=number.width) as akeys, KeyRuns(tmp, "rev") as rkeys:
             report = LoadReport()
-            complex_: dict[bytes, list[Any]] = {}  # key -> [path, names, tokens, occurrences]
+            complex_: dict[bytes, list[Any]] = {}  # key -> [path, names, tokens, occurrences, sequence number]
             t = time.perf_counter()
             if all(_is_path(s) for s in sources):
                 got = pload.collect([_name(s) for s in sources], tmp, akeys, rkeys, complex_, fmt=fmt, jobs=jobs,
-                                    progress=progress)
+                                    progress=progress, number=number)
                 report.files, report.read, report.bangs, report.bytes_read = got.files, got.read, got.bangs, got.bytes_read
                 report.workers = got.workers
             else:
@@ -297,19 +316,23 @@ def _bulk_load(store: Store, sources: tuple[Source, ...], positions: list[int | 
 
                     if fmt == "metta":
                         report.read += pload.collect_keys(transcode_file(s, st), akeys, rkeys, complex_,
-                                                          bulk_mod.RUN_KEYS, tick)
+                                                          bulk_mod.RUN_KEYS, tick, number=number,
+                                                          seq=base + done_before)
                     elif isinstance(s, (str, os.PathLike)):
                         with open(s, "rb") as f:
-                            report.read += pload.collect_paths(f, st, akeys, rkeys, complex_, bulk_mod.RUN_KEYS, tick)
+                            report.read += pload.collect_paths(f, st, akeys, rkeys, complex_, bulk_mod.RUN_KEYS, tick,
+                                                               number=number, before=done_before)
                     else:
-                        report.read += pload.collect_paths(s, st, akeys, rkeys, complex_, bulk_mod.RUN_KEYS, tick)
+                        report.read += pload.collect_paths(s, st, akeys, rkeys, complex_, bulk_mod.RUN_KEYS, tick,
+                                                           number=number, before=done_before)
                     done_before += st.bytes_read
                     report.bangs += st.bangs
                     report.bytes_read += st.bytes_read
             report.stages["parse"] = time.perf_counter() - t
+            end = base + (report.bytes_read if fmt == "metta" else report.bytes_read // 5 + 1)
             with _BulkLock(store.path):
                 for _attempt in range(3):
-                    builder = SlotBuilder(store, union)
+                    builder = SlotBuilder(store, union, number, end)
                     added = builder.build(akeys, rkeys, complex_)
                     for k, v in builder.stages.items():
                         report.stages[k] = report.stages.get(k, 0.0) + v
@@ -361,11 +384,18 @@ class SlotBuilder:
     inactive slot is invisible to readers) and `build` returns None.
     """
 
-    def __init__(self, store: Store, union: bool) -> None:
+    def __init__(self, store: Store, union: bool, number: Numbering, end: int) -> None:
         self.store = store
         self.union = union
         with store.read() as rtxn:
             self.gen0 = rtxn.get(b"generation", db=store.meta_db)
+            raw = rtxn.get(b"seq", db=store.meta_db)
+        #: the keys' suffixes hold sequence numbers from `number.base`; a write since the load began
+        #: moved `meta.seq`, and they are shifted by as much (rare: each is then packed again)
+        self.width = number.width
+        self.shift = number.first(int(unpack_value(raw)) if raw is not None else 0) - number.base
+        #: `meta.seq` after the load
+        self.end = end + self.shift
         self.src = store.slot
         self.dst = 1 - self.src
         sdb, ddb = store.slot_dbs(self.src), store.slot_dbs(self.dst)
@@ -405,6 +435,15 @@ class SlotBuilder:
     def _add(self, stage: str, seconds: float) -> None:
         self.stages[stage] = self.stages.get(stage, 0.0) + seconds
 
+    def split(self, keys: list[bytes]) -> tuple[list[bytes], list[bytes]]:
+        """Sorted suffixed keys -> (the primary keys, their records: the sequence numbers)."""
+        w = self.width
+        ks = [k[:-w] for k in keys]
+        if not self.shift:
+            return ks, [k[-w:] for k in keys]
+        shift = self.shift
+        return ks, [pack_seq(int.from_bytes(k[1 - w:], "big") + shift) for k in keys]
+
     def build(self, akeys: KeyRuns, rkeys: KeyRuns, complex_: dict[bytes, list[Any]]) -> int | None:
         """Merge, flip, and return how many distinct atoms were added; None if a writer intervened.
 
@@ -432,9 +471,10 @@ class SlotBuilder:
             pass  # now reading the new slot
         return added
 
-    def _delta(self, akeys: KeyRuns) -> list[bytes] | None:
-        """The sorted distinct keys absent from the live slot, or None when there are more than DELTA_MAX."""
-        new: list[bytes] = []
+    def _delta(self, akeys: KeyRuns) -> dict[bytes, bytes] | None:
+        """The distinct keys absent from the live slot with their records (the first copy's number), in
+        key order, or None when there are more than DELTA_MAX."""
+        new: dict[bytes, bytes] = {}
         with self.store.read() as txn:
             if txn.get(b"generation", db=self.store.meta_db) != self.gen0:
                 raise _Conflict
@@ -442,15 +482,18 @@ class SlotBuilder:
                 return None
             cur = txn.cursor(db=self.sdb.atoms)
             for _lo, _hi, keys in akeys.buckets():
-                found = cur.getmulti(keys)  # copies of a key are each found: equal lengths = nothing new
-                if len(found) != len(keys):
+                ks, vs = self.split(keys)
+                found = cur.getmulti(ks)  # copies of a key are each found: equal lengths = nothing new
+                if len(found) != len(ks):
                     have = {k for k, _ in found}
-                    new.extend(k for k in keys if k not in have)
+                    for k, v in zip(ks, vs):
+                        if k not in have and k not in new:
+                            new[k] = v
                     if len(new) > DELTA_MAX:
                         return None
-        return list(dict.fromkeys(new))
+        return new
 
-    def _apply_delta(self, new: list[bytes], complex_: dict[bytes, list[Any]]) -> int:
+    def _apply_delta(self, new: dict[bytes, bytes], complex_: dict[bytes, list[Any]]) -> int:
         """Add the new keys and the complex atoms to the live slot in one transaction (none if nothing changes)."""
         meta = self.store.meta_db
         inner = [0.0]
@@ -460,10 +503,12 @@ class SlotBuilder:
                 raise _Conflict
             t = time.perf_counter()
             added = 0
-            for k in new:
-                added += int(w.add_path(k, None, None, 1, True))
-            for path, names, tokens, _occurrences in complex_.values():
-                added += int(w.add_path(path, names, tokens, 1, True))
+            for k, v in new.items():
+                added += int(w.add_path(k, None, None, 1, True, seq=unpack_value(v)))
+            for path, names, tokens, _occurrences, seq in complex_.values():
+                added += int(w.add_path(path, names, tokens, 1, True, seq=seq + self.shift))
+            if added:
+                w.set_seq(max(w.peek_seq(), self.end))
             inner[0] = time.perf_counter() - t
             return added
 
@@ -510,16 +555,40 @@ class SlotBuilder:
         heads: dict[bytes, list[int]] = {}
         total = distinct = 0
         dcur = txn.cursor(db=self.ddb.atoms)
-        one = ONE
         for lo, hi, keys in batch:
             old = _old_range(txn, self.sdb.atoms, lo, hi)
+            if self.union and not old and not self.shift:
+                # the common case, kept to C loops: the keys stay suffixed (prefix-free paths: they sort,
+                # and cut into head runs, as the bare keys do), split as they are appended
+                w = self.width
+                bare, seq = itemgetter(slice(None, -w)), itemgetter(slice(-w, None))
+                i, n = 0, len(keys)
+                while i < n:
+                    hk = path_head_key(keys[i])
+                    j = bisect.bisect_left(keys, _successor(hk), i) if len(hk) > 1 else i + 1
+                    run = keys[i:j]
+                    new = dcur.putmulti(zip(map(bare, run), map(seq, run)), overwrite=False, append=True)[1]
+                    d = heads.get(hk)
+                    if d is None:
+                        d = heads[hk] = [0, 0]
+                    d[0] += new
+                    d[1] += new
+                    total += new
+                    distinct += new
+                    i = j
+                continue
+            ks, vs = self.split(keys)  # sorted, copies of a key in input order: the first has its number
             if self.union:
                 if old:
-                    fresh = sorted(set(keys).difference(old))
-                    old.update(dict.fromkeys(fresh, one))
+                    first: dict[bytes, bytes] = {}
+                    for k, v in zip(ks, vs):
+                        if k not in old and k not in first:
+                            first[k] = v
+                    fresh = sorted(first)
+                    old.update(first)
                     dcur.putmulti(sorted(old.items()), append=True)
                 else:
-                    fresh = keys  # sorted, with copies: the append skips them
+                    fresh = ks  # sorted, with copies: the append skips them
                 i, n = 0, len(fresh)
                 while i < n:  # sorted keys: one head's atoms are one run
                     hk = path_head_key(fresh[i])
@@ -527,7 +596,7 @@ class SlotBuilder:
                     if old:
                         new = j - i
                     else:
-                        new = dcur.putmulti(zip(fresh[i:j], repeat(one)), overwrite=False, append=True)[1]
+                        new = dcur.putmulti(zip(fresh[i:j], vs[i:j]), overwrite=False, append=True)[1]
                     d = heads.get(hk)
                     if d is None:
                         d = heads[hk] = [0, 0]
@@ -537,10 +606,14 @@ class SlotBuilder:
                     distinct += new
                     i = j
             else:
-                counts: dict[bytes, int] = {}
-                for k in keys:
-                    counts[k] = counts.get(k, 0) + 1
-                for k, c in counts.items():
+                counts: dict[bytes, list[Any]] = {}
+                for k, v in zip(ks, vs):
+                    c = counts.get(k)
+                    if c is None:
+                        counts[k] = [1, v]
+                    else:
+                        c[0] += 1
+                for k, (c, v) in counts.items():
                     hk = path_head_key(k)
                     d = heads.get(hk)
                     if d is None:
@@ -551,10 +624,10 @@ class SlotBuilder:
                     if raw is None:
                         d[0] += 1
                         distinct += 1
-                        old[k] = one if c == 1 else pack_value(c)
+                        old[k] = v if c == 1 else Record.pack(c, unpack_value(v), None, None)
                     else:
                         rec = Record(k, raw)
-                        old[k] = Record.pack(rec.count + c, rec.names, None)
+                        old[k] = Record.pack(rec.count + c, rec.seq, rec.names, None)
                 dcur.putmulti(sorted(old.items()), append=True)
         return heads, total, distinct
 
@@ -571,14 +644,15 @@ class SlotBuilder:
     def _flip(self, txn: Txn, complex_: dict[bytes, list[Any]]) -> int:
         txn.cursor(db=self.ddb.heads).putmulti(txn.cursor(db=self.sdb.heads).iternext(), append=True)
         w = Writer(txn, self.ddb)
+        w.set_seq(self.end)
         w.head_delta = {k: list(v) for k, v in self.head_delta.items()}
         w.total_delta, w.distinct_delta = self.total, self.distinct
         added = self.distinct
-        for path, names, tokens, occurrences in complex_.values():
+        for path, names, tokens, occurrences, seq in complex_.values():
             if self.union:
-                added += int(w.add_path(path, names, tokens, 1, True))
+                added += int(w.add_path(path, names, tokens, 1, True, seq=seq + self.shift))
             else:
-                added += int(w.add_path(path, names, tokens, occurrences, False))
+                added += int(w.add_path(path, names, tokens, occurrences, False, seq=seq + self.shift))
         w.finish()
         txn.put(b"slot", pack_value(self.dst), db=self.store.meta_db)
         for name in SLOTTED:

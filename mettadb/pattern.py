@@ -15,7 +15,7 @@ from .atoms import Atom, Expression, Symbol, Variable
 from .bindings import Bindings
 from .encoding import NEW_VAR, atom_tokens, literal_token, split_tokens, symbol_token, varref_token
 from .keys import const_prefix, unreverse_key
-from .layout import ONE, is_reversible
+from .layout import is_reversible
 
 __all__ = [
     "BATCH",
@@ -460,14 +460,19 @@ def _step_source(k: int, s: StepShape, consts: list[tuple[int, ...]], last: bool
             if not closed:
                 op("if pos != len(key): continue", 0)
     e = loop_d
-    emit("if raw == ONE:", e)
+    # the record value, tested as `query._match_one` does (layout.Record, format 3): a bare sequence
+    # number (msgpack uint32 `0xCE`, past 2**32 uint64, below FIRST_SEQ a shorter uint) is one copy of a
+    # ground atom with a plain key; `[count, seq]` (`0x92`, a fixint count) is count copies; any other
+    # record (variables, a hashed key, a large count) is the general path's
+    emit("t = raw[0]", e)
+    emit("if t == 0xCE or t < 0x80 or 0xCB < t < 0xD0:", e)
     for line, dd in ops:
         emit(line, e + 1 + dd)
     emit(f"out.append({tup})", e + 1)
-    emit("elif len(raw) == 1 and raw[0] < 0x80:", e)
+    emit("elif t == 0x92 and raw[1] < 0x80:", e)
     for line, dd in ops:
         emit(line, e + 1 + dd)
-    emit(f"out.extend([{tup}] * raw[0])", e + 1)
+    emit(f"out.extend([{tup}] * raw[1])", e + 1)
     emit(f"else: slow({k}, row, key, raw, {prefix_var})", e)
     emit(f"if len(out) >= {BATCH}:", d)
     if last:  # results of the general path join the last step's
@@ -603,7 +608,7 @@ def _build_program(patterns: tuple[Atom, ...], kinds: tuple[str | None, ...]) ->
         for k, s in enumerate(shapes):
             recipe: list[tuple[int, ...]] = []
             src = _step_source(k, s, recipe, k == len(shapes) - 1)
-            ns: dict[str, Any] = {"ONE": ONE, "_end": subterm_end, "_rt": reversed_tokens, "_unrev": unreverse_key}
+            ns: dict[str, Any] = {"_end": subterm_end, "_rt": reversed_tokens, "_unrev": unreverse_key}
             exec(compile(src, f"<byte step {k}>", "exec"), ns)
             fns.append((ns["step"], recipe))
         if len(_SHAPE_FNS) >= 2_000:

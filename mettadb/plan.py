@@ -142,6 +142,8 @@ class Step:
     estimate: float
     #: shares a variable with earlier steps (or the incoming bindings), or has none
     connected: bool = True
+    #: the pattern's position in the conjunction as written (hyperon's nested-loop order)
+    written: int = 0
 
     def describe(self) -> str:
         """A one-line human description."""
@@ -377,15 +379,15 @@ def plan_conjunction(v: View, patterns: list[Atom], bound: set[Variable] | None 
     the space.  Ties are broken by the patterns' shapes and encodings, so the order never
     depends on how the user wrote the conjunction.
     """
-    comps = sorted(((compiled(p), p) for p in patterns), key=lambda cp: (_shape(cp[0]), cp[0].key))
+    comps = sorted(((compiled(p), p, k) for k, p in enumerate(patterns)), key=lambda cp: (_shape(cp[0]), cp[0].key))
     b = bound or set()
-    key = ("plan", tuple(_shape(c) for c, _ in comps), frozenset(x.name for x in b))
+    key = ("plan", tuple(_shape(c) for c, _, _ in comps), frozenset(x.name for x in b))
     cached: list[tuple[int, float, str, int, bool]] | None = v.cache.plans.get(key)
     if cached is None:
         if len(v.cache.plans) >= 10_000:
             v.cache.plans.clear()
-        cached = v.cache.plans[key] = _order(v, [c for c, _ in comps], b)
-    return Plan([Step(comps[i][1], kind, consts, est, conn) for i, est, kind, consts, conn in cached])
+        cached = v.cache.plans[key] = _order(v, [c for c, _, _ in comps], b)
+    return Plan([Step(comps[i][1], kind, consts, est, conn, comps[i][2]) for i, est, kind, consts, conn in cached])
 
 
 def plan_pattern(v: View, pattern: Atom) -> Plan:

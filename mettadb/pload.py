@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from typing import IO, Any
 
 from . import bulk as bulk_mod
-from .bulk import KeyRuns, RunFiles
+from .bulk import KeyRuns, Numbering, RunFiles
 from .errors import DecodeError, MettaDBError
 from .interchange import block_keys, paths_blocks
 from .keys import MAX_PLAIN, storage_key
@@ -42,6 +42,7 @@ __all__ = [
     "MIN_CHUNK",
     "PATHS_BLOCK",
     "CollectReport",
+    "block_seq",
     "collect",
     "collect_block",
     "collect_keys",
@@ -57,7 +58,7 @@ MAX_CHUNK = 24 << 20
 #: decompressed bytes of `.paths` records per task
 PATHS_BLOCK = 4 << 20
 _PROBE = 1 << 16
-Complex = dict[bytes, list[Any]]  # storage key -> [path, names, tokens, occurrences]
+Complex = dict[bytes, list[Any]]  # storage key -> [path, names, tokens, occurrences, first sequence number]
 Chunk = tuple[int, int, int]  # (index of the source, start, end)
 
 
@@ -86,21 +87,24 @@ def default_jobs() -> int:
 
 def collect_keys(items: Iterable[tuple[bytes, list[str] | None, list[bytes] | None]], akeys: KeyRuns,
                  rkeys: KeyRuns, complex_: Complex, budget: int,
-                 progress: Callable[[int], None] | None = None) -> int:
+                 progress: Callable[[int], None] | None = None, *, number: Numbering, seq: int) -> int:
     """Sort `(path, names, tokens)` items into key runs and `complex_`; returns how many were read.
 
-    The in-memory keys of `akeys` and `rkeys` together are spilled to run files
-    when they reach `budget`; `progress(n)` is called now and then.
+    The k-th item (from 0) gets insertion sequence number `seq + k`, appended to its primary key
+    (`number`'s suffix) or kept in `complex_`.  The in-memory keys of `akeys` and `rkeys`
+    together are spilled to run files when they reach `budget`; `progress(n)` is called now and then.
     """
     aappend, rappend = akeys.append, rkeys.append
     akl, rkl = akeys.keys, rkeys.keys
+    pack, tag = number.packer, number.tag
     check_every = min(0x10000, max(1, budget // 4))
     next_check = check_every
     n = 0
+    s = seq - 1
     for path, names, tokens in items:
         n += 1
         if names is None and len(path) <= MAX_PLAIN:
-            aappend(path)
+            aappend(path + pack(tag, s + n))
             if tokens is not None:
                 rappend(tokens[0] + tokens[1] + b"".join(tokens[:1:-1]))
             if n >= next_check:
@@ -114,32 +118,44 @@ def collect_keys(items: Iterable[tuple[bytes, list[str] | None, list[bytes] | No
             key = storage_key(path)
             c = complex_.get(key)
             if c is None:
-                complex_[key] = [path, names, tokens, 1]
+                complex_[key] = [path, names, tokens, 1, s + n]
             else:
                 c[3] += 1
     return n
 
 
 def collect_block(block: bytes, first: int, source: str, seen: set[bytes], akeys: KeyRuns, rkeys: KeyRuns,
-                  complex_: Complex, budget: int) -> int:
-    """`collect_keys` for one `.paths` block (see `interchange.block_keys`); returns the records read."""
+                  complex_: Complex, budget: int, *, number: Numbering, seq: int) -> int:
+    """`collect_keys` for one `.paths` block (see `interchange.block_keys`); returns the records read.
+
+    Its records are numbered from `seq`: the flat ones in order, then the others (in order).
+    """
     plain, rev, others = block_keys(block, first, source, seen)
-    akeys.keys.extend(plain)
+    pack, tag = number.packer, number.tag
+    akeys.keys.extend([k + pack(tag, i) for i, k in enumerate(plain, seq)])
     rkeys.keys.extend(rev)
-    n = len(plain) + collect_keys(others, akeys, rkeys, complex_, budget)
+    n = len(plain) + collect_keys(others, akeys, rkeys, complex_, budget, number=number, seq=seq + len(plain))
     if len(akeys.keys) + len(rkeys.keys) >= budget:
         akeys.spill()
         rkeys.spill()
     return n
 
 
+def block_seq(number: Numbering, before: int) -> int:
+    """The first sequence number of a `.paths` block after `before` decompressed bytes: a record takes
+    at least 5 bytes, so blocks numbered by their position never overlap."""
+    return number.base + before // 5
+
+
 def collect_paths(stream: IO[bytes], st: Transcoded, akeys: KeyRuns, rkeys: KeyRuns, complex_: Complex, budget: int,
-                  progress: Callable[[int], None] | None = None) -> int:
-    """`collect_keys` for a whole `.paths` stream read in this process; counts bytes in `st`."""
+                  progress: Callable[[int], None] | None = None, *, number: Numbering, before: int = 0) -> int:
+    """`collect_keys` for a whole `.paths` stream read in this process; counts bytes in `st` (`before`: the
+    decompressed bytes of the load's earlier sources, for the numbering)."""
     seen: set[bytes] = set()
     n = 0
     for block, first in paths_blocks(stream, st.source):
-        n += collect_block(block, first, st.source, seen, akeys, rkeys, complex_, budget)
+        n += collect_block(block, first, st.source, seen, akeys, rkeys, complex_, budget, number=number,
+                           seq=block_seq(number, before + st.bytes_read))
         st.bytes_read += len(block)
         if progress is not None:
             progress(n)
@@ -200,23 +216,30 @@ Task = tuple[int, int, Any]
 class _Reader:
     """Turns a task into `(path, names, tokens)` items; text ranges and `.paths` blocks."""
 
-    def __init__(self, sources: list[str], fmt: str) -> None:
+    def __init__(self, sources: list[str], fmt: str, number: Numbering) -> None:
         self.sources = sources
         self.fmt = fmt
+        self.number = number
         self.seen: set[bytes] = set()
+        #: text: where each source starts in the load's bytes (an item takes at least one byte, so a
+        #: range numbered from its first byte's position never overlaps the next)
+        self.offsets = list(itertools.accumulate((os.path.getsize(s) for s in sources), initial=0)) \
+            if fmt != "paths" else []
 
     def run(self, task: Task, akeys: KeyRuns, rkeys: KeyRuns, budget: int) -> _ChunkResult:
         index, src, payload = task
         res = _ChunkResult(index)
         name = self.sources[src]
         if self.fmt == "paths":
-            block, first = payload
-            res.read = collect_block(block, first, name, self.seen, akeys, rkeys, res.complex_, budget)
+            block, first, before = payload
+            res.read = collect_block(block, first, name, self.seen, akeys, rkeys, res.complex_, budget,
+                                     number=self.number, seq=block_seq(self.number, before))
             res.bytes_read = len(block)
         else:
             st = Transcoded(name)
             start, end = payload
-            res.read = collect_keys(transcode_range(name, start, end, st), akeys, rkeys, res.complex_, budget)
+            res.read = collect_keys(transcode_range(name, start, end, st), akeys, rkeys, res.complex_, budget,
+                                    number=self.number, seq=self.number.base + self.offsets[src] + start)
             res.bangs, res.bytes_read = st.bangs, st.bytes_read
         return res
 
@@ -229,7 +252,7 @@ def _worker(reader: _Reader, tasks: Any, results: Any, tmp: str, budget: int) ->
             results.put(("done", None))
             return
         i = task[0]
-        akeys, rkeys = KeyRuns(tmp, f"atoms-c{i}"), KeyRuns(tmp, f"rev-c{i}")
+        akeys, rkeys = KeyRuns(tmp, f"atoms-c{i}", suffix=reader.number.width), KeyRuns(tmp, f"rev-c{i}")
         try:
             res = reader.run(task, akeys, rkeys, budget)
             res.akeys, res.rkeys = akeys.run_files(), rkeys.run_files()
@@ -247,7 +270,7 @@ def _worker(reader: _Reader, tasks: Any, results: Any, tmp: str, budget: int) ->
 
 
 def _sequential(sources: list[str], fmt: str, akeys: KeyRuns, rkeys: KeyRuns, complex_: Complex, budget: int,
-                progress: Callable[[int, int], None] | None, report: CollectReport) -> None:
+                progress: Callable[[int, int], None] | None, report: CollectReport, number: Numbering) -> None:
     done_bytes = 0
     for s in sources:
         st = Transcoded(s)
@@ -258,9 +281,11 @@ def _sequential(sources: list[str], fmt: str, akeys: KeyRuns, rkeys: KeyRuns, co
 
         if fmt == "paths":
             with open(s, "rb") as f:
-                report.read += collect_paths(f, st, akeys, rkeys, complex_, budget, tick)
+                report.read += collect_paths(f, st, akeys, rkeys, complex_, budget, tick, number=number,
+                                             before=done_bytes)
         else:
-            report.read += collect_keys(transcode_file(s, st), akeys, rkeys, complex_, budget, tick)
+            report.read += collect_keys(transcode_file(s, st), akeys, rkeys, complex_, budget, tick, number=number,
+                                        seq=number.base + done_bytes)
         done_bytes += st.bytes_read
         report.bangs += st.bangs
         report.bytes_read += st.bytes_read
@@ -284,11 +309,12 @@ def _tasks(sources: list[str], fmt: str, jobs: int) -> tuple[list[Task] | None, 
         return tasks, iter(tasks)
 
     def blocks() -> Iterator[Task]:
-        k = 0
+        k = before = 0
         for i, s in enumerate(sources):
             with open(s, "rb") as f:
                 for block, first in paths_blocks(f, s, PATHS_BLOCK):
-                    yield k, i, (block, first)
+                    yield k, i, (block, first, before)
+                    before += len(block)
                     k += 1
 
     return None, blocks()
@@ -296,8 +322,9 @@ def _tasks(sources: list[str], fmt: str, jobs: int) -> tuple[list[Task] | None, 
 
 def collect(sources: list[str], tmp: str, akeys: KeyRuns, rkeys: KeyRuns, complex_: Complex, *,
             fmt: str = "metta", jobs: int | None = None,
-            progress: Callable[[int, int], None] | None = None) -> CollectReport:
-    """Read MeTTa files (`fmt` "metta") or MORK dumps ("paths") into `akeys`, `rkeys` and `complex_`.
+            progress: Callable[[int, int], None] | None = None, number: Numbering) -> CollectReport:
+    """Read MeTTa files (`fmt` "metta") or MORK dumps ("paths") into `akeys`, `rkeys` and `complex_`,
+    numbering the atoms in input order (`number`; `akeys` keeps its suffix).
 
     See the module doc; `jobs` None = the cores.  Run files go to `tmp`.
     Raises ParseError or DecodeError; the caller then discards the runs.  Each
@@ -315,7 +342,7 @@ def collect(sources: list[str], tmp: str, akeys: KeyRuns, rkeys: KeyRuns, comple
         planned, tasks = _tasks(sources, fmt, jobs)
         nworkers = min(jobs - 1, len(planned or ()) - 1)
     if nworkers > 0 and _parallel(sources, fmt, tasks, nworkers, tmp, akeys, rkeys, complex_, bulk_mod.RUN_KEYS,
-                                  progress, report):
+                                  progress, report, number):
         report.seconds = time.perf_counter() - t0
         return report
     if nworkers > 0:  # a range did not parse on its own: read everything again in order, for the real error
@@ -323,19 +350,19 @@ def collect(sources: list[str], tmp: str, akeys: KeyRuns, rkeys: KeyRuns, comple
         rkeys.discard()
         complex_.clear()
         report = CollectReport(files=list(sources))
-    _sequential(sources, fmt, akeys, rkeys, complex_, bulk_mod.RUN_KEYS, progress, report)
+    _sequential(sources, fmt, akeys, rkeys, complex_, bulk_mod.RUN_KEYS, progress, report, number)
     report.seconds = time.perf_counter() - t0
     return report
 
 
 def _parallel(sources: list[str], fmt: str, tasks: Iterator[Task], nworkers: int, tmp: str, akeys: KeyRuns,
               rkeys: KeyRuns, complex_: Complex, budget: int, progress: Callable[[int, int], None] | None,
-              report: CollectReport) -> bool:
+              report: CollectReport, number: Numbering) -> bool:
     """Run `tasks` in the parent and `nworkers` forked workers; False if some task did not parse."""
     import multiprocessing  # only loads that share their work pay for importing it
 
     ctx = multiprocessing.get_context("fork")
-    reader = _Reader(sources, fmt)
+    reader = _Reader(sources, fmt, number)
     todo = ctx.Queue()
     results = ctx.Queue()
     procs = [ctx.Process(target=_worker, args=(reader, todo, results, tmp, budget), daemon=True)

@@ -32,14 +32,14 @@ from .encoding import TEXT_CACHE, decode, text_atom
 from .env import begin_read
 from .errors import MettaDBError
 from .keys import MAX_PLAIN, unreverse_key
-from .layout import ONE, Record
+from .layout import Record, pack_seq, unpack_value
 from .pattern import COMMA, ByteProgram, Compiled, byte_program, compiled, conjuncts, template
 from .pattern import clear_caches as clear_pattern_caches
 from .plan import Plan, Step, View, head_stats, plan_conjunction, plan_pattern
 from .store import Store
 from .unify import unify
 
-__all__ = ["COMMA", "QueryStats", "clear_caches", "conjuncts", "count", "explain", "run_query"]
+__all__ = ["COMMA", "QueryStats", "clear_caches", "conjuncts", "count", "explain", "ordered_query", "run_query"]
 
 
 @dataclass
@@ -54,16 +54,36 @@ class QueryStats:
     plan: Plan | None = None
     #: "bytes" (rows of captured bytes, `pattern.byte_program`) or "general" (decode and unify per row)
     executor: str = "general"
+    #: stored records the byte steps met and handed to the general path (stored variables, hashed keys,
+    #: extension tags, records whose value the steps do not read): 0 for plain facts
+    general_records: int = 0
 
 
 _VX_CACHE_MAX = 50_000
+#: the largest variable index a write transaction mirrors after its own writes
+_VX_DIRTY_MAX = 2_048
 
 
 def _vx_keys(v: View) -> tuple[list[bytes] | None, frozenset[bytes] | None]:
     """(sorted distinct keys, their set) of the variable index, (None, None) when it is too large to
     mirror or may differ from the committed one (inside this process's write transaction)."""
     if v.vx_dirty:
-        return None, None
+        # this transaction's writes touched the index: a mirror of its own, kept while it writes
+        # nothing more (the writer's cache lives for one version), and only when small, as
+        # rebuilding it after every write must stay cheap
+        w = v.writer
+        if w is None:
+            return None, None
+        key = ("vx", w.vx_changes)
+        got: tuple[list[bytes] | None, frozenset[bytes] | None] | None = v.cache.stats.get(key)
+        if got is None:
+            if v.txn.stat(v.vx)["entries"] > _VX_DIRTY_MAX:
+                got = (None, None)
+            else:
+                mine = list(v.txn.cursor(db=v.vx).iternext_nodup(keys=True, values=False))
+                got = (mine, frozenset(mine))
+            v.cache.stats[key] = got
+        return got
     c = v.cache.vx
     if c is None:
         keys: list[bytes]
@@ -79,13 +99,15 @@ def _vx_keys(v: View) -> tuple[list[bytes] | None, frozenset[bytes] | None]:
 class _Run:
     """Per-run state: the view, counters, the variable index mirror, a reusable cursor."""
 
-    __slots__ = ("cursor", "qs", "v", "vxkeys", "vxset")
+    __slots__ = ("cursor", "qs", "seqs", "v", "vxkeys", "vxset")
 
-    def __init__(self, v: View, qs: QueryStats) -> None:
+    def __init__(self, v: View, qs: QueryStats, ordered: bool = False) -> None:
         self.v = v
         self.qs = qs
         self.vxkeys, self.vxset = _vx_keys(v)
         self.cursor: Any = None
+        #: ordered runs: the order key of each row, appended just before the row is yielded
+        self.seqs: list[Any] | None = [] if ordered else None
 
 
 def _forward_rows(r: _Run, prefix: bytes) -> Iterator[tuple[bytes, bytes]]:
@@ -187,6 +209,7 @@ def _slow_row(resolved: Atom, key: bytes, raw: bytes, bindings: Bindings, fwd: b
     return unify(resolved, stored, bindings), rec.count
 
 
+
 def _use_reverse(comp: Compiled, kind: str | None) -> bool:
     """Reverse when the plan chose it and the resolved pattern has a constant suffix; forward when
     the plan chose that; unplanned, reverse when the constant suffix is longer than the prefix."""
@@ -195,11 +218,26 @@ def _use_reverse(comp: Compiled, kind: str | None) -> bool:
     return kind == "reverse" or comp.rev_tokens > comp.fwd_tokens
 
 
+def _order_key(key: bytes, raw: bytes) -> bytes:
+    """A record's order key: its sequence number as msgpack's shortest encoding, whose bytes compare as
+    the numbers do (a bare-number record is its own key)."""
+    t = raw[0]
+    if t < 0x80 or 0xCB < t < 0xD0:
+        return raw
+    return pack_seq(Record(key, raw).seq)
+
+
 def _match_one(r: _Run, pattern: Atom, bindings: Bindings, kind: str | None = None,
                comp: Compiled | None = None) -> Iterator[Bindings]:
     """Every match of one pattern under `bindings`; `comp` is the pattern compiled under them
-    when the caller has it (the resolved atom is then built only to unify a stored rule)."""
+    when the caller has it (the resolved atom is then built only to unify a stored rule).
+
+    In an ordered run (`r.seqs`), the order key of the stored atom each match came from (its
+    insertion sequence number, `_order_key`) is appended to `r.seqs` just before the match is
+    yielded; copies of an atom come one after the other with its key.
+    """
     qs = r.qs
+    seqs = r.seqs
     resolved: Atom | None = None
     if comp is None:
         resolved = bindings.resolve(pattern) if len(bindings) else pattern
@@ -209,9 +247,19 @@ def _match_one(r: _Run, pattern: Atom, bindings: Bindings, kind: str | None = No
         raw = r.v.txn.get(comp.key, None, r.v.atoms)
         if raw is not None:
             qs.keys_visited += 1
-            for _ in range(Record.count_of(comp.key, raw)):
+            t = raw[0]
+            if t < 0x80 or 0xCB < t < 0xD0:  # one copy of a ground atom: the record is its order key
                 qs.rows += 1
+                if seqs is not None:
+                    seqs.append(raw)
                 yield bindings
+            else:
+                okey = _order_key(comp.key, raw) if seqs is not None else None
+                for _ in range(Record.count_of(comp.key, raw)):
+                    qs.rows += 1
+                    if seqs is not None:
+                        seqs.append(okey)
+                    yield bindings
         if r.vxset is not None and not r.vxset:
             return
         for key, raw in _vx_candidates(r, comp, False):
@@ -219,8 +267,11 @@ def _match_one(r: _Run, pattern: Atom, bindings: Bindings, kind: str | None = No
                 resolved = bindings.resolve(pattern)
             b2, n = _slow_row(resolved, key, raw, bindings, comp.fwd_prefix)
             if b2 is not None:
+                okey = _order_key(key, raw) if seqs is not None else None
                 for _ in range(n):
                     qs.rows += 1
+                    if seqs is not None:
+                        seqs.append(okey)
                     yield b2
         return
     reverse = _use_reverse(comp, kind)
@@ -236,8 +287,10 @@ def _match_one(r: _Run, pattern: Atom, bindings: Bindings, kind: str | None = No
     sources = (rows,) if r.vxset is not None and not r.vxset else (rows, _vx_candidates(r, comp, reverse))
     for source in sources:
         for key, raw in source:
-            if raw == ONE or (len(raw) == 1 and raw[0] < 0x80):
-                # a ground atom with a plain key: match on bytes, decode only the captures
+            t = raw[0]
+            if t < 0x80 or 0xCB < t < 0xD0 or t == 0x92:
+                # a ground atom with a plain key (a bare sequence number: one copy; `[count, seq]`):
+                # match on bytes, decode only the captures
                 if not key.startswith(head):
                     continue
                 caps = comp.match_key(key, start)
@@ -251,8 +304,18 @@ def _match_one(r: _Run, pattern: Atom, bindings: Bindings, kind: str | None = No
                         d[variables[i]] = (cache_get(c) or text_atom(c)) if t > 0xC0 and len(c) == 1 + (t & 0x3F) \
                             else decode(c)
                     b = adopt(d)
-                    for _ in range(raw[0]):
+                    if raw[0] != 0x92:
                         qs.rows += 1
+                        if seqs is not None:
+                            seqs.append(raw)  # the record is the order key
+                        yield b
+                        continue
+                    n, seq = unpack_value(raw)
+                    okey = pack_seq(seq)
+                    for _ in range(n):
+                        qs.rows += 1
+                        if seqs is not None:
+                            seqs.append(okey)
                         yield b
                     continue
             # atoms with variables, hashed keys or extension tags: decode and unify
@@ -260,8 +323,11 @@ def _match_one(r: _Run, pattern: Atom, bindings: Bindings, kind: str | None = No
                 resolved = bindings.resolve(pattern)
             b2, n = _slow_row(resolved, key, raw, bindings, fwd)
             if b2 is not None:
+                okey = _order_key(key, raw) if seqs is not None else None
                 for _ in range(n):
                     qs.rows += 1
+                    if seqs is not None:
+                        seqs.append(okey)
                     yield b2
 
 
@@ -269,13 +335,21 @@ def _bound(bindings: Bindings) -> set[Variable]:
     return {x for x in bindings if type(bindings.walk(x)) is not Variable}
 
 
-def _join(r: _Run, plan: Plan, bindings: Bindings, per_step: bool) -> Iterator[Bindings]:
-    """The nested-loop join of a plan's steps (an explicit stack: no recursion however many)."""
+def _join(r: _Run, plan: Plan, bindings: Bindings, per_step: bool,
+          written: list[int] | None = None) -> Iterator[Bindings]:
+    """The nested-loop join of a plan's steps (an explicit stack: no recursion however many).
+
+    In an ordered run (`written`: the written position of each plan step), each result's order key
+    is the tuple of the matched atoms' keys in written conjunct order, appended to `r.seqs`
+    before the result is yielded (the steps' own keys are taken off it as they come).
+    """
     steps = plan.steps
     n = len(steps)
     qs = r.qs
     if per_step:
         qs.step_rows, qs.step_keys = [0] * n, [0] * n
+    seqs = r.seqs
+    cur: list[Any] = [b""] * n
     templates = [template(s.pattern) for s in steps]
     stack: list[Iterator[Bindings]] = [_match_one(r, steps[0].pattern, bindings, steps[0].kind)]
     while stack:
@@ -291,7 +365,11 @@ def _join(r: _Run, plan: Plan, bindings: Bindings, per_step: bool) -> Iterator[B
         if b is None:
             stack.pop()
             continue
+        if seqs is not None:
+            cur[written[depth]] = seqs.pop()  # type: ignore[index]
         if depth + 1 == n:
+            if seqs is not None:
+                seqs.append(tuple(cur))
             yield b
         else:
             s = steps[depth + 1]
@@ -358,6 +436,7 @@ class _ByteRun:
 
     def slow(self, k: int, row: tuple[bytes, ...], key: bytes, raw: bytes, prefix: bytes) -> None:
         """Step k met a key bytes cannot match (stored variables, a hashed key, extension tags)."""
+        self.r.qs.general_records += 1
         b = self._bindings(k, row)
         b2, n = _slow_row(b.resolve(self.prog.patterns[k]), key, raw, b, prefix)
         if b2 is not None:
@@ -415,11 +494,12 @@ def _clear(r: _Run, prog: ByteProgram | None) -> ByteProgram | None:
 
 def run_query(space: Store, pattern: Atom, bindings: Bindings = EMPTY_BINDINGS,
               stats: QueryStats | None = None) -> Iterator[Bindings]:
-    """Lazily yield Bindings of every match of a pattern or conjunction."""
+    """Lazily yield Bindings of every match of a pattern or conjunction (in the order the index and
+    the plan find them: see `ordered_query` for hyperon's)."""
     qs = stats if stats is not None else QueryStats()
     txn = space.current_txn()
     if txn is not None:  # inside a session's transaction: no context manager per query
-        batched, it = _run(View(space, txn), pattern, bindings, qs, stats is not None)
+        batched, it = _run(_Run(View(space, txn), qs), pattern, bindings, stats is not None)
         if batched:
             for batch in it:
                 yield from batch
@@ -431,7 +511,7 @@ def run_query(space: Store, pattern: Atom, bindings: Bindings = EMPTY_BINDINGS,
         raise MettaDBError(f"{space.path} is closed")
     txn = begin_read(space.env)
     try:
-        batched, it = _run(View(space, txn, own=True), pattern, bindings, qs, stats is not None)
+        batched, it = _run(_Run(View(space, txn, own=True), qs), pattern, bindings, stats is not None)
         if batched:
             for batch in it:
                 yield from batch
@@ -441,21 +521,53 @@ def run_query(space: Store, pattern: Atom, bindings: Bindings = EMPTY_BINDINGS,
         txn.abort()
 
 
-def _run(v: View, pattern: Atom, bindings: Bindings, qs: QueryStats, per_step: bool) -> tuple[bool, Iterator[Any]]:
-    """(True, batches of results) from the byte steps, or (False, results) from the general path."""
-    r = _Run(v, qs)
+def ordered_query(space: Store, pattern: Atom, bindings: Bindings = EMPTY_BINDINGS) -> list[Bindings]:
+    """Every match, in hyperon's order: by the insertion sequence numbers of the matched atoms, a
+    conjunction's compared as a tuple in written conjunct order (its nested-loop order), while
+    the planner still joins in its own order.  Copies of an atom come together.
+
+    Ordered runs take the general path (order keys beside the rows); the byte steps carry no
+    records (see docs/NOTES.md)."""
+    txn = space.current_txn()
+    if txn is not None:
+        r = _Run(View(space, txn), QueryStats(), True)
+        rows = list(_run(r, pattern, bindings, False)[1])
+    else:
+        if space.closed:
+            raise MettaDBError(f"{space.path} is closed")
+        txn = begin_read(space.env)
+        try:
+            r = _Run(View(space, txn, own=True), QueryStats(), True)
+            rows = list(_run(r, pattern, bindings, False)[1])
+        finally:
+            txn.abort()
+    keys: list[Any] = r.seqs or []
+    if len(rows) > 1 and keys != sorted(keys):
+        return [rows[i] for i in sorted(range(len(rows)), key=keys.__getitem__)]
+    return rows
+
+
+def _run(r: _Run, pattern: Atom, bindings: Bindings, per_step: bool) -> tuple[bool, Iterator[Any]]:
+    """(True, batches of results) from the byte steps, or (False, results) from the general path
+    (always in an ordered run: `r.seqs`)."""
+    v = r.v
+    qs = r.qs
+    ordered = r.seqs is not None
     parts = conjuncts(pattern)
     if parts is None:
-        prog = _program(r, [pattern], (None,), bindings)
+        prog = None if ordered else _program(r, [pattern], (None,), bindings)
         if prog is not None:
             return True, _run_bytes(r, prog, (None,), bindings.links)
         return False, _match_one(r, pattern, bindings)
     if not parts:
         qs.rows += 1
+        if ordered:
+            r.seqs.append(())  # type: ignore[union-attr]
         return False, iter((bindings,))
-    if r.vxkeys is None:  # no mirror of the variable index (this transaction wrote to it): the general path
+    if ordered or r.vxkeys is None:
+        # an ordered run, or no mirror of the variable index (a write transaction's large index): the general path
         plan = qs.plan = plan_conjunction(v, parts, _bound(bindings))
-        return False, _join(r, plan, bindings, per_step)
+        return False, _join(r, plan, bindings, per_step, [s.written for s in plan.steps] if ordered else None)
     if not bindings.links:  # the plan and program of this very conjunction, once per version of the space
         key = ("run", pattern)
         got = v.cache.plans.get(key)
@@ -508,20 +620,22 @@ def _count_one(r: _Run, pattern: Atom, bindings: Bindings, kind: str | None = No
             for key, raw in cur:
                 if not key.startswith(prefix):
                     break
-                n += 1 if raw == ONE else Record.count_of(key, raw)
+                t = raw[0]
+                n += 1 if t < 0x80 or 0xCB < t < 0xD0 else Record.count_of(key, raw)
         return n + _count_slow(r, comp, resolved, bindings, False)
     head = comp.head
     start = len(head)
     match = comp.match_key
     for key, raw in (_reverse_rows(r, comp) if reverse else _forward_rows(r, comp.fwd_prefix)):
-        if raw == ONE or (len(raw) == 1 and raw[0] < 0x80):
+        t = raw[0]
+        if t < 0x80 or 0xCB < t < 0xD0 or t == 0x92:
             if not key.startswith(head):
                 continue
             caps = match(key, start)
             if caps is None:
                 continue
             if caps is not False:
-                n += raw[0]
+                n += 1 if t != 0x92 else Record.count_of(key, raw)
                 continue
         b2, c = _slow_row(resolved, key, raw, bindings, comp.fwd_prefix)
         if b2 is not None:
@@ -600,6 +714,7 @@ def explain(space: Store, pattern: Atom, analyze: bool = False) -> dict[str, Any
     out["rows"] = rows
     out["keys_visited"] = qs.keys_visited
     out["executor"] = qs.executor
+    out["general_records"] = qs.general_records
     if parts:
         for s, n, k in zip(out["steps"], qs.step_rows, qs.step_keys):
             s["actual_rows"], s["keys_visited"] = n, k

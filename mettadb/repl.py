@@ -100,7 +100,9 @@ class Repl:
                         else:
                             self.interp.add_atom(self.space, atom)
             except KeyboardInterrupt:
+                self.interp.invalidate()  # what it read inside the rolled-back transaction is gone
                 self.stdout.write("interrupted (nothing was changed)\n")
             except MettaDBError as e:
+                self.interp.invalidate()
                 self.stdout.write(f"Error: {e}\n")
             self.stdout.flush()

@@ -18,7 +18,7 @@ from contextlib import AbstractContextManager, ExitStack
 from typing import Any
 
 from .atoms import Atom
-from .encoding import encode
+from .encoding import encode_with_names
 from .errors import EvaluationError
 from .interp import Interpreter, is_error
 from .parser import parse_script_lines
@@ -53,12 +53,14 @@ def run_script(interp: Interpreter, text: str, source: str = "<string>",
             if not bang:
                 bad = interp.check_added(atom) if interp.type_check else None
                 if bad is None:
+                    encoded = None
                     if count is not None:
-                        key = encode(atom)
+                        encoded = encode_with_names(atom)
+                        key = encoded[0]
                         if count(key) > mine.get(key, 0):
                             continue  # held before this run began
                         mine[key] = mine.get(key, 0) + 1
-                    interp.add_atom(interp.space, atom)
+                    interp.add_atom(interp.space, atom, encoded)
                     continue
                 # `pragma! type-check auto`: a badly typed atom is not added; like hyperon's
                 # runner, its error is a result and the run stops there

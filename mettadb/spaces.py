@@ -6,7 +6,7 @@ import weakref
 from collections.abc import Iterator
 from typing import Any, Protocol
 
-from .atoms import Atom, Bool, Float, Grounded, Integer, String, Symbol, Variable, fresh_variable, iter_atoms
+from .atoms import Atom, Bool, Expression, Float, Grounded, Integer, String, Symbol, Variable, fresh_variable, iter_atoms
 from .bindings import EMPTY_BINDINGS, Bindings
 from .unify import unify
 
@@ -157,7 +157,18 @@ _OVERLAYS: weakref.WeakKeyDictionary[Any, MemorySpace] = weakref.WeakKeyDictiona
 
 def holds_session_object(atom: Atom) -> bool:
     """Whether an atom contains a grounded object that only lives in this process (a state, a space...)."""
-    return any(isinstance(a, Grounded) and type(a) not in _STORABLE for a in iter_atoms(atom))
+    t = type(atom)
+    if t is Expression:
+        stack = [atom]
+        while stack:  # no generator: this runs for every added atom and every query
+            for k in stack.pop().children:  # type: ignore[attr-defined]
+                tk = type(k)
+                if tk is Expression:
+                    stack.append(k)
+                elif tk is not Symbol and tk is not Variable and tk not in _STORABLE:
+                    return True
+        return False
+    return t is not Symbol and t is not Variable and t not in _STORABLE
 
 
 def session_overlay(space: Any, create: bool = False) -> MemorySpace | None:
@@ -168,6 +179,8 @@ def session_overlay(space: Any, create: bool = False) -> MemorySpace | None:
     `get-atoms` see it after the stored atoms.  It is never written to disk: a
     later process does not see it, and a rolled-back run does not take it back.
     """
+    if not _OVERLAYS.data and not create:  # type: ignore[attr-defined]  # no overlay anywhere (the common case): no weak reference made
+        return None
     ov = _OVERLAYS.get(space)
     if ov is None and create:
         ov = _OVERLAYS[space] = MemorySpace()

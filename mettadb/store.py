@@ -36,7 +36,7 @@ from .encoding import decode, encode_with_names, split_tokens
 from .env import Dbs
 from .errors import FormatVersionError, MettaDBError, ReadOnlyError, SpaceFullError
 from .keys import storage_key
-from .layout import Record, pack_value, unpack_value
+from .layout import FIRST_SEQ, Record, pack_value, unpack_value
 from .parser import parse_atom
 from .writer import Writer
 
@@ -53,9 +53,9 @@ __all__ = [
     "as_atom",
 ]
 
-FORMAT_VERSION = 2
-#: the oldest format this release can read without migrating
-READABLE_SINCE = 1
+FORMAT_VERSION = 3
+#: the oldest format this release can read without migrating (format 3 changed the primary record)
+READABLE_SINCE = 3
 DEFAULT_PATH = "metta.db"
 PathLike = Union[str, "os.PathLike[str]"]
 AtomLike = Union[Atom, str]
@@ -181,7 +181,7 @@ class Store:
                     if txn.stat(first.atoms)["entries"]:
                         raise FormatVersionError(f"{self.path} has atoms but no format version")
                     for k, v in ((b"format_version", FORMAT_VERSION), (b"generation", 0), (b"atoms", 0),
-                                 (b"distinct", 0), (b"slot", 0)):
+                                 (b"distinct", 0), (b"slot", 0), (b"seq", FIRST_SEQ)):
                         txn.put(k, pack_value(v), db=meta)
         first = slots[0]
         assert first is not None
@@ -502,6 +502,10 @@ class Store:
     def add(self, atom: AtomLike, count: int = 1) -> None:
         """Add `count` copies of an atom."""
         path, names = encode_with_names(as_atom(atom))
+        self.add_encoded(path, names, count)
+
+    def add_encoded(self, path: bytes, names: list[str], count: int = 1) -> None:
+        """`add` of an atom already encoded (`encoding.encode_with_names`)."""
         self.write(lambda w: w.add_path(path, names or None, None, count))
 
     def add_all(self, atoms: Iterable[AtomLike]) -> int:
@@ -538,22 +542,30 @@ class Store:
         self.write(lambda w: w.clear())
 
     # ------------------------------------------------------------------ reads
-    def records(self) -> Iterator[tuple[bytes, Record]]:
-        """(primary key, record) of each distinct atom in key order, from one snapshot."""
+    def records(self, *, ordered: bool = False) -> Iterator[tuple[bytes, Record]]:
+        """(primary key, record) of each distinct atom, from one snapshot: in key order (streamed), or with
+        `ordered` in insertion order (hyperon's order: read whole, then sorted by sequence number)."""
+        if ordered:
+            with self.read() as txn:
+                recs = [(key, Record(key, raw)) for key, raw in txn.cursor(db=self._dbs.atoms)]
+            recs.sort(key=lambda kr: kr[1].seq)
+            yield from recs
+            return
         with self.read() as txn:
             for key, raw in txn.cursor(db=self._dbs.atoms):
                 yield key, Record(key, raw)
 
-    def atoms(self, *, distinct: bool = False) -> Iterator[Atom]:
-        """Every atom in key order (each copy, unless distinct); variables keep their names."""
-        for _key, rec in self.records():
+    def atoms(self, *, distinct: bool = False, ordered: bool = False) -> Iterator[Atom]:
+        """Every atom in key order, or with `ordered` in insertion order (each copy, unless distinct; copies
+        come together, as in hyperon); variables keep their names."""
+        for _key, rec in self.records(ordered=ordered):
             atom = decode(rec.path, rec.names)
             for _ in range(1 if distinct else rec.count):
                 yield atom
 
-    def items(self) -> Iterator[tuple[Atom, int]]:
-        """(atom, count) for each distinct atom."""
-        for _key, rec in self.records():
+    def items(self, *, ordered: bool = False) -> Iterator[tuple[Atom, int]]:
+        """(atom, count) for each distinct atom (key order, or insertion order with `ordered`)."""
+        for _key, rec in self.records(ordered=ordered):
             yield decode(rec.path, rec.names), rec.count
 
     def __iter__(self) -> Iterator[Atom]:
@@ -566,8 +578,12 @@ class Store:
     def count_path(self, path: bytes) -> int:
         """`count` of an atom already encoded (`encoding.encode`)."""
         key = storage_key(path)
-        with self.read() as txn:
+        txn = self.current_txn()
+        if txn is not None:  # inside the thread's transaction (a script's step): no context manager
             raw = txn.get(key, db=self._dbs.atoms)
+        else:
+            with self.read() as txn:
+                raw = txn.get(key, db=self._dbs.atoms)
         return Record(key, raw).count if raw is not None else 0
 
     def __contains__(self, atom: object) -> bool:

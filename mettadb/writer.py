@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .keys import MAX_PLAIN, head_key, is_hashed, path_head_key, storage_key
-from .layout import ONE, Record, index_entry, pack_value, unpack_value
+from .layout import FIRST_SEQ, Record, index_entry, pack_seq, pack_value, unpack_value
 
 if TYPE_CHECKING:
     from .env import Dbs, Txn
@@ -35,34 +35,55 @@ class Writer:
         self.changed = False
         #: bumped by every change, so readers inside this transaction know when what they derived is stale
         self.version = 0
+        #: the next insertion sequence number (`meta.seq`), read at the first add; written by `finish`
+        self._seq: int | None = None
+
+    def next_seq(self) -> int:
+        """Take the next insertion sequence number."""
+        s = self._seq
+        if s is None:
+            raw = self.txn.get(b"seq", db=self.meta)
+            s = unpack_value(raw) if raw is not None else FIRST_SEQ
+        self._seq = s + 1
+        return int(s)
+
+    def peek_seq(self) -> int:
+        """The next insertion sequence number, not taken."""
+        if self._seq is None:
+            raw = self.txn.get(b"seq", db=self.meta)
+            self._seq = unpack_value(raw) if raw is not None else FIRST_SEQ
+        return int(self._seq)
+
+    def set_seq(self, seq: int) -> None:
+        """Make `seq` the next number (bulk loads number their atoms themselves)."""
+        self._seq = seq
 
     def add_path(self, path: bytes, names: list[str] | None, tokens: list[bytes] | None,
-                 count: int = 1, union: bool = False) -> bool:
-        """Add `count` copies (or, with union, the atom if absent); True if it was new."""
+                 count: int = 1, union: bool = False, seq: int | None = None) -> bool:
+        """Add `count` copies (or, with union, the atom if absent); True if it was new.
+
+        A new atom takes the next insertion sequence number (or `seq`, which a bulk load gave it);
+        copies keep their atom's.
+        """
         key = storage_key(path)
         hashed = len(path) > MAX_PLAIN
         txn = self.txn
-        if not hashed and names is None and count == 1:
-            if txn.put(key, ONE, db=self.atoms, overwrite=False):
+        if not hashed and names is None and count == 1 and seq is None:
+            seq = self._seq if self._seq is not None else self.peek_seq()
+            if txn.put(key, pack_seq(seq), db=self.atoms, overwrite=False):
+                self._seq = seq + 1
                 self._indexed(key, path, names, tokens, 1)
                 return True
-            if union:
-                return False
-            raw = txn.get(key, db=self.atoms)
-            assert raw is not None
-            old = Record(key, raw)
-            txn.put(key, Record.pack(old.count + 1, old.names, None), db=self.atoms)
-            self._count(path, tokens, 1, False)
-            return False
         raw = txn.get(key, db=self.atoms)
         if raw is not None:
             if union:
                 return False
             old = Record(key, raw)
-            txn.put(key, Record.pack(old.count + count, old.names, path if hashed else None), db=self.atoms)
+            txn.put(key, Record.pack(old.count + count, old.seq, old.names, path if hashed else None), db=self.atoms)
             self._count(path, tokens, count, False)
             return False
-        txn.put(key, Record.pack(count, names, path if hashed else None), db=self.atoms)
+        txn.put(key, Record.pack(count, self.next_seq() if seq is None else seq, names, path if hashed else None),
+                db=self.atoms)
         self._indexed(key, path, names, tokens, count)
         return True
 
@@ -117,7 +138,8 @@ class Writer:
             d[0] -= 1
             self.distinct_delta -= 1
         else:
-            txn.put(key, Record.pack(rec.count - n, rec.names, rec.path if is_hashed(key) else None), db=self.atoms)
+            txn.put(key, Record.pack(rec.count - n, rec.seq, rec.names, rec.path if is_hashed(key) else None),
+                    db=self.atoms)
         return n
 
     def clear(self) -> None:
@@ -132,6 +154,8 @@ class Writer:
         self.total_delta = self.distinct_delta = 0
         for k in (b"atoms", b"distinct"):
             txn.put(k, pack_value(0), db=self.meta)
+        txn.put(b"seq", pack_value(FIRST_SEQ), db=self.meta)
+        self._seq = FIRST_SEQ
 
     def finish(self) -> int:
         """Write statistics and bump the generation; returns the new generation."""
@@ -149,6 +173,8 @@ class Writer:
             txn.put(b"atoms", pack_value(unpack_value(txn.get(b"atoms", db=meta) or b"\x00") + self.total_delta), db=meta)
             txn.put(b"distinct", pack_value(unpack_value(txn.get(b"distinct", db=meta) or b"\x00") + self.distinct_delta),
                     db=meta)
+        if self._seq is not None:
+            txn.put(b"seq", pack_value(self._seq), db=meta)
         gen = unpack_value(txn.get(b"generation", db=meta) or b"\x00") + 1
         txn.put(b"generation", pack_value(gen), db=meta)
         self.head_delta = {}
@@ -156,8 +182,10 @@ class Writer:
         return int(gen)
 
 
-def rebuild_derived(w: Writer) -> None:
-    """Recompute `rev`, `vx`, `heads` and the totals from the primary database (in w's transaction)."""
+def rebuild_derived(w: Writer, legacy: bool = False) -> None:
+    """Recompute `rev`, `vx`, `heads` and the totals from the primary database (in w's transaction);
+    `legacy`: its records are in the format before 3 (`Record.legacy`), for migrations."""
+    read = Record.legacy if legacy else Record
     txn = w.txn
     w.changed = True
     for db in (w.rev, w.vx, w.heads):
@@ -166,7 +194,7 @@ def rebuild_derived(w: Writer) -> None:
     heads: dict[bytes, list[int]] = {}
     total = distinct = 0
     for key, raw in txn.cursor(db=w.atoms):
-        rec = Record(key, raw)
+        rec = read(key, raw)
         entry = index_entry(rec.path, rec.names is not None)
         if entry is not None:
             if entry[0] == "vx":

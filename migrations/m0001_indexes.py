@@ -16,4 +16,4 @@ from . import register
 @register(1, "build the reverse index, the variable index and per-head statistics")
 def migrate(store: Store, writer: Writer) -> None:
     """Rebuild every derived structure of format 1 from the primary database."""
-    rebuild_derived(writer)
+    rebuild_derived(writer, legacy=True)  # format-1 records: no sequence numbers yet

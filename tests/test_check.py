@@ -82,13 +82,26 @@ def _undecodable_value(txn, dbs):
 
 
 def _zero_count(txn, dbs):
-    txn.put(encode(mettadb.atom("(a 1)")), pack(0), db=dbs["atoms"])
+    txn.put(encode(mettadb.atom("(a 1)")), pack([0, 5]), db=dbs["atoms"])
+
+
+def _shared_sequence_number(txn, dbs):
+    seq = msgpack.unpackb(txn.get(encode(mettadb.atom("(parent Tom Bob)")), db=dbs["atoms"]))
+    txn.put(encode(mettadb.atom("(a 1)")), pack(seq), db=dbs["atoms"])
+
+
+def _sequence_number_past_the_next(txn, dbs):
+    txn.put(encode(mettadb.atom("(a 1)")), pack(10_000_000), db=dbs["atoms"])
+
+
+def _no_next_sequence_number(txn, dbs):
+    assert txn.delete(b"seq", db=dbs["meta"])
 
 
 def _key_not_its_path(txn, dbs):
     long_key = next(k for k in txn.cursor(db=dbs["atoms"]).iternext(values=False) if len(k) > 494)
     value = msgpack.unpackb(txn.get(long_key, db=dbs["atoms"]))
-    value[2] = encode(mettadb.atom(f"(long {'y' * 600} 2)"))  # the full path of another atom
+    value[3] = encode(mettadb.atom(f"(long {'y' * 600} 2)"))  # the full path of another atom
     txn.put(long_key, pack(value), db=dbs["atoms"])
 
 
@@ -132,6 +145,9 @@ def _unknown_format(txn, dbs):
     (_garbage_key, "does not decode"),
     (_undecodable_value, "does not decode"),
     (_zero_count, "has count 0"),
+    (_shared_sequence_number, "which another atom has too"),
+    (_sequence_number_past_the_next, "has sequence number 10000000, next is"),
+    (_no_next_sequence_number, "no next sequence number"),
     (_key_not_its_path, "does not match its path"),
     (_missing_reverse_key, "reverse index entry 03c6706172656e74c3426f62c3546f6d is missing"),
     (_stray_reverse_key, "has no atom"),

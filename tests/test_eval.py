@@ -127,3 +127,43 @@ def test_import_reads_only_under_the_script_directory(tmp_path, space):
 def test_println_goes_to_the_output(space, capsys):
     run(space, '!(println! "hello")')
     assert capsys.readouterr().out == "hello\n"
+
+
+@pytest.mark.parametrize(
+    "program, expected",
+    [
+        # hyperon 0.2.10 aborts the whole process (a Rust panic) on each of these: an item of the
+        # collapsed list that is not an (atom bindings) pair written by collapse-bind.  The panic's
+        # message becomes the call's error instead; the argument is not evaluated (its type is
+        # `Expression`), so a collapse-bind written inside it is not a collapse-bind result.
+        ("!(superpose-bind ((A {})))", ['[(Error (superpose-bind ((A {}))) "(Atom Bindings) pair is expected, (A {}) was received")]']),
+        ("!(superpose-bind (a b))", ['[(Error (superpose-bind (a b)) "(Atom Bindings) pair is expected, a was received")]']),
+        ("!(superpose-bind (collapse-bind (superpose (1 2))))",
+         ['[(Error (superpose-bind (collapse-bind (superpose (1 2)))) "(Atom Bindings) pair is expected, collapse-bind was received")]']),
+        ("!(let $p (collapse-bind x) (let (($a $b)) $p (superpose-bind (($a $b) (y z)))))",
+         ['[(Error (superpose-bind ((x {  }) (y z))) "(Atom Bindings) pair is expected, (y z) was received")]']),
+    ],
+)
+def test_superpose_bind_where_hyperon_aborts(space, program, expected):
+    assert run(space, program) == expected
+
+
+def test_repeated_match_sees_writes(space):
+    # the interpreter keeps the rows of a repeated query until the space changes
+    program = """
+    (k 1)
+    (= (ks) (collapse (match &self (k $x) $x)))
+    !(ks)
+    !(add-atom &self (k 2))
+    !(ks)
+    !(remove-atom &self (k 1))
+    !(ks)
+    !(let $a (ks) (let $_ (remove-atom &self (k 2)) ($a (ks))))
+    """
+    assert run(space, program) == ["[(1)]", "[()]", "[(1 2)]", "[()]", "[(2)]", "[((2) ())]"]
+
+
+def test_supertype_with_a_variable(space):
+    # hyperon 0.2.10 overflows its stack on `(:< Cat $y)` (each lookup renames the variable apart,
+    # so the chain of supertypes never ends); mettadb leaves such a supertype out
+    assert run(space, "(:< Cat $y) (:< Cat Animal) (: x Cat) !(get-type x)") == ["[Cat, Animal]"]

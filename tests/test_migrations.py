@@ -14,6 +14,8 @@ from mettadb.cli.main import cli
 from mettadb.migrations import MIGRATIONS, Migration, migrate, pending, register
 
 import mettadb
+from mettadb.layout import FIRST_SEQ
+from mettadb.store import Store
 
 
 def test_migrating_the_format_0_fixture(tmp_path):
@@ -27,34 +29,62 @@ def test_migrating_the_format_0_fixture(tmp_path):
     r = runner.invoke(cli, ["--db", str(space), "migrate", "--dry-run"])
     assert r.exit_code == 0 and r.stdout.splitlines() == [
         "would migrate to format 1: build the reverse index, the variable index and per-head statistics",
-        "would migrate to format 2: add a second database slot for staged bulk loads"]
+        "would migrate to format 2: add a second database slot for staged bulk loads",
+        "would migrate to format 3: number every stored atom in insertion order (existing atoms in key order)"]
     r = runner.invoke(cli, ["--db", str(space), "migrate"])
     assert r.exit_code == 0 and r.stdout.startswith("migrated to format 1")
     with mettadb.open(space) as sp:
-        assert sp.format_version == 2 and sp.check() == []
+        assert sp.format_version == 3 and sp.check() == []
         assert sorted(map(str, sp.atoms())) == FIXTURE_ATOMS
         assert [str(a) for a in sp.match("(parent $x Ann)", "$x")] == ["Bob", "Bob"]
-    assert runner.invoke(cli, ["--db", str(space), "migrate"]).stdout == "already at format version 2\n"
+    assert runner.invoke(cli, ["--db", str(space), "migrate"]).stdout == "already at format version 3\n"
 
 
-def test_format_1_reads_and_migrates_for_writing(tmp_path):
+def test_format_1_migrates_to_be_read(tmp_path):
     space = tmp_path / "v1"
     shutil.copytree(FIXTURES / "format-1", space)
-    with mettadb.open(space, readonly=True) as sp:
-        assert sp.format_version == 1
-        assert sorted(map(str, sp.atoms())) == FIXTURE_ATOMS and sp.check() == []
-    with pytest.raises(mettadb.FormatVersionError, match=r"run `mettadb --db .* migrate` to upgrade it to 2"):
+    # format 3 changed the primary record: older spaces are migrated before they are read
+    with pytest.raises(mettadb.FormatVersionError, match=r"run `mettadb --db .* migrate` to upgrade it to 3"):
+        mettadb.open(space, readonly=True)
+    with pytest.raises(mettadb.FormatVersionError, match=r"run `mettadb --db .* migrate` to upgrade it to 3"):
         mettadb.open(space)
     r = CliRunner().invoke(cli, ["--db", str(space), "migrate"])
-    assert r.exit_code == 0 and r.stdout == "migrated to format 2: add a second database slot for staged bulk loads\n"
+    assert r.exit_code == 0 and r.stdout.splitlines() == [
+        "migrated to format 2: add a second database slot for staged bulk loads",
+        "migrated to format 3: number every stored atom in insertion order (existing atoms in key order)"]
     with mettadb.open(space) as sp:
         sp.add("(parent Ann Cid)")
         assert sp.check() == [] and len(sp) == len(FIXTURE_ATOMS) + 1
 
 
+def test_format_2_migrates_and_keeps_its_key_order(tmp_path):
+    """Format 2 kept no insertion order: m0003 numbers its atoms in key order, so they come back as they
+    did before; atoms added afterwards come after them."""
+    space = tmp_path / "v2"
+    shutil.copytree(FIXTURES / "format-2", space)
+    for readonly in (True, False):
+        with pytest.raises(mettadb.FormatVersionError, match=r"run `mettadb --db .* migrate` to upgrade it to 3"):
+            mettadb.open(space, readonly=readonly)
+    r = CliRunner().invoke(cli, ["--db", str(space), "migrate"])
+    assert r.exit_code == 0 and r.stdout == \
+        "migrated to format 3: number every stored atom in insertion order (existing atoms in key order)\n"
+    with mettadb.open(space) as sp:
+        assert sp.format_version == 3 and sp.check() == []
+        key_order = [str(a) for a in sp.atoms()]
+        assert sorted(key_order) == FIXTURE_ATOMS
+        assert [str(a) for a in sp.atoms(ordered=True)] == key_order
+        n = len(set(FIXTURE_ATOMS))
+        assert [rec.seq for _, rec in sp.records(ordered=True)] == list(range(FIRST_SEQ, FIRST_SEQ + n))
+        assert sp.meta(b"seq") == FIRST_SEQ + n
+        sp.add("(parent Ann Cid)")
+        sp.add("(age Ann 7)")
+        assert [str(a) for a in sp.atoms(ordered=True)] == [*key_order, "(parent Ann Cid)", "(age Ann 7)"]
+        assert sp.check() == []
+
+
 def test_current_format_fixture_still_reads(tmp_path):
     space = tmp_path / "cur"
-    shutil.copytree(FIXTURES / "format-2", space)
+    shutil.copytree(FIXTURES / "format-3", space)
     with mettadb.open(space, readonly=True) as sp:
         assert sp.format_version == mettadb.FORMAT_VERSION
         assert sorted(map(str, sp.atoms())) == FIXTURE_ATOMS and sp.check() == []
@@ -90,7 +120,8 @@ def database_names(path):
         env.close()
 
 
-@pytest.mark.parametrize(("name", "steps"), [("format-0", [1, 2]), ("format-1", [2]), ("format-2", [])])
+@pytest.mark.parametrize(("name", "steps"), [("format-0", [1, 2, 3]), ("format-1", [2, 3]), ("format-2", [3]),
+                                             ("format-3", [])])
 def test_dry_run_lists_the_steps_and_changes_nothing(tmp_path, name, steps):
     space = fresh_copy(tmp_path, name)
     before = (space / "data.mdb").read_bytes()
@@ -98,13 +129,13 @@ def test_dry_run_lists_the_steps_and_changes_nothing(tmp_path, name, steps):
     assert [t for t, _ in migrate(space, dry_run=True)] == steps
     r = CliRunner().invoke(cli, ["--db", str(space), "migrate", "--dry-run"])
     assert r.exit_code == 0
-    assert r.stdout.splitlines() == [f"would migrate to format {m.target}: {m.description}" for m in pending(2 - len(steps), 2)] \
-        or (not steps and r.stdout == "already at format version 2\n")
+    assert r.stdout.splitlines() == [f"would migrate to format {m.target}: {m.description}" for m in pending(3 - len(steps), 3)] \
+        or (not steps and r.stdout == "already at format version 3\n")
     assert database_names(space) == names
     assert (space / "data.mdb").read_bytes() == before
 
 
-@pytest.mark.parametrize("name", ["format-0", "format-1", "format-2"])
+@pytest.mark.parametrize("name", ["format-0", "format-1", "format-2", "format-3"])
 def test_every_fixture_migrates_to_what_a_fresh_load_builds(tmp_path, name):
     """After migrating, atoms, counts, head statistics and queries equal those of a space built today."""
     space = fresh_copy(tmp_path, name)
@@ -130,16 +161,16 @@ def test_a_failing_step_leaves_the_space_at_a_whole_version(tmp_path, monkeypatc
     monkeypatch.setitem(MIGRATIONS, 2, Migration(2, "a broken step", broken))
     with pytest.raises(RuntimeError, match="step 2 fails"):
         migrate(space)
-    with mettadb.open(space, readonly=True) as sp:  # step 1 committed, step 2 left nothing behind
-        assert sp.format_version == 1 and sp.check() == []
-        assert sorted(map(str, sp.atoms())) == FIXTURE_ATOMS
+    # step 1 committed, step 2 left nothing behind (format 1 is only read by the migration runner now)
+    with Store(space, readonly=True, for_migration=True) as st:
+        assert st.format_version == 1 and st.meta(b"slot") is None
     monkeypatch.undo()
-    assert [t for t, _ in migrate(space)] == [2]
-    assert items(space) == items(fresh_copy(tmp_path, "format-2"))
+    assert [t for t, _ in migrate(space)] == [2, 3]
+    assert items(space) == items(fresh_copy(tmp_path, "format-3"))
 
 
 def test_migrate_refuses_a_newer_format(tmp_path):
-    space = fresh_copy(tmp_path, "format-2")
+    space = fresh_copy(tmp_path, "format-3")
     with raw_meta(space) as (txn, meta):
         txn.put(b"format_version", msgpack.packb(mettadb.FORMAT_VERSION + 1), db=meta)
     before = (space / "data.mdb").read_bytes()
@@ -152,7 +183,7 @@ def test_migrate_refuses_a_newer_format(tmp_path):
 
 def test_steps_are_numbered_without_gaps():
     assert sorted(MIGRATIONS) == list(range(1, mettadb.FORMAT_VERSION + 1))
-    assert [m.target for m in pending(0, mettadb.FORMAT_VERSION)] == [1, 2]
+    assert [m.target for m in pending(0, mettadb.FORMAT_VERSION)] == [1, 2, 3]
     assert pending(mettadb.FORMAT_VERSION, mettadb.FORMAT_VERSION) == []
     with pytest.raises(KeyError):
         pending(0, mettadb.FORMAT_VERSION + 1)

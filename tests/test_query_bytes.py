@@ -233,3 +233,37 @@ def test_each_query_sees_its_own_snapshot_across_slot_flips_and_other_writers(tm
             other.add_all(["(parent A D)", "(age D 1)"])
         assert sorted(str(b["x"]) for b in sp.query(q)) == ["B", "C", "D"]
         assert sp.count_matches(q) == 3
+
+
+@pytest.mark.parametrize("text", ["(parent P $x)", "(parent $x K1)", "(, (parent $x $y) (parent $y $z))",
+                                  "(, (parent P $x) (age $x $n))", "(, (age $x $n) (age $y $n))"])
+def test_plain_format_3_facts_stay_on_the_byte_path(space, text):
+    """Format-3 records (a bare insertion number: one copy; `[count, seq]`: copies) are read by the
+    generated steps themselves; a wrong record test there sends every row to the general path,
+    still correct but slow, which `general_records` shows."""
+    facts = [mettadb.atom(t) for t in ("(parent P K1)", "(parent P K2)", "(parent K1 G1)", "(parent K2 G2)",
+                                       "(parent K2 G3)", "(age K1 7)", "(age K2 7)", "(age G1 1)")]
+    space.add_all(facts)
+    copies = [mettadb.atom("(parent K1 G1)"), mettadb.atom("(parent K1 G1)"), mettadb.atom("(age K2 7)")]
+    space.add_all(copies)  # three records of 3, 2 copies: `[count, seq]`
+    with space.read() as txn:  # the records are format 3: bare msgpack uint32 numbers and [count, seq]
+        firsts = {bytes(raw[:1]) for _, raw in txn.cursor(db=space._dbs.atoms)}
+    assert firsts == {b"\xce", b"\x92"}
+    pattern = mettadb.atom(text)
+    template = Expression([S("r"), *dict.fromkeys(a for a in iter_atoms(pattern) if type(a) is Variable)])
+    qs = QueryStats()
+    got = Counter(canon(str(b.resolve(template))) for b in run_query(space, pattern, stats=qs))
+    assert qs.executor == "bytes" and qs.general_records == 0
+    assert got == brute(facts + copies, pattern, template) and got
+    out = space.explain(text, analyze=True)
+    assert out["executor"] == "bytes" and out["general_records"] == 0 and out["rows"] == sum(got.values())
+    assert space.count_matches(text) == sum(got.values())
+
+
+def test_a_large_copy_count_takes_the_general_path_and_counts_right(space):
+    space.add_all(["(parent P K1)"] * 130 + ["(parent P K2)"])  # a count past a fixint: `[0xCC 130, seq]`
+    qs = QueryStats()
+    assert Counter(str(b[V("x")]) for b in run_query(space, mettadb.atom("(parent P $x)"), stats=qs)) \
+        == {"K1": 130, "K2": 1}
+    assert qs.executor == "bytes" and qs.general_records == 1
+    assert space.count_matches("(parent P $x)") == 131

@@ -23,7 +23,7 @@ from typing import Any, TextIO
 from ..atoms import Atom, Expression, Integer, Symbol, Variable, fresh_variable, iter_atoms, rebuild
 from ..bindings import EMPTY_BINDINGS, Bindings
 from ..errors import LimitError, ReadOnlyError
-from ..query import conjuncts, run_query
+from ..query import conjuncts, ordered_query, run_query
 from ..spaces import MemorySpace, ModuleSpaceAtom, SpaceAtom, holds_session_object, rename_apart, session_overlay
 from ..store import Store
 from ..unify import unify
@@ -46,7 +46,7 @@ from .core import (
     metatype,
     wrong_arity,
 )
-from .grounded import BUILTIN_TYPES, BUILTINS, FINAL_RESULTS, NOEVAL_EXPRESSION_ARGS
+from .grounded import BUILTIN_TYPES, BUILTINS, FINAL_RESULTS, NOEVAL_EXPRESSION_ARGS, QUICK_BUILTINS
 from .inference import check_call
 from .rules import FALLBACK, body_template, instantiate
 from .types import TypeChecker
@@ -90,8 +90,12 @@ class Interpreter:
         self.readonly = readonly
         self.type_check = False
         self.steps = 0
+        #: id(error) -> (error, call) for the errors of typed calls' arguments in this evaluation
+        self.arg_errors: dict[int, tuple[Atom, Atom]] = {}
         self._deadline: float | None = None
         self._rules: dict[tuple[str, int], list[tuple[Atom, Any, Any]] | None] = {}
+        #: rows of queries of this interpreter's space with no bindings, until it changes (`query`)
+        self._queries: dict[Atom, list[Bindings]] = {}
         self.types = TypeChecker(self)
         self._generation = -1
         #: modules loaded in this run (shared with the interpreters of imported modules):
@@ -105,6 +109,7 @@ class Interpreter:
         self._refresh_caches()
         self._deadline = time.monotonic() + self.timeout if self.timeout else None
         self.steps = 0
+        self.arg_errors.clear()
         atom = self.tokens_in(atom)
         results = self._drive(self._eval(atom, EMPTY_BINDINGS))
         return [b.resolve(a) for a, b in results]
@@ -113,11 +118,13 @@ class Interpreter:
         gen = getattr(self.space, "generation", None)
         if gen is None or gen != self._generation:
             self._rules.clear()
+            self._queries.clear()
             self.types.clear()
             self._generation = gen if gen is not None else -1
 
     def invalidate(self) -> None:
         self._rules.clear()
+        self._queries.clear()
         self.types.clear()
 
     def tokens_in(self, atom: Atom) -> Atom:
@@ -141,6 +148,9 @@ class Interpreter:
         ev = self._eval
         tokens = self.tokens
         max_memory = self.max_memory
+        quick = QUICK_BUILTINS
+        grounded_types = GROUNDED_TYPES
+        tcache = self.types.cache
         memory_cap = resident_bytes() + max_memory if max_memory else 0
         while True:
             try:
@@ -173,6 +183,43 @@ class Interpreter:
                         a = tok
                 send = [(a, req[1])]
                 continue
+            h = a.children[0]  # type: ignore[attr-defined]
+            if type(h) is Symbol:
+                op = quick.get(h.name)
+                if op is not None and h.name not in tokens:
+                    # a pure grounded operation on literals (and untyped symbols) that plainly fit
+                    # its parameters: answered here, as the generators would answer it
+                    args = a.children[1:]  # type: ignore[attr-defined]
+                    params: tuple[Atom, ...] = op[1] or ()
+                    if len(args) == len(params):
+                        seen = None
+                        for x, p in zip(args, params):
+                            tx = type(x)
+                            q = grounded_types.get(tx)
+                            if q is not None:
+                                if q is p:
+                                    continue
+                                if type(p) is Variable and (seen is None or seen is q):
+                                    seen = q
+                                    continue
+                            elif tx is Symbol and tcache.get(x) == [] and x.name not in tokens:
+                                continue
+                            break
+                        else:
+                            try:
+                                out = op[0](self, list(args))
+                            except NoReduce:
+                                send = [(a, req[1])]
+                                continue
+                            except Fail as f:
+                                send = [(error(a, f.message), req[1])]
+                                continue
+                            for r in out:
+                                if type(r) is Expression:
+                                    break  # evaluated further: the generators do it
+                            else:
+                                send = [(r, req[1]) for r in out]
+                                continue
             stack.append(ev(a, req[1], type(req) is Tail))
             send = None
 
@@ -196,15 +243,19 @@ class Interpreter:
             builtin = BUILTINS.get(head.name)
             if builtin is not None and head.name not in self.tokens:
                 return (yield from self._call_builtin(atom, builtin, b, tail))
-        ftype = self.types.function_type(head)
+        declared = self.types.cache.get(head)
+        ftype = self.types.function_type(head) if declared is None or declared else None
         results: list[Pair] = []
         if ftype is not None:
             argtypes = ftype.children[1:-1]  # type: ignore[attr-defined]
             if len(argtypes) != len(kids) - 1:
-                return [(error(atom, Symbol("IncorrectNumberOfArguments")), b)]
+                err = error(atom, Symbol("IncorrectNumberOfArguments"))
+                self._note_arg_error(err, atom)
+                return [(err, b)]
             combos = yield from self._eval_args(atom, kids[1:], argtypes, b, metatype_noeval=True, resolve=tail)
             for args, bb in combos:
                 if isinstance(args, Atom):  # an error from an argument
+                    self._note_arg_error(args, atom)
                     results.append((args, bb))
                     continue
                 expr = Expression((head, *args))
@@ -242,7 +293,7 @@ class Interpreter:
         tb = EMPTY_BINDINGS
         if types is not None and len(types) == len(args):
             written = tuple(b.resolve(a) for a in args) if b.links else args
-            bad = None
+            bad: list[tuple[int, Atom, Atom]] = []
             cache = self.types.cache
             for a, want in zip(written, types):  # the common call, inline: literals of the parameter's
                 ta = type(a)                       # type, variables, applications of untyped functions
@@ -250,20 +301,24 @@ class Interpreter:
                     continue
                 if ta is Expression and a.children:  # type: ignore[attr-defined]
                     h = a.children[0]  # type: ignore[attr-defined]
-                    if type(h) is Symbol and cache.get(h) == []:
+                    if type(h) is Symbol and cache.get(h) == [] and not self.types.expressions_typed(len(a.children)):  # type: ignore[attr-defined]
                         continue
                 break
             else:
                 written = ()
             if written and not self.types.plainly_fits(written, types):
                 tb, bad = check_call(types, written, self.types_of, resolve=resolve)
-            if bad is not None:
-                return [(error(Expression((whole.children[0], *written)), Expression(  # type: ignore[attr-defined]
-                    (Symbol("BadArgType"), Integer(bad[0]), bad[1], bad[2]))), b)]
+            if bad:  # like hyperon 0.2.10: one error per argument type it tried
+                call = Expression((whole.children[0], *written))  # type: ignore[attr-defined]
+                return [(error(call, Expression((Symbol("BadArgType"), Integer(i), want, have))), b)
+                        for i, want, have in bad]
         for i, arg in enumerate(args):
             expected = types[i] if types is not None else None
             if expected is not None and tb.links:
                 expected = tb.resolve(expected)
+            # hyperon 0.2.10: an argument of type `Atom` (a call of a function returning `Atom`) takes
+            # any parameter; what it returns is passed as it is, not checked against the parameter
+            atom_typed = expected is not None and expected != ATOM_T and self._atom_typed(arg, b)
             new: list[tuple[Any, Bindings]] = []
             for done, bb in combos:
                 if isinstance(done, Atom):
@@ -284,6 +339,8 @@ class Interpreter:
                 for r, rb in rs:
                     if is_error(r) and not (type(expected) is Symbol and expected.name in ("Atom", "ErrorType")):
                         new.append((r, rb))
+                    elif atom_typed:
+                        new.append((done + [r], rb))
                     elif expected is not None and not self.types.type_ok(r, expected):
                         # the value an argument reduced to does not have the parameter's type
                         have = self.types_of(r)
@@ -292,6 +349,22 @@ class Interpreter:
                         new.append((done + [r], rb))
             combos = new
         return combos
+
+    def _atom_typed(self, arg: Atom, b: Bindings) -> bool:
+        """Whether an argument as written has the type `Atom` (cheap for untyped heads)."""
+        if type(arg) is not Expression or not arg.children:
+            return False
+        h = arg.children[0]
+        if type(h) is Symbol and self.types.cache.get(h) == []:
+            return False
+        return ATOM_T in self.types_of(b.resolve(arg) if b.links else arg)
+
+    def _note_arg_error(self, err: Atom, call: Atom) -> None:
+        """Remember that `err` is the error of a typed call's arguments (`collapse-bind` shows those
+        differently, as hyperon 0.2.10 does)."""
+        if len(self.arg_errors) > 1024:
+            self.arg_errors.clear()
+        self.arg_errors[id(err)] = (err, call)
 
     def _apply_rules(self, expr: Atom, b: Bindings, evaluate: bool = True) -> Gen:
         if expr.ground:  # type: ignore[attr-defined]
@@ -327,12 +400,15 @@ class Interpreter:
         name = kids[0].name
         types = BUILTIN_TYPES[name]
         if types is not None and len(types) != len(kids) - 1:
-            return [(error(atom, Symbol("IncorrectNumberOfArguments")), b)]
+            err = error(atom, Symbol("IncorrectNumberOfArguments"))
+            self._note_arg_error(err, atom)
+            return [(err, b)]
         combos = yield from self._eval_args(atom, kids[1:], types, b, metatype_noeval=name in NOEVAL_EXPRESSION_ARGS,
                                             resolve=tail)
         results: list[Pair] = []
         for args, bb in combos:
             if isinstance(args, Atom):
+                self._note_arg_error(args, atom)
                 results.append((args, bb))
                 continue
             try:
@@ -368,13 +444,26 @@ class Interpreter:
                 # there is not looked for): only the session overlay can match
                 return list(overlay.query(pattern, b)) if overlay is not None else []
             if overlay is None or not len(overlay):
-                return list(run_query(space, pattern, b))
+                if b.links or space is not self.space:
+                    return ordered_query(space, pattern, b)  # hyperon's order: by insertion
+                # The same query of the interpreter's own space in the same version of it (a rule
+                # body's `match` called again with the same arguments): the rows read before.
+                # Only rows whose values hold no variables are kept, as each read of a stored
+                # atom with variables gives them fresh names.  Callers never change the list.
+                got = self._queries.get(pattern)
+                if got is None:
+                    got = ordered_query(space, pattern, b)
+                    if len(got) <= 512 and all(_ground_row(x) for x in got):
+                        if len(self._queries) >= 8192:
+                            self._queries.clear()
+                        self._queries[pattern] = got
+                return got
             return _query_with_overlay(space, overlay, pattern, b)
         return list(space.query(pattern, b))
 
     def atoms_of(self, space: Any) -> list[Atom]:
-        """Every atom of a space, a durable space's session overlay last."""
-        atoms = list(space.atoms())
+        """Every atom of a space (a durable one's in insertion order), a durable space's session overlay last."""
+        atoms = list(space.atoms(ordered=True) if isinstance(space, Store) else space.atoms())
         overlay = session_overlay(space) if isinstance(space, Store) else None
         return atoms + list(overlay.atoms()) if overlay is not None else atoms
 
@@ -438,7 +527,7 @@ class Interpreter:
         name, arity = key
         probe = Expression((EQ, Expression((Symbol(name), *[Variable(f"a{i}") for i in range(arity - 1)])), Variable("b")))
         rules: list[tuple[Atom, Any, Any]] = []
-        for bb in run_query(self.space, probe):
+        for bb in ordered_query(self.space, probe):  # the alternatives in hyperon's order: by insertion
             rule = rename_apart(bb.resolve(probe))
             head_vars = {a for a in iter_atoms(rule.children[1]) if type(a) is Variable}  # type: ignore[attr-defined]
             template = body_template(rule.children[2], head_vars)  # type: ignore[attr-defined]
@@ -460,6 +549,10 @@ class Interpreter:
         """The types of an atom (`%Undefined%` when it has none declared)."""
         return self.types.types_of(atom)
 
+    def function_type(self, head: Atom) -> Atom | None:
+        """The first function type `(-> ...)` of a head (its variables fresh), or None."""
+        return self.types.function_type(head)
+
     def check_added(self, atom: Atom) -> Atom | None:
         """The error `pragma! type-check auto` reports for an atom about to be added, or None."""
         return self.types.check_added(atom)
@@ -473,11 +566,14 @@ class Interpreter:
         return sub
 
     # ------------------------------------------------------------------ writes
-    def add_atom(self, space: Any, atom: Atom) -> None:
+    def add_atom(self, space: Any, atom: Atom, encoded: tuple[bytes, list[str]] | None = None) -> None:
+        """Add an atom to a space; `encoded` is its `encode_with_names` when the caller has it."""
         if self.readonly and space is self.space:
             raise ReadOnlyError("this evaluation cannot write to the space (read-only batch worker)")
         if isinstance(space, Store) and holds_session_object(atom):
             session_overlay(space, create=True).add(atom)  # type: ignore[union-attr]
+        elif encoded is not None and isinstance(space, Store):
+            space.add_encoded(*encoded)
         else:
             space.add(atom)
         self.invalidate()
@@ -500,6 +596,14 @@ class Interpreter:
         out.flush()
 
 
+def _ground_row(b: Bindings) -> bool:
+    for v in b.links.values():
+        tv = type(v)
+        if tv is Variable or (tv is Expression and not v.ground):  # type: ignore[attr-defined]
+            return False
+    return True
+
+
 def _query_with_overlay(space: Store, overlay: MemorySpace, pattern: Atom, b: Bindings) -> list[Bindings]:
     """A query over a durable space and its session overlay: each conjunct matches in either."""
     parts = conjuncts(pattern) or [pattern]
@@ -508,7 +612,7 @@ def _query_with_overlay(space: Store, overlay: MemorySpace, pattern: Atom, b: Bi
         nxt: list[Bindings] = []
         for bb in found:
             p = bb.resolve(part)
-            nxt.extend(run_query(space, p, bb))
+            nxt.extend(ordered_query(space, p, bb))
             nxt.extend(overlay.query(p, bb))
         found = nxt
     return found

@@ -21,6 +21,7 @@ from ..spaces import MemorySpace, ModuleSpaceAtom, SpaceAtom, StateAtom
 from ..unify import unify
 from .core import (
     ARROW,
+    ATOM_T,
     ERROR,
     EXPRESSION_T,
     FALSE,
@@ -195,11 +196,61 @@ class BindingsAtom(Grounded):
 @special("collapse-bind", "(-> Atom Expression)", arity=1)
 def _collapse_bind(it: Machine, atom: Expression, b: Bindings) -> Gen:
     arg = atom.children[1]
-    variables = list(dict.fromkeys(x for x in iter_atoms(arg) if type(x) is Variable))
+    # the bindings shown: the scope's (what a `let` or `unify` bound around it, last bound first,
+    # as hyperon 0.2.10 prints them), then what the evaluation bound of the argument's variables
+    scope = [v for v in reversed(list(b.links)) if type(b.resolve(v)) is not Variable]
+    variables = scope + [x for x in dict.fromkeys(x for x in iter_atoms(arg) if type(x) is Variable) if x not in b.links]
     out: list[Pair] = []
-    for r, bb in (yield (arg, b)):  # like hyperon 0.2.10 at the top level: one pair per result
-        bound = tuple((v, bb.resolve(v)) for v in variables if bb.resolve(v) != v)
-        out.append((Expression((Expression((bb.resolve(r), BindingsAtom(bound))),)), b))
+    errors: list[Pair] = []
+    # like hyperon 0.2.10 at the top level: one pair per result, a nested evaluation's last first
+    for r, bb in (yield (arg, b))[::-1]:
+        bound = BindingsAtom(tuple((v, bb.resolve(v)) for v in variables if bb.resolve(v) != v))
+        if is_error(r):
+            # hyperon 0.2.10: errors are left out when there are other results, else they are the
+            # results themselves; the error of the arguments of the (typed) call written here is
+            # reported against the pair `(call bindings)`, checked as a call with one argument
+            noted = it.arg_errors.get(id(r))
+            if noted is not None and noted[0] is r and noted[1] == arg:
+                r = _pair_call_error(it, Expression((bb.resolve(arg), bound)), arg)
+            errors.append((r, b))
+            continue
+        out.append((Expression((Expression((bb.resolve(r), bound)),)), b))
+    return out or errors
+
+
+def _pair_call_error(it: Machine, pair: Expression, call: Atom) -> Atom:
+    head = call.children[0] if type(call) is Expression and call.children else None
+    ftype = it.function_type(head) if head is not None else None
+    params = ftype.children[1:-1] if type(ftype) is Expression else ()
+    if len(params) != 1:
+        return error(pair, Symbol("IncorrectNumberOfArguments"))
+    return error(pair, Expression((Symbol("BadArgType"), Integer(1), params[0], Symbol("hyperon_atom::matcher::Bindings"))))
+
+
+@special("superpose-bind", "(-> Expression Atom)", arity=1)
+def _superpose_bind(it: Machine, atom: Expression, b: Bindings) -> Gen:
+    """The results a `collapse-bind` collected, `((atom bindings) ...)`, one by one, each with its
+    bindings merged into the caller's (a pair whose bindings conflict gives nothing); not evaluated
+    further (the return type is `Atom`), and the argument is taken as written (`Expression`)."""
+    arg = atom.children[1]
+    if type(arg) is not Expression:
+        have = it.types_of(arg) if type(arg) is not Variable else [UNDEFINED]
+        if have and all(t != UNDEFINED for t in have):
+            return [(error(atom, Expression((Symbol("BadArgType"), Integer(1), EXPRESSION_T, have[0]))), b)]
+        # hyperon 0.2.10's message, a symbol
+        return [(error(atom, Symbol(f"expected: (superpose-bind (: <collapsed> Expression)), found: {atom}")), b)]
+    out: list[Pair] = []
+    for item in arg.children:
+        kids = item.children if type(item) is Expression else ()
+        if len(kids) != 2 or not isinstance(kids[1], BindingsAtom):
+            # hyperon 0.2.10 aborts the process here; this is its message, as the call's error
+            return [(error(atom, f"(Atom Bindings) pair is expected, {item} was received"), b)]
+        merged: Bindings | None = b
+        for v, x in kids[1].value:
+            merged = unify(v, x, merged) if merged is not None else None
+        if merged is not None:
+            out.append((kids[0], merged))
+    yield from ()
     return out
 
 
@@ -442,6 +493,16 @@ def _assert(kind: str, with_msg: bool) -> Special:
         got = _collect((yield Tail((a[0], b))))
         if kind.endswith("ToResult") or kind == "assertIncludes":
             if type(a[1]) is not Expression:
+                if kind != "assertIncludes" or type(a[1]) in (Symbol, Variable):
+                    # hyperon 0.2.10's MeTTa helpers take the expected atom apart: their error
+                    if kind == "assertIncludes":
+                        where = Expression((Symbol("subtraction-atom"), a[1], Expression(tuple(got))))
+                    else:
+                        helper = "_assert-results-are-" + ("alpha-equal" if "Alpha" in kind else "equal")
+                        extra = (Expression(atom.children[:n]), a[2]) if with_msg else (atom,)
+                        where = Expression((Symbol(helper + ("-msg" if with_msg else "")), Expression(tuple(got)),
+                                            a[1], *extra))
+                    return [(error(where, Symbol("Atom is not an ExpressionAtom")), b)]
                 return [(error(atom, Expression((Symbol("BadArgType"), Integer(2), EXPRESSION_T,
                                                  it.types_of(a[1])[0]))), b)]
             expected = list(a[1].children)
@@ -469,8 +530,13 @@ def _assert(kind: str, with_msg: bool) -> Special:
             return [(Expression((ERROR, shown, a[2])), b)]
         if kind == "assertIncludes":  # hyperon's message is an expression of the missing and the got atoms
             words = [Symbol(w) for w in ("assertIncludes", "error:", "not", "included", "in", "result:")]
-            return [(error(atom, Expression((*words[:2], Expression(tuple(missing)), *words[2:],
-                                              Expression(tuple(got))))), b)]
+            report = error(atom, Expression((*words[:2], Expression(tuple(missing)), *words[2:], Expression(tuple(got)))))
+            # like hyperon 0.2.10, the list of missing items is evaluated on the way out: each value
+            # repeats the report, errors are the results when there is no value, and no result
+            # at all means no result
+            values = (yield (Expression(tuple(missing)), b))[::-1]
+            errors = [(r, b) for r, _ in values if is_error(r)]
+            return [(report, b) for r, _ in values if not is_error(r)] or errors
         else:
             msg = (f"\nExpected: {_fmt(expected)}\nGot: {_fmt(got)}"
                    f"\nMissed results: {', '.join(map(str, missed))}\nExcessive results: {', '.join(map(str, pool))}")
@@ -566,9 +632,19 @@ def _new_state(it: Machine, atom: Expression, b: Bindings) -> Gen:
 @special("get-state", "(-> (StateMonad $t) $t)", arity=1)
 def _get_state(it: Machine, atom: Expression, b: Bindings) -> Gen:
     a = atom.children[1:]
-    out = []
+    out: list[Pair] = []
     for s, bb in (yield (a[0], b)):
-        out.append((s.current, bb) if isinstance(s, StateAtom) else (error(atom, "get-state expects a state"), bb))
+        if not isinstance(s, StateAtom):
+            out.append((error(atom, "get-state expects a state"), bb))
+            continue
+        v = s.current
+        have = it.types_of(v)
+        if have and not _fits_state(have, s.value_type):
+            # a value an `Atom`-typed argument put in (change-state! does not check those): hyperon
+            # 0.2.10 checks it against the state's type on the way out
+            out.append((error(v, Expression((Symbol("BadType"), s.value_type, have[0]))), bb))
+            continue
+        out.append((v, bb))
     return out
 
 
@@ -583,7 +659,10 @@ def _change_state(it: Machine, atom: Expression, b: Bindings) -> Gen:
         want = s.value_type
         written = bb.resolve(a[1])
         have = it.types_of(written)
-        if have and not _fits_state(have, want):  # checked as written first, like hyperon
+        # like hyperon 0.2.10, an argument of type `Atom` (a call of a function returning `Atom`)
+        # fits any state, and the value it reduces to is not checked again
+        any_atom = any(t == ATOM_T for t in have)
+        if have and not any_atom and not _fits_state(have, want):  # checked as written first, like hyperon
             out.append((error(Expression((atom.children[0], s, written)), Expression(
                 (Symbol("BadArgType"), Integer(2), want, have[0]))), bb))
             continue
@@ -593,7 +672,7 @@ def _change_state(it: Machine, atom: Expression, b: Bindings) -> Gen:
                 out.append((v, b2))
                 continue
             have = it.types_of(v)
-            if have and not _fits_state(have, want):  # the value it reduced to
+            if have and not any_atom and not _fits_state(have, want):  # the value it reduced to
                 out.append((error(v, Expression((Symbol("BadType"), want, have[0]))), b2))
                 continue
             s.set(v)

@@ -16,7 +16,8 @@ from ..atoms import Atom, Bool, Expression, Float, Integer, String, Symbol, Vari
 from ..parser import parse_script
 from .core import ARROW, BOOL_T, NUMBER_T, STRING_T, Fail, Machine, NoReduce
 
-__all__ = ["BUILTINS", "BUILTIN_TYPES", "FINAL_RESULTS", "NOEVAL_EXPRESSION_ARGS", "Operation", "signature_atom"]
+__all__ = ["BUILTINS", "BUILTIN_TYPES", "FINAL_RESULTS", "NOEVAL_EXPRESSION_ARGS", "QUICK_BUILTINS", "Operation",
+           "signature_atom"]
 
 Operation = Callable[[Machine, list[Atom]], list[Atom]]
 
@@ -136,34 +137,40 @@ def _log(it: Machine, args: list[Atom]) -> list[Atom]:
         return [Float(math.nan)]
 
 
-def _expr_arg(a: Atom) -> tuple[Atom, ...]:
+_NOT_EXPRESSION = Symbol("Atom is not an ExpressionAtom")
+
+
+def _expr_arg(a: Atom, message: Atom | str = _NOT_EXPRESSION) -> tuple[Atom, ...]:
+    """The children of an expression argument; another atom is hyperon 0.2.10's error `message`."""
     if type(a) is not Expression:
-        raise NoReduce
+        raise Fail(message)
     return a.children
 
 
 def _car(it: Machine, args: list[Atom]) -> list[Atom]:
-    kids = _expr_arg(args[0])
+    kids = _expr_arg(args[0], "car-atom expects a non-empty expression as an argument")
     if not kids:
         raise Fail("car-atom expects a non-empty expression as an argument")
     return [kids[0]]
 
 
 def _cdr(it: Machine, args: list[Atom]) -> list[Atom]:
-    kids = _expr_arg(args[0])
+    kids = _expr_arg(args[0], "cdr-atom expects a non-empty expression as an argument")
     if not kids:
         raise Fail("cdr-atom expects a non-empty expression as an argument")
     return [Expression(kids[1:])]
 
 
 def _cons(it: Machine, args: list[Atom]) -> list[Atom]:
-    return [Expression((args[0], *_expr_arg(args[1])))]
+    found = Expression((Symbol("cons-atom"), *args))
+    return [Expression((args[0], *_expr_arg(args[1], Symbol(f"expected: (cons-atom <head> (: <tail> Expression)), found: {found}"))))]
 
 
 def _decons(it: Machine, args: list[Atom]) -> list[Atom]:
-    kids = _expr_arg(args[0])
+    message = Symbol(f"expected: (decons-atom (: <expr> Expression)), found: (decons-atom {args[0]})")
+    kids = _expr_arg(args[0], message)
     if not kids:
-        raise Fail("expected: (decons-atom (: <expr> Expression)), found: (decons-atom ())")
+        raise Fail(message)
     return [Expression((kids[0], Expression(kids[1:])))]
 
 
@@ -173,8 +180,11 @@ def _size(it: Machine, args: list[Atom]) -> list[Atom]:
 
 def _index(it: Machine, args: list[Atom]) -> list[Atom]:
     kids = _expr_arg(args[0])
-    i = _num(args[1])
-    if not isinstance(i, int) or not 0 <= i < len(kids):
+    if type(args[1]) not in (Integer, Float):
+        raise Fail(Symbol("index-atom expects two arguments: expression and atom"))
+    v = args[1].value  # type: ignore[attr-defined]
+    i = int(v) if not (isinstance(v, float) and (math.isnan(v) or math.isinf(v))) else -1  # like hyperon: 1.9 is 1
+    if not 0 <= i < len(kids):
         raise Fail(Symbol("Index is out of bounds"))
     return [kids[i]]
 
@@ -187,15 +197,16 @@ def _minmax(pick: Callable[..., Any]) -> Operation:
         try:
             return [Float(float(pick(_num(k) for k in kids)))]
         except NoReduce:
-            raise Fail(Symbol("Only numbers are allowed in expression")) from None
+            raise Fail(Symbol(f"Only numbers are allowed in expression: {args[0]}")) from None
 
     return fn
 
 
 def _sort_strings(it: Machine, args: list[Atom]) -> list[Atom]:
-    kids = _expr_arg(args[0])
+    message = Symbol("sort-strings expects expression with strings as a first argument")
+    kids = _expr_arg(args[0], message)
     if not all(type(k) is String for k in kids):
-        raise Fail(Symbol("Only strings are allowed in expression"))
+        raise Fail(message)
     return [Expression(sorted(kids, key=lambda k: k.value))]  # type: ignore[attr-defined]
 
 
@@ -209,13 +220,13 @@ def _unique_atom(it: Machine, args: list[Atom]) -> list[Atom]:
 
 def _format_args(it: Machine, args: list[Atom]) -> list[Atom]:
     if type(args[0]) is not String:
-        raise NoReduce
+        raise Fail(Symbol("format-args expects format string as a first argument and expression as a second argument"))
     fmt = args[0].value
     vals = [k.value if type(k) is String else str(k) for k in _expr_arg(args[1])]
     parts = fmt.split("{}")
     out = [parts[0]]
     for i, p in enumerate(parts[1:]):
-        out.append(vals[i] if i < len(vals) else "{}")
+        out.append(vals[i] if i < len(vals) else "")  # like hyperon 0.2.10: a missing value is empty
         out.append(p)
     return [String("".join(out))]
 
@@ -300,8 +311,16 @@ BUILTINS: dict[str, tuple[Operation, tuple[str, ...] | None, str]] = {
 _CANONICAL = {"Number": NUMBER_T, "String": STRING_T, "Bool": BOOL_T}  # the very atoms GROUNDED_TYPES holds
 BUILTIN_TYPES = {k: tuple(_CANONICAL.get(t) or Symbol(t) if not t.startswith("$") else Variable("t") for t in v[1])
                  if v[1] is not None else None for k, v in BUILTINS.items()}
-#: MeTTa-defined functions whose Expression-typed arguments stay unevaluated
-NOEVAL_EXPRESSION_ARGS = {"car-atom", "cdr-atom"}
+#: pure operations on grounded values (every parameter `Number`, `String`, `Bool` or `$t`), which the
+#: driver answers without generators when the arguments are literals that plainly fit: name -> (function,
+#: parameter types)
+QUICK_BUILTINS = {k: (v[0], BUILTIN_TYPES[k]) for k, v in BUILTINS.items()
+                  if v[1] is not None and all(t in _CANONICAL or t.startswith("$") for t in v[1])}
+#: operations whose Expression-typed arguments stay unevaluated (hyperon 0.2.10 checks an expression
+#: argument's meta-type and passes it as written: `(size-atom (+ 1 2))` is 3); min-atom and max-atom
+#: evaluate theirs
+NOEVAL_EXPRESSION_ARGS = {"car-atom", "cdr-atom", "cons-atom", "decons-atom", "size-atom", "index-atom", "sort-strings",
+                          "unique-atom", "format-args"}
 #: results that are final (not evaluated again)
 FINAL_RESULTS = {"cons-atom", "decons-atom", "index-atom", "parse", "unique-atom", "sort-strings", "stringToChars"}
 

@@ -107,7 +107,7 @@ def _tuple_types(atom: Atom, kids: tuple[Atom, ...], env: TypeEnv) -> list[Atom]
     rows: list[list[Atom]] = [[]]
     for i, child in enumerate(kids):
         ts = [t for t in atom_types(child, env) if i != 0 or not is_function_type(t)]
-        rows = [row + [t] for t in ts for row in rows][:_MAX_TUPLES]
+        rows = [row + [t] for row in rows for t in ts][:_MAX_TUPLES]
         if not rows:
             break
     out = [Expression(tuple(r)) for r in rows if all(t != UNDEFINED for t in r)]
@@ -148,22 +148,29 @@ def _check_args(args: tuple[Atom, ...], actual: list[list[Atom]], params: Iterab
 
 
 def check_call(params: tuple[Atom, ...], args: tuple[Atom, ...], types_of: Callable[[Atom], list[Atom]],
-               resolve: bool = True) -> tuple[Bindings, tuple[int, Atom, Atom] | None]:
+               resolve: bool = True) -> tuple[Bindings, list[tuple[int, Atom, Atom]]]:
     """Check a call's arguments, as written, against its parameter types, left to right.
 
     One set of type-variable bindings serves all arguments, as hyperon checks a
     call before evaluating it: `(== 5 "S")` against `(-> $t $t Bool)` fails at
     argument 2, expected `Number` (bound by argument 1), found `String`.  Returns
-    the bindings (to check each argument's value against later) and the first
-    mismatch (1-based index, expected type, the argument's type) or None.
-    Without `resolve` the expected type is reported as declared (`$t`).
+    the bindings (to check each argument's value against later) and, when no
+    choice of the arguments' types fits, every mismatch hyperon 0.2.10 reports:
+    (1-based index, expected type, the argument's type), one per type tried, in
+    the order it tries them.  Without `resolve` the expected type is reported as
+    declared (`$t`).
     """
     b: Bindings = EMPTY_BINDINGS
     for i, (arg, want) in enumerate(zip(args, params)):
         if want == ATOM or want == meta_type(arg) or type(arg) is Variable:
             continue
+        if b.links and b.resolve(want) == ATOM:  # a type variable an `Atom`-typed argument bound
+            continue
         have = types_of(arg)
         if not have or have[0] is want:  # ill-typed (its evaluation reports its own error), or plainly right
+            continue
+        if ATOM in have:  # like hyperon 0.2.10: an `Atom`-typed argument fits any parameter
+            b = match_types(ATOM, want, b) or b
             continue
         for t in have:
             b2 = match_types(t, want, b)
@@ -171,11 +178,67 @@ def check_call(params: tuple[Atom, ...], args: tuple[Atom, ...], types_of: Calla
                 b = b2
                 break
         else:
-            return b, (i + 1, b.resolve(want) if resolve else fresh(want), have[0])
-    return b, None
+            # the first fitting type of each argument, left to right, failed: hyperon tries every
+            # choice of the arguments' types (a subtype's supertypes, several declarations)
+            errors: list[tuple[int, Atom, Atom]] = []
+            found = _search(params, args, types_of, resolve, errors)
+            if found is not None:
+                return found, []
+            return b, errors or [(i + 1, b.resolve(want) if resolve else fresh(want), have[0])]
+    return b, []
+
+
+#: at most this many steps of the search over the arguments' types
+_MAX_SEARCH = 4096
+
+
+def _search(params: tuple[Atom, ...], args: tuple[Atom, ...], types_of: Callable[[Atom], list[Atom]], resolve: bool,
+            errors: list[tuple[int, Atom, Atom]]) -> Bindings | None:
+    """Depth first over each argument's types: the first bindings under which all fit, else None
+    with `errors` holding each mismatch met, in hyperon's order (an explicit stack: no recursion)."""
+    n = len(params)
+    # (argument index, bindings) to go on from, or a mismatch to report when it comes up
+    stack: list[tuple[int, Bindings] | tuple[int, Atom, Atom]] = [(0, EMPTY_BINDINGS)]
+    steps = 0
+    while stack:
+        steps += 1
+        if steps > _MAX_SEARCH:
+            return None
+        item = stack.pop()
+        if len(item) == 3:
+            errors.append(item)
+            continue
+        i, b = item
+        while i < n:  # arguments that need no choice
+            arg, want = args[i], params[i]
+            if want == ATOM or want == meta_type(arg) or type(arg) is Variable or (b.links and b.resolve(want) == ATOM):
+                i += 1
+                continue
+            have = types_of(arg)
+            if not have:
+                i += 1
+                continue
+            if ATOM in have:
+                b = match_types(ATOM, want, b) or b
+                i += 1
+                continue
+            break
+        if i == n:
+            return b
+        arg, want = args[i], params[i]
+        branches: list[tuple[int, Bindings] | tuple[int, Atom, Atom]] = []
+        for t in types_of(arg):
+            b2 = match_types(t, want, b)
+            if b2 is not None:
+                branches.append((i + 1, b2))
+            else:
+                branches.append((i + 1, b.resolve(want) if resolve else fresh(want), t))
+        stack.extend(reversed(branches))
+    return None
 
 
 def arg_mismatch(fn_type: Atom, args: tuple[Atom, ...], types_of: Callable[[Atom], list[Atom]],
                  resolve: bool = True) -> tuple[int, Atom, Atom] | None:
     """The first argument that does not fit a function type `(-> ...)`; see check_call."""
-    return check_call(fn_type.children[1:-1], args, types_of, resolve)[1]  # type: ignore[attr-defined]
+    bad = check_call(fn_type.children[1:-1], args, types_of, resolve)[1]  # type: ignore[attr-defined]
+    return bad[0] if bad else None

@@ -34,6 +34,9 @@ from .inference import atom_types
 __all__ = ["EQ_TYPE", "TypeChecker"]
 
 _UNDEFINED_ONLY = [UNDEFINED]
+SUBTYPE = Symbol(":<")
+#: at most this many types of one atom with its supertypes
+_MAX_SUPERTYPES = 256
 _ANY_TYPE = ("Atom", "%Undefined%", "Grounded")
 #: hyperon's type of `=`
 EQ_TYPE = Expression((Symbol("->"), Variable("t"), Variable("t"), Symbol("%Undefined%")))
@@ -46,17 +49,30 @@ class TypeChecker:
         self.it = it
         self.cache: dict[Atom, list[Atom]] = {}
         self.inferred: dict[Atom, list[Atom]] = {}  # types of expressions, as get-type finds them
+        self.typed_arities: dict[int, bool] = {}  # see expressions_typed
 
     def clear(self) -> None:
         """Forget cached declarations and inferred types (the space changed)."""
         self.cache.clear()
         self.inferred.clear()
+        self.typed_arities.clear()
+
+    def expressions_typed(self, arity: int) -> bool:
+        """Whether the space declares a type for some expression of this many atoms, `(: (f 1) T)`
+        (one query per arity and version of the space: a range of the `:` atoms)."""
+        got = self.typed_arities.get(arity)
+        if got is None:
+            pattern = Expression((COLON, Expression(tuple(Variable(f"e{i}") for i in range(arity))), Variable("t")))
+            got = self.typed_arities[arity] = bool(self.it.query(self.it.space, pattern, EMPTY_BINDINGS))
+        return got
 
     def declared_types(self, atom: Atom) -> list[Atom]:
         got = self.cache.get(atom)
         if got is None:
             t = fresh_variable("t")
             got = [bb.resolve(t) for bb in self.it.query(self.it.space, Expression((COLON, atom, t)), EMPTY_BINDINGS)]
+            if got:
+                got = self._with_supertypes(got)
             if type(atom) is Symbol and atom.name in BUILTINS:
                 _, args, ret = BUILTINS[atom.name]
                 got.append(signature_atom(args, ret))
@@ -66,6 +82,26 @@ class TypeChecker:
                 got.append(CHAR_T)
             self.cache[atom] = got
         return got
+
+    def _with_supertypes(self, types: list[Atom]) -> list[Atom]:
+        """The types and, level by level, the supertypes `(:< T S)` declares, each once (hyperon's order)."""
+        out = list(types)
+        level = out
+        while level:
+            nxt: list[Atom] = []
+            for t in level:
+                s = fresh_variable("s")
+                for bb in self.it.query(self.it.space, Expression((SUBTYPE, t, s)), EMPTY_BINDINGS):
+                    sup = bb.resolve(s)
+                    # a supertype with a variable, `(:< Cat $t)`, is left out: every lookup renames
+                    # it apart, so it would never be found again (hyperon 0.2.10 overflows its stack)
+                    if type(sup) is Variable or (type(sup) is Expression and not sup.ground):
+                        continue
+                    if sup not in out and sup not in nxt and len(out) + len(nxt) < _MAX_SUPERTYPES:
+                        nxt.append(sup)
+            out.extend(nxt)
+            level = nxt
+        return out
 
     def function_type(self, head: Atom) -> Atom | None:
         if type(head) is not Symbol:
@@ -104,8 +140,8 @@ class TypeChecker:
     def plainly_fits(self, args: tuple[Atom, ...], params: tuple[Atom, ...]) -> bool:
         """A quick yes for the common call: variables, untyped atoms, literals of the right type.
 
-        An expression whose head is an untyped symbol counts as untyped (a type
-        declared for that very expression, `(: (f 1) T)`, is not looked for here).
+        An expression whose head is an untyped symbol counts as untyped unless the
+        space declares types for expressions of its length (`(: (f 1) T)`).
         """
         grounded = GROUNDED_TYPES
         declared = self.declared_types
@@ -120,7 +156,7 @@ class TypeChecker:
                 continue
             if ta is Expression:
                 kids = a.children  # type: ignore[attr-defined]
-                if kids and type(kids[0]) is Symbol and not declared(kids[0]):
+                if kids and type(kids[0]) is Symbol and not declared(kids[0]) and not self.expressions_typed(len(kids)):
                     continue
                 if self.types_of(a) == _UNDEFINED_ONLY:
                     continue

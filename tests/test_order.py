@@ -1,0 +1,159 @@
+"""Insertion order (format 3): stored atoms come back as hyperon returns them, in the order they were added.
+
+The oracle is a plain Python list of [atom text, copies] in first-insertion
+order (hyperon keeps an atom's copies together, where the atom first went; a
+removed atom's last copy forgets its place): it shares no code with the store.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import mettadb
+from mettadb.layout import FIRST_SEQ
+from mettadb.query import ordered_query
+
+#: atoms whose key order differs from the orders the tests add them in
+POOL = ["(k zebra)", "(k apple)", "(k mango)", "(k 42)", '(k "s")', "(= (f $x) (g $x))", "(k (n 1))", "(j a b)",
+        "(k $y)", "(= (f 1) one)"]
+
+
+class ListModel:
+    """hyperon's order of a space as a list: (atom, copies) in first-insertion order."""
+
+    def __init__(self) -> None:
+        self.entries: list[list] = []
+
+    def add(self, text: str) -> None:
+        for e in self.entries:
+            if e[0] == text:
+                e[1] += 1
+                return
+        self.entries.append([text, 1])
+
+    def remove(self, text: str) -> None:
+        for i, e in enumerate(self.entries):
+            if e[0] == text:
+                e[1] -= 1
+                if not e[1]:
+                    del self.entries[i]
+                return
+
+    def atoms(self) -> list[str]:
+        return [t for t, n in self.entries for _ in range(n)]
+
+
+ops = st.lists(st.tuples(st.sampled_from(["add", "add", "remove", "clear"]), st.sampled_from(POOL)), max_size=40)
+
+
+@settings(max_examples=60)
+@given(ops=ops, group=st.integers(min_value=1, max_value=5))
+def test_random_adds_and_removes_come_back_in_the_list_models_order(tmp_path_factory, ops, group):
+    model = ListModel()
+    with mettadb.open(tmp_path_factory.mktemp("order") / "s") as sp:
+        for start in range(0, len(ops), group):  # several writes per transaction, and across transactions
+            with sp.transaction():
+                for op, text in ops[start:start + group]:
+                    if op == "add":
+                        sp.add(text)
+                        model.add(text)
+                    elif op == "remove":
+                        sp.remove(text)
+                        model.remove(text)
+                    elif text == POOL[0]:  # now and then
+                        sp.clear()
+                        model.entries.clear()
+        assert [str(a) for a in sp.atoms(ordered=True)] == model.atoms()
+        k_atoms = [t for t in model.atoms() if t.startswith("(k ")]
+        assert [str(b.resolve(mettadb.atom("(k $v)"))) for b in ordered_query(sp, mettadb.atom("(k $v)"))] == \
+            [t if t != "(k $y)" else "(k $v)" for t in k_atoms]
+        assert sp.check() == []
+
+
+def test_clear_starts_numbering_again(space):
+    assert space.meta(b"seq") == FIRST_SEQ
+    space.add_all(["(b)", "(a)"])
+    assert space.meta(b"seq") == FIRST_SEQ + 2
+    space.clear()
+    assert space.meta(b"seq") == FIRST_SEQ
+    space.add_all(["(c)", "(a)"])
+    assert [str(a) for a in space.atoms(ordered=True)] == ["(c)", "(a)"]
+    assert space.check() == []
+
+
+def test_a_load_numbers_new_atoms_in_input_order(space, write):
+    space.add("(k mango)")
+    f = write("in.metta", "(k zebra)\n(k apple)\n(k mango)\n(= (k) $x)\n(k banana)\n(k apple)\n")
+    space.load(f, bulk=False)
+    assert [str(a) for a in space.atoms(ordered=True)] == ["(k mango)", "(k zebra)", "(k apple)", "(= (k) $x)",
+                                                          "(k banana)"]
+    assert space.check() == []
+
+
+def _text(n: int) -> str:
+    # keys out of input order: the numbers' text sorts differently from their values
+    return "".join(f"(item {(i * 7919) % n} {i})\n" for i in range(n)) + f"(= (item) $x)\n(item {(3 * 7919) % n} 3)\n"
+
+
+def test_a_bulk_load_numbers_new_atoms_in_input_order(space, write, monkeypatch):
+    import mettadb.bulk
+
+    monkeypatch.setattr(mettadb.bulk, "RUN_KEYS", 500)  # spilled runs, several buckets
+    space.add("(item 5 9999)")
+    space.add("(item 0 0)")
+    f = write("in.metta", _text(3000))
+    report = space.load(f, bulk=True, jobs=1)
+    assert report.mode == "bulk"
+    expected = ["(item 5 9999)", "(item 0 0)"] + [f"(item {(i * 7919) % 3000} {i})" for i in range(1, 3000)] + \
+        ["(= (item) $x)"]
+    assert [str(a) for a in space.atoms(ordered=True)] == expected
+    assert space.check() == []
+    g = write("more.metta", "(item z 1)\n(item a 1)\n(item 0 0)\n")
+    space.load(g, bulk=True)  # a few new atoms: added to the live slot
+    assert [str(a) for a in space.atoms(ordered=True)][-2:] == ["(item z 1)", "(item a 1)"]
+    assert space.check() == []
+
+
+def test_a_parallel_bulk_load_numbers_in_input_order(space, write, monkeypatch):
+    import mettadb.pload
+
+    monkeypatch.setattr(mettadb.pload, "MIN_CHUNK", 4096)
+    monkeypatch.setattr(mettadb.pload, "MAX_CHUNK", 8192)
+    f = write("in.metta", _text(4000))
+    report = space.load(f, bulk=True, jobs=3)
+    assert report.workers > 0
+    expected = [f"(item {(i * 7919) % 4000} {i})" for i in range(4000)] + ["(= (item) $x)"]
+    assert [str(a) for a in space.atoms(ordered=True)] == expected
+    assert space.check() == []
+
+
+def test_a_duplicates_bulk_load_keeps_copies_at_the_first(space, write):
+    f = write("in.metta", "(b 1)\n(a 1)\n(b 1)\n(c 1)\n(a 1)\n" * 3)
+    space.load(f, bulk=True, duplicates=True, jobs=1)
+    assert [str(a) for a in space.atoms(ordered=True)] == ["(b 1)"] * 6 + ["(a 1)"] * 6 + ["(c 1)"] * 3
+    assert space.check() == []
+
+
+def test_the_order_survives_reopening_in_a_new_process(tmp_path):
+    db = tmp_path / "s"
+    with mettadb.open(db) as sp:
+        sp.run("(= (color) red) (= (color) green) (= (color) blue) (fruit pear) (fruit apple) (fruit fig)")
+        sp.remove("(fruit apple)")
+        sp.add("(fruit apple)")
+    script = textwrap.dedent(f"""
+        import mettadb
+        with mettadb.open({str(db)!r}) as sp:
+            print([[str(a) for a in r] for r in sp.run("!(color) !(match &self (fruit $x) $x)")])
+            print([str(a) for a in sp.atoms(ordered=True)])
+        """)
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True,
+                         cwd=Path(__file__).parent).stdout.splitlines()
+    assert out[0] == str([["red", "green", "blue"], ["pear", "fig", "apple"]])
+    assert out[1] == str(["(= (color) red)", "(= (color) green)", "(= (color) blue)", "(fruit pear)", "(fruit fig)",
+                          "(fruit apple)"])
