@@ -11,8 +11,9 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from .atoms import Atom, Expression, Variable
+from .encoding import decode, text_atom
 
-__all__ = ["EMPTY_BINDINGS", "Bindings"]
+__all__ = ["CAPTURES", "EMPTY_BINDINGS", "Bindings", "LazyBindings", "RowLayout", "clear_captures"]
 
 
 class Bindings(Mapping[Variable, Atom]):
@@ -146,6 +147,108 @@ class Bindings(Mapping[Variable, Atom]):
 
 
 EMPTY_BINDINGS = Bindings()
+
+
+class RowLayout:
+    """What a row of captured bytes means: which variable each position holds, and the incoming
+    links every row of a query shares (shared by all the rows of one query step)."""
+
+    __slots__ = ("base", "by_name", "names")
+
+    def __init__(self, names: dict[Variable, int], base: dict[Variable, Atom],
+                 by_name: dict[str, int] | None = None) -> None:
+        #: variable -> position in the row, in capture order
+        self.names = names
+        #: the same by name (a str hashes in C; a Variable's hash is a Python call)
+        self.by_name = by_name if by_name is not None else {v.name: i for v, i in names.items()}
+        #: the incoming bindings' links (never changed)
+        self.base = base
+
+
+#: captured subterm path -> its atom, shared by every query (atoms are immutable; a path is one atom)
+CAPTURES: dict[bytes, Atom] = {}
+_CAPTURES_MAX = 500_000
+
+
+def clear_captures() -> None:
+    """Forget decoded captures (benchmarks start cold with it)."""
+    CAPTURES.clear()
+
+
+def _capture(c: bytes) -> Atom:
+    """The atom of a captured ground subterm path, decoded once."""
+    a = CAPTURES.get(c)
+    if a is None:
+        b = c[0]
+        a = text_atom(c) if b > 0xC0 and len(c) == 1 + (b & 0x3F) else decode(c)
+        if len(CAPTURES) >= _CAPTURES_MAX:
+            CAPTURES.clear()
+        CAPTURES[c] = a
+    return a
+
+
+class LazyBindings(Bindings):
+    """Bindings whose captured values are kept as byte paths (ground subterms of stored keys) and
+    decoded when read: `b[var]` decodes one value (each distinct path once, then shared);
+    anything that needs every link (`links`, `resolve`, `==`, unification) builds them all once.
+
+    Behaves exactly like the `Bindings` it stands for; pickles as a plain `Bindings`.
+    """
+
+    __slots__ = ("_lay", "_names", "_row")
+    _lay: RowLayout
+    _names: dict[str, int]
+    _row: tuple[bytes, ...]
+
+    def __init__(self, lay: RowLayout, row: tuple[bytes, ...]) -> None:
+        self._lay = lay
+        self._names = lay.by_name
+        self._row = row
+
+    def __getattr__(self, name: str) -> Any:
+        # reached only while the `links` slot is unset: build every link once
+        if name != "links":
+            raise AttributeError(name)
+        lay = self._lay
+        d = dict(lay.base)
+        row = self._row
+        for var, i in lay.names.items():
+            d[var] = _capture(row[i])
+        self.links = d
+        return d
+
+    def __getitem__(self, var: Variable | str) -> Atom:
+        try:
+            return CAPTURES[self._row[self._names[var.name]]]  # type: ignore[union-attr]
+        except (AttributeError, KeyError):  # a name, not decoded yet, an incoming binding, or none
+            return self._miss(var)
+
+    def _miss(self, var: Variable | str) -> Atom:
+        t = type(var)
+        if t is Variable:
+            i = self._names.get(var.name)  # type: ignore[union-attr]
+        elif t is str:
+            i = self._names.get(var[1:] if var.startswith("$") else var)  # type: ignore[union-attr,index,arg-type]
+        else:
+            i = None
+        return Bindings.__getitem__(self, var) if i is None else _capture(self._row[i])
+
+    def __contains__(self, var: object) -> bool:
+        if type(var) is str:
+            var = Variable(var[1:] if var.startswith("$") else var)
+        lay = self._lay
+        return var in lay.names or var in lay.base
+
+    def __iter__(self) -> Iterator[Variable]:
+        lay = self._lay
+        return iter(lay.names) if not lay.base else iter(self.links)
+
+    def __len__(self) -> int:
+        lay = self._lay
+        return len(lay.names) if not lay.base else len(self.links)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return Bindings.from_links, (self.links,)
 
 
 class _TooDeep(Exception):

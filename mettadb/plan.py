@@ -43,11 +43,13 @@ class SpaceCache:
     """What the query layer remembers about one store at one generation and slot: plans,
     statistics, the variable index's keys.  Replaced as soon as a read sees another version."""
 
-    __slots__ = ("generation", "plans", "slot", "stats", "vx")
+    __slots__ = ("generation", "plans", "slot", "stats", "txn_id", "vx")
 
-    def __init__(self, generation: bytes | None, slot: int) -> None:
+    def __init__(self, generation: bytes | None, slot: int, txn_id: int = -1) -> None:
         self.generation = generation
         self.slot = slot
+        #: the id of the last read snapshot that found this version (the same id: the same data)
+        self.txn_id = txn_id
         self.plans: dict[Any, Any] = {}
         self.stats: dict[Any, Any] = {}
         #: (sorted keys, their set) of the variable index, or (None, None) when too large to mirror
@@ -64,19 +66,44 @@ class View:
 
     __slots__ = ("atoms", "cache", "heads", "meta", "rev", "txn", "vx", "vx_dirty", "writer", "writing")
 
-    def __init__(self, store: Store, txn: Txn) -> None:
+    def __init__(self, store: Store, txn: Txn, own: bool = False) -> None:
+        """`own`: a read snapshot the caller has just opened for this view (so this thread has no write
+        transaction open), its slot not yet synced: a snapshot the cache already knows needs no read."""
         self.txn = txn
-        w = store.current_writer()
+        self.meta = meta = store.meta_db
+        if own:
+            self.writing = self.vx_dirty = False
+            self.writer = None
+            tid = txn.id()
+            c = _CACHES.get(store)
+            if c is not None and c.txn_id == tid:  # the same snapshot as the cache's: the same slot and generation
+                dbs = store.slot_dbs(c.slot)
+                if dbs is not None:
+                    self.cache = c
+                    self.atoms, self.rev, self.vx, self.heads = dbs.atoms, dbs.rev, dbs.vx, dbs.heads
+                    return
+            store.sync_slot(txn)
+            w = None
+        else:
+            w = store.current_writer()
         #: inside this thread's write transaction: the stored statistics lack its writes
         self.writing = w is not None and w.txn is txn
         #: ... which then count from the writer's pending deltas
         self.writer = w if self.writing and w is not None and w.changed else None
         #: ... and its writes touched the variable index: the mirror of the committed one is stale
         self.vx_dirty = self.writing and w is not None and w.vx_changes > 0
-        self.meta = meta = store.meta_db
-        gen = txn.get(b"generation", db=meta)
         slot = store.slot
-        if self.writer is not None:
+        if not self.writing:
+            tid = txn.id()
+            c = _CACHES.get(store)
+            if c is None or c.txn_id != tid or c.slot != slot:
+                gen = txn.get(b"generation", db=meta)
+                if c is None or c.generation != gen or c.slot != slot:
+                    c = _CACHES[store] = SpaceCache(gen, slot)
+                c.txn_id = tid
+            self.cache = c
+        elif self.writer is not None:
+            gen = txn.get(b"generation", db=meta)
             # plans and statistics of this transaction's own version, kept while it writes nothing more
             stamp = (id(self.writer), self.writer.version)
             wc = _WRITING.get(store)
@@ -84,6 +111,7 @@ class View:
                 wc = _WRITING[store] = (stamp, SpaceCache(gen, slot))
             self.cache = wc[1]
         else:
+            gen = txn.get(b"generation", db=meta)
             c = _CACHES.get(store)
             if c is None or c.generation != gen or c.slot != slot:
                 c = _CACHES[store] = SpaceCache(gen, slot)

@@ -27,13 +27,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .atoms import Atom, Variable, fresh_variable
-from .bindings import EMPTY_BINDINGS, Bindings
+from .bindings import EMPTY_BINDINGS, Bindings, LazyBindings, RowLayout, clear_captures
 from .encoding import TEXT_CACHE, decode, text_atom
+from .env import begin_read
+from .errors import MettaDBError
 from .keys import MAX_PLAIN, unreverse_key
 from .layout import Record, pack_seq, unpack_value
-from .pattern import COMMA, Compiled, compiled, conjuncts, template
+from .pattern import COMMA, ByteProgram, Compiled, byte_program, compiled, conjuncts, template
 from .pattern import clear_caches as clear_pattern_caches
-from .plan import Plan, View, head_stats, plan_conjunction, plan_pattern
+from .plan import Plan, Step, View, head_stats, plan_conjunction, plan_pattern
 from .store import Store
 from .unify import unify
 
@@ -50,6 +52,11 @@ class QueryStats:
     step_rows: list[int] = field(default_factory=list)
     step_keys: list[int] = field(default_factory=list)
     plan: Plan | None = None
+    #: "bytes" (rows of captured bytes, `pattern.byte_program`) or "general" (decode and unify per row)
+    executor: str = "general"
+    #: stored records the byte steps met and handed to the general path (stored variables, hashed keys,
+    #: extension tags, records whose value the steps do not read): 0 for plain facts
+    general_records: int = 0
 
 
 _VX_CACHE_MAX = 50_000
@@ -369,6 +376,122 @@ def _join(r: _Run, plan: Plan, bindings: Bindings, per_step: bool,
             stack.append(_match_one(r, s.pattern, b, s.kind, templates[depth + 1].bind(b)))
 
 
+# ---------------------------------------------------------------- joins on bytes
+
+
+def _row_count(_lay: RowLayout, _row: tuple[bytes, ...]) -> int:
+    return 1
+
+
+class _ByteRun:
+    """What the byte steps of one query share (`pattern.ByteProgram` steps read these attributes):
+    cursors, the constants, the final row layout, and the general path for rows bytes cannot take."""
+
+    __slots__ = ("adb", "base", "consts", "cur", "get", "kinds", "lay", "per_step", "prog", "r", "rcur", "ready",
+                 "wrap")
+
+    def __init__(self, r: _Run, prog: ByteProgram, kinds: tuple[str | None, ...], base: dict[Variable, Atom],
+                 wrap: Any) -> None:
+        v = r.v
+        self.r = r
+        self.prog = prog
+        self.kinds = kinds
+        self.base = base
+        self.cur = v.txn.cursor(db=v.atoms)
+        self.rcur = v.txn.cursor(db=v.rev) if prog.reverse else None
+        self.get = v.txn.get
+        self.adb = v.atoms
+        self.consts = prog.consts
+        self.lay = RowLayout(prog.names[-1], base, prog.by_name)
+        self.wrap = wrap
+        #: results the general path produced (rows with stored variables, hashed keys or extension tags)
+        self.ready: list[Any] = []
+        self.per_step = r.qs.step_rows if len(r.qs.step_rows) == len(kinds) else None
+
+    def done(self, k: int, keys: int, rows: int) -> None:
+        """A step finished (or was closed): add its counters."""
+        qs = self.r.qs
+        qs.keys_visited += keys
+        if k == len(self.kinds) - 1:
+            qs.rows += rows
+        if self.per_step is not None:
+            qs.step_keys[k] += keys
+            qs.step_rows[k] += rows
+
+    def _bindings(self, k: int, row: tuple[bytes, ...]) -> Bindings:
+        names = self.prog.names[k - 1] if k else {}
+        return Bindings.from_links(LazyBindings(RowLayout(names, self.base), row).links)
+
+    def _rest(self, k: int, b: Bindings) -> None:
+        """The results of steps k.. under `b`, by the general path, into `ready`."""
+        pats = self.prog.patterns
+        if k == len(pats):
+            self.ready.append(b)
+            return
+        plan = Plan([Step(pats[i], self.kinds[i] or "forward", 0, 0.0) for i in range(k, len(pats))])
+        if k == len(pats) - 1 and self.kinds[k] is None:
+            self.ready.extend(_match_one(self.r, pats[k], b))
+        else:
+            self.ready.extend(_join(self.r, plan, b, False))
+
+    def slow(self, k: int, row: tuple[bytes, ...], key: bytes, raw: bytes, prefix: bytes) -> None:
+        """Step k met a key bytes cannot match (stored variables, a hashed key, extension tags)."""
+        self.r.qs.general_records += 1
+        b = self._bindings(k, row)
+        b2, n = _slow_row(b.resolve(self.prog.patterns[k]), key, raw, b, prefix)
+        if b2 is not None:
+            for _ in range(n):
+                self._rest(k + 1, b2)
+
+    def fbrow(self, k: int, row: tuple[bytes, ...]) -> None:
+        """Step k cannot run on bytes for this row (a key past the plain size): the general path."""
+        self._rest(k, self._bindings(k, row))
+
+
+def _run_bytes(r: _Run, prog: ByteProgram, kinds: tuple[str | None, ...], base: dict[Variable, Atom]
+               ) -> Iterator[list[Bindings]]:
+    """Batches of results (the last step hands on the general path's results too)."""
+    x = _ByteRun(r, prog, kinds, base, LazyBindings)
+    r.qs.executor = "bytes"
+    gen: Any = ([()],)
+    for fn in prog.fns:
+        gen = fn(gen, x)
+    return gen  # type: ignore[no-any-return]
+
+
+def _count_bytes(r: _Run, prog: ByteProgram, kinds: tuple[str | None, ...], base: dict[Variable, Atom]) -> int:
+    x = _ByteRun(r, prog, kinds, base, _row_count)
+    gen: Any = ([()],)
+    for fn in prog.fns:
+        gen = fn(gen, x)
+    return sum(len(batch) for batch in gen)
+
+
+def _program(r: _Run, patterns: list[Atom], kinds: tuple[str | None, ...], bindings: Bindings
+             ) -> ByteProgram | None:
+    """The byte program of the patterns under `bindings` (see `_clear`)."""
+    if r.vxkeys is None:
+        return None
+    links = bindings.links
+    pats = tuple(bindings.resolve(p) for p in patterns) if links else tuple(patterns)
+    return _clear(r, byte_program(pats, kinds))
+
+
+def _clear(r: _Run, prog: ByteProgram | None) -> ByteProgram | None:
+    """`prog`, unless a stored atom with variables or a hashed key could match one of its steps:
+    those are found through `vx` and unified, on the general path (a step is clear when no `vx`
+    key and its constant prefix extend one another)."""
+    vxkeys = r.vxkeys
+    if prog is None or vxkeys is None:
+        return None
+    if not vxkeys:
+        return prog
+    if prog.vx_seen is not vxkeys:  # checked once per program and mirror
+        prog.vx_seen = vxkeys
+        prog.vx_clear = not any(k.startswith(sp, 1) or sp.startswith(k[1:]) for sp in prog.static for k in vxkeys)
+    return prog if prog.vx_clear else None
+
+
 def run_query(space: Store, pattern: Atom, bindings: Bindings = EMPTY_BINDINGS,
               stats: QueryStats | None = None) -> Iterator[Bindings]:
     """Lazily yield Bindings of every match of a pattern or conjunction (in the order the index and
@@ -376,44 +499,97 @@ def run_query(space: Store, pattern: Atom, bindings: Bindings = EMPTY_BINDINGS,
     qs = stats if stats is not None else QueryStats()
     txn = space.current_txn()
     if txn is not None:  # inside a session's transaction: no context manager per query
-        yield from _run(_Run(View(space, txn), qs), pattern, bindings, stats is not None)
+        batched, it = _run(_Run(View(space, txn), qs), pattern, bindings, stats is not None)
+        if batched:
+            for batch in it:
+                yield from batch
+        else:
+            yield from it
         return
-    with space.read() as txn:
-        yield from _run(_Run(View(space, txn), qs), pattern, bindings, stats is not None)
+    # `space.read()` without its context manager (a small query pays for every microsecond)
+    if space.closed:
+        raise MettaDBError(f"{space.path} is closed")
+    txn = begin_read(space.env)
+    try:
+        batched, it = _run(_Run(View(space, txn, own=True), qs), pattern, bindings, stats is not None)
+        if batched:
+            for batch in it:
+                yield from batch
+        else:
+            yield from it
+    finally:
+        txn.abort()
 
 
 def ordered_query(space: Store, pattern: Atom, bindings: Bindings = EMPTY_BINDINGS) -> list[Bindings]:
     """Every match, in hyperon's order: by the insertion sequence numbers of the matched atoms, a
     conjunction's compared as a tuple in written conjunct order (its nested-loop order), while
-    the planner still joins in its own order.  Copies of an atom come together."""
+    the planner still joins in its own order.  Copies of an atom come together.
+
+    Ordered runs take the general path (order keys beside the rows); the byte steps carry no
+    records (see docs/NOTES.md)."""
     txn = space.current_txn()
     if txn is not None:
         r = _Run(View(space, txn), QueryStats(), True)
-        rows = list(_run(r, pattern, bindings, False))
+        rows = list(_run(r, pattern, bindings, False)[1])
     else:
-        with space.read() as txn:
-            r = _Run(View(space, txn), QueryStats(), True)
-            rows = list(_run(r, pattern, bindings, False))
+        if space.closed:
+            raise MettaDBError(f"{space.path} is closed")
+        txn = begin_read(space.env)
+        try:
+            r = _Run(View(space, txn, own=True), QueryStats(), True)
+            rows = list(_run(r, pattern, bindings, False)[1])
+        finally:
+            txn.abort()
     keys: list[Any] = r.seqs or []
     if len(rows) > 1 and keys != sorted(keys):
         return [rows[i] for i in sorted(range(len(rows)), key=keys.__getitem__)]
     return rows
 
 
-def _run(r: _Run, pattern: Atom, bindings: Bindings, per_step: bool) -> Iterator[Bindings]:
+def _run(r: _Run, pattern: Atom, bindings: Bindings, per_step: bool) -> tuple[bool, Iterator[Any]]:
+    """(True, batches of results) from the byte steps, or (False, results) from the general path
+    (always in an ordered run: `r.seqs`)."""
+    v = r.v
+    qs = r.qs
+    ordered = r.seqs is not None
     parts = conjuncts(pattern)
     if parts is None:
-        yield from _match_one(r, pattern, bindings)
-        return
+        prog = None if ordered else _program(r, [pattern], (None,), bindings)
+        if prog is not None:
+            return True, _run_bytes(r, prog, (None,), bindings.links)
+        return False, _match_one(r, pattern, bindings)
     if not parts:
-        r.qs.rows += 1
-        if r.seqs is not None:
-            r.seqs.append(())
-        yield bindings
-        return
-    plan = plan_conjunction(r.v, parts, _bound(bindings))
-    r.qs.plan = plan
-    yield from _join(r, plan, bindings, per_step, [s.written for s in plan.steps] if r.seqs is not None else None)
+        qs.rows += 1
+        if ordered:
+            r.seqs.append(())  # type: ignore[union-attr]
+        return False, iter((bindings,))
+    if ordered or r.vxkeys is None:
+        # an ordered run, or no mirror of the variable index (a write transaction's large index): the general path
+        plan = qs.plan = plan_conjunction(v, parts, _bound(bindings))
+        return False, _join(r, plan, bindings, per_step, [s.written for s in plan.steps] if ordered else None)
+    if not bindings.links:  # the plan and program of this very conjunction, once per version of the space
+        key = ("run", pattern)
+        got = v.cache.plans.get(key)
+        if got is None:
+            if len(v.cache.plans) >= 10_000:
+                v.cache.plans.clear()
+            plan = plan_conjunction(v, parts, set())
+            kinds = tuple(s.kind for s in plan.steps)
+            got = v.cache.plans[key] = (plan, kinds, byte_program(tuple(s.pattern for s in plan.steps), kinds))
+        plan, kinds, prog = got
+        prog = _clear(r, prog)
+    else:
+        plan = plan_conjunction(v, parts, _bound(bindings))
+        kinds = tuple(s.kind for s in plan.steps)
+        prog = _program(r, [s.pattern for s in plan.steps], kinds, bindings)
+    qs.plan = plan
+    if prog is not None:
+        if per_step:
+            n = len(plan.steps)
+            qs.step_rows, qs.step_keys = [0] * n, [0] * n
+        return True, _run_bytes(r, prog, kinds, bindings.links)
+    return False, _join(r, plan, bindings, per_step)
 
 
 # ---------------------------------------------------------------- counting
@@ -489,6 +665,10 @@ def count(space: Store, pattern: Atom, bindings: Bindings = EMPTY_BINDINGS) -> i
         plan = plan_conjunction(v, parts, _bound(bindings))
         if len(plan.steps) == 1:
             return _count_one(r, plan.steps[0].pattern, bindings, plan.steps[0].kind)
+        kinds = tuple(s.kind for s in plan.steps)
+        prog = _program(r, [s.pattern for s in plan.steps], kinds, bindings)
+        if prog is not None:
+            return _count_bytes(r, prog, kinds, bindings.links)
         # join all steps but the last; count the last one's matches per row
         last = plan.steps[-1]
         head = Plan(plan.steps[:-1])
@@ -533,6 +713,8 @@ def explain(space: Store, pattern: Atom, analyze: bool = False) -> dict[str, Any
     out["seconds"] = round(time.perf_counter() - t0, 6)
     out["rows"] = rows
     out["keys_visited"] = qs.keys_visited
+    out["executor"] = qs.executor
+    out["general_records"] = qs.general_records
     if parts:
         for s, n, k in zip(out["steps"], qs.step_rows, qs.step_keys):
             s["actual_rows"], s["keys_visited"] = n, k
@@ -542,5 +724,7 @@ def explain(space: Store, pattern: Atom, analyze: bool = False) -> dict[str, Any
 
 
 def clear_caches() -> None:
-    """Forget compiled patterns (benchmarks start cold with it); plans and mirrors follow the generation."""
+    """Forget compiled patterns and decoded captures (benchmarks start cold with it); plans and mirrors
+    follow the generation."""
     clear_pattern_caches()
+    clear_captures()
