@@ -35,8 +35,6 @@ KNOWN_DIFFERENT: dict[str, str] = {
     "order_trie": "hyperon orders stored atoms as a trie of their tokens (branches in insertion order; in a "
                   "lookup, atoms with the exact token before those with a variable there, in a scan variables "
                   "first); mettadb orders by each atom's own insertion number",
-    "order_eval_alternatives": "hyperon's interpreter finishes the results of a rule whose body is a match "
-                               "last first; mettadb's in the match's order",
 }
 
 

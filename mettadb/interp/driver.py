@@ -54,6 +54,7 @@ from .types import TypeChecker
 __all__ = ["DEFAULT_MAX_MEMORY", "Interpreter", "resident_bytes"]
 
 _MISSING = object()
+EMPTY = Symbol("Empty")
 #: how much one evaluation may grow the process's resident memory by default: a runaway
 #: recursion stops at this, in seconds, instead of exhausting the machine
 DEFAULT_MAX_MEMORY = 256 << 20
@@ -112,7 +113,7 @@ class Interpreter:
         self.arg_errors.clear()
         atom = self.tokens_in(atom)
         results = self._drive(self._eval(atom, EMPTY_BINDINGS))
-        return [b.resolve(a) for a, b in results]
+        return [b.resolve(a) for a, b in results if a != EMPTY]
 
     def _refresh_caches(self) -> None:
         gen = getattr(self.space, "generation", None)
@@ -157,9 +158,18 @@ class Interpreter:
                 req = stack[-1].send(send)
             except StopIteration as stop:
                 stack.pop()
-                if not stack:
-                    return stop.value  # type: ignore[no-any-return]
                 send = stop.value
+                if len(send) > 1:
+                    # hyperon collects an evaluation's alternatives and keeps the errors among
+                    # them only when nothing else came back
+                    for r, _ in send:
+                        if type(r) is Expression:
+                            k = r.children
+                            if len(k) > 1 and type(k[0]) is Symbol and k[0].name == "Error":
+                                send = _drop_errors(send)
+                                break
+                if not stack:
+                    return send  # type: ignore[no-any-return]
                 continue
             self.steps += 1
             if len(stack) >= max_depth:
@@ -181,6 +191,9 @@ class Interpreter:
                     tok = tokens.get(a.name)  # type: ignore[attr-defined]
                     if tok is not None:
                         a = tok
+                    elif a.name == "Empty":  # type: ignore[attr-defined]
+                        send = []  # hyperon: an evaluation that gives `Empty` gives nothing
+                        continue
                 send = [(a, req[1])]
                 continue
             h = a.children[0]  # type: ignore[attr-defined]
@@ -377,7 +390,12 @@ class Interpreter:
                 return [(expr, b)]
             results: list[Pair] = []
             for body in bodies:
-                rs = (yield Tail((body, EMPTY_BINDINGS))) if evaluate else [(body, EMPTY_BINDINGS)]
+                if evaluate:
+                    rs = yield Tail((body, EMPTY_BINDINGS))
+                else:
+                    rs = [(body, EMPTY_BINDINGS)] if body != EMPTY else []
+                if len(rs) > 1:  # a body's alternatives come back last first (see `_apply_rules`)
+                    rs = rs[::-1]
                 for r, rb in rs:
                     tr = type(r)
                     if tr is Variable or (tr is Expression and not r.ground):  # type: ignore[attr-defined]
@@ -388,10 +406,11 @@ class Interpreter:
         if not rules:
             return [(expr, b)]
         if not evaluate:  # the function returns `Atom`: its result is not evaluated further
-            return [(bb.resolve(body), bb) for body, bb in rules]
+            return [(bb.resolve(body), bb) for body, bb in rules if body != EMPTY]
         results = []
         for body, bb in rules:
-            results.extend((yield Tail((bb.resolve(body), bb))))
+            rs = yield Tail((bb.resolve(body), bb))
+            results.extend(rs[::-1] if len(rs) > 1 else rs)
         return results
 
     def _call_builtin(self, atom: Atom, builtin: tuple[Any, ...], b: Bindings, tail: bool = True) -> Gen:
@@ -421,7 +440,8 @@ class Interpreter:
                 continue
             for r in out:
                 if type(r) is Expression and name not in FINAL_RESULTS and r != Expression((kids[0], *args)):
-                    results.extend((yield Tail((r, bb))))
+                    rs = yield Tail((r, bb))
+                    results.extend(rs[::-1] if len(rs) > 1 else rs)  # last first, as a rule's body
                 else:
                     results.append((r, bb))
         return results
@@ -594,6 +614,12 @@ class Interpreter:
         out = self.out if self.out is not None else sys.stdout
         out.write(text + "\n")
         out.flush()
+
+
+def _drop_errors(results: list[Pair]) -> list[Pair]:
+    """The results that are not errors, or all of them when every one is an error."""
+    ok = [p for p in results if not is_error(p[0])]
+    return ok or results
 
 
 def _ground_row(b: Bindings) -> bool:

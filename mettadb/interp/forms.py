@@ -45,6 +45,12 @@ from .stdlib_docs import stdlib_docs
 __all__: list[str] = []
 
 
+def _body(rs: list[Pair]) -> list[Pair]:
+    """The results of a tail position one evaluation step below the call (a rule's body, a grounded
+    operation's result, the branch a rule like `if`'s chose): hyperon finishes them last first."""
+    return rs[::-1] if len(rs) > 1 else rs
+
+
 def _args(atom: Expression, n: int) -> tuple[Atom, ...] | None:
     """The arguments of a form whose arity depends on how it was registered; None for another count."""
     kids = atom.children
@@ -58,9 +64,9 @@ def _if(it: Machine, atom: Expression, b: Bindings) -> Gen:
     out: list[Pair] = []
     for c, bb in (yield (cond, b))[::-1]:  # nested: alternatives last first, as hyperon
         if c == TRUE:
-            out.extend((yield Tail((bb.resolve(then), bb))))
+            out.extend(_body((yield Tail((bb.resolve(then), bb)))))
         elif c == FALSE:
-            out.extend((yield Tail((bb.resolve(else_), bb))))
+            out.extend(_body((yield Tail((bb.resolve(else_), bb)))))
         elif is_error(c):
             out.append((c, bb))
         else:
@@ -95,10 +101,16 @@ def _let_star(it: Machine, atom: Expression, b: Bindings) -> Gen:
     if type(first) is not Expression or len(first.children) != 2:
         return [(error(atom, "let* expects pairs of (pattern value)"), b)]
     inner = Expression((atom.children[0], Expression(rest), body)) if rest else body
-    return (yield Tail((Expression((Symbol("let"), *first.children, inner)), b)))
+    # hyperon's let* is a rule whose body (a `chain`) reduces to a `unify` that reduces to the `let`:
+    # three evaluation steps below the call, so the let's results come back last first
+    return _body((yield Tail((Expression((Symbol("let"), *first.children, inner)), b))))
 
 
-def _case_like(it: Machine, atom: Expression, b: Bindings, evaluate: bool, branch: bool = True) -> Gen:
+def _case_like(it: Machine, atom: Expression, b: Bindings, evaluate: bool, branch: bool = True,
+               switch: bool = False) -> Gen:
+    """`case` (hyperon: a `function` collapsing the value's results and trying each in their order; a
+    branch's results come back last first) and `switch` (a rule whose body `(id (switch-minimal ..))`
+    gets the value as an argument: values last first, a branch's results in their order)."""
     a = _args(atom, 2)
     if a is None:
         return wrong_arity(atom, b)
@@ -106,6 +118,8 @@ def _case_like(it: Machine, atom: Expression, b: Bindings, evaluate: bool, branc
     if type(cases) is not Expression:
         return [(error(atom, "case expects a tuple of (pattern result) pairs"), b)]
     values = (yield (value, b)) if evaluate else [(value, b)]
+    if switch and len(values) > 1:
+        values = values[::-1]
     if not values:
         values = [(Symbol("Empty"), b)]
     out: list[Pair] = []
@@ -116,7 +130,11 @@ def _case_like(it: Machine, atom: Expression, b: Bindings, evaluate: bool, branc
             pat, res = case.children
             b2 = unify(bb.resolve(pat), v, bb)
             if b2 is not None:
-                out.extend((yield Tail((b2.resolve(res), b2))) if branch else [(b2.resolve(res), b2)])
+                if not branch:
+                    out.append((b2.resolve(res), b2))
+                else:
+                    rs = yield Tail((b2.resolve(res), b2))
+                    out.extend(rs if switch else _body(rs))
                 break
     return out
 
@@ -128,7 +146,7 @@ def _case(it: Machine, atom: Expression, b: Bindings) -> Gen:
 
 @special("switch", "(-> %Undefined% Expression %Undefined%)")
 def _switch(it: Machine, atom: Expression, b: Bindings) -> Gen:
-    return (yield from _case_like(it, atom, b, True))
+    return (yield from _case_like(it, atom, b, True, switch=True))
 
 
 @special("switch-minimal", "(-> Atom Expression Atom)")
@@ -155,9 +173,11 @@ def _match(it: Machine, atom: Expression, b: Bindings) -> Gen:
             r = b2.resolve(template)
             tr = type(r)
             if tr is Expression and r.children:  # type: ignore[attr-defined]
-                out.extend((yield Tail((r, b2))))
+                out.extend(_body((yield Tail((r, b2)))))
             else:  # evaluates to itself (or its token)
                 if tr is Symbol:
+                    if r.name == "Empty" and r.name not in tokens:  # type: ignore[attr-defined]
+                        continue  # hyperon: `Empty` is no result
                     r = tokens.get(r.name, r)  # type: ignore[attr-defined]
                 out.append((r, b2))
     return out
@@ -265,8 +285,8 @@ def _unify(it: Machine, atom: Expression, b: Bindings) -> Gen:
     x, y, then, else_ = a
     b2 = unify(x, y, b)
     if b2 is not None:
-        return (yield Tail((b2.resolve(then), b2)))
-    return (yield Tail((else_, b)))
+        return _body((yield Tail((b2.resolve(then), b2))))
+    return _body((yield Tail((else_, b))))
 
 
 @special("quote", "(-> Atom Atom)")
@@ -281,19 +301,21 @@ def _noeval(it: Machine, atom: Expression, b: Bindings) -> Gen:
     yield  # pragma: no cover
 
 
-def _evaluate_first(n: int) -> Special:
-    """`id`, `eval` and `evalc`: with n arguments, the results of evaluating the first."""
+def _evaluate_first(n: int, reverse: bool = False) -> Special:
+    """`id`, `eval` and `evalc`: with n arguments, the results of evaluating the first (`id`, a rule
+    `(= (id $x) $x)` in hyperon, gets them as an argument's: last first)."""
 
     def fn(it: Machine, atom: Expression, b: Bindings) -> Gen:
         a = _args(atom, n)
         if a is None:
             return wrong_arity(atom, b)
-        return (yield (a[0], b))
+        rs = yield (a[0], b)
+        return rs[::-1] if reverse and len(rs) > 1 else rs
 
     return fn
 
 
-special("id", "(-> $t $t)")(_evaluate_first(1))
+special("id", "(-> $t $t)")(_evaluate_first(1, reverse=True))
 special("eval", "(-> Atom Atom)")(_evaluate_first(1))
 special("evalc", "(-> Atom SpaceType Atom)")(_evaluate_first(2))
 
