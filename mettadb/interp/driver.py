@@ -10,6 +10,16 @@ Rules `(= head body)` are read from the space through the query engine
 (indexed by head) and cached per generation; grounded operations
 (`grounded`) run on evaluated arguments; special forms (`forms`) get their
 arguments unevaluated.  Errors are `(Error ...)` atoms that propagate.
+
+Order of results, as hyperon 0.2.10's plan stack gives it (docs/NOTES.md,
+"Evaluation order"): each generator's result list is the order in which
+hyperon's evaluation of that atom delivers them.  hyperon finishes the
+alternatives of every step last first, and each evaluation collects its own
+and hands them back last first again; so an evaluated argument's results are
+taken reversed, and the results of anything one step below a call (a rule's
+body, a grounded operation's result, a branch chosen by a rule-defined form)
+come back reversed.  Like hyperon's `metta`, a finished evaluation drops its
+errors when it has other results, and `Empty` is no result.
 """
 
 from __future__ import annotations
@@ -408,7 +418,7 @@ class Interpreter:
         if not evaluate:  # the function returns `Atom`: its result is not evaluated further
             return [(bb.resolve(body), bb) for body, bb in rules if body != EMPTY]
         results = []
-        for body, bb in rules:
+        for body, bb in rules:  # the rules in order, each body's results last first
             rs = yield Tail((bb.resolve(body), bb))
             results.extend(rs[::-1] if len(rs) > 1 else rs)
         return results
