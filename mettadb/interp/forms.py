@@ -494,8 +494,8 @@ def _empty(it: Machine, atom: Expression, b: Bindings) -> Gen:
 
 @special("nop")
 def _nop(it: Machine, atom: Expression, b: Bindings) -> Gen:
-    if len(atom.children) == 2:
-        yield (atom.children[1], b)
+    if len(atom.children) == 2:  # hyperon: the rule `(= (nop $x) ())`, once per result of the argument
+        return [(UNIT, bb) for _, bb in (yield (atom.children[1], b))]
     return [(UNIT, b)]
 
 
