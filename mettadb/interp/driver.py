@@ -289,7 +289,7 @@ class Interpreter:
             tokens = self.tokens
             for k in kids:
                 tk = type(k)
-                if tk is Expression or (tk is Symbol and k.name in tokens):
+                if tk is Expression or (tk is Symbol and (k.name in tokens or k.name == "Empty")):
                     break
             else:  # nothing inside evaluates to anything else: apply the rules directly
                 return (yield from self._apply_rules(atom, b))
@@ -354,7 +354,9 @@ class Interpreter:
                         new.append((done + [a], bb))
                         continue
                 if type(a) is not Expression and not (type(a) is Symbol and a.name in self.tokens):
-                    rs = [(a, bb)]
+                    # hyperon: a tuple with an element `Empty` is Empty (a typed call's argument
+                    # `Empty` as written is passed as it is)
+                    rs = [] if types is None and type(a) is Symbol and a.name == "Empty" else [(a, bb)]
                 else:
                     rs = yield (a, bb)
                     if len(rs) > 1:  # hyperon returns a nested evaluation's alternatives last first

@@ -79,7 +79,9 @@ def _let(it: Machine, atom: Expression, b: Bindings) -> Gen:
     a = atom.children[1:]
     pattern, value, body = a
     out: list[Pair] = []
-    for v, bb in (yield (value, b))[::-1]:  # nested: alternatives last first, as hyperon
+    # (`Empty` as written is passed as it is: hyperon's let is a typed rule)
+    values = [(value, b)] if type(value) is Symbol and value.name == "Empty" else (yield (value, b))
+    for v, bb in values[::-1]:  # nested: alternatives last first, as hyperon
         if is_error(v) and v != value:  # like hyperon: an error the argument reduced to is the result
             out.append((v, bb))
             continue
