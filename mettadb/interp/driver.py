@@ -41,6 +41,7 @@ from . import forms as _forms  # noqa: F401  (registers the special forms)
 from .core import (
     ATOM_T,
     EQ,
+    ERRORS_MADE,
     GROUNDED_TYPES,
     META_TYPES,
     SPECIAL,
@@ -163,15 +164,17 @@ class Interpreter:
         grounded_types = GROUNDED_TYPES
         tcache = self.types.cache
         memory_cap = resident_bytes() + max_memory if max_memory else 0
+        errors_made = ERRORS_MADE
+        errors_before = errors_made[0]
         while True:
             try:
                 req = stack[-1].send(send)
             except StopIteration as stop:
                 stack.pop()
                 send = stop.value
-                if len(send) > 1:
+                if len(send) > 1 and errors_made[0] != errors_before:
                     # hyperon collects an evaluation's alternatives and keeps the errors among
-                    # them only when nothing else came back
+                    # them only when nothing else came back (looked for once an error appeared)
                     for r, _ in send:
                         if type(r) is Expression:
                             k = r.children
@@ -405,6 +408,7 @@ class Interpreter:
                 if evaluate:
                     rs = yield Tail((body, EMPTY_BINDINGS))
                 else:
+                    ERRORS_MADE[0] += 1  # (the body may be an error atom, taken as it is)
                     rs = [(body, EMPTY_BINDINGS)] if body != EMPTY else []
                 if len(rs) > 1:  # a body's alternatives come back last first (see `_apply_rules`)
                     rs = rs[::-1]
@@ -418,6 +422,7 @@ class Interpreter:
         if not rules:
             return [(expr, b)]
         if not evaluate:  # the function returns `Atom`: its result is not evaluated further
+            ERRORS_MADE[0] += 1  # (it may be an error atom, taken as it is)
             return [(bb.resolve(body), bb) for body, bb in rules if body != EMPTY]
         results = []
         for body, bb in rules:  # the rules in order, each body's results last first

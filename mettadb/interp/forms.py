@@ -22,7 +22,7 @@ from ..unify import unify
 from .core import (
     ARROW,
     ATOM_T,
-    ERROR,
+    ERRORS_MADE,
     EXPRESSION_T,
     FALSE,
     TRUE,
@@ -64,13 +64,16 @@ def _if(it: Machine, atom: Expression, b: Bindings) -> Gen:
     out: list[Pair] = []
     for c, bb in (yield (cond, b))[::-1]:  # nested: alternatives last first, as hyperon
         if c == TRUE:
-            out.extend(_body((yield Tail((bb.resolve(then), bb)))))
+            rs = yield Tail((bb.resolve(then), bb))
         elif c == FALSE:
-            out.extend(_body((yield Tail((bb.resolve(else_), bb)))))
+            rs = yield Tail((bb.resolve(else_), bb))
         elif is_error(c):
             out.append((c, bb))
+            continue
         else:
             out.append((Expression((atom.children[0], c, then, else_)), bb))
+            continue
+        out.extend(rs[::-1] if len(rs) > 1 else rs)  # the branch's results last first (`_body`, inline)
     return out
 
 
@@ -133,7 +136,10 @@ def _case_like(it: Machine, atom: Expression, b: Bindings, evaluate: bool, branc
             b2 = unify(bb.resolve(pat), v, bb)
             if b2 is not None:
                 if not branch:
-                    out.append((b2.resolve(res), b2))
+                    r = b2.resolve(res)
+                    if is_error(r):
+                        ERRORS_MADE[0] += 1
+                    out.append((r, b2))
                 else:
                     rs = yield Tail((b2.resolve(res), b2))
                     out.extend(rs if switch else _body(rs))
@@ -175,7 +181,8 @@ def _match(it: Machine, atom: Expression, b: Bindings) -> Gen:
             r = b2.resolve(template)
             tr = type(r)
             if tr is Expression and r.children:  # type: ignore[attr-defined]
-                out.extend(_body((yield Tail((r, b2)))))
+                rs = yield Tail((r, b2))
+                out.extend(rs[::-1] if len(rs) > 1 else rs)  # last first (`_body`, inline: hot)
             else:  # evaluates to itself (or its token)
                 if tr is Symbol:
                     if r.name == "Empty" and r.name not in tokens:  # type: ignore[attr-defined]
@@ -271,6 +278,8 @@ def _superpose_bind(it: Machine, atom: Expression, b: Bindings) -> Gen:
         for v, x in kids[1].value:
             merged = unify(v, x, merged) if merged is not None else None
         if merged is not None:
+            if is_error(kids[0]):
+                ERRORS_MADE[0] += 1
             out.append((kids[0], merged))
     yield from ()
     return out
@@ -299,6 +308,8 @@ def _quote(it: Machine, atom: Expression, b: Bindings) -> Gen:
 
 @special("noeval", "(-> Atom Atom)", arity=1)
 def _noeval(it: Machine, atom: Expression, b: Bindings) -> Gen:
+    if is_error(atom.children[1]):
+        ERRORS_MADE[0] += 1
     return [(atom.children[1], b)]
     yield  # pragma: no cover
 
@@ -503,6 +514,7 @@ def _nop(it: Machine, atom: Expression, b: Bindings) -> Gen:
 
 @special("Error", "(-> Atom Atom ErrorType)")
 def _error_form(it: Machine, atom: Expression, b: Bindings) -> Gen:
+    ERRORS_MADE[0] += 1
     return [(atom, b)]
     yield  # pragma: no cover
 
@@ -551,7 +563,7 @@ def _assert(kind: str, with_msg: bool) -> Special:
             return [(UNIT, b)]
         shown = Expression(atom.children[: n]) if with_msg else atom
         if with_msg:
-            return [(Expression((ERROR, shown, a[2])), b)]
+            return [(error(shown, a[2]), b)]
         if kind == "assertIncludes":  # hyperon's message is an expression of the missing and the got atoms
             words = [Symbol(w) for w in ("assertIncludes", "error:", "not", "included", "in", "result:")]
             report = error(atom, Expression((*words[:2], Expression(tuple(missing)), *words[2:], Expression(tuple(got)))))
@@ -709,9 +721,10 @@ def _fits_state(have: list[Atom], want: Atom) -> bool:
 
     As in hyperon 0.2.10: a state of undefined type takes only values of
     undefined type; a state of a defined type takes values of that type or of
-    undefined type.
+    undefined type.  A type variable (`((compose S S) Z)` is of type `$c`) fits either.
     """
-    return any(t == UNDEFINED or (want != UNDEFINED and match_types(t, want, EMPTY_BINDINGS) is not None) for t in have)
+    return any(t == UNDEFINED or type(t) is Variable
+               or (want != UNDEFINED and match_types(t, want, EMPTY_BINDINGS) is not None) for t in have)
 
 
 @special("bind!", "(-> Symbol %Undefined% (->))", arity=2)
