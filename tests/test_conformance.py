@@ -35,8 +35,6 @@ KNOWN_DIFFERENT: dict[str, str] = {
     "order_trie": "hyperon orders stored atoms as a trie of their tokens (branches in insertion order; in a "
                   "lookup, atoms with the exact token before those with a variable there, in a scan variables "
                   "first); mettadb orders by each atom's own insertion number",
-    "order_eval_alternatives": "hyperon's interpreter finishes the results of a rule whose body is a match "
-                               "last first; mettadb's in the match's order",
 }
 
 
@@ -94,6 +92,15 @@ _RULES = {
     "size": ["(= (size $x) (if (> $x {n}) big small))"],
     "pick": ["(= (pick) (superpose ({n} {m} {n})))"],
     "val-of": ["(= (val-of $p) (match &self (val $p $v) $v))"],
+    # rules whose bodies yield several results: several equations each, nested, through forms
+    "multi": ["(= (multi $x) (superpose ($x (+ $x {n}))))", "(= (multi $x) (superpose ((* $x 2) {m})))"],
+    "via": ["(= (via $x) (reach (reach $x)))"],
+    "letnd": ["(= (letnd $x) (let $y (nd $x) (multi $y)))"],
+    "ifnd": ["(= (ifnd $x) (if (> $x {n}) (multi $x) (nd $x)))"],
+    "casend": ["(= (casend $x) (case (multi $x) (({n} hit) ($o (nd $o)))))"],
+    "col": ["(= (col $x) (collapse (multi $x)))"],
+    "kin": ["(= (kin $x) (match &self (edge $x $y) (val-of $y)))"],
+    "both": ["(= (both $x) ((nd $x) (multi $x)))"],
 }
 _QUERIES = [
     "!(f {n})", "!(h {n})", "!(nd {n})", "!(h (nd {n}))", "!(+ (nd {n}) (nd {m}))", "!(reach {s})",
@@ -101,19 +108,41 @@ _QUERIES = [
     "!(match &self (val $p $v) ($p (f $v)))", "!(match &self (edge $a $b) (twohop $b))",
     "!(let $x (nd {n}) (* $x $x))", "!(case (nd {n}) (({n} same) ($other other)))", "!(== (f {n}) (nd {m}))",
     "!(superpose ({s} (nd {n})))", "!(unify (edge $a {s}) (edge {t} $b) ($a $b) none)",
+    "!(multi {n})", "!(via {s})", "!(letnd {n})", "!(ifnd {n})", "!(casend {n})", "!(col {n})", "!(kin {s})",
+    "!(both {n})", "!(nd (multi {n}))", "!(multi (nd {n}))", "!(let* (($a (nd {n})) ($b (multi $a))) ($a $b))",
+    "!(match &self (edge {s} $y) (multi (nd 1)))", "!(collapse (letnd {n}))", "!(superpose ((multi {n}) (via {s})))",
 ]
 _SYMS = ["a", "b", "c", "d"]
 
 
 @st.composite
 def programs(draw):
+    """Facts, rules and `!` queries.  hyperon keeps stored atoms in a trie of their tokens (a known
+    difference, the `order_trie` script), so the facts of each head are placed in sorted order and a
+    head's several equations in a fixed one (a variable body first): then hyperon's order of stored
+    atoms is their insertion order, and every `!`'s results come in an order hyperon determines."""
     n = st.integers(-5, 20)
     sym = st.sampled_from(_SYMS)
-    lines = [f"(edge {draw(sym)} {draw(sym)})" for _ in range(draw(st.integers(0, 8)))]
-    lines += [f"(val {draw(sym)} {draw(n)})" for _ in range(draw(st.integers(0, 4)))]
-    for name in draw(st.lists(st.sampled_from(sorted(_RULES)), min_size=1, max_size=6, unique=True)):
+    # (each fact once: how a conjunction interleaves the copies of a fact is not this test's subject)
+    lines = list(dict.fromkeys(f"(edge {draw(sym)} {draw(sym)})" for _ in range(draw(st.integers(0, 8)))))
+    lines += dict.fromkeys(f"(val {draw(sym)} {draw(n)})" for _ in range(draw(st.integers(0, 4))))
+    for name in draw(st.lists(st.sampled_from(sorted(_RULES)), min_size=1, max_size=8, unique=True)):
         lines += [r.format(n=draw(n), m=draw(n)) for r in _RULES[name]]
+    order = {line: i for i, line in enumerate(lines)}
     draw(st.randoms()).shuffle(lines)
+    # within each group (the facts of a head, sorted; a head's equations, as written) the
+    # relative order is fixed, wherever the shuffle put the group's lines
+    def group(line: str) -> str:
+        return line.split()[0] if not line.startswith("(= ") else line.split()[1]
+    slots: dict[str, list[int]] = {}
+    for i, line in enumerate(lines):
+        slots.setdefault(group(line), []).append(i)
+    for g, idx in slots.items():
+        members = [lines[i] for i in idx]
+        members.sort(key=(lambda x: (x.split()[1], int(x.split()[2].rstrip(")")))) if g == "(val" else
+                     (lambda x: x) if g == "(edge" else order.__getitem__)
+        for i, line in zip(idx, members):
+            lines[i] = line
     lines += [q.format(n=draw(n), m=draw(n), s=draw(sym), t=draw(sym))
               for q in draw(st.lists(st.sampled_from(_QUERIES), min_size=1, max_size=5))]
     return "\n".join(lines) + "\n"
@@ -122,11 +151,12 @@ def programs(draw):
 @settings(max_examples=25 if os.environ.get("CI") else 40, deadline=None)
 @given(programs())
 def test_random_programs_match_hyperon(tmp_path_factory, program):
-    """Facts, rules, arithmetic and nondeterminism: the same multiset of results for every `!`."""
+    """Facts, rules (several yielding several results), arithmetic and nondeterminism: the same
+    results in the same order for every `!`."""
     with mettadb.open(tmp_path_factory.mktemp("rnd") / "space") as sp:
         ours = sp.run(program)
     theirs = hyperon.MeTTa().run(program)
-    assert lines(ours, True) == lines(theirs, True), program
+    assert lines(ours, False) == lines(theirs, False), program
 
 
 # ---------------------------------------------------------------- types, states, spaces, imports: byte for byte

@@ -23,6 +23,7 @@ __all__ = [
     "COLON",
     "EQ",
     "ERROR",
+    "ERRORS_MADE",
     "EXPRESSION_T",
     "FALSE",
     "GROUNDED_TYPES",
@@ -81,8 +82,14 @@ META_TYPES = {"Atom", "Expression", "Symbol", "Variable", "Grounded"}
 GROUNDED_TYPES: dict[type, Atom] = {Integer: NUMBER_T, Float: NUMBER_T, String: STRING_T, Bool: BOOL_T}
 
 
+#: how many error atoms evaluation has made or met so far (`error`, the `Error` form, results taken
+#: unevaluated): the driver looks for errors among an evaluation's results only after one appeared
+ERRORS_MADE = [0]
+
+
 def error(atom: Atom, message: Atom | str) -> Expression:
     """`(Error atom message)`; a str message becomes a String (hyperon quotes them)."""
+    ERRORS_MADE[0] += 1
     return Expression((ERROR, atom, String(message) if isinstance(message, str) else message))
 
 

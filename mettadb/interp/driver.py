@@ -10,6 +10,16 @@ Rules `(= head body)` are read from the space through the query engine
 (indexed by head) and cached per generation; grounded operations
 (`grounded`) run on evaluated arguments; special forms (`forms`) get their
 arguments unevaluated.  Errors are `(Error ...)` atoms that propagate.
+
+Order of results, as hyperon 0.2.10's plan stack gives it (docs/NOTES.md,
+"Evaluation order"): each generator's result list is the order in which
+hyperon's evaluation of that atom delivers them.  hyperon finishes the
+alternatives of every step last first, and each evaluation collects its own
+and hands them back last first again; so an evaluated argument's results are
+taken reversed, and the results of anything one step below a call (a rule's
+body, a grounded operation's result, a branch chosen by a rule-defined form)
+come back reversed.  Like hyperon's `metta`, a finished evaluation drops its
+errors when it has other results, and `Empty` is no result.
 """
 
 from __future__ import annotations
@@ -31,6 +41,7 @@ from . import forms as _forms  # noqa: F401  (registers the special forms)
 from .core import (
     ATOM_T,
     EQ,
+    ERRORS_MADE,
     GROUNDED_TYPES,
     META_TYPES,
     SPECIAL,
@@ -54,6 +65,7 @@ from .types import TypeChecker
 __all__ = ["DEFAULT_MAX_MEMORY", "Interpreter", "resident_bytes"]
 
 _MISSING = object()
+EMPTY = Symbol("Empty")
 #: how much one evaluation may grow the process's resident memory by default: a runaway
 #: recursion stops at this, in seconds, instead of exhausting the machine
 DEFAULT_MAX_MEMORY = 256 << 20
@@ -112,7 +124,7 @@ class Interpreter:
         self.arg_errors.clear()
         atom = self.tokens_in(atom)
         results = self._drive(self._eval(atom, EMPTY_BINDINGS))
-        return [b.resolve(a) for a, b in results]
+        return [b.resolve(a) for a, b in results if a != EMPTY]
 
     def _refresh_caches(self) -> None:
         gen = getattr(self.space, "generation", None)
@@ -152,14 +164,25 @@ class Interpreter:
         grounded_types = GROUNDED_TYPES
         tcache = self.types.cache
         memory_cap = resident_bytes() + max_memory if max_memory else 0
+        errors_made = ERRORS_MADE
+        errors_before = errors_made[0]
         while True:
             try:
                 req = stack[-1].send(send)
             except StopIteration as stop:
                 stack.pop()
-                if not stack:
-                    return stop.value  # type: ignore[no-any-return]
                 send = stop.value
+                if len(send) > 1 and errors_made[0] != errors_before:
+                    # hyperon collects an evaluation's alternatives and keeps the errors among
+                    # them only when nothing else came back (looked for once an error appeared)
+                    for r, _ in send:
+                        if type(r) is Expression:
+                            k = r.children
+                            if len(k) > 1 and type(k[0]) is Symbol and k[0].name == "Error":
+                                send = _drop_errors(send)
+                                break
+                if not stack:
+                    return send  # type: ignore[no-any-return]
                 continue
             self.steps += 1
             if len(stack) >= max_depth:
@@ -181,6 +204,9 @@ class Interpreter:
                     tok = tokens.get(a.name)  # type: ignore[attr-defined]
                     if tok is not None:
                         a = tok
+                    elif a.name == "Empty":  # type: ignore[attr-defined]
+                        send = []  # hyperon: an evaluation that gives `Empty` gives nothing
+                        continue
                 send = [(a, req[1])]
                 continue
             h = a.children[0]  # type: ignore[attr-defined]
@@ -266,7 +292,7 @@ class Interpreter:
             tokens = self.tokens
             for k in kids:
                 tk = type(k)
-                if tk is Expression or (tk is Symbol and k.name in tokens):
+                if tk is Expression or (tk is Symbol and (k.name in tokens or k.name == "Empty")):
                     break
             else:  # nothing inside evaluates to anything else: apply the rules directly
                 return (yield from self._apply_rules(atom, b))
@@ -331,7 +357,9 @@ class Interpreter:
                         new.append((done + [a], bb))
                         continue
                 if type(a) is not Expression and not (type(a) is Symbol and a.name in self.tokens):
-                    rs = [(a, bb)]
+                    # hyperon: a tuple with an element `Empty` is Empty (a typed call's argument
+                    # `Empty` as written is passed as it is)
+                    rs = [] if types is None and type(a) is Symbol and a.name == "Empty" else [(a, bb)]
                 else:
                     rs = yield (a, bb)
                     if len(rs) > 1:  # hyperon returns a nested evaluation's alternatives last first
@@ -377,7 +405,13 @@ class Interpreter:
                 return [(expr, b)]
             results: list[Pair] = []
             for body in bodies:
-                rs = (yield Tail((body, EMPTY_BINDINGS))) if evaluate else [(body, EMPTY_BINDINGS)]
+                if evaluate:
+                    rs = yield Tail((body, EMPTY_BINDINGS))
+                else:
+                    ERRORS_MADE[0] += 1  # (the body may be an error atom, taken as it is)
+                    rs = [(body, EMPTY_BINDINGS)] if body != EMPTY else []
+                if len(rs) > 1:  # a body's alternatives come back last first (see `_apply_rules`)
+                    rs = rs[::-1]
                 for r, rb in rs:
                     tr = type(r)
                     if tr is Variable or (tr is Expression and not r.ground):  # type: ignore[attr-defined]
@@ -388,10 +422,12 @@ class Interpreter:
         if not rules:
             return [(expr, b)]
         if not evaluate:  # the function returns `Atom`: its result is not evaluated further
-            return [(bb.resolve(body), bb) for body, bb in rules]
+            ERRORS_MADE[0] += 1  # (it may be an error atom, taken as it is)
+            return [(bb.resolve(body), bb) for body, bb in rules if body != EMPTY]
         results = []
-        for body, bb in rules:
-            results.extend((yield Tail((bb.resolve(body), bb))))
+        for body, bb in rules:  # the rules in order, each body's results last first
+            rs = yield Tail((bb.resolve(body), bb))
+            results.extend(rs[::-1] if len(rs) > 1 else rs)
         return results
 
     def _call_builtin(self, atom: Atom, builtin: tuple[Any, ...], b: Bindings, tail: bool = True) -> Gen:
@@ -421,7 +457,8 @@ class Interpreter:
                 continue
             for r in out:
                 if type(r) is Expression and name not in FINAL_RESULTS and r != Expression((kids[0], *args)):
-                    results.extend((yield Tail((r, bb))))
+                    rs = yield Tail((r, bb))
+                    results.extend(rs[::-1] if len(rs) > 1 else rs)  # last first, as a rule's body
                 else:
                     results.append((r, bb))
         return results
@@ -594,6 +631,12 @@ class Interpreter:
         out = self.out if self.out is not None else sys.stdout
         out.write(text + "\n")
         out.flush()
+
+
+def _drop_errors(results: list[Pair]) -> list[Pair]:
+    """The results that are not errors, or all of them when every one is an error."""
+    ok = [p for p in results if not is_error(p[0])]
+    return ok or results
 
 
 def _ground_row(b: Bindings) -> bool:

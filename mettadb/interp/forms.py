@@ -22,7 +22,7 @@ from ..unify import unify
 from .core import (
     ARROW,
     ATOM_T,
-    ERROR,
+    ERRORS_MADE,
     EXPRESSION_T,
     FALSE,
     TRUE,
@@ -45,6 +45,12 @@ from .stdlib_docs import stdlib_docs
 __all__: list[str] = []
 
 
+def _body(rs: list[Pair]) -> list[Pair]:
+    """The results of a tail position one evaluation step below the call (a rule's body, a grounded
+    operation's result, the branch a rule like `if`'s chose): hyperon finishes them last first."""
+    return rs[::-1] if len(rs) > 1 else rs
+
+
 def _args(atom: Expression, n: int) -> tuple[Atom, ...] | None:
     """The arguments of a form whose arity depends on how it was registered; None for another count."""
     kids = atom.children
@@ -58,13 +64,16 @@ def _if(it: Machine, atom: Expression, b: Bindings) -> Gen:
     out: list[Pair] = []
     for c, bb in (yield (cond, b))[::-1]:  # nested: alternatives last first, as hyperon
         if c == TRUE:
-            out.extend((yield Tail((bb.resolve(then), bb))))
+            rs = yield Tail((bb.resolve(then), bb))
         elif c == FALSE:
-            out.extend((yield Tail((bb.resolve(else_), bb))))
+            rs = yield Tail((bb.resolve(else_), bb))
         elif is_error(c):
             out.append((c, bb))
+            continue
         else:
             out.append((Expression((atom.children[0], c, then, else_)), bb))
+            continue
+        out.extend(rs[::-1] if len(rs) > 1 else rs)  # the branch's results last first (`_body`, inline)
     return out
 
 
@@ -73,7 +82,9 @@ def _let(it: Machine, atom: Expression, b: Bindings) -> Gen:
     a = atom.children[1:]
     pattern, value, body = a
     out: list[Pair] = []
-    for v, bb in (yield (value, b))[::-1]:  # nested: alternatives last first, as hyperon
+    # (`Empty` as written is passed as it is: hyperon's let is a typed rule)
+    values = [(value, b)] if type(value) is Symbol and value.name == "Empty" else (yield (value, b))
+    for v, bb in values[::-1]:  # nested: alternatives last first, as hyperon
         if is_error(v) and v != value:  # like hyperon: an error the argument reduced to is the result
             out.append((v, bb))
             continue
@@ -95,10 +106,16 @@ def _let_star(it: Machine, atom: Expression, b: Bindings) -> Gen:
     if type(first) is not Expression or len(first.children) != 2:
         return [(error(atom, "let* expects pairs of (pattern value)"), b)]
     inner = Expression((atom.children[0], Expression(rest), body)) if rest else body
-    return (yield Tail((Expression((Symbol("let"), *first.children, inner)), b)))
+    # hyperon's let* is a rule whose body (a `chain`) reduces to a `unify` that reduces to the `let`:
+    # three evaluation steps below the call, so the let's results come back last first
+    return _body((yield Tail((Expression((Symbol("let"), *first.children, inner)), b))))
 
 
-def _case_like(it: Machine, atom: Expression, b: Bindings, evaluate: bool, branch: bool = True) -> Gen:
+def _case_like(it: Machine, atom: Expression, b: Bindings, evaluate: bool, branch: bool = True,
+               switch: bool = False) -> Gen:
+    """`case` (hyperon: a `function` collapsing the value's results and trying each in their order; a
+    branch's results come back last first) and `switch` (a rule whose body `(id (switch-minimal ..))`
+    gets the value as an argument: values last first, a branch's results in their order)."""
     a = _args(atom, 2)
     if a is None:
         return wrong_arity(atom, b)
@@ -106,6 +123,8 @@ def _case_like(it: Machine, atom: Expression, b: Bindings, evaluate: bool, branc
     if type(cases) is not Expression:
         return [(error(atom, "case expects a tuple of (pattern result) pairs"), b)]
     values = (yield (value, b)) if evaluate else [(value, b)]
+    if switch and len(values) > 1:
+        values = values[::-1]
     if not values:
         values = [(Symbol("Empty"), b)]
     out: list[Pair] = []
@@ -116,7 +135,14 @@ def _case_like(it: Machine, atom: Expression, b: Bindings, evaluate: bool, branc
             pat, res = case.children
             b2 = unify(bb.resolve(pat), v, bb)
             if b2 is not None:
-                out.extend((yield Tail((b2.resolve(res), b2))) if branch else [(b2.resolve(res), b2)])
+                if not branch:
+                    r = b2.resolve(res)
+                    if is_error(r):
+                        ERRORS_MADE[0] += 1
+                    out.append((r, b2))
+                else:
+                    rs = yield Tail((b2.resolve(res), b2))
+                    out.extend(rs if switch else _body(rs))
                 break
     return out
 
@@ -128,7 +154,7 @@ def _case(it: Machine, atom: Expression, b: Bindings) -> Gen:
 
 @special("switch", "(-> %Undefined% Expression %Undefined%)")
 def _switch(it: Machine, atom: Expression, b: Bindings) -> Gen:
-    return (yield from _case_like(it, atom, b, True))
+    return (yield from _case_like(it, atom, b, True, switch=True))
 
 
 @special("switch-minimal", "(-> Atom Expression Atom)")
@@ -155,9 +181,12 @@ def _match(it: Machine, atom: Expression, b: Bindings) -> Gen:
             r = b2.resolve(template)
             tr = type(r)
             if tr is Expression and r.children:  # type: ignore[attr-defined]
-                out.extend((yield Tail((r, b2))))
+                rs = yield Tail((r, b2))
+                out.extend(rs[::-1] if len(rs) > 1 else rs)  # last first (`_body`, inline: hot)
             else:  # evaluates to itself (or its token)
                 if tr is Symbol:
+                    if r.name == "Empty" and r.name not in tokens:  # type: ignore[attr-defined]
+                        continue  # hyperon: `Empty` is no result
                     r = tokens.get(r.name, r)  # type: ignore[attr-defined]
                 out.append((r, b2))
     return out
@@ -249,6 +278,8 @@ def _superpose_bind(it: Machine, atom: Expression, b: Bindings) -> Gen:
         for v, x in kids[1].value:
             merged = unify(v, x, merged) if merged is not None else None
         if merged is not None:
+            if is_error(kids[0]):
+                ERRORS_MADE[0] += 1
             out.append((kids[0], merged))
     yield from ()
     return out
@@ -265,8 +296,8 @@ def _unify(it: Machine, atom: Expression, b: Bindings) -> Gen:
     x, y, then, else_ = a
     b2 = unify(x, y, b)
     if b2 is not None:
-        return (yield Tail((b2.resolve(then), b2)))
-    return (yield Tail((else_, b)))
+        return _body((yield Tail((b2.resolve(then), b2))))
+    return _body((yield Tail((else_, b))))
 
 
 @special("quote", "(-> Atom Atom)")
@@ -277,23 +308,27 @@ def _quote(it: Machine, atom: Expression, b: Bindings) -> Gen:
 
 @special("noeval", "(-> Atom Atom)", arity=1)
 def _noeval(it: Machine, atom: Expression, b: Bindings) -> Gen:
+    if is_error(atom.children[1]):
+        ERRORS_MADE[0] += 1
     return [(atom.children[1], b)]
     yield  # pragma: no cover
 
 
-def _evaluate_first(n: int) -> Special:
-    """`id`, `eval` and `evalc`: with n arguments, the results of evaluating the first."""
+def _evaluate_first(n: int, reverse: bool = False) -> Special:
+    """`id`, `eval` and `evalc`: with n arguments, the results of evaluating the first (`id`, a rule
+    `(= (id $x) $x)` in hyperon, gets them as an argument's: last first)."""
 
     def fn(it: Machine, atom: Expression, b: Bindings) -> Gen:
         a = _args(atom, n)
         if a is None:
             return wrong_arity(atom, b)
-        return (yield (a[0], b))
+        rs = yield (a[0], b)
+        return rs[::-1] if reverse and len(rs) > 1 else rs
 
     return fn
 
 
-special("id", "(-> $t $t)")(_evaluate_first(1))
+special("id", "(-> $t $t)")(_evaluate_first(1, reverse=True))
 special("eval", "(-> Atom Atom)")(_evaluate_first(1))
 special("evalc", "(-> Atom SpaceType Atom)")(_evaluate_first(2))
 
@@ -472,13 +507,14 @@ def _empty(it: Machine, atom: Expression, b: Bindings) -> Gen:
 
 @special("nop")
 def _nop(it: Machine, atom: Expression, b: Bindings) -> Gen:
-    if len(atom.children) == 2:
-        yield (atom.children[1], b)
+    if len(atom.children) == 2:  # hyperon: the rule `(= (nop $x) ())`, once per result of the argument
+        return [(UNIT, bb) for _, bb in (yield (atom.children[1], b))]
     return [(UNIT, b)]
 
 
 @special("Error", "(-> Atom Atom ErrorType)")
 def _error_form(it: Machine, atom: Expression, b: Bindings) -> Gen:
+    ERRORS_MADE[0] += 1
     return [(atom, b)]
     yield  # pragma: no cover
 
@@ -527,7 +563,7 @@ def _assert(kind: str, with_msg: bool) -> Special:
             return [(UNIT, b)]
         shown = Expression(atom.children[: n]) if with_msg else atom
         if with_msg:
-            return [(Expression((ERROR, shown, a[2])), b)]
+            return [(error(shown, a[2]), b)]
         if kind == "assertIncludes":  # hyperon's message is an expression of the missing and the got atoms
             words = [Symbol(w) for w in ("assertIncludes", "error:", "not", "included", "in", "result:")]
             report = error(atom, Expression((*words[:2], Expression(tuple(missing)), *words[2:], Expression(tuple(got)))))
@@ -685,9 +721,10 @@ def _fits_state(have: list[Atom], want: Atom) -> bool:
 
     As in hyperon 0.2.10: a state of undefined type takes only values of
     undefined type; a state of a defined type takes values of that type or of
-    undefined type.
+    undefined type.  A type variable (`((compose S S) Z)` is of type `$c`) fits either.
     """
-    return any(t == UNDEFINED or (want != UNDEFINED and match_types(t, want, EMPTY_BINDINGS) is not None) for t in have)
+    return any(t == UNDEFINED or type(t) is Variable
+               or (want != UNDEFINED and match_types(t, want, EMPTY_BINDINGS) is not None) for t in have)
 
 
 @special("bind!", "(-> Symbol %Undefined% (->))", arity=2)
