@@ -350,6 +350,10 @@ def _join(r: _Run, plan: Plan, bindings: Bindings, per_step: bool,
         qs.step_rows, qs.step_keys = [0] * n, [0] * n
     seqs = r.seqs
     cur: list[Any] = [b""] * n
+    # copies of one atom come one after the other with its key: each copy of a step's atom is
+    # its own branch of the nested loop (hyperon repeats the inner matches per copy)
+    last: list[Any] = [None] * n
+    copy: list[int] = [0] * n
     templates = [template(s.pattern) for s in steps]
     stack: list[Iterator[Bindings]] = [_match_one(r, steps[0].pattern, bindings, steps[0].kind)]
     while stack:
@@ -366,13 +370,19 @@ def _join(r: _Run, plan: Plan, bindings: Bindings, per_step: bool,
             stack.pop()
             continue
         if seqs is not None:
-            cur[written[depth]] = seqs.pop()  # type: ignore[index]
+            k = seqs.pop()
+            if k == last[depth]:
+                copy[depth] += 1
+            else:
+                last[depth], copy[depth] = k, 0
+            cur[written[depth]] = (k, copy[depth])  # type: ignore[index]
         if depth + 1 == n:
             if seqs is not None:
                 seqs.append(tuple(cur))
             yield b
         else:
             s = steps[depth + 1]
+            last[depth + 1] = None
             stack.append(_match_one(r, s.pattern, b, s.kind, templates[depth + 1].bind(b)))
 
 
@@ -524,7 +534,8 @@ def run_query(space: Store, pattern: Atom, bindings: Bindings = EMPTY_BINDINGS,
 def ordered_query(space: Store, pattern: Atom, bindings: Bindings = EMPTY_BINDINGS) -> list[Bindings]:
     """Every match, in hyperon's order: by the insertion sequence numbers of the matched atoms, a
     conjunction's compared as a tuple in written conjunct order (its nested-loop order), while
-    the planner still joins in its own order.  Copies of an atom come together.
+    the planner still joins in its own order.  Copies of an atom come together; in a
+    conjunction each copy is its own branch of the nested loop, as in hyperon.
 
     Ordered runs take the general path (order keys beside the rows); the byte steps carry no
     records (see docs/NOTES.md)."""
