@@ -356,6 +356,25 @@ def _bulk_load(store: Store, sources: tuple[Source, ...], positions: list[int | 
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def _by_head(keys: list[bytes], heads: dict[bytes, list[int]], put: Callable[[int, int], int]) -> int:
+    """Write sorted `keys` one head's run at a time (`put(i, j)` writes `keys[i:j]` and says how many
+    were new), count the new ones per head in `heads`; returns them all."""
+    added = 0
+    i, n = 0, len(keys)
+    while i < n:  # sorted keys: one head's atoms are one run
+        hk = path_head_key(keys[i])
+        j = bisect.bisect_left(keys, _successor(hk), i) if len(hk) > 1 else i + 1
+        new = put(i, j)
+        d = heads.get(hk)
+        if d is None:
+            d = heads[hk] = [0, 0]
+        d[0] += new
+        d[1] += new
+        added += new
+        i = j
+    return added
+
+
 def _successor(prefix: bytes) -> bytes:
     """The smallest byte string greater than every string starting with `prefix`."""
     p = prefix.rstrip(b"\xff")
@@ -568,20 +587,14 @@ class SlotBuilder:
                 # and cut into head runs, as the bare keys do), split as they are appended
                 w = self.width
                 bare, seq = itemgetter(slice(None, -w)), itemgetter(slice(-w, None))
-                i, n = 0, len(keys)
-                while i < n:
-                    hk = path_head_key(keys[i])
-                    j = bisect.bisect_left(keys, _successor(hk), i) if len(hk) > 1 else i + 1
+
+                def put_suffixed(i: int, j: int, keys: list[bytes] = keys, bare: Any = bare, seq: Any = seq) -> int:
                     run = keys[i:j]
-                    new = dcur.putmulti(zip(map(bare, run), map(seq, run)), overwrite=False, append=True)[1]
-                    d = heads.get(hk)
-                    if d is None:
-                        d = heads[hk] = [0, 0]
-                    d[0] += new
-                    d[1] += new
-                    total += new
-                    distinct += new
-                    i = j
+                    return int(dcur.putmulti(zip(map(bare, run), map(seq, run)), overwrite=False, append=True)[1])
+
+                new = _by_head(keys, heads, put_suffixed)
+                total += new
+                distinct += new
                 continue
             ks, vs = self.split(keys)  # sorted, copies of a key in input order: the first has its number
             if self.union:
@@ -595,22 +608,16 @@ class SlotBuilder:
                     dcur.putmulti(sorted(old.items()), append=True)
                 else:
                     fresh = ks  # sorted, with copies: the append skips them
-                i, n = 0, len(fresh)
-                while i < n:  # sorted keys: one head's atoms are one run
-                    hk = path_head_key(fresh[i])
-                    j = bisect.bisect_left(fresh, _successor(hk), i) if len(hk) > 1 else i + 1
-                    if old:
-                        new = j - i
-                    else:
-                        new = dcur.putmulti(zip(fresh[i:j], vs[i:j]), overwrite=False, append=True)[1]
-                    d = heads.get(hk)
-                    if d is None:
-                        d = heads[hk] = [0, 0]
-                    d[0] += new
-                    d[1] += new
-                    total += new
-                    distinct += new
-                    i = j
+
+                def put_fresh(i: int, j: int, fresh: list[bytes] = fresh, vs: list[bytes] = vs,
+                              written: bool = bool(old)) -> int:
+                    if written:  # merged with the old range and written above
+                        return j - i
+                    return int(dcur.putmulti(zip(fresh[i:j], vs[i:j]), overwrite=False, append=True)[1])
+
+                new = _by_head(fresh, heads, put_fresh)
+                total += new
+                distinct += new
             else:
                 counts: dict[bytes, list[Any]] = {}
                 for k, v in zip(ks, vs):
