@@ -55,6 +55,12 @@ def line_blocks(stream: IO[bytes], block_size: int) -> Iterator[tuple[bytes, boo
         if not last:
             cut = buf.rfind(b"\n") + 1
             if cut == 0:
+                if b"\x00" in data:
+                    # a NUL byte is never valid: report it now, not after a newline that may never come
+                    # (`load /dev/zero`)
+                    yield buf, False
+                    carry = b""
+                    continue
                 carry = buf
                 continue
             buf, carry = buf[:cut], buf[cut:]
@@ -225,9 +231,10 @@ def open_binary(src: Source) -> tuple[IO[bytes], str, bool]:
     return src, getattr(src, "name", "<stream>"), False
 
 
-def parse_file(src: Source, *, block_size: int = BLOCK_SIZE) -> Iterator[tuple[bool, Atom]]:
-    """Stream `(is_bang, atom)` from a file path or binary stream."""
-    stream, name, close = open_binary(src)
+def parse_file(src: Source, *, block_size: int = BLOCK_SIZE, name: str | None = None) -> Iterator[tuple[bool, Atom]]:
+    """Stream `(is_bang, atom)` from a file path or binary stream (`name`: the one errors give)."""
+    stream, own_name, close = open_binary(src)
+    name = own_name if name is None else name
     try:
         yield from _scan(_blocks(stream, name, block_size), name)
     finally:

@@ -83,6 +83,8 @@ def transcode_file(
         spool = tempfile.TemporaryFile()
         while chunk := stream.read(block_size):
             spool.write(chunk)
+            if b"\x00" in chunk:  # an error there: what follows is never read (`load - < /dev/zero`)
+                break
         spool.seek(0)
         stream, close = spool, True
     st = stats if stats is not None else Transcoded(name)
@@ -92,7 +94,7 @@ def transcode_file(
             yield from _transcode(stream, name, st, block_size, keys, number)
         except _Anomaly:
             stream.seek(start)
-            for _ in parse_file(stream, block_size=block_size):
+            for _ in parse_file(stream, block_size=block_size, name=name):
                 pass
             raise ParseError("malformed input", 1, 1, name) from None
     finally:

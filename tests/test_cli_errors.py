@@ -197,3 +197,39 @@ def test_pipes_are_read_like_files(tmp_path):
         out, err = proc.communicate(timeout=60)
         assert (proc.returncode, out) == (0, expect), err
         fifo.unlink()
+
+
+@pytest.mark.parametrize("mode", ["--bulk", "--no-bulk"])
+def test_bad_bytes_from_a_pipe_are_named_stdin(tmp_path, mode):
+    """A pipe is spooled before the bulk load reads it; its errors still name `<stdin>`, not the spool's fd."""
+    db = str(tmp_path / "s")
+    out = subprocess.run(mettadb_cmd("--db", db, "load", mode, "-"), input=b"(x 1)\n(x \xc3\x28)\n",
+                         capture_output=True, timeout=60)
+    assert (out.returncode, out.stderr.decode().splitlines()[-1]) == (1, "Error: <stdin>:2:4: invalid UTF-8 byte 0xc3")
+
+
+@pytest.mark.parametrize("how", ["path", "stdin", "pipe"])
+def test_an_endless_stream_of_nul_bytes_is_refused_at_once(tmp_path, how):
+    """`load /dev/zero` used to read (and hold) forever waiting for a newline; a NUL is an error at 1:1."""
+    db = str(tmp_path / "s")
+    if how == "path":
+        proc = subprocess.run(mettadb_cmd("--db", db, "load", "/dev/zero"), capture_output=True, timeout=60)
+    elif how == "stdin":
+        with open("/dev/zero", "rb") as zero:
+            proc = subprocess.run(mettadb_cmd("--db", db, "load", "-"), stdin=zero, capture_output=True, timeout=60)
+    else:
+        feeder = subprocess.Popen(["cat", "/dev/zero"], stdout=subprocess.PIPE)
+        try:
+            proc = subprocess.run(mettadb_cmd("--db", db, "load", "-"), stdin=feeder.stdout, capture_output=True,
+                                  timeout=60)
+        finally:
+            feeder.kill()
+            feeder.wait()
+    name = "/dev/zero" if how == "path" else "<stdin>"
+    assert (proc.returncode, proc.stderr.decode().strip().splitlines()[-1]) == (1, f"Error: {name}:1:1: NUL byte")
+
+
+def test_a_nul_byte_after_a_long_partial_line_is_placed(run, write):
+    path = write("z.metta", "(a b)\n(c " + "\x00" * 100_000)
+    r = run("load", str(path))
+    assert (r.exit_code, r.output.strip().splitlines()[-1]) == (1, f"Error: {path}:2:4: NUL byte")
