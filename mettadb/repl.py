@@ -83,6 +83,11 @@ class Repl:
 
     def handle(self, text: str) -> None:
         """Parse and run one complete input; errors are printed, never fatal."""
+        bad = _undecodable(text)
+        if bad is not None:
+            self.stdout.write(f"Error: {bad}\n")
+            self.stdout.flush()
+            return
         try:
             items = list(parse_script(text, "<repl>"))
         except ParseError as e:
@@ -106,3 +111,14 @@ class Repl:
                 self.interp.invalidate()
                 self.stdout.write(f"Error: {e}\n")
             self.stdout.flush()
+
+
+def _undecodable(text: str) -> str | None:
+    """Where input read with `surrogateescape` held a byte that is not UTF-8 (as the file loaders say it)."""
+    for i, ch in enumerate(text):
+        if "\udc80" <= ch <= "\udcff":
+            head = text[:i]
+            line = head.count("\n") + 1
+            col = i - (head.rfind("\n") + 1) + 1
+            return f"<repl>:{line}:{col}: invalid UTF-8 byte 0x{ord(ch) - 0xDC00:02x}"
+    return None
