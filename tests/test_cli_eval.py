@@ -73,7 +73,7 @@ def test_repl_names_bad_bytes_and_goes_on(tmp_path):
     import sys
 
     out = subprocess.run([sys.executable, "-c", "from mettadb.cli.main import main; main()", "--db", str(tmp_path / "s"),
-                          "repl"], input=b"!(+ 1 \xff)\n(a\n  \xc3\x28)\n!(+ 1 2)\n", capture_output=True, timeout=60)
+                          "repl"], input=b"!(+ 1 \xff)\n(a\n  \xc3\x29\n!(+ 1 2)\n", capture_output=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.decode() == ("Error: <repl>:1:7: invalid UTF-8 byte 0xff\n"
                                    "Error: <repl>:2:3: invalid UTF-8 byte 0xc3\n[3]\n")
