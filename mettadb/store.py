@@ -108,8 +108,11 @@ class Store:
             readonly = True
             self.note = f"{self.path} is not writable by you: opened read-only"
         lock = True
-        if readonly and exists and not os.access(os.path.join(self.path, "lock.mdb"), os.W_OK):
-            # LMDB readers register in lock.mdb; without write access there, read unlocked
+        lock_file = os.path.join(self.path, "lock.mdb")
+        if readonly and exists and not os.access(lock_file, os.W_OK) \
+                and (os.path.exists(lock_file) or not os.access(self.path, os.W_OK)):
+            # LMDB readers register in lock.mdb (LMDB creates it where it may: a fresh backup has
+            # none); without write access there, read unlocked
             lock = False
             self.note = (f"{self.path} is not writable by you: opened read-only, without reader locks "
                          "(a writer running meanwhile could disturb this session)")

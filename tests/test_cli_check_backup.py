@@ -41,3 +41,14 @@ def test_backup_is_owner_only(run, write, tmp_path):
     assert oct(os.stat(dest).st_mode & 0o777) == "0o700"
     r = run("backup", str(dest))
     assert (r.exit_code, r.stderr) == (1, f"Error: {dest} already holds a space\n")
+
+
+def test_a_fresh_backup_reads_like_any_space(run, write, tmp_path):
+    """A backup has no lock.mdb yet; reading it is no reason to say it is not writable."""
+    run("load", str(write("f.metta", "(a 1)\n")))
+    dest = tmp_path / "copy"
+    assert run("backup", str(dest)).exit_code == 0
+    for args in (("stats",), ("match", "(a $x)", "$x"), ("eval", "(+ 1 1)")):
+        r = run("--db", str(dest), *args)
+        assert (r.exit_code, r.stderr) == (0, ""), args
+    assert run("--db", str(dest), "match", "(a $x)", "$x").stdout == "1\n"
