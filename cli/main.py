@@ -43,7 +43,9 @@ def _message(e: BaseException) -> str | None:
         if isinstance(e, click.exceptions.NoArgsIsHelpError):
             return None
         hint = f" (see '{e.ctx.command_path} --help')" if e.ctx is not None else ""
-        return e.format_message().rstrip(".") + hint
+        # click says "not a valid integer range" for a word given to an IntRange
+        msg = e.format_message().replace("valid integer range", "valid integer").replace("valid float range", "valid number")
+        return msg.rstrip(".") + hint
     if isinstance(e, click.ClickException):
         return e.format_message()
     if isinstance(e, MettaDBError):
@@ -242,8 +244,8 @@ def cli(ctx: click.Context, db: str, mode: str) -> None:
 @click.option("--bulk/--no-bulk", default=None,
               help="Sort in bounded memory and stage the load over many transactions, made visible by one "
                    "(default: for inputs of 8 MiB and more that are at least a quarter of the space).")
-@click.option("--jobs", type=click.IntRange(min=1), metavar="N",
-              help="Processes that parse a bulk load's large files (default: the cores).")
+@click.option("--jobs", type=click.IntRange(min=0), metavar="N",
+              help="Processes that parse a bulk load's large files (default: the cores; 0 or 1: this process only).")
 @click.pass_context
 def load(ctx: click.Context, files: tuple[str, ...], duplicates: bool, fmt: str, fast: bool, bulk: bool | None,
          jobs: int | None) -> None:
@@ -257,6 +259,8 @@ def load(ctx: click.Context, files: tuple[str, ...], duplicates: bool, fmt: str,
       mettadb load --bulk big-kb.metta
       mettadb load --jobs 4 big-kb.metta
     """
+    if jobs == 0:  # as `batch --jobs 0`: no worker processes
+        jobs = 1
     sources: list[Any] = []
     total = 0
     for f in files:

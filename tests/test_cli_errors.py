@@ -233,3 +233,18 @@ def test_a_nul_byte_after_a_long_partial_line_is_placed(run, write):
     path = write("z.metta", "(a b)\n(c " + "\x00" * 100_000)
     r = run("load", str(path))
     assert (r.exit_code, r.output.strip().splitlines()[-1]) == (1, f"Error: {path}:2:4: NUL byte")
+
+
+def test_a_word_where_a_number_belongs_is_named_plainly(run, family):
+    r = run("load", "--jobs", "abc", "x.metta")
+    assert (r.exit_code, r.stderr) == (1, "Error: Invalid value for '--jobs': 'abc' is not a valid integer "
+                                          "(see 'cli load --help')\n")
+    r = run("run", "--timeout", "x", "x.metta")
+    assert (r.exit_code, r.stderr) == (1, "Error: Invalid value for '--timeout': 'x' is not a valid number "
+                                          "(see 'cli run --help')\n")
+
+
+def test_load_jobs_0_means_no_workers_as_in_batch(run, family, write):
+    r = run("load", "--jobs", "0", str(write("more.metta", "(parent Ann Joe)\n")))
+    assert r.exit_code == 0, r.stderr
+    assert run("match", "(parent Ann $x)", "$x").stdout == "Joe\n"
