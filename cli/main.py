@@ -152,16 +152,20 @@ def _space(ctx: click.Context, readonly: bool = False, durable: bool = True, cre
 
 
 @contextlib.contextmanager
-def _new_space_guard(ctx: click.Context) -> Iterator[bool]:
-    """For commands that may create the space: yields whether it is new; a failure removes what it created."""
+def _new_space_guard(ctx: click.Context) -> Iterator[list[bool]]:
+    """For commands that may create the space: a failure removes what it created, unless the command
+    set the yielded flag (`flag[0] = True`: something was committed that the failure does not undo)."""
     path = ctx.obj["db"]
     new = not _space_exists(path)
     dir_existed = os.path.isdir(path)
+    committed = [False]
     try:
-        yield new
+        yield committed
     except BaseException:
-        if new:
+        if new and not committed[0]:
             _remove_new_space(path, dir_existed)
+        elif new:
+            click.echo(f"note: created a new space at {os.path.abspath(path)}", err=True)
         raise
     if new:
         click.echo(f"note: created a new space at {os.path.abspath(path)}", err=True)
@@ -630,15 +634,23 @@ def run(ctx: click.Context, script: str, commit_each: bool, fail_on_error: bool,
     from mettadb.interp import format_results, is_error
 
     text, source = _read_script(script)
-    with _new_space_guard(ctx), _space(ctx, create=True) as space, _errors():
+
+    def show(_atom: Any, res: list[Any]) -> None:
+        # with --commit-each a `!` is printed once committed: a later failure does not take it back
+        click.echo(format_results(res))
+        committed[0] = True
+
+    with _new_space_guard(ctx) as committed, _space(ctx, create=True) as space, _errors():
         try:
             results = space.run(text, source=source, commit_each=commit_each, duplicates=duplicates,
                                 max_steps=max_steps, timeout=timeout, allow_import=allow_import,
-                                **_memory(max_memory))
+                                on_result=show if commit_each else None, **_memory(max_memory))
         except KeyboardInterrupt:
-            raise click.ClickException("interrupted; the run was rolled back") from None
-    for r in results:
-        click.echo(format_results(r))
+            what = "what came after the last completed `!` was" if commit_each else "the run was"
+            raise click.ClickException(f"interrupted; {what} rolled back") from None
+    if not commit_each:
+        for r in results:
+            click.echo(format_results(r))
     if fail_on_error and results and any(is_error(a) for a in results[-1]):
         err = next(a for a in results[-1] if is_error(a))
         where = f"{source}: " if source else ""

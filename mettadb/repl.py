@@ -83,9 +83,9 @@ class Repl:
 
     def handle(self, text: str) -> None:
         """Parse and run one complete input; errors are printed, never fatal."""
-        bad = _undecodable(text)
-        if bad is not None:
-            self.stdout.write(f"Error: {bad}\n")
+        where = _undecodable(text)
+        if where is not None:
+            self.stdout.write(f"Error: {where}\n")
             self.stdout.flush()
             return
         try:

@@ -76,11 +76,11 @@ def run_script(interp: Interpreter, text: str, source: str = "<string>",
             except EvaluationError as e:
                 raise type(e)(f"{source}:{line}: {e} (in !{atom})") from None
             out.append(results)
-            if on_result is not None:
-                on_result(atom, results)
             if segment is not None:
                 segment.close()  # commits this `!` and the atoms before it
                 segment = None
+            if on_result is not None:  # after its commit: what is shown is kept
+                on_result(atom, results)
             if any(is_error(r) for r in results):
                 out.stopped_on_error = True
                 break

@@ -98,23 +98,24 @@ class Space(Store):
             return list(interp.evaluate(atom))
 
     def run(self, text: str, *, source: str = "<string>", commit_each: bool = False, duplicates: bool = False,
-            **options: Any) -> RunResult:
+            on_result: Callable[[Atom, list[Atom]], None] | None = None, **options: Any) -> RunResult:
         """Run a MeTTa script: atoms are added, each `!` evaluated; returns each `!`'s results.
 
         An atom the space held before the run is not added again (`duplicates`
         adds it anyway).  Commits once at the end, and a host-level failure rolls
         the whole run back; with commit_each, each `!` commits with the atoms
         before it, and a failure rolls back only what came after the last
-        completed `!`.
+        completed `!`.  `on_result(atom, results)` is called as each `!` is done (with commit_each,
+        once it is committed).
         """
         from .runner import run_script
 
         options.setdefault("base_dir", os.path.dirname(os.path.abspath(source)) if source != "<string>" else None)
         interp = self.interpreter(**options)
         if commit_each:
-            return run_script(interp, text, source, step=self.transaction, duplicates=duplicates)
+            return run_script(interp, text, source, on_result, step=self.transaction, duplicates=duplicates)
         with self.transaction():
-            return run_script(interp, text, source, duplicates=duplicates)
+            return run_script(interp, text, source, on_result, duplicates=duplicates)
 
     def evaluate_many(self, queries: Any, *, jobs: int | str = "auto", client: Any = None, **options: Any) -> BatchResult:
         """Evaluate independent read-only queries in parallel (see `mettadb.parallel`)."""

@@ -13,6 +13,7 @@ def test_commit_each_keeps_completed_bangs_and_undoes_the_failing_one(run, write
                               "(= (loop) (loop))\n!(loop)\n(a 3)\n")
     r = run("run", "--commit-each", "--max-steps", "2000", str(script))
     assert (r.exit_code, r.stderr) == (1, f"Error: {script}:6: evaluation exceeded the step limit of 2000 (in !(loop))\n")
+    assert r.stdout == "[()]\n[()]\n"  # what was committed is shown
     # the two completed `!`s and the atoms before them are kept; the rule before the failing `!` is not
     assert atoms(run) == ["(a 1)", "(a 2)", "(b 1)", "(b 2)", "(base)"]
 
@@ -54,3 +55,18 @@ def test_timeout_zero_means_no_limit_and_says_so(run, write):
         assert "SECONDS (0, the default: no limit)" in " ".join(run(cmd, "--help").stdout.split()), cmd
     r = run("eval", "--timeout", "nan", "(+ 1 1)")
     assert (r.exit_code, r.stderr) == (1, "Error: Invalid value for '--timeout': not a number (see 'cli eval --help')\n")
+
+
+def test_commit_each_keeps_a_new_space_that_a_completed_bang_committed(run, write, space_path):
+    script = write("s.metta", "(= (loop) (loop))\n(a 1)\n!(+ 1 1)\n(b 2)\n!(loop)\n")
+    r = run("run", "--commit-each", "--max-steps", "2000", str(script))
+    assert (r.exit_code, r.stdout) == (1, "[2]\n")
+    assert r.stderr == (f"note: created a new space at {space_path}\n"
+                        f"Error: {script}:5: evaluation exceeded the step limit of 2000 (in !(loop))\n")
+    assert atoms(run) == ["(= (loop) (loop))", "(a 1)"]
+
+
+def test_commit_each_removes_a_new_space_when_nothing_was_committed(run, write, space_path):
+    r = run("run", "--commit-each", "--max-steps", "2000", str(write("s.metta", "(a 1)\n(= (loop) (loop))\n!(loop)\n")))
+    assert (r.exit_code, r.stdout) == (1, "")
+    assert not (space_path / "data.mdb").exists()
