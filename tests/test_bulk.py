@@ -258,5 +258,5 @@ def test_bulk_loads_parse_in_workers_and_agree(tmp_path, monkeypatch):
         assert set(r2.stages) >= {"parse", "merge", "append", "commit", "flip"}
     r = CliRunner().invoke(cli, ["--db", str(tmp_path / "cli"), "load", "--bulk", "--jobs", "2", str(kb)])
     assert r.exit_code == 0 and "loaded" in r.stderr
-    r = CliRunner().invoke(cli, ["--db", str(tmp_path / "cli"), "load", "--jobs", "0", str(kb)])
+    r = CliRunner().invoke(cli, ["--db", str(tmp_path / "cli"), "load", "--jobs", "-1", str(kb)])
     assert r.exit_code == 1 and r.stderr.startswith("Error: Invalid value for '--jobs'")
