@@ -23,8 +23,10 @@ is stored as the symbol `&self` and names this space again when read back, so
 rules that `match &self` in their bodies persist.  hyperon's operations are
 stored by name.  Other grounded objects (Python operations, other spaces,
 states) cannot be stored: atoms holding them live in memory for this process.
-No call from hyperon raises into it: errors are written to stderr and the call
-answers empty.
+No call from hyperon raises into it (hyperon 0.2.10 aborts the process): errors
+are written to stderr and the call answers empty, except on a closed space, whose
+queries bind their variables to `(Error "<path>" "space is closed")` and whose
+`get-atoms` is that error.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from .atoms import Atom, Expression, Float, G, Grounded, Integer, Symbol, Variable, iter_atoms, rebuild
+from .errors import MettaDBError
 from .query import ordered_query
 from .space import Space
 from .spaces import MemorySpace
@@ -385,6 +388,18 @@ def from_hyperon(atom: Any, varmap: dict[str, Any] | None = None, registry: Regi
     return out[0]
 
 
+def _hvars(atom: Any) -> Iterator[Any]:
+    """The variables of a hyperon atom (never prints it: a space inside may be borrowed)."""
+    stack = [atom]
+    while stack:
+        a = stack.pop()
+        kind = a.get_metatype()
+        if kind == AtomKind.VARIABLE:
+            yield a
+        elif kind == AtomKind.EXPR:
+            stack.extend(reversed(a.get_children()))
+
+
 def _durable(atom: Atom) -> bool:
     return not any(type(a) is Opaque for a in iter_atoms(atom))
 
@@ -444,6 +459,9 @@ class DurableSpace(AbstractSpace):  # type: ignore[misc]
         #: space (`get-type`) holds this one until hyperon shows us the user's runner's
         self.registry = Registry(_h.G(self._ref), _h.MeTTa(space=self._ref))
         self._text = str(self.registry.self_atom)  # printed now: hyperon borrows it later
+        #: insertion numbers taken when an atom that waits for `_learn_wrappers` was added (one per
+        #: copy), so it is stored in the order hyperon added it, not when it is recognised
+        self._seqs: dict[Atom, list[int]] = {}
         _OPEN.add(self)
 
     def _learn_wrappers(self) -> None:
@@ -463,11 +481,47 @@ class DurableSpace(AbstractSpace):  # type: ignore[misc]
             for a in moved:
                 b = rebuild(a, lambda x, o=opaque: _SELF if x is o else x, lambda _e, kids: Expression(kids))
                 self.volatile.remove(a)
+                seq = self._take_seq(a)
                 try:
-                    (self.space if _durable(b) else self.volatile).add(b)
+                    if _durable(b):
+                        self.space.add(b, seq=seq)
+                    else:
+                        self.volatile.add(b)
+                        if seq is not None:
+                            self._seqs.setdefault(b, []).append(seq)
                 except Exception as e:  # a read-only or full space: keep it for this process
                     _report(e)
                     self.volatile.add(b)
+
+    def _take_seq(self, a: Atom) -> int | None:
+        """The insertion number reserved for a copy of `a` (None if none was)."""
+        seqs = self._seqs.get(a)
+        if not seqs:
+            return None
+        seq = seqs.pop(0)
+        if not seqs:
+            del self._seqs[a]
+        return seq
+
+    def _keep(self, a: Atom) -> None:
+        """Add `a`: to the store, or in memory; an atom in memory only until a space in it is
+        recognised as this one (`_learn_wrappers`) takes its insertion number now."""
+        if _durable(a):
+            self.space.add(a)
+            return
+        self.volatile.add(a)
+        pending = {id(m) for _h, m in self.registry.pending}
+        if pending and all(id(x) in pending for x in iter_atoms(a) if type(x) is Opaque):
+            try:
+                seq = self.space.reserve_seq()
+            except Exception as e:  # read-only: it will stay in memory anyway
+                _report(e)
+                return
+            self._seqs.setdefault(a, []).append(seq)
+
+    def _closed_error(self) -> Any:
+        """The `(Error <path> "space is closed")` a closed space answers with."""
+        return _h.E(_h.S("Error"), _leaf(G(str(self.space.path))), _leaf(G("space is closed")))
 
     def _from(self, atom: Any, varmap: dict[str, Any] | None = None) -> Atom:
         return from_hyperon(atom, varmap, self.registry)
@@ -479,6 +533,20 @@ class DurableSpace(AbstractSpace):  # type: ignore[misc]
     def query(self, query_atom: Any) -> Any:
         """Match `query_atom` (a conjunction too) and return hyperon's BindingsSet."""
         result = BindingsSet.empty()
+        if self.space.closed:
+            # hyperon 0.2.10 aborts the process when a space raises: every variable of the query
+            # is bound to an error instead, so the caller sees it (a query with no variables
+            # cannot show one: it answers empty, and the error goes to stderr)
+            _report(MettaDBError(f"{self.space.path} is closed"))
+            hb = Bindings()
+            seen: set[str] = set()
+            for v in _hvars(query_atom):
+                if v.get_name() not in seen:
+                    seen.add(v.get_name())
+                    hb.add_var_binding(v, self._closed_error())
+            if seen:
+                result.push(hb)
+            return result
         try:
             if self.registry.pending:
                 self._learn_wrappers()
@@ -504,8 +572,7 @@ class DurableSpace(AbstractSpace):  # type: ignore[misc]
     def add(self, atom: Any) -> None:
         """Add one copy of the atom (committed at once outside `transaction()`)."""
         try:
-            a = self._from(atom)
-            (self.space if _durable(a) else self.volatile).add(a)
+            self._keep(self._from(atom))
         except Exception as e:
             _report(e)
 
@@ -513,7 +580,12 @@ class DurableSpace(AbstractSpace):  # type: ignore[misc]
         """Remove one copy; False if it is not there."""
         try:
             a = self._from(atom)
-            return bool(self.space.remove(a) if _durable(a) else self.volatile.remove(a))
+            if _durable(a):
+                return bool(self.space.remove(a))
+            if not self.volatile.remove(a):
+                return False
+            self._take_seq(a)
+            return True
         except Exception as e:
             _report(e)
             return False
@@ -527,8 +599,10 @@ class DurableSpace(AbstractSpace):  # type: ignore[misc]
             home = self.space if _durable(a) else self.volatile
             if not home.remove(a):
                 return False
+            if home is self.volatile:
+                self._take_seq(a)
             try:
-                (self.space if _durable(r) else self.volatile).add(r)
+                self._keep(r)
             except Exception:
                 home.add(a)  # put it back: replace changes both or neither
                 raise
@@ -547,6 +621,9 @@ class DurableSpace(AbstractSpace):  # type: ignore[misc]
 
     def atoms_iter(self) -> Iterator[Any]:
         """Every atom (each copy), as hyperon atoms (a snapshot taken now)."""
+        if self.space.closed:  # raising would abort hyperon 0.2.10: the error is the answer
+            _report(MettaDBError(f"{self.space.path} is closed"))
+            return iter([self._closed_error()])  # the list keeps the atom alive
         try:
             if self.registry.pending:
                 self._learn_wrappers()
@@ -576,7 +653,8 @@ class DurableSpace(AbstractSpace):  # type: ignore[misc]
         """Store the atoms that wait for their space to be recognised as this one.
 
         A rule naming the runner's `&self` (under `MeTTa(space=kb.ref)`) arrives while hyperon
-        holds that space borrowed, so it is kept in memory until the next query; a script that
+        holds that space borrowed, so it is kept in memory until the next query (its insertion
+        number is taken when it arrives, so it keeps hyperon's order); a script that
         only adds must let it reach the store before the process ends.  `close()` and the
         interpreter's exit call this; call it yourself (outside any hyperon call) before
         leaving by `os._exit` or a signal."""

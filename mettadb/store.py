@@ -502,14 +502,19 @@ class Store:
         }
 
     # ------------------------------------------------------------------ CRUD
-    def add(self, atom: AtomLike, count: int = 1) -> None:
-        """Add `count` copies of an atom."""
+    def add(self, atom: AtomLike, count: int = 1, *, seq: int | None = None) -> None:
+        """Add `count` copies of an atom (a new one numbered `seq`, from `reserve_seq`, if given)."""
         path, names = encode_with_names(as_atom(atom))
-        self.add_encoded(path, names, count)
+        self.add_encoded(path, names, count, seq=seq)
 
-    def add_encoded(self, path: bytes, names: list[str], count: int = 1) -> None:
+    def add_encoded(self, path: bytes, names: list[str], count: int = 1, *, seq: int | None = None) -> None:
         """`add` of an atom already encoded (`encoding.encode_with_names`)."""
-        self.write(lambda w: w.add_path(path, names or None, None, count))
+        self.write(lambda w: w.add_path(path, names or None, None, count, seq=seq))
+
+    def reserve_seq(self) -> int:
+        """Take an insertion number now for an atom added later (`add(atom, seq=...)`): it is then
+        ordered where it was reserved, before the atoms added meanwhile."""
+        return int(self.write(lambda w: w.reserve_seq()))
 
     def add_all(self, atoms: Iterable[AtomLike]) -> int:
         """Add each atom once more, all in one transaction; returns how many were added."""

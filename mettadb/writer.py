@@ -54,6 +54,12 @@ class Writer:
             self._seq = unpack_value(raw) if raw is not None else FIRST_SEQ
         return int(self._seq)
 
+    def reserve_seq(self) -> int:
+        """Take the next insertion sequence number for an atom added later (`add_path(seq=...)`);
+        the number is committed like a change, so later atoms number after it."""
+        self.changed = True
+        return self.next_seq()
+
     def set_seq(self, seq: int) -> None:
         """Make `seq` the next number (bulk loads number their atoms themselves)."""
         self._seq = seq

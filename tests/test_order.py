@@ -88,6 +88,21 @@ def test_clear_starts_numbering_again(space):
     assert space.check() == []
 
 
+def test_a_reserved_number_orders_an_atom_added_later_where_it_was_reserved(space):
+    space.add("(first)")
+    seq = space.reserve_seq()
+    space.add("(third)")
+    space.add("(second)", seq=seq)
+    space.add("(first)", seq=space.reserve_seq())  # a copy keeps its atom's number
+    assert [str(a) for a in space.atoms(ordered=True)] == ["(first)", "(first)", "(second)", "(third)"]
+    with space.transaction():
+        seq = space.reserve_seq()
+        space.add("(fifth)")
+        space.add("(fourth)", seq=seq)
+    assert [str(a) for a in space.atoms(ordered=True)][-2:] == ["(fourth)", "(fifth)"]
+    assert space.check() == []
+
+
 def test_a_load_numbers_new_atoms_in_input_order(space, write):
     space.add("(k mango)")
     f = write("in.metta", "(k zebra)\n(k apple)\n(k mango)\n(= (k) $x)\n(k banana)\n(k apple)\n")
