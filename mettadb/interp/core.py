@@ -31,6 +31,7 @@ __all__ = [
     "NUMBER_T",
     "SPECIAL",
     "SPECIAL_ARITY",
+    "SPECIAL_CHECKED",
     "SPECIAL_TYPES",
     "STRING_T",
     "TRUE",
@@ -157,6 +158,7 @@ class Machine(Protocol):
     def invalidate(self) -> None: ...
     def print_line(self, text: str) -> None: ...
     def types_of(self, atom: Atom) -> list[Atom]: ...
+    def check_special(self, atom: Expression, b: Bindings) -> list[Pair]: ...
     def function_type(self, head: Atom) -> Atom | None: ...
     def evaluate(self, atom: Atom) -> list[Atom]: ...
     def spawn(self, space: Any, base_dir: str) -> Machine: ...
@@ -168,6 +170,9 @@ SPECIAL: dict[str, Special] = {}
 SPECIAL_TYPES: dict[str, Atom] = {}
 #: the length of a well-formed call (the form and its arguments), for forms registered with an arity
 SPECIAL_ARITY: dict[str, int] = {}
+# forms whose arguments, as written, the driver checks against the declared parameter types first
+# (hyperon type-checks a call of a typed head before evaluating it): name -> the parameter types
+SPECIAL_CHECKED: dict[str, tuple[Atom, ...]] = {}
 
 
 def wrong_arity(atom: Atom, b: Bindings) -> list[Pair]:
@@ -175,9 +180,11 @@ def wrong_arity(atom: Atom, b: Bindings) -> list[Pair]:
     return [(error(atom, Symbol("IncorrectNumberOfArguments")), b)]
 
 
-def special(name: str, type_text: str | None = None, arity: int | None = None) -> Callable[[Special], Special]:
+def special(name: str, type_text: str | None = None, arity: int | None = None,
+            checked: bool = False) -> Callable[[Special], Special]:
     """Register a special form; with `arity`, the driver answers a call with another number of
-    arguments with an arity error, so the form never sees one."""
+    arguments with an arity error, so the form never sees one; with `checked` (and `arity`), a call
+    whose arguments as written do not fit the declared parameter types with hyperon's BadArgType."""
 
     def deco(fn: Special) -> Special:
         SPECIAL[name] = fn
@@ -185,6 +192,8 @@ def special(name: str, type_text: str | None = None, arity: int | None = None) -
             SPECIAL_ARITY[name] = arity + 1
         if type_text is not None:
             SPECIAL_TYPES[name] = parse_atom(type_text)
+            if checked:
+                SPECIAL_CHECKED[name] = SPECIAL_TYPES[name].children[1:-1]  # type: ignore[attr-defined]
         return fn
 
     return deco

@@ -46,6 +46,8 @@ from .core import (
     META_TYPES,
     SPECIAL,
     SPECIAL_ARITY,
+    SPECIAL_CHECKED,
+    SPECIAL_TYPES,
     UNDEFINED,
     Fail,
     Gen,
@@ -58,7 +60,7 @@ from .core import (
     wrong_arity,
 )
 from .grounded import BUILTIN_TYPES, BUILTINS, FINAL_RESULTS, NOEVAL_EXPRESSION_ARGS, QUICK_BUILTINS
-from .inference import check_call
+from .inference import check_call, fresh
 from .rules import FALLBACK, body_template, instantiate
 from .types import TypeChecker
 
@@ -265,6 +267,11 @@ class Interpreter:
                 want = SPECIAL_ARITY.get(head.name)
                 if want is not None and len(kids) != want:
                     return wrong_arity(atom, b)
+                params = SPECIAL_CHECKED.get(head.name)
+                if params is not None and len(params) == len(kids) - 1:
+                    errs = self.check_special(atom, b)  # type: ignore[arg-type]
+                    if errs:
+                        return errs
                 return (yield from special(self, atom, b))  # type: ignore[arg-type]
             builtin = BUILTINS.get(head.name)
             if builtin is not None and head.name not in self.tokens:
@@ -318,26 +325,9 @@ class Interpreter:
         combos: list[tuple[Any, Bindings]] = [([], b)]
         tb = EMPTY_BINDINGS
         if types is not None and len(types) == len(args):
-            written = tuple(b.resolve(a) for a in args) if b.links else args
-            bad: list[tuple[int, Atom, Atom]] = []
-            cache = self.types.cache
-            for a, want in zip(written, types):  # the common call, inline: literals of the parameter's
-                ta = type(a)                       # type, variables, applications of untyped functions
-                if GROUNDED_TYPES.get(ta) is want or ta is Variable:
-                    continue
-                if ta is Expression and a.children:  # type: ignore[attr-defined]
-                    h = a.children[0]  # type: ignore[attr-defined]
-                    if type(h) is Symbol and cache.get(h) == [] and not self.types.expressions_typed(len(a.children)):  # type: ignore[attr-defined]
-                        continue
-                break
-            else:
-                written = ()
-            if written and not self.types.plainly_fits(written, types):
-                tb, bad = check_call(types, written, self.types_of, resolve=resolve)
-            if bad:  # like hyperon 0.2.10: one error per argument type it tried
-                call = Expression((whole.children[0], *written))  # type: ignore[attr-defined]
-                return [(error(call, Expression((Symbol("BadArgType"), Integer(i), want, have))), b)
-                        for i, want, have in bad]
+            tb, errs = self._check_written(whole, args, types, b, resolve)
+            if errs:
+                return errs
         for i, arg in enumerate(args):
             expected = types[i] if types is not None else None
             if expected is not None and tb.links:
@@ -377,6 +367,48 @@ class Interpreter:
                         new.append((done + [r], rb))
             combos = new
         return combos
+
+    def check_special(self, atom: Expression, b: Bindings) -> list[Pair]:
+        """A special form's call as written (tokens as what they name, as hyperon parses them)
+        against its declared parameter types: its BadArgType errors, none when it fits."""
+        tokens = self.tokens
+        head = atom.children[0]
+        ftype = SPECIAL_TYPES[head.name]  # type: ignore[attr-defined]
+        args = tuple(tokens.get(a.name, a) if type(a) is Symbol else a for a in atom.children[1:])
+        errs = self._check_written(atom, args, ftype.children[1:-1], b)[1]  # type: ignore[attr-defined]
+        if errs:  # again with the declared types' variables renamed apart, as hyperon reports them
+            ftype = fresh(ftype)
+            errs = self._check_written(atom, args, ftype.children[1:-1], b)[1]  # type: ignore[attr-defined]
+            for e, _ in errs:
+                self._note_arg_error(e, atom)
+        return errs
+
+    def _check_written(self, whole: Atom, args: tuple[Atom, ...], types: tuple[Atom, ...], b: Bindings,
+                       resolve: bool = True) -> tuple[Bindings, list[tuple[Any, Bindings]]]:
+        """A call's arguments as written against its parameter types (hyperon checks a call before
+        evaluating it): the type-variable bindings, and the call's BadArgType errors (none when it fits)."""
+        tb = EMPTY_BINDINGS
+        written = tuple(b.resolve(a) for a in args) if b.links else args
+        bad: list[tuple[int, Atom, Atom]] = []
+        cache = self.types.cache
+        for a, want in zip(written, types):  # the common call, inline: literals of the parameter's
+            ta = type(a)                       # type, variables, applications of untyped functions
+            if GROUNDED_TYPES.get(ta) is want or ta is Variable or want is ATOM_T:
+                continue
+            if ta is Expression and a.children:  # type: ignore[attr-defined]
+                h = a.children[0]  # type: ignore[attr-defined]
+                if type(h) is Symbol and cache.get(h) == [] and not self.types.expressions_typed(len(a.children)):  # type: ignore[attr-defined]
+                    continue
+            break
+        else:
+            written = ()
+        if written and not self.types.plainly_fits(written, types):
+            tb, bad = check_call(types, written, self.types_of, resolve=resolve)
+        if bad:  # like hyperon 0.2.10: one error per argument type it tried
+            call = Expression((whole.children[0], *written))  # type: ignore[attr-defined]
+            return tb, [(error(call, Expression((Symbol("BadArgType"), Integer(i), want, have))), b)
+                    for i, want, have in bad]
+        return tb, []
 
     def _atom_typed(self, arg: Atom, b: Bindings) -> bool:
         """Whether an argument as written has the type `Atom` (cheap for untyped heads)."""

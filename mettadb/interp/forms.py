@@ -62,16 +62,22 @@ def _if(it: Machine, atom: Expression, b: Bindings) -> Gen:
     a = atom.children[1:]
     cond, then, else_ = a
     out: list[Pair] = []
+    checked = False
     for c, bb in (yield (cond, b))[::-1]:  # nested: alternatives last first, as hyperon
         if c == TRUE:
             rs = yield Tail((bb.resolve(then), bb))
         elif c == FALSE:
             rs = yield Tail((bb.resolve(else_), bb))
-        elif is_error(c):
-            out.append((c, bb))
-            continue
         else:
-            out.append((Expression((atom.children[0], c, then, else_)), bb))
+            # hyperon checks the condition as written against `Bool` before evaluating it; a
+            # condition of another type does not reduce to True or False, so the (costly) check
+            # waits for a value that is neither
+            if not checked:
+                checked = True
+                errs = it.check_special(atom, b)
+                if errs:
+                    return errs
+            out.append((c if is_error(c) else Expression((atom.children[0], c, then, else_)), bb))
             continue
         out.extend(rs[::-1] if len(rs) > 1 else rs)  # the branch's results last first (`_body`, inline)
     return out
@@ -94,7 +100,7 @@ def _let(it: Machine, atom: Expression, b: Bindings) -> Gen:
     return out
 
 
-@special("let*", "(-> Expression Atom %Undefined%)", arity=2)
+@special("let*", "(-> Expression Atom %Undefined%)", arity=2, checked=True)
 def _let_star(it: Machine, atom: Expression, b: Bindings) -> Gen:
     a = atom.children[1:]
     if type(a[0]) is not Expression:
@@ -162,7 +168,7 @@ def _switch_minimal(it: Machine, atom: Expression, b: Bindings) -> Gen:
     return (yield from _case_like(it, atom, b, False, False))  # like hyperon: the branch is not evaluated
 
 
-@special("match", "(-> SpaceType Atom Atom %Undefined%)", arity=3)
+@special("match", "(-> SpaceType Atom Atom %Undefined%)", arity=3, checked=True)
 def _match(it: Machine, atom: Expression, b: Bindings) -> Gen:
     a = atom.children[1:]
     space_arg, pattern, template = a
@@ -192,12 +198,12 @@ def _match(it: Machine, atom: Expression, b: Bindings) -> Gen:
     return out
 
 
-@special("superpose", "(-> Expression %Undefined%)", arity=1)
+@special("superpose", "(-> Expression %Undefined%)", arity=1, checked=True)
 def _superpose(it: Machine, atom: Expression, b: Bindings) -> Gen:
     a = atom.children[1:]
     arg = a[0]
     if type(arg) is not Expression:
-        return [(error(atom, "superpose expects an expression"), b)]
+        return [(error(atom, Symbol("superpose expects single expression as an argument")), b)]
     out: list[Pair] = []
     for k in arg.children:
         out.extend((yield (k, b))[::-1])  # nested: alternatives last first, as hyperon
@@ -361,7 +367,7 @@ def _function(it: Machine, atom: Expression, b: Bindings) -> Gen:
     return out
 
 
-@special("sealed", "(-> Expression Atom Atom)", arity=2)
+@special("sealed", "(-> Expression Atom Atom)", arity=2, checked=True)
 def _sealed(it: Machine, atom: Expression, b: Bindings) -> Gen:
     a = atom.children[1:]
     keep = set(a[0].children) if type(a[0]) is Expression else set()
@@ -384,7 +390,7 @@ def _return_on_error(it: Machine, atom: Expression, b: Bindings) -> Gen:
     return (yield (a[1], b))
 
 
-@special("if-decons-expr", "(-> Expression Variable Variable Atom Atom %Undefined%)", arity=5)
+@special("if-decons-expr", "(-> Expression Variable Variable Atom Atom %Undefined%)", arity=5, checked=True)
 def _if_decons(it: Machine, atom: Expression, b: Bindings) -> Gen:
     a = atom.children[1:]
     expr, h, t, then, else_ = a
@@ -407,7 +413,7 @@ def _substitute(var: Atom, value: Atom, body: Atom) -> Atom:
     return Bindings({var: value}).resolve(body)
 
 
-@special("map-atom", "(-> Expression Variable Atom Expression)", arity=3)
+@special("map-atom", "(-> Expression Variable Atom Expression)", arity=3, checked=True)
 def _map_atom(it: Machine, atom: Expression, b: Bindings) -> Gen:
     a = atom.children[1:]
     if type(a[0]) is not Expression:
@@ -423,7 +429,7 @@ def _map_atom(it: Machine, atom: Expression, b: Bindings) -> Gen:
     return [(Expression(done), bb) for done, bb in combos]
 
 
-@special("filter-atom", "(-> Expression Variable Atom Expression)", arity=3)
+@special("filter-atom", "(-> Expression Variable Atom Expression)", arity=3, checked=True)
 def _filter_atom(it: Machine, atom: Expression, b: Bindings) -> Gen:
     a = atom.children[1:]
     if type(a[0]) is not Expression:
@@ -442,7 +448,7 @@ def _filter_atom(it: Machine, atom: Expression, b: Bindings) -> Gen:
     return [(Expression(kept), b)]
 
 
-@special("foldl-atom", "(-> Expression Atom Variable Variable Atom %Undefined%)", arity=5)
+@special("foldl-atom", "(-> Expression Atom Variable Variable Atom %Undefined%)", arity=5, checked=True)
 def _foldl_atom(it: Machine, atom: Expression, b: Bindings) -> Gen:
     a = atom.children[1:]
     if type(a[0]) is not Expression:
@@ -512,7 +518,7 @@ def _nop(it: Machine, atom: Expression, b: Bindings) -> Gen:
     return [(UNIT, b)]
 
 
-@special("Error", "(-> Atom Atom ErrorType)")
+@special("Error", "(-> Atom Atom ErrorType)", arity=2)
 def _error_form(it: Machine, atom: Expression, b: Bindings) -> Gen:
     ERRORS_MADE[0] += 1
     return [(atom, b)]
@@ -639,13 +645,13 @@ def _remove_atom(it: Machine, sp: Any, a: tuple[Atom, ...], atom: Expression, b:
     return [(UNIT, b)]
 
 
-special("add-atom", "(-> SpaceType Atom (->))")(_space_then(_add_atom, 2))
-special("remove-atom", "(-> SpaceType Atom (->))")(_space_then(_remove_atom, 2))
-special("get-atoms", "(-> SpaceType Atom)")(
+special("add-atom", "(-> SpaceType Atom (->))", checked=True)(_space_then(_add_atom, 2))
+special("remove-atom", "(-> SpaceType Atom (->))", checked=True)(_space_then(_remove_atom, 2))
+special("get-atoms", "(-> SpaceType Atom)", checked=True)(
     _space_then(lambda it, sp, a, atom, b: [(x, b) for x in it.atoms_of(sp)], 1))
 
 
-@special("new-space", "(-> SpaceType)")
+@special("new-space", "(-> SpaceType)", arity=0)
 def _new_space(it: Machine, atom: Expression, b: Bindings) -> Gen:
     return [(SpaceAtom(MemorySpace()), b)]
     yield  # pragma: no cover
@@ -665,7 +671,7 @@ def _new_state(it: Machine, atom: Expression, b: Bindings) -> Gen:
     return out
 
 
-@special("get-state", "(-> (StateMonad $t) $t)", arity=1)
+@special("get-state", "(-> (StateMonad $tgso) $tgso)", arity=1, checked=True)
 def _get_state(it: Machine, atom: Expression, b: Bindings) -> Gen:
     a = atom.children[1:]
     out: list[Pair] = []
@@ -684,7 +690,7 @@ def _get_state(it: Machine, atom: Expression, b: Bindings) -> Gen:
     return out
 
 
-@special("change-state!", "(-> (StateMonad $tcso) $tcso (StateMonad $tcso))", arity=2)
+@special("change-state!", "(-> (StateMonad $tcso) $tcso (StateMonad $tcso))", arity=2, checked=True)
 def _change_state(it: Machine, atom: Expression, b: Bindings) -> Gen:
     a = atom.children[1:]
     out: list[Pair] = []
@@ -743,10 +749,14 @@ def _bind(it: Machine, atom: Expression, b: Bindings) -> Gen:
     return [(UNIT, b)]
 
 
-@special("pragma!", "(-> Symbol Symbol (->))", arity=2)
+@special("pragma!", "(-> Symbol Symbol (->))")
 def _pragma(it: Machine, atom: Expression, b: Bindings) -> Gen:
     a = atom.children[1:]
-    key, value = (str(x) for x in a)
+    if len(a) < 2:  # hyperon 0.2.10's words (it ignores arguments past the value)
+        return [(error(atom, Symbol("pragma! expects key and value as arguments")), b)]
+    if type(a[0]) is not Symbol:
+        return [(error(atom, Symbol("pragma! expects symbol atom as a key")), b)]
+    key, value = str(a[0]), str(a[1])
     if key == "type-check":
         it.type_check = value == "auto"
     elif key == "max-stack-depth":
@@ -879,6 +889,11 @@ def _held(count: Callable[[Atom], int], x: Atom) -> int:
 def _import(it: Machine, atom: Expression, b: Bindings) -> Gen:
     a = atom.children[1:]
     target, name = a
+    label = name.value if type(name) is String else str(name)
+    if any(not (c.isascii() and (c.isalnum() or c in "-_:")) for c in label):
+        # hyperon 0.2.10's words: a module name is ASCII letters, digits, `-`, `_` (`:` separating parts)
+        shown = it.tokens.get(target.name, target) if type(target) is Symbol else target
+        return [(error(Expression((atom.children[0], shown, name)), Symbol(f"Illegal module name: {label}")), b)]
     rel = name.value if type(name) is String else str(name).replace(":", os.sep)
     if not rel.endswith(".metta"):
         rel += ".metta"
@@ -888,7 +903,6 @@ def _import(it: Machine, atom: Expression, b: Bindings) -> Gen:
         return [(error(atom, f"import! may only read files under {it.base_dir} (use --allow-import PATH)"), b)]
     if not os.path.isfile(path):  # hyperon's words, an unquoted message
         return [(error(atom, Symbol(f"Failed to resolve module top:{name.value if type(name) is String else name}")), b)]
-    label = name.value if type(name) is String else str(name)
     module = it.modules.get(path)
     if module is None:  # load the module once per run, into a space of its own
         module = it.modules[path] = ModuleSpaceAtom(MemorySpace(), label)
