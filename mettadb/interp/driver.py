@@ -83,6 +83,22 @@ def resident_bytes() -> int:
         return 0
 
 
+_SPACE_T = Symbol("SpaceType")
+#: per checked special form, each parameter's kind for the quick test: "atom", "space" or None
+_PARAM_KINDS: dict[str, tuple[str | None, ...]] = {}
+
+
+def _param_kinds(name: str) -> tuple[str | None, ...] | None:
+    kinds = _PARAM_KINDS.get(name)
+    if kinds is None:
+        params = SPECIAL_CHECKED.get(name)
+        if params is None:
+            return None
+        kinds = _PARAM_KINDS[name] = tuple("atom" if p == ATOM_T else "space" if p == _SPACE_T else None
+                                           for p in params)
+    return kinds
+
+
 class Interpreter:
     """Evaluates MeTTa against a space; one per session (it holds tokens and state)."""
 
@@ -373,6 +389,17 @@ class Interpreter:
         against its declared parameter types: its BadArgType errors, none when it fits."""
         tokens = self.tokens
         head = atom.children[0]
+        kinds = _param_kinds(head.name)  # type: ignore[attr-defined]
+        if kinds is not None:  # (`if` is checked only when its condition is not a Bool)
+            for a, kind in zip(atom.children[1:], kinds):
+                # the common calls, `(match &self pattern template)`, `(add-atom &self atom)`: nothing to check
+                if kind == "atom" or type(a) is Variable:
+                    continue
+                if kind == "space" and type(a) is Symbol and type(tokens.get(a.name)) in (SpaceAtom, ModuleSpaceAtom):
+                    continue
+                break
+            else:
+                return []
         ftype = SPECIAL_TYPES[head.name]  # type: ignore[attr-defined]
         args = tuple(tokens.get(a.name, a) if type(a) is Symbol else a for a in atom.children[1:])
         errs = self._check_written(atom, args, ftype.children[1:-1], b)[1]  # type: ignore[attr-defined]
@@ -393,7 +420,9 @@ class Interpreter:
         cache = self.types.cache
         for a, want in zip(written, types):  # the common call, inline: literals of the parameter's
             ta = type(a)                       # type, variables, applications of untyped functions
-            if GROUNDED_TYPES.get(ta) is want or ta is Variable or want is ATOM_T:
+            if GROUNDED_TYPES.get(ta) is want or ta is Variable or want == ATOM_T:
+                continue
+            if (ta is SpaceAtom or ta is ModuleSpaceAtom) and want == _SPACE_T:  # `match &self ...`
                 continue
             if ta is Expression and a.children:  # type: ignore[attr-defined]
                 h = a.children[0]  # type: ignore[attr-defined]
