@@ -265,14 +265,7 @@ def _match_one(r: _Run, pattern: Atom, bindings: Bindings, kind: str | None = No
         for key, raw in _vx_candidates(r, comp, False):
             if resolved is None:
                 resolved = bindings.resolve(pattern)
-            b2, n = _slow_row(resolved, key, raw, bindings, comp.fwd_prefix)
-            if b2 is not None:
-                okey = _order_key(key, raw) if seqs is not None else None
-                for _ in range(n):
-                    qs.rows += 1
-                    if seqs is not None:
-                        seqs.append(okey)
-                    yield b2
+            yield from _slow_copies(r, resolved, key, raw, bindings, comp.fwd_prefix)
         return
     reverse = _use_reverse(comp, kind)
     fwd = comp.fwd_prefix
@@ -321,14 +314,23 @@ def _match_one(r: _Run, pattern: Atom, bindings: Bindings, kind: str | None = No
             # atoms with variables, hashed keys or extension tags: decode and unify
             if resolved is None:
                 resolved = bindings.resolve(pattern)
-            b2, n = _slow_row(resolved, key, raw, bindings, fwd)
-            if b2 is not None:
-                okey = _order_key(key, raw) if seqs is not None else None
-                for _ in range(n):
-                    qs.rows += 1
-                    if seqs is not None:
-                        seqs.append(okey)
-                    yield b2
+            yield from _slow_copies(r, resolved, key, raw, bindings, fwd)
+
+
+def _slow_copies(r: _Run, resolved: Atom, key: bytes, raw: bytes, bindings: Bindings,
+                 prefix: bytes) -> Iterator[Bindings]:
+    """`_slow_row`'s match of one stored record, once per copy (each copy's order key beside it in an
+    ordered run)."""
+    b2, n = _slow_row(resolved, key, raw, bindings, prefix)
+    if b2 is None:
+        return
+    seqs = r.seqs
+    okey = _order_key(key, raw) if seqs is not None else None
+    for _ in range(n):
+        r.qs.rows += 1
+        if seqs is not None:
+            seqs.append(okey)
+        yield b2
 
 
 def _bound(bindings: Bindings) -> set[Variable]:
