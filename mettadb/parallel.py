@@ -204,6 +204,12 @@ def _run_pool_inner(path: str, work: list[tuple[int, str]], n_jobs: int, size: i
                     answers[i] = (line, out["generation"])
                 if progress is not None:
                     progress(len(answers), total)
+            if failed:
+                # CPython 3.11: a worker that submit() started while the pool was being declared
+                # broken is never terminated, and the pool's shutdown waits for it forever
+                for proc in list((getattr(pool, "_processes", None) or {}).values()):
+                    if proc.is_alive():
+                        proc.terminate()
         _reclaim_readers(path)
         newest = max((g for _, g in answers.values()), default=-1)
         stale = [(i, q) for i, q in work if i in answers and 0 <= answers[i][1] < newest]
