@@ -38,7 +38,7 @@ from .pattern import COMMA, ByteProgram, Compiled, byte_program, compiled, conju
 from .pattern import clear_caches as clear_pattern_caches
 from .plan import Plan, Step, View, head_stats, plan_conjunction, plan_pattern
 from .store import Store
-from .trieorder import Numbers, TriePath, atom_tokens, trie_permutation
+from .trieorder import NODE_PREFIX, Numbers, TriePath, atom_tokens, trie_permutation
 from .unify import unify
 
 __all__ = ["COMMA", "QueryStats", "clear_caches", "conjuncts", "count", "explain", "ordered_atoms", "ordered_matches", "ordered_query",
@@ -574,13 +574,14 @@ _READS = "reads"
 class _TrieReads:
     """The reads `trieorder.Numbers` makes, from the snapshot of the query at hand."""
 
-    __slots__ = ("atoms", "cur", "meta", "txn")
+    __slots__ = ("atoms", "cur", "meta", "scur", "txn")
 
     def __init__(self) -> None:
         self.txn: Any = None
         self.atoms: Any = None
         self.meta: Any = None
         self.cur: Any = None
+        self.scur: Any = None  # (scans run one at a time: each starts with its own seek)
 
     def first(self, lo: bytes) -> bytes | None:
         cur = self.cur
@@ -589,16 +590,34 @@ class _TrieReads:
         return cur.key() if cur.set_range(lo) else None
 
     def scan(self, prefix: bytes) -> Iterator[tuple[bytes, bytes]]:
-        c = self.txn.cursor(db=self.atoms)
+        c = self.scur
+        if c is None:
+            c = self.scur = self.txn.cursor(db=self.atoms)
         if c.set_range(prefix):
             for key, raw in c:
                 if not key.startswith(prefix):
                     break
                 yield key, raw
 
+    def any_kept(self) -> bool:
+        c = self.txn.cursor(db=self.meta)
+        return bool(c.set_range(NODE_PREFIX) and c.key().startswith(NODE_PREFIX))
+
     def kept(self, nk: bytes) -> int | None:
         raw = self.txn.get(nk, None, self.meta)
         return None if raw is None else int(unpack_value(raw))
+
+
+def _trie_path(memo: dict[Any, Any], key: bytes, raw: bytes) -> TriePath:
+    """The trie path of a stored atom (its key and record), kept in `memo`."""
+    t = raw[0]
+    if t < 0x80 or 0xCB < t < 0xD0 or t == 0x92:
+        p = TriePath(key, None, Record.seq_of(key, raw))
+    else:
+        rec = Record(key, raw)
+        p = TriePath(rec.path, rec.names, rec.seq)
+    memo[key] = p
+    return p
 
 
 def _in_trie_order(r: _Run, pattern: Atom, bindings: Bindings, rows: list[Bindings],
@@ -615,23 +634,11 @@ def _in_trie_order(r: _Run, pattern: Atom, bindings: Bindings, rows: list[Bindin
     got = memo.get(rk)
     if got is None:
         reads = _TrieReads()
-        got = memo[rk] = (reads, Numbers(reads.first, reads.scan, memo, reads.kept))
+        reads.txn, reads.meta = v.txn, v.meta
+        # (a space where no node outlived its first atom keeps no numbers: none to look for)
+        got = memo[rk] = (reads, Numbers(reads.first, reads.scan, memo, reads.kept if reads.any_kept() else None))
     reads, numbers = got
-    reads.txn, reads.atoms, reads.meta, reads.cur = v.txn, v.atoms, v.meta, None
-    paths = memo  # trie paths of stored atoms and of queries, beside the node numbers, for this version
-
-    def path_of(entry: tuple[bytes, bytes]) -> TriePath:
-        key, raw = entry
-        p: TriePath | None = paths.get(key)
-        if p is None:
-            t = raw[0]
-            if t < 0x80 or 0xCB < t < 0xD0 or t == 0x92:
-                p = TriePath(key, None, Record.seq_of(key, raw))
-            else:
-                rec = Record(key, raw)
-                p = TriePath(rec.path, rec.names, rec.seq)
-            paths[key] = p
-        return p
+    reads.txn, reads.atoms, reads.meta, reads.cur, reads.scur = v.txn, v.atoms, v.meta, None, None
 
     def query_tokens(q: Atom) -> list[Any]:
         got: list[Any] | None = memo.get(q)
@@ -640,10 +647,27 @@ def _in_trie_order(r: _Run, pattern: Atom, bindings: Bindings, rows: list[Bindin
         return got
 
     parts = conjuncts(pattern)
+    if parts is None and len(rows) == 2 and want is None:  # the common case, briefly
+        (k0, raw0), (k1, raw1) = entries
+        if k0 == k1:  # two copies of one atom
+            return rows
+        p0 = memo.get(k0) or _trie_path(memo, k0, raw0)
+        p1 = memo.get(k1) or _trie_path(memo, k1, raw1)
+        perm = trie_permutation((p0.toks, p1.toks),
+                                lambda: query_tokens(bindings.resolve(pattern) if len(bindings) else pattern),
+                                lambda i, d: numbers.of(p1 if i else p0, d))
+        return rows if perm[0] == 0 else [rows[1], rows[0]]
+
+    def path_of(entry: tuple[bytes, bytes]) -> TriePath:
+        p: TriePath | None = memo.get(entry[0])
+        return p if p is not None else _trie_path(memo, *entry)
+
+    parts = conjuncts(pattern)
     if parts is None:
-        q = bindings.resolve(pattern) if len(bindings) else pattern
         tps = [path_of(e) for e in entries]
-        perm = trie_permutation([p.toks for p in tps], query_tokens(q), lambda i, d: numbers.of(tps[i], d))
+        perm = trie_permutation([p.toks for p in tps],
+                                lambda: query_tokens(bindings.resolve(pattern) if len(bindings) else pattern),
+                                lambda i, d: numbers.of(tps[i], d))
         if want is not None:
             want.extend(tps[i] for i in perm)
         return [rows[i] for i in perm]
@@ -652,12 +676,16 @@ def _in_trie_order(r: _Run, pattern: Atom, bindings: Bindings, rows: list[Bindin
     if not parts:
         return rows
     # a conjunction: order by the first conjunct's matches, then within each by the second's, ...
-    bound = _bound(bindings)
-    seen: set[Variable] = set()
-    before: list[set[Variable]] = []
-    for part in parts:
-        before.append(set(seen) | bound)
-        seen.update(a for a in iter_atoms(part) if type(a) is Variable)
+    before: list[set[Variable]] = []  # the variables bound before each conjunct (when first needed)
+
+    def bound_before(c: int) -> set[Variable]:
+        if not before:
+            seen = _bound(bindings)
+            for part in parts:
+                before.append(set(seen))
+                seen.update(a for a in iter_atoms(part) if type(a) is Variable)
+        return before[c]
+
     out: list[int] = []
     stack: list[tuple[list[int], int]] = [(list(range(len(rows))), 0)]
     while stack:
@@ -671,14 +699,18 @@ def _in_trie_order(r: _Run, pattern: Atom, bindings: Bindings, rows: list[Bindin
         keys = list(firsts)
         if len(keys) > 1:
             row = rows[group[0]]
-            subst = {}
-            for x in before[c]:
-                val = row.resolve(x)
-                if val != x:  # (a variable left unbound stays itself)
-                    subst[x] = val
-            q = Bindings.from_links(subst).resolve(parts[c]) if subst else parts[c]
+
+            def instantiated(row: Bindings = row, c: int = c) -> list[Any]:
+                """The conjunct as the earlier ones instantiate it (hyperon queries that)."""
+                subst = {}
+                for x in bound_before(c):
+                    val = row.resolve(x)
+                    if val != x:  # (a variable left unbound stays itself)
+                        subst[x] = val
+                return query_tokens(Bindings.from_links(subst).resolve(parts[c]) if subst else parts[c])
+
             kps = [path_of(k[0]) for k in keys]
-            perm = trie_permutation([p.toks for p in kps], query_tokens(q),
+            perm = trie_permutation([p.toks for p in kps], instantiated,
                                     lambda i, d, kps=kps: numbers.of(kps[i], d))  # type: ignore[misc]
             keys = [keys[i] for i in perm]
         for k in reversed(keys):

@@ -64,7 +64,7 @@ class MemorySpace:
 
     def _trie_order(self, hits: list[int], query: Atom) -> list[int]:
         toks = [self._toks[j] for j in hits]
-        perm = trie_permutation(toks, atom_tokens(query), lambda i, d: self._trie.number(toks[i], d))
+        perm = trie_permutation(toks, lambda: atom_tokens(query), lambda i, d: self._trie.number(toks[i], d))
         return [hits[i] for i in perm]
 
     def add(self, atom: Atom) -> None:

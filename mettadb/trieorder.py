@@ -73,6 +73,22 @@ class TriePath:
         self.seq = seq
         self.alone = -1
         self.names = tuple(names) if names else ()
+        parts = split_tokens(path)
+        syms = parts[1:]
+        if not names and path[0] == len(syms) and all(t[0] > 0xC0 for t in syms) and UNIQUE.isdisjoint(syms):
+            # a flat expression of symbols (and grounded values): the common fact
+            n = len(syms)
+            self.toks = [START, *syms, END]
+            ends = [1]
+            end = 1
+            for t in syms:
+                end += len(t)
+                ends.append(end)
+            ends.append(end)
+            self.offs = ends
+            self.opens: list[tuple[int, ...]] = [(0,)] * (n + 1) + [()]
+            self.nvars = [0] * (n + 2)
+            return
         toks: list[bytes] = []
         offs: list[int] = []
         opens: list[tuple[int, ...]] = []
@@ -80,20 +96,20 @@ class TriePath:
         stack: list[int] = []  # children left in each open expression
         at: list[int] = []  # the byte offset of each open expression's arity tag
         pos = introduced = 0
-        for t in split_tokens(path):
+        for t in parts:
             start = pos
             pos += len(t)
-            n = token_arity(t)
-            if n is not None:
+            arity = token_arity(t)
+            if arity is not None:
                 toks.append(START)
                 offs.append(pos)
-                if n:
-                    stack.append(n)
+                if arity:
+                    stack.append(arity)
                     at.append(start)
                     opens.append(tuple(at))
                     nvars.append(introduced)
                     continue
-                opens.append(tuple(at))
+                opens.append((*at, start))  # (after its start, an empty expression is open too)
                 nvars.append(introduced)
                 toks.append(END)
                 offs.append(pos)
@@ -225,7 +241,11 @@ class Numbers:
             nxt: list[bytes] = []
             for built in prefixes:
                 fixed = built + path[last:at]
-                nxt.extend(fixed + bytes((tag,)) for tag in self._arities(fixed))
+                ak = ("arities", fixed)
+                tags = self.memo.get(ak)
+                if tags is None:
+                    tags = self.memo[ak] = self._arities(fixed)
+                nxt.extend(fixed + bytes((tag,)) for tag in tags)
             prefixes = nxt
             last = at + 1
         names = p.names[:p.nvars[i]]
@@ -256,14 +276,27 @@ class Numbers:
             lo = fixed + bytes((tag + 1,))
 
 
-def trie_permutation(toks: Sequence[Sequence[Any]], query: Sequence[Any],
+def trie_permutation(toks: Sequence[Sequence[Any]], query: Callable[[], Sequence[Any]],
                      number: Callable[[int, int], int]) -> list[int]:
-    """The indexes of the token lists `toks` in hyperon's order for `query` (equal lists, copies, keep
-    their order); `number(i, d)` is the creation number of the node the first d+1 tokens of list i
+    """The indexes of the token lists `toks` in hyperon's order for the query whose tokens `query()`
+    gives (asked for only where variables and other tokens are siblings); equal lists, copies, keep
+    their order. `number(i, d)` is the creation number of the node the first d+1 tokens of list i
     lead to, asked for only where siblings of one kind must be ordered."""
     n = len(toks)
     if n < 2:
         return list(range(n))
+    if n == 2:  # (the common case, without the groups)
+        a, b = toks
+        m = min(len(a), len(b))
+        d = 0
+        while d < m and a[d] == b[d]:
+            d += 1
+        if d == m:
+            return [0, 1]
+        va, vb = a[d][:1] == b"$", b[d][:1] == b"$"
+        if va != vb:
+            return [0, 1] if va == (modes(a, query())[d] == VAR) else [1, 0]
+        return [0, 1] if number(0, d) < number(1, d) else [1, 0]
     out: list[int] = []
     stack: list[tuple[list[int], int]] = [(list(range(n)), 0)]
     while stack:
@@ -283,11 +316,11 @@ def trie_permutation(toks: Sequence[Sequence[Any]], query: Sequence[Any],
         parts: dict[Any, list[int]] = {}
         for g in group:
             parts.setdefault(toks[g][depth], []).append(g)
-        mode = modes(first, query)[depth]
-        kinds: tuple[list[Any], list[Any]] = ([], [])  # first, then second: by the mode
+        kinds: tuple[list[Any], list[Any]] = ([], [])  # variables, the others
         for tok in parts:
-            is_var = tok[:1] == b"$"
-            kinds[(0 if is_var else 1) if mode == VAR else (1 if is_var else 0)].append(tok)
+            kinds[0 if tok[:1] == b"$" else 1].append(tok)
+        if kinds[0] and kinds[1] and modes(first, query())[depth] == GROUND:
+            kinds = (kinds[1], kinds[0])  # the query's own token before the stored variables
         order: list[Any] = []
         for same in kinds:
             if len(same) > 1:
