@@ -574,20 +574,13 @@ _READS = "reads"
 class _TrieReads:
     """The reads `trieorder.Numbers` makes, from the snapshot of the query at hand."""
 
-    __slots__ = ("atoms", "cur", "meta", "scur", "txn")
+    __slots__ = ("atoms", "meta", "scur", "txn")
 
     def __init__(self) -> None:
         self.txn: Any = None
         self.atoms: Any = None
         self.meta: Any = None
-        self.cur: Any = None
         self.scur: Any = None  # (scans run one at a time: each starts with its own seek)
-
-    def first(self, lo: bytes) -> bytes | None:
-        cur = self.cur
-        if cur is None:
-            cur = self.cur = self.txn.cursor(db=self.atoms)
-        return cur.key() if cur.set_range(lo) else None
 
     def scan(self, prefix: bytes) -> Iterator[tuple[bytes, bytes]]:
         c = self.scur
@@ -636,9 +629,9 @@ def _in_trie_order(r: _Run, pattern: Atom, bindings: Bindings, rows: list[Bindin
         reads = _TrieReads()
         reads.txn, reads.meta = v.txn, v.meta
         # (a space where no node outlived its first atom keeps no numbers: none to look for)
-        got = memo[rk] = (reads, Numbers(reads.first, reads.scan, memo, reads.kept if reads.any_kept() else None))
+        got = memo[rk] = (reads, Numbers(reads.scan, memo, reads.kept if reads.any_kept() else None))
     reads, numbers = got
-    reads.txn, reads.atoms, reads.meta, reads.cur, reads.scur = v.txn, v.atoms, v.meta, None, None
+    reads.txn, reads.atoms, reads.meta, reads.scur = v.txn, v.atoms, v.meta, None
 
     def query_tokens(q: Atom) -> list[Any]:
         got: list[Any] | None = memo.get(q)

@@ -1,15 +1,15 @@
 """hyperon's order of a query's results: the order a trie of the stored atoms' tokens gives them.
 
-hyperon 0.2.10 keeps a space in a trie whose tokens are an expression's start and end and its
-leaves.  A node keeps its children in the order they were created, variables apart from the
-rest, and a query walks it: where the query has a variable, the stored variables' branches
-come first, then the others (an expression's start is one of them); where the query has a
-token, the branch with that token comes first, then the stored variables'.  So atoms that
-first differ at a later argument come grouped by the earlier ones.
+hyperon 0.2.10 keeps a space in a trie whose tokens are an expression's start, which carries its
+size, and its leaves: MORK's prefix order, the arity first.  A node keeps its children in the
+order they were created, variables apart from the rest, and a query walks it: where the query has
+a variable, the stored variables' branches come first, then the others; where the query has a
+token, the branch with that token comes first, then the stored variables'.  So atoms that first
+differ at a later argument come grouped by the earlier ones.
 
 A node is created by the first atom added under it and lives while some atom is below it;
-mettadb reads its creation as the smallest insertion number of the atoms below it (`Numbers`:
-range scans of the primary index, a scan per arity an open expression has).  When the removal
+mettadb reads its creation as the smallest insertion number of the atoms below it (`Numbers`: a
+range scan of the primary index, whose keys are those tokens in that order).  When the removal
 of an atom's last copy leaves some of its nodes alive, the writer keeps each such node's number
 in the metadata (`node_key`: "tn:" and the node's tokens), and a node that dies takes its number
 with it.  Variables are told apart by name, as hyperon does.
@@ -27,24 +27,16 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from .atoms import Atom, Expression, Symbol, Variable
-from .encoding import is_variable_tag, split_tokens, symbol_token, token_arity, varref_index
+from .encoding import arity_token, is_variable_tag, split_tokens, symbol_token, token_arity, varref_index
 from .layout import Record
 
-#: the metadata keys of nodes that outlived the atom that created them start with this
-NODE_PREFIX = b"tn:"
-
-__all__ = ["END", "NODE_PREFIX", "START", "NodeNumbers", "Numbers", "TriePath", "atom_tokens", "modes", "node_key",
-           "reorder_for", "trie_permutation"]
+__all__ = ["NODE_PREFIX", "UNIQUE_NAMES", "NodeNumbers", "Numbers", "TriePath", "atom_tokens", "head_tokens",
+           "is_var", "modes", "node_key", "reorder_for", "trie_permutation"]
 
 #: the metadata keys of nodes that outlived the atom that created them start with this
 NODE_PREFIX = b"tn:"
-
-#: the token of an expression's start (of any arity: hyperon's start carries none) and end
-START = b"("
-END = b")"
 #: the ways a query's position is matched: its token is a variable (or inside what one matches), or not
 VAR, GROUND = 0, 1
-
 
 #: the tokens hyperon 0.2.10 parses to grounded atoms that are not hashable (its operations and
 #: `&self`; numbers, strings, `True`, `False`, `PI` and `EXP` are hashed)
@@ -57,16 +49,33 @@ register-module! remove-atom repr round-math sealed sin-math size-atom sort-stri
 superpose tan-math trace! trunc-math unique-atom xor""".split())
 UNIQUE = frozenset(symbol_token(n) for n in UNIQUE_NAMES)
 
+# Tokens: an expression's start is its arity token (bytes below 0x40, or the wide-arity tag); a
+# variable is ("$", name); a symbol or grounded value of a stored path is its token's bytes (a
+# symbol in memory: b"s" + name; another grounded atom: ("g", atom)); a grounded operation
+# is its bytes and the whole path's (in memory: ("u", name, id)), so no two atoms share it.
+
+
+def is_var(tok: Any) -> bool:
+    """Whether a trie token is a variable."""
+    return type(tok) is tuple and tok[0] == "$"
+
+
+def _arity(tok: Any) -> int:
+    """The size an expression's start token carries, or -1 for any other token."""
+    if type(tok) is bytes and (tok[0] < 0x40 or tok[0] == 0x42):
+        n = token_arity(tok)
+        return -1 if n is None else n
+    return -1
+
 
 class TriePath:
     """A stored atom's path as hyperon's trie tokens.
 
-    `offs[i]`: the byte offset in `path` where token i ends (an end token takes no bytes);
-    `opens[i]`: the byte offsets of the arity tags of the expressions open after token i;
-    `nvars[i]`: how many variables the path introduced up to token i;
-    `alone`: the index of the first token only this atom has (a grounded operation), or -1."""
+    `offs[i]`: the byte offset in `path` where token i ends (the key prefix of the node it leads
+    to); `nvars[i]`: how many variables the path introduced up to token i; `alone`: the index of
+    the first token only this atom has (a grounded operation), or -1."""
 
-    __slots__ = ("alone", "names", "nvars", "offs", "opens", "path", "seq", "toks")
+    __slots__ = ("alone", "names", "nvars", "offs", "path", "seq", "toks")
 
     def __init__(self, path: bytes, names: Sequence[str] | None, seq: int = -1) -> None:
         self.path = path
@@ -74,74 +83,43 @@ class TriePath:
         self.alone = -1
         self.names = tuple(names) if names else ()
         parts = split_tokens(path)
-        syms = parts[1:]
-        if not names and path[0] == len(syms) and all(t[0] > 0xC0 for t in syms) and UNIQUE.isdisjoint(syms):
-            # a flat expression of symbols (and grounded values): the common fact
-            n = len(syms)
-            self.toks = [START, *syms, END]
-            ends = [1]
-            end = 1
-            for t in syms:
-                end += len(t)
-                ends.append(end)
-            ends.append(end)
-            self.offs = ends
-            self.opens: list[tuple[int, ...]] = [(0,)] * (n + 1) + [()]
-            self.nvars = [0] * (n + 2)
-            return
-        toks: list[bytes] = []
+        toks: list[Any] = []
         offs: list[int] = []
-        opens: list[tuple[int, ...]] = []
         nvars: list[int] = []
-        stack: list[int] = []  # children left in each open expression
-        at: list[int] = []  # the byte offset of each open expression's arity tag
         pos = introduced = 0
+        if not names and UNIQUE.isdisjoint(parts) and not any(is_variable_tag(t[0]) for t in parts):
+            # the common fact: no variable, no operation
+            for t in parts:
+                pos += len(t)
+                offs.append(pos)
+            self.toks, self.offs, self.nvars = parts, offs, [0] * len(parts)
+            return
         for t in parts:
-            start = pos
             pos += len(t)
-            arity = token_arity(t)
-            if arity is not None:
-                toks.append(START)
-                offs.append(pos)
-                if arity:
-                    stack.append(arity)
-                    at.append(start)
-                    opens.append(tuple(at))
-                    nvars.append(introduced)
-                    continue
-                opens.append((*at, start))  # (after its start, an empty expression is open too)
-                nvars.append(introduced)
-                toks.append(END)
-                offs.append(pos)
-            elif is_variable_tag(t[0]):
+            if is_variable_tag(t[0]):
                 k = varref_index(t)
                 if k is None:
                     k = introduced
                     introduced += 1
-                toks.append(b"$" + (self.names[k] if k < len(self.names) else str(k)).encode())
-                offs.append(pos)
+                toks.append(("$", self.names[k] if k < len(self.names) else str(k)))
             elif t in UNIQUE:
                 if self.alone < 0:
                     self.alone = len(toks)
                 toks.append(t + b"\x00" + path)
-                offs.append(pos)
             else:
                 toks.append(t)
-                offs.append(pos)
-            opens.append(tuple(at))
+            offs.append(pos)
             nvars.append(introduced)
-            while stack:  # a child is complete: close every expression it completes
-                stack[-1] -= 1
-                if stack[-1]:
-                    break
-                stack.pop()
-                at.pop()
-                toks.append(END)
-                offs.append(pos)
-                opens.append(tuple(at))
-                nvars.append(introduced)
-        self.toks, self.offs, self.opens, self.nvars = toks, offs, opens, nvars
+        self.toks, self.offs, self.nvars = toks, offs, nvars
 
+
+def _skip(toks: Sequence[Any], i: int) -> int:
+    """The index after the whole subterm that starts at token i."""
+    left = 1
+    while left:
+        left += max(_arity(toks[i]), 0) - 1
+        i += 1
+    return i
 
 
 def modes(toks: Sequence[Any], query: Sequence[Any]) -> list[int]:
@@ -150,70 +128,56 @@ def modes(toks: Sequence[Any], query: Sequence[Any]) -> list[int]:
     i = j = 0
     n, m = len(toks), len(query)
     while i < n and j < m:
-        q = query[j]
-        if q[:1] == b"$":  # a query variable: all of what it matches is walked in VAR mode
-            if toks[i] is START:
-                depth = 0
-                while True:
-                    t = toks[i]
-                    depth += 1 if t is START else -1 if t is END else 0
-                    out.append(VAR)
-                    i += 1
-                    if depth == 0:
-                        break
-            else:
-                out.append(VAR)
-                i += 1
+        if is_var(query[j]):  # a query variable: all of what it matches is walked in VAR mode
+            k = _skip(toks, i)
+            out.extend([VAR] * (k - i))
+            i = k
             j += 1
             continue
         out.append(GROUND)
-        if q is START and toks[i][:1] == b"$":  # a stored variable takes the query's whole expression
-            depth = 0
-            while True:
-                t = query[j]
-                depth += 1 if t is START else -1 if t is END else 0
-                j += 1
-                if depth == 0:
-                    break
-        else:
-            j += 1
+        # (a stored variable takes the query's whole subterm)
+        j = _skip(query, j) if is_var(toks[i]) else j + 1
         i += 1
     out.extend([VAR] * (n - len(out)))
     return out
 
 
-def node_key(toks: Sequence[bytes]) -> bytes:
+def head_tokens(path: TriePath) -> tuple[Any, ...]:
+    """The trie tokens of a stored rule's head (`(= head body)`: the subterm after `=`)."""
+    toks = path.toks
+    return tuple(toks[2:_skip(toks, 2)]) if len(toks) > 2 else tuple(toks)
+
+
+def node_key(toks: Sequence[Any]) -> bytes:
     """The metadata key naming a trie node: its tokens, each with its length (hashed when long)."""
-    body = b"".join(len(t).to_bytes(2, "big") + t for t in toks)
+    parts = [t if type(t) is bytes else b"$" + str(t[1]).encode() for t in toks]
+    body = b"".join(len(t).to_bytes(2, "big") + t for t in parts)
     if len(body) > 400:
         body = b"#" + hashlib.blake2b(body, digest_size=16).digest()
     return NODE_PREFIX + body
 
 
 class Numbers:
-    """The creation number of trie nodes of one snapshot: the smallest insertion number below a node.
+    """The creation numbers of trie nodes of one snapshot: the smallest insertion number below a node.
 
-    `lookup(prefix, lo)` must give the first primary key >= `lo` that starts with... any key >= lo and
-    its record, or None: a cursor's `set_range`; `scan(prefix)` every (key, record) with that prefix.
-    Results are kept in `memo` (the caller's, for one version of the space)."""
+    `scan(prefix)` gives every (key, record) of the primary index with that prefix; `kept(node_key)`
+    the number the writer kept for a node, if any. Results are kept in `memo` (the caller's, for
+    one version of the space)."""
 
-    __slots__ = ("first", "kept", "memo", "scan")
+    __slots__ = ("kept", "memo", "scan")
 
-    def __init__(self, first: Callable[[bytes], bytes | None],
-                 scan: Callable[[bytes], Any], memo: dict[Any, Any],
+    def __init__(self, scan: Callable[[bytes], Any], memo: dict[Any, Any],
                  kept: Callable[[bytes], int | None] | None = None) -> None:
-        self.first = first
         self.scan = scan
         self.memo = memo
-        #: the number the writer kept for a node (`node_key`), if any
         self.kept = kept
 
     def of(self, p: TriePath, i: int) -> int:
         """The number of the node p's first i+1 tokens lead to."""
         if 0 <= p.alone <= i:  # a node only this atom has
             return p.seq
-        key = (p.path[:p.offs[i]], p.names[:p.nvars[i]], i) if p.nvars[i] else (p.path[:p.offs[i]], i)
-        got = self.memo.get(key)
+        key = (p.path[:p.offs[i]], p.names[:p.nvars[i]] if p.nvars[i] else ())  # (a tuple: the memo holds more)
+        got: int | None = self.memo.get(key)
         if got is None:
             got = self.memo[key] = self._compute(p, i)
         return got
@@ -231,49 +195,15 @@ class Numbers:
 
     def below(self, p: TriePath, i: int) -> Iterator[int]:
         """The insertion numbers of the atoms below the node p's first i+1 tokens lead to (lazily)."""
-        path, end = p.path, p.offs[i]
-        opens = p.opens[i]
-        prefixes = [b""]
-        last = 0
-        for at in opens:  # an open expression may have any arity: every arity some key has there
-            if path[at] >= 0x40:  # (a wide one, 64 children or more: taken as it is)
-                continue
-            nxt: list[bytes] = []
-            for built in prefixes:
-                fixed = built + path[last:at]
-                ak = ("arities", fixed)
-                tags = self.memo.get(ak)
-                if tags is None:
-                    tags = self.memo[ak] = self._arities(fixed)
-                nxt.extend(fixed + bytes((tag,)) for tag in tags)
-            prefixes = nxt
-            last = at + 1
         names = p.names[:p.nvars[i]]
-        for built in prefixes:
-            prefix = built + path[last:end]
-            for key, raw in self.scan(prefix):
-                if names:
-                    rec = Record(key, raw)
-                    if tuple(rec.names or ())[:len(names)] != names:
-                        continue
-                    yield rec.seq
-                else:
-                    yield Record.seq_of(key, raw)
-
-    def _arities(self, fixed: bytes) -> list[int]:
-        """The short arity tags (< 0x40) that follow `fixed` in some key."""
-        out: list[int] = []
-        lo = fixed
-        n = len(fixed)
-        while True:
-            key = self.first(lo)
-            if key is None or len(key) <= n or not key.startswith(fixed):
-                return out
-            tag = key[n]
-            if tag >= 0x40:
-                return out
-            out.append(tag)
-            lo = fixed + bytes((tag + 1,))
+        for key, raw in self.scan(p.path[:p.offs[i]]):
+            if names:
+                rec = Record(key, raw)
+                if tuple(rec.names or ())[:len(names)] != names:
+                    continue
+                yield rec.seq
+            else:
+                yield Record.seq_of(key, raw)
 
 
 def trie_permutation(toks: Sequence[Sequence[Any]], query: Callable[[], Sequence[Any]],
@@ -293,7 +223,7 @@ def trie_permutation(toks: Sequence[Sequence[Any]], query: Callable[[], Sequence
             d += 1
         if d == m:
             return [0, 1]
-        va, vb = a[d][:1] == b"$", b[d][:1] == b"$"
+        va, vb = is_var(a[d]), is_var(b[d])
         if va != vb:
             return [0, 1] if va == (modes(a, query())[d] == VAR) else [1, 0]
         return [0, 1] if number(0, d) < number(1, d) else [1, 0]
@@ -318,7 +248,7 @@ def trie_permutation(toks: Sequence[Sequence[Any]], query: Callable[[], Sequence
             parts.setdefault(toks[g][depth], []).append(g)
         kinds: tuple[list[Any], list[Any]] = ([], [])  # variables, the others
         for tok in parts:
-            kinds[0 if tok[:1] == b"$" else 1].append(tok)
+            kinds[0 if is_var(tok) else 1].append(tok)
         if kinds[0] and kinds[1] and modes(first, query())[depth] == GROUND:
             kinds = (kinds[1], kinds[0])  # the query's own token before the stored variables
         order: list[Any] = []
@@ -332,21 +262,18 @@ def trie_permutation(toks: Sequence[Sequence[Any]], query: Callable[[], Sequence
 
 
 def atom_tokens(atom: Atom) -> list[Any]:
-    """The trie tokens of an atom in memory (variables as `$name`, grounded atoms as themselves)."""
+    """The trie tokens of an atom in memory (variables by name, grounded atoms as themselves)."""
     out: list[Any] = []
     stack: list[Any] = [atom]
     while stack:
         a = stack.pop()
-        if a is END:
-            out.append(END)
-            continue
         t = type(a)
         if t is Expression:
-            out.append(START)
-            stack.append(END)
-            stack.extend(reversed(a.children))
+            kids = a.children
+            out.append(arity_token(len(kids)))
+            stack.extend(reversed(kids))
         elif t is Variable:
-            out.append(b"$" + a.name.encode())
+            out.append(("$", a.name))
         elif t is Symbol:
             name = a.name
             out.append(("u", name, id(atom)) if name in UNIQUE_NAMES else b"s" + name.encode())
@@ -421,7 +348,7 @@ def reorder_for(paths: Sequence[TriePath], query: Sequence[Any]) -> list[int]:
             if ma is None:
                 ma = seen[a] = modes(ta, query)
             if ma[d] == GROUND:
-                va, vb = ta[d][:1] == b"$", tb[d][:1] == b"$"
+                va, vb = is_var(ta[d]), is_var(tb[d])
                 if va != vb:
                     return 1 if va else -1
         return a - b

@@ -156,10 +156,6 @@ class Writer:
         each node of a removed atom that lives on, keep its number unless an older atom is below it; a
         node that died takes its kept number with it (`trieorder`)."""
         txn, atoms, meta = self.txn, self.atoms, self.meta
-        cur = txn.cursor(db=atoms)
-
-        def first(lo: bytes) -> bytes | None:
-            return cur.key() if cur.set_range(lo) else None
 
         def scan(prefix: bytes) -> Iterator[tuple[bytes, bytes]]:
             c = txn.cursor(db=atoms)
@@ -170,7 +166,7 @@ class Writer:
                     yield key, raw
 
         tp = TriePath(rec.path, rec.names)
-        nums = Numbers(first, scan, {})
+        nums = Numbers(scan, {})
         toks = tp.toks
         for i in range(len(toks)):
             nk = node_key(toks[:i + 1])

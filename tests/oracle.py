@@ -121,12 +121,11 @@ def brute(stored: list[Atom], pattern: Atom, template: Atom) -> Counter[str]:
 
 class TrieModel:
     """hyperon 0.2.10's space index as its source describes it (lib/src/space/grounding/index/trie.rs),
-    written from that description alone: a trie over an atom's tokens (an expression's start and
-    end, its leaves), each node's children in creation order with variables kept apart, a count
-    at each leaf; a node is deleted when no atom is left below it.  `query` lists the stored atoms
-    a pattern reaches, in the order hyperon's walk reaches them."""
-
-    START, END = ("(",), (")",)
+    written from that description alone, with what `metta` 0.2.10 shows of it (an expression's
+    start carries its size, so there is no end token): a trie over an atom's tokens, each node's
+    children in creation order with variables kept apart, a count at each leaf; a node is deleted
+    when no atom is left below it.  `query` lists the stored atoms a pattern reaches, in the order
+    hyperon's walk reaches them."""
 
     def __init__(self) -> None:
         self.root = self._node()
@@ -138,10 +137,14 @@ class TrieModel:
     @classmethod
     def tokens(cls, atom: Atom) -> list:
         if isinstance(atom, Expression):
-            return [cls.START, *[t for c in atom.children for t in cls.tokens(c)], cls.END]
+            return [("(", len(atom.children)), *[t for c in atom.children for t in cls.tokens(c)]]
         if isinstance(atom, Variable):
             return [("$", atom.name)]
         return [("=", str(atom))]
+
+    @staticmethod
+    def _size(t: tuple) -> int:
+        return t[1] if t[0] == "(" else 0
 
     def add(self, atom: Atom) -> None:
         node = self.root
@@ -173,29 +176,15 @@ class TrieModel:
                 del parent["kids"][t]
                 parent["unify" if t[0] == "$" else "equal"].remove(t)
 
-    def _walk_all(self, node: dict, prefix: list) -> list:
-        """(tokens of one whole atom or subterm, the node after it) for each, in iteration order:
-        variables first, then the others, an expression's start expanded in place."""
-        out = []
+    def _subterms(self, node: dict, toks: list, left: int, found: list) -> None:
+        """(tokens of each whole subterm, the node after it) from `node`, `left` subterms still to read."""
         for t in node["unify"] + node["equal"]:
             child = node["kids"][t]
-            if t == self.START:
-                # every complete subexpression under this start
-                found: list = []
-                self._expr(child, [t], 1, found)
-                out.extend(found)
-            else:
-                out.append(([t], child))
-        return out
-
-    def _expr(self, node: dict, toks: list, depth: int, found: list) -> None:
-        for t in node["unify"] + node["equal"]:
-            child = node["kids"][t]
-            d = depth + (1 if t == self.START else -1 if t == self.END else 0)
-            if d == 0:
+            more = left - 1 + self._size(t)
+            if more == 0:
                 found.append((toks + [t], child))
             else:
-                self._expr(child, toks + [t], d, found)
+                self._subterms(child, toks + [t], more, found)
 
     def query(self, pattern: Atom) -> list[list]:
         """The token lists of the stored atoms the pattern's walk reaches (each copy), in order."""
@@ -208,36 +197,43 @@ class TrieModel:
             out.extend([acc] * node["count"])
             return
         head, rest = q[0], q[1:]
-        if head[0] == "$":  # every entry, whole subterms
-            for toks, child in self._walk_all(node, acc):
+        if head[0] == "$":  # every entry, whole subterms: variables first
+            found: list = []
+            self._subterms(node, [], 1, found)
+            for toks, child in found:
                 self._query(child, rest, acc + toks, out)
             return
         if head in node["kids"]:  # the exact entry first
             self._query(node["kids"][head], rest, acc + [head], out)
-        if head == self.END:
-            return
-        if head == self.START:  # then stored variables, each taking the query's whole expression
-            depth, i = 1, 0
-            while depth:
-                t = rest[i]
-                depth += 1 if t == self.START else -1 if t == self.END else 0
-                i += 1
-            rest = rest[i:]
+        left = self._size(head)  # then stored variables, each taking the query's whole subterm
+        i = 0
+        while left:
+            left += self._size(rest[i]) - 1
+            i += 1
         for t in node["unify"]:
-            self._query(node["kids"][t], rest, acc + [t], out)
+            self._query(node["kids"][t], rest[i:], acc + [t], out)
 
 
 def trie_text(toks: list) -> str:
     """An atom's text from `TrieModel` tokens."""
-    out, need_space = [], False
+    stack: list = []  # [children left, parts] of each open expression
+    out = None
     for t in toks:
-        if t == TrieModel.START:
-            out.append(" (" if need_space else "(")
-            need_space = False
-        elif t == TrieModel.END:
-            out.append(")")
-            need_space = True
+        if t[0] == "(":
+            stack.append([t[1], []])
+            if t[1]:
+                continue
+            text = "()"
+            stack.pop()
         else:
-            out.append((" " if need_space else "") + ("$" + t[1] if t[0] == "$" else t[1]))
-            need_space = True
-    return "".join(out)
+            text = "$" + t[1] if t[0] == "$" else t[1]
+        while True:
+            if not stack:
+                out = text
+                break
+            stack[-1][1].append(text)
+            stack[-1][0] -= 1
+            if stack[-1][0]:
+                break
+            text = "(" + " ".join(stack.pop()[1]) + ")"
+    return out

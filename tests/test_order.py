@@ -15,11 +15,11 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from oracle import TrieModel, trie_text
 
 import mettadb
 from mettadb.layout import FIRST_SEQ
 from mettadb.query import ordered_atoms, ordered_query
-from oracle import TrieModel, trie_text
 
 #: atoms whose key order differs from the orders the tests add them in
 POOL = ["(k zebra)", "(k apple)", "(k mango)", "(k 42)", '(k "s")', "(= (f $x) (g $x))", "(k (n 1))", "(j a b)",
@@ -111,10 +111,10 @@ def test_queries_come_back_in_the_order_of_an_independent_model_of_hyperons_trie
 
 def _instantiate(pattern, text: str):
     """The pattern as a match with the stored atom `text` leaves it (the oracle gives stored atoms)."""
+    import re
+
     from oracle import unify as ounify
     from oracle import walk
-
-    import re
 
     stored = mettadb.atom(re.sub(r"\$", "$s_", text))  # the stored atom's variables apart from the pattern's
     s = ounify(pattern, stored, {})
@@ -135,7 +135,10 @@ def _alpha(texts: list[str]) -> list[str]:
     out = []
     for t in texts:
         names: dict[str, str] = {}
-        out.append(re.sub(r"\$[^\s()]+", lambda m: names.setdefault(m.group(0), f"$v{len(names)}"), t))
+
+        def positional(m: re.Match[str], names: dict[str, str] = names) -> str:
+            return names.setdefault(m.group(0), f"$v{len(names)}")
+        out.append(re.sub(r"\$[^\s()]+", positional, t))
     return out
 
 

@@ -36,7 +36,7 @@ from ..errors import LimitError, ReadOnlyError
 from ..query import conjuncts, ordered_atoms, ordered_matches, ordered_query, run_query
 from ..spaces import MemorySpace, ModuleSpaceAtom, SpaceAtom, holds_session_object, rename_apart, session_overlay
 from ..store import Store
-from ..trieorder import END, START, TriePath, atom_tokens, reorder_for
+from ..trieorder import atom_tokens, head_tokens, reorder_for
 from ..unify import unify
 from . import forms as _forms  # noqa: F401  (registers the special forms)
 from .core import (
@@ -645,7 +645,7 @@ class Interpreter:
             rules.append((rule, template, simple, tpath))
             if len(rules) > 256:
                 return None
-        if len({_head_tokens(r[3]) for r in rules}) < 2:  # one head for all: a call keeps this order
+        if len({head_tokens(r[3]) for r in rules}) < 2:  # one head for all: a call keeps this order
             rules = [(r[0], r[1], r[2], None) for r in rules]
         # generic rules `(= $x ...)` also apply
         generic = Expression((EQ, Variable("x"), Variable("b")))
@@ -704,18 +704,6 @@ class Interpreter:
         out = self.out if self.out is not None else sys.stdout
         out.write(text + "\n")
         out.flush()
-
-
-def _head_tokens(path: TriePath) -> tuple[bytes, ...]:
-    """The trie tokens of a stored rule's head (`(= head body)`: from its start to its end)."""
-    toks = path.toks
-    depth = 0
-    for i in range(2, len(toks)):
-        t = toks[i]
-        depth += 1 if t is START else -1 if t is END else 0
-        if depth == 0:
-            return tuple(toks[2:i + 1])
-    return tuple(toks)
 
 
 def _call_tokens(expr: Atom) -> list[Any]:
