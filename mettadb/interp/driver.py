@@ -491,6 +491,33 @@ class Interpreter:
             results.extend(rs[::-1] if len(rs) > 1 else rs)
         return results
 
+    def rule_results(self, atom: Atom, b: Bindings) -> list[Pair] | None:
+        """The bodies of the rules `(= atom body)`, unevaluated (hyperon's one `eval` step of a call
+        of no grounded operation); None when no rule applies (hyperon's `NotReducible`)."""
+        if type(atom) is Expression and atom.ground:
+            out: list[Pair] = []
+            for body in self._ground_bodies(atom):
+                tr = type(body)
+                if tr is Variable or (tr is Expression and not body.ground):  # type: ignore[attr-defined]
+                    body = rename_apart(body)
+                out.append((body, b))
+            return out or None
+        return [(bb.resolve(body), bb) for body, bb in self._matching_rules(atom, b)] or None
+
+    def grounded_once(self, atom: Expression, b: Bindings) -> list[Pair] | None:
+        """A grounded operation run once on its arguments as written (hyperon's `eval` of a grounded
+        call): its results, unevaluated; None when it does not apply to them (`NotReducible`)."""
+        kids = atom.children
+        try:
+            out = BUILTINS[kids[0].name][0](self, list(kids[1:]))  # type: ignore[attr-defined]
+        except NoReduce:
+            return None
+        except Fail as f:
+            return [(error(atom, f.message), b)]
+        except (TypeError, ValueError, AttributeError, IndexError):  # arguments of another kind
+            return None
+        return [(r, b) for r in out]
+
     def _call_builtin(self, atom: Atom, builtin: tuple[Any, ...], b: Bindings, tail: bool = True) -> Gen:
         fn = builtin[0]
         kids = atom.children  # type: ignore[attr-defined]

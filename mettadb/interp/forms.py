@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from typing import Any
 
 from ..atoms import Atom, Expression, Grounded, Integer, String, Symbol, Variable, alpha_equal, fresh_variable, iter_atoms
@@ -25,6 +25,8 @@ from .core import (
     ERRORS_MADE,
     EXPRESSION_T,
     FALSE,
+    SPECIAL,
+    SPECIAL_ARITY,
     TRUE,
     UNDEFINED,
     UNIT,
@@ -39,6 +41,7 @@ from .core import (
     special,
     wrong_arity,
 )
+from .grounded import BUILTINS
 from .inference import match_types
 from .stdlib_docs import stdlib_docs
 
@@ -335,7 +338,143 @@ def _evaluate_first(n: int, reverse: bool = False) -> Special:
 
 
 special("id", "(-> $t $t)")(_evaluate_first(1, reverse=True))
-special("eval", "(-> Atom Atom)")(_evaluate_first(1))
+
+
+#: a step of hyperon's minimal interpreter: its results, or None for `NotReducible`
+Step = Generator[Pair, list[Pair], list[Pair] | None]
+#: forms that are grounded operations in hyperon 0.2.10: `eval` runs one with its arguments as
+#: written, and what it returns is not evaluated
+_GROUNDED_FORMS = frozenset({
+    "add-atom", "bind!", "capture", "change-state!", "get-atoms", "get-metatype", "get-state", "get-type",
+    "if-equal", "import!", "match", "new-space", "nop", "pragma!", "println!", "remove-atom", "sealed",
+    "superpose", "trace!"})
+#: hyperon 0.2.10's minimal instructions other than `eval` that `eval` runs as such
+_MINIMAL = frozenset({"chain", "unify", "function", "evalc"})
+_NOT_REDUCIBLE = Symbol("NotReducible")
+
+
+def _eval_step(it: Machine, x: Atom, b: Bindings) -> Step:
+    """hyperon 0.2.10's `eval` instruction: one step of `x`.  A grounded call runs once on its
+    arguments as written; a minimal instruction runs; anything else is looked up as `(= x $r)`.
+    What a step gives is not evaluated further, unless it is a `(function ...)`.  None when nothing
+    applies (hyperon's `NotReducible`: the `(eval x)` stays as written)."""
+    kids = x.children if type(x) is Expression else ()
+    head = kids[0] if kids else None
+    rs: list[Pair] | None
+    if type(head) is Symbol and head.name not in it.tokens:
+        assert isinstance(x, Expression)
+        name = head.name
+        if name == "eval" or name in _MINIMAL:
+            return (yield from _minimal(it, x, b))
+        form = SPECIAL.get(name)
+        if form is not None:
+            rs = _rule_step(x, b)
+            if rs is not _NO_RULE:
+                return rs
+            want = SPECIAL_ARITY.get(name)
+            if want is not None and len(kids) != want:
+                return None
+            rs = yield from _intercepted(it, form, x, b, name in _GROUNDED_FORMS)
+            return [p for p in rs if p[0] != _EMPTY]
+        if name in BUILTINS:
+            rs = it.grounded_once(x, b)
+        else:
+            rs = it.rule_results(x, b)
+    elif type(x) is Expression and not kids:
+        return None
+    else:
+        rs = it.rule_results(x, b)
+    if rs is None or (len(rs) == 1 and rs[0][0] == _NOT_REDUCIBLE):
+        return None
+    out: list[Pair] = []
+    for r, bb in rs:
+        if type(r) is Expression and len(r.children) == 2 and r.children[0] == Symbol("function"):
+            got = yield from _minimal(it, r, bb)
+            out.extend(got or [(r, bb)])
+        elif r != _EMPTY:
+            out.append((r, bb))
+    return out
+
+
+_EMPTY = Symbol("Empty")
+_NO_RULE: list[Pair] = []
+
+
+def _rule_step(x: Expression, b: Bindings) -> list[Pair] | None:
+    """One step of a call of a form that is a plain rule in hyperon 0.2.10's standard library (its
+    body, unevaluated; None: no rule applies); `_NO_RULE` for the other forms."""
+    name, args = x.children[0].name, x.children[1:]  # type: ignore[attr-defined]
+    if name in ("Error", "quote"):
+        return None
+    if name == "if":
+        if len(args) == 3 and args[0] in (TRUE, FALSE):
+            return [(args[1] if args[0] == TRUE else args[2], b)]
+        return None
+    if name == "let":
+        return [(Expression((Symbol("unify"), args[1], args[0], args[2], _EMPTY)), b)] if len(args) == 3 else None
+    if name in ("id", "noeval"):
+        return [(args[0], b)] if len(args) == 1 else None
+    return _NO_RULE
+
+
+def _intercepted(it: Machine, form: Special, x: Expression, b: Bindings, grounded: bool) -> Gen:
+    """Run a form for `eval`: what it would evaluate in tail position (a branch, a template) comes
+    back as written; so does an argument, for a form that is a grounded operation in hyperon."""
+    gen = form(it, x, b)
+    send: Any = None
+    try:
+        while True:
+            req = gen.send(send)
+            if grounded or type(req) is Tail:
+                send = [(req[0], req[1])]
+            else:
+                send = yield req
+    except StopIteration as stop:
+        return stop.value  # type: ignore[no-any-return]
+
+
+def _minimal(it: Machine, x: Atom, b: Bindings) -> Step:
+    """An atom as hyperon 0.2.10's minimal interpreter runs it inside `eval`: an instruction (`eval`,
+    `chain`, `unify`, `function`) runs, any other atom is a value; None for `NotReducible`."""
+    kids = x.children if type(x) is Expression else ()
+    name = kids[0].name if kids and type(kids[0]) is Symbol else None
+    if name in ("eval", "evalc") and len(kids) == (2 if name == "eval" else 3):
+        return (yield from _eval_step(it, kids[1], b))
+    if name == "chain" and len(kids) == 4 and type(kids[2]) is Variable:
+        first = yield from _minimal(it, kids[1], b)
+        out: list[Pair] = []
+        for r, bb in first if first is not None else [(_NOT_REDUCIBLE, b)]:
+            b2 = unify(kids[2], r, bb)
+            if b2 is not None:
+                got = yield from _minimal(it, b2.resolve(kids[3]), b2)
+                out.extend(got if got is not None else [(_NOT_REDUCIBLE, b2)])
+        return out
+    if name == "unify" and len(kids) == 5:
+        b2 = unify(kids[1], kids[2], b)
+        branch, bb = (b2.resolve(kids[3]), b2) if b2 is not None else (kids[4], b)
+        got = yield from _minimal(it, branch, bb)
+        return got if got is not None else [(_NOT_REDUCIBLE, bb)]
+    if name == "function" and len(kids) == 2:
+        out = []
+        for r, bb in (yield from _minimal(it, kids[1], b)) or []:
+            if type(r) is Expression and len(r.children) == 2 and r.children[0] == Symbol("return"):
+                out.append((r.children[1], bb))
+            elif is_error(r):
+                out.append((r, bb))
+            else:
+                out.append((error(x, Symbol("NoReturn")), bb))
+        return out
+    if name is not None and name in SPECIAL and name not in _GROUNDED_FORMS:  # collapse-bind and the like
+        return (yield (x, b))
+    return [(x, b)]
+
+
+@special("eval", "(-> Atom Atom)", arity=1)
+def _eval(it: Machine, atom: Expression, b: Bindings) -> Gen:
+    rs = yield from _eval_step(it, atom.children[1], b)
+    return rs if rs is not None else [(atom, b)]
+
+
 special("evalc", "(-> Atom SpaceType Atom)")(_evaluate_first(2))
 
 
