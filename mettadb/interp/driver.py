@@ -42,6 +42,7 @@ from .core import (
     ATOM_T,
     EQ,
     ERRORS_MADE,
+    EXPRESSION_T,
     GROUNDED_TYPES,
     META_TYPES,
     SPECIAL,
@@ -94,8 +95,8 @@ def _param_kinds(name: str) -> tuple[str | None, ...] | None:
         params = SPECIAL_CHECKED.get(name)
         if params is None:
             return None
-        kinds = _PARAM_KINDS[name] = tuple("atom" if p == ATOM_T else "space" if p == _SPACE_T else None
-                                           for p in params)
+        kinds = _PARAM_KINDS[name] = tuple("atom" if p == ATOM_T else "space" if p == _SPACE_T
+                                           else "expr" if p == EXPRESSION_T else None for p in params)
     return kinds
 
 
@@ -396,6 +397,8 @@ class Interpreter:
                 if kind == "atom" or type(a) is Variable:
                     continue
                 if kind == "space" and type(a) is Symbol and type(tokens.get(a.name)) in (SpaceAtom, ModuleSpaceAtom):
+                    continue
+                if kind == "expr" and type(a) is Expression:
                     continue
                 break
             else:

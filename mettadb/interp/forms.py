@@ -71,6 +71,14 @@ def _if(it: Machine, atom: Expression, b: Bindings) -> Gen:
             rs = yield Tail((bb.resolve(then), bb))
         elif c == FALSE:
             rs = yield Tail((bb.resolve(else_), bb))
+        elif type(c) is Variable:
+            # hyperon's `if` is two rules, `(if True ...)` and `(if False ...)`: both bind the variable
+            for value, branch in ((TRUE, then), (FALSE, else_)):
+                b2 = unify(c, value, bb)
+                if b2 is not None:
+                    rs = yield Tail((b2.resolve(branch), b2))
+                    out.extend(rs[::-1] if len(rs) > 1 else rs)
+            continue
         else:
             # hyperon checks the condition as written against `Bool` before evaluating it; a
             # condition of another type does not reduce to True or False, so the (costly) check
@@ -106,14 +114,14 @@ def _let(it: Machine, atom: Expression, b: Bindings) -> Gen:
 @special("let*", "(-> Expression Atom %Undefined%)", arity=2, checked=True)
 def _let_star(it: Machine, atom: Expression, b: Bindings) -> Gen:
     a = atom.children[1:]
-    if type(a[0]) is not Expression:
-        return wrong_arity(atom, b)
     pairs, body = a
-    if not pairs.children:  # type: ignore[attr-defined]
+    if type(pairs) is not Expression or not pairs.children:
+        # hyperon's rule: what does not decons (`()`, or a symbol or variable, which pass the
+        # `Expression` parameter as untyped) gives the body
         return (yield Tail((body, b)))
-    first, *rest = pairs.children  # type: ignore[attr-defined]
+    first, *rest = pairs.children
     if type(first) is not Expression or len(first.children) != 2:
-        return [(error(atom, "let* expects pairs of (pattern value)"), b)]
+        return [(error(atom, "List of (<pattern> <atom>) pairs is expected as a second argument"), b)]
     inner = Expression((atom.children[0], Expression(rest), body)) if rest else body
     # hyperon's let* is a rule whose body (a `chain`) reduces to a `unify` that reduces to the `let`:
     # three evaluation steps below the call, so the let's results come back last first
@@ -125,12 +133,9 @@ def _case_like(it: Machine, atom: Expression, b: Bindings, evaluate: bool, branc
     """`case` (hyperon: a `function` collapsing the value's results and trying each in their order; a
     branch's results come back last first) and `switch` (a rule whose body `(id (switch-minimal ..))`
     gets the value as an argument: values last first, a branch's results in their order)."""
-    a = _args(atom, 2)
-    if a is None:
-        return wrong_arity(atom, b)
-    value, cases = a
-    if type(cases) is not Expression:
-        return [(error(atom, "case expects a tuple of (pattern result) pairs"), b)]
+    value, cases = atom.children[1:]
+    if type(cases) is not Expression:  # a symbol or a variable (untyped): no case matches
+        return []
     values = (yield (value, b)) if evaluate else [(value, b)]
     if switch and len(values) > 1:
         values = values[::-1]
@@ -156,12 +161,12 @@ def _case_like(it: Machine, atom: Expression, b: Bindings, evaluate: bool, branc
     return out
 
 
-@special("case", "(-> Atom Expression %Undefined%)")
+@special("case", "(-> Atom Expression %Undefined%)", arity=2, checked=True)
 def _case(it: Machine, atom: Expression, b: Bindings) -> Gen:
     return (yield from _case_like(it, atom, b, True))
 
 
-@special("switch", "(-> %Undefined% Expression %Undefined%)")
+@special("switch", "(-> %Undefined% Expression %Undefined%)", arity=2, checked=True)
 def _switch(it: Machine, atom: Expression, b: Bindings) -> Gen:
     return (yield from _case_like(it, atom, b, True, switch=True))
 
@@ -475,14 +480,12 @@ def _eval(it: Machine, atom: Expression, b: Bindings) -> Gen:
     return rs if rs is not None else [(atom, b)]
 
 
-special("evalc", "(-> Atom SpaceType Atom)")(_evaluate_first(2))
+special("evalc", "(-> Atom SpaceType Atom)", arity=2, checked=True)(_evaluate_first(2))
 
 
-@special("chain", "(-> Atom Variable Atom %Undefined%)", arity=3)
+@special("chain", "(-> Atom Variable Atom %Undefined%)", arity=3, checked=True)
 def _chain(it: Machine, atom: Expression, b: Bindings) -> Gen:
     a = atom.children[1:]
-    if type(a[1]) is not Variable:
-        return wrong_arity(atom, b)
     x, var, body = a
     out: list[Pair] = []
     for r, bb in (yield (x, b)):
@@ -495,14 +498,16 @@ def _chain(it: Machine, atom: Expression, b: Bindings) -> Gen:
 @special("function", "(-> Atom Atom)", arity=1)
 def _function(it: Machine, atom: Expression, b: Bindings) -> Gen:
     a = atom.children[1:]
+    if type(a[0]) is not Expression:  # hyperon 0.2.10's words for a minimal instruction's wrong argument
+        return [(error(atom, Symbol(f"expected: (function (: <body> Expression)), found: {atom}")), b)]
     out: list[Pair] = []
     for r, bb in (yield (a[0], b)):
         if type(r) is Expression and len(r.children) == 2 and r.children[0] == Symbol("return"):
             out.append((r.children[1], bb))
         elif is_error(r):
             out.append((r, bb))
-        else:
-            out.append((error(atom, Symbol("NoReturn")), bb))
+        else:  # hyperon 0.2.10: a body that returns nothing gives a fresh variable
+            out.append((fresh_variable("result"), bb))
     return out
 
 
@@ -738,7 +743,7 @@ special("assertIncludes", "(-> Atom Expression (->))")(_assert("assertIncludes",
 
 @special("get-type", "(-> Atom Atom)")
 def _get_type(it: Machine, atom: Expression, b: Bindings) -> Gen:
-    a = _args(atom, 1) or _args(atom, 2)
+    a = _args(atom, 1)
     if a is None:
         return wrong_arity(atom, b)
     x = a[0]
@@ -1024,6 +1029,23 @@ def _held(count: Callable[[Atom], int], x: Atom) -> int:
         return 0
 
 
+def _module_name_error(label: str, base_dir: str) -> str | None:
+    """hyperon 0.2.10's error for a module name whose parts (`:` separated) it cannot resolve: an
+    empty part, a name that starts with `:`, a first part naming no module here; None otherwise."""
+    if ":" not in label:
+        return None
+    if label.startswith(":"):
+        return f"Failed to resolve module top:{label}"
+    parts = label.split(":")
+    for i, part in enumerate(parts):
+        if not part:
+            return "Invalid module name format: top:" + ":".join(parts[:i]) + ":"
+    first = os.path.join(base_dir, parts[0])
+    if not (os.path.isdir(first) or os.path.isfile(first + ".metta")):
+        return f"Failed to resolve module top:{parts[0]}"
+    return None
+
+
 @special("import!", "(-> Atom Atom (->))", arity=2)
 def _import(it: Machine, atom: Expression, b: Bindings) -> Gen:
     a = atom.children[1:]
@@ -1033,6 +1055,9 @@ def _import(it: Machine, atom: Expression, b: Bindings) -> Gen:
         # hyperon 0.2.10's words: a module name is ASCII letters, digits, `-`, `_` (`:` separating parts)
         shown = it.tokens.get(target.name, target) if type(target) is Symbol else target
         return [(error(Expression((atom.children[0], shown, name)), Symbol(f"Illegal module name: {label}")), b)]
+    bad = _module_name_error(label, it.base_dir)
+    if bad is not None:
+        return [(error(atom, Symbol(bad)), b)]
     rel = name.value if type(name) is String else str(name).replace(":", os.sep)
     if not rel.endswith(".metta"):
         rel += ".metta"

@@ -218,6 +218,27 @@ def _unique_atom(it: Machine, args: list[Atom]) -> list[Atom]:
     return [Expression(out)]
 
 
+def _multiset(kind: str) -> Operation:
+    """hyperon's `union-atom`, `intersection-atom`, `subtraction-atom`: the two expressions' children
+    as multisets (the first one's order kept; a union is the second's children after the first's)."""
+
+    def fn(it: Machine, args: list[Atom]) -> list[Atom]:
+        xs, ys = _expr_arg(args[0]), _expr_arg(args[1])
+        if kind == "union":
+            return [Expression(xs + ys)]
+        rest = list(ys)
+        out: list[Atom] = []
+        for x in xs:
+            held = x in rest
+            if held:
+                rest.remove(x)
+            if held == (kind == "intersection"):
+                out.append(x)
+        return [Expression(out)]
+
+    return fn
+
+
 def _format_args(it: Machine, args: list[Atom]) -> list[Atom]:
     if type(args[0]) is not String:
         raise Fail(Symbol("format-args expects format string as a first argument and expression as a second argument"))
@@ -298,10 +319,13 @@ BUILTINS: dict[str, tuple[Operation, tuple[str, ...] | None, str]] = {
     "decons-atom": (_decons, ("Expression",), "Atom"),
     "size-atom": (_size, ("Expression",), "Number"),
     "index-atom": (_index, ("Expression", "Number"), "Atom"),
-    "min-atom": (_minmax(min), ("Expression",), "Number"),
-    "max-atom": (_minmax(max), ("Expression",), "Number"),
+    "min-atom": (_minmax(min), (_U,), "Number"),
+    "max-atom": (_minmax(max), (_U,), "Number"),
     "sort-strings": (_sort_strings, ("Expression",), "Expression"),
     "unique-atom": (_unique_atom, ("Expression",), "Expression"),
+    "union-atom": (_multiset("union"), ("Expression", "Expression"), "Atom"),
+    "intersection-atom": (_multiset("intersection"), ("Expression", "Expression"), "Atom"),
+    "subtraction-atom": (_multiset("subtraction"), ("Expression", "Expression"), "Atom"),
     "format-args": (_format_args, ("String", "Expression"), "String"),
     "repr": (_repr, (_U,), "String"),
     "parse": (_parse, ("String",), "Atom"),
@@ -320,9 +344,10 @@ QUICK_BUILTINS = {k: (v[0], BUILTIN_TYPES[k]) for k, v in BUILTINS.items()
 #: argument's meta-type and passes it as written: `(size-atom (+ 1 2))` is 3); min-atom and max-atom
 #: evaluate theirs
 NOEVAL_EXPRESSION_ARGS = {"car-atom", "cdr-atom", "cons-atom", "decons-atom", "size-atom", "index-atom", "sort-strings",
-                          "unique-atom", "format-args"}
+                          "unique-atom", "format-args", "union-atom", "intersection-atom", "subtraction-atom"}
 #: results that are final (not evaluated again)
-FINAL_RESULTS = {"cons-atom", "decons-atom", "index-atom", "parse", "unique-atom", "sort-strings", "stringToChars"}
+FINAL_RESULTS = {"cons-atom", "decons-atom", "index-atom", "parse", "unique-atom", "sort-strings", "stringToChars",
+                 "union-atom", "intersection-atom", "subtraction-atom"}
 
 
 def type_atom(name: str) -> Atom:
