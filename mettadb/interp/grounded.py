@@ -32,6 +32,17 @@ def _num_atom(v: int | float) -> Atom:
     return Integer(v) if isinstance(v, int) and not isinstance(v, bool) else Float(float(v))
 
 
+_I64 = 1 << 63
+
+
+def _i64(v: int | float, a: int | float, b: int | float) -> int | float:
+    """hyperon's integers are i64: a sum, difference or product of two of them wraps around (operands
+    outside i64, which hyperon cannot even read, keep Python's unbounded result)."""
+    if -_I64 <= v < _I64 or type(v) is not int or not (-_I64 <= a < _I64 and -_I64 <= b < _I64):
+        return v
+    return (v + _I64) % (_I64 << 1) - _I64
+
+
 def _int_div(a: int, b: int) -> int:
     q = abs(a) // abs(b)
     return q if (a >= 0) == (b >= 0) else -q
@@ -44,11 +55,11 @@ def _arith(op: str) -> Operation:
         a, b = _num(args[0]), _num(args[1])
         both_int = isinstance(a, int) and isinstance(b, int)
         if op == "+":
-            return [_num_atom(a + b)]
+            return [_num_atom(_i64(a + b, a, b))]
         if op == "-":
-            return [_num_atom(a - b)]
+            return [_num_atom(_i64(a - b, a, b))]
         if op == "*":
-            return [_num_atom(a * b)]
+            return [_num_atom(_i64(a * b, a, b))]
         if op == "/":
             if both_int:
                 if b == 0:
@@ -299,7 +310,7 @@ BUILTINS: dict[str, tuple[Operation, tuple[str, ...] | None, str]] = {
     "not": (_logic("not"), ("Bool",), "Bool"),
     "pow-math": (_pow, ("Number", "Number"), "Number"),
     "sqrt-math": (_math1(math.sqrt), ("Number",), "Number"),
-    "abs-math": (_math1(abs, keep_int=True), ("Number",), "Number"),
+    "abs-math": (_math1(lambda v: _i64(abs(v), v, 0), keep_int=True), ("Number",), "Number"),
     "log-math": (_log, ("Number", "Number"), "Number"),
     "trunc-math": (_math1(lambda v: float(math.trunc(v))), ("Number",), "Number"),
     "ceil-math": (_math1(lambda v: float(math.ceil(v))), ("Number",), "Number"),
