@@ -100,6 +100,21 @@ def _param_kinds(name: str) -> tuple[str | None, ...] | None:
     return kinds
 
 
+#: per special form not checked as written, the positions of its value parameters (`%Undefined%` or
+#: a type variable), where hyperon 0.2.10 still rejects an argument headed by an ill-typed application
+_VALUE_PARAMS: dict[str, tuple[int, ...]] = {}
+
+
+def _value_params(name: str) -> tuple[int, ...]:
+    got = _VALUE_PARAMS.get(name)
+    if got is None:
+        ftype = SPECIAL_TYPES.get(name)
+        params = ftype.children[1:-1] if type(ftype) is Expression else ()
+        got = _VALUE_PARAMS[name] = tuple(i + 1 for i, p in enumerate(params)
+                                          if p == UNDEFINED or type(p) is Variable)
+    return got
+
+
 class Interpreter:
     """Evaluates MeTTa against a space; one per session (it holds tokens and state)."""
 
@@ -289,6 +304,12 @@ class Interpreter:
                     errs = self.check_special(atom, b)  # type: ignore[arg-type]
                     if errs:
                         return errs
+                else:
+                    for i in _value_params(head.name):
+                        a = kids[i]
+                        if type(a) is Expression and a.children and type(a.children[0]) is Expression \
+                                and self.ill_typed_head(a):
+                            return [(error(a, Symbol("IncorrectNumberOfArguments")), b)]
                 return (yield from special(self, atom, b))  # type: ignore[arg-type]
             builtin = BUILTINS.get(head.name)
             if builtin is not None and head.name not in self.tokens:
@@ -434,6 +455,11 @@ class Interpreter:
             break
         else:
             written = ()
+        if written:
+            for a, want in zip(written, types):
+                if want != ATOM_T and type(a) is Expression and a.children and self.ill_typed_head(a):
+                    # hyperon 0.2.10: an argument whose head is an ill-typed application is an arity error
+                    return tb, [(error(a, Symbol("IncorrectNumberOfArguments")), b)]
         if written and not self.types.plainly_fits(written, types):
             tb, bad = check_call(types, written, self.types_of, resolve=resolve)
         if bad:  # like hyperon 0.2.10: one error per argument type it tried
@@ -441,6 +467,21 @@ class Interpreter:
             return tb, [(error(call, Expression((Symbol("BadArgType"), Integer(i), want, have))), b)
                     for i, want, have in bad]
         return tb, []
+
+    def ill_typed_head(self, expr: Expression) -> bool:
+        """Whether an expression's head is itself an ill-typed application: a call of a typed function
+        with another number of arguments or arguments as written that do not fit its parameters."""
+        h = expr.children[0]
+        if type(h) is not Expression or not h.children:
+            return False
+        kids = h.children
+        if type(kids[0]) is Expression:
+            return self.ill_typed_head(h)
+        ftype = self.types.function_type(kids[0])
+        if ftype is None:
+            return False
+        params = ftype.children[1:-1]  # type: ignore[attr-defined]
+        return len(params) != len(kids) - 1 or bool(self._check_written(h, kids[1:], params, EMPTY_BINDINGS)[1])
 
     def _atom_typed(self, arg: Atom, b: Bindings) -> bool:
         """Whether an argument as written has the type `Atom` (cheap for untyped heads)."""

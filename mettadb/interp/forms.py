@@ -245,6 +245,10 @@ def _collapse_bind(it: Machine, atom: Expression, b: Bindings) -> Gen:
     variables = scope + [x for x in dict.fromkeys(x for x in iter_atoms(arg) if type(x) is Variable) if x not in b.links]
     out: list[Pair] = []
     errors: list[Pair] = []
+    if type(arg) is Expression and arg.children and it.ill_typed_head(arg):
+        # hyperon 0.2.10 checks the pair `(arg bindings)` as a call headed by the ill-typed `arg`
+        bound = BindingsAtom(tuple((v, b.resolve(v)) for v in variables if b.resolve(v) != v))
+        return [(_pair_call_error(it, Expression((b.resolve(arg), bound)), arg), b)]
     # like hyperon 0.2.10 at the top level: one pair per result, a nested evaluation's last first
     for r, bb in (yield (arg, b))[::-1]:
         bound = BindingsAtom(tuple((v, bb.resolve(v)) for v in variables if bb.resolve(v) != v))
@@ -258,6 +262,10 @@ def _collapse_bind(it: Machine, atom: Expression, b: Bindings) -> Gen:
             errors.append((r, b))
             continue
         out.append((Expression((Expression((bb.resolve(r), bound)),)), b))
+    if not out and not errors and (arg == Symbol("Empty") or (
+            type(arg) is Expression and arg.children[:1] == (Symbol("superpose-bind"),))):
+        # hyperon 0.2.10 runs these as minimal-interpreter values: nothing collected is `()`
+        return [(UNIT, b)]
     return out or errors
 
 
