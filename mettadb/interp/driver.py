@@ -55,13 +55,14 @@ from .core import (
     NoReduce,
     Pair,
     Tail,
+    Typed,
     error,
     is_error,
     metatype,
     wrong_arity,
 )
-from .grounded import BUILTIN_TYPES, BUILTINS, FINAL_RESULTS, NOEVAL_EXPRESSION_ARGS, QUICK_BUILTINS
-from .inference import check_call, fresh
+from .grounded import BUILTIN_RETURNS, BUILTIN_TYPES, BUILTINS, FINAL_RESULTS, NOEVAL_EXPRESSION_ARGS, QUICK_BUILTINS
+from .inference import check_call, fresh, match_types
 from .rules import FALLBACK, body_template, instantiate
 from .types import TypeChecker
 
@@ -100,19 +101,16 @@ def _param_kinds(name: str) -> tuple[str | None, ...] | None:
     return kinds
 
 
+def _value_params(ftype: Atom) -> tuple[int, ...]:
+    params = ftype.children[1:-1] if type(ftype) is Expression else ()
+    return tuple(i + 1 for i, p in enumerate(params) if p == UNDEFINED or type(p) is Variable)
+
+
 #: per special form not checked as written, the positions of its value parameters (`%Undefined%` or
 #: a type variable), where hyperon 0.2.10 still rejects an argument headed by an ill-typed application
-_VALUE_PARAMS: dict[str, tuple[int, ...]] = {}
-
-
-def _value_params(name: str) -> tuple[int, ...]:
-    got = _VALUE_PARAMS.get(name)
-    if got is None:
-        ftype = SPECIAL_TYPES.get(name)
-        params = ftype.children[1:-1] if type(ftype) is Expression else ()
-        got = _VALUE_PARAMS[name] = tuple(i + 1 for i, p in enumerate(params)
-                                          if p == UNDEFINED or type(p) is Variable)
-    return got
+#: (only the forms that have some: `if` and `match` are not looked up further)
+_VALUE_PARAMS: dict[str, tuple[int, ...]] = {
+    name: got for name, t in SPECIAL_TYPES.items() if name not in SPECIAL_CHECKED and (got := _value_params(t))}
 
 
 class Interpreter:
@@ -135,6 +133,7 @@ class Interpreter:
         self.allow_import = [os.path.abspath(p) for p in allow_import]
         self.readonly = readonly
         self.type_check = False
+        self.want: Atom | None = None
         self.steps = 0
         #: id(error) -> (error, call) for the errors of typed calls' arguments in this evaluation
         self.arg_errors: dict[int, tuple[Atom, Atom]] = {}
@@ -232,6 +231,7 @@ class Interpreter:
                                  f"at stack depth {depth} (a runaway recursion? --max-memory MB raises it, 0 lifts it)")
             a = req[0]
             ta = type(a)
+            typed = type(req) is Typed
             if ta is not Expression or not a.children:  # type: ignore[attr-defined]
                 # evaluates to itself (or to its token): answered here, no generator
                 if ta is Symbol:
@@ -241,12 +241,15 @@ class Interpreter:
                     elif a.name == "Empty":  # type: ignore[attr-defined]
                         send = []  # hyperon: an evaluation that gives `Empty` gives nothing
                         continue
+                if typed and grounded_types.get(type(a)) is not req[2] and ta is not Variable:  # type: ignore[misc]
+                    send = [self._cast(a, req[1], req[2])]  # type: ignore[misc]
+                    continue
                 send = [(a, req[1])]
                 continue
             h = a.children[0]  # type: ignore[attr-defined]
             if type(h) is Symbol:
                 op = quick.get(h.name)
-                if op is not None and h.name not in tokens:
+                if op is not None and h.name not in tokens and (not typed or op[2] is req[2]):  # type: ignore[misc]
                     # a pure grounded operation on literals (and untyped symbols) that plainly fit
                     # its parameters: answered here, as the generators would answer it
                     args = a.children[1:]  # type: ignore[attr-defined]
@@ -280,11 +283,22 @@ class Interpreter:
                             else:
                                 send = [(r, req[1]) for r in out]
                                 continue
-            stack.append(ev(a, req[1], type(req) is Tail))
+            if typed:
+                stack.append(ev(a, req[1], req[3], req[2]))  # type: ignore[misc]
+            else:
+                stack.append(ev(a, req[1], type(req) is Tail))
             send = None
 
     # ------------------------------------------------------------------ core
-    def _eval(self, atom: Atom, b: Bindings, tail: bool = True) -> Gen:
+    def _cast(self, value: Atom, b: Bindings, want: Atom) -> Pair:
+        """A value that is not an expression against the type its context expects (hyperon's
+        `type-cast`): the value, or `(Error value (BadType want have))`."""
+        if self.types.type_ok(value, want):
+            return value, b
+        have = self.types_of(value)
+        return error(value, Expression((Symbol("BadType"), want, have[0] if have else UNDEFINED))), b
+
+    def _eval(self, atom: Atom, b: Bindings, tail: bool = True, want: Atom | None = None) -> Gen:
         t = type(atom)
         if t is Symbol:
             tok = self.tokens.get(atom.name)  # type: ignore[attr-defined]
@@ -296,23 +310,28 @@ class Interpreter:
         if type(head) is Symbol:
             special = SPECIAL.get(head.name)
             if special is not None:
-                want = SPECIAL_ARITY.get(head.name)
-                if want is not None and len(kids) != want:
+                arity = SPECIAL_ARITY.get(head.name)
+                if arity is not None and len(kids) != arity:
                     return wrong_arity(atom, b)
                 params = SPECIAL_CHECKED.get(head.name)
                 if params is not None and len(params) == len(kids) - 1:
                     errs = self.check_special(atom, b)  # type: ignore[arg-type]
                     if errs:
                         return errs
-                else:
-                    for i in _value_params(head.name):
+                elif head.name in _VALUE_PARAMS:
+                    for i in _VALUE_PARAMS[head.name]:
                         a = kids[i]
                         if type(a) is Expression and a.children and type(a.children[0]) is Expression \
                                 and self.ill_typed_head(a):
                             return [(error(a, Symbol("IncorrectNumberOfArguments")), b)]
+                self.want = want  # (`if` passes it on to its branches)
                 return (yield from special(self, atom, b))  # type: ignore[arg-type]
             builtin = BUILTINS.get(head.name)
             if builtin is not None and head.name not in self.tokens:
+                if want is not None:
+                    ret = BUILTIN_RETURNS[head.name]
+                    if ret is not want and match_types(ret, want, EMPTY_BINDINGS) is None:
+                        return [(error(atom, Expression((Symbol("BadType"), want, ret))), b)]
                 return (yield from self._call_builtin(atom, builtin, b, tail))
         declared = self.types.cache.get(head)
         ftype = self.types.function_type(head) if declared is None or declared else None
@@ -323,6 +342,14 @@ class Interpreter:
                 err = error(atom, Symbol("IncorrectNumberOfArguments"))
                 self._note_arg_error(err, atom)
                 return [(err, b)]
+            ret = ftype.children[-1]  # type: ignore[attr-defined]
+            if want is not None:  # hyperon: the return type against what the context expects
+                rb = match_types(ret, want, EMPTY_BINDINGS)
+                if rb is None and not self._check_written(atom, kids[1:], argtypes, b, tail)[1]:
+                    return [(error(atom, Expression((Symbol("BadType"), want, ret))), b)]
+                if rb is not None and rb.links:
+                    ret = rb.resolve(ret)
+            expect = _expected(ret)  # the function's values must have its return type
             combos = yield from self._eval_args(atom, kids[1:], argtypes, b, metatype_noeval=True, resolve=tail)
             for args, bb in combos:
                 if isinstance(args, Atom):  # an error from an argument
@@ -330,7 +357,7 @@ class Interpreter:
                     results.append((args, bb))
                     continue
                 expr = Expression((head, *args))
-                results.extend((yield from self._apply_rules(expr, bb, ftype.children[-1] != ATOM_T)))  # type: ignore[attr-defined]
+                results.extend((yield from self._apply_rules(expr, bb, ftype.children[-1] != ATOM_T, expect)))  # type: ignore[attr-defined]
             return results
         # no function type: a tuple; its expression elements are evaluated
         if atom.ground:  # type: ignore[attr-defined]
@@ -340,14 +367,14 @@ class Interpreter:
                 if tk is Expression or (tk is Symbol and (k.name in tokens or k.name == "Empty")):
                     break
             else:  # nothing inside evaluates to anything else: apply the rules directly
-                return (yield from self._apply_rules(atom, b))
+                return (yield from self._apply_rules(atom, b, True, want))
         combos = yield from self._eval_args(atom, kids, None, b, metatype_noeval=False)
         for args, bb in combos:
             if isinstance(args, Atom):
                 results.append((args, bb))
                 continue
             call: Atom = Expression(args) if any(x is not y for x, y in zip(args, kids)) else atom
-            results.extend((yield from self._apply_rules(call, bb)))
+            results.extend((yield from self._apply_rules(call, bb, True, want)))
         return results
 
     def _eval_args(self, whole: Atom, args: tuple[Atom, ...], types: tuple[Atom, ...] | None, b: Bindings,
@@ -389,18 +416,21 @@ class Interpreter:
                     # `Empty` as written is passed as it is)
                     rs = [] if types is None and type(a) is Symbol and a.name == "Empty" else [(a, bb)]
                 else:
-                    rs = yield (a, bb)
+                    # the value must have the parameter's type (hyperon's `metta arg type`): checked
+                    # where it is not an expression, or by the return type of the call it is
+                    want: Atom | None
+                    if expected is None or atom_typed:
+                        want = None
+                    elif type(expected) is Symbol:  # (inline `_expected`: the common case)
+                        want = None if expected.name in _NO_EXPECTATION else expected
+                    else:
+                        want = _expected(bb.resolve(expected) if bb.links else expected)
+                    rs = yield (Typed((a, bb, want, False)) if want is not None else (a, bb))  # type: ignore[arg-type]
                     if len(rs) > 1:  # hyperon returns a nested evaluation's alternatives last first
                         rs = rs[::-1]
                 for r, rb in rs:
                     if is_error(r) and not (type(expected) is Symbol and expected.name in ("Atom", "ErrorType")):
                         new.append((r, rb))
-                    elif atom_typed:
-                        new.append((done + [r], rb))
-                    elif expected is not None and not self.types.type_ok(r, expected):
-                        # the value an argument reduced to does not have the parameter's type
-                        have = self.types_of(r)
-                        new.append((error(r, Expression((Symbol("BadType"), expected, have[0] if have else UNDEFINED))), rb))
                     else:
                         new.append((done + [r], rb))
             combos = new
@@ -457,7 +487,8 @@ class Interpreter:
             written = ()
         if written:
             for a, want in zip(written, types):
-                if want != ATOM_T and type(a) is Expression and a.children and self.ill_typed_head(a):
+                if type(a) is Expression and a.children and type(a.children[0]) is Expression \
+                        and want != ATOM_T and self.ill_typed_head(a):
                     # hyperon 0.2.10: an argument whose head is an ill-typed application is an arity error
                     return tb, [(error(a, Symbol("IncorrectNumberOfArguments")), b)]
         if written and not self.types.plainly_fits(written, types):
@@ -499,7 +530,7 @@ class Interpreter:
             self.arg_errors.clear()
         self.arg_errors[id(err)] = (err, call)
 
-    def _apply_rules(self, expr: Atom, b: Bindings, evaluate: bool = True) -> Gen:
+    def _apply_rules(self, expr: Atom, b: Bindings, evaluate: bool = True, expect: Atom | None = None) -> Gen:
         if expr.ground:  # type: ignore[attr-defined]
             # A ground call cannot see or bind the caller's variables: its body runs in a scope
             # of its own (empty bindings), so the rule's variables need no renaming per call
@@ -511,7 +542,8 @@ class Interpreter:
             results: list[Pair] = []
             for body in bodies:
                 if evaluate:
-                    rs = yield Tail((body, EMPTY_BINDINGS))
+                    rs = yield (Tail((body, EMPTY_BINDINGS)) if expect is None
+                                else Typed((body, EMPTY_BINDINGS, expect, True)))  # type: ignore[arg-type]
                 else:
                     ERRORS_MADE[0] += 1  # (the body may be an error atom, taken as it is)
                     rs = [(body, EMPTY_BINDINGS)] if body != EMPTY else []
@@ -531,7 +563,8 @@ class Interpreter:
             return [(bb.resolve(body), bb) for body, bb in rules if body != EMPTY]
         results = []
         for body, bb in rules:  # the rules in order, each body's results last first
-            rs = yield Tail((bb.resolve(body), bb))
+            rs = yield (Tail((bb.resolve(body), bb)) if expect is None
+                        else Typed((bb.resolve(body), bb, bb.resolve(expect), True)))  # type: ignore[arg-type]
             results.extend(rs[::-1] if len(rs) > 1 else rs)
         return results
 
@@ -763,6 +796,16 @@ class Interpreter:
         out = self.out if self.out is not None else sys.stdout
         out.write(text + "\n")
         out.flush()
+
+
+_NO_EXPECTATION = frozenset({"%Undefined%", "Atom", "Expression"})
+
+
+def _expected(t: Atom) -> Atom | None:
+    """What a value is checked against for an expected type (None: nothing to check)."""
+    if type(t) is Variable or (type(t) is Symbol and t.name in _NO_EXPECTATION):
+        return None
+    return t
 
 
 def _drop_errors(results: list[Pair]) -> list[Pair]:

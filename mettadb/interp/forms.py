@@ -35,6 +35,7 @@ from .core import (
     Pair,
     Special,
     Tail,
+    Typed,
     error,
     is_error,
     metatype,
@@ -64,19 +65,23 @@ def _args(atom: Expression, n: int) -> tuple[Atom, ...] | None:
 def _if(it: Machine, atom: Expression, b: Bindings) -> Gen:
     a = atom.children[1:]
     cond, then, else_ = a
+    want = it.want  # what the context expects of the value (`if` returns `$t`): the branch's
     out: list[Pair] = []
     checked = False
     for c, bb in (yield (cond, b))[::-1]:  # nested: alternatives last first, as hyperon
         if c == TRUE:
-            rs = yield Tail((bb.resolve(then), bb))
+            rs = yield (Tail((bb.resolve(then), bb)) if want is None
+                        else Typed((bb.resolve(then), bb, want, True)))  # type: ignore[arg-type]
         elif c == FALSE:
-            rs = yield Tail((bb.resolve(else_), bb))
+            rs = yield (Tail((bb.resolve(else_), bb)) if want is None
+                        else Typed((bb.resolve(else_), bb, want, True)))  # type: ignore[arg-type]
         elif type(c) is Variable:
             # hyperon's `if` is two rules, `(if True ...)` and `(if False ...)`: both bind the variable
             for value, branch in ((TRUE, then), (FALSE, else_)):
                 b2 = unify(c, value, bb)
                 if b2 is not None:
-                    rs = yield Tail((b2.resolve(branch), b2))
+                    rs = yield (Tail((b2.resolve(branch), b2)) if want is None
+                                else Typed((b2.resolve(branch), b2, want, True)))  # type: ignore[arg-type]
                     out.extend(rs[::-1] if len(rs) > 1 else rs)
             continue
         else:

@@ -16,8 +16,16 @@ from ..atoms import Atom, Bool, Expression, Float, Integer, String, Symbol, Vari
 from ..parser import parse_script
 from .core import ARROW, BOOL_T, NUMBER_T, STRING_T, Fail, Machine, NoReduce
 
-__all__ = ["BUILTINS", "BUILTIN_TYPES", "FINAL_RESULTS", "NOEVAL_EXPRESSION_ARGS", "QUICK_BUILTINS", "Operation",
-           "signature_atom"]
+__all__ = [
+    "BUILTINS",
+    "BUILTIN_RETURNS",
+    "BUILTIN_TYPES",
+    "FINAL_RESULTS",
+    "NOEVAL_EXPRESSION_ARGS",
+    "QUICK_BUILTINS",
+    "Operation",
+    "signature_atom",
+]
 
 Operation = Callable[[Machine, list[Atom]], list[Atom]]
 
@@ -55,11 +63,14 @@ def _arith(op: str) -> Operation:
         a, b = _num(args[0]), _num(args[1])
         both_int = isinstance(a, int) and isinstance(b, int)
         if op == "+":
-            return [_num_atom(_i64(a + b, a, b))]
+            r = a + b
+            return [_num_atom(r if -_I64 <= r < _I64 else _i64(r, a, b))]
         if op == "-":
-            return [_num_atom(_i64(a - b, a, b))]
+            r = a - b
+            return [_num_atom(r if -_I64 <= r < _I64 else _i64(r, a, b))]
         if op == "*":
-            return [_num_atom(_i64(a * b, a, b))]
+            r = a * b
+            return [_num_atom(r if -_I64 <= r < _I64 else _i64(r, a, b))]
         if op == "/":
             if both_int:
                 if b == 0:
@@ -349,8 +360,11 @@ BUILTIN_TYPES = {k: tuple(_CANONICAL.get(t) or Symbol(t) if not t.startswith("$"
 #: pure operations on grounded values (every parameter `Number`, `String`, `Bool` or `$t`), which the
 #: driver answers without generators when the arguments are literals that plainly fit: name -> (function,
 #: parameter types)
-QUICK_BUILTINS = {k: (v[0], BUILTIN_TYPES[k]) for k, v in BUILTINS.items()
+QUICK_BUILTINS = {k: (v[0], BUILTIN_TYPES[k], _CANONICAL.get(v[2])) for k, v in BUILTINS.items()
                   if v[1] is not None and all(t in _CANONICAL or t.startswith("$") for t in v[1])}
+
+#: each grounded operation's declared return type
+BUILTIN_RETURNS: dict[str, Atom] = {k: _CANONICAL.get(v[2]) or Symbol(v[2]) for k, v in BUILTINS.items()}
 #: operations whose Expression-typed arguments stay unevaluated (hyperon 0.2.10 checks an expression
 #: argument's meta-type and passes it as written: `(size-atom (+ 1 2))` is 3); min-atom and max-atom
 #: evaluate theirs
