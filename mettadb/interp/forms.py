@@ -363,7 +363,7 @@ Step = Generator[Pair, list[Pair], list[Pair] | None]
 #: forms that are grounded operations in hyperon 0.2.10: `eval` runs one with its arguments as
 #: written, and what it returns is not evaluated
 _GROUNDED_FORMS = frozenset({
-    "add-atom", "bind!", "capture", "change-state!", "get-atoms", "get-metatype", "get-state", "get-type",
+    "add-atom", "bind!", "change-state!", "get-atoms", "get-metatype", "get-state", "get-type",
     "if-equal", "import!", "match", "new-space", "nop", "pragma!", "println!", "remove-atom", "sealed",
     "superpose", "trace!"})
 #: hyperon 0.2.10's minimal instructions other than `eval` that `eval` runs as such
@@ -392,7 +392,10 @@ def _eval_step(it: Machine, x: Atom, b: Bindings) -> Step:
             want = SPECIAL_ARITY.get(name)
             if want is not None and len(kids) != want:
                 return None
-            rs = yield from _intercepted(it, form, x, b, name in _GROUNDED_FORMS)
+            if name == "capture":  # a grounded operation that evaluates its argument
+                rs = yield from form(it, x, b)
+            else:
+                rs = yield from _intercepted(it, form, x, b, name in _GROUNDED_FORMS)
             return [p for p in rs if p[0] != _EMPTY]
         if name in BUILTINS:
             rs = it.grounded_once(x, b)
