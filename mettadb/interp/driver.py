@@ -343,10 +343,13 @@ class Interpreter:
                 self._note_arg_error(err, atom)
                 return [(err, b)]
             ret = ftype.children[-1]  # type: ignore[attr-defined]
-            if want is not None:  # hyperon: the return type against what the context expects
+            if want is not None:  # hyperon: the return type against what the context expects, the
+                # arguments as written then checked under what that binds (BadType for the call)
                 rb = match_types(ret, want, EMPTY_BINDINGS)
-                if rb is None and not self._check_written(atom, kids[1:], argtypes, b, tail)[1]:
-                    return [(error(atom, Expression((Symbol("BadType"), want, ret))), b)]
+                if not self._check_written(atom, kids[1:], argtypes, b, tail)[1] and (rb is None or (
+                        rb.links and self._check_written(atom, kids[1:], tuple(rb.resolve(t) for t in argtypes), b, tail)[1])):
+                    have = self.types_of(atom)
+                    return [(error(atom, Expression((Symbol("BadType"), want, have[0] if have else ret))), b)]
                 if rb is not None and rb.links:
                     ret = rb.resolve(ret)
             expect = _expected(ret)  # the function's values must have its return type
