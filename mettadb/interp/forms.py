@@ -771,6 +771,38 @@ def _get_type(it: Machine, atom: Expression, b: Bindings) -> Gen:
     return out
 
 
+@special("get-type-space", "(-> SpaceType Atom Atom)", arity=2, checked=True)
+def _get_type_space(it: Machine, atom: Expression, b: Bindings) -> Gen:
+    """The types of an atom in the given space (`get-type` is this one for `&self`)."""
+    target, x = atom.children[1:]
+    if type(x) is Symbol and x.name in it.tokens:
+        x = it.tokens[x.name]
+    if type(target) is Symbol and target.name in it.tokens:
+        spaces: list[Pair] = [(it.tokens[target.name], b)]
+    else:
+        spaces = yield (target, b)
+    out: list[Pair] = []
+    for sp, bb in spaces:
+        space = it.space_of(sp)
+        if space is None:
+            out.append((error(atom, Symbol("get-type-space expects a space as the first argument")), bb))
+            continue
+        where = it if space is it.space else it.spawn(space, it.base_dir)
+        for t in where.types_of(x):
+            out.extend((yield (t, bb)) if type(t) is Expression else [(t, bb)])
+    return out
+
+
+@special("add-reduct", "(-> SpaceType %Undefined% (->))", arity=2, checked=True)
+def _add_reduct(it: Machine, atom: Expression, b: Bindings) -> Gen:
+    """hyperon's rule `(= (add-reduct $dst $atom) (add-atom $dst $atom))`: the atom's values are added."""
+    target, x = atom.children[1:]
+    out: list[Pair] = []
+    for v, bb in (yield (x, b)):
+        out.extend((yield Tail((Expression((Symbol("add-atom"), target, v)), bb))))
+    return out
+
+
 @special("get-metatype", "(-> Atom Atom)")
 def _get_metatype(it: Machine, atom: Expression, b: Bindings) -> Gen:
     a = _args(atom, 1)

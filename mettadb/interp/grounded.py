@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..atoms import Atom, Bool, Expression, Float, Integer, String, Symbol, Variable
+from ..errors import ParseError
 from ..parser import parse_script
 from .core import ARROW, BOOL_T, NUMBER_T, STRING_T, Fail, Machine, NoReduce
 
@@ -281,10 +282,13 @@ def _repr(it: Machine, args: list[Atom]) -> list[Atom]:
 def _parse(it: Machine, args: list[Atom]) -> list[Atom]:
     if type(args[0]) is not String:
         raise NoReduce
-    atoms = [a for _, a in parse_script(args[0].value)]
-    if len(atoms) != 1:
+    try:
+        atoms = [a for _, a in parse_script(args[0].value)]
+    except ParseError:  # hyperon 0.2.10 leaves the call as it is
+        raise NoReduce from None
+    if not atoms:
         raise Fail("parse expects exactly one atom")
-    return atoms
+    return atoms[:1]  # (hyperon reads the first atom of the text)
 
 
 def _string_to_chars(it: Machine, args: list[Atom]) -> list[Atom]:
@@ -362,6 +366,30 @@ BUILTIN_TYPES = {k: tuple(_CANONICAL.get(t) or Symbol(t) if not t.startswith("$"
 #: parameter types)
 QUICK_BUILTINS = {k: (v[0], BUILTIN_TYPES[k], _CANONICAL.get(v[2])) for k, v in BUILTINS.items()
                   if v[1] is not None and all(t in _CANONICAL or t.startswith("$") for t in v[1])}
+
+def _says(message: str, fn: Operation) -> Operation:
+    """A math operation given a non-number its parameter type let pass (an untyped symbol): hyperon
+    0.2.10's error `message` instead of leaving the call as it is."""
+
+    def op(it: Machine, args: list[Atom]) -> list[Atom]:
+        try:
+            return fn(it, args)
+        except NoReduce:
+            raise Fail(Symbol(message)) from None
+
+    return op
+
+
+for _name in ("abs-math", "sqrt-math"):
+    BUILTINS[_name] = (_says(f"{_name} expects one argument: number", BUILTINS[_name][0]), *BUILTINS[_name][1:])
+for _name in ("cos-math", "sin-math", "tan-math", "acos-math", "asin-math", "atan-math", "ceil-math",
+              "floor-math", "round-math", "trunc-math", "isnan-math", "isinf-math"):
+    BUILTINS[_name] = (_says(f"{_name} expects one argument: input number", BUILTINS[_name][0]), *BUILTINS[_name][1:])
+BUILTINS["log-math"] = (_says("log-math expects two arguments: base (number) and input value (number)",
+                              BUILTINS["log-math"][0]), *BUILTINS["log-math"][1:])
+BUILTINS["pow-math"] = (_says("pow-math expects two arguments: number (base) and number (power)",
+                              BUILTINS["pow-math"][0]), *BUILTINS["pow-math"][1:])
+QUICK_BUILTINS.update({k: (BUILTINS[k][0], *QUICK_BUILTINS[k][1:]) for k in QUICK_BUILTINS if k.endswith("-math")})
 
 #: each grounded operation's declared return type
 BUILTIN_RETURNS: dict[str, Atom] = {k: _CANONICAL.get(v[2]) or Symbol(v[2]) for k, v in BUILTINS.items()}
