@@ -401,8 +401,8 @@ def _eval_step(it: Machine, x: Atom, b: Bindings) -> Step:
             rs = it.grounded_once(x, b)
         else:
             rs = it.rule_results(x, b)
-    elif type(x) is Expression and not kids:
-        return None
+    elif type(x) is Expression and (not kids or type(head) is Variable):
+        return None  # (hyperon 0.2.10 does not look up a call whose head is a variable)
     else:
         rs = it.rule_results(x, b)
     if rs is None or (len(rs) == 1 and rs[0][0] == _NOT_REDUCIBLE):
