@@ -446,7 +446,7 @@ def _intercepted(it: Machine, form: Special, x: Expression, b: Bindings, grounde
     try:
         while True:
             req = gen.send(send)
-            if grounded or type(req) is Tail:
+            if grounded or isinstance(req, Tail):  # (a `Typed` request too)
                 send = [(req[0], req[1])]
             else:
                 send = yield req
