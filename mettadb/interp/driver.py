@@ -33,9 +33,10 @@ from typing import Any, TextIO
 from ..atoms import Atom, Expression, Integer, Symbol, Variable, fresh_variable, iter_atoms, rebuild
 from ..bindings import EMPTY_BINDINGS, Bindings
 from ..errors import LimitError, ReadOnlyError
-from ..query import conjuncts, ordered_query, run_query
+from ..query import conjuncts, ordered_atoms, ordered_matches, ordered_query, run_query
 from ..spaces import MemorySpace, ModuleSpaceAtom, SpaceAtom, holds_session_object, rename_apart, session_overlay
 from ..store import Store
+from ..trieorder import END, START, TriePath, atom_tokens, reorder_for
 from ..unify import unify
 from . import forms as _forms  # noqa: F401  (registers the special forms)
 from .core import (
@@ -138,7 +139,7 @@ class Interpreter:
         #: id(error) -> (error, call) for the errors of typed calls' arguments in this evaluation
         self.arg_errors: dict[int, tuple[Atom, Atom]] = {}
         self._deadline: float | None = None
-        self._rules: dict[tuple[str, int], list[tuple[Atom, Any, Any]] | None] = {}
+        self._rules: dict[tuple[str, int], list[tuple[Atom, Any, Any, Any]] | None] = {}
         #: rows of queries of this interpreter's space with no bindings, until it changes (`query`)
         self._queries: dict[Atom, list[Bindings]] = {}
         self.types = TypeChecker(self)
@@ -667,12 +668,12 @@ class Interpreter:
         return list(space.query(pattern, b))
 
     def atoms_of(self, space: Any) -> list[Atom]:
-        """Every atom of a space (a durable one's in insertion order), a durable space's session overlay last."""
-        atoms = list(space.atoms(ordered=True) if isinstance(space, Store) else space.atoms())
+        """Every atom of a space in hyperon's order, a durable space's session overlay last."""
+        atoms = ordered_atoms(space) if isinstance(space, Store) else list(space.atoms())
         overlay = session_overlay(space) if isinstance(space, Store) else None
         return atoms + list(overlay.atoms()) if overlay is not None else atoms
 
-    def _rules_for(self, expr: Atom) -> list[tuple[Atom, Any, Any]] | None:
+    def _rules_for(self, expr: Atom) -> list[tuple[Atom, Any, Any, Any]] | None:
         head = expr.children[0] if type(expr) is Expression and expr.children else None
         key = (head.name, len(expr.children)) if type(head) is Symbol else None  # type: ignore[attr-defined]
         if key is None:
@@ -688,16 +689,21 @@ class Interpreter:
         if cached is None:
             return [body for body, _ in self._matching_rules(expr, EMPTY_BINDINGS)]
         out = []
+        paths = []
         args = expr.children  # type: ignore[attr-defined]
-        for rule, template, simple in cached:
+        for rule, template, simple, tpath in cached:
             body = rule.children[2]  # type: ignore[attr-defined]
             if simple is not None:  # head `(f $a $b ...)`, distinct variables: nothing to unify
                 out.append(instantiate(body, template, dict(zip(simple, args[1:]))))
+                paths.append(tpath)
                 continue
             bb = unify(expr, rule.children[1], EMPTY_BINDINGS)  # type: ignore[attr-defined]
             if bb is None:
                 continue
             out.append(instantiate(body, template, bb.links) if template is not FALLBACK else bb.resolve(body))
+            paths.append(tpath)
+        if len(out) > 1 and paths[0] is not None:
+            out = [out[i] for i in reorder_for(paths, _call_tokens(expr))]
         return out
 
     def _matching_rules(self, expr: Atom, b: Bindings) -> list[Pair]:
@@ -710,8 +716,9 @@ class Interpreter:
                 out.append((bb.resolve(body), bb))
             return out
         out = []
+        paths = []
         ground = expr.ground  # type: ignore[attr-defined]
-        for rule, _template, _simple in cached:
+        for rule, _template, _simple, tpath in cached:
             if not ground:
                 # the caller's variables must not meet the rule's: rename the whole rule apart
                 rule = rename_apart(rule)
@@ -720,9 +727,12 @@ class Interpreter:
             if bb2 is None:
                 continue
             out.append((rbody, bb2))
+            paths.append(tpath)
+        if len(out) > 1 and paths[0] is not None:
+            out = [out[i] for i in reorder_for(paths, _call_tokens(b.resolve(expr) if b.links else expr))]
         return out
 
-    def _load_rules(self, key: tuple[str, int]) -> list[tuple[Atom, Any, Any]] | None:
+    def _load_rules(self, key: tuple[str, int]) -> list[tuple[Atom, Any, Any, Any]] | None:
         """The candidate rules for a head and arity, when there are few enough to keep in memory."""
         if not isinstance(self.space, Store):
             return None
@@ -731,17 +741,19 @@ class Interpreter:
             return None
         name, arity = key
         probe = Expression((EQ, Expression((Symbol(name), *[Variable(f"a{i}") for i in range(arity - 1)])), Variable("b")))
-        rules: list[tuple[Atom, Any, Any]] = []
-        for bb in ordered_query(self.space, probe):  # the alternatives in hyperon's order: by insertion
+        rules: list[tuple[Atom, Any, Any, Any]] = []
+        for bb, tpath in ordered_matches(self.space, probe):  # the alternatives in hyperon's trie order
             rule = rename_apart(bb.resolve(probe))
             head_vars = {a for a in iter_atoms(rule.children[1]) if type(a) is Variable}  # type: ignore[attr-defined]
             template = body_template(rule.children[2], head_vars)  # type: ignore[attr-defined]
             hargs = rule.children[1].children[1:]  # type: ignore[attr-defined]
             simple = hargs if template is not FALLBACK and all(type(a) is Variable for a in hargs) \
                 and len(set(hargs)) == len(hargs) else None
-            rules.append((rule, template, simple))
+            rules.append((rule, template, simple, tpath))
             if len(rules) > 256:
                 return None
+        if len({_head_tokens(r[3]) for r in rules}) < 2:  # one head for all: a call keeps this order
+            rules = [(r[0], r[1], r[2], None) for r in rules]
         # generic rules `(= $x ...)` also apply
         generic = Expression((EQ, Variable("x"), Variable("b")))
         for bb in run_query(self.space, generic):
@@ -809,6 +821,23 @@ def _expected(t: Atom) -> Atom | None:
     if type(t) is Variable or (type(t) is Symbol and t.name in _NO_EXPECTATION):
         return None
     return t
+
+
+def _head_tokens(path: TriePath) -> tuple[bytes, ...]:
+    """The trie tokens of a stored rule's head (`(= head body)`: from its start to its end)."""
+    toks = path.toks
+    depth = 0
+    for i in range(2, len(toks)):
+        t = toks[i]
+        depth += 1 if t is START else -1 if t is END else 0
+        if depth == 0:
+            return tuple(toks[2:i + 1])
+    return tuple(toks)
+
+
+def _call_tokens(expr: Atom) -> list[Any]:
+    """The trie tokens of the query hyperon makes for a call: `(= call $X)`."""
+    return atom_tokens(Expression((EQ, expr, Variable("X"))))
 
 
 def _drop_errors(results: list[Pair]) -> list[Pair]:

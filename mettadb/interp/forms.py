@@ -17,7 +17,7 @@ from ..atoms import Atom, Expression, Grounded, Integer, String, Symbol, Variabl
 from ..bindings import EMPTY_BINDINGS, Bindings
 from ..errors import MettaDBError
 from ..parser import parse_file
-from ..spaces import MemorySpace, ModuleSpaceAtom, SpaceAtom, StateAtom
+from ..spaces import MemorySpace, ModuleSpaceAtom, SpaceAtom, StateAtom, rename_apart
 from ..unify import unify
 from .core import (
     ARROW,
@@ -840,7 +840,8 @@ def _remove_atom(it: Machine, sp: Any, a: tuple[Atom, ...], atom: Expression, b:
 special("add-atom", "(-> SpaceType Atom (->))", checked=True)(_space_then(_add_atom, 2))
 special("remove-atom", "(-> SpaceType Atom (->))", checked=True)(_space_then(_remove_atom, 2))
 special("get-atoms", "(-> SpaceType Atom)", checked=True)(
-    _space_then(lambda it, sp, a, atom, b: [(x, b) for x in it.atoms_of(sp)], 1))
+    # (each atom's variables fresh, as hyperon gives them)
+    _space_then(lambda it, sp, a, atom, b: [(rename_apart(x), b) for x in it.atoms_of(sp)], 1))
 
 
 @special("new-space", "(-> SpaceType)", arity=0)
