@@ -482,11 +482,19 @@ def _minimal(it: Machine, x: Atom, b: Bindings) -> Step:
                 out.append((r.children[1], bb))
             elif is_error(r):
                 out.append((r, bb))
-            else:
-                out.append((error(x, Symbol("NoReturn")), bb))
+            else:  # (as the `function` form: a body that returns nothing gives a fresh variable)
+                out.append((fresh_variable("result"), bb))
         return out
-    if name is not None and name in SPECIAL and name not in _GROUNDED_FORMS:  # collapse-bind and the like
+    if name == "collapse-bind" and len(kids) == 2:  # its argument's values, collected as pairs
+        got = (yield from _minimal(it, kids[1], b)) or []
+        pairs = [Expression((bb.resolve(r), BindingsAtom(tuple((v, bb.resolve(v)) for v in bb.links
+                                                                  if bb.resolve(v) != v))))
+                 for r, bb in got]
+        return [(Expression(pairs), b)]
+    if name == "superpose-bind":  # (it takes its argument as written)
         return (yield (x, b))
+    if name in ("cons-atom", "decons-atom"):
+        return it.grounded_once(x, b) or [(x, b)]  # type: ignore[arg-type]
     return [(x, b)]
 
 
