@@ -155,8 +155,8 @@ class Machine(Protocol):
     readonly: bool
     type_check: bool
     steps: int
-    #: the type the context expects of the special form being called (None: nothing), read by the
-    #: form before its first yield
+    #: the type the context expects of the `if` being called (None: nothing): set by the driver just
+    #: before it starts the form, read and cleared by `if` before its first yield
     want: Atom | None
     #: id(error) -> (error, the typed call whose arguments gave it), in the current evaluation
     arg_errors: dict[int, tuple[Atom, Atom]]

@@ -200,6 +200,7 @@ class Interpreter:
         memory_cap = resident_bytes() + max_memory if max_memory else 0
         errors_made = ERRORS_MADE
         errors_before = errors_made[0]
+        typed_req, tail_req = Typed, Tail
         while True:
             try:
                 req = stack[-1].send(send)
@@ -232,7 +233,6 @@ class Interpreter:
                                  f"at stack depth {depth} (a runaway recursion? --max-memory MB raises it, 0 lifts it)")
             a = req[0]
             ta = type(a)
-            typed = type(req) is Typed
             if ta is not Expression or not a.children:  # type: ignore[attr-defined]
                 # evaluates to itself (or to its token): answered here, no generator
                 if ta is Symbol:
@@ -242,7 +242,7 @@ class Interpreter:
                     elif a.name == "Empty":  # type: ignore[attr-defined]
                         send = []  # hyperon: an evaluation that gives `Empty` gives nothing
                         continue
-                if typed and grounded_types.get(type(a)) is not req[2] and ta is not Variable:  # type: ignore[misc]
+                if type(req) is typed_req and grounded_types.get(type(a)) is not req[2] and ta is not Variable:  # type: ignore[misc]
                     send = [self._cast(a, req[1], req[2])]  # type: ignore[misc]
                     continue
                 send = [(a, req[1])]
@@ -250,7 +250,7 @@ class Interpreter:
             h = a.children[0]  # type: ignore[attr-defined]
             if type(h) is Symbol:
                 op = quick.get(h.name)
-                if op is not None and h.name not in tokens and (not typed or op[2] is req[2]):  # type: ignore[misc]
+                if op is not None and h.name not in tokens and (type(req) is not typed_req or op[2] is req[2]):  # type: ignore[misc]
                     # a pure grounded operation on literals (and untyped symbols) that plainly fit
                     # its parameters: answered here, as the generators would answer it
                     args = a.children[1:]  # type: ignore[attr-defined]
@@ -284,10 +284,13 @@ class Interpreter:
                             else:
                                 send = [(r, req[1]) for r in out]
                                 continue
-            if typed:
+            rt = type(req)
+            if rt is tail_req:
+                stack.append(ev(a, req[1]))
+            elif rt is typed_req:
                 stack.append(ev(a, req[1], req[3], req[2]))  # type: ignore[misc]
             else:
-                stack.append(ev(a, req[1], type(req) is Tail))
+                stack.append(ev(a, req[1], False))
             send = None
 
     # ------------------------------------------------------------------ core
@@ -325,7 +328,8 @@ class Interpreter:
                         if type(a) is Expression and a.children and type(a.children[0]) is Expression \
                                 and self.ill_typed_head(a):
                             return [(error(a, Symbol("IncorrectNumberOfArguments")), b)]
-                self.want = want  # (`if` passes it on to its branches)
+                if want is not None and head.name == "if":
+                    self.want = want  # (`if` passes it on to its branches, and clears it)
                 return (yield from special(self, atom, b))  # type: ignore[arg-type]
             builtin = BUILTINS.get(head.name)
             if builtin is not None and head.name not in self.tokens:

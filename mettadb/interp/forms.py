@@ -66,6 +66,8 @@ def _if(it: Machine, atom: Expression, b: Bindings) -> Gen:
     a = atom.children[1:]
     cond, then, else_ = a
     want = it.want  # what the context expects of the value (`if` returns `$t`): the branch's
+    if want is not None:
+        it.want = None
     out: list[Pair] = []
     checked = False
     for c, bb in (yield (cond, b))[::-1]:  # nested: alternatives last first, as hyperon
