@@ -187,6 +187,9 @@ class Grounded(Atom):
     __slots__ = ("value",)
     value: Any
     type_name = "Grounded"
+    #: matched by a query of its own (a space), not by equality: hyperon's index keeps such atoms
+    #: with the variables
+    matches_by_query = False
 
     def __init__(self, value: Any) -> None:
         object.__setattr__(self, "value", value)

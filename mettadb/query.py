@@ -27,7 +27,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from .atoms import Atom, Variable, fresh_variable, iter_atoms
+from .atoms import Atom, Variable, fresh_variable
 from .bindings import EMPTY_BINDINGS, Bindings, LazyBindings, RowLayout, clear_captures
 from .encoding import TEXT_CACHE, decode, text_atom
 from .env import begin_read
@@ -669,16 +669,6 @@ def _in_trie_order(r: _Run, pattern: Atom, bindings: Bindings, rows: list[Bindin
     if not parts:
         return rows
     # a conjunction: order by the first conjunct's matches, then within each by the second's, ...
-    before: list[set[Variable]] = []  # the variables bound before each conjunct (when first needed)
-
-    def bound_before(c: int) -> set[Variable]:
-        if not before:
-            seen = _bound(bindings)
-            for part in parts:
-                before.append(set(seen))
-                seen.update(a for a in iter_atoms(part) if type(a) is Variable)
-        return before[c]
-
     out: list[int] = []
     stack: list[tuple[list[int], int]] = [(list(range(len(rows))), 0)]
     while stack:
@@ -691,16 +681,18 @@ def _in_trie_order(r: _Run, pattern: Atom, bindings: Bindings, rows: list[Bindin
             firsts.setdefault(entries[i][c], []).append(i)
         keys = list(firsts)
         if len(keys) > 1:
-            row = rows[group[0]]
 
-            def instantiated(row: Bindings = row, c: int = c) -> list[Any]:
-                """The conjunct as the earlier ones instantiate it (hyperon queries that)."""
-                subst = {}
-                for x in bound_before(c):
-                    val = row.resolve(x)
-                    if val != x:  # (a variable left unbound stays itself)
-                        subst[x] = val
-                return query_tokens(Bindings.from_links(subst).resolve(parts[c]) if subst else parts[c])
+            def instantiated(i0: int = group[0], c: int = c) -> list[Any]:
+                """The conjunct as the earlier ones instantiate it (hyperon queries that): the earlier
+                conjuncts matched again with the atoms this row took (later ones may bind more)."""
+                b = bindings
+                for k in range(c):
+                    key, raw = entries[i0][k][0]
+                    got, _n = _slow_row(b.resolve(parts[k]), key, raw, b, b"")
+                    if got is None:  # (cannot be: the row matched them)
+                        return query_tokens(rows[i0].resolve(parts[c]))
+                    b = got
+                return query_tokens(b.resolve(parts[c]))
 
             kps = [path_of(k[0]) for k in keys]
             perm = trie_permutation([p.toks for p in kps], instantiated,

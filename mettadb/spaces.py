@@ -97,6 +97,7 @@ class SpaceAtom(Grounded):
 
     __slots__ = ()
     type_name = "SpaceType"
+    matches_by_query = True
 
     def __init__(self, space: Any, name: str | None = None) -> None:
         object.__setattr__(self, "value", space)

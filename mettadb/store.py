@@ -38,6 +38,7 @@ from .errors import FormatVersionError, MettaDBError, ReadOnlyError, SpaceFullEr
 from .keys import storage_key
 from .layout import FIRST_SEQ, Record, pack_value, unpack_value
 from .parser import parse_atom
+from .trieorder import NODE_PREFIX
 from .writer import Writer
 
 if TYPE_CHECKING:
@@ -474,7 +475,8 @@ class Store:
         """Totals, size on disk and per-head counts (`arity` counts the arguments, hyperon-style)."""
         heads = []
         with self.read() as txn:
-            meta = {k.decode(): unpack_value(v) for k, v in txn.cursor(db=self._meta_db)}
+            meta = {k.decode(): unpack_value(v) for k, v in txn.cursor(db=self._meta_db)
+                    if not k.startswith(NODE_PREFIX)}  # (kept trie-node numbers: binary keys, not totals)
             for hk, v in txn.cursor(db=self._dbs.heads):
                 d, t = unpack_value(v)
                 toks = split_tokens(hk)

@@ -48,11 +48,14 @@ mod-space! module-space-no-deps new-space nop not or parse pow-math pragma! prin
 register-module! remove-atom repr round-math sealed sin-math size-atom sort-strings sqrt-math stringToChars
 superpose tan-math trace! trunc-math unique-atom xor""".split())
 UNIQUE = frozenset(symbol_token(n) for n in UNIQUE_NAMES)
+#: a space (`&self`, stored by name) matches by a query of its own: hyperon keeps it with the variables
+SPACE = symbol_token("&self")
 
 # Tokens: an expression's start is its arity token (bytes below 0x40, or the wide-arity tag); a
-# variable is ("$", name); a symbol or grounded value of a stored path is its token's bytes (a
-# symbol in memory: b"s" + name; another grounded atom: ("g", atom)); a grounded operation
-# is its bytes and the whole path's (in memory: ("u", name, id)), so no two atoms share it.
+# variable is ("$", name), a space ("$", "&self" or "space", what makes it its own); a symbol or
+# grounded value of a stored path is its token's bytes (a symbol in memory: b"s" + name; another
+# grounded atom: ("g", atom)); a grounded operation is its bytes and the whole path's (in
+# memory: ("u", name, id)), so no two atoms share it.
 
 
 def is_var(tok: Any) -> bool:
@@ -105,7 +108,8 @@ class TriePath:
             elif t in UNIQUE:
                 if self.alone < 0:
                     self.alone = len(toks)
-                toks.append(t + b"\x00" + path)
+                # (a space is a key of its own kept with the variables; an operation, with the others)
+                toks.append(("$", "&self", path) if t == SPACE else t + b"\x00" + path)
             else:
                 toks.append(t)
             offs.append(pos)
@@ -285,6 +289,8 @@ def atom_tokens(atom: Atom) -> list[Any]:
         elif t is Symbol:
             name = a.name
             out.append(("u", name, id(atom)) if name in UNIQUE_NAMES else b"s" + name.encode())
+        elif getattr(a, "matches_by_query", False):  # a space: kept with the variables, a key of its own
+            out.append(("$", "space", id(a)))
         else:
             try:
                 hash(a)

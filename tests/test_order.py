@@ -107,6 +107,7 @@ def test_queries_come_back_in_the_order_of_an_independent_model_of_hyperons_trie
             assert _alpha(got) == _alpha(want), q
         assert [str(a) for a in ordered_atoms(sp)] == [trie_text(t) for t in model.query(mettadb.atom("$x"))]
         assert sp.check() == []
+        assert sp.stats()["atoms"] == len(model.query(mettadb.atom("$x")))  # (kept node numbers are no totals)
 
 
 def _instantiate(pattern, text: str):
@@ -328,3 +329,16 @@ def test_a_bulk_paths_load_numbers_records_in_dump_order(tmp_path, monkeypatch, 
         assert len(got) > 6000
         assert got == [str(a) for a in ref.atoms(ordered=True)]
         assert sp.check() == []
+
+
+def test_stats_after_a_removal_that_leaves_its_branch_alive(tmp_path):
+    # the removal keeps the branch's number under a binary metadata key: `stats` shows the totals
+    from click.testing import CliRunner
+    from mettadb.cli.main import cli
+
+    db = str(tmp_path / "s")
+    r = CliRunner().invoke(cli, ["--db", db, "run", "-"], input="(e c)\n(e a)\n!(remove-atom &self (e c))\n")
+    assert r.exit_code == 0, r.output
+    r = CliRunner().invoke(cli, ["--db", db, "stats"])
+    assert r.exit_code == 0, r.output
+    assert "atoms           1" in r.output

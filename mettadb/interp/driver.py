@@ -539,6 +539,10 @@ class Interpreter:
         self.arg_errors[id(err)] = (err, call)
 
     def _apply_rules(self, expr: Atom, b: Bindings, evaluate: bool = True, expect: Atom | None = None) -> Gen:
+        kids = expr.children  # type: ignore[attr-defined]
+        if kids and type(kids[0]) is Variable and type(b.resolve(kids[0]) if b.links else kids[0]) is Variable:
+            # a call whose head is a variable is not reduced (hyperon: not a function call, a tuple)
+            return [(expr, b)]
         if expr.ground:  # type: ignore[attr-defined]
             # A ground call cannot see or bind the caller's variables: its body runs in a scope
             # of its own (empty bindings), so the rule's variables need no renaming per call
