@@ -245,12 +245,12 @@ def _transcode(
         for x, y, z, f, b, p, q, nest, line in rows:
             if x or b or p or nest:  # a line taken in bulk (`_fast_keys`, `_nested_keys`)
                 if not counts and not pending and not bang:
-                    if nest:
-                        nested.append((nest, k))
-                    elif z:
+                    if z:
                         fast3.append((x, y, z, k))
                     elif x:
                         fast3n.append((x, y, f, k))
+                    elif nest:
+                        nested.append((nest, k))
                     else:
                         fast.append((b, p, q, k))
                     k += 1

@@ -308,3 +308,30 @@ def test_nested_lines_taken_in_bulk_store_the_bytes_of_the_per_atom_path(tmp_pat
         a, b = slot_bytes(tmp_path / f"fast-{duplicates}"), slot_bytes(tmp_path / f"slow-{duplicates}")
         assert len(a["atoms"]) > 2000 and len(a["rev"]) > 1000
         assert a == b
+
+
+def test_a_small_parallel_load_merges_the_loaders_keys_from_memory(tmp_path, monkeypatch):
+    """The loader's own keys of a load of at most twice the budget are merged with the workers' runs as they
+    are, not written to a run and read back; the space is the same, byte for byte."""
+    import mettadb.pload
+
+    monkeypatch.setattr(mettadb.pload, "MIN_CHUNK", 8192)
+    monkeypatch.setattr(mettadb.pload, "MAX_CHUNK", 16384)
+    seen = []
+    real = mettadb.loading.SlotBuilder.build
+
+    def build(self, akeys, rkeys, complex_):
+        seen.append((len(akeys.keys), len(rkeys.keys), akeys.spilled, rkeys.spilled))
+        return real(self, akeys, rkeys, complex_)
+
+    monkeypatch.setattr(mettadb.loading.SlotBuilder, "build", build)
+    kb = write_kb(tmp_path / "kb.metta", 6000)
+    for name, run_keys in (("held", mettadb.bulk.RUN_KEYS), ("spilled", 4000)):
+        monkeypatch.setattr(mettadb.bulk, "RUN_KEYS", run_keys)  # 4000: the load is large, its keys are spilled
+        with mettadb.open(tmp_path / name) as sp:
+            assert sp.load(kb, bulk=True, jobs=2).workers == 1
+            sp.load(kb, bulk=True, jobs=2, duplicates=True)  # merged with the live slot too
+            assert sp.check() == []
+    assert slot_bytes(tmp_path / "held") == slot_bytes(tmp_path / "spilled")
+    assert [bool(a and r) for a, r, _, _ in seen] == [True, True, False, False]
+    assert all(sa and sr for _, _, sa, sr in seen)  # the workers' runs
