@@ -292,6 +292,10 @@ class _Reader:
         name = self.sources[src]
         if self.fmt == "paths":
             block, first, before = payload
+            if isinstance(block, str):  # spooled (see `_spooled`)
+                with open(block, "rb") as f:
+                    block = f.read()
+                os.unlink(payload[0])
             res.read = collect_block(block, first, name, self.seen, akeys, rkeys, res.complex_, budget,
                                      number=self.number, seq=block_seq(self.number, before))
             res.bytes_read = len(block)
@@ -303,6 +307,17 @@ class _Reader:
                                     seq=self.number.base + self.offsets[src] + start)
             res.bangs, res.bytes_read = st.bangs, st.bytes_read
         return res
+
+
+def _spooled(task: Task, tmp: str) -> Task:
+    """A `.paths` task with its block in a file in `tmp`, for a worker: a queue pipes a big message from
+    its feeder thread 64 KiB at a time, each write waiting for the GIL while the loader parses (a 4 MiB
+    block took up to ~0.3 s to arrive, the worker idle meanwhile)."""
+    index, src, (block, first, before) = task
+    path = os.path.join(tmp, f"block-{index}")
+    with open(path, "wb") as f:
+        f.write(block)
+    return index, src, (path, first, before)
 
 
 def _worker(reader: _Reader, tasks: Any, results: Any, tmp: str, budget: int) -> None:
@@ -379,7 +394,7 @@ def _tasks(sources: list[str], fmt: str, jobs: int) -> tuple[list[Task] | None, 
         k = before = 0
         for i, s in enumerate(sources):
             with open(s, "rb") as f:
-                for block, first in paths_blocks(f, s, PATHS_BLOCK, numbered=False):
+                for block, first in paths_blocks(f, s, PATHS_BLOCK, numbered=False, taper=os.path.getsize(s)):
                     yield k, i, (block, first, before)
                     before += len(block)
                     k += 1
@@ -483,7 +498,7 @@ def _parallel(sources: list[str], fmt: str, tasks: Iterator[Task], nworkers: int
             if state["failed"] or error:
                 break
             if state["sent"] - state["received"] < ahead:
-                todo.put(task)
+                todo.put(_spooled(task, tmp) if fmt == "paths" else task)
                 state["sent"] += 1
                 continue
             try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import os
 import random
 
 import pytest
@@ -365,6 +366,26 @@ def test_unnumbered_paths_blocks_cut_where_numbered_ones_do():
     unnumbered = list(paths_blocks(io.BytesIO(data), block_size=2000, numbered=False))
     assert [b for b, _ in numbered] == [b for b, _ in unnumbered] and len(numbered) > 20
     assert {f for _, f in unnumbered} == {0}
+
+
+def test_tapered_paths_blocks_shrink_toward_the_end_and_cover_the_same_records(tmp_path):
+    import struct
+    import zlib
+
+    from mettadb.interchange import paths_blocks
+
+    rnd = random.Random(4)
+    recs = [bytes((3, 0xC1, 0x70, 0xC0 | 8)) + b"%08d" % rnd.randrange(10**8) + b"\xc1r" for _ in range(60_000)]
+    dump = tmp_path / "d.paths"
+    dump.write_bytes(zlib.compress(b"".join(struct.pack("<I", len(r)) + r for r in recs)))
+    with open(dump, "rb") as f:
+        plain = list(paths_blocks(f, block_size=64 << 10, numbered=False))
+    with open(dump, "rb") as f:
+        tapered = list(paths_blocks(f, block_size=64 << 10, numbered=False, taper=os.path.getsize(dump)))
+    assert b"".join(b for b, _ in tapered) == b"".join(b for b, _ in plain)
+    sizes = [len(b) for b, _ in tapered]
+    assert max(sizes) >= 60_000 and len(tapered) > len(plain)
+    assert max(sizes[-4:]) < 40_000 and min(sizes[:-1]) >= (64 << 10) // 16  # the last ones small, none tiny
 
 
 @pytest.mark.parametrize("piece", [64, 300, 1 << 20])
