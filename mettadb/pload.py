@@ -509,6 +509,10 @@ def _parallel(sources: list[str], fmt: str, tasks: Iterator[Task], nworkers: int
     finally:
         for _ in procs:
             todo.put(None)
+        if not (state["failed"] or error):
+            # the loader's own keys, sorted while the workers finish (the merge then finds them sorted)
+            akeys.keys.sort()
+            rkeys.keys.sort()
         while state["finished"] < nworkers and not (error and any(p.exitcode not in (None, 0) for p in procs)):
             take(block=True)
         for p in procs:
