@@ -483,25 +483,27 @@ _STRING = rb'"[^"\\\x00-\x1f\x7f-\xff]*"'
 _LINE_BODY = rb"\((?=[^\n]{1,63}\)\n)(?:(" + _WORDS + rb")|(" + _WORDS + rb") (" + _STRING + rb"))\)\n"
 # a word whose token is its length tag and its text: a plain symbol, a canonical integer or a
 # plain string, < 64 bytes
-_WORD3 = (rb'[\x41-\x7f][^\s()";$\x00\x80-\xff]{0,62}|(?:0|-?[1-9][0-9]{0,60})(?=[ )])|"[^"\\\x00-\x1f\x7f-\xff]{0,61}"')
+_WORD3 = (rb'[\x41-\x7f][^\s()";$\x00\x80-\xff]{0,62}+|(?:0|-?[1-9][0-9]{0,60}+)(?=[ )])|"[^"\\\x00-\x1f\x7f-\xff]{0,61}+"')
 # a word that `btok` encodes (a float, a non-canonical integer, `-`, ...), < 64 bytes
-_NUMBER = rb'[-+.0-9][^\s()";$\x00\x80-\xff]{0,62}'
+_NUMBER = rb'[-+.0-9][^\s()";$\x00\x80-\xff]{0,62}+'
 # a top-level line with nested expressions, taken whole (group 8 of `_LINES`): `(` and `)\n` around at
 # most 62 bytes (so every word is < 64 bytes and every expression has < 32 children) of words and
 # parenthesised runs of words (`(Evaluation (Predicate likes) (List P2 P8)))`), one space between
 # any two, without strings, comments, variables, empty expressions, control or non-ASCII bytes
-_NWORD = rb'[^\x00-\x20()";$\x7f-\xff]+'
+_NWORD = rb'[^\x00-\x20()";$\x7f-\xff]++'
 _NITEM = rb"(?:" + _NWORD + rb"|\(" + _NWORD + rb"(?: " + _NWORD + rb")*\))"
 _NESTED = rb"\((?=[^\n]{1,62}\)\n)(" + _NITEM + rb"(?: " + _NITEM + rb")*)\)\n"
 # what `_nested_keys` keeps of a line to name its shape, and how it splits the words
 _NOT_SHAPE = bytes(c for c in range(256) if c not in b"() ")
 _PARENS_TO_SPACE = bytes.maketrans(b"()", b"  ")
+# (repeats are possessive where what must follow is outside their class: sre then keeps no
+# backtracking state, ~10% of the `findall`)
 #: every line of a block: `(head w1 w2)` of such words (groups 1-3; the common case, encoded without
 #: splitting), or with a last word `btok` encodes (group 4 for group 3), one `_LINE_BODY` (groups 5-7),
 #: or a nested line (group 8, `_NESTED`), or any other line (group 9, without its newline)
-_LINES = re.compile(rb"\(([\x41-\x7f][^\s()\";$\x00\x80-\xff]{0,62}) (" + _WORD3 + rb") (?:(" + _WORD3 + rb")|("
+_LINES = re.compile(rb"\(([\x41-\x7f][^\s()\";$\x00\x80-\xff]{0,62}+) (" + _WORD3 + rb") (?:(" + _WORD3 + rb")|("
                     + _NUMBER + rb"))\)\n|"
-                    + _LINE_BODY + rb"|" + _NESTED + rb"|([^\n]*)(?:\n|\Z)")
+                    + _LINE_BODY + rb"|" + _NESTED + rb"|([^\n]*+)(?:\n|\Z)")
 _FLAT_RE = re.compile(
     r"\s*+(?:\(([^()\";\x00]*)\)|(" + "|".join((OPEN, CLOSE, STRING, WORD, COMMENT, UNTERMINATED_STRING, r"\x00")) + "))"
 )
