@@ -5,7 +5,9 @@ primary keys of ground atoms with plain keys and the reverse-index keys of
 those that have one, in `KeyRuns`; every other atom (variables, hashed keys)
 in a dict of its own.  A large text file is cut into byte ranges at line
 starts that open a top-level expression (a `.paths` dump into blocks of whole
-decompressed records, as the loader reads it); the ranges go to one queue,
+decompressed records, as the loader reads it, smaller toward its end so that
+the processes finish together, each handed to a worker as a file in the load's
+temporary directory); the ranges go to one queue,
 and each is parsed, encoded and sorted into run files by a worker process
 (forked: nothing is imported again) unless the loader, which keeps its keys
 in memory, takes it because the workers are busy.  Workers only ever get
