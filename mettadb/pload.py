@@ -508,6 +508,16 @@ def _parallel(sources: list[str], fmt: str, tasks: Iterator[Task], nworkers: int
             except (MalformedRange, DecodeError):
                 state["failed"] = True
                 break
+        # all read: the tasks still queued are taken back, not left waiting for a worker's current one
+        while not (state["failed"] or error):
+            try:
+                task = todo.get(timeout=0.01)
+            except queue.Empty:
+                break
+            try:
+                done[task[0]] = reader.run(task, akeys, rkeys, budget)
+            except (MalformedRange, DecodeError):
+                state["failed"] = True
     finally:
         for _ in procs:
             todo.put(None)
