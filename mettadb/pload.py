@@ -518,13 +518,13 @@ def _parallel(sources: list[str], fmt: str, tasks: Iterator[Task], nworkers: int
                 done[task[0]] = reader.run(task, akeys, rkeys, budget)
             except (MalformedRange, DecodeError):
                 state["failed"] = True
-    finally:
-        for _ in procs:
-            todo.put(None)
         if not (state["failed"] or error):
             # the loader's own keys, sorted while the workers finish (the merge then finds them sorted)
             akeys.keys.sort()
             rkeys.keys.sort()
+    finally:
+        for _ in procs:
+            todo.put(None)
         while state["finished"] < nworkers and not (error and any(p.exitcode not in (None, 0) for p in procs)):
             take(block=True)
         for p in procs:
