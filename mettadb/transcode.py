@@ -255,7 +255,13 @@ def _transcode(
                         fast.append((b, p, q, k))
                     k += 1
                     continue
-                line = b"(" + (x + b" " + y + b" " + (z or f) if x else b or p + b" " + q if b or p else nest) + b")"
+                if x:
+                    body = x + b" " + y + b" " + (z or f)
+                elif b or p:
+                    body = b or p + b" " + q
+                else:
+                    body = nest
+                line = b"(" + body + b")"
             if not counts and not pending and not bang:
                 m = simple(line)
                 if m is not None:
