@@ -196,9 +196,13 @@ class Grounded(Atom):
         if type(other) is not type(self):
             return False
         v, w = self.value, other.value
+        if type(v) is not float:
+            return bool(v == w)
+        # one atom: the same float, NaN equal to itself and 0.0 apart from -0.0 (they print apart and
+        # are stored apart; `==` compares numbers, not atoms)
         if v == w:
-            return True
-        return isinstance(v, float) and math.isnan(v) and math.isnan(w)
+            return math.copysign(1.0, v) == math.copysign(1.0, w)
+        return math.isnan(v) and math.isnan(w)
 
     __hash__ = Atom.__hash__
 

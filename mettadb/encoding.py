@@ -67,6 +67,8 @@ __all__ = [
     "split_tokens",
     "symbol_token",
     "text_atom",
+    "token_arity",
+    "varref_index",
     "varref_token",
     "word_token",
 ]
@@ -129,6 +131,26 @@ def _read_varint(path: bytes, pos: int) -> tuple[int, int]:
 def arity_token(n: int) -> bytes:
     """The tag of an expression with n children."""
     return bytes((n,)) if n < 64 else bytes((TAG_WIDE_ARITY,)) + _varint(n)
+
+
+def token_arity(token: bytes) -> int | None:
+    """The number of children of an arity token (`split_tokens` gives one), None for any other token."""
+    tag = token[0]
+    if tag < 0x40:
+        return tag
+    if tag == TAG_WIDE_ARITY:
+        return _read_varint(token, 1)[0]
+    return None
+
+
+def varref_index(token: bytes) -> int | None:
+    """Which variable (0-based, in order of introduction) a reference token names; None for others."""
+    tag = token[0]
+    if 0x80 <= tag < 0xC0:
+        return tag & 0x3F
+    if tag == TAG_VAR_REF:
+        return _read_varint(token, 1)[0]
+    return None
 
 
 def varref_token(k: int) -> bytes:

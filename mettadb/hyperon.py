@@ -41,7 +41,7 @@ from typing import Any
 
 from .atoms import Atom, Expression, Float, G, Grounded, Integer, Symbol, Variable, iter_atoms, rebuild
 from .errors import MettaDBError
-from .query import ordered_query
+from .query import ordered_atoms, ordered_query
 from .space import Space
 from .spaces import MemorySpace
 
@@ -627,7 +627,7 @@ class DurableSpace(AbstractSpace):  # type: ignore[misc]
         try:
             if self.registry.pending:
                 self._learn_wrappers()
-            atoms = list(self.space.atoms(ordered=True))
+            atoms = ordered_atoms(self.space)
         except Exception as e:
             _report(e)
             atoms = []

@@ -181,8 +181,16 @@ def _run_pool_inner(path: str, work: list[tuple[int, str]], n_jobs: int, size: i
         with ProcessPoolExecutor(max_workers=n_jobs, mp_context=ctx, initializer=_worker_init,
                                  initargs=(path, options, os.environ.get("METTADB_FAULT_CRASH_ONCE"),
                                            time.time())) as pool:
-            futures: list[tuple[Future[dict[str, Any]], list[tuple[int, str]]]] = [
-                (pool.submit(_worker_chunk, c), c) for c in pending]
+            futures: list[tuple[Future[dict[str, Any]], list[tuple[int, str]]]] = []
+            unsent: list[list[tuple[int, str]]] = []  # chunks a pool broken meanwhile refused: never run
+            for c in pending:
+                if not unsent:
+                    try:
+                        futures.append((pool.submit(_worker_chunk, c), c))
+                        continue
+                    except BrokenProcessPool:
+                        pass
+                unsent.append(c)
             for fut, chunk in futures:
                 try:
                     out = fut.result()
@@ -204,6 +212,7 @@ def _run_pool_inner(path: str, work: list[tuple[int, str]], n_jobs: int, size: i
                     answers[i] = (line, out["generation"])
                 if progress is not None:
                     progress(len(answers), total)
+            failed.extend(unsent)
             if failed:
                 # CPython 3.11: a worker that submit() started while the pool was being declared
                 # broken is never terminated, and the pool's shutdown waits for it forever

@@ -43,7 +43,7 @@ class SpaceCache:
     """What the query layer remembers about one store at one generation and slot: plans,
     statistics, the variable index's keys.  Replaced as soon as a read sees another version."""
 
-    __slots__ = ("generation", "plans", "slot", "stats", "txn_id", "vx")
+    __slots__ = ("generation", "plans", "slot", "stats", "trie", "txn_id", "vx")
 
     def __init__(self, generation: bytes | None, slot: int, txn_id: int = -1) -> None:
         self.generation = generation
@@ -52,6 +52,9 @@ class SpaceCache:
         self.txn_id = txn_id
         self.plans: dict[Any, Any] = {}
         self.stats: dict[Any, Any] = {}
+        #: for hyperon's order (`trieorder`): creation numbers of trie nodes (by node), trie paths of stored
+        #: atoms (by key) and of queries (by atom)
+        self.trie: dict[Any, Any] = {}
         #: (sorted keys, their set) of the variable index, or (None, None) when too large to mirror
         self.vx: tuple[list[bytes] | None, frozenset[bytes] | None] | None = None
 

@@ -21,25 +21,28 @@ keys (or reads the head statistics), others match on bytes.
 from __future__ import annotations
 
 import bisect
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from .atoms import Atom, Variable, fresh_variable
+from .atoms import Atom, Variable, fresh_variable, iter_atoms
 from .bindings import EMPTY_BINDINGS, Bindings, LazyBindings, RowLayout, clear_captures
 from .encoding import TEXT_CACHE, decode, text_atom
 from .env import begin_read
 from .errors import MettaDBError
 from .keys import MAX_PLAIN, unreverse_key
-from .layout import Record, pack_seq, unpack_value
+from .layout import Record, unpack_value
 from .pattern import COMMA, ByteProgram, Compiled, byte_program, compiled, conjuncts, template
 from .pattern import clear_caches as clear_pattern_caches
 from .plan import Plan, Step, View, head_stats, plan_conjunction, plan_pattern
 from .store import Store
+from .trieorder import NODE_PREFIX, Numbers, TriePath, atom_tokens, trie_permutation
 from .unify import unify
 
-__all__ = ["COMMA", "QueryStats", "clear_caches", "conjuncts", "count", "explain", "ordered_query", "run_query"]
+__all__ = ["COMMA", "QueryStats", "clear_caches", "conjuncts", "count", "explain", "ordered_atoms", "ordered_matches", "ordered_query",
+           "run_query"]
 
 
 @dataclass
@@ -218,23 +221,14 @@ def _use_reverse(comp: Compiled, kind: str | None) -> bool:
     return kind == "reverse" or comp.rev_tokens > comp.fwd_tokens
 
 
-def _order_key(key: bytes, raw: bytes) -> bytes:
-    """A record's order key: its sequence number as msgpack's shortest encoding, whose bytes compare as
-    the numbers do (a bare-number record is its own key)."""
-    t = raw[0]
-    if t < 0x80 or 0xCB < t < 0xD0:
-        return raw
-    return pack_seq(Record(key, raw).seq)
-
-
 def _match_one(r: _Run, pattern: Atom, bindings: Bindings, kind: str | None = None,
                comp: Compiled | None = None) -> Iterator[Bindings]:
     """Every match of one pattern under `bindings`; `comp` is the pattern compiled under them
     when the caller has it (the resolved atom is then built only to unify a stored rule).
 
-    In an ordered run (`r.seqs`), the order key of the stored atom each match came from (its
-    insertion sequence number, `_order_key`) is appended to `r.seqs` just before the match is
-    yielded; copies of an atom come one after the other with its key.
+    In an ordered run (`r.seqs`), the stored atom each match came from (its key and record) is
+    appended to `r.seqs` just before the match is yielded; copies of an atom come one after the
+    other with it.
     """
     qs = r.qs
     seqs = r.seqs
@@ -248,13 +242,13 @@ def _match_one(r: _Run, pattern: Atom, bindings: Bindings, kind: str | None = No
         if raw is not None:
             qs.keys_visited += 1
             t = raw[0]
-            if t < 0x80 or 0xCB < t < 0xD0:  # one copy of a ground atom: the record is its order key
+            if t < 0x80 or 0xCB < t < 0xD0:  # one copy of a ground atom
                 qs.rows += 1
                 if seqs is not None:
-                    seqs.append(raw)
+                    seqs.append((comp.key, raw))
                 yield bindings
             else:
-                okey = _order_key(comp.key, raw) if seqs is not None else None
+                okey = (comp.key, raw)
                 for _ in range(Record.count_of(comp.key, raw)):
                     qs.rows += 1
                     if seqs is not None:
@@ -300,11 +294,11 @@ def _match_one(r: _Run, pattern: Atom, bindings: Bindings, kind: str | None = No
                     if raw[0] != 0x92:
                         qs.rows += 1
                         if seqs is not None:
-                            seqs.append(raw)  # the record is the order key
+                            seqs.append((key, raw))
                         yield b
                         continue
-                    n, seq = unpack_value(raw)
-                    okey = pack_seq(seq)
+                    n = unpack_value(raw)[0]
+                    okey = (key, raw)
                     for _ in range(n):
                         qs.rows += 1
                         if seqs is not None:
@@ -325,7 +319,7 @@ def _slow_copies(r: _Run, resolved: Atom, key: bytes, raw: bytes, bindings: Bind
     if b2 is None:
         return
     seqs = r.seqs
-    okey = _order_key(key, raw) if seqs is not None else None
+    okey = (key, raw)
     for _ in range(n):
         r.qs.rows += 1
         if seqs is not None:
@@ -342,8 +336,8 @@ def _join(r: _Run, plan: Plan, bindings: Bindings, per_step: bool,
     """The nested-loop join of a plan's steps (an explicit stack: no recursion however many).
 
     In an ordered run (`written`: the written position of each plan step), each result's order key
-    is the tuple of the matched atoms' keys in written conjunct order, appended to `r.seqs`
-    before the result is yielded (the steps' own keys are taken off it as they come).
+    is the tuple of the matched atoms ((key, record), copy) in written conjunct order, appended to
+    `r.seqs` before the result is yielded (the steps' own entries are taken off it as they come).
     """
     steps = plan.steps
     n = len(steps)
@@ -534,30 +528,187 @@ def run_query(space: Store, pattern: Atom, bindings: Bindings = EMPTY_BINDINGS,
 
 
 def ordered_query(space: Store, pattern: Atom, bindings: Bindings = EMPTY_BINDINGS) -> list[Bindings]:
-    """Every match, in hyperon's order: by the insertion sequence numbers of the matched atoms, a
-    conjunction's compared as a tuple in written conjunct order (its nested-loop order), while
-    the planner still joins in its own order.  Copies of an atom come together; in a
+    """Every match, in hyperon's order: the order its trie of the stored atoms' tokens gives
+    (`trieorder`); a conjunction's in nested-loop order over the conjuncts as written, each
+    conjunct's matches in the trie's order for the conjunct as the earlier ones instantiate it,
+    while the planner still joins in its own order.  Copies of an atom come together; in a
     conjunction each copy is its own branch of the nested loop, as in hyperon.
 
-    Ordered runs take the general path (order keys beside the rows); the byte steps carry no
-    records (see docs/NOTES.md)."""
+    Ordered runs take the general path (the matched atoms beside the rows); the byte steps carry
+    no records (see docs/NOTES.md)."""
+    return _ordered(space, pattern, bindings, None)
+
+
+def ordered_matches(space: Store, pattern: Atom) -> list[tuple[Bindings, TriePath]]:
+    """`ordered_query` of one pattern (not a conjunction), each match with the trie path of the stored
+    atom it came from (for `trieorder.reorder_for`)."""
+    paths: list[TriePath] = []
+    rows = _ordered(space, pattern, EMPTY_BINDINGS, paths)
+    return list(zip(rows, paths, strict=True))
+
+
+def ordered_atoms(space: Store) -> list[Atom]:
+    """Every stored atom (each copy) in hyperon's order, as `get-atoms` lists a space; variables keep
+    their names."""
+    return [decode(p.path, p.names or None) for _, p in ordered_matches(space, Variable("x"))]
+
+
+def _ordered(space: Store, pattern: Atom, bindings: Bindings, paths: list[TriePath] | None) -> list[Bindings]:
     txn = space.current_txn()
     if txn is not None:
         r = _Run(View(space, txn), QueryStats(), True)
-        rows = list(_run(r, pattern, bindings, False)[1])
+        return _in_trie_order(r, pattern, bindings, list(_run(r, pattern, bindings, False)[1]), paths)
+    if space.closed:
+        raise MettaDBError(f"{space.path} is closed")
+    txn = begin_read(space.env)
+    try:
+        r = _Run(View(space, txn, own=True), QueryStats(), True)
+        return _in_trie_order(r, pattern, bindings, list(_run(r, pattern, bindings, False)[1]), paths)
+    finally:
+        txn.abort()
+
+
+_READS = "reads"
+
+
+class _TrieReads:
+    """The reads `trieorder.Numbers` makes, from the snapshot of the query at hand."""
+
+    __slots__ = ("atoms", "meta", "scur", "txn")
+
+    def __init__(self) -> None:
+        self.txn: Any = None
+        self.atoms: Any = None
+        self.meta: Any = None
+        self.scur: Any = None  # (scans run one at a time: each starts with its own seek)
+
+    def scan(self, prefix: bytes) -> Iterator[tuple[bytes, bytes]]:
+        c = self.scur
+        if c is None:
+            c = self.scur = self.txn.cursor(db=self.atoms)
+        if c.set_range(prefix):
+            for key, raw in c:
+                if not key.startswith(prefix):
+                    break
+                yield key, raw
+
+    def any_kept(self) -> bool:
+        c = self.txn.cursor(db=self.meta)
+        return bool(c.set_range(NODE_PREFIX) and c.key().startswith(NODE_PREFIX))
+
+    def kept(self, nk: bytes) -> int | None:
+        raw = self.txn.get(nk, None, self.meta)
+        return None if raw is None else int(unpack_value(raw))
+
+
+def _trie_path(memo: dict[Any, Any], key: bytes, raw: bytes) -> TriePath:
+    """The trie path of a stored atom (its key and record), kept in `memo`."""
+    t = raw[0]
+    if t < 0x80 or 0xCB < t < 0xD0 or t == 0x92:
+        p = TriePath(key, None, Record.seq_of(key, raw))
     else:
-        if space.closed:
-            raise MettaDBError(f"{space.path} is closed")
-        txn = begin_read(space.env)
-        try:
-            r = _Run(View(space, txn, own=True), QueryStats(), True)
-            rows = list(_run(r, pattern, bindings, False)[1])
-        finally:
-            txn.abort()
-    keys: list[Any] = r.seqs or []
-    if len(rows) > 1 and keys != sorted(keys):
-        return [rows[i] for i in sorted(range(len(rows)), key=keys.__getitem__)]
-    return rows
+        rec = Record(key, raw)
+        p = TriePath(rec.path, rec.names, rec.seq)
+    memo[key] = p
+    return p
+
+
+def _in_trie_order(r: _Run, pattern: Atom, bindings: Bindings, rows: list[Bindings],
+                   want: list[TriePath] | None) -> list[Bindings]:
+    """`rows` in hyperon's order; `want` (a single pattern only) gets each row's trie path."""
+    entries: list[Any] = r.seqs or []
+    if len(rows) < 2 and want is None:
+        return rows
+    v = r.v
+    memo = v.cache.trie
+    if len(memo) > 100_000:
+        memo.clear()
+    rk = (_READS, threading.get_ident())  # (each thread reads its own snapshot)
+    got = memo.get(rk)
+    if got is None:
+        reads = _TrieReads()
+        reads.txn, reads.meta = v.txn, v.meta
+        # (a space where no node outlived its first atom keeps no numbers: none to look for)
+        got = memo[rk] = (reads, Numbers(reads.scan, memo, reads.kept if reads.any_kept() else None))
+    reads, numbers = got
+    reads.txn, reads.atoms, reads.meta, reads.scur = v.txn, v.atoms, v.meta, None
+
+    def query_tokens(q: Atom) -> list[Any]:
+        got: list[Any] | None = memo.get(q)
+        if got is None:
+            got = memo[q] = atom_tokens(q)
+        return got
+
+    parts = conjuncts(pattern)
+    if parts is None and len(rows) == 2 and want is None:  # the common case, briefly
+        (k0, raw0), (k1, raw1) = entries
+        if k0 == k1:  # two copies of one atom
+            return rows
+        p0 = memo.get(k0) or _trie_path(memo, k0, raw0)
+        p1 = memo.get(k1) or _trie_path(memo, k1, raw1)
+        perm = trie_permutation((p0.toks, p1.toks),
+                                lambda: query_tokens(bindings.resolve(pattern) if len(bindings) else pattern),
+                                lambda i, d: numbers.of(p1 if i else p0, d))
+        return rows if perm[0] == 0 else [rows[1], rows[0]]
+
+    def path_of(entry: tuple[bytes, bytes]) -> TriePath:
+        p: TriePath | None = memo.get(entry[0])
+        return p if p is not None else _trie_path(memo, *entry)
+
+    parts = conjuncts(pattern)
+    if parts is None:
+        tps = [path_of(e) for e in entries]
+        perm = trie_permutation([p.toks for p in tps],
+                                lambda: query_tokens(bindings.resolve(pattern) if len(bindings) else pattern),
+                                lambda i, d: numbers.of(tps[i], d))
+        if want is not None:
+            want.extend(tps[i] for i in perm)
+        return [rows[i] for i in perm]
+    if want is not None:
+        raise ValueError("ordered_matches takes one pattern, not a conjunction")
+    if not parts:
+        return rows
+    # a conjunction: order by the first conjunct's matches, then within each by the second's, ...
+    before: list[set[Variable]] = []  # the variables bound before each conjunct (when first needed)
+
+    def bound_before(c: int) -> set[Variable]:
+        if not before:
+            seen = _bound(bindings)
+            for part in parts:
+                before.append(set(seen))
+                seen.update(a for a in iter_atoms(part) if type(a) is Variable)
+        return before[c]
+
+    out: list[int] = []
+    stack: list[tuple[list[int], int]] = [(list(range(len(rows))), 0)]
+    while stack:
+        group, c = stack.pop()
+        if c == len(parts) or len(group) < 2:
+            out.extend(group)
+            continue
+        firsts: dict[Any, list[int]] = {}
+        for i in group:
+            firsts.setdefault(entries[i][c], []).append(i)
+        keys = list(firsts)
+        if len(keys) > 1:
+            row = rows[group[0]]
+
+            def instantiated(row: Bindings = row, c: int = c) -> list[Any]:
+                """The conjunct as the earlier ones instantiate it (hyperon queries that)."""
+                subst = {}
+                for x in bound_before(c):
+                    val = row.resolve(x)
+                    if val != x:  # (a variable left unbound stays itself)
+                        subst[x] = val
+                return query_tokens(Bindings.from_links(subst).resolve(parts[c]) if subst else parts[c])
+
+            kps = [path_of(k[0]) for k in keys]
+            perm = trie_permutation([p.toks for p in kps], instantiated,
+                                    lambda i, d, kps=kps: numbers.of(kps[i], d))  # type: ignore[misc]
+            keys = [keys[i] for i in perm]
+        for k in reversed(keys):
+            stack.append((firsts[k], c + 1))
+    return [rows[i] for i in out]
 
 
 def _run(r: _Run, pattern: Atom, bindings: Bindings, per_step: bool) -> tuple[bool, Iterator[Any]]:

@@ -8,6 +8,7 @@ from typing import Any, Protocol
 
 from .atoms import Atom, Bool, Expression, Float, Grounded, Integer, String, Symbol, Variable, fresh_variable, iter_atoms
 from .bindings import EMPTY_BINDINGS, Bindings
+from .trieorder import NodeNumbers, atom_tokens, trie_permutation
 from .unify import unify
 
 __all__ = ["MemorySpace", "ModuleSpaceAtom", "SpaceAtom", "SpaceLike", "StateAtom", "holds_session_object", "rename_apart",
@@ -36,9 +37,12 @@ class MemorySpace:
 
     def __init__(self) -> None:
         self._atoms: list[Atom] = []
+        self._toks: list[list[Any]] = []  # each atom's trie tokens
+        self._trie = NodeNumbers()
 
     def query(self, pattern: Atom, bindings: Bindings = EMPTY_BINDINGS) -> Iterator[Bindings]:
-        from .query import COMMA, conjuncts
+        """Matches in hyperon's order: the trie order for each conjunct, nested-loop over them."""
+        from .query import conjuncts
 
         parts = conjuncts(pattern)
         if parts is None:
@@ -50,16 +54,24 @@ class MemorySpace:
                 yield b
                 continue
             p = b.resolve(parts[i])
-            found = []
-            for a in list(self._atoms):
+            hits: dict[int, Bindings] = {}
+            for j, a in enumerate(self._atoms):
                 b2 = unify(p, rename_apart(a), b)
                 if b2 is not None:
-                    found.append((i + 1, b2))
+                    hits[j] = b2
+            found = [(i + 1, hits[j]) for j in self._trie_order(list(hits), p)]
             stack.extend(reversed(found))
-        _ = COMMA
+
+    def _trie_order(self, hits: list[int], query: Atom) -> list[int]:
+        toks = [self._toks[j] for j in hits]
+        perm = trie_permutation(toks, lambda: atom_tokens(query), lambda i, d: self._trie.number(toks[i], d))
+        return [hits[i] for i in perm]
 
     def add(self, atom: Atom) -> None:
+        toks = atom_tokens(atom)
         self._atoms.append(atom)
+        self._toks.append(toks)
+        self._trie.add(toks)
 
     def remove(self, atom: Atom) -> bool:
         from .atoms import alpha_equal
@@ -67,11 +79,14 @@ class MemorySpace:
         for i, a in enumerate(self._atoms):
             if a == atom or alpha_equal(a, atom):
                 del self._atoms[i]
+                self._trie.remove(self._toks.pop(i))
                 return True
         return False
 
     def atoms(self) -> Iterator[Atom]:
-        return iter(list(self._atoms))
+        """Every atom, in hyperon's order (the trie's, as a query of a variable walks it)."""
+        order = self._trie_order(list(range(len(self._atoms))), Variable("x"))
+        return iter([self._atoms[j] for j in order])
 
     def __len__(self) -> int:
         return len(self._atoms)

@@ -8,10 +8,12 @@ nothing of transactions' lifetimes: the store begins, commits and replays.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from .keys import MAX_PLAIN, head_key, is_hashed, path_head_key, storage_key
 from .layout import FIRST_SEQ, Record, index_entry, pack_seq, pack_value, unpack_value
+from .trieorder import NODE_PREFIX, Numbers, TriePath, node_key
 
 if TYPE_CHECKING:
     from .env import Dbs, Txn
@@ -143,14 +145,53 @@ class Writer:
                     txn.delete(entry[1], db=self.rev)
             d[0] -= 1
             self.distinct_delta -= 1
+            self._keep_nodes(rec)
         else:
             txn.put(key, Record.pack(rec.count - n, rec.seq, rec.names, rec.path if is_hashed(key) else None),
                     db=self.atoms)
         return n
 
+    def _keep_nodes(self, rec: Record) -> None:
+        """hyperon's trie keeps a node while an atom is below it, placed where its first atom put it: for
+        each node of a removed atom that lives on, keep its number unless an older atom is below it; a
+        node that died takes its kept number with it (`trieorder`)."""
+        txn, atoms, meta = self.txn, self.atoms, self.meta
+
+        def scan(prefix: bytes) -> Iterator[tuple[bytes, bytes]]:
+            c = txn.cursor(db=atoms)
+            if c.set_range(prefix):
+                for key, raw in c:
+                    if not key.startswith(prefix):
+                        break
+                    yield key, raw
+
+        tp = TriePath(rec.path, rec.names)
+        nums = Numbers(scan, {})
+        toks = tp.toks
+        for i in range(len(toks)):
+            nk = node_key(toks[:i + 1])
+            older = alive = False
+            for n, seq in enumerate(nums.below(tp, i)):
+                alive = True
+                if seq < rec.seq:
+                    older = True
+                if older or n >= 8:
+                    break
+            if not alive:  # this node died, and those after it on the path
+                for j in range(i, len(toks)):
+                    txn.delete(node_key(toks[:j + 1]), db=meta)
+                return
+            if not older:
+                kept = txn.get(nk, db=meta)
+                if kept is None or unpack_value(kept) > rec.seq:
+                    txn.put(nk, pack_value(rec.seq), db=meta)
+
     def clear(self) -> None:
         """Remove every atom (statistics and totals too)."""
         txn = self.txn
+        cur = txn.cursor(db=self.meta)
+        while cur.set_range(NODE_PREFIX) and cur.key().startswith(NODE_PREFIX):
+            cur.delete()
         self.changed = True
         self.version += 1
         for db in (self.atoms, self.rev, self.vx, self.heads):

@@ -117,3 +117,123 @@ def brute(stored: list[Atom], pattern: Atom, template: Atom) -> Counter[str]:
     for p in conjuncts(pattern):
         results = [s2 for s in results for a in stored if (s2 := unify(p, rename_apart(a), s)) is not None]
     return Counter(canon(str(resolve(template, s))) for s in results)
+
+
+class TrieModel:
+    """hyperon 0.2.10's space index as its source describes it (lib/src/space/grounding/index/trie.rs),
+    written from that description alone, with what `metta` 0.2.10 shows of it (an expression's
+    start carries its size, so there is no end token): a trie over an atom's tokens, each node's
+    children in creation order with variables kept apart, a count at each leaf; a node is deleted
+    when no atom is left below it.  `query` lists the stored atoms a pattern reaches, in the order
+    hyperon's walk reaches them."""
+
+    def __init__(self) -> None:
+        self.root = self._node()
+
+    @staticmethod
+    def _node() -> dict:
+        return {"equal": [], "unify": [], "kids": {}, "count": 0, "below": 0}
+
+    @classmethod
+    def tokens(cls, atom: Atom) -> list:
+        if isinstance(atom, Expression):
+            return [("(", len(atom.children)), *[t for c in atom.children for t in cls.tokens(c)]]
+        if isinstance(atom, Variable):
+            return [("$", atom.name)]
+        return [("=", str(atom))]
+
+    @staticmethod
+    def _size(t: tuple) -> int:
+        return t[1] if t[0] == "(" else 0
+
+    def add(self, atom: Atom) -> None:
+        node = self.root
+        for t in self.tokens(atom):
+            node["below"] += 1
+            if t not in node["kids"]:
+                node["kids"][t] = self._node()
+                node["unify" if t[0] == "$" else "equal"].append(t)
+            node = node["kids"][t]
+        node["below"] += 1
+        node["count"] += 1
+
+    def remove(self, atom: Atom) -> None:
+        toks = self.tokens(atom)
+        node, trail = self.root, []
+        for t in toks:
+            if t not in node["kids"]:
+                return
+            trail.append((node, t))
+            node = node["kids"][t]
+        if not node["count"]:
+            return
+        node["count"] -= 1
+        node["below"] -= 1
+        for parent, t in reversed(trail):
+            parent["below"] -= 1
+            child = parent["kids"][t]
+            if not child["below"]:
+                del parent["kids"][t]
+                parent["unify" if t[0] == "$" else "equal"].remove(t)
+
+    def _subterms(self, node: dict, toks: list, left: int, found: list) -> None:
+        """(tokens of each whole subterm, the node after it) from `node`, `left` subterms still to read."""
+        for t in node["unify"] + node["equal"]:
+            child = node["kids"][t]
+            more = left - 1 + self._size(t)
+            if more == 0:
+                found.append((toks + [t], child))
+            else:
+                self._subterms(child, toks + [t], more, found)
+
+    def query(self, pattern: Atom) -> list[list]:
+        """The token lists of the stored atoms the pattern's walk reaches (each copy), in order."""
+        out: list = []
+        self._query(self.root, self.tokens(pattern), [], out)
+        return out
+
+    def _query(self, node: dict, q: list, acc: list, out: list) -> None:
+        if not q:
+            out.extend([acc] * node["count"])
+            return
+        head, rest = q[0], q[1:]
+        if head[0] == "$":  # every entry, whole subterms: variables first
+            found: list = []
+            self._subterms(node, [], 1, found)
+            for toks, child in found:
+                self._query(child, rest, acc + toks, out)
+            return
+        if head in node["kids"]:  # the exact entry first
+            self._query(node["kids"][head], rest, acc + [head], out)
+        left = self._size(head)  # then stored variables, each taking the query's whole subterm
+        i = 0
+        while left:
+            left += self._size(rest[i]) - 1
+            i += 1
+        for t in node["unify"]:
+            self._query(node["kids"][t], rest[i:], acc + [t], out)
+
+
+def trie_text(toks: list) -> str:
+    """An atom's text from `TrieModel` tokens."""
+    stack: list = []  # [children left, parts] of each open expression
+    out = None
+    for t in toks:
+        if t[0] == "(":
+            stack.append([t[1], []])
+            if t[1]:
+                continue
+            text = "()"
+            stack.pop()
+        else:
+            text = "$" + t[1] if t[0] == "$" else t[1]
+        while True:
+            if not stack:
+                out = text
+                break
+            stack[-1][1].append(text)
+            stack[-1][0] -= 1
+            if stack[-1][0]:
+                break
+            text = "(" + " ".join(stack.pop()[1]) + ")"
+    return out

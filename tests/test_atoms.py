@@ -149,3 +149,20 @@ def test_equality_agrees_with_an_independent_oracle(a, b):
     assert (a == b2) == (_key(a) == _key(b))
     if a == b2:
         assert hash(a) == hash(b2)
+
+
+def test_zero_and_negative_zero_are_two_atoms():
+    # (they encode apart, so caches keyed by atoms must not take one for the other)
+    from mettadb.atoms import Float
+
+    assert Float(0.0) != Float(-0.0)
+    assert Float(-0.0) == Float(-0.0)
+    assert Float(float("nan")) == Float(float("nan"))
+
+
+def test_a_match_of_negative_zero_is_not_answered_from_the_match_of_zero(tmp_path):
+    import mettadb
+
+    with mettadb.open(tmp_path / "s") as sp:
+        out = sp.run("(v -0.0)\n!(match &self (v 0.0) yes)\n!(match &self (v -0.0) yes)\n!(== 0.0 -0.0)\n")
+    assert [[str(a) for a in r] for r in out] == [[], ["yes"], ["True"]]

@@ -44,6 +44,7 @@ __all__ = [
     "Pair",
     "Special",
     "Tail",
+    "Typed",
     "error",
     "format_results",
     "is_char",
@@ -64,6 +65,18 @@ class Tail(tuple[Atom, Bindings]):
     expression itself (expected types resolved); an error in an argument's
     evaluation shows the parameter type as declared (`$t`).
     """
+
+    __slots__ = ()
+
+
+class Typed(Tail):
+    """A request to evaluate an atom whose values must have a type, hyperon's `(metta atom type)`:
+    built as `Typed((atom, bindings, type, tail))` (a 4-tuple; `tail` as for `Tail`).
+
+    hyperon 0.2.10 checks a value against the type the context expects of it when it is not an
+    expression (a number, a symbol); a call of a typed function is checked by its return type
+    instead, and that function's own values against its return type (`%Undefined%`, `Atom`,
+    `Expression` and unbound type variables expect nothing)."""
 
     __slots__ = ()
 
@@ -142,6 +155,9 @@ class Machine(Protocol):
     readonly: bool
     type_check: bool
     steps: int
+    #: the type the context expects of the `if` being called (None: nothing): set by the driver just
+    #: before it starts the form, read and cleared by `if` before its first yield
+    want: Atom | None
     #: id(error) -> (error, the typed call whose arguments gave it), in the current evaluation
     arg_errors: dict[int, tuple[Atom, Atom]]
     #: the space atom `&self` names
@@ -161,6 +177,9 @@ class Machine(Protocol):
     def check_special(self, atom: Expression, b: Bindings) -> list[Pair]: ...
     def function_type(self, head: Atom) -> Atom | None: ...
     def evaluate(self, atom: Atom) -> list[Atom]: ...
+    def rule_results(self, atom: Atom, b: Bindings) -> list[Pair] | None: ...
+    def grounded_once(self, atom: Expression, b: Bindings) -> list[Pair] | None: ...
+    def ill_typed_head(self, expr: Expression) -> bool: ...
     def spawn(self, space: Any, base_dir: str) -> Machine: ...
 
 

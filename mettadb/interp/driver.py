@@ -33,15 +33,17 @@ from typing import Any, TextIO
 from ..atoms import Atom, Expression, Integer, Symbol, Variable, fresh_variable, iter_atoms, rebuild
 from ..bindings import EMPTY_BINDINGS, Bindings
 from ..errors import LimitError, ReadOnlyError
-from ..query import conjuncts, ordered_query, run_query
+from ..query import conjuncts, ordered_atoms, ordered_matches, ordered_query, run_query
 from ..spaces import MemorySpace, ModuleSpaceAtom, SpaceAtom, holds_session_object, rename_apart, session_overlay
 from ..store import Store
+from ..trieorder import atom_tokens, head_tokens, reorder_for
 from ..unify import unify
 from . import forms as _forms  # noqa: F401  (registers the special forms)
 from .core import (
     ATOM_T,
     EQ,
     ERRORS_MADE,
+    EXPRESSION_T,
     GROUNDED_TYPES,
     META_TYPES,
     SPECIAL,
@@ -54,13 +56,14 @@ from .core import (
     NoReduce,
     Pair,
     Tail,
+    Typed,
     error,
     is_error,
     metatype,
     wrong_arity,
 )
-from .grounded import BUILTIN_TYPES, BUILTINS, FINAL_RESULTS, NOEVAL_EXPRESSION_ARGS, QUICK_BUILTINS
-from .inference import check_call, fresh
+from .grounded import BUILTIN_RETURNS, BUILTIN_TYPES, BUILTINS, FINAL_RESULTS, NOEVAL_EXPRESSION_ARGS, QUICK_BUILTINS
+from .inference import check_call, fresh, match_types
 from .rules import FALLBACK, body_template, instantiate
 from .types import TypeChecker
 
@@ -94,9 +97,21 @@ def _param_kinds(name: str) -> tuple[str | None, ...] | None:
         params = SPECIAL_CHECKED.get(name)
         if params is None:
             return None
-        kinds = _PARAM_KINDS[name] = tuple("atom" if p == ATOM_T else "space" if p == _SPACE_T else None
-                                           for p in params)
+        kinds = _PARAM_KINDS[name] = tuple("atom" if p == ATOM_T else "space" if p == _SPACE_T
+                                           else "expr" if p == EXPRESSION_T else None for p in params)
     return kinds
+
+
+def _value_params(ftype: Atom) -> tuple[int, ...]:
+    params = ftype.children[1:-1] if type(ftype) is Expression else ()
+    return tuple(i + 1 for i, p in enumerate(params) if p == UNDEFINED or type(p) is Variable)
+
+
+#: per special form not checked as written, the positions of its value parameters (`%Undefined%` or
+#: a type variable), where hyperon 0.2.10 still rejects an argument headed by an ill-typed application
+#: (only the forms that have some: `if` and `match` are not looked up further)
+_VALUE_PARAMS: dict[str, tuple[int, ...]] = {
+    name: got for name, t in SPECIAL_TYPES.items() if name not in SPECIAL_CHECKED and (got := _value_params(t))}
 
 
 class Interpreter:
@@ -119,11 +134,12 @@ class Interpreter:
         self.allow_import = [os.path.abspath(p) for p in allow_import]
         self.readonly = readonly
         self.type_check = False
+        self.want: Atom | None = None
         self.steps = 0
         #: id(error) -> (error, call) for the errors of typed calls' arguments in this evaluation
         self.arg_errors: dict[int, tuple[Atom, Atom]] = {}
         self._deadline: float | None = None
-        self._rules: dict[tuple[str, int], list[tuple[Atom, Any, Any]] | None] = {}
+        self._rules: dict[tuple[str, int], list[tuple[Atom, Any, Any, Any]] | None] = {}
         #: rows of queries of this interpreter's space with no bindings, until it changes (`query`)
         self._queries: dict[Atom, list[Bindings]] = {}
         self.types = TypeChecker(self)
@@ -184,6 +200,7 @@ class Interpreter:
         memory_cap = resident_bytes() + max_memory if max_memory else 0
         errors_made = ERRORS_MADE
         errors_before = errors_made[0]
+        typed_req, tail_req = Typed, Tail
         while True:
             try:
                 req = stack[-1].send(send)
@@ -225,12 +242,15 @@ class Interpreter:
                     elif a.name == "Empty":  # type: ignore[attr-defined]
                         send = []  # hyperon: an evaluation that gives `Empty` gives nothing
                         continue
+                if type(req) is typed_req and grounded_types.get(type(a)) is not req[2] and ta is not Variable:  # type: ignore[misc]
+                    send = [self._cast(a, req[1], req[2])]  # type: ignore[misc]
+                    continue
                 send = [(a, req[1])]
                 continue
             h = a.children[0]  # type: ignore[attr-defined]
             if type(h) is Symbol:
                 op = quick.get(h.name)
-                if op is not None and h.name not in tokens:
+                if op is not None and h.name not in tokens and (type(req) is not typed_req or op[2] is req[2]):  # type: ignore[misc]
                     # a pure grounded operation on literals (and untyped symbols) that plainly fit
                     # its parameters: answered here, as the generators would answer it
                     args = a.children[1:]  # type: ignore[attr-defined]
@@ -264,11 +284,25 @@ class Interpreter:
                             else:
                                 send = [(r, req[1]) for r in out]
                                 continue
-            stack.append(ev(a, req[1], type(req) is Tail))
+            rt = type(req)
+            if rt is tail_req:
+                stack.append(ev(a, req[1]))
+            elif rt is typed_req:
+                stack.append(ev(a, req[1], req[3], req[2]))  # type: ignore[misc]
+            else:
+                stack.append(ev(a, req[1], False))
             send = None
 
     # ------------------------------------------------------------------ core
-    def _eval(self, atom: Atom, b: Bindings, tail: bool = True) -> Gen:
+    def _cast(self, value: Atom, b: Bindings, want: Atom) -> Pair:
+        """A value that is not an expression against the type its context expects (hyperon's
+        `type-cast`): the value, or `(Error value (BadType want have))`."""
+        if self.types.type_ok(value, want):
+            return value, b
+        have = self.types_of(value)
+        return error(value, Expression((Symbol("BadType"), want, have[0] if have else UNDEFINED))), b
+
+    def _eval(self, atom: Atom, b: Bindings, tail: bool = True, want: Atom | None = None) -> Gen:
         t = type(atom)
         if t is Symbol:
             tok = self.tokens.get(atom.name)  # type: ignore[attr-defined]
@@ -280,17 +314,29 @@ class Interpreter:
         if type(head) is Symbol:
             special = SPECIAL.get(head.name)
             if special is not None:
-                want = SPECIAL_ARITY.get(head.name)
-                if want is not None and len(kids) != want:
+                arity = SPECIAL_ARITY.get(head.name)
+                if arity is not None and len(kids) != arity:
                     return wrong_arity(atom, b)
                 params = SPECIAL_CHECKED.get(head.name)
                 if params is not None and len(params) == len(kids) - 1:
                     errs = self.check_special(atom, b)  # type: ignore[arg-type]
                     if errs:
                         return errs
+                elif head.name in _VALUE_PARAMS:
+                    for i in _VALUE_PARAMS[head.name]:
+                        a = kids[i]
+                        if type(a) is Expression and a.children and type(a.children[0]) is Expression \
+                                and self.ill_typed_head(a):
+                            return [(error(a, Symbol("IncorrectNumberOfArguments")), b)]
+                if want is not None and head.name == "if":
+                    self.want = want  # (`if` passes it on to its branches, and clears it)
                 return (yield from special(self, atom, b))  # type: ignore[arg-type]
             builtin = BUILTINS.get(head.name)
             if builtin is not None and head.name not in self.tokens:
+                if want is not None:
+                    ret = BUILTIN_RETURNS[head.name]
+                    if ret is not want and match_types(ret, want, EMPTY_BINDINGS) is None:
+                        return [(error(atom, Expression((Symbol("BadType"), want, ret))), b)]
                 return (yield from self._call_builtin(atom, builtin, b, tail))
         declared = self.types.cache.get(head)
         ftype = self.types.function_type(head) if declared is None or declared else None
@@ -301,6 +347,17 @@ class Interpreter:
                 err = error(atom, Symbol("IncorrectNumberOfArguments"))
                 self._note_arg_error(err, atom)
                 return [(err, b)]
+            ret = ftype.children[-1]  # type: ignore[attr-defined]
+            if want is not None:  # hyperon: the return type against what the context expects, the
+                # arguments as written then checked under what that binds (BadType for the call)
+                rb = match_types(ret, want, EMPTY_BINDINGS)
+                if not self._check_written(atom, kids[1:], argtypes, b, tail)[1] and (rb is None or (
+                        rb.links and self._check_written(atom, kids[1:], tuple(rb.resolve(t) for t in argtypes), b, tail)[1])):
+                    have = self.types_of(atom)
+                    return [(error(atom, Expression((Symbol("BadType"), want, have[0] if have else ret))), b)]
+                if rb is not None and rb.links:
+                    ret = rb.resolve(ret)
+            expect = _expected(ret)  # the function's values must have its return type
             combos = yield from self._eval_args(atom, kids[1:], argtypes, b, metatype_noeval=True, resolve=tail)
             for args, bb in combos:
                 if isinstance(args, Atom):  # an error from an argument
@@ -308,7 +365,7 @@ class Interpreter:
                     results.append((args, bb))
                     continue
                 expr = Expression((head, *args))
-                results.extend((yield from self._apply_rules(expr, bb, ftype.children[-1] != ATOM_T)))  # type: ignore[attr-defined]
+                results.extend((yield from self._apply_rules(expr, bb, ftype.children[-1] != ATOM_T, expect)))  # type: ignore[attr-defined]
             return results
         # no function type: a tuple; its expression elements are evaluated
         if atom.ground:  # type: ignore[attr-defined]
@@ -318,14 +375,14 @@ class Interpreter:
                 if tk is Expression or (tk is Symbol and (k.name in tokens or k.name == "Empty")):
                     break
             else:  # nothing inside evaluates to anything else: apply the rules directly
-                return (yield from self._apply_rules(atom, b))
+                return (yield from self._apply_rules(atom, b, True, want))
         combos = yield from self._eval_args(atom, kids, None, b, metatype_noeval=False)
         for args, bb in combos:
             if isinstance(args, Atom):
                 results.append((args, bb))
                 continue
             call: Atom = Expression(args) if any(x is not y for x, y in zip(args, kids)) else atom
-            results.extend((yield from self._apply_rules(call, bb)))
+            results.extend((yield from self._apply_rules(call, bb, True, want)))
         return results
 
     def _eval_args(self, whole: Atom, args: tuple[Atom, ...], types: tuple[Atom, ...] | None, b: Bindings,
@@ -367,18 +424,21 @@ class Interpreter:
                     # `Empty` as written is passed as it is)
                     rs = [] if types is None and type(a) is Symbol and a.name == "Empty" else [(a, bb)]
                 else:
-                    rs = yield (a, bb)
+                    # the value must have the parameter's type (hyperon's `metta arg type`): checked
+                    # where it is not an expression, or by the return type of the call it is
+                    want: Atom | None
+                    if expected is None or atom_typed:
+                        want = None
+                    elif type(expected) is Symbol:  # (inline `_expected`: the common case)
+                        want = None if expected.name in _NO_EXPECTATION else expected
+                    else:
+                        want = _expected(bb.resolve(expected) if bb.links else expected)
+                    rs = yield (Typed((a, bb, want, False)) if want is not None else (a, bb))  # type: ignore[arg-type]
                     if len(rs) > 1:  # hyperon returns a nested evaluation's alternatives last first
                         rs = rs[::-1]
                 for r, rb in rs:
                     if is_error(r) and not (type(expected) is Symbol and expected.name in ("Atom", "ErrorType")):
                         new.append((r, rb))
-                    elif atom_typed:
-                        new.append((done + [r], rb))
-                    elif expected is not None and not self.types.type_ok(r, expected):
-                        # the value an argument reduced to does not have the parameter's type
-                        have = self.types_of(r)
-                        new.append((error(r, Expression((Symbol("BadType"), expected, have[0] if have else UNDEFINED))), rb))
                     else:
                         new.append((done + [r], rb))
             combos = new
@@ -396,6 +456,8 @@ class Interpreter:
                 if kind == "atom" or type(a) is Variable:
                     continue
                 if kind == "space" and type(a) is Symbol and type(tokens.get(a.name)) in (SpaceAtom, ModuleSpaceAtom):
+                    continue
+                if kind == "expr" and type(a) is Expression:
                     continue
                 break
             else:
@@ -431,6 +493,12 @@ class Interpreter:
             break
         else:
             written = ()
+        if written:
+            for a, want in zip(written, types):
+                if type(a) is Expression and a.children and type(a.children[0]) is Expression \
+                        and want != ATOM_T and self.ill_typed_head(a):
+                    # hyperon 0.2.10: an argument whose head is an ill-typed application is an arity error
+                    return tb, [(error(a, Symbol("IncorrectNumberOfArguments")), b)]
         if written and not self.types.plainly_fits(written, types):
             tb, bad = check_call(types, written, self.types_of, resolve=resolve)
         if bad:  # like hyperon 0.2.10: one error per argument type it tried
@@ -438,6 +506,21 @@ class Interpreter:
             return tb, [(error(call, Expression((Symbol("BadArgType"), Integer(i), want, have))), b)
                     for i, want, have in bad]
         return tb, []
+
+    def ill_typed_head(self, expr: Expression) -> bool:
+        """Whether an expression's head is itself an ill-typed application: a call of a typed function
+        with another number of arguments or arguments as written that do not fit its parameters."""
+        h = expr.children[0]
+        if type(h) is not Expression or not h.children:
+            return False
+        kids = h.children
+        if type(kids[0]) is Expression:
+            return self.ill_typed_head(h)
+        ftype = self.types.function_type(kids[0])
+        if ftype is None:
+            return False
+        params = ftype.children[1:-1]  # type: ignore[attr-defined]
+        return len(params) != len(kids) - 1 or bool(self._check_written(h, kids[1:], params, EMPTY_BINDINGS)[1])
 
     def _atom_typed(self, arg: Atom, b: Bindings) -> bool:
         """Whether an argument as written has the type `Atom` (cheap for untyped heads)."""
@@ -455,7 +538,7 @@ class Interpreter:
             self.arg_errors.clear()
         self.arg_errors[id(err)] = (err, call)
 
-    def _apply_rules(self, expr: Atom, b: Bindings, evaluate: bool = True) -> Gen:
+    def _apply_rules(self, expr: Atom, b: Bindings, evaluate: bool = True, expect: Atom | None = None) -> Gen:
         if expr.ground:  # type: ignore[attr-defined]
             # A ground call cannot see or bind the caller's variables: its body runs in a scope
             # of its own (empty bindings), so the rule's variables need no renaming per call
@@ -467,7 +550,8 @@ class Interpreter:
             results: list[Pair] = []
             for body in bodies:
                 if evaluate:
-                    rs = yield Tail((body, EMPTY_BINDINGS))
+                    rs = yield (Tail((body, EMPTY_BINDINGS)) if expect is None
+                                else Typed((body, EMPTY_BINDINGS, expect, True)))  # type: ignore[arg-type]
                 else:
                     ERRORS_MADE[0] += 1  # (the body may be an error atom, taken as it is)
                     rs = [(body, EMPTY_BINDINGS)] if body != EMPTY else []
@@ -487,9 +571,37 @@ class Interpreter:
             return [(bb.resolve(body), bb) for body, bb in rules if body != EMPTY]
         results = []
         for body, bb in rules:  # the rules in order, each body's results last first
-            rs = yield Tail((bb.resolve(body), bb))
+            rs = yield (Tail((bb.resolve(body), bb)) if expect is None
+                        else Typed((bb.resolve(body), bb, bb.resolve(expect), True)))  # type: ignore[arg-type]
             results.extend(rs[::-1] if len(rs) > 1 else rs)
         return results
+
+    def rule_results(self, atom: Atom, b: Bindings) -> list[Pair] | None:
+        """The bodies of the rules `(= atom body)`, unevaluated (hyperon's one `eval` step of a call
+        of no grounded operation); None when no rule applies (hyperon's `NotReducible`)."""
+        if type(atom) is Expression and atom.ground:
+            out: list[Pair] = []
+            for body in self._ground_bodies(atom):
+                tr = type(body)
+                if tr is Variable or (tr is Expression and not body.ground):  # type: ignore[attr-defined]
+                    body = rename_apart(body)
+                out.append((body, b))
+            return out or None
+        return [(bb.resolve(body), bb) for body, bb in self._matching_rules(atom, b)] or None
+
+    def grounded_once(self, atom: Expression, b: Bindings) -> list[Pair] | None:
+        """A grounded operation run once on its arguments as written (hyperon's `eval` of a grounded
+        call): its results, unevaluated; None when it does not apply to them (`NotReducible`)."""
+        kids = atom.children
+        try:
+            out = BUILTINS[kids[0].name][0](self, list(kids[1:]))  # type: ignore[attr-defined]
+        except NoReduce:
+            return None
+        except Fail as f:
+            return [(error(atom, f.message), b)]
+        except (TypeError, ValueError, AttributeError, IndexError):  # arguments of another kind
+            return None
+        return [(r, b) for r in out]
 
     def _call_builtin(self, atom: Atom, builtin: tuple[Any, ...], b: Bindings, tail: bool = True) -> Gen:
         fn = builtin[0]
@@ -560,12 +672,12 @@ class Interpreter:
         return list(space.query(pattern, b))
 
     def atoms_of(self, space: Any) -> list[Atom]:
-        """Every atom of a space (a durable one's in insertion order), a durable space's session overlay last."""
-        atoms = list(space.atoms(ordered=True) if isinstance(space, Store) else space.atoms())
+        """Every atom of a space in hyperon's order, a durable space's session overlay last."""
+        atoms = ordered_atoms(space) if isinstance(space, Store) else list(space.atoms())
         overlay = session_overlay(space) if isinstance(space, Store) else None
         return atoms + list(overlay.atoms()) if overlay is not None else atoms
 
-    def _rules_for(self, expr: Atom) -> list[tuple[Atom, Any, Any]] | None:
+    def _rules_for(self, expr: Atom) -> list[tuple[Atom, Any, Any, Any]] | None:
         head = expr.children[0] if type(expr) is Expression and expr.children else None
         key = (head.name, len(expr.children)) if type(head) is Symbol else None  # type: ignore[attr-defined]
         if key is None:
@@ -581,16 +693,21 @@ class Interpreter:
         if cached is None:
             return [body for body, _ in self._matching_rules(expr, EMPTY_BINDINGS)]
         out = []
+        paths = []
         args = expr.children  # type: ignore[attr-defined]
-        for rule, template, simple in cached:
+        for rule, template, simple, tpath in cached:
             body = rule.children[2]  # type: ignore[attr-defined]
             if simple is not None:  # head `(f $a $b ...)`, distinct variables: nothing to unify
                 out.append(instantiate(body, template, dict(zip(simple, args[1:]))))
+                paths.append(tpath)
                 continue
             bb = unify(expr, rule.children[1], EMPTY_BINDINGS)  # type: ignore[attr-defined]
             if bb is None:
                 continue
             out.append(instantiate(body, template, bb.links) if template is not FALLBACK else bb.resolve(body))
+            paths.append(tpath)
+        if len(out) > 1 and paths[0] is not None:
+            out = [out[i] for i in reorder_for(paths, _call_tokens(expr))]
         return out
 
     def _matching_rules(self, expr: Atom, b: Bindings) -> list[Pair]:
@@ -603,8 +720,9 @@ class Interpreter:
                 out.append((bb.resolve(body), bb))
             return out
         out = []
+        paths = []
         ground = expr.ground  # type: ignore[attr-defined]
-        for rule, _template, _simple in cached:
+        for rule, _template, _simple, tpath in cached:
             if not ground:
                 # the caller's variables must not meet the rule's: rename the whole rule apart
                 rule = rename_apart(rule)
@@ -613,9 +731,12 @@ class Interpreter:
             if bb2 is None:
                 continue
             out.append((rbody, bb2))
+            paths.append(tpath)
+        if len(out) > 1 and paths[0] is not None:
+            out = [out[i] for i in reorder_for(paths, _call_tokens(b.resolve(expr) if b.links else expr))]
         return out
 
-    def _load_rules(self, key: tuple[str, int]) -> list[tuple[Atom, Any, Any]] | None:
+    def _load_rules(self, key: tuple[str, int]) -> list[tuple[Atom, Any, Any, Any]] | None:
         """The candidate rules for a head and arity, when there are few enough to keep in memory."""
         if not isinstance(self.space, Store):
             return None
@@ -624,17 +745,19 @@ class Interpreter:
             return None
         name, arity = key
         probe = Expression((EQ, Expression((Symbol(name), *[Variable(f"a{i}") for i in range(arity - 1)])), Variable("b")))
-        rules: list[tuple[Atom, Any, Any]] = []
-        for bb in ordered_query(self.space, probe):  # the alternatives in hyperon's order: by insertion
+        rules: list[tuple[Atom, Any, Any, Any]] = []
+        for bb, tpath in ordered_matches(self.space, probe):  # the alternatives in hyperon's trie order
             rule = rename_apart(bb.resolve(probe))
             head_vars = {a for a in iter_atoms(rule.children[1]) if type(a) is Variable}  # type: ignore[attr-defined]
             template = body_template(rule.children[2], head_vars)  # type: ignore[attr-defined]
             hargs = rule.children[1].children[1:]  # type: ignore[attr-defined]
             simple = hargs if template is not FALLBACK and all(type(a) is Variable for a in hargs) \
                 and len(set(hargs)) == len(hargs) else None
-            rules.append((rule, template, simple))
+            rules.append((rule, template, simple, tpath))
             if len(rules) > 256:
                 return None
+        if len({head_tokens(r[3]) for r in rules}) < 2:  # one head for all: a call keeps this order
+            rules = [(r[0], r[1], r[2], None) for r in rules]
         # generic rules `(= $x ...)` also apply
         generic = Expression((EQ, Variable("x"), Variable("b")))
         for bb in run_query(self.space, generic):
@@ -692,6 +815,21 @@ class Interpreter:
         out = self.out if self.out is not None else sys.stdout
         out.write(text + "\n")
         out.flush()
+
+
+_NO_EXPECTATION = frozenset({"%Undefined%", "Atom", "Expression"})
+
+
+def _expected(t: Atom) -> Atom | None:
+    """What a value is checked against for an expected type (None: nothing to check)."""
+    if type(t) is Variable or (type(t) is Symbol and t.name in _NO_EXPECTATION):
+        return None
+    return t
+
+
+def _call_tokens(expr: Atom) -> list[Any]:
+    """The trie tokens of the query hyperon makes for a call: `(= call $X)`."""
+    return atom_tokens(Expression((EQ, expr, Variable("X"))))
 
 
 def _drop_errors(results: list[Pair]) -> list[Pair]:

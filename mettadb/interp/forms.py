@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from typing import Any
 
 from ..atoms import Atom, Expression, Grounded, Integer, String, Symbol, Variable, alpha_equal, fresh_variable, iter_atoms
 from ..bindings import EMPTY_BINDINGS, Bindings
 from ..errors import MettaDBError
 from ..parser import parse_file
-from ..spaces import MemorySpace, ModuleSpaceAtom, SpaceAtom, StateAtom
+from ..spaces import MemorySpace, ModuleSpaceAtom, SpaceAtom, StateAtom, rename_apart
 from ..unify import unify
 from .core import (
     ARROW,
@@ -25,6 +25,8 @@ from .core import (
     ERRORS_MADE,
     EXPRESSION_T,
     FALSE,
+    SPECIAL,
+    SPECIAL_ARITY,
     TRUE,
     UNDEFINED,
     UNIT,
@@ -33,12 +35,14 @@ from .core import (
     Pair,
     Special,
     Tail,
+    Typed,
     error,
     is_error,
     metatype,
     special,
     wrong_arity,
 )
+from .grounded import BUILTINS
 from .inference import match_types
 from .stdlib_docs import stdlib_docs
 
@@ -61,13 +65,27 @@ def _args(atom: Expression, n: int) -> tuple[Atom, ...] | None:
 def _if(it: Machine, atom: Expression, b: Bindings) -> Gen:
     a = atom.children[1:]
     cond, then, else_ = a
+    want = it.want  # what the context expects of the value (`if` returns `$t`): the branch's
+    if want is not None:
+        it.want = None
     out: list[Pair] = []
     checked = False
     for c, bb in (yield (cond, b))[::-1]:  # nested: alternatives last first, as hyperon
         if c == TRUE:
-            rs = yield Tail((bb.resolve(then), bb))
+            rs = yield (Tail((bb.resolve(then), bb)) if want is None
+                        else Typed((bb.resolve(then), bb, want, True)))  # type: ignore[arg-type]
         elif c == FALSE:
-            rs = yield Tail((bb.resolve(else_), bb))
+            rs = yield (Tail((bb.resolve(else_), bb)) if want is None
+                        else Typed((bb.resolve(else_), bb, want, True)))  # type: ignore[arg-type]
+        elif type(c) is Variable:
+            # hyperon's `if` is two rules, `(if True ...)` and `(if False ...)`: both bind the variable
+            for value, branch in ((TRUE, then), (FALSE, else_)):
+                b2 = unify(c, value, bb)
+                if b2 is not None:
+                    rs = yield (Tail((b2.resolve(branch), b2)) if want is None
+                                else Typed((b2.resolve(branch), b2, want, True)))  # type: ignore[arg-type]
+                    out.extend(rs[::-1] if len(rs) > 1 else rs)
+            continue
         else:
             # hyperon checks the condition as written against `Bool` before evaluating it; a
             # condition of another type does not reduce to True or False, so the (costly) check
@@ -103,14 +121,14 @@ def _let(it: Machine, atom: Expression, b: Bindings) -> Gen:
 @special("let*", "(-> Expression Atom %Undefined%)", arity=2, checked=True)
 def _let_star(it: Machine, atom: Expression, b: Bindings) -> Gen:
     a = atom.children[1:]
-    if type(a[0]) is not Expression:
-        return wrong_arity(atom, b)
     pairs, body = a
-    if not pairs.children:  # type: ignore[attr-defined]
+    if type(pairs) is not Expression or not pairs.children:
+        # hyperon's rule: what does not decons (`()`, or a symbol or variable, which pass the
+        # `Expression` parameter as untyped) gives the body
         return (yield Tail((body, b)))
-    first, *rest = pairs.children  # type: ignore[attr-defined]
+    first, *rest = pairs.children
     if type(first) is not Expression or len(first.children) != 2:
-        return [(error(atom, "let* expects pairs of (pattern value)"), b)]
+        return [(error(atom, "List of (<pattern> <atom>) pairs is expected as a second argument"), b)]
     inner = Expression((atom.children[0], Expression(rest), body)) if rest else body
     # hyperon's let* is a rule whose body (a `chain`) reduces to a `unify` that reduces to the `let`:
     # three evaluation steps below the call, so the let's results come back last first
@@ -122,12 +140,9 @@ def _case_like(it: Machine, atom: Expression, b: Bindings, evaluate: bool, branc
     """`case` (hyperon: a `function` collapsing the value's results and trying each in their order; a
     branch's results come back last first) and `switch` (a rule whose body `(id (switch-minimal ..))`
     gets the value as an argument: values last first, a branch's results in their order)."""
-    a = _args(atom, 2)
-    if a is None:
-        return wrong_arity(atom, b)
-    value, cases = a
-    if type(cases) is not Expression:
-        return [(error(atom, "case expects a tuple of (pattern result) pairs"), b)]
+    value, cases = atom.children[1:]
+    if type(cases) is not Expression:  # a symbol or a variable (untyped): no case matches
+        return []
     values = (yield (value, b)) if evaluate else [(value, b)]
     if switch and len(values) > 1:
         values = values[::-1]
@@ -153,12 +168,12 @@ def _case_like(it: Machine, atom: Expression, b: Bindings, evaluate: bool, branc
     return out
 
 
-@special("case", "(-> Atom Expression %Undefined%)")
+@special("case", "(-> Atom Expression %Undefined%)", arity=2, checked=True)
 def _case(it: Machine, atom: Expression, b: Bindings) -> Gen:
     return (yield from _case_like(it, atom, b, True))
 
 
-@special("switch", "(-> %Undefined% Expression %Undefined%)")
+@special("switch", "(-> %Undefined% Expression %Undefined%)", arity=2, checked=True)
 def _switch(it: Machine, atom: Expression, b: Bindings) -> Gen:
     return (yield from _case_like(it, atom, b, True, switch=True))
 
@@ -237,6 +252,10 @@ def _collapse_bind(it: Machine, atom: Expression, b: Bindings) -> Gen:
     variables = scope + [x for x in dict.fromkeys(x for x in iter_atoms(arg) if type(x) is Variable) if x not in b.links]
     out: list[Pair] = []
     errors: list[Pair] = []
+    if type(arg) is Expression and arg.children and it.ill_typed_head(arg):
+        # hyperon 0.2.10 checks the pair `(arg bindings)` as a call headed by the ill-typed `arg`
+        bound = BindingsAtom(tuple((v, b.resolve(v)) for v in variables if b.resolve(v) != v))
+        return [(_pair_call_error(it, Expression((b.resolve(arg), bound)), arg), b)]
     # like hyperon 0.2.10 at the top level: one pair per result, a nested evaluation's last first
     for r, bb in (yield (arg, b))[::-1]:
         bound = BindingsAtom(tuple((v, bb.resolve(v)) for v in variables if bb.resolve(v) != v))
@@ -250,6 +269,10 @@ def _collapse_bind(it: Machine, atom: Expression, b: Bindings) -> Gen:
             errors.append((r, b))
             continue
         out.append((Expression((Expression((bb.resolve(r), bound)),)), b))
+    if not out and not errors and (arg == Symbol("Empty") or (
+            type(arg) is Expression and arg.children[:1] == (Symbol("superpose-bind"),))):
+        # hyperon 0.2.10 runs these as minimal-interpreter values: nothing collected is `()`
+        return [(UNIT, b)]
     return out or errors
 
 
@@ -335,15 +358,160 @@ def _evaluate_first(n: int, reverse: bool = False) -> Special:
 
 
 special("id", "(-> $t $t)")(_evaluate_first(1, reverse=True))
-special("eval", "(-> Atom Atom)")(_evaluate_first(1))
-special("evalc", "(-> Atom SpaceType Atom)")(_evaluate_first(2))
 
 
-@special("chain", "(-> Atom Variable Atom %Undefined%)", arity=3)
+#: a step of hyperon's minimal interpreter: its results, or None for `NotReducible`
+Step = Generator[Pair, list[Pair], list[Pair] | None]
+#: forms that are grounded operations in hyperon 0.2.10: `eval` runs one with its arguments as
+#: written, and what it returns is not evaluated
+_GROUNDED_FORMS = frozenset({
+    "add-atom", "bind!", "change-state!", "get-atoms", "get-metatype", "get-state", "get-type",
+    "if-equal", "import!", "match", "new-space", "nop", "pragma!", "println!", "remove-atom", "sealed",
+    "superpose", "trace!"})
+#: hyperon 0.2.10's minimal instructions other than `eval` that `eval` runs as such
+_MINIMAL = frozenset({"chain", "unify", "function", "evalc"})
+_NOT_REDUCIBLE = Symbol("NotReducible")
+
+
+def _eval_step(it: Machine, x: Atom, b: Bindings) -> Step:
+    """hyperon 0.2.10's `eval` instruction: one step of `x`.  A grounded call runs once on its
+    arguments as written; a minimal instruction runs; anything else is looked up as `(= x $r)`.
+    What a step gives is not evaluated further, unless it is a `(function ...)`.  None when nothing
+    applies (hyperon's `NotReducible`: the `(eval x)` stays as written)."""
+    kids = x.children if type(x) is Expression else ()
+    head = kids[0] if kids else None
+    rs: list[Pair] | None
+    if type(head) is Symbol and head.name not in it.tokens:
+        assert isinstance(x, Expression)
+        name = head.name
+        if name == "eval" or name in _MINIMAL:
+            return (yield from _minimal(it, x, b))
+        form = SPECIAL.get(name)
+        if form is not None:
+            rs = _rule_step(x, b)
+            if rs is not _NO_RULE:
+                return rs
+            want = SPECIAL_ARITY.get(name)
+            if want is not None and len(kids) != want:
+                return None
+            if name == "capture":  # a grounded operation that evaluates its argument
+                rs = yield from form(it, x, b)
+            else:
+                rs = yield from _intercepted(it, form, x, b, name in _GROUNDED_FORMS)
+            return [p for p in rs if p[0] != _EMPTY]
+        if name in BUILTINS:
+            rs = it.grounded_once(x, b)
+        else:
+            rs = it.rule_results(x, b)
+    elif type(x) is Expression and (not kids or type(head) is Variable):
+        return None  # (hyperon 0.2.10 does not look up a call whose head is a variable)
+    else:
+        rs = it.rule_results(x, b)
+    if rs is None or (len(rs) == 1 and rs[0][0] == _NOT_REDUCIBLE):
+        return None
+    out: list[Pair] = []
+    for r, bb in rs:
+        if type(r) is Expression and len(r.children) == 2 and r.children[0] == Symbol("function"):
+            got = yield from _minimal(it, r, bb)
+            out.extend(got or [(r, bb)])
+        elif r != _EMPTY:
+            out.append((r, bb))
+    return out
+
+
+_EMPTY = Symbol("Empty")
+_NO_RULE: list[Pair] = []
+
+
+def _rule_step(x: Expression, b: Bindings) -> list[Pair] | None:
+    """One step of a call of a form that is a plain rule in hyperon 0.2.10's standard library (its
+    body, unevaluated; None: no rule applies); `_NO_RULE` for the other forms."""
+    name, args = x.children[0].name, x.children[1:]  # type: ignore[attr-defined]
+    if name in ("Error", "quote"):
+        return None
+    if name == "if":
+        if len(args) == 3 and args[0] in (TRUE, FALSE):
+            return [(args[1] if args[0] == TRUE else args[2], b)]
+        return None
+    if name == "let":
+        return [(Expression((Symbol("unify"), args[1], args[0], args[2], _EMPTY)), b)] if len(args) == 3 else None
+    if name in ("id", "noeval"):
+        return [(args[0], b)] if len(args) == 1 else None
+    return _NO_RULE
+
+
+def _intercepted(it: Machine, form: Special, x: Expression, b: Bindings, grounded: bool) -> Gen:
+    """Run a form for `eval`: what it would evaluate in tail position (a branch, a template) comes
+    back as written; so does an argument, for a form that is a grounded operation in hyperon."""
+    gen = form(it, x, b)
+    send: Any = None
+    try:
+        while True:
+            req = gen.send(send)
+            if grounded or isinstance(req, Tail):  # (a `Typed` request too)
+                send = [(req[0], req[1])]
+            else:
+                send = yield req
+    except StopIteration as stop:
+        return stop.value  # type: ignore[no-any-return]
+
+
+def _minimal(it: Machine, x: Atom, b: Bindings) -> Step:
+    """An atom as hyperon 0.2.10's minimal interpreter runs it inside `eval`: an instruction (`eval`,
+    `chain`, `unify`, `function`) runs, any other atom is a value; None for `NotReducible`."""
+    kids = x.children if type(x) is Expression else ()
+    name = kids[0].name if kids and type(kids[0]) is Symbol else None
+    if name in ("eval", "evalc") and len(kids) == (2 if name == "eval" else 3):
+        return (yield from _eval_step(it, kids[1], b))
+    if name == "chain" and len(kids) == 4 and type(kids[2]) is Variable:
+        first = yield from _minimal(it, kids[1], b)
+        out: list[Pair] = []
+        for r, bb in first if first is not None else [(_NOT_REDUCIBLE, b)]:
+            b2 = unify(kids[2], r, bb)
+            if b2 is not None:
+                got = yield from _minimal(it, b2.resolve(kids[3]), b2)
+                out.extend(got if got is not None else [(_NOT_REDUCIBLE, b2)])
+        return out
+    if name == "unify" and len(kids) == 5:
+        b2 = unify(kids[1], kids[2], b)
+        branch, bb = (b2.resolve(kids[3]), b2) if b2 is not None else (kids[4], b)
+        got = yield from _minimal(it, branch, bb)
+        return got if got is not None else [(_NOT_REDUCIBLE, bb)]
+    if name == "function" and len(kids) == 2:
+        out = []
+        for r, bb in (yield from _minimal(it, kids[1], b)) or []:
+            if type(r) is Expression and len(r.children) == 2 and r.children[0] == Symbol("return"):
+                out.append((r.children[1], bb))
+            elif is_error(r):
+                out.append((r, bb))
+            else:  # (as the `function` form: a body that returns nothing gives a fresh variable)
+                out.append((fresh_variable("result"), bb))
+        return out
+    if name == "collapse-bind" and len(kids) == 2:  # its argument's values, collected as pairs
+        got = (yield from _minimal(it, kids[1], b)) or []
+        pairs = [Expression((bb.resolve(r), BindingsAtom(tuple((v, bb.resolve(v)) for v in bb.links
+                                                                  if bb.resolve(v) != v))))
+                 for r, bb in got]
+        return [(Expression(pairs), b)]
+    if name == "superpose-bind":  # (it takes its argument as written)
+        return (yield (x, b))
+    if name in ("cons-atom", "decons-atom"):
+        return it.grounded_once(x, b) or [(x, b)]  # type: ignore[arg-type]
+    return [(x, b)]
+
+
+@special("eval", "(-> Atom Atom)", arity=1)
+def _eval(it: Machine, atom: Expression, b: Bindings) -> Gen:
+    rs = yield from _eval_step(it, atom.children[1], b)
+    return rs if rs is not None else [(atom, b)]
+
+
+special("evalc", "(-> Atom SpaceType Atom)", arity=2, checked=True)(_evaluate_first(2))
+
+
+@special("chain", "(-> Atom Variable Atom %Undefined%)", arity=3, checked=True)
 def _chain(it: Machine, atom: Expression, b: Bindings) -> Gen:
     a = atom.children[1:]
-    if type(a[1]) is not Variable:
-        return wrong_arity(atom, b)
     x, var, body = a
     out: list[Pair] = []
     for r, bb in (yield (x, b)):
@@ -356,14 +524,16 @@ def _chain(it: Machine, atom: Expression, b: Bindings) -> Gen:
 @special("function", "(-> Atom Atom)", arity=1)
 def _function(it: Machine, atom: Expression, b: Bindings) -> Gen:
     a = atom.children[1:]
+    if type(a[0]) is not Expression:  # hyperon 0.2.10's words for a minimal instruction's wrong argument
+        return [(error(atom, Symbol(f"expected: (function (: <body> Expression)), found: {atom}")), b)]
     out: list[Pair] = []
     for r, bb in (yield (a[0], b)):
         if type(r) is Expression and len(r.children) == 2 and r.children[0] == Symbol("return"):
             out.append((r.children[1], bb))
         elif is_error(r):
             out.append((r, bb))
-        else:
-            out.append((error(atom, Symbol("NoReturn")), bb))
+        else:  # hyperon 0.2.10: a body that returns nothing gives a fresh variable
+            out.append((fresh_variable("result"), bb))
     return out
 
 
@@ -599,7 +769,7 @@ special("assertIncludes", "(-> Atom Expression (->))")(_assert("assertIncludes",
 
 @special("get-type", "(-> Atom Atom)")
 def _get_type(it: Machine, atom: Expression, b: Bindings) -> Gen:
-    a = _args(atom, 1) or _args(atom, 2)
+    a = _args(atom, 1)
     if a is None:
         return wrong_arity(atom, b)
     x = a[0]
@@ -608,6 +778,38 @@ def _get_type(it: Machine, atom: Expression, b: Bindings) -> Gen:
     out: list[Pair] = []
     for t in it.types_of(x):  # like hyperon, a type is evaluated: `(Vec Number (+ 1 1))` -> `(Vec Number 2)`
         out.extend((yield (t, b)) if type(t) is Expression else [(t, b)])
+    return out
+
+
+@special("get-type-space", "(-> SpaceType Atom Atom)", arity=2, checked=True)
+def _get_type_space(it: Machine, atom: Expression, b: Bindings) -> Gen:
+    """The types of an atom in the given space (`get-type` is this one for `&self`)."""
+    target, x = atom.children[1:]
+    if type(x) is Symbol and x.name in it.tokens:
+        x = it.tokens[x.name]
+    if type(target) is Symbol and target.name in it.tokens:
+        spaces: list[Pair] = [(it.tokens[target.name], b)]
+    else:
+        spaces = yield (target, b)
+    out: list[Pair] = []
+    for sp, bb in spaces:
+        space = it.space_of(sp)
+        if space is None:
+            out.append((error(atom, Symbol("get-type-space expects a space as the first argument")), bb))
+            continue
+        where = it if space is it.space else it.spawn(space, it.base_dir)
+        for t in where.types_of(x):
+            out.extend((yield (t, bb)) if type(t) is Expression else [(t, bb)])
+    return out
+
+
+@special("add-reduct", "(-> SpaceType %Undefined% (->))", arity=2, checked=True)
+def _add_reduct(it: Machine, atom: Expression, b: Bindings) -> Gen:
+    """hyperon's rule `(= (add-reduct $dst $atom) (add-atom $dst $atom))`: the atom's values are added."""
+    target, x = atom.children[1:]
+    out: list[Pair] = []
+    for v, bb in (yield (x, b)):
+        out.extend((yield Tail((Expression((Symbol("add-atom"), target, v)), bb))))
     return out
 
 
@@ -648,7 +850,8 @@ def _remove_atom(it: Machine, sp: Any, a: tuple[Atom, ...], atom: Expression, b:
 special("add-atom", "(-> SpaceType Atom (->))", checked=True)(_space_then(_add_atom, 2))
 special("remove-atom", "(-> SpaceType Atom (->))", checked=True)(_space_then(_remove_atom, 2))
 special("get-atoms", "(-> SpaceType Atom)", checked=True)(
-    _space_then(lambda it, sp, a, atom, b: [(x, b) for x in it.atoms_of(sp)], 1))
+    # (each atom's variables fresh, as hyperon gives them)
+    _space_then(lambda it, sp, a, atom, b: [(rename_apart(x), b) for x in it.atoms_of(sp)], 1))
 
 
 @special("new-space", "(-> SpaceType)", arity=0)
@@ -885,6 +1088,23 @@ def _held(count: Callable[[Atom], int], x: Atom) -> int:
         return 0
 
 
+def _module_name_error(label: str, base_dir: str) -> str | None:
+    """hyperon 0.2.10's error for a module name whose parts (`:` separated) it cannot resolve: an
+    empty part, a name that starts with `:`, a first part naming no module here; None otherwise."""
+    if ":" not in label:
+        return None
+    if label.startswith(":"):
+        return f"Failed to resolve module top:{label}"
+    parts = label.split(":")
+    for i, part in enumerate(parts):
+        if not part:
+            return "Invalid module name format: top:" + ":".join(parts[:i]) + ":"
+    first = os.path.join(base_dir, parts[0])
+    if not (os.path.isdir(first) or os.path.isfile(first + ".metta")):
+        return f"Failed to resolve module top:{parts[0]}"
+    return None
+
+
 @special("import!", "(-> Atom Atom (->))", arity=2)
 def _import(it: Machine, atom: Expression, b: Bindings) -> Gen:
     a = atom.children[1:]
@@ -894,6 +1114,9 @@ def _import(it: Machine, atom: Expression, b: Bindings) -> Gen:
         # hyperon 0.2.10's words: a module name is ASCII letters, digits, `-`, `_` (`:` separating parts)
         shown = it.tokens.get(target.name, target) if type(target) is Symbol else target
         return [(error(Expression((atom.children[0], shown, name)), Symbol(f"Illegal module name: {label}")), b)]
+    bad = _module_name_error(label, it.base_dir)
+    if bad is not None:
+        return [(error(atom, Symbol(bad)), b)]
     rel = name.value if type(name) is String else str(name).replace(":", os.sep)
     if not rel.endswith(".metta"):
         rel += ".metta"

@@ -13,11 +13,20 @@ from collections.abc import Callable
 from typing import Any
 
 from ..atoms import Atom, Bool, Expression, Float, Integer, String, Symbol, Variable
+from ..errors import ParseError
 from ..parser import parse_script
 from .core import ARROW, BOOL_T, NUMBER_T, STRING_T, Fail, Machine, NoReduce
 
-__all__ = ["BUILTINS", "BUILTIN_TYPES", "FINAL_RESULTS", "NOEVAL_EXPRESSION_ARGS", "QUICK_BUILTINS", "Operation",
-           "signature_atom"]
+__all__ = [
+    "BUILTINS",
+    "BUILTIN_RETURNS",
+    "BUILTIN_TYPES",
+    "FINAL_RESULTS",
+    "NOEVAL_EXPRESSION_ARGS",
+    "QUICK_BUILTINS",
+    "Operation",
+    "signature_atom",
+]
 
 Operation = Callable[[Machine, list[Atom]], list[Atom]]
 
@@ -32,6 +41,17 @@ def _num_atom(v: int | float) -> Atom:
     return Integer(v) if isinstance(v, int) and not isinstance(v, bool) else Float(float(v))
 
 
+_I64 = 1 << 63
+
+
+def _i64(v: int | float, a: int | float, b: int | float) -> int | float:
+    """hyperon's integers are i64: a sum, difference or product of two of them wraps around (operands
+    outside i64, which hyperon cannot even read, keep Python's unbounded result)."""
+    if -_I64 <= v < _I64 or type(v) is not int or not (-_I64 <= a < _I64 and -_I64 <= b < _I64):
+        return v
+    return (v + _I64) % (_I64 << 1) - _I64
+
+
 def _int_div(a: int, b: int) -> int:
     q = abs(a) // abs(b)
     return q if (a >= 0) == (b >= 0) else -q
@@ -44,11 +64,14 @@ def _arith(op: str) -> Operation:
         a, b = _num(args[0]), _num(args[1])
         both_int = isinstance(a, int) and isinstance(b, int)
         if op == "+":
-            return [_num_atom(a + b)]
+            r = a + b
+            return [_num_atom(r if -_I64 <= r < _I64 else _i64(r, a, b))]
         if op == "-":
-            return [_num_atom(a - b)]
+            r = a - b
+            return [_num_atom(r if -_I64 <= r < _I64 else _i64(r, a, b))]
         if op == "*":
-            return [_num_atom(a * b)]
+            r = a * b
+            return [_num_atom(r if -_I64 <= r < _I64 else _i64(r, a, b))]
         if op == "/":
             if both_int:
                 if b == 0:
@@ -218,6 +241,27 @@ def _unique_atom(it: Machine, args: list[Atom]) -> list[Atom]:
     return [Expression(out)]
 
 
+def _multiset(kind: str) -> Operation:
+    """hyperon's `union-atom`, `intersection-atom`, `subtraction-atom`: the two expressions' children
+    as multisets (the first one's order kept; a union is the second's children after the first's)."""
+
+    def fn(it: Machine, args: list[Atom]) -> list[Atom]:
+        xs, ys = _expr_arg(args[0]), _expr_arg(args[1])
+        if kind == "union":
+            return [Expression(xs + ys)]
+        rest = list(ys)
+        out: list[Atom] = []
+        for x in xs:
+            held = x in rest
+            if held:
+                rest.remove(x)
+            if held == (kind == "intersection"):
+                out.append(x)
+        return [Expression(out)]
+
+    return fn
+
+
 def _format_args(it: Machine, args: list[Atom]) -> list[Atom]:
     if type(args[0]) is not String:
         raise Fail(Symbol("format-args expects format string as a first argument and expression as a second argument"))
@@ -238,10 +282,13 @@ def _repr(it: Machine, args: list[Atom]) -> list[Atom]:
 def _parse(it: Machine, args: list[Atom]) -> list[Atom]:
     if type(args[0]) is not String:
         raise NoReduce
-    atoms = [a for _, a in parse_script(args[0].value)]
-    if len(atoms) != 1:
+    try:
+        atoms = [a for _, a in parse_script(args[0].value)]
+    except ParseError:  # hyperon 0.2.10 leaves the call as it is
+        raise NoReduce from None
+    if not atoms:
         raise Fail("parse expects exactly one atom")
-    return atoms
+    return atoms[:1]  # (hyperon reads the first atom of the text)
 
 
 def _string_to_chars(it: Machine, args: list[Atom]) -> list[Atom]:
@@ -278,7 +325,7 @@ BUILTINS: dict[str, tuple[Operation, tuple[str, ...] | None, str]] = {
     "not": (_logic("not"), ("Bool",), "Bool"),
     "pow-math": (_pow, ("Number", "Number"), "Number"),
     "sqrt-math": (_math1(math.sqrt), ("Number",), "Number"),
-    "abs-math": (_math1(abs, keep_int=True), ("Number",), "Number"),
+    "abs-math": (_math1(lambda v: _i64(abs(v), v, 0), keep_int=True), ("Number",), "Number"),
     "log-math": (_log, ("Number", "Number"), "Number"),
     "trunc-math": (_math1(lambda v: float(math.trunc(v))), ("Number",), "Number"),
     "ceil-math": (_math1(lambda v: float(math.ceil(v))), ("Number",), "Number"),
@@ -298,10 +345,13 @@ BUILTINS: dict[str, tuple[Operation, tuple[str, ...] | None, str]] = {
     "decons-atom": (_decons, ("Expression",), "Atom"),
     "size-atom": (_size, ("Expression",), "Number"),
     "index-atom": (_index, ("Expression", "Number"), "Atom"),
-    "min-atom": (_minmax(min), ("Expression",), "Number"),
-    "max-atom": (_minmax(max), ("Expression",), "Number"),
+    "min-atom": (_minmax(min), (_U,), "Number"),
+    "max-atom": (_minmax(max), (_U,), "Number"),
     "sort-strings": (_sort_strings, ("Expression",), "Expression"),
     "unique-atom": (_unique_atom, ("Expression",), "Expression"),
+    "union-atom": (_multiset("union"), ("Expression", "Expression"), "Atom"),
+    "intersection-atom": (_multiset("intersection"), ("Expression", "Expression"), "Atom"),
+    "subtraction-atom": (_multiset("subtraction"), ("Expression", "Expression"), "Atom"),
     "format-args": (_format_args, ("String", "Expression"), "String"),
     "repr": (_repr, (_U,), "String"),
     "parse": (_parse, ("String",), "Atom"),
@@ -314,15 +364,43 @@ BUILTIN_TYPES = {k: tuple(_CANONICAL.get(t) or Symbol(t) if not t.startswith("$"
 #: pure operations on grounded values (every parameter `Number`, `String`, `Bool` or `$t`), which the
 #: driver answers without generators when the arguments are literals that plainly fit: name -> (function,
 #: parameter types)
-QUICK_BUILTINS = {k: (v[0], BUILTIN_TYPES[k]) for k, v in BUILTINS.items()
+QUICK_BUILTINS = {k: (v[0], BUILTIN_TYPES[k], _CANONICAL.get(v[2])) for k, v in BUILTINS.items()
                   if v[1] is not None and all(t in _CANONICAL or t.startswith("$") for t in v[1])}
+
+def _says(message: str, fn: Operation) -> Operation:
+    """A math operation given a non-number its parameter type let pass (an untyped symbol): hyperon
+    0.2.10's error `message` instead of leaving the call as it is."""
+
+    def op(it: Machine, args: list[Atom]) -> list[Atom]:
+        try:
+            return fn(it, args)
+        except NoReduce:
+            raise Fail(Symbol(message)) from None
+
+    return op
+
+
+for _name in ("abs-math", "sqrt-math"):
+    BUILTINS[_name] = (_says(f"{_name} expects one argument: number", BUILTINS[_name][0]), *BUILTINS[_name][1:])
+for _name in ("cos-math", "sin-math", "tan-math", "acos-math", "asin-math", "atan-math", "ceil-math",
+              "floor-math", "round-math", "trunc-math", "isnan-math", "isinf-math"):
+    BUILTINS[_name] = (_says(f"{_name} expects one argument: input number", BUILTINS[_name][0]), *BUILTINS[_name][1:])
+BUILTINS["log-math"] = (_says("log-math expects two arguments: base (number) and input value (number)",
+                              BUILTINS["log-math"][0]), *BUILTINS["log-math"][1:])
+BUILTINS["pow-math"] = (_says("pow-math expects two arguments: number (base) and number (power)",
+                              BUILTINS["pow-math"][0]), *BUILTINS["pow-math"][1:])
+QUICK_BUILTINS.update({k: (BUILTINS[k][0], *QUICK_BUILTINS[k][1:]) for k in QUICK_BUILTINS if k.endswith("-math")})
+
+#: each grounded operation's declared return type
+BUILTIN_RETURNS: dict[str, Atom] = {k: _CANONICAL.get(v[2]) or Symbol(v[2]) for k, v in BUILTINS.items()}
 #: operations whose Expression-typed arguments stay unevaluated (hyperon 0.2.10 checks an expression
 #: argument's meta-type and passes it as written: `(size-atom (+ 1 2))` is 3); min-atom and max-atom
 #: evaluate theirs
 NOEVAL_EXPRESSION_ARGS = {"car-atom", "cdr-atom", "cons-atom", "decons-atom", "size-atom", "index-atom", "sort-strings",
-                          "unique-atom", "format-args"}
+                          "unique-atom", "format-args", "union-atom", "intersection-atom", "subtraction-atom"}
 #: results that are final (not evaluated again)
-FINAL_RESULTS = {"cons-atom", "decons-atom", "index-atom", "parse", "unique-atom", "sort-strings", "stringToChars"}
+FINAL_RESULTS = {"cons-atom", "decons-atom", "index-atom", "parse", "unique-atom", "sort-strings", "stringToChars",
+                 "union-atom", "intersection-atom", "subtraction-atom"}
 
 
 def type_atom(name: str) -> Atom:
