@@ -180,6 +180,8 @@ class KeyRuns:
         self.premerged = 0
         self._made = 0  # run files named so far
         self._thinned = 0  # times the samples were halved
+        #: merge with the keys left in memory as they are even when there are runs on disk (see `buckets`)
+        self.hold = False
 
     @staticmethod
     def _sorted(keys: list[bytes]) -> list[bytes]:
@@ -239,7 +241,7 @@ class KeyRuns:
 
     def buckets(self) -> Iterator[tuple[bytes, bytes | None, list[bytes]]]:
         """Yield (lo, hi, keys) for consecutive ranges covering every key; keys sorted, hi None = no bound."""
-        if self._runs and self.keys:
+        if self._runs and self.keys and not self.hold:
             # with runs on disk the keys left in memory are one more: held whole through the merge (and
             # kept for a rerun), they would be up to the budget on top of the merge's own memory
             self.spill()

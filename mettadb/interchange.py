@@ -121,16 +121,21 @@ def read_paths(stream: IO[bytes], source: str = "<paths>") -> Iterator[tuple[byt
 
 
 def paths_blocks(stream: IO[bytes], source: str = "<paths>", block_size: int = 4 << 20,
-                 numbered: bool = True) -> Iterator[tuple[bytes, int]]:
+                 numbered: bool = True, taper: int = 0) -> Iterator[tuple[bytes, int]]:
     """Decompressed `.paths` data in blocks of whole records: (block, number of its first record).
 
     With `numbered` False the number is 0 and runs of records shorter than 256
     bytes are skipped over by one regex match instead of record by record
     (for workers, which only need a number to name a bad record; a load that
-    meets one reads the dump again numbered).  Raises DecodeError for a
-    stream that is not zlib, is corrupt or ends inside a record.
+    meets one reads the dump again numbered).  With `taper` (the stream's
+    compressed size), blocks near the end shrink to a quarter of what is left
+    (estimated from the compression so far), down to 1/16 of `block_size`: the
+    processes sharing them finish together.  Raises DecodeError for a stream
+    that is not zlib, is corrupt or ends inside a record.
     """
     d, buf = _open_zlib(stream, source)
+    full = block_size
+    out = 0  # decompressed bytes yielded (with buf: made so far)
     unpack = _U32.unpack_from
     skip = None if numbered else _skip_pattern().match
     n = 1
@@ -154,7 +159,12 @@ def paths_blocks(stream: IO[bytes], source: str = "<paths>", block_size: int = 4
         if pos and (pos >= block_size or eof):
             yield buf[:pos], n if numbered else 0
             n += count
+            out += pos
             buf, pos, count = buf[pos:], 0, 0
+            read = stream.tell() if taper else 0  # compressed bytes read
+            if read:
+                left = (taper - read) * (out + len(buf)) // read + len(buf)
+                block_size = max(full >> 4, min(full, left // 4))
             if len(buf) >= block_size:
                 continue
         if eof:

@@ -330,11 +330,16 @@ def _bulk_load(store: Store, sources: tuple[Source, ...], positions: list[int | 
                     report.bangs += st.bangs
                     report.bytes_read += st.bytes_read
             report.stages["parse"] = time.perf_counter() - t
-            if akeys.spilled or rkeys.spilled:
-                # a load that already has runs on disk merges from files alone: keys left in memory
-                # (up to the budget, by chance) would be held through both merges
+            held = len(akeys.keys) + len(rkeys.keys)
+            small = held + akeys.spilled + rkeys.spilled <= 2 * bulk_mod.RUN_KEYS
+            if (akeys.spilled or rkeys.spilled) and not small:
+                # a large load that already has runs on disk merges from files alone: keys left in
+                # memory (up to the budget, by chance) would be held through both merges
                 akeys.spill()
                 rkeys.spill()
+            # a small one (the loader's share of a parallel load) keeps them: they are no more than it held
+            # while parsing, and writing and re-reading them took ~0.1 s of a 1M-atom load's serial tail
+            akeys.hold = rkeys.hold = small
             end = base + (report.bytes_read if fmt == "metta" else report.bytes_read // 5 + 1)
             with _BulkLock(store.path):
                 for _attempt in range(3):

@@ -5,7 +5,9 @@ primary keys of ground atoms with plain keys and the reverse-index keys of
 those that have one, in `KeyRuns`; every other atom (variables, hashed keys)
 in a dict of its own.  A large text file is cut into byte ranges at line
 starts that open a top-level expression (a `.paths` dump into blocks of whole
-decompressed records, as the loader reads it); the ranges go to one queue,
+decompressed records, as the loader reads it, smaller toward its end so that
+the processes finish together, each handed to a worker as a file in the load's
+temporary directory); the ranges go to one queue,
 and each is parsed, encoded and sorted into run files by a worker process
 (forked: nothing is imported again) unless the loader, which keeps its keys
 in memory, takes it because the workers are busy.  Workers only ever get
@@ -292,6 +294,10 @@ class _Reader:
         name = self.sources[src]
         if self.fmt == "paths":
             block, first, before = payload
+            if isinstance(block, str):  # spooled (see `_spooled`)
+                with open(block, "rb") as f:
+                    block = f.read()
+                os.unlink(payload[0])
             res.read = collect_block(block, first, name, self.seen, akeys, rkeys, res.complex_, budget,
                                      number=self.number, seq=block_seq(self.number, before))
             res.bytes_read = len(block)
@@ -303,6 +309,17 @@ class _Reader:
                                     seq=self.number.base + self.offsets[src] + start)
             res.bangs, res.bytes_read = st.bangs, st.bytes_read
         return res
+
+
+def _spooled(task: Task, tmp: str) -> Task:
+    """A `.paths` task with its block in a file in `tmp`, for a worker: a queue pipes a big message from
+    its feeder thread 64 KiB at a time, each write waiting for the GIL while the loader parses (a 4 MiB
+    block took up to ~0.3 s to arrive, the worker idle meanwhile)."""
+    index, src, (block, first, before) = task
+    path = os.path.join(tmp, f"block-{index}")
+    with open(path, "wb") as f:
+        f.write(block)
+    return index, src, (path, first, before)
 
 
 def _worker(reader: _Reader, tasks: Any, results: Any, tmp: str, budget: int) -> None:
@@ -379,7 +396,7 @@ def _tasks(sources: list[str], fmt: str, jobs: int) -> tuple[list[Task] | None, 
         k = before = 0
         for i, s in enumerate(sources):
             with open(s, "rb") as f:
-                for block, first in paths_blocks(f, s, PATHS_BLOCK, numbered=False):
+                for block, first in paths_blocks(f, s, PATHS_BLOCK, numbered=False, taper=os.path.getsize(s)):
                     yield k, i, (block, first, before)
                     before += len(block)
                     k += 1
@@ -483,7 +500,7 @@ def _parallel(sources: list[str], fmt: str, tasks: Iterator[Task], nworkers: int
             if state["failed"] or error:
                 break
             if state["sent"] - state["received"] < ahead:
-                todo.put(task)
+                todo.put(_spooled(task, tmp) if fmt == "paths" else task)
                 state["sent"] += 1
                 continue
             try:
@@ -491,6 +508,20 @@ def _parallel(sources: list[str], fmt: str, tasks: Iterator[Task], nworkers: int
             except (MalformedRange, DecodeError):
                 state["failed"] = True
                 break
+        # all read: the tasks still queued are taken back, not left waiting for a worker's current one
+        while not (state["failed"] or error):
+            try:
+                task = todo.get(timeout=0.01)
+            except queue.Empty:
+                break
+            try:
+                done[task[0]] = reader.run(task, akeys, rkeys, budget)
+            except (MalformedRange, DecodeError):
+                state["failed"] = True
+        if not (state["failed"] or error):
+            # the loader's own keys, sorted while the workers finish (the merge then finds them sorted)
+            akeys.keys.sort()
+            rkeys.keys.sort()
     finally:
         for _ in procs:
             todo.put(None)

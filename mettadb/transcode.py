@@ -70,7 +70,8 @@ def transcode_file(
     atom is an expression of arity >= 3 whose head is a symbol, else None.
     `!` expressions are skipped and counted in `stats.bangs`.  With `keys`,
     runs of top-level lines that are flat expressions of 1-5 short words
-    (`(parent P1 "Ann")`) are not yielded: their primary keys and reverse
+    (`(parent P1 "Ann")`), or short nested ones of plain words
+    (`(Evaluation (Predicate likes) (List P1 P2))`), are not yielded: their primary keys and reverse
     keys are appended to `keys[0]` and `keys[1]` a block at a time, and
     `keys[2](n)` is called after each block with how many.  With `number`
     too, those keys end in their atoms' insertion numbers (see `Numbered`;
@@ -211,6 +212,7 @@ def _transcode(
             bcache[w] = b
         return b
 
+    shapes: dict[bytes, tuple[bytes, bytes | None]] = {}  # of nested lines (`_nested_keys`)
     parts: list[bytes] = []  # tokens of the atom being built
     opens: list[int] = []  # index in parts of each open '(' placeholder
     counts: list[int] = []  # children seen so far at each open level
@@ -231,26 +233,35 @@ def _transcode(
         fast: list[tuple[bytes, bytes, bytes, int]] = []
         fast3: list[tuple[bytes, bytes, bytes, int]] = []
         fast3n: list[tuple[bytes, bytes, bytes, int]] = []
+        nested: list[tuple[bytes, int]] = []
         if keys is not None:
-            rows: list[tuple[bytes, bytes, bytes, bytes, bytes, bytes, bytes, bytes]] = lines_of(bblock)
+            rows: list[tuple[bytes, bytes, bytes, bytes, bytes, bytes, bytes, bytes, bytes]] = lines_of(bblock)
             rows.pop()  # the empty match at the end (a line the per-line path does not see)
         else:
             lines = bblock.split(b"\n")
             if not lines[-1]:
                 lines.pop()  # the block ends with a newline
-            rows = [(e, e, e, e, e, e, e, line) for line in lines]
-        for x, y, z, f, b, p, q, line in rows:
-            if x or b or p:  # a line `_fast_keys` can take
+            rows = [(e, e, e, e, e, e, e, e, line) for line in lines]
+        for x, y, z, f, b, p, q, nest, line in rows:
+            if x or b or p or nest:  # a line taken in bulk (`_fast_keys`, `_nested_keys`)
                 if not counts and not pending and not bang:
                     if z:
                         fast3.append((x, y, z, k))
                     elif x:
                         fast3n.append((x, y, f, k))
+                    elif nest:
+                        nested.append((nest, k))
                     else:
                         fast.append((b, p, q, k))
                     k += 1
                     continue
-                line = b"(" + (x + b" " + y + b" " + (z or f) if x else b or p + b" " + q) + b")"
+                if x:
+                    body = x + b" " + y + b" " + (z or f)
+                elif b or p:
+                    body = b or p + b" " + q
+                else:
+                    body = nest
+                line = b"(" + body + b")"
             if not counts and not pending and not bang:
                 m = simple(line)
                 if m is not None:
@@ -346,7 +357,7 @@ def _transcode(
                 if varnames:
                     varnames = []
                     varidx = {}
-        if fast or fast3 or fast3n:
+        if fast or fast3 or fast3n or nested:
             assert keys is not None
             t, a3 = _SYM, _ARITY[3]
             if number is not None:
@@ -364,7 +375,9 @@ def _transcode(
                 else:
                     keys[0].extend([a3 + x + y + f for x, y, f, _ in three])
                 keys[1].extend([a3 + x + f + y for x, y, f, _ in three])
-            n = _fast_keys(fast, keys[0], keys[1], btok, number) + len(fast3) + len(fast3n)
+            if nested:
+                _nested_keys(nested, keys[0], keys[1], btok, shapes, nb)
+            n = _fast_keys(fast, keys[0], keys[1], btok, number) + len(fast3) + len(fast3n) + len(nested)
             st.atoms += n
             keys[2](n)
     if opens or bang or pending:
@@ -398,6 +411,62 @@ def _fast_keys(lines: list[tuple[bytes, bytes, bytes, int]], akeys: list[bytes],
     return len(toks)
 
 
+def _nested_keys(lines: list[tuple[bytes, int]], akeys: list[bytes], rkeys: list[bytes],
+                 btok: Callable[[bytes], bytes], shapes: dict[bytes, tuple[bytes, bytes | None]], nb: Numbered) -> None:
+    """Append the keys of top-level lines with nested expressions (`_NESTED`: `(f (g a) b)`, each
+    with its number) to `akeys` and `rkeys`, as the per-line path encodes them.
+
+    A line's shape (its parentheses and spaces, the words deleted) gives templates of its primary
+    and reverse keys with a `%s` per word, made once per shape (`shapes`); a word's token is its
+    length tag and text when it starts above `@`, else `btok`'s.
+    """
+    t, pack, tag = _SYM, nb.pack, nb.tag
+    get = shapes.get
+    tpls = [get(s) or _nested_template(s, shapes) for s in [body.translate(None, _NOT_SHAPE) for body, _ in lines]]
+    toks = [tuple([t[len(w)] + w if w[0] > 64 else btok(w) for w in body.translate(_PARENS_TO_SPACE).split()])
+            for body, _ in lines]
+    akeys += [a % tk + pack(tag, i) for (a, _), tk, (_, i) in zip(tpls, toks, lines)]
+    rkeys += [r % (tk[0], *tk[:0:-1]) for (_, r), tk in zip(tpls, toks) if r is not None and tk[0][0] > 0xC0]
+
+
+def _nested_template(shape: bytes, shapes: dict[bytes, tuple[bytes, bytes | None]]) -> tuple[bytes, bytes | None]:
+    """The key templates of a nested line's shape (see `_nested_keys`): the primary key's, and the
+    reverse key's when the per-line path would give the atom one (a word for head, >= 3 children;
+    the head's token must also be above 0xC0, which the caller checks)."""
+    # a word stands at the start unless a `(` does, after each `(`, and after each space not before a `(`
+    parts: list[bytes | None] = []  # arity tokens, None for a word
+    opens: list[int] = []
+    counts = [0]
+    expect_word = True
+    for c in shape:
+        if expect_word and c != 0x28:  # `(`
+            parts.append(None)
+            counts[-1] += 1
+        expect_word = c in (0x20, 0x28)
+        if c == 0x28:
+            counts[-1] += 1
+            opens.append(len(parts))
+            parts.append(b"")
+            counts.append(0)
+        elif c == 0x29:  # `)`
+            parts[opens.pop()] = _ARITY[counts.pop()]
+    if expect_word:
+        parts.append(None)
+        counts[-1] += 1
+    parts.insert(0, _ARITY[counts[0]])
+
+    def template(ps: list[bytes | None]) -> bytes:
+        return b"".join(b"%s" if p is None else p.replace(b"%", b"%%") for p in ps)
+
+    rev = None
+    if len(parts) > 3 and 3 <= counts[0] and parts[1] is None:
+        rev = template([parts[0], parts[1], *parts[:1:-1]])
+    if len(shapes) >= 4096:
+        shapes.clear()
+    tpl = shapes[shape] = (template(parts), rev)
+    return tpl
+
+
 def _byte_blocks(stream: IO[bytes], source: str, block_size: int) -> Iterator[tuple[bytes, bool]]:
     """Raw blocks of whole lines, checked to be UTF-8 (errors re-raised by the precise path)."""
     for buf, last in line_blocks(stream, block_size):
@@ -420,15 +489,27 @@ _STRING = rb'"[^"\\\x00-\x1f\x7f-\xff]*"'
 _LINE_BODY = rb"\((?=[^\n]{1,63}\)\n)(?:(" + _WORDS + rb")|(" + _WORDS + rb") (" + _STRING + rb"))\)\n"
 # a word whose token is its length tag and its text: a plain symbol, a canonical integer or a
 # plain string, < 64 bytes
-_WORD3 = (rb'[\x41-\x7f][^\s()";$\x00\x80-\xff]{0,62}|(?:0|-?[1-9][0-9]{0,60})(?=[ )])|"[^"\\\x00-\x1f\x7f-\xff]{0,61}"')
+_WORD3 = (rb'[\x41-\x7f][^\s()";$\x00\x80-\xff]{0,62}+|(?:0|-?[1-9][0-9]{0,60}+)(?=[ )])|"[^"\\\x00-\x1f\x7f-\xff]{0,61}+"')
 # a word that `btok` encodes (a float, a non-canonical integer, `-`, ...), < 64 bytes
-_NUMBER = rb'[-+.0-9][^\s()";$\x00\x80-\xff]{0,62}'
+_NUMBER = rb'[-+.0-9][^\s()";$\x00\x80-\xff]{0,62}+'
+# a top-level line with nested expressions, taken whole (group 8 of `_LINES`): `(` and `)\n` around at
+# most 62 bytes (so every word is < 64 bytes and every expression has < 32 children) of words and
+# parenthesised runs of words (`(Evaluation (Predicate likes) (List P2 P8)))`), one space between
+# any two, without strings, comments, variables, empty expressions, control or non-ASCII bytes
+_NWORD = rb'[^\x00-\x20()";$\x7f-\xff]++'
+_NITEM = rb"(?:" + _NWORD + rb"|\(" + _NWORD + rb"(?: " + _NWORD + rb")*\))"
+_NESTED = rb"\((?=[^\n]{1,62}\)\n)(" + _NITEM + rb"(?: " + _NITEM + rb")*)\)\n"
+# what `_nested_keys` keeps of a line to name its shape, and how it splits the words
+_NOT_SHAPE = bytes(c for c in range(256) if c not in b"() ")
+_PARENS_TO_SPACE = bytes.maketrans(b"()", b"  ")
+# (repeats are possessive where what must follow is outside their class: sre then keeps no
+# backtracking state, ~10% of the `findall`)
 #: every line of a block: `(head w1 w2)` of such words (groups 1-3; the common case, encoded without
 #: splitting), or with a last word `btok` encodes (group 4 for group 3), one `_LINE_BODY` (groups 5-7),
-#: or any other line (group 8, without its newline)
-_LINES = re.compile(rb"\(([\x41-\x7f][^\s()\";$\x00\x80-\xff]{0,62}) (" + _WORD3 + rb") (?:(" + _WORD3 + rb")|("
+#: or a nested line (group 8, `_NESTED`), or any other line (group 9, without its newline)
+_LINES = re.compile(rb"\(([\x41-\x7f][^\s()\";$\x00\x80-\xff]{0,62}+) (" + _WORD3 + rb") (?:(" + _WORD3 + rb")|("
                     + _NUMBER + rb"))\)\n|"
-                    + _LINE_BODY + rb"|([^\n]*)(?:\n|\Z)")
+                    + _LINE_BODY + rb"|" + _NESTED + rb"|([^\n]*+)(?:\n|\Z)")
 _FLAT_RE = re.compile(
     r"\s*+(?:\(([^()\";\x00]*)\)|(" + "|".join((OPEN, CLOSE, STRING, WORD, COMMENT, UNTERMINATED_STRING, r"\x00")) + "))"
 )

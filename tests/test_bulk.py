@@ -260,3 +260,78 @@ def test_bulk_loads_parse_in_workers_and_agree(tmp_path, monkeypatch):
     assert r.exit_code == 0 and "loaded" in r.stderr
     r = CliRunner().invoke(cli, ["--db", str(tmp_path / "cli"), "load", "--jobs", "-1", str(kb)])
     assert r.exit_code == 1 and r.stderr.startswith("Error: Invalid value for '--jobs'")
+
+
+def slot_bytes(path):
+    """Every (key, value) of the live slot's databases and the space's `seq`, as stored."""
+    from mettadb.store import Store
+
+    with Store(path, readonly=True) as store, store.read() as txn:
+        dbs = store.slot_dbs(store.slot)
+        out = {name: list(txn.cursor(db=getattr(dbs, name)).iternext()) for name in ("atoms", "rev", "vx", "heads")}
+        out["seq"] = txn.get(b"seq", db=store.meta_db)
+        return out
+
+
+def write_nested(path, n, sep, seed=5):
+    """Lines with nested expressions (words, numbers, strings with spaces and escapes, variables), each with
+    `sep` between the head and the rest: a tab keeps every line off the bulk text path, a space does not."""
+    rnd = random.Random(seed)
+    words = ["a", "P1", "likes", "007", "-3", "1.5", "0.114", "%s", "&self", "'q", '"Ann 0"', '"x\\"y"', "$x", "True"]
+
+    def item(depth):
+        if depth and rnd.random() < 0.4:
+            return "(" + " ".join(item(depth - 1) for _ in range(rnd.randrange(1, 4))) + ")"
+        return rnd.choice(words)
+
+    lines = []
+    for i in range(n):
+        head = rnd.choice(["Evaluation", "f", "g"])
+        rest = " ".join(item(2) for _ in range(rnd.randrange(1, 4)))
+        lines.append(f"({head}{sep}(List P{i % 50} {rnd.randrange(9)}) {rest})")
+        if i % 7 == 0:
+            lines.append(f"(h{sep}P{i % 13} {i % 5} x)")
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_nested_lines_taken_in_bulk_store_the_bytes_of_the_per_atom_path(tmp_path, small_runs):
+    fast = write_nested(tmp_path / "fast.metta", 3000, " ")
+    slow = write_nested(tmp_path / "slow.metta", 3000, "\t")  # the same atoms at the same byte offsets
+    assert os.path.getsize(fast) == os.path.getsize(slow)
+    for duplicates in (False, True):
+        for f in (fast, slow):
+            with mettadb.open(tmp_path / f"{f.stem}-{duplicates}") as sp:
+                sp.load(f, bulk=True, duplicates=duplicates)
+                sp.load(f, bulk=True, duplicates=duplicates)  # merged with itself
+                assert sp.check() == []
+        a, b = slot_bytes(tmp_path / f"fast-{duplicates}"), slot_bytes(tmp_path / f"slow-{duplicates}")
+        assert len(a["atoms"]) > 2000 and len(a["rev"]) > 1000
+        assert a == b
+
+
+def test_a_small_parallel_load_merges_the_loaders_keys_from_memory(tmp_path, monkeypatch):
+    """The loader's own keys of a load of at most twice the budget are merged with the workers' runs as they
+    are, not written to a run and read back; the space is the same, byte for byte."""
+    import mettadb.pload
+
+    monkeypatch.setattr(mettadb.pload, "MIN_CHUNK", 8192)
+    monkeypatch.setattr(mettadb.pload, "MAX_CHUNK", 16384)
+    seen = []
+    real = mettadb.loading.SlotBuilder.build
+
+    def build(self, akeys, rkeys, complex_):
+        seen.append((len(akeys.keys), len(rkeys.keys), akeys.spilled, rkeys.spilled))
+        return real(self, akeys, rkeys, complex_)
+
+    monkeypatch.setattr(mettadb.loading.SlotBuilder, "build", build)
+    kb = write_kb(tmp_path / "kb.metta", 6000)
+    for name, run_keys in (("held", mettadb.bulk.RUN_KEYS), ("spilled", 4000)):
+        monkeypatch.setattr(mettadb.bulk, "RUN_KEYS", run_keys)  # 4000: the load is large, its keys are spilled
+        with mettadb.open(tmp_path / name) as sp:
+            assert sp.load(kb, bulk=True, jobs=2).workers == 1
+            sp.load(kb, bulk=True, jobs=2, duplicates=True)  # merged with the live slot too
+            assert sp.check() == []
+    assert slot_bytes(tmp_path / "held") == slot_bytes(tmp_path / "spilled")
+    assert [bool(a and r) for a, r, _, _ in seen] == [True, True, False, False]
+    assert all(sa and sr for _, _, sa, sr in seen)  # the workers' runs

@@ -177,6 +177,8 @@ BULK_LINES = [
     "(Evaluation (Predicate likes) (List P2 P8331))", '("s" a b)', "(1 2 3)", "(1.5 a b)", '(n "a (b) c" x)',
     '(n a "x\\"y")', "(x " + "L" * 70 + " y)", "(x " + "M" * 63 + " y)", "(x $v y)", "(p a b) ; c", " (p a b)",
     "(p  a b)", "(p\ta b)", "(p a b)\r", "", "; comment", "(True False x)", "(é a b)", "(p - +)",
+    "(f (g a) b c)", "((g a) b c)", "(f (g) (h 1 -2 007) 1.5)", "(7 (a b) c)", "(f (a b))", "(f a (b c) (d e f))",
+    "(% (%s x) %d y)", "(f (g $x) c)", "(f (g \"s t\") c)", "(f (g (h a)) c)", "(f () c)", "(f  (g a) c)",
 ]
 BULK_TRAPS = [
     "(outer\n(p a b)\n(q c d))", "!\n(p a b)", '(s "two\n(p a b)\nlines")', "! (p a b)", "(open\n(p a b)\n)",
@@ -189,6 +191,34 @@ def test_bulk_lines_give_the_keys_of_the_per_line_path(block_size: int):
     (ak, rk, other, _), (bk, brk, bother, taken) = _keys_both_ways(data, block_size)
     assert (ak, rk, other) == (bk, brk, bother)
     assert taken >= 20  # most of BULK_LINES went the bulk way
+
+
+def test_nested_lines_are_taken_in_bulk():
+    nested = [ln for ln in BULK_LINES if ln.startswith("(") and "(" in ln[1:] and "$" not in ln and '"' not in ln
+              and "()" not in ln and "  " not in ln and "(g (h" not in ln]
+    data = ("\n".join(nested) + "\n").encode()
+    (ak, rk, other, _), (bk, brk, bother, taken) = _keys_both_ways(data, 1 << 20)
+    assert (ak, rk, other) == (bk, brk, bother)
+    assert len(nested) >= 8 and taken == len(nested) and len(rk) >= 4
+
+
+# words of every kind the transcoder tells apart (numbers it canonicalises, strings with spaces and
+# escapes, variables, `%` that a key template must not read, a word of 63 bytes, non-ASCII)
+_PLAIN_WORDS = st.sampled_from(["a", "P1", "Evaluation", "007", "-0", "+5", "1.5", "1e3", ".5", "-", "!", "&self", "%",
+                                "%s", "'q", "True", "0.114", "M" * 20])
+_RAW_WORDS = st.one_of(_PLAIN_WORDS, _PLAIN_WORDS, _PLAIN_WORDS, _PLAIN_WORDS, _PLAIN_WORDS, _PLAIN_WORDS, _PLAIN_WORDS,
+                       st.sampled_from(['"s"', '"a b"', '"x\\"y"', '"é"', "$x", "$y", "é", "M" * 63, "N" * 64]))
+_FLAT = st.lists(_RAW_WORDS, max_size=4).map(lambda xs: "(" + " ".join(xs) + ")")
+_RAW_ATOMS = st.one_of(_RAW_WORDS, _RAW_WORDS, _FLAT, _FLAT, st.recursive(
+    _RAW_WORDS, lambda c: st.lists(c, max_size=4).map(lambda xs: "(" + " ".join(xs) + ")"), max_leaves=8))
+
+
+@given(st.lists(st.tuples(st.lists(_RAW_ATOMS, min_size=1, max_size=5), st.sampled_from([" ", " ", " ", " ", "  ", "\t"])),
+                min_size=1, max_size=12), st.sampled_from([16, 64, 1 << 20]))
+def test_bulk_nested_lines_give_the_keys_of_the_per_line_path(lines: list[tuple[list[str], str]], block_size: int):
+    data = "".join("(" + sep.join(items) + ")\n" for items, sep in lines).encode()
+    (ak, rk, other, _), (bk, brk, bother, _) = _keys_both_ways(data, block_size)
+    assert (ak, rk, other) == (bk, brk, bother)
 
 
 @given(st.lists(st.sampled_from(BULK_LINES + BULK_TRAPS), max_size=30))

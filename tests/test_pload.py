@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import itertools
+import os
 import random
+import time
 
 import pytest
 from hypothesis import given, settings
@@ -367,6 +369,26 @@ def test_unnumbered_paths_blocks_cut_where_numbered_ones_do():
     assert {f for _, f in unnumbered} == {0}
 
 
+def test_tapered_paths_blocks_shrink_toward_the_end_and_cover_the_same_records(tmp_path):
+    import struct
+    import zlib
+
+    from mettadb.interchange import paths_blocks
+
+    rnd = random.Random(4)
+    recs = [bytes((3, 0xC1, 0x70, 0xC0 | 8)) + b"%08d" % rnd.randrange(10**8) + b"\xc1r" for _ in range(60_000)]
+    dump = tmp_path / "d.paths"
+    dump.write_bytes(zlib.compress(b"".join(struct.pack("<I", len(r)) + r for r in recs)))
+    with open(dump, "rb") as f:
+        plain = list(paths_blocks(f, block_size=64 << 10, numbered=False))
+    with open(dump, "rb") as f:
+        tapered = list(paths_blocks(f, block_size=64 << 10, numbered=False, taper=os.path.getsize(dump)))
+    assert b"".join(b for b, _ in tapered) == b"".join(b for b, _ in plain)
+    sizes = [len(b) for b, _ in tapered]
+    assert max(sizes) >= 60_000 and len(tapered) > len(plain)
+    assert max(sizes[-4:]) < 40_000 and min(sizes[:-1]) >= (64 << 10) // 16  # the last ones small, none tiny
+
+
 @pytest.mark.parametrize("piece", [64, 300, 1 << 20])
 def test_block_keys_cut_into_pieces_file_every_record(monkeypatch, piece):
     import struct
@@ -403,3 +425,41 @@ def test_block_keys_of_a_big_block_hold_little_beside_the_keys():
         tracemalloc.stop()
     assert len(keys[0]) == len(keys[1]) == 60_000
     assert peak < 1.5 * kept, f"peak {peak >> 20} MB for {kept >> 20} MB of keys"
+
+
+def test_tasks_still_queued_when_the_input_is_read_are_taken_back_by_the_loader(tmp_path, monkeypatch):
+    """A worker slow on its task does not hold up the tasks queued behind it: the loader takes them."""
+    monkeypatch.setattr(pload, "MIN_CHUNK", 2048)
+    monkeypatch.setattr(pload, "PATHS_BLOCK", 4096)
+    dump = paths_dump(tmp_path, write_mixed(tmp_path / "kb.metta", 3000), "kb")
+    log = tmp_path / "ran.log"
+    parent = os.getpid()
+    real = pload._Reader.run
+
+    def run(self, task, *args):
+        if os.getpid() != parent:
+            time.sleep(1.0)  # the worker's first task outlasts everything the loader does
+        with open(log, "a") as f:
+            f.write(f"{os.getpid()} {task[0]}\n")
+        return real(self, task, *args)
+
+    monkeypatch.setattr(pload._Reader, "run", run)
+
+    def collected(name, jobs):
+        d = tmp_path / name
+        d.mkdir()
+        akeys, rkeys = KeyRuns(str(d), "atoms", suffix=5), KeyRuns(str(d), "rev")
+        complex_: dict = {}
+        rep = pload.collect([str(dump)], str(d), akeys, rkeys, complex_, fmt="paths", jobs=jobs, number=NUMBER)
+        suffixed = [k for _, _, ks in akeys.buckets() for k in ks]
+        out = sorted(k[:-5] for k in suffixed), [k for _, _, ks in rkeys.buckets() for k in ks], input_order(suffixed, complex_)
+        akeys.discard()
+        rkeys.discard()
+        return rep, out
+
+    par = collected("par", 2)
+    ran = [line.split() for line in log.read_text().splitlines()]
+    by_worker = [i for pid, i in ran if int(pid) != parent]
+    assert par[0].workers == 1 and par[0].chunks == len(ran) > 10
+    assert len(by_worker) == 1 and sorted(int(i) for _, i in ran) == list(range(len(ran)))
+    assert par[1] == collected("seq", 1)[1]
