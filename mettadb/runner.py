@@ -43,7 +43,9 @@ def run_script(interp: Interpreter, text: str, source: str = "<string>",
     """
     out = RunResult()
     count = None if duplicates else getattr(interp.space, "count_path", None)
-    mine: dict[bytes, int] = {}  # copies this run added, by path (equal up to variable renaming)
+    # copies this run added (plain atoms and `add-atom`), by path (equal up to variable renaming)
+    mine: dict[bytes, int] = {}
+    saved, interp.adds = interp.adds, mine
     segment: ExitStack | None = None
     try:
         for bang, atom, line in parse_script_lines(text, source):
@@ -59,8 +61,7 @@ def run_script(interp: Interpreter, text: str, source: str = "<string>",
                         key = encoded[0]
                         if count(key) > mine.get(key, 0):
                             continue  # held before this run began
-                        mine[key] = mine.get(key, 0) + 1
-                    interp.add_atom(interp.space, atom, encoded)
+                    interp.add_atom(interp.space, atom, encoded)  # (counted in `mine`)
                     continue
                 # `pragma! type-check auto`: a badly typed atom is not added; like hyperon's
                 # runner, its error is a result and the run stops there
@@ -91,4 +92,6 @@ def run_script(interp: Interpreter, text: str, source: str = "<string>",
         if segment is not None:
             segment.__exit__(*sys.exc_info())  # the open step is undone
         raise
+    finally:
+        interp.adds = saved
     return out

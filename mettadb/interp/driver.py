@@ -32,6 +32,7 @@ from typing import Any, TextIO
 
 from ..atoms import Atom, Expression, Integer, Symbol, Variable, fresh_variable, iter_atoms, rebuild
 from ..bindings import EMPTY_BINDINGS, Bindings
+from ..encoding import encode_with_names
 from ..errors import LimitError, ReadOnlyError
 from ..query import conjuncts, ordered_atoms, ordered_matches, ordered_query, run_query
 from ..spaces import MemorySpace, ModuleSpaceAtom, SpaceAtom, holds_session_object, rename_apart, session_overlay
@@ -148,6 +149,8 @@ class Interpreter:
         #: file path -> its module space, and the (space, path) pairs already imported
         self.modules: dict[str, ModuleSpaceAtom] = {}
         self.imported: set[tuple[int, str]] = set()
+        #: when a script runner sets it: copies added to this interpreter's stored space, by path
+        self.adds: dict[bytes, int] | None = None
 
     # ------------------------------------------------------------------ entry points
     def evaluate(self, atom: Atom) -> list[Atom]:
@@ -797,8 +800,12 @@ class Interpreter:
             raise ReadOnlyError("this evaluation cannot write to the space (read-only batch worker)")
         if isinstance(space, Store) and holds_session_object(atom):
             session_overlay(space, create=True).add(atom)  # type: ignore[union-attr]
-        elif encoded is not None and isinstance(space, Store):
+        elif isinstance(space, Store):
+            if encoded is None:
+                encoded = encode_with_names(atom)
             space.add_encoded(*encoded)
+            if self.adds is not None and space is self.space:
+                self.adds[encoded[0]] = self.adds.get(encoded[0], 0) + 1
         else:
             space.add(atom)
         self.invalidate()
