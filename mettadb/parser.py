@@ -211,7 +211,7 @@ def parse(text: str, source: str = "<string>") -> Iterator[Atom]:
     """
     for bang, atom in _scan(_text_blocks(text), source):
         if bang:
-            raise ParseError("'!' is only allowed in scripts (use parse_script)", 1, 1, source)
+            raise ParseError("'!' marks what a script evaluates; here write the expression without it", 1, 1, source)
         yield atom
 
 
