@@ -54,23 +54,28 @@ class ListModel:
 ops = st.lists(st.tuples(st.sampled_from(["add", "add", "remove", "clear"]), st.sampled_from(POOL)), max_size=40)
 
 
+def _apply(sp, ops, group, add, remove, clear) -> None:
+    """The ops on the space and on the model, `group` writes per transaction (and across them)."""
+    for start in range(0, len(ops), group):
+        with sp.transaction():
+            for op, text in ops[start:start + group]:
+                if op == "add":
+                    sp.add(text)
+                    add(text)
+                elif op == "remove":
+                    sp.remove(text)
+                    remove(text)
+                elif clear is not None and text == POOL[0]:  # now and then
+                    sp.clear()
+                    clear()
+
+
 @settings(max_examples=60)
 @given(ops=ops, group=st.integers(min_value=1, max_value=5))
 def test_random_adds_and_removes_come_back_in_the_list_models_order(tmp_path_factory, ops, group):
     model = ListModel()
     with mettadb.open(tmp_path_factory.mktemp("order") / "s") as sp:
-        for start in range(0, len(ops), group):  # several writes per transaction, and across transactions
-            with sp.transaction():
-                for op, text in ops[start:start + group]:
-                    if op == "add":
-                        sp.add(text)
-                        model.add(text)
-                    elif op == "remove":
-                        sp.remove(text)
-                        model.remove(text)
-                    elif text == POOL[0]:  # now and then
-                        sp.clear()
-                        model.entries.clear()
+        _apply(sp, ops, group, model.add, model.remove, model.entries.clear)
         assert [str(a) for a in sp.atoms(ordered=True)] == model.atoms()
         assert sp.check() == []
 
@@ -91,15 +96,7 @@ trie_ops = st.lists(st.tuples(st.sampled_from(["add", "add", "add", "remove"]), 
 def test_queries_come_back_in_the_order_of_an_independent_model_of_hyperons_trie(tmp_path_factory, ops, group):
     model = TrieModel()
     with mettadb.open(tmp_path_factory.mktemp("trie") / "s") as sp:
-        for start in range(0, len(ops), group):  # several writes per transaction, and across transactions
-            with sp.transaction():
-                for op, text in ops[start:start + group]:
-                    if op == "add":
-                        sp.add(text)
-                        model.add(mettadb.atom(text))
-                    else:
-                        sp.remove(text)
-                        model.remove(mettadb.atom(text))
+        _apply(sp, ops, group, lambda t: model.add(mettadb.atom(t)), lambda t: model.remove(mettadb.atom(t)), None)
         for q in QUERIES:
             pattern = mettadb.atom(q)
             got = [str(b.resolve(pattern)) for b in ordered_query(sp, pattern)]
