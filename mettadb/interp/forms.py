@@ -556,7 +556,9 @@ def _if_error(it: Machine, atom: Expression, b: Bindings) -> Gen:
 def _return_on_error(it: Machine, atom: Expression, b: Bindings) -> Gen:
     a = atom.children[1:]
     if is_error(a[0]) or a[0] == Symbol("Empty"):
-        return [(a[0], b)]
+        # hyperon's rule returns `(return atom)` out of its own `function`: the caller's `function`
+        # takes that `return`; at the top it stays
+        return [(Expression((Symbol("return"), a[0])), b)]
     return (yield (a[1], b))
 
 
