@@ -515,7 +515,10 @@ def _chain(it: Machine, atom: Expression, b: Bindings) -> Gen:
     x, var, body = a
     out: list[Pair] = []
     for r, bb in (yield (x, b)):
-        b2 = unify(var, r, bb)
+        if type(r) is Variable and type(var) is Variable and r != var and var not in bb.links:
+            b2: Bindings | None = Bindings.from_links({**bb.links, var: r})  # (the result replaces the variable)
+        else:
+            b2 = unify(var, r, bb)
         if b2 is not None:
             out.extend((yield (b2.resolve(body), b2)))
     return out
