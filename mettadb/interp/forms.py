@@ -193,6 +193,8 @@ def _match(it: Machine, atom: Expression, b: Bindings) -> Gen:
         spaces: list[Pair] = [(tokens[space_arg.name], b)]
     else:
         spaces = yield (space_arg, b)
+        if len(spaces) > 1:  # an argument's alternatives, last first (hyperon's plan stack)
+            spaces = spaces[::-1]
     for sp, bb in spaces:
         space = it.space_of(sp)
         if space is None:
