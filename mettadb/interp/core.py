@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Generator
 from typing import Any, Protocol, TextIO
 
-from ..atoms import Atom, Bool, Expression, Float, Integer, String, Symbol, Variable
+from ..atoms import Atom, Bool, Expression, Float, Integer, String, Symbol, Variable, rebuild
 from ..bindings import Bindings
 from ..parser import parse_atom
 
@@ -218,7 +218,21 @@ def special(name: str, type_text: str | None = None, arity: int | None = None,
     return deco
 
 
+#: how hyperon prints the space a stored `&self` stands for (a script's own space, the top module's)
+SELF_SHOWN = Symbol("ModuleSpace(GroundingSpace-top)")
+
+
 def format_results(results: list[Atom]) -> str:
-    """One `!` line's results as hyperon's `metta` prints them: `[r1, r2]`."""
-    return "[" + ", ".join(str(r) for r in results) + "]"
+    """One `!` line's results as hyperon's `metta` prints them: `[r1, r2]`.
+
+    A stored atom holds the space it names as the symbol `&self` (a durable space cannot hold the
+    session's object): it prints as the space, as hyperon, which stores the object, prints it."""
+    texts = []
+    for r in results:
+        t = str(r)
+        if "&self" in t:
+            t = str(rebuild(r, lambda a: SELF_SHOWN if type(a) is Symbol and a.name == "&self" else a,
+                            lambda e, kids: Expression(tuple(kids))))
+        texts.append(t)
+    return "[" + ", ".join(texts) + "]"
 
