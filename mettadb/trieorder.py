@@ -28,6 +28,7 @@ from typing import Any
 
 from .atoms import Atom, Expression, Symbol, Variable
 from .encoding import arity_token, is_variable_tag, split_tokens, symbol_token, token_arity, varref_index
+from .keys import MAX_PLAIN
 from .layout import Record
 
 __all__ = ["NODE_PREFIX", "UNIQUE_NAMES", "NodeNumbers", "Numbers", "TriePath", "atom_tokens", "head_tokens",
@@ -188,7 +189,7 @@ class Numbers:
 
     def _compute(self, p: TriePath, i: int) -> int:
         best = -1
-        if p.nvars[i]:
+        if p.nvars[i] or p.offs[i] > MAX_PLAIN:
             for seq in self.below(p, i):
                 if best < 0 or seq < best:
                     best = seq
@@ -208,10 +209,14 @@ class Numbers:
     def below(self, p: TriePath, i: int) -> Iterator[int]:
         """The insertion numbers of the atoms below the node p's first i+1 tokens lead to (lazily)."""
         names = p.names[:p.nvars[i]]
-        for key, raw in self.scan(p.path[:p.offs[i]]):
-            if names:
+        prefix = p.path[:p.offs[i]]
+        long = len(prefix) > MAX_PLAIN  # keys past MAX_PLAIN bytes are hashed: the path is in the record
+        for key, raw in self.scan(prefix[:MAX_PLAIN] if long else prefix):
+            if names or long:
                 rec = Record(key, raw)
-                if tuple(rec.names or ())[:len(names)] != names:
+                if long and not rec.path.startswith(prefix):
+                    continue
+                if names and tuple(rec.names or ())[:len(names)] != names:
                     continue
                 yield rec.seq
             else:
