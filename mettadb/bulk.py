@@ -183,6 +183,10 @@ class KeyRuns:
         #: merge with the keys left in memory as they are even when there are runs on disk (see `buckets`)
         self.hold = False
 
+    def count(self) -> int:
+        """Keys added so far (spilled and in memory, copies included)."""
+        return self.spilled + len(self.keys)
+
     @staticmethod
     def _sorted(keys: list[bytes]) -> list[bytes]:
         # copies of a key are kept: deduplicating costs more here than where they are written

@@ -335,3 +335,21 @@ def test_a_small_parallel_load_merges_the_loaders_keys_from_memory(tmp_path, mon
     assert slot_bytes(tmp_path / "held") == slot_bytes(tmp_path / "spilled")
     assert [bool(a and r) for a, r, _, _ in seen] == [True, True, False, False]
     assert all(sa and sr for _, _, sa, sr in seen)  # the workers' runs
+
+
+@pytest.mark.parametrize("big_space", [False, True])  # the space's keys walked beside the input's, or probed
+def test_a_bulk_load_finds_what_is_new_range_by_range(tmp_path, monkeypatch, big_space):
+    monkeypatch.setattr(mettadb.bulk, "BUCKET_KEYS", 500)  # many ranges
+    kb = write_kb(tmp_path / "kb.metta", 6000)
+    lines = kb.read_text().splitlines()
+    part = lines[:3000] if not big_space else lines[:200]
+    more = tmp_path / "more.metta"
+    more.write_text("\n".join(part + ["(parent P1 New1)", "(aaa first)", "(zzz last)", part[0]]) + "\n")
+    with mettadb.open(tmp_path / "bulk") as bulk, mettadb.open(tmp_path / "direct") as direct:
+        for f in (kb, more):
+            rb, rd = bulk.load(f, bulk=True), direct.load(f, bulk=False)
+            assert (rb.read, rb.added, rb.present) == (rd.read, rd.added, rd.present)
+        assert rb.added == 3 and "flip" not in rb.stages
+        assert items(bulk) == items(direct) and bulk.check() == []
+        again = bulk.load(more, bulk=True)
+        assert again.added == 0 and "flip" not in again.stages
