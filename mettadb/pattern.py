@@ -42,7 +42,18 @@ _NEW_VAR_B = bytes((NEW_VAR,))
 def conjuncts(pattern: Atom) -> list[Atom] | None:
     """The parts of a conjunction `(, p1 ... pn)`; None for any other pattern."""
     if type(pattern) is Expression and pattern.children and pattern.children[0] == COMMA:
-        return list(pattern.children[1:])
+        parts = list(pattern.children[1:])
+        if any(type(p) is Expression and p.children and p.children[0] == COMMA for p in parts):
+            flat: list[Atom] = []  # a conjunction inside a conjunction is its conjuncts (as hyperon reads it)
+            stack = parts[::-1]
+            while stack:
+                p = stack.pop()
+                if type(p) is Expression and p.children and p.children[0] == COMMA:
+                    stack.extend(p.children[:0:-1])
+                else:
+                    flat.append(p)
+            return flat
+        return parts
     return None
 
 

@@ -721,7 +721,7 @@ class Interpreter:
         """(body, bindings) for each rule `(= head body)` whose head unifies with expr."""
         cached = self._rules_for(expr)
         if cached is None:
-            body = fresh_variable("body")
+            body = fresh_variable("X")  # (hyperon queries `(= call $X)`)
             out = []
             for bb in self.query(self.space, Expression((EQ, expr, body)), b):
                 out.append((bb.resolve(body), bb))
@@ -751,7 +751,7 @@ class Interpreter:
         if overlay is not None and len(overlay):  # rules holding session objects: query both each time
             return None
         name, arity = key
-        probe = Expression((EQ, Expression((Symbol(name), *[Variable(f"a{i}") for i in range(arity - 1)])), Variable("b")))
+        probe = Expression((EQ, Expression((Symbol(name), *[Variable(f"a{i}") for i in range(arity - 1)])), Variable("X")))
         rules: list[tuple[Atom, Any, Any, Any]] = []
         for bb, tpath in ordered_matches(self.space, probe):  # the alternatives in hyperon's trie order
             rule = rename_apart(bb.resolve(probe))

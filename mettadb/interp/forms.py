@@ -198,7 +198,7 @@ def _match(it: Machine, atom: Expression, b: Bindings) -> Gen:
     for sp, bb in spaces:
         space = it.space_of(sp)
         if space is None:
-            out.append((error(atom, "match expects a space as its first argument"), bb))
+            out.append((error(atom, Symbol("match expects a space as the first argument")), bb))  # (hyperon's words)
             continue
         for b2 in it.query(space, bb.resolve(pattern), bb):
             r = b2.resolve(template)
@@ -835,8 +835,10 @@ def _space_then(fn: Callable[[Machine, Any, tuple[Atom, ...], Expression, Bindin
         out: list[Pair] = []
         for sp, bb in (yield (a[0], b)):
             space = it.space_of(sp)
-            if space is None:
-                out.append((error(atom, "expected a space as the first argument"), bb))
+            if space is None:  # hyperon's words, a symbol as its Rust operations give them
+                name = atom.children[0].name  # type: ignore[attr-defined]
+                where = "its argument" if n == 1 else "the first argument"
+                out.append((error(atom, Symbol(f"{name} expects a space as {where}")), bb))
                 continue
             out.extend(fn(it, space, tuple(bb.resolve(x) for x in a[1:]), atom, bb))
         return out
