@@ -553,7 +553,6 @@ class DurableSpace(AbstractSpace):  # type: ignore[misc]
             varmap: dict[str, Any] = {}
             pattern = self._from(query_atom, varmap)
             names = list(dict.fromkeys(v for v in iter_atoms(pattern) if type(v) is Variable))
-            nameset = set(names)
             # hyperon's order: the stored atoms' insertion order (a conjunction's in written order)
             sources: list[Any] = [ordered_query(self.space, pattern)] if _durable(pattern) else []
             if len(self.volatile):
@@ -563,13 +562,8 @@ class DurableSpace(AbstractSpace):  # type: ignore[misc]
                     hb = Bindings()
                     for v in names:
                         value = b.resolve(v)
-                        if value == v:
-                            # a stored variable bound to this one: hyperon hears of it as an equality
-                            other = next((k for k, w in b.links.items() if w == v and k not in nameset), None)
-                            if other is not None:  # (hyperon's Python bindings have no equality: a binding)
-                                hb.add_var_binding(varmap[v.name], self._to(other, varmap))
-                            continue
-                        hb.add_var_binding(varmap[v.name], self._to(value, varmap))
+                        if value != v:
+                            hb.add_var_binding(varmap[v.name], self._to(value, varmap))
                     result.push(hb)
         except Exception as e:  # never let an exception unwind into hyperon's Rust core
             _report(e)

@@ -452,9 +452,9 @@ def test_conformance_scripts_over_a_durable_space(script, tmp_path):
     # order_trie: hyperon's own space orders atoms as a trie of their tokens, the durable space by insertion
     # (issue #13); the bridge is compared on the multisets there
     if script.stem == "rule_result_variable_name":
-        # a stored variable bound to a query's variable reaches hyperon as a binding of the query's
-        # (hyperon 0.2.10's Python `Bindings` has no equality): the result carries the stored name
-        pytest.skip("the bridge names a rule's variable result after the stored variable")
+        # hyperon's own space answers `(= (h) $X)` over `(= (h) $q)` with the equality $X = $q, which
+        # hyperon 0.2.10's Python `Bindings` cannot express (a binding either way changes other results)
+        pytest.skip("over the bridge a rule whose body is a bare variable stays unreduced")
     same_as_hyperon(tmp_path, "self", script.read_text(), unordered=script.stem == "order_trie")
 
 
@@ -513,8 +513,3 @@ def test_readme_hyperon_example(tmp_path):
     reread = "\n".join(line for line in lines if "add-atom" not in line)  # the next process only reads
     assert child(reread, cwd=tmp_path).splitlines() == expected
 
-
-def test_a_rule_whose_body_is_a_variable_applies_over_the_bridge(tmp_path):
-    # its result is the stored variable: a binding hyperon must hear of (an empty one left `(h)` unreduced)
-    got = bridge("self", tmp_path / "kb", "(= (h) $q)\n!(h)\n(p $z)\n!(match &self (p $w) (quote $w))\n")
-    assert [[r[0][:2]] for r in got[0]] == [["$q"], ["(q"]], got
