@@ -13,7 +13,7 @@ from __future__ import annotations
 import errno
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeAlias
 
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     Db: TypeAlias = lmdb._Database
 
 __all__ = ["MIN_MAP", "Cursor", "Db", "Dbs", "Txn", "acquire", "begin_read", "begin_write", "initial_map_size",
-           "is_enospc", "reclaim_readers", "release", "used_bytes"]
+           "is_enospc", "prefix_items", "reclaim_readers", "release", "used_bytes"]
 
 MIN_MAP = 64 << 20
 
@@ -100,6 +100,15 @@ def initial_map_size(data_file: str) -> int:
     except OSError:
         size = 0
     return max(MIN_MAP, 1 << max(size * 2, 1).bit_length())
+
+
+def prefix_items(cur: Cursor, prefix: bytes) -> Iterator[tuple[bytes, bytes]]:
+    """(key, value) of every key starting with `prefix`, in order, from a cursor (moved by it)."""
+    if cur.set_range(prefix):
+        for key, value in cur:
+            if not key.startswith(prefix):
+                break
+            yield key, value
 
 
 def used_bytes(env: lmdb.Environment) -> int:

@@ -30,7 +30,7 @@ from typing import Any
 from .atoms import Atom, Variable, fresh_variable
 from .bindings import EMPTY_BINDINGS, Bindings, LazyBindings, RowLayout, clear_captures
 from .encoding import TEXT_CACHE, decode, text_atom
-from .env import begin_read
+from .env import begin_read, prefix_items
 from .errors import MettaDBError
 from .keys import MAX_PLAIN, unreverse_key
 from .layout import Record, unpack_value
@@ -583,14 +583,9 @@ class _TrieReads:
         self.scur: Any = None  # (scans run one at a time: each starts with its own seek)
 
     def scan(self, prefix: bytes) -> Iterator[tuple[bytes, bytes]]:
-        c = self.scur
-        if c is None:
-            c = self.scur = self.txn.cursor(db=self.atoms)
-        if c.set_range(prefix):
-            for key, raw in c:
-                if not key.startswith(prefix):
-                    break
-                yield key, raw
+        if self.scur is None:
+            self.scur = self.txn.cursor(db=self.atoms)
+        return prefix_items(self.scur, prefix)
 
     def any_kept(self) -> bool:
         c = self.txn.cursor(db=self.meta)
@@ -638,18 +633,6 @@ def _in_trie_order(r: _Run, pattern: Atom, bindings: Bindings, rows: list[Bindin
         if got is None:
             got = memo[q] = atom_tokens(q)
         return got
-
-    parts = conjuncts(pattern)
-    if parts is None and len(rows) == 2 and want is None:  # the common case, briefly
-        (k0, raw0), (k1, raw1) = entries
-        if k0 == k1:  # two copies of one atom
-            return rows
-        p0 = memo.get(k0) or _trie_path(memo, k0, raw0)
-        p1 = memo.get(k1) or _trie_path(memo, k1, raw1)
-        perm = trie_permutation((p0.toks, p1.toks),
-                                lambda: query_tokens(bindings.resolve(pattern) if len(bindings) else pattern),
-                                lambda i, d: numbers.of(p1 if i else p0, d))
-        return rows if perm[0] == 0 else [rows[1], rows[0]]
 
     def path_of(entry: tuple[bytes, bytes]) -> TriePath:
         p: TriePath | None = memo.get(entry[0])

@@ -189,17 +189,9 @@ class Numbers:
 
     def _compute(self, p: TriePath, i: int) -> int:
         best = -1
-        if p.nvars[i] or p.offs[i] > MAX_PLAIN:
-            for seq in self.below(p, i):
-                if best < 0 or seq < best:
-                    best = seq
-        else:  # (below, inlined: the common case)
-            for key, raw in self.scan(p.path[:p.offs[i]]):
-                t = raw[0]
-                seq = int.from_bytes(raw[1:], "big") if 0xCB < t < 0xD0 else t if t < 0x80 else \
-                    Record.seq_of(key, raw)
-                if best < 0 or seq < best:
-                    best = seq
+        for seq in self.below(p, i):
+            if best < 0 or seq < best:
+                best = seq
         if self.kept is not None:
             k = self.kept(node_key(p.toks[:i + 1]))
             if k is not None and (best < 0 or k < best):

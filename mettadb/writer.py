@@ -8,9 +8,9 @@ nothing of transactions' lifetimes: the store begins, commits and replays.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
+from .env import prefix_items
 from .keys import MAX_PLAIN, head_key, is_hashed, path_head_key, storage_key
 from .layout import FIRST_SEQ, Record, index_entry, pack_seq, pack_value, unpack_value
 from .trieorder import NODE_PREFIX, Numbers, TriePath, node_key
@@ -156,20 +156,10 @@ class Writer:
         each node of a removed atom that lives on, keep its number unless an older atom is below it; a
         node that died takes its kept number with it (`trieorder`)."""
         txn, atoms, meta = self.txn, self.atoms, self.meta
-
-        def scan(prefix: bytes) -> Iterator[tuple[bytes, bytes]]:
-            c = txn.cursor(db=atoms)
-            if c.set_range(prefix):
-                for key, raw in c:
-                    if not key.startswith(prefix):
-                        break
-                    yield key, raw
-
         tp = TriePath(rec.path, rec.names)
-        nums = Numbers(scan, {})
+        nums = Numbers(lambda prefix: prefix_items(txn.cursor(db=atoms), prefix), {})
         toks = tp.toks
         for i in range(len(toks)):
-            nk = node_key(toks[:i + 1])
             older = alive = False
             for n, seq in enumerate(nums.below(tp, i)):
                 alive = True
@@ -182,6 +172,7 @@ class Writer:
                     txn.delete(node_key(toks[:j + 1]), db=meta)
                 return
             if not older:
+                nk = node_key(toks[:i + 1])
                 kept = txn.get(nk, db=meta)
                 if kept is None or unpack_value(kept) > rec.seq:
                     txn.put(nk, pack_value(rec.seq), db=meta)
