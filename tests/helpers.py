@@ -21,3 +21,18 @@ def contents(path):
 def mettadb_cmd(*args: str) -> list[str]:
     """The argv that runs the real CLI in a fresh interpreter."""
     return [sys.executable, "-c", "from mettadb.cli.main import main; main()", *args]
+
+
+def spy_builds(monkeypatch) -> list[tuple[int, int, int, int]]:
+    """Record, at each bulk build, the atom and reverse keys left in memory and those spilled to runs."""
+    import mettadb.loading
+
+    seen: list[tuple[int, int, int, int]] = []
+    real = mettadb.loading.SlotBuilder.build
+
+    def build(self, akeys, rkeys, complex_):
+        seen.append((len(akeys.keys), len(rkeys.keys), akeys.spilled, rkeys.spilled))
+        return real(self, akeys, rkeys, complex_)
+
+    monkeypatch.setattr(mettadb.loading.SlotBuilder, "build", build)
+    return seen

@@ -8,6 +8,7 @@ import threading
 
 import pytest
 from click.testing import CliRunner
+from helpers import spy_builds
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from mettadb.cli.main import cli
@@ -317,14 +318,7 @@ def test_a_small_parallel_load_merges_the_loaders_keys_from_memory(tmp_path, mon
 
     monkeypatch.setattr(mettadb.pload, "MIN_CHUNK", 8192)
     monkeypatch.setattr(mettadb.pload, "MAX_CHUNK", 16384)
-    seen = []
-    real = mettadb.loading.SlotBuilder.build
-
-    def build(self, akeys, rkeys, complex_):
-        seen.append((len(akeys.keys), len(rkeys.keys), akeys.spilled, rkeys.spilled))
-        return real(self, akeys, rkeys, complex_)
-
-    monkeypatch.setattr(mettadb.loading.SlotBuilder, "build", build)
+    seen = spy_builds(monkeypatch)
     kb = write_kb(tmp_path / "kb.metta", 6000)
     for name, run_keys in (("held", mettadb.bulk.RUN_KEYS), ("spilled", 4000)):
         monkeypatch.setattr(mettadb.bulk, "RUN_KEYS", run_keys)  # 4000: the load is large, its keys are spilled

@@ -7,6 +7,7 @@ import os
 import random
 
 import pytest
+from helpers import spy_builds
 
 import mettadb
 import mettadb.bulk
@@ -79,16 +80,7 @@ def test_the_merge_spills_what_is_left_in_memory_when_there_are_runs(tmp_path):
 def test_a_load_with_runs_keeps_no_keys_in_memory_for_the_merge(tmp_path, scaled_down, monkeypatch):
     """The keys left in memory at the end of parsing (up to the budget, by chance) are spilled before the
     merge of either key set: the 100M load held ~1M of them (~70 MB) through both merges."""
-    import mettadb.loading
-
-    seen = []
-    real = mettadb.loading.SlotBuilder.build
-
-    def build(self, akeys, rkeys, complex_):
-        seen.append((len(akeys.keys), len(rkeys.keys), akeys.spilled, rkeys.spilled))
-        return real(self, akeys, rkeys, complex_)
-
-    monkeypatch.setattr(mettadb.loading.SlotBuilder, "build", build)
+    seen = spy_builds(monkeypatch)
     kb = family(tmp_path / "kb.metta", 5_000)
     with mettadb.open(tmp_path / "s") as sp:
         r = sp.load(kb, bulk=True, jobs=1)
