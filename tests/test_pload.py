@@ -178,23 +178,29 @@ def test_bad_paths_records_are_named(bad, message):
     assert message in str(e1.value) and str(e1.value) == str(e2.value)
 
 
+
+def _collect_dump(d, dump, jobs):
+    """A `.paths` dump collected into fresh key runs in `d`: (report, suffixed atom keys, reverse keys, complex)."""
+    d.mkdir()
+    akeys, rkeys = KeyRuns(str(d), "atoms", suffix=5), KeyRuns(str(d), "rev")
+    complex_: dict = {}
+    rep = pload.collect([str(dump)], str(d), akeys, rkeys, complex_, fmt="paths", jobs=jobs, number=NUMBER)
+    suffixed = [k for _, _, ks in akeys.buckets() for k in ks]
+    rev = [k for _, _, ks in rkeys.buckets() for k in ks]
+    akeys.discard()
+    rkeys.discard()
+    return rep, suffixed, rev, complex_
+
+
 def test_parallel_paths_collect_equals_one_pass(tmp_path, monkeypatch):
     monkeypatch.setattr(pload, "MIN_CHUNK", 2048)
     monkeypatch.setattr(pload, "PATHS_BLOCK", 4096)
     dump = paths_dump(tmp_path, write_mixed(tmp_path / "kb.metta", 3000), "kb")
 
     def run(name, jobs):
-        d = tmp_path / name
-        d.mkdir()
-        akeys, rkeys = KeyRuns(str(d), "atoms", suffix=5), KeyRuns(str(d), "rev")
-        complex_: dict = {}
-        rep = pload.collect([str(dump)], str(d), akeys, rkeys, complex_, fmt="paths", jobs=jobs, number=NUMBER)
-        suffixed = [k for _, _, ks in akeys.buckets() for k in ks]
-        out = ([k[:-5] for k in suffixed], [k for _, _, ks in rkeys.buckets() for k in ks],
-               {k: (v[0], v[1], v[3]) for k, v in complex_.items()}, input_order(suffixed, complex_))
-        akeys.discard()
-        rkeys.discard()
-        return rep, out
+        rep, suffixed, rev, complex_ = _collect_dump(tmp_path / name, dump, jobs)
+        return rep, ([k[:-5] for k in suffixed], rev, {k: (v[0], v[1], v[3]) for k, v in complex_.items()},
+                     input_order(suffixed, complex_))
 
     seq, par = run("seq", 1), run("par", 2)
     assert seq[0].workers == 0 and par[0].workers == 1 and par[0].chunks > 10
@@ -446,16 +452,8 @@ def test_tasks_still_queued_when_the_input_is_read_are_taken_back_by_the_loader(
     monkeypatch.setattr(pload._Reader, "run", run)
 
     def collected(name, jobs):
-        d = tmp_path / name
-        d.mkdir()
-        akeys, rkeys = KeyRuns(str(d), "atoms", suffix=5), KeyRuns(str(d), "rev")
-        complex_: dict = {}
-        rep = pload.collect([str(dump)], str(d), akeys, rkeys, complex_, fmt="paths", jobs=jobs, number=NUMBER)
-        suffixed = [k for _, _, ks in akeys.buckets() for k in ks]
-        out = sorted(k[:-5] for k in suffixed), [k for _, _, ks in rkeys.buckets() for k in ks], input_order(suffixed, complex_)
-        akeys.discard()
-        rkeys.discard()
-        return rep, out
+        rep, suffixed, rev, complex_ = _collect_dump(tmp_path / name, dump, jobs)
+        return rep, (sorted(k[:-5] for k in suffixed), rev, input_order(suffixed, complex_))
 
     par = collected("par", 2)
     ran = [line.split() for line in log.read_text().splitlines()]
