@@ -178,7 +178,6 @@ def test_bad_paths_records_are_named(bad, message):
     assert message in str(e1.value) and str(e1.value) == str(e2.value)
 
 
-
 def _collect_dump(d, dump, jobs):
     """A `.paths` dump collected into fresh key runs in `d`: (report, suffixed atom keys, reverse keys, complex)."""
     d.mkdir()
