@@ -151,6 +151,16 @@ env.close()
 RESULT = R
 """
 
+REMOVE_FIRST = """
+import sys, time, mettadb
+with open(sys.argv[2]) as f:
+    first = f.readline()
+with mettadb.open(sys.argv[1]) as sp:
+    t = time.perf_counter()
+    removed = sp.remove(first)
+RESULT = {"seconds": time.perf_counter() - t, "removed": removed}
+"""
+
 CHECK = """
 import sys, time, mettadb
 with mettadb.open(sys.argv[1], readonly=True) as sp:
@@ -254,6 +264,13 @@ def bench(facts: int, directory: Path, jobs: str, floor_max: int, keep: bool, pa
             rl["wall"] = time.perf_counter() - t
             rl["data_bytes"] = dir_bytes(space)
             step(out, "reload", rl)
+            # after a removal the space no longer vouches for the file: the reload parses and probes
+            step(out, "remove_one", run_child(py, REMOVE_FIRST, str(space), str(src)))
+            t = time.perf_counter()
+            rr = run_child(py, LOAD, str(space), str(src), jobs, timeout=6 * 3600)
+            rr["wall"] = time.perf_counter() - t
+            rr["data_bytes"] = dir_bytes(space)
+            step(out, "reload_after_removal", rr)
     finally:
         if not keep:
             shutil.rmtree(space, ignore_errors=True)
@@ -288,8 +305,13 @@ def report(r: dict) -> None:
         print(f"| load from MORK `.paths` | {pl['seconds']:.2f} s, {fmt_rate(pl['atoms'], pl['seconds'])} | — |")
     rl = r.get("reload")
     if rl:
-        print(f"| reload the same file (adds {rl['added']}) | {rl['seconds']:.2f} s, data {ld['data_bytes'] / 2**20:,.0f} -> "
-              f"{rl['data_bytes'] / 2**20:,.0f} MB | — |")
+        print(f"| reload the same file (adds {rl['added']}, {rl['mode']}) | {rl['seconds']:.2f} s, data "
+              f"{ld['data_bytes'] / 2**20:,.0f} -> {rl['data_bytes'] / 2**20:,.0f} MB | — |")
+    rr = r.get("reload_after_removal")
+    if rr:
+        stages = ", ".join(f"{k} {v:.2f} s" for k, v in rr["stages"].items() if v >= 0.01)
+        print(f"| reload after removing one atom (adds {rr['added']}) | {rr['seconds']:.2f} s ({stages}), data "
+              f"-> {rr['data_bytes'] / 2**20:,.0f} MB | — |")
     if "check" in r:
         c = r["check"]
         print(f"| `check` | {c['seconds']:.1f} s, peak RSS {c['VmHWM']:,.0f} MB, {len(c['problems'])} problems | — |")
