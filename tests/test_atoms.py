@@ -161,8 +161,11 @@ def test_zero_and_negative_zero_are_two_atoms():
 
 
 def test_a_match_of_negative_zero_is_not_answered_from_the_match_of_zero(tmp_path):
+    # (hyperon 0.2.10: `0.0` finds a stored `-0.0` while the space holds no `0.0`; once it holds one,
+    # `0.0` finds only `0.0`, so the two matches are not one cached answer)
     import mettadb
 
     with mettadb.open(tmp_path / "s") as sp:
-        out = sp.run("(v -0.0)\n!(match &self (v 0.0) yes)\n!(match &self (v -0.0) yes)\n!(== 0.0 -0.0)\n")
-    assert [[str(a) for a in r] for r in out] == [[], ["yes"], ["True"]]
+        out = sp.run("(v -0.0)\n!(match &self (v 0.0) yes)\n!(match &self (v -0.0) yes)\n!(== 0.0 -0.0)\n"
+                     "(w 0.0)\n!(match &self (v 0.0) yes)\n!(match &self (v -0.0) yes)\n")
+    assert [[str(a) for a in r] for r in out] == [["yes"], ["yes"], ["True"], [], ["yes"]]
