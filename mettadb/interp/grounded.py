@@ -95,7 +95,13 @@ def _compare(op: Callable[[Any, Any], bool]) -> Operation:
     def fn(it: Machine, args: list[Atom]) -> list[Atom]:
         if len(args) != 2:
             raise Fail(Symbol("IncorrectNumberOfArguments"))
-        return [Bool(op(_num(args[0]), _num(args[1])))]
+        a, b = _num(args[0]), _num(args[1])
+        if type(a) is not type(b):  # an integer and a float compare as floats, as in hyperon
+            try:
+                a, b = float(a), float(b)
+            except OverflowError:  # (an integer past a float's range: compared exactly)
+                pass
+        return [Bool(op(a, b))]
 
     return fn
 
