@@ -650,7 +650,7 @@ def stored_by_value(space: Store, atom: Atom) -> Atom | None:
         general = gen[0]
         batched, it = _run(r, general, EMPTY_BINDINGS, False)
         for b in ((x for batch in it for x in batch) if batched else it):
-            inst = b.resolve(general)
+            inst: Atom = b.resolve(general)
             if inst.is_ground and equal_as_values(inst, atom):
                 return inst
     return None
@@ -663,7 +663,7 @@ def _swap(atom: Atom, old: Atom, new: Atom) -> Atom:
 def _swap_all(atom: Atom, subst: dict[Atom, Atom]) -> Atom:
     """The atom with the leaves equal (as atoms) to a key of `subst` replaced."""
     if type(atom) is Expression:
-        return Expression(tuple(_swap_all(x, subst) for x in atom.children))  # type: ignore[attr-defined]
+        return Expression(tuple(_swap_all(x, subst) for x in atom.children))
     return subst.get(atom, atom)
 
 

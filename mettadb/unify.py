@@ -54,7 +54,7 @@ def unify(a: Atom, b: Atom, bindings: Bindings = EMPTY_BINDINGS) -> Bindings | N
                 break
             y = n
         if x is y:
-            if type(x) is Float and x.value != x.value:  # type: ignore[attr-defined]
+            if type(x) is Float and x.value != x.value:
                 return None  # NaN: one atom, but no number equals it (hyperon)
             continue
         tx, ty = type(x), type(y)
