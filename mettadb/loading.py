@@ -12,6 +12,7 @@ import bisect
 import errno
 import functools
 import gc
+import hashlib
 import os
 import shutil
 import tempfile
@@ -31,7 +32,7 @@ from .keys import MAX_PLAIN, path_head_key
 from .layout import FIRST_SEQ, Record, pack_seq, pack_value, u32_seq, unpack_value
 from .store import SLOTTED, PathLike, Store
 from .transcode import Transcoded, transcode_file
-from .writer import Writer
+from .writer import LOADED_PREFIX, Writer
 
 if TYPE_CHECKING:
     from .env import Dbs, Txn
@@ -78,6 +79,64 @@ class LoadReport:
             f"loaded {self.read:,} {noun}: {self.added:,} added, {self.present:,} already present"
             f" in {self.seconds:.2f} s ({self.rate:,.0f} atoms/s)"
         )
+
+
+class Fingerprint:
+    """The digest of the contents of a load's files, in order, and their sizes and times at reading.
+
+    A set-union load of files whose digest the space has noted (`Writer.note_loaded`, kept until a
+    removal) adds nothing and reads nothing but the files' bytes.  The digest is taken before the
+    load; the load notes it only if no file changed size or time meanwhile."""
+
+    def __init__(self, fmt: str, paths: list[str]) -> None:
+        self.paths = paths
+        self.stats = [self._stat(p) for p in paths]
+        h = hashlib.sha256(fmt.encode())
+        for p, (size, _) in zip(paths, self.stats):
+            h.update(size.to_bytes(8, "big"))
+            with open(p, "rb") as f:
+                while chunk := f.read(1 << 20):
+                    h.update(chunk)
+        self.digest = h.digest()
+
+    @staticmethod
+    def _stat(path: str) -> tuple[int, int]:
+        st = os.stat(path)
+        return st.st_size, st.st_mtime_ns
+
+    @classmethod
+    def of(cls, fmt: str, sources: tuple[Source, ...]) -> Fingerprint | None:
+        """The fingerprint of `sources` if they are all regular files, else None."""
+        paths = [os.fspath(s) for s in sources if isinstance(s, (str, os.PathLike))]
+        if not paths or len(paths) != len(sources):
+            return None
+        try:
+            if not all(os.path.isfile(p) for p in paths):
+                return None
+            return cls(fmt, paths)
+        except OSError:
+            return None  # the load itself says what is wrong with the file
+
+    def unchanged(self) -> bool:
+        """Whether every file still has the size and time it had when digested."""
+        try:
+            return [self._stat(p) for p in self.paths] == self.stats
+        except OSError:
+            return False
+
+    def seen(self, store: Store) -> LoadReport | None:
+        """The report of loading these files again if the space noted them (nothing is written)."""
+        noted = store.meta(LOADED_PREFIX + self.digest)
+        if noted is None:
+            return None
+        read, bangs = noted
+        return LoadReport(files=list(self.paths), read=read, present=read, bangs=bangs,
+                          bytes_read=sum(size for size, _ in self.stats), mode="unchanged")
+
+    def note(self, w: Writer, report: LoadReport) -> None:
+        """Note the files in `w`'s transaction (the load's own) if they did not change while loaded."""
+        if self.unchanged():
+            w.note_loaded(self.digest, report.read, report.bangs)
 
 
 def _is_path(s: object) -> bool:
@@ -127,11 +186,15 @@ def load(store: Store, *sources: Source, duplicates: bool = False,
         positions.append(None if isinstance(s, (str, os.PathLike)) or not s.seekable() else s.tell())
     store.require_writable()
     in_txn = store.current_writer() is not None
+    fp = None if duplicates or in_txn else Fingerprint.of("metta", sources)
+    if fp is not None and (seen := fp.seen(store)) is not None:
+        seen.seconds = time.perf_counter() - t0
+        return seen
     if bulk is None:
         bulk = all(_is_path(s) for s in sources) and size >= max(BULK_MIN_BYTES, store.used_bytes() // 4)
     if bulk and not in_txn and store.slot_dbs(1) is not None:
         with _GcPaused():
-            report = _bulk_load(store, sources, positions, duplicates, progress, "metta", jobs)
+            report = _bulk_load(store, sources, positions, duplicates, progress, "metta", jobs, fp)
         report.seconds, report.mode = time.perf_counter() - t0, "bulk"
         return report
 
@@ -191,6 +254,8 @@ def load(store: Store, *sources: Source, duplicates: bool = False,
             w.version += 1
         report.added, report.present = added, present
         report.read = added + present
+        if fp is not None and added:
+            fp.note(w, report)
         return report
 
     with _GcPaused():
@@ -204,12 +269,16 @@ def load_paths(store: Store, *sources: Source, duplicates: bool = False, bulk: b
     """Load MORK `.paths` dumps, all or nothing (set union unless duplicates); `bulk` and `jobs` as for `load`."""
     t0 = time.perf_counter()
     store.require_writable()
+    fp = None if duplicates or store.current_writer() is not None else Fingerprint.of("paths", sources)
+    if fp is not None and (seen := fp.seen(store)) is not None:
+        seen.seconds = time.perf_counter() - t0
+        return seen
     if bulk is None:
         size = sum(os.path.getsize(s) for s in sources if isinstance(s, (str, os.PathLike)) and os.path.exists(s))
         bulk = all(_is_path(s) for s in sources) and size * 4 >= max(BULK_MIN_BYTES, store.used_bytes() // 4)
     if bulk and store.current_writer() is None and store.slot_dbs(1) is not None:
         with _GcPaused():
-            report = _bulk_load(store, sources, [None] * len(sources), duplicates, None, "paths", jobs)
+            report = _bulk_load(store, sources, [None] * len(sources), duplicates, None, "paths", jobs, fp)
         report.seconds, report.mode = time.perf_counter() - t0, "bulk"
         return report
 
@@ -228,6 +297,8 @@ def load_paths(store: Store, *sources: Source, duplicates: bool = False, bulk: b
                 if f is not s:
                     f.close()
         report.read = report.added + report.present
+        if fp is not None and report.added:
+            fp.note(w, report)
         return report
 
     done: LoadReport = store.write(run)
@@ -274,7 +345,8 @@ class _BulkLock:
 
 
 def _bulk_load(store: Store, sources: tuple[Source, ...], positions: list[int | None], duplicates: bool,
-               progress: Callable[[int, int], None] | None, fmt: str, jobs: int | None) -> LoadReport:
+               progress: Callable[[int, int], None] | None, fmt: str, jobs: int | None,
+               fp: Fingerprint | None) -> LoadReport:
     """Parse into sorted runs, then build the inactive slot and flip to it (see `load`)."""
     _clean_stale_load_dirs(store.path)
     try:
@@ -344,6 +416,8 @@ def _bulk_load(store: Store, sources: tuple[Source, ...], positions: list[int | 
             with _BulkLock(store.path):
                 for _attempt in range(3):
                     builder = SlotBuilder(store, union, number, end)
+                    if fp is not None:
+                        builder.note = functools.partial(fp.note, report=report)
                     added = builder.build(akeys, rkeys, complex_)
                     for k, v in builder.stages.items():
                         report.stages[k] = report.stages.get(k, 0.0) + v
@@ -453,6 +527,8 @@ class SlotBuilder:
         #: seconds per stage: "delta check", "merge" (sorted runs merged and sorted), "append"
         #: (merged with the live slot and written), "commit" (incl. fsync), "flip"
         self.stages: dict[str, float] = {}
+        #: called with the writer of the transaction that makes the load visible, if it adds anything
+        self.note: Callable[[Writer], None] | None = None
 
     def staged(self, fn: Callable[[Txn], Any], stage: str = "append") -> Any:
         """Run fn in its own write transaction (redone after growing a full map); _Conflict if the space moved on.
@@ -565,6 +641,8 @@ class SlotBuilder:
                 added += int(w.add_path(path, names, tokens, 1, True, seq=seq + self.shift))
             if added:
                 w.set_seq(max(w.peek_seq(), self.end))
+                if self.note is not None:
+                    self.note(w)
             inner[0] = time.perf_counter() - t
             return added
 
@@ -698,6 +776,8 @@ class SlotBuilder:
             else:
                 added += int(w.add_path(path, names, tokens, occurrences, False, seq=seq + self.shift))
         w.finish()
+        if self.note is not None and added:
+            self.note(w)
         txn.put(b"slot", pack_value(self.dst), db=self.store.meta_db)
         for name in SLOTTED:
             txn.drop(getattr(self.sdb, name.decode()), delete=False)

@@ -42,7 +42,7 @@ from .keys import storage_key
 from .layout import FIRST_SEQ, Record, pack_value, unpack_value
 from .parser import parse_atom
 from .trieorder import NODE_PREFIX
-from .writer import Writer
+from .writer import LOADED_PREFIX, Writer
 
 if TYPE_CHECKING:
     from .env import Txn
@@ -482,7 +482,7 @@ class Store:
         heads = []
         with self.read() as txn:
             meta = {k.decode(): unpack_value(v) for k, v in txn.cursor(db=self._meta_db)
-                    if not k.startswith(NODE_PREFIX)}  # (kept trie-node numbers: binary keys, not totals)
+                    if not k.startswith((NODE_PREFIX, LOADED_PREFIX))}  # (binary keys, not totals)
             for hk, v in txn.cursor(db=self._dbs.heads):
                 d, t = unpack_value(v)
                 toks = split_tokens(hk)

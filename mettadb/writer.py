@@ -18,7 +18,12 @@ from .trieorder import NODE_PREFIX, Numbers, TriePath, node_key
 if TYPE_CHECKING:
     from .env import Dbs, Txn
 
-__all__ = ["Writer", "rebuild_derived"]
+__all__ = ["LOADED_PREFIX", "Writer", "rebuild_derived"]
+
+#: `meta` keys of files loaded whole since the last removal: the prefix, then the digest of their
+#: contents (`loading.Fingerprint`); the value is `[atoms read, "!" expressions]`.  Every atom of such
+#: a file is in the space, so loading it again adds nothing.  A removal forgets them all.
+LOADED_PREFIX = b"lf:"
 
 
 class Writer:
@@ -39,6 +44,7 @@ class Writer:
         self.version = 0
         #: the next insertion sequence number (`meta.seq`), read at the first add; written by `finish`
         self._seq: int | None = None
+        self._forgot_loads = False
 
     def next_seq(self) -> int:
         """Take the next insertion sequence number."""
@@ -128,6 +134,8 @@ class Writer:
             return 0
         rec = Record(key, raw)
         n = min(count, rec.count)
+        if not self._forgot_loads:
+            self._forget_loads()
         self.changed = True
         self.version += 1
         hk = path_head_key(rec.path)
@@ -177,9 +185,21 @@ class Writer:
                 if kept is None or unpack_value(kept) > rec.seq:
                     txn.put(nk, pack_value(rec.seq), db=meta)
 
+    def _forget_loads(self) -> None:
+        """Drop every `LOADED_PREFIX` key: a file loaded before a removal may have lost atoms."""
+        self._forgot_loads = True
+        cur = self.txn.cursor(db=self.meta)
+        while cur.set_range(LOADED_PREFIX) and cur.key().startswith(LOADED_PREFIX):
+            cur.delete()
+
+    def note_loaded(self, digest: bytes, read: int, bangs: int) -> None:
+        """Record that every atom of the files with this digest is in the space (see `LOADED_PREFIX`)."""
+        self.txn.put(LOADED_PREFIX + digest, pack_value([read, bangs]), db=self.meta)
+
     def clear(self) -> None:
         """Remove every atom (statistics and totals too)."""
         txn = self.txn
+        self._forget_loads()
         cur = txn.cursor(db=self.meta)
         while cur.set_range(NODE_PREFIX) and cur.key().startswith(NODE_PREFIX):
             cur.delete()

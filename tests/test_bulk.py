@@ -218,10 +218,12 @@ def test_cli_bulk_flag(tmp_path):
 
 def test_a_bulk_reload_that_adds_nothing_copies_and_commits_nothing(tmp_path):
     kb = write_kb(tmp_path / "kb.metta", 6000)
+    same = tmp_path / "same.metta"  # the same atoms in other bytes: probed, not recognised (test_reload.py)
+    same.write_text("; again\n" + kb.read_text())
     with mettadb.open(tmp_path / "s") as sp:
         first = sp.load(kb, bulk=True)
         size, gen = os.path.getsize(tmp_path / "s" / "data.mdb"), sp.generation
-        again = sp.load(kb, bulk=True)
+        again = sp.load(same, bulk=True)
         assert (again.mode, again.added, again.present) == ("bulk", 0, first.read)
         assert "flip" not in again.stages and again.stages["delta check"] > 0
         assert os.path.getsize(tmp_path / "s" / "data.mdb") == size and sp.generation == gen
