@@ -343,7 +343,7 @@ def stats(ctx: click.Context, as_json: bool, plot: str | None) -> None:
               help="Write to a file instead of stdout.")
 @click.pass_context
 def dump(ctx: click.Context, output: str) -> None:
-    """Print every atom as MeTTa text (what `load --duplicates` reads back); a summary goes to stderr.
+    """Print every atom as MeTTa text, in insertion order (what `load --duplicates` reads back); a summary goes to stderr.
 
     \b
     Example:
@@ -353,7 +353,7 @@ def dump(ctx: click.Context, output: str) -> None:
     with _space(ctx, readonly=True) as space, _errors():
         out = sys.stdout if output == "-" else open(output, "w", encoding="utf-8")
         try:
-            for atom in space.atoms():
+            for atom in space.atoms(ordered=True):
                 out.write(str(atom))
                 out.write("\n")
                 n += 1

@@ -27,10 +27,13 @@ __all__ = [
     "V",
     "Variable",
     "alpha_equal",
+    "equal_as_values",
     "format_float",
     "fresh_variable",
     "iter_atoms",
+    "number_twins",
     "quote_string",
+    "same_number",
 ]
 
 
@@ -434,3 +437,56 @@ def alpha_equal(a: Atom, b: Atom) -> bool:
         elif x != y:
             return False
     return True
+
+
+def same_number(x: Atom, y: Atom) -> bool:
+    """Whether two numbers (Integer or Float) are equal as hyperon compares them: as integers when
+    both are, else both converted to float (`2` equals `2.0`, `0.0` equals `-0.0`, NaN equals
+    nothing, `9007199254740993` equals `9007199254740992.0`)."""
+    v, w = x.value, y.value  # type: ignore[attr-defined]
+    if type(v) is int and type(w) is int:
+        return bool(v == w)
+    try:
+        return float(v) == float(w)
+    except OverflowError:  # an integer past a float's range (mettadb's unbounded integers)
+        return False
+
+
+def equal_as_values(a: Atom, b: Atom) -> bool:
+    """hyperon's equality of atoms (`==`, matching grounded values): the same structure, numbers
+    compared by `same_number`, other leaves as atoms."""
+    stack = [(a, b)]
+    while stack:
+        x, y = stack.pop()
+        tx, ty = type(x), type(y)
+        if tx is Expression:
+            if ty is not Expression or len(x.children) != len(y.children):  # type: ignore[attr-defined]
+                return False
+            stack.extend(zip(x.children, y.children))  # type: ignore[attr-defined]
+        elif (tx is Integer or tx is Float) and (ty is Integer or ty is Float):
+            if not same_number(x, y):
+                return False
+        elif x != y:
+            return False
+    return True
+
+
+def number_twins(atom: Atom) -> list[Atom]:
+    """The other spellings of a number's value that `same_number` equates with it: `2` -> `2.0`,
+    `2.0` -> `2`, `0` -> `0.0 -0.0`, `-0.0` -> `0 0.0`.  A float of 2**53 or more is equal to
+    several integers; only the one it equals exactly is given.  Empty for anything else."""
+    t = type(atom)
+    if t is Integer:
+        n = atom.value  # type: ignore[attr-defined]
+        if n == 0:
+            return [Float(0.0), Float(-0.0)]
+        try:
+            return [Float(float(n))]
+        except OverflowError:
+            return []
+    if t is Float:
+        f = atom.value  # type: ignore[attr-defined]
+        if f == 0.0:
+            return [Integer(0), Float(-f)]
+        return [Integer(int(f))] if math.isfinite(f) and f.is_integer() else []
+    return []

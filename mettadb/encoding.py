@@ -35,6 +35,7 @@ from .atoms import (
     Variable,
     format_float,
     quote_string,
+    same_number,
 )
 from .errors import DecodeError
 from .tokens import classify_word, unescape
@@ -64,6 +65,7 @@ __all__ = [
     "is_symbol_tag",
     "is_variable_tag",
     "literal_token",
+    "same_number_tokens",
     "split_tokens",
     "symbol_token",
     "text_atom",
@@ -555,3 +557,14 @@ def checked_tokens(path: bytes, seen: set[bytes]) -> tuple[int, list[bytes] | No
     tokens = split_tokens(path)
     return 0, tokens if len(tokens) > 3 and tokens[1][0] > 0xC0 else None
 
+
+
+def same_number_tokens(a: bytes, b: bytes) -> bool:
+    """Whether two tokens of a path (unequal bytes) are numbers of the same value (`2` and `2.0`):
+    a repeated variable of one pattern matches them both, as hyperon's bindings compare numbers."""
+    if a[0] <= 0xC0 or b[0] <= 0xC0 or len(a) != 1 + (a[0] & 0x3F) or len(b) != 1 + (b[0] & 0x3F):
+        return False
+    if not (a[1] < 0x3A and b[1] < 0x3A):  # digits and signs sort below ':'; other text is no number
+        return False
+    x, y = text_atom(a), text_atom(b)
+    return type(x) in (Integer, Float) and type(y) in (Integer, Float) and same_number(x, y)

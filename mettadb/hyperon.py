@@ -41,7 +41,7 @@ from typing import Any
 
 from .atoms import Atom, Expression, Float, G, Grounded, Integer, Symbol, Variable, iter_atoms, rebuild
 from .errors import MettaDBError
-from .query import ordered_atoms, ordered_query
+from .query import ordered_atoms, ordered_query, stored_by_value
 from .space import Space
 from .spaces import MemorySpace
 
@@ -581,7 +581,10 @@ class DurableSpace(AbstractSpace):  # type: ignore[misc]
         try:
             a = self._from(atom)
             if _durable(a):
-                return bool(self.space.remove(a))
+                if self.space.remove(a):
+                    return True
+                other = stored_by_value(self.space, a)  # `(w 3)` removes a stored `(w 3.0)`, as in hyperon
+                return other is not None and bool(self.space.remove(other))
             if not self.volatile.remove(a):
                 return False
             self._take_seq(a)

@@ -45,13 +45,14 @@ def _uses_extension(path: bytes) -> bool:
 
 def export_space(space: Any, out: IO[bytes], fmt: str = "metta",
                  progress: Callable[[int], None] | None = None) -> ExportReport:
-    """Write every atom (each copy) of the space to a binary stream in the given format."""
+    """Write every atom (each copy) of the space to a binary stream in the given format, in insertion
+    order (so a space loaded from it numbers its atoms, and tries its rules, as the original does)."""
     if fmt not in FORMATS:
         raise MettaDBError(f"unknown export format {fmt!r} (choose from {', '.join(FORMATS)})")
     report = ExportReport()
     if fmt == "paths":
         z = zlib.compressobj(6)
-        for _key, rec in space.records():
+        for _key, rec in space.records(ordered=True):
             if _uses_extension(rec.path):
                 report.extended += rec.count
             record = _U32.pack(len(rec.path)) + rec.path
@@ -62,7 +63,7 @@ def export_space(space: Any, out: IO[bytes], fmt: str = "metta",
                 progress(report.atoms)
         out.write(z.flush())
         return report
-    for atom in space.atoms():
+    for atom in space.atoms(ordered=True):
         text = str(atom)
         line = json.dumps(text, ensure_ascii=False) if fmt == "jsonl" else text
         out.write(line.encode("utf-8") + b"\n")

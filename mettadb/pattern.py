@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from .atoms import Atom, Expression, Symbol, Variable
 from .bindings import Bindings
-from .encoding import NEW_VAR, atom_tokens, literal_token, split_tokens, symbol_token, varref_token
+from .encoding import NEW_VAR, atom_tokens, literal_token, same_number_tokens, split_tokens, symbol_token, varref_token
 from .keys import const_prefix, unreverse_key
 from .layout import is_reversible
 
@@ -177,7 +177,7 @@ class Compiled:
                     return False  # an extension tag: the caller takes the general path
             if kind == NEW:
                 caps.append(path[pos:end])
-            elif path[pos:end] != caps[data]:
+            elif path[pos:end] != caps[data] and not same_number_tokens(path[pos:end], caps[data]):
                 return None
             pos = end
         return caps if pos == n else None
@@ -466,7 +466,7 @@ def _step_source(k: int, s: StepShape, consts: list[tuple[int, ...]], last: bool
                 if kd == NEWV:
                     op(f"c{j} = key[pos:q]", 0)
                 else:
-                    op(f"if key[pos:q] != c{j}: continue", 0)
+                    op(f"if key[pos:q] != c{j} and not _sn(key[pos:q], c{j}): continue", 0)
                 op("pos = q", 0)
             if not closed:
                 op("if pos != len(key): continue", 0)
@@ -619,7 +619,8 @@ def _build_program(patterns: tuple[Atom, ...], kinds: tuple[str | None, ...]) ->
         for k, s in enumerate(shapes):
             recipe: list[tuple[int, ...]] = []
             src = _step_source(k, s, recipe, k == len(shapes) - 1)
-            ns: dict[str, Any] = {"_end": subterm_end, "_rt": reversed_tokens, "_unrev": unreverse_key}
+            ns: dict[str, Any] = {"_end": subterm_end, "_rt": reversed_tokens, "_unrev": unreverse_key,
+                                  "_sn": same_number_tokens}
             exec(compile(src, f"<byte step {k}>", "exec"), ns)
             fns.append((ns["step"], recipe))
         if len(_SHAPE_FNS) >= 2_000:

@@ -43,7 +43,7 @@ class SpaceCache:
     """What the query layer remembers about one store at one generation and slot: plans,
     statistics, the variable index's keys.  Replaced as soon as a read sees another version."""
 
-    __slots__ = ("generation", "plans", "slot", "stats", "trie", "txn_id", "vx")
+    __slots__ = ("generation", "numbers", "plans", "slot", "stats", "trie", "txn_id", "vx")
 
     def __init__(self, generation: bytes | None, slot: int, txn_id: int = -1) -> None:
         self.generation = generation
@@ -57,6 +57,8 @@ class SpaceCache:
         self.trie: dict[Any, Any] = {}
         #: (sorted keys, their set) of the variable index, or (None, None) when too large to mirror
         self.vx: tuple[list[bytes] | None, frozenset[bytes] | None] | None = None
+        #: a number's token -> whether some stored atom holds it (`query`'s matching of numbers by value)
+        self.numbers: dict[bytes, bool] = {}
 
 
 _CACHES: weakref.WeakKeyDictionary[Store, SpaceCache] = weakref.WeakKeyDictionary()

@@ -27,9 +27,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from .atoms import Atom, Variable, fresh_variable
+from .atoms import Atom, Expression, Float, Integer, Variable, equal_as_values, fresh_variable, iter_atoms, number_twins
 from .bindings import EMPTY_BINDINGS, Bindings, LazyBindings, RowLayout, clear_captures
-from .encoding import TEXT_CACHE, decode, text_atom
+from .encoding import TEXT_CACHE, decode, literal_token, text_atom
 from .env import begin_read, prefix_items
 from .errors import MettaDBError
 from .keys import MAX_PLAIN, unreverse_key
@@ -38,11 +38,11 @@ from .pattern import COMMA, ByteProgram, Compiled, byte_program, compiled, conju
 from .pattern import clear_caches as clear_pattern_caches
 from .plan import Plan, Step, View, head_stats, plan_conjunction, plan_pattern
 from .store import Store
-from .trieorder import NODE_PREFIX, Numbers, TriePath, atom_tokens, trie_permutation
+from .trieorder import NODE_PREFIX, Numbers, TriePath, atom_tokens, reorder_for, trie_permutation
 from .unify import unify
 
-__all__ = ["COMMA", "QueryStats", "clear_caches", "conjuncts", "count", "explain", "ordered_atoms", "ordered_matches", "ordered_query",
-           "run_query"]
+__all__ = ["COMMA", "QueryStats", "clear_caches", "conjuncts", "count", "explain", "met_by_value", "ordered_atoms", "ordered_matches",
+           "ordered_query", "run_query", "stored_by_value"]
 
 
 @dataclass
@@ -505,7 +505,12 @@ def run_query(space: Store, pattern: Atom, bindings: Bindings = EMPTY_BINDINGS,
     qs = stats if stats is not None else QueryStats()
     txn = space.current_txn()
     if txn is not None:  # inside a session's transaction: no context manager per query
-        batched, it = _run(_Run(View(space, txn), qs), pattern, bindings, stats is not None)
+        r = _Run(View(space, txn), qs)
+        gen = _by_value(r, pattern, bindings)
+        if gen is not None:
+            yield from _rows_by_value(r, gen, bindings, stats is not None)
+            return
+        batched, it = _run(r, pattern, bindings, stats is not None)
         if batched:
             for batch in it:
                 yield from batch
@@ -517,7 +522,12 @@ def run_query(space: Store, pattern: Atom, bindings: Bindings = EMPTY_BINDINGS,
         raise MettaDBError(f"{space.path} is closed")
     txn = begin_read(space.env)
     try:
-        batched, it = _run(_Run(View(space, txn, own=True), qs), pattern, bindings, stats is not None)
+        r = _Run(View(space, txn, own=True), qs)
+        gen = _by_value(r, pattern, bindings)
+        if gen is not None:
+            yield from _rows_by_value(r, gen, bindings, stats is not None)
+            return
+        batched, it = _run(r, pattern, bindings, stats is not None)
         if batched:
             for batch in it:
                 yield from batch
@@ -525,6 +535,164 @@ def run_query(space: Store, pattern: Atom, bindings: Bindings = EMPTY_BINDINGS,
             yield from it
     finally:
         txn.abort()
+
+
+# ---------------------------------------------------------------- numbers matched by value
+#
+# hyperon keys its trie by a hash of each grounded value's serialization, so `2` and `2.0` are two
+# keys; a query's number whose own spelling the space has never held is not found by hash and is
+# compared with the node's values instead, by value.  So a query's `2.0` finds a stored `2` exactly
+# when no stored atom holds `2.0` (hyperon: ever held).
+
+
+def _holds_token(v: View, tok: bytes) -> bool:
+    """Whether some stored atom holds a number's token: one scan per version of the space, cut short
+    at the first holder (a number's token, a tag of 0xC1-0xFF and ASCII text, cannot be a part of
+    another token of a plain key: UTF-8 text never holds those tag bytes before an ASCII digit)."""
+    memo = v.cache.numbers
+    got = memo.get(tok)
+    if got is None:
+        got = False
+        txn, db = v.txn, v.atoms
+        for key in txn.cursor(db=db).iternext(values=False):
+            if tok in key if len(key) <= MAX_PLAIN else tok in Record(key, txn.get(key, db=db) or b"").path:
+                got = True
+                break
+        if len(memo) >= 4096:
+            memo.clear()
+        memo[tok] = got
+    return got
+
+
+#: (variable standing for a query's number, the number, the stored spellings it may meet: None for any
+#: of the same value)
+_ByValue = list[tuple[Variable, Atom, "frozenset[Atom] | None"]]
+_ZEROS = (Integer(0), Float(0.0))
+
+
+def _by_value(r: _Run, pattern: Atom, bindings: Bindings) -> tuple[Atom, _ByValue] | None:
+    """The pattern with each number hyperon would match by value (see above) made a fresh variable,
+    with what each may meet; None when there is none (the common case: no number, or no stored atom
+    that another spelling of it would match).
+
+    `0` and `0.0` hash alike in hyperon, so they are one key: while the space holds either, a query's
+    `0` or `0.0` meets both (and not `-0.0`)."""
+    resolved = bindings.resolve(pattern) if len(bindings) else pattern
+    nums: list[Atom] = []
+    for a in iter_atoms(resolved):
+        t = type(a)
+        if (t is Integer or t is Float) and a not in nums:
+            nums.append(a)
+    if not nums:
+        return None
+    parts = conjuncts(resolved) or [resolved]
+    v = r.v
+    out: _ByValue = []
+    for c in nums:
+        twins = number_twins(c)
+        if not twins:
+            continue
+        with_c = [p for p in parts if any(x == c for x in iter_atoms(p))]
+        key = _ZEROS if c in _ZEROS else (c,)
+        others = [t for t in twins if t not in key]
+        if any(_holds_token(v, literal_token(k)) for k in key):
+            # held as written: only its own key, which for a zero is both spellings
+            if len(key) > 1 and any(_count_one(r, _swap(p, c, k), EMPTY_BINDINGS) for k in key if k != c
+                                    for p in with_c):
+                out.append((fresh_variable("n"), c, frozenset(key)))
+            continue
+        # cheap first: does another spelling match where this one stands? (counted, nothing decoded)
+        if not any(_count_one(r, _swap(p, c, t), EMPTY_BINDINGS) for t in twins for p in with_c):
+            continue
+        if any(_holds_token(v, literal_token(t)) for t in others + [t for t in twins if t in key]):
+            out.append((fresh_variable("n"), c, None))
+    if not out:
+        return None
+    return _swap_all(resolved, {c: var for var, c, _ in out}), out
+
+
+def met_by_value(space: Store, call: Atom, head: Atom) -> bool:
+    """Whether a stored atom (a rule's head) that unified with a query (a call) met one of its numbers
+    only by value, in another spelling, while the space holds the query's own spelling: hyperon's
+    index then does not find the stored atom (see `_holds_token`)."""
+    stack = [(call, head)]
+    pairs: list[Atom] = []
+    while stack:
+        x, y = stack.pop()
+        tx, ty = type(x), type(y)
+        if tx is Expression and ty is Expression:
+            stack.extend(zip(x.children, y.children))  # type: ignore[attr-defined]
+        elif (tx is Integer or tx is Float) and (ty is Integer or ty is Float) and x != y \
+                and not (x in _ZEROS and y in _ZEROS):  # (one key in hyperon)
+            pairs.extend(_ZEROS if x in _ZEROS else (x,))
+    if not pairs:
+        return False
+    txn = space.current_txn()
+    if txn is not None:
+        v = View(space, txn)
+        return any(_holds_token(v, literal_token(x)) for x in pairs)
+    with space.read() as txn:
+        v = View(space, txn)
+        return any(_holds_token(v, literal_token(x)) for x in pairs)
+
+
+def stored_by_value(space: Store, atom: Atom) -> Atom | None:
+    """The stored atom hyperon's `remove-atom` takes for a ground atom the space does not hold as
+    written: one equal to it by value (a number in another spelling) where no stored atom holds the
+    number's own spelling (see `_holds_token`); None if there is none."""
+    if not atom.is_ground:
+        return None
+    with space.read() as txn:
+        r = _Run(View(space, txn), QueryStats())
+        gen = _by_value(r, atom, EMPTY_BINDINGS)
+        if gen is None:
+            return None
+        general = gen[0]
+        batched, it = _run(r, general, EMPTY_BINDINGS, False)
+        for b in ((x for batch in it for x in batch) if batched else it):
+            inst: Atom = b.resolve(general)
+            if inst.is_ground and equal_as_values(inst, atom):
+                return inst
+    return None
+
+
+def _swap(atom: Atom, old: Atom, new: Atom) -> Atom:
+    return _swap_all(atom, {old: new})
+
+
+def _swap_all(atom: Atom, subst: dict[Atom, Atom]) -> Atom:
+    """The atom with the leaves equal (as atoms) to a key of `subst` replaced."""
+    if type(atom) is Expression:
+        return Expression(tuple(_swap_all(x, subst) for x in atom.children))
+    return subst.get(atom, atom)
+
+
+def _bind_numbers(rows: Iterator[Bindings] | list[Bindings], numbers: _ByValue) -> Iterator[tuple[int, Bindings]]:
+    """(index, bindings) of the rows of a generalized pattern whose variables unify with their numbers
+    (a stored number of the same value, or a stored variable, which is bound to the number)."""
+    for i, b in enumerate(rows):
+        got: Bindings | None = b
+        for var, c, allowed in numbers:
+            if allowed is not None:
+                val = got.resolve(var)  # type: ignore[union-attr]
+                if type(val) is not Variable and val not in allowed:
+                    got = None
+                    break
+            got = unify(var, c, got)  # type: ignore[arg-type]
+            if got is None:
+                break
+        if got is not None:
+            yield i, got
+
+
+def _rows_by_value(r: _Run, gen: tuple[Atom, _ByValue], bindings: Bindings,
+                   per_step: bool) -> Iterator[Bindings]:
+    """`run_query`'s rows when numbers are matched by value (`_by_value`)."""
+    general, numbers = gen
+    batched, it = _run(r, general, bindings, per_step)
+    rows = (b for batch in it for b in batch) if batched else it
+    for _, b in _bind_numbers(rows, numbers):
+        yield b
 
 
 def ordered_query(space: Store, pattern: Atom, bindings: Bindings = EMPTY_BINDINGS) -> list[Bindings]:
@@ -556,16 +724,35 @@ def ordered_atoms(space: Store) -> list[Atom]:
 def _ordered(space: Store, pattern: Atom, bindings: Bindings, paths: list[TriePath] | None) -> list[Bindings]:
     txn = space.current_txn()
     if txn is not None:
-        r = _Run(View(space, txn), QueryStats(), True)
-        return _in_trie_order(r, pattern, bindings, list(_run(r, pattern, bindings, False)[1]), paths)
+        return _ordered_run(_Run(View(space, txn), QueryStats(), True), pattern, bindings, paths)
     if space.closed:
         raise MettaDBError(f"{space.path} is closed")
     txn = begin_read(space.env)
     try:
-        r = _Run(View(space, txn, own=True), QueryStats(), True)
-        return _in_trie_order(r, pattern, bindings, list(_run(r, pattern, bindings, False)[1]), paths)
+        return _ordered_run(_Run(View(space, txn, own=True), QueryStats(), True), pattern, bindings, paths)
     finally:
         txn.abort()
+
+
+def _ordered_run(r: _Run, pattern: Atom, bindings: Bindings, paths: list[TriePath] | None) -> list[Bindings]:
+    gen = _by_value(r, pattern, bindings)
+    if gen is None:
+        return _in_trie_order(r, pattern, bindings, list(_run(r, pattern, bindings, False)[1]), paths)
+    # numbers matched by value: the pattern with variables in their place, then each row's variable
+    # unified with its number; a single pattern's rows then in the order for the numbers as tokens
+    # (a stored number of the same value where the query's own would be: before the stored variables)
+    general, numbers = gen
+    single = conjuncts(general) is None
+    mine: list[TriePath] | None = [] if single else None
+    rows = _in_trie_order(r, general, bindings, list(_run(r, general, bindings, False)[1]), mine)
+    kept = list(_bind_numbers(rows, numbers))
+    if mine is None:
+        return [b for _, b in kept]
+    kpaths = [mine[i] for i, _ in kept]
+    perm = reorder_for(kpaths, atom_tokens(bindings.resolve(pattern) if len(bindings) else pattern))
+    if paths is not None:
+        paths.extend(kpaths[j] for j in perm)
+    return [kept[j][1] for j in perm]
 
 
 _READS = "reads"
@@ -796,6 +983,9 @@ def count(space: Store, pattern: Atom, bindings: Bindings = EMPTY_BINDINGS) -> i
     with space.read() as txn:
         v = View(space, txn)
         r = _Run(v, QueryStats())
+        gen = _by_value(r, pattern, bindings)
+        if gen is not None:  # numbers matched by value: the rows themselves
+            return sum(1 for _ in _rows_by_value(r, gen, bindings, False))
         parts = conjuncts(pattern)
         if parts is None:
             return _count_one(r, pattern, bindings)

@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import struct
+import tempfile
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, Union
@@ -32,6 +34,7 @@ import lmdb
 
 from . import env as lmdb_env
 from .atoms import Atom
+from .bulk import KeyRuns
 from .encoding import decode, encode_with_names, split_tokens
 from .env import Dbs
 from .errors import FormatVersionError, MettaDBError, ReadOnlyError, SpaceFullError
@@ -60,6 +63,9 @@ READABLE_SINCE = 3
 DEFAULT_PATH = "metta.db"
 PathLike = Union[str, "os.PathLike[str]"]
 AtomLike = Union[Atom, str]
+#: (insertion number, key) pairs an insertion-order read holds in memory before it spills a sorted run
+ORDER_RUN_KEYS = int(os.environ.get("METTADB_ORDER_RUN_KEYS") or 200_000)
+_SEQ = struct.Struct(">Q")
 
 _DB_NAMES = (b"meta", b"atoms", b"rev", b"vx", b"heads")
 #: the databases that come in two slots (format 2): a bulk load builds the inactive
@@ -553,17 +559,34 @@ class Store:
 
     # ------------------------------------------------------------------ reads
     def records(self, *, ordered: bool = False) -> Iterator[tuple[bytes, Record]]:
-        """(primary key, record) of each distinct atom, from one snapshot: in key order (streamed), or with
-        `ordered` in insertion order (hyperon's order: read whole, then sorted by sequence number)."""
+        """(primary key, record) of each distinct atom, from one snapshot: in key order, or with `ordered`
+        in insertion order (hyperon's order). Both stream: the insertion order is an external sort of
+        (number, key) pairs, at most `ORDER_RUN_KEYS` of them in memory, each record read again by key."""
         if ordered:
-            with self.read() as txn:
-                recs = [(key, Record(key, raw)) for key, raw in txn.cursor(db=self._dbs.atoms)]
-            recs.sort(key=lambda kr: kr[1].seq)
-            yield from recs
+            yield from self._records_by_seq()
             return
         with self.read() as txn:
             for key, raw in txn.cursor(db=self._dbs.atoms):
                 yield key, Record(key, raw)
+
+    def _records_by_seq(self) -> Iterator[tuple[bytes, Record]]:
+        """`records(ordered=True)`: (number, key) pairs sorted in bounded memory, records read again."""
+        seq_of = Record.seq_of
+        with self.read() as txn, tempfile.TemporaryDirectory(prefix="mettadb-order-") as tmp, \
+                KeyRuns(tmp, "order", bucket_keys=ORDER_RUN_KEYS) as runs:
+            db = self._dbs.atoms
+            add, budget = runs.append, ORDER_RUN_KEYS
+            for key, raw in txn.cursor(db=db):
+                add(_SEQ.pack(max(seq_of(key, raw), 0)) + key)
+                if len(runs.keys) >= budget:
+                    runs.spill()
+            get = txn.get
+            for _lo, _hi, entries in runs.buckets():
+                for entry in entries:
+                    key = entry[8:]
+                    again = get(key, db=db)
+                    assert again is not None  # the same snapshot
+                    yield key, Record(key, again)
 
     def atoms(self, *, distinct: bool = False, ordered: bool = False) -> Iterator[Atom]:
         """Every atom in key order, or with `ordered` in insertion order (each copy, unless distinct; copies

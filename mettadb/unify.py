@@ -8,7 +8,7 @@ store decodes them fresh), as hyperon does.
 
 from __future__ import annotations
 
-from .atoms import Atom, Expression, Variable
+from .atoms import Atom, Expression, Float, Integer, Variable, same_number
 from .bindings import EMPTY_BINDINGS, Bindings
 
 __all__ = ["match_atoms", "occurs", "unify"]
@@ -54,6 +54,8 @@ def unify(a: Atom, b: Atom, bindings: Bindings = EMPTY_BINDINGS) -> Bindings | N
                 break
             y = n
         if x is y:
+            if type(x) is Float and x.value != x.value:
+                return None  # NaN: one atom, but no number equals it (hyperon)
             continue
         tx, ty = type(x), type(y)
         if tx is Variable:
@@ -86,6 +88,10 @@ def unify(a: Atom, b: Atom, bindings: Bindings = EMPTY_BINDINGS) -> Bindings | N
                 return None
             stack.extend(zip(reversed(xc), reversed(yc)))  # left to right, as hyperon binds
         elif x != y:
+            # numbers unify by value, as hyperon's grounded equality compares them (`2` and `2.0`)
+            if not ((tx is Integer or tx is Float) and (ty is Integer or ty is Float) and same_number(x, y)):
+                return None
+        elif tx is Float and x.value != x.value:  # type: ignore[attr-defined]
             return None
     if new is None:
         return bindings

@@ -161,8 +161,31 @@ def test_zero_and_negative_zero_are_two_atoms():
 
 
 def test_a_match_of_negative_zero_is_not_answered_from_the_match_of_zero(tmp_path):
+    # (hyperon 0.2.10: `0.0` finds a stored `-0.0` while the space holds no `0.0`; once it holds one,
+    # `0.0` finds only `0.0`, so the two matches are not one cached answer)
     import mettadb
 
     with mettadb.open(tmp_path / "s") as sp:
-        out = sp.run("(v -0.0)\n!(match &self (v 0.0) yes)\n!(match &self (v -0.0) yes)\n!(== 0.0 -0.0)\n")
-    assert [[str(a) for a in r] for r in out] == [[], ["yes"], ["True"]]
+        out = sp.run("(v -0.0)\n!(match &self (v 0.0) yes)\n!(match &self (v -0.0) yes)\n!(== 0.0 -0.0)\n"
+                     "(w 0.0)\n!(match &self (v 0.0) yes)\n!(match &self (v -0.0) yes)\n")
+    assert [[str(a) for a in r] for r in out] == [["yes"], ["yes"], ["True"], [], ["yes"]]
+
+
+def test_number_twins_and_equality_by_value():
+    from mettadb.atoms import E, Float, Integer, S, equal_as_values, number_twins, same_number
+    from mettadb.encoding import literal_token, same_number_tokens, symbol_token
+
+    assert number_twins(Integer(2)) == [Float(2.0)] and number_twins(Float(2.0)) == [Integer(2)]
+    assert number_twins(Integer(0)) == [Float(0.0), Float(-0.0)]
+    assert number_twins(Float(-0.0)) == [Integer(0), Float(0.0)]
+    assert number_twins(Float(2.5)) == [] and number_twins(Float(float("inf"))) == [] and number_twins(S("2")) == []
+    assert same_number(Integer(2), Float(2.0)) and not same_number(Integer(2), Float(2.5))
+    assert equal_as_values(E(S("v"), Integer(2)), E(S("v"), Float(2.0)))
+    assert not equal_as_values(E(S("v"), Integer(2)), E(S("v"), S("2")))
+    assert not equal_as_values(Float(float("nan")), Float(float("nan")))
+    tok = literal_token
+    assert same_number_tokens(tok(Integer(7)), tok(Float(7.0)))
+    assert same_number_tokens(tok(Float(0.0)), tok(Float(-0.0)))
+    assert not same_number_tokens(tok(Integer(7)), tok(Integer(8)))
+    assert not same_number_tokens(symbol_token("ab"), tok(Integer(7)))
+    assert not same_number_tokens(symbol_token("2"), tok(Integer(2)))  # the symbol `2` is no number

@@ -281,7 +281,7 @@ def test_a_bulk_load_of_mixed_lines_numbers_them_in_input_order(tmp_path, write,
 
 
 def _shuffled_dump(tmp_path, lines: list[str]):
-    """A `.paths` dump of `lines`' atoms in an order unlike the export's (key) order."""
+    """A `.paths` dump of `lines`' atoms in an order unlike the export's (insertion) order and key order."""
     import struct
     import zlib
 

@@ -69,7 +69,8 @@ def test_occurs_check():
 
 def test_mismatches():
     assert unify(S("a"), S("b")) is None
-    assert unify(mettadb.Integer(1), mettadb.Float(1.0)) is None
+    assert unify(mettadb.Integer(1), mettadb.Float(1.5)) is None
+    assert unify(mettadb.Integer(1), mettadb.String("1")) is None
     assert unify(mettadb.String("a"), S("a")) is None
     assert unify(E(S("a"), S("b")), E(S("a"))) is None
     assert unify(E(), S("a")) is None
@@ -107,3 +108,19 @@ def test_deep_bindings_resolve_without_recursion():
     r = b.resolve(V("v0"))
     assert isinstance(r, Expression) and r == nest(depth, V(f"v{depth}"))
     assert unify(V(f"v{depth}"), V("v0"), b) is None  # the occurs check follows the whole chain
+
+
+def test_numbers_unify_by_value_as_in_hyperon():
+    """`(unify 2 2.0 yes no)` is `yes` in hyperon 0.2.10: grounded numbers compare by value."""
+    Int, F = mettadb.Integer, mettadb.Float
+    assert unify(Int(2), F(2.0)) == EMPTY and unify(F(2.0), Int(2)) == EMPTY
+    assert unify(F(0.0), F(-0.0)) == EMPTY and unify(Int(0), F(-0.0)) == EMPTY
+    assert unify(Int(9007199254740993), F(9007199254740992.0)) == EMPTY  # promoted to float, as in hyperon
+    assert unify(Int(9007199254740993), Int(9007199254740992)) is None
+    assert unify(Int(10**400), F(1e308)) is None  # past a float's range: no overflow, no match
+    nan = F(float("nan"))
+    assert unify(nan, nan) is None and unify(nan, F(float("nan"))) is None  # NaN equals nothing
+    # a repeated variable: the first binding wins, the second number is compared by value
+    b = unify(E(S("p"), V("x"), V("x")), E(S("p"), Int(2), F(2.0)))
+    assert b is not None and b.resolve(V("x")) == Int(2)
+    assert unify(E(S("p"), V("x"), V("x")), E(S("p"), Int(2), F(2.5))) is None

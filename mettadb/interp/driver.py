@@ -34,7 +34,7 @@ from ..atoms import Atom, Expression, Integer, Symbol, Variable, fresh_variable,
 from ..bindings import EMPTY_BINDINGS, Bindings
 from ..encoding import encode_with_names
 from ..errors import LimitError, ReadOnlyError
-from ..query import conjuncts, ordered_atoms, ordered_matches, ordered_query, run_query
+from ..query import conjuncts, met_by_value, ordered_atoms, ordered_matches, ordered_query, run_query, stored_by_value
 from ..spaces import MemorySpace, ModuleSpaceAtom, SpaceAtom, holds_session_object, rename_apart, session_overlay
 from ..store import Store
 from ..trieorder import atom_tokens, head_tokens, reorder_for
@@ -709,7 +709,7 @@ class Interpreter:
                 paths.append(tpath)
                 continue
             bb = unify(expr, rule.children[1], EMPTY_BINDINGS)  # type: ignore[attr-defined]
-            if bb is None:
+            if bb is None or met_by_value(self.space, expr, rule.children[1]):  # type: ignore[attr-defined]
                 continue
             out.append(instantiate(body, template, bb.links) if template is not FALLBACK else bb.resolve(body))
             paths.append(tpath)
@@ -735,7 +735,7 @@ class Interpreter:
                 rule = rename_apart(rule)
             rhead, rbody = rule.children[1], rule.children[2]  # type: ignore[attr-defined]
             bb2 = unify(expr, rhead, b)
-            if bb2 is None:
+            if bb2 is None or met_by_value(self.space, b.resolve(expr) if b.links else expr, rhead):
                 continue
             out.append((rbody, bb2))
             paths.append(tpath)
@@ -818,6 +818,9 @@ class Interpreter:
             ok = overlay is not None and overlay.remove(atom)
         else:
             ok = bool(space.remove(atom))
+            if not ok and isinstance(space, Store):  # `(w 3)` removes a stored `(w 3.0)`, as in hyperon
+                other = stored_by_value(space, atom)
+                ok = other is not None and bool(space.remove(other))
         self.invalidate()
         return ok
 

@@ -12,7 +12,7 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-from ..atoms import Atom, Bool, Expression, Float, Integer, String, Symbol, Variable
+from ..atoms import Atom, Bool, Expression, Float, Integer, String, Symbol, Variable, equal_as_values
 from ..errors import ParseError
 from ..parser import parse_script
 from .core import ARROW, BOOL_T, NUMBER_T, STRING_T, Fail, Machine, NoReduce
@@ -95,7 +95,13 @@ def _compare(op: Callable[[Any, Any], bool]) -> Operation:
     def fn(it: Machine, args: list[Atom]) -> list[Atom]:
         if len(args) != 2:
             raise Fail(Symbol("IncorrectNumberOfArguments"))
-        return [Bool(op(_num(args[0]), _num(args[1])))]
+        a, b = _num(args[0]), _num(args[1])
+        if type(a) is not type(b):  # an integer and a float compare as floats, as in hyperon
+            try:
+                a, b = float(a), float(b)
+            except OverflowError:  # (an integer past a float's range: compared exactly)
+                pass
+        return [Bool(op(a, b))]
 
     return fn
 
@@ -104,9 +110,7 @@ def _eq(it: Machine, args: list[Atom]) -> list[Atom]:
     if len(args) != 2:
         raise Fail(Symbol("IncorrectNumberOfArguments"))
     a, b = args
-    if type(a) in (Integer, Float) and type(b) in (Integer, Float):
-        return [Bool(a.value == b.value)]  # type: ignore[attr-defined]
-    return [Bool(a == b)]
+    return [Bool(equal_as_values(a, b))]  # hyperon's atom equality: numbers by value, `(v 2)` == `(v 2.0)`
 
 
 def _bool(a: Atom) -> bool:
