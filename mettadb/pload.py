@@ -477,6 +477,9 @@ def _parallel(sources: list[str], fmt: str, tasks: Iterator[Task], nworkers: int
             done[value.index] = value
             akeys.adopt(value.akeys)
             rkeys.adopt(value.rkeys)
+            # its run files are ours now: their names (small objects unpickled among the keys) would
+            # keep whole arenas of freed keys resident to the end of the load (bulk's module doc)
+            value.akeys = value.rkeys = None
             if progress is not None:
                 progress(sum(r.bytes_read for r in done.values()), sum(r.read for r in done.values()))
         elif kind == "malformed":

@@ -99,3 +99,18 @@ def test_random_programs_with_numbers_match_hyperon(tmp_path_factory, program):
         # the hash's tag bits), so one run may differ; our answer must still be its usual one
         again = [texts(hyperon.MeTTa().run(program)) for _ in range(5)]
         assert again.count(ours) >= 3, (program, ours, theirs)
+
+
+def test_a_large_space_is_not_read_whole_for_a_spelling(tmp_path, monkeypatch):
+    """Past `HOLDS_SCAN_KEYS` keys the space is taken to hold the query's spelling: numbers match as
+    written there (a query must not read 10^8 keys for hyperon's hash quirk)."""
+    import mettadb.query
+
+    with mettadb.open(tmp_path / "s") as sp:
+        for i in range(20):
+            sp.add(f"(k {i})")
+        sp.add("(v 2)")
+        assert [str(a) for a in sp.match("(v 2.0)", "found")] == ["found"]  # searched: 2.0 is not held
+        monkeypatch.setattr(mettadb.query, "HOLDS_SCAN_KEYS", 5)
+        sp.add("(x 1)")  # a new version: the search is done again, now past the budget
+        assert [str(a) for a in sp.match("(v 2.0)", "found")] == []
