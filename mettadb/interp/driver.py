@@ -33,7 +33,7 @@ from __future__ import annotations
 import os
 import sys
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Generator, Iterable
 from typing import Any, TextIO
 
 from ..atoms import Atom, Expression, Integer, Symbol, Variable, fresh_variable, iter_atoms, rebuild
@@ -374,7 +374,8 @@ class Interpreter:
                     return [(args, bb)]
                 return (yield from self._apply_rules(Expression((head, *args)), bb, evaluate, expect))
 
-            return (yield from self._eval_args(atom, kids[1:], argtypes, b, True, typed_call, resolve=tail))
+            got = yield from self._eval_args(atom, kids[1:], argtypes, b, True, typed_call, resolve=tail)
+            return (yield from typed_call(*got)) if type(got) is tuple else got
         # no function type: a tuple; its expression elements are evaluated
         if atom.ground:  # type: ignore[attr-defined]
             tokens = self.tokens
@@ -391,12 +392,17 @@ class Interpreter:
             call: Atom = Expression(args) if any(x is not y for x, y in zip(args, kids)) else atom
             return (yield from self._apply_rules(call, bb, True, want))
 
-        return (yield from self._eval_args(atom, kids, None, b, False, tuple_call))
+        got = yield from self._eval_args(atom, kids, None, b, False, tuple_call)
+        return (yield from tuple_call(*got)) if type(got) is tuple else got
 
     def _eval_args(self, whole: Atom, args: tuple[Atom, ...], types: tuple[Atom, ...] | None, b: Bindings,
-                   metatype_noeval: bool, then: Callable[[Any, Bindings], Gen], resolve: bool = True) -> Gen:
+                   metatype_noeval: bool, then: Callable[[Any, Bindings], Gen], resolve: bool = True,
+                   i: int = 0, done: list[Atom] | None = None, tb: Bindings = EMPTY_BINDINGS
+                   ) -> Generator[Pair, list[Pair], Any]:
         """`then(values, bindings)` for each combination of the arguments' values (or
-        `then(error, bindings)` for an argument's error), gathered in hyperon's result order.
+        `then(error, bindings)` for an argument's error), gathered in hyperon's result order; when
+        there is only one combination, `(values, bindings)` itself, for the caller to pass to `then`
+        (no generator left between the call's evaluation and the driver).
 
         Like hyperon, the combinations are tried depth first: each of an argument's values (in the
         order its evaluation delivers them) goes through the later arguments and the call itself
@@ -404,21 +410,19 @@ class Interpreter:
         types, the call is checked as hyperon checks it: as written first (the arguments' inferred
         types against the parameters, one set of type-variable bindings; BadArgType, the expected
         type resolved when `resolve`), then each argument's value against its parameter (BadType).
+        The arguments before `i` (inner calls only) have the values `done`.
         """
-        tb = EMPTY_BINDINGS
-        if types is not None and len(types) == len(args):
-            tb, errs = self._check_written(whole, args, types, b, resolve)
-            if errs:
-                out: list[Pair] = []
-                for e, eb in errs:
-                    out.extend((yield from then(e, eb)))
-                return out
-        return (yield from self._args_from(0, [], b, args, types, tb, metatype_noeval, then))
-
-    def _args_from(self, i: int, done: list[Atom], bb: Bindings, args: tuple[Atom, ...],
-                   types: tuple[Atom, ...] | None, tb: Bindings, metatype_noeval: bool,
-                   then: Callable[[Any, Bindings], Gen]) -> Gen:
-        """`_eval_args` from the argument `i` on, the values before it being `done`."""
+        bb = b
+        top = done is None
+        if done is None:
+            done = []
+            if types is not None and len(types) == len(args):
+                tb, errs = self._check_written(whole, args, types, b, resolve)
+                if errs:
+                    out: list[Pair] = []
+                    for e, eb in errs:
+                        out.extend((yield from then(e, eb)))
+                    return out
         n = len(args)
         while i < n:
             arg = args[i]
@@ -457,7 +461,7 @@ class Interpreter:
             if len(rs) == 1:
                 r, bb = rs[0]
                 if not keep_errors and is_error(r):
-                    return (yield from then(r, bb))
+                    return (r, bb) if top else (yield from then(r, bb))
                 done = done + [r]
                 i += 1
                 continue
@@ -468,10 +472,11 @@ class Interpreter:
                 if not keep_errors and is_error(r):
                     got = yield from then(r, rb)
                 else:
-                    got = yield from self._args_from(i + 1, done + [r], rb, args, types, tb, metatype_noeval, then)
+                    got = yield from self._eval_args(whole, args, types, rb, metatype_noeval, then, resolve,
+                                                     i + 1, done + [r], tb)
                 acc.extend(got[::-1] if len(got) > 1 else got)
             return acc[::-1]
-        return (yield from then(done, bb))
+        return (done, bb) if top else (yield from then(done, bb))
 
     def check_special(self, atom: Expression, b: Bindings) -> list[Pair]:
         """A special form's call as written (tokens as what they name, as hyperon parses them)
@@ -665,8 +670,8 @@ class Interpreter:
                     results.append((r, bb))
             return results[::-1] if len(results) > 1 else results
 
-        return (yield from self._eval_args(atom, kids[1:], types, b, name in NOEVAL_EXPRESSION_ARGS, run,
-                                           resolve=tail))
+        got = yield from self._eval_args(atom, kids[1:], types, b, name in NOEVAL_EXPRESSION_ARGS, run, resolve=tail)
+        return (yield from run(*got)) if type(got) is tuple else got
 
     # ------------------------------------------------------------------ space access
     def space_of(self, atom: Atom) -> Any:
