@@ -371,8 +371,8 @@ class Interpreter:
             def typed_call(args: Any, bb: Bindings) -> Gen:
                 if isinstance(args, Atom):  # an error from an argument
                     self._note_arg_error(args, atom)
-                    return [(args, bb)]
-                return (yield from self._apply_rules(Expression((head, *args)), bb, evaluate, expect))
+                    return _given([(args, bb)])
+                return self._apply_rules(Expression((head, *args)), bb, evaluate, expect)
 
             got = yield from self._eval_args(atom, kids[1:], argtypes, b, True, typed_call, resolve=tail)
             return (yield from typed_call(*got)) if type(got) is tuple else got
@@ -388,9 +388,9 @@ class Interpreter:
 
         def tuple_call(args: Any, bb: Bindings) -> Gen:
             if isinstance(args, Atom):
-                return [(args, bb)]
+                return _given([(args, bb)])
             call: Atom = Expression(args) if any(x is not y for x, y in zip(args, kids)) else atom
-            return (yield from self._apply_rules(call, bb, True, want))
+            return self._apply_rules(call, bb, True, want)
 
         got = yield from self._eval_args(atom, kids, None, b, False, tuple_call)
         return (yield from tuple_call(*got)) if type(got) is tuple else got
@@ -468,9 +468,12 @@ class Interpreter:
             # several values: each through the rest of the call in the order they come, the results
             # gathered as hyperon gathers them (the last value's first)
             acc: list[Pair] = []
+            last = i + 1 == n
             for r, rb in rs:
                 if not keep_errors and is_error(r):
                     got = yield from then(r, rb)
+                elif last:
+                    got = yield from then(done + [r], rb)
                 else:
                     got = yield from self._eval_args(whole, args, types, rb, metatype_noeval, then, resolve,
                                                      i + 1, done + [r], tb)
@@ -871,6 +874,12 @@ def _expected(t: Atom) -> Atom | None:
 def _call_tokens(expr: Atom) -> list[Any]:
     """The trie tokens of the query hyperon makes for a call: `(= call $X)`."""
     return atom_tokens(Expression((EQ, expr, Variable("X"))))
+
+
+def _given(results: list[Pair]) -> Gen:
+    """A generator that gives `results` (for a continuation that has nothing to evaluate)."""
+    return results
+    yield  # pragma: no cover
 
 
 def _drop_errors(results: list[Pair]) -> list[Pair]:
