@@ -77,6 +77,8 @@ from .types import TypeChecker
 __all__ = ["DEFAULT_MAX_MEMORY", "Interpreter", "resident_bytes"]
 
 _MISSING = object()
+#: a call's continuation (`_eval_args`): a method and its first arguments
+Then = tuple[Callable[..., Gen], tuple[Any, ...]]
 EMPTY = Symbol("Empty")
 #: how much one evaluation may grow the process's resident memory by default: a runaway
 #: recursion stops at this, in seconds, instead of exhausting the machine
@@ -366,16 +368,9 @@ class Interpreter:
                 if rb is not None and rb.links:
                     ret = rb.resolve(ret)
             expect = _expected(ret)  # the function's values must have its return type
-            evaluate = ftype.children[-1] != ATOM_T  # type: ignore[attr-defined]
-
-            def typed_call(args: Any, bb: Bindings) -> Gen:
-                if isinstance(args, Atom):  # an error from an argument
-                    self._note_arg_error(args, atom)
-                    return _given([(args, bb)])
-                return self._apply_rules(Expression((head, *args)), bb, evaluate, expect)
-
-            got = yield from self._eval_args(atom, kids[1:], argtypes, b, True, typed_call, resolve=tail)
-            return (yield from typed_call(*got)) if type(got) is tuple else got
+            then = (self._typed_call, (atom, ftype.children[-1] != ATOM_T, expect))  # type: ignore[attr-defined]
+            got = yield from self._eval_args(atom, kids[1:], argtypes, b, True, then, resolve=tail)
+            return (yield from self._typed_call(*then[1], *got)) if type(got) is tuple else got
         # no function type: a tuple; its expression elements are evaluated
         if atom.ground:  # type: ignore[attr-defined]
             tokens = self.tokens
@@ -385,22 +380,29 @@ class Interpreter:
                     break
             else:  # nothing inside evaluates to anything else: apply the rules directly
                 return (yield from self._apply_rules(atom, b, True, want))
+        got = yield from self._eval_args(atom, kids, None, b, False, (self._tuple_call, (atom, want)))
+        return (yield from self._tuple_call(atom, want, *got)) if type(got) is tuple else got
 
-        def tuple_call(args: Any, bb: Bindings) -> Gen:
-            if isinstance(args, Atom):
-                return _given([(args, bb)])
-            call: Atom = Expression(args) if any(x is not y for x, y in zip(args, kids)) else atom
-            return self._apply_rules(call, bb, True, want)
+    # A call's continuation, `then` of `_eval_args`: (a method, its first arguments); the values of
+    # the call's arguments (or an argument's error) and their bindings follow.
+    def _typed_call(self, atom: Atom, evaluate: bool, expect: Atom | None, args: Any, bb: Bindings) -> Gen:
+        if isinstance(args, Atom):  # an error from an argument
+            self._note_arg_error(args, atom)
+            return _given([(args, bb)])
+        return self._apply_rules(Expression((atom.children[0], *args)), bb, evaluate, expect)  # type: ignore[attr-defined]
 
-        got = yield from self._eval_args(atom, kids, None, b, False, tuple_call)
-        return (yield from tuple_call(*got)) if type(got) is tuple else got
+    def _tuple_call(self, atom: Atom, want: Atom | None, args: Any, bb: Bindings) -> Gen:
+        if isinstance(args, Atom):
+            return _given([(args, bb)])
+        call = Expression(args) if any(x is not y for x, y in zip(args, atom.children)) else atom  # type: ignore[attr-defined]
+        return self._apply_rules(call, bb, True, want)
 
     def _eval_args(self, whole: Atom, args: tuple[Atom, ...], types: tuple[Atom, ...] | None, b: Bindings,
-                   metatype_noeval: bool, then: Callable[[Any, Bindings], Gen], resolve: bool = True,
+                   metatype_noeval: bool, then: Then, resolve: bool = True,
                    i: int = 0, done: list[Atom] | None = None, tb: Bindings = EMPTY_BINDINGS
                    ) -> Generator[Pair, list[Pair], Any]:
-        """`then(values, bindings)` for each combination of the arguments' values (or
-        `then(error, bindings)` for an argument's error), gathered in hyperon's result order; when
+        """The continuation `then` with each combination of the arguments' values (or with an
+        argument's error) and its bindings, the results gathered in hyperon's result order; when
         there is only one combination, `(values, bindings)` itself, for the caller to pass to `then`
         (no generator left between the call's evaluation and the driver).
 
@@ -421,7 +423,7 @@ class Interpreter:
                 if errs:
                     out: list[Pair] = []
                     for e, eb in errs:
-                        out.extend((yield from then(e, eb)))
+                        out.extend((yield from then[0](*then[1], e, eb)))
                     return out
         n = len(args)
         while i < n:
@@ -461,7 +463,7 @@ class Interpreter:
             if len(rs) == 1:
                 r, bb = rs[0]
                 if not keep_errors and is_error(r):
-                    return (r, bb) if top else (yield from then(r, bb))
+                    return (r, bb) if top else (yield from then[0](*then[1], r, bb))
                 done = done + [r]
                 i += 1
                 continue
@@ -471,15 +473,15 @@ class Interpreter:
             last = i + 1 == n
             for r, rb in rs:
                 if not keep_errors and is_error(r):
-                    got = yield from then(r, rb)
+                    got = yield from then[0](*then[1], r, rb)
                 elif last:
-                    got = yield from then(done + [r], rb)
+                    got = yield from then[0](*then[1], done + [r], rb)
                 else:
                     got = yield from self._eval_args(whole, args, types, rb, metatype_noeval, then, resolve,
                                                      i + 1, done + [r], tb)
                 acc.extend(got[::-1] if len(got) > 1 else got)
             return acc[::-1]
-        return (done, bb) if top else (yield from then(done, bb))
+        return (done, bb) if top else (yield from then[0](*then[1], done, bb))
 
     def check_special(self, atom: Expression, b: Bindings) -> list[Pair]:
         """A special form's call as written (tokens as what they name, as hyperon parses them)
@@ -653,28 +655,31 @@ class Interpreter:
             self._note_arg_error(err, atom)
             return [(err, b)]
 
-        def run(args: Any, bb: Bindings) -> Gen:
-            if isinstance(args, Atom):
-                self._note_arg_error(args, atom)
-                return [(args, bb)]
-            try:
-                out = fn(self, args)
-            except NoReduce:
-                return [(Expression((kids[0], *args)), bb)]
-            except Fail as f:
-                return [(error(Expression((kids[0], *args)), f.message), bb)]
-            results: list[Pair] = []
-            # like hyperon, the operation's results are evaluated further last first (as a rule's
-            # bodies), gathered as they finish and handed back last first
-            for r in reversed(out) if len(out) > 1 else out:
-                if type(r) is Expression and name not in FINAL_RESULTS and r != Expression((kids[0], *args)):
-                    results.extend((yield Tail((r, bb))))
-                else:
-                    results.append((r, bb))
-            return results[::-1] if len(results) > 1 else results
+        then = (self._grounded_call, (atom, fn))
+        got = yield from self._eval_args(atom, kids[1:], types, b, name in NOEVAL_EXPRESSION_ARGS, then, resolve=tail)
+        return (yield from self._grounded_call(atom, fn, *got)) if type(got) is tuple else got
 
-        got = yield from self._eval_args(atom, kids[1:], types, b, name in NOEVAL_EXPRESSION_ARGS, run, resolve=tail)
-        return (yield from run(*got)) if type(got) is tuple else got
+    def _grounded_call(self, atom: Atom, fn: Any, args: Any, bb: Bindings) -> Gen:
+        """A grounded operation's call, `_call_builtin`'s continuation (see `_typed_call`)."""
+        if isinstance(args, Atom):
+            self._note_arg_error(args, atom)
+            return [(args, bb)]
+        head = atom.children[0]  # type: ignore[attr-defined]
+        try:
+            out = fn(self, args)
+        except NoReduce:
+            return [(Expression((head, *args)), bb)]
+        except Fail as f:
+            return [(error(Expression((head, *args)), f.message), bb)]
+        results: list[Pair] = []
+        # like hyperon, the operation's results are evaluated further last first (as a rule's
+        # bodies), gathered as they finish and handed back last first
+        for r in reversed(out) if len(out) > 1 else out:
+            if type(r) is Expression and head.name not in FINAL_RESULTS and r != Expression((head, *args)):
+                results.extend((yield Tail((r, bb))))
+            else:
+                results.append((r, bb))
+        return results[::-1] if len(results) > 1 else results
 
     # ------------------------------------------------------------------ space access
     def space_of(self, atom: Atom) -> Any:
