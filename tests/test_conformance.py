@@ -203,3 +203,56 @@ def test_typed_programs_print_what_hyperon_prints(tmp_path_factory, program):
     assume(theirs.returncode == 0 and "Traceback" not in theirs.stdout)  # hyperon itself failed: nothing to compare
     ours = mettadb_run(d / "p.metta", d / "space")
     assert canon(ours) == canon(theirs.stdout), program
+
+
+# ---------------------------------------------------------------- side effects among alternatives: byte for byte
+
+_EFFECT_RULES = {
+    "say": ["(= (say $x) (println! (Say $x)))", "(= (say $x) (println! (Again $x)))"],
+    "nd": ["(= (nd $x) $x)", "(= (nd $x) (+ $x {n}))"],
+    "log": ["(= (log $x) (superpose ((println! (L1 $x)) (println! (L2 $x)) $x)))"],
+    "note": ["(= (note $x) (add-atom &self (noted $x)))"],
+    "seen": ["(= (seen) (match &self (noted $x) (println! (Seen $x))))"],
+    "each": ["(= (each $x) (match &self (edge $x $y) (say $y)))"],
+    "mix": ["(= (mix $x) (superpose ((note $x) (seen) (say $x))))"],
+    "tick": ["(= (tick $x) (let $old (get-state &c) (change-state! &c (+ $old $x))))"],
+}
+_EFFECT_QUERIES = [
+    "!(say {n})", "!(log (nd {n}))", "!(say (nd {n}))", "!(let $x (nd {n}) (log $x))",
+    "!(superpose ((say {n}) (note {m}) (seen)))", "!(mix {n})", "!(each {s})", "!(seen)",
+    "!(match &self (edge $a $b) (println! (E $a $b)))", "!(collapse (mix {n}))",
+    "!(case (nd {n}) (({n} (say same)) ($o (log $o))))", "!(switch (nd {n}) (({n} (say same)) ($o (log $o))))",
+    "!(let* (($a (nd {n})) ($b (log $a))) (say $b))", "!(+ (log {n}) (nd {m}))",
+    "!(if (> (nd {n}) 3) (say big) (log small))", "!((say {n}) (log {m}))", "!(unify (nd {n}) {n} (say yes) (say no))",
+    "!(tick (nd {n}))", "!(superpose ((tick {n}) (println! (get-state &c)) (tick {m})))", "!(get-state &c)",
+    "!(match &self (edge {s} $y) (superpose ((note $y) (seen))))", "!(collapse (each {s}))",
+]
+
+
+@st.composite
+def effect_programs(draw):
+    """Rules and queries whose alternatives print, add atoms and change a state."""
+    n = st.integers(-3, 9)
+    sym = st.sampled_from(_SYMS)
+    lines = list(dict.fromkeys(f"(edge {draw(sym)} {draw(sym)})" for _ in range(draw(st.integers(0, 5)))))
+    for name in draw(st.lists(st.sampled_from(sorted(_EFFECT_RULES)), min_size=1, max_size=8, unique=True)):
+        lines += [r.format(n=draw(n)) for r in _EFFECT_RULES[name]]
+    draw(st.randoms()).shuffle(lines)
+    lines.insert(0, "!(bind! &c (new-state 0))")
+    lines += [q.format(n=draw(n), m=draw(n), s=draw(sym))
+              for q in draw(st.lists(st.sampled_from(_EFFECT_QUERIES), min_size=1, max_size=5))]
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.skipif(shutil.which("metta") is None, reason="hyperon's `metta` runner is not on PATH")
+@settings(max_examples=15 if os.environ.get("CI") else 40, deadline=None)
+@given(effect_programs())
+def test_side_effects_happen_in_hyperons_order(tmp_path_factory, program):
+    """What alternatives print, add and change, in hyperon's order (and what later ones see of it):
+    `mettadb run` prints hyperon's bytes."""
+    d = tmp_path_factory.mktemp("effects")
+    (d / "p.metta").write_text(program)
+    theirs = subprocess.run(["metta", "p.metta"], cwd=d, capture_output=True, text=True, timeout=120)
+    assume(theirs.returncode == 0 and "Traceback" not in theirs.stdout)  # hyperon itself failed: nothing to compare
+    ours = mettadb_run(d / "p.metta", d / "space")
+    assert canon(ours) == canon(theirs.stdout), program

@@ -20,6 +20,12 @@ taken reversed, and the results of anything one step below a call (a rule's
 body, a grounded operation's result, a branch chosen by a rule-defined form)
 come back reversed.  Like hyperon's `metta`, a finished evaluation drops its
 errors when it has other results, and `Empty` is no result.
+
+Side effects follow hyperon's plan stack too: a step's alternatives (rules,
+a grounded operation's results, `superpose`'s items, a query's rows) are
+evaluated last first, an evaluated argument's values in the order they come,
+each through the rest of the call before the next (depth first); a generator
+gathers its results in the order they finish and hands them back reversed.
 """
 
 from __future__ import annotations
@@ -27,7 +33,7 @@ from __future__ import annotations
 import os
 import sys
 import time
-from collections.abc import Generator, Iterable
+from collections.abc import Callable, Generator, Iterable
 from typing import Any, TextIO
 
 from ..atoms import Atom, Expression, Integer, Symbol, Variable, fresh_variable, iter_atoms, rebuild
@@ -71,6 +77,8 @@ from .types import TypeChecker
 __all__ = ["DEFAULT_MAX_MEMORY", "Interpreter", "resident_bytes"]
 
 _MISSING = object()
+#: a call's continuation (`_eval_args`): a method and its first arguments
+Then = tuple[Callable[..., Gen], tuple[Any, ...]]
 EMPTY = Symbol("Empty")
 #: how much one evaluation may grow the process's resident memory by default: a runaway
 #: recursion stops at this, in seconds, instead of exhausting the machine
@@ -343,7 +351,6 @@ class Interpreter:
                 return (yield from self._call_builtin(atom, builtin, b, tail))
         declared = self.types.cache.get(head)
         ftype = self.types.function_type(head) if declared is None or declared else None
-        results: list[Pair] = []
         if ftype is not None:
             argtypes = ftype.children[1:-1]  # type: ignore[attr-defined]
             if len(argtypes) != len(kids) - 1:
@@ -361,15 +368,9 @@ class Interpreter:
                 if rb is not None and rb.links:
                     ret = rb.resolve(ret)
             expect = _expected(ret)  # the function's values must have its return type
-            combos = yield from self._eval_args(atom, kids[1:], argtypes, b, metatype_noeval=True, resolve=tail)
-            for args, bb in combos:
-                if isinstance(args, Atom):  # an error from an argument
-                    self._note_arg_error(args, atom)
-                    results.append((args, bb))
-                    continue
-                expr = Expression((head, *args))
-                results.extend((yield from self._apply_rules(expr, bb, ftype.children[-1] != ATOM_T, expect)))  # type: ignore[attr-defined]
-            return results
+            then = (self._typed_call, (atom, ftype.children[-1] != ATOM_T, expect))  # type: ignore[attr-defined]
+            got = yield from self._eval_args(atom, kids[1:], argtypes, b, True, then, resolve=tail)
+            return (yield from self._typed_call(*then[1], *got)) if type(got) is tuple else got
         # no function type: a tuple; its expression elements are evaluated
         if atom.ground:  # type: ignore[attr-defined]
             tokens = self.tokens
@@ -379,73 +380,108 @@ class Interpreter:
                     break
             else:  # nothing inside evaluates to anything else: apply the rules directly
                 return (yield from self._apply_rules(atom, b, True, want))
-        combos = yield from self._eval_args(atom, kids, None, b, metatype_noeval=False)
-        for args, bb in combos:
-            if isinstance(args, Atom):
-                results.append((args, bb))
-                continue
-            call: Atom = Expression(args) if any(x is not y for x, y in zip(args, kids)) else atom
-            results.extend((yield from self._apply_rules(call, bb, True, want)))
-        return results
+        got = yield from self._eval_args(atom, kids, None, b, False, (self._tuple_call, (atom, want)))
+        return (yield from self._tuple_call(atom, want, *got)) if type(got) is tuple else got
+
+    # A call's continuation, `then` of `_eval_args`: (a method, its first arguments); the values of
+    # the call's arguments (or an argument's error) and their bindings follow.
+    def _typed_call(self, atom: Atom, evaluate: bool, expect: Atom | None, args: Any, bb: Bindings) -> Gen:
+        if isinstance(args, Atom):  # an error from an argument
+            self._note_arg_error(args, atom)
+            return _given([(args, bb)])
+        return self._apply_rules(Expression((atom.children[0], *args)), bb, evaluate, expect)  # type: ignore[attr-defined]
+
+    def _tuple_call(self, atom: Atom, want: Atom | None, args: Any, bb: Bindings) -> Gen:
+        if isinstance(args, Atom):
+            return _given([(args, bb)])
+        call = Expression(args) if any(x is not y for x, y in zip(args, atom.children)) else atom  # type: ignore[attr-defined]
+        return self._apply_rules(call, bb, True, want)
 
     def _eval_args(self, whole: Atom, args: tuple[Atom, ...], types: tuple[Atom, ...] | None, b: Bindings,
-                   metatype_noeval: bool, resolve: bool = True
-                   ) -> Generator[Pair, list[Pair], list[tuple[Any, Bindings]]]:
-        """Cartesian product of argument results: [(list of args | error atom, bindings)].
+                   metatype_noeval: bool, then: Then, resolve: bool = True,
+                   i: int = 0, done: list[Atom] | None = None, tb: Bindings = EMPTY_BINDINGS
+                   ) -> Generator[Pair, list[Pair], Any]:
+        """The continuation `then` with each combination of the arguments' values (or with an
+        argument's error) and its bindings, the results gathered in hyperon's result order; when
+        there is only one combination, `(values, bindings)` itself, for the caller to pass to `then`
+        (no generator left between the call's evaluation and the driver).
 
-        With parameter types, the call is checked as hyperon checks it: as written
-        first (the arguments' inferred types against the parameters, one set of
-        type-variable bindings; BadArgType, the expected type resolved when `resolve`),
-        then each argument's value against its parameter (BadType).
+        Like hyperon, the combinations are tried depth first: each of an argument's values (in the
+        order its evaluation delivers them) goes through the later arguments and the call itself
+        before the next value is taken, so side effects happen in hyperon's order.  With parameter
+        types, the call is checked as hyperon checks it: as written first (the arguments' inferred
+        types against the parameters, one set of type-variable bindings; BadArgType, the expected
+        type resolved when `resolve`), then each argument's value against its parameter (BadType).
+        The arguments before `i` (inner calls only) have the values `done`.
         """
-        combos: list[tuple[Any, Bindings]] = [([], b)]
-        tb = EMPTY_BINDINGS
-        if types is not None and len(types) == len(args):
-            tb, errs = self._check_written(whole, args, types, b, resolve)
-            if errs:
-                return errs
-        for i, arg in enumerate(args):
+        bb = b
+        top = done is None
+        if done is None:
+            done = []
+            if types is not None and len(types) == len(args):
+                tb, errs = self._check_written(whole, args, types, b, resolve)
+                if errs:
+                    out: list[Pair] = []
+                    for e, eb in errs:
+                        out.extend((yield from then[0](*then[1], e, eb)))
+                    return out
+        n = len(args)
+        while i < n:
+            arg = args[i]
             expected = types[i] if types is not None else None
             if expected is not None and tb.links:
                 expected = tb.resolve(expected)
+            a = bb.resolve(arg) if bb.links else arg
+            if expected is not None and type(expected) is Symbol:
+                en = expected.name
+                if en == "Atom" or (metatype_noeval and en in META_TYPES and metatype(a) == en):
+                    done = done + [a]
+                    i += 1
+                    continue
+            if type(a) is not Expression and not (type(a) is Symbol and a.name in self.tokens):
+                # hyperon: a tuple with an element `Empty` is Empty (a typed call's argument
+                # `Empty` as written is passed as it is)
+                if types is None and type(a) is Symbol and a.name == "Empty":
+                    return []
+                done = done + [a]
+                i += 1
+                continue
             # hyperon 0.2.10: an argument of type `Atom` (a call of a function returning `Atom`) takes
             # any parameter; what it returns is passed as it is, not checked against the parameter
-            atom_typed = expected is not None and expected != ATOM_T and self._atom_typed(arg, b)
-            new: list[tuple[Any, Bindings]] = []
-            for done, bb in combos:
-                if isinstance(done, Atom):
-                    new.append((done, bb))
-                    continue
-                a = bb.resolve(arg) if bb.links else arg
-                if expected is not None and type(expected) is Symbol:
-                    en = expected.name
-                    if en == "Atom" or (metatype_noeval and en in META_TYPES and metatype(a) == en):
-                        new.append((done + [a], bb))
-                        continue
-                if type(a) is not Expression and not (type(a) is Symbol and a.name in self.tokens):
-                    # hyperon: a tuple with an element `Empty` is Empty (a typed call's argument
-                    # `Empty` as written is passed as it is)
-                    rs = [] if types is None and type(a) is Symbol and a.name == "Empty" else [(a, bb)]
+            atom_typed = expected is not None and expected != ATOM_T and self._atom_typed(arg, bb)
+            # the value must have the parameter's type (hyperon's `metta arg type`): checked
+            # where it is not an expression, or by the return type of the call it is
+            want: Atom | None
+            if expected is None or atom_typed:
+                want = None
+            elif type(expected) is Symbol:  # (inline `_expected`: the common case)
+                want = None if expected.name in _NO_EXPECTATION else expected
+            else:
+                want = _expected(bb.resolve(expected) if bb.links else expected)
+            rs = yield (Typed((a, bb, want, False)) if want is not None else (a, bb))  # type: ignore[arg-type]
+            keep_errors = type(expected) is Symbol and expected.name in ("Atom", "ErrorType")
+            if len(rs) == 1:
+                r, bb = rs[0]
+                if not keep_errors and is_error(r):
+                    return (r, bb) if top else (yield from then[0](*then[1], r, bb))
+                done = done + [r]
+                i += 1
+                continue
+            # several values: each through the rest of the call in the order they come, the results
+            # gathered as hyperon gathers them (the last value's first)
+            acc: list[Pair] = []
+            last = i + 1 == n
+            for r, rb in rs:
+                if not keep_errors and is_error(r):
+                    got = yield from then[0](*then[1], r, rb)
+                elif last:
+                    got = yield from then[0](*then[1], done + [r], rb)
                 else:
-                    # the value must have the parameter's type (hyperon's `metta arg type`): checked
-                    # where it is not an expression, or by the return type of the call it is
-                    want: Atom | None
-                    if expected is None or atom_typed:
-                        want = None
-                    elif type(expected) is Symbol:  # (inline `_expected`: the common case)
-                        want = None if expected.name in _NO_EXPECTATION else expected
-                    else:
-                        want = _expected(bb.resolve(expected) if bb.links else expected)
-                    rs = yield (Typed((a, bb, want, False)) if want is not None else (a, bb))  # type: ignore[arg-type]
-                    if len(rs) > 1:  # hyperon returns a nested evaluation's alternatives last first
-                        rs = rs[::-1]
-                for r, rb in rs:
-                    if is_error(r) and not (type(expected) is Symbol and expected.name in ("Atom", "ErrorType")):
-                        new.append((r, rb))
-                    else:
-                        new.append((done + [r], rb))
-            combos = new
-        return combos
+                    got = yield from self._eval_args(whole, args, types, rb, metatype_noeval, then, resolve,
+                                                     i + 1, done + [r], tb)
+                acc.extend(got[::-1] if len(got) > 1 else got)
+            return acc[::-1]
+        return (done, bb) if top else (yield from then[0](*then[1], done, bb))
 
     def check_special(self, atom: Expression, b: Bindings) -> list[Pair]:
         """A special form's call as written (tokens as what they name, as hyperon parses them)
@@ -555,21 +591,21 @@ class Interpreter:
             if not bodies:
                 return [(expr, b)]
             results: list[Pair] = []
-            for body in bodies:
+            # like hyperon, the last rule's body is evaluated first (its side effects happen first);
+            # the results are gathered as they finish and handed back last first
+            for body in reversed(bodies) if len(bodies) > 1 else bodies:
                 if evaluate:
                     rs = yield (Tail((body, EMPTY_BINDINGS)) if expect is None
                                 else Typed((body, EMPTY_BINDINGS, expect, True)))  # type: ignore[arg-type]
                 else:
                     ERRORS_MADE[0] += 1  # (the body may be an error atom, taken as it is)
                     rs = [(body, EMPTY_BINDINGS)] if body != EMPTY else []
-                if len(rs) > 1:  # a body's alternatives come back last first (see `_apply_rules`)
-                    rs = rs[::-1]
                 for r, rb in rs:
                     tr = type(r)
                     if tr is Variable or (tr is Expression and not r.ground):  # type: ignore[attr-defined]
                         r = rename_apart(rb.resolve(r))
                     results.append((r, b))
-            return results
+            return results[::-1] if len(results) > 1 else results
         rules = self._matching_rules(expr, b)
         if not rules:
             return [(expr, b)]
@@ -577,11 +613,10 @@ class Interpreter:
             ERRORS_MADE[0] += 1  # (it may be an error atom, taken as it is)
             return [(bb.resolve(body), bb) for body, bb in rules if body != EMPTY]
         results = []
-        for body, bb in rules:  # the rules in order, each body's results last first
-            rs = yield (Tail((bb.resolve(body), bb)) if expect is None
-                        else Typed((bb.resolve(body), bb, bb.resolve(expect), True)))  # type: ignore[arg-type]
-            results.extend(rs[::-1] if len(rs) > 1 else rs)
-        return results
+        for body, bb in reversed(rules) if len(rules) > 1 else rules:  # the last rule first, as above
+            results.extend((yield (Tail((bb.resolve(body), bb)) if expect is None
+                                   else Typed((bb.resolve(body), bb, bb.resolve(expect), True)))))  # type: ignore[arg-type]
+        return results[::-1] if len(results) > 1 else results
 
     def rule_results(self, atom: Atom, b: Bindings) -> list[Pair] | None:
         """The bodies of the rules `(= atom body)`, unevaluated (hyperon's one `eval` step of a call
@@ -619,29 +654,32 @@ class Interpreter:
             err = error(atom, Symbol("IncorrectNumberOfArguments"))
             self._note_arg_error(err, atom)
             return [(err, b)]
-        combos = yield from self._eval_args(atom, kids[1:], types, b, metatype_noeval=name in NOEVAL_EXPRESSION_ARGS,
-                                            resolve=tail)
+
+        then = (self._grounded_call, (atom, fn))
+        got = yield from self._eval_args(atom, kids[1:], types, b, name in NOEVAL_EXPRESSION_ARGS, then, resolve=tail)
+        return (yield from self._grounded_call(atom, fn, *got)) if type(got) is tuple else got
+
+    def _grounded_call(self, atom: Atom, fn: Any, args: Any, bb: Bindings) -> Gen:
+        """A grounded operation's call, `_call_builtin`'s continuation (see `_typed_call`)."""
+        if isinstance(args, Atom):
+            self._note_arg_error(args, atom)
+            return [(args, bb)]
+        head = atom.children[0]  # type: ignore[attr-defined]
+        try:
+            out = fn(self, args)
+        except NoReduce:
+            return [(Expression((head, *args)), bb)]
+        except Fail as f:
+            return [(error(Expression((head, *args)), f.message), bb)]
         results: list[Pair] = []
-        for args, bb in combos:
-            if isinstance(args, Atom):
-                self._note_arg_error(args, atom)
-                results.append((args, bb))
-                continue
-            try:
-                out = fn(self, args)
-            except NoReduce:
-                results.append((Expression((kids[0], *args)), bb))
-                continue
-            except Fail as f:
-                results.append((error(Expression((kids[0], *args)), f.message), bb))
-                continue
-            for r in out:
-                if type(r) is Expression and name not in FINAL_RESULTS and r != Expression((kids[0], *args)):
-                    rs = yield Tail((r, bb))
-                    results.extend(rs[::-1] if len(rs) > 1 else rs)  # last first, as a rule's body
-                else:
-                    results.append((r, bb))
-        return results
+        # like hyperon, the operation's results are evaluated further last first (as a rule's
+        # bodies), gathered as they finish and handed back last first
+        for r in reversed(out) if len(out) > 1 else out:
+            if type(r) is Expression and head.name not in FINAL_RESULTS and r != Expression((head, *args)):
+                results.extend((yield Tail((r, bb))))
+            else:
+                results.append((r, bb))
+        return results[::-1] if len(results) > 1 else results
 
     # ------------------------------------------------------------------ space access
     def space_of(self, atom: Atom) -> Any:
@@ -844,6 +882,12 @@ def _expected(t: Atom) -> Atom | None:
 def _call_tokens(expr: Atom) -> list[Any]:
     """The trie tokens of the query hyperon makes for a call: `(= call $X)`."""
     return atom_tokens(Expression((EQ, expr, Variable("X"))))
+
+
+def _given(results: list[Pair]) -> Gen:
+    """A generator that gives `results` (for a continuation that has nothing to evaluate)."""
+    return results
+    yield  # pragma: no cover
 
 
 def _drop_errors(results: list[Pair]) -> list[Pair]:

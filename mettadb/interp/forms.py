@@ -68,9 +68,9 @@ def _if(it: Machine, atom: Expression, b: Bindings) -> Gen:
     want = it.want  # what the context expects of the value (`if` returns `$t`): the branch's
     if want is not None:
         it.want = None
-    out: list[Pair] = []
+    out: list[Pair] = []  # (gathered as hyperon finishes them: handed back reversed)
     checked = False
-    for c, bb in (yield (cond, b))[::-1]:  # nested: alternatives last first, as hyperon
+    for c, bb in (yield (cond, b)):  # the condition's values in the order they come, as hyperon
         if c == TRUE:
             rs = yield (Tail((bb.resolve(then), bb)) if want is None
                         else Typed((bb.resolve(then), bb, want, True)))  # type: ignore[arg-type]
@@ -78,13 +78,13 @@ def _if(it: Machine, atom: Expression, b: Bindings) -> Gen:
             rs = yield (Tail((bb.resolve(else_), bb)) if want is None
                         else Typed((bb.resolve(else_), bb, want, True)))  # type: ignore[arg-type]
         elif type(c) is Variable:
-            # hyperon's `if` is two rules, `(if True ...)` and `(if False ...)`: both bind the variable
-            for value, branch in ((TRUE, then), (FALSE, else_)):
+            # hyperon's `if` is two rules, `(if True ...)` and `(if False ...)`: both bind the
+            # variable (the last rule tried first)
+            for value, branch in ((FALSE, else_), (TRUE, then)):
                 b2 = unify(c, value, bb)
                 if b2 is not None:
-                    rs = yield (Tail((b2.resolve(branch), b2)) if want is None
-                                else Typed((b2.resolve(branch), b2, want, True)))  # type: ignore[arg-type]
-                    out.extend(rs[::-1] if len(rs) > 1 else rs)
+                    out.extend((yield (Tail((b2.resolve(branch), b2)) if want is None
+                                       else Typed((b2.resolve(branch), b2, want, True)))))  # type: ignore[arg-type]
             continue
         else:
             # hyperon checks the condition as written against `Bool` before evaluating it; a
@@ -97,8 +97,8 @@ def _if(it: Machine, atom: Expression, b: Bindings) -> Gen:
                     return errs
             out.append((c if is_error(c) else Expression((atom.children[0], c, then, else_)), bb))
             continue
-        out.extend(rs[::-1] if len(rs) > 1 else rs)  # the branch's results last first (`_body`, inline)
-    return out
+        out.extend(rs)
+    return out[::-1] if len(out) > 1 else out
 
 
 @special("let", "(-> Atom %Undefined% Atom %Undefined%)", arity=3)
@@ -108,14 +108,15 @@ def _let(it: Machine, atom: Expression, b: Bindings) -> Gen:
     out: list[Pair] = []
     # (`Empty` as written is passed as it is: hyperon's let is a typed rule)
     values = [(value, b)] if type(value) is Symbol and value.name == "Empty" else (yield (value, b))
-    for v, bb in values[::-1]:  # nested: alternatives last first, as hyperon
+    for v, bb in values:  # the value's results in the order they come, as hyperon tries them
         if is_error(v) and v != value:  # like hyperon: an error the argument reduced to is the result
             out.append((v, bb))
             continue
         b2 = unify(bb.resolve(pattern), v, bb)
         if b2 is not None:
-            out.extend((yield Tail((b2.resolve(body), b2))))
-    return out
+            rs = yield Tail((b2.resolve(body), b2))
+            out.extend(rs[::-1] if len(rs) > 1 else rs)
+    return out[::-1] if len(out) > 1 else out  # gathered as they finish, handed back last first
 
 
 @special("let*", "(-> Expression Atom %Undefined%)", arity=2, checked=True)
@@ -144,7 +145,7 @@ def _case_like(it: Machine, atom: Expression, b: Bindings, evaluate: bool, branc
     if type(cases) is not Expression:  # a symbol or a variable (untyped): no case matches
         return []
     values = (yield (value, b)) if evaluate else [(value, b)]
-    if switch and len(values) > 1:
+    if not switch and len(values) > 1:  # (hyperon tries `case`'s values last first)
         values = values[::-1]
     if not values:
         values = [(Symbol("Empty"), b)]
@@ -163,9 +164,9 @@ def _case_like(it: Machine, atom: Expression, b: Bindings, evaluate: bool, branc
                     out.append((r, b2))
                 else:
                     rs = yield Tail((b2.resolve(res), b2))
-                    out.extend(rs if switch else _body(rs))
+                    out.extend(_body(rs) if switch else rs)
                 break
-    return out
+    return out[::-1] if len(out) > 1 else out  # gathered as they finish, handed back last first
 
 
 @special("case", "(-> Atom Expression %Undefined%)", arity=2, checked=True)
@@ -193,26 +194,26 @@ def _match(it: Machine, atom: Expression, b: Bindings) -> Gen:
         spaces: list[Pair] = [(tokens[space_arg.name], b)]
     else:
         spaces = yield (space_arg, b)
-        if len(spaces) > 1:  # an argument's alternatives, last first (hyperon's plan stack)
-            spaces = spaces[::-1]
+    # hyperon tries the space argument's values in the order they come, and a query's rows last
+    # first (its plan stack); the results are gathered as they finish and handed back last first
     for sp, bb in spaces:
         space = it.space_of(sp)
         if space is None:
             out.append((error(atom, Symbol("match expects a space as the first argument")), bb))  # (hyperon's words)
             continue
-        for b2 in it.query(space, bb.resolve(pattern), bb):
+        rows = it.query(space, bb.resolve(pattern), bb)
+        for b2 in reversed(rows) if len(rows) > 1 else rows:
             r = b2.resolve(template)
             tr = type(r)
             if tr is Expression and r.children:  # type: ignore[attr-defined]
-                rs = yield Tail((r, b2))
-                out.extend(rs[::-1] if len(rs) > 1 else rs)  # last first (`_body`, inline: hot)
+                out.extend((yield Tail((r, b2))))
             else:  # evaluates to itself (or its token)
                 if tr is Symbol:
                     if r.name == "Empty" and r.name not in tokens:  # type: ignore[attr-defined]
                         continue  # hyperon: `Empty` is no result
                     r = tokens.get(r.name, r)  # type: ignore[attr-defined]
                 out.append((r, b2))
-    return out
+    return out[::-1] if len(out) > 1 else out
 
 
 @special("superpose", "(-> Expression %Undefined%)", arity=1, checked=True)
@@ -222,9 +223,9 @@ def _superpose(it: Machine, atom: Expression, b: Bindings) -> Gen:
     if type(arg) is not Expression:
         return [(error(atom, Symbol("superpose expects single expression as an argument")), b)]
     out: list[Pair] = []
-    for k in arg.children:
-        out.extend((yield (k, b))[::-1])  # nested: alternatives last first, as hyperon
-    return out
+    for k in reversed(arg.children):  # like hyperon, the last item first; gathered as they finish
+        out.extend((yield (k, b)))
+    return out[::-1]  # and handed back last first
 
 
 @special("collapse", "(-> Atom Atom)", arity=1)
