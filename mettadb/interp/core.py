@@ -28,6 +28,7 @@ __all__ = [
     "FALSE",
     "GROUNDED_TYPES",
     "META_TYPES",
+    "NO_RETURN",
     "NUMBER_T",
     "SPECIAL",
     "SPECIAL_ARITY",
@@ -99,6 +100,10 @@ GROUNDED_TYPES: dict[type, Atom] = {Integer: NUMBER_T, Float: NUMBER_T, String: 
 #: how many error atoms evaluation has made or met so far (`error`, the `Error` form, results taken
 #: unevaluated): the driver looks for errors among an evaluation's results only after one appeared
 ERRORS_MADE = [0]
+
+#: the name (before `#N`) of the fresh variable minimal MeTTa's `function` gives when its body
+#: returns nothing (hyperon 0.2.10's `$result`)
+NO_RETURN = "result"
 
 
 def error(atom: Atom, message: Atom | str) -> Expression:

@@ -47,6 +47,7 @@ from .core import (
     EXPRESSION_T,
     GROUNDED_TYPES,
     META_TYPES,
+    NO_RETURN,
     SPECIAL,
     SPECIAL_ARITY,
     SPECIAL_CHECKED,
@@ -557,8 +558,11 @@ class Interpreter:
             results: list[Pair] = []
             for body in bodies:
                 if evaluate:
-                    rs = yield (Tail((body, EMPTY_BINDINGS)) if expect is None
-                                else Typed((body, EMPTY_BINDINGS, expect, True)))  # type: ignore[arg-type]
+                    if type(body) is Expression and _is_function(body):
+                        rs = yield from self._function_body(expr, body, EMPTY_BINDINGS, expect)
+                    else:
+                        rs = yield (Tail((body, EMPTY_BINDINGS)) if expect is None
+                                    else Typed((body, EMPTY_BINDINGS, expect, True)))  # type: ignore[arg-type]
                 else:
                     ERRORS_MADE[0] += 1  # (the body may be an error atom, taken as it is)
                     rs = [(body, EMPTY_BINDINGS)] if body != EMPTY else []
@@ -578,10 +582,25 @@ class Interpreter:
             return [(bb.resolve(body), bb) for body, bb in rules if body != EMPTY]
         results = []
         for body, bb in rules:  # the rules in order, each body's results last first
-            rs = yield (Tail((bb.resolve(body), bb)) if expect is None
-                        else Typed((bb.resolve(body), bb, bb.resolve(expect), True)))  # type: ignore[arg-type]
+            if type(body) is Expression and _is_function(body):
+                rs = yield from self._function_body(expr, bb.resolve(body), bb, expect and bb.resolve(expect))
+            else:
+                rs = yield (Tail((bb.resolve(body), bb)) if expect is None
+                            else Typed((bb.resolve(body), bb, bb.resolve(expect), True)))  # type: ignore[arg-type]
             results.extend(rs[::-1] if len(rs) > 1 else rs)
         return results
+
+    def _function_body(self, call: Atom, body: Atom, b: Bindings, expect: Atom | None) -> Gen:
+        """A rule body `(function ...)`: it runs as minimal MeTTa, and what it returns is evaluated
+        (hyperon 0.2.10 evaluates a function's value; a `function` called directly gives it as it
+        is); a body that returns nothing makes the call a `NoReturn` error."""
+        out: list[Pair] = []
+        for r, rb in (yield (body, b)):
+            if type(r) is Variable and r.name.startswith(NO_RETURN + "#"):
+                out.append((error(call, Symbol("NoReturn")), rb))
+            else:
+                out.extend((yield (Tail((r, rb)) if expect is None else Typed((r, rb, expect, True)))))  # type: ignore[arg-type]
+        return out
 
     def rule_results(self, atom: Atom, b: Bindings) -> list[Pair] | None:
         """The bodies of the rules `(= atom body)`, unevaluated (hyperon's one `eval` step of a call
@@ -841,6 +860,12 @@ def _expected(t: Atom) -> Atom | None:
 def _call_tokens(expr: Atom) -> list[Any]:
     """The trie tokens of the query hyperon makes for a call: `(= call $X)`."""
     return atom_tokens(Expression((EQ, expr, Variable("X"))))
+
+
+def _is_function(body: Expression) -> bool:
+    """Whether a rule body is a call of minimal MeTTa's `function`."""
+    h = body.children[0] if body.children else None
+    return type(h) is Symbol and h.name == "function" and len(body.children) == 2
 
 
 def _drop_errors(results: list[Pair]) -> list[Pair]:

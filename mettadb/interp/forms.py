@@ -25,6 +25,7 @@ from .core import (
     ERRORS_MADE,
     EXPRESSION_T,
     FALSE,
+    NO_RETURN,
     SPECIAL,
     SPECIAL_ARITY,
     TRUE,
@@ -371,7 +372,7 @@ _GROUNDED_FORMS = frozenset({
     "if-equal", "import!", "match", "new-space", "nop", "pragma!", "println!", "remove-atom", "sealed",
     "superpose", "trace!"})
 #: hyperon 0.2.10's minimal instructions other than `eval` that `eval` runs as such
-_MINIMAL = frozenset({"chain", "unify", "function", "evalc"})
+_MINIMAL = frozenset({"chain", "unify", "function", "evalc", "collapse-bind"})
 _NOT_REDUCIBLE = Symbol("NotReducible")
 
 
@@ -481,16 +482,17 @@ def _minimal(it: Machine, x: Atom, b: Bindings) -> Step:
         return got if got is not None else [(_NOT_REDUCIBLE, bb)]
     if name == "function" and len(kids) == 2:
         out = []
-        for r, bb in (yield from _minimal(it, kids[1], b)) or []:
+        got = yield from _minimal(it, kids[1], b)
+        for r, bb in got if got is not None else [(_NOT_REDUCIBLE, b)]:
             if type(r) is Expression and len(r.children) == 2 and r.children[0] == Symbol("return"):
                 out.append((r.children[1], bb))
-            elif is_error(r):
-                out.append((r, bb))
-            else:  # (as the `function` form: a body that returns nothing gives a fresh variable)
-                out.append((fresh_variable("result"), bb))
+            else:  # hyperon 0.2.10: a body that returns nothing gives a fresh variable
+                out.append((fresh_variable(NO_RETURN), bb))
         return out
+    if name == "metta" and len(kids) == 4:  # the atom evaluated
+        return (yield (kids[1], b))
     if name == "collapse-bind" and len(kids) == 2:  # its argument's values, collected as pairs
-        got = (yield from _minimal(it, kids[1], b)) or []
+        got = ((yield from _minimal(it, kids[1], b)) or [])[::-1]  # (collected last first)
         pairs = [Expression((bb.resolve(r), BindingsAtom(tuple((v, bb.resolve(v)) for v in bb.links
                                                                   if bb.resolve(v) != v))))
                  for r, bb in got]
@@ -513,32 +515,46 @@ special("evalc", "(-> Atom SpaceType Atom)", arity=2, checked=True)(_evaluate_fi
 
 @special("chain", "(-> Atom Variable Atom %Undefined%)", arity=3, checked=True)
 def _chain(it: Machine, atom: Expression, b: Bindings) -> Gen:
-    a = atom.children[1:]
-    x, var, body = a
+    """hyperon 0.2.10's `chain` called directly: the instruction runs (its first argument and the
+    template it gives are evaluated only if they are minimal instructions), then what it gives is
+    evaluated; `NotReducible` gives the call as written."""
+    x, var, body = atom.children[1:]
+    first = yield from _minimal(it, x, b)
     out: list[Pair] = []
-    for r, bb in (yield (x, b)):
-        if type(r) is Variable and type(var) is Variable and r != var and var not in bb.links:
-            b2: Bindings | None = Bindings.from_links({**bb.links, var: r})  # (the result replaces the variable)
+    for r, bb in first if first is not None else [(_NOT_REDUCIBLE, b)]:
+        if type(r) is Variable and r.name.startswith(NO_RETURN + "#"):
+            b2: Bindings | None = bb  # (a `function` that returned nothing: the variable stays)
+        elif type(r) is Variable and type(var) is Variable and r != var and var not in bb.links:
+            b2 = Bindings.from_links({**bb.links, var: r})  # (the result replaces the variable)
         else:
             b2 = unify(var, r, bb)
-        if b2 is not None:
-            out.extend((yield (b2.resolve(body), b2)))
+        if b2 is None:
+            continue
+        got = yield from _minimal(it, b2.resolve(body), b2)
+        for r2, b3 in got if got is not None else [(_NOT_REDUCIBLE, b2)]:
+            if r2 == _NOT_REDUCIBLE:
+                out.append((atom, b))
+            elif is_error(r2):
+                out.append((r2, b3))
+            elif r2 != _EMPTY:  # (evaluated inside the instruction: its results come first first)
+                out.extend((yield (r2, b3))[::-1])
     return out
 
 
 @special("function", "(-> Atom Atom)", arity=1)
 def _function(it: Machine, atom: Expression, b: Bindings) -> Gen:
-    a = atom.children[1:]
-    if type(a[0]) is not Expression:  # hyperon 0.2.10's words for a minimal instruction's wrong argument
+    """hyperon 0.2.10's `function` called directly: its body runs as minimal MeTTa (only instructions
+    are evaluated); `(return x)` gives x as it is, anything else a fresh variable."""
+    body = atom.children[1]
+    if type(body) is not Expression:  # hyperon 0.2.10's words for a minimal instruction's wrong argument
         return [(error(atom, Symbol(f"expected: (function (: <body> Expression)), found: {atom}")), b)]
+    got = yield from _minimal(it, atom, b)
     out: list[Pair] = []
-    for r, bb in (yield (a[0], b)):
-        if type(r) is Expression and len(r.children) == 2 and r.children[0] == Symbol("return"):
-            out.append((r.children[1], bb))
-        elif is_error(r):
+    for r, bb in got if got is not None else [(_NOT_REDUCIBLE, b)]:
+        if r == _NOT_REDUCIBLE:
+            out.append((atom, b))
+        elif r != _EMPTY:
             out.append((r, bb))
-        else:  # hyperon 0.2.10: a body that returns nothing gives a fresh variable
-            out.append((fresh_variable("result"), bb))
     return out
 
 
