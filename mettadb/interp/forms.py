@@ -16,7 +16,7 @@ from typing import Any
 from ..atoms import Atom, Expression, Grounded, Integer, String, Symbol, Variable, alpha_equal, fresh_variable, iter_atoms
 from ..bindings import EMPTY_BINDINGS, Bindings
 from ..errors import MettaDBError
-from ..parser import parse_file
+from ..parser import parse_atom, parse_file
 from ..spaces import MemorySpace, ModuleSpaceAtom, SpaceAtom, StateAtom, rename_apart
 from ..unify import unify
 from .core import (
@@ -389,6 +389,11 @@ def _eval_step(it: Machine, x: Atom, b: Bindings) -> Step:
         name = head.name
         if name == "eval" or name in _MINIMAL:
             return (yield from _minimal(it, x, b))
+        entry = _ONE_STEP.get(name)
+        if entry is not None:
+            return _one_step(x, entry, b)
+        if name == "map-atom" and len(kids) == 4:
+            return (yield from _map_step(it, x, b))
         form = SPECIAL.get(name)
         if form is not None:
             rs = _rule_step(x, b)
@@ -425,6 +430,84 @@ def _eval_step(it: Machine, x: Atom, b: Bindings) -> Step:
 _EMPTY = Symbol("Empty")
 _NO_RULE: list[Pair] = []
 
+# What hyperon 0.2.10's `eval` gives for a call of a standard-library function that it defines by
+# one rule with a longer body (mettadb computes these with a form or a grounded operation): the
+# atom it prints, with `$1`, `$2`, ... for the call's arguments, `$call` for the call and `$call-`
+# for the call without its last argument; its other variables come out fresh each time.
+_ASSERT_BODY = ("(chain (context-space) $space (chain (metta (collapse $1) %Undefined% $space) $actual-results "
+                "{expected}({check} $actual-results {want} {call}){close}))")
+_ASSERT_ALL = _ASSERT_BODY.format(
+    expected="(chain (metta (collapse $2) %Undefined% $space) $expected-results ", close=")",
+    check="{check}", want="$expected-results", call="{call}")
+_ASSERT_RESULT = _ASSERT_BODY.format(expected="", close="", check="{check}", want="$2", call="{call}")
+_SET_BODY = "(let $c1 (collapse $1) (let $c2 (collapse $2) (let $u ({op}-atom $c1 $c2) (superpose $u))))"
+_ONE_STEP_TEXT = {
+    "car-atom": '(chain (decons-atom $1) $ht (unify ($head $_) $ht $head '
+                '(Error $call "car-atom expects a non-empty expression as an argument")))',
+    "cdr-atom": '(chain (decons-atom $1) $ht (unify ($_ $tail) $ht $tail '
+                '(Error $call "cdr-atom expects a non-empty expression as an argument")))',
+    "let*": '(chain (decons-atom $1) $ht (unify ($head $tail) $ht (unify ($pattern $atom) $head '
+            '(let $pattern $atom (let* $tail $2)) '
+            '(Error $call "List of (<pattern> <atom>) pairs is expected as a second argument")) $2))',
+    "switch": "(id (switch-minimal $1 $2))",
+    "unique": "(let $c (collapse $1) (let $u (unique-atom $c) (superpose $u)))",
+    "union": _SET_BODY.format(op="union"),
+    "intersection": _SET_BODY.format(op="intersection"),
+    "subtraction": _SET_BODY.format(op="subtraction"),
+    "assertEqual": _ASSERT_ALL.format(check="_assert-results-are-equal", call="$call"),
+    "assertAlphaEqual": _ASSERT_ALL.format(check="_assert-results-are-alpha-equal", call="$call"),
+    "assertEqualMsg": _ASSERT_ALL.format(check="_assert-results-are-equal-msg", call="$call- $3"),
+    "assertAlphaEqualMsg": _ASSERT_ALL.format(check="_assert-results-are-alpha-equal-msg", call="$call- $3"),
+    "assertEqualToResult": _ASSERT_RESULT.format(check="_assert-results-are-equal", call="$call"),
+    "assertAlphaEqualToResult": _ASSERT_RESULT.format(check="_assert-results-are-alpha-equal", call="$call"),
+    "assertEqualToResultMsg": _ASSERT_RESULT.format(check="_assert-results-are-equal-msg", call="$call- $3"),
+    "assertAlphaEqualToResultMsg": _ASSERT_RESULT.format(check="_assert-results-are-alpha-equal-msg",
+                                                         call="$call- $3"),
+    "assertIncludes": "(let $eval_atom (collapse $1) (let $diff (subtraction-atom $2 $eval_atom) (if (== $diff ()) () "
+                      "(Error $call (assertIncludes error: $diff not included in result: $eval_atom)))))",
+    "new-state": "(chain (context-space) $space (let $t (collapse (get-type-space $space $1)) (_new-state $1 $t)))",
+    "help!": '(case (help-internal! $1) ((Empty (println! (format-args "No documentation found for {}" ($1)))) '
+             '($other $other)))',
+    "add-reduct": "(add-atom $1 $2)",
+}
+
+
+def _one_step_bodies() -> dict[str, tuple[int, Atom, tuple[Variable, ...]]]:
+    """name -> (arity, body, the body's own variables)."""
+    out = {}
+    for name, text in _ONE_STEP_TEXT.items():
+        body = parse_atom(text)
+        params = {v for v in iter_atoms(body) if type(v) is Variable and (v.name[0].isdigit() or v.name[:4] == "call")}
+        arity = max((int(v.name) for v in params if v.name.isdigit()), default=0)
+        own = tuple(sorted({v for v in iter_atoms(body) if type(v) is Variable} - params, key=lambda v: v.name))
+        out[name] = (arity, body, own)
+    return out
+
+
+_ONE_STEP = _one_step_bodies()
+
+
+def _fill(a: Atom, subst: dict[Variable, Atom]) -> Atom:
+    if type(a) is Variable:
+        return subst.get(a, a)
+    if type(a) is Expression and not a.ground:
+        return Expression(tuple(_fill(k, subst) for k in a.children))
+    return a
+
+
+def _one_step(x: Expression, entry: tuple[int, Atom, tuple[Variable, ...]], b: Bindings) -> list[Pair] | None:
+    """`eval` of a call of a function in `_ONE_STEP`: its body (None: the arguments do not fit)."""
+    arity, body, own = entry
+    args = x.children[1:]
+    if len(args) != arity:
+        return None
+    subst: dict[Variable, Atom] = {Variable(str(i + 1)): a for i, a in enumerate(args)}
+    subst[Variable("call")] = x
+    subst[Variable("call-")] = Expression(x.children[:-1])
+    for v in own:
+        subst[v] = fresh_variable(v.name)
+    return [(_fill(body, subst), b)]
+
 
 def _rule_step(x: Expression, b: Bindings) -> list[Pair] | None:
     """One step of a call of a form that is a plain rule in hyperon 0.2.10's standard library (its
@@ -441,6 +524,22 @@ def _rule_step(x: Expression, b: Bindings) -> list[Pair] | None:
     if name in ("id", "noeval"):
         return [(args[0], b)] if len(args) == 1 else None
     return _NO_RULE
+
+
+def _map_step(it: Machine, x: Expression, b: Bindings) -> Step:
+    """`eval` of a `map-atom` (a function in minimal MeTTa in hyperon 0.2.10): each item's instance
+    of the template runs as minimal MeTTa (only an instruction is evaluated); a combination of
+    alternatives varies the first item's fastest."""
+    lst, var, body = x.children[1:]
+    combos: list[tuple[list[Atom], Bindings]] = [([], b)]
+    for item in lst.children if type(lst) is Expression else ():
+        per = []
+        for done, bb in combos:
+            got = yield from _minimal(it, _substitute(var, item, body), bb)
+            # (what an instance binds stays inside it, as a chain's variable does in hyperon)
+            per.append([(done + [rb.resolve(r)], bb) for r, rb in (got if got is not None else [(_NOT_REDUCIBLE, bb)])])
+        combos = [alts[j] for j in range(max(map(len, per), default=0)) for alts in per if j < len(alts)]
+    return [(Expression(tuple(done)), bb) for done, bb in combos]
 
 
 def _intercepted(it: Machine, form: Special, x: Expression, b: Bindings, grounded: bool) -> Gen:
@@ -905,7 +1004,7 @@ def _get_state(it: Machine, atom: Expression, b: Bindings) -> Gen:
     out: list[Pair] = []
     for s, bb in (yield (a[0], b)):
         if not isinstance(s, StateAtom):
-            out.append((error(atom, "get-state expects a state"), bb))
+            out.append((error(atom, Symbol("get-state expects single state atom as an argument")), bb))
             continue
         v = s.current
         have = it.types_of(v)
@@ -924,7 +1023,7 @@ def _change_state(it: Machine, atom: Expression, b: Bindings) -> Gen:
     out: list[Pair] = []
     for s, bb in (yield (a[0], b)):
         if not isinstance(s, StateAtom):
-            out.append((error(atom, "change-state! expects a state"), bb))
+            out.append((error(atom, Symbol("change-state! expects a state as the first argument")), bb))
             continue
         want = s.value_type
         written = bb.resolve(a[1])
