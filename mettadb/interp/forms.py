@@ -28,6 +28,7 @@ from .core import (
     NO_RETURN,
     SPECIAL,
     SPECIAL_ARITY,
+    SPECIAL_TYPES,
     TRUE,
     UNDEFINED,
     UNIT,
@@ -259,6 +260,17 @@ def _collapse_bind(it: Machine, atom: Expression, b: Bindings) -> Gen:
         # hyperon 0.2.10 checks the pair `(arg bindings)` as a call headed by the ill-typed `arg`
         bound = BindingsAtom(tuple((v, b.resolve(v)) for v in variables if b.resolve(v) != v))
         return [(_pair_call_error(it, Expression((b.resolve(arg), bound)), arg), b)]
+    if type(arg) is Expression and arg.children and type(arg.children[0]) is Symbol \
+            and arg.children[0].name in _INSTRUCTIONS:
+        # a minimal instruction runs as such; what it gives, collected last first, is evaluated
+        # (a chain's variable is its own: not shown)
+        own = {k.children[2] for k in iter_atoms(arg) if type(k) is Expression and len(k.children) == 4
+               and k.children[0] == Symbol("chain")}
+        got = yield from _minimal(it, arg, b)
+        pairs = [Expression((bb.resolve(r), BindingsAtom(tuple((v, bb.resolve(v)) for v in variables
+                                                               if v not in own and bb.resolve(v) != v))))
+                 for r, bb in (got if got is not None else [(_NOT_REDUCIBLE, b)])[::-1]]
+        return (yield (Expression(tuple(pairs)), b))
     # like hyperon 0.2.10 at the top level: one pair per result, a nested evaluation's last first
     for r, bb in (yield (arg, b))[::-1]:
         bound = BindingsAtom(tuple((v, bb.resolve(v)) for v in variables if bb.resolve(v) != v))
@@ -374,6 +386,8 @@ _GROUNDED_FORMS = frozenset({
 #: hyperon 0.2.10's minimal instructions other than `eval` that `eval` runs as such
 _MINIMAL = frozenset({"chain", "unify", "function", "evalc", "collapse-bind"})
 _NOT_REDUCIBLE = Symbol("NotReducible")
+#: the minimal instructions a `collapse-bind` runs as such
+_INSTRUCTIONS = frozenset({"eval", "evalc", "chain", "unify", "function"})
 
 
 def _eval_step(it: Machine, x: Atom, b: Bindings) -> Step:
@@ -389,9 +403,8 @@ def _eval_step(it: Machine, x: Atom, b: Bindings) -> Step:
         name = head.name
         if name == "eval" or name in _MINIMAL:
             return (yield from _minimal(it, x, b))
-        entry = _ONE_STEP.get(name)
-        if entry is not None:
-            return _one_step(x, entry, b)
+        if name in _ONE_STEP_TEXT:
+            return _one_step(x, _one_step_entry(name), b)
         if name == "map-atom" and len(kids) == 4:
             return (yield from _map_step(it, x, b))
         form = SPECIAL.get(name)
@@ -472,19 +485,19 @@ _ONE_STEP_TEXT = {
 }
 
 
-def _one_step_bodies() -> dict[str, tuple[int, Atom, tuple[Variable, ...]]]:
-    """name -> (arity, body, the body's own variables)."""
-    out = {}
-    for name, text in _ONE_STEP_TEXT.items():
-        body = parse_atom(text)
+#: name -> (arity, body, the body's own variables), read from `_ONE_STEP_TEXT` when first asked for
+_ONE_STEP: dict[str, tuple[int, Atom, tuple[Variable, ...]]] = {}
+
+
+def _one_step_entry(name: str) -> tuple[int, Atom, tuple[Variable, ...]]:
+    entry = _ONE_STEP.get(name)
+    if entry is None:
+        body = parse_atom(_ONE_STEP_TEXT[name])
         params = {v for v in iter_atoms(body) if type(v) is Variable and (v.name[0].isdigit() or v.name[:4] == "call")}
         arity = max((int(v.name) for v in params if v.name.isdigit()), default=0)
         own = tuple(sorted({v for v in iter_atoms(body) if type(v) is Variable} - params, key=lambda v: v.name))
-        out[name] = (arity, body, own)
-    return out
-
-
-_ONE_STEP = _one_step_bodies()
+        entry = _ONE_STEP[name] = (arity, body, own)
+    return entry
 
 
 def _fill(a: Atom, subst: dict[Variable, Atom]) -> Atom:
@@ -655,6 +668,10 @@ def _function(it: Machine, atom: Expression, b: Bindings) -> Gen:
         elif r != _EMPTY:
             out.append((r, bb))
     return out
+
+
+#: `return` is no form: a call of it outside a `function` is an ordinary typed call that stays as it is
+SPECIAL_TYPES["return"] = parse_atom("(-> $t $t)")
 
 
 @special("sealed", "(-> Expression Atom Atom)", arity=2, checked=True)
