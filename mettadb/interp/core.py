@@ -26,10 +26,12 @@ __all__ = [
     "ERRORS_MADE",
     "EXPRESSION_T",
     "FALSE",
+    "FUNCTION",
     "GROUNDED_TYPES",
     "META_TYPES",
     "NO_RETURN",
     "NUMBER_T",
+    "RULE_FUNCTION",
     "SPECIAL",
     "SPECIAL_ARITY",
     "SPECIAL_CHECKED",
@@ -104,6 +106,9 @@ ERRORS_MADE = [0]
 #: the name (before `#N`) of the fresh variable minimal MeTTa's `function` gives when its body
 #: returns nothing (hyperon 0.2.10's `$result`)
 NO_RETURN = "result"
+FUNCTION = Symbol("function")
+#: the head of a rule body that is a `function` whose value is evaluated (not a name one can write)
+RULE_FUNCTION = Symbol("function of a rule")
 
 
 def error(atom: Atom, message: Atom | str) -> Expression:

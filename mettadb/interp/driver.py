@@ -45,9 +45,10 @@ from .core import (
     EQ,
     ERRORS_MADE,
     EXPRESSION_T,
+    FUNCTION,
     GROUNDED_TYPES,
     META_TYPES,
-    NO_RETURN,
+    RULE_FUNCTION,
     SPECIAL,
     SPECIAL_ARITY,
     SPECIAL_CHECKED,
@@ -558,14 +559,14 @@ class Interpreter:
             results: list[Pair] = []
             for body in bodies:
                 if evaluate:
-                    if type(body) is Expression and _is_function(body):
-                        rs = yield from self._function_body(expr, body, EMPTY_BINDINGS, expect)
-                    else:
-                        rs = yield (Tail((body, EMPTY_BINDINGS)) if expect is None
-                                    else Typed((body, EMPTY_BINDINGS, expect, True)))  # type: ignore[arg-type]
+                    rs = yield (Tail((body, EMPTY_BINDINGS)) if expect is None
+                                else Typed((body, EMPTY_BINDINGS, expect, True)))  # type: ignore[arg-type]
                 else:
                     ERRORS_MADE[0] += 1  # (the body may be an error atom, taken as it is)
-                    rs = [(body, EMPTY_BINDINGS)] if body != EMPTY else []
+                    if _unmarked(body) is not body:  # a `function` still runs; its value is kept as it is
+                        rs = yield (_unmarked(body), EMPTY_BINDINGS)
+                    else:
+                        rs = [(body, EMPTY_BINDINGS)] if body != EMPTY else []
                 if len(rs) > 1:  # a body's alternatives come back last first (see `_apply_rules`)
                     rs = rs[::-1]
                 for r, rb in rs:
@@ -579,28 +580,19 @@ class Interpreter:
             return [(expr, b)]
         if not evaluate:  # the function returns `Atom`: its result is not evaluated further
             ERRORS_MADE[0] += 1  # (it may be an error atom, taken as it is)
-            return [(bb.resolve(body), bb) for body, bb in rules if body != EMPTY]
+            kept: list[Pair] = []
+            for body, bb in rules:
+                if _unmarked(body) is not body:  # a `function` still runs; its value is kept as it is
+                    kept.extend((yield (_unmarked(bb.resolve(body)), bb)))
+                elif body != EMPTY:
+                    kept.append((bb.resolve(body), bb))
+            return kept
         results = []
         for body, bb in rules:  # the rules in order, each body's results last first
-            if type(body) is Expression and _is_function(body):
-                rs = yield from self._function_body(expr, bb.resolve(body), bb, expect and bb.resolve(expect))
-            else:
-                rs = yield (Tail((bb.resolve(body), bb)) if expect is None
-                            else Typed((bb.resolve(body), bb, bb.resolve(expect), True)))  # type: ignore[arg-type]
+            rs = yield (Tail((bb.resolve(body), bb)) if expect is None
+                        else Typed((bb.resolve(body), bb, bb.resolve(expect), True)))  # type: ignore[arg-type]
             results.extend(rs[::-1] if len(rs) > 1 else rs)
         return results
-
-    def _function_body(self, call: Atom, body: Atom, b: Bindings, expect: Atom | None) -> Gen:
-        """A rule body `(function ...)`: it runs as minimal MeTTa, and what it returns is evaluated
-        (hyperon 0.2.10 evaluates a function's value; a `function` called directly gives it as it
-        is); a body that returns nothing makes the call a `NoReturn` error."""
-        out: list[Pair] = []
-        for r, rb in (yield (body, b)):
-            if type(r) is Variable and r.name.startswith(NO_RETURN + "#"):
-                out.append((error(call, Symbol("NoReturn")), rb))
-            else:
-                out.extend((yield (Tail((r, rb)) if expect is None else Typed((r, rb, expect, True)))))  # type: ignore[arg-type]
-        return out
 
     def rule_results(self, atom: Atom, b: Bindings) -> list[Pair] | None:
         """The bodies of the rules `(= atom body)`, unevaluated (hyperon's one `eval` step of a call
@@ -608,12 +600,13 @@ class Interpreter:
         if type(atom) is Expression and atom.ground:
             out: list[Pair] = []
             for body in self._ground_bodies(atom):
+                body = _unmarked(body)
                 tr = type(body)
                 if tr is Variable or (tr is Expression and not body.ground):  # type: ignore[attr-defined]
                     body = rename_apart(body)
                 out.append((body, b))
             return out or None
-        return [(bb.resolve(body), bb) for body, bb in self._matching_rules(atom, b)] or None
+        return [(_unmarked(bb.resolve(body)), bb) for body, bb in self._matching_rules(atom, b)] or None
 
     def grounded_once(self, atom: Expression, b: Bindings) -> list[Pair] | None:
         """A grounded operation run once on its arguments as written (hyperon's `eval` of a grounded
@@ -743,7 +736,7 @@ class Interpreter:
             body = fresh_variable("X")  # (hyperon queries `(= call $X)`)
             out = []
             for bb in self.query(self.space, Expression((EQ, expr, body)), b):
-                out.append((bb.resolve(body), bb))
+                out.append((_marked(bb.resolve(body), expr), bb))
             return out
         out = []
         paths = []
@@ -774,6 +767,8 @@ class Interpreter:
         rules: list[tuple[Atom, Any, Any, Any]] = []
         for bb, tpath in ordered_matches(self.space, probe):  # the alternatives in hyperon's trie order
             rule = rename_apart(bb.resolve(probe))
+            if _marked(rule.children[2], rule.children[1]) is not rule.children[2]:  # type: ignore[attr-defined]
+                rule = Expression((EQ, rule.children[1], _marked(rule.children[2], rule.children[1])))  # type: ignore[attr-defined]
             head_vars = {a for a in iter_atoms(rule.children[1]) if type(a) is Variable}  # type: ignore[attr-defined]
             template = body_template(rule.children[2], head_vars)  # type: ignore[attr-defined]
             hargs = rule.children[1].children[1:]  # type: ignore[attr-defined]
@@ -862,10 +857,19 @@ def _call_tokens(expr: Atom) -> list[Any]:
     return atom_tokens(Expression((EQ, expr, Variable("X"))))
 
 
-def _is_function(body: Expression) -> bool:
-    """Whether a rule body is a call of minimal MeTTa's `function`."""
-    h = body.children[0] if body.children else None
-    return type(h) is Symbol and h.name == "function" and len(body.children) == 2
+def _marked(body: Atom, call: Atom) -> Atom:
+    """A rule body that is a `function`, as `(RULE_FUNCTION body call)`: what it returns is then
+    evaluated, as hyperon 0.2.10 evaluates a function's value (marked once, when a rule is read)."""
+    if type(body) is Expression and len(body.children) == 2 and body.children[0] == FUNCTION:
+        return Expression((RULE_FUNCTION, body, call))
+    return body
+
+
+def _unmarked(body: Atom) -> Atom:
+    """A rule's body as written."""
+    if type(body) is Expression and len(body.children) == 3 and body.children[0] == RULE_FUNCTION:
+        return body.children[1]
+    return body
 
 
 def _drop_errors(results: list[Pair]) -> list[Pair]:

@@ -25,7 +25,9 @@ from .core import (
     ERRORS_MADE,
     EXPRESSION_T,
     FALSE,
+    FUNCTION,
     NO_RETURN,
+    RULE_FUNCTION,
     SPECIAL,
     SPECIAL_ARITY,
     SPECIAL_TYPES,
@@ -432,9 +434,11 @@ def _eval_step(it: Machine, x: Atom, b: Bindings) -> Step:
         return None
     out: list[Pair] = []
     for r, bb in rs:
-        if type(r) is Expression and len(r.children) == 2 and r.children[0] == Symbol("function"):
+        if type(r) is Expression and len(r.children) == 2 and r.children[0] == FUNCTION:
+            # a rule's `function` runs: a body that returns nothing makes the call a `NoReturn` error
             got = yield from _minimal(it, r, bb)
-            out.extend(got or [(r, bb)])
+            out.extend((error(x, Symbol("NoReturn")), gb) if type(g) is Variable and g.name.startswith(NO_RETURN + "#")
+                       else (g, gb) for g, gb in (got if got is not None else [(_NOT_REDUCIBLE, bb)]))
         elif r != _EMPTY:
             out.append((r, bb))
     return out
@@ -619,7 +623,7 @@ def _minimal(it: Machine, x: Atom, b: Bindings) -> Step:
 @special("eval", "(-> Atom Atom)", arity=1)
 def _eval(it: Machine, atom: Expression, b: Bindings) -> Gen:
     rs = yield from _eval_step(it, atom.children[1], b)
-    return rs if rs is not None else [(atom, b)]
+    return [(atom, b) if r == _NOT_REDUCIBLE else (r, bb) for r, bb in rs] if rs is not None else [(atom, b)]
 
 
 special("evalc", "(-> Atom SpaceType Atom)", arity=2, checked=True)(_evaluate_first(2))
@@ -667,6 +671,24 @@ def _function(it: Machine, atom: Expression, b: Bindings) -> Gen:
             out.append((atom, b))
         elif r != _EMPTY:
             out.append((r, bb))
+    return out
+
+
+@special(RULE_FUNCTION.name)
+def _rule_function(it: Machine, atom: Expression, b: Bindings) -> Gen:
+    """A rule body `(function ...)` (the driver marks it `(RULE_FUNCTION body call)`): it runs as
+    minimal MeTTa and what it returns is evaluated; a body that returns nothing makes the call a
+    `NoReturn` error, `NotReducible` gives the call as written (hyperon 0.2.10)."""
+    body, call = atom.children[1], atom.children[2]
+    got = yield from _minimal(it, body, b)
+    out: list[Pair] = []
+    for r, bb in got if got is not None else [(_NOT_REDUCIBLE, b)]:
+        if type(r) is Variable and r.name.startswith(NO_RETURN + "#"):
+            out.append((error(bb.resolve(call), Symbol("NoReturn")), bb))
+        elif r == _NOT_REDUCIBLE:
+            out.append((call, bb))
+        elif r != _EMPTY:
+            out.extend((yield Tail((r, bb))))
     return out
 
 
