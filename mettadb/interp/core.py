@@ -26,9 +26,12 @@ __all__ = [
     "ERRORS_MADE",
     "EXPRESSION_T",
     "FALSE",
+    "FUNCTION",
     "GROUNDED_TYPES",
     "META_TYPES",
+    "NO_RETURN",
     "NUMBER_T",
+    "RULE_FUNCTION",
     "SPECIAL",
     "SPECIAL_ARITY",
     "SPECIAL_CHECKED",
@@ -99,6 +102,13 @@ GROUNDED_TYPES: dict[type, Atom] = {Integer: NUMBER_T, Float: NUMBER_T, String: 
 #: how many error atoms evaluation has made or met so far (`error`, the `Error` form, results taken
 #: unevaluated): the driver looks for errors among an evaluation's results only after one appeared
 ERRORS_MADE = [0]
+
+#: the name (before `#N`) of the fresh variable minimal MeTTa's `function` gives when its body
+#: returns nothing (hyperon 0.2.10's `$result`)
+NO_RETURN = "result"
+FUNCTION = Symbol("function")
+#: the head of a rule body that is a `function` whose value is evaluated (not a name one can write)
+RULE_FUNCTION = Symbol("function of a rule")
 
 
 def error(atom: Atom, message: Atom | str) -> Expression:

@@ -51,8 +51,10 @@ from .core import (
     EQ,
     ERRORS_MADE,
     EXPRESSION_T,
+    FUNCTION,
     GROUNDED_TYPES,
     META_TYPES,
+    RULE_FUNCTION,
     SPECIAL,
     SPECIAL_ARITY,
     SPECIAL_CHECKED,
@@ -599,7 +601,10 @@ class Interpreter:
                                 else Typed((body, EMPTY_BINDINGS, expect, True)))  # type: ignore[arg-type]
                 else:
                     ERRORS_MADE[0] += 1  # (the body may be an error atom, taken as it is)
-                    rs = [(body, EMPTY_BINDINGS)] if body != EMPTY else []
+                    if _unmarked(body) is not body:  # a `function` still runs; its value is kept as it is
+                        rs = yield (_unmarked(body), EMPTY_BINDINGS)
+                    else:
+                        rs = [(body, EMPTY_BINDINGS)] if body != EMPTY else []
                 for r, rb in rs:
                     tr = type(r)
                     if tr is Variable or (tr is Expression and not r.ground):  # type: ignore[attr-defined]
@@ -611,7 +616,13 @@ class Interpreter:
             return [(expr, b)]
         if not evaluate:  # the function returns `Atom`: its result is not evaluated further
             ERRORS_MADE[0] += 1  # (it may be an error atom, taken as it is)
-            return [(bb.resolve(body), bb) for body, bb in rules if body != EMPTY]
+            kept: list[Pair] = []
+            for body, bb in rules:
+                if _unmarked(body) is not body:  # a `function` still runs; its value is kept as it is
+                    kept.extend((yield (_unmarked(bb.resolve(body)), bb)))
+                elif body != EMPTY:
+                    kept.append((bb.resolve(body), bb))
+            return kept
         results = []
         for body, bb in reversed(rules) if len(rules) > 1 else rules:  # the last rule first, as above
             results.extend((yield (Tail((bb.resolve(body), bb)) if expect is None
@@ -624,12 +635,13 @@ class Interpreter:
         if type(atom) is Expression and atom.ground:
             out: list[Pair] = []
             for body in self._ground_bodies(atom):
+                body = _unmarked(body)
                 tr = type(body)
                 if tr is Variable or (tr is Expression and not body.ground):  # type: ignore[attr-defined]
                     body = rename_apart(body)
                 out.append((body, b))
             return out or None
-        return [(bb.resolve(body), bb) for body, bb in self._matching_rules(atom, b)] or None
+        return [(_unmarked(bb.resolve(body)), bb) for body, bb in self._matching_rules(atom, b)] or None
 
     def grounded_once(self, atom: Expression, b: Bindings) -> list[Pair] | None:
         """A grounded operation run once on its arguments as written (hyperon's `eval` of a grounded
@@ -762,7 +774,7 @@ class Interpreter:
             body = fresh_variable("X")  # (hyperon queries `(= call $X)`)
             out = []
             for bb in self.query(self.space, Expression((EQ, expr, body)), b):
-                out.append((bb.resolve(body), bb))
+                out.append((_marked(bb.resolve(body), expr), bb))
             return out
         out = []
         paths = []
@@ -793,6 +805,8 @@ class Interpreter:
         rules: list[tuple[Atom, Any, Any, Any]] = []
         for bb, tpath in ordered_matches(self.space, probe):  # the alternatives in hyperon's trie order
             rule = rename_apart(bb.resolve(probe))
+            if _marked(rule.children[2], rule.children[1]) is not rule.children[2]:  # type: ignore[attr-defined]
+                rule = Expression((EQ, rule.children[1], _marked(rule.children[2], rule.children[1])))  # type: ignore[attr-defined]
             head_vars = {a for a in iter_atoms(rule.children[1]) if type(a) is Variable}  # type: ignore[attr-defined]
             template = body_template(rule.children[2], head_vars)  # type: ignore[attr-defined]
             hargs = rule.children[1].children[1:]  # type: ignore[attr-defined]
@@ -888,6 +902,21 @@ def _given(results: list[Pair]) -> Gen:
     """A generator that gives `results` (for a continuation that has nothing to evaluate)."""
     return results
     yield  # pragma: no cover
+
+
+def _marked(body: Atom, call: Atom) -> Atom:
+    """A rule body that is a `function`, as `(RULE_FUNCTION body call)`: what it returns is then
+    evaluated, as hyperon 0.2.10 evaluates a function's value (marked once, when a rule is read)."""
+    if type(body) is Expression and len(body.children) == 2 and body.children[0] == FUNCTION:
+        return Expression((RULE_FUNCTION, body, call))
+    return body
+
+
+def _unmarked(body: Atom) -> Atom:
+    """A rule's body as written."""
+    if type(body) is Expression and len(body.children) == 3 and body.children[0] == RULE_FUNCTION:
+        return body.children[1]
+    return body
 
 
 def _drop_errors(results: list[Pair]) -> list[Pair]:

@@ -16,7 +16,7 @@ from typing import Any
 from ..atoms import Atom, Expression, Grounded, Integer, String, Symbol, Variable, alpha_equal, fresh_variable, iter_atoms
 from ..bindings import EMPTY_BINDINGS, Bindings
 from ..errors import MettaDBError
-from ..parser import parse_file
+from ..parser import parse_atom, parse_file
 from ..spaces import MemorySpace, ModuleSpaceAtom, SpaceAtom, StateAtom, rename_apart
 from ..unify import unify
 from .core import (
@@ -25,8 +25,12 @@ from .core import (
     ERRORS_MADE,
     EXPRESSION_T,
     FALSE,
+    FUNCTION,
+    NO_RETURN,
+    RULE_FUNCTION,
     SPECIAL,
     SPECIAL_ARITY,
+    SPECIAL_TYPES,
     TRUE,
     UNDEFINED,
     UNIT,
@@ -259,6 +263,17 @@ def _collapse_bind(it: Machine, atom: Expression, b: Bindings) -> Gen:
         # hyperon 0.2.10 checks the pair `(arg bindings)` as a call headed by the ill-typed `arg`
         bound = BindingsAtom(tuple((v, b.resolve(v)) for v in variables if b.resolve(v) != v))
         return [(_pair_call_error(it, Expression((b.resolve(arg), bound)), arg), b)]
+    if type(arg) is Expression and arg.children and type(arg.children[0]) is Symbol \
+            and arg.children[0].name in _INSTRUCTIONS:
+        # a minimal instruction runs as such; what it gives, collected last first, is evaluated
+        # (a chain's variable is its own: not shown)
+        own = {k.children[2] for k in iter_atoms(arg) if type(k) is Expression and len(k.children) == 4
+               and k.children[0] == Symbol("chain")}
+        got = yield from _minimal(it, arg, b)
+        pairs = [Expression((bb.resolve(r), BindingsAtom(tuple((v, bb.resolve(v)) for v in variables
+                                                               if v not in own and bb.resolve(v) != v))))
+                 for r, bb in (got if got is not None else [(_NOT_REDUCIBLE, b)])[::-1]]
+        return (yield (Expression(tuple(pairs)), b))
     # like hyperon 0.2.10 at the top level: one pair per result, a nested evaluation's last first
     for r, bb in (yield (arg, b))[::-1]:
         bound = BindingsAtom(tuple((v, bb.resolve(v)) for v in variables if bb.resolve(v) != v))
@@ -372,8 +387,10 @@ _GROUNDED_FORMS = frozenset({
     "if-equal", "import!", "match", "new-space", "nop", "pragma!", "println!", "remove-atom", "sealed",
     "superpose", "trace!"})
 #: hyperon 0.2.10's minimal instructions other than `eval` that `eval` runs as such
-_MINIMAL = frozenset({"chain", "unify", "function", "evalc"})
+_MINIMAL = frozenset({"chain", "unify", "function", "evalc", "collapse-bind"})
 _NOT_REDUCIBLE = Symbol("NotReducible")
+#: the minimal instructions a `collapse-bind` runs as such
+_INSTRUCTIONS = frozenset({"eval", "evalc", "chain", "unify", "function"})
 
 
 def _eval_step(it: Machine, x: Atom, b: Bindings) -> Step:
@@ -389,6 +406,10 @@ def _eval_step(it: Machine, x: Atom, b: Bindings) -> Step:
         name = head.name
         if name == "eval" or name in _MINIMAL:
             return (yield from _minimal(it, x, b))
+        if name in _ONE_STEP_TEXT:
+            return _one_step(x, _one_step_entry(name), b)
+        if name == "map-atom" and len(kids) == 4:
+            return (yield from _map_step(it, x, b))
         form = SPECIAL.get(name)
         if form is not None:
             rs = _rule_step(x, b)
@@ -414,9 +435,11 @@ def _eval_step(it: Machine, x: Atom, b: Bindings) -> Step:
         return None
     out: list[Pair] = []
     for r, bb in rs:
-        if type(r) is Expression and len(r.children) == 2 and r.children[0] == Symbol("function"):
+        if type(r) is Expression and len(r.children) == 2 and r.children[0] == FUNCTION:
+            # a rule's `function` runs: a body that returns nothing makes the call a `NoReturn` error
             got = yield from _minimal(it, r, bb)
-            out.extend(got or [(r, bb)])
+            out.extend((error(x, Symbol("NoReturn")), gb) if type(g) is Variable and g.name.startswith(NO_RETURN + "#")
+                       else (g, gb) for g, gb in (got if got is not None else [(_NOT_REDUCIBLE, bb)]))
         elif r != _EMPTY:
             out.append((r, bb))
     return out
@@ -424,6 +447,84 @@ def _eval_step(it: Machine, x: Atom, b: Bindings) -> Step:
 
 _EMPTY = Symbol("Empty")
 _NO_RULE: list[Pair] = []
+
+# What hyperon 0.2.10's `eval` gives for a call of a standard-library function that it defines by
+# one rule with a longer body (mettadb computes these with a form or a grounded operation): the
+# atom it prints, with `$1`, `$2`, ... for the call's arguments, `$call` for the call and `$call-`
+# for the call without its last argument; its other variables come out fresh each time.
+_ASSERT_BODY = ("(chain (context-space) $space (chain (metta (collapse $1) %Undefined% $space) $actual-results "
+                "{expected}({check} $actual-results {want} {call}){close}))")
+_ASSERT_ALL = _ASSERT_BODY.format(
+    expected="(chain (metta (collapse $2) %Undefined% $space) $expected-results ", close=")",
+    check="{check}", want="$expected-results", call="{call}")
+_ASSERT_RESULT = _ASSERT_BODY.format(expected="", close="", check="{check}", want="$2", call="{call}")
+_SET_BODY = "(let $c1 (collapse $1) (let $c2 (collapse $2) (let $u ({op}-atom $c1 $c2) (superpose $u))))"
+_ONE_STEP_TEXT = {
+    "car-atom": '(chain (decons-atom $1) $ht (unify ($head $_) $ht $head '
+                '(Error $call "car-atom expects a non-empty expression as an argument")))',
+    "cdr-atom": '(chain (decons-atom $1) $ht (unify ($_ $tail) $ht $tail '
+                '(Error $call "cdr-atom expects a non-empty expression as an argument")))',
+    "let*": '(chain (decons-atom $1) $ht (unify ($head $tail) $ht (unify ($pattern $atom) $head '
+            '(let $pattern $atom (let* $tail $2)) '
+            '(Error $call "List of (<pattern> <atom>) pairs is expected as a second argument")) $2))',
+    "switch": "(id (switch-minimal $1 $2))",
+    "unique": "(let $c (collapse $1) (let $u (unique-atom $c) (superpose $u)))",
+    "union": _SET_BODY.format(op="union"),
+    "intersection": _SET_BODY.format(op="intersection"),
+    "subtraction": _SET_BODY.format(op="subtraction"),
+    "assertEqual": _ASSERT_ALL.format(check="_assert-results-are-equal", call="$call"),
+    "assertAlphaEqual": _ASSERT_ALL.format(check="_assert-results-are-alpha-equal", call="$call"),
+    "assertEqualMsg": _ASSERT_ALL.format(check="_assert-results-are-equal-msg", call="$call- $3"),
+    "assertAlphaEqualMsg": _ASSERT_ALL.format(check="_assert-results-are-alpha-equal-msg", call="$call- $3"),
+    "assertEqualToResult": _ASSERT_RESULT.format(check="_assert-results-are-equal", call="$call"),
+    "assertAlphaEqualToResult": _ASSERT_RESULT.format(check="_assert-results-are-alpha-equal", call="$call"),
+    "assertEqualToResultMsg": _ASSERT_RESULT.format(check="_assert-results-are-equal-msg", call="$call- $3"),
+    "assertAlphaEqualToResultMsg": _ASSERT_RESULT.format(check="_assert-results-are-alpha-equal-msg",
+                                                         call="$call- $3"),
+    "assertIncludes": "(let $eval_atom (collapse $1) (let $diff (subtraction-atom $2 $eval_atom) (if (== $diff ()) () "
+                      "(Error $call (assertIncludes error: $diff not included in result: $eval_atom)))))",
+    "new-state": "(chain (context-space) $space (let $t (collapse (get-type-space $space $1)) (_new-state $1 $t)))",
+    "help!": '(case (help-internal! $1) ((Empty (println! (format-args "No documentation found for {}" ($1)))) '
+             '($other $other)))',
+    "add-reduct": "(add-atom $1 $2)",
+}
+
+
+#: name -> (arity, body, the body's own variables), read from `_ONE_STEP_TEXT` when first asked for
+_ONE_STEP: dict[str, tuple[int, Atom, tuple[Variable, ...]]] = {}
+
+
+def _one_step_entry(name: str) -> tuple[int, Atom, tuple[Variable, ...]]:
+    entry = _ONE_STEP.get(name)
+    if entry is None:
+        body = parse_atom(_ONE_STEP_TEXT[name])
+        params = {v for v in iter_atoms(body) if type(v) is Variable and (v.name[0].isdigit() or v.name[:4] == "call")}
+        arity = max((int(v.name) for v in params if v.name.isdigit()), default=0)
+        own = tuple(sorted({v for v in iter_atoms(body) if type(v) is Variable} - params, key=lambda v: v.name))
+        entry = _ONE_STEP[name] = (arity, body, own)
+    return entry
+
+
+def _fill(a: Atom, subst: dict[Variable, Atom]) -> Atom:
+    if type(a) is Variable:
+        return subst.get(a, a)
+    if type(a) is Expression and not a.ground:
+        return Expression(tuple(_fill(k, subst) for k in a.children))
+    return a
+
+
+def _one_step(x: Expression, entry: tuple[int, Atom, tuple[Variable, ...]], b: Bindings) -> list[Pair] | None:
+    """`eval` of a call of a function in `_ONE_STEP`: its body (None: the arguments do not fit)."""
+    arity, body, own = entry
+    args = x.children[1:]
+    if len(args) != arity:
+        return None
+    subst: dict[Variable, Atom] = {Variable(str(i + 1)): a for i, a in enumerate(args)}
+    subst[Variable("call")] = x
+    subst[Variable("call-")] = Expression(x.children[:-1])
+    for v in own:
+        subst[v] = fresh_variable(v.name)
+    return [(_fill(body, subst), b)]
 
 
 def _rule_step(x: Expression, b: Bindings) -> list[Pair] | None:
@@ -441,6 +542,22 @@ def _rule_step(x: Expression, b: Bindings) -> list[Pair] | None:
     if name in ("id", "noeval"):
         return [(args[0], b)] if len(args) == 1 else None
     return _NO_RULE
+
+
+def _map_step(it: Machine, x: Expression, b: Bindings) -> Step:
+    """`eval` of a `map-atom` (a function in minimal MeTTa in hyperon 0.2.10): each item's instance
+    of the template runs as minimal MeTTa (only an instruction is evaluated); a combination of
+    alternatives varies the first item's fastest."""
+    lst, var, body = x.children[1:]
+    combos: list[tuple[list[Atom], Bindings]] = [([], b)]
+    for item in lst.children if type(lst) is Expression else ():
+        per = []
+        for done, bb in combos:
+            got = yield from _minimal(it, _substitute(var, item, body), bb)
+            # (what an instance binds stays inside it, as a chain's variable does in hyperon)
+            per.append([(done + [rb.resolve(r)], bb) for r, rb in (got if got is not None else [(_NOT_REDUCIBLE, bb)])])
+        combos = [alts[j] for j in range(max(map(len, per), default=0)) for alts in per if j < len(alts)]
+    return [(Expression(tuple(done)), bb) for done, bb in combos]
 
 
 def _intercepted(it: Machine, form: Special, x: Expression, b: Bindings, grounded: bool) -> Gen:
@@ -482,16 +599,17 @@ def _minimal(it: Machine, x: Atom, b: Bindings) -> Step:
         return got if got is not None else [(_NOT_REDUCIBLE, bb)]
     if name == "function" and len(kids) == 2:
         out = []
-        for r, bb in (yield from _minimal(it, kids[1], b)) or []:
+        got = yield from _minimal(it, kids[1], b)
+        for r, bb in got if got is not None else [(_NOT_REDUCIBLE, b)]:
             if type(r) is Expression and len(r.children) == 2 and r.children[0] == Symbol("return"):
                 out.append((r.children[1], bb))
-            elif is_error(r):
-                out.append((r, bb))
-            else:  # (as the `function` form: a body that returns nothing gives a fresh variable)
-                out.append((fresh_variable("result"), bb))
+            else:  # hyperon 0.2.10: a body that returns nothing gives a fresh variable
+                out.append((fresh_variable(NO_RETURN), bb))
         return out
+    if name == "metta" and len(kids) == 4:  # the atom evaluated
+        return (yield (kids[1], b))
     if name == "collapse-bind" and len(kids) == 2:  # its argument's values, collected as pairs
-        got = (yield from _minimal(it, kids[1], b)) or []
+        got = ((yield from _minimal(it, kids[1], b)) or [])[::-1]  # (collected last first)
         pairs = [Expression((bb.resolve(r), BindingsAtom(tuple((v, bb.resolve(v)) for v in bb.links
                                                                   if bb.resolve(v) != v))))
                  for r, bb in got]
@@ -506,7 +624,7 @@ def _minimal(it: Machine, x: Atom, b: Bindings) -> Step:
 @special("eval", "(-> Atom Atom)", arity=1)
 def _eval(it: Machine, atom: Expression, b: Bindings) -> Gen:
     rs = yield from _eval_step(it, atom.children[1], b)
-    return rs if rs is not None else [(atom, b)]
+    return [(atom, b) if r == _NOT_REDUCIBLE else (r, bb) for r, bb in rs] if rs is not None else [(atom, b)]
 
 
 special("evalc", "(-> Atom SpaceType Atom)", arity=2, checked=True)(_evaluate_first(2))
@@ -514,33 +632,69 @@ special("evalc", "(-> Atom SpaceType Atom)", arity=2, checked=True)(_evaluate_fi
 
 @special("chain", "(-> Atom Variable Atom %Undefined%)", arity=3, checked=True)
 def _chain(it: Machine, atom: Expression, b: Bindings) -> Gen:
-    a = atom.children[1:]
-    x, var, body = a
+    """hyperon 0.2.10's `chain` called directly: the instruction runs (its first argument and the
+    template it gives are evaluated only if they are minimal instructions), then what it gives is
+    evaluated; `NotReducible` gives the call as written."""
+    x, var, body = atom.children[1:]
+    first = yield from _minimal(it, x, b)
     out: list[Pair] = []
-    for r, bb in (yield (x, b)):
-        if type(r) is Variable and type(var) is Variable and r != var and var not in bb.links:
-            b2: Bindings | None = Bindings.from_links({**bb.links, var: r})  # (the result replaces the variable)
+    for r, bb in first if first is not None else [(_NOT_REDUCIBLE, b)]:
+        if type(r) is Variable and r.name.startswith(NO_RETURN + "#"):
+            b2: Bindings | None = bb  # (a `function` that returned nothing: the variable stays)
+        elif type(r) is Variable and type(var) is Variable and r != var and var not in bb.links:
+            b2 = Bindings.from_links({**bb.links, var: r})  # (the result replaces the variable)
         else:
             b2 = unify(var, r, bb)
-        if b2 is not None:
-            out.extend((yield (b2.resolve(body), b2)))
+        if b2 is None:
+            continue
+        got = yield from _minimal(it, b2.resolve(body), b2)
+        for r2, b3 in got if got is not None else [(_NOT_REDUCIBLE, b2)]:
+            if r2 == _NOT_REDUCIBLE:
+                out.append((atom, b))
+            elif is_error(r2):
+                out.append((r2, b3))
+            elif r2 != _EMPTY:  # (evaluated inside the instruction: its results come first first)
+                out.extend((yield (r2, b3))[::-1])
     return out
 
 
 @special("function", "(-> Atom Atom)", arity=1)
 def _function(it: Machine, atom: Expression, b: Bindings) -> Gen:
-    a = atom.children[1:]
-    if type(a[0]) is not Expression:  # hyperon 0.2.10's words for a minimal instruction's wrong argument
+    """hyperon 0.2.10's `function` called directly: its body runs as minimal MeTTa (only instructions
+    are evaluated); `(return x)` gives x as it is, anything else a fresh variable."""
+    body = atom.children[1]
+    if type(body) is not Expression:  # hyperon 0.2.10's words for a minimal instruction's wrong argument
         return [(error(atom, Symbol(f"expected: (function (: <body> Expression)), found: {atom}")), b)]
+    got = yield from _minimal(it, atom, b)
     out: list[Pair] = []
-    for r, bb in (yield (a[0], b)):
-        if type(r) is Expression and len(r.children) == 2 and r.children[0] == Symbol("return"):
-            out.append((r.children[1], bb))
-        elif is_error(r):
+    for r, bb in got if got is not None else [(_NOT_REDUCIBLE, b)]:
+        if r == _NOT_REDUCIBLE:
+            out.append((atom, b))
+        elif r != _EMPTY:
             out.append((r, bb))
-        else:  # hyperon 0.2.10: a body that returns nothing gives a fresh variable
-            out.append((fresh_variable("result"), bb))
     return out
+
+
+@special(RULE_FUNCTION.name)
+def _rule_function(it: Machine, atom: Expression, b: Bindings) -> Gen:
+    """A rule body `(function ...)` (the driver marks it `(RULE_FUNCTION body call)`): it runs as
+    minimal MeTTa and what it returns is evaluated; a body that returns nothing makes the call a
+    `NoReturn` error, `NotReducible` gives the call as written (hyperon 0.2.10)."""
+    body, call = atom.children[1], atom.children[2]
+    got = yield from _minimal(it, body, b)
+    out: list[Pair] = []
+    for r, bb in got if got is not None else [(_NOT_REDUCIBLE, b)]:
+        if type(r) is Variable and r.name.startswith(NO_RETURN + "#"):
+            out.append((error(bb.resolve(call), Symbol("NoReturn")), bb))
+        elif r == _NOT_REDUCIBLE:
+            out.append((call, bb))
+        elif r != _EMPTY:
+            out.extend((yield Tail((r, bb))))
+    return out
+
+
+#: `return` is no form: a call of it outside a `function` is an ordinary typed call that stays as it is
+SPECIAL_TYPES["return"] = parse_atom("(-> $t $t)")
 
 
 @special("sealed", "(-> Expression Atom Atom)", arity=2, checked=True)
@@ -890,7 +1044,7 @@ def _get_state(it: Machine, atom: Expression, b: Bindings) -> Gen:
     out: list[Pair] = []
     for s, bb in (yield (a[0], b)):
         if not isinstance(s, StateAtom):
-            out.append((error(atom, "get-state expects a state"), bb))
+            out.append((error(atom, Symbol("get-state expects single state atom as an argument")), bb))
             continue
         v = s.current
         have = it.types_of(v)
@@ -909,7 +1063,7 @@ def _change_state(it: Machine, atom: Expression, b: Bindings) -> Gen:
     out: list[Pair] = []
     for s, bb in (yield (a[0], b)):
         if not isinstance(s, StateAtom):
-            out.append((error(atom, "change-state! expects a state"), bb))
+            out.append((error(atom, Symbol("change-state! expects a state as the first argument")), bb))
             continue
         want = s.value_type
         written = bb.resolve(a[1])
