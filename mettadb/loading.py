@@ -139,6 +139,13 @@ class Fingerprint:
             w.note_loaded(self.digest, report.read, report.bangs)
 
 
+def _counted(report: LoadReport, duplicates: bool) -> LoadReport:
+    """With duplicates every atom read is added (a copy where it was there): say so."""
+    if duplicates:
+        report.added, report.present = report.read, 0
+    return report
+
+
 def _is_path(s: object) -> bool:
     return isinstance(s, (str, os.PathLike))
 
@@ -196,7 +203,7 @@ def load(store: Store, *sources: Source, duplicates: bool = False,
         with _GcPaused():
             report = _bulk_load(store, sources, positions, duplicates, progress, "metta", jobs, fp)
         report.seconds, report.mode = time.perf_counter() - t0, "bulk"
-        return report
+        return _counted(report, duplicates)
 
     def run(w: Writer) -> LoadReport:
         report = LoadReport()
@@ -261,7 +268,7 @@ def load(store: Store, *sources: Source, duplicates: bool = False,
     with _GcPaused():
         done: LoadReport = store.write(run, size * 6)
     done.seconds = time.perf_counter() - t0
-    return done
+    return _counted(done, duplicates)
 
 
 def load_paths(store: Store, *sources: Source, duplicates: bool = False, bulk: bool | None = None,
@@ -280,7 +287,7 @@ def load_paths(store: Store, *sources: Source, duplicates: bool = False, bulk: b
         with _GcPaused():
             report = _bulk_load(store, sources, [None] * len(sources), duplicates, None, "paths", jobs, fp)
         report.seconds, report.mode = time.perf_counter() - t0, "bulk"
-        return report
+        return _counted(report, duplicates)
 
     def run(w: Writer) -> LoadReport:
         report = LoadReport()
@@ -303,7 +310,7 @@ def load_paths(store: Store, *sources: Source, duplicates: bool = False, bulk: b
 
     done: LoadReport = store.write(run)
     done.seconds = time.perf_counter() - t0
-    return done
+    return _counted(done, duplicates)
 
 
 # ---------------------------------------------------------------------- bulk loads
