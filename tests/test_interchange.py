@@ -129,6 +129,20 @@ def test_the_cli_names_a_truncated_dump(tmp_path):
         "nothing was loaded")
 
 
+def test_the_cli_reads_a_dot_paths_file_as_a_dump(tmp_path):
+    from click.testing import CliRunner
+    from mettadb.cli.main import cli
+
+    with mettadb.open(tmp_path / "src") as src:
+        src.add_all(["(a 1)", "(b 2)"])
+        with open(tmp_path / "kb.paths", "wb") as f:
+            src.export(f, "paths")
+    r = CliRunner().invoke(cli, ["--db", str(tmp_path / "s"), "load", str(tmp_path / "kb.paths")])
+    assert r.exit_code == 0 and "loaded 2 atoms: 2 added" in r.stderr
+    r = CliRunner().invoke(cli, ["--db", str(tmp_path / "t"), "load", "--format", "metta", str(tmp_path / "kb.paths")])
+    assert r.exit_code == 1 and "invalid UTF-8" in r.stderr  # asked for text: read as text
+
+
 # ---------------------------------------------------------------- insertion order
 
 _RULES = "(= (f) zz)\n(= (f) aa)\n(= (f) mm)\n(= (g $x) (z $x))\n(= (g 1) (a 1))\n(b c)\n(a c)\n"

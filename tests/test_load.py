@@ -125,3 +125,14 @@ def test_killed_load_leaves_the_space_as_it_was(space_path, write, delay):
         assert sp.check() == []
         n = len(sp)
     assert after == before or (finished and n == 300_002), (n, finished)
+
+
+def test_a_directory_or_missing_file_is_a_clear_error(tmp_path):
+    (tmp_path / "d").mkdir()
+    with mettadb.open(tmp_path / "s") as sp:
+        for load in (sp.load, sp.load_paths):
+            with pytest.raises(mettadb.MettaDBError, match=r"d: it is a directory$"):
+                load(tmp_path / "d")
+            with pytest.raises(mettadb.MettaDBError, match=r"nope\.metta: no such file$"):
+                load(tmp_path / "nope.metta")
+        assert len(sp) == 0
