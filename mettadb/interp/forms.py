@@ -792,7 +792,7 @@ def _foldl_atom(it: Machine, atom: Expression, b: Bindings) -> Gen:
         for acc, bb in accs:
             new.extend((yield (_substitute(vb, item, _substitute(va, acc, body)), bb)))
         accs = new
-    return accs
+    return accs[::-1]  # side effects in hyperon's order already; its results come back last first
 
 
 def _collect(rs: list[Pair]) -> list[Atom]:
@@ -912,8 +912,11 @@ def _assert(kind: str, with_msg: bool) -> Special:
             errors = [(r, b) for r, _ in values if is_error(r)]
             return [(report, b) for r, _ in values if not is_error(r)] or errors
         else:
-            msg = (f"\nExpected: {_fmt(expected)}\nGot: {_fmt(got)}"
-                   f"\nMissed results: {', '.join(map(str, missed))}\nExcessive results: {', '.join(map(str, pool))}")
+            msg = f"\nExpected: {_fmt(expected)}\nGot: {_fmt(got)}"  # (hyperon names only what is not empty)
+            if missed:
+                msg += f"\nMissed results: {', '.join(map(str, missed))}"
+            if pool:
+                msg += f"\nExcessive results: {', '.join(map(str, pool))}"
         return [(error(atom, msg), b)]
 
     return fn
