@@ -46,7 +46,7 @@ from .core import (
     special,
     wrong_arity,
 )
-from .grounded import BUILTINS
+from .grounded import BUILTINS, unique_values
 from .inference import match_types
 from .stdlib_docs import stdlib_docs
 
@@ -807,10 +807,7 @@ def _set_op(kind: str) -> Special:
         xs = _collect((yield (a[0], b)))
         ys = _collect((yield (a[1], b))) if kind != "unique" else []
         if kind == "unique":
-            res: list[Atom] = []
-            for x in xs:
-                if x not in res:
-                    res.append(x)
+            res = unique_values(xs)
         elif kind == "union":
             res = xs + ys
         elif kind == "intersection":
