@@ -1266,6 +1266,36 @@ def _module_name_error(label: str, base_dir: str) -> str | None:
     return None
 
 
+#: modules hyperon 0.2.10 has loaded before a script runs: importing one adds nothing (mettadb's
+#: standard library is always there; `top` is the script's own module)
+BUILTIN_MODULES = ("stdlib", "corelib", "top")
+
+
+def _not_a_destination(it: Machine, atom: Expression) -> Atom:
+    target, name = atom.children[1:]
+    found = it.tokens.get(target.name, target) if type(target) is Symbol else target
+    msg = f"import! destination argument must be a symbol atom naming a new space, or &self.  Found: {{{found}}}"
+    return error(Expression((atom.children[0], found, name)), Symbol(msg))
+
+
+def _import_builtin(it: Machine, atom: Expression, b: Bindings, name: str) -> list[Pair]:
+    """`import!` of a module hyperon has loaded already: `()`; a fresh token names its space
+    (`top`: the script's `&self`; the standard library's: a space of its own, matching nothing)."""
+    target = atom.children[1]
+    if type(target) is Symbol and target.name not in it.tokens:
+        if name == "top":
+            it.tokens[target.name] = it.self_atom
+        else:
+            module = it.modules.get("top:" + name)
+            if module is None:
+                module = it.modules["top:" + name] = ModuleSpaceAtom(MemorySpace(), name)
+            it.tokens[target.name] = module
+        return [(UNIT, b)]
+    if it.space_of(target) is not it.space:
+        return [(_not_a_destination(it, atom), b)]
+    return [(UNIT, b)]
+
+
 @special("import!", "(-> Atom Atom (->))", arity=2)
 def _import(it: Machine, atom: Expression, b: Bindings) -> Gen:
     a = atom.children[1:]
@@ -1275,6 +1305,9 @@ def _import(it: Machine, atom: Expression, b: Bindings) -> Gen:
         # hyperon 0.2.10's words: a module name is ASCII letters, digits, `-`, `_` (`:` separating parts)
         shown = it.tokens.get(target.name, target) if type(target) is Symbol else target
         return [(error(Expression((atom.children[0], shown, name)), Symbol(f"Illegal module name: {label}")), b)]
+    builtin = label.removeprefix("top:")
+    if builtin in BUILTIN_MODULES:
+        return _import_builtin(it, atom, b, builtin)
     bad = _module_name_error(label, it.base_dir)
     if bad is not None:
         return [(error(atom, Symbol(bad)), b)]
@@ -1302,10 +1335,7 @@ def _import(it: Machine, atom: Expression, b: Bindings) -> Gen:
         return [(UNIT, b)]
     space: Any = it.space_of(target)
     if space is None or space is not it.space:
-        found = it.tokens.get(target.name, target) if type(target) is Symbol else target
-        msg = ("import! destination argument must be a symbol atom naming a new space, or &self.  "
-               f"Found: {{{found}}}")
-        return [(error(Expression((atom.children[0], found, name)), Symbol(msg)), b)]
+        return [(_not_a_destination(it, atom), b)]
     key = (id(space), path)
     if key not in it.imported:  # a second import of the same module adds nothing
         it.imported.add(key)
