@@ -387,7 +387,7 @@ _GROUNDED_FORMS = frozenset({
     "if-equal", "import!", "match", "new-space", "nop", "pragma!", "println!", "remove-atom", "sealed",
     "superpose", "trace!"})
 #: hyperon 0.2.10's minimal instructions other than `eval` that `eval` runs as such
-_MINIMAL = frozenset({"chain", "unify", "function", "evalc", "collapse-bind"})
+_MINIMAL = frozenset({"chain", "unify", "function", "evalc", "collapse-bind", "metta"})
 _NOT_REDUCIBLE = Symbol("NotReducible")
 #: the minimal instructions a `collapse-bind` runs as such
 _INSTRUCTIONS = frozenset({"eval", "evalc", "chain", "unify", "function"})
@@ -606,8 +606,8 @@ def _minimal(it: Machine, x: Atom, b: Bindings) -> Step:
             else:  # hyperon 0.2.10: a body that returns nothing gives a fresh variable
                 out.append((fresh_variable(NO_RETURN), bb))
         return out
-    if name == "metta" and len(kids) == 4:  # the atom evaluated
-        return (yield (kids[1], b))
+    if name == "metta" and len(kids) == 4:  # (an instruction of minimal MeTTa)
+        return (yield (x, b))
     if name == "collapse-bind" and len(kids) == 2:  # its argument's values, collected as pairs
         got = ((yield from _minimal(it, kids[1], b)) or [])[::-1]  # (collected last first)
         pairs = [Expression((bb.resolve(r), BindingsAtom(tuple((v, bb.resolve(v)) for v in bb.links
@@ -1019,6 +1019,39 @@ special("get-atoms", "(-> SpaceType Atom)", checked=True)(
 def _new_space(it: Machine, atom: Expression, b: Bindings) -> Gen:
     return [(SpaceAtom(MemorySpace()), b)]
     yield  # pragma: no cover
+
+
+@special("context-space", "(-> SpaceType)", arity=0)
+def _context_space(it: Machine, atom: Expression, b: Bindings) -> Gen:
+    """The current module's space (a script's `&self`)."""
+    return [(it.self_atom, b)]
+    yield  # pragma: no cover
+
+
+@special("metta", "(-> Atom Type SpaceType Atom)", arity=3)
+def _metta(it: Machine, atom: Expression, b: Bindings) -> Gen:
+    """hyperon 0.2.10's `(metta atom type space)`: the atom's values of that type, its rules read in
+    `space`; an atom of type `Atom`, of the metatype asked for or a variable is its own value.  Each
+    value of the type and space arguments in turn; the values last first (as hyperon gives them)."""
+    x, t, s = atom.children[1:]
+    out: list[Pair] = []
+    for tv, tb in (yield (t, b)):
+        for sp, sb in (yield (s, tb)):
+            space = it.space_of(sp)
+            if space is None:
+                out.append((error(atom, Symbol(f"expected: (metta atom type space), found: {atom}")), sb))
+                continue
+            xv, want = sb.resolve(x), sb.resolve(tv)
+            if want == ATOM_T or type(xv) is Variable or (type(want) is Symbol and want.name == metatype(xv)):
+                out.append((xv, sb))
+            elif space is it.space:
+                out.extend((yield Typed((xv, sb, want, False)))[::-1])  # type: ignore[arg-type]
+            else:  # evaluated by an interpreter reading that space, in this module's context
+                sub = it.spawn(space, it.base_dir)
+                sub.tokens, sub.self_atom = it.tokens, it.self_atom
+                call = Expression((atom.children[0], xv, want, sp))
+                out.extend((r, sb) for r in sub.evaluate(call))
+    return out
 
 
 @special("new-state", "(-> $t (StateMonad $t))", arity=1)
