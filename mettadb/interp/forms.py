@@ -389,6 +389,10 @@ _GROUNDED_FORMS = frozenset({
 #: hyperon 0.2.10's minimal instructions other than `eval` that `eval` runs as such
 _MINIMAL = frozenset({"chain", "unify", "function", "evalc", "collapse-bind", "metta"})
 _NOT_REDUCIBLE = Symbol("NotReducible")
+_RETURN = Symbol("return")
+#: instructions a `function` runs on when its body gives one (hyperon 0.2.10's minimal interpreter)
+_CONTINUED = frozenset({"eval", "evalc", "chain", "unify", "function", "metta", "cons-atom", "decons-atom",
+                        "collapse-bind", "superpose-bind"})
 #: the minimal instructions a `collapse-bind` runs as such
 _INSTRUCTIONS = frozenset({"eval", "evalc", "chain", "unify", "function"})
 
@@ -598,13 +602,27 @@ def _minimal(it: Machine, x: Atom, b: Bindings) -> Step:
         got = yield from _minimal(it, branch, bb)
         return got if got is not None else [(_NOT_REDUCIBLE, bb)]
     if name == "function" and len(kids) == 2:
+        # the body runs; what it gives runs on while it is an instruction (an `eval` giving a rule's
+        # body `(chain ...)`), depth first; `(return x)` gives x
         out = []
-        got = yield from _minimal(it, kids[1], b)
-        for r, bb in got if got is not None else [(_NOT_REDUCIBLE, b)]:
-            if type(r) is Expression and len(r.children) == 2 and r.children[0] == Symbol("return"):
-                out.append((r.children[1], bb))
-            else:  # hyperon 0.2.10: a body that returns nothing gives a fresh variable
-                out.append((fresh_variable(NO_RETURN), bb))
+        todo: list[tuple[Atom, Bindings, bool]] = [(kids[1], b, True)]
+        while todo:
+            y, yb, run = todo.pop()
+            if not run:
+                out.append((y, yb))
+                continue
+            got = yield from _minimal(it, y, yb)
+            yield (UNIT, yb)  # (a step the driver counts: its limits hold in a loop of instructions)
+            more: list[tuple[Atom, Bindings, bool]] = []
+            for r, bb in got if got is not None else [(_NOT_REDUCIBLE, yb)]:
+                rk = r.children if type(r) is Expression else ()
+                if len(rk) == 2 and rk[0] == _RETURN:
+                    more.append((rk[1], bb, False))
+                elif r is not y and rk and type(rk[0]) is Symbol and rk[0].name in _CONTINUED:
+                    more.append((r, bb, True))
+                else:  # hyperon 0.2.10: a body that returns nothing gives a fresh variable
+                    more.append((fresh_variable(NO_RETURN), bb, False))
+            todo.extend(reversed(more))
         return out
     if name == "metta" and len(kids) == 4:  # (an instruction of minimal MeTTa)
         return (yield (x, b))
