@@ -135,8 +135,10 @@ def _space_exists(path: str) -> bool:
 
 
 @contextlib.contextmanager
-def _space(ctx: click.Context, readonly: bool = False, durable: bool = True, create: bool = False) -> Iterator[Space]:
-    """The space of `--db`: it must exist unless `create` (load, run, repl)."""
+def _space(ctx: click.Context, readonly: bool = False, durable: bool = True, create: bool = False,
+           writes: bool = False) -> Iterator[Space]:
+    """The space of `--db`: it must exist unless `create` (load, run, repl); with `writes` (a command that
+    always writes) one the user may not write is an error, not a note."""
     with _errors():
         path = ctx.obj["db"]
         if not _space_exists(path):
@@ -145,6 +147,9 @@ def _space(ctx: click.Context, readonly: bool = False, durable: bool = True, cre
             if os.path.exists(path) and not os.path.isdir(path):
                 raise click.ClickException(f"{os.path.abspath(path)} is not a directory")
         space = mettadb.open(path, readonly=readonly, mode=ctx.obj["mode"], durable=durable)
+        if writes and space.readonly:
+            space.close()
+            raise click.ClickException(f"{os.path.abspath(path)} is not writable by you")
         if space.note:
             click.echo(f"note: {space.note}", err=True)
         with space:
@@ -241,8 +246,9 @@ def cli(ctx: click.Context, db: str, mode: str) -> None:
 @cli.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, allow_dash=True), callback=_path)
 @click.option("--duplicates", is_flag=True, help="Add a copy for every occurrence (default: set union).")
-@click.option("--format", "fmt", type=click.Choice(["metta", "paths"]), default="metta", show_default=True,
-              help="Input format: MeTTa text, or MORK's binary .paths dump.")
+@click.option("--format", "fmt", type=click.Choice(["metta", "paths"]), default=None,
+              help="Input format: MeTTa text, or MORK's binary .paths dump (default: paths when every file's "
+                   "name ends in .paths, else metta).")
 @click.option("--fast", is_flag=True,
               help="Skip fsync at commit: a crash of the OS (not of mettadb) may lose this load, never corrupt the space.")
 @click.option("--bulk/--no-bulk", default=None,
@@ -251,8 +257,8 @@ def cli(ctx: click.Context, db: str, mode: str) -> None:
 @click.option("--jobs", type=click.IntRange(min=0), metavar="N",
               help="Processes that parse a bulk load's large files (default: the cores; 0 or 1: this process only).")
 @click.pass_context
-def load(ctx: click.Context, files: tuple[str, ...], duplicates: bool, fmt: str, fast: bool, bulk: bool | None,
-         jobs: int | None) -> None:
+def load(ctx: click.Context, files: tuple[str, ...], duplicates: bool, fmt: str | None, fast: bool,
+         bulk: bool | None, jobs: int | None) -> None:
     """Load MeTTa files into the space, all or nothing (`-` reads stdin).
 
     Creates the space if there is none (and says so).
@@ -265,6 +271,8 @@ def load(ctx: click.Context, files: tuple[str, ...], duplicates: bool, fmt: str,
     """
     if jobs == 0:  # as `batch --jobs 0`: no worker processes
         jobs = 1
+    if fmt is None:
+        fmt = "paths" if all(f.endswith(".paths") for f in files) else "metta"
     sources: list[Any] = []
     total = 0
     for f in files:
@@ -280,7 +288,7 @@ def load(ctx: click.Context, files: tuple[str, ...], duplicates: bool, fmt: str,
                 total += os.path.getsize(f)
             else:  # a pipe such as <(zcat kb.metta.gz) or /dev/stdin
                 sources.append(open(f, "rb"))  # closed when the process ends
-    with _new_space_guard(ctx), _space(ctx, durable=not fast, create=True) as space, \
+    with _new_space_guard(ctx), _space(ctx, durable=not fast, create=True, writes=True) as space, \
             Progress("loading", total or None, bytes_done=True) as bar, _errors():
         if fmt == "paths":
             report = space.load_paths(*sources, duplicates=duplicates, bulk=bulk, jobs=jobs)

@@ -85,6 +85,11 @@ def _open_zlib(stream: IO[bytes], source: str) -> tuple[Any, bytes]:
     raise DecodeError(f"{source}: not a zlib stream")
 
 
+def _truncated(source: str, records: int) -> str:
+    return (f"{source}: truncated: the compressed stream ends before its end marker (after {records:,} whole "
+            "records); nothing was loaded")
+
+
 def read_paths(stream: IO[bytes], source: str = "<paths>") -> Iterator[tuple[bytes, list[str] | None]]:
     """Yield (path, variable names) from a `.paths` stream; DecodeError names the record on bad input."""
     d, buf = _open_zlib(stream, source)
@@ -110,6 +115,8 @@ def read_paths(stream: IO[bytes], source: str = "<paths>") -> Iterator[tuple[byt
                 buf += d.flush()
             except zlib.error as e:
                 raise DecodeError(f"{source}: corrupt stream: {e}") from None
+            if not d.eof:
+                raise DecodeError(_truncated(source, n))
             if not buf:
                 return
             if len(buf) < 4 or len(buf) < 4 + _U32.unpack_from(buf)[0]:
@@ -181,6 +188,8 @@ def paths_blocks(stream: IO[bytes], source: str = "<paths>", block_size: int = 4
                 eof = True
         except zlib.error as e:
             raise DecodeError(f"{source}: corrupt stream: {e}") from None
+        if eof and not d.eof:
+            raise DecodeError(_truncated(source, n + count))
 
 
 def block_items(block: bytes, first: int = 1, source: str = "<paths>",

@@ -139,6 +139,23 @@ class Fingerprint:
             w.note_loaded(self.digest, report.read, report.bangs)
 
 
+def _readable(sources: tuple[Source, ...]) -> None:
+    """MettaDBError for a path that names a directory or nothing (before anything is read)."""
+    for s in sources:
+        if isinstance(s, (str, os.PathLike)):
+            if os.path.isdir(s):
+                raise MettaDBError(f"cannot read {_name(s)}: it is a directory")
+            if not os.path.exists(s):
+                raise MettaDBError(f"cannot read {_name(s)}: no such file")
+
+
+def _counted(report: LoadReport, duplicates: bool) -> LoadReport:
+    """With duplicates every atom read is added (a copy where it was there): say so."""
+    if duplicates:
+        report.added, report.present = report.read, 0
+    return report
+
+
 def _is_path(s: object) -> bool:
     return isinstance(s, (str, os.PathLike))
 
@@ -175,6 +192,7 @@ def load(store: Store, *sources: Source, duplicates: bool = False,
     """
     t0 = time.perf_counter()
     size = 0
+    _readable(sources)
     for s in sources:
         if isinstance(s, (str, os.PathLike)):
             try:
@@ -196,7 +214,7 @@ def load(store: Store, *sources: Source, duplicates: bool = False,
         with _GcPaused():
             report = _bulk_load(store, sources, positions, duplicates, progress, "metta", jobs, fp)
         report.seconds, report.mode = time.perf_counter() - t0, "bulk"
-        return report
+        return _counted(report, duplicates)
 
     def run(w: Writer) -> LoadReport:
         report = LoadReport()
@@ -261,7 +279,7 @@ def load(store: Store, *sources: Source, duplicates: bool = False,
     with _GcPaused():
         done: LoadReport = store.write(run, size * 6)
     done.seconds = time.perf_counter() - t0
-    return done
+    return _counted(done, duplicates)
 
 
 def load_paths(store: Store, *sources: Source, duplicates: bool = False, bulk: bool | None = None,
@@ -269,6 +287,7 @@ def load_paths(store: Store, *sources: Source, duplicates: bool = False, bulk: b
     """Load MORK `.paths` dumps, all or nothing (set union unless duplicates); `bulk` and `jobs` as for `load`."""
     t0 = time.perf_counter()
     store.require_writable()
+    _readable(sources)
     fp = None if duplicates or store.current_writer() is not None else Fingerprint.of("paths", sources)
     if fp is not None and (seen := fp.seen(store)) is not None:
         seen.seconds = time.perf_counter() - t0
@@ -280,7 +299,7 @@ def load_paths(store: Store, *sources: Source, duplicates: bool = False, bulk: b
         with _GcPaused():
             report = _bulk_load(store, sources, [None] * len(sources), duplicates, None, "paths", jobs, fp)
         report.seconds, report.mode = time.perf_counter() - t0, "bulk"
-        return report
+        return _counted(report, duplicates)
 
     def run(w: Writer) -> LoadReport:
         report = LoadReport()
@@ -303,7 +322,7 @@ def load_paths(store: Store, *sources: Source, duplicates: bool = False, bulk: b
 
     done: LoadReport = store.write(run)
     done.seconds = time.perf_counter() - t0
-    return done
+    return _counted(done, duplicates)
 
 
 # ---------------------------------------------------------------------- bulk loads

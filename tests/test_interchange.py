@@ -94,6 +94,55 @@ def test_corrupt_paths_are_rejected_cleanly(tmp_path):
         assert len(sp) == 0 and sp.check() == []
 
 
+@pytest.mark.parametrize("bulk", [False, True])
+def test_a_dump_cut_anywhere_is_an_error_and_loads_nothing(tmp_path, bulk):
+    """A half-copied dump whose cut falls between records once loaded what came before (or nothing) and
+    said nothing: the compressed stream's missing end marker is what tells."""
+    with mettadb.open(tmp_path / "src") as src:
+        src.add_all([f"(parent P{i} P{i + 1})" for i in range(200)] + ["(= (gp $x) (parent $x $y))"])
+        buf = io.BytesIO()
+        src.export(buf, "paths")
+    dump = buf.getvalue()
+    with mettadb.open(tmp_path / "s") as sp:
+        sp.add("(kept 1)")
+        for cut in range(1, len(dump)):
+            with pytest.raises(mettadb.DecodeError, match="truncated"):
+                sp.load_paths(io.BytesIO(dump[:cut]), bulk=bulk)
+        assert [str(a) for a in sp.atoms()] == ["(kept 1)"]
+        assert sp.load_paths(io.BytesIO(dump), bulk=bulk).added == 201
+
+
+def test_the_cli_names_a_truncated_dump(tmp_path):
+    from click.testing import CliRunner
+    from mettadb.cli.main import cli
+
+    with mettadb.open(tmp_path / "src") as src:
+        src.add_all(["(a 1)", "(b 2)", "(c 3)"])
+        with open(tmp_path / "kb.paths", "wb") as f:
+            src.export(f, "paths")
+    cut = tmp_path / "cut.paths"
+    cut.write_bytes((tmp_path / "kb.paths").read_bytes()[:-3])
+    r = CliRunner().invoke(cli, ["--db", str(tmp_path / "s"), "load", "--format", "paths", str(cut)])
+    assert r.exit_code == 1
+    assert r.stderr.strip().splitlines()[-1] == (
+        f"Error: {cut}: truncated: the compressed stream ends before its end marker (after 3 whole records); "
+        "nothing was loaded")
+
+
+def test_the_cli_reads_a_dot_paths_file_as_a_dump(tmp_path):
+    from click.testing import CliRunner
+    from mettadb.cli.main import cli
+
+    with mettadb.open(tmp_path / "src") as src:
+        src.add_all(["(a 1)", "(b 2)"])
+        with open(tmp_path / "kb.paths", "wb") as f:
+            src.export(f, "paths")
+    r = CliRunner().invoke(cli, ["--db", str(tmp_path / "s"), "load", str(tmp_path / "kb.paths")])
+    assert r.exit_code == 0 and "loaded 2 atoms: 2 added" in r.stderr
+    r = CliRunner().invoke(cli, ["--db", str(tmp_path / "t"), "load", "--format", "metta", str(tmp_path / "kb.paths")])
+    assert r.exit_code == 1 and "invalid UTF-8" in r.stderr  # asked for text: read as text
+
+
 # ---------------------------------------------------------------- insertion order
 
 _RULES = "(= (f) zz)\n(= (f) aa)\n(= (f) mm)\n(= (g $x) (z $x))\n(= (g 1) (a 1))\n(b c)\n(a c)\n"

@@ -26,8 +26,22 @@ def test_load_reports_and_is_a_set_union(space, write):
     assert (r2.read, r2.added, r2.present) == (4, 0, 4)
     assert len(space) == 3 and space.check() == []
     r3 = space.load(f, duplicates=True)
-    assert (r3.added, r3.present) == (0, 4)
+    assert (r3.added, r3.present) == (4, 0)  # a copy of each atom read
     assert space.count("(parent Tom Bob)") == 3 and len(space) == 7
+
+
+@pytest.mark.parametrize("bulk", [False, True])
+def test_a_load_with_duplicates_counts_the_copies_it_adds(tmp_path, write, bulk):
+    f = write("d.metta", "(p 1)\n(p 1)\n(p 2)\n")
+    with mettadb.open(tmp_path / "s") as sp:
+        sp.add("(p 1)")
+        r = sp.load(f, duplicates=True, bulk=bulk)
+        assert (r.read, r.added, r.present) == (3, 3, 0) and len(sp) == 4
+        buf = io.BytesIO()
+        sp.export(buf, "paths")
+    with mettadb.open(tmp_path / "t") as sp:
+        r = sp.load_paths(io.BytesIO(buf.getvalue()), duplicates=True, bulk=bulk)
+        assert (r.read, r.added, r.present) == (4, 4, 0) and len(sp) == 4
 
 
 def test_load_from_stream(space):
@@ -111,3 +125,14 @@ def test_killed_load_leaves_the_space_as_it_was(space_path, write, delay):
         assert sp.check() == []
         n = len(sp)
     assert after == before or (finished and n == 300_002), (n, finished)
+
+
+def test_a_directory_or_missing_file_is_a_clear_error(tmp_path):
+    (tmp_path / "d").mkdir()
+    with mettadb.open(tmp_path / "s") as sp:
+        for load in (sp.load, sp.load_paths):
+            with pytest.raises(mettadb.MettaDBError, match=r"d: it is a directory$"):
+                load(tmp_path / "d")
+            with pytest.raises(mettadb.MettaDBError, match=r"nope\.metta: no such file$"):
+                load(tmp_path / "nope.metta")
+        assert len(sp) == 0

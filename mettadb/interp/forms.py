@@ -645,7 +645,23 @@ def _eval(it: Machine, atom: Expression, b: Bindings) -> Gen:
     return [(atom, b) if r == _NOT_REDUCIBLE else (r, bb) for r, bb in rs] if rs is not None else [(atom, b)]
 
 
-special("evalc", "(-> Atom SpaceType Atom)", arity=2, checked=True)(_evaluate_first(2))
+_evalc_other = _evaluate_first(2)
+_SELF = Symbol("&self")
+
+
+@special("evalc", "(-> Atom SpaceType Atom)", arity=2, checked=True)
+def _evalc(it: Machine, atom: Expression, b: Bindings) -> Gen:
+    """`eval` in a space: one step against `&self` (what it gives is not evaluated further; nothing
+    applies: the call with its space evaluated, as hyperon 0.2.10 prints it); other spaces: the
+    atom's value there (not yet one step)."""
+    x, space = atom.children[1:]  # (the space already evaluated: a SpaceType argument)
+    target = it.space_of(space)
+    if target is None or target is not it.space_of(_SELF):
+        return (yield from _evalc_other(it, atom, b))
+    rs = yield from _eval_step(it, x, b)
+    if rs is None or any(r == _NOT_REDUCIBLE for r, _ in rs):
+        return [(atom, b)]
+    return rs
 
 
 @special("chain", "(-> Atom Variable Atom %Undefined%)", arity=3, checked=True)
@@ -810,7 +826,7 @@ def _foldl_atom(it: Machine, atom: Expression, b: Bindings) -> Gen:
         for acc, bb in accs:
             new.extend((yield (_substitute(vb, item, _substitute(va, acc, body)), bb)))
         accs = new
-    return accs
+    return accs[::-1]  # side effects in hyperon's order already; its results come back last first
 
 
 def _collect(rs: list[Pair]) -> list[Atom]:
@@ -927,8 +943,11 @@ def _assert(kind: str, with_msg: bool) -> Special:
             errors = [(r, b) for r, _ in values if is_error(r)]
             return [(report, b) for r, _ in values if not is_error(r)] or errors
         else:
-            msg = (f"\nExpected: {_fmt(expected)}\nGot: {_fmt(got)}"
-                   f"\nMissed results: {', '.join(map(str, missed))}\nExcessive results: {', '.join(map(str, pool))}")
+            msg = f"\nExpected: {_fmt(expected)}\nGot: {_fmt(got)}"  # (hyperon names only what is not empty)
+            if missed:
+                msg += f"\nMissed results: {', '.join(map(str, missed))}"
+            if pool:
+                msg += f"\nExcessive results: {', '.join(map(str, pool))}"
         return [(error(atom, msg), b)]
 
     return fn
@@ -1198,9 +1217,12 @@ def _println(it: Machine, atom: Expression, b: Bindings) -> Gen:
 @special("trace!", "(-> %Undefined% $a $a)", arity=2)
 def _trace(it: Machine, atom: Expression, b: Bindings) -> Gen:
     a = atom.children[1:]
-    for v, bb in (yield (a[0], b)):
+    out: list[Pair] = []
+    for v, bb in (yield (a[0], b)):  # each message printed, then the value evaluated for it
         sys.stderr.write(str(bb.resolve(v)) + "\n")
-    return (yield (a[1], b))
+        rs = yield (a[1], bb)
+        out.extend(rs[::-1] if len(rs) > 1 else rs)  # (hyperon 0.2.10: last first, per message)
+    return out
 
 
 def _doc_formal(it: Machine, space: Any, target: Atom) -> Atom | None:

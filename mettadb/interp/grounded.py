@@ -15,7 +15,8 @@ from typing import Any
 from ..atoms import Atom, Bool, Expression, Float, Integer, String, Symbol, Variable, equal_as_values
 from ..errors import ParseError
 from ..parser import parse_script
-from .core import ARROW, BOOL_T, NUMBER_T, STRING_T, Fail, Machine, NoReduce
+from ..unify import unify
+from .core import ARROW, ATOM_T, BOOL_T, NUMBER_T, STRING_T, UNDEFINED, Fail, Machine, NoReduce, error
 
 __all__ = [
     "BUILTINS",
@@ -315,6 +316,54 @@ def _chars_to_string(it: Machine, args: list[Atom]) -> list[Atom]:
     return [String("".join(c.value if type(c) is String else str(c)[1:-1] for c in args[0].children))]
 
 
+# ---- standard-library functions hyperon 0.2.10 defines by rules (their behaviour from `metta` runs)
+
+def _is_function(it: Machine, args: list[Atom]) -> list[Atom]:
+    t = args[0]
+    return [Bool(type(t) is Expression and bool(t.children) and t.children[0] == ARROW)]
+
+
+def _types_meet(a: Atom, b: Atom) -> bool:
+    """hyperon's `match-types`: `%Undefined%` and `Atom` meet any type, others when they unify."""
+    return a in (UNDEFINED, ATOM_T) or b in (UNDEFINED, ATOM_T) or unify(a, b) is not None
+
+
+def _type_cast(it: Machine, args: list[Atom]) -> list[Atom]:
+    atom, want = args[0], args[1]
+    if any(_types_meet(t, want) for t in it.types_of(atom)):
+        return [atom]
+    return [error(atom, Symbol("BadType"))]
+
+
+def _match_types(it: Machine, args: list[Atom]) -> list[Atom]:
+    return [args[2] if _types_meet(args[0], args[1]) else args[3]]
+
+
+def _first_from_pair(it: Machine, args: list[Atom]) -> list[Atom]:
+    pair = args[0]
+    if type(pair) is not Expression or len(pair.children) != 2:
+        raise Fail(String("incorrect pair format"))
+    return [pair.children[0]]
+
+
+def _atom_subst(it: Machine, args: list[Atom]) -> list[Atom]:
+    value, var, template = args
+    if type(var) is not Variable:
+        raise NoReduce
+    b = unify(var, value)
+    return [b.resolve(template) if b is not None else template]
+
+
+def _for_each_in_atom(it: Machine, args: list[Atom]) -> list[Atom]:
+    """`(func item)` evaluated for each item in order, then `()`: as nested `let`s over fresh variables."""
+    if type(args[0]) is not Expression:
+        raise NoReduce
+    out: Atom = Expression(())
+    for item in reversed(args[0].children):
+        out = Expression((Symbol("let"), Variable(f"_each#{id(item)}"), Expression((args[1], item)), out))
+    return [out]
+
+
 #: grounded operations: name -> (function, argument types, return type); `Atom` arguments are
 #: passed unevaluated; the others are evaluated first and checked against their type.
 _U = "%Undefined%"
@@ -367,6 +416,13 @@ BUILTINS: dict[str, tuple[Operation, tuple[str, ...] | None, str]] = {
     "parse": (_parse, ("String",), "Atom"),
     "stringToChars": (_string_to_chars, ("String",), "Atom"),
     "charsToString": (_chars_to_string, ("Atom",), "String"),
+    "is-function": (_is_function, ("Type",), "Bool"),
+    "type-cast": (_type_cast, None, _U),
+    "match-types": (_match_types, None, _U),
+    "first-from-pair": (_first_from_pair, None, _U),
+    "atom-subst": (_atom_subst, ("Atom", "Variable", "Atom"), "Atom"),
+    "noreduce-eq": (lambda it, a: [Bool(equal_as_values(a[0], a[1]))], ("Atom", "Atom"), "Bool"),
+    "for-each-in-atom": (_for_each_in_atom, ("Expression", "Atom"), "(->)"),
 }
 _CANONICAL = {"Number": NUMBER_T, "String": STRING_T, "Bool": BOOL_T}  # the very atoms GROUNDED_TYPES holds
 BUILTIN_TYPES = {k: tuple(_CANONICAL.get(t) or Symbol(t) if not t.startswith("$") else Variable("t") for t in v[1])
@@ -410,7 +466,8 @@ NOEVAL_EXPRESSION_ARGS = {"car-atom", "cdr-atom", "cons-atom", "decons-atom", "s
                           "unique-atom", "format-args", "union-atom", "intersection-atom", "subtraction-atom"}
 #: results that are final (not evaluated again)
 FINAL_RESULTS = {"cons-atom", "decons-atom", "index-atom", "parse", "unique-atom", "sort-strings", "stringToChars",
-                 "union-atom", "intersection-atom", "subtraction-atom"}
+                 "union-atom", "intersection-atom", "subtraction-atom", "type-cast", "match-types", "atom-subst",
+                 "first-from-pair"}
 
 
 def type_atom(name: str) -> Atom:
@@ -418,6 +475,8 @@ def type_atom(name: str) -> Atom:
 
 
 def signature_atom(args: tuple[str, ...] | None, ret: str) -> Atom:
-    return Expression((ARROW, *[type_atom(a) for a in (args or ())], type_atom(ret)))
+    if args is None:  # declared by no type (a function hyperon's stdlib defines by rules only)
+        return UNDEFINED
+    return Expression((ARROW, *[type_atom(a) for a in args], type_atom(ret)))
 
 
