@@ -27,6 +27,13 @@ def run(space, text):
         ('(: g (-> Number Number)) !(g "x")', ['[(Error (g "x") (BadArgType 1 Number String))]']),
         ("(: q (-> Atom Atom)) (= (q $x) $x) !(q (+ 1 1))", ["[(+ 1 1)]"]),
         ("!(if (> 1 2) 1 2)", ["[2]"]),
+        # (hyperon 0.2.10 stops a script at an error, so these are one per program)
+        ("!(metta 1 2)", ["[(Error (metta 1 2) IncorrectNumberOfArguments)]"]),
+        ("!(metta + Symbol &self)", ["[(Error + (BadType Symbol (-> Number Number Number)))]"]),
+        ("(: fs (-> Symbol Atom)) !(fs match)",
+         ["[(Error (fs match) (BadArgType 1 Symbol (-> SpaceType Atom Atom %Undefined%)))]"]),
+        ("!(metta (+ 1 2) Number foo)",
+         ["[(Error (metta (+ 1 2) Number foo) expected: (metta atom type space), found: (metta (+ 1 2) Number foo))]"]),
         ("!(if foo 1 2)", ["[(if foo 1 2)]"]),
         ("!(let* (($x 1) ($y (+ $x 1))) (+ $x $y))", ["[3]"]),
         ("!(case (+ 1 1) ((1 one) (2 two) ($_ other)))", ["[two]"]),

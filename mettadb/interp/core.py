@@ -27,6 +27,7 @@ __all__ = [
     "EXPRESSION_T",
     "FALSE",
     "FUNCTION",
+    "GROUNDED_NAMES",
     "GROUNDED_TYPES",
     "META_TYPES",
     "NO_RETURN",
@@ -127,11 +128,23 @@ def is_error(atom: Atom) -> bool:
     return type(atom) is Expression and len(atom.children) >= 2 and atom.children[0] == ERROR
 
 
+#: the names hyperon 0.2.10's tokenizer turns into grounded operations (`get-metatype` of each is
+#: `Grounded` there; read off `metta`); mettadb keeps them as symbols
+GROUNDED_NAMES = frozenset("""
+% * + - / < <= == =alpha > >= _new-state abs-math acos-math add-atom and asin-math atan-math bind! capture
+ceil-math change-state! charsToString cos-math floor-math format-args get-atoms get-metatype get-state get-type
+get-type-space git-module! if-equal import! include index-atom intersection-atom isinf-math isnan-math load-ascii
+log-math match max-atom min-atom mod-space! module-space-no-deps new-space nop not or parse pow-math pragma!
+print-mods! println! py-atom py-chain py-dict py-dot py-list py-tuple register-module! remove-atom repr round-math
+sealed sin-math size-atom sort-strings sqrt-math stringToChars subtraction-atom superpose tan-math trace!
+trunc-math union-atom unique-atom xor""".split())
+
+
 def metatype(atom: Atom) -> str:
-    """Symbol, Variable, Expression or Grounded."""
+    """Symbol, Variable, Expression or Grounded (a grounded operation's name is Grounded)."""
     t = type(atom)
     if t is Symbol:
-        return "Symbol"
+        return "Grounded" if atom.name in GROUNDED_NAMES else "Symbol"  # type: ignore[attr-defined]
     if t is Variable:
         return "Variable"
     if t is Expression:

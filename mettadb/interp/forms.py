@@ -46,7 +46,7 @@ from .core import (
     special,
     wrong_arity,
 )
-from .grounded import BUILTINS
+from .grounded import BUILTINS, unique_values
 from .inference import match_types
 from .stdlib_docs import stdlib_docs
 
@@ -387,8 +387,12 @@ _GROUNDED_FORMS = frozenset({
     "if-equal", "import!", "match", "new-space", "nop", "pragma!", "println!", "remove-atom", "sealed",
     "superpose", "trace!"})
 #: hyperon 0.2.10's minimal instructions other than `eval` that `eval` runs as such
-_MINIMAL = frozenset({"chain", "unify", "function", "evalc", "collapse-bind"})
+_MINIMAL = frozenset({"chain", "unify", "function", "evalc", "collapse-bind", "metta"})
 _NOT_REDUCIBLE = Symbol("NotReducible")
+_RETURN = Symbol("return")
+#: instructions a `function` runs on when its body gives one (hyperon 0.2.10's minimal interpreter)
+_CONTINUED = frozenset({"eval", "evalc", "chain", "unify", "function", "metta", "cons-atom", "decons-atom",
+                        "collapse-bind", "superpose-bind"})
 #: the minimal instructions a `collapse-bind` runs as such
 _INSTRUCTIONS = frozenset({"eval", "evalc", "chain", "unify", "function"})
 
@@ -598,16 +602,30 @@ def _minimal(it: Machine, x: Atom, b: Bindings) -> Step:
         got = yield from _minimal(it, branch, bb)
         return got if got is not None else [(_NOT_REDUCIBLE, bb)]
     if name == "function" and len(kids) == 2:
+        # the body runs; what it gives runs on while it is an instruction (an `eval` giving a rule's
+        # body `(chain ...)`), depth first; `(return x)` gives x
         out = []
-        got = yield from _minimal(it, kids[1], b)
-        for r, bb in got if got is not None else [(_NOT_REDUCIBLE, b)]:
-            if type(r) is Expression and len(r.children) == 2 and r.children[0] == Symbol("return"):
-                out.append((r.children[1], bb))
-            else:  # hyperon 0.2.10: a body that returns nothing gives a fresh variable
-                out.append((fresh_variable(NO_RETURN), bb))
+        todo: list[tuple[Atom, Bindings, bool]] = [(kids[1], b, True)]
+        while todo:
+            y, yb, run = todo.pop()
+            if not run:
+                out.append((y, yb))
+                continue
+            got = yield from _minimal(it, y, yb)
+            yield (UNIT, yb)  # (a step the driver counts: its limits hold in a loop of instructions)
+            more: list[tuple[Atom, Bindings, bool]] = []
+            for r, bb in got if got is not None else [(_NOT_REDUCIBLE, yb)]:
+                rk = r.children if type(r) is Expression else ()
+                if len(rk) == 2 and rk[0] == _RETURN:
+                    more.append((rk[1], bb, False))
+                elif r is not y and rk and type(rk[0]) is Symbol and rk[0].name in _CONTINUED:
+                    more.append((r, bb, True))
+                else:  # hyperon 0.2.10: a body that returns nothing gives a fresh variable
+                    more.append((fresh_variable(NO_RETURN), bb, False))
+            todo.extend(reversed(more))
         return out
-    if name == "metta" and len(kids) == 4:  # the atom evaluated
-        return (yield (kids[1], b))
+    if name == "metta" and len(kids) == 4:  # (an instruction of minimal MeTTa)
+        return (yield (x, b))
     if name == "collapse-bind" and len(kids) == 2:  # its argument's values, collected as pairs
         got = ((yield from _minimal(it, kids[1], b)) or [])[::-1]  # (collected last first)
         pairs = [Expression((bb.resolve(r), BindingsAtom(tuple((v, bb.resolve(v)) for v in bb.links
@@ -823,10 +841,7 @@ def _set_op(kind: str) -> Special:
         xs = _collect((yield (a[0], b)))
         ys = _collect((yield (a[1], b))) if kind != "unique" else []
         if kind == "unique":
-            res: list[Atom] = []
-            for x in xs:
-                if x not in res:
-                    res.append(x)
+            res = unique_values(xs)
         elif kind == "union":
             res = xs + ys
         elif kind == "intersection":
@@ -1041,6 +1056,39 @@ special("get-atoms", "(-> SpaceType Atom)", checked=True)(
 def _new_space(it: Machine, atom: Expression, b: Bindings) -> Gen:
     return [(SpaceAtom(MemorySpace()), b)]
     yield  # pragma: no cover
+
+
+@special("context-space", "(-> SpaceType)", arity=0)
+def _context_space(it: Machine, atom: Expression, b: Bindings) -> Gen:
+    """The current module's space (a script's `&self`)."""
+    return [(it.self_atom, b)]
+    yield  # pragma: no cover
+
+
+@special("metta", "(-> Atom Type SpaceType Atom)", arity=3)
+def _metta(it: Machine, atom: Expression, b: Bindings) -> Gen:
+    """hyperon 0.2.10's `(metta atom type space)`: the atom's values of that type, its rules read in
+    `space`; an atom of type `Atom`, of the metatype asked for or a variable is its own value.  Each
+    value of the type and space arguments in turn; the values last first (as hyperon gives them)."""
+    x, t, s = atom.children[1:]
+    out: list[Pair] = []
+    for tv, tb in (yield (t, b)):
+        for sp, sb in (yield (s, tb)):
+            space = it.space_of(sp)
+            if space is None:
+                out.append((error(atom, Symbol(f"expected: (metta atom type space), found: {atom}")), sb))
+                continue
+            xv, want = sb.resolve(x), sb.resolve(tv)
+            if want == ATOM_T or type(xv) is Variable or (type(want) is Symbol and want.name == metatype(xv)):
+                out.append((xv, sb))
+            elif space is it.space:
+                out.extend((yield Typed((xv, sb, want, False)))[::-1])  # type: ignore[arg-type]
+            else:  # evaluated by an interpreter reading that space, in this module's context
+                sub = it.spawn(space, it.base_dir)
+                sub.tokens, sub.self_atom = it.tokens, it.self_atom
+                call = Expression((atom.children[0], xv, want, sp))
+                out.extend((r, sb) for r in sub.evaluate(call))
+    return out
 
 
 @special("new-state", "(-> $t (StateMonad $t))", arity=1)
@@ -1291,6 +1339,36 @@ def _module_name_error(label: str, base_dir: str) -> str | None:
     return None
 
 
+#: modules hyperon 0.2.10 has loaded before a script runs: importing one adds nothing (mettadb's
+#: standard library is always there; `top` is the script's own module)
+BUILTIN_MODULES = ("stdlib", "corelib", "top")
+
+
+def _not_a_destination(it: Machine, atom: Expression) -> Atom:
+    target, name = atom.children[1:]
+    found = it.tokens.get(target.name, target) if type(target) is Symbol else target
+    msg = f"import! destination argument must be a symbol atom naming a new space, or &self.  Found: {{{found}}}"
+    return error(Expression((atom.children[0], found, name)), Symbol(msg))
+
+
+def _import_builtin(it: Machine, atom: Expression, b: Bindings, name: str) -> list[Pair]:
+    """`import!` of a module hyperon has loaded already: `()`; a fresh token names its space
+    (`top`: the script's `&self`; the standard library's: a space of its own, matching nothing)."""
+    target = atom.children[1]
+    if type(target) is Symbol and target.name not in it.tokens:
+        if name == "top":
+            it.tokens[target.name] = it.self_atom
+        else:
+            module = it.modules.get("top:" + name)
+            if module is None:
+                module = it.modules["top:" + name] = ModuleSpaceAtom(MemorySpace(), name)
+            it.tokens[target.name] = module
+        return [(UNIT, b)]
+    if it.space_of(target) is not it.space:
+        return [(_not_a_destination(it, atom), b)]
+    return [(UNIT, b)]
+
+
 @special("import!", "(-> Atom Atom (->))", arity=2)
 def _import(it: Machine, atom: Expression, b: Bindings) -> Gen:
     a = atom.children[1:]
@@ -1300,6 +1378,9 @@ def _import(it: Machine, atom: Expression, b: Bindings) -> Gen:
         # hyperon 0.2.10's words: a module name is ASCII letters, digits, `-`, `_` (`:` separating parts)
         shown = it.tokens.get(target.name, target) if type(target) is Symbol else target
         return [(error(Expression((atom.children[0], shown, name)), Symbol(f"Illegal module name: {label}")), b)]
+    builtin = label.removeprefix("top:")
+    if builtin in BUILTIN_MODULES:
+        return _import_builtin(it, atom, b, builtin)
     bad = _module_name_error(label, it.base_dir)
     if bad is not None:
         return [(error(atom, Symbol(bad)), b)]
@@ -1327,10 +1408,7 @@ def _import(it: Machine, atom: Expression, b: Bindings) -> Gen:
         return [(UNIT, b)]
     space: Any = it.space_of(target)
     if space is None or space is not it.space:
-        found = it.tokens.get(target.name, target) if type(target) is Symbol else target
-        msg = ("import! destination argument must be a symbol atom naming a new space, or &self.  "
-               f"Found: {{{found}}}")
-        return [(error(Expression((atom.children[0], found, name)), Symbol(msg)), b)]
+        return [(_not_a_destination(it, atom), b)]
     key = (id(space), path)
     if key not in it.imported:  # a second import of the same module adds nothing
         it.imported.add(key)

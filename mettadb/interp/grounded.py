@@ -9,7 +9,7 @@ types and its return type, as hyperon's standard library declares them.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from ..atoms import Atom, Bool, Expression, Float, Integer, String, Symbol, Variable, equal_as_values
@@ -238,12 +238,18 @@ def _sort_strings(it: Machine, args: list[Atom]) -> list[Atom]:
     return [Expression(sorted(kids, key=lambda k: k.value))]  # type: ignore[attr-defined]
 
 
-def _unique_atom(it: Machine, args: list[Atom]) -> list[Atom]:
+def unique_values(atoms: Iterable[Atom]) -> list[Atom]:
+    """The first of each group of atoms equal as values (hyperon's `unique-atom`: `1` and `1.0`,
+    `0.0` and `-0.0` are one value, also inside expressions), in their order."""
     out: list[Atom] = []
-    for k in _expr_arg(args[0]):
-        if k not in out:
+    for k in atoms:
+        if not any(equal_as_values(k, o) for o in out):
             out.append(k)
-    return [Expression(out)]
+    return out
+
+
+def _unique_atom(it: Machine, args: list[Atom]) -> list[Atom]:
+    return [Expression(unique_values(_expr_arg(args[0])))]
 
 
 def _multiset(kind: str) -> Operation:

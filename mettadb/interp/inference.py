@@ -26,6 +26,7 @@ from typing import Protocol
 from ..atoms import Atom, Expression, Grounded, Symbol, Variable, fresh_variable, iter_atoms
 from ..bindings import EMPTY_BINDINGS, Bindings
 from ..unify import unify
+from .core import GROUNDED_NAMES
 
 __all__ = ["ARROW", "UNDEFINED", "TypeEnv", "arg_mismatch", "atom_types", "check_call", "fresh", "is_function_type", "match_types",
            "meta_type"]
@@ -54,8 +55,11 @@ _GROUNDED_META = Symbol("Grounded")
 
 
 def meta_type(atom: Atom) -> Symbol:
-    """`Variable`, `Symbol`, `Expression` or `Grounded`."""
-    return _META.get(type(atom), _GROUNDED_META)
+    """`Variable`, `Symbol`, `Expression` or `Grounded` (a grounded operation's name is Grounded)."""
+    t = type(atom)
+    if t is Symbol and atom.name in GROUNDED_NAMES:  # type: ignore[attr-defined]
+        return _GROUNDED_META
+    return _META.get(t, _GROUNDED_META)
 
 
 def is_function_type(t: Atom) -> bool:
