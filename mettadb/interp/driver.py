@@ -30,13 +30,14 @@ gathers its results in the order they finish and hands them back reversed.
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 import time
 from collections.abc import Callable, Generator, Iterable
 from typing import Any, TextIO
 
-from ..atoms import Atom, Expression, Integer, Symbol, Variable, fresh_variable, iter_atoms, rebuild
+from ..atoms import Atom, Expression, Float, Integer, Symbol, Variable, fresh_variable, iter_atoms, rebuild
 from ..bindings import EMPTY_BINDINGS, Bindings
 from ..encoding import encode_with_names
 from ..errors import LimitError, ReadOnlyError
@@ -125,6 +126,8 @@ _VALUE_PARAMS: dict[str, tuple[int, ...]] = {
     name: got for name, t in SPECIAL_TYPES.items() if name not in SPECIAL_CHECKED and (got := _value_params(t))}
 
 
+_PI, _EXP = Float(math.pi), Float(math.e)
+
 class Interpreter:
     """Evaluates MeTTa against a space; one per session (it holds tokens and state)."""
 
@@ -136,7 +139,8 @@ class Interpreter:
         #: bytes an evaluation may grow the process by (None: no limit); checked every 4,096 steps
         self.max_memory = max_memory or None
         self.self_atom: SpaceAtom = ModuleSpaceAtom(space)
-        self.tokens: dict[str, Atom] = {"&self": self.self_atom}
+        #: names a script's atoms are read with (hyperon 0.2.10's tokens: `PI` and `EXP` are numbers)
+        self.tokens: dict[str, Atom] = {"&self": self.self_atom, "PI": _PI, "EXP": _EXP}
         self.max_steps = max_steps
         self.max_depth = max_depth
         self.timeout = timeout
@@ -187,10 +191,7 @@ class Interpreter:
         self.types.clear()
 
     def tokens_in(self, atom: Atom) -> Atom:
-        if len(self.tokens) == 1 and "&self" in self.tokens:
-            names = {"&self"}
-        else:
-            names = set(self.tokens)
+        names = self.tokens
         subst: dict[Atom, Atom] = {a: self.tokens[a.name] for a in iter_atoms(atom)
                                    if type(a) is Symbol and a.name in names}
         if not subst:
