@@ -553,11 +553,13 @@ class Interpreter:
         """Whether an expression's head is itself an ill-typed application: a call of a typed function
         with another number of arguments or arguments as written that do not fit its parameters."""
         h = expr.children[0]
-        if type(h) is not Expression or not h.children:
-            return False
-        kids = h.children
-        if type(kids[0]) is Expression:
-            return self.ill_typed_head(h)
+        while True:  # (down a chain of heads that are expressions: no Python recursion)
+            if type(h) is not Expression or not h.children:
+                return False
+            kids = h.children
+            if type(kids[0]) is not Expression:
+                break
+            h = kids[0]
         ftype = self.types.function_type(kids[0])
         if ftype is None:
             return False

@@ -89,7 +89,12 @@ def match_types(have: Atom, want: Atom, b: Bindings) -> Bindings | None:
     return unify(_wild(want), _wild(have), b)
 
 
-def atom_types(atom: Atom, env: TypeEnv) -> list[Atom]:
+#: nesting below which an expression's types are not looked for (`%Undefined%`): the search recurses
+#: in Python, three frames a level
+MAX_TYPE_DEPTH = 120
+
+
+def atom_types(atom: Atom, env: TypeEnv, depth: int = 0) -> list[Atom]:
     """All types of an atom, as hyperon's `get-type` finds them (before reduction)."""
     if type(atom) is Variable:
         return [UNDEFINED]
@@ -100,17 +105,28 @@ def atom_types(atom: Atom, env: TypeEnv) -> list[Atom]:
     kids = atom.children  # type: ignore[attr-defined]
     if not kids:
         return [fresh(t) for t in env.declared_types(atom)] or [UNDEFINED]
-    tuples = _tuple_types(atom, kids, env)
-    apps = _application_types(kids, env)
+    if depth > MAX_TYPE_DEPTH:
+        return [UNDEFINED]
+    # each child's types are found once and shared by both readings (finding them again for each
+    # made a nested head cost 2^depth: `((((a))))`)
+    seen: list[list[Atom]] = []
+    tuples = _tuple_types(atom, kids, env, seen, depth)
+    apps = _application_types(kids, env, seen, depth)
     if not tuples and apps is None:
         return [UNDEFINED]
     return tuples + (apps or [])
 
 
-def _tuple_types(atom: Atom, kids: tuple[Atom, ...], env: TypeEnv) -> list[Atom]:
+def _kid_types(kids: tuple[Atom, ...], i: int, env: TypeEnv, seen: list[list[Atom]], depth: int) -> list[Atom]:
+    while len(seen) <= i:
+        seen.append(atom_types(kids[len(seen)], env, depth + 1))
+    return seen[i]
+
+
+def _tuple_types(atom: Atom, kids: tuple[Atom, ...], env: TypeEnv, seen: list[list[Atom]], depth: int) -> list[Atom]:
     rows: list[list[Atom]] = [[]]
-    for i, child in enumerate(kids):
-        ts = [t for t in atom_types(child, env) if i != 0 or not is_function_type(t)]
+    for i in range(len(kids)):
+        ts = [t for t in _kid_types(kids, i, env, seen, depth) if i != 0 or not is_function_type(t)]
         rows = [row + [t] for row in rows for t in ts][:_MAX_TUPLES]
         if not rows:
             break
@@ -118,12 +134,12 @@ def _tuple_types(atom: Atom, kids: tuple[Atom, ...], env: TypeEnv) -> list[Atom]
     return out + [fresh(t) for t in env.declared_types(atom)]
 
 
-def _application_types(kids: tuple[Atom, ...], env: TypeEnv) -> list[Atom] | None:
-    fn_types = [t for t in atom_types(kids[0], env) if is_function_type(t)]
+def _application_types(kids: tuple[Atom, ...], env: TypeEnv, seen: list[list[Atom]], depth: int) -> list[Atom] | None:
+    fn_types = [t for t in _kid_types(kids, 0, env, seen, depth) if is_function_type(t)]
     if not fn_types:
         return None
     args = kids[1:]
-    actual = [atom_types(a, env) for a in args]
+    actual = [_kid_types(kids, i + 1, env, seen, depth) for i in range(len(args))]
     out: list[Atom] = []
     for ft in fn_types:
         params = ft.children[1:-1]  # type: ignore[attr-defined]
