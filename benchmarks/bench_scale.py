@@ -12,7 +12,9 @@ for the next run).  Every measurement runs in a fresh child process:
   ground query; Python's own start-up (`python -c pass`) is reported apart;
 * query shapes: 100 prefix queries `(parent P $x)`, 100 reverse ones
   `(parent $x P)`, 100 two-pattern chains `(, (parent P $y) (parent $y $z))`,
-  and a count of `(age $p $a)`; every result is decoded;
+  the prefix and chain shapes again for 100 people with the same number of
+  results at every N (2 children; 4-6 grandchildren: the generated tree is
+  deeper at larger N), and a count of `(age $p $a)`; every result is decoded;
 * floor: py-lmdb alone on the same primary and reverse keys (sorted, then
   `putmulti(append=True)` in one fsynced transaction; prefix cursor walks for
   the query shapes, a key-only cursor walk for the count).  It holds every
@@ -80,10 +82,28 @@ def run(pats, names, rounds=3):
         best = dt if best is None else min(best, dt)
     return {"seconds": best, "queries": len(pats), "results": n}
 
+def same_fanout(make, lo, hi, want=100):
+    # people whose query has lo..hi rows: the same shape with the same result size at every N (the
+    # generated tree is deeper at larger N, so random people have more grandchildren there)
+    chosen, i = [], 0
+    while len(chosen) < want and i < 200 * want:
+        q = f"P{(i * 104729 + 7) % persons}"
+        i += 1
+        if lo <= sum(1 for _ in sp.query(make(q))) <= hi:
+            chosen.append(q)
+    return chosen
+
+def chain_of(q):
+    return E(S(","), E(S("parent"), S(q), y), E(S("parent"), y, z))
+
+fixed_prefix = same_fanout(lambda q: E(S("parent"), S(q), x), 2, 2)
+fixed_chain = same_fanout(chain_of, 4, 6)
 R = {
     "prefix": run([E(S("parent"), S(q), x) for q in people], (x,)),
     "reverse": run([E(S("parent"), x, S(q)) for q in people], (x,)),
-    "chain": run([E(S(","), E(S("parent"), S(q), y), E(S("parent"), y, z)) for q in people], (y, z)),
+    "chain": run([chain_of(q) for q in people], (y, z)),
+    "prefix, 2 results each": run([E(S("parent"), S(q), x) for q in fixed_prefix], (x,)),
+    "chain, 4-6 results each": run([chain_of(q) for q in fixed_chain], (y, z)),
 }
 t = time.perf_counter()
 n = sum(1 for _ in sp.query(E(S("age"), p, a)))
@@ -322,7 +342,10 @@ def report(r: dict) -> None:
               f"{r['startup'] * 1000:.0f} ms) | — |")
     sh = r.get("shapes", {})
     for name, label in (("prefix", "`(parent P $x)`"), ("reverse", "`(parent $x P)`"),
-                        ("chain", "`(, (parent P $y) (parent $y $z))`"), ("count", "count `(age $p $a)`")):
+                        ("chain", "`(, (parent P $y) (parent $y $z))`"),
+                        ("prefix, 2 results each", "`(parent P $x)`, people with 2 children"),
+                        ("chain, 4-6 results each", "the chain, people with 4-6 grandchildren"),
+                        ("count", "count `(age $p $a)`")):
         if name not in sh:
             continue
         s = sh[name]
