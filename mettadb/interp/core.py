@@ -53,6 +53,7 @@ __all__ = [
     "format_results",
     "is_char",
     "is_error",
+    "mark_function",
     "metatype",
     "special",
     "wrong_arity",
@@ -110,6 +111,14 @@ NO_RETURN = "result"
 FUNCTION = Symbol("function")
 #: the head of a rule body that is a `function` whose value is evaluated (not a name one can write)
 RULE_FUNCTION = Symbol("function of a rule")
+
+
+def mark_function(body: Atom, call: Atom) -> Atom:
+    """A rule body (or a branch of `if`, `case`, `switch`: rules in hyperon 0.2.10) that is a
+    `function`, as `(RULE_FUNCTION body call)`, so that what it returns is evaluated; others as they are."""
+    if type(body) is Expression and len(body.children) == 2 and body.children[0] == FUNCTION:
+        return Expression((RULE_FUNCTION, body, call))
+    return body
 
 
 def error(atom: Atom, message: Atom | str) -> Expression:

@@ -52,7 +52,6 @@ from .core import (
     EQ,
     ERRORS_MADE,
     EXPRESSION_T,
-    FUNCTION,
     GROUNDED_TYPES,
     META_TYPES,
     RULE_FUNCTION,
@@ -69,6 +68,7 @@ from .core import (
     Typed,
     error,
     is_error,
+    mark_function,
     metatype,
     wrong_arity,
 )
@@ -777,7 +777,7 @@ class Interpreter:
             body = fresh_variable("X")  # (hyperon queries `(= call $X)`)
             out = []
             for bb in self.query(self.space, Expression((EQ, expr, body)), b):
-                out.append((_marked(bb.resolve(body), expr), bb))
+                out.append((mark_function(bb.resolve(body), expr), bb))
             return out
         out = []
         paths = []
@@ -808,8 +808,8 @@ class Interpreter:
         rules: list[tuple[Atom, Any, Any, Any]] = []
         for bb, tpath in ordered_matches(self.space, probe):  # the alternatives in hyperon's trie order
             rule = rename_apart(bb.resolve(probe))
-            if _marked(rule.children[2], rule.children[1]) is not rule.children[2]:  # type: ignore[attr-defined]
-                rule = Expression((EQ, rule.children[1], _marked(rule.children[2], rule.children[1])))  # type: ignore[attr-defined]
+            if mark_function(rule.children[2], rule.children[1]) is not rule.children[2]:  # type: ignore[attr-defined]
+                rule = Expression((EQ, rule.children[1], mark_function(rule.children[2], rule.children[1])))  # type: ignore[attr-defined]
             head_vars = {a for a in iter_atoms(rule.children[1]) if type(a) is Variable}  # type: ignore[attr-defined]
             template = body_template(rule.children[2], head_vars)  # type: ignore[attr-defined]
             hargs = rule.children[1].children[1:]  # type: ignore[attr-defined]
@@ -905,14 +905,6 @@ def _given(results: list[Pair]) -> Gen:
     """A generator that gives `results` (for a continuation that has nothing to evaluate)."""
     return results
     yield  # pragma: no cover
-
-
-def _marked(body: Atom, call: Atom) -> Atom:
-    """A rule body that is a `function`, as `(RULE_FUNCTION body call)`: what it returns is then
-    evaluated, as hyperon 0.2.10 evaluates a function's value (marked once, when a rule is read)."""
-    if type(body) is Expression and len(body.children) == 2 and body.children[0] == FUNCTION:
-        return Expression((RULE_FUNCTION, body, call))
-    return body
 
 
 def _unmarked(body: Atom) -> Atom:

@@ -42,6 +42,7 @@ from .core import (
     Typed,
     error,
     is_error,
+    mark_function,
     metatype,
     special,
     wrong_arity,
@@ -65,14 +66,6 @@ def _args(atom: Expression, n: int) -> tuple[Atom, ...] | None:
     return kids[1:] if len(kids) == n + 1 else None
 
 
-def _fn_branch(x: Atom, call: Atom) -> Atom:
-    """A branch that is a `(function ...)`: marked as a rule body is, so that what it returns is
-    evaluated (hyperon 0.2.10's `if`, `case` and `switch` are rules whose bodies are the branches)."""
-    if type(x) is Expression and len(x.children) == 2 and x.children[0] == FUNCTION:
-        return Expression((RULE_FUNCTION, x, call))
-    return x
-
-
 @special("if", "(-> Bool Atom Atom $t)", arity=3)
 def _if(it: Machine, atom: Expression, b: Bindings) -> Gen:
     a = atom.children[1:]
@@ -84,19 +77,19 @@ def _if(it: Machine, atom: Expression, b: Bindings) -> Gen:
     checked = False
     for c, bb in (yield (cond, b)):  # the condition's values in the order they come, as hyperon
         if c == TRUE:
-            rs = yield (Tail((_fn_branch(bb.resolve(then), atom), bb)) if want is None
-                        else Typed((_fn_branch(bb.resolve(then), atom), bb, want, True)))  # type: ignore[arg-type]
+            rs = yield (Tail((mark_function(bb.resolve(then), atom), bb)) if want is None
+                        else Typed((mark_function(bb.resolve(then), atom), bb, want, True)))  # type: ignore[arg-type]
         elif c == FALSE:
-            rs = yield (Tail((_fn_branch(bb.resolve(else_), atom), bb)) if want is None
-                        else Typed((_fn_branch(bb.resolve(else_), atom), bb, want, True)))  # type: ignore[arg-type]
+            rs = yield (Tail((mark_function(bb.resolve(else_), atom), bb)) if want is None
+                        else Typed((mark_function(bb.resolve(else_), atom), bb, want, True)))  # type: ignore[arg-type]
         elif type(c) is Variable:
             # hyperon's `if` is two rules, `(if True ...)` and `(if False ...)`: both bind the
             # variable (the last rule tried first)
             for value, branch in ((FALSE, else_), (TRUE, then)):
                 b2 = unify(c, value, bb)
                 if b2 is not None:
-                    out.extend((yield (Tail((_fn_branch(b2.resolve(branch), atom), b2)) if want is None
-                                       else Typed((_fn_branch(b2.resolve(branch), atom), b2, want, True)))))  # type: ignore[arg-type]
+                    out.extend((yield (Tail((mark_function(b2.resolve(branch), atom), b2)) if want is None
+                                       else Typed((mark_function(b2.resolve(branch), atom), b2, want, True)))))  # type: ignore[arg-type]
             continue
         else:
             # hyperon checks the condition as written against `Bool` before evaluating it; a
@@ -175,7 +168,7 @@ def _case_like(it: Machine, atom: Expression, b: Bindings, evaluate: bool, branc
                         ERRORS_MADE[0] += 1
                     out.append((r, b2))
                 else:
-                    rs = yield Tail((_fn_branch(b2.resolve(res), atom), b2))
+                    rs = yield Tail((mark_function(b2.resolve(res), atom), b2))
                     out.extend(_body(rs) if switch else rs)
                 break
     return out[::-1] if len(out) > 1 else out  # gathered as they finish, handed back last first
