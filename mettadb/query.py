@@ -635,11 +635,7 @@ def met_by_value(space: Store, call: Atom, head: Atom) -> bool:
             pairs.extend(_ZEROS if x in _ZEROS else (x,))
     if not pairs:
         return False
-    txn = space.current_txn()
-    if txn is not None:
-        v = View(space, txn)
-        return any(_holds_token(v, literal_token(x)) for x in pairs)
-    with space.read() as txn:
+    with space.read() as txn:  # (the thread's open transaction, if it has one)
         v = View(space, txn)
         return any(_holds_token(v, literal_token(x)) for x in pairs)
 
