@@ -197,10 +197,10 @@ class KeyRuns:
     def _path(self, number: int) -> str:
         return os.path.join(self.directory, f"{self.name}-{number}.run")
 
-    def _new_run(self) -> str:
-        """The path of a new run file, numbered in `self._runs` by the caller."""
+    def _new_run(self) -> int:
+        """The number of a new run file (its path: `_path`)."""
         self._made += 1
-        return self._path(self._made - 1)
+        return self._made - 1
 
     def samples(self) -> list[bytes]:
         """The sampled keys (not sorted)."""
@@ -234,8 +234,8 @@ class KeyRuns:
 
     def _write_run(self, parts: Iterable[list[bytes]]) -> int:
         """A new run file of the sorted keys of `parts` (consecutive, in order); returns its number."""
-        number = self._made
-        with open(self._new_run(), "wb") as f:
+        number = self._new_run()
+        with open(self._path(number), "wb") as f:
             pack = msgpack.Packer(use_bin_type=True).pack
             for keys in parts:
                 for i in range(0, len(keys), _CHUNK):
@@ -273,12 +273,12 @@ class KeyRuns:
     def adopt(self, runs: RunFiles) -> None:
         """Take over run files written elsewhere (see `run_files`); they are merged and discarded with ours."""
         for path in runs.paths:  # renamed into our numbering: no path string outlives this call
-            target = self._new_run()
+            number = self._new_run()
             try:
-                os.rename(path, target)
+                os.rename(path, self._path(number))
             except OSError:  # another file system
-                shutil.move(path, target)
-            self._runs.append(self._made - 1)
+                shutil.move(path, self._path(number))
+            self._runs.append(number)
         thin = max(1, self._every // runs.every)  # both rates are powers of two times the same base
         sample: list[bytes] = msgpack.unpackb(runs.sample, raw=False) if runs.sample else []
         self._add_sample(sample[::thin] if thin > 1 else sample)
