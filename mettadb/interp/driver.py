@@ -160,9 +160,14 @@ class Interpreter:
         self.types = TypeChecker(self)
         self._generation = -1
         #: modules loaded in this run (shared with the interpreters of imported modules):
-        #: file path -> its module space, and the (space, path) pairs already imported
+        #: file path -> its module space
         self.modules: dict[str, ModuleSpaceAtom] = {}
-        self.imported: set[tuple[int, str]] = set()
+        #: a module space's dependencies (shared likewise), as hyperon's module spaces keep them:
+        #: id(space) -> the spaces `import! &self` made it depend on, in import order.  A query of
+        #: the space reads its own atoms, then each dependency's own; none are copied into it
+        self.deps: dict[int, list[Any]] = {}
+        #: the space of the run's top module (the script's `&self`; `import! &self top` depends on it)
+        self.top_atom: SpaceAtom = self.self_atom
         #: when a script runner sets it: copies added to this interpreter's stored space, by path
         self.adds: dict[bytes, int] | None = None
 
@@ -706,7 +711,35 @@ class Interpreter:
             return atom.value
         return None
 
+    def depend(self, space: Any, dep: Any) -> None:
+        """Make `space` depend on `dep` and on `dep`'s dependencies (each once, as hyperon's
+        `import! &self` does): its queries then reach their atoms, which stay where they are."""
+        deps = self.deps.setdefault(id(space), [])
+        for d in (dep, *self.deps.get(id(dep), ())):
+            if not any(d is x for x in deps):
+                deps.append(d)
+        self.invalidate()
+
     def query(self, space: Any, pattern: Atom, b: Bindings) -> list[Bindings]:
+        """Matches of `pattern` in a space and its dependencies: each conjunct matches the space's
+        own atoms first, then each dependency's own, in import order (hyperon's `ModuleSpace`)."""
+        deps = self.deps.get(id(space)) if self.deps else None
+        if not deps:
+            return self.own_query(space, pattern, b)
+        parts = conjuncts(pattern)
+        found = [b]
+        for part in [pattern] if parts is None else parts:
+            nxt: list[Bindings] = []
+            for bb in found:
+                p = bb.resolve(part)
+                nxt.extend(self.own_query(space, p, bb))
+                for d in deps:
+                    nxt.extend(self.own_query(d, p, bb))
+            found = nxt
+        return found
+
+    def own_query(self, space: Any, pattern: Atom, b: Bindings) -> list[Bindings]:
+        """Matches of `pattern` in the atoms a space holds itself (not its dependencies')."""
         if isinstance(space, Store):
             overlay = session_overlay(space)
             if holds_session_object(pattern):
@@ -747,11 +780,27 @@ class Interpreter:
             cached = self._rules[key] = self._load_rules(key)
         return cached  # type: ignore[return-value]
 
+    def _dep_rules(self, expr: Atom, b: Bindings) -> list[Pair]:
+        """(body, bindings) of the rules for `expr` in the dependencies of this interpreter's space
+        (the modules `import! &self` brought in), each dependency's in its own order."""
+        out: list[Pair] = []
+        body = fresh_variable("X")
+        probe = Expression((EQ, expr, body))
+        for d in self.deps.get(id(self.space), ()):
+            for bb in self.own_query(d, probe, b):
+                out.append((mark_function(bb.resolve(body), expr), bb))
+        return out
+
     def _ground_bodies(self, expr: Atom) -> list[Atom]:
         """The instantiated body of each rule whose head matches a ground call."""
+        if self.deps and self.deps.get(id(self.space)):
+            return self._own_ground_bodies(expr) + [body for body, _ in self._dep_rules(expr, EMPTY_BINDINGS)]
+        return self._own_ground_bodies(expr)
+
+    def _own_ground_bodies(self, expr: Atom) -> list[Atom]:
         cached = self._rules_for(expr)
         if cached is None:
-            return [body for body, _ in self._matching_rules(expr, EMPTY_BINDINGS)]
+            return [body for body, _ in self._own_matching_rules(expr, EMPTY_BINDINGS)]
         out = []
         paths = []
         args = expr.children  # type: ignore[attr-defined]
@@ -771,12 +820,18 @@ class Interpreter:
         return out
 
     def _matching_rules(self, expr: Atom, b: Bindings) -> list[Pair]:
-        """(body, bindings) for each rule `(= head body)` whose head unifies with expr."""
+        """(body, bindings) for each rule `(= head body)` whose head unifies with expr: the space's
+        own rules, then its dependencies' (hyperon queries `(= call $X)` in a module space)."""
+        if self.deps and self.deps.get(id(self.space)):
+            return self._own_matching_rules(expr, b) + self._dep_rules(expr, b)
+        return self._own_matching_rules(expr, b)
+
+    def _own_matching_rules(self, expr: Atom, b: Bindings) -> list[Pair]:
         cached = self._rules_for(expr)
         if cached is None:
             body = fresh_variable("X")  # (hyperon queries `(= call $X)`)
             out = []
-            for bb in self.query(self.space, Expression((EQ, expr, body)), b):
+            for bb in self.own_query(self.space, Expression((EQ, expr, body)), b):
                 out.append((mark_function(bb.resolve(body), expr), bb))
             return out
         out = []
@@ -845,7 +900,7 @@ class Interpreter:
         sub = Interpreter(space, max_steps=self.max_steps, max_depth=self.max_depth, max_memory=self.max_memory,
                           out=self.out,
                           base_dir=base_dir, allow_import=self.allow_import, readonly=self.readonly)
-        sub.modules, sub.imported = self.modules, self.imported
+        sub.modules, sub.deps, sub.top_atom = self.modules, self.deps, self.top_atom
         return sub
 
     # ------------------------------------------------------------------ writes

@@ -15,7 +15,6 @@ from typing import Any
 
 from ..atoms import Atom, Expression, Grounded, Integer, String, Symbol, Variable, alpha_equal, equal_as_values, fresh_variable, iter_atoms
 from ..bindings import EMPTY_BINDINGS, Bindings
-from ..errors import MettaDBError
 from ..parser import parse_atom, parse_file
 from ..spaces import MemorySpace, ModuleSpaceAtom, SpaceAtom, StateAtom, rename_apart
 from ..unify import unify
@@ -1331,14 +1330,6 @@ def _get_doc(it: Machine, atom: Expression, b: Bindings) -> Gen:
     return out
 
 
-def _held(count: Callable[[Atom], int], x: Atom) -> int:
-    """Copies of `x` a space holds; 0 for atoms it cannot store (session objects)."""
-    try:
-        return int(count(x))
-    except (TypeError, ValueError, MettaDBError):
-        return 0
-
-
 def _module_name_error(label: str, base_dir: str) -> str | None:
     """hyperon 0.2.10's error for a module name whose parts (`:` separated) it cannot resolve: an
     empty part, a name that starts with `:`, a first part naming no module here; None otherwise."""
@@ -1370,11 +1361,12 @@ def _not_a_destination(it: Machine, atom: Expression) -> Atom:
 
 def _import_builtin(it: Machine, atom: Expression, b: Bindings, name: str) -> list[Pair]:
     """`import!` of a module hyperon has loaded already: `()`; a fresh token names its space
-    (`top`: the script's `&self`; the standard library's: a space of its own, matching nothing)."""
+    (`top`: the script's `&self`; the standard library's: a space of its own, matching nothing);
+    `top` imported into `&self` becomes one of its dependencies (its atoms are then met twice)."""
     target = atom.children[1]
     if type(target) is Symbol and target.name not in it.tokens:
         if name == "top":
-            it.tokens[target.name] = it.self_atom
+            it.tokens[target.name] = it.top_atom
         else:
             module = it.modules.get("top:" + name)
             if module is None:
@@ -1383,6 +1375,8 @@ def _import_builtin(it: Machine, atom: Expression, b: Bindings, name: str) -> li
         return [(UNIT, b)]
     if it.space_of(target) is not it.space:
         return [(_not_a_destination(it, atom), b)]
+    if name == "top":  # hyperon: the top module becomes a dependency of `&self`, its own included
+        it.depend(it.space, it.top_atom.value)
     return [(UNIT, b)]
 
 
@@ -1418,29 +1412,18 @@ def _import(it: Machine, atom: Expression, b: Bindings) -> Gen:
         for bang, x in parse_file(path):  # bad UTF-8 is a ParseError naming path:line:col
             if bang:
                 sub.evaluate(x)
-            else:
-                sub.add_atom(module.value, x)
+            else:  # the module's tokens are read in its atoms, as hyperon's parser does (`&self`: its space)
+                sub.add_atom(module.value, sub.tokens_in(x))
     if type(target) is Symbol and target.name not in it.tokens:  # a fresh token names the module's space
         it.tokens[target.name] = module
         return [(UNIT, b)]
     space: Any = it.space_of(target)
     if space is None or space is not it.space:
         return [(_not_a_destination(it, atom), b)]
-    key = (id(space), path)
-    if key not in it.imported:  # a second import of the same module adds nothing
-        it.imported.add(key)
-        # as `run` adds a script's atoms: what a stored space held before this import is not
-        # added again (a script that imports can be run twice); the module's own copies stay
-        count = getattr(space, "count", None)
-        mine: dict[Atom, int] = {}
-        for x in module.value.atoms():
-            if count is not None:
-                n = _held(count, x)
-                if n > mine.get(x, 0):
-                    continue
-                mine[x] = mine.get(x, 0) + 1
-            it.add_atom(space, x)
-        it.invalidate()
+    # as hyperon 0.2.10 does, the module's atoms stay in its own space, which `&self` depends on
+    # from now on (a second import adds nothing): its queries and rules reach them, `get-atoms`
+    # does not list them, `remove-atom` does not touch them, and a durable `&self` stores none
+    it.depend(space, module.value)
     return [(UNIT, b)]
     yield  # pragma: no cover
 
