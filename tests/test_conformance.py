@@ -76,6 +76,22 @@ def test_expected_is_what_hyperon_prints(script: Path) -> None:
     assert canon(got.stdout) == want
 
 
+def test_a_durable_space_stores_no_imported_atoms(tmp_path: Path) -> None:
+    """`import! &self` into a durable space: the module's atoms stay in the run's module space, never
+    stored, so a second run against the same space prints hyperon's output again, and a later run
+    without the import sees only the script's own atoms."""
+    script = HERE / "import_durable.metta"
+    db = tmp_path / "space"
+    want = canon(script.with_suffix(".expected").read_text())
+    for _ in range(2):
+        assert canon(mettadb_run(script, db)) == want
+    with mettadb.open(db, readonly=True) as space:
+        assert sorted(map(str, space.atoms())) == ["(mine 1)"]
+    later = tmp_path / "later.metta"
+    later.write_text("!(get-atoms &self)\n!(match &self (val $x) $x)\n!(f 1)\n")
+    assert mettadb_run(later, db) == "[(mine 1)]\n[]\n[(f 1)]\n"
+
+
 # ---------------------------------------------------------------- random programs vs hyperon
 
 
