@@ -75,6 +75,7 @@ from .core import (
 from .grounded import BUILTIN_RETURNS, BUILTIN_TYPES, BUILTINS, FINAL_RESULTS, NOEVAL_EXPRESSION_ARGS, QUICK_BUILTINS
 from .inference import check_call, fresh, match_types
 from .rules import FALLBACK, body_template, instantiate
+from .stdlib_space import stdlib_space
 from .types import TypeChecker
 
 __all__ = ["DEFAULT_MAX_MEMORY", "Interpreter", "resident_bytes"]
@@ -165,7 +166,7 @@ class Interpreter:
         #: a module space's dependencies (shared likewise), as hyperon's module spaces keep them:
         #: id(space) -> the spaces `import! &self` made it depend on, in import order.  A query of
         #: the space reads its own atoms, then each dependency's own; none are copied into it
-        self.deps: dict[int, list[Any]] = {}
+        self.deps: dict[int, list[Any]] = {id(space): []}
         #: the space of the run's top module (the script's `&self`; `import! &self top` depends on it)
         self.top_atom: SpaceAtom = self.self_atom
         #: when a script runner sets it: copies added to this interpreter's stored space, by path
@@ -720,10 +721,22 @@ class Interpreter:
                 deps.append(d)
         self.invalidate()
 
-    def query(self, space: Any, pattern: Atom, b: Bindings) -> list[Bindings]:
+    def library(self) -> Any:
+        """This run's space of the standard library's own declarations and rules (hyperon's `corelib`
+        module, which every module depends on; `match` alone reads it)."""
+        module = self.modules.get("top:corelib")
+        if module is None:
+            module = self.modules["top:corelib"] = ModuleSpaceAtom(stdlib_space(), "corelib")
+        return module.value
+
+    def query(self, space: Any, pattern: Atom, b: Bindings, library: bool = False) -> list[Bindings]:
         """Matches of `pattern` in a space and its dependencies: each conjunct matches the space's
-        own atoms first, then each dependency's own, in import order (hyperon's `ModuleSpace`)."""
-        deps = self.deps.get(id(space)) if self.deps else None
+        own atoms first, then each dependency's own, in import order (hyperon's `ModuleSpace`).
+        With `library`, a module space's first dependency is the standard library's space (what
+        `match` sees in hyperon; the interpreter's own lookups leave it out)."""
+        deps = self.deps.get(id(space))
+        if library and deps is not None:
+            deps = [self.library(), *deps]
         if not deps:
             return self.own_query(space, pattern, b)
         parts = conjuncts(pattern)

@@ -205,7 +205,7 @@ def _match(it: Machine, atom: Expression, b: Bindings) -> Gen:
         if space is None:
             out.append((error(atom, Symbol("match expects a space as the first argument")), bb))  # (hyperon's words)
             continue
-        rows = it.query(space, bb.resolve(pattern), bb)
+        rows = it.query(space, bb.resolve(pattern), bb, library=True)
         for b2 in reversed(rows) if len(rows) > 1 else rows:
             r = b2.resolve(template)
             tr = type(r)
@@ -1361,12 +1361,16 @@ def _not_a_destination(it: Machine, atom: Expression) -> Atom:
 
 def _import_builtin(it: Machine, atom: Expression, b: Bindings, name: str) -> list[Pair]:
     """`import!` of a module hyperon has loaded already: `()`; a fresh token names its space
-    (`top`: the script's `&self`; the standard library's: a space of its own, matching nothing);
-    `top` imported into `&self` becomes one of its dependencies (its atoms are then met twice)."""
+    (`top`: the script's `&self`; `corelib`: the standard library's declarations and rules;
+    `stdlib`: a space of its own, matching nothing); `top` imported into `&self` becomes one of
+    its dependencies (its atoms are then met twice)."""
     target = atom.children[1]
     if type(target) is Symbol and target.name not in it.tokens:
         if name == "top":
             it.tokens[target.name] = it.top_atom
+        elif name == "corelib":  # the space of the standard library's own declarations and rules
+            it.library()
+            it.tokens[target.name] = it.modules["top:corelib"]
         else:
             module = it.modules.get("top:" + name)
             if module is None:
@@ -1407,6 +1411,7 @@ def _import(it: Machine, atom: Expression, b: Bindings) -> Gen:
     module = it.modules.get(path)
     if module is None:  # load the module once per run, into a space of its own
         module = it.modules[path] = ModuleSpaceAtom(MemorySpace(), label)
+        it.deps[id(module.value)] = []  # a module space (it depends on the standard library)
         sub = it.spawn(module.value, os.path.dirname(path))
         sub.self_atom = sub.tokens["&self"] = module
         for bang, x in parse_file(path):  # bad UTF-8 is a ParseError naming path:line:col
