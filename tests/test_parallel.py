@@ -46,6 +46,18 @@ def test_workers_agree_with_in_process(family):
         assert "(intruder)" not in sp
 
 
+def test_a_batch_query_cannot_import_into_self(family, tmp_path, monkeypatch):
+    """Each batch query is answered on its own: `import! &self` (which would change what the
+    worker's later queries see) is refused like a write, in the query's place."""
+    (tmp_path / "lib.metta").write_text("(= (double $x) (* 2 $x))\n")
+    monkeypatch.chdir(tmp_path)
+    with mettadb.open(family, readonly=True) as sp:
+        got = evaluate_many(sp, ["(import! &self lib)", "(double 2)", "(import! &self top)", "(+ 1 2)"], jobs=0)
+    assert "cannot write to the space" in got.lines[0]  # (a worker loads no module either)
+    assert "cannot import into the space" in got.lines[2]
+    assert got.lines[1::2] == ["[(double 2)]", "[3]"]
+
+
 def test_auto_keeps_small_batches_in_process(family):
     with mettadb.open(family, readonly=True) as sp:
         r = evaluate_many(sp, ["(+ 1 1)", "(get_parents P5)"])

@@ -714,7 +714,10 @@ class Interpreter:
 
     def depend(self, space: Any, dep: Any) -> None:
         """Make `space` depend on `dep` and on `dep`'s dependencies (each once, as hyperon's
-        `import! &self` does): its queries then reach their atoms, which stay where they are."""
+        `import! &self` does): its queries then reach their atoms, which stay where they are.  A
+        read-only evaluation (a batch worker's, which answers each query on its own) may not."""
+        if self.readonly and space is self.space:
+            raise ReadOnlyError("this evaluation cannot import into the space (read-only batch worker)")
         deps = self.deps.setdefault(id(space), [])
         for d in (dep, *self.deps.get(id(dep), ())):
             if not any(d is x for x in deps):
