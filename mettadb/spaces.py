@@ -24,6 +24,9 @@ class SpaceLike(Protocol):
     def atoms(self) -> Iterator[Atom]: ...
 
 
+_EQ = Symbol("=")
+
+
 def rename_apart(atom: Atom) -> Atom:
     """The atom with every variable replaced by a fresh one."""
     vs = {a for a in iter_atoms(atom) if type(a) is Variable}
@@ -39,6 +42,9 @@ class MemorySpace:
         self._atoms: list[Atom] = []
         self._toks: list[list[Any]] = []  # each atom's trie tokens
         self._trie = NodeNumbers()
+        #: (head name, arity) -> positions of the rules `(= (head ...) body)`; under None, the
+        #: positions of every other atom a rule query can meet (built when first asked, dropped on a change)
+        self._rules: dict[tuple[str, int] | None, list[int]] | None = None
 
     def query(self, pattern: Atom, bindings: Bindings = EMPTY_BINDINGS) -> Iterator[Bindings]:
         """Matches in hyperon's order: the trie order for each conjunct, nested-loop over them."""
@@ -62,6 +68,33 @@ class MemorySpace:
             found = [(i + 1, hits[j]) for j in self._trie_order(list(hits), p)]
             stack.extend(reversed(found))
 
+    def rule_query(self, call: Expression, body: Variable, bindings: Bindings = EMPTY_BINDINGS) -> list[Bindings]:
+        """`query((= call body))` for a call headed by a symbol, reading only the atoms that can
+        match it (rules for its head and arity, and atoms whose head is not a symbol's call)."""
+        rules = self._rules
+        if rules is None:
+            rules = self._rules = {None: []}
+            for j, a in enumerate(self._atoms):
+                if type(a) is Expression and len(a.children) == 3 and a.children[0] == _EQ:
+                    h = a.children[1]
+                    if type(h) is Expression and h.children and type(h.children[0]) is Symbol:
+                        rules.setdefault((h.children[0].name, len(h.children)), []).append(j)
+                        continue
+                    rules[None].append(j)
+                elif type(a) is Variable or (type(a) is Expression and len(a.children) == 3
+                                             and type(a.children[0]) is Variable):  # `$x`, `($r $a $b)` match too
+                    rules[None].append(j)
+        head = call.children[0]
+        found = rules.get((head.name, len(call.children)), [])  # type: ignore[attr-defined]
+        candidates = sorted(found + rules[None]) if rules[None] else found
+        pattern = Expression((_EQ, call, body))
+        hits: dict[int, Bindings] = {}
+        for j in candidates:
+            b2 = unify(pattern, rename_apart(self._atoms[j]), bindings)
+            if b2 is not None:
+                hits[j] = b2
+        return [hits[j] for j in self._trie_order(list(hits), pattern)]
+
     def _trie_order(self, hits: list[int], query: Atom) -> list[int]:
         toks = [self._toks[j] for j in hits]
         perm = trie_permutation(toks, lambda: atom_tokens(query), lambda i, d: self._trie.number(toks[i], d))
@@ -69,6 +102,7 @@ class MemorySpace:
 
     def add(self, atom: Atom) -> None:
         toks = atom_tokens(atom)
+        self._rules = None
         self._atoms.append(atom)
         self._toks.append(toks)
         self._trie.add(toks)
@@ -78,6 +112,7 @@ class MemorySpace:
 
         for i, a in enumerate(self._atoms):
             if a == atom or alpha_equal(a, atom):
+                self._rules = None
                 del self._atoms[i]
                 self._trie.remove(self._toks.pop(i))
                 return True

@@ -85,6 +85,25 @@ def test_memory_space_agrees_with_the_brute_force_oracle(case):
 # ---------------------------------------------------------------- SpaceAtom and StateAtom
 
 
+def test_rule_query_is_the_query_of_the_rule_pattern():
+    """`rule_query` reads only the atoms that can match `(= call $X)`, in the same order as `query`."""
+    sp = MemorySpace()
+    atoms = ["(= (f 1) one)", "(fact 1)", "(= (f $x) any)", "(= (g 1) g)", "(= (f 1 2) two)", "(= $h generic)",
+             "($r (f 1) lone)", "(= (f 1) again)", "$v", "(= ($h 1) varhead)", "(= f sym)"]
+    for t in atoms:
+        sp.add(mettadb.atom(t))
+    body = Variable("X")
+    for call in ("(f 1)", "(f 2)", "(g 1)", "(h)", "(f 1 2)"):
+        c = mettadb.atom(call)
+        want = [str(b.resolve(body)) for b in sp.query(Expression((Symbol("="), c, body)))]
+        assert [str(b.resolve(body)) for b in sp.rule_query(c, body)] == want
+    assert [str(b.resolve(body)) for b in sp.rule_query(mettadb.atom("(f 1)"), body)][:2] == ["one", "again"]
+    sp.remove(mettadb.atom("(= (f 1) one)"))  # a change rebuilds the index
+    sp.add(mettadb.atom("(= (f 1) late)"))
+    got = [str(b.resolve(body)) for b in sp.rule_query(mettadb.atom("(f 1)"), body)]
+    assert "one" not in got and "late" in got
+
+
 def test_space_atom_is_equal_only_to_itself():
     a, b = MemorySpace(), MemorySpace()
     sa, sa2, sb = SpaceAtom(a), SpaceAtom(a), SpaceAtom(b)

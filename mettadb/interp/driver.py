@@ -35,7 +35,7 @@ import os
 import sys
 import time
 from collections.abc import Callable, Generator, Iterable
-from typing import Any, TextIO
+from typing import Any, TextIO, TypeGuard
 
 from ..atoms import Atom, Expression, Float, Integer, Symbol, Variable, fresh_variable, iter_atoms, rebuild
 from ..bindings import EMPTY_BINDINGS, Bindings
@@ -803,7 +803,9 @@ class Interpreter:
         body = fresh_variable("X")
         probe = Expression((EQ, expr, body))
         for d in self.deps.get(id(self.space), ()):
-            for bb in self.own_query(d, probe, b):
+            rows = d.rule_query(expr, body, b) if type(d) is MemorySpace and _symbol_call(expr) \
+                else self.own_query(d, probe, b)
+            for bb in rows:
                 out.append((mark_function(bb.resolve(body), expr), bb))
         return out
 
@@ -847,7 +849,10 @@ class Interpreter:
         if cached is None:
             body = fresh_variable("X")  # (hyperon queries `(= call $X)`)
             out = []
-            for bb in self.own_query(self.space, Expression((EQ, expr, body)), b):
+            space = self.space
+            rows = space.rule_query(expr, body, b) if type(space) is MemorySpace and _symbol_call(expr) \
+                else self.own_query(space, Expression((EQ, expr, body)), b)
+            for bb in rows:
                 out.append((mark_function(bb.resolve(body), expr), bb))
             return out
         out = []
@@ -997,6 +1002,11 @@ def _ground_row(b: Bindings) -> bool:
         if tv is Variable or (tv is Expression and not v.ground):  # type: ignore[attr-defined]
             return False
     return True
+
+
+def _symbol_call(expr: Atom) -> TypeGuard[Expression]:
+    """Whether an atom is a call headed by a symbol (`MemorySpace.rule_query` can answer for it)."""
+    return type(expr) is Expression and bool(expr.children) and type(expr.children[0]) is Symbol
 
 
 def _query_with_overlay(space: Store, overlay: MemorySpace, pattern: Atom, b: Bindings) -> list[Bindings]:
