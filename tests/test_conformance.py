@@ -192,6 +192,9 @@ _STEPS = [
     "!(add-atom &self (stored {t}))\n!(match &self (stored $x) (quote $x))",
     "!(import! &self modules:m1)\n!(import! &self modules:m1)\n!(match &self (val $x) $x)",
     "!(import! &mod modules:m1)\n!(match &mod (val $x) $x)",
+    "!(import! &self modules:m1)\n!(get-atoms &self)\n!(mval {t})",
+    "!(import! &self modules:m1)\n!(remove-atom &self (val 102))\n!(match &self (, (val $x) (mval $x)) $x)",
+    "!(match &self (: {t} $t) (quote $t))",
     # (assertIncludes is left to its conformance script: hyperon 0.2.10 reports an expected item
     # whose evaluation fails as `(Error (item) IncorrectNumberOfArguments)`, a quirk not copied)
     "!(assertEqual {t} {u})",
@@ -221,7 +224,7 @@ def test_typed_programs_print_what_hyperon_prints(tmp_path_factory, program):
     """Types, states, spaces inside atoms and imports: `mettadb run` prints hyperon's bytes."""
     d = tmp_path_factory.mktemp("typed")
     (d / "modules").mkdir()
-    (d / "modules" / "m1.metta").write_text("(val 102)\n")
+    (d / "modules" / "m1.metta").write_text("(val 102)\n(= (mval $x) (got $x))\n(: mval (-> Number Number))\n")
     (d / "p.metta").write_text(program)
     theirs = subprocess.run(["metta", "p.metta"], cwd=d, capture_output=True, text=True, timeout=120)
     assume(theirs.returncode == 0 and "Traceback" not in theirs.stdout)  # hyperon itself failed: nothing to compare
