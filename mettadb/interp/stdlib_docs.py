@@ -166,7 +166,7 @@ _DOCS = r"""
 (@doc get-metatype (@desc "Whether an atom is a Symbol, a Variable, an Expression or Grounded")
   (@params ((@param "The atom")))
   (@return "The meta-type"))
-(@doc import! (@desc "Loads a .metta module once per run, into &self or into a new space named by a token")
+(@doc import! (@desc "Loads a .metta module once per run into its own space, read by &self after its own atoms or named by a new token")
   (@params ((@param "&self or a new token")
             (@param "The module's name")))
   (@return "Unit"))
