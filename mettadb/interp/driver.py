@@ -166,7 +166,10 @@ class Interpreter:
         #: a module space's dependencies (shared likewise), as hyperon's module spaces keep them:
         #: id(space) -> the spaces `import! &self` made it depend on, in import order.  A query of
         #: the space reads its own atoms, then each dependency's own; none are copied into it
-        self.deps: dict[int, list[Any]] = {id(space): []}
+        self.own_deps: list[Any] = []
+        self.deps: dict[int, list[Any]] = {id(space): self.own_deps}
+        #: [whether any module space of the run depends on another yet] (shared as `deps` is)
+        self.deps_used = [False]
         #: the space of the run's top module (the script's `&self`; `import! &self top` depends on it)
         self.top_atom: SpaceAtom = self.self_atom
         #: when a script runner sets it: copies added to this interpreter's stored space, by path
@@ -718,10 +721,11 @@ class Interpreter:
         read-only evaluation (a batch worker's, which answers each query on its own) may not."""
         if self.readonly and space is self.space:
             raise ReadOnlyError("this evaluation cannot import into the space (read-only batch worker)")
-        deps = self.deps.setdefault(id(space), [])
+        deps = self.deps.setdefault(id(space), self.own_deps if space is self.space else [])
         for d in (dep, *self.deps.get(id(dep), ())):
             if not any(d is x for x in deps):
                 deps.append(d)
+        self.deps_used[0] = True
         self.invalidate()
 
     def library(self) -> Any:
@@ -732,30 +736,22 @@ class Interpreter:
             module = self.modules["top:corelib"] = ModuleSpaceAtom(stdlib_space(), "corelib")
         return module.value
 
-    def query(self, space: Any, pattern: Atom, b: Bindings, library: bool = False) -> list[Bindings]:
+    def query(self, space: Any, pattern: Atom, b: Bindings, library: bool = False, own: bool = False) -> list[Bindings]:
         """Matches of `pattern` in a space and its dependencies: each conjunct matches the space's
         own atoms first, then each dependency's own, in import order (hyperon's `ModuleSpace`).
         With `library`, a module space's first dependency is the standard library's space (what
-        `match` sees in hyperon; the interpreter's own lookups leave it out)."""
-        deps = self.deps.get(id(space))
-        if library and deps is not None:
-            deps = [self.library(), *deps]
-        if not deps:
-            return self.own_query(space, pattern, b)
-        parts = conjuncts(pattern)
-        found = [b]
-        for part in [pattern] if parts is None else parts:
-            nxt: list[Bindings] = []
-            for bb in found:
-                p = bb.resolve(part)
-                nxt.extend(self.own_query(space, p, bb))
-                for d in deps:
-                    nxt.extend(self.own_query(d, p, bb))
-            found = nxt
-        return found
-
-    def own_query(self, space: Any, pattern: Atom, b: Bindings) -> list[Bindings]:
-        """Matches of `pattern` in the atoms a space holds itself (not its dependencies')."""
+        `match` sees in hyperon; the interpreter's own lookups leave it out).  With `own`, the
+        space's own atoms only."""
+        if not own:
+            if library:  # (tested here without a call where it can be: most patterns cannot meet the library)
+                if type(pattern) is not Expression:
+                    return self._query_deps(space, pattern, b, True)
+                kids = pattern.children
+                if len(kids) == 3 and (type(kids[0]) is not Symbol or kids[0].name in _LIBRARY_HEAD_NAMES) \
+                        and _library_may_match(pattern):
+                    return self._query_deps(space, pattern, b, True)
+            if self.deps_used[0] and self.deps.get(id(space)):
+                return self._query_deps(space, pattern, b, False)
         if isinstance(space, Store):
             overlay = session_overlay(space)
             if holds_session_object(pattern):
@@ -780,6 +776,26 @@ class Interpreter:
             return _query_with_overlay(space, overlay, pattern, b)
         return list(space.query(pattern, b))
 
+    def _query_deps(self, space: Any, pattern: Atom, b: Bindings, library: bool) -> list[Bindings]:
+        """`query` of a space that has dependencies, or with a pattern that may meet the library."""
+        deps = self.deps.get(id(space))
+        lib = library and deps is not None and _library_may_match(pattern)
+        if not deps and not lib:
+            return self.query(space, pattern, b, own=True)
+        parts = conjuncts(pattern)
+        found = [b]
+        for part in [pattern] if parts is None else parts:
+            nxt: list[Bindings] = []
+            for bb in found:
+                p = bb.resolve(part)
+                nxt.extend(self.query(space, p, bb, own=True))
+                if lib and _library_may_match(p):
+                    nxt.extend(self.query(self.library(), p, bb, own=True))
+                for d in deps or ():
+                    nxt.extend(self.query(d, p, bb, own=True))
+            found = nxt
+        return found
+
     def atoms_of(self, space: Any) -> list[Atom]:
         """Every atom of a space in hyperon's order, a durable space's session overlay last."""
         atoms = ordered_atoms(space) if isinstance(space, Store) else list(space.atoms())
@@ -802,75 +818,74 @@ class Interpreter:
         out: list[Pair] = []
         body = fresh_variable("X")
         probe = Expression((EQ, expr, body))
-        for d in self.deps.get(id(self.space), ()):
+        for d in self.own_deps:
             rows = d.rule_query(expr, body, b) if type(d) is MemorySpace and _symbol_call(expr) \
-                else self.own_query(d, probe, b)
+                else self.query(d, probe, b, own=True)
             for bb in rows:
                 out.append((mark_function(bb.resolve(body), expr), bb))
         return out
 
     def _ground_bodies(self, expr: Atom) -> list[Atom]:
-        """The instantiated body of each rule whose head matches a ground call."""
-        if self.deps and self.deps.get(id(self.space)):
-            return self._own_ground_bodies(expr) + [body for body, _ in self._dep_rules(expr, EMPTY_BINDINGS)]
-        return self._own_ground_bodies(expr)
-
-    def _own_ground_bodies(self, expr: Atom) -> list[Atom]:
+        """The instantiated body of each rule whose head matches a ground call: the space's own
+        rules, then its dependencies' (the modules `import! &self` brought in)."""
         cached = self._rules_for(expr)
         if cached is None:
-            return [body for body, _ in self._own_matching_rules(expr, EMPTY_BINDINGS)]
-        out = []
-        paths = []
-        args = expr.children  # type: ignore[attr-defined]
-        for rule, template, simple, tpath in cached:
-            body = rule.children[2]  # type: ignore[attr-defined]
-            if simple is not None:  # head `(f $a $b ...)`, distinct variables: nothing to unify
-                out.append(instantiate(body, template, dict(zip(simple, args[1:]))))
+            out = [body for body, _ in self._own_rules(expr, EMPTY_BINDINGS)]
+        else:
+            out = []
+            paths = []
+            args = expr.children  # type: ignore[attr-defined]
+            for rule, template, simple, tpath in cached:
+                body = rule.children[2]  # type: ignore[attr-defined]
+                if simple is not None:  # head `(f $a $b ...)`, distinct variables: nothing to unify
+                    out.append(instantiate(body, template, dict(zip(simple, args[1:]))))
+                    paths.append(tpath)
+                    continue
+                bb = unify(expr, rule.children[1], EMPTY_BINDINGS)  # type: ignore[attr-defined]
+                if bb is None or met_by_value(self.space, expr, rule.children[1]):  # type: ignore[attr-defined]
+                    continue
+                out.append(instantiate(body, template, bb.links) if template is not FALLBACK else bb.resolve(body))
                 paths.append(tpath)
-                continue
-            bb = unify(expr, rule.children[1], EMPTY_BINDINGS)  # type: ignore[attr-defined]
-            if bb is None or met_by_value(self.space, expr, rule.children[1]):  # type: ignore[attr-defined]
-                continue
-            out.append(instantiate(body, template, bb.links) if template is not FALLBACK else bb.resolve(body))
-            paths.append(tpath)
-        if len(out) > 1 and paths[0] is not None:
-            out = [out[i] for i in reorder_for(paths, _call_tokens(expr))]
+            if len(out) > 1 and paths[0] is not None:
+                out = [out[i] for i in reorder_for(paths, _call_tokens(expr))]
+        if self.own_deps:
+            out += [body for body, _ in self._dep_rules(expr, EMPTY_BINDINGS)]
         return out
 
     def _matching_rules(self, expr: Atom, b: Bindings) -> list[Pair]:
         """(body, bindings) for each rule `(= head body)` whose head unifies with expr: the space's
         own rules, then its dependencies' (hyperon queries `(= call $X)` in a module space)."""
-        if self.deps and self.deps.get(id(self.space)):
-            return self._own_matching_rules(expr, b) + self._dep_rules(expr, b)
-        return self._own_matching_rules(expr, b)
-
-    def _own_matching_rules(self, expr: Atom, b: Bindings) -> list[Pair]:
         cached = self._rules_for(expr)
         if cached is None:
-            body = fresh_variable("X")  # (hyperon queries `(= call $X)`)
+            out = self._own_rules(expr, b)
+        else:
             out = []
-            space = self.space
-            rows = space.rule_query(expr, body, b) if type(space) is MemorySpace and _symbol_call(expr) \
-                else self.own_query(space, Expression((EQ, expr, body)), b)
-            for bb in rows:
-                out.append((mark_function(bb.resolve(body), expr), bb))
-            return out
-        out = []
-        paths = []
-        ground = expr.ground  # type: ignore[attr-defined]
-        for rule, _template, _simple, tpath in cached:
-            if not ground:
-                # the caller's variables must not meet the rule's: rename the whole rule apart
-                rule = rename_apart(rule)
-            rhead, rbody = rule.children[1], rule.children[2]  # type: ignore[attr-defined]
-            bb2 = unify(expr, rhead, b)
-            if bb2 is None or met_by_value(self.space, b.resolve(expr) if b.links else expr, rhead):
-                continue
-            out.append((rbody, bb2))
-            paths.append(tpath)
-        if len(out) > 1 and paths[0] is not None:
-            out = [out[i] for i in reorder_for(paths, _call_tokens(b.resolve(expr) if b.links else expr))]
+            paths = []
+            ground = expr.ground  # type: ignore[attr-defined]
+            for rule, _template, _simple, tpath in cached:
+                if not ground:
+                    # the caller's variables must not meet the rule's: rename the whole rule apart
+                    rule = rename_apart(rule)
+                rhead, rbody = rule.children[1], rule.children[2]  # type: ignore[attr-defined]
+                bb2 = unify(expr, rhead, b)
+                if bb2 is None or met_by_value(self.space, b.resolve(expr) if b.links else expr, rhead):
+                    continue
+                out.append((rbody, bb2))
+                paths.append(tpath)
+            if len(out) > 1 and paths[0] is not None:
+                out = [out[i] for i in reorder_for(paths, _call_tokens(b.resolve(expr) if b.links else expr))]
+        if self.own_deps:
+            out += self._dep_rules(expr, b)
         return out
+
+    def _own_rules(self, expr: Atom, b: Bindings) -> list[Pair]:
+        """(body, bindings) of the space's own rules for `expr`, by a query of `(= expr $X)` (a space
+        whose rules are not cached: a session space, or too many rules under one head)."""
+        body = fresh_variable("X")
+        space = self.space
+        rows = space.rule_query(expr, body, b) if type(space) is MemorySpace and _symbol_call(expr) \
+            else self.query(space, Expression((EQ, expr, body)), b, own=True)
+        return [(mark_function(bb.resolve(body), expr), bb) for bb in rows]
 
     def _load_rules(self, key: tuple[str, int]) -> list[tuple[Atom, Any, Any, Any]] | None:
         """The candidate rules for a head and arity, when there are few enough to keep in memory."""
@@ -921,7 +936,8 @@ class Interpreter:
         sub = Interpreter(space, max_steps=self.max_steps, max_depth=self.max_depth, max_memory=self.max_memory,
                           out=self.out,
                           base_dir=base_dir, allow_import=self.allow_import, readonly=self.readonly)
-        sub.modules, sub.deps, sub.top_atom = self.modules, self.deps, self.top_atom
+        sub.modules, sub.deps, sub.deps_used, sub.top_atom = self.modules, self.deps, self.deps_used, self.top_atom
+        sub.own_deps = self.deps.get(id(space), sub.own_deps)
         return sub
 
     # ------------------------------------------------------------------ writes
@@ -1002,6 +1018,25 @@ def _ground_row(b: Bindings) -> bool:
         if tv is Variable or (tv is Expression and not v.ground):  # type: ignore[attr-defined]
             return False
     return True
+
+
+_LIBRARY_HEADS = (Symbol(":"), EQ)
+#: their names, and a conjunction's (whose conjuncts may be such atoms)
+_LIBRARY_HEAD_NAMES = frozenset({":", "=", ","})
+
+
+def _library_may_match(pattern: Atom) -> bool:
+    """Whether a pattern can match one of the standard library's atoms (`(: ...)` and `(= ...)`, three
+    elements each): most patterns cannot, and a query of them does not read the library's space."""
+    tp = type(pattern)
+    if tp is Variable:
+        return True
+    if tp is not Expression:
+        return False
+    kids = pattern.children  # type: ignore[attr-defined]
+    if kids and type(kids[0]) is Symbol and kids[0].name == ",":  # a conjunction: when one of its conjuncts can
+        return any(map(_library_may_match, kids[1:]))
+    return len(kids) == 3 and (type(kids[0]) is Variable or kids[0] in _LIBRARY_HEADS)
 
 
 def _symbol_call(expr: Atom) -> TypeGuard[Expression]:

@@ -205,7 +205,7 @@ def _match(it: Machine, atom: Expression, b: Bindings) -> Gen:
         if space is None:
             out.append((error(atom, Symbol("match expects a space as the first argument")), bb))  # (hyperon's words)
             continue
-        rows = it.query(space, bb.resolve(pattern), bb, library=True)
+        rows = it.query(space, bb.resolve(pattern), bb, True)  # (True: the library too; positional, as it is hot)
         for b2 in reversed(rows) if len(rows) > 1 else rows:
             r = b2.resolve(template)
             tr = type(r)
