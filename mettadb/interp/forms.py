@@ -220,6 +220,23 @@ def _match(it: Machine, atom: Expression, b: Bindings) -> Gen:
     return out[::-1] if len(out) > 1 else out
 
 
+def _rows_into(it: Machine, rows: list[Bindings], template: Atom) -> Gen:
+    """The template evaluated for each row of a query, in `match`'s order (`unify` of a space)."""
+    out: list[Pair] = []
+    for b2 in reversed(rows) if len(rows) > 1 else rows:
+        r = b2.resolve(template)
+        tr = type(r)
+        if tr is Expression and r.children:  # type: ignore[attr-defined]
+            out.extend((yield Tail((r, b2))))
+        else:  # evaluates to itself (or its token)
+            if tr is Symbol:
+                if r.name == "Empty" and r.name not in it.tokens:  # type: ignore[attr-defined]
+                    continue  # hyperon: `Empty` is no result
+                r = it.tokens.get(r.name, r)  # type: ignore[attr-defined]
+            out.append((r, b2))
+    return out[::-1] if len(out) > 1 else out
+
+
 @special("superpose", "(-> Expression %Undefined%)", arity=1, checked=True)
 def _superpose(it: Machine, atom: Expression, b: Bindings) -> Gen:
     a = atom.children[1:]
@@ -341,6 +358,12 @@ def _capture(it: Machine, atom: Expression, b: Bindings) -> Gen:
 def _unify(it: Machine, atom: Expression, b: Bindings) -> Gen:
     a = atom.children[1:]
     x, y, then, else_ = a
+    sp = it.tokens.get(x.name) if type(x) is Symbol else b.resolve(x) if b.links else x
+    if isinstance(sp, SpaceAtom):  # hyperon: a space as the first argument is queried, as `match` does
+        rows = it.query(sp.value, b.resolve(y), b, True)
+        if not rows:
+            return _body((yield Tail((else_, b))))
+        return (yield from _rows_into(it, rows, then))
     b2 = unify(x, y, b)
     if b2 is not None:
         return _body((yield Tail((b2.resolve(then), b2))))
