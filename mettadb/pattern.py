@@ -8,7 +8,7 @@ decoding it.  Nothing here reads the store.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, Literal
 
 from .atoms import Atom, Expression, Symbol, Variable
@@ -103,7 +103,7 @@ class Compiled:
     """
 
     __slots__ = ("fwd_prefix", "fwd_tokens", "ground", "head", "key", "prefix_only", "rev_prefix", "rev_tokens",
-                 "steps", "token_vars", "tokens", "variables")
+                 "shape", "steps", "token_vars", "tokens", "variables")
 
     def __init__(self, tokvars: Iterable[tuple[bytes, Variable | None]]) -> None:
         toks: list[bytes] = []
@@ -134,6 +134,8 @@ class Compiled:
         elif pending:
             steps.append((CONST, b"".join(pending)))
         self.steps = steps
+        #: what a planner keeps of it (the planner's to fill in)
+        self.shape: Any = None
         self.variables = variables
         self.ground = not variables
         self.tokens = toks
@@ -200,16 +202,32 @@ class Template:
     """A pattern to be compiled once per binding of its variables, straight from tokens: the
     bound values' tokens take the variables' places (no resolved atom is built)."""
 
-    __slots__ = ("pattern", "tokvars")
+    __slots__ = ("memo", "pattern", "tokvars", "vars")
 
     def __init__(self, pattern: Atom) -> None:
         self.pattern = pattern
         self.tokvars: list[tuple[bytes, Variable | None]] = list(_tokens(pattern))
+        self.vars = tuple(dict.fromkeys(v for _, v in self.tokvars if v is not None))
+        #: the compiled pattern by the values of `vars` (a join's inner step binds them alike again and again)
+        self.memo: dict[tuple[Atom, ...], Compiled | None] = {}
 
     def bind(self, bindings: Bindings) -> Compiled | None:
         """The pattern under `bindings`, compiled; None when a variable is bound to an expression
         or a value without a token (resolve and compile the atom instead)."""
         walk = bindings.walk
+        values = tuple([walk(v) for v in self.vars])
+        memo = self.memo
+        try:
+            if values in memo:
+                return memo[values]
+        except TypeError:  # (a value that cannot be hashed)
+            return self._bind(walk)
+        if len(memo) >= 1024:
+            memo.clear()
+        c = memo[values] = self._bind(walk)
+        return c
+
+    def _bind(self, walk: Callable[[Atom], Atom]) -> Compiled | None:
         toks: list[bytes] = []
         tvars: list[Variable | None] = []
         seen: list[Variable] = []
