@@ -14,7 +14,7 @@ from typing import Any, Literal
 from .atoms import Atom, Expression, Symbol, Variable
 from .bindings import Bindings
 from .encoding import NEW_VAR, atom_tokens, literal_token, same_number_tokens, split_tokens, symbol_token, varref_token
-from .keys import const_prefix, unreverse_key
+from .keys import MAX_PLAIN, const_prefix, unreverse_key
 from .layout import is_reversible
 
 __all__ = [
@@ -133,6 +133,11 @@ class Compiled:
             nf = len(toks)
         elif pending:
             steps.append((CONST, b"".join(pending)))
+        only_new = True
+        for k, _ in steps:
+            if k != NEW:
+                only_new = False
+                break
         self.steps = steps
         #: what a planner keeps of it (the planner's to fill in)
         self.shape: Any = None
@@ -144,9 +149,12 @@ class Compiled:
         #: the bytes before the first variable (a matching key starts with them)
         self.head = b"".join(toks[:nf])
         #: the constant prefix a forward scan uses (capped at the plain key size) and its token count
-        self.fwd_prefix, self.fwd_tokens = const_prefix(toks[:nf]) if nf else (b"", 0)
+        if len(self.head) <= MAX_PLAIN:  # (the tokens before the first variable: no variable to stop at)
+            self.fwd_prefix, self.fwd_tokens = self.head, nf
+        else:
+            self.fwd_prefix, self.fwd_tokens = const_prefix(toks[:nf])
         #: every stored ground key under the forward prefix matches: only distinct new variables follow
-        self.prefix_only = self.fwd_tokens == nf and all(k == NEW for k, _ in steps)
+        self.prefix_only = self.fwd_tokens == nf and only_new
         self.rev_prefix, self.rev_tokens = b"", 0
         if is_reversible(toks) and nf < len(toks):
             self.rev_prefix, self.rev_tokens = const_prefix(toks[:2] + toks[:1:-1])

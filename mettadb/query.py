@@ -23,6 +23,7 @@ from __future__ import annotations
 import bisect
 import threading
 import time
+import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -777,10 +778,29 @@ def ordered_atoms(space: Store) -> list[Atom]:
     return [decode(p.path, p.names or None) for _, p in ordered_matches(space, Variable("x"))]
 
 
+#: per store: (write transaction, (writer version, slot), its view) of the last ordered query in one
+_VIEWS: weakref.WeakKeyDictionary[Store, tuple[Any, tuple[int, int], View]] = weakref.WeakKeyDictionary()
+
+
+def _writing_view(space: Store, txn: Any) -> View:
+    """A view of the thread's open transaction; the same view again while a writer's transaction has
+    written nothing since (the interpreter queries a run's transaction thousands of times)."""
+    w = space.current_writer()
+    if w is None or w.txn is not txn:
+        return View(space, txn)
+    key = (w.version, space.slot)
+    got = _VIEWS.get(space)
+    if got is not None and got[0] is txn and got[1] == key:
+        return got[2]
+    v = View(space, txn)
+    _VIEWS[space] = (txn, key, v)
+    return v
+
+
 def _ordered(space: Store, pattern: Atom, bindings: Bindings, paths: list[TriePath] | None) -> list[Bindings]:
     txn = space.current_txn()
     if txn is not None:
-        return _ordered_run(_Run(View(space, txn), QueryStats(), True), pattern, bindings, paths)
+        return _ordered_run(_Run(_writing_view(space, txn), QueryStats(), True), pattern, bindings, paths)
     if space.closed:
         raise MettaDBError(f"{space.path} is closed")
     txn = begin_read(space.env)
