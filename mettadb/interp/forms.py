@@ -1317,9 +1317,11 @@ def _plain(a: Atom) -> str:
 @special("help!", "(-> Atom (->))", arity=1)
 def _help(it: Machine, atom: Expression, b: Bindings) -> Gen:
     a = atom.children[1:]
+    module = _help_module(it, a[0])
     doc = _doc_formal(it, it.space, a[0])
     if doc is None:
-        it.print_line(f"No documentation found for {a[0]}")
+        if module is None:
+            it.print_line(f"No documentation found for {a[0]}")
         return [(UNIT, b)]
     parts = {k.children[0].name: k.children[1:] for k in doc.children[1:]}  # type: ignore[attr-defined]
     kind, t, desc = parts["@kind"][0], parts["@type"][0], _plain(parts["@desc"][0])
@@ -1332,8 +1334,34 @@ def _help(it: Machine, atom: Expression, b: Bindings) -> Gen:
         it.print_line("\n".join(lines))
     else:
         it.print_line(f"Atom {a[0]}: {t} {desc}")
-    return [(UNIT, b)]
+    return [(UNIT, b), (UNIT, b)] if module is not None else [(UNIT, b)]
     yield  # pragma: no cover
+
+
+_DOC_PATTERNS = (parse_atom("(@doc $name (@desc $desc))"), parse_atom("(@doc $name (@desc $desc) $params $ret)"))
+
+
+def _help_module(it: Machine, name: Atom) -> Any:
+    """`help!` of a module's name (loaded for it if need be, as hyperon does): its own `@doc`
+    atoms printed, `name` then its description indented (atoms first, then functions, each
+    kind last first, in hyperon's order); the module's space, or None when `name` names none."""
+    if type(name) is not Symbol or any(not (c.isascii() and (c.isalnum() or c in "-_:")) for c in name.name):
+        return None
+    label = name.name.removeprefix("top:")
+    if label == "top":
+        space: Any = it.top_atom.value
+    elif label in BUILTIN_MODULES:  # (the standard library's @doc texts are hyperon's: not here)
+        return None
+    else:
+        module = _module(it, name, name.name)
+        if not isinstance(module, ModuleSpaceAtom):
+            return None
+        space = module.value
+    for pattern in _DOC_PATTERNS:
+        rows = it.query(space, pattern, EMPTY_BINDINGS, False, True)
+        for row in reversed(rows):
+            it.print_line(f"{row.resolve(Variable('name'))}\n\t{_plain(row.resolve(Variable('desc')))}")
+    return space
 
 
 @special("get-doc", "(-> SpaceType Atom %Undefined%)", arity=2)
@@ -1407,6 +1435,35 @@ def _import_builtin(it: Machine, atom: Expression, b: Bindings, name: str) -> li
     return [(UNIT, b)]
 
 
+def _module(it: Machine, name: Atom, label: str) -> ModuleSpaceAtom | Atom:
+    """The space of the module a (legal) name resolves to, loaded once per run into a space of its
+    own; or the error message (hyperon's words where it has them)."""
+    bad = _module_name_error(label, it.base_dir)
+    if bad is not None:
+        return Symbol(bad)
+    rel = name.value if type(name) is String else str(name).replace(":", os.sep)
+    if not rel.endswith(".metta"):
+        rel += ".metta"
+    path = os.path.abspath(os.path.join(it.base_dir, rel))
+    allowed = [it.base_dir, *it.allow_import]
+    if not any(os.path.commonpath([path, root]) == root for root in allowed):
+        return String(f"import! may only read files under {it.base_dir} (use --allow-import PATH)")
+    if not os.path.isfile(path):  # hyperon's words, an unquoted message
+        return Symbol(f"Failed to resolve module top:{name.value if type(name) is String else name}")
+    module = it.modules.get(path)
+    if module is None:  # load the module once per run, into a space of its own
+        module = it.modules[path] = ModuleSpaceAtom(MemorySpace(), label)
+        it.deps[id(module.value)] = []  # a module space (it depends on the standard library)
+        sub = it.spawn(module.value, os.path.dirname(path))
+        sub.self_atom = sub.tokens["&self"] = module
+        for bang, x in parse_file(path):  # bad UTF-8 is a ParseError naming path:line:col
+            if bang:
+                sub.evaluate(x)
+            else:  # the module's tokens are read in its atoms, as hyperon's parser does (`&self`: its space)
+                sub.add_atom(module.value, sub.tokens_in(x))
+    return module
+
+
 @special("import!", "(-> Atom Atom (->))", arity=2)
 def _import(it: Machine, atom: Expression, b: Bindings) -> Gen:
     a = atom.children[1:]
@@ -1419,29 +1476,9 @@ def _import(it: Machine, atom: Expression, b: Bindings) -> Gen:
     builtin = label.removeprefix("top:")
     if builtin in BUILTIN_MODULES:
         return _import_builtin(it, atom, b, builtin)
-    bad = _module_name_error(label, it.base_dir)
-    if bad is not None:
-        return [(error(atom, Symbol(bad)), b)]
-    rel = name.value if type(name) is String else str(name).replace(":", os.sep)
-    if not rel.endswith(".metta"):
-        rel += ".metta"
-    path = os.path.abspath(os.path.join(it.base_dir, rel))
-    allowed = [it.base_dir, *it.allow_import]
-    if not any(os.path.commonpath([path, root]) == root for root in allowed):
-        return [(error(atom, f"import! may only read files under {it.base_dir} (use --allow-import PATH)"), b)]
-    if not os.path.isfile(path):  # hyperon's words, an unquoted message
-        return [(error(atom, Symbol(f"Failed to resolve module top:{name.value if type(name) is String else name}")), b)]
-    module = it.modules.get(path)
-    if module is None:  # load the module once per run, into a space of its own
-        module = it.modules[path] = ModuleSpaceAtom(MemorySpace(), label)
-        it.deps[id(module.value)] = []  # a module space (it depends on the standard library)
-        sub = it.spawn(module.value, os.path.dirname(path))
-        sub.self_atom = sub.tokens["&self"] = module
-        for bang, x in parse_file(path):  # bad UTF-8 is a ParseError naming path:line:col
-            if bang:
-                sub.evaluate(x)
-            else:  # the module's tokens are read in its atoms, as hyperon's parser does (`&self`: its space)
-                sub.add_atom(module.value, sub.tokens_in(x))
+    module = _module(it, name, label)
+    if not isinstance(module, ModuleSpaceAtom):
+        return [(error(atom, module), b)]
     if type(target) is Symbol and target.name not in it.tokens:  # a fresh token names the module's space
         it.tokens[target.name] = module
         return [(UNIT, b)]
