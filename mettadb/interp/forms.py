@@ -1352,6 +1352,8 @@ def _help_module(it: Machine, name: Atom) -> Any:
         space: Any = it.top_atom.value
     elif label in BUILTIN_MODULES:  # (the standard library's @doc texts are hyperon's: not here)
         return None
+    elif it.readonly:  # (a batch worker loads no module: each of its queries stands alone)
+        return None
     else:
         module = _module(it, name, name.name)
         if not isinstance(module, ModuleSpaceAtom):
