@@ -79,3 +79,15 @@ def test_a_script_that_imports_into_self_can_be_run_twice(run, write, tmp_path):
     for _ in range(3):
         r = run("run", str(prog))
         assert r.exit_code == 0 and r.stdout == "[()]\n[49]\n[red, red]\n", r.output  # the module's copies stay
+
+
+def test_a_script_that_includes_a_file_can_be_run_twice(run, write, tmp_path):
+    """`include` adds the file's atoms to the space itself, as the script's own: a second run
+    adds none of them again, so the space and the values stay as after the first run."""
+    write("lib.metta", "(color red)\n(= (sq $x) (* $x $x))\n")
+    prog = write("main.metta", "!(include lib)\n!(include lib)\n!(sq 3)\n!(match &self (color $c) $c)\n")
+    r = run("run", str(prog))
+    assert r.exit_code == 0 and r.stdout == "[]\n[]\n[9, 9]\n[red, red]\n", r.output  # two includes, two copies
+    for _ in range(2):
+        r = run("run", str(prog))
+        assert r.exit_code == 0 and r.stdout == "[]\n[]\n[9, 9]\n[red, red]\n", r.output

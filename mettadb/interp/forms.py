@@ -15,6 +15,7 @@ from typing import Any
 
 from ..atoms import Atom, Expression, Grounded, Integer, String, Symbol, Variable, alpha_equal, equal_as_values, fresh_variable, iter_atoms
 from ..bindings import EMPTY_BINDINGS, Bindings
+from ..encoding import encode_with_names
 from ..parser import parse_atom, parse_file
 from ..spaces import MemorySpace, ModuleSpaceAtom, SpaceAtom, StateAtom, rename_apart
 from ..unify import unify
@@ -1437,9 +1438,8 @@ def _import_builtin(it: Machine, atom: Expression, b: Bindings, name: str) -> li
     return [(UNIT, b)]
 
 
-def _module(it: Machine, name: Atom, label: str) -> ModuleSpaceAtom | Atom:
-    """The space of the module a (legal) name resolves to, loaded once per run into a space of its
-    own; or the error message (hyperon's words where it has them)."""
+def _module_file(it: Machine, name: Atom, label: str) -> str | Atom:
+    """The file a (legal) module name resolves to; or the error message (hyperon's words where it has them)."""
     bad = _module_name_error(label, it.base_dir)
     if bad is not None:
         return Symbol(bad)
@@ -1452,6 +1452,15 @@ def _module(it: Machine, name: Atom, label: str) -> ModuleSpaceAtom | Atom:
         return String(f"import! may only read files under {it.base_dir} (use --allow-import PATH)")
     if not os.path.isfile(path):  # hyperon's words, an unquoted message
         return Symbol(f"Failed to resolve module top:{name.value if type(name) is String else name}")
+    return path
+
+
+def _module(it: Machine, name: Atom, label: str) -> ModuleSpaceAtom | Atom:
+    """The space of the module a (legal) name resolves to, loaded once per run into a space of its
+    own; or the error message (hyperon's words where it has them)."""
+    path = _module_file(it, name, label)
+    if not isinstance(path, str):
+        return path
     module = it.modules.get(path)
     if module is None:  # load the module once per run, into a space of its own
         module = it.modules[path] = ModuleSpaceAtom(MemorySpace(), label)
@@ -1464,6 +1473,66 @@ def _module(it: Machine, name: Atom, label: str) -> ModuleSpaceAtom | Atom:
             else:  # the module's tokens are read in its atoms, as hyperon's parser does (`&self`: its space)
                 sub.add_atom(module.value, sub.tokens_in(x))
     return module
+
+
+def _legal_name(name: Atom) -> str | None:
+    """A module name's text when hyperon 0.2.10 takes it as one (ASCII letters, digits, `-`, `_`,
+    `:` separating parts); None otherwise."""
+    label = name.value if type(name) is String else str(name)
+    return None if any(not (c.isascii() and (c.isalnum() or c in "-_:")) for c in label) else label
+
+
+@special("mod-space!", "(-> Atom SpaceType)", arity=1)
+def _mod_space(it: Machine, atom: Expression, b: Bindings) -> Gen:
+    """The space of a module by name (`top`, the standard library's, or a file's, loaded if need be)."""
+    name = atom.children[1]
+    label = _legal_name(name)
+    if label is None:
+        return [(error(atom, Symbol(f"Illegal module name: {name}")), b)]
+    builtin = label.removeprefix("top:")
+    if builtin == "top":
+        return [(it.top_atom, b)]
+    if builtin == "corelib":
+        it.library()
+        return [(it.modules["top:corelib"], b)]
+    if builtin in BUILTIN_MODULES:
+        module = it.modules.get("top:" + builtin)
+        if module is None:
+            module = it.modules["top:" + builtin] = ModuleSpaceAtom(MemorySpace(), builtin)
+        return [(module, b)]
+    got = _module(it, name, label)
+    return [(got if isinstance(got, ModuleSpaceAtom) else error(atom, got), b)]
+    yield  # pragma: no cover
+
+
+@special("include", "(-> Atom %Undefined%)", arity=1)
+def _include(it: Machine, atom: Expression, b: Bindings) -> Gen:
+    """hyperon's `include`: a module file read into the current space itself (its atoms added with
+    this space's tokens, its `!` expressions evaluated here, in order); the values of its last `!`."""
+    name = atom.children[1]
+    label = _legal_name(name)
+    if label is None:
+        return [(error(atom, Symbol(f"Illegal module name: {label or name}")), b)]
+    path = _module_file(it, name, label)
+    if not isinstance(path, str):
+        if type(path) is Symbol:  # (hyperon names the module as written here, without `top:`)
+            path = Symbol(path.name.replace("module top:", "module ", 1))
+        return [(error(atom, path), b)]
+    last: list[Pair] = []
+    top = it.space is it.top_atom.value
+    # into a script's space, atoms go as the script's own do: `&self` kept as written, and an atom
+    # a durable space held before this run began not added again (a script can be run twice)
+    count = getattr(it.space, "count_path", None) if top and it.adds is not None else None
+    for bang, x in parse_file(path):  # bad UTF-8 is a ParseError naming path:line:col
+        if bang:
+            last = yield (it.tokens_in(x), EMPTY_BINDINGS)
+        elif count is not None and it.adds is not None:
+            encoded = encode_with_names(x)
+            if count(encoded[0]) <= it.adds.get(encoded[0], 0):
+                it.add_atom(it.space, x, encoded)
+        else:
+            it.add_atom(it.space, x if top else it.tokens_in(x))
+    return [(r, b) for r, _ in last]
 
 
 @special("import!", "(-> Atom Atom (->))", arity=2)
