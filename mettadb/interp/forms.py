@@ -49,6 +49,7 @@ from .core import (
 )
 from .grounded import BUILTINS, unique_values
 from .inference import match_types
+from .modules import MODULES, module_tokens
 from .stdlib_docs import stdlib_docs
 
 __all__: list[str] = []
@@ -444,7 +445,7 @@ def _eval_step(it: Machine, x: Atom, b: Bindings) -> Step:
             else:
                 rs = yield from _intercepted(it, form, x, b, name in _GROUNDED_FORMS)
             return [p for p in rs if p[0] != _EMPTY]
-        if name in BUILTINS:
+        if name in BUILTINS and name not in it.tokens:  # (a module's operation: once imported)
             rs = it.grounded_once(x, b)
         else:
             rs = it.rule_results(x, b)
@@ -1386,6 +1387,27 @@ def _import_builtin(it: Machine, atom: Expression, b: Bindings, name: str) -> li
     return [(UNIT, b)]
 
 
+def _import_optional(it: Machine, atom: Expression, b: Bindings, name: str) -> list[Pair]:
+    """`import!` of one of hyperon's optional modules (`random`, `json`, `fileio`): into `&self`,
+    its operations (and tokens, `&rng`) become known to the run; a fresh token names its space."""
+    target = atom.children[1]
+    key = "module:" + name
+    if type(target) is Symbol and target.name not in it.tokens:
+        module = it.modules.get(key)
+        if module is None:
+            module = it.modules[key] = ModuleSpaceAtom(MemorySpace(), name)
+        it.tokens[target.name] = module
+        return [(UNIT, b)]
+    if it.space_of(target) is not it.space:
+        return [(_not_a_destination(it, atom), b)]
+    if it.tokens.get(MODULES[name][0]) is not None:  # the first import: the names stop hiding
+        for op in MODULES[name]:
+            it.tokens.pop(op, None)
+        it.tokens.update(module_tokens(name))
+        it.invalidate()
+    return [(UNIT, b)]
+
+
 @special("import!", "(-> Atom Atom (->))", arity=2)
 def _import(it: Machine, atom: Expression, b: Bindings) -> Gen:
     a = atom.children[1:]
@@ -1396,6 +1418,8 @@ def _import(it: Machine, atom: Expression, b: Bindings) -> Gen:
         shown = it.tokens.get(target.name, target) if type(target) is Symbol else target
         return [(error(Expression((atom.children[0], shown, name)), Symbol(f"Illegal module name: {label}")), b)]
     builtin = label.removeprefix("top:")
+    if builtin in MODULES:
+        return _import_optional(it, atom, b, builtin)
     if builtin in BUILTIN_MODULES:
         return _import_builtin(it, atom, b, builtin)
     bad = _module_name_error(label, it.base_dir)

@@ -17,6 +17,7 @@ from ..errors import ParseError
 from ..parser import parse_script
 from ..unify import unify
 from .core import ARROW, ATOM_T, BOOL_T, NUMBER_T, STRING_T, UNDEFINED, Fail, Machine, NoReduce, error
+from .modules import FINAL_MODULE_RESULTS, MODULE_OPS
 
 __all__ = [
     "BUILTINS",
@@ -424,6 +425,8 @@ BUILTINS: dict[str, tuple[Operation, tuple[str, ...] | None, str]] = {
     "noreduce-eq": (lambda it, a: [Bool(equal_as_values(a[0], a[1]))], ("Atom", "Atom"), "Bool"),
     "for-each-in-atom": (_for_each_in_atom, ("Expression", "Atom"), "(->)"),
 }
+# the optional modules' operations (`random`, `json`, `fileio`): hidden until a run imports the module
+BUILTINS.update(MODULE_OPS)
 _CANONICAL = {"Number": NUMBER_T, "String": STRING_T, "Bool": BOOL_T}  # the very atoms GROUNDED_TYPES holds
 BUILTIN_TYPES = {k: tuple(_CANONICAL.get(t) or Symbol(t) if not t.startswith("$") else Variable("t") for t in v[1])
                  if v[1] is not None else None for k, v in BUILTINS.items()}
@@ -467,7 +470,7 @@ NOEVAL_EXPRESSION_ARGS = {"car-atom", "cdr-atom", "cons-atom", "decons-atom", "s
 #: results that are final (not evaluated again)
 FINAL_RESULTS = {"cons-atom", "decons-atom", "index-atom", "parse", "unique-atom", "sort-strings", "stringToChars",
                  "union-atom", "intersection-atom", "subtraction-atom", "type-cast", "match-types", "atom-subst",
-                 "first-from-pair"}
+                 "first-from-pair", *FINAL_MODULE_RESULTS}
 
 
 def type_atom(name: str) -> Atom:
