@@ -509,6 +509,11 @@ _ONE_STEP_TEXT = {
     "help!": '(case (help-internal! $1) ((Empty (println! (format-args "No documentation found for {}" ($1)))) '
              '($other $other)))',
     "add-reduct": "(add-atom $1 $2)",
+    "is-function": "(let $mtype (get-metatype $1) (unify $mtype Expression (let $size (size-atom $1) "
+                   "(unify $size 0 False (let ($h $t) (decons-atom $1) (unify $h -> True False)))) False))",
+    "noreduce-eq": "(== (quote $1) (quote $2))",
+    "for-each-in-atom": "(if (noreduce-eq $1 ()) () (let $head (car-atom $1) (let $tail (cdr-atom $1) "
+                        "(let $_ ($2 $head) (for-each-in-atom $tail $2)))))",
 }
 
 

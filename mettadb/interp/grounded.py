@@ -330,7 +330,11 @@ def _types_meet(a: Atom, b: Atom) -> bool:
 
 
 def _type_cast(it: Machine, args: list[Atom]) -> list[Atom]:
+    if len(args) != 3:  # (hyperon 0.2.10: no rule applies, the call stays)
+        raise NoReduce
     atom, want = args[0], args[1]
+    if not getattr(args[2], "matches_by_query", False):  # the third argument is not a space
+        return [error(atom, Symbol("BadType"))]
     if any(_types_meet(t, want) for t in it.types_of(atom)):
         return [atom]
     return [error(atom, Symbol("BadType"))]
