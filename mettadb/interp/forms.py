@@ -26,6 +26,7 @@ from .core import (
     EXPRESSION_T,
     FALSE,
     FUNCTION,
+    GROUNDED_NAMES,
     NO_RETURN,
     RULE_FUNCTION,
     SPECIAL,
@@ -49,7 +50,7 @@ from .core import (
 )
 from .grounded import BUILTINS, unique_values
 from .inference import match_types
-from .modules import MODULES, module_tokens
+from .modules import MODULE_OPS, MODULES, RULE_DEFINED, module_tokens
 from .stdlib_docs import stdlib_docs
 
 __all__: list[str] = []
@@ -415,15 +416,28 @@ _CONTINUED = frozenset({"eval", "evalc", "chain", "unify", "function", "metta", 
 _INSTRUCTIONS = frozenset({"eval", "evalc", "chain", "unify", "function"})
 
 
-def _eval_step(it: Machine, x: Atom, b: Bindings) -> Step:
+def _grounded_in_hyperon(it: Machine, name: str) -> bool:
+    """Whether hyperon 0.2.10 runs a call of `name` as a grounded operation or a minimal instruction
+    (not by a rule of its standard library, which another space than `&self` does not hold)."""
+    return name in GROUNDED_NAMES or name in _INSTRUCTIONS or name in _MINIMAL or name in (
+        "cons-atom", "decons-atom") or (name in MODULE_OPS and name not in RULE_DEFINED and name not in it.tokens)
+
+
+def _eval_step(it: Machine, x: Atom, b: Bindings, rules: Machine | None = None) -> Step:
     """hyperon 0.2.10's `eval` instruction: one step of `x`.  A grounded call runs once on its
     arguments as written; a minimal instruction runs; anything else is looked up as `(= x $r)`.
     What a step gives is not evaluated further, unless it is a `(function ...)`.  None when nothing
-    applies (hyperon's `NotReducible`: the `(eval x)` stays as written)."""
+    applies (hyperon's `NotReducible`: the `(eval x)` stays as written).  With `rules` (`evalc` in
+    another space: an interpreter of that space), calls are looked up there, and the functions
+    hyperon's standard library defines by rules are not found."""
     kids = x.children if type(x) is Expression else ()
     head = kids[0] if kids else None
     rs: list[Pair] | None
-    if type(head) is Symbol and head.name not in it.tokens:
+    if rules is not None and type(head) is Symbol and not _grounded_in_hyperon(it, head.name):
+        rs = rules.rule_results(x, b)
+    elif rules is not None and type(x) is not Expression:
+        rs = rules.rule_results(x, b)
+    elif type(head) is Symbol and head.name not in it.tokens:
         assert isinstance(x, Expression)
         name = head.name
         if name == "eval" or name in _MINIMAL:
@@ -452,7 +466,7 @@ def _eval_step(it: Machine, x: Atom, b: Bindings) -> Step:
     elif type(x) is Expression and (not kids or type(head) is Variable):
         return None  # (hyperon 0.2.10 does not look up a call whose head is a variable)
     else:
-        rs = it.rule_results(x, b)
+        rs = (rules or it).rule_results(x, b)
     if rs is None or (len(rs) == 1 and rs[0][0] == _NOT_REDUCIBLE):
         return None
     out: list[Pair] = []
@@ -674,14 +688,17 @@ _SELF = Symbol("&self")
 
 @special("evalc", "(-> Atom SpaceType Atom)", arity=2, checked=True)
 def _evalc(it: Machine, atom: Expression, b: Bindings) -> Gen:
-    """`eval` in a space: one step against `&self` (what it gives is not evaluated further; nothing
-    applies: the call with its space evaluated, as hyperon 0.2.10 prints it); other spaces: the
-    atom's value there (not yet one step)."""
+    """`eval` in a space: one step, its calls looked up in that space (what it gives is not evaluated
+    further; nothing applies: the call with its space evaluated, as hyperon 0.2.10 prints it)."""
     x, space = atom.children[1:]  # (the space already evaluated: a SpaceType argument)
     target = it.space_of(space)
-    if target is None or target is not it.space_of(_SELF):
+    if target is None:
         return (yield from _evalc_other(it, atom, b))
-    rs = yield from _eval_step(it, x, b)
+    rules = None
+    if target is not it.space_of(_SELF):  # the rules of that space, the standard library's not
+        rules = it.spawn(target, it.base_dir)
+        rules.tokens = it.tokens
+    rs = yield from _eval_step(it, x, b, rules)
     if rs is None or any(r == _NOT_REDUCIBLE for r, _ in rs):
         return [(atom, b)]
     return rs
