@@ -1052,7 +1052,12 @@ def _add_reduct(it: Machine, atom: Expression, b: Bindings) -> Gen:
 @special("get-metatype", "(-> Atom Atom)")
 def _get_metatype(it: Machine, atom: Expression, b: Bindings) -> Gen:
     a = _args(atom, 1)
-    return [(Symbol(metatype(a[0])), b)] if a is not None else wrong_arity(atom, b)
+    if a is None:
+        return wrong_arity(atom, b)
+    x = a[0]
+    if type(x) is Symbol and x.name in MODULE_OPS and x.name not in RULE_DEFINED and x.name not in it.tokens:
+        return [(Symbol("Grounded"), b)]  # (an imported module's operation)
+    return [(Symbol(metatype(x)), b)]
     yield  # pragma: no cover
 
 
@@ -1279,7 +1284,8 @@ def _doc_formal(it: Machine, space: Any, target: Atom) -> Atom | None:
     d, ps, r = fresh_variable("d"), fresh_variable("p"), fresh_variable("r")
     fn_pat = Expression((doc_s, target, Expression((desc_s, d)), Expression((params_s, ps)), Expression((ret_s, r))))
     found = it.query(space, fn_pat, EMPTY_BINDINGS)
-    if not found and type(target) is Symbol:  # the standard library's own functions: mettadb's text
+    # the standard library's own functions (and an imported module's): mettadb's text
+    if not found and type(target) is Symbol and not (target.name in MODULE_OPS and target.name in it.tokens):
         found = list(stdlib_docs().query(fn_pat, EMPTY_BINDINGS))
     is_fn = type(t) is Expression and bool(t.children) and t.children[0] == ARROW
     type_t = Symbol("@type")
