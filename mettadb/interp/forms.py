@@ -523,6 +523,8 @@ _ONE_STEP_TEXT = {
     "help!": '(case (help-internal! $1) ((Empty (println! (format-args "No documentation found for {}" ($1)))) '
              '($other $other)))',
     "add-reduct": "(add-atom $1 $2)",
+    "get-value": "(match $1 ($2 $value) $value)",
+    "dict-space": "(let* (($dictspace (new-space)) ($res (add-reducts $dictspace $1))) $dictspace)",
     "is-function": "(let $mtype (get-metatype $1) (unify $mtype Expression (let $size (size-atom $1) "
                    "(unify $size 0 False (let ($h $t) (decons-atom $1) (unify $h -> True False)))) False))",
     "noreduce-eq": "(== (quote $1) (quote $2))",

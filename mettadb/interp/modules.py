@@ -23,7 +23,6 @@ from decimal import Decimal
 from typing import Any
 
 from ..atoms import Atom, Bool, Expression, Float, Grounded, Integer, String, Symbol, Variable, fresh_variable, quote_string
-from ..bindings import EMPTY_BINDINGS
 from ..spaces import MemorySpace, SpaceAtom
 from .core import GROUNDED_NAMES, UNIT, Fail, Machine, error, is_char
 
@@ -573,18 +572,19 @@ def _json_decode(it: Machine, args: list[Atom]) -> list[Atom]:
 
 
 def _get_keys(it: Machine, args: list[Atom]) -> list[Atom]:
+    """The first of each pair in a space (hyperon's rule unifies the argument with `($key $value)`:
+    an expression of two gives its first)."""
     if not isinstance(args[0], SpaceAtom):
-        return []
+        x = args[0]
+        return [x.children[0]] if type(x) is Expression and len(x.children) == 2 else []
     return [x.children[0] for x in it.atoms_of(args[0].value)
             if type(x) is Expression and len(x.children) == 2]
 
 
 def _get_value(it: Machine, args: list[Atom]) -> list[Atom]:
-    if not isinstance(args[0], SpaceAtom):
-        return []
-    value = Variable("value")
-    got = it.query(args[0].value, Expression((args[1], value)), EMPTY_BINDINGS)
-    return [b.resolve(value) for b in got]
+    """hyperon's rule's body, `(match space (key $value) $value)`, evaluated next."""
+    value = fresh_variable("value")
+    return [Expression((Symbol("match"), args[0], Expression((args[1], value)), value))]
 
 
 def _dict_space(it: Machine, args: list[Atom]) -> list[Atom]:
