@@ -606,7 +606,7 @@ def _dict_space(it: Machine, args: list[Atom]) -> list[Atom]:
 class FileHandle(Grounded):
     """hyperon's `FileHandle`: an open file (a descriptor, closed when the atom is dropped)."""
 
-    __slots__ = ("__weakref__",)
+    __slots__ = ()
     type_name = "FileHandle"
 
     def __init__(self, fd: int) -> None:
@@ -667,8 +667,8 @@ def _file_open(it: Machine, args: list[Atom]) -> list[Atom]:
     if type(path) is not String or type(options) is not String:
         raise Fail(Symbol("file-open! expects filepath and options in form of string atoms as an argument"))
     p, o = path.value, options.value
-    full = os.path.abspath(p)  # relative to the working directory, as in hyperon
-    allowed = [it.base_dir, *it.allow_import]
+    full = os.path.realpath(p)  # relative to the working directory, as in hyperon (links followed)
+    allowed = [os.path.realpath(root) for root in (it.base_dir, *it.allow_import)]
     if not any(os.path.commonpath([full, root]) == root for root in allowed):
         raise Fail(f"file-open! may only open files under {it.base_dir} (use --allow-import PATH)")
     flags = _open_flags(o)
@@ -732,12 +732,18 @@ def _utf8_error(data: bytes) -> str | None:
         return f"invalid utf-8 sequence of {e.end - e.start} bytes from index {e.start}"
 
 
+#: the most `file-read-exact!` reads at once (its buffer is allocated whole, NUL bytes past the end)
+_READ_EXACT_MAX = 1 << 30
+
+
 def _file_read_exact(it: Machine, args: list[Atom]) -> list[Atom]:
     msg = "file-read-exact! expects filehandle and number of bytes to read (number) as an arguments"
     fd = _handle(args[0], msg)
     n = _number_arg(args[1], msg, int)
     if n < 0:  # (hyperon 0.2.10 aborts the process: "capacity overflow")
         raise Fail(Symbol("capacity overflow"))
+    if n > _READ_EXACT_MAX:  # (hyperon allocates a buffer of n bytes whatever the file's size)
+        raise Fail(Symbol(f"file-read-exact! reads at most {_READ_EXACT_MAX} bytes at once"))
     try:
         got = os.read(fd, n) if n else b""
     except OSError as e:
