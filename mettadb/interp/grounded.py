@@ -341,10 +341,14 @@ def _type_cast(it: Machine, args: list[Atom]) -> list[Atom]:
 
 
 def _match_types(it: Machine, args: list[Atom]) -> list[Atom]:
+    if len(args) != 4:  # (hyperon 0.2.10: no rule applies, the call stays)
+        raise NoReduce
     return [args[2] if _types_meet(args[0], args[1]) else args[3]]
 
 
 def _first_from_pair(it: Machine, args: list[Atom]) -> list[Atom]:
+    if len(args) != 1:  # (hyperon 0.2.10: no rule applies, the call stays)
+        raise NoReduce
     pair = args[0]
     if type(pair) is not Expression or len(pair.children) != 2:
         raise Fail(String("incorrect pair format"))
@@ -353,8 +357,8 @@ def _first_from_pair(it: Machine, args: list[Atom]) -> list[Atom]:
 
 def _atom_subst(it: Machine, args: list[Atom]) -> list[Atom]:
     value, var, template = args
-    if type(var) is not Variable:
-        raise NoReduce
+    if type(var) is not Variable:  # (hyperon's rule binds nothing to it: its `function` returns nothing)
+        raise Fail(Symbol("NoReturn"))
     b = unify(var, value)
     return [b.resolve(template) if b is not None else template]
 
