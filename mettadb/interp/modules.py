@@ -138,6 +138,14 @@ def _number_arg(a: Atom, message: str, kind: type) -> Any:
     return v
 
 
+def _at(args: list[Atom], i: int, message: str) -> Atom:
+    """An argument a grounded call of another arity may lack (`eval` runs it as written): hyperon's
+    error `message` when it is not there."""
+    if i >= len(args):
+        raise Fail(Symbol(message))
+    return args[i]
+
+
 def _generator(a: Atom, message: str) -> RandomGenerator:
     if type(a) is not RandomGenerator:
         raise Fail(Symbol(message))
@@ -146,9 +154,10 @@ def _generator(a: Atom, message: str) -> RandomGenerator:
 
 def _random_int(it: Machine, args: list[Atom]) -> list[Atom]:
     msg = "random-int expects three arguments: random generator, number (start) and number (end)"
-    start = _number_arg(args[1], msg, int)
-    end = _number_arg(args[2], msg, int)
-    gen = _generator(args[0], "random-int expects a random generator as its argument")
+    first = _at(args, 0, msg)
+    start = _number_arg(_at(args, 1, msg), msg, int)
+    end = _number_arg(_at(args, 2, msg), msg, int)
+    gen = _generator(first, "random-int expects a random generator as its argument")
     if not start < end:
         raise Fail(Symbol("RangeIsEmpty"))
     # rand 0.9's `sample_single_inclusive` for i64 (Canon's method: one more draw when biased)
@@ -168,9 +177,10 @@ def _random_int(it: Machine, args: list[Atom]) -> list[Atom]:
 
 def _random_float(it: Machine, args: list[Atom]) -> list[Atom]:
     msg = "random-float expects three arguments: random generator, number (start) and number (end)"
-    low = _number_arg(args[1], msg, float)
-    high = _number_arg(args[2], msg, float)
-    gen = _generator(args[0], "random-float expects a random generator as its argument")
+    first = _at(args, 0, msg)
+    low = _number_arg(_at(args, 1, msg), msg, float)
+    high = _number_arg(_at(args, 2, msg), msg, float)
+    gen = _generator(first, "random-float expects a random generator as its argument")
     if not low < high:
         raise Fail(Symbol("RangeIsEmpty"))
     scale = high - low
@@ -184,26 +194,28 @@ def _random_float(it: Machine, args: list[Atom]) -> list[Atom]:
 
 
 def _set_random_seed(it: Machine, args: list[Atom]) -> list[Atom]:
-    seed = _number_arg(args[1], "set-random-seed expects two arguments: random generator and number (seed)", int)
-    gen = _generator(args[0], "set-random-seed expects a random generator as its argument")
+    msg = "set-random-seed expects two arguments: random generator and number (seed)"
+    first = _at(args, 0, msg)
+    seed = _number_arg(_at(args, 1, msg), msg, int)
+    gen = _generator(first, "set-random-seed expects a random generator as its argument")
     gen.reseed(ChaCha12.from_u64(seed))
     return [UNIT]
 
 
 def _new_random_generator(it: Machine, args: list[Atom]) -> list[Atom]:
-    seed = _number_arg(args[0], "new-random-generator expects one argument: number (seed)", int)
+    msg = "new-random-generator expects one argument: number (seed)"
+    seed = _number_arg(_at(args, 0, msg), msg, int)
     return [RandomGenerator(ChaCha12.from_u64(seed))]
 
 
 def _reset_random_generator(it: Machine, args: list[Atom]) -> list[Atom]:
-    gen = _generator(args[0], "set-random-seed expects a random generator as its argument")  # (hyperon's words)
+    first = _at(args, 0, "reset-random-generator expects one argument: random generator")
+    gen = _generator(first, "set-random-seed expects a random generator as its argument")  # (hyperon's words)
     gen.reseed(_os_rng())
     return [UNIT]
 
 
 def _flip(it: Machine, args: list[Atom]) -> list[Atom]:
-    if args:
-        raise Fail(Symbol("IncorrectNumberOfArguments"))
     return [Bool(pyrandom.random() < 0.5)]
 
 
@@ -298,7 +310,7 @@ def _encode(it: Machine, a: Atom, out: list[str]) -> None:
 def _json_encode(it: Machine, args: list[Atom]) -> list[Atom]:
     out: list[str] = []
     try:
-        _encode(it, args[0], out)
+        _encode(it, _at(args, 0, "json-encode expects atom to encode as input"), out)
     except _JsonError as e:
         raise Fail(Symbol(str(e))) from None
     return [String("".join(out))]
@@ -562,7 +574,7 @@ def _to_atom(v: Any) -> Atom:
 
 
 def _json_decode(it: Machine, args: list[Atom]) -> list[Atom]:
-    if type(args[0]) is not String:
+    if not args or type(args[0]) is not String:
         raise Fail(Symbol("json-decode expects string to decode as input"))
     try:
         v = _JsonReader(args[0].value).document()  # type: ignore[attr-defined]
@@ -663,9 +675,10 @@ def _handle(a: Atom, message: str) -> int:
 
 
 def _file_open(it: Machine, args: list[Atom]) -> list[Atom]:
-    path, options = args
+    msg = "file-open! expects filepath and options in form of string atoms as an argument"
+    path, options = _at(args, 0, msg), _at(args, 1, msg)
     if type(path) is not String or type(options) is not String:
-        raise Fail(Symbol("file-open! expects filepath and options in form of string atoms as an argument"))
+        raise Fail(Symbol(msg))
     p, o = path.value, options.value
     full = os.path.realpath(p)  # relative to the working directory, as in hyperon (links followed)
     allowed = [os.path.realpath(root) for root in (it.base_dir, *it.allow_import)]
@@ -682,7 +695,8 @@ def _file_open(it: Machine, args: list[Atom]) -> list[Atom]:
 
 
 def _file_read_to_string(it: Machine, args: list[Atom]) -> list[Atom]:
-    fd = _handle(args[0], "file-read! expects filehandle as an argument")  # (hyperon's words)
+    fd = _handle(_at(args, 0, "file-read-to-string! expects filehandle as an argument"),
+                 "file-read! expects filehandle as an argument")  # (hyperon's words)
     data = bytearray()
     try:
         while True:
@@ -700,8 +714,8 @@ def _file_read_to_string(it: Machine, args: list[Atom]) -> list[Atom]:
 
 def _file_write(it: Machine, args: list[Atom]) -> list[Atom]:
     msg = "file-write! expects filehandle and content (string atom) as an arguments"
-    fd = _handle(args[0], msg)
-    if type(args[1]) is not String:
+    fd = _handle(_at(args, 0, msg), msg)
+    if len(args) < 2 or type(args[1]) is not String:
         raise Fail(Symbol(msg))
     try:
         os.write(fd, args[1].value.encode("utf-8"))
@@ -712,8 +726,8 @@ def _file_write(it: Machine, args: list[Atom]) -> list[Atom]:
 
 def _file_seek(it: Machine, args: list[Atom]) -> list[Atom]:
     msg = "file-seek! expects filehandle and start byte (number) as an arguments"
-    fd = _handle(args[0], msg)
-    pos = _number_arg(args[1], msg, int)
+    fd = _handle(_at(args, 0, msg), msg)
+    pos = _number_arg(_at(args, 1, msg), msg, int)
     try:
         os.lseek(fd, pos & _M64, os.SEEK_SET)
     except (OSError, OverflowError):  # hyperon ignores a failed seek
@@ -738,8 +752,8 @@ _READ_EXACT_MAX = 1 << 30
 
 def _file_read_exact(it: Machine, args: list[Atom]) -> list[Atom]:
     msg = "file-read-exact! expects filehandle and number of bytes to read (number) as an arguments"
-    fd = _handle(args[0], msg)
-    n = _number_arg(args[1], msg, int)
+    fd = _handle(_at(args, 0, msg), msg)
+    n = _number_arg(_at(args, 1, msg), msg, int)
     if n < 0:  # (hyperon 0.2.10 aborts the process: "capacity overflow")
         raise Fail(Symbol("capacity overflow"))
     if n > _READ_EXACT_MAX:  # (hyperon allocates a buffer of n bytes whatever the file's size)
@@ -756,7 +770,8 @@ def _file_read_exact(it: Machine, args: list[Atom]) -> list[Atom]:
 
 
 def _file_get_size(it: Machine, args: list[Atom]) -> list[Atom]:
-    fd = _handle(args[0], "file-get-size! expects filehandle as an argument")
+    msg = "file-get-size! expects filehandle as an argument"
+    fd = _handle(_at(args, 0, msg), msg)
     try:
         return [Integer(os.fstat(fd).st_size)]
     except OSError as e:
