@@ -7,7 +7,8 @@ byte for byte, except the numbers hyperon appends to fresh variables
 (`$t#110`) and the addresses in the names of spaces, generators and file handles
 (`GroundingSpace-0x55d0...`, `RandomGenerator-0x...`, `FileHandle-0x...`),
 which name nothing the user wrote.  Other `.metta` files there
-(modules/) are modules the scripts import.
+(modules/) are modules the scripts import; modules/fileio.txt is a file
+`modules_fileio` reads.
 """
 
 from __future__ import annotations
