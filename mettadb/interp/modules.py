@@ -577,7 +577,7 @@ def _json_decode(it: Machine, args: list[Atom]) -> list[Atom]:
     if not args or type(args[0]) is not String:
         raise Fail(Symbol("json-decode expects string to decode as input"))
     try:
-        v = _JsonReader(args[0].value).document()  # type: ignore[attr-defined]
+        v = _JsonReader(args[0].value).document()
     except _JsonError as e:
         raise Fail(Symbol(f"Failed to decode string. Reason: {e}")) from None
     return [_to_atom(v)]
