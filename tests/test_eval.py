@@ -107,6 +107,24 @@ def test_recursion_100000_deep_finishes(space):
     assert space.eval("(count 100000)", max_memory=0) == [mettadb.Integer(100000)]
 
 
+MINIMAL_COUNTDOWN = ("(= (cd $n) (function (chain (eval (== $n 0)) $c (unify $c True (return done) "
+                     "(chain (eval (- $n 1)) $m (chain (eval (cd $m)) $r (return $r)))))))")
+
+
+def test_recursion_in_minimal_metta_nests_no_python_frames(space):
+    # `function`/`chain`/`eval` calling itself: past ~150 levels this was a Python RecursionError
+    space.add(MINIMAL_COUNTDOWN)
+    assert space.eval("(cd 5000)") == [mettadb.Symbol("done")]
+    with pytest.raises(mettadb.LimitError, match="step limit of 1000"):
+        space.eval("(cd 5000)", max_steps=1000)  # (the driver still counts its steps)
+
+
+@pytest.mark.slow
+def test_recursion_in_minimal_metta_100000_deep_finishes(space):
+    space.add(MINIMAL_COUNTDOWN)
+    assert space.eval("(cd 100000)", max_memory=0) == [mettadb.Symbol("done")]
+
+
 def test_time_limit(space):
     space.add("(= (loop $n) (loop (+ $n 1)))")
     with pytest.raises(mettadb.LimitError, match="time limit"):
