@@ -398,7 +398,7 @@ special("id", "(-> $t $t)")(_evaluate_first(1, reverse=True))
 
 #: a step of hyperon's minimal interpreter: its results, or None for `NotReducible`.  It yields a
 #: request for the driver (a pair) or, for a nested step, that step's generator (run by `_run`)
-Step = Generator[Any, Any, list[Pair] | None]
+Step = Generator[Any, "list[Pair] | None", "list[Pair] | None"]
 
 
 def _run(step: Step) -> Generator[Pair, list[Pair], list[Pair] | None]:
@@ -510,7 +510,7 @@ def _eval_step(it: Machine, x: Atom, b: Bindings) -> Step:
     for r, bb in rs:
         if type(r) is Expression and len(r.children) == 2 and r.children[0] == FUNCTION:
             out.extend((yield _function_steps(it, r.children[1], EMPTY_BINDINGS if scoped else bb, x,
-                                              bb if scoped else None)))
+                                              bb if scoped else None)) or ())
         elif r != _EMPTY:
             out.append((r, bb))
     return out
