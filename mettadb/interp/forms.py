@@ -23,6 +23,7 @@ from ..unify import unify
 from .core import (
     ARROW,
     ATOM_T,
+    BARE_MINIMAL,
     ERRORS_MADE,
     EXPRESSION_T,
     FALSE,
@@ -836,6 +837,14 @@ def _rule_function(it: Machine, atom: Expression, b: Bindings) -> Gen:
     return out
 
 
+@special(BARE_MINIMAL.name)
+def _bare_minimal(it: Machine, atom: Expression, b: Bindings) -> Gen:
+    """A `!` expression under `pragma! interpreter bare-minimal`: hyperon 0.2.10 runs it by its
+    minimal interpreter (an instruction runs, any other atom is its own value, `NotReducible` shows)."""
+    got = yield from _run(_minimal(it, atom.children[1], b))
+    return got if got is not None else [(_NOT_REDUCIBLE, b)]
+
+
 #: `return` is no form: a call of it outside a `function` is an ordinary typed call that stays as it is
 SPECIAL_TYPES["return"] = parse_atom("(-> $t $t)")
 
@@ -1303,11 +1312,11 @@ def _pragma(it: Machine, atom: Expression, b: Bindings) -> Gen:
     if key == "type-check":
         it.type_check = value == "auto"
     elif key == "max-stack-depth":
-        try:
-            n = int(value)
-        except ValueError:
-            return [(error(atom, "max-stack-depth expects a number"), b)]
-        it.max_depth = n if n > 0 else 1_000_000
+        if not value.isascii() or not value.isdigit():  # (hyperon 0.2.10's words)
+            return [(error(atom, Symbol("UnsignedIntegerIsExpected")), b)]
+        it.stack_overflow = int(value)
+    elif key == "interpreter":  # any other value is hyperon's `metta` (under bare-minimal, a `!(pragma!
+        it.bare_minimal = value == "bare-minimal"  # ...)` is no instruction: only `eval` of one runs it)
     return [(UNIT, b)]
     yield  # pragma: no cover
 
