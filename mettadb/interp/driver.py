@@ -76,7 +76,7 @@ from .core import (
 )
 from .grounded import BUILTIN_RETURNS, BUILTIN_TYPES, BUILTINS, FINAL_RESULTS, NOEVAL_EXPRESSION_ARGS, QUICK_BUILTINS
 from .inference import check_call, fresh, match_types
-from .rules import FALLBACK, body_template, instantiate
+from .rules import FALLBACK, body_builder, body_template, instantiate
 from .types import TypeChecker
 
 __all__ = ["DEFAULT_MAX_MEMORY", "Interpreter", "resident_bytes"]
@@ -304,12 +304,17 @@ class Interpreter:
                             except Fail as f:
                                 send = [(error(a, f.message), req[1])]
                                 continue
-                            for r in out:
-                                if type(r) is Expression:
-                                    break  # evaluated further: the generators do it
+                            if len(out) == 1:  # (the common case, without a list comprehension)
+                                if type(out[0]) is not Expression:
+                                    send = [(out[0], req[1])]
+                                    continue
                             else:
-                                send = [(r, req[1]) for r in out]
-                                continue
+                                for r in out:
+                                    if type(r) is Expression:
+                                        break  # evaluated further: the generators do it
+                                else:
+                                    send = [(r, req[1]) for r in out]
+                                    continue
             rt = type(req)
             if rt is tail_req:
                 stack.append(ev(a, req[1]))
@@ -419,7 +424,11 @@ class Interpreter:
     def _tuple_call(self, atom: Atom, want: Atom | None, args: Any, bb: Bindings) -> Gen:
         if isinstance(args, Atom):
             return _given([(args, bb)])
-        call = Expression(args) if any(x is not y for x, y in zip(args, atom.children)) else atom  # type: ignore[attr-defined]
+        call = atom
+        for x, y in zip(args, atom.children):  # type: ignore[attr-defined]
+            if x is not y:  # (a loop, not any() over a generator: this runs for every call)
+                call = Expression(args)
+                break
         return self._apply_rules(call, bb, True, want)
 
     def _eval_args(self, whole: Atom, args: tuple[Atom, ...], types: tuple[Atom, ...] | None, b: Bindings,
@@ -779,8 +788,8 @@ class Interpreter:
         args = expr.children  # type: ignore[attr-defined]
         for rule, template, simple, tpath in cached:
             body = rule.children[2]  # type: ignore[attr-defined]
-            if simple is not None:  # head `(f $a $b ...)`, distinct variables: nothing to unify
-                out.append(instantiate(body, template, dict(zip(simple, args[1:]))))
+            if simple is not None:  # head `(f $a $b ...)`, distinct variables: its builder, nothing to unify
+                out.append(template(args))
                 paths.append(tpath)
                 continue
             bb = unify(expr, rule.children[1], EMPTY_BINDINGS)  # type: ignore[attr-defined]
@@ -837,6 +846,8 @@ class Interpreter:
             hargs = rule.children[1].children[1:]  # type: ignore[attr-defined]
             simple = hargs if template is not FALLBACK and all(type(a) is Variable for a in hargs) \
                 and len(set(hargs)) == len(hargs) else None
+            if simple is not None:  # (the template of such a rule is its builder)
+                template = body_builder(rule.children[2], simple)  # type: ignore[attr-defined]
             rules.append((rule, template, simple, tpath))
             if len(rules) > 256:
                 return None
