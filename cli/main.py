@@ -642,6 +642,12 @@ def run(ctx: click.Context, script: str, commit_each: bool, fail_on_error: bool,
     from mettadb.interp import format_results, is_error
 
     text, source = _read_script(script)
+    cut = text.find("\0")
+    if cut >= 0:
+        line = text.count("\n", 0, cut) + 1
+        col = cut - text.rfind("\n", 0, cut)
+        click.echo(f"note: {source}:{line}:{col}: NUL byte: the rest of the script is not read "
+                   "(as hyperon does not read it)", err=True)
 
     done: list[list[Any]] = []  # without --commit-each: the results of the `!`s so far
 

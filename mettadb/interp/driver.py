@@ -76,6 +76,7 @@ from .core import (
 )
 from .grounded import BUILTIN_RETURNS, BUILTIN_TYPES, BUILTINS, FINAL_RESULTS, NOEVAL_EXPRESSION_ARGS, QUICK_BUILTINS
 from .inference import check_call, fresh, match_types
+from .modules import MODULES
 from .rules import FALLBACK, body_builder, body_template, instantiate
 from .types import TypeChecker
 
@@ -143,6 +144,8 @@ class Interpreter:
         self.self_atom: SpaceAtom = ModuleSpaceAtom(space)
         #: names a script's atoms are read with (hyperon 0.2.10's tokens: `PI` and `EXP` are numbers)
         self.tokens: dict[str, Atom] = {"&self": self.self_atom, "PI": _PI, "EXP": _EXP}
+        # the optional modules' operations are hidden (tokens naming themselves) until imported
+        self.tokens.update((op, Symbol(op)) for ops in MODULES.values() for op in ops)
         self.max_steps = max_steps
         self.max_depth = max_depth
         self.stack_overflow = 0

@@ -28,6 +28,7 @@ from .core import (
     EXPRESSION_T,
     FALSE,
     FUNCTION,
+    GROUNDED_NAMES,
     NO_RETURN,
     RULE_FUNCTION,
     SPECIAL,
@@ -51,6 +52,7 @@ from .core import (
 )
 from .grounded import BUILTINS, unique_values
 from .inference import match_types
+from .modules import MODULE_OPS, MODULES, RULE_DEFINED, module_tokens
 from .stdlib_docs import stdlib_docs
 
 __all__: list[str] = []
@@ -458,15 +460,28 @@ _CONTINUED = frozenset({"eval", "evalc", "chain", "unify", "function", "metta", 
 _INSTRUCTIONS = frozenset({"eval", "evalc", "chain", "unify", "function"})
 
 
-def _eval_step(it: Machine, x: Atom, b: Bindings) -> Step:
+def _grounded_in_hyperon(it: Machine, name: str) -> bool:
+    """Whether hyperon 0.2.10 runs a call of `name` as a grounded operation or a minimal instruction
+    (not by a rule of its standard library, which another space than `&self` does not hold)."""
+    return name in GROUNDED_NAMES or name in _INSTRUCTIONS or name in _MINIMAL or name in (
+        "cons-atom", "decons-atom") or (name in MODULE_OPS and name not in RULE_DEFINED and name not in it.tokens)
+
+
+def _eval_step(it: Machine, x: Atom, b: Bindings, rules: Machine | None = None) -> Step:
     """hyperon 0.2.10's `eval` instruction: one step of `x`.  A grounded call runs once on its
     arguments as written; a minimal instruction runs; anything else is looked up as `(= x $r)`.
     What a step gives is not evaluated further, unless it is a `(function ...)`.  None when nothing
-    applies (hyperon's `NotReducible`: the `(eval x)` stays as written)."""
+    applies (hyperon's `NotReducible`: the `(eval x)` stays as written).  With `rules` (`evalc` in
+    another space: an interpreter of that space), calls are looked up there, and the functions
+    hyperon's standard library defines by rules are not found."""
     kids = x.children if type(x) is Expression else ()
     head = kids[0] if kids else None
     rs: list[Pair] | None
-    if type(head) is Symbol and head.name not in it.tokens:
+    if rules is not None and type(head) is Symbol and not _grounded_in_hyperon(it, head.name):
+        rs = rules.rule_results(x, b)
+    elif rules is not None and type(x) is not Expression:
+        rs = rules.rule_results(x, b)
+    elif type(head) is Symbol and head.name not in it.tokens:
         assert isinstance(x, Expression)
         name = head.name
         if name == "eval" or name in _MINIMAL:
@@ -488,14 +503,14 @@ def _eval_step(it: Machine, x: Atom, b: Bindings) -> Step:
             else:
                 rs = yield from _intercepted(it, form, x, b, name in _GROUNDED_FORMS)
             return [p for p in rs if p[0] != _EMPTY]
-        if name in BUILTINS:
+        if name in BUILTINS and name not in it.tokens:  # (a module's operation: once imported)
             rs = it.grounded_once(x, b)
         else:
             rs = it.rule_results(x, b)
     elif type(x) is Expression and (not kids or type(head) is Variable):
         return None  # (hyperon 0.2.10 does not look up a call whose head is a variable)
     else:
-        rs = it.rule_results(x, b)
+        rs = (rules or it).rule_results(x, b)
     if rs is None or (len(rs) == 1 and rs[0][0] == _NOT_REDUCIBLE):
         return None
     # a rule's `function` runs: a body that returns nothing makes the call a `NoReturn` error; a
@@ -558,6 +573,13 @@ _ONE_STEP_TEXT = {
     "help!": '(case (help-internal! $1) ((Empty (println! (format-args "No documentation found for {}" ($1)))) '
              '($other $other)))',
     "add-reduct": "(add-atom $1 $2)",
+    "get-value": "(match $1 ($2 $value) $value)",
+    "dict-space": "(let* (($dictspace (new-space)) ($res (add-reducts $dictspace $1))) $dictspace)",
+    "is-function": "(let $mtype (get-metatype $1) (unify $mtype Expression (let $size (size-atom $1) "
+                   "(unify $size 0 False (let ($h $t) (decons-atom $1) (unify $h -> True False)))) False))",
+    "noreduce-eq": "(== (quote $1) (quote $2))",
+    "for-each-in-atom": "(if (noreduce-eq $1 ()) () (let $head (car-atom $1) (let $tail (cdr-atom $1) "
+                        "(let $_ ($2 $head) (for-each-in-atom $tail $2)))))",
 }
 
 
@@ -761,14 +783,17 @@ _SELF = Symbol("&self")
 
 @special("evalc", "(-> Atom SpaceType Atom)", arity=2, checked=True)
 def _evalc(it: Machine, atom: Expression, b: Bindings) -> Gen:
-    """`eval` in a space: one step against `&self` (what it gives is not evaluated further; nothing
-    applies: the call with its space evaluated, as hyperon 0.2.10 prints it); other spaces: the
-    atom's value there (not yet one step)."""
+    """`eval` in a space: one step, its calls looked up in that space (what it gives is not evaluated
+    further; nothing applies: the call with its space evaluated, as hyperon 0.2.10 prints it)."""
     x, space = atom.children[1:]  # (the space already evaluated: a SpaceType argument)
     target = it.space_of(space)
-    if target is None or target is not it.space_of(_SELF):
+    if target is None:
         return (yield from _evalc_other(it, atom, b))
-    rs = yield from _run(_eval_step(it, x, b))
+    rules = None
+    if target is not it.space_of(_SELF):  # the rules of that space, the standard library's not
+        rules = it.spawn(target, it.base_dir)
+        rules.tokens = it.tokens
+    rs = yield from _run(_eval_step(it, x, b, rules))
     if rs is None or any(r == _NOT_REDUCIBLE for r, _ in rs):
         return [(atom, b)]
     return rs
@@ -1130,7 +1155,12 @@ def _add_reduct(it: Machine, atom: Expression, b: Bindings) -> Gen:
 @special("get-metatype", "(-> Atom Atom)")
 def _get_metatype(it: Machine, atom: Expression, b: Bindings) -> Gen:
     a = _args(atom, 1)
-    return [(Symbol(metatype(a[0])), b)] if a is not None else wrong_arity(atom, b)
+    if a is None:
+        return wrong_arity(atom, b)
+    x = a[0]
+    if type(x) is Symbol and x.name in MODULE_OPS and x.name not in RULE_DEFINED and x.name not in it.tokens:
+        return [(Symbol("Grounded"), b)]  # (an imported module's operation)
+    return [(Symbol(metatype(x)), b)]
     yield  # pragma: no cover
 
 
@@ -1357,7 +1387,8 @@ def _doc_formal(it: Machine, space: Any, target: Atom) -> Atom | None:
     d, ps, r = fresh_variable("d"), fresh_variable("p"), fresh_variable("r")
     fn_pat = Expression((doc_s, target, Expression((desc_s, d)), Expression((params_s, ps)), Expression((ret_s, r))))
     found = it.query(space, fn_pat, EMPTY_BINDINGS)
-    if not found and type(target) is Symbol:  # the standard library's own functions: mettadb's text
+    # the standard library's own functions (and an imported module's): mettadb's text
+    if not found and type(target) is Symbol and not (target.name in MODULE_OPS and target.name in it.tokens):
         found = list(stdlib_docs().query(fn_pat, EMPTY_BINDINGS))
     is_fn = type(t) is Expression and bool(t.children) and t.children[0] == ARROW
     type_t = Symbol("@type")
@@ -1487,6 +1518,27 @@ def _import_builtin(it: Machine, atom: Expression, b: Bindings, name: str) -> li
     return [(UNIT, b)]
 
 
+def _import_optional(it: Machine, atom: Expression, b: Bindings, name: str) -> list[Pair]:
+    """`import!` of one of hyperon's optional modules (`random`, `json`, `fileio`): into `&self`,
+    its operations (and tokens, `&rng`) become known to the run; a fresh token names its space."""
+    target = atom.children[1]
+    key = "module:" + name
+    if type(target) is Symbol and target.name not in it.tokens:
+        module = it.modules.get(key)
+        if module is None:
+            module = it.modules[key] = ModuleSpaceAtom(MemorySpace(), name)
+        it.tokens[target.name] = module
+        return [(UNIT, b)]
+    if it.space_of(target) is not it.space:
+        return [(_not_a_destination(it, atom), b)]
+    if it.tokens.get(MODULES[name][0]) is not None:  # the first import: the names stop hiding
+        for op in MODULES[name]:
+            it.tokens.pop(op, None)
+        it.tokens.update(module_tokens(name))
+        it.invalidate()
+    return [(UNIT, b)]
+
+
 @special("import!", "(-> Atom Atom (->))", arity=2)
 def _import(it: Machine, atom: Expression, b: Bindings) -> Gen:
     a = atom.children[1:]
@@ -1497,6 +1549,8 @@ def _import(it: Machine, atom: Expression, b: Bindings) -> Gen:
         shown = it.tokens.get(target.name, target) if type(target) is Symbol else target
         return [(error(Expression((atom.children[0], shown, name)), Symbol(f"Illegal module name: {label}")), b)]
     builtin = label.removeprefix("top:")
+    if builtin in MODULES:
+        return _import_optional(it, atom, b, builtin)
     if builtin in BUILTIN_MODULES:
         return _import_builtin(it, atom, b, builtin)
     bad = _module_name_error(label, it.base_dir)
