@@ -665,11 +665,16 @@ def run(ctx: click.Context, script: str, commit_each: bool, fail_on_error: bool,
                 results = space.run(text, source=source, commit_each=commit_each, duplicates=duplicates,
                                     max_steps=max_steps, timeout=timeout, allow_import=allow_import,
                                     on_result=show, **_memory(max_memory))
-            finally:
+            except BaseException as e:
                 # like hyperon's `metta`, which prints every result at the end (after what `println!`
-                # printed): the results of the `!`s before a failure are printed too (the run rolls back)
-                for r in done:
-                    click.echo(format_results(r))
+                # printed), the results of the `!`s before a failure are printed too (the run rolls
+                # back); but none when the script does not parse, as hyperon prints none then
+                if not isinstance(e, ParseError):
+                    for r in done:
+                        click.echo(format_results(r))
+                raise
+            for r in done:
+                click.echo(format_results(r))
         except KeyboardInterrupt:
             what = "what came after the last completed `!` was" if commit_each else "the run was"
             raise click.ClickException(f"interrupted; {what} rolled back") from None

@@ -27,6 +27,13 @@ def test_without_commit_each_a_failure_undoes_the_whole_run(run, write):
     assert atoms(run) == ["(base)"]
 
 
+def test_a_script_that_does_not_parse_prints_no_results(run, write):
+    # hyperon's `metta` prints none when its parser fails (what `println!` printed stays)
+    script = write("s.metta", '!(println! "x")\n!(+ 1 1)\n!(foo))\n!(+ 2 2)\n')
+    r = run("run", str(script))
+    assert (r.exit_code, r.stdout, r.stderr) == (1, "x\n", f"Error: {script}:3:7: unexpected ')'\n")
+
+
 def test_commit_each_on_success_commits_everything(run, write):
     run("load", str(write("base.metta", "(base)\n")))
     r = run("run", "--commit-each", str(write("s.metta", "(a 1)\n!(+ 1 1)\n(a 2)\n")))
