@@ -49,6 +49,7 @@ from ..unify import unify
 from . import forms as _forms  # noqa: F401  (registers the special forms)
 from .core import (
     ATOM_T,
+    BARE_MINIMAL,
     EQ,
     ERRORS_MADE,
     EXPRESSION_T,
@@ -59,6 +60,7 @@ from .core import (
     SPECIAL_ARITY,
     SPECIAL_CHECKED,
     SPECIAL_TYPES,
+    STACK_OVERFLOW,
     UNDEFINED,
     Fail,
     Gen,
@@ -147,6 +149,8 @@ class Interpreter:
         self.tokens.update((op, Symbol(op)) for ops in MODULES.values() for op in ops)
         self.max_steps = max_steps
         self.max_depth = max_depth
+        self.stack_overflow = 0
+        self.bare_minimal = False
         self.timeout = timeout
         self.out = out
         self.base_dir = os.path.abspath(base_dir or os.getcwd())
@@ -186,6 +190,8 @@ class Interpreter:
         self.steps = 0
         self.arg_errors.clear()
         atom = self.tokens_in(atom)
+        if self.bare_minimal:
+            atom = Expression((BARE_MINIMAL, atom))
         results = self._drive(self._eval(atom, EMPTY_BINDINGS))
         return [b.resolve(a) for a, b in results if a != EMPTY]
 
@@ -214,7 +220,8 @@ class Interpreter:
     def _drive(self, gen: Gen) -> list[Pair]:
         stack: list[Gen] = [gen]
         send: Any = None
-        max_depth = self.max_depth
+        overflow = self.stack_overflow
+        max_depth = min(self.max_depth, overflow) if overflow else self.max_depth
         max_steps = self.max_steps
         deadline = self._deadline
         ev = self._eval
@@ -247,6 +254,11 @@ class Interpreter:
                 continue
             self.steps += 1
             if len(stack) >= max_depth:
+                if overflow and len(stack) >= overflow:
+                    # hyperon's `pragma! max-stack-depth`: the evaluation that would go deeper gives
+                    # an error atom and the rest goes on
+                    send = [(self._stack_overflow(req[0], req[2] if type(req) is typed_req else None), req[1])]  # type: ignore[misc]
+                    continue
                 raise LimitError(f"evaluation exceeded the stack depth limit of {max_depth}")
             if max_steps is not None and self.steps > max_steps:
                 raise LimitError(f"evaluation exceeded the step limit of {max_steps}")
@@ -323,6 +335,16 @@ class Interpreter:
             else:
                 stack.append(ev(a, req[1], False))
             send = None
+
+    def _stack_overflow(self, atom: Atom, want: Atom | None) -> Atom:
+        """hyperon 0.2.10's error for an evaluation past `pragma! max-stack-depth`, naming the
+        interpreter's call `(metta atom type space)` it did not make; of a call, its head is what
+        hyperon would interpret next (`(metta loop %Undefined% space)` for `(loop)`)."""
+        if type(atom) is Expression and atom.children and type(atom.children[0]) is Symbol:
+            atom = atom.children[0]
+            want = self.types.function_type(atom)
+        call = Expression((Symbol("metta"), atom, want if want is not None else UNDEFINED, self.self_atom))
+        return error(call, STACK_OVERFLOW)
 
     # ------------------------------------------------------------------ core
     def _cast(self, value: Atom, b: Bindings, want: Atom) -> Pair:

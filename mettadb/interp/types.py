@@ -123,7 +123,7 @@ class TypeChecker:
         if got is None:
             if len(self.inferred) > 50_000:
                 self.inferred.clear()
-            got = self.inferred[atom] = atom_types(atom, self)
+            got = self.inferred[atom] = atom_types(atom, self, self.inferred)
         return got
 
     def grounded_type(self, atom: Atom) -> Atom:
