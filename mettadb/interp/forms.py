@@ -117,7 +117,7 @@ def _let(it: Machine, atom: Expression, b: Bindings) -> Gen:
         if is_error(v) and v != value:  # like hyperon: an error the argument reduced to is the result
             out.append((v, bb))
             continue
-        b2 = unify(bb.resolve(pattern), v, bb)
+        b2 = unify(v, bb.resolve(pattern), bb)  # (hyperon's rule: `(unify $atom $pattern ...)`)
         if b2 is not None:
             rs = yield Tail((b2.resolve(body), b2))
             out.extend(rs[::-1] if len(rs) > 1 else rs)
@@ -160,7 +160,7 @@ def _case_like(it: Machine, atom: Expression, b: Bindings, evaluate: bool, branc
             if type(case) is not Expression or len(case.children) != 2:
                 continue
             pat, res = case.children
-            b2 = unify(bb.resolve(pat), v, bb)
+            b2 = unify(v, bb.resolve(pat), bb)  # (hyperon: `(unify $atom $pattern ...)`)
             if b2 is not None:
                 if not branch:
                     r = b2.resolve(res)
@@ -608,7 +608,7 @@ def _minimal(it: Machine, x: Atom, b: Bindings) -> Step:
         first = yield from _minimal(it, kids[1], b)
         out: list[Pair] = []
         for r, bb in first if first is not None else [(_NOT_REDUCIBLE, b)]:
-            b2 = unify(kids[2], r, bb)
+            b2 = unify(r, kids[2], bb)  # (the variable takes the value's name, as a substitution)
             if b2 is not None:
                 got = yield from _minimal(it, b2.resolve(kids[3]), b2)
                 out.extend(got if got is not None else [(_NOT_REDUCIBLE, b2)])
