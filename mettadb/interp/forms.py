@@ -247,8 +247,41 @@ class BindingsAtom(Grounded):
     type_name = "Bindings"
 
     def text(self) -> str:
-        """`{ $x <- a, $y <- b }`; `{  }` when empty."""
-        return "{ " + ", ".join(f"{v} <- {x}" for v, x in self.value) + " }"
+        """`{ $x <- a, $y = $z }`; `{  }` when empty: a pair `(v, $r)` puts v in $r's group of equal
+        variables, shown `$r = $v`, with the value of the group's variable after `<-` (hyperon's form)."""
+        groups: dict[Atom, tuple[list[Atom], list[Atom]]] = {}
+        for v, x in self.value:
+            if type(x) is Variable:
+                groups.setdefault(x, ([], []))[0].append(v)
+            else:
+                groups.setdefault(v, ([], []))[1].append(x)
+        parts = []
+        for r, (others, value) in groups.items():
+            parts.append(" = ".join(str(a) for a in (r, *others)) + "".join(f" <- {x}" for x in value))
+        return "{ " + ", ".join(parts) + " }"
+
+
+def _shown(bb: Bindings, variables: Any) -> BindingsAtom:
+    """What `collapse-bind` shows of the bindings of `variables`: a variable equal to another as
+    `(v, root)` (the group's root with its value first, once), any other bound one with its value."""
+    links = bb.links
+    pairs: list[tuple[Atom, Atom]] = []
+    done: set[Atom] = set()
+    for v in variables:
+        r = v
+        n = links.get(r)
+        while type(n) is Variable:
+            r = n
+            n = links.get(r)
+        if r != v:
+            if n is not None and r not in done:
+                pairs.append((r, bb.resolve(n)))
+                done.add(r)
+            pairs.append((v, r))
+        elif n is not None and v not in done:
+            pairs.append((v, bb.resolve(n)))
+            done.add(v)
+    return BindingsAtom(tuple(pairs))
 
 
 @special("collapse-bind", "(-> Atom Expression)", arity=1)
@@ -262,7 +295,7 @@ def _collapse_bind(it: Machine, atom: Expression, b: Bindings) -> Gen:
     errors: list[Pair] = []
     if type(arg) is Expression and arg.children and it.ill_typed_head(arg):
         # hyperon 0.2.10 checks the pair `(arg bindings)` as a call headed by the ill-typed `arg`
-        bound = BindingsAtom(tuple((v, b.resolve(v)) for v in variables if b.resolve(v) != v))
+        bound = _shown(b, variables)
         return [(_pair_call_error(it, Expression((b.resolve(arg), bound)), arg), b)]
     if type(arg) is Expression and arg.children and type(arg.children[0]) is Symbol \
             and arg.children[0].name in _INSTRUCTIONS:
@@ -271,13 +304,12 @@ def _collapse_bind(it: Machine, atom: Expression, b: Bindings) -> Gen:
         own = {k.children[2] for k in iter_atoms(arg) if type(k) is Expression and len(k.children) == 4
                and k.children[0] == Symbol("chain")}
         got = yield from _minimal(it, arg, b)
-        pairs = [Expression((bb.resolve(r), BindingsAtom(tuple((v, bb.resolve(v)) for v in variables
-                                                               if v not in own and bb.resolve(v) != v))))
+        pairs = [Expression((bb.resolve(r), _shown(bb, [v for v in variables if v not in own])))
                  for r, bb in (got if got is not None else [(_NOT_REDUCIBLE, b)])[::-1]]
         return (yield (Expression(tuple(pairs)), b))
     # like hyperon 0.2.10 at the top level: one pair per result, a nested evaluation's last first
     for r, bb in (yield (arg, b))[::-1]:
-        bound = BindingsAtom(tuple((v, bb.resolve(v)) for v in variables if bb.resolve(v) != v))
+        bound = _shown(bb, variables)
         if is_error(r):
             # hyperon 0.2.10: errors are left out when there are other results, else they are the
             # results themselves; the error of the arguments of the (typed) call written here is
@@ -645,9 +677,7 @@ def _minimal(it: Machine, x: Atom, b: Bindings) -> Step:
         return (yield (x, b))
     if name == "collapse-bind" and len(kids) == 2:  # its argument's values, collected as pairs
         got = ((yield from _minimal(it, kids[1], b)) or [])[::-1]  # (collected last first)
-        pairs = [Expression((bb.resolve(r), BindingsAtom(tuple((v, bb.resolve(v)) for v in bb.links
-                                                                  if bb.resolve(v) != v))))
-                 for r, bb in got]
+        pairs = [Expression((bb.resolve(r), _shown(bb, bb.links))) for r, bb in got]
         return [(Expression(pairs), b)]
     if name == "superpose-bind":  # (it takes its argument as written)
         return (yield (x, b))
