@@ -342,14 +342,23 @@ class Interpreter:
                         if type(a) is Expression and a.children and type(a.children[0]) is Expression \
                                 and self.ill_typed_head(a):
                             return [(error(a, Symbol("IncorrectNumberOfArguments")), b)]
-                if want is not None and head.name == "if":
-                    self.want = want  # (`if` passes it on to its branches, and clears it)
+                if want is not None:
+                    if head.name == "if":
+                        self.want = want  # (`if` passes it on to its branches, and clears it)
+                    else:  # hyperon: the form's return type against what the context expects (a
+                        # type with variables is left to the values: what the arguments bind is not known)
+                        ftype = SPECIAL_TYPES.get(head.name)
+                        ret = ftype.children[-1] if type(ftype) is Expression else None
+                        if ret is not None and ret is not want and ret != ATOM_T and ret != UNDEFINED \
+                                and (type(ret) is Symbol or (type(ret) is Expression and ret.ground)) \
+                                and match_types(ret, want, EMPTY_BINDINGS) is None:
+                            return [(error(atom, Expression((Symbol("BadType"), want, ret))), b)]
                 return (yield from special(self, atom, b))  # type: ignore[arg-type]
             builtin = BUILTINS.get(head.name)
             if builtin is not None and head.name not in self.tokens:
                 if want is not None:
                     ret = BUILTIN_RETURNS[head.name]
-                    if ret is not want and match_types(ret, want, EMPTY_BINDINGS) is None:
+                    if ret is not want and ret != ATOM_T and match_types(ret, want, EMPTY_BINDINGS) is None:
                         return [(error(atom, Expression((Symbol("BadType"), want, ret))), b)]
                 return (yield from self._call_builtin(atom, builtin, b, tail))
         declared = self.types.cache.get(head)
@@ -831,6 +840,10 @@ class Interpreter:
     def types_of(self, atom: Atom) -> list[Atom]:
         """The types of an atom (`%Undefined%` when it has none declared)."""
         return self.types.types_of(atom)
+
+    def written_fits(self, call: Expression, want: Atom) -> bool:
+        """A quick yes: the call as written has type `want` (False: it has to be checked)."""
+        return self.types.returns_fit(call, want)
 
     def function_type(self, head: Atom) -> Atom | None:
         """The first function type `(-> ...)` of a head (its variables fresh), or None."""

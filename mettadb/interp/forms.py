@@ -22,6 +22,7 @@ from ..unify import unify
 from .core import (
     ARROW,
     ATOM_T,
+    BOOL_T,
     ERRORS_MADE,
     EXPRESSION_T,
     FALSE,
@@ -75,7 +76,16 @@ def _if(it: Machine, atom: Expression, b: Bindings) -> Gen:
         it.want = None
     out: list[Pair] = []  # (gathered as hyperon finishes them: handed back reversed)
     checked = False
-    for c, bb in (yield (cond, b)):  # the condition's values in the order they come, as hyperon
+    if type(cond) is Expression and not it.written_fits(cond, BOOL_T):
+        # hyperon checks the condition as written against `Bool` before evaluating it: a call
+        # that cannot be a Bool is not evaluated (`(println! c)`: nothing printed)
+        checked = True
+        errs = it.check_special(atom, b)
+        if errs:
+            return errs
+    # (evaluated as hyperon evaluates an argument: `(metta cond Bool)`, so a value that is not an
+    # expression and is no Bool is a BadType error)
+    for c, bb in (yield Typed((cond, b, BOOL_T, False))):  # type: ignore[arg-type]  # values in order, as hyperon
         if c == TRUE:
             rs = yield (Tail((mark_function(bb.resolve(then), atom), bb)) if want is None
                         else Typed((mark_function(bb.resolve(then), atom), bb, want, True)))  # type: ignore[arg-type]
@@ -1230,7 +1240,7 @@ def _bind(it: Machine, atom: Expression, b: Bindings) -> Gen:
     return [(UNIT, b)]
 
 
-@special("pragma!", "(-> Symbol Symbol (->))")
+@special("pragma!")  # (hyperon 0.2.10 declares no type for it: `%Undefined%`)
 def _pragma(it: Machine, atom: Expression, b: Bindings) -> Gen:
     a = atom.children[1:]
     if len(a) < 2:  # hyperon 0.2.10's words (it ignores arguments past the value)

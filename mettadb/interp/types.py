@@ -50,12 +50,14 @@ class TypeChecker:
         self.cache: dict[Atom, list[Atom]] = {}
         self.inferred: dict[Atom, list[Atom]] = {}  # types of expressions, as get-type finds them
         self.typed_arities: dict[int, bool] = {}  # see expressions_typed
+        self.returns: dict[tuple[Atom, Atom], bool] = {}  # see returns_fit
 
     def clear(self) -> None:
         """Forget cached declarations and inferred types (the space changed)."""
         self.cache.clear()
         self.inferred.clear()
         self.typed_arities.clear()
+        self.returns.clear()
 
     def expressions_typed(self, arity: int) -> bool:
         """Whether the space declares a type for some expression of this many atoms, `(: (f 1) T)`
@@ -102,6 +104,24 @@ class TypeChecker:
             out.extend(nxt)
             level = nxt
         return out
+
+    def returns_fit(self, call: Expression, want: Atom) -> bool:
+        """A quick yes for a call as written where a `want` is expected: its head is a symbol whose
+        every declared type returns `want`, a type variable or any type (or it has none), and no
+        expression of its length has a declared type (False: it has to be checked)."""
+        head = call.children[0] if call.children else None
+        if type(head) is not Symbol:
+            return False
+        got = self.returns.get((head, want))
+        if got is None:
+            got = True
+            for t in self.declared_types(head):
+                ret = t.children[-1] if type(t) is Expression and t.children and t.children[0] == ARROW else t
+                if not (ret == want or type(ret) is Variable or (type(ret) is Symbol and ret.name in _ANY_TYPE)):
+                    got = False
+                    break
+            self.returns[(head, want)] = got
+        return got and not self.expressions_typed(len(call.children))
 
     def function_type(self, head: Atom) -> Atom | None:
         if type(head) is not Symbol:
