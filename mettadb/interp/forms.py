@@ -298,7 +298,9 @@ def _shown(bb: Bindings, variables: Any) -> BindingsAtom:
 def _collapse_bind(it: Machine, atom: Expression, b: Bindings) -> Gen:
     arg = atom.children[1]
     # the bindings shown: the scope's (what a `let` or `unify` bound around it, last bound first,
-    # as hyperon 0.2.10 prints them), then what the evaluation bound of the argument's variables
+    # as hyperon 0.2.10 prints them), and, for a minimal instruction, what it bound of the argument's
+    # variables (an evaluation through a rule or a form returns from its own frame, which keeps only
+    # the scope's: `(collapse-bind (let $y 5 ok))` shows `{  }`)
     scope = [v for v in reversed(list(b.links)) if type(b.resolve(v)) is not Variable]
     variables = scope + [x for x in dict.fromkeys(x for x in iter_atoms(arg) if type(x) is Variable) if x not in b.links]
     out: list[Pair] = []
@@ -319,7 +321,7 @@ def _collapse_bind(it: Machine, atom: Expression, b: Bindings) -> Gen:
         return (yield (Expression(tuple(pairs)), b))
     # like hyperon 0.2.10 at the top level: one pair per result, a nested evaluation's last first
     for r, bb in (yield (arg, b))[::-1]:
-        bound = _shown(bb, variables)
+        bound = _shown(bb, scope)
         if is_error(r):
             # hyperon 0.2.10: errors are left out when there are other results, else they are the
             # results themselves; the error of the arguments of the (typed) call written here is
