@@ -147,7 +147,7 @@ def unify(a: Atom, b: Atom, bindings: Bindings = EMPTY_BINDINGS) -> Bindings | N
                     made = None
             stack.extend(zip(reversed(xc), reversed(yc)))  # left to right, as hyperon binds
         elif x != y:
-            if tx is _Scope:
+            if tx is _Scope:  # type: ignore[comparison-overlap]
                 inner, made = made, x.outer  # type: ignore[attr-defined]
                 if inner:
                     made = inner if made is None else made | inner
