@@ -158,6 +158,8 @@ class Interpreter:
         #: rows of queries of this interpreter's space with no bindings, until it changes (`query`)
         self._queries: dict[Atom, list[Bindings]] = {}
         self.types = TypeChecker(self)
+        #: (head name, length) -> whether such a call as written is plainly a Bool (see written_bool)
+        self.bool_calls = self.types.returns
         self._generation = -1
         #: modules loaded in this run (shared with the interpreters of imported modules):
         #: file path -> its module space, and the (space, path) pairs already imported
@@ -841,9 +843,9 @@ class Interpreter:
         """The types of an atom (`%Undefined%` when it has none declared)."""
         return self.types.types_of(atom)
 
-    def written_fits(self, call: Expression, want: Atom) -> bool:
-        """A quick yes: the call as written has type `want` (False: it has to be checked)."""
-        return self.types.returns_fit(call, want)
+    def written_bool(self, call: Expression) -> bool:
+        """A quick yes: the call as written is a Bool (False: it has to be checked)."""
+        return self.types.returns_bool(call)
 
     def function_type(self, head: Atom) -> Atom | None:
         """The first function type `(-> ...)` of a head (its variables fresh), or None."""

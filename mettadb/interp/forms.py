@@ -76,7 +76,9 @@ def _if(it: Machine, atom: Expression, b: Bindings) -> Gen:
         it.want = None
     out: list[Pair] = []  # (gathered as hyperon finishes them: handed back reversed)
     checked = False
-    if type(cond) is Expression and not it.written_fits(cond, BOOL_T):
+    if type(cond) is Expression and not (
+            cond.children and type(cond.children[0]) is Symbol
+            and it.bool_calls.get((cond.children[0].name, len(cond.children)))) and not it.written_bool(cond):
         # hyperon checks the condition as written against `Bool` before evaluating it: a call
         # that cannot be a Bool is not evaluated (`(println! c)`: nothing printed)
         checked = True

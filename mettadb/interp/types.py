@@ -18,6 +18,7 @@ from ..spaces import SpaceAtom, StateAtom, rename_apart
 from ..unify import unify
 from .core import (
     ARROW,
+    BOOL_T,
     CHAR_T,
     COLON,
     EQ,
@@ -50,7 +51,7 @@ class TypeChecker:
         self.cache: dict[Atom, list[Atom]] = {}
         self.inferred: dict[Atom, list[Atom]] = {}  # types of expressions, as get-type finds them
         self.typed_arities: dict[int, bool] = {}  # see expressions_typed
-        self.returns: dict[tuple[Atom, Atom], bool] = {}  # see returns_fit
+        self.returns: dict[tuple[str, int], bool] = {}  # see returns_bool
 
     def clear(self) -> None:
         """Forget cached declarations and inferred types (the space changed)."""
@@ -105,23 +106,24 @@ class TypeChecker:
             level = nxt
         return out
 
-    def returns_fit(self, call: Expression, want: Atom) -> bool:
-        """A quick yes for a call as written where a `want` is expected: its head is a symbol whose
-        every declared type returns `want`, a type variable or any type (or it has none), and no
-        expression of its length has a declared type (False: it has to be checked)."""
+    def returns_bool(self, call: Expression) -> bool:
+        """A quick yes for a call as written where a Bool is expected: its head is a symbol whose every
+        declared type returns Bool, a type variable or any type (or it has none), and no expression
+        of its length has a declared type (False: it has to be checked). Cached per head and length."""
         head = call.children[0] if call.children else None
         if type(head) is not Symbol:
             return False
-        got = self.returns.get((head, want))
+        key = (head.name, len(call.children))
+        got = self.returns.get(key)
         if got is None:
-            got = True
-            for t in self.declared_types(head):
+            got = not self.expressions_typed(key[1])
+            for t in self.declared_types(head) if got else ():
                 ret = t.children[-1] if type(t) is Expression and t.children and t.children[0] == ARROW else t
-                if not (ret == want or type(ret) is Variable or (type(ret) is Symbol and ret.name in _ANY_TYPE)):
+                if not (ret == BOOL_T or type(ret) is Variable or (type(ret) is Symbol and ret.name in _ANY_TYPE)):
                     got = False
                     break
-            self.returns[(head, want)] = got
-        return got and not self.expressions_typed(len(call.children))
+            self.returns[key] = got
+        return got
 
     def function_type(self, head: Atom) -> Atom | None:
         if type(head) is not Symbol:
