@@ -132,6 +132,8 @@ class Expression(Atom):
         ground = True
         for k in kids:
             tk = type(k)
+            if tk is Symbol:  # (the most common child: first)
+                continue
             if tk is Variable:
                 ground = False
             elif tk is Expression:

@@ -8,13 +8,13 @@ decoding it.  Nothing here reads the store.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, Literal
 
 from .atoms import Atom, Expression, Symbol, Variable
 from .bindings import Bindings
 from .encoding import NEW_VAR, atom_tokens, literal_token, same_number_tokens, split_tokens, symbol_token, varref_token
-from .keys import const_prefix, unreverse_key
+from .keys import MAX_PLAIN, const_prefix, unreverse_key
 from .layout import is_reversible
 
 __all__ = [
@@ -103,7 +103,7 @@ class Compiled:
     """
 
     __slots__ = ("fwd_prefix", "fwd_tokens", "ground", "head", "key", "prefix_only", "rev_prefix", "rev_tokens",
-                 "steps", "token_vars", "tokens", "variables")
+                 "shape", "steps", "token_vars", "tokens", "variables")
 
     def __init__(self, tokvars: Iterable[tuple[bytes, Variable | None]]) -> None:
         toks: list[bytes] = []
@@ -133,7 +133,14 @@ class Compiled:
             nf = len(toks)
         elif pending:
             steps.append((CONST, b"".join(pending)))
+        only_new = True
+        for k, _ in steps:
+            if k != NEW:
+                only_new = False
+                break
         self.steps = steps
+        #: what a planner keeps of it (the planner's to fill in)
+        self.shape: Any = None
         self.variables = variables
         self.ground = not variables
         self.tokens = toks
@@ -142,9 +149,12 @@ class Compiled:
         #: the bytes before the first variable (a matching key starts with them)
         self.head = b"".join(toks[:nf])
         #: the constant prefix a forward scan uses (capped at the plain key size) and its token count
-        self.fwd_prefix, self.fwd_tokens = const_prefix(toks[:nf]) if nf else (b"", 0)
+        if len(self.head) <= MAX_PLAIN:  # (the tokens before the first variable: no variable to stop at)
+            self.fwd_prefix, self.fwd_tokens = self.head, nf
+        else:
+            self.fwd_prefix, self.fwd_tokens = const_prefix(toks[:nf])
         #: every stored ground key under the forward prefix matches: only distinct new variables follow
-        self.prefix_only = self.fwd_tokens == nf and all(k == NEW for k, _ in steps)
+        self.prefix_only = self.fwd_tokens == nf and only_new
         self.rev_prefix, self.rev_tokens = b"", 0
         if is_reversible(toks) and nf < len(toks):
             self.rev_prefix, self.rev_tokens = const_prefix(toks[:2] + toks[:1:-1])
@@ -200,16 +210,32 @@ class Template:
     """A pattern to be compiled once per binding of its variables, straight from tokens: the
     bound values' tokens take the variables' places (no resolved atom is built)."""
 
-    __slots__ = ("pattern", "tokvars")
+    __slots__ = ("memo", "pattern", "tokvars", "vars")
 
     def __init__(self, pattern: Atom) -> None:
         self.pattern = pattern
         self.tokvars: list[tuple[bytes, Variable | None]] = list(_tokens(pattern))
+        self.vars = tuple(dict.fromkeys(v for _, v in self.tokvars if v is not None))
+        #: the compiled pattern by the values of `vars` (a join's inner step binds them alike again and again)
+        self.memo: dict[tuple[Atom, ...], Compiled | None] = {}
 
     def bind(self, bindings: Bindings) -> Compiled | None:
         """The pattern under `bindings`, compiled; None when a variable is bound to an expression
         or a value without a token (resolve and compile the atom instead)."""
         walk = bindings.walk
+        values = tuple([walk(v) for v in self.vars])
+        memo = self.memo
+        try:
+            if values in memo:
+                return memo[values]
+        except TypeError:  # (a value that cannot be hashed)
+            return self._bind(walk)
+        if len(memo) >= 1024:
+            memo.clear()
+        c = memo[values] = self._bind(walk)
+        return c
+
+    def _bind(self, walk: Callable[[Atom], Atom]) -> Compiled | None:
         toks: list[bytes] = []
         tvars: list[Variable | None] = []
         seen: list[Variable] = []

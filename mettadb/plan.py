@@ -43,7 +43,7 @@ class SpaceCache:
     """What the query layer remembers about one store at one generation and slot: plans,
     statistics, the variable index's keys.  Replaced as soon as a read sees another version."""
 
-    __slots__ = ("generation", "numbers", "plans", "slot", "stats", "trie", "txn_id", "vx")
+    __slots__ = ("generation", "numbers", "plans", "rows", "slot", "stats", "trie", "txn_id", "vx")
 
     def __init__(self, generation: bytes | None, slot: int, txn_id: int = -1) -> None:
         self.generation = generation
@@ -59,6 +59,8 @@ class SpaceCache:
         self.vx: tuple[list[bytes] | None, frozenset[bytes] | None] | None = None
         #: a number's token -> whether some stored atom holds it (`query`'s matching of numbers by value)
         self.numbers: dict[bytes, bool] = {}
+        #: the query layer's rows of a compiled pattern (by its key and access path) in an ordered run
+        self.rows: dict[Any, Any] = {}
 
 
 _CACHES: weakref.WeakKeyDictionary[Store, SpaceCache] = weakref.WeakKeyDictionary()
@@ -349,8 +351,11 @@ def _lookup_rows(v: View, toks: list[bytes], bucket: bytes | None) -> float:
 
 def _shape(c: Compiled) -> tuple[Any, ...]:
     """What planning depends on: the head bucket and which tokens are which variables (constants abstracted)."""
-    toks = c.tokens
-    return (_head_bucket(toks) or toks[0], tuple(v.name if v is not None else "" for v in c.token_vars))
+    got = c.shape
+    if got is None:
+        toks = c.tokens
+        got = c.shape = (_head_bucket(toks) or toks[0], tuple(v.name if v is not None else "" for v in c.token_vars))
+    return got  # type: ignore[no-any-return]
 
 
 def _order(v: View, comps: list[Compiled], bound: set[Variable]) -> list[tuple[int, float, str, int, bool]]:

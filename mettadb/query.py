@@ -23,6 +23,7 @@ from __future__ import annotations
 import bisect
 import threading
 import time
+import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -38,7 +39,7 @@ from .pattern import COMMA, ByteProgram, Compiled, byte_program, compiled, conju
 from .pattern import clear_caches as clear_pattern_caches
 from .plan import Plan, Step, View, head_stats, plan_conjunction, plan_pattern
 from .store import Store
-from .trieorder import NODE_PREFIX, Numbers, TriePath, atom_tokens, reorder_for, trie_permutation
+from .trieorder import NODE_PREFIX, Numbers, TriePath, atom_tokens, ground_permutation, reorder_for, trie_permutation
 from .unify import unify
 
 __all__ = ["COMMA", "QueryStats", "clear_caches", "conjuncts", "count", "explain", "met_by_value", "ordered_atoms", "ordered_matches",
@@ -262,16 +263,35 @@ def _match_one(r: _Run, pattern: Atom, bindings: Bindings, kind: str | None = No
             yield from _slow_copies(r, resolved, key, raw, bindings, comp.fwd_prefix)
         return
     reverse = _use_reverse(comp, kind)
-    fwd = comp.fwd_prefix
-    head = comp.head
-    start = len(head)
     variables = comp.variables
     nvars = len(variables)
     adopt = Bindings.from_links
     base = bindings.links
+    no_vx = r.vxset is not None and not r.vxset
+    # An ordered run (the interpreter's) keeps a pattern's rows for this version of the space when all
+    # are plain ground atoms: a join's inner step meets the same bound pattern again and again.
+    memo: dict[Any, Any] | None = r.v.cache.rows if seqs is not None else None
+    if memo is not None:
+        ck = (comp.key, reverse)
+        got = memo.get(ck)
+        if got is not None:
+            for okey, values, n in got:
+                d = dict(base) if base else {}
+                for i in range(nvars):
+                    d[variables[i]] = values[i]
+                b = adopt(d)
+                for _ in range(n):
+                    qs.rows += 1
+                    seqs.append(okey)  # type: ignore[union-attr]
+                    yield b
+            return
+    kept: list[Any] | None = [] if memo is not None else None
+    fwd = comp.fwd_prefix
+    head = comp.head
+    start = len(head)
     cache_get = TEXT_CACHE.get
     rows = _reverse_rows(r, comp) if reverse else _forward_rows(r, fwd)
-    sources = (rows,) if r.vxset is not None and not r.vxset else (rows, _vx_candidates(r, comp, reverse))
+    sources = (rows,) if no_vx else (rows, _vx_candidates(r, comp, reverse))
     for source in sources:
         for key, raw in source:
             t = raw[0]
@@ -284,31 +304,35 @@ def _match_one(r: _Run, pattern: Atom, bindings: Bindings, kind: str | None = No
                 if caps is None:
                     continue
                 if caps is not False:
-                    d = dict(base) if base else {}
+                    values = []
                     for i in range(nvars):
                         c = caps[i]
                         t = c[0]
-                        d[variables[i]] = (cache_get(c) or text_atom(c)) if t > 0xC0 and len(c) == 1 + (t & 0x3F) \
-                            else decode(c)
+                        values.append((cache_get(c) or text_atom(c)) if t > 0xC0 and len(c) == 1 + (t & 0x3F)
+                                      else decode(c))
+                    d = dict(base) if base else {}
+                    for i in range(nvars):
+                        d[variables[i]] = values[i]
                     b = adopt(d)
-                    if raw[0] != 0x92:
-                        qs.rows += 1
-                        if seqs is not None:
-                            seqs.append((key, raw))
-                        yield b
-                        continue
-                    n = unpack_value(raw)[0]
+                    n = 1 if raw[0] != 0x92 else unpack_value(raw)[0]
                     okey = (key, raw)
+                    if kept is not None:
+                        kept.append((okey, values, n))
                     for _ in range(n):
                         qs.rows += 1
                         if seqs is not None:
                             seqs.append(okey)
                         yield b
                     continue
-            # atoms with variables, hashed keys or extension tags: decode and unify
+            # atoms with variables, hashed keys or extension tags: decode and unify (not kept)
+            kept = None
             if resolved is None:
                 resolved = bindings.resolve(pattern)
             yield from _slow_copies(r, resolved, key, raw, bindings, fwd)
+    if kept is not None and memo is not None and len(kept) <= 256:
+        if len(memo) >= 20_000:
+            memo.clear()
+        memo[ck] = kept
 
 
 def _slow_copies(r: _Run, resolved: Atom, key: bytes, raw: bytes, bindings: Bindings,
@@ -578,6 +602,33 @@ _ByValue = list[tuple[Variable, Atom, "frozenset[Atom] | None"]]
 _ZEROS = (Integer(0), Float(0.0))
 
 
+def _holds_number(atom: Atom, bindings: Bindings) -> bool:
+    """Whether a pattern under its bindings holds a number (no atom built: most hold none)."""
+    bound = len(bindings)
+    seen: set[int] = set()  # (values already looked into: a cyclic binding ends)
+    stack = [atom]
+    while stack:
+        a = stack.pop()
+        t = type(a)
+        if t is Expression:
+            for k in a.children:  # type: ignore[attr-defined]
+                tk = type(k)
+                if tk is Expression:
+                    stack.append(k)
+                elif tk is Integer or tk is Float:
+                    return True
+                elif tk is Variable and bound:
+                    stack.append(k)
+        elif t is Integer or t is Float:
+            return True
+        elif t is Variable and bound:
+            w = bindings.walk(a)
+            if type(w) is not Variable and id(w) not in seen:
+                seen.add(id(w))
+                stack.append(w)
+    return False
+
+
 def _by_value(r: _Run, pattern: Atom, bindings: Bindings) -> tuple[Atom, _ByValue] | None:
     """The pattern with each number hyperon would match by value (see above) made a fresh variable,
     with what each may meet; None when there is none (the common case: no number, or no stored atom
@@ -585,6 +636,8 @@ def _by_value(r: _Run, pattern: Atom, bindings: Bindings) -> tuple[Atom, _ByValu
 
     `0` and `0.0` hash alike in hyperon, so they are one key: while the space holds either, a query's
     `0` or `0.0` meets both (and not `-0.0`)."""
+    if not _holds_number(pattern, bindings):
+        return None
     resolved = bindings.resolve(pattern) if len(bindings) else pattern
     nums: list[Atom] = []
     for a in iter_atoms(resolved):
@@ -725,10 +778,29 @@ def ordered_atoms(space: Store) -> list[Atom]:
     return [decode(p.path, p.names or None) for _, p in ordered_matches(space, Variable("x"))]
 
 
+#: per store: (write transaction, (writer version, slot), its view) of the last ordered query in one
+_VIEWS: weakref.WeakKeyDictionary[Store, tuple[Any, tuple[int, int], View]] = weakref.WeakKeyDictionary()
+
+
+def _writing_view(space: Store, txn: Any) -> View:
+    """A view of the thread's open transaction; the same view again while a writer's transaction has
+    written nothing since (the interpreter queries a run's transaction thousands of times)."""
+    w = space.current_writer()
+    if w is None or w.txn is not txn:
+        return View(space, txn)
+    key = (w.version, space.slot)
+    got = _VIEWS.get(space)
+    if got is not None and got[0] is txn and got[1] == key:
+        return got[2]
+    v = View(space, txn)
+    _VIEWS[space] = (txn, key, v)
+    return v
+
+
 def _ordered(space: Store, pattern: Atom, bindings: Bindings, paths: list[TriePath] | None) -> list[Bindings]:
     txn = space.current_txn()
     if txn is not None:
-        return _ordered_run(_Run(View(space, txn), QueryStats(), True), pattern, bindings, paths)
+        return _ordered_run(_Run(_writing_view(space, txn), QueryStats(), True), pattern, bindings, paths)
     if space.closed:
         raise MettaDBError(f"{space.path} is closed")
     txn = begin_read(space.env)
@@ -799,6 +871,15 @@ def _trie_path(memo: dict[Any, Any], key: bytes, raw: bytes) -> TriePath:
     return p
 
 
+def _ground_order(entries: list[tuple[bytes, bytes]], numbers: Numbers) -> list[int] | None:
+    """`trieorder.ground_permutation` of stored atoms (key, record) when all are ground with plain keys."""
+    for key, raw in entries:
+        t = raw[0]
+        if not (t < 0x80 or 0xCB < t < 0xD0 or t == 0x92) or len(key) > MAX_PLAIN:
+            return None
+    return ground_permutation([e[0] for e in entries], [Record.seq_of(*e) for e in entries], numbers.of_prefix)
+
+
 def _in_trie_order(r: _Run, pattern: Atom, bindings: Bindings, rows: list[Bindings],
                    want: list[TriePath] | None) -> list[Bindings]:
     """`rows` in hyperon's order; `want` (a single pattern only) gets each row's trie path."""
@@ -819,6 +900,13 @@ def _in_trie_order(r: _Run, pattern: Atom, bindings: Bindings, rows: list[Bindin
     reads, numbers = got
     reads.txn, reads.atoms, reads.meta, reads.scur = v.txn, v.atoms, v.meta, None
 
+    plain = numbers.kept is None  # (no node outlived its first atom: plain keys are ordered from their bytes)
+    parts = conjuncts(pattern)
+    if parts is None and plain and want is None:
+        perm = _ground_order(entries, numbers)
+        if perm is not None:
+            return [rows[i] for i in perm]
+
     def query_tokens(q: Atom) -> list[Any]:
         got: list[Any] | None = memo.get(q)
         if got is None:
@@ -829,7 +917,6 @@ def _in_trie_order(r: _Run, pattern: Atom, bindings: Bindings, rows: list[Bindin
         p: TriePath | None = memo.get(entry[0])
         return p if p is not None else _trie_path(memo, *entry)
 
-    parts = conjuncts(pattern)
     if parts is None:
         tps = [path_of(e) for e in entries]
         perm = trie_permutation([p.toks for p in tps],
@@ -868,6 +955,12 @@ def _in_trie_order(r: _Run, pattern: Atom, bindings: Bindings, rows: list[Bindin
                     b = got
                 return query_tokens(b.resolve(parts[c]))
 
+            perm = _ground_order([k[0] for k in keys], numbers) if plain else None
+            if perm is not None:
+                keys = [keys[i] for i in perm]
+                for k in reversed(keys):
+                    stack.append((firsts[k], c + 1))
+                continue
             kps = [path_of(k[0]) for k in keys]
             perm = trie_permutation([p.toks for p in kps], instantiated,
                                     lambda i, d, kps=kps: numbers.of(kps[i], d))  # type: ignore[misc]

@@ -31,8 +31,8 @@ from .encoding import arity_token, is_variable_tag, split_tokens, symbol_token, 
 from .keys import MAX_PLAIN
 from .layout import Record
 
-__all__ = ["NODE_PREFIX", "UNIQUE_NAMES", "NodeNumbers", "Numbers", "TriePath", "atom_tokens", "head_tokens",
-           "is_var", "modes", "node_key", "reorder_for", "trie_permutation"]
+__all__ = ["NODE_PREFIX", "UNIQUE_NAMES", "NodeNumbers", "Numbers", "TriePath", "atom_tokens", "ground_permutation",
+           "head_tokens", "is_var", "modes", "node_key", "reorder_for", "trie_permutation"]
 
 #: the metadata keys of nodes that outlived the atom that created them start with this
 NODE_PREFIX = b"tn:"
@@ -187,6 +187,20 @@ class Numbers:
             got = self.memo[key] = self._compute(p, i)
         return got
 
+    def of_prefix(self, prefix: bytes) -> int:
+        """The number of the node a plain key prefix (no variable, no operation) leads to, in a space
+        that kept no numbers (`kept` is None): the smallest insertion number below it."""
+        key = (prefix, ())
+        got: int | None = self.memo.get(key)
+        if got is None:
+            got = -1
+            for k, raw in self.scan(prefix):
+                seq = Record.seq_of(k, raw)
+                if got < 0 or seq < got:
+                    got = seq
+            self.memo[key] = got
+        return got
+
     def _compute(self, p: TriePath, i: int) -> int:
         best = -1
         for seq in self.below(p, i):
@@ -268,6 +282,71 @@ def trie_permutation(toks: Sequence[Sequence[Any]], query: Callable[[], Sequence
         for tok in reversed(order):
             stack.append((parts[tok], depth + 1))
     return out
+
+
+class _NotPlain(Exception):
+    """A key with a variable, an extension tag or a space: `ground_permutation` cannot order it."""
+
+
+def _compare_plain(a: bytes, b: bytes, seq_a: int, seq_b: int, number: Callable[[bytes], int]) -> int:
+    """`ground_permutation`'s order of two distinct plain ground keys (negative: a first)."""
+    pos = 0
+    n = min(len(a), len(b))
+    while pos < n:
+        t = a[pos]
+        if t > 0xC0:
+            end = pos + 1 + (t & 0x3F)
+        elif t < 0x40:
+            end = pos + 1
+        else:
+            raise _NotPlain
+        tok = a[pos:end]
+        if tok == SPACE:
+            raise _NotPlain
+        if tok == b[pos:end]:
+            if tok in UNIQUE:  # an operation: each atom's own branch from here, by insertion
+                return seq_a - seq_b
+            pos = end
+            continue
+        u = b[pos]
+        if u > 0xC0:
+            end_b = pos + 1 + (u & 0x3F)
+        elif u < 0x40:
+            end_b = pos + 1
+        else:
+            raise _NotPlain
+        tok_b = b[pos:end_b]
+        if tok_b == SPACE:
+            raise _NotPlain
+        # siblings of one kind (no variables here): their nodes' creation numbers; a leaf or an
+        # operation is the atom's own node
+        na = seq_a if end == len(a) or tok in UNIQUE else number(a[:end])
+        nb = seq_b if end_b == len(b) or tok_b in UNIQUE else number(b[:end_b])
+        return na - nb
+    raise _NotPlain
+
+
+def ground_permutation(keys: Sequence[bytes], seqs: Sequence[int], number: Callable[[bytes], int]) -> list[int] | None:
+    """`trie_permutation` for plain ground keys (one token per tag byte: arities and symbols) of a
+    space that kept no node numbers, straight from the bytes: the indexes in hyperon's order; None
+    when some key holds a variable, an extension tag or a space (take the token path then).
+
+    `number(prefix)` is the creation number of the node a key prefix leads to; equal keys (copies)
+    keep their order."""
+    n = len(keys)
+
+    def cmp(i: int, j: int) -> int:
+        a, b = keys[i], keys[j]
+        if a == b:
+            return i - j
+        return _compare_plain(a, b, seqs[i], seqs[j], number) or i - j
+
+    try:
+        if n == 2:
+            return [0, 1] if cmp(0, 1) < 0 else [1, 0]
+        return sorted(range(n), key=functools.cmp_to_key(cmp))
+    except _NotPlain:
+        return None
 
 
 def atom_tokens(atom: Atom) -> list[Any]:

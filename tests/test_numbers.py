@@ -37,7 +37,10 @@ def texts(results):
 
 def test_a_durable_space_answers_as_hyperon_does_with_the_facts_in_its_script(run, write):
     """Facts loaded by `mettadb load`, queried by `mettadb run`: hyperon's answers for one script."""
-    theirs = texts(hyperon.MeTTa().run(FACTS + QUERIES))
+    # hyperon's index is a randomly seeded hash map: about one run in ten it finds another spelling's
+    # key anyway (README), so its answer is the one it gives in most of 8 runs
+    runs = [texts(hyperon.MeTTa().run(FACTS + QUERIES)) for _ in range(8)]
+    theirs = max(runs, key=runs.count)
     assert theirs[0] == ["found", "found"] and theirs[1] == []  # (2.0 is held nowhere; 3 is held by (v 3))
     assert run("load", str(write("facts.metta", FACTS))).exit_code == 0
     r = run("run", str(write("q.metta", QUERIES)))

@@ -339,3 +339,63 @@ def test_stats_after_a_removal_that_leaves_its_branch_alive(tmp_path):
     r = CliRunner().invoke(cli, ["--db", db, "stats"])
     assert r.exit_code == 0, r.output
     assert "atoms           1" in r.output
+
+
+#: ground atoms only, no removals: the queries take `trieorder.ground_permutation`, ordered from the keys'
+#: bytes (siblings deep inside, copies, numbers, strings)
+GROUND_POOL = ["(p a b)", "(p b a)", "(p a c)", "(p a (q c))", "(p (q c) a)", "(p (q d) a)", "(p 1 x)", "(p 2.5 x)",
+               '(p "s" b)', "(p a b c)", "(r a)", "(r (q (q a)))", "(r (q (q b)))"]
+GROUND_QUERIES = ["$x", "(p $x $y)", "(p a $y)", "(p $x a)", "(p $x x)", "(p (q $z) $y)", "(r (q (q $z)))",
+                  "($h $a $b)", "(r $x)", "(, (p $x $y) (p $y $z))", "(, (r $x) (p $y $x))"]
+#: ... and operations (`+`: each atom a branch of its own), which the trie model does not know: against
+#: the token path (`TriePath`, `trie_permutation`) instead
+OPERATIONS = ["(p + 1)", "(p + 2)", "(= (f) (+ 1 2))", "(= (f) (+ 1 3))", "(p a +)", "(p b +)"]
+
+
+@settings(max_examples=80)
+@given(adds=st.lists(st.sampled_from(GROUND_POOL), max_size=30), group=st.integers(min_value=1, max_value=5))
+def test_ground_atoms_come_back_in_the_trie_models_order(tmp_path_factory, adds, group):
+    model = TrieModel()
+    with mettadb.open(tmp_path_factory.mktemp("ground") / "s") as sp:
+        _apply(sp, [("add", t) for t in adds], group, lambda t: model.add(mettadb.atom(t)), None, None)
+        for q in GROUND_QUERIES[:-2]:
+            pattern = mettadb.atom(q)
+            got = [str(b.resolve(pattern)) for b in ordered_query(sp, pattern)]
+            want = [str(_instantiate(pattern, trie_text(t))) for t in model.query(pattern)]
+            assert got == want, q
+            with sp.transaction():  # again inside a write transaction (the rows it keeps are its own)
+                assert [str(b.resolve(pattern)) for b in ordered_query(sp, pattern)] == want, q
+
+
+@settings(max_examples=60)
+@given(adds=st.lists(st.sampled_from(GROUND_POOL + OPERATIONS), max_size=30))
+def test_the_order_from_key_bytes_is_the_order_from_trie_tokens(tmp_path_factory, adds):
+    import mettadb.query as q
+
+    with mettadb.open(tmp_path_factory.mktemp("bytes") / "s") as sp:
+        sp.add_all(adds)
+        patterns = [mettadb.atom(t) for t in GROUND_QUERIES + ["(p + $y)", "(= (f) $r)", "(p $x +)"]]
+        fast = [[str(b.resolve(p)) for b in ordered_query(sp, p)] for p in patterns]
+        keep = q._ground_order
+        q._ground_order = lambda entries, numbers: None  # the token path for every query
+        try:
+            q.clear_caches()
+            slow = [[str(b.resolve(p)) for b in ordered_query(sp, p)] for p in patterns]
+        finally:
+            q._ground_order = keep
+        assert fast == slow
+
+
+def test_a_write_in_the_transaction_is_seen_by_the_next_ordered_query(space):
+    """An ordered query keeps its rows for the version of the space it read: a write makes another."""
+    with space.transaction():
+        space.add_all(["(p a b)", "(p c b)"])
+        pattern = mettadb.atom("(, (p $x b) (p $x $y))")
+        assert [str(r.resolve(pattern)) for r in ordered_query(space, pattern)] == [
+            "(, (p a b) (p a b))", "(, (p c b) (p c b))"]
+        space.add("(p a d)")
+        assert [str(r.resolve(pattern)) for r in ordered_query(space, pattern)] == [
+            "(, (p a b) (p a b))", "(, (p a b) (p a d))", "(, (p c b) (p c b))"]
+        space.remove("(p c b)")
+        assert [str(r.resolve(pattern)) for r in ordered_query(space, pattern)] == [
+            "(, (p a b) (p a b))", "(, (p a b) (p a d))"]
