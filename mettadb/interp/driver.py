@@ -158,7 +158,7 @@ class Interpreter:
         #: rows of queries of this interpreter's space with no bindings, until it changes (`query`)
         self._queries: dict[Atom, list[Bindings]] = {}
         self.types = TypeChecker(self)
-        #: (head name, length) -> whether such a call as written is plainly a Bool (see written_bool)
+        #: (head name, length) -> how such a call as written is a Bool (see written_bool)
         self.bool_calls = self.types.returns
         self._generation = -1
         #: modules loaded in this run (shared with the interpreters of imported modules):
@@ -843,8 +843,9 @@ class Interpreter:
         """The types of an atom (`%Undefined%` when it has none declared)."""
         return self.types.types_of(atom)
 
-    def written_bool(self, call: Expression) -> bool:
-        """A quick yes: the call as written is a Bool (False: it has to be checked)."""
+    def written_bool(self, call: Expression) -> int:
+        """How a call as written is a Bool: 2 plainly (every declared type returns Bool), 1 maybe (its
+        values are checked), 0 to be checked as written first."""
         return self.types.returns_bool(call)
 
     def function_type(self, head: Atom) -> Atom | None:

@@ -76,18 +76,21 @@ def _if(it: Machine, atom: Expression, b: Bindings) -> Gen:
         it.want = None
     out: list[Pair] = []  # (gathered as hyperon finishes them: handed back reversed)
     checked = False
-    if type(cond) is Expression and not (
-            cond.children and type(cond.children[0]) is Symbol
-            and it.bool_calls.get((cond.children[0].name, len(cond.children)))) and not it.written_bool(cond):
-        # hyperon checks the condition as written against `Bool` before evaluating it: a call
-        # that cannot be a Bool is not evaluated (`(println! c)`: nothing printed)
-        checked = True
-        errs = it.check_special(atom, b)
-        if errs:
-            return errs
+    how = 1
+    if type(cond) is Expression:
+        kids = cond.children
+        got = it.bool_calls.get((kids[0].name, len(kids))) if kids and type(kids[0]) is Symbol else None
+        how = got if got is not None else it.written_bool(cond)
+        if not how:
+            # hyperon checks the condition as written against `Bool` before evaluating it: a call
+            # that cannot be a Bool is not evaluated (`(println! c)`: nothing printed)
+            checked = True
+            errs = it.check_special(atom, b)
+            if errs:
+                return errs
     # (evaluated as hyperon evaluates an argument: `(metta cond Bool)`, so a value that is not an
-    # expression and is no Bool is a BadType error)
-    for c, bb in (yield Typed((cond, b, BOOL_T, False))):  # type: ignore[arg-type]  # values in order, as hyperon
+    # expression and is no Bool is a BadType error; a call whose every type returns Bool needs no check)
+    for c, bb in (yield ((cond, b) if how == 2 else Typed((cond, b, BOOL_T, False)))):  # type: ignore[arg-type]
         if c == TRUE:
             rs = yield (Tail((mark_function(bb.resolve(then), atom), bb)) if want is None
                         else Typed((mark_function(bb.resolve(then), atom), bb, want, True)))  # type: ignore[arg-type]
