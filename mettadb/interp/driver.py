@@ -347,13 +347,19 @@ class Interpreter:
                 if want is not None:
                     if head.name == "if":
                         self.want = want  # (`if` passes it on to its branches, and clears it)
-                    else:  # hyperon: the form's return type against what the context expects (a
-                        # type with variables is left to the values: what the arguments bind is not known)
+                    elif head.name != "trace!":  # (declared here as `$a`, by hyperon as %Undefined%)
+                        # hyperon: the form's return type against what the context expects, its type
+                        # variables bound by the arguments as written (`(StateMonad $t)`)
                         ftype = SPECIAL_TYPES.get(head.name)
                         ret = ftype.children[-1] if type(ftype) is Expression else None
+                        if ret is not None and type(ret) is not Symbol and not (type(ret) is Expression and ret.ground):
+                            ftype = fresh(ftype)  # type: ignore[arg-type]  # (an unbound one is shown renamed apart, as hyperon shows it)
+                            ret = ftype.children[-1]  # type: ignore[attr-defined]
+                            if len(ftype.children) == len(kids) + 1:  # type: ignore[attr-defined]
+                                tb, errs = self._check_written(atom, kids[1:], ftype.children[1:-1], b)  # type: ignore[attr-defined]
+                                ret = tb.resolve(ret) if not errs else None
                         if ret is not None and ret is not want and ret != ATOM_T and ret != UNDEFINED \
-                                and (type(ret) is Symbol or (type(ret) is Expression and ret.ground)) \
-                                and match_types(ret, want, EMPTY_BINDINGS) is None:
+                                and type(ret) is not Variable and match_types(ret, want, EMPTY_BINDINGS) is None:
                             return [(error(atom, Expression((Symbol("BadType"), want, ret))), b)]
                 return (yield from special(self, atom, b))  # type: ignore[arg-type]
             builtin = BUILTINS.get(head.name)
