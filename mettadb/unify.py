@@ -91,10 +91,12 @@ def unify(a: Atom, b: Atom, bindings: Bindings = EMPTY_BINDINGS) -> Bindings | N
                 break
             y = n
         if x is y:
-            if type(x) is Float and x.value != x.value:
-                return None  # NaN: one atom, but no number equals it (hyperon)
-            if new is None and made is None and type(x) is Variable:
-                made = {x}  # (hyperon: a variable met by itself first makes a group of one)
+            tx = type(x)
+            if tx is Float:
+                if x.value != x.value:  # type: ignore[attr-defined]
+                    return None  # NaN: one atom, but no number equals it (hyperon)
+            elif tx is Variable and new is None and made is None:
+                made = {x}  # type: ignore[arg-type]  # (hyperon: a variable met by itself first makes a group of one)
             continue
         tx, ty = type(x), type(y)
         if tx is Variable:
