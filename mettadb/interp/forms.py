@@ -48,7 +48,7 @@ from .core import (
     special,
     wrong_arity,
 )
-from .grounded import BUILTINS, unique_values
+from .grounded import BUILTIN_RETURNS, BUILTINS, unique_values
 from .inference import match_types
 from .stdlib_docs import stdlib_docs
 
@@ -67,6 +67,11 @@ def _args(atom: Expression, n: int) -> tuple[Atom, ...] | None:
     return kids[1:] if len(kids) == n + 1 else None
 
 
+#: grounded operations whose declared type returns Bool (a space that declares another type for one
+#: of these, or a type for such a call, is not looked at for `if`'s quick test)
+_BOOL_OPS = frozenset(k for k, r in BUILTIN_RETURNS.items() if r is BOOL_T)
+
+
 @special("if", "(-> Bool Atom Atom $t)", arity=3)
 def _if(it: Machine, atom: Expression, b: Bindings) -> Gen:
     a = atom.children[1:]
@@ -79,8 +84,12 @@ def _if(it: Machine, atom: Expression, b: Bindings) -> Gen:
     how = 1
     if type(cond) is Expression:
         kids = cond.children
-        got = it.bool_calls.get((kids[0].name, len(kids))) if kids and type(kids[0]) is Symbol else None
-        how = got if got is not None else it.written_bool(cond)
+        h = kids[0] if kids else None
+        if type(h) is Symbol and h.name in _BOOL_OPS:
+            how = 2  # (`(< $n 2)`: the common condition, answered without a lookup)
+        else:
+            got = it.bool_calls.get((h.name, len(kids))) if type(h) is Symbol else None
+            how = got if got is not None else it.written_bool(cond)
         if not how:
             # hyperon checks the condition as written against `Bool` before evaluating it: a call
             # that cannot be a Bool is not evaluated (`(println! c)`: nothing printed)
