@@ -1,6 +1,6 @@
 """Evaluation benchmark: rule workloads and recursion, mettadb vs hyperon in the same run.
 
-    python benchmarks/bench_eval.py [--sizes 100 500 3000] [--fib 18]
+    python benchmarks/bench_eval.py [--sizes 100 500 3000] [--fib 18] [--baseline CHECKOUT]
 
 Genealogies come from `generate.genealogy`; the rules are written in the
 idiomatic MeTTa style.  Result multisets are compared between the engines.
@@ -8,12 +8,14 @@ hyperon 0.2.6 runs in its own virtualenv (0.2.7-0.2.10 fail past ~1,024
 atoms); 0.2.10 is also timed where the space stays under that limit.  Times
 are CPU seconds of the evaluating process (both engines are single-threaded),
 from after each engine's code is imported, best of `--repeat` runs (a fresh
-space / a fresh `MeTTa()` each time).
+space / a fresh `MeTTa()` each time).  `--baseline` times another checkout of mettadb (an
+older commit: `git worktree add /tmp/old COMMIT`) on the same programs in the same run.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 
@@ -46,13 +48,22 @@ FIB = "(= (fib $n) (if (< $n 2) $n (+ (fib (- $n 1)) (fib (- $n 2)))))\n"
 # (`MeTTa()`, `Space.run`'s interpreter), adding the facts, evaluating.
 METTADB = """
 import sys, time, tempfile, mettadb
-import mettadb.interp, mettadb.runner, mettadb.query, mettadb.encoding
+import mettadb.runner, mettadb.query, mettadb.encoding
+try:
+    import mettadb.interp
+except ImportError:  # (a baseline from before the interpreter was a package)
+    import mettadb.eval
 text = open(sys.argv[2]).read()
 best = None
 for _ in range(int(sys.argv[3])):
     # every pass starts cold: no compiled pattern or token cache from the pass before
-    mettadb.query.clear_caches()
-    mettadb.encoding.clear_caches()
+    if hasattr(mettadb.query, "clear_caches"):
+        mettadb.query.clear_caches()
+        mettadb.encoding.clear_caches()
+    else:  # (a baseline from before clear_caches)
+        mettadb.query._COMPILED.clear()
+        mettadb.encoding._SYMBOL_TOKENS.clear()
+        mettadb.encoding._text_cache.clear()
     with mettadb.open(tempfile.mkdtemp(dir=sys.argv[1])) as sp:
         t = time.process_time()
         res = sp.run(text)
@@ -82,10 +93,16 @@ def _write(text: str) -> str:
     return f.name
 
 
-def bench(label: str, program: str, hyperons: list[str], timeout: float, repeat: int) -> None:
+def bench(label: str, program: str, hyperons: list[str], timeout: float, repeat: int, baseline: str | None) -> None:
     path = _write(program)
     m = run_child(sys.executable, METTADB, tempfile.mkdtemp(), path, str(repeat), timeout=timeout)
     print(f"{label:<34} mettadb        {m['seconds']:8.2f} s  ({sum(map(len, m['results']))} results)")
+    if baseline is not None:
+        o = run_child(sys.executable, METTADB, tempfile.mkdtemp(), path, str(repeat), timeout=timeout,
+                      env={"PYTHONPATH": baseline})
+        same = "identical result multisets" if o["results"] == m["results"] else "RESULTS DIFFER"
+        print(f"{'':<34} baseline       {o['seconds']:8.2f} s  -> this checkout {ratio(o['seconds'], m['seconds'])} "
+              f"as fast; {same}")
     for v in hyperons:
         try:
             h = run_child(hyperon_python(v), HYPERON, path, str(repeat), timeout=timeout)
@@ -104,17 +121,21 @@ def main() -> None:
     ap.add_argument("--hyperon", default="0.2.6")
     ap.add_argument("--timeout", type=float, default=1500)
     ap.add_argument("--repeat", type=int, default=3, help="best of N runs per engine (this VM's speed wanders)")
+    ap.add_argument("--baseline", help="another mettadb checkout (its root) to time on the same programs")
     args = ap.parse_args()
+    baseline = os.path.abspath(args.baseline) if args.baseline else None
     for n in args.sizes:
         program = genealogy(n) + RULES + QUERIES
         atoms = program.count("\n(")
         peers = [args.hyperon] if n <= 1000 else []
         if atoms < 1000:
             peers.append("0.2.10")
-        bench(f"genealogy, {n} people ({atoms} atoms)", program, peers, args.timeout, args.repeat if n <= 1000 else 1)
+        bench(f"genealogy, {n} people ({atoms} atoms)", program, peers, args.timeout, args.repeat if n <= 1000 else 1,
+              baseline)
         if n > 1000:
             print(f"{'':<34} (hyperon 0.2.6 does not finish a ~3,000-person genealogy in 25 minutes here)")
-    bench(f"(fib {args.fib})", FIB + f"!(fib {args.fib})\n", [args.hyperon, "0.2.10"], args.timeout, args.repeat)
+    bench(f"(fib {args.fib})", FIB + f"!(fib {args.fib})\n", [args.hyperon, "0.2.10"], args.timeout, args.repeat,
+          baseline)
 
 
 if __name__ == "__main__":

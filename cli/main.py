@@ -642,23 +642,42 @@ def run(ctx: click.Context, script: str, commit_each: bool, fail_on_error: bool,
     from mettadb.interp import format_results, is_error
 
     text, source = _read_script(script)
+    cut = text.find("\0")
+    if cut >= 0:
+        line = text.count("\n", 0, cut) + 1
+        col = cut - text.rfind("\n", 0, cut)
+        click.echo(f"note: {source}:{line}:{col}: NUL byte: the rest of the script is not read "
+                   "(as hyperon does not read it)", err=True)
+
+    done: list[list[Any]] = []  # without --commit-each: the results of the `!`s so far
 
     def show(_atom: Any, res: list[Any]) -> None:
+        if not commit_each:
+            done.append(res)
+            return
         # with --commit-each a `!` is printed once committed: a later failure does not take it back
         click.echo(format_results(res))
         committed[0] = True
 
     with _new_space_guard(ctx) as committed, _space(ctx, create=True) as space, _errors():
         try:
-            results = space.run(text, source=source, commit_each=commit_each, duplicates=duplicates,
-                                max_steps=max_steps, timeout=timeout, allow_import=allow_import,
-                                on_result=show if commit_each else None, **_memory(max_memory))
+            try:
+                results = space.run(text, source=source, commit_each=commit_each, duplicates=duplicates,
+                                    max_steps=max_steps, timeout=timeout, allow_import=allow_import,
+                                    on_result=show, **_memory(max_memory))
+            except BaseException as e:
+                # like hyperon's `metta`, which prints every result at the end (after what `println!`
+                # printed), the results of the `!`s before a failure are printed too (the run rolls
+                # back); but none when the script does not parse, as hyperon prints none then
+                if not isinstance(e, ParseError):
+                    for r in done:
+                        click.echo(format_results(r))
+                raise
+            for r in done:
+                click.echo(format_results(r))
         except KeyboardInterrupt:
             what = "what came after the last completed `!` was" if commit_each else "the run was"
             raise click.ClickException(f"interrupted; {what} rolled back") from None
-    if not commit_each:
-        for r in results:
-            click.echo(format_results(r))
     if fail_on_error and results and any(is_error(a) for a in results[-1]):
         err = next(a for a in results[-1] if is_error(a))
         where = f"{source}: " if source else ""

@@ -34,6 +34,7 @@ __all__ = [
     "number_twins",
     "quote_string",
     "same_number",
+    "trusted_expression",
 ]
 
 
@@ -492,3 +493,13 @@ def number_twins(atom: Atom) -> list[Atom]:
             return [Integer(0), Float(-f)]
         return [Integer(int(f))] if math.isfinite(f) and f.is_integer() else []
     return []
+
+
+def trusted_expression(kids: tuple[Atom, ...], ground: bool) -> Expression:
+    """An expression of children the caller knows to be atoms, with the groundness it knows (compiled
+    rule bodies build their instances without `Expression`'s checks)."""
+    e = object.__new__(Expression)
+    _set_children(e, kids)
+    _set_ground(e, ground)
+    _set_hash(e, hash(tuple([k._hash for k in kids])) ^ 0x5E5E5E5E)
+    return e

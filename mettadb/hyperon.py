@@ -462,6 +462,8 @@ class DurableSpace(AbstractSpace):  # type: ignore[misc]
         #: insertion numbers taken when an atom that waits for `_learn_wrappers` was added (one per
         #: copy), so it is stored in the order hyperon added it, not when it is recognised
         self._seqs: dict[Atom, list[int]] = {}
+        #: (generation, {(head, size): whether some stored atom may match `(head $1 .. $n)`})
+        self._heads: tuple[int, dict[tuple[Atom, int], bool]] = (-1, {})
         _OPEN.add(self)
 
     def _learn_wrappers(self) -> None:
@@ -529,6 +531,30 @@ class DurableSpace(AbstractSpace):  # type: ignore[misc]
     def _to(self, atom: Atom, varmap: dict[str, Any] | None = None) -> Any:
         return to_hyperon(atom, varmap, self.registry)
 
+    def _may_match(self, query_atom: Any) -> bool:
+        """False when no stored atom can match the query: an expression whose head symbol and size no
+        stored atom has, found without converting the rest (hyperon's type checks ask for the types of
+        every subexpression of a call, `(: X $t)`, quadratically many for a deep argument)."""
+        if len(self.volatile) or query_atom.get_metatype() != AtomKind.EXPR:
+            return True
+        kids = query_atom.get_children()
+        if not kids or kids[0].get_metatype() != AtomKind.SYMBOL:
+            return True
+        head = self._from(kids[0])
+        if type(head) is not Symbol or head.name == ",":
+            return True
+        gen, known = self._heads
+        now = self.space.generation
+        if gen != now:
+            known = {}
+            self._heads = (now, known)
+        key = (head, len(kids))
+        got = known.get(key)
+        if got is None:
+            probe = Expression((head, *[Variable(f"v{i}") for i in range(1, len(kids))]))
+            got = known[key] = next(iter(ordered_query(self.space, probe)), None) is not None
+        return got
+
     # hyperon's AbstractSpace protocol ----------------------------------
     def query(self, query_atom: Any) -> Any:
         """Match `query_atom` (a conjunction too) and return hyperon's BindingsSet."""
@@ -550,6 +576,8 @@ class DurableSpace(AbstractSpace):  # type: ignore[misc]
         try:
             if self.registry.pending:
                 self._learn_wrappers()
+            if not self._may_match(query_atom):
+                return result
             varmap: dict[str, Any] = {}
             pattern = self._from(query_atom, varmap)
             names = list(dict.fromkeys(v for v in iter_atoms(pattern) if type(v) is Variable))

@@ -6,7 +6,8 @@ the space already held before the run began is not added again, so running a
 script twice leaves the space as running it once (within one run, copies
 are kept, as hyperon keeps them); `duplicates=True` always adds.
 An `(Error ...)` result is a value (printed), and, like hyperon's runner, no
-later `!` runs after one returned an error.  A host-level failure (exception,
+later `!` runs after one returned an error.  A NUL byte ends the script, as it
+ends it for hyperon (what follows is not read).  A host-level failure (exception,
 interrupt, limit) propagates, and the caller's transaction rolls back.
 """
 
@@ -41,6 +42,9 @@ def run_script(interp: Interpreter, text: str, source: str = "<string>",
     inside one `step()`: committed together when the `!` is done, undone together
     if it fails.
     """
+    cut = text.find("\0")
+    if cut >= 0:  # hyperon hands a script to its parser as a C string: what follows a NUL byte is not read
+        text = text[:cut]
     out = RunResult()
     count = None if duplicates else getattr(interp.space, "count_path", None)
     # copies this run added (plain atoms and `add-atom`), by path (equal up to variable renaming)

@@ -235,6 +235,18 @@ def test_a_nul_byte_after_a_long_partial_line_is_placed(run, write):
     assert (r.exit_code, r.output.strip().splitlines()[-1]) == (1, f"Error: {path}:2:4: NUL byte")
 
 
+def test_run_reads_a_script_up_to_its_first_nul_byte_as_hyperon_and_says_so(run, write):
+    """`run` follows hyperon (a NUL ends the script: nothing after it is read or added); `load` of
+    the same file is the one-line error above."""
+    path = write("z.metta", "(f 1)\n!(+ 1 1) \x00 (f 2)\n!(match &self (f $x) $x)\n")
+    r = run("run", str(path))
+    assert (r.exit_code, r.stdout) == (0, "[2]\n")
+    assert f"note: {path}:2:10: NUL byte: the rest of the script is not read" in r.stderr
+    assert run("dump").stdout == "(f 1)\n"
+    r = run("load", str(path))
+    assert (r.exit_code, r.stderr.strip().splitlines()[-1]) == (1, f"Error: {path}:2:10: NUL byte")
+
+
 def test_a_word_where_a_number_belongs_is_named_plainly(run, family):
     r = run("load", "--jobs", "abc", "x.metta")
     assert (r.exit_code, r.stderr) == (1, "Error: Invalid value for '--jobs': 'abc' is not a valid integer "

@@ -22,8 +22,16 @@ def test_without_commit_each_a_failure_undoes_the_whole_run(run, write):
     run("load", str(write("base.metta", "(base)\n")))
     script = write("s.metta", "(a 1)\n!(add-atom &self (b 1))\n(= (loop) (loop))\n!(loop)\n")
     r = run("run", "--max-steps", "2000", str(script))
-    assert r.exit_code == 1
+    assert (r.exit_code, r.stderr) == (1, f"Error: {script}:4: evaluation exceeded the step limit of 2000 (in !(loop))\n")
+    assert r.stdout == "[()]\n"  # the results before the failure are printed, as hyperon prints them
     assert atoms(run) == ["(base)"]
+
+
+def test_a_script_that_does_not_parse_prints_no_results(run, write):
+    # hyperon's `metta` prints none when its parser fails (what `println!` printed stays)
+    script = write("s.metta", '!(println! "x")\n!(+ 1 1)\n!(foo))\n!(+ 2 2)\n')
+    r = run("run", str(script))
+    assert (r.exit_code, r.stdout, r.stderr) == (1, "x\n", f"Error: {script}:3:7: unexpected ')'\n")
 
 
 def test_commit_each_on_success_commits_everything(run, write):

@@ -4,9 +4,11 @@
 hyperon 0.2.10's `metta X.metta` printed (regenerate one with
 `cd tests/conformance && metta X.metta > X.expected`).  Output is compared
 byte for byte, except the numbers hyperon appends to fresh variables
-(`$t#110`) and the addresses in space names (`GroundingSpace-0x55d0...`),
+(`$t#110`) and the addresses in the names of spaces, generators and file handles
+(`GroundingSpace-0x55d0...`, `RandomGenerator-0x...`, `FileHandle-0x...`),
 which name nothing the user wrote.  Other `.metta` files there
-(modules/) are modules the scripts import.
+(modules/) are modules the scripts import; modules/fileio.txt is a file
+`modules_fileio` reads.
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ KNOWN_DIFFERENT: dict[str, str] = {}
 def canon(text: str) -> str:
     """Output with what names nothing the user wrote made uniform: fresh variables' numbers, space addresses."""
     text = re.sub(r"(\$[^\s()\],]*)#\d+", r"\1#N", text)
-    return re.sub(r"GroundingSpace-0x[0-9a-f]+", "GroundingSpace-0xN", text)
+    return re.sub(r"(GroundingSpace|RandomGenerator|FileHandle)-0x[0-9a-f]+", r"\1-0xN", text)
 
 
 def mettadb_run(script: Path, db: Path) -> str:

@@ -107,6 +107,36 @@ def test_recursion_100000_deep_finishes(space):
     assert space.eval("(count 100000)", max_memory=0) == [mettadb.Integer(100000)]
 
 
+def test_pragma_max_stack_depth_makes_an_error_atom_and_the_run_goes_on(space):
+    # hyperon 0.2.10's `StackOverflow` error atom, not a failure of the run: the error is a result
+    # (dropped beside other results), and the `!`s after the pragma still run
+    text = ("(= (loop) (loop))\n(= (count $n) (if (== $n 0) 0 (+ 1 (count (- $n 1)))))\n"
+            "!(pragma! max-stack-depth 100)\n!(count 5)\n!(superpose ((loop) 1))\n!(loop)\n")
+    got = [[str(a) for a in r] for r in space.run(text)]
+    overflow = "(Error (metta loop %Undefined% ModuleSpace(GroundingSpace-top)) StackOverflow)"
+    assert got == [["()"], ["5"], ["1"], [overflow]]
+    with pytest.raises(mettadb.LimitError, match="stack depth limit of 2000"):  # the host's limit still stops
+        space.eval("(count 100000)", max_depth=2000)
+
+
+MINIMAL_COUNTDOWN = ("(= (cd $n) (function (chain (eval (== $n 0)) $c (unify $c True (return done) "
+                     "(chain (eval (- $n 1)) $m (chain (eval (cd $m)) $r (return $r)))))))")
+
+
+def test_recursion_in_minimal_metta_nests_no_python_frames(space):
+    # `function`/`chain`/`eval` calling itself: past ~150 levels this was a Python RecursionError
+    space.add(MINIMAL_COUNTDOWN)
+    assert space.eval("(cd 5000)") == [mettadb.Symbol("done")]
+    with pytest.raises(mettadb.LimitError, match="step limit of 1000"):
+        space.eval("(cd 5000)", max_steps=1000)  # (the driver still counts its steps)
+
+
+@pytest.mark.slow
+def test_recursion_in_minimal_metta_100000_deep_finishes(space):
+    space.add(MINIMAL_COUNTDOWN)
+    assert space.eval("(cd 100000)", max_memory=0) == [mettadb.Symbol("done")]
+
+
 def test_time_limit(space):
     space.add("(= (loop $n) (loop (+ $n 1)))")
     with pytest.raises(mettadb.LimitError, match="time limit"):

@@ -18,6 +18,7 @@ from ..parser import parse_atom
 __all__ = [
     "ARROW",
     "ATOM_T",
+    "BARE_MINIMAL",
     "BOOL_T",
     "CHAR_T",
     "COLON",
@@ -37,6 +38,7 @@ __all__ = [
     "SPECIAL_ARITY",
     "SPECIAL_CHECKED",
     "SPECIAL_TYPES",
+    "STACK_OVERFLOW",
     "STRING_T",
     "TRUE",
     "UNDEFINED",
@@ -111,6 +113,10 @@ NO_RETURN = "result"
 FUNCTION = Symbol("function")
 #: the head of a rule body that is a `function` whose value is evaluated (not a name one can write)
 RULE_FUNCTION = Symbol("function of a rule")
+#: the head of a `!` expression run as hyperon 0.2.10 runs one under `pragma! interpreter
+#: bare-minimal`: by its minimal interpreter, not wrapped in `metta` (not a name one can write)
+BARE_MINIMAL = Symbol("run by the minimal interpreter")
+STACK_OVERFLOW = Symbol("StackOverflow")
 
 
 def mark_function(body: Atom, call: Atom) -> Atom:
@@ -183,6 +189,10 @@ class Machine(Protocol):
     allow_import: list[str]
     max_steps: int | None
     max_depth: int
+    #: hyperon's `pragma! max-stack-depth` (0: none): an evaluation that would go deeper gives a
+    #: `StackOverflow` error atom; `pragma! interpreter bare-minimal`: `!`s run as minimal MeTTa
+    stack_overflow: int
+    bare_minimal: bool
     out: TextIO | None
     readonly: bool
     type_check: bool

@@ -49,6 +49,7 @@ from ..unify import unify
 from . import forms as _forms  # noqa: F401  (registers the special forms)
 from .core import (
     ATOM_T,
+    BARE_MINIMAL,
     EQ,
     ERRORS_MADE,
     EXPRESSION_T,
@@ -59,6 +60,7 @@ from .core import (
     SPECIAL_ARITY,
     SPECIAL_CHECKED,
     SPECIAL_TYPES,
+    STACK_OVERFLOW,
     UNDEFINED,
     Fail,
     Gen,
@@ -74,7 +76,8 @@ from .core import (
 )
 from .grounded import BUILTIN_RETURNS, BUILTIN_TYPES, BUILTINS, FINAL_RESULTS, NOEVAL_EXPRESSION_ARGS, QUICK_BUILTINS
 from .inference import check_call, fresh, match_types
-from .rules import FALLBACK, body_template, instantiate
+from .modules import MODULES
+from .rules import FALLBACK, body_builder, body_template, instantiate
 from .types import TypeChecker
 
 __all__ = ["DEFAULT_MAX_MEMORY", "Interpreter", "resident_bytes"]
@@ -141,8 +144,12 @@ class Interpreter:
         self.self_atom: SpaceAtom = ModuleSpaceAtom(space)
         #: names a script's atoms are read with (hyperon 0.2.10's tokens: `PI` and `EXP` are numbers)
         self.tokens: dict[str, Atom] = {"&self": self.self_atom, "PI": _PI, "EXP": _EXP}
+        # the optional modules' operations are hidden (tokens naming themselves) until imported
+        self.tokens.update((op, Symbol(op)) for ops in MODULES.values() for op in ops)
         self.max_steps = max_steps
         self.max_depth = max_depth
+        self.stack_overflow = 0
+        self.bare_minimal = False
         self.timeout = timeout
         self.out = out
         self.base_dir = os.path.abspath(base_dir or os.getcwd())
@@ -176,6 +183,8 @@ class Interpreter:
         self.steps = 0
         self.arg_errors.clear()
         atom = self.tokens_in(atom)
+        if self.bare_minimal:
+            atom = Expression((BARE_MINIMAL, atom))
         results = self._drive(self._eval(atom, EMPTY_BINDINGS))
         return [b.resolve(a) for a, b in results if a != EMPTY]
 
@@ -204,7 +213,8 @@ class Interpreter:
     def _drive(self, gen: Gen) -> list[Pair]:
         stack: list[Gen] = [gen]
         send: Any = None
-        max_depth = self.max_depth
+        overflow = self.stack_overflow
+        max_depth = min(self.max_depth, overflow) if overflow else self.max_depth
         max_steps = self.max_steps
         deadline = self._deadline
         ev = self._eval
@@ -237,6 +247,11 @@ class Interpreter:
                 continue
             self.steps += 1
             if len(stack) >= max_depth:
+                if overflow and len(stack) >= overflow:
+                    # hyperon's `pragma! max-stack-depth`: the evaluation that would go deeper gives
+                    # an error atom and the rest goes on
+                    send = [(self._stack_overflow(req[0], req[2] if type(req) is typed_req else None), req[1])]  # type: ignore[misc]
+                    continue
                 raise LimitError(f"evaluation exceeded the stack depth limit of {max_depth}")
             if max_steps is not None and self.steps > max_steps:
                 raise LimitError(f"evaluation exceeded the step limit of {max_steps}")
@@ -294,12 +309,17 @@ class Interpreter:
                             except Fail as f:
                                 send = [(error(a, f.message), req[1])]
                                 continue
-                            for r in out:
-                                if type(r) is Expression:
-                                    break  # evaluated further: the generators do it
+                            if len(out) == 1:  # (the common case, without a list comprehension)
+                                if type(out[0]) is not Expression:
+                                    send = [(out[0], req[1])]
+                                    continue
                             else:
-                                send = [(r, req[1]) for r in out]
-                                continue
+                                for r in out:
+                                    if type(r) is Expression:
+                                        break  # evaluated further: the generators do it
+                                else:
+                                    send = [(r, req[1]) for r in out]
+                                    continue
             rt = type(req)
             if rt is tail_req:
                 stack.append(ev(a, req[1]))
@@ -308,6 +328,16 @@ class Interpreter:
             else:
                 stack.append(ev(a, req[1], False))
             send = None
+
+    def _stack_overflow(self, atom: Atom, want: Atom | None) -> Atom:
+        """hyperon 0.2.10's error for an evaluation past `pragma! max-stack-depth`, naming the
+        interpreter's call `(metta atom type space)` it did not make; of a call, its head is what
+        hyperon would interpret next (`(metta loop %Undefined% space)` for `(loop)`)."""
+        if type(atom) is Expression and atom.children and type(atom.children[0]) is Symbol:
+            atom = atom.children[0]
+            want = self.types.function_type(atom)
+        call = Expression((Symbol("metta"), atom, want if want is not None else UNDEFINED, self.self_atom))
+        return error(call, STACK_OVERFLOW)
 
     # ------------------------------------------------------------------ core
     def _cast(self, value: Atom, b: Bindings, want: Atom) -> Pair:
@@ -414,7 +444,11 @@ class Interpreter:
     def _tuple_call(self, atom: Atom, want: Atom | None, args: Any, bb: Bindings) -> Gen:
         if isinstance(args, Atom):
             return _given([(args, bb)])
-        call = Expression(args) if any(x is not y for x, y in zip(args, atom.children)) else atom  # type: ignore[attr-defined]
+        call = atom
+        for x, y in zip(args, atom.children):  # type: ignore[attr-defined]
+            if x is not y:  # (a loop, not any() over a generator: this runs for every call)
+                call = Expression(args)
+                break
         return self._apply_rules(call, bb, True, want)
 
     def _eval_args(self, whole: Atom, args: tuple[Atom, ...], types: tuple[Atom, ...] | None, b: Bindings,
@@ -774,8 +808,8 @@ class Interpreter:
         args = expr.children  # type: ignore[attr-defined]
         for rule, template, simple, tpath in cached:
             body = rule.children[2]  # type: ignore[attr-defined]
-            if simple is not None:  # head `(f $a $b ...)`, distinct variables: nothing to unify
-                out.append(instantiate(body, template, dict(zip(simple, args[1:]))))
+            if simple is not None:  # head `(f $a $b ...)`, distinct variables: its builder, nothing to unify
+                out.append(template(args))
                 paths.append(tpath)
                 continue
             bb = unify(expr, rule.children[1], EMPTY_BINDINGS)  # type: ignore[attr-defined]
@@ -832,6 +866,8 @@ class Interpreter:
             hargs = rule.children[1].children[1:]  # type: ignore[attr-defined]
             simple = hargs if template is not FALLBACK and all(type(a) is Variable for a in hargs) \
                 and len(set(hargs)) == len(hargs) else None
+            if simple is not None:  # (the template of such a rule is its builder)
+                template = body_builder(rule.children[2], simple)  # type: ignore[attr-defined]
             rules.append((rule, template, simple, tpath))
             if len(rules) > 256:
                 return None

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable, Generator
+from types import GeneratorType
 from typing import Any
 
 from ..atoms import Atom, Expression, Grounded, Integer, String, Symbol, Variable, alpha_equal, equal_as_values, fresh_variable, iter_atoms
@@ -22,11 +23,13 @@ from ..unify import unify
 from .core import (
     ARROW,
     ATOM_T,
+    BARE_MINIMAL,
     BOOL_T,
     ERRORS_MADE,
     EXPRESSION_T,
     FALSE,
     FUNCTION,
+    GROUNDED_NAMES,
     NO_RETURN,
     RULE_FUNCTION,
     SPECIAL,
@@ -50,6 +53,7 @@ from .core import (
 )
 from .grounded import BUILTIN_RETURNS, BUILTINS, unique_values
 from .inference import match_types
+from .modules import MODULE_OPS, MODULES, RULE_DEFINED, module_tokens
 from .stdlib_docs import stdlib_docs
 
 __all__: list[str] = []
@@ -329,7 +333,7 @@ def _collapse_bind(it: Machine, atom: Expression, b: Bindings) -> Gen:
         # (a chain's variable is its own: not shown)
         own = {k.children[2] for k in iter_atoms(arg) if type(k) is Expression and len(k.children) == 4
                and k.children[0] == Symbol("chain")}
-        got = yield from _minimal(it, arg, b)
+        got = yield from _run(_minimal(it, arg, b))
         pairs = [Expression((bb.resolve(r), _shown(bb, [v for v in variables if v not in own])))
                  for r, bb in (got if got is not None else [(_NOT_REDUCIBLE, b)])[::-1]]
         return (yield (Expression(tuple(pairs)), b))
@@ -453,8 +457,50 @@ def _evaluate_first(n: int, reverse: bool = False) -> Special:
 special("id", "(-> $t $t)")(_evaluate_first(1, reverse=True))
 
 
-#: a step of hyperon's minimal interpreter: its results, or None for `NotReducible`
-Step = Generator[Pair, list[Pair], list[Pair] | None]
+#: a step of hyperon's minimal interpreter: its results, or None for `NotReducible`.  It yields a
+#: request for the driver (a pair) or, for a nested step, that step's generator (run by `_run`)
+Step = Generator[Any, "list[Pair] | None", "list[Pair] | None"]
+
+
+def _run(step: Step) -> Generator[Pair, list[Pair], list[Pair] | None]:
+    """Run a minimal-MeTTa step and the steps nested in it on an explicit stack, so that a recursion
+    written in minimal MeTTa (`function`/`chain`/`eval` calling itself) nests no Python frames;
+    requests for evaluations go on to the driver."""
+    stack = [step]
+    # per step: the bindings of `NotReducible` when a tail call it made gives None (None: None)
+    otherwise: list[Bindings | None] = [None]
+    send: Any = None
+    while True:
+        try:
+            req = stack[-1].send(send)
+        except StopIteration as stop:
+            stack.pop()
+            send = stop.value
+            nb = otherwise.pop()
+            if send is None and nb is not None:
+                send = [(_NOT_REDUCIBLE, nb)]
+            if not stack:
+                return send  # type: ignore[no-any-return]
+            continue
+        tr = type(req)
+        if tr is GeneratorType:
+            stack.append(req)
+            otherwise.append(None)
+            send = None
+        elif tr is _Then:  # a tail call: the nested step takes the caller's place (its frame is freed)
+            stack[-1] = req[0]
+            if req[1] is not None:
+                otherwise[-1] = req[1]
+            send = None
+        else:
+            send = yield req
+
+
+class _Then(tuple[Step, Bindings | None]):
+    """A step's last request, `_Then((step, bindings))`: its result is the nested step's result (with
+    `bindings`, a None result is `NotReducible` with them); the trampoline frees the caller."""
+
+    __slots__ = ()
 #: forms that are grounded operations in hyperon 0.2.10: `eval` runs one with its arguments as
 #: written, and what it returns is not evaluated
 _GROUNDED_FORMS = frozenset({
@@ -472,23 +518,36 @@ _CONTINUED = frozenset({"eval", "evalc", "chain", "unify", "function", "metta", 
 _INSTRUCTIONS = frozenset({"eval", "evalc", "chain", "unify", "function"})
 
 
-def _eval_step(it: Machine, x: Atom, b: Bindings) -> Step:
+def _grounded_in_hyperon(it: Machine, name: str) -> bool:
+    """Whether hyperon 0.2.10 runs a call of `name` as a grounded operation or a minimal instruction
+    (not by a rule of its standard library, which another space than `&self` does not hold)."""
+    return name in GROUNDED_NAMES or name in _INSTRUCTIONS or name in _MINIMAL or name in (
+        "cons-atom", "decons-atom") or (name in MODULE_OPS and name not in RULE_DEFINED and name not in it.tokens)
+
+
+def _eval_step(it: Machine, x: Atom, b: Bindings, rules: Machine | None = None) -> Step:
     """hyperon 0.2.10's `eval` instruction: one step of `x`.  A grounded call runs once on its
     arguments as written; a minimal instruction runs; anything else is looked up as `(= x $r)`.
     What a step gives is not evaluated further, unless it is a `(function ...)`.  None when nothing
-    applies (hyperon's `NotReducible`: the `(eval x)` stays as written)."""
+    applies (hyperon's `NotReducible`: the `(eval x)` stays as written).  With `rules` (`evalc` in
+    another space: an interpreter of that space), calls are looked up there, and the functions
+    hyperon's standard library defines by rules are not found."""
     kids = x.children if type(x) is Expression else ()
     head = kids[0] if kids else None
     rs: list[Pair] | None
-    if type(head) is Symbol and head.name not in it.tokens:
+    if rules is not None and type(head) is Symbol and not _grounded_in_hyperon(it, head.name):
+        rs = rules.rule_results(x, b)
+    elif rules is not None and type(x) is not Expression:
+        rs = rules.rule_results(x, b)
+    elif type(head) is Symbol and head.name not in it.tokens:
         assert isinstance(x, Expression)
         name = head.name
         if name == "eval" or name in _MINIMAL:
-            return (yield from _minimal(it, x, b))
+            return (yield _Then((_minimal(it, x, b), None)))
         if name in _ONE_STEP_TEXT:
             return _one_step(x, _one_step_entry(name), b)
         if name == "map-atom" and len(kids) == 4:
-            return (yield from _map_step(it, x, b))
+            return (yield _Then((_map_step(it, x, b), None)))
         form = SPECIAL.get(name)
         if form is not None:
             rs = _rule_step(x, b)
@@ -502,27 +561,33 @@ def _eval_step(it: Machine, x: Atom, b: Bindings) -> Step:
             else:
                 rs = yield from _intercepted(it, form, x, b, name in _GROUNDED_FORMS)
             return [p for p in rs if p[0] != _EMPTY]
-        if name in BUILTINS:
+        if name in BUILTINS and name not in it.tokens:  # (a module's operation: once imported)
             rs = it.grounded_once(x, b)
         else:
             rs = it.rule_results(x, b)
     elif type(x) is Expression and (not kids or type(head) is Variable):
         return None  # (hyperon 0.2.10 does not look up a call whose head is a variable)
     else:
-        rs = it.rule_results(x, b)
+        rs = (rules or it).rule_results(x, b)
     if rs is None or (len(rs) == 1 and rs[0][0] == _NOT_REDUCIBLE):
         return None
+    # a rule's `function` runs: a body that returns nothing makes the call a `NoReturn` error; a
+    # ground call's body cannot see or bind the caller's variables: it runs in a scope of its own
+    # (so bindings do not pile up along a recursion), its values come back with the caller's bindings
+    scoped = type(x) is Expression and x.ground
+    if len(rs) == 1:
+        r, bb = rs[0]
+        if type(r) is Expression and len(r.children) == 2 and r.children[0] == FUNCTION:
+            return (yield _Then((_function_steps(it, r.children[1], EMPTY_BINDINGS if scoped else bb, x,
+                                                 bb if scoped else None), None)))
     out: list[Pair] = []
     for r, bb in rs:
         if type(r) is Expression and len(r.children) == 2 and r.children[0] == FUNCTION:
-            # a rule's `function` runs: a body that returns nothing makes the call a `NoReturn` error
-            got = yield from _minimal(it, r, bb)
-            out.extend((error(x, Symbol("NoReturn")), gb) if type(g) is Variable and g.name.startswith(NO_RETURN + "#")
-                       else (g, gb) for g, gb in (got if got is not None else [(_NOT_REDUCIBLE, bb)]))
+            out.extend((yield _function_steps(it, r.children[1], EMPTY_BINDINGS if scoped else bb, x,
+                                              bb if scoped else None)) or ())
         elif r != _EMPTY:
             out.append((r, bb))
     return out
-
 
 _EMPTY = Symbol("Empty")
 _NO_RULE: list[Pair] = []
@@ -566,6 +631,13 @@ _ONE_STEP_TEXT = {
     "help!": '(case (help-internal! $1) ((Empty (println! (format-args "No documentation found for {}" ($1)))) '
              '($other $other)))',
     "add-reduct": "(add-atom $1 $2)",
+    "get-value": "(match $1 ($2 $value) $value)",
+    "dict-space": "(let* (($dictspace (new-space)) ($res (add-reducts $dictspace $1))) $dictspace)",
+    "is-function": "(let $mtype (get-metatype $1) (unify $mtype Expression (let $size (size-atom $1) "
+                   "(unify $size 0 False (let ($h $t) (decons-atom $1) (unify $h -> True False)))) False))",
+    "noreduce-eq": "(== (quote $1) (quote $2))",
+    "for-each-in-atom": "(if (noreduce-eq $1 ()) () (let $head (car-atom $1) (let $tail (cdr-atom $1) "
+                        "(let $_ ($2 $head) (for-each-in-atom $tail $2)))))",
 }
 
 
@@ -632,7 +704,7 @@ def _map_step(it: Machine, x: Expression, b: Bindings) -> Step:
     for item in lst.children if type(lst) is Expression else ():
         per = []
         for done, bb in combos:
-            got = yield from _minimal(it, _substitute(var, item, body), bb)
+            got = yield _minimal(it, _substitute(var, item, body), bb)
             # (what an instance binds stays inside it, as a chain's variable does in hyperon)
             per.append([(done + [rb.resolve(r)], bb) for r, rb in (got if got is not None else [(_NOT_REDUCIBLE, bb)])])
         combos = [alts[j] for j in range(max(map(len, per), default=0)) for alts in per if j < len(alts)]
@@ -661,48 +733,31 @@ def _minimal(it: Machine, x: Atom, b: Bindings) -> Step:
     kids = x.children if type(x) is Expression else ()
     name = kids[0].name if kids and type(kids[0]) is Symbol else None
     if name in ("eval", "evalc") and len(kids) == (2 if name == "eval" else 3):
-        return (yield from _eval_step(it, kids[1], b))
+        return (yield _Then((_eval_step(it, kids[1], b), None)))
     if name == "chain" and len(kids) == 4 and type(kids[2]) is Variable:
-        first = yield from _minimal(it, kids[1], b)
+        first = yield _minimal(it, kids[1], b)
         out: list[Pair] = []
-        for r, bb in first if first is not None else [(_NOT_REDUCIBLE, b)]:
+        items = first if first is not None else [(_NOT_REDUCIBLE, b)]
+        last = items[-1] if items else None
+        for item in items:
+            r, bb = item
             b2 = unify(r, kids[2], bb)  # (the variable takes the value's name, as a substitution)
             if b2 is not None:
-                got = yield from _minimal(it, b2.resolve(kids[3]), b2)
+                if item is last and not out:  # (the common case, a tail call: deep chains free their frames)
+                    return (yield _Then((_minimal(it, b2.resolve(kids[3]), b2), b2)))
+                got = yield _minimal(it, b2.resolve(kids[3]), b2)
                 out.extend(got if got is not None else [(_NOT_REDUCIBLE, b2)])
         return out
     if name == "unify" and len(kids) == 5:
         b2 = unify(kids[1], kids[2], b)
         branch, bb = (b2.resolve(kids[3]), b2) if b2 is not None else (kids[4], b)
-        got = yield from _minimal(it, branch, bb)
-        return got if got is not None else [(_NOT_REDUCIBLE, bb)]
+        return (yield _Then((_minimal(it, branch, bb), bb)))
     if name == "function" and len(kids) == 2:
-        # the body runs; what it gives runs on while it is an instruction (an `eval` giving a rule's
-        # body `(chain ...)`), depth first; `(return x)` gives x
-        out = []
-        todo: list[tuple[Atom, Bindings, bool]] = [(kids[1], b, True)]
-        while todo:
-            y, yb, run = todo.pop()
-            if not run:
-                out.append((y, yb))
-                continue
-            got = yield from _minimal(it, y, yb)
-            yield (UNIT, yb)  # (a step the driver counts: its limits hold in a loop of instructions)
-            more: list[tuple[Atom, Bindings, bool]] = []
-            for r, bb in got if got is not None else [(_NOT_REDUCIBLE, yb)]:
-                rk = r.children if type(r) is Expression else ()
-                if len(rk) == 2 and rk[0] == _RETURN:
-                    more.append((rk[1], bb, False))
-                elif r is not y and rk and type(rk[0]) is Symbol and rk[0].name in _CONTINUED:
-                    more.append((r, bb, True))
-                else:  # hyperon 0.2.10: a body that returns nothing gives a fresh variable
-                    more.append((fresh_variable(NO_RETURN), bb, False))
-            todo.extend(reversed(more))
-        return out
+        return (yield _Then((_function_steps(it, kids[1], b), None)))
     if name == "metta" and len(kids) == 4:  # (an instruction of minimal MeTTa)
         return (yield (x, b))
     if name == "collapse-bind" and len(kids) == 2:  # its argument's values, collected as pairs
-        got = ((yield from _minimal(it, kids[1], b)) or [])[::-1]  # (collected last first)
+        got = ((yield _minimal(it, kids[1], b)) or [])[::-1]  # (collected last first)
         pairs = [Expression((bb.resolve(r), _shown(bb, bb.links))) for r, bb in got]
         return [(Expression(pairs), b)]
     if name == "superpose-bind":  # (it takes its argument as written)
@@ -712,9 +767,69 @@ def _minimal(it: Machine, x: Atom, b: Bindings) -> Step:
     return [(x, b)]
 
 
+#: the minimal instructions that may give back the atom they ran (the others never do)
+_SELF_GIVING = frozenset({"metta", "superpose-bind", "cons-atom", "decons-atom"})
+#: the number of items of each minimal instruction `_minimal` runs (None: any)
+_RUN_ARITY: dict[str, int | None] = {"eval": 2, "evalc": 3, "chain": 4, "unify": 5, "function": 2, "metta": 4,
+                                     "collapse-bind": 2, "superpose-bind": None, "cons-atom": None,
+                                     "decons-atom": None}
+
+
+def _function_steps(it: Machine, body: Atom, b: Bindings, call: Atom | None = None,
+                    outer: Bindings | None = None) -> Step:
+    """A `function`'s body runs; what it gives runs on while it is an instruction (an `eval` giving a
+    rule's body `(chain ...)`), depth first; `(return x)` gives x, anything else a fresh variable.
+
+    For `eval` of a `call` whose rule's body is the function, a fresh variable makes it a `NoReturn`
+    error; with `outer` (a ground call: the body ran in a scope of its own), the values come back
+    with the caller's bindings.  The body is not kept while it runs (a deep recursion frees it)."""
+    out: list[Pair] = []
+    todo: list[tuple[Atom, Bindings, bool]] = [(body, b, True)]
+    del body
+    while todo:
+        y, yb, run = todo.pop()
+        if not run:
+            out.append((y, yb))
+            continue
+        kids = y.children if type(y) is Expression else ()
+        name = kids[0].name if kids and type(kids[0]) is Symbol else None
+        want = _RUN_ARITY.get(name, 0) if name is not None else 0
+        if want is None or (len(kids) == want and (name != "chain" or type(kids[2]) is Variable)):
+            keep = y if name in _SELF_GIVING else None  # (a value that is its own result does not run on)
+            step = [_minimal(it, y, yb)]
+            y = kids = None  # type: ignore[assignment]
+            got = yield step.pop()  # (nothing here keeps the step or the body it runs)
+            got = got if got is not None else [(_NOT_REDUCIBLE, yb)]
+        else:  # a value
+            keep = y
+            got = [(y, yb)]
+        yield (UNIT, yb)  # (a step the driver counts: its limits hold in a loop of instructions)
+        more: list[tuple[Atom, Bindings, bool]] = []
+        for r, bb in got:
+            rk = r.children if type(r) is Expression else ()
+            if len(rk) == 2 and rk[0] == _RETURN:
+                more.append((rk[1], bb, False))
+            elif r is not keep and rk and type(rk[0]) is Symbol and rk[0].name in _CONTINUED:
+                more.append((r, bb, True))
+            else:  # hyperon 0.2.10: a body that returns nothing gives a fresh variable
+                more.append((fresh_variable(NO_RETURN), bb, False))
+        todo.extend(reversed(more))
+    if call is None:
+        return out
+    done: list[Pair] = []
+    for g, gb in out:
+        if type(g) is Variable and g.name.startswith(NO_RETURN + "#"):
+            done.append((error(call, Symbol("NoReturn")), outer if outer is not None else gb))
+        elif outer is not None:
+            done.append((gb.resolve(g) if gb.links else g, outer))
+        else:
+            done.append((g, gb))
+    return done
+
+
 @special("eval", "(-> Atom Atom)", arity=1)
 def _eval(it: Machine, atom: Expression, b: Bindings) -> Gen:
-    rs = yield from _eval_step(it, atom.children[1], b)
+    rs = yield from _run(_eval_step(it, atom.children[1], b))
     return [(atom, b) if r == _NOT_REDUCIBLE else (r, bb) for r, bb in rs] if rs is not None else [(atom, b)]
 
 
@@ -724,14 +839,17 @@ _SELF = Symbol("&self")
 
 @special("evalc", "(-> Atom SpaceType Atom)", arity=2, checked=True)
 def _evalc(it: Machine, atom: Expression, b: Bindings) -> Gen:
-    """`eval` in a space: one step against `&self` (what it gives is not evaluated further; nothing
-    applies: the call with its space evaluated, as hyperon 0.2.10 prints it); other spaces: the
-    atom's value there (not yet one step)."""
+    """`eval` in a space: one step, its calls looked up in that space (what it gives is not evaluated
+    further; nothing applies: the call with its space evaluated, as hyperon 0.2.10 prints it)."""
     x, space = atom.children[1:]  # (the space already evaluated: a SpaceType argument)
     target = it.space_of(space)
-    if target is None or target is not it.space_of(_SELF):
+    if target is None:
         return (yield from _evalc_other(it, atom, b))
-    rs = yield from _eval_step(it, x, b)
+    rules = None
+    if target is not it.space_of(_SELF):  # the rules of that space, the standard library's not
+        rules = it.spawn(target, it.base_dir)
+        rules.tokens = it.tokens
+    rs = yield from _run(_eval_step(it, x, b, rules))
     if rs is None or any(r == _NOT_REDUCIBLE for r, _ in rs):
         return [(atom, b)]
     return rs
@@ -743,7 +861,7 @@ def _chain(it: Machine, atom: Expression, b: Bindings) -> Gen:
     template it gives are evaluated only if they are minimal instructions), then what it gives is
     evaluated; `NotReducible` gives the call as written."""
     x, var, body = atom.children[1:]
-    first = yield from _minimal(it, x, b)
+    first = yield from _run(_minimal(it, x, b))
     out: list[Pair] = []
     for r, bb in first if first is not None else [(_NOT_REDUCIBLE, b)]:
         if type(r) is Variable and r.name.startswith(NO_RETURN + "#"):
@@ -754,7 +872,7 @@ def _chain(it: Machine, atom: Expression, b: Bindings) -> Gen:
             b2 = unify(var, r, bb)
         if b2 is None:
             continue
-        got = yield from _minimal(it, b2.resolve(body), b2)
+        got = yield from _run(_minimal(it, b2.resolve(body), b2))
         for r2, b3 in got if got is not None else [(_NOT_REDUCIBLE, b2)]:
             if r2 == _NOT_REDUCIBLE:
                 out.append((atom, b))
@@ -772,7 +890,7 @@ def _function(it: Machine, atom: Expression, b: Bindings) -> Gen:
     body = atom.children[1]
     if type(body) is not Expression:  # hyperon 0.2.10's words for a minimal instruction's wrong argument
         return [(error(atom, Symbol(f"expected: (function (: <body> Expression)), found: {atom}")), b)]
-    got = yield from _minimal(it, atom, b)
+    got = yield from _run(_minimal(it, atom, b))
     out: list[Pair] = []
     for r, bb in got if got is not None else [(_NOT_REDUCIBLE, b)]:
         if r == _NOT_REDUCIBLE:
@@ -788,7 +906,7 @@ def _rule_function(it: Machine, atom: Expression, b: Bindings) -> Gen:
     minimal MeTTa and what it returns is evaluated; a body that returns nothing makes the call a
     `NoReturn` error, `NotReducible` gives the call as written (hyperon 0.2.10)."""
     body, call = atom.children[1], atom.children[2]
-    got = yield from _minimal(it, body, b)
+    got = yield from _run(_minimal(it, body, b))
     out: list[Pair] = []
     for r, bb in got if got is not None else [(_NOT_REDUCIBLE, b)]:
         if type(r) is Variable and r.name.startswith(NO_RETURN + "#"):
@@ -798,6 +916,14 @@ def _rule_function(it: Machine, atom: Expression, b: Bindings) -> Gen:
         elif r != _EMPTY:
             out.extend((yield Tail((r, bb))))
     return out
+
+
+@special(BARE_MINIMAL.name)
+def _bare_minimal(it: Machine, atom: Expression, b: Bindings) -> Gen:
+    """A `!` expression under `pragma! interpreter bare-minimal`: hyperon 0.2.10 runs it by its
+    minimal interpreter (an instruction runs, any other atom is its own value, `NotReducible` shows)."""
+    got = yield from _run(_minimal(it, atom.children[1], b))
+    return got if got is not None else [(_NOT_REDUCIBLE, b)]
 
 
 #: `return` is no form: a call of it outside a `function` is an ordinary typed call that stays as it is
@@ -1085,7 +1211,12 @@ def _add_reduct(it: Machine, atom: Expression, b: Bindings) -> Gen:
 @special("get-metatype", "(-> Atom Atom)")
 def _get_metatype(it: Machine, atom: Expression, b: Bindings) -> Gen:
     a = _args(atom, 1)
-    return [(Symbol(metatype(a[0])), b)] if a is not None else wrong_arity(atom, b)
+    if a is None:
+        return wrong_arity(atom, b)
+    x = a[0]
+    if type(x) is Symbol and x.name in MODULE_OPS and x.name not in RULE_DEFINED and x.name not in it.tokens:
+        return [(Symbol("Grounded"), b)]  # (an imported module's operation)
+    return [(Symbol(metatype(x)), b)]
     yield  # pragma: no cover
 
 
@@ -1267,11 +1398,11 @@ def _pragma(it: Machine, atom: Expression, b: Bindings) -> Gen:
     if key == "type-check":
         it.type_check = value == "auto"
     elif key == "max-stack-depth":
-        try:
-            n = int(value)
-        except ValueError:
-            return [(error(atom, "max-stack-depth expects a number"), b)]
-        it.max_depth = n if n > 0 else 1_000_000
+        if not value.isascii() or not value.isdigit():  # (hyperon 0.2.10's words)
+            return [(error(atom, Symbol("UnsignedIntegerIsExpected")), b)]
+        it.stack_overflow = int(value)
+    elif key == "interpreter":  # any other value is hyperon's `metta` (under bare-minimal, a `!(pragma!
+        it.bare_minimal = value == "bare-minimal"  # ...)` is no instruction: only `eval` of one runs it)
     return [(UNIT, b)]
     yield  # pragma: no cover
 
@@ -1312,7 +1443,8 @@ def _doc_formal(it: Machine, space: Any, target: Atom) -> Atom | None:
     d, ps, r = fresh_variable("d"), fresh_variable("p"), fresh_variable("r")
     fn_pat = Expression((doc_s, target, Expression((desc_s, d)), Expression((params_s, ps)), Expression((ret_s, r))))
     found = it.query(space, fn_pat, EMPTY_BINDINGS)
-    if not found and type(target) is Symbol:  # the standard library's own functions: mettadb's text
+    # the standard library's own functions (and an imported module's): mettadb's text
+    if not found and type(target) is Symbol and not (target.name in MODULE_OPS and target.name in it.tokens):
         found = list(stdlib_docs().query(fn_pat, EMPTY_BINDINGS))
     is_fn = type(t) is Expression and bool(t.children) and t.children[0] == ARROW
     type_t = Symbol("@type")
@@ -1442,6 +1574,27 @@ def _import_builtin(it: Machine, atom: Expression, b: Bindings, name: str) -> li
     return [(UNIT, b)]
 
 
+def _import_optional(it: Machine, atom: Expression, b: Bindings, name: str) -> list[Pair]:
+    """`import!` of one of hyperon's optional modules (`random`, `json`, `fileio`): into `&self`,
+    its operations (and tokens, `&rng`) become known to the run; a fresh token names its space."""
+    target = atom.children[1]
+    key = "module:" + name
+    if type(target) is Symbol and target.name not in it.tokens:
+        module = it.modules.get(key)
+        if module is None:
+            module = it.modules[key] = ModuleSpaceAtom(MemorySpace(), name)
+        it.tokens[target.name] = module
+        return [(UNIT, b)]
+    if it.space_of(target) is not it.space:
+        return [(_not_a_destination(it, atom), b)]
+    if it.tokens.get(MODULES[name][0]) is not None:  # the first import: the names stop hiding
+        for op in MODULES[name]:
+            it.tokens.pop(op, None)
+        it.tokens.update(module_tokens(name))
+        it.invalidate()
+    return [(UNIT, b)]
+
+
 @special("import!", "(-> Atom Atom (->))", arity=2)
 def _import(it: Machine, atom: Expression, b: Bindings) -> Gen:
     a = atom.children[1:]
@@ -1452,6 +1605,8 @@ def _import(it: Machine, atom: Expression, b: Bindings) -> Gen:
         shown = it.tokens.get(target.name, target) if type(target) is Symbol else target
         return [(error(Expression((atom.children[0], shown, name)), Symbol(f"Illegal module name: {label}")), b)]
     builtin = label.removeprefix("top:")
+    if builtin in MODULES:
+        return _import_optional(it, atom, b, builtin)
     if builtin in BUILTIN_MODULES:
         return _import_builtin(it, atom, b, builtin)
     bad = _module_name_error(label, it.base_dir)

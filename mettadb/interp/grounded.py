@@ -17,6 +17,7 @@ from ..errors import ParseError
 from ..parser import parse_script
 from ..unify import unify
 from .core import ARROW, ATOM_T, BOOL_T, NUMBER_T, STRING_T, UNDEFINED, Fail, Machine, NoReduce, error
+from .modules import FINAL_MODULE_RESULTS, MODULE_OPS
 
 __all__ = [
     "BUILTINS",
@@ -329,17 +330,25 @@ def _types_meet(a: Atom, b: Atom) -> bool:
 
 
 def _type_cast(it: Machine, args: list[Atom]) -> list[Atom]:
+    if len(args) != 3:  # (hyperon 0.2.10: no rule applies, the call stays)
+        raise NoReduce
     atom, want = args[0], args[1]
+    if not getattr(args[2], "matches_by_query", False):  # the third argument is not a space
+        return [error(atom, Symbol("BadType"))]
     if any(_types_meet(t, want) for t in it.types_of(atom)):
         return [atom]
     return [error(atom, Symbol("BadType"))]
 
 
 def _match_types(it: Machine, args: list[Atom]) -> list[Atom]:
+    if len(args) != 4:  # (hyperon 0.2.10: no rule applies, the call stays)
+        raise NoReduce
     return [args[2] if _types_meet(args[0], args[1]) else args[3]]
 
 
 def _first_from_pair(it: Machine, args: list[Atom]) -> list[Atom]:
+    if len(args) != 1:  # (hyperon 0.2.10: no rule applies, the call stays)
+        raise NoReduce
     pair = args[0]
     if type(pair) is not Expression or len(pair.children) != 2:
         raise Fail(String("incorrect pair format"))
@@ -348,8 +357,8 @@ def _first_from_pair(it: Machine, args: list[Atom]) -> list[Atom]:
 
 def _atom_subst(it: Machine, args: list[Atom]) -> list[Atom]:
     value, var, template = args
-    if type(var) is not Variable:
-        raise NoReduce
+    if type(var) is not Variable:  # (hyperon's rule binds nothing to it: its `function` returns nothing)
+        raise Fail(Symbol("NoReturn"))
     b = unify(var, value)
     return [b.resolve(template) if b is not None else template]
 
@@ -424,6 +433,8 @@ BUILTINS: dict[str, tuple[Operation, tuple[str, ...] | None, str]] = {
     "noreduce-eq": (lambda it, a: [Bool(equal_as_values(a[0], a[1]))], ("Atom", "Atom"), "Bool"),
     "for-each-in-atom": (_for_each_in_atom, ("Expression", "Atom"), "(->)"),
 }
+# the optional modules' operations (`random`, `json`, `fileio`): hidden until a run imports the module
+BUILTINS.update(MODULE_OPS)
 _CANONICAL = {"Number": NUMBER_T, "String": STRING_T, "Bool": BOOL_T}  # the very atoms GROUNDED_TYPES holds
 BUILTIN_TYPES = {k: tuple(_CANONICAL.get(t) or Symbol(t) if not t.startswith("$") else Variable("t") for t in v[1])
                  if v[1] is not None else None for k, v in BUILTINS.items()}
@@ -467,7 +478,7 @@ NOEVAL_EXPRESSION_ARGS = {"car-atom", "cdr-atom", "cons-atom", "decons-atom", "s
 #: results that are final (not evaluated again)
 FINAL_RESULTS = {"cons-atom", "decons-atom", "index-atom", "parse", "unique-atom", "sort-strings", "stringToChars",
                  "union-atom", "intersection-atom", "subtraction-atom", "type-cast", "match-types", "atom-subst",
-                 "first-from-pair"}
+                 "first-from-pair", *FINAL_MODULE_RESULTS}
 
 
 def type_atom(name: str) -> Atom:

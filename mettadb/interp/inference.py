@@ -89,44 +89,63 @@ def match_types(have: Atom, want: Atom, b: Bindings) -> Bindings | None:
     return unify(_wild(want), _wild(have), b)
 
 
-#: nesting below which an expression's types are not looked for (`%Undefined%`): the search recurses
-#: in Python, three frames a level
-MAX_TYPE_DEPTH = 120
-
-
-def atom_types(atom: Atom, env: TypeEnv, depth: int = 0) -> list[Atom]:
-    """All types of an atom, as hyperon's `get-type` finds them (before reduction)."""
+def _leaf_types(atom: Atom, env: TypeEnv) -> list[Atom]:
+    """The types of an atom that is not an expression with children."""
     if type(atom) is Variable:
         return [UNDEFINED]
     if isinstance(atom, Grounded):
         return [env.grounded_type(atom)]
-    if type(atom) is Symbol:
-        return [fresh(t) for t in env.declared_types(atom)] or [UNDEFINED]
-    kids = atom.children  # type: ignore[attr-defined]
-    if not kids:
-        return [fresh(t) for t in env.declared_types(atom)] or [UNDEFINED]
-    if depth > MAX_TYPE_DEPTH:
-        return [UNDEFINED]
-    # each child's types are found once and shared by both readings (finding them again for each
-    # made a nested head cost 2^depth: `((((a))))`)
-    seen: list[list[Atom]] = []
-    tuples = _tuple_types(atom, kids, env, seen, depth)
-    apps = _application_types(kids, env, seen, depth)
-    if not tuples and apps is None:
-        return [UNDEFINED]
-    return tuples + (apps or [])
+    return [fresh(t) for t in env.declared_types(atom)] or [UNDEFINED]
 
 
-def _kid_types(kids: tuple[Atom, ...], i: int, env: TypeEnv, seen: list[list[Atom]], depth: int) -> list[Atom]:
-    while len(seen) <= i:
-        seen.append(atom_types(kids[len(seen)], env, depth + 1))
-    return seen[i]
+#: at most this many types of subexpressions are kept in the caller's `memo`
+_MAX_MEMO = 50_000
 
 
-def _tuple_types(atom: Atom, kids: tuple[Atom, ...], env: TypeEnv, seen: list[list[Atom]], depth: int) -> list[Atom]:
+def atom_types(atom: Atom, env: TypeEnv, memo: dict[Atom, list[Atom]] | None = None) -> list[Atom]:
+    """All types of an atom, as hyperon's `get-type` finds them (before reduction).
+
+    Each child's types are found once and shared by both readings of its expression (finding them
+    again for each made a nested head cost 2^depth: `((((a))))`), left to right, depth first, on an
+    explicit stack: an expression nested however deep is typed with no Python recursion.  `memo`
+    holds the types found for expressions (read, and added to where they hold no type variable:
+    those must be fresh for each use), so typing each level of a deep expression in turn is linear."""
+    if type(atom) is not Expression or not atom.children:
+        return _leaf_types(atom, env)
+    if memo is None:
+        memo = {}
+    # (an expression, its children, the types of the children before `len(seen)`)
+    stack: list[tuple[Atom, tuple[Atom, ...], list[list[Atom]]]] = [(atom, atom.children, [])]
+    got: list[Atom] = []
+    while stack:
+        node, kids, seen = stack[-1]
+        while len(seen) < len(kids):
+            k = kids[len(seen)]
+            if type(k) is Expression and k.children:
+                known = memo.get(k)
+                if known is None:
+                    break
+                seen.append(known)
+                continue
+            seen.append(_leaf_types(k, env))
+        else:
+            stack.pop()
+            tuples = _tuple_types(node, kids, env, seen)
+            apps = _application_types(kids, env, seen)
+            got = [UNDEFINED] if not tuples and apps is None else tuples + (apps or [])
+            if len(memo) < _MAX_MEMO and all(type(t) is Symbol or (type(t) is Expression and t.ground) for t in got):
+                memo[node] = got
+            if stack:
+                stack[-1][2].append(got)
+            continue
+        stack.append((k, k.children, []))
+    return got
+
+
+def _tuple_types(atom: Atom, kids: tuple[Atom, ...], env: TypeEnv, seen: list[list[Atom]]) -> list[Atom]:
     rows: list[list[Atom]] = [[]]
     for i in range(len(kids)):
-        ts = [t for t in _kid_types(kids, i, env, seen, depth) if i != 0 or not is_function_type(t)]
+        ts = [t for t in seen[i] if i != 0 or not is_function_type(t)]
         rows = [row + [t] for row in rows for t in ts][:_MAX_TUPLES]
         if not rows:
             break
@@ -134,12 +153,12 @@ def _tuple_types(atom: Atom, kids: tuple[Atom, ...], env: TypeEnv, seen: list[li
     return out + [fresh(t) for t in env.declared_types(atom)]
 
 
-def _application_types(kids: tuple[Atom, ...], env: TypeEnv, seen: list[list[Atom]], depth: int) -> list[Atom] | None:
-    fn_types = [t for t in _kid_types(kids, 0, env, seen, depth) if is_function_type(t)]
+def _application_types(kids: tuple[Atom, ...], env: TypeEnv, seen: list[list[Atom]]) -> list[Atom] | None:
+    fn_types = [t for t in seen[0] if is_function_type(t)]
     if not fn_types:
         return None
     args = kids[1:]
-    actual = [_kid_types(kids, i + 1, env, seen, depth) for i in range(len(args))]
+    actual = seen[1:]
     out: list[Atom] = []
     for ft in fn_types:
         params = ft.children[1:-1]  # type: ignore[attr-defined]

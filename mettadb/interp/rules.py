@@ -1,12 +1,17 @@
-"""Rule bodies as templates: instantiating `(= head body)` rebuilds only the paths holding head variables."""
+"""Rule bodies as templates: instantiating `(= head body)` rebuilds only the paths holding head variables.
+
+A rule whose head is `(f $a $b ...)` (distinct variables) gets a builder: a generated function of a
+ground call's children that builds the instance directly (no dictionary, recursion or checks)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from ..atoms import Atom, Expression, Variable
+from ..atoms import Atom, Expression, Variable, trusted_expression
+from ..bindings import Bindings
 
-__all__ = ["FALLBACK", "TEMPLATE_DEPTH", "body_template", "instantiate"]
+__all__ = ["BUILD_DEPTH", "FALLBACK", "TEMPLATE_DEPTH", "body_builder", "body_template", "instantiate"]
 
 #: a body too deep to rebuild recursively: resolve it with its bindings instead
 FALLBACK = object()
@@ -59,3 +64,47 @@ def instantiate(a: Atom, template: Any, d: dict[Variable, Atom]) -> Atom:
     return Expression([c if k is None else instantiate(c, k, d) for c, k in zip(children, kids)])
 
 
+#: nesting past which a builder instantiates through `instantiate` (a generated expression this deep
+#: would strain Python's compiler)
+BUILD_DEPTH = 40
+
+Builder = Callable[[tuple[Atom, ...]], Atom]
+
+
+class _TooDeep(Exception):
+    pass
+
+
+def body_builder(body: Atom, params: tuple[Variable, ...]) -> Builder:
+    """The instance of a rule's body for a ground call, as a function of the call's children (the head's
+    distinct variables `params` are children 1..n)."""
+    template = body_template(body, set(params))
+    if template is not FALLBACK:
+        consts: list[Atom] = []
+        where = {v: i + 1 for i, v in enumerate(params)}
+
+        def emit(a: Atom, t: Any, depth: int) -> tuple[str, bool]:
+            """Python source building the node, and whether the node is ground once built."""
+            if depth > BUILD_DEPTH:
+                raise _TooDeep
+            if t is None:  # unchanged: the body's own atom
+                consts.append(a)
+                return f"c[{len(consts) - 1}]", not (type(a) is Variable or (type(a) is Expression and not a.ground))
+            if type(t) is Variable:  # a head variable: the call's (ground) argument
+                return f"a[{where[t]}]", True
+            parts = [emit(c, k, depth + 1) for c, k in zip(*t)]
+            ground = all(g for _, g in parts)
+            return "mk((" + "".join(code + ", " for code, _ in parts) + f"), {ground})", ground
+
+        try:
+            code, _ = emit(body, template, 0)
+        except _TooDeep:
+            pass
+        else:  # (the source names only `a`, `c` and `mk`: no text of the program is in it)
+            built: Builder = eval("lambda a: " + code, {"c": consts, "mk": trusted_expression})
+            return built
+
+    def slow(args: tuple[Atom, ...]) -> Atom:
+        d: dict[Variable, Atom] = dict(zip(params, args[1:]))
+        return Bindings(d).resolve(body) if template is FALLBACK else instantiate(body, template, d)
+    return slow

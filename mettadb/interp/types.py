@@ -76,7 +76,7 @@ class TypeChecker:
             got = [bb.resolve(t) for bb in self.it.query(self.it.space, Expression((COLON, atom, t)), EMPTY_BINDINGS)]
             if got:
                 got = self._with_supertypes(got)
-            if type(atom) is Symbol and atom.name in BUILTINS:
+            if type(atom) is Symbol and atom.name in BUILTINS and atom.name not in self.it.tokens:
                 _, args, ret = BUILTINS[atom.name]
                 got.append(signature_atom(args, ret))
             elif type(atom) is Symbol and atom.name in SPECIAL_TYPES:
@@ -151,7 +151,7 @@ class TypeChecker:
         if got is None:
             if len(self.inferred) > 50_000:
                 self.inferred.clear()
-            got = self.inferred[atom] = atom_types(atom, self)
+            got = self.inferred[atom] = atom_types(atom, self, self.inferred)
         return got
 
     def grounded_type(self, atom: Atom) -> Atom:
