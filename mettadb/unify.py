@@ -35,14 +35,51 @@ def occurs(var: Variable, atom: Atom, d: dict[Variable, Atom]) -> bool:
     return False
 
 
+class _Scope:
+    """A stack entry closing a nested matching of two values (hyperon's `match_values`): the
+    groups of the enclosing scope, restored (with the nested ones added) when it is popped."""
+
+    __slots__ = ("outer",)
+
+    def __init__(self, outer: set[Variable] | None) -> None:
+        self.outer = outer
+
+
+_SCOPE_END = _Scope(None)
+
+
+def _via_new(v: Atom, d: dict[Variable, Atom], cur: dict[Variable, Atom]) -> bool:
+    """Whether following `v`'s links passes a link made by this unification (one not in `d`)."""
+    while type(v) is Variable:
+        n = cur.get(v)
+        if n is None:
+            return False
+        if v not in d:
+            return True
+        v = n
+    return False
+
+
 def unify(a: Atom, b: Atom, bindings: Bindings = EMPTY_BINDINGS) -> Bindings | None:
-    """The most general bindings under which `a` and `b` are equal, or None."""
+    """The most general bindings under which `a` and `b` are equal, or None.
+
+    Variables meeting variables are named as hyperon 0.2.10 names them where its choice does not
+    depend on hash order: hyperon matches the two atoms (as the incoming bindings instantiate
+    them) from scratch and then merges the incoming bindings in, so a variable new to this
+    matching joins a group the matching made (which keeps its name), two new ones are named
+    after the left one (`a`'s), and an incoming group takes the name the matching gave it.
+    A variable's value met again is matched from scratch in its own scope, the earlier value on
+    the left.
+    """
     d = bindings.links
     new: dict[Variable, Atom] | None = None
+    #: variables in groups of equal variables this matching made, in the current scope
+    made: set[Variable] | None = None
     stack: list[tuple[Atom, Atom]] = [(a, b)]
     while stack:
         x, y = stack.pop()
         cur = new if new is not None else d
+        x0, y0 = x, y
         while type(x) is Variable:
             n = cur.get(x)
             if n is None:
@@ -54,20 +91,34 @@ def unify(a: Atom, b: Atom, bindings: Bindings = EMPTY_BINDINGS) -> Bindings | N
                 break
             y = n
         if x is y:
-            if type(x) is Float and x.value != x.value:
-                return None  # NaN: one atom, but no number equals it (hyperon)
+            tx = type(x)
+            if tx is Float:
+                if x.value != x.value:  # type: ignore[attr-defined]
+                    return None  # NaN: one atom, but no number equals it (hyperon)
+            elif tx is Variable and new is None and made is None:
+                made = {x}  # type: ignore[arg-type]  # (hyperon: a variable met by itself first makes a group of one)
             continue
         tx, ty = type(x), type(y)
         if tx is Variable:
             if ty is Variable:
                 if x == y:
+                    if new is None and made is None:
+                        made = {x}  # type: ignore[arg-type]
                     continue
-                if "#" in x.name and "#" not in y.name:  # type: ignore[attr-defined]
-                    # keep the caller's variable as the representative, as hyperon does
-                    x, y = y, x
+                if "#" in x.name:  # type: ignore[attr-defined]
+                    if "#" not in y.name:  # type: ignore[attr-defined]
+                        # keep the caller's variable as the representative, as hyperon does
+                        x, y = y, x
+                elif made is not None and y in made and x not in made and "#" not in y.name:  # type: ignore[attr-defined]
+                    x, y = y, x  # x joins y's group, which keeps its name
                 if new is None:
                     new = dict(d)
                 new[y] = x  # type: ignore[index]
+                if made is None:
+                    made = {x, y}  # type: ignore[arg-type]
+                else:
+                    made.add(x)  # type: ignore[arg-type]
+                    made.add(y)  # type: ignore[arg-type]
                 continue
             if ty is Expression and occurs(x, y, cur):  # type: ignore[arg-type]
                 return None
@@ -86,8 +137,23 @@ def unify(a: Atom, b: Atom, bindings: Bindings = EMPTY_BINDINGS) -> Bindings | N
             xc, yc = x.children, y.children  # type: ignore[attr-defined]
             if len(xc) != len(yc):
                 return None
+            if new is not None and (x is not x0 or y is not y0):
+                via_x = x is not x0 and _via_new(x0, d, new)
+                via_y = y is not y0 and _via_new(y0, d, new)
+                if via_x or via_y:
+                    # a value this matching gave meets another value: hyperon matches the two
+                    # from scratch (the earlier value on the left) and merges the rest in
+                    if via_y and not via_x:
+                        xc, yc = yc, xc
+                    stack.append((_Scope(made), _SCOPE_END))  # type: ignore[arg-type]
+                    made = None
             stack.extend(zip(reversed(xc), reversed(yc)))  # left to right, as hyperon binds
         elif x != y:
+            if tx is _Scope:  # type: ignore[comparison-overlap]
+                inner, made = made, x.outer  # type: ignore[attr-defined]
+                if inner:
+                    made = inner if made is None else made | inner
+                continue
             # numbers unify by value, as hyperon's grounded equality compares them (`2` and `2.0`)
             if not ((tx is Integer or tx is Float) and (ty is Integer or ty is Float) and same_number(x, y)):
                 return None

@@ -124,3 +124,42 @@ def test_numbers_unify_by_value_as_in_hyperon():
     b = unify(E(S("p"), V("x"), V("x")), E(S("p"), Int(2), F(2.0)))
     assert b is not None and b.resolve(V("x")) == Int(2)
     assert unify(E(S("p"), V("x"), V("x")), E(S("p"), Int(2), F(2.5))) is None
+
+
+def _names(a, b, incoming=EMPTY):
+    """The atom `a` instantiated by the unifier of `a` and `b`, as MeTTa text."""
+    got = unify(a, b, incoming)
+    assert got is not None
+    return str(got.resolve(a))
+
+
+def test_a_variable_new_to_the_matching_joins_its_group():
+    """hyperon 0.2.10: the group a matching made keeps the name of the variable that started it."""
+    a, b, c, d, x = V("a"), V("b"), V("c"), V("d"), V("x")
+    assert _names(E(a, b), E(c, c)) == "($a $a)"  # ($a,$c) makes {a=c}; $b joins it
+    assert _names(E(c, c), E(a, b)) == "($c $c)"
+    assert _names(E(a, b, c), E(x, x, x)) == "($a $a $a)"
+    assert _names(E(d, V("e")), E(c, d)) == "($d $d)"
+    assert _names(E(a, b), E(c, a)) == "($a $a)"  # $a started the group before $b met it
+
+
+def test_a_variable_met_by_itself_first_makes_a_group():
+    b, c, d = V("b"), V("c"), V("d")
+    assert _names(E(b, d, b, d), E(b, b, d, c)) == "($b $b $b $b)"
+
+
+def test_an_incoming_group_takes_the_name_the_matching_gives():
+    """hyperon matches the instantiated atoms from scratch, then merges the incoming bindings in."""
+    a, c, d = V("a"), V("c"), V("d")
+    incoming = unify(d, a)  # {a = d}, named $d
+    assert incoming is not None and str(incoming.resolve(a)) == "$d"
+    assert _names(E(c, E(d)), E(a, V("e")), incoming) == "($c ($c))"
+
+
+def test_a_value_met_again_is_matched_in_its_own_scope():
+    """A variable's value meeting another value: the two are matched from scratch, the earlier on
+    the left, and the groups already made join what that gives."""
+    a, b, c, d, e = V("a"), V("b"), V("c"), V("d"), V("e")
+    left = E(a, b, a, b)
+    right = E(c, E(e, e), c, E(c, d))
+    assert _names(left, right) == "($e ($e $e) $e ($e $e))"

@@ -166,6 +166,8 @@ class Interpreter:
         #: rows of queries of this interpreter's space with no bindings, until it changes (`query`)
         self._queries: dict[Atom, list[Bindings]] = {}
         self.types = TypeChecker(self)
+        #: (head name, length) -> how such a call as written is a Bool (see written_bool)
+        self.bool_calls = self.types.returns
         self._generation = -1
         #: modules loaded in this run (shared with the interpreters of imported modules):
         #: file path -> its module space
@@ -381,14 +383,29 @@ class Interpreter:
                         if type(a) is Expression and a.children and type(a.children[0]) is Expression \
                                 and self.ill_typed_head(a):
                             return [(error(a, Symbol("IncorrectNumberOfArguments")), b)]
-                if want is not None and head.name == "if":
-                    self.want = want  # (`if` passes it on to its branches, and clears it)
+                if want is not None:
+                    if head.name == "if":
+                        self.want = want  # (`if` passes it on to its branches, and clears it)
+                    elif head.name != "trace!":  # (declared here as `$a`, by hyperon as %Undefined%)
+                        # hyperon: the form's return type against what the context expects, its type
+                        # variables bound by the arguments as written (`(StateMonad $t)`)
+                        ftype = SPECIAL_TYPES.get(head.name)
+                        ret = ftype.children[-1] if type(ftype) is Expression else None
+                        if ret is not None and type(ret) is not Symbol and not (type(ret) is Expression and ret.ground):
+                            ftype = fresh(ftype)  # type: ignore[arg-type]  # (an unbound one is shown renamed apart, as hyperon shows it)
+                            ret = ftype.children[-1]  # type: ignore[attr-defined]
+                            if len(ftype.children) == len(kids) + 1:  # type: ignore[attr-defined]
+                                tb, errs = self._check_written(atom, kids[1:], ftype.children[1:-1], b)  # type: ignore[attr-defined]
+                                ret = tb.resolve(ret) if not errs else None
+                        if ret is not None and ret is not want and ret != ATOM_T and ret != UNDEFINED \
+                                and type(ret) is not Variable and match_types(ret, want, EMPTY_BINDINGS) is None:
+                            return [(error(atom, Expression((Symbol("BadType"), want, ret))), b)]
                 return (yield from special(self, atom, b))  # type: ignore[arg-type]
             builtin = BUILTINS.get(head.name)
             if builtin is not None and head.name not in self.tokens:
                 if want is not None:
                     ret = BUILTIN_RETURNS[head.name]
-                    if ret is not want and match_types(ret, want, EMPTY_BINDINGS) is None:
+                    if ret is not want and ret != ATOM_T and match_types(ret, want, EMPTY_BINDINGS) is None:
                         return [(error(atom, Expression((Symbol("BadType"), want, ret))), b)]
                 return (yield from self._call_builtin(atom, builtin, b, tail))
         declared = self.types.cache.get(head)
@@ -958,6 +975,11 @@ class Interpreter:
     def types_of(self, atom: Atom) -> list[Atom]:
         """The types of an atom (`%Undefined%` when it has none declared)."""
         return self.types.types_of(atom)
+
+    def written_bool(self, call: Expression) -> int:
+        """How a call as written is a Bool: 2 plainly (every declared type returns Bool), 1 maybe (its
+        values are checked), 0 to be checked as written first."""
+        return self.types.returns_bool(call)
 
     def function_type(self, head: Atom) -> Atom | None:
         """The first function type `(-> ...)` of a head (its variables fresh), or None."""

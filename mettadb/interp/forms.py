@@ -24,6 +24,7 @@ from .core import (
     ARROW,
     ATOM_T,
     BARE_MINIMAL,
+    BOOL_T,
     ERRORS_MADE,
     EXPRESSION_T,
     FALSE,
@@ -50,7 +51,7 @@ from .core import (
     special,
     wrong_arity,
 )
-from .grounded import BUILTINS, unique_values
+from .grounded import BUILTIN_RETURNS, BUILTINS, unique_values
 from .inference import match_types
 from .modules import MODULE_OPS, MODULES, RULE_DEFINED, module_tokens
 from .stdlib_docs import stdlib_docs
@@ -70,6 +71,11 @@ def _args(atom: Expression, n: int) -> tuple[Atom, ...] | None:
     return kids[1:] if len(kids) == n + 1 else None
 
 
+#: grounded operations whose declared type returns Bool (a space that declares another type for one
+#: of these, or a type for such a call, is not looked at for `if`'s quick test)
+_BOOL_OPS = frozenset(k for k, r in BUILTIN_RETURNS.items() if r is BOOL_T)
+
+
 @special("if", "(-> Bool Atom Atom $t)", arity=3)
 def _if(it: Machine, atom: Expression, b: Bindings) -> Gen:
     a = atom.children[1:]
@@ -79,7 +85,25 @@ def _if(it: Machine, atom: Expression, b: Bindings) -> Gen:
         it.want = None
     out: list[Pair] = []  # (gathered as hyperon finishes them: handed back reversed)
     checked = False
-    for c, bb in (yield (cond, b)):  # the condition's values in the order they come, as hyperon
+    how = 1
+    if type(cond) is Expression:
+        kids = cond.children
+        h = kids[0] if kids else None
+        if type(h) is Symbol and h.name in _BOOL_OPS:
+            how = 2  # (`(< $n 2)`: the common condition, answered without a lookup)
+        else:
+            got = it.bool_calls.get((h.name, len(kids))) if type(h) is Symbol else None
+            how = got if got is not None else it.written_bool(cond)
+        if not how:
+            # hyperon checks the condition as written against `Bool` before evaluating it: a call
+            # that cannot be a Bool is not evaluated (`(println! c)`: nothing printed)
+            checked = True
+            errs = it.check_special(atom, b)
+            if errs:
+                return errs
+    # (evaluated as hyperon evaluates an argument: `(metta cond Bool)`, so a value that is not an
+    # expression and is no Bool is a BadType error; a call whose every type returns Bool needs no check)
+    for c, bb in (yield ((cond, b) if how == 2 else Typed((cond, b, BOOL_T, False)))):  # type: ignore[arg-type]
         if c == TRUE:
             rs = yield (Tail((mark_function(bb.resolve(then), atom), bb)) if want is None
                         else Typed((mark_function(bb.resolve(then), atom), bb, want, True)))  # type: ignore[arg-type]
@@ -121,7 +145,7 @@ def _let(it: Machine, atom: Expression, b: Bindings) -> Gen:
         if is_error(v) and v != value:  # like hyperon: an error the argument reduced to is the result
             out.append((v, bb))
             continue
-        b2 = unify(bb.resolve(pattern), v, bb)
+        b2 = unify(v, bb.resolve(pattern), bb)  # (hyperon's rule: `(unify $atom $pattern ...)`)
         if b2 is not None:
             rs = yield Tail((b2.resolve(body), b2))
             out.extend(rs[::-1] if len(rs) > 1 else rs)
@@ -164,7 +188,7 @@ def _case_like(it: Machine, atom: Expression, b: Bindings, evaluate: bool, branc
             if type(case) is not Expression or len(case.children) != 2:
                 continue
             pat, res = case.children
-            b2 = unify(bb.resolve(pat), v, bb)
+            b2 = unify(v, bb.resolve(pat), bb)  # (hyperon: `(unify $atom $pattern ...)`)
             if b2 is not None:
                 if not branch:
                     r = b2.resolve(res)
@@ -268,22 +292,57 @@ class BindingsAtom(Grounded):
     type_name = "Bindings"
 
     def text(self) -> str:
-        """`{ $x <- a, $y <- b }`; `{  }` when empty."""
-        return "{ " + ", ".join(f"{v} <- {x}" for v, x in self.value) + " }"
+        """`{ $x <- a, $y = $z }`; `{  }` when empty: a pair `(v, $r)` puts v in $r's group of equal
+        variables, shown `$r = $v`, with the value of the group's variable after `<-` (hyperon's form)."""
+        groups: dict[Atom, tuple[list[Atom], list[Atom]]] = {}
+        for v, x in self.value:
+            if type(x) is Variable:
+                groups.setdefault(x, ([], []))[0].append(v)
+            else:
+                groups.setdefault(v, ([], []))[1].append(x)
+        parts = []
+        for r, (others, value) in groups.items():
+            parts.append(" = ".join(str(a) for a in (r, *others)) + "".join(f" <- {x}" for x in value))
+        return "{ " + ", ".join(parts) + " }"
+
+
+def _shown(bb: Bindings, variables: Any) -> BindingsAtom:
+    """What `collapse-bind` shows of the bindings of `variables`: a variable equal to another as
+    `(v, root)` (the group's root with its value first, once), any other bound one with its value."""
+    links = bb.links
+    pairs: list[tuple[Atom, Atom]] = []
+    done: set[Atom] = set()
+    for v in variables:
+        r = v
+        n = links.get(r)
+        while type(n) is Variable:
+            r = n
+            n = links.get(r)
+        if r != v:
+            if n is not None and r not in done:
+                pairs.append((r, bb.resolve(n)))
+                done.add(r)
+            pairs.append((v, r))
+        elif n is not None and v not in done:
+            pairs.append((v, bb.resolve(n)))
+            done.add(v)
+    return BindingsAtom(tuple(pairs))
 
 
 @special("collapse-bind", "(-> Atom Expression)", arity=1)
 def _collapse_bind(it: Machine, atom: Expression, b: Bindings) -> Gen:
     arg = atom.children[1]
     # the bindings shown: the scope's (what a `let` or `unify` bound around it, last bound first,
-    # as hyperon 0.2.10 prints them), then what the evaluation bound of the argument's variables
+    # as hyperon 0.2.10 prints them), and, for a minimal instruction, what it bound of the argument's
+    # variables (an evaluation through a rule or a form returns from its own frame, which keeps only
+    # the scope's: `(collapse-bind (let $y 5 ok))` shows `{  }`)
     scope = [v for v in reversed(list(b.links)) if type(b.resolve(v)) is not Variable]
     variables = scope + [x for x in dict.fromkeys(x for x in iter_atoms(arg) if type(x) is Variable) if x not in b.links]
     out: list[Pair] = []
     errors: list[Pair] = []
     if type(arg) is Expression and arg.children and it.ill_typed_head(arg):
         # hyperon 0.2.10 checks the pair `(arg bindings)` as a call headed by the ill-typed `arg`
-        bound = BindingsAtom(tuple((v, b.resolve(v)) for v in variables if b.resolve(v) != v))
+        bound = _shown(b, variables)
         return [(_pair_call_error(it, Expression((b.resolve(arg), bound)), arg), b)]
     if type(arg) is Expression and arg.children and type(arg.children[0]) is Symbol \
             and arg.children[0].name in _INSTRUCTIONS:
@@ -292,13 +351,12 @@ def _collapse_bind(it: Machine, atom: Expression, b: Bindings) -> Gen:
         own = {k.children[2] for k in iter_atoms(arg) if type(k) is Expression and len(k.children) == 4
                and k.children[0] == Symbol("chain")}
         got = yield from _run(_minimal(it, arg, b))
-        pairs = [Expression((bb.resolve(r), BindingsAtom(tuple((v, bb.resolve(v)) for v in variables
-                                                               if v not in own and bb.resolve(v) != v))))
+        pairs = [Expression((bb.resolve(r), _shown(bb, [v for v in variables if v not in own])))
                  for r, bb in (got if got is not None else [(_NOT_REDUCIBLE, b)])[::-1]]
         return (yield (Expression(tuple(pairs)), b))
     # like hyperon 0.2.10 at the top level: one pair per result, a nested evaluation's last first
     for r, bb in (yield (arg, b))[::-1]:
-        bound = BindingsAtom(tuple((v, bb.resolve(v)) for v in variables if bb.resolve(v) != v))
+        bound = _shown(bb, scope)
         if is_error(r):
             # hyperon 0.2.10: errors are left out when there are other results, else they are the
             # results themselves; the error of the arguments of the (typed) call written here is
@@ -706,7 +764,7 @@ def _minimal(it: Machine, x: Atom, b: Bindings) -> Step:
         last = items[-1] if items else None
         for item in items:
             r, bb = item
-            b2 = unify(kids[2], r, bb)
+            b2 = unify(r, kids[2], bb)  # (the variable takes the value's name, as a substitution)
             if b2 is not None:
                 if item is last and not out:  # (the common case, a tail call: deep chains free their frames)
                     return (yield _Then((_minimal(it, b2.resolve(kids[3]), b2), b2)))
@@ -723,9 +781,7 @@ def _minimal(it: Machine, x: Atom, b: Bindings) -> Step:
         return (yield (x, b))
     if name == "collapse-bind" and len(kids) == 2:  # its argument's values, collected as pairs
         got = ((yield _minimal(it, kids[1], b)) or [])[::-1]  # (collected last first)
-        pairs = [Expression((bb.resolve(r), BindingsAtom(tuple((v, bb.resolve(v)) for v in bb.links
-                                                                  if bb.resolve(v) != v))))
-                 for r, bb in got]
+        pairs = [Expression((bb.resolve(r), _shown(bb, bb.links))) for r, bb in got]
         return [(Expression(pairs), b)]
     if name == "superpose-bind":  # (it takes its argument as written)
         return (yield (x, b))
@@ -1354,7 +1410,7 @@ def _bind(it: Machine, atom: Expression, b: Bindings) -> Gen:
     return [(UNIT, b)]
 
 
-@special("pragma!", "(-> Symbol Symbol (->))")
+@special("pragma!")  # (hyperon 0.2.10 declares no type for it: `%Undefined%`)
 def _pragma(it: Machine, atom: Expression, b: Bindings) -> Gen:
     a = atom.children[1:]
     if len(a) < 2:  # hyperon 0.2.10's words (it ignores arguments past the value)

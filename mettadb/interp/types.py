@@ -18,6 +18,7 @@ from ..spaces import SpaceAtom, StateAtom, rename_apart
 from ..unify import unify
 from .core import (
     ARROW,
+    BOOL_T,
     CHAR_T,
     COLON,
     EQ,
@@ -50,12 +51,14 @@ class TypeChecker:
         self.cache: dict[Atom, list[Atom]] = {}
         self.inferred: dict[Atom, list[Atom]] = {}  # types of expressions, as get-type finds them
         self.typed_arities: dict[int, bool] = {}  # see expressions_typed
+        self.returns: dict[tuple[str, int], int] = {}  # see returns_bool
 
     def clear(self) -> None:
         """Forget cached declarations and inferred types (the space changed)."""
         self.cache.clear()
         self.inferred.clear()
         self.typed_arities.clear()
+        self.returns.clear()
 
     def expressions_typed(self, arity: int) -> bool:
         """Whether the space declares a type for some expression of this many atoms, `(: (f 1) T)`
@@ -102,6 +105,31 @@ class TypeChecker:
             out.extend(nxt)
             level = nxt
         return out
+
+    def returns_bool(self, call: Expression) -> int:
+        """How a call as written is a Bool where one is expected: 2 when its head is a symbol whose
+        every declared type (at least one) returns Bool; 1 when each returns Bool, a type variable
+        or any type, or there is none; 0 (to be checked as written) otherwise, or when the space
+        declares a type for some expression of its length. Cached per head name and length."""
+        head = call.children[0] if call.children else None
+        if type(head) is not Symbol:
+            return 0
+        key = (head.name, len(call.children))
+        got = self.returns.get(key)
+        if got is None:
+            declared = self.declared_types(head) if not self.expressions_typed(key[1]) else None
+            got = 0 if declared is None else 2 if declared else 1
+            for t in declared or ():
+                ret = t.children[-1] if type(t) is Expression and t.children and t.children[0] == ARROW else t
+                if ret == BOOL_T:
+                    continue
+                if type(ret) is Variable or (type(ret) is Symbol and ret.name in _ANY_TYPE):
+                    got = 1
+                    continue
+                got = 0
+                break
+            self.returns[key] = got
+        return got
 
     def function_type(self, head: Atom) -> Atom | None:
         if type(head) is not Symbol:
