@@ -1039,8 +1039,8 @@ def _filter_atom(it: Machine, atom: Expression, b: Bindings) -> Gen:
 @special("foldl-atom", "(-> Expression Atom Variable Variable Atom %Undefined%)", arity=5, checked=True)
 def _foldl_atom(it: Machine, atom: Expression, b: Bindings) -> Gen:
     a = atom.children[1:]
-    if type(a[0]) is not Expression:
-        return wrong_arity(atom, b)
+    if type(a[0]) is not Expression:  # (a symbol or a variable: hyperon's rule finds nothing to take apart)
+        return [(error(atom, Symbol("NoReturn")), b)]
     lst, init, va, vb, body = a
     accs: list[Pair] = yield (init, b)
     for item in lst.children:  # type: ignore[attr-defined]
@@ -1229,6 +1229,31 @@ def _add_reduct(it: Machine, atom: Expression, b: Bindings) -> Gen:
     for v, bb in (yield (x, b)):
         out.extend((yield Tail((Expression((Symbol("add-atom"), target, v)), bb))))
     return out
+
+
+def _fold_adds(space: Atom, tup: Atom) -> Expression:
+    """hyperon's rule body for `add-atoms` and `add-reducts`: `(foldl-atom tuple () $a $b (add-atom space $b))`
+    (its errors name that call: a tuple that is no expression)."""
+    acc, item = fresh_variable("a"), fresh_variable("b")
+    return Expression((Symbol("foldl-atom"), tup, UNIT, acc, item, Expression((Symbol("add-atom"), space, item))))
+
+
+@special("add-atoms", "(-> SpaceType Expression (->))", arity=2, checked=True)
+def _add_atoms(it: Machine, atom: Expression, b: Bindings) -> Gen:
+    """Each atom of a tuple, as written, added to a space."""
+    space, tup = atom.children[1:]
+    return (yield Tail((_fold_adds(space, tup), b)))
+
+
+@special("add-reducts", "(-> SpaceType %Undefined% (->))", arity=2, checked=True)
+def _add_reducts(it: Machine, atom: Expression, b: Bindings) -> Gen:
+    """Each atom of each value of a tuple added to a space (the tuple is evaluated first)."""
+    space, tup = atom.children[1:]
+    out: list[Pair] = []
+    for v, bb in (yield (tup, b)):  # each value in turn (side effects in order), results last first
+        got = yield Tail((_fold_adds(space, v), bb))
+        out.extend(got[::-1] if len(got) > 1 else got)
+    return out[::-1] if len(out) > 1 else out
 
 
 @special("get-metatype", "(-> Atom Atom)")
