@@ -208,6 +208,8 @@ class Machine(Protocol):
     self_atom: Any
     #: modules loaded in this run: file path -> module space atom
     modules: dict[str, Any]
+    #: module names `register-module!` gave this run: name -> the file or directory it names
+    aliases: dict[str, str]
     #: the run's top module (the script's `&self`)
     top_atom: Any
     #: when a script runner sets it: copies added to the interpreter's stored space in this run, by path

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Iterator
 from types import GeneratorType
 from typing import Any
 
@@ -1653,6 +1653,13 @@ def _import_builtin(it: Machine, atom: Expression, b: Bindings, name: str) -> li
 
 def _module_file(it: Machine, name: Atom, label: str) -> str | Atom:
     """The file a (legal) module name resolves to; or the error message (hyperon's words where it has them)."""
+    parts = label.removeprefix("top:").split(":")
+    alias = it.aliases.get(parts[0])
+    if alias is not None:  # a name `register-module!` gave: its file, or a file in its directory
+        path = os.path.join(alias, *parts[1:]) + ".metta" if len(parts) > 1 else alias
+        if os.path.isfile(path):
+            return path
+        return Symbol(f"Failed to resolve module top:{label.removeprefix('top:')}")
     bad = _module_name_error(label, it.base_dir)
     if bad is not None:
         return Symbol(bad)
@@ -1716,6 +1723,91 @@ def _mod_space(it: Machine, atom: Expression, b: Bindings) -> Gen:
     got = _module(it, name, label)
     return [(got if isinstance(got, ModuleSpaceAtom) else error(atom, got), b)]
     yield  # pragma: no cover
+
+
+@special("register-module!", "(-> Atom (->))", arity=1)
+def _register_module(it: Machine, atom: Expression, b: Bindings) -> Gen:
+    """A module file (its name the file's, without `.metta`) or a directory of modules (`name:file`),
+    by a path relative to the script, made importable by that name in this run."""
+    x = atom.children[1]
+    rel = x.value if type(x) is String else str(x)
+    path = os.path.abspath(os.path.join(it.base_dir, rel))
+    allowed = [it.base_dir, *it.allow_import]
+    if not any(os.path.commonpath([path, root]) == root for root in allowed):
+        return [(error(atom, String(f"register-module! may only read files under {it.base_dir} "
+                                    "(use --allow-import PATH)")), b)]
+    if os.path.isdir(path):
+        name = os.path.basename(path.rstrip(os.sep))
+    elif os.path.isfile(path) and path.endswith(".metta"):
+        name = os.path.basename(path)[:-len(".metta")]
+    else:  # (hyperon's words)
+        return [(error(atom, Symbol(f"No module format able to interpret module at {rel}")), b)]
+    loaded = {getattr(m, "label", "") for m in it.modules.values()}
+    if name in it.aliases or name in loaded or name in BUILTIN_MODULES or name in MODULES:
+        return [(error(atom, Symbol(f"Attempt to create module alias with name that conflicts with existing module: "
+                                    f"{name}")), b)]
+    it.aliases[name] = path
+    return [(UNIT, b)]
+    yield  # pragma: no cover
+
+
+class _OwnAtoms:
+    """A module space's own atoms without its dependencies or the library (`module-space-no-deps`):
+    reads and writes go to the module's space itself."""
+
+    def __init__(self, it: Machine, space: Any) -> None:
+        self.it = it
+        self.space = space
+
+    def query(self, pattern: Atom, bindings: Bindings = EMPTY_BINDINGS) -> Iterator[Bindings]:
+        return iter(self.it.query(self.space, pattern, bindings, own=True))
+
+    def atoms(self) -> Iterator[Atom]:
+        return iter(self.it.atoms_of(self.space))
+
+    def add(self, atom: Atom) -> None:
+        self.it.add_atom(self.space, atom)
+
+    def remove(self, atom: Atom) -> bool:
+        return self.it.remove_atom(self.space, atom)
+
+    def __len__(self) -> int:
+        return len(self.it.atoms_of(self.space))
+
+
+class _NoDepsSpaceAtom(SpaceAtom):
+    """The space `module-space-no-deps` gives; prints as hyperon prints a module's own space."""
+
+    __slots__ = ("label",)
+    label: str
+
+    def __init__(self, view: _OwnAtoms, label: str) -> None:
+        super().__init__(view)
+        object.__setattr__(self, "_hash", hash(("no-deps", id(view.space))))
+        object.__setattr__(self, "label", label)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _NoDepsSpaceAtom) and other.value.space is self.value.space
+
+    __hash__ = SpaceAtom.__hash__
+
+    def text(self) -> str:
+        return f"GroundingSpace-top{':' if self.label else ''}{self.label}"
+
+
+@special("module-space-no-deps", "(-> SpaceType SpaceType)", arity=1)
+def _module_space_no_deps(it: Machine, atom: Expression, b: Bindings) -> Gen:
+    """A module's space without what it imported (nor the standard library); another space itself."""
+    out: list[Pair] = []
+    for v, bb in (yield (atom.children[1], b)):
+        if isinstance(v, ModuleSpaceAtom):
+            out.append((_NoDepsSpaceAtom(_OwnAtoms(it, v.value), v.label), bb))
+        elif isinstance(v, SpaceAtom):
+            out.append((v, bb))
+        else:
+            out.append((error(Expression((atom.children[0], v)),
+                              Symbol("module-space-no-deps expects a space as an argument")), bb))
+    return out
 
 
 @special("include", "(-> Atom %Undefined%)", arity=1)
