@@ -69,7 +69,7 @@ for _ in range(int(sys.argv[3])):
         res = sp.run(text)
         dt = time.process_time() - t
     best = dt if best is None else min(best, dt)
-RESULT = {"seconds": best, "results": [sorted(str(a) for a in r) for r in res]}
+RESULT = {"seconds": best, "results": [sorted(str(a) for a in r) for r in res], "module": mettadb.__file__}
 """
 
 HYPERON = """
@@ -99,10 +99,10 @@ def bench(label: str, program: str, hyperons: list[str], timeout: float, repeat:
     print(f"{label:<34} mettadb        {m['seconds']:8.2f} s  ({sum(map(len, m['results']))} results)")
     if baseline is not None:
         o = run_child(sys.executable, METTADB, tempfile.mkdtemp(), path, str(repeat), timeout=timeout,
-                      env={"PYTHONPATH": baseline})
+                      env={"PYTHONPATH": baseline}, cwd=tempfile.mkdtemp())
         same = "identical result multisets" if o["results"] == m["results"] else "RESULTS DIFFER"
         print(f"{'':<34} baseline       {o['seconds']:8.2f} s  -> this checkout {ratio(o['seconds'], m['seconds'])} "
-              f"as fast; {same}")
+              f"as fast; {same}  ({o['module']})")
     for v in hyperons:
         try:
             h = run_child(hyperon_python(v), HYPERON, path, str(repeat), timeout=timeout)

@@ -53,14 +53,17 @@ print('@@RESULT@@' + _json.dumps({**RESULT, **_mem()}))
 """
 
 
-def run_child(python: str, code: str, *args: str, env: dict[str, str] | None = None, timeout: float = 3600) -> dict:
-    """Run `code` (which must set a dict RESULT) in a fresh process; returns RESULT plus memory in MB."""
+def run_child(python: str, code: str, *args: str, env: dict[str, str] | None = None, timeout: float = 3600,
+              cwd: str | None = None) -> dict:
+    """Run `code` (which must set a dict RESULT) in a fresh process; returns RESULT plus memory in MB.
+    (`python -c` puts its working directory first on sys.path: a child that must import another
+    checkout's mettadb runs elsewhere, `cwd`.)"""
     e = dict(os.environ)
     e["PYTHONPATH"] = str(HERE.parent) + os.pathsep + e.get("PYTHONPATH", "")
     if env:
         e.update(env)
     proc = subprocess.run([python, "-c", code + _CHILD_TAIL, *args], capture_output=True, text=True, env=e,
-                          timeout=timeout)
+                          timeout=timeout, cwd=cwd)
     for line in proc.stdout.splitlines():
         if line.startswith("@@RESULT@@"):
             return json.loads(line[len("@@RESULT@@"):])
