@@ -70,7 +70,10 @@ def child(code: str, *args: str, cwd: Path | None = None, timeout: float = 300) 
 def canon(text: str) -> str:
     text = re.sub(r"(\$[^\s()\[\]\",]*)#\d+", r"\1#_", text)
     text = re.sub(r"(RandomGenerator|FileHandle)-0x[0-9a-f]+", r"\1-0x_", text)
-    return re.sub(r"ModuleSpace\((?:[^()]|\([^()]*\))*\)|(?:Grounding|C)Space-0x[0-9a-f]+", "<space>", text)
+    # (a module's own space prints as hyperon names it, `GroundingSpace-top:m`; over the bridge it is the
+    # durable space, which prints as itself)
+    return re.sub(r"ModuleSpace\((?:[^()]|\([^()]*\))*\)|(?:Grounding|C)Space-0x[0-9a-f]+|GroundingSpace-top[\w:-]*",
+                  "<space>", text)
 
 
 def results(out: str, unordered: bool = False) -> list[list[list[str]]]:
