@@ -374,7 +374,8 @@ def _join(r: _Run, plan: Plan, bindings: Bindings, per_step: bool,
     # its own branch of the nested loop (hyperon repeats the inner matches per copy)
     last: list[Any] = [None] * n
     copy: list[int] = [0] * n
-    templates = [template(s.pattern) for s in steps]
+    # (the first step is matched as it stands: only the later steps are bound by the rows before them)
+    templates = [None, *[template(s.pattern) for s in steps[1:]]]
     stack: list[Iterator[Bindings]] = [_match_one(r, steps[0].pattern, bindings, steps[0].kind)]
     while stack:
         depth = len(stack) - 1
@@ -403,7 +404,7 @@ def _join(r: _Run, plan: Plan, bindings: Bindings, per_step: bool,
         else:
             s = steps[depth + 1]
             last[depth + 1] = None
-            stack.append(_match_one(r, s.pattern, b, s.kind, templates[depth + 1].bind(b)))
+            stack.append(_match_one(r, s.pattern, b, s.kind, templates[depth + 1].bind(b)))  # type: ignore[union-attr]
 
 
 # ---------------------------------------------------------------- joins on bytes
