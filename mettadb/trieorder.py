@@ -288,36 +288,35 @@ class _NotPlain(Exception):
     """A key with a variable, an extension tag or a space: `ground_permutation` cannot order it."""
 
 
+def _plain_token(key: bytes, pos: int) -> bytes:
+    """The token of a plain ground key at `pos` (an arity or a symbol); `_NotPlain` for a variable,
+    an extension tag or a space."""
+    t = key[pos]
+    if t > 0xC0:
+        tok = key[pos:pos + 1 + (t & 0x3F)]
+    elif t < 0x40:
+        tok = key[pos:pos + 1]
+    else:
+        raise _NotPlain
+    if tok == SPACE:
+        raise _NotPlain
+    return tok
+
+
 def _compare_plain(a: bytes, b: bytes, seq_a: int, seq_b: int, number: Callable[[bytes], int]) -> int:
     """`ground_permutation`'s order of two distinct plain ground keys (negative: a first)."""
     pos = 0
     n = min(len(a), len(b))
     while pos < n:
-        t = a[pos]
-        if t > 0xC0:
-            end = pos + 1 + (t & 0x3F)
-        elif t < 0x40:
-            end = pos + 1
-        else:
-            raise _NotPlain
-        tok = a[pos:end]
-        if tok == SPACE:
-            raise _NotPlain
+        tok = _plain_token(a, pos)
+        end = pos + len(tok)
         if tok == b[pos:end]:
             if tok in UNIQUE:  # an operation: each atom's own branch from here, by insertion
                 return seq_a - seq_b
             pos = end
             continue
-        u = b[pos]
-        if u > 0xC0:
-            end_b = pos + 1 + (u & 0x3F)
-        elif u < 0x40:
-            end_b = pos + 1
-        else:
-            raise _NotPlain
-        tok_b = b[pos:end_b]
-        if tok_b == SPACE:
-            raise _NotPlain
+        tok_b = _plain_token(b, pos)
+        end_b = pos + len(tok_b)
         # siblings of one kind (no variables here): their nodes' creation numbers; a leaf or an
         # operation is the atom's own node
         na = seq_a if end == len(a) or tok in UNIQUE else number(a[:end])
