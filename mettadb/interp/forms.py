@@ -17,6 +17,7 @@ from typing import Any
 from ..atoms import Atom, Expression, Grounded, Integer, String, Symbol, Variable, alpha_equal, equal_as_values, fresh_variable, iter_atoms
 from ..bindings import EMPTY_BINDINGS, Bindings
 from ..encoding import encode_with_names
+from ..errors import ParseError
 from ..parser import parse_atom, parse_file
 from ..spaces import MemorySpace, ModuleSpaceAtom, SpaceAtom, StateAtom, rename_apart
 from ..unify import unify
@@ -1664,15 +1665,32 @@ def _module_file(it: Machine, name: Atom, label: str) -> str | Atom:
     if bad is not None:
         return Symbol(bad)
     rel = name.value if type(name) is String else str(name).replace(":", os.sep)
-    if not rel.endswith(".metta"):
+    folder = os.path.abspath(os.path.join(it.base_dir, rel))
+    if not rel.endswith(".metta") and os.path.isdir(folder):  # hyperon's module directory
+        inner = os.path.join(folder, "module.metta")
+        rel = os.path.join(rel, "module.metta") if os.path.isfile(inner) else rel
+    elif not rel.endswith(".metta"):
         rel += ".metta"
     path = os.path.abspath(os.path.join(it.base_dir, rel))
     allowed = [it.base_dir, *it.allow_import]
     if not any(os.path.commonpath([path, root]) == root for root in allowed):
         return String(f"import! may only read files under {it.base_dir} (use --allow-import PATH)")
-    if not os.path.isfile(path):  # hyperon's words, an unquoted message
+    if not (os.path.isfile(path) or os.path.isdir(path)):  # hyperon's words, an unquoted message
         return Symbol(f"Failed to resolve module top:{name.value if type(name) is String else name}")
     return path
+
+
+def _module_items(path: str) -> Iterator[tuple[bool, Atom]]:
+    """A module file's items (bad text is a ParseError naming path:line:col); a directory (hyperon's
+    module directory without a `module.metta`) has none."""
+    return iter(()) if os.path.isdir(path) else parse_file(path)
+
+
+def _error_text(err: Atom) -> Atom:
+    """The message of an `(Error atom message)` as hyperon's `import!` reports a module's failure."""
+    kids = err.children  # type: ignore[attr-defined]
+    msg = kids[2] if len(kids) > 2 else err
+    return Symbol(msg.value if type(msg) is String else str(msg))
 
 
 def _module(it: Machine, name: Atom, label: str) -> ModuleSpaceAtom | Atom:
@@ -1685,13 +1703,24 @@ def _module(it: Machine, name: Atom, label: str) -> ModuleSpaceAtom | Atom:
     if module is None:  # load the module once per run, into a space of its own
         module = it.modules[path] = ModuleSpaceAtom(MemorySpace(), label)
         it.deps[id(module.value)] = []  # a module space (it depends on the standard library)
-        sub = it.spawn(module.value, os.path.dirname(path))
+        sub = it.spawn(module.value, path if os.path.isdir(path) else os.path.dirname(path))
         sub.self_atom = sub.tokens["&self"] = module
-        for bang, x in parse_file(path):  # bad UTF-8 is a ParseError naming path:line:col
-            if bang:
-                sub.evaluate(x)
-            else:  # the module's tokens are read in its atoms, as hyperon's parser does (`&self`: its space)
-                sub.add_atom(module.value, sub.tokens_in(x))
+        failed: Atom | None = None
+        try:
+            for bang, x in _module_items(path):
+                if bang:  # like hyperon, a `!` whose value is an error fails the import with its message
+                    bad = [r for r in sub.evaluate(x) if is_error(r)]
+                    if bad:
+                        failed = _error_text(bad[0])
+                        break
+                else:  # the module's tokens are read in its atoms, as hyperon's parser does (`&self`: its space)
+                    sub.add_atom(module.value, sub.tokens_in(x))
+        except ParseError as e:  # bad text in the module: the import's error, not the run's
+            failed = Symbol(str(e))
+        if failed is not None:  # not loaded: a later import tries again
+            del it.modules[path]
+            it.deps.pop(id(module.value), None)
+            return failed
     return module
 
 
@@ -1828,7 +1857,15 @@ def _include(it: Machine, atom: Expression, b: Bindings) -> Gen:
     # into a script's space, atoms go as the script's own do: `&self` kept as written, and an atom
     # a durable space held before this run began not added again (a script can be run twice)
     count = getattr(it.space, "count_path", None) if top and it.adds is not None else None
-    for bang, x in parse_file(path):  # bad UTF-8 is a ParseError naming path:line:col
+    items = _module_items(path)
+    while True:
+        try:
+            item = next(items, None)
+        except ParseError:  # like hyperon, the file is read up to its bad text: no values
+            return []
+        if item is None:
+            break
+        bang, x = item
         if bang:
             last = yield (it.tokens_in(x), EMPTY_BINDINGS)
         elif count is not None and it.adds is not None:
