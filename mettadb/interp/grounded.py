@@ -150,20 +150,65 @@ def _math1(f: Callable[[float], float], keep_int: bool = False) -> Operation:
     return fn
 
 
+def _odd_integer(y: float) -> bool:
+    return math.isfinite(y) and y == math.floor(y) and math.fmod(y, 2.0) != 0.0
+
+
+def _ieee_pow(x: float, y: float) -> float:
+    """`x ** y` as IEEE 754 (and Rust's `powf`) has it: overflow is an infinity, `0 ** -n` too."""
+    try:
+        return math.pow(x, y)
+    except OverflowError:
+        return -math.inf if x < 0 and _odd_integer(y) else math.inf
+    except ValueError:
+        if x == 0 and y < 0:
+            return -math.inf if math.copysign(1.0, x) < 0 and _odd_integer(y) else math.inf
+        return math.nan
+
+
+def _ieee_div(a: float, b: float) -> float:
+    """`a / b` as IEEE 754 has it (a zero divisor gives an infinity or NaN, not an exception)."""
+    if b != 0:
+        return a / b
+    if a == 0 or math.isnan(a):
+        return math.nan
+    return math.copysign(math.inf, a) * math.copysign(1.0, b)
+
+
+def _ln(x: float) -> float:
+    """The natural logarithm as IEEE 754 has it: `-inf` at zero, NaN below."""
+    if x > 0:
+        return math.log(x)
+    return -math.inf if x == 0 else math.nan
+
+
 def _pow(it: Machine, args: list[Atom]) -> list[Atom]:
     a, b = _num(args[0]), _num(args[1])
-    try:
-        return [Float(math.pow(a, b))]
-    except (ValueError, OverflowError):
-        return [Float(math.nan)]
+    return [Float(_ieee_pow(float(a), float(b)))]
 
 
 def _log(it: Machine, args: list[Atom]) -> list[Atom]:
     base, x = _num(args[0]), _num(args[1])
-    try:
-        return [Float(math.log(x) / math.log(base))]
-    except (ValueError, ZeroDivisionError):
-        return [Float(math.nan)]
+    return [Float(_ieee_div(_ln(float(x)), _ln(float(base))))]
+
+
+def _rounding(f: Callable[[float], float]) -> Callable[[float], float]:
+    """A float rounding as Rust's: an infinity or NaN is itself, a zero keeps the argument's sign."""
+    def g(v: float) -> float:
+        if isinstance(v, int) or not math.isfinite(v):  # (an integer: itself, exactly)
+            return v
+        r = float(f(v))
+        return math.copysign(r, v) if r == 0 else r
+    return g
+
+
+def _round_half_away(v: float) -> float:
+    """Rust's `round`: halves away from zero (Python's `round` takes them to even)."""
+    a = abs(v)
+    r = math.floor(a)
+    if a - r >= 0.5:
+        r += 1
+    return math.copysign(float(r), v)
 
 
 _NOT_EXPRESSION = Symbol("Atom is not an ExpressionAtom")
@@ -395,10 +440,11 @@ BUILTINS: dict[str, tuple[Operation, tuple[str, ...] | None, str]] = {
     "sqrt-math": (_math1(math.sqrt), ("Number",), "Number"),
     "abs-math": (_math1(lambda v: _i64(abs(v), v, 0), keep_int=True), ("Number",), "Number"),
     "log-math": (_log, ("Number", "Number"), "Number"),
-    "trunc-math": (_math1(lambda v: float(math.trunc(v))), ("Number",), "Number"),
-    "ceil-math": (_math1(lambda v: float(math.ceil(v))), ("Number",), "Number"),
-    "floor-math": (_math1(lambda v: float(math.floor(v))), ("Number",), "Number"),
-    "round-math": (_math1(lambda v: float(math.floor(v + 0.5) if v >= 0 else -math.floor(-v + 0.5))), ("Number",), "Number"),
+    # (an integer is its own trunc, ceil, floor and round, as in hyperon)
+    "trunc-math": (_math1(_rounding(math.trunc), keep_int=True), ("Number",), "Number"),
+    "ceil-math": (_math1(_rounding(math.ceil), keep_int=True), ("Number",), "Number"),
+    "floor-math": (_math1(_rounding(math.floor), keep_int=True), ("Number",), "Number"),
+    "round-math": (_math1(_rounding(_round_half_away), keep_int=True), ("Number",), "Number"),
     "sin-math": (_math1(math.sin), ("Number",), "Number"),
     "asin-math": (_math1(math.asin), ("Number",), "Number"),
     "cos-math": (_math1(math.cos), ("Number",), "Number"),
