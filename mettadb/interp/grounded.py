@@ -12,7 +12,7 @@ import math
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from ..atoms import Atom, Bool, Expression, Float, Integer, String, Symbol, Variable, equal_as_values
+from ..atoms import Atom, Bool, Expression, Float, Integer, String, Symbol, Variable, alpha_equal, equal_as_values
 from ..errors import ParseError
 from ..parser import parse_script
 from ..unify import unify
@@ -391,6 +391,14 @@ def _match_types(it: Machine, args: list[Atom]) -> list[Atom]:
     return [args[2] if _types_meet(args[0], args[1]) else args[3]]
 
 
+def _match_type_or(it: Machine, args: list[Atom]) -> list[Atom]:
+    """hyperon's `(or folded (match-types next type True False))`, evaluated further (its `or`)."""
+    if len(args) != 3:  # (hyperon 0.2.10: no rule applies, the call stays)
+        raise NoReduce
+    folded, nxt, typ = args
+    return [Expression((Symbol("or"), folded, Bool(_types_meet(nxt, typ))))]
+
+
 def _first_from_pair(it: Machine, args: list[Atom]) -> list[Atom]:
     if len(args) != 1:  # (hyperon 0.2.10: no rule applies, the call stays)
         raise NoReduce
@@ -475,6 +483,8 @@ BUILTINS: dict[str, tuple[Operation, tuple[str, ...] | None, str]] = {
     "type-cast": (_type_cast, None, _U),
     "match-types": (_match_types, None, _U),
     "first-from-pair": (_first_from_pair, None, _U),
+    "match-type-or": (_match_type_or, None, _U),
+    "=alpha": (lambda it, a: [Bool(alpha_equal(a[0], a[1]))], ("Atom", "Atom"), "Bool"),
     "atom-subst": (_atom_subst, ("Atom", "Variable", "Atom"), "Atom"),
     "noreduce-eq": (lambda it, a: [Bool(equal_as_values(a[0], a[1]))], ("Atom", "Atom"), "Bool"),
     "for-each-in-atom": (_for_each_in_atom, ("Expression", "Atom"), "(->)"),
