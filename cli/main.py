@@ -606,7 +606,7 @@ def _memory(mb: int | None) -> dict[str, Any]:
     return {} if mb is None else {"max_memory": mb << 20}
 
 
-_allow_import = click.option("--allow-import", multiple=True, type=click.Path(file_okay=False), callback=_path,
+_allow_import = click.option("--allow-import", multiple=True, type=click.Path(file_okay=False, exists=True), callback=_path,
                              help="Let import! read .metta files under PATH too.")
 
 

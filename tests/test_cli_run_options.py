@@ -78,3 +78,12 @@ def test_commit_each_removes_a_new_space_when_nothing_was_committed(run, write, 
     r = run("run", "--commit-each", "--max-steps", "2000", str(write("s.metta", "(a 1)\n(= (loop) (loop))\n!(loop)\n")))
     assert (r.exit_code, r.stdout) == (1, "")
     assert not (space_path / "data.mdb").exists()
+
+
+def test_allow_import_names_a_directory_that_exists(run, write, tmp_path):
+    script = write("s.metta", "!(+ 1 1)\n")
+    r = run("run", "--allow-import", str(tmp_path / "missing"), str(script))
+    assert (r.exit_code, r.stderr) == (
+        1, f"Error: Invalid value for '--allow-import': Directory '{tmp_path / 'missing'}' does not exist "
+           "(see 'cli run --help')\n")
+    assert run("run", "--allow-import", str(tmp_path), str(script)).stdout == "[2]\n"
