@@ -420,8 +420,9 @@ def iter_atoms(atom: Atom) -> Iterator[Atom]:
             stack.extend(reversed(a.children))
 
 
-def alpha_equal(a: Atom, b: Atom) -> bool:
-    """Equal up to a consistent one-to-one renaming of variables."""
+def alpha_equal(a: Atom, b: Atom, values: bool = False) -> bool:
+    """Equal up to a consistent one-to-one renaming of variables (with `values`, numbers compared by
+    `same_number`, as hyperon's `=alpha` compares them)."""
     fwd: dict[Atom, Atom] = {}
     back: dict[Atom, Atom] = {}
     stack = [(a, b)]
@@ -438,6 +439,9 @@ def alpha_equal(a: Atom, b: Atom) -> bool:
                 return False
             stack.extend(zip(x.children, y.children))  # type: ignore[attr-defined]
         elif x != y:
+            if values and (tx is Integer or tx is Float) and (type(y) is Integer or type(y) is Float) \
+                    and same_number(x, y):
+                continue
             return False
     return True
 

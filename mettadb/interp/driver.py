@@ -492,12 +492,14 @@ class Interpreter:
         n = len(args)
         while i < n:
             arg = args[i]
-            expected = types[i] if types is not None else None
+            declared = expected = types[i] if types is not None else None
             if expected is not None and tb.links:
                 expected = tb.resolve(expected)
             a = bb.resolve(arg) if bb.links else arg
-            if expected is not None and type(expected) is Symbol:
-                en = expected.name
+            # whether the argument is evaluated: by the parameter type as declared (a type variable
+            # that the arguments as written bound to `Atom`, `(== (get-metatype 2) Grounded)`, is evaluated)
+            if declared is not None and type(declared) is Symbol:
+                en = declared.name
                 if en == "Atom" or (metatype_noeval and en in META_TYPES and metatype(a) == en):
                     done = done + [a]
                     i += 1

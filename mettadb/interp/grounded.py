@@ -396,6 +396,8 @@ def _match_type_or(it: Machine, args: list[Atom]) -> list[Atom]:
     if len(args) != 3:  # (hyperon 0.2.10: no rule applies, the call stays)
         raise NoReduce
     folded, nxt, typ = args
+    if type(folded) is not Bool:  # (hyperon 0.2.10: its `or` does not reduce, the call stays)
+        raise NoReduce
     return [Expression((Symbol("or"), folded, Bool(_types_meet(nxt, typ))))]
 
 
@@ -484,7 +486,7 @@ BUILTINS: dict[str, tuple[Operation, tuple[str, ...] | None, str]] = {
     "match-types": (_match_types, None, _U),
     "first-from-pair": (_first_from_pair, None, _U),
     "match-type-or": (_match_type_or, None, _U),
-    "=alpha": (lambda it, a: [Bool(alpha_equal(a[0], a[1]))], ("Atom", "Atom"), "Bool"),
+    "=alpha": (lambda it, a: [Bool(alpha_equal(a[0], a[1], values=True))], ("Atom", "Atom"), "Bool"),
     "atom-subst": (_atom_subst, ("Atom", "Variable", "Atom"), "Atom"),
     "noreduce-eq": (lambda it, a: [Bool(equal_as_values(a[0], a[1]))], ("Atom", "Atom"), "Bool"),
     "for-each-in-atom": (_for_each_in_atom, ("Expression", "Atom"), "(->)"),
