@@ -21,6 +21,7 @@ keys (or reads the head statistics), others match on bytes.
 from __future__ import annotations
 
 import bisect
+import itertools
 import threading
 import time
 import weakref
@@ -530,34 +531,14 @@ def run_query(space: Store, pattern: Atom, bindings: Bindings = EMPTY_BINDINGS,
     qs = stats if stats is not None else QueryStats()
     txn = space.current_txn()
     if txn is not None:  # inside a session's transaction: no context manager per query
-        r = _Run(View(space, txn), qs)
-        gen = _by_value(r, pattern, bindings)
-        if gen is not None:
-            yield from _rows_by_value(r, gen, bindings, stats is not None)
-            return
-        batched, it = _run(r, pattern, bindings, stats is not None)
-        if batched:
-            for batch in it:
-                yield from batch
-        else:
-            yield from it
+        yield from _rows(_Run(View(space, txn), qs), pattern, bindings, stats is not None)
         return
     # `space.read()` without its context manager (a small query pays for every microsecond)
     if space.closed:
         raise MettaDBError(f"{space.path} is closed")
     txn = begin_read(space.env)
     try:
-        r = _Run(View(space, txn, own=True), qs)
-        gen = _by_value(r, pattern, bindings)
-        if gen is not None:
-            yield from _rows_by_value(r, gen, bindings, stats is not None)
-            return
-        batched, it = _run(r, pattern, bindings, stats is not None)
-        if batched:
-            for batch in it:
-                yield from batch
-        else:
-            yield from it
+        yield from _rows(_Run(View(space, txn, own=True), qs), pattern, bindings, stats is not None)
     finally:
         txn.abort()
 
@@ -706,8 +687,7 @@ def stored_by_value(space: Store, atom: Atom) -> Atom | None:
         if gen is None:
             return None
         general = gen[0]
-        batched, it = _run(r, general, EMPTY_BINDINGS, False)
-        for b in ((x for batch in it for x in batch) if batched else it):
+        for b in _flat(_run(r, general, EMPTY_BINDINGS, False)):
             inst: Atom = b.resolve(general)
             if inst.is_ground and equal_as_values(inst, atom):
                 return inst
@@ -743,13 +723,23 @@ def _bind_numbers(rows: Iterator[Bindings] | list[Bindings], numbers: _ByValue) 
             yield i, got
 
 
+def _flat(run: tuple[bool, Iterator[Any]]) -> Iterator[Bindings]:
+    """The rows `_run` gives, batches or not, one by one."""
+    batched, it = run
+    return itertools.chain.from_iterable(it) if batched else it
+
+
+def _rows(r: _Run, pattern: Atom, bindings: Bindings, per_step: bool) -> Iterator[Bindings]:
+    """`run_query`'s rows (numbers matched by value where hyperon would)."""
+    gen = _by_value(r, pattern, bindings)
+    return _flat(_run(r, pattern, bindings, per_step)) if gen is None else _rows_by_value(r, gen, bindings, per_step)
+
+
 def _rows_by_value(r: _Run, gen: tuple[Atom, _ByValue], bindings: Bindings,
                    per_step: bool) -> Iterator[Bindings]:
     """`run_query`'s rows when numbers are matched by value (`_by_value`)."""
     general, numbers = gen
-    batched, it = _run(r, general, bindings, per_step)
-    rows = (b for batch in it for b in batch) if batched else it
-    for _, b in _bind_numbers(rows, numbers):
+    for _, b in _bind_numbers(_flat(_run(r, general, bindings, per_step)), numbers):
         yield b
 
 
@@ -943,28 +933,24 @@ def _in_trie_order(r: _Run, pattern: Atom, bindings: Bindings, rows: list[Bindin
             firsts.setdefault(entries[i][c], []).append(i)
         keys = list(firsts)
         if len(keys) > 1:
-
-            def instantiated(i0: int = group[0], c: int = c) -> list[Any]:
-                """The conjunct as the earlier ones instantiate it (hyperon queries that): the earlier
-                conjuncts matched again with the atoms this row took (later ones may bind more)."""
-                b = bindings
-                for k in range(c):
-                    key, raw = entries[i0][k][0]
-                    got, _n = _slow_row(b.resolve(parts[k]), key, raw, b, b"")
-                    if got is None:  # (cannot be: the row matched them)
-                        return query_tokens(rows[i0].resolve(parts[c]))
-                    b = got
-                return query_tokens(b.resolve(parts[c]))
-
             perm = _ground_order([k[0] for k in keys], numbers) if plain else None
-            if perm is not None:
-                keys = [keys[i] for i in perm]
-                for k in reversed(keys):
-                    stack.append((firsts[k], c + 1))
-                continue
-            kps = [path_of(k[0]) for k in keys]
-            perm = trie_permutation([p.toks for p in kps], instantiated,
-                                    lambda i, d, kps=kps: numbers.of(kps[i], d))  # type: ignore[misc]
+            if perm is None:  # (stored variables or operations: the trie tokens)
+
+                def instantiated(i0: int = group[0], c: int = c) -> list[Any]:
+                    """The conjunct as the earlier ones instantiate it (hyperon queries that): the earlier
+                    conjuncts matched again with the atoms this row took (later ones may bind more)."""
+                    b = bindings
+                    for k in range(c):
+                        key, raw = entries[i0][k][0]
+                        got, _n = _slow_row(b.resolve(parts[k]), key, raw, b, b"")
+                        if got is None:  # (cannot be: the row matched them)
+                            return query_tokens(rows[i0].resolve(parts[c]))
+                        b = got
+                    return query_tokens(b.resolve(parts[c]))
+
+                kps = [path_of(k[0]) for k in keys]
+                perm = trie_permutation([p.toks for p in kps], instantiated,
+                                        lambda i, d, kps=kps: numbers.of(kps[i], d))  # type: ignore[misc]
             keys = [keys[i] for i in perm]
         for k in reversed(keys):
             stack.append((firsts[k], c + 1))
