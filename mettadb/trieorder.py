@@ -193,19 +193,11 @@ class Numbers:
         key = (prefix, ())
         got: int | None = self.memo.get(key)
         if got is None:
-            got = -1
-            for k, raw in self.scan(prefix):
-                seq = Record.seq_of(k, raw)
-                if got < 0 or seq < got:
-                    got = seq
-            self.memo[key] = got
+            got = self.memo[key] = min((Record.seq_of(k, raw) for k, raw in self.scan(prefix)), default=-1)
         return got
 
     def _compute(self, p: TriePath, i: int) -> int:
-        best = -1
-        for seq in self.below(p, i):
-            if best < 0 or seq < best:
-                best = seq
+        best = min(self.below(p, i), default=-1)
         if self.kept is not None:
             k = self.kept(node_key(p.toks[:i + 1]))
             if k is not None and (best < 0 or k < best):
