@@ -8,6 +8,7 @@ interpreter running it.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Generator
 from typing import Any, Protocol, TextIO
 
@@ -53,6 +54,7 @@ __all__ = [
     "Typed",
     "error",
     "format_results",
+    "in_sandbox",
     "is_char",
     "is_error",
     "mark_function",
@@ -125,6 +127,13 @@ def mark_function(body: Atom, call: Atom) -> Atom:
     if type(body) is Expression and len(body.children) == 2 and body.children[0] == FUNCTION:
         return Expression((RULE_FUNCTION, body, call))
     return body
+
+
+def in_sandbox(it: Machine, path: str, real: bool = False) -> bool:
+    """Whether a file a script reads (a module, a file it opens) is under the script's directory or a
+    directory `--allow-import` names; with `real`, `path` has its links followed and the roots too."""
+    roots = (it.base_dir, *it.allow_import)
+    return any(os.path.commonpath([path, root]) == root for root in (map(os.path.realpath, roots) if real else roots))
 
 
 def error(atom: Atom, message: Atom | str) -> Expression:

@@ -46,6 +46,7 @@ from .core import (
     Tail,
     Typed,
     error,
+    in_sandbox,
     is_error,
     mark_function,
     metatype,
@@ -1685,8 +1686,7 @@ def _module_file(it: Machine, name: Atom, label: str) -> str | Atom:
     elif not rel.endswith(".metta"):
         rel += ".metta"
     path = os.path.abspath(os.path.join(it.base_dir, rel))
-    allowed = [it.base_dir, *it.allow_import]
-    if not any(os.path.commonpath([path, root]) == root for root in allowed):
+    if not in_sandbox(it, path):
         return String(f"import! may only read files under {it.base_dir} (use --allow-import PATH)")
     if not (os.path.isfile(path) or os.path.isdir(path)):  # hyperon's words, an unquoted message
         return Symbol(f"Failed to resolve module top:{name.value if type(name) is String else name}")
@@ -1774,8 +1774,7 @@ def _register_module(it: Machine, atom: Expression, b: Bindings) -> Gen:
     x = atom.children[1]
     rel = x.value if type(x) is String else str(x)
     path = os.path.abspath(os.path.join(it.base_dir, rel))
-    allowed = [it.base_dir, *it.allow_import]
-    if not any(os.path.commonpath([path, root]) == root for root in allowed):
+    if not in_sandbox(it, path):
         return [(error(atom, String(f"register-module! may only read files under {it.base_dir} "
                                     "(use --allow-import PATH)")), b)]
     if os.path.isdir(path):

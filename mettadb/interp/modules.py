@@ -24,7 +24,7 @@ from typing import Any
 
 from ..atoms import Atom, Bool, Expression, Float, Grounded, Integer, String, Symbol, Variable, fresh_variable, quote_string
 from ..spaces import MemorySpace, SpaceAtom
-from .core import GROUNDED_NAMES, UNIT, Fail, Machine, error, is_char
+from .core import GROUNDED_NAMES, UNIT, Fail, Machine, error, in_sandbox, is_char
 
 __all__ = ["FINAL_MODULE_RESULTS", "MODULES", "MODULE_OPS", "FileHandle", "RandomGenerator", "module_tokens"]
 
@@ -681,8 +681,7 @@ def _file_open(it: Machine, args: list[Atom]) -> list[Atom]:
         raise Fail(Symbol(msg))
     p, o = path.value, options.value
     full = os.path.realpath(p)  # relative to the working directory, as in hyperon (links followed)
-    allowed = [os.path.realpath(root) for root in (it.base_dir, *it.allow_import)]
-    if not any(os.path.commonpath([full, root]) == root for root in allowed):
+    if not in_sandbox(it, full, real=True):
         raise Fail(f"file-open! may only open files under {it.base_dir} (use --allow-import PATH)")
     flags = _open_flags(o)
     try:
