@@ -505,5 +505,5 @@ def trusted_expression(kids: tuple[Atom, ...], ground: bool) -> Expression:
     e = object.__new__(Expression)
     _set_children(e, kids)
     _set_ground(e, ground)
-    _set_hash(e, hash(tuple([k._hash for k in kids])) ^ 0x5E5E5E5E)
+    _set_hash(e, hash(tuple([k._hash for k in kids])) ^ 0x5E5E5E5E)  # (the hash `Expression.__init__` gives)
     return e
