@@ -158,7 +158,10 @@ def test_round_trip_through_the_store(tmp_path_factory, items):
         assert texts(sp.atoms()) == texts(items)
         for a in items:
             assert sp.count(a) == items.count(a)
-            assert len(list(sp.match(a))) >= items.count(a)
+            # (a pattern `(, ...)` is a conjunction of its parts, as in hyperon, not the stored atom:
+            # hypothesis found `(, parent)`; `count` above is the atom's own)
+            if not (isinstance(a, mettadb.Expression) and a.children and a.children[0] == mettadb.Symbol(",")):
+                assert len(list(sp.match(a))) >= items.count(a)
 
 
 def test_alpha_equal_atoms_share_a_key(space):
