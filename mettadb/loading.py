@@ -228,6 +228,7 @@ def load(store: Store, *sources: Source, duplicates: bool = False,
         pack = u32_seq if FIRST_SEQ <= seq and seq + size < 0x100000000 else pack_seq
         done_before = 0
         added = present = fast_new = 0
+        grouped: dict[bytes, tuple[list[bytes] | None, list[tuple[list[str] | None, int, int]]]] = {}
         for s, pos in zip(sources, positions):
             if pos is not None and not isinstance(s, (str, os.PathLike)):
                 s.seek(pos)
@@ -252,6 +253,15 @@ def load(store: Store, *sources: Source, duplicates: bool = False,
                         hd[1] += 1
                     else:
                         present += 1
+                elif names is not None:
+                    # an atom with variables: numbered now, written with the others of its path at the
+                    # end (a path may hold many atoms equal up to variable names: one write each path)
+                    group = grouped.get(path)
+                    if group is None:
+                        grouped[path] = (tokens, [(names, 1, seq)])
+                    else:
+                        group[1].append((names, 1, seq))
+                    seq += 1
                 else:
                     w.set_seq(seq)
                     if add(path, names, tokens, 1, union):
@@ -265,6 +275,10 @@ def load(store: Store, *sources: Source, duplicates: bool = False,
             report.bangs += st.bangs
             report.bytes_read += st.bytes_read
         w.set_seq(seq)
+        for path, (tokens, atoms) in grouped.items():
+            n = w.add_variants(path, tokens, atoms, union)
+            added += n
+            present += len(atoms) - n
         w.total_delta += fast_new
         w.distinct_delta += fast_new
         if fast_new:
@@ -326,6 +340,21 @@ def load_paths(store: Store, *sources: Source, duplicates: bool = False, bulk: b
 
 
 # ---------------------------------------------------------------------- bulk loads
+
+def _by_path(complex_: pload.Complex, shift: int, union: bool
+             ) -> dict[bytes, tuple[list[bytes] | None, list[tuple[list[str] | None, int, int]]]]:
+    """A bulk load's complex atoms grouped by path, for `Writer.add_variants`: (tokens, [(names, copies,
+    number)]) in input order (one copy each under set union)."""
+    out: dict[bytes, tuple[list[bytes] | None, list[tuple[list[str] | None, int, int]]]] = {}
+    for path, names, tokens, occurrences, seq in complex_.values():
+        item = (names, 1 if union else occurrences, seq + shift)
+        got = out.get(path)
+        if got is None:
+            out[path] = (tokens, [item])
+        else:
+            got[1].append(item)
+    return out
+
 
 def _clean_stale_load_dirs(path: str) -> None:
     """Remove run files left by bulk loads whose process is gone."""
@@ -656,8 +685,8 @@ class SlotBuilder:
             added = 0
             for k, v in new.items():
                 added += int(w.add_path(k, None, None, 1, True, seq=unpack_value(v)))
-            for path, names, tokens, _occurrences, seq in complex_.values():
-                added += int(w.add_path(path, names, tokens, 1, True, seq=seq + self.shift))
+            for path, (tokens, atoms) in _by_path(complex_, self.shift, True).items():
+                added += w.add_variants(path, tokens, atoms, True)
             if added:
                 w.set_seq(max(w.peek_seq(), self.end))
                 if self.note is not None:
@@ -789,11 +818,8 @@ class SlotBuilder:
         w.head_delta = {k: list(v) for k, v in self.head_delta.items()}
         w.total_delta, w.distinct_delta = self.total, self.distinct
         added = self.distinct
-        for path, names, tokens, occurrences, seq in complex_.values():
-            if self.union:
-                added += int(w.add_path(path, names, tokens, 1, True, seq=seq + self.shift))
-            else:
-                added += int(w.add_path(path, names, tokens, occurrences, False, seq=seq + self.shift))
+        for path, (tokens, atoms) in _by_path(complex_, self.shift, self.union).items():
+            added += w.add_variants(path, tokens, atoms, self.union)
         w.finish()
         if self.note is not None and added:
             self.note(w)

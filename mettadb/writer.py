@@ -117,6 +117,47 @@ class Writer:
         self._indexed(key, path, names, tokens, count)
         return True
 
+    def add_variants(self, path: bytes, tokens: list[bytes] | None,
+                     atoms: list[tuple[list[str] | None, int, int]], union: bool = False) -> int:
+        """`add_path` of several atoms of one path at once: (names, count, seq) each, `seq` used if the
+        atom is new (loads number atoms in input order); returns how many were new.  The record is read
+        and written once, however many atoms (one by one, a key of k variants costs O(k) per add)."""
+        key = storage_key(path)
+        hashed = len(path) > MAX_PLAIN
+        raw = self.txn.get(key, db=self.atoms)
+        variants = Record(key, raw).variants if raw is not None else []
+        where = {tuple(v[0] or ()): i for i, v in enumerate(variants)}
+        copies = new = 0
+        for names, count, seq in atoms:
+            k = tuple(names or ())
+            i = where.get(k)
+            if i is None:
+                where[k] = len(variants)
+                variants.append((names or None, count, seq))
+                new += 1
+                copies += count
+            elif not union:
+                vn, vc, vs = variants[i]
+                variants[i] = (vn, vc + count, vs)
+                copies += count
+        if not copies:
+            return 0
+        if len(variants) > 1:
+            self._variants_written()
+        self.txn.put(key, Record.pack_variants(variants, path if hashed else None), db=self.atoms)
+        if raw is None:  # a new key: its index entry, and the first atom counted as new
+            entry = index_entry(path, variants[0][0] is not None, tokens)
+            if entry is not None:
+                if entry[0] == "vx":
+                    self.txn.put(entry[1], key, db=self.vx, dupdata=True)
+                    self.vx_changes += 1
+                else:
+                    self.txn.put(entry[1], b"", db=self.rev)
+        self._count(path, tokens, copies, False)
+        self.head_delta[head_key(tokens) if tokens is not None else path_head_key(path)][0] += new
+        self.distinct_delta += new
+        return new
+
     def _variants_written(self) -> None:
         """A record of variants is format 4's: a format-3 space becomes format 4 in this transaction (so
         a release before format 4, which would misread the record, refuses it from then on)."""
