@@ -1510,12 +1510,11 @@ def _not_empty_error(op: str, a: Atom) -> Atom:
 
 
 def _doc_rows(it: Machine, space: Any, pattern: Atom) -> list[Bindings]:
-    """The matches of a `@doc` pattern as hyperon's `unify` with a space finds them: the space's own
-    atoms and its dependencies'; for a module space (`&self`, an imported module's) then the standard
-    library's documentation (mettadb's texts), and for `&self` the optional modules' imported into it."""
-    rows = it.query(space, pattern, EMPTY_BINDINGS)
+    """The matches of a `@doc` pattern as hyperon's `unify` with a space finds them, as `match` finds
+    them (for a module space, the standard library's documentation too: mettadb's texts), and for
+    `&self` then the optional modules' imported into it."""
+    rows = it.query(space, pattern, EMPTY_BINDINGS, True)
     if it.deps.get(id(space)) is not None:
-        rows = [*rows, *corelib_docs().query(pattern, EMPTY_BINDINGS)]
         if space is it.space:
             for name, ops in MODULES.items():
                 if ops[0] not in it.tokens:  # (imported into &self: its names are no longer hidden)

@@ -5,9 +5,10 @@ a query of `&self` (or of an imported module's space) meets the library's own
 type declarations `(: name type)` after the module's own atoms, in its order (its
 trie's, for a query of a variable).  These signatures are the library's interface
 (mettadb's type checker holds the same facts); the interpreter never reads them
-from here, only `match` does.  The library's rules `(= head body)` and `@doc`
-atoms are hyperon's own code and texts, which mettadb does not copy: a `match` of
-them finds nothing (README: differences).
+from here, only `match` does.  Its `@doc` atoms follow them: mettadb's own texts
+(`stdlib_docs`), in hyperon's order.  The library's rules `(= head body)` are
+hyperon's own code, which mettadb does not copy: a `match` of them finds nothing
+(README: differences).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 from ..atoms import Atom
 from ..parser import parse_script
 from ..spaces import MemorySpace
+from .stdlib_docs import corelib_docs
 
 __all__ = ["stdlib_space"]
 
@@ -116,6 +118,7 @@ def stdlib_space() -> MemorySpace:
     run gets its own space, as a script may add to it)."""
     if not _ATOM_LIST:
         _ATOM_LIST.extend(atom for _bang, atom in parse_script(_ATOMS, "<stdlib atoms>"))
+        _ATOM_LIST.extend(corelib_docs().atoms())  # (mettadb's texts, in hyperon's order)
     space = MemorySpace()
     for atom in _ATOM_LIST:
         space.add(atom)
