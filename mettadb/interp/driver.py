@@ -992,8 +992,8 @@ class Interpreter:
         """The first function type `(-> ...)` of a head (its variables fresh), or None."""
         return self.types.function_type(head)
 
-    def check_added(self, atom: Atom) -> Atom | None:
-        """The error `pragma! type-check auto` reports for an atom about to be added, or None."""
+    def check_added(self, atom: Atom) -> list[Atom]:
+        """The errors `pragma! type-check auto` reports for an atom about to be added (none: it fits)."""
         return self.types.check_added(atom)
 
     def spawn(self, space: Any, base_dir: str) -> Interpreter:

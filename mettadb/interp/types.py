@@ -201,26 +201,28 @@ class TypeChecker:
             return False
         return True
 
-    def check_added(self, atom: Atom) -> Atom | None:
-        """The error hyperon's `type-check auto` reports for an atom about to be added, or None.
+    def check_added(self, atom: Atom) -> list[Atom]:
+        """The errors hyperon's `type-check auto` reports for an atom about to be added (none: it fits).
 
         Like hyperon 0.2.10, only an application of a typed function is checked:
         its arity, then each argument against the parameter type.
         """
         atom = self.it.tokens_in(atom)
         if type(atom) is not Expression or not atom.children:
-            return None
+            return []
         kids = atom.children
         several = SPECIAL_SIGNATURES.get(kids[0].name) if type(kids[0]) is Symbol else None
-        if several:  # (a form hyperon declares with several types: the first that fits, else the first's error)
-            errs = [self._check_added(atom, rename_apart(t)) for t in several]
-            return None if None in errs else errs[0]
+        if several:  # (a form hyperon declares with several types: fine when one fits, else each one's error)
+            found = [self._check_added(atom, rename_apart(t)) for t in several]
+            errs = [e for e in found if e is not None]
+            return errs if len(errs) == len(found) else []
         ft = self.function_type(kids[0])
         if ft is None and kids[0] == EQ:
             ft = rename_apart(EQ_TYPE)  # hyperon's type of `=`
         if ft is None:
-            return None
-        return self._check_added(atom, ft)
+            return []
+        err = self._check_added(atom, ft)
+        return [err] if err is not None else []
 
     def _check_added(self, atom: Expression, ft: Atom) -> Atom | None:
         """`check_added` against one function type."""
