@@ -576,6 +576,8 @@ def _eval_step(it: Machine, x: Atom, b: Bindings, rules: Machine | None = None) 
             return _one_step(x, _one_step_entry(name), b)
         if name == "map-atom" and len(kids) == 4:
             return (yield _Then((_map_step(it, x, b), None)))
+        if name in _DOC_CONSTRUCTORS:  # (typed symbols without rules in hyperon: `NotReducible`)
+            return None
         form = SPECIAL.get(name)
         if form is not None:
             rs = _rule_step(x, b)
