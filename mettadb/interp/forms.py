@@ -1552,7 +1552,7 @@ def _print_doc_formal(it: Machine, doc: Atom) -> Atom | None:
     kids = doc.children if type(doc) is Expression else ()
     if len(kids) not in (5, 7) or kids[0] != _DOC_FORMAL_S:
         return None
-    parts = {k.children[0].name: k.children[1:] for k in kids[1:]  # type: ignore[attr-defined]
+    parts = {k.children[0].name: k.children[1:] for k in kids[1:]
              if type(k) is Expression and k.children and type(k.children[0]) is Symbol}
     item, kind, t, desc = (parts.get(n, ()) for n in ("@item", "@kind", "@type", "@desc"))
     if not (len(item) == len(kind) == len(t) == len(desc) == 1):
@@ -1673,8 +1673,13 @@ def _help_space(it: Machine, atom: Expression, b: Bindings) -> Gen:
 def _doc_var(pattern: Atom, name: str) -> Atom:
     """The variable `$name` or `$desc` of a renamed `@doc` pattern (the second element, or the
     `@desc`'s argument)."""
-    kids = pattern.children  # type: ignore[attr-defined]
-    return kids[1] if name == "name" else kids[2].children[1]
+    assert isinstance(pattern, Expression)
+    kids = pattern.children
+    if name == "name":
+        return kids[1]
+    desc = kids[2]
+    assert isinstance(desc, Expression)
+    return desc.children[1]
 
 
 @special("help-param!", "(-> Atom (->))", arity=1)
@@ -2119,7 +2124,7 @@ def _optional_module(it: Machine, name: str) -> ModuleSpaceAtom:
             space.add(x)
         module = it.modules[key] = ModuleSpaceAtom(space, name)
         it.deps[id(space)] = []  # a module space (it depends on the standard library)
-    return module  # type: ignore[no-any-return]
+    return module
 
 
 def _import_optional(it: Machine, atom: Expression, b: Bindings, name: str) -> list[Pair]:
