@@ -59,6 +59,7 @@ from .core import (
     SPECIAL,
     SPECIAL_ARITY,
     SPECIAL_CHECKED,
+    SPECIAL_SIGNATURES,
     SPECIAL_TYPES,
     STACK_OVERFLOW,
     UNDEFINED,
@@ -624,11 +625,14 @@ class Interpreter:
             if type(kids[0]) is not Expression:
                 break
             h = kids[0]
-        ftype = self.types.function_type(kids[0])
-        if ftype is None:
-            return False
-        params = ftype.children[1:-1]  # type: ignore[attr-defined]
-        return len(params) != len(kids) - 1 or bool(self._check_written(h, kids[1:], params, EMPTY_BINDINGS)[1])
+        several = SPECIAL_SIGNATURES.get(kids[0].name) if type(kids[0]) is Symbol else None
+        for ftype in several or (self.types.function_type(kids[0]),):  # (ill-typed: it fits none)
+            if ftype is None:
+                return False
+            params = ftype.children[1:-1]  # type: ignore[attr-defined]
+            if len(params) == len(kids) - 1 and not self._check_written(h, kids[1:], params, EMPTY_BINDINGS)[1]:
+                return False
+        return True
 
     def _atom_typed(self, arg: Atom, b: Bindings) -> bool:
         """Whether an argument as written has the type `Atom` (cheap for untyped heads)."""
@@ -802,7 +806,7 @@ class Interpreter:
                 if type(pattern) is not Expression:
                     return self._query_deps(space, pattern, b, True)
                 kids = pattern.children
-                if len(kids) == 3 and (type(kids[0]) is not Symbol or kids[0].name in _LIBRARY_HEAD_NAMES) \
+                if 3 <= len(kids) <= 5 and (type(kids[0]) is not Symbol or kids[0].name in _LIBRARY_HEAD_NAMES) \
                         and _library_may_match(pattern):
                     return self._query_deps(space, pattern, b, True)
             if self.deps_used[0] and self.deps.get(id(space)):
@@ -989,8 +993,8 @@ class Interpreter:
         """The first function type `(-> ...)` of a head (its variables fresh), or None."""
         return self.types.function_type(head)
 
-    def check_added(self, atom: Atom) -> Atom | None:
-        """The error `pragma! type-check auto` reports for an atom about to be added, or None."""
+    def check_added(self, atom: Atom) -> list[Atom]:
+        """The errors `pragma! type-check auto` reports for an atom about to be added (none: it fits)."""
         return self.types.check_added(atom)
 
     def spawn(self, space: Any, base_dir: str) -> Interpreter:
@@ -1087,13 +1091,15 @@ def _ground_row(b: Bindings) -> bool:
 
 
 _LIBRARY_HEADS = (Symbol(":"), EQ)
-#: their names, and a conjunction's (whose conjuncts may be such atoms)
-_LIBRARY_HEAD_NAMES = frozenset({":", "=", ","})
+#: their names, the documentation's, and a conjunction's (whose conjuncts may be such atoms)
+_LIBRARY_HEAD_NAMES = frozenset({":", "=", ",", "@doc"})
+_DOC_HEAD = Symbol("@doc")
 
 
 def _library_may_match(pattern: Atom) -> bool:
     """Whether a pattern can match one of the standard library's atoms (`(: ...)` and `(= ...)`, three
-    elements each): most patterns cannot, and a query of them does not read the library's space."""
+    elements each, its `@doc`s, three or five): most patterns cannot, and a query of them does not
+    read the library's space."""
     tp = type(pattern)
     if tp is Variable:
         return True
@@ -1102,7 +1108,10 @@ def _library_may_match(pattern: Atom) -> bool:
     kids = pattern.children  # type: ignore[attr-defined]
     if kids and type(kids[0]) is Symbol and kids[0].name == ",":  # a conjunction: when one of its conjuncts can
         return any(map(_library_may_match, kids[1:]))
-    return len(kids) == 3 and (type(kids[0]) is Variable or kids[0] in _LIBRARY_HEADS)
+    n = len(kids)
+    if n == 3 and (type(kids[0]) is Variable or kids[0] in _LIBRARY_HEADS):
+        return True
+    return (n == 3 or n == 5) and (type(kids[0]) is Variable or kids[0] == _DOC_HEAD)  # (its documentation)
 
 
 def _symbol_call(expr: Atom) -> TypeGuard[Expression]:
