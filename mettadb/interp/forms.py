@@ -17,8 +17,9 @@ from typing import Any
 from ..atoms import Atom, Expression, Grounded, Integer, String, Symbol, Variable, alpha_equal, equal_as_values, fresh_variable, iter_atoms
 from ..bindings import EMPTY_BINDINGS, Bindings
 from ..encoding import encode_with_names
-from ..errors import ParseError
-from ..parser import parse_atom, parse_file
+from ..errors import ModuleTextError
+from ..modtext import read_module
+from ..parser import parse_atom
 from ..spaces import MemorySpace, ModuleSpaceAtom, SpaceAtom, StateAtom, rename_apart
 from ..unify import unify
 from .core import (
@@ -1696,9 +1697,12 @@ def _module_file(it: Machine, name: Atom, label: str) -> str | Atom:
 
 
 def _module_items(path: str) -> Iterator[tuple[bool, Atom]]:
-    """A module file's items (bad text is a ParseError naming path:line:col); a directory (hyperon's
-    module directory without a `module.metta`) has none."""
-    return iter(()) if os.path.isdir(path) else parse_file(path)
+    """A module file's items as hyperon reads them (bad text raises ModuleTextError, hyperon's
+    message); a directory (hyperon's module directory without a `module.metta`) has none."""
+    if os.path.isdir(path):
+        return iter(())
+    with open(path, "rb") as f:
+        return read_module(f.read())
 
 
 def _error_text(err: Atom) -> Atom:
@@ -1730,7 +1734,7 @@ def _module(it: Machine, name: Atom, label: str) -> ModuleSpaceAtom | Atom:
                         break
                 else:  # the module's tokens are read in its atoms, as hyperon's parser does (`&self`: its space)
                     sub.add_atom(module.value, sub.tokens_in(x))
-        except ParseError as e:  # bad text in the module: the import's error, not the run's
+        except ModuleTextError as e:  # bad text in the module: the import's error (hyperon's words), not the run's
             failed = Symbol(str(e))
         if failed is not None:  # not loaded: a later import tries again
             del it.modules[path]
@@ -1883,7 +1887,7 @@ def _include(it: Machine, atom: Expression, b: Bindings) -> Gen:
     while True:
         try:
             item = next(items, None)
-        except ParseError:  # like hyperon, the file is read up to its bad text: no values
+        except ModuleTextError:  # like hyperon, the file is read up to its bad text: no values
             return []
         if item is None:
             break
