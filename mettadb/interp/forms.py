@@ -1743,6 +1743,16 @@ def _module(it: Machine, name: Atom, label: str) -> ModuleSpaceAtom | Atom:
     return module
 
 
+def _plain_name(name: Atom, label: str) -> tuple[Atom, str]:
+    """A module name as `import!` and `mod-space!` take it: one trailing `:` and a leading `top:`
+    dropped (`sub:` is `sub`; `:` and `""` name the top module), the atom rebuilt to match."""
+    plain = label[:-1] if label.endswith(":") else label
+    plain = plain.removeprefix("top:") or "top"
+    if plain == label:
+        return name, label
+    return (String(plain) if type(name) is String else Symbol(plain)), plain
+
+
 def _legal_name(name: Atom) -> str | None:
     """A module name's text when hyperon 0.2.10 takes it as one (ASCII letters, digits, `-`, `_`,
     `:` separating parts); None otherwise."""
@@ -1757,7 +1767,8 @@ def _mod_space(it: Machine, atom: Expression, b: Bindings) -> Gen:
     label = _legal_name(name)
     if label is None:
         return [(error(atom, Symbol(f"Illegal module name: {name}")), b)]
-    builtin = label.removeprefix("top:")
+    name, label = _plain_name(name, label)
+    builtin = label
     if builtin == "top":
         return [(it.top_atom, b)]
     if builtin == "corelib":
@@ -1871,6 +1882,10 @@ def _include(it: Machine, atom: Expression, b: Bindings) -> Gen:
     label = _legal_name(name)
     if label is None:
         return [(error(atom, Symbol(f"Illegal module name: {label or name}")), b)]
+    if label in ("", ":"):  # (hyperon's words for these two)
+        return [(error(atom, Symbol("module resource loader not available")), b)]
+    if label.endswith(":"):
+        return [(error(atom, Symbol(f"Invalid module name format: {label}")), b)]
     path = _module_file(it, name, label)
     if not isinstance(path, str):
         if type(path) is Symbol:  # (hyperon names the module as written here, without `top:`)
@@ -1934,7 +1949,8 @@ def _import(it: Machine, atom: Expression, b: Bindings) -> Gen:
         shown = it.tokens.get(target.name, target) if type(target) is Symbol else target
         part = next(p for p in label.split(":") if any(not (c.isascii() and (c.isalnum() or c in "-_")) for c in p))
         return [(error(Expression((atom.children[0], shown, name)), Symbol(f"Illegal module name: {part}")), b)]
-    builtin = label.removeprefix("top:")
+    name, label = _plain_name(name, label)
+    builtin = label
     if builtin in MODULES:
         return _import_optional(it, atom, b, builtin)
     if builtin in BUILTIN_MODULES:
