@@ -55,3 +55,17 @@ def test_a_nul_byte_in_a_module_is_part_of_a_symbol_which_prints_up_to_it(run, t
                       encoding="utf-8")
     r = run("run", str(script))
     assert r.stdout == "[()]\n[(a]\n[1]\n"
+
+
+def test_register_module_reads_a_failed_module_again_and_import_still_refuses_it(run, tmp_path):
+    """As hyperon: `register-module!` loads the file again (its `!`s run again), `import!` does not."""
+    (tmp_path / "m.metta").write_text('!(println! "loading")\n(fact a\n', encoding="utf-8")
+    script = tmp_path / "s.metta"
+    script.write_text("!(collapse (import! &self m))\n!(collapse (register-module! m.metta))\n"
+                      "!(collapse (import! &self m))\n", encoding="utf-8")
+    r = run("run", str(script))
+    assert r.stdout == ("loading\nloading\n"
+                        "[((Error (import! ModuleSpace(GroundingSpace-top) m) Unexpected end of expression))]\n"
+                        "[((Error (register-module! m.metta) Unexpected end of expression))]\n"
+                        "[((Error (import! ModuleSpace(GroundingSpace-top) m) "
+                        "Attempt to access module before loader function has finished))]\n")

@@ -219,6 +219,8 @@ class Machine(Protocol):
     modules: dict[str, Any]
     #: module names `register-module!` gave this run: name -> the file or directory it names
     aliases: dict[str, str]
+    #: files of modules named directly under the top module whose loading failed in this run
+    failed_modules: set[str]
     #: the run's top module (the script's `&self`)
     top_atom: Any
     #: when a script runner sets it: copies added to the interpreter's stored space in this run, by path

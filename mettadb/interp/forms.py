@@ -1712,13 +1712,21 @@ def _error_text(err: Atom) -> Atom:
     return Symbol(msg.value if type(msg) is String else str(msg))
 
 
-def _module(it: Machine, name: Atom, label: str) -> ModuleSpaceAtom | Atom:
+#: hyperon 0.2.10's answer for a module named directly under the top module once its loading failed
+NOT_FINISHED = Symbol("Attempt to access module before loader function has finished")
+
+
+def _module(it: Machine, name: Atom, label: str, register: bool = False) -> ModuleSpaceAtom | Atom:
     """The space of the module a (legal) name resolves to, loaded once per run into a space of its
-    own; or the error message (hyperon's words where it has them)."""
+    own; or the error message (hyperon's words where it has them).  Like hyperon, a module named
+    directly under the top module (`m`, not `dir:m`) whose loading failed is not loaded again by
+    `import!` (`NOT_FINISHED`); `register-module!` (`register`) loads it again and marks nothing."""
     path = _module_file(it, name, label)
     if not isinstance(path, str):
         return path
     module = it.modules.get(path)
+    if module is None and not register and path in it.failed_modules:
+        return NOT_FINISHED
     if module is None:  # load the module once per run, into a space of its own
         module = it.modules[path] = ModuleSpaceAtom(MemorySpace(), label)
         it.deps[id(module.value)] = []  # a module space (it depends on the standard library)
@@ -1736,9 +1744,11 @@ def _module(it: Machine, name: Atom, label: str) -> ModuleSpaceAtom | Atom:
                     sub.add_atom(module.value, sub.tokens_in(x))
         except ModuleTextError as e:  # bad text in the module: the import's error (hyperon's words), not the run's
             failed = Symbol(str(e))
-        if failed is not None:  # not loaded: a later import tries again
+        if failed is not None:  # not loaded: a later import of a `dir:m` tries again
             del it.modules[path]
             it.deps.pop(id(module.value), None)
+            if not register and ":" not in label.removeprefix("top:") and label not in it.aliases:
+                it.failed_modules.add(path)
             return failed
     return module
 
@@ -1807,7 +1817,7 @@ def _register_module(it: Machine, atom: Expression, b: Bindings) -> Gen:
                                     f"{name}")), b)]
     it.aliases[name] = path
     # like hyperon, the module is loaded now: one that fails gives its error here (and is not registered)
-    got = _module(it, Symbol(name), name)
+    got = _module(it, Symbol(name), name, register=True)
     if not isinstance(got, ModuleSpaceAtom):
         del it.aliases[name]
         return [(error(atom, got), b)]
