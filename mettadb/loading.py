@@ -387,7 +387,7 @@ def _bulk_load(store: Store, sources: tuple[Source, ...], positions: list[int | 
     try:
         with KeyRuns(tmp, "atoms", suffix=number.width) as akeys, KeyRuns(tmp, "rev") as rkeys:
             report = LoadReport()
-            complex_: dict[bytes, list[Any]] = {}  # key -> [path, names, tokens, occurrences, sequence number]
+            complex_: pload.Complex = {}  # key -> [path, names, tokens, occurrences, sequence number]
             t = time.perf_counter()
             if all(_is_path(s) for s in sources):
                 got = pload.collect([_name(s) for s in sources], tmp, akeys, rkeys, complex_, fmt=fmt, jobs=jobs,
@@ -584,7 +584,7 @@ class SlotBuilder:
         shift = self.shift
         return ks, [pack_seq(int.from_bytes(k[1 - w:], "big") + shift) for k in keys]
 
-    def build(self, akeys: KeyRuns, rkeys: KeyRuns, complex_: dict[bytes, list[Any]]) -> int | None:
+    def build(self, akeys: KeyRuns, rkeys: KeyRuns, complex_: pload.Complex) -> int | None:
         """Merge, flip, and return how many distinct atoms were added; None if a writer intervened.
 
         A set-union load that adds few atoms (up to `DELTA_MAX`, found by
@@ -644,7 +644,7 @@ class SlotBuilder:
                     return None
         return new
 
-    def _apply_delta(self, new: dict[bytes, bytes], complex_: dict[bytes, list[Any]]) -> int:
+    def _apply_delta(self, new: dict[bytes, bytes], complex_: pload.Complex) -> int:
         """Add the new keys and the complex atoms to the live slot in one transaction (none if nothing changes)."""
         meta = self.store.meta_db
         inner = [0.0]
@@ -782,7 +782,7 @@ class SlotBuilder:
     def _copy_vx(self, txn: Txn) -> None:
         txn.cursor(db=self.ddb.vx).putmulti(txn.cursor(db=self.sdb.vx).iternext(), dupdata=True)
 
-    def _flip(self, txn: Txn, complex_: dict[bytes, list[Any]]) -> int:
+    def _flip(self, txn: Txn, complex_: pload.Complex) -> int:
         txn.cursor(db=self.ddb.heads).putmulti(txn.cursor(db=self.sdb.heads).iternext(), append=True)
         w = Writer(txn, self.ddb)
         w.set_seq(self.end)

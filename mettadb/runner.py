@@ -47,8 +47,8 @@ def run_script(interp: Interpreter, text: str, source: str = "<string>",
         text = text[:cut]
     out = RunResult()
     count = None if duplicates else getattr(interp.space, "count_path", None)
-    # copies this run added (plain atoms and `add-atom`), by path (equal up to variable renaming)
-    mine: dict[bytes, int] = {}
+    # copies this run added (plain atoms and `add-atom`), by path and variable names
+    mine: dict[tuple[Any, ...], int] = {}
     saved, interp.adds = interp.adds, mine
     segment: ExitStack | None = None
     try:
@@ -62,8 +62,7 @@ def run_script(interp: Interpreter, text: str, source: str = "<string>",
                     encoded = None
                     if count is not None:
                         encoded = encode_with_names(atom)
-                        key = encoded[0]
-                        if count(key) > mine.get(key, 0):
+                        if count(encoded[0], encoded[1]) > mine.get((encoded[0], *encoded[1]), 0):
                             continue  # held before this run began
                     interp.add_atom(interp.space, atom, encoded)  # (counted in `mine`)
                     continue

@@ -74,7 +74,8 @@ class Writer:
 
     def add_path(self, path: bytes, names: list[str] | None, tokens: list[bytes] | None,
                  count: int = 1, union: bool = False, seq: int | None = None) -> bool:
-        """Add `count` copies (or, with union, the atom if absent); True if it was new.
+        """Add `count` copies (or, with union, the atom if absent); True if it was new (an atom equal
+        to a stored one up to the names of its variables is new: another variant of its record).
 
         A new atom takes the next insertion sequence number (or `seq`, which a bulk load gave it);
         copies keep their atom's.
@@ -90,10 +91,21 @@ class Writer:
                 return True
         raw = txn.get(key, db=self.atoms)
         if raw is not None:
-            if union:
-                return False
             old = Record(key, raw)
-            txn.put(key, Record.pack(old.count + count, old.seq, old.names, path if hashed else None), db=self.atoms)
+            variants = old.variants
+            mine = names or None
+            for i, (vn, vc, vs) in enumerate(variants):
+                if vn == mine:
+                    if union:
+                        return False
+                    variants[i] = (vn, vc + count, vs)
+                    break
+            else:  # equal up to the names of its variables: another atom (hyperon's), numbered apart
+                variants.append((mine, count, self.next_seq() if seq is None else seq))
+                txn.put(key, Record.pack_variants(variants, path if hashed else None), db=self.atoms)
+                self._count(path, tokens, count, True)  # (a distinct atom, not a distinct key)
+                return True
+            txn.put(key, Record.pack_variants(variants, path if hashed else None), db=self.atoms)
             self._count(path, tokens, count, False)
             return False
         txn.put(key, Record.pack(count, self.next_seq() if seq is None else seq, names, path if hashed else None),
@@ -125,15 +137,37 @@ class Writer:
             d[0] += 1
             self.distinct_delta += 1
 
-    def remove_path(self, path: bytes, count: int = 1) -> int:
-        """Remove up to `count` copies; returns how many were removed."""
+    def remove_path(self, path: bytes, count: int = 1, names: list[str] | bool | None = True) -> int:
+        """Remove up to `count` copies; returns how many were removed.
+
+        `names`: remove only the atom with these variable names (None or [] for none), as hyperon
+        removes; True (the default) takes copies whatever their names, the last added first."""
         key = storage_key(path)
         txn = self.txn
         raw = txn.get(key, db=self.atoms)
         if raw is None:
             return 0
         rec = Record(key, raw)
-        n = min(count, rec.count)
+        variants = rec.variants
+        if names is True:
+            picks = list(range(len(variants) - 1, -1, -1))
+        else:
+            mine = names or None
+            picks = [i for i, v in enumerate(variants) if v[0] == mine]
+        taken = 0
+        gone: list[tuple[list[str] | None, int, int]] = []
+        for i in picks:
+            if taken >= count:
+                break
+            vn, vc, vs = variants[i]
+            k = min(count - taken, vc)
+            taken += k
+            variants[i] = (vn, vc - k, vs)
+            if k == vc:
+                gone.append(variants[i])
+        n = taken
+        if not n:
+            return 0
         if not self._forgot_loads:
             self._forget_loads()
         self.changed = True
@@ -151,27 +185,28 @@ class Writer:
                     self.vx_changes += 1
                 else:
                     txn.delete(entry[1], db=self.rev)
-            d[0] -= 1
-            self.distinct_delta -= 1
-            self._keep_nodes(rec)
         else:
-            txn.put(key, Record.pack(rec.count - n, rec.seq, rec.names, rec.path if is_hashed(key) else None),
-                    db=self.atoms)
+            left = [v for v in variants if v[1] > 0]
+            txn.put(key, Record.pack_variants(left, rec.path if is_hashed(key) else None), db=self.atoms)
+        d[0] -= len(gone)
+        self.distinct_delta -= len(gone)
+        for vn, _vc, vs in gone:
+            self._keep_nodes(rec.path, vn, vs)
         return n
 
-    def _keep_nodes(self, rec: Record) -> None:
+    def _keep_nodes(self, path: bytes, names: list[str] | None, seq: int) -> None:
         """hyperon's trie keeps a node while an atom is below it, placed where its first atom put it: for
         each node of a removed atom that lives on, keep its number unless an older atom is below it; a
         node that died takes its kept number with it (`trieorder`)."""
         txn, atoms, meta = self.txn, self.atoms, self.meta
-        tp = TriePath(rec.path, rec.names)
+        tp = TriePath(path, names)
         nums = Numbers(lambda prefix: prefix_items(txn.cursor(db=atoms), prefix), {})
         toks = tp.toks
         for i in range(len(toks)):
             older = alive = False
-            for n, seq in enumerate(nums.below(tp, i)):
+            for n, n_seq in enumerate(nums.below(tp, i)):
                 alive = True
-                if seq < rec.seq:
+                if n_seq < seq:
                     older = True
                 if older or n >= 8:
                     break
@@ -182,8 +217,8 @@ class Writer:
             if not older:
                 nk = node_key(toks[:i + 1])
                 kept = txn.get(nk, db=meta)
-                if kept is None or unpack_value(kept) > rec.seq:
-                    txn.put(nk, pack_value(rec.seq), db=meta)
+                if kept is None or unpack_value(kept) > seq:
+                    txn.put(nk, pack_value(seq), db=meta)
 
     def _forget_loads(self) -> None:
         """Drop every `LOADED_PREFIX` key: a file loaded before a removal may have lost atoms."""
@@ -260,10 +295,11 @@ def rebuild_derived(w: Writer, legacy: bool = False) -> None:
             else:
                 txn.put(entry[1], b"", db=w.rev)
         h = heads.setdefault(path_head_key(rec.path), [0, 0])
-        h[0] += 1
+        n = 1 if rec.more is None else len(rec.more)  # (distinct atoms: each variant is one)
+        h[0] += n
         h[1] += rec.count
         total += rec.count
-        distinct += 1
+        distinct += n
     for hk, v in heads.items():
         txn.put(hk, pack_value(v), db=w.heads)
     txn.put(b"atoms", pack_value(total), db=w.meta)

@@ -224,7 +224,7 @@ class Machine(Protocol):
     #: the run's top module (the script's `&self`)
     top_atom: Any
     #: when a script runner sets it: copies added to the interpreter's stored space in this run, by path
-    adds: dict[bytes, int] | None
+    adds: dict[tuple[Any, ...], int] | None
 
     #: a module space's dependencies: id(space) -> the spaces its queries read after its own atoms
     deps: dict[int, list[Any]]

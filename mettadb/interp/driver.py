@@ -184,7 +184,8 @@ class Interpreter:
         #: the space of the run's top module (the script's `&self`; `import! &self top` depends on it)
         self.top_atom: SpaceAtom = self.self_atom
         #: when a script runner sets it: copies added to this interpreter's stored space, by path
-        self.adds: dict[bytes, int] | None = None
+        #: copies a script's run added to the space, by (path, variable names...) (`runner.run_script`)
+        self.adds: dict[tuple[Any, ...], int] | None = None
 
     # ------------------------------------------------------------------ entry points
     def evaluate(self, atom: Atom) -> list[Atom]:
@@ -1015,7 +1016,8 @@ class Interpreter:
                 encoded = encode_with_names(atom)
             space.add_encoded(*encoded)
             if self.adds is not None and space is self.space:
-                self.adds[encoded[0]] = self.adds.get(encoded[0], 0) + 1
+                k = (encoded[0], *encoded[1])
+                self.adds[k] = self.adds.get(k, 0) + 1
         else:
             space.add(atom)
         self.invalidate()
@@ -1026,11 +1028,13 @@ class Interpreter:
         if isinstance(space, Store) and holds_session_object(atom):
             overlay = session_overlay(space)
             ok = overlay is not None and overlay.remove(atom)
+        elif isinstance(space, Store):  # (only an atom with these variable names, as in hyperon)
+            ok = space.remove(atom, exact=True)
+            if not ok:  # `(w 3)` removes a stored `(w 3.0)`, as in hyperon
+                other = stored_by_value(space, atom)
+                ok = other is not None and space.remove(other, exact=True)
         else:
             ok = bool(space.remove(atom))
-            if not ok and isinstance(space, Store):  # `(w 3)` removes a stored `(w 3.0)`, as in hyperon
-                other = stored_by_value(space, atom)
-                ok = other is not None and bool(space.remove(other))
         self.invalidate()
         return ok
 

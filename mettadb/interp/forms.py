@@ -1921,7 +1921,7 @@ def _include(it: Machine, atom: Expression, b: Bindings) -> Gen:
             last = yield (it.tokens_in(x), EMPTY_BINDINGS)
         elif count is not None and it.adds is not None:
             encoded = encode_with_names(x)
-            if count(encoded[0]) <= it.adds.get(encoded[0], 0):
+            if count(encoded[0], encoded[1]) <= it.adds.get((encoded[0], *encoded[1]), 0):
                 it.add_atom(it.space, x, encoded)
         else:
             it.add_atom(it.space, x if top else it.tokens_in(x))
