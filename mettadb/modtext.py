@@ -35,11 +35,10 @@ __all__ = ["bad_bytes", "read_module"]
 
 #: Rust's `char::is_whitespace` (Python's `str.isspace` also takes `\x1c`..`\x1f`)
 _WS = "\t\n\x0b\x0c\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
-_WS_RE = re.compile(f"[{_WS}]+")
-_IS_WS = re.compile(f"[{_WS}]")
-_WORD_RE = re.compile(f"[^{_WS}();]+")
-_VAR_RE = re.compile(f"[^{_WS}()#]*")
-_COMMENT_RE = re.compile(r"[^\n]*")
+#: hyperon's tokens: a word starts with anything but these and `"`, `$`; a variable ends only at
+#: whitespace or a parenthesis (`#` is checked after it); a string is read by `_Reader.string`
+_TOKEN_RE = re.compile(f"(?P<ws>[{_WS}]+)|(?P<comment>;[^\n]*)|(?P<open>\\()|(?P<close>\\))"
+                       f"|(?P<var>\\$[^{_WS}()#]*)|(?P<string>\")|(?P<word>[^{_WS}();]+)")
 _PLAIN_RE = re.compile(r'[^"\\]*')
 _BAD_RE = re.compile("[\udc80-\udcff]")
 #: hyperon's number tokens (`\d`: any Unicode decimal digit, as Rust's regex has it)
@@ -114,44 +113,21 @@ class _Reader:
         self.end(self.n)
         return ModuleTextError(message)
 
-    def skip(self, i: int) -> int:
-        """Past whitespace and comments."""
-        text = self.text
-        while not self.end(i):
-            c = text[i]
-            if c == ";":
-                i = _COMMENT_RE.match(text, i).end()  # type: ignore[union-attr]
-            elif _IS_WS.match(c):
-                i = _WS_RE.match(text, i).end()  # type: ignore[union-attr]
-            else:
-                break
-        return i
-
-    def token(self, i: int) -> tuple[Atom, int]:
-        """The word, variable or string at `i` (not a parenthesis) and where it ends."""
-        text = self.text
-        c = text[i]
-        if c == '"':
-            return self.string(i + 1)
-        if c == "$":
-            j = _VAR_RE.match(text, i + 1).end()  # type: ignore[union-attr]
-            if j < self.n and text[j] == "#":
-                raise self.leftovers("'#' char is reserved for internal usage")
-            self.end(j)
-            return Variable(text[i + 1:j]), j
-        j = _WORD_RE.match(text, i).end()  # type: ignore[union-attr]
-        self.end(j)
-        word = text[i:j]
-        if _INT_RE.fullmatch(word):
-            why = _int_fault(word)
-            if why is not None:
-                self.fault = (i, j, f"Could not parse integer: '{word}', {why}")
-                return Symbol(word), j
-        elif _FLOAT_RE.fullmatch(word) and not word.isascii():
-            self.fault = (i, j, f"Could not parse float: '{word}', invalid float literal")
-            return Symbol(word), j
+    def word(self, i: int, j: int) -> Atom:
+        """The atom of the word `text[i:j]` (a number hyperon's tokenizer refuses noted as the fault)."""
+        word = self.text[i:j]
+        c = word[0]
+        if (c.isdigit() or c in "+-") and (not word.isascii() or len(word) > 18):
+            if _INT_RE.fullmatch(word):
+                why = _int_fault(word)
+                if why is not None:
+                    self.fault = (i, j, f"Could not parse integer: '{word}', {why}")
+                    return Symbol(word)
+            elif _FLOAT_RE.fullmatch(word) and not word.isascii():
+                self.fault = (i, j, f"Could not parse float: '{word}', invalid float literal")
+                return Symbol(word)
         atom = word_atom(word)
-        return (atom if atom is not None else Symbol(word)), j
+        return atom if atom is not None else Symbol(word)
 
     def next_char(self, i: int) -> str | None:
         return None if self.end(i) else self.text[i]
@@ -208,36 +184,48 @@ class _Reader:
 
     def item(self, i: int) -> tuple[Atom | None, int]:
         """The next top-level atom from `i` (None at the end) and where it ends."""
-        i = self.skip(i)
-        if self.end(i):
-            return None, i
-        text = self.text
+        text, n = self.text, self.n
+        match = _TOKEN_RE.match
         self.fault = None
-        c = text[i]
-        if c == ")":
-            raise self.leftovers("Unexpected right bracket")
-        if c != "(":
-            atom, i = self.token(i)
-            return self.checked(atom), i
-        stack: list[list[Atom]] = [[]]
-        i += 1
+        stack: list[list[Atom]] = []
         while True:
-            i = self.skip(i)
-            if self.end(i):
-                raise ModuleTextError("Unexpected end of expression")
-            c = text[i]
-            if c == "(":
+            m = match(text, i)
+            if m is None:  # the end of the text (or of what decodes)
+                if self.bad is not None:
+                    raise ModuleTextError(self.bad)
+                if stack:
+                    raise ModuleTextError("Unexpected end of expression")
+                return None, i
+            kind = m.lastgroup
+            j = m.end()
+            atom: Atom
+            if kind == "ws" or kind == "comment":
+                if j >= n:
+                    self.end(j)  # (hyperon looks past them: at bad bytes, its read error)
+                i = j
+                continue
+            if kind == "open":
                 stack.append([])
-                i += 1
-            elif c == ")":
-                done = Expression(tuple(stack.pop()))
-                i += 1
+                i = j
+                continue
+            if kind == "close":
                 if not stack:
-                    return self.checked(done), i
-                stack[-1].append(done)
+                    raise self.leftovers("Unexpected right bracket")
+                atom = Expression(tuple(stack.pop()))
+            elif kind == "string":
+                atom, j = self.string(j)
+            elif kind == "var":
+                if j < n and text[j] == "#":
+                    raise self.leftovers("'#' char is reserved for internal usage")
+                self.end(j)
+                atom = Variable(text[i + 1:j])
             else:
-                atom, i = self.token(i)
-                stack[-1].append(atom)
+                self.end(j)
+                atom = self.word(i, j)
+            i = j
+            if not stack:
+                return self.checked(atom), i
+            stack[-1].append(atom)
 
     def checked(self, atom: Atom) -> Atom:
         """The item, unless one of its numbers is one hyperon's tokenizer refuses."""

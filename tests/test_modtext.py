@@ -6,6 +6,7 @@ property test asks hyperon itself about random texts built from the pieces that 
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -14,6 +15,7 @@ from hypothesis import strategies as st
 from mettadb import E, S, V
 from mettadb.errors import ModuleTextError
 from mettadb.modtext import bad_bytes, read_module
+from mettadb.parser import parse_file
 
 hyperon = pytest.importorskip("hyperon")
 
@@ -94,3 +96,8 @@ def hyperon_fault(data: bytes, folder: str) -> str | None:
 def test_faults_agree_with_hyperon(tmp_path_factory, pieces):
     data = b"".join(pieces)
     assert fault(data) == hyperon_fault(data, str(tmp_path_factory.mktemp("mod")))
+
+
+@pytest.mark.parametrize("path", sorted((Path(__file__).parent.parent / "examples").glob("*.metta")), ids=lambda p: p.name)
+def test_ordinary_text_gives_the_atoms_a_script_gives(path):
+    assert list(read_module(path.read_bytes())) == list(parse_file(path))
