@@ -69,3 +69,16 @@ def test_register_module_reads_a_failed_module_again_and_import_still_refuses_it
                         "[((Error (register-module! m.metta) Unexpected end of expression))]\n"
                         "[((Error (import! ModuleSpace(GroundingSpace-top) m) "
                         "Attempt to access module before loader function has finished))]\n")
+
+
+def test_where_hyperon_aborts_after_a_failed_module_mettadb_goes_on(run, tmp_path):
+    """hyperon 0.2.10 panics on these after a failed `m`: mod-space! of it, include of it, a new module."""
+    (tmp_path / "m.metta").write_text("(fact a\n", encoding="utf-8")
+    (tmp_path / "good.metta").write_text("(g 1)\n", encoding="utf-8")
+    script = tmp_path / "s.metta"
+    script.write_text("!(collapse (import! &self m))\n!(collapse (mod-space! m))\n!(collapse (include m))\n"
+                      "!(import! &self good)\n!(match &self (g $x) $x)\n", encoding="utf-8")
+    r = run("run", str(script))
+    assert r.stdout == ("[((Error (import! ModuleSpace(GroundingSpace-top) m) Unexpected end of expression))]\n"
+                        "[((Error (mod-space! m) Attempt to access module before loader function has finished))]\n"
+                        "[()]\n[()]\n[1]\n")
