@@ -58,8 +58,9 @@ __all__ = [
 ]
 
 FORMAT_VERSION = 4
-#: the oldest format this release can read without migrating (format 3 changed the primary record; format 4
-#: only added a shape of it)
+#: the oldest format this release reads and writes without migrating: format 3 changed the primary record;
+#: format 4 only added a shape of it, which the writer writes (raising the space's version to 4 in the same
+#: transaction) only when a key first holds atoms equal up to variable names (`Writer.add_path`)
 READABLE_SINCE = 3
 DEFAULT_PATH = "metta.db"
 PathLike = Union[str, "os.PathLike[str]"]
@@ -175,7 +176,7 @@ class Store:
             if slots[0] is None:
                 return  # a format-0 space read by the migration runner: only its meta is used
             if not self._for_migration:
-                self._check_version(for_write=False)
+                self._check_version()
             if slots[0] is None and not self._for_migration:
                 raise FormatVersionError(
                     f"{self.path} has format version {self.format_version} and cannot be read by this release; "
@@ -200,7 +201,7 @@ class Store:
         with self.read():
             pass  # picks the active slot
         if not self._for_migration:
-            self._check_version(for_write=not self.readonly)
+            self._check_version()
 
     def sync_slot(self, txn: Txn) -> None:
         """Point `dbs` at the slot active in `txn`'s snapshot."""
@@ -211,12 +212,12 @@ class Store:
                 raise FormatVersionError(f"{self.path}: slot {slot} is active but missing")
             self._slot, self._dbs = slot, dbs
 
-    def _check_version(self, for_write: bool) -> None:
+    def _check_version(self) -> None:
         v = self.format_version
         if v > FORMAT_VERSION:
             raise FormatVersionError(
                 f"{self.path} has format version {v}, newer than this mettadb understands ({FORMAT_VERSION}); upgrade mettadb")
-        if v < FORMAT_VERSION and (for_write or v < READABLE_SINCE):
+        if v < READABLE_SINCE:
             raise FormatVersionError(
                 f"{self.path} has format version {v}; run `mettadb --db {self.path} migrate` to upgrade it to {FORMAT_VERSION}")
 

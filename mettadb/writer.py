@@ -24,6 +24,8 @@ __all__ = ["LOADED_PREFIX", "Writer", "rebuild_derived"]
 #: contents (`loading.Fingerprint`); the value is `[atoms read, "!" expressions]`.  Every atom of such
 #: a file is in the space, so loading it again adds nothing.  A removal forgets them all.
 LOADED_PREFIX = b"lf:"
+#: the format that introduced records of variants (`layout.Record.variants`)
+VARIANTS_FORMAT = 4
 
 
 class Writer:
@@ -45,6 +47,7 @@ class Writer:
         #: the next insertion sequence number (`meta.seq`), read at the first add; written by `finish`
         self._seq: int | None = None
         self._forgot_loads = False
+        self._format4 = False
 
     def next_seq(self) -> int:
         """Take the next insertion sequence number."""
@@ -101,6 +104,7 @@ class Writer:
                     variants[i] = (vn, vc + count, vs)
                     break
             else:  # equal up to the names of its variables: another atom (hyperon's), numbered apart
+                self._variants_written()
                 variants.append((mine, count, self.next_seq() if seq is None else seq))
                 txn.put(key, Record.pack_variants(variants, path if hashed else None), db=self.atoms)
                 self._count(path, tokens, count, True)  # (a distinct atom, not a distinct key)
@@ -112,6 +116,15 @@ class Writer:
                 db=self.atoms)
         self._indexed(key, path, names, tokens, count)
         return True
+
+    def _variants_written(self) -> None:
+        """A record of variants is format 4's: a format-3 space becomes format 4 in this transaction (so
+        a release before format 4, which would misread the record, refuses it from then on)."""
+        if not self._format4:
+            raw = self.txn.get(b"format_version", db=self.meta)
+            if raw is not None and unpack_value(raw) < VARIANTS_FORMAT:
+                self.txn.put(b"format_version", pack_value(VARIANTS_FORMAT), db=self.meta)
+            self._format4 = True
 
     def _indexed(self, key: bytes, path: bytes, names: list[str] | None, tokens: list[bytes] | None,
                  count: int) -> None:

@@ -85,25 +85,36 @@ def test_format_2_migrates_and_keeps_its_key_order(tmp_path):
         assert sp.check() == []
 
 
-def test_format_3_is_read_as_it_is_and_migrates_without_a_rewrite(tmp_path):
-    """Format 4 only added a shape of the record: a format-3 space is read without migrating, written
-    after a step that rewrites no record; then it keeps atoms equal up to variable names apart."""
+def test_format_3_is_read_and_written_as_it_is_until_it_needs_format_4(tmp_path):
+    """Format 4 only added a shape of the record: a format-3 space is read and written without migrating,
+    and stays format 3 (readable by the release before) until a key first holds atoms equal up to
+    variable names; the transaction that writes that record raises the version."""
     space = fresh_copy(tmp_path, "format-3")
-    with mettadb.open(space, readonly=True) as sp:
+    with mettadb.open(space) as sp:
         assert sp.format_version == 3 and sorted(map(str, sp.atoms())) == FIXTURE_ATOMS and sp.check() == []
-    with pytest.raises(mettadb.FormatVersionError, match=r"run `mettadb --db .* migrate` to upgrade it to 4"):
-        mettadb.open(space)
+        sp.add("(parent Ann Cid)")
+        sp.add("(= (f $x) (g $x))")  # (a copy of a stored atom, same names)
+        assert sp.format_version == 3 and sp.check() == []
+        with pytest.raises(RuntimeError), sp.transaction():
+            sp.add("(= (f $y) (g $y))")
+            raise RuntimeError("rolled back")
+        assert sp.format_version == 3
+        sp.add("(= (f $y) (g $y))")
+        assert sp.format_version == 4 and sp.check() == []
+        assert sp.count("(= (f $x) (g $x))", exact=True) == 2 and sp.count("(= (f $z) (g $z))") == 3
+
+
+def test_migrating_format_3_rewrites_no_record(tmp_path):
+    space = fresh_copy(tmp_path, "format-3")
     with mettadb.open(space, readonly=True) as sp, sp.read() as txn:
         before = list(txn.cursor(db=sp.dbs.atoms))
     r = CliRunner().invoke(cli, ["--db", str(space), "migrate"])
     assert r.exit_code == 0 and r.stdout == \
         "migrated to format 4: atoms equal up to variable names kept apart (no record rewritten)\n"
     with mettadb.open(space) as sp:
+        assert sp.format_version == 4
         with sp.read() as txn:
             assert list(txn.cursor(db=sp.dbs.atoms)) == before
-        sp.add("(= (f $y) (g $y))")
-        assert sp.count("(= (f $x) (g $x))", exact=True) == 1 and sp.count("(= (f $z) (g $z))") == 2
-        assert sp.check() == []
 
 
 def test_current_format_fixture_still_reads(tmp_path):
