@@ -174,6 +174,7 @@ class Interpreter:
         #: file path -> its module space
         self.modules: dict[str, ModuleSpaceAtom] = {}
         self.aliases: dict[str, str] = {}
+        self.failed_modules: set[str] = set()
         #: a module space's dependencies (shared likewise), as hyperon's module spaces keep them:
         #: id(space) -> the spaces `import! &self` made it depend on, in import order.  A query of
         #: the space reads its own atoms, then each dependency's own; none are copied into it
@@ -1003,7 +1004,7 @@ class Interpreter:
                           out=self.out,
                           base_dir=base_dir, allow_import=self.allow_import, readonly=self.readonly)
         sub.modules, sub.deps, sub.deps_used, sub.top_atom = self.modules, self.deps, self.deps_used, self.top_atom
-        sub.aliases = self.aliases
+        sub.aliases, sub.failed_modules = self.aliases, self.failed_modules
         sub.own_deps = self.deps.get(id(space), sub.own_deps)
         return sub
 
