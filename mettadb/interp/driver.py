@@ -48,6 +48,7 @@ from ..trieorder import atom_tokens, head_tokens, reorder_for
 from ..unify import unify
 from . import forms as _forms  # noqa: F401  (registers the special forms)
 from .core import (
+    ARROW,
     ATOM_T,
     BARE_MINIMAL,
     EQ,
@@ -415,6 +416,12 @@ class Interpreter:
         declared = self.types.cache.get(head)
         ftype = self.types.function_type(head) if declared is None or declared else None
         if ftype is not None:
+            declared = self.types.cache.get(head)
+            if declared is not None and len(declared) > 1:  # (a function declared more than once)
+                picked = self._first_fitting(atom, head, declared, b, tail)
+                if type(picked) is list:
+                    return picked
+                ftype = picked  # type: ignore[assignment]
             argtypes = ftype.children[1:-1]  # type: ignore[attr-defined]
             if len(argtypes) != len(kids) - 1:
                 err = error(atom, Symbol("IncorrectNumberOfArguments"))
@@ -445,6 +452,28 @@ class Interpreter:
                 return (yield from self._apply_rules(atom, b, True, want))
         got = yield from self._eval_args(atom, kids, None, b, False, (self._tuple_call, (atom, want)))
         return (yield from self._tuple_call(atom, want, *got)) if type(got) is tuple else got
+
+    def _first_fitting(self, atom: Atom, head: Atom, declared: list[Atom], b: Bindings,
+                       tail: bool) -> Atom | list[tuple[Any, Bindings]]:
+        """The arrow type of a function declared with several that a call is evaluated with: as in
+        hyperon 0.2.10, the first (in declaration order) whose arity and parameter types the arguments
+        as written fit; when none does, the call's errors, one per declared arrow type."""
+        arrows = [t for t in declared if type(t) is Expression and t.children and t.children[0] == ARROW]
+        if len(arrows) < 2:
+            return self.types.function_type(head)  # type: ignore[return-value]
+        args = atom.children[1:]  # type: ignore[attr-defined]
+        errors: list[tuple[Any, Bindings]] = []
+        for t in arrows:
+            ft = rename_apart(t)
+            argtypes = ft.children[1:-1]  # type: ignore[attr-defined]
+            if len(argtypes) != len(args):
+                errors.append((error(atom, Symbol("IncorrectNumberOfArguments")), b))
+                continue
+            errs = self._check_written(atom, args, argtypes, b, tail)[1]
+            if not errs:
+                return ft
+            errors.append(errs[0])
+        return errors
 
     # A call's continuation, `then` of `_eval_args`: (a method, its first arguments); the values of
     # the call's arguments (or an argument's error) and their bindings follow.
