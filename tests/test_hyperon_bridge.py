@@ -103,11 +103,23 @@ def oracle(*programs: str, unordered: bool = False, cwd: Path | None = None) -> 
 
 
 def same_as_hyperon(tmp_path: Path, mode: str, *programs: str, unordered: bool = False,
-                    cwd: Path | None = None) -> list[list[list[str]]]:
+                    cwd: Path | None = None, tries: int = 1) -> list[list[list[str]]]:
+    """The bridge's printed results equal hyperon's own; `tries`: how many runs of hyperon may be
+    compared (for a script whose output hyperon varies from run to run, see `VARYING`)."""
     ours = bridge(mode, tmp_path / "kb", *programs, unordered=unordered, cwd=cwd)
     theirs = oracle(*programs, unordered=unordered, cwd=cwd)
+    for _ in range(tries - 1):
+        if ours == theirs:
+            break
+        theirs = oracle(*programs, unordered=unordered, cwd=cwd)
     assert ours == theirs
     return ours
+
+
+#: conformance scripts whose output hyperon 0.2.10 itself varies now and then: its lookup of a number
+#: goes through a hash map seeded afresh, which finds another spelling's key (`2` for `2.0`) at times
+#: (README, "numbers of two spellings"); the bridge runs hyperon's evaluator too, so either side varies
+VARYING = {"numbers_by_value"}
 
 
 # ------------------------------------------------------------------ the reported crashes
@@ -472,7 +484,8 @@ def test_conformance_scripts_over_a_durable_space(script, tmp_path):
         pytest.skip("over the bridge a rule whose body is a bare variable stays unreduced")
     # (run where `metta` runs them: the fileio scripts' paths are relative to their directory)
     same_as_hyperon(tmp_path, "self", script.read_text(), unordered=script.stem == "order_trie",
-                    cwd=script.parent if script.stem.startswith("modules_") else None)
+                    cwd=script.parent if script.stem.startswith("modules_") else None,
+                    tries=3 if script.stem in VARYING else 1)
 
 
 _RULES = ["(= (f $x) (+ $x {n}))", "(= (g $x) (* $x {n}))", "(= (h $x) (f (g $x)))",
