@@ -517,6 +517,8 @@ class DurableSpace(AbstractSpace):  # type: ignore[misc]
         """Add `a`: to the store, or in memory; an atom in memory only until a space in it is
         recognised as this one (`_learn_wrappers`) takes its insertion number now."""
         if _durable(a):
+            if self.volatile.tracks():  # (after a rollback, the atoms in memory come before this one)
+                self.volatile.settle(next_stored_seq(self.space))
             self.space.add(a)
             return
         self.volatile.add_numbered(a, next_stored_seq(self.space))

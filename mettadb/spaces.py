@@ -258,22 +258,40 @@ class Overlay(MemorySpace):
         self._added = 0
         #: trie nodes (their tokens) that outlived the atom that created them, with its number
         self._kept: dict[tuple[Any, ...], int] = {}
+        #: the store's next insertion number as last seen
+        self._next = 0
 
     def add_numbered(self, atom: Atom, next_seq: int) -> None:
         """Add an atom when the store's next insertion number is `next_seq`."""
+        self.settle(next_seq)
+        self._put(atom, next_seq)
+
+    def add(self, atom: Atom) -> None:
+        """Add an atom after every atom known so far."""
+        self._put(atom, max(self._order, default=0) // ORDER_SCALE + 2)
+
+    def _put(self, atom: Atom, next_seq: int) -> None:
         MemorySpace.add(self, atom)
         self._added += 1
         self._order.append((next_seq - 1) * ORDER_SCALE + self._added % ORDER_SCALE)
         self._paths.append(_overlay_path(atom, self._added))
 
-    def add(self, atom: Atom) -> None:
-        """Add an atom after every atom known so far."""
-        self.add_numbered(atom, max(self._order, default=0) // ORDER_SCALE + 2)
-
     def _delete(self, i: int) -> None:
         super()._delete(i)
         del self._order[i]
         del self._paths[i]
+
+    def settle(self, next_seq: int) -> None:
+        """Take note of the store's next insertion number: one lower than seen before means a rollback
+        gives numbers out again, which the atoms added from then on take, so every atom here numbered
+        past it moves down to it (all of them were added before those)."""
+        if next_seq >= self._next:
+            self._next = next_seq
+            return
+        self._next = next_seq
+        floor = (next_seq - 1) * ORDER_SCALE
+        self._order = [min(o, floor + o % ORDER_SCALE) for o in self._order]
+        self._kept = {k: min(o, floor + o % ORDER_SCALE) for k, o in self._kept.items()}
 
     def remove_from(self, store: Any, atom: Atom) -> bool:
         """`remove`, keeping the numbers of the trie nodes (shared with the stored atoms) that outlive it."""
@@ -305,6 +323,7 @@ class Overlay(MemorySpace):
         from .query import trie_numbers
 
         with store.pinned():
+            self.settle(next_stored_seq(store))
             numbers = trie_numbers(store)
             return [self._node(path, d, numbers) for d in range(_shared_depth(path))]
 
@@ -435,6 +454,7 @@ def merged_query(store: Any, overlay: Overlay, pattern: Atom, bindings: Bindings
 
     parts = conjuncts(pattern)
     with store.pinned():
+        overlay.settle(next_stored_seq(store))
         numbers = trie_numbers(store)
         found = [bindings]
         for part in [pattern] if parts is None else parts:
@@ -469,6 +489,7 @@ def merged_atoms(store: Any, overlay: Overlay) -> list[Atom]:
 
     x = Variable("x")
     with store.pinned():
+        overlay.settle(next_stored_seq(store))
         numbers = trie_numbers(store)
         stored = ordered_atoms(store)
         paths = [p for _, p in ordered_matches_in(store, x, EMPTY_BINDINGS)]

@@ -5,6 +5,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 import mettadb
 from mettadb.interp import grounded
 from mettadb.spaces import session_overlay
@@ -62,6 +64,22 @@ def test_an_overlay_atom_keeps_its_place_among_the_stored_across_runs_and_writes
             "print([[str(a) for a in r] for r in sp.run('!(get-atoms &self)\\n')])\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out == "[['(lamp a)', '(lamp b)', '(other x)']]\n"
+
+
+def test_an_overlay_atom_stays_before_what_is_added_after_a_rollback(tmp_path):
+    """A rolled-back run gives its insertion numbers out again; the state it added stays, before the
+    atoms added after it (as in hyperon, which has no rollback: the order they came in)."""
+    def fail_at_foo(atom, _results):
+        if str(atom) == "(foo)":
+            raise RuntimeError("host")
+
+    with mettadb.open(tmp_path / "db") as sp:
+        sp.run("(x a)\n")
+        with pytest.raises(RuntimeError):
+            sp.run("(x b)\n(x c)\n!(let $s (new-state 1) (add-atom &self (x $s)))\n!(foo)\n", on_result=fail_at_foo)
+        sp.run("(x d)\n")
+        got = sp.run("!(match &self (x $v) $v)\n!(get-atoms &self)\n")
+        assert [[str(a) for a in r] for r in got] == [["a", "(State 1)", "d"], ["(x a)", "(x (State 1))", "(x d)"]]
 
 
 def test_an_internal_failure_is_one_line_and_rolls_back(run, write, monkeypatch):

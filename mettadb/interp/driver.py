@@ -1022,6 +1022,9 @@ class Interpreter:
         elif isinstance(space, Store):
             if encoded is None:
                 encoded = encode_with_names(atom)
+            overlay = session_overlay(space)
+            if overlay is not None and overlay.tracks():  # (after a rollback, the atoms there come before this one)
+                overlay.settle(next_stored_seq(space))
             space.add_encoded(*encoded)
             if self.adds is not None and space is self.space:
                 self.adds[encoded[0]] = self.adds.get(encoded[0], 0) + 1
