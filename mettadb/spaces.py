@@ -200,10 +200,11 @@ class StateAtom(Grounded):
     def __init__(self, value: Atom, value_type: Atom | None = None) -> None:
         # [current value, type of the first value (the state's type; None: undefined)]
         object.__setattr__(self, "value", [value, value_type])
-        object.__setattr__(self, "_hash", id(self))
+        object.__setattr__(self, "_hash", hash("StateMonad"))  # (equal states may hold other values later)
 
     def __eq__(self, other: object) -> bool:
-        return other is self
+        """As in hyperon: two states are equal while they hold equal values (and types)."""
+        return other is self or (type(other) is StateAtom and other.value == self.value)
 
     __hash__ = Grounded.__hash__
 
