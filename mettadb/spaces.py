@@ -44,6 +44,7 @@ class MemorySpace:
         self._atoms: list[Atom] = []
         self._toks: list[list[Any]] = []  # each atom's trie tokens
         self._trie = NodeNumbers()
+        self._adds = 0
         #: (head name, arity) -> positions of the rules `(= (head ...) body)`; under None, the
         #: positions of every other atom a rule query can meet (built when first asked, dropped on a change)
         self._rules: dict[tuple[str, int] | None, list[int]] | None = None
@@ -112,7 +113,8 @@ class MemorySpace:
         return [hits[i] for i in perm]
 
     def add(self, atom: Atom) -> None:
-        toks = atom_tokens(atom)
+        self._adds += 1
+        toks = _occurrence_tokens(atom_tokens(atom), self._adds)
         self._rules = None
         self._atoms.append(atom)
         self._toks.append(toks)
@@ -150,6 +152,17 @@ class MemorySpace:
 
     def __len__(self) -> int:
         return len(self._atoms)
+
+
+def _occurrence_tokens(toks: list[Any], serial: int) -> list[Any]:
+    """An added atom's trie tokens with each grounded object that hyperon cannot hash (a state, a space,
+    an operation) made a key of this occurrence alone, as hyperon's trie makes it (`serial` differs
+    for each atom added)."""
+    for i, t in enumerate(toks):
+        if type(t) is tuple and (t[0] == "u" or (t[0] == "g" and type(t[1]) not in _STORABLE)
+                                 or (t[0] == "$" and len(t) > 2)):
+            toks[i] = (*t[:2], serial, i)
+    return toks
 
 
 class SpaceAtom(Grounded):
