@@ -639,9 +639,19 @@ class DurableSpace(AbstractSpace):  # type: ignore[misc]
         try:
             a, r = self._from(atom), self._from(replacement)
             if _durable(a) and _durable(r):
-                return bool(self.space.replace(a, r))
+                if not self.volatile.tracks():
+                    return bool(self.space.replace(a, r))
+                with self.space.transaction():  # (beside atoms in memory, the trie nodes they share keep their numbers)
+                    if not self.volatile.remove_stored(self.space, a):
+                        return False
+                    self._keep(r)
+                    return True
             home = self.space if _durable(a) else self.volatile
-            if not home.remove(a):
+            if home is self.volatile:
+                removed = self.volatile.remove_from(self.space, a)
+            else:
+                removed = self.volatile.remove_stored(self.space, a) if self.volatile.tracks() else self.space.remove(a)
+            if not removed:
                 return False
             if home is self.volatile:
                 self._take_seq(a)
