@@ -327,6 +327,11 @@ class Overlay(MemorySpace):
         self.removed(store, path, before)
         return True
 
+    def touches(self, pattern: Atom) -> bool:
+        """Whether a query of `pattern` over the store and this overlay may differ from one of the store
+        alone: some atom here matches it, or removals left numbers of trie nodes here."""
+        return bool(self._kept) or any(unify(pattern, rename_apart(a), EMPTY_BINDINGS) is not None for a in self._atoms)
+
     def tracks(self) -> bool:
         """Whether a query of the store must be ordered with this overlay: it holds atoms, or numbers of
         trie nodes their removal left."""

@@ -955,11 +955,11 @@ class Interpreter:
         """The candidate rules for a head and arity, when there are few enough to keep in memory."""
         if not isinstance(self.space, Store):
             return None
-        overlay = session_overlay(self.space)
-        if overlay is not None and overlay.tracks():  # rules holding session objects: query both each time
-            return None
         name, arity = key
         probe = Expression((EQ, Expression((Symbol(name), *[Variable(f"a{i}") for i in range(arity - 1)])), Variable("X")))
+        overlay = session_overlay(self.space)
+        if overlay is not None and overlay.touches(probe):  # rules holding session objects: query both each time
+            return None
         rules: list[tuple[Atom, Any, Any, Any]] = []
         for bb, tpath in ordered_matches(self.space, probe):  # the alternatives in hyperon's trie order
             rule = rename_apart(bb.resolve(probe))
