@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import weakref
 from collections.abc import Iterator
 from typing import Any, Protocol
@@ -121,20 +122,48 @@ class MemorySpace:
         self._trie.add(toks)
 
     def remove(self, atom: Atom) -> bool:
-        i = self._position(atom)
+        """Remove one copy, as hyperon's trie does (`_victim`)."""
+        i = self._victim(atom)
         if i < 0:
             return False
         self._delete(i)
         return True
 
+    def _victim(self, atom: Atom) -> int:
+        """The position of the atom hyperon's trie removes for `atom`, or -1.  Up to the atom's first
+        state, space or operation (a key of each atom's own) the trie has one branch; there hyperon
+        takes the first branch whose key equals the atom's and fails when the atom is not in it."""
+        i = self._position(atom)
+        d = self._key_index(i) if i >= 0 else -1
+        if d < 0:
+            return i
+        key = _sub_atom(atom, d)
+        head = self._toks[i][:d]
+        for k in range(i):  # (branches in creation order: atoms in the order they came)
+            if self._toks[k][:d] == head and self._key_index(k) == d and _sub_atom(self._atoms[k], d) == key:
+                return k if self._same(k, atom) else -1
+        return i
+
+    def _key_index(self, i: int) -> int:
+        """Where the first key only the atom at position i has is in its trie tokens, or -1."""
+        for d, t in enumerate(self._toks[i]):
+            if type(t) is tuple and len(t) == 4:  # (`_occurrence_tokens`)
+                return d
+        return -1
+
     def _position(self, atom: Atom) -> int:
         """Where the first copy of an atom (up to its variables' names) is, or -1."""
-        from .atoms import alpha_equal
-
-        for i, a in enumerate(self._atoms):
-            if a == atom or alpha_equal(a, atom):
+        for i in range(len(self._atoms)):
+            if self._same(i, atom):
                 return i
         return -1
+
+    def _same(self, i: int, atom: Atom) -> bool:
+        """Whether the atom at position i is `atom` (up to its variables' names)."""
+        from .atoms import alpha_equal
+
+        a = self._atoms[i]
+        return a == atom or alpha_equal(a, atom)
 
     def _delete(self, i: int) -> None:
         self._rules = None
@@ -152,6 +181,11 @@ class MemorySpace:
 
     def __len__(self) -> int:
         return len(self._atoms)
+
+
+def _sub_atom(atom: Atom, d: int) -> Atom:
+    """The atom's d-th sub-atom in prefix order (its d-th trie token's)."""
+    return next(itertools.islice(iter_atoms(atom), d, None))
 
 
 def _occurrence_tokens(toks: list[Any], serial: int) -> list[Any]:
@@ -295,6 +329,9 @@ class Overlay(MemorySpace):
         del self._order[i]
         del self._paths[i]
 
+    def _key_index(self, i: int) -> int:
+        return self._paths[i].alone
+
     def settle(self, next_seq: int) -> None:
         """Take note of the store's next insertion number: one lower than seen before means a rollback
         gives numbers out again, which the atoms added from then on take, so every atom here numbered
@@ -308,8 +345,10 @@ class Overlay(MemorySpace):
         self._kept = {k: min(o, floor + o % ORDER_SCALE) for k, o in self._kept.items()}
 
     def remove_from(self, store: Any, atom: Atom) -> bool:
-        """`remove`, keeping the numbers of the trie nodes (shared with the stored atoms) that outlive it."""
-        i = self._position(atom)
+        """`remove` as hyperon's trie removes: down the branch of the first key equal to the atom's state
+        or space (there may be several: each atom has its own), which fails when the atom is not in
+        that one; the numbers of the trie nodes (shared with the stored atoms) that outlive it kept."""
+        i = self._victim(atom)
         if i < 0:
             return False
         path = self._paths[i]
