@@ -620,12 +620,10 @@ class DurableSpace(AbstractSpace):  # type: ignore[misc]
         try:
             a = self._from(atom)
             if _durable(a):
-                # (beside atoms in memory, the trie nodes they share keep their numbers)
-                drop = self.volatile.remove_stored if self.volatile.tracks() else lambda _s, x: self.space.remove(x)
-                if drop(self.space, a):
+                if self._remove_stored(a):
                     return True
                 other = stored_by_value(self.space, a)  # `(w 3)` removes a stored `(w 3.0)`, as in hyperon
-                return other is not None and bool(drop(self.space, other))
+                return other is not None and self._remove_stored(other)
             if not self.volatile.remove_from(self.space, a):
                 return False
             self._take_seq(a)
@@ -634,15 +632,22 @@ class DurableSpace(AbstractSpace):  # type: ignore[misc]
             _report(e)
             return False
 
+    def _remove_stored(self, a: Atom) -> bool:
+        """Remove a stored copy with these variable names (as hyperon removes); beside atoms in memory,
+        the trie nodes they share keep their numbers."""
+        if self.volatile.tracks():
+            return self.volatile.remove_stored(self.space, a, exact=True)
+        return bool(self.space.remove(a, exact=True))
+
     def replace(self, atom: Any, replacement: Any) -> bool:
         """Replace one copy of `atom` by `replacement`, atomically."""
         try:
             a, r = self._from(atom), self._from(replacement)
             if _durable(a) and _durable(r):
                 if not self.volatile.tracks():
-                    return bool(self.space.replace(a, r))
+                    return self.space.replace(a, r, exact=True)
                 with self.space.transaction():  # (beside atoms in memory, the trie nodes they share keep their numbers)
-                    if not self.volatile.remove_stored(self.space, a):
+                    if not self._remove_stored(a):
                         return False
                     self._keep(r)
                     return True
@@ -650,7 +655,7 @@ class DurableSpace(AbstractSpace):  # type: ignore[misc]
             if home is self.volatile:
                 removed = self.volatile.remove_from(self.space, a)
             else:
-                removed = self.volatile.remove_stored(self.space, a) if self.volatile.tracks() else self.space.remove(a)
+                removed = self._remove_stored(a)
             if not removed:
                 return False
             if home is self.volatile:

@@ -357,11 +357,12 @@ class Overlay(MemorySpace):
         self.removed(store, path, before)
         return True
 
-    def remove_stored(self, store: Any, atom: Atom) -> bool:
-        """`store.remove(atom)`, keeping the numbers of the trie nodes it shared with this overlay's atoms."""
+    def remove_stored(self, store: Any, atom: Atom, exact: bool = False) -> bool:
+        """`store.remove(atom, exact=exact)`, keeping the numbers of the trie nodes it shared with this
+        overlay's atoms."""
         path = TriePath(*encode_with_names(atom))
         before = self.node_numbers(store, path)
-        if not store.remove(atom):
+        if not store.remove(atom, exact=exact):
             return False
         self.removed(store, path, before)
         return True

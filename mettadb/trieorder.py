@@ -214,9 +214,12 @@ class Numbers:
                 rec = Record(key, raw)
                 if long and not rec.path.startswith(prefix):
                     continue
-                if names and tuple(rec.names or ())[:len(names)] != names:
+                if not names:
+                    yield rec.seq
                     continue
-                yield rec.seq
+                for vn, _c, vs in rec.variants:  # (atoms equal up to variable names: apart in the trie)
+                    if tuple(vn or ())[:len(names)] == names:
+                        yield vs
             else:
                 yield Record.seq_of(key, raw)
 

@@ -38,6 +38,7 @@ __all__ = [
     "SPECIAL",
     "SPECIAL_ARITY",
     "SPECIAL_CHECKED",
+    "SPECIAL_SIGNATURES",
     "SPECIAL_TYPES",
     "STACK_OVERFLOW",
     "STRING_T",
@@ -222,7 +223,7 @@ class Machine(Protocol):
     #: the run's top module (the script's `&self`)
     top_atom: Any
     #: when a script runner sets it: copies added to the interpreter's stored space in this run, by path
-    adds: dict[bytes, int] | None
+    adds: dict[tuple[Any, ...], int] | None
 
     #: a module space's dependencies: id(space) -> the spaces its queries read after its own atoms
     deps: dict[int, list[Any]]
@@ -258,6 +259,9 @@ SPECIAL_ARITY: dict[str, int] = {}
 # forms whose arguments, as written, the driver checks against the declared parameter types first
 # (hyperon type-checks a call of a typed head before evaluating it): name -> the parameter types
 SPECIAL_CHECKED: dict[str, tuple[Atom, ...]] = {}
+#: every declared type of a form that hyperon declares with several (`help!`, `@doc`), in its order;
+#: `SPECIAL_TYPES` holds the first (the form itself checks a call against them)
+SPECIAL_SIGNATURES: dict[str, tuple[Atom, ...]] = {}
 
 
 def wrong_arity(atom: Atom, b: Bindings) -> list[Pair]:

@@ -70,6 +70,7 @@ from .core import (
     SPECIAL,
     SPECIAL_ARITY,
     SPECIAL_CHECKED,
+    SPECIAL_SIGNATURES,
     SPECIAL_TYPES,
     STACK_OVERFLOW,
     UNDEFINED,
@@ -194,7 +195,8 @@ class Interpreter:
         #: the space of the run's top module (the script's `&self`; `import! &self top` depends on it)
         self.top_atom: SpaceAtom = self.self_atom
         #: when a script runner sets it: copies added to this interpreter's stored space, by path
-        self.adds: dict[bytes, int] | None = None
+        #: copies a script's run added to the space, by (path, variable names...) (`runner.run_script`)
+        self.adds: dict[tuple[Any, ...], int] | None = None
 
     # ------------------------------------------------------------------ entry points
     def evaluate(self, atom: Atom) -> list[Atom]:
@@ -634,11 +636,14 @@ class Interpreter:
             if type(kids[0]) is not Expression:
                 break
             h = kids[0]
-        ftype = self.types.function_type(kids[0])
-        if ftype is None:
-            return False
-        params = ftype.children[1:-1]  # type: ignore[attr-defined]
-        return len(params) != len(kids) - 1 or bool(self._check_written(h, kids[1:], params, EMPTY_BINDINGS)[1])
+        several = SPECIAL_SIGNATURES.get(kids[0].name) if type(kids[0]) is Symbol else None
+        for ftype in several or (self.types.function_type(kids[0]),):  # (ill-typed: it fits none)
+            if ftype is None:
+                return False
+            params = ftype.children[1:-1]  # type: ignore[attr-defined]
+            if len(params) == len(kids) - 1 and not self._check_written(h, kids[1:], params, EMPTY_BINDINGS)[1]:
+                return False
+        return True
 
     def _atom_typed(self, arg: Atom, b: Bindings) -> bool:
         """Whether an argument as written has the type `Atom` (cheap for untyped heads)."""
@@ -812,7 +817,7 @@ class Interpreter:
                 if type(pattern) is not Expression:
                     return self._query_deps(space, pattern, b, True)
                 kids = pattern.children
-                if len(kids) == 3 and (type(kids[0]) is not Symbol or kids[0].name in _LIBRARY_HEAD_NAMES) \
+                if 3 <= len(kids) <= 5 and (type(kids[0]) is not Symbol or kids[0].name in _LIBRARY_HEAD_NAMES) \
                         and _library_may_match(pattern):
                     return self._query_deps(space, pattern, b, True)
             if self.deps_used[0] and self.deps.get(id(space)):
@@ -998,8 +1003,8 @@ class Interpreter:
         """The first function type `(-> ...)` of a head (its variables fresh), or None."""
         return self.types.function_type(head)
 
-    def check_added(self, atom: Atom) -> Atom | None:
-        """The error `pragma! type-check auto` reports for an atom about to be added, or None."""
+    def check_added(self, atom: Atom) -> list[Atom]:
+        """The errors `pragma! type-check auto` reports for an atom about to be added (none: it fits)."""
         return self.types.check_added(atom)
 
     def spawn(self, space: Any, base_dir: str) -> Interpreter:
@@ -1027,7 +1032,8 @@ class Interpreter:
                 overlay.settle(next_stored_seq(space))
             space.add_encoded(*encoded)
             if self.adds is not None and space is self.space:
-                self.adds[encoded[0]] = self.adds.get(encoded[0], 0) + 1
+                k = (encoded[0], *encoded[1])
+                self.adds[k] = self.adds.get(k, 0) + 1
         else:
             space.add(atom)
         self.invalidate()
@@ -1038,14 +1044,17 @@ class Interpreter:
         if isinstance(space, Store) and holds_session_object(atom):
             overlay = session_overlay(space)
             ok = overlay is not None and overlay.remove_from(space, atom)
-        else:
-            overlay = session_overlay(space) if isinstance(space, Store) else None
+        elif isinstance(space, Store):  # (only an atom with these variable names, as in hyperon)
+            overlay = session_overlay(space)
             # (beside an overlay, its trie nodes keep their numbers)
             remove = overlay.remove_stored if overlay is not None and overlay.tracks() else None
-            ok = bool(space.remove(atom) if remove is None else remove(space, atom))
-            if not ok and isinstance(space, Store):  # `(w 3)` removes a stored `(w 3.0)`, as in hyperon
+            ok = space.remove(atom, exact=True) if remove is None else remove(space, atom, exact=True)
+            if not ok:  # `(w 3)` removes a stored `(w 3.0)`, as in hyperon
                 other = stored_by_value(space, atom)
-                ok = other is not None and bool(space.remove(other) if remove is None else remove(space, other))
+                ok = other is not None and (space.remove(other, exact=True) if remove is None
+                                            else remove(space, other, exact=True))
+        else:
+            ok = bool(space.remove(atom))
         self.invalidate()
         return ok
 
@@ -1099,13 +1108,15 @@ def _ground_row(b: Bindings) -> bool:
 
 
 _LIBRARY_HEADS = (Symbol(":"), EQ)
-#: their names, and a conjunction's (whose conjuncts may be such atoms)
-_LIBRARY_HEAD_NAMES = frozenset({":", "=", ","})
+#: their names, the documentation's, and a conjunction's (whose conjuncts may be such atoms)
+_LIBRARY_HEAD_NAMES = frozenset({":", "=", ",", "@doc"})
+_DOC_HEAD = Symbol("@doc")
 
 
 def _library_may_match(pattern: Atom) -> bool:
     """Whether a pattern can match one of the standard library's atoms (`(: ...)` and `(= ...)`, three
-    elements each): most patterns cannot, and a query of them does not read the library's space."""
+    elements each, its `@doc`s, three or five): most patterns cannot, and a query of them does not
+    read the library's space."""
     tp = type(pattern)
     if tp is Variable:
         return True
@@ -1114,7 +1125,10 @@ def _library_may_match(pattern: Atom) -> bool:
     kids = pattern.children  # type: ignore[attr-defined]
     if kids and type(kids[0]) is Symbol and kids[0].name == ",":  # a conjunction: when one of its conjuncts can
         return any(map(_library_may_match, kids[1:]))
-    return len(kids) == 3 and (type(kids[0]) is Variable or kids[0] in _LIBRARY_HEADS)
+    n = len(kids)
+    if n == 3 and (type(kids[0]) is Variable or kids[0] in _LIBRARY_HEADS):
+        return True
+    return (n == 3 or n == 5) and (type(kids[0]) is Variable or kids[0] == _DOC_HEAD)  # (its documentation)
 
 
 def _symbol_call(expr: Atom) -> TypeGuard[Expression]:
