@@ -176,10 +176,10 @@ class Record:
         return pack_value([sum(v[1] for v in vs), vs[0][2], vs[0][0] or [], path,
                            [[n or [], c, s] for n, c, s in vs]])
 
-    def variant_raw(self, i: int, hashed: bool) -> bytes:
-        """The record of variant i alone (as if the key held only it): what a query's row carries."""
-        names, count, seq = self.variants[i]
-        return Record.pack(count, seq, names, self.path if hashed else None)
+    def variant_raws(self, hashed: bool) -> list[bytes]:
+        """The record of each variant alone (as if the key held only it): what a query's row carries."""
+        path = self.path if hashed else None
+        return [Record.pack(count, seq, names, path) for names, count, seq in self.variants]
 
     @staticmethod
     def count_of(key: bytes, raw: bytes) -> int:

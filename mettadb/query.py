@@ -343,10 +343,8 @@ def _slow_copies(r: _Run, resolved: Atom, key: bytes, raw: bytes, bindings: Bind
     ordered run); a record of several atoms equal up to variable names, once per atom, each with its
     own names and record (`Record.variant_raw`)."""
     if raw[0] == 0x95:  # (a record of variants: fixarray of 5)
-        rec = Record(key, raw)
-        hashed = len(key) > MAX_PLAIN
-        for i in range(len(rec.variants)):
-            yield from _slow_copies(r, resolved, key, rec.variant_raw(i, hashed), bindings, prefix)
+        for one in Record(key, raw).variant_raws(len(key) > MAX_PLAIN):
+            yield from _slow_copies(r, resolved, key, one, bindings, prefix)
         return
     b2, n = _slow_row(resolved, key, raw, bindings, prefix)
     if b2 is None:

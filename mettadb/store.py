@@ -603,16 +603,24 @@ class Store:
                 if len(runs.keys) >= budget:
                     runs.spill()
             get = txn.get
+            split: dict[bytes, dict[int, Record]] = {}  # (a few keys' variants by number, made once a key)
             for _lo, _hi, entries in runs.buckets():
                 for entry in entries:
                     key = entry[8:]
+                    if several:
+                        parts = split.get(key)
+                        if parts is not None:
+                            yield key, parts[_SEQ.unpack(entry[:8])[0]]
+                            continue
                     again = get(key, db=db)
                     assert again is not None  # the same snapshot
                     rec = Record(key, again)
                     if several and rec.more is not None:
-                        s = _SEQ.unpack(entry[:8])[0]
-                        i = next(i for i, v in enumerate(rec.variants) if v[2] == s)
-                        rec = Record(key, rec.variant_raw(i, is_hashed(key)))
+                        if len(split) >= 64:
+                            split.clear()
+                        parts = split[key] = {v[2]: Record(key, one) for v, one in
+                                              zip(rec.variants, rec.variant_raws(is_hashed(key)), strict=True)}
+                        rec = parts[_SEQ.unpack(entry[:8])[0]]
                     yield key, rec
 
     def atoms(self, *, distinct: bool = False, ordered: bool = False) -> Iterator[Atom]:

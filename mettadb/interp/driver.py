@@ -59,6 +59,7 @@ from ..trieorder import atom_tokens, head_tokens, reorder_for
 from ..unify import unify
 from . import forms as _forms  # noqa: F401  (registers the special forms)
 from .core import (
+    ARROW,
     ATOM_T,
     BARE_MINIMAL,
     EQ,
@@ -185,6 +186,7 @@ class Interpreter:
         #: file path -> its module space
         self.modules: dict[str, ModuleSpaceAtom] = {}
         self.aliases: dict[str, str] = {}
+        self.failed_modules: set[str] = set()
         #: a module space's dependencies (shared likewise), as hyperon's module spaces keep them:
         #: id(space) -> the spaces `import! &self` made it depend on, in import order.  A query of
         #: the space reads its own atoms, then each dependency's own; none are copied into it
@@ -425,6 +427,12 @@ class Interpreter:
         declared = self.types.cache.get(head)
         ftype = self.types.function_type(head) if declared is None or declared else None
         if ftype is not None:
+            declared = self.types.cache.get(head)
+            if declared is not None and len(declared) > 1:  # (a function declared more than once)
+                picked = self._first_fitting(atom, head, declared, b, tail)
+                if type(picked) is list:
+                    return picked
+                ftype = picked  # type: ignore[assignment]
             argtypes = ftype.children[1:-1]  # type: ignore[attr-defined]
             if len(argtypes) != len(kids) - 1:
                 err = error(atom, Symbol("IncorrectNumberOfArguments"))
@@ -455,6 +463,28 @@ class Interpreter:
                 return (yield from self._apply_rules(atom, b, True, want))
         got = yield from self._eval_args(atom, kids, None, b, False, (self._tuple_call, (atom, want)))
         return (yield from self._tuple_call(atom, want, *got)) if type(got) is tuple else got
+
+    def _first_fitting(self, atom: Atom, head: Atom, declared: list[Atom], b: Bindings,
+                       tail: bool) -> Atom | list[tuple[Any, Bindings]]:
+        """The arrow type of a function declared with several that a call is evaluated with: as in
+        hyperon 0.2.10, the first (in declaration order) whose arity and parameter types the arguments
+        as written fit; when none does, the call's errors, one per declared arrow type."""
+        arrows = [t for t in declared if type(t) is Expression and t.children and t.children[0] == ARROW]
+        if len(arrows) < 2:
+            return self.types.function_type(head)  # type: ignore[return-value]
+        args = atom.children[1:]  # type: ignore[attr-defined]
+        errors: list[tuple[Any, Bindings]] = []
+        for t in arrows:
+            ft = rename_apart(t)
+            argtypes = ft.children[1:-1]  # type: ignore[attr-defined]
+            if len(argtypes) != len(args):
+                errors.append((error(atom, Symbol("IncorrectNumberOfArguments")), b))
+                continue
+            errs = self._check_written(atom, args, argtypes, b, tail)[1]
+            if not errs:
+                return ft
+            errors.append(errs[0])
+        return errors
 
     # A call's continuation, `then` of `_eval_args`: (a method, its first arguments); the values of
     # the call's arguments (or an argument's error) and their bindings follow.
@@ -1013,7 +1043,7 @@ class Interpreter:
                           out=self.out,
                           base_dir=base_dir, allow_import=self.allow_import, readonly=self.readonly)
         sub.modules, sub.deps, sub.deps_used, sub.top_atom = self.modules, self.deps, self.deps_used, self.top_atom
-        sub.aliases = self.aliases
+        sub.aliases, sub.failed_modules = self.aliases, self.failed_modules
         sub.own_deps = self.deps.get(id(space), sub.own_deps)
         return sub
 

@@ -17,8 +17,9 @@ from typing import Any
 from ..atoms import Atom, Expression, Grounded, Integer, String, Symbol, Variable, alpha_equal, equal_as_values, fresh_variable, iter_atoms
 from ..bindings import EMPTY_BINDINGS, Bindings
 from ..encoding import encode_with_names
-from ..errors import ParseError
-from ..parser import parse_atom, parse_file
+from ..errors import ModuleTextError
+from ..modtext import read_module
+from ..parser import parse_atom
 from ..spaces import MemorySpace, ModuleSpaceAtom, SpaceAtom, StateAtom, rename_apart
 from ..unify import unify
 from .core import (
@@ -1909,9 +1910,12 @@ def _module_file(it: Machine, name: Atom, label: str) -> str | Atom:
 
 
 def _module_items(path: str) -> Iterator[tuple[bool, Atom]]:
-    """A module file's items (bad text is a ParseError naming path:line:col); a directory (hyperon's
-    module directory without a `module.metta`) has none."""
-    return iter(()) if os.path.isdir(path) else parse_file(path)
+    """A module file's items as hyperon reads them (bad text raises ModuleTextError, hyperon's
+    message); a directory (hyperon's module directory without a `module.metta`) has none."""
+    if os.path.isdir(path):
+        return iter(())
+    with open(path, "rb") as f:
+        return read_module(f.read())
 
 
 def _error_text(err: Atom) -> Atom:
@@ -1921,13 +1925,21 @@ def _error_text(err: Atom) -> Atom:
     return Symbol(msg.value if type(msg) is String else str(msg))
 
 
-def _module(it: Machine, name: Atom, label: str) -> ModuleSpaceAtom | Atom:
+#: hyperon 0.2.10's answer for a module named directly under the top module once its loading failed
+NOT_FINISHED = Symbol("Attempt to access module before loader function has finished")
+
+
+def _module(it: Machine, name: Atom, label: str, register: bool = False) -> ModuleSpaceAtom | Atom:
     """The space of the module a (legal) name resolves to, loaded once per run into a space of its
-    own; or the error message (hyperon's words where it has them)."""
+    own; or the error message (hyperon's words where it has them).  Like hyperon, a module named
+    directly under the top module (`m`, not `dir:m`) whose loading failed is not loaded again by
+    `import!` (`NOT_FINISHED`); `register-module!` (`register`) loads it again and marks nothing."""
     path = _module_file(it, name, label)
     if not isinstance(path, str):
         return path
     module = it.modules.get(path)
+    if module is None and not register and path in it.failed_modules:
+        return NOT_FINISHED
     if module is None:  # load the module once per run, into a space of its own
         module = it.modules[path] = ModuleSpaceAtom(MemorySpace(), label)
         it.deps[id(module.value)] = []  # a module space (it depends on the standard library)
@@ -1943,13 +1955,25 @@ def _module(it: Machine, name: Atom, label: str) -> ModuleSpaceAtom | Atom:
                         break
                 else:  # the module's tokens are read in its atoms, as hyperon's parser does (`&self`: its space)
                     sub.add_atom(module.value, sub.tokens_in(x))
-        except ParseError as e:  # bad text in the module: the import's error, not the run's
+        except ModuleTextError as e:  # bad text in the module: the import's error (hyperon's words), not the run's
             failed = Symbol(str(e))
-        if failed is not None:  # not loaded: a later import tries again
+        if failed is not None:  # not loaded: a later import of a `dir:m` tries again
             del it.modules[path]
             it.deps.pop(id(module.value), None)
+            if not register and ":" not in label.removeprefix("top:") and label not in it.aliases:
+                it.failed_modules.add(path)
             return failed
     return module
+
+
+def _plain_name(name: Atom, label: str) -> tuple[Atom, str]:
+    """A module name as `import!` and `mod-space!` take it: one trailing `:` and a leading `top:`
+    dropped (`sub:` is `sub`; `:` and `""` name the top module), the atom rebuilt to match."""
+    plain = label[:-1] if label.endswith(":") else label
+    plain = plain.removeprefix("top:") or "top"
+    if plain == label:
+        return name, label
+    return (String(plain) if type(name) is String else Symbol(plain)), plain
 
 
 def _legal_name(name: Atom) -> str | None:
@@ -1966,7 +1990,8 @@ def _mod_space(it: Machine, atom: Expression, b: Bindings) -> Gen:
     label = _legal_name(name)
     if label is None:
         return [(error(atom, Symbol(f"Illegal module name: {name}")), b)]
-    builtin = label.removeprefix("top:")
+    name, label = _plain_name(name, label)
+    builtin = label
     if builtin == "top":
         return [(it.top_atom, b)]
     if builtin == "corelib":
@@ -2005,7 +2030,7 @@ def _register_module(it: Machine, atom: Expression, b: Bindings) -> Gen:
                                     f"{name}")), b)]
     it.aliases[name] = path
     # like hyperon, the module is loaded now: one that fails gives its error here (and is not registered)
-    got = _module(it, Symbol(name), name)
+    got = _module(it, Symbol(name), name, register=True)
     if not isinstance(got, ModuleSpaceAtom):
         del it.aliases[name]
         return [(error(atom, got), b)]
@@ -2080,6 +2105,10 @@ def _include(it: Machine, atom: Expression, b: Bindings) -> Gen:
     label = _legal_name(name)
     if label is None:
         return [(error(atom, Symbol(f"Illegal module name: {label or name}")), b)]
+    if label in ("", ":"):  # (hyperon's words for these two)
+        return [(error(atom, Symbol("module resource loader not available")), b)]
+    if label.endswith(":"):
+        return [(error(atom, Symbol(f"Invalid module name format: {label}")), b)]
     path = _module_file(it, name, label)
     if not isinstance(path, str):
         if type(path) is Symbol:  # (hyperon names the module as written here, without `top:`)
@@ -2096,7 +2125,7 @@ def _include(it: Machine, atom: Expression, b: Bindings) -> Gen:
     while True:
         try:
             item = next(items, None)
-        except ParseError:  # like hyperon, the file is read up to its bad text: no values
+        except ModuleTextError:  # like hyperon, the file is read up to its bad text: no values
             return []
         if item is None:
             break
@@ -2154,7 +2183,8 @@ def _import(it: Machine, atom: Expression, b: Bindings) -> Gen:
         shown = it.tokens.get(target.name, target) if type(target) is Symbol else target
         part = next(p for p in label.split(":") if any(not (c.isascii() and (c.isalnum() or c in "-_")) for c in p))
         return [(error(Expression((atom.children[0], shown, name)), Symbol(f"Illegal module name: {part}")), b)]
-    builtin = label.removeprefix("top:")
+    name, label = _plain_name(name, label)
+    builtin = label
     if builtin in MODULES:
         return _import_optional(it, atom, b, builtin)
     if builtin in BUILTIN_MODULES:
