@@ -43,7 +43,7 @@ from .atoms import Atom, Expression, Float, G, Grounded, Integer, Symbol, Variab
 from .errors import MettaDBError
 from .query import ordered_atoms, ordered_query, stored_by_value
 from .space import Space
-from .spaces import MemorySpace
+from .spaces import Overlay, merged_atoms, merged_query, next_stored_seq
 
 try:
     import hyperon as _h
@@ -85,6 +85,12 @@ class Opaque(Grounded):
 
     __hash__ = Grounded.__hash__
 
+    @property
+    def matches_by_query(self) -> bool:  # type: ignore[override]
+        """Whether it is a space (hyperon matches one by a query of its own, and its trie keeps it with
+        the variables)."""
+        return self.native and self._hash == _SPACE_HASH
+
     def __repr__(self) -> str:
         return f"Opaque({self.label})"
 
@@ -93,6 +99,7 @@ class Opaque(Grounded):
         return self.label
 
 
+_SPACE_HASH = hash(("Opaque", "SpaceType"))
 _PARSER: Any = None
 
 
@@ -452,7 +459,8 @@ class DurableSpace(AbstractSpace):  # type: ignore[misc]
         self.space = path if isinstance(path, Space) else Space(path, **open_options)
         #: atoms holding grounded objects mettadb cannot encode (hyperon's own operations,
         #: other spaces, states): kept for this process only, matched like the rest
-        self.volatile = MemorySpace()
+        #: (in hyperon's order among the stored atoms: `spaces.Overlay`)
+        self.volatile = Overlay()
         self._ref = SpaceRef(self)
         #: the grounded objects met so far; this space's own atom is stored as `&self`.  A runner
         #: of its own over this space reads stored names back, so that an operation holding a
@@ -488,12 +496,12 @@ class DurableSpace(AbstractSpace):  # type: ignore[misc]
                     if _durable(b):
                         self.space.add(b, seq=seq)
                     else:
-                        self.volatile.add(b)
+                        self.volatile.add_numbered(b, seq + 1 if seq is not None else next_stored_seq(self.space))
                         if seq is not None:
                             self._seqs.setdefault(b, []).append(seq)
                 except Exception as e:  # a read-only or full space: keep it for this process
                     _report(e)
-                    self.volatile.add(b)
+                    self.volatile.add_numbered(b, seq + 1 if seq is not None else next_stored_seq(self.space))
 
     def _take_seq(self, a: Atom) -> int | None:
         """The insertion number reserved for a copy of `a` (None if none was)."""
@@ -509,9 +517,11 @@ class DurableSpace(AbstractSpace):  # type: ignore[misc]
         """Add `a`: to the store, or in memory; an atom in memory only until a space in it is
         recognised as this one (`_learn_wrappers`) takes its insertion number now."""
         if _durable(a):
+            if self.volatile.tracks():  # (after a rollback, the atoms in memory come before this one)
+                self.volatile.settle(next_stored_seq(self.space))
             self.space.add(a)
             return
-        self.volatile.add(a)
+        self.volatile.add_numbered(a, next_stored_seq(self.space))
         pending = {id(m) for _h, m in self.registry.pending}
         if pending and all(id(x) in pending for x in iter_atoms(a) if type(x) is Opaque):
             try:
@@ -581,18 +591,19 @@ class DurableSpace(AbstractSpace):  # type: ignore[misc]
             varmap: dict[str, Any] = {}
             pattern = self._from(query_atom, varmap)
             names = list(dict.fromkeys(v for v in iter_atoms(pattern) if type(v) is Variable))
-            # hyperon's order: the stored atoms' insertion order (a conjunction's in written order)
-            sources: list[Any] = [ordered_query(self.space, pattern)] if _durable(pattern) else []
-            if len(self.volatile):
-                sources.append(self.volatile.query(pattern))
-            for source in sources:
-                for b in source:
-                    hb = Bindings()
-                    for v in names:
-                        value = b.resolve(v)
-                        if value != v:
-                            hb.add_var_binding(varmap[v.name], self._to(value, varmap))
-                    result.push(hb)
+            # hyperon's order: its trie's (a conjunction's in written order), the atoms in memory among
+            # the stored ones; a stored variable matches an object in the pattern
+            if self.volatile.tracks() or not _durable(pattern):
+                rows = merged_query(self.space, self.volatile, pattern)
+            else:
+                rows = ordered_query(self.space, pattern)
+            for b in rows:
+                hb = Bindings()
+                for v in names:
+                    value = b.resolve(v)
+                    if value != v:
+                        hb.add_var_binding(varmap[v.name], self._to(value, varmap))
+                result.push(hb)
         except Exception as e:  # never let an exception unwind into hyperon's Rust core
             _report(e)
         return result
@@ -609,11 +620,11 @@ class DurableSpace(AbstractSpace):  # type: ignore[misc]
         try:
             a = self._from(atom)
             if _durable(a):
-                if self.space.remove(a, exact=True):  # (only an atom with these variable names, as in hyperon)
+                if self._remove_stored(a):
                     return True
                 other = stored_by_value(self.space, a)  # `(w 3)` removes a stored `(w 3.0)`, as in hyperon
-                return other is not None and self.space.remove(other, exact=True)
-            if not self.volatile.remove(a):
+                return other is not None and self._remove_stored(other)
+            if not self.volatile.remove_from(self.space, a):
                 return False
             self._take_seq(a)
             return True
@@ -621,14 +632,31 @@ class DurableSpace(AbstractSpace):  # type: ignore[misc]
             _report(e)
             return False
 
+    def _remove_stored(self, a: Atom) -> bool:
+        """Remove a stored copy with these variable names (as hyperon removes); beside atoms in memory,
+        the trie nodes they share keep their numbers."""
+        if self.volatile.tracks():
+            return self.volatile.remove_stored(self.space, a, exact=True)
+        return bool(self.space.remove(a, exact=True))
+
     def replace(self, atom: Any, replacement: Any) -> bool:
         """Replace one copy of `atom` by `replacement`, atomically."""
         try:
             a, r = self._from(atom), self._from(replacement)
             if _durable(a) and _durable(r):
-                return self.space.replace(a, r, exact=True)
+                if not self.volatile.tracks():
+                    return self.space.replace(a, r, exact=True)
+                with self.space.transaction():  # (beside atoms in memory, the trie nodes they share keep their numbers)
+                    if not self._remove_stored(a):
+                        return False
+                    self._keep(r)
+                    return True
             home = self.space if _durable(a) else self.volatile
-            if not home.remove(a):
+            if home is self.volatile:
+                removed = self.volatile.remove_from(self.space, a)
+            else:
+                removed = self._remove_stored(a)
+            if not removed:
                 return False
             if home is self.volatile:
                 self._take_seq(a)
@@ -658,11 +686,11 @@ class DurableSpace(AbstractSpace):  # type: ignore[misc]
         try:
             if self.registry.pending:
                 self._learn_wrappers()
-            atoms = ordered_atoms(self.space)
+            # (the atoms in memory among the stored ones, in hyperon's order)
+            atoms = merged_atoms(self.space, self.volatile) if self.volatile.tracks() else ordered_atoms(self.space)
         except Exception as e:
             _report(e)
-            atoms = []
-        atoms.extend(self.volatile.atoms())
+            atoms = list(self.volatile.atoms())
         return _Atoms(atoms, self._to)
 
     # conveniences ---------------------------------------------------------

@@ -44,7 +44,7 @@ from .trieorder import NODE_PREFIX, Numbers, TriePath, atom_tokens, ground_permu
 from .unify import unify
 
 __all__ = ["COMMA", "QueryStats", "clear_caches", "conjuncts", "count", "explain", "met_by_value", "ordered_atoms", "ordered_matches",
-           "ordered_query", "run_query", "stored_by_value"]
+           "ordered_matches_in", "ordered_query", "run_query", "stored_by_value", "trie_numbers"]
 
 
 @dataclass
@@ -1147,3 +1147,23 @@ def clear_caches() -> None:
     follow the generation."""
     clear_pattern_caches()
     clear_captures()
+
+
+# ---------------------------------------------------------------------- beside a session overlay
+def ordered_matches_in(space: Store, pattern: Atom, bindings: Bindings) -> list[tuple[Bindings, TriePath]]:
+    """`ordered_matches` of one pattern under `bindings` (the rows extend them)."""
+    paths: list[TriePath] = []
+    rows = _ordered(space, pattern, bindings, paths)
+    return list(zip(rows, paths, strict=True))
+
+
+def trie_numbers(space: Store) -> Numbers:
+    """The creation numbers of the stored trie's nodes (`trieorder.Numbers`), read from the thread's
+    open snapshot (a write transaction or `space.pinned()`); valid while it stays open."""
+    txn = space.current_txn()
+    if txn is None:
+        raise MettaDBError("trie_numbers needs an open snapshot (space.pinned())")
+    v = _writing_view(space, txn)
+    reads = _TrieReads()
+    reads.txn, reads.atoms, reads.meta = v.txn, v.atoms, v.meta
+    return Numbers(reads.scan, {}, reads.kept if reads.any_kept() else None)

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import itertools
 import weakref
 from collections.abc import Iterator
 from typing import Any, Protocol
 
-from .atoms import Atom, Bool, Expression, Float, Grounded, Integer, String, Symbol, Variable, fresh_variable, iter_atoms
+from .atoms import Atom, Bool, Expression, Float, Grounded, Integer, String, Symbol, Variable, fresh_variable, iter_atoms, rebuild
 from .bindings import EMPTY_BINDINGS, Bindings
-from .trieorder import NodeNumbers, atom_tokens, trie_permutation
+from .encoding import decode, encode_with_names
+from .layout import FIRST_SEQ
+from .trieorder import NodeNumbers, TriePath, atom_tokens, is_var, trie_permutation
 from .unify import unify
 
-__all__ = ["MemorySpace", "ModuleSpaceAtom", "SpaceAtom", "SpaceLike", "StateAtom", "holds_session_object", "rename_apart",
-           "session_overlay"]
+__all__ = ["ORDER_SCALE", "MemorySpace", "ModuleSpaceAtom", "Overlay", "SpaceAtom", "SpaceLike", "StateAtom",
+           "holds_session_object", "merged_atoms", "merged_query", "next_stored_seq", "rename_apart", "session_overlay"]
 
 
 class SpaceLike(Protocol):
@@ -42,6 +45,7 @@ class MemorySpace:
         self._atoms: list[Atom] = []
         self._toks: list[list[Any]] = []  # each atom's trie tokens
         self._trie = NodeNumbers()
+        self._adds = 0
         #: (head name, arity) -> positions of the rules `(= (head ...) body)`; under None, the
         #: positions of every other atom a rule query can meet (built when first asked, dropped on a change)
         self._rules: dict[tuple[str, int] | None, list[int]] | None = None
@@ -95,36 +99,104 @@ class MemorySpace:
                 hits[j] = b2
         return [hits[j] for j in self._trie_order(list(hits), pattern)]
 
+    def hits(self, pattern: Atom, bindings: Bindings = EMPTY_BINDINGS) -> list[tuple[int, Bindings]]:
+        """(position, bindings) of each atom that matches one pattern (not a conjunction), by position."""
+        out: list[tuple[int, Bindings]] = []
+        for j, a in enumerate(self._atoms):
+            b2 = unify(pattern, rename_apart(a), bindings)
+            if b2 is not None:
+                out.append((j, b2))
+        return out
+
     def _trie_order(self, hits: list[int], query: Atom) -> list[int]:
         toks = [self._toks[j] for j in hits]
         perm = trie_permutation(toks, lambda: atom_tokens(query), lambda i, d: self._trie.number(toks[i], d))
         return [hits[i] for i in perm]
 
     def add(self, atom: Atom) -> None:
-        toks = atom_tokens(atom)
+        self._adds += 1
+        toks = _occurrence_tokens(atom_tokens(atom), self._adds)
         self._rules = None
         self._atoms.append(atom)
         self._toks.append(toks)
         self._trie.add(toks)
 
     def remove(self, atom: Atom) -> bool:
+        """Remove one copy, as hyperon's trie does (`_victim`)."""
+        i = self._victim(atom)
+        if i < 0:
+            return False
+        self._delete(i)
+        return True
+
+    def _victim(self, atom: Atom) -> int:
+        """The position of the atom hyperon's trie removes for `atom`, or -1.  Up to the atom's first
+        state, space or operation (a key of each atom's own) the trie has one branch; there hyperon
+        takes the first branch whose key equals the atom's and fails when the atom is not in it."""
+        i = self._position(atom)
+        d = self._key_index(i) if i >= 0 else -1
+        if d < 0:
+            return i
+        key = _sub_atom(atom, d)
+        head = self._toks[i][:d]
+        for k in range(i):  # (branches in creation order: atoms in the order they came)
+            if self._toks[k][:d] == head and self._key_index(k) == d and _sub_atom(self._atoms[k], d) == key:
+                return k if self._same(k, atom) else -1
+        return i
+
+    def _key_index(self, i: int) -> int:
+        """Where the first key only the atom at position i has is in its trie tokens, or -1."""
+        for d, t in enumerate(self._toks[i]):
+            if type(t) is tuple and len(t) == 4:  # (`_occurrence_tokens`)
+                return d
+        return -1
+
+    def _position(self, atom: Atom) -> int:
+        """Where the first copy of an atom (up to its variables' names) is, or -1."""
+        for i in range(len(self._atoms)):
+            if self._same(i, atom):
+                return i
+        return -1
+
+    def _same(self, i: int, atom: Atom) -> bool:
+        """Whether the atom at position i is `atom` (up to its variables' names)."""
         from .atoms import alpha_equal
 
-        for i, a in enumerate(self._atoms):
-            if a == atom or alpha_equal(a, atom):
-                self._rules = None
-                del self._atoms[i]
-                self._trie.remove(self._toks.pop(i))
-                return True
-        return False
+        a = self._atoms[i]
+        return a == atom or alpha_equal(a, atom)
+
+    def _delete(self, i: int) -> None:
+        self._rules = None
+        del self._atoms[i]
+        self._trie.remove(self._toks.pop(i))
 
     def atoms(self) -> Iterator[Atom]:
         """Every atom, in hyperon's order (the trie's, as a query of a variable walks it)."""
         order = self._trie_order(list(range(len(self._atoms))), Variable("x"))
         return iter([self._atoms[j] for j in order])
 
+    def atoms_as_added(self) -> list[Atom]:
+        """Every atom, in the order they were added."""
+        return list(self._atoms)
+
     def __len__(self) -> int:
         return len(self._atoms)
+
+
+def _sub_atom(atom: Atom, d: int) -> Atom:
+    """The atom's d-th sub-atom in prefix order (its d-th trie token's)."""
+    return next(itertools.islice(iter_atoms(atom), d, None))
+
+
+def _occurrence_tokens(toks: list[Any], serial: int) -> list[Any]:
+    """An added atom's trie tokens with each grounded object that hyperon cannot hash (a state, a space,
+    an operation) made a key of this occurrence alone, as hyperon's trie makes it (`serial` differs
+    for each atom added)."""
+    for i, t in enumerate(toks):
+        if type(t) is tuple and (t[0] == "u" or (t[0] == "g" and type(t[1]) not in _STORABLE)
+                                 or (t[0] == "$" and len(t) > 2)):
+            toks[i] = (*t[:2], serial, i)
+    return toks
 
 
 class SpaceAtom(Grounded):
@@ -175,10 +247,11 @@ class StateAtom(Grounded):
     def __init__(self, value: Atom, value_type: Atom | None = None) -> None:
         # [current value, type of the first value (the state's type; None: undefined)]
         object.__setattr__(self, "value", [value, value_type])
-        object.__setattr__(self, "_hash", id(self))
+        object.__setattr__(self, "_hash", hash("StateMonad"))  # (equal states may hold other values later)
 
     def __eq__(self, other: object) -> bool:
-        return other is self
+        """As in hyperon: two states are equal while they hold equal values (and types)."""
+        return other is self or (type(other) is StateAtom and other.value == self.value)
 
     __hash__ = Grounded.__hash__
 
@@ -203,7 +276,176 @@ class StateAtom(Grounded):
 
 
 _STORABLE = (Integer, Float, String, Bool)
-_OVERLAYS: weakref.WeakKeyDictionary[Any, MemorySpace] = weakref.WeakKeyDictionary()
+_OVERLAYS: weakref.WeakKeyDictionary[Any, Overlay] = weakref.WeakKeyDictionary()
+#: an overlay atom's place among the stored atoms: stored insertion numbers are scaled by this, and an
+#: overlay atom added when the store's next number was n is numbered (n - 1) * ORDER_SCALE + k, k its
+#: overlay's count of atoms so far (after the stored atoms added before it, before those added later)
+ORDER_SCALE = 1 << 32
+#: what a session object is replaced by to encode the rest of an overlay atom (one token, as it was)
+_HOLE = Symbol("session-object")
+
+
+def _is_session_object(a: Atom) -> bool:
+    t = type(a)
+    return t is not Expression and t is not Symbol and t is not Variable and t not in _STORABLE
+
+
+class Overlay(MemorySpace):
+    """A durable space's session overlay: the atoms holding states, spaces and other objects of this
+    process, each numbered where it was added among the stored atoms, so that a query of both gives
+    hyperon's order, one trie's (`merged_query`).
+
+    An overlay atom's trie tokens are its stored path's (`trieorder.TriePath` of the atom with its
+    session objects encoded as a symbol) up to its first session object, which is a key of its own
+    there, as in hyperon: with the variables for a space, with the other tokens for anything else."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._order: list[int] = []
+        self._paths: list[TriePath] = []
+        self._added = 0
+        #: trie nodes (their tokens) that outlived the atom that created them, with its number
+        self._kept: dict[tuple[Any, ...], int] = {}
+        #: the store's next insertion number as last seen
+        self._next = 0
+
+    def add_numbered(self, atom: Atom, next_seq: int) -> None:
+        """Add an atom when the store's next insertion number is `next_seq`."""
+        self.settle(next_seq)
+        self._put(atom, next_seq)
+
+    def add(self, atom: Atom) -> None:
+        """Add an atom after every atom known so far."""
+        self._put(atom, max(self._order, default=0) // ORDER_SCALE + 2)
+
+    def _put(self, atom: Atom, next_seq: int) -> None:
+        MemorySpace.add(self, atom)
+        self._added += 1
+        self._order.append((next_seq - 1) * ORDER_SCALE + self._added % ORDER_SCALE)
+        self._paths.append(_overlay_path(atom, self._added))
+
+    def _delete(self, i: int) -> None:
+        super()._delete(i)
+        del self._order[i]
+        del self._paths[i]
+
+    def _key_index(self, i: int) -> int:
+        return self._paths[i].alone
+
+    def settle(self, next_seq: int) -> None:
+        """Take note of the store's next insertion number: one lower than seen before means a rollback
+        gives numbers out again, which the atoms added from then on take, so every atom here numbered
+        past it moves down to it (all of them were added before those)."""
+        if next_seq >= self._next:
+            self._next = next_seq
+            return
+        self._next = next_seq
+        floor = (next_seq - 1) * ORDER_SCALE
+        self._order = [min(o, floor + o % ORDER_SCALE) for o in self._order]
+        self._kept = {k: min(o, floor + o % ORDER_SCALE) for k, o in self._kept.items()}
+
+    def remove_from(self, store: Any, atom: Atom) -> bool:
+        """`remove` as hyperon's trie removes: down the branch of the first key equal to the atom's state
+        or space (there may be several: each atom has its own), which fails when the atom is not in
+        that one; the numbers of the trie nodes (shared with the stored atoms) that outlive it kept."""
+        i = self._victim(atom)
+        if i < 0:
+            return False
+        path = self._paths[i]
+        before = self.node_numbers(store, path)
+        self._delete(i)
+        self.removed(store, path, before)
+        return True
+
+    def remove_stored(self, store: Any, atom: Atom, exact: bool = False) -> bool:
+        """`store.remove(atom, exact=exact)`, keeping the numbers of the trie nodes it shared with this
+        overlay's atoms."""
+        path = TriePath(*encode_with_names(atom))
+        before = self.node_numbers(store, path)
+        if not store.remove(atom, exact=exact):
+            return False
+        self.removed(store, path, before)
+        return True
+
+    def touches(self, pattern: Atom) -> bool:
+        """Whether a query of `pattern` over the store and this overlay may differ from one of the store
+        alone: some atom here matches it, or removals left numbers of trie nodes here."""
+        return bool(self._kept) or any(unify(pattern, rename_apart(a), EMPTY_BINDINGS) is not None for a in self._atoms)
+
+    def tracks(self) -> bool:
+        """Whether a query of the store must be ordered with this overlay: it holds atoms, or numbers of
+        trie nodes their removal left."""
+        return bool(self._atoms or self._kept)
+
+    def node_numbers(self, store: Any, path: TriePath) -> list[int | None]:
+        """The number of each node on an atom's trie path that stored atoms can share (before its own key)."""
+        from .query import trie_numbers
+
+        with store.pinned():
+            self.settle(next_stored_seq(store))
+            numbers = trie_numbers(store)
+            return [self._node(path, d, numbers) for d in range(_shared_depth(path))]
+
+    def removed(self, store: Any, path: TriePath, before: list[int | None]) -> None:
+        """After an atom on `path` was removed (stored or here), with its nodes' numbers `before`: a node
+        that lives on keeps its number, as in hyperon's trie; one that died forgets it, and its subtree too."""
+        from .query import trie_numbers
+
+        with store.pinned():
+            numbers = trie_numbers(store)
+            for d, was in enumerate(before):
+                node = tuple(path.toks[:d + 1])
+                if self._node(path, d, numbers, kept=False) is not None:
+                    if was is not None and self._kept.get(node, was) >= was:
+                        self._kept[node] = was
+                    continue
+                for k in [k for k in self._kept if k[:d + 1] == node]:
+                    del self._kept[k]
+                break
+
+    def _node(self, p: TriePath, d: int, numbers: Any, kept: bool = True) -> int | None:
+        """The number of the node p's first d+1 tokens lead to (storable tokens): the first atom below
+        it, stored or here, or the number kept for it; None when no atom is below it."""
+        n = numbers.of(p, d)
+        best = n * ORDER_SCALE if n >= 0 else None
+        prefix = p.toks[:d + 1]
+        order = self._order
+        for k, q in enumerate(self._paths):
+            if (best is None or order[k] < best) and (q.alone < 0 or q.alone > d) and q.toks[:d + 1] == prefix:
+                best = order[k]
+        if kept and best is not None and self._kept:
+            was = self._kept.get(tuple(prefix))
+            if was is not None and was < best:
+                best = was
+        return best
+
+    def merge(self, stored: list[tuple[Any, TriePath]], hits: list[tuple[int, Any]], query: Atom,
+              numbers: Any) -> list[Any]:
+        """Stored rows (each with its atom's trie path, in hyperon's order) and overlay rows (each with
+        its atom's position) in hyperon's order for `query`: one trie's, its nodes numbered by the
+        first atom below them, stored (`numbers`, a `trieorder.Numbers`) or in the overlay."""
+        if not hits and not self._kept:
+            return [r for r, _ in stored]
+        paths = [p for _, p in stored] + [self._paths[j] for j, _ in hits]
+        own = [p.seq * ORDER_SCALE for _, p in stored] + [self._order[j] for j, _ in hits]
+        memo: dict[tuple[int, int], int] = {}
+
+        def number(i: int, d: int) -> int:
+            got = memo.get((i, d))
+            if got is None:
+                p = paths[i]
+                got = None if 0 <= p.alone <= d else self._node(p, d, numbers)  # (past its own key: its own node)
+                got = memo[(i, d)] = own[i] if got is None else got
+            return got
+
+        rows = [r for r, _ in stored] + [r for _, r in hits]
+        perm = trie_permutation([p.toks for p in paths], lambda: atom_tokens(query), number)
+        return [rows[i] for i in perm]
+
+
+def _shared_depth(p: TriePath) -> int:
+    """How many of a trie path's tokens lead to nodes other atoms can share (up to its own key)."""
+    return p.alone if p.alone >= 0 else len(p.toks)
 
 
 def holds_session_object(atom: Atom) -> bool:
@@ -222,7 +464,33 @@ def holds_session_object(atom: Atom) -> bool:
     return t is not Symbol and t is not Variable and t not in _STORABLE
 
 
-def session_overlay(space: Any, create: bool = False) -> MemorySpace | None:
+def _overlay_path(atom: Atom, serial: int) -> TriePath:
+    """An overlay atom's trie path (see `Overlay`); `serial` makes its own key unique."""
+    hole, obj = -1, None
+    for i, a in enumerate(iter_atoms(atom)):  # (prefix order: one token each)
+        if _is_session_object(a):
+            hole, obj = i, a
+            break
+    pseudo = rebuild(atom, lambda a: _HOLE if _is_session_object(a) else a, lambda _e, kids: Expression(tuple(kids)))
+    p = TriePath(*encode_with_names(pseudo))
+    toks: list[Any] = list(p.toks)
+    alone = hole if p.alone < 0 or 0 <= hole < p.alone else p.alone
+    if alone >= 0:
+        space = getattr(obj, "matches_by_query", False) if alone == hole else is_var(toks[alone])
+        toks[alone] = ("$", "session-space", serial) if space else ("session", serial)
+    p.toks, p.alone = toks, alone
+    return p
+
+
+def next_stored_seq(store: Any) -> int:
+    """The insertion number a durable space gives the next atom added to it (read, not taken)."""
+    w = store.current_writer()
+    if w is not None:
+        return int(w.peek_seq())
+    return int(store.meta(b"seq") or FIRST_SEQ)
+
+
+def session_overlay(space: Any, create: bool = False) -> Overlay | None:
     """The in-process atoms that sit beside a durable space (None when it has none and not `create`).
 
     A durable space cannot store a state or a space: an added atom that holds one
@@ -234,5 +502,54 @@ def session_overlay(space: Any, create: bool = False) -> MemorySpace | None:
         return None
     ov = _OVERLAYS.get(space)
     if ov is None and create:
-        ov = _OVERLAYS[space] = MemorySpace()
+        ov = _OVERLAYS[space] = Overlay()
     return ov
+
+
+def merged_query(store: Any, overlay: Overlay, pattern: Atom, bindings: Bindings = EMPTY_BINDINGS) -> list[Bindings]:
+    """A query of a durable space and its session overlay, in hyperon's order: a conjunction's conjuncts
+    in a nested loop as written, each conjunct's matches as one trie of both would give them."""
+    from .query import conjuncts, ordered_matches_in, trie_numbers
+
+    parts = conjuncts(pattern)
+    with store.pinned():
+        overlay.settle(next_stored_seq(store))
+        numbers = trie_numbers(store)
+        found = [bindings]
+        for part in [pattern] if parts is None else parts:
+            nxt: list[Bindings] = []
+            for b in found:
+                p = b.resolve(part)
+                stored = _stored_matches(store, p, b) if holds_session_object(p) else ordered_matches_in(store, p, b)
+                nxt.extend(overlay.merge(stored, overlay.hits(p, b), p, numbers))
+            found = nxt
+    return found
+
+
+def _stored_matches(store: Any, pattern: Atom, bindings: Bindings) -> list[tuple[Bindings, TriePath]]:
+    """The stored matches of a pattern that holds a session object, which no stored atom holds: a
+    stored variable there matches it.  The pattern with variables in their place finds them, each
+    then unified with the pattern itself."""
+    from .query import ordered_matches_in
+
+    holes = rebuild(pattern, lambda a: fresh_variable("o") if _is_session_object(a) else a,
+                    lambda _e, kids: Expression(tuple(kids)))
+    out: list[tuple[Bindings, TriePath]] = []
+    for _, p in ordered_matches_in(store, holes, bindings):
+        b = unify(pattern, rename_apart(decode(p.path, p.names or None)), bindings)
+        if b is not None:
+            out.append((b, p))
+    return out
+
+
+def merged_atoms(store: Any, overlay: Overlay) -> list[Atom]:
+    """Every atom of a durable space and its session overlay, in hyperon's order (`get-atoms`)."""
+    from .query import ordered_atoms, ordered_matches_in, trie_numbers
+
+    x = Variable("x")
+    with store.pinned():
+        overlay.settle(next_stored_seq(store))
+        numbers = trie_numbers(store)
+        stored = ordered_atoms(store)
+        paths = [p for _, p in ordered_matches_in(store, x, EMPTY_BINDINGS)]
+        return overlay.merge(list(zip(stored, paths, strict=True)), [(j, a) for j, a in enumerate(overlay.atoms_as_added())], x, numbers)

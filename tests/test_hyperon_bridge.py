@@ -223,6 +223,35 @@ def test_remove_and_replace_through_the_space_api(tmp_path):
     assert child(code, str(tmp_path / "kb")) == child(code, "oracle")
 
 
+def test_objects_in_memory_keep_hyperons_order_through_the_space_api(tmp_path):
+    """Atoms holding a Python object (kept in memory) among stored ones, replaced and removed through
+    the space API: the same order as hyperon's own space (one trie), nodes outliving their first atom."""
+    code = textwrap.dedent("""
+        import sys
+        from hyperon import E, S, V, OperationAtom
+        from hyperon.base import GroundingSpaceRef
+        if sys.argv[1] == "oracle":
+            sp = GroundingSpaceRef()
+        else:
+            from mettadb.hyperon import DurableSpace
+            sp = DurableSpace(sys.argv[1]).ref
+        op = OperationAtom("op", lambda: [])
+        for x in (E(S("a"), S("1")), E(S("b"), op), E(S("c"), S("1")), E(S("b"), S("z")), E(S("d"), op)):
+            sp.add_atom(x)
+        q = E(V("h"), V("x"))
+        rows = lambda: [f"{b['h']} {b['x']}" for b in sp.query(q)]
+        print(rows())
+        print(sp.replace_atom(E(S("b"), op), E(S("e"), S("2"))), sp.replace_atom(E(S("a"), S("1")), E(S("f"), op)))
+        print(rows())
+        print(sp.remove_atom(E(S("b"), S("z"))), sp.remove_atom(E(S("d"), op)))
+        sp.add_atom(E(S("b"), S("w")))
+        print(rows(), [str(a) for a in sp.get_atoms()])
+    """)
+    ours = child(code, str(tmp_path / "kb"))
+    assert ours == child(code, "oracle")
+    assert ours.splitlines()[0] == "['a 1', 'b op', 'b z', 'c 1', 'd op']"
+
+
 def test_remove_atom_and_rules_over_what_remains(tmp_path):
     same_as_hyperon(tmp_path, "self", "(likes Ann Tea)\n(likes Ann Cake)\n(likes Bob Tea)\n"
                                       "(= (drink $p) (match &self (likes $p $x) $x))\n"

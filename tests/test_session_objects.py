@@ -5,6 +5,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 import mettadb
 from mettadb.interp import grounded
 from mettadb.spaces import session_overlay
@@ -42,6 +44,42 @@ def test_a_later_process_sees_only_the_stored_atoms(tmp_path):
             "print([[str(a) for a in r] for r in sp.run('!(get-atoms &self)\\n!(match &self (lamp $s) $s)\\n')])\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out == "[['(plain 1)'], []]\n"
+
+
+def test_an_overlay_atom_keeps_its_place_among_the_stored_across_runs_and_writes_nothing(tmp_path):
+    """hyperon's one trie: the state added between two stored atoms comes between them; taking its
+    place reads the store's next insertion number without taking it."""
+    db = tmp_path / "db"
+    with mettadb.open(db) as sp:
+        sp.run("(lamp a)\n(other x)\n")
+        seq = sp.meta(b"seq")
+        sp.run("!(let $s (new-state on) (add-atom &self (lamp $s)))\n")
+        assert sp.meta(b"seq") == seq
+        sp.run("(lamp b)\n")
+        got = sp.run("!(match &self (lamp $x) $x)\n!(get-atoms &self)\n")
+        assert [[str(a) for a in r] for r in got] == [
+            ["a", "(State on)", "b"], ["(lamp a)", "(lamp (State on))", "(lamp b)", "(other x)"]]
+    code = ("import mettadb\n"
+            f"sp = mettadb.open({str(db)!r})\n"
+            "print([[str(a) for a in r] for r in sp.run('!(get-atoms &self)\\n')])\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out == "[['(lamp a)', '(lamp b)', '(other x)']]\n"
+
+
+def test_an_overlay_atom_stays_before_what_is_added_after_a_rollback(tmp_path):
+    """A rolled-back run gives its insertion numbers out again; the state it added stays, before the
+    atoms added after it (as in hyperon, which has no rollback: the order they came in)."""
+    def fail_at_foo(atom, _results):
+        if str(atom) == "(foo)":
+            raise RuntimeError("host")
+
+    with mettadb.open(tmp_path / "db") as sp:
+        sp.run("(x a)\n")
+        with pytest.raises(RuntimeError):
+            sp.run("(x b)\n(x c)\n!(let $s (new-state 1) (add-atom &self (x $s)))\n!(foo)\n", on_result=fail_at_foo)
+        sp.run("(x d)\n")
+        got = sp.run("!(match &self (x $v) $v)\n!(get-atoms &self)\n")
+        assert [[str(a) for a in r] for r in got] == [["a", "(State 1)", "d"], ["(x a)", "(x (State 1))", "(x d)"]]
 
 
 def test_an_internal_failure_is_one_line_and_rolls_back(run, write, monkeypatch):

@@ -121,7 +121,9 @@ def test_state_atom_holds_a_changing_value():
     assert st.current == E(S("pair"), S("a"), V("x")) and str(st) == "(State (pair a $x))"
     assert hash(st) == h  # hashing does not follow the value
     other = StateAtom(E(S("pair"), S("a"), V("x")))
-    assert st == st and st != other  # identity, not value
+    assert st == other and hash(st) == hash(other)  # equal while they hold equal values, as in hyperon
+    other.set(mettadb.Integer(5))
+    assert st == st and st != other and st != StateAtom(E(S("pair"), S("a"), V("y")))
 
 
 def test_states_and_spaces_in_metta(space):

@@ -42,7 +42,18 @@ from ..bindings import EMPTY_BINDINGS, Bindings
 from ..encoding import encode_with_names
 from ..errors import LimitError, ReadOnlyError
 from ..query import conjuncts, met_by_value, ordered_atoms, ordered_matches, ordered_query, run_query, stored_by_value
-from ..spaces import MemorySpace, ModuleSpaceAtom, SpaceAtom, holds_session_object, rename_apart, session_overlay
+from ..spaces import (
+    MemorySpace,
+    ModuleSpaceAtom,
+    Overlay,
+    SpaceAtom,
+    holds_session_object,
+    merged_atoms,
+    merged_query,
+    next_stored_seq,
+    rename_apart,
+    session_overlay,
+)
 from ..store import Store
 from ..trieorder import atom_tokens, head_tokens, reorder_for
 from ..unify import unify
@@ -843,11 +854,9 @@ class Interpreter:
                 return self._query_deps(space, pattern, b, False)
         if isinstance(space, Store):
             overlay = session_overlay(space)
-            if holds_session_object(pattern):
-                # the stored atoms cannot hold a state or a space (a stored atom with a variable
-                # there is not looked for): only the session overlay can match
-                return list(overlay.query(pattern, b)) if overlay is not None else []
-            if overlay is None or not len(overlay):
+            if overlay is None or not overlay.tracks():
+                if holds_session_object(pattern):  # (no stored atom holds a state or a space: a variable there matches it)
+                    return merged_query(space, Overlay(), pattern, b)
                 if b.links or space is not self.space:
                     return ordered_query(space, pattern, b)  # hyperon's order: by insertion
                 # The same query of the interpreter's own space in the same version of it (a rule
@@ -862,7 +871,7 @@ class Interpreter:
                             self._queries.clear()
                         self._queries[pattern] = got
                 return got
-            return _query_with_overlay(space, overlay, pattern, b)
+            return merged_query(space, overlay, pattern, b)  # hyperon's order: the overlay's atoms among the stored
         return list(space.query(pattern, b))
 
     def _query_deps(self, space: Any, pattern: Atom, b: Bindings, library: bool) -> list[Bindings]:
@@ -886,10 +895,11 @@ class Interpreter:
         return found
 
     def atoms_of(self, space: Any) -> list[Atom]:
-        """Every atom of a space in hyperon's order, a durable space's session overlay last."""
-        atoms = ordered_atoms(space) if isinstance(space, Store) else list(space.atoms())
-        overlay = session_overlay(space) if isinstance(space, Store) else None
-        return atoms + list(overlay.atoms()) if overlay is not None else atoms
+        """Every atom of a space in hyperon's order (a durable space's session overlay among the stored)."""
+        if not isinstance(space, Store):
+            return list(space.atoms())
+        overlay = session_overlay(space)
+        return merged_atoms(space, overlay) if overlay is not None and overlay.tracks() else ordered_atoms(space)
 
     def _rules_for(self, expr: Atom) -> list[tuple[Atom, Any, Any, Any]] | None:
         head = expr.children[0] if type(expr) is Expression and expr.children else None
@@ -980,11 +990,11 @@ class Interpreter:
         """The candidate rules for a head and arity, when there are few enough to keep in memory."""
         if not isinstance(self.space, Store):
             return None
-        overlay = session_overlay(self.space)
-        if overlay is not None and len(overlay):  # rules holding session objects: query both each time
-            return None
         name, arity = key
         probe = Expression((EQ, Expression((Symbol(name), *[Variable(f"a{i}") for i in range(arity - 1)])), Variable("X")))
+        overlay = session_overlay(self.space)
+        if overlay is not None and overlay.touches(probe):  # rules holding session objects: query both each time
+            return None
         rules: list[tuple[Atom, Any, Any, Any]] = []
         for bb, tpath in ordered_matches(self.space, probe):  # the alternatives in hyperon's trie order
             rule = rename_apart(bb.resolve(probe))
@@ -1043,10 +1053,13 @@ class Interpreter:
         if self.readonly and space is self.space:
             raise ReadOnlyError("this evaluation cannot write to the space (read-only batch worker)")
         if isinstance(space, Store) and holds_session_object(atom):
-            session_overlay(space, create=True).add(atom)  # type: ignore[union-attr]
+            session_overlay(space, create=True).add_numbered(atom, next_stored_seq(space))  # type: ignore[union-attr]
         elif isinstance(space, Store):
             if encoded is None:
                 encoded = encode_with_names(atom)
+            overlay = session_overlay(space)
+            if overlay is not None and overlay.tracks():  # (after a rollback, the atoms there come before this one)
+                overlay.settle(next_stored_seq(space))
             space.add_encoded(*encoded)
             if self.adds is not None and space is self.space:
                 k = (encoded[0], *encoded[1])
@@ -1060,12 +1073,16 @@ class Interpreter:
             raise ReadOnlyError("this evaluation cannot write to the space (read-only batch worker)")
         if isinstance(space, Store) and holds_session_object(atom):
             overlay = session_overlay(space)
-            ok = overlay is not None and overlay.remove(atom)
+            ok = overlay is not None and overlay.remove_from(space, atom)
         elif isinstance(space, Store):  # (only an atom with these variable names, as in hyperon)
-            ok = space.remove(atom, exact=True)
+            overlay = session_overlay(space)
+            # (beside an overlay, its trie nodes keep their numbers)
+            remove = overlay.remove_stored if overlay is not None and overlay.tracks() else None
+            ok = space.remove(atom, exact=True) if remove is None else remove(space, atom, exact=True)
             if not ok:  # `(w 3)` removes a stored `(w 3.0)`, as in hyperon
                 other = stored_by_value(space, atom)
-                ok = other is not None and space.remove(other, exact=True)
+                ok = other is not None and (space.remove(other, exact=True) if remove is None
+                                            else remove(space, other, exact=True))
         else:
             ok = bool(space.remove(atom))
         self.invalidate()
@@ -1147,20 +1164,6 @@ def _library_may_match(pattern: Atom) -> bool:
 def _symbol_call(expr: Atom) -> TypeGuard[Expression]:
     """Whether an atom is a call headed by a symbol (`MemorySpace.rule_query` can answer for it)."""
     return type(expr) is Expression and bool(expr.children) and type(expr.children[0]) is Symbol
-
-
-def _query_with_overlay(space: Store, overlay: MemorySpace, pattern: Atom, b: Bindings) -> list[Bindings]:
-    """A query over a durable space and its session overlay: each conjunct matches in either."""
-    parts = conjuncts(pattern) or [pattern]
-    found = [b]
-    for part in parts:
-        nxt: list[Bindings] = []
-        for bb in found:
-            p = bb.resolve(part)
-            nxt.extend(ordered_query(space, p, bb))
-            nxt.extend(overlay.query(p, bb))
-        found = nxt
-    return found
 
 
 def _replace(atom: Atom, subst: dict[Atom, Atom]) -> Atom:
