@@ -29,7 +29,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from .atoms import Atom, Expression, Float, Integer, Variable, equal_as_values, fresh_variable, iter_atoms, number_twins
+from .atoms import Atom, Expression, Float, Integer, Variable, equal_as_values, fresh_variable, iter_atoms, number_twins, rebuild
 from .bindings import EMPTY_BINDINGS, Bindings, LazyBindings, RowLayout, clear_captures
 from .encoding import TEXT_CACHE, decode, literal_token, text_atom
 from .env import begin_read, prefix_items
@@ -705,10 +705,11 @@ def _swap(atom: Atom, old: Atom, new: Atom) -> Atom:
 
 
 def _swap_all(atom: Atom, subst: dict[Atom, Atom]) -> Atom:
-    """The atom with the leaves equal (as atoms) to a key of `subst` replaced."""
-    if type(atom) is Expression:
-        return Expression(tuple(_swap_all(x, subst) for x in atom.children))
-    return subst.get(atom, atom)
+    """The atom with the leaves equal (as atoms) to a key of `subst` replaced (no recursion: patterns
+    may be thousands of levels deep)."""
+    if type(atom) is not Expression:
+        return subst.get(atom, atom)
+    return rebuild(atom, lambda a: subst.get(a, a), lambda _e, kids: Expression(tuple(kids)))  # type: ignore[no-any-return]
 
 
 def _bind_numbers(rows: Iterator[Bindings] | list[Bindings], numbers: _ByValue) -> Iterator[tuple[int, Bindings]]:

@@ -135,3 +135,12 @@ def test_bindings_are_indexed_by_variable_or_by_name(space):
     assert "x" in b and "$x" in b and "y" not in b and b.get("y") is None
     with pytest.raises(KeyError):
         b["y"]
+
+
+def test_a_pattern_thousands_of_levels_deep_with_numbers_does_not_recurse(space):
+    """Numbers are matched by value through a generalized pattern (`query._swap_all`), which was
+    recursive: 2,000 levels of `(f 1 ...)` were a RecursionError."""
+    deep = "(f 1 " * 2000 + "x" + ")" * 2000
+    space.add(f"(k {deep.replace('(f 1 ', '(f 1.0 ')})")
+    assert len(list(space.query(f"(k {deep})"))) == 1
+    assert [str(a) for a in space.eval(f"(match &self (k {deep}) ok)")] == ["ok"]
