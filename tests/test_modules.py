@@ -62,3 +62,10 @@ def test_file_read_exact_refuses_a_buffer_past_its_limit(run, write):
     finally:
         os.chdir(cwd)
     assert out.endswith("file-read-exact! reads at most 1073741824 bytes at once)]\n")
+
+
+def test_json_encode_of_a_list_thousands_of_levels_deep(space):
+    """hyperon encodes it; mettadb's encoder was recursive (RecursionError, an internal error)."""
+    deep = "(" * 3000 + "1" + ")" * 3000
+    [[out]] = [r for r in space.run(f"!(import! &self json)\n!(json-encode {deep})")[1:]]
+    assert str(out) == '"' + "[" * 3000 + "1" + "]" * 3000 + '"'

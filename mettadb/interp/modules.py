@@ -267,44 +267,54 @@ def _is_grounded_op(it: Machine, a: Atom) -> bool:
         a.name in MODULE_OPS and a.name not in RULE_DEFINED and a.name not in it.tokens))
 
 
-def _encode(it: Machine, a: Atom, out: list[str]) -> None:
-    t = type(a)
-    if t is Expression:
-        out.append("[")
-        for i, k in enumerate(a.children):  # type: ignore[attr-defined]
-            if i:
-                out.append(", ")
-            _encode(it, k, out)
-        out.append("]")
-    elif t is Integer:
-        out.append(str(a.value))  # type: ignore[attr-defined]
-    elif t is Float:
-        out.append(_json_float(a.value))  # type: ignore[attr-defined]
-    elif t is Bool:
-        out.append("true" if a.value else "false")  # type: ignore[attr-defined]
-    elif t is String:
-        out.append(_json_str(a.value))  # type: ignore[attr-defined]
-    elif isinstance(a, SpaceAtom):
-        out.append("{")
-        for i, x in enumerate(it.atoms_of(a.value)):
-            if type(x) is not Expression or len(x.children) != 2:
-                raise _JsonError("Input space must be a dictionary space consists of key-value pairs only "
-                                 "or empty space. Use dict-space function")
-            if i:
-                out.append(", ")
-            key, value = x.children
-            if type(key) is not String:
-                raise _JsonError("Key/value pair is expected, key must be a string")
-            out.append(quote_string(key.value) + ":")
-            _encode(it, value, out)
-        out.append("}")
-    elif t is Symbol and not _is_grounded_op(it, a) and not is_char(a):
-        name = a.name  # type: ignore[attr-defined]
-        out.append("null" if name == "null" else _json_str("sym!:" + name))
-    elif t is Variable:
-        out.append(_json_str("var!:" + a.name))  # type: ignore[attr-defined]
-    else:
-        raise _JsonError(f"Encode failed for atom (unsupported type): {{{a}}}")
+def _encode(it: Machine, root: Atom, out: list[str]) -> None:
+    """JSON text of an atom, as hyperon's `json-encode` writes it (an explicit stack: a list thousands
+    of levels deep is encoded, as in hyperon)."""
+    todo: list[Atom | str] = [root]
+    while todo:
+        a = todo.pop()
+        if type(a) is str:
+            out.append(a)
+            continue
+        assert isinstance(a, Atom)
+        t = type(a)
+        if t is Expression:
+            out.append("[")
+            todo.append("]")
+            kids = a.children  # type: ignore[attr-defined]
+            for i in range(len(kids) - 1, -1, -1):
+                todo.append(kids[i])
+                if i:
+                    todo.append(", ")
+        elif t is Integer:
+            out.append(str(a.value))  # type: ignore[attr-defined]
+        elif t is Float:
+            out.append(_json_float(a.value))  # type: ignore[attr-defined]
+        elif t is Bool:
+            out.append("true" if a.value else "false")  # type: ignore[attr-defined]
+        elif t is String:
+            out.append(_json_str(a.value))  # type: ignore[attr-defined]
+        elif isinstance(a, SpaceAtom):
+            pairs: list[Atom | str] = []
+            for i, x in enumerate(it.atoms_of(a.value)):
+                if type(x) is not Expression or len(x.children) != 2:
+                    raise _JsonError("Input space must be a dictionary space consists of key-value pairs only "
+                                     "or empty space. Use dict-space function")
+                key, value = x.children
+                if type(key) is not String:
+                    raise _JsonError("Key/value pair is expected, key must be a string")
+                pairs.append((", " if i else "") + quote_string(key.value) + ":")
+                pairs.append(value)
+            out.append("{")
+            todo.append("}")
+            todo.extend(reversed(pairs))
+        elif t is Symbol and not _is_grounded_op(it, a) and not is_char(a):
+            name = a.name  # type: ignore[attr-defined]
+            out.append("null" if name == "null" else _json_str("sym!:" + name))
+        elif t is Variable:
+            out.append(_json_str("var!:" + a.name))  # type: ignore[attr-defined]
+        else:
+            raise _JsonError(f"Encode failed for atom (unsupported type): {{{a}}}")
 
 
 def _json_encode(it: Machine, args: list[Atom]) -> list[Atom]:
