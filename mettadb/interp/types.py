@@ -70,6 +70,10 @@ class TypeChecker:
         return got
 
     def declared_types(self, atom: Atom) -> list[Atom]:
+        if type(atom) is Expression and not self.expressions_typed(len(atom.children)):
+            # no `(: (..) T)` of its length: no query (whose pattern would hold the whole
+            # expression, once per level of a deep one), nothing kept
+            return []
         got = self.cache.get(atom)
         if got is None:
             t = fresh_variable("t")
@@ -149,6 +153,8 @@ class TypeChecker:
             return [quick] if quick is not None else atom_types(atom, self)
         got = self.inferred.get(atom)
         if got is None:
+            # forgotten past 50,000 only on a miss: one walk keeps every level of a deep argument,
+            # so typing each level in turn is a lookup, at any depth
             if len(self.inferred) > 50_000:
                 self.inferred.clear()
             got = self.inferred[atom] = atom_types(atom, self, self.inferred)
