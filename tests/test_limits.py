@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+import threading
 import sys
 
 import pytest
@@ -56,3 +57,46 @@ def test_the_cli_stops_a_runaway_recursion_within_the_default_budget(tmp_path):
 def test_no_limit_when_lifted(space):
     space.add("(= (count $n) (if (== $n 0) 0 (+ 1 (count (- $n 1)))))")
     assert space.eval("(count 2000)", max_memory=0) == [mettadb.Integer(2000)]
+
+
+#: a loop written in minimal MeTTa: it runs inside one step of the driver, which never comes back
+MINIMAL_LOOP = "(= (loop $n) (function (chain (eval (loop $n)) $x (return $x))))\n!(eval (loop 1))\n"
+
+
+def test_the_cli_memory_limit_stops_a_loop_inside_one_step(run, write):
+    prog = write("loop.metta", MINIMAL_LOOP)
+    r = run("run", "--max-memory", "48", str(prog))
+    assert r.exit_code == 1
+    assert r.stderr.startswith(f"Error: {prog}:2: evaluation exceeded the memory limit of 48 MB at stack depth ")
+    assert r.stderr.count("\n") == 1 and "Traceback" not in r.stderr
+
+
+def test_the_time_limit_stops_a_loop_inside_one_step(space):
+    with pytest.raises(mettadb.LimitError, match=r"^s\.metta:2: evaluation exceeded the time limit of 0\.5 s"):
+        space.run(MINIMAL_LOOP, source="s.metta", timeout=0.5, max_memory=0)
+
+
+def test_the_memory_limit_stops_a_deep_argument(run, write):
+    # 60,000 levels of `(+ 1 ...)`: the evaluation's stack grows past 32 MB
+    prog = write("deep.metta", "!" + "(+ 1 " * 60_000 + "0" + ")" * 60_000 + "\n")
+    r = run("run", "--max-memory", "32", str(prog))
+    assert r.exit_code == 1
+    assert r.stderr.startswith(f"Error: {prog}:1: evaluation exceeded the memory limit of 32 MB at stack depth ")
+    assert r.stderr.count("\n") == 1
+
+
+def test_outside_the_main_thread_the_driver_looks_at_the_limits(space):
+    # (no timer signal there: every 4,096 steps, as before)
+    got: list[BaseException] = []
+
+    def evaluate() -> None:
+        try:
+            space.run(LOOP, source="prog.metta", max_memory=48 << 20)
+        except BaseException as e:  # noqa: BLE001 - handed to the test's thread
+            got.append(e)
+
+    t = threading.Thread(target=evaluate)
+    t.start()
+    t.join(120)
+    assert len(got) == 1 and isinstance(got[0], mettadb.LimitError), got
+    assert str(got[0]).startswith("prog.metta:3: evaluation exceeded the memory limit of 48 MB")

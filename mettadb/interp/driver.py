@@ -32,7 +32,9 @@ from __future__ import annotations
 
 import math
 import os
+import signal
 import sys
+import threading
 import time
 from collections.abc import Callable, Generator, Iterable
 from typing import Any, TextIO, TypeGuard
@@ -102,6 +104,51 @@ def resident_bytes() -> int:
         return 0
 
 
+#: CPU seconds between two looks at the memory and time limits while an evaluation runs (see `_Watch`)
+WATCH_TICK = 0.05
+
+
+class _Watch:
+    """The memory and time limits looked at on a CPU-time timer while the outermost evaluation of the
+    main thread runs: a single step that runs long (a walk of a huge atom, a loop of minimal MeTTa
+    inside one step) stops there, as a step of the driver would.  The limit's `LimitError` is raised
+    where the program is, as Ctrl-C raises `KeyboardInterrupt`.  The timer's handler, once set, stays
+    (doing nothing between evaluations), so a tick that comes late cannot end the process."""
+
+    #: the interpreter whose evaluation is watched now
+    current: Interpreter | None = None
+
+    @classmethod
+    def arm(cls, it: Interpreter) -> bool:
+        """Watch `it`'s limits; False where that cannot be done (another thread, a nested evaluation,
+        a timer signal someone else handles): the driver's loop looks at the limits then."""
+        if cls.current is not None or not hasattr(signal, "setitimer") \
+                or threading.current_thread() is not threading.main_thread():
+            return False
+        handler = signal.getsignal(signal.SIGVTALRM)
+        if handler is not _tick:
+            if handler is not signal.SIG_DFL:
+                return False
+            signal.signal(signal.SIGVTALRM, _tick)
+            signal.siginterrupt(signal.SIGVTALRM, False)  # a system call a tick lands in goes on
+        cls.current = it
+        signal.setitimer(signal.ITIMER_VIRTUAL, WATCH_TICK, WATCH_TICK)
+        return True
+
+    @classmethod
+    def disarm(cls) -> None:
+        try:
+            cls.current = None
+        finally:
+            signal.setitimer(signal.ITIMER_VIRTUAL, 0)
+
+
+def _tick(signum: int, frame: Any) -> None:
+    it = _Watch.current
+    if it is not None:
+        it.check_limits()
+
+
 _SPACE_T = Symbol("SpaceType")
 #: per checked special form, each parameter's kind for the quick test: "atom", "space" or None
 _PARAM_KINDS: dict[str, tuple[str | None, ...]] = {}
@@ -140,7 +187,8 @@ class Interpreter:
                  allow_import: Iterable[str] = (), readonly: bool = False,
                  max_memory: int | None = DEFAULT_MAX_MEMORY) -> None:
         self.space = space
-        #: bytes an evaluation may grow the process by (None: no limit); checked every 4,096 steps
+        #: bytes an evaluation may grow the process by (None: no limit); looked at every 0.05 s of CPU
+        #: (`_Watch`), or every 4,096 steps outside the main thread
         self.max_memory = max_memory or None
         self.self_atom: SpaceAtom = ModuleSpaceAtom(space)
         #: names a script's atoms are read with (hyperon 0.2.10's tokens: `PI` and `EXP` are numbers)
@@ -162,6 +210,9 @@ class Interpreter:
         #: id(error) -> (error, call) for the errors of typed calls' arguments in this evaluation
         self.arg_errors: dict[int, tuple[Atom, Atom]] = {}
         self._deadline: float | None = None
+        #: the resident size at which the evaluation stops (0: no limit), and the driver's stack
+        self._memory_cap = 0
+        self._stack: list[Gen] = []
         self._rules: dict[tuple[str, int], list[tuple[Atom, Any, Any, Any]] | None] = {}
         #: rows of queries of this interpreter's space with no bindings, until it changes (`query`)
         self._queries: dict[Atom, list[Bindings]] = {}
@@ -190,13 +241,33 @@ class Interpreter:
         """All results of evaluating `atom` (its bindings applied)."""
         self._refresh_caches()
         self._deadline = time.monotonic() + self.timeout if self.timeout else None
+        self._memory_cap = resident_bytes() + self.max_memory if self.max_memory else 0
         self.steps = 0
         self.arg_errors.clear()
         atom = self.tokens_in(atom)
         if self.bare_minimal:
             atom = Expression((BARE_MINIMAL, atom))
-        results = self._drive(self._eval(atom, EMPTY_BINDINGS))
+        watched = bool(self._memory_cap or self._deadline is not None) and _Watch.arm(self)
+        try:
+            results = self._drive(self._eval(atom, EMPTY_BINDINGS), watched)
+        except LimitError:
+            self._stack.clear()  # frees the frames now, not when the exception is collected
+            raise
+        finally:
+            if watched:
+                _Watch.disarm()
         return [b.resolve(a) for a, b in results if a != EMPTY]
+
+    def check_limits(self) -> None:
+        """Raise `LimitError` when the evaluation is past its memory or time limit."""
+        if self._memory_cap and resident_bytes() > self._memory_cap:
+            raise LimitError(self._memory_message(len(self._stack)))
+        if self._deadline is not None and time.monotonic() > self._deadline:
+            raise LimitError(f"evaluation exceeded the time limit of {self.timeout} s")
+
+    def _memory_message(self, depth: int) -> str:
+        return (f"evaluation exceeded the memory limit of {(self.max_memory or 0) >> 20} MB at stack depth {depth} "
+                "(a runaway recursion? --max-memory MB raises it, 0 lifts it)")
 
     def _refresh_caches(self) -> None:
         gen = getattr(self.space, "generation", None)
@@ -220,20 +291,22 @@ class Interpreter:
         return _replace(atom, subst)
 
     # ------------------------------------------------------------------ driver
-    def _drive(self, gen: Gen) -> list[Pair]:
+    def _drive(self, gen: Gen, watched: bool = False) -> list[Pair]:
+        """Run the evaluation's generators; the memory and time limits are looked at every few
+        thousand steps, unless `watched` (a `_Watch` looks at them)."""
         stack: list[Gen] = [gen]
+        self._stack = stack
         send: Any = None
         overflow = self.stack_overflow
         max_depth = min(self.max_depth, overflow) if overflow else self.max_depth
         max_steps = self.max_steps
-        deadline = self._deadline
+        deadline = None if watched else self._deadline
         ev = self._eval
         tokens = self.tokens
-        max_memory = self.max_memory
         quick = QUICK_BUILTINS
         grounded_types = GROUNDED_TYPES
         tcache = self.types.cache
-        memory_cap = resident_bytes() + max_memory if max_memory else 0
+        memory_cap = 0 if watched else self._memory_cap
         errors_made = ERRORS_MADE
         errors_before = errors_made[0]
         typed_req, tail_req = Typed, Tail
@@ -268,10 +341,7 @@ class Interpreter:
             if deadline is not None and not self.steps & 0x3FF and time.monotonic() > deadline:
                 raise LimitError(f"evaluation exceeded the time limit of {self.timeout} s")
             if memory_cap and not self.steps & 0xFFF and resident_bytes() > memory_cap:
-                depth = len(stack)
-                stack.clear()  # frees the frames now, not when the exception is collected
-                raise LimitError(f"evaluation exceeded the memory limit of {(max_memory or 0) >> 20} MB "
-                                 f"at stack depth {depth} (a runaway recursion? --max-memory MB raises it, 0 lifts it)")
+                raise LimitError(self._memory_message(len(stack)))
             a = req[0]
             ta = type(a)
             if ta is not Expression or not a.children:  # type: ignore[attr-defined]
