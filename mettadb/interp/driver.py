@@ -249,7 +249,8 @@ class Interpreter:
             atom = Expression((BARE_MINIMAL, atom))
         watched = bool(self._memory_cap or self._deadline is not None) and _Watch.arm(self)
         try:
-            results = self._drive(self._eval(atom, EMPTY_BINDINGS), watched)
+            first = self._eval(atom, EMPTY_BINDINGS)
+            results = self._drive(_given(first) if type(first) is list else first, watched)  # type: ignore[arg-type]
         except LimitError:
             self._stack.clear()  # frees the frames now, not when the exception is collected
             raise
@@ -402,11 +403,15 @@ class Interpreter:
                                     continue
             rt = type(req)
             if rt is tail_req:
-                stack.append(ev(a, req[1]))
+                g = ev(a, req[1])
             elif rt is typed_req:
-                stack.append(ev(a, req[1], req[3], req[2]))  # type: ignore[misc]
+                g = ev(a, req[1], req[3], req[2])  # type: ignore[misc]
             else:
-                stack.append(ev(a, req[1], False))
+                g = ev(a, req[1], False)
+            if type(g) is list:  # known at once (one result, or errors only: none to drop)
+                send = g
+                continue
+            stack.append(g)  # type: ignore[arg-type]
             send = None
 
     def _stack_overflow(self, atom: Atom, want: Atom | None) -> Atom:
@@ -428,7 +433,10 @@ class Interpreter:
         have = self.types_of(value)
         return error(value, Expression((Symbol("BadType"), want, have[0] if have else UNDEFINED))), b
 
-    def _eval(self, atom: Atom, b: Bindings, tail: bool = True, want: Atom | None = None) -> Gen:
+    def _eval(self, atom: Atom, b: Bindings, tail: bool = True, want: Atom | None = None) -> list[Pair] | Gen:
+        """An atom's evaluation: its results when they are known at once, else the generator that
+        gives them (a special form's, a grounded call's, a rule application's own, with no generator
+        of `_eval` around it: a level of a deep evaluation keeps fewer frames)."""
         t = type(atom)
         if t is Symbol:
             tok = self.tokens.get(atom.name)  # type: ignore[attr-defined]
@@ -471,14 +479,14 @@ class Interpreter:
                         if ret is not None and ret is not want and ret != ATOM_T and ret != UNDEFINED \
                                 and type(ret) is not Variable and match_types(ret, want, EMPTY_BINDINGS) is None:
                             return [(error(atom, Expression((Symbol("BadType"), want, ret))), b)]
-                return (yield from special(self, atom, b))  # type: ignore[arg-type]
+                return special(self, atom, b)  # type: ignore[arg-type]
             builtin = BUILTINS.get(head.name)
             if builtin is not None and head.name not in self.tokens:
                 if want is not None:
                     ret = BUILTIN_RETURNS[head.name]
                     if ret is not want and ret != ATOM_T and match_types(ret, want, EMPTY_BINDINGS) is None:
                         return [(error(atom, Expression((Symbol("BadType"), want, ret))), b)]
-                return (yield from self._call_builtin(atom, builtin, b, tail))
+                return self._call_builtin(atom, builtin, b, tail)
         declared = self.types.cache.get(head)
         ftype = self.types.function_type(head) if declared is None or declared else None
         if ftype is not None:
@@ -498,9 +506,8 @@ class Interpreter:
                 if rb is not None and rb.links:
                     ret = rb.resolve(ret)
             expect = _expected(ret)  # the function's values must have its return type
-            then = (self._typed_call, (atom, ftype.children[-1] != ATOM_T, expect))  # type: ignore[attr-defined]
-            got = yield from self._eval_args(atom, kids[1:], argtypes, b, True, then, resolve=tail)
-            return (yield from self._typed_call(*then[1], *got)) if type(got) is tuple else got
+            then: Then = (self._typed_call, (atom, ftype.children[-1] != ATOM_T, expect))  # type: ignore[attr-defined]
+            return self._with_args(self._eval_args(atom, kids[1:], argtypes, b, True, then, resolve=tail), then)
         # no function type: a tuple; its expression elements are evaluated
         if atom.ground:  # type: ignore[attr-defined]
             tokens = self.tokens
@@ -509,9 +516,15 @@ class Interpreter:
                 if tk is Expression or (tk is Symbol and (k.name in tokens or k.name == "Empty")):
                     break
             else:  # nothing inside evaluates to anything else: apply the rules directly
-                return (yield from self._apply_rules(atom, b, True, want))
-        got = yield from self._eval_args(atom, kids, None, b, False, (self._tuple_call, (atom, want)))
-        return (yield from self._tuple_call(atom, want, *got)) if type(got) is tuple else got
+                return self._apply_rules(atom, b, True, want)
+        then = (self._tuple_call, (atom, want))
+        return self._with_args(self._eval_args(atom, kids, None, b, False, then), then)
+
+    @staticmethod
+    def _with_args(args: Generator[Pair, list[Pair], Any], then: Then) -> Gen:
+        """A call: its arguments' evaluation (`_eval_args`), then `then` with their values."""
+        got = yield from args
+        return (yield from then[0](*then[1], *got)) if type(got) is tuple else got
 
     # A call's continuation, `then` of `_eval_args`: (a method, its first arguments); the values of
     # the call's arguments (or an argument's error) and their bindings follow.
