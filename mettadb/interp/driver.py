@@ -524,6 +524,7 @@ class Interpreter:
     def _with_args(args: Generator[Pair, list[Pair], Any], then: Then) -> Gen:
         """A call: its arguments' evaluation (`_eval_args`), then `then` with their values."""
         got = yield from args
+        del args  # (the finished generator is not kept while the call runs: a level of a recursion)
         return (yield from then[0](*then[1], *got)) if type(got) is tuple else got
 
     # A call's continuation, `then` of `_eval_args`: (a method, its first arguments); the values of
