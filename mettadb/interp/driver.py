@@ -111,8 +111,8 @@ WATCH_TICK = 0.05
 class _Watch:
     """The memory and time limits looked at on a CPU-time timer while the outermost evaluation of the
     main thread runs: a single step that runs long (a walk of a huge atom, a loop of minimal MeTTa
-    inside one step) stops there, as a step of the driver would.  The limit's `LimitError` is raised
-    where the program is, as Ctrl-C raises `KeyboardInterrupt`.  The timer's handler, once set, stays
+    inside one step) stops there too.  The limit's `LimitError` is raised where mettadb's code runs
+    then, as Ctrl-C raises `KeyboardInterrupt`.  The timer's handler, once set, stays
     (doing nothing between evaluations), so a tick that comes late cannot end the process."""
 
     #: the interpreter whose evaluation is watched now
@@ -121,7 +121,7 @@ class _Watch:
     @classmethod
     def arm(cls, it: Interpreter) -> bool:
         """Watch `it`'s limits; False where that cannot be done (another thread, a nested evaluation,
-        a timer signal someone else handles): the driver's loop looks at the limits then."""
+        a timer signal someone else handles); the driver's loop looks every 4,096 steps in any case."""
         if cls.current is not None or not hasattr(signal, "setitimer") \
                 or threading.current_thread() is not threading.main_thread():
             return False
@@ -143,9 +143,17 @@ class _Watch:
             signal.setitimer(signal.ITIMER_VIRTUAL, 0)
 
 
+#: where mettadb's own code is (`_tick` raises only there)
+_PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+
+
 def _tick(signum: int, frame: Any) -> None:
     it = _Watch.current
-    if it is not None:
+    # raised only where mettadb's own code runs: not in a callback of the garbage collector or a
+    # finalizer, where Python would print the error with a traceback and drop it (the next tick
+    # looks again, and so does the driver every 4,096 steps)
+    if it is not None and frame is not None and frame.f_code.co_filename.startswith(_PACKAGE) \
+            and frame.f_code.co_name != "__del__":
         it.check_limits()
 
 
@@ -187,8 +195,8 @@ class Interpreter:
                  allow_import: Iterable[str] = (), readonly: bool = False,
                  max_memory: int | None = DEFAULT_MAX_MEMORY) -> None:
         self.space = space
-        #: bytes an evaluation may grow the process by (None: no limit); looked at every 0.05 s of CPU
-        #: (`_Watch`), or every 4,096 steps outside the main thread
+        #: bytes an evaluation may grow the process by (None: no limit); looked at every 4,096 steps
+        #: and, in the main thread, every 0.05 s of CPU (`_Watch`)
         self.max_memory = max_memory or None
         self.self_atom: SpaceAtom = ModuleSpaceAtom(space)
         #: names a script's atoms are read with (hyperon 0.2.10's tokens: `PI` and `EXP` are numbers)
@@ -250,7 +258,7 @@ class Interpreter:
         watched = bool(self._memory_cap or self._deadline is not None) and _Watch.arm(self)
         try:
             first = self._eval(atom, EMPTY_BINDINGS)
-            results = self._drive(_given(first) if type(first) is list else first, watched)  # type: ignore[arg-type]
+            results = self._drive(_given(first) if type(first) is list else first)  # type: ignore[arg-type]
         except LimitError:
             self._stack.clear()  # frees the frames now, not when the exception is collected
             raise
@@ -292,22 +300,22 @@ class Interpreter:
         return _replace(atom, subst)
 
     # ------------------------------------------------------------------ driver
-    def _drive(self, gen: Gen, watched: bool = False) -> list[Pair]:
+    def _drive(self, gen: Gen) -> list[Pair]:
         """Run the evaluation's generators; the memory and time limits are looked at every few
-        thousand steps, unless `watched` (a `_Watch` looks at them)."""
+        thousand steps (and by a `_Watch`, where one runs)."""
         stack: list[Gen] = [gen]
         self._stack = stack
         send: Any = None
         overflow = self.stack_overflow
         max_depth = min(self.max_depth, overflow) if overflow else self.max_depth
         max_steps = self.max_steps
-        deadline = None if watched else self._deadline
+        deadline = self._deadline
         ev = self._eval
         tokens = self.tokens
         quick = QUICK_BUILTINS
         grounded_types = GROUNDED_TYPES
         tcache = self.types.cache
-        memory_cap = 0 if watched else self._memory_cap
+        memory_cap = self._memory_cap
         errors_made = ERRORS_MADE
         errors_before = errors_made[0]
         typed_req, tail_req = Typed, Tail
