@@ -12,6 +12,8 @@ import math
 from collections.abc import Iterable, Iterator
 from typing import Any, Union
 
+from .printable import is_escaped
+
 __all__ = [
     "Atom",
     "Bool",
@@ -34,6 +36,7 @@ __all__ = [
     "number_twins",
     "quote_string",
     "same_number",
+    "show_string",
     "trusted_expression",
 ]
 
@@ -326,6 +329,30 @@ def quote_string(s: str) -> str:
     return "".join(out)
 
 
+def show_string(s: str) -> str:
+    """A string as hyperon 0.2.10 prints it, escaped as Rust's `Debug` of a `str` escapes (`\\t \\n \\r \\0
+    \\\\ \\"`, and `\\u{7f}` for a character that is not printable (Unicode's Other and Separator
+    categories, the space excepted) or that extends a grapheme: `printable`).  The parser reads it back;
+    keys are written with `quote_string`, which this does not change."""
+    if s.isascii() and s.isprintable():
+        if "\\" in s or '"' in s:
+            s = s.replace("\\", "\\\\").replace('"', '\\"')
+        return '"' + s + '"'
+    out = ['"']
+    for ch in s:
+        esc = _ESCAPES.get(ch)
+        if esc is not None:
+            out.append(esc)
+        elif ch < "\x80":
+            out.append(ch if " " <= ch < "\x7f" else "\\u{%x}" % ord(ch))
+        elif is_escaped(ord(ch)):
+            out.append("\\u{%x}" % ord(ch))
+        else:
+            out.append(ch)
+    out.append('"')
+    return "".join(out)
+
+
 def format_float(f: float) -> str:
     """Print a float the way hyperon (Rust's `{:?}`) does: `3.0`, `1e20`, `1.5e-7`."""
     if math.isnan(f):
@@ -350,7 +377,7 @@ def _leaf_text(a: Atom) -> str:
     if t is Float:
         return format_float(a.value)  # type: ignore[attr-defined]
     if t is String:
-        return quote_string(a.value)  # type: ignore[attr-defined]
+        return show_string(a.value)  # type: ignore[attr-defined]
     if t is Bool:
         return "True" if a.value else "False"  # type: ignore[attr-defined]
     text = getattr(a, "text", None)

@@ -132,18 +132,31 @@ def check_space(space: Store, progress: Callable[[int], None] | None = None) -> 
             except (DecodeError, ValueError, TypeError, IndexError) as e:
                 problem(f"atom key {key[:40].hex()} does not decode: {e}")
                 continue
-            number(key, seq)
+            if single or value[0] != 0x95:
+                number(key, seq)
+            else:  # atoms equal up to variable names: a number and copies each, names apart
+                variants = rec.variants
+                for vn, vc, vs in variants:
+                    number(key, vs)
+                    if vc < 1:
+                        problem(f"atom {decode(path, vn)} has count {vc}")
+                if len({tuple(v[0] or ()) for v in variants}) < len(variants) or len(variants) < 2:
+                    problem(f"atom key {key[:40].hex()} holds {len(variants)} variants, not all apart by names")
+                if sum(v[1] for v in variants) != count or [v[2] for v in variants] != sorted(v[2] for v in variants) \
+                        or variants[0][2] != seq:
+                    problem(f"atom key {key[:40].hex()} has a total or first number that its variants do not give")
             if path is not key and storage_key(path) != key:
                 problem(f"atom key {key[:40].hex()} does not match its path")
             if count < 1:
                 problem(f"atom {decode(path)} has count {count}")
+            atoms_here = 1 if single or value[0] != 0x95 else len(rec.variants)  # (each variant is an atom)
             total += count
-            distinct += 1
+            distinct += atoms_here
             hk = path_head_key(path)
             h = heads.get(hk)
             if h is None:
                 h = heads[hk] = [0, 0]
-            h[0] += 1
+            h[0] += atoms_here
             h[1] += count
             if tokens is not None and names is None and path is key:
                 entry: tuple[str, bytes] | None = ("rev", reverse_key(tokens))

@@ -8,6 +8,7 @@ __all__ = [
     "FormatVersionError",
     "LimitError",
     "MettaDBError",
+    "ModuleTextError",
     "ParseError",
     "ReadOnlyError",
     "SpaceFullError",
@@ -27,6 +28,10 @@ class ParseError(MettaDBError, ValueError):
         self.column = column
         self.source = source
         super().__init__(f"{source}:{line}:{column}: {message}")
+
+
+class ModuleTextError(MettaDBError, ValueError):
+    """A module file hyperon's parser cannot read; `str()` is hyperon's message (no position)."""
 
 
 class DecodeError(MettaDBError, ValueError):

@@ -609,10 +609,10 @@ class DurableSpace(AbstractSpace):  # type: ignore[misc]
         try:
             a = self._from(atom)
             if _durable(a):
-                if self.space.remove(a):
+                if self.space.remove(a, exact=True):  # (only an atom with these variable names, as in hyperon)
                     return True
                 other = stored_by_value(self.space, a)  # `(w 3)` removes a stored `(w 3.0)`, as in hyperon
-                return other is not None and bool(self.space.remove(other))
+                return other is not None and self.space.remove(other, exact=True)
             if not self.volatile.remove(a):
                 return False
             self._take_seq(a)
@@ -626,7 +626,7 @@ class DurableSpace(AbstractSpace):  # type: ignore[misc]
         try:
             a, r = self._from(atom), self._from(replacement)
             if _durable(a) and _durable(r):
-                return bool(self.space.replace(a, r))
+                return self.space.replace(a, r, exact=True)
             home = self.space if _durable(a) else self.volatile
             if not home.remove(a):
                 return False

@@ -6,7 +6,10 @@ module says what the store writes for a path (docs/FORMAT.md):
 * the primary record, a msgpack value: the atom's insertion sequence number
   (a ground atom with a plain key, stored once), `[count, seq]` (the same,
   stored count times), `[count, seq, names]` for atoms with variables, or
-  `[count, seq, names, path]` when the key is hashed;
+  `[count, seq, names, path]` when the key is hashed, or, when atoms equal up
+  to the names of their variables were added (format 4), `[count, seq, names,
+  path or nil, variants]`, each variant `[names, count, seq]` in insertion order
+  (the first three fields are then the total and the first variant's);
 * which secondary index the path belongs to: `vx` (atoms a prefix scan
   cannot find: with variables, or hashed), `rev` (ground `(h a1 .. an)`,
   n >= 2, symbol head), or none.
@@ -110,20 +113,33 @@ class Record:
 
     `seq` is the atom's insertion sequence number (format 3): the order hyperon
     returns stored atoms in.  Copies share their atom's number: hyperon keeps
-    them together, counted where the atom is.
+    them together, counted where the atom is.  Atoms equal up to the names of
+    their variables share the key but are different atoms (hyperon's): each is a
+    variant with its own names, count and number (`variants`); `count` is then
+    their total and `names`, `seq` the first's.
     """
 
-    __slots__ = ("count", "names", "path", "seq")
+    __slots__ = ("count", "more", "names", "path", "seq")
 
     def __init__(self, key: bytes, raw: bytes) -> None:
         v = unpack_value(raw)
+        self.more: list[list[Any]] | None = None
         if isinstance(v, int):
             self.count, self.seq, self.names, self.path = 1, v, None, key
         else:
             self.count = v[0]
             self.seq = v[1]
             self.names = (v[2] or None) if len(v) > 2 else None
-            self.path = v[3] if len(v) > 3 else key
+            self.path = v[3] if len(v) > 3 and v[3] is not None else key
+            if len(v) > 4:
+                self.more = v[4]
+
+    @property
+    def variants(self) -> list[tuple[list[str] | None, int, int]]:
+        """(names, count, seq) of each atom this key holds, in insertion order."""
+        if self.more is None:
+            return [(self.names, self.count, self.seq)]
+        return [(n or None, c, s) for n, c, s in self.more]
 
     @classmethod
     def legacy(cls, key: bytes, raw: bytes) -> Record:
@@ -132,6 +148,7 @@ class Record:
         rec = cls.__new__(cls)
         v = unpack_value(raw)
         rec.seq = -1
+        rec.more = None
         if isinstance(v, int):
             rec.count, rec.names, rec.path = v, None, key
         else:
@@ -147,6 +164,22 @@ class Record:
         if names:
             return pack_value([count, seq, names])
         return pack_value(seq) if count == 1 else pack_value([count, seq])
+
+    @staticmethod
+    def pack_variants(variants: list[tuple[list[str] | None, int, int]], path: bytes | None) -> bytes:
+        """The stored value of a key's variants (names, count, seq), at least one; `path` only for
+        hashed keys.  One variant is stored as `pack` stores it."""
+        if len(variants) == 1:
+            names, count, seq = variants[0]
+            return Record.pack(count, seq, names, path)
+        vs = sorted(variants, key=lambda x: x[2])
+        return pack_value([sum(v[1] for v in vs), vs[0][2], vs[0][0] or [], path,
+                           [[n or [], c, s] for n, c, s in vs]])
+
+    def variant_raws(self, hashed: bool) -> list[bytes]:
+        """The record of each variant alone (as if the key held only it): what a query's row carries."""
+        path = self.path if hashed else None
+        return [Record.pack(count, seq, names, path) for names, count, seq in self.variants]
 
     @staticmethod
     def count_of(key: bytes, raw: bytes) -> int:

@@ -228,6 +228,7 @@ def load(store: Store, *sources: Source, duplicates: bool = False,
         pack = u32_seq if FIRST_SEQ <= seq and seq + size < 0x100000000 else pack_seq
         done_before = 0
         added = present = fast_new = 0
+        grouped: dict[bytes, tuple[list[bytes] | None, list[tuple[list[str] | None, int, int]]]] = {}
         for s, pos in zip(sources, positions):
             if pos is not None and not isinstance(s, (str, os.PathLike)):
                 s.seek(pos)
@@ -252,6 +253,15 @@ def load(store: Store, *sources: Source, duplicates: bool = False,
                         hd[1] += 1
                     else:
                         present += 1
+                elif names is not None:
+                    # an atom with variables: numbered now, written with the others of its path at the
+                    # end (a path may hold many atoms equal up to variable names: one write each path)
+                    group = grouped.get(path)
+                    if group is None:
+                        grouped[path] = (tokens, [(names, 1, seq)])
+                    else:
+                        group[1].append((names, 1, seq))
+                    seq += 1
                 else:
                     w.set_seq(seq)
                     if add(path, names, tokens, 1, union):
@@ -265,6 +275,10 @@ def load(store: Store, *sources: Source, duplicates: bool = False,
             report.bangs += st.bangs
             report.bytes_read += st.bytes_read
         w.set_seq(seq)
+        for path, (tokens, atoms) in grouped.items():
+            n = w.add_variants(path, tokens, atoms, union)
+            added += n
+            present += len(atoms) - n
         w.total_delta += fast_new
         w.distinct_delta += fast_new
         if fast_new:
@@ -327,6 +341,21 @@ def load_paths(store: Store, *sources: Source, duplicates: bool = False, bulk: b
 
 # ---------------------------------------------------------------------- bulk loads
 
+def _by_path(complex_: pload.Complex, shift: int, union: bool
+             ) -> dict[bytes, tuple[list[bytes] | None, list[tuple[list[str] | None, int, int]]]]:
+    """A bulk load's complex atoms grouped by path, for `Writer.add_variants`: (tokens, [(names, copies,
+    number)]) in input order (one copy each under set union)."""
+    out: dict[bytes, tuple[list[bytes] | None, list[tuple[list[str] | None, int, int]]]] = {}
+    for path, names, tokens, occurrences, seq in complex_.values():
+        item = (names, 1 if union else occurrences, seq + shift)
+        got = out.get(path)
+        if got is None:
+            out[path] = (tokens, [item])
+        else:
+            got[1].append(item)
+    return out
+
+
 def _clean_stale_load_dirs(path: str) -> None:
     """Remove run files left by bulk loads whose process is gone."""
     try:
@@ -387,7 +416,7 @@ def _bulk_load(store: Store, sources: tuple[Source, ...], positions: list[int | 
     try:
         with KeyRuns(tmp, "atoms", suffix=number.width) as akeys, KeyRuns(tmp, "rev") as rkeys:
             report = LoadReport()
-            complex_: dict[bytes, list[Any]] = {}  # key -> [path, names, tokens, occurrences, sequence number]
+            complex_: pload.Complex = {}  # key -> [path, names, tokens, occurrences, sequence number]
             t = time.perf_counter()
             if all(_is_path(s) for s in sources):
                 got = pload.collect([_name(s) for s in sources], tmp, akeys, rkeys, complex_, fmt=fmt, jobs=jobs,
@@ -584,7 +613,7 @@ class SlotBuilder:
         shift = self.shift
         return ks, [pack_seq(int.from_bytes(k[1 - w:], "big") + shift) for k in keys]
 
-    def build(self, akeys: KeyRuns, rkeys: KeyRuns, complex_: dict[bytes, list[Any]]) -> int | None:
+    def build(self, akeys: KeyRuns, rkeys: KeyRuns, complex_: pload.Complex) -> int | None:
         """Merge, flip, and return how many distinct atoms were added; None if a writer intervened.
 
         A set-union load that adds few atoms (up to `DELTA_MAX`, found by
@@ -644,7 +673,7 @@ class SlotBuilder:
                     return None
         return new
 
-    def _apply_delta(self, new: dict[bytes, bytes], complex_: dict[bytes, list[Any]]) -> int:
+    def _apply_delta(self, new: dict[bytes, bytes], complex_: pload.Complex) -> int:
         """Add the new keys and the complex atoms to the live slot in one transaction (none if nothing changes)."""
         meta = self.store.meta_db
         inner = [0.0]
@@ -656,8 +685,8 @@ class SlotBuilder:
             added = 0
             for k, v in new.items():
                 added += int(w.add_path(k, None, None, 1, True, seq=unpack_value(v)))
-            for path, names, tokens, _occurrences, seq in complex_.values():
-                added += int(w.add_path(path, names, tokens, 1, True, seq=seq + self.shift))
+            for path, (tokens, atoms) in _by_path(complex_, self.shift, True).items():
+                added += w.add_variants(path, tokens, atoms, True)
             if added:
                 w.set_seq(max(w.peek_seq(), self.end))
                 if self.note is not None:
@@ -782,18 +811,15 @@ class SlotBuilder:
     def _copy_vx(self, txn: Txn) -> None:
         txn.cursor(db=self.ddb.vx).putmulti(txn.cursor(db=self.sdb.vx).iternext(), dupdata=True)
 
-    def _flip(self, txn: Txn, complex_: dict[bytes, list[Any]]) -> int:
+    def _flip(self, txn: Txn, complex_: pload.Complex) -> int:
         txn.cursor(db=self.ddb.heads).putmulti(txn.cursor(db=self.sdb.heads).iternext(), append=True)
         w = Writer(txn, self.ddb)
         w.set_seq(self.end)
         w.head_delta = {k: list(v) for k, v in self.head_delta.items()}
         w.total_delta, w.distinct_delta = self.total, self.distinct
         added = self.distinct
-        for path, names, tokens, occurrences, seq in complex_.values():
-            if self.union:
-                added += int(w.add_path(path, names, tokens, 1, True, seq=seq + self.shift))
-            else:
-                added += int(w.add_path(path, names, tokens, occurrences, False, seq=seq + self.shift))
+        for path, (tokens, atoms) in _by_path(complex_, self.shift, self.union).items():
+            added += w.add_variants(path, tokens, atoms, self.union)
         w.finish()
         if self.note is not None and added:
             self.note(w)

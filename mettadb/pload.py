@@ -63,7 +63,9 @@ MAX_CHUNK = 24 << 20
 #: decompressed bytes of `.paths` records per task
 PATHS_BLOCK = 4 << 20
 _PROBE = 1 << 16
-Complex = dict[bytes, list[Any]]  # storage key -> [path, names, tokens, occurrences, first sequence number]
+#: (storage key, variable names...) or a storage key without names -> [path, names, tokens, occurrences, first
+#: sequence number] (atoms equal up to variable names are different atoms: `layout.Record.variants`)
+Complex = dict[Any, list[Any]]
 Chunk = tuple[int, int, int]  # (index of the source, start, end)
 
 
@@ -120,7 +122,7 @@ def collect_keys(items: Iterable[tuple[bytes, list[str] | None, list[bytes] | No
                 if progress is not None:
                     progress(n)
         else:
-            key = storage_key(path)
+            key: Any = storage_key(path) if names is None else (storage_key(path), *names)
             c = complex_.get(key)
             if c is None:
                 complex_[key] = [path, names, tokens, 1, s + n]
@@ -170,7 +172,7 @@ def collect_text(items_for: Callable[[FastKeys, Numbered], Iterable[tuple[bytes,
                 if progress is not None:
                     progress(bulk[0] + n)
         else:
-            key = storage_key(path)
+            key: Any = storage_key(path) if names is None else (storage_key(path), *names)
             c = complex_.get(key)
             if c is None:
                 complex_[key] = [path, names, tokens, 1, nb.at]

@@ -206,13 +206,14 @@ def _fresh_names(names: list[str]) -> list[str]:
 
 
 def _slow_row(resolved: Atom, key: bytes, raw: bytes, bindings: Bindings, fwd: bytes) -> tuple[Bindings | None, int]:
-    """Decode and unify one stored atom (variables, hashed key or extension tags): (bindings, copies)."""
+    """Decode and unify one stored atom (variables, hashed key or extension tags): (bindings, copies).
+    A record of several atoms equal up to variable names (`Record.variants`) unifies as its first
+    does, with all their copies (`_slow_copies` splits it where the names matter)."""
     rec = Record(key, raw)
     if len(key) > MAX_PLAIN and not rec.path.startswith(fwd):
         return None, 0
     stored = decode(rec.path, _fresh_names(rec.names) if rec.names else None)
     return unify(resolved, stored, bindings), rec.count
-
 
 
 def _use_reverse(comp: Compiled, kind: str | None) -> bool:
@@ -339,7 +340,12 @@ def _match_one(r: _Run, pattern: Atom, bindings: Bindings, kind: str | None = No
 def _slow_copies(r: _Run, resolved: Atom, key: bytes, raw: bytes, bindings: Bindings,
                  prefix: bytes) -> Iterator[Bindings]:
     """`_slow_row`'s match of one stored record, once per copy (each copy's order key beside it in an
-    ordered run)."""
+    ordered run); a record of several atoms equal up to variable names, once per atom, each with its
+    own names and record (`Record.variant_raw`)."""
+    if raw[0] == 0x95:  # (a record of variants: fixarray of 5)
+        for one in Record(key, raw).variant_raws(len(key) > MAX_PLAIN):
+            yield from _slow_copies(r, resolved, key, one, bindings, prefix)
+        return
     b2, n = _slow_row(resolved, key, raw, bindings, prefix)
     if b2 is None:
         return
@@ -851,14 +857,14 @@ class _TrieReads:
 
 
 def _trie_path(memo: dict[Any, Any], key: bytes, raw: bytes) -> TriePath:
-    """The trie path of a stored atom (its key and record), kept in `memo`."""
+    """The trie path of a stored atom (its key and record: one variant's), kept in `memo`."""
     t = raw[0]
     if t < 0x80 or 0xCB < t < 0xD0 or t == 0x92:
         p = TriePath(key, None, Record.seq_of(key, raw))
     else:
         rec = Record(key, raw)
         p = TriePath(rec.path, rec.names, rec.seq)
-    memo[key] = p
+    memo[(key, raw)] = p
     return p
 
 
@@ -905,7 +911,7 @@ def _in_trie_order(r: _Run, pattern: Atom, bindings: Bindings, rows: list[Bindin
         return got
 
     def path_of(entry: tuple[bytes, bytes]) -> TriePath:
-        p: TriePath | None = memo.get(entry[0])
+        p: TriePath | None = memo.get(entry)  # (variants share a key: the record tells them apart)
         return p if p is not None else _trie_path(memo, *entry)
 
     if parts is None:

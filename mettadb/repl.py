@@ -99,9 +99,9 @@ class Repl:
                     if bang:
                         self.stdout.write(format_results(self.interp.evaluate(atom)) + "\n")
                     else:
-                        bad = self.interp.check_added(atom) if self.interp.type_check else None
-                        if bad is not None:  # type-check auto: not added, the error is shown
-                            self.stdout.write(format_results([bad]) + "\n")
+                        bad = self.interp.check_added(atom) if self.interp.type_check else []
+                        if bad:  # type-check auto: not added, the errors are shown
+                            self.stdout.write(format_results(bad) + "\n")
                         else:
                             self.interp.add_atom(self.space, atom)
             except KeyboardInterrupt:

@@ -47,8 +47,8 @@ def run_script(interp: Interpreter, text: str, source: str = "<string>",
         text = text[:cut]
     out = RunResult()
     count = None if duplicates else getattr(interp.space, "count_path", None)
-    # copies this run added (plain atoms and `add-atom`), by path (equal up to variable renaming)
-    mine: dict[bytes, int] = {}
+    # copies this run added (plain atoms and `add-atom`), by path and variable names
+    mine: dict[tuple[Any, ...], int] = {}
     saved, interp.adds = interp.adds, mine
     segment: ExitStack | None = None
     try:
@@ -57,27 +57,26 @@ def run_script(interp: Interpreter, text: str, source: str = "<string>",
                 segment = ExitStack()
                 segment.enter_context(step())
             if not bang:
-                bad = interp.check_added(atom) if interp.type_check else None
-                if bad is None:
+                bad = interp.check_added(atom) if interp.type_check else []
+                if not bad:
                     encoded = None
                     if count is not None:
                         encoded = encode_with_names(atom)
-                        key = encoded[0]
-                        if count(key) > mine.get(key, 0):
+                        if count(encoded[0], encoded[1]) > mine.get((encoded[0], *encoded[1]), 0):
                             continue  # held before this run began
                     interp.add_atom(interp.space, atom, encoded)  # (counted in `mine`)
                     continue
                 # `pragma! type-check auto`: a badly typed atom is not added; like hyperon's
                 # runner, its error is a result and the run stops there
-                out.append([bad])
+                out.append(bad)
                 if on_result is not None:
-                    on_result(atom, [bad])
+                    on_result(atom, bad)
                 out.stopped_on_error = True
                 break
-            bad = interp.check_added(atom) if interp.type_check else None
+            bad = interp.check_added(atom) if interp.type_check else []
             try:
-                # `type-check auto` checks an `!` expression as written too; its error is the result
-                results = [bad] if bad is not None else interp.evaluate(atom)
+                # `type-check auto` checks an `!` expression as written too; its errors are the results
+                results = bad if bad else interp.evaluate(atom)
             except EvaluationError as e:
                 raise type(e)(f"{source}:{line}: {e} (in !{atom})") from None
             out.append(results)

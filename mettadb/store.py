@@ -38,7 +38,7 @@ from .bulk import KeyRuns
 from .encoding import decode, encode_with_names, split_tokens
 from .env import Dbs
 from .errors import FormatVersionError, MettaDBError, ReadOnlyError, SpaceFullError
-from .keys import storage_key
+from .keys import is_hashed, storage_key
 from .layout import FIRST_SEQ, Record, pack_value, unpack_value
 from .parser import parse_atom
 from .trieorder import NODE_PREFIX
@@ -57,8 +57,10 @@ __all__ = [
     "as_atom",
 ]
 
-FORMAT_VERSION = 3
-#: the oldest format this release can read without migrating (format 3 changed the primary record)
+FORMAT_VERSION = 4
+#: the oldest format this release reads and writes without migrating: format 3 changed the primary record;
+#: format 4 only added a shape of it, which the writer writes (raising the space's version to 4 in the same
+#: transaction) only when a key first holds atoms equal up to variable names (`Writer.add_path`)
 READABLE_SINCE = 3
 DEFAULT_PATH = "metta.db"
 PathLike = Union[str, "os.PathLike[str]"]
@@ -174,7 +176,7 @@ class Store:
             if slots[0] is None:
                 return  # a format-0 space read by the migration runner: only its meta is used
             if not self._for_migration:
-                self._check_version(for_write=False)
+                self._check_version()
             if slots[0] is None and not self._for_migration:
                 raise FormatVersionError(
                     f"{self.path} has format version {self.format_version} and cannot be read by this release; "
@@ -199,7 +201,7 @@ class Store:
         with self.read():
             pass  # picks the active slot
         if not self._for_migration:
-            self._check_version(for_write=not self.readonly)
+            self._check_version()
 
     def sync_slot(self, txn: Txn) -> None:
         """Point `dbs` at the slot active in `txn`'s snapshot."""
@@ -210,12 +212,12 @@ class Store:
                 raise FormatVersionError(f"{self.path}: slot {slot} is active but missing")
             self._slot, self._dbs = slot, dbs
 
-    def _check_version(self, for_write: bool) -> None:
+    def _check_version(self) -> None:
         v = self.format_version
         if v > FORMAT_VERSION:
             raise FormatVersionError(
                 f"{self.path} has format version {v}, newer than this mettadb understands ({FORMAT_VERSION}); upgrade mettadb")
-        if v < FORMAT_VERSION and (for_write or v < READABLE_SINCE):
+        if v < READABLE_SINCE:
             raise FormatVersionError(
                 f"{self.path} has format version {v}; run `mettadb --db {self.path} migrate` to upgrade it to {FORMAT_VERSION}")
 
@@ -535,18 +537,30 @@ class Store:
 
         return int(self.write(run))
 
-    def remove(self, atom: AtomLike, count: int = 1) -> bool:
-        """Remove one copy (or `count`) of an atom equal up to variable renaming; False if absent."""
-        path, _ = encode_with_names(as_atom(atom))
-        return bool(self.write(lambda w: w.remove_path(path, count)))
+    def remove(self, atom: AtomLike, count: int = 1, *, exact: bool = False) -> bool:
+        """Remove one copy (or `count`) of an atom; False if absent.
 
-    def replace(self, old: AtomLike, new: AtomLike) -> bool:
-        """Remove one copy of `old` and add `new`, atomically; False (and no change) if `old` is absent."""
-        op, _ = encode_with_names(as_atom(old))
+        With `exact`, only copies with the atom's variable names, as hyperon removes (`(p $y)` leaves a
+        stored `(p $x)`); without, copies with its names first, then any equal up to variable
+        renaming, the last added first."""
+        path, names = encode_with_names(as_atom(atom))
+
+        def run(w: Writer) -> int:
+            n = w.remove_path(path, count, names)
+            if n < count and not exact and names:
+                n += w.remove_path(path, count - n, True)
+            return n
+
+        return bool(self.write(run))
+
+    def replace(self, old: AtomLike, new: AtomLike, *, exact: bool = False) -> bool:
+        """Remove one copy of `old` (as `remove` does) and add `new`, atomically; False (and no change)
+        if `old` is absent."""
+        op, on = encode_with_names(as_atom(old))
         np_, nn = encode_with_names(as_atom(new))
 
         def run(w: Writer) -> bool:
-            if not w.remove_path(op, 1):
+            if not w.remove_path(op, 1, on) and (exact or not on or not w.remove_path(op, 1, True)):
                 return False
             w.add_path(np_, nn or None, None)
             return True
@@ -570,46 +584,72 @@ class Store:
                 yield key, Record(key, raw)
 
     def _records_by_seq(self) -> Iterator[tuple[bytes, Record]]:
-        """`records(ordered=True)`: (number, key) pairs sorted in bounded memory, records read again."""
+        """`records(ordered=True)`: (number, key) pairs sorted in bounded memory, records read again.  A
+        key holding several atoms equal up to variable names (`Record.variants`) comes once per atom, at
+        the atom's number, as a record of that atom alone."""
         seq_of = Record.seq_of
         with self.read() as txn, tempfile.TemporaryDirectory(prefix="mettadb-order-") as tmp, \
                 KeyRuns(tmp, "order", bucket_keys=ORDER_RUN_KEYS) as runs:
             db = self._dbs.atoms
             add, budget = runs.append, ORDER_RUN_KEYS
+            several = 0
             for key, raw in txn.cursor(db=db):
-                add(_SEQ.pack(max(seq_of(key, raw), 0)) + key)
+                if raw[0] == 0x95:  # (a record of variants: fixarray of 5)
+                    for _n, _c, s in Record(key, raw).variants:
+                        add(_SEQ.pack(max(s, 0)) + key)
+                    several += 1
+                else:
+                    add(_SEQ.pack(max(seq_of(key, raw), 0)) + key)
                 if len(runs.keys) >= budget:
                     runs.spill()
             get = txn.get
+            split: dict[bytes, dict[int, Record]] = {}  # (a few keys' variants by number, made once a key)
             for _lo, _hi, entries in runs.buckets():
                 for entry in entries:
                     key = entry[8:]
+                    if several:
+                        parts = split.get(key)
+                        if parts is not None:
+                            yield key, parts[_SEQ.unpack(entry[:8])[0]]
+                            continue
                     again = get(key, db=db)
                     assert again is not None  # the same snapshot
-                    yield key, Record(key, again)
+                    rec = Record(key, again)
+                    if several and rec.more is not None:
+                        if len(split) >= 64:
+                            split.clear()
+                        parts = split[key] = {v[2]: Record(key, one) for v, one in
+                                              zip(rec.variants, rec.variant_raws(is_hashed(key)), strict=True)}
+                        rec = parts[_SEQ.unpack(entry[:8])[0]]
+                    yield key, rec
 
     def atoms(self, *, distinct: bool = False, ordered: bool = False) -> Iterator[Atom]:
         """Every atom in key order, or with `ordered` in insertion order (each copy, unless distinct; copies
-        come together, as in hyperon); variables keep their names."""
+        come together, as in hyperon); variables keep their names (atoms equal up to them are distinct)."""
         for _key, rec in self.records(ordered=ordered):
-            atom = decode(rec.path, rec.names)
-            for _ in range(1 if distinct else rec.count):
-                yield atom
+            for names, count, _seq in rec.variants:
+                atom = decode(rec.path, names)
+                for _ in range(1 if distinct else count):
+                    yield atom
 
     def items(self, *, ordered: bool = False) -> Iterator[tuple[Atom, int]]:
         """(atom, count) for each distinct atom (key order, or insertion order with `ordered`)."""
         for _key, rec in self.records(ordered=ordered):
-            yield decode(rec.path, rec.names), rec.count
+            for names, count, _seq in rec.variants:
+                yield decode(rec.path, names), count
 
     def __iter__(self) -> Iterator[Atom]:
         return self.atoms()
 
-    def count(self, atom: AtomLike) -> int:
-        """How many copies of the atom (up to variable renaming) the space holds."""
-        return self.count_path(encode_with_names(as_atom(atom))[0])
+    def count(self, atom: AtomLike, *, exact: bool = False) -> int:
+        """How many copies of the atom (up to variable renaming; with `exact`, with its variable names)
+        the space holds."""
+        path, names = encode_with_names(as_atom(atom))
+        return self.count_path(path, names if exact else True)
 
-    def count_path(self, path: bytes) -> int:
-        """`count` of an atom already encoded (`encoding.encode`)."""
+    def count_path(self, path: bytes, names: list[str] | bool | None = True) -> int:
+        """`count` of an atom already encoded (`encoding.encode_with_names`): of the atom with `names`
+        (None or [] for none), or with True of every atom equal up to variable renaming."""
         key = storage_key(path)
         txn = self.current_txn()
         if txn is not None:  # inside the thread's transaction (a script's step): no context manager
@@ -617,7 +657,13 @@ class Store:
         else:
             with self.read() as txn:
                 raw = txn.get(key, db=self._dbs.atoms)
-        return Record(key, raw).count if raw is not None else 0
+        if raw is None:
+            return 0
+        rec = Record(key, raw)
+        if names is True:
+            return int(rec.count)
+        mine = names or None
+        return sum(c for n, c, _s in rec.variants if n == mine)
 
     def __contains__(self, atom: object) -> bool:
         if not isinstance(atom, (Atom, str)):

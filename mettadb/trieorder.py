@@ -197,12 +197,37 @@ class Numbers:
         return got
 
     def _compute(self, p: TriePath, i: int) -> int:
-        best = min(self.below(p, i), default=-1)
+        if p.nvars[i]:  # after a variable: the numbers of every name prefix under the node, found at once
+            names = p.names[:p.nvars[i]]
+            prefix = p.path[:p.offs[i]]
+            tk = ("names", prefix, len(names))
+            table: dict[tuple[str, ...], int] | None = self.memo.get(tk)
+            if table is None:
+                table = self.memo[tk] = self._name_table(prefix, len(names))
+            best = table.get(names, -1)
+        else:
+            best = min(self.below(p, i), default=-1)
         if self.kept is not None:
             k = self.kept(node_key(p.toks[:i + 1]))
             if k is not None and (best < 0 or k < best):
                 best = k
         return best
+
+    def _name_table(self, prefix: bytes, n: int) -> dict[tuple[str, ...], int]:
+        """The smallest insertion number below `prefix` per first n variable names (one scan, however
+        many atoms equal up to variable names the records there hold)."""
+        long = len(prefix) > MAX_PLAIN
+        table: dict[tuple[str, ...], int] = {}
+        for _key, raw in self.scan(prefix[:MAX_PLAIN] if long else prefix):
+            rec = Record(_key, raw)
+            if long and not rec.path.startswith(prefix):
+                continue
+            for vn, _c, vs in rec.variants:
+                t = tuple(vn or ())[:n]
+                got = table.get(t)
+                if got is None or vs < got:
+                    table[t] = vs
+        return table
 
     def below(self, p: TriePath, i: int) -> Iterator[int]:
         """The insertion numbers of the atoms below the node p's first i+1 tokens lead to (lazily)."""
@@ -214,9 +239,12 @@ class Numbers:
                 rec = Record(key, raw)
                 if long and not rec.path.startswith(prefix):
                     continue
-                if names and tuple(rec.names or ())[:len(names)] != names:
+                if not names:
+                    yield rec.seq
                     continue
-                yield rec.seq
+                for vn, _c, vs in rec.variants:  # (atoms equal up to variable names: apart in the trie)
+                    if tuple(vn or ())[:len(names)] == names:
+                        yield vs
             else:
                 yield Record.seq_of(key, raw)
 

@@ -24,6 +24,8 @@ __all__ = ["LOADED_PREFIX", "Writer", "rebuild_derived"]
 #: contents (`loading.Fingerprint`); the value is `[atoms read, "!" expressions]`.  Every atom of such
 #: a file is in the space, so loading it again adds nothing.  A removal forgets them all.
 LOADED_PREFIX = b"lf:"
+#: the format that introduced records of variants (`layout.Record.variants`)
+VARIANTS_FORMAT = 4
 
 
 class Writer:
@@ -45,6 +47,7 @@ class Writer:
         #: the next insertion sequence number (`meta.seq`), read at the first add; written by `finish`
         self._seq: int | None = None
         self._forgot_loads = False
+        self._format4 = False
 
     def next_seq(self) -> int:
         """Take the next insertion sequence number."""
@@ -74,7 +77,8 @@ class Writer:
 
     def add_path(self, path: bytes, names: list[str] | None, tokens: list[bytes] | None,
                  count: int = 1, union: bool = False, seq: int | None = None) -> bool:
-        """Add `count` copies (or, with union, the atom if absent); True if it was new.
+        """Add `count` copies (or, with union, the atom if absent); True if it was new (an atom equal
+        to a stored one up to the names of its variables is new: another variant of its record).
 
         A new atom takes the next insertion sequence number (or `seq`, which a bulk load gave it);
         copies keep their atom's.
@@ -90,16 +94,78 @@ class Writer:
                 return True
         raw = txn.get(key, db=self.atoms)
         if raw is not None:
-            if union:
-                return False
             old = Record(key, raw)
-            txn.put(key, Record.pack(old.count + count, old.seq, old.names, path if hashed else None), db=self.atoms)
+            variants = old.variants
+            mine = names or None
+            for i, (vn, vc, vs) in enumerate(variants):
+                if vn == mine:
+                    if union:
+                        return False
+                    variants[i] = (vn, vc + count, vs)
+                    break
+            else:  # equal up to the names of its variables: another atom (hyperon's), numbered apart
+                self._variants_written()
+                variants.append((mine, count, self.next_seq() if seq is None else seq))
+                txn.put(key, Record.pack_variants(variants, path if hashed else None), db=self.atoms)
+                self._count(path, tokens, count, True)  # (a distinct atom, not a distinct key)
+                return True
+            txn.put(key, Record.pack_variants(variants, path if hashed else None), db=self.atoms)
             self._count(path, tokens, count, False)
             return False
         txn.put(key, Record.pack(count, self.next_seq() if seq is None else seq, names, path if hashed else None),
                 db=self.atoms)
         self._indexed(key, path, names, tokens, count)
         return True
+
+    def add_variants(self, path: bytes, tokens: list[bytes] | None,
+                     atoms: list[tuple[list[str] | None, int, int]], union: bool = False) -> int:
+        """`add_path` of several atoms of one path at once: (names, count, seq) each, `seq` used if the
+        atom is new (loads number atoms in input order); returns how many were new.  The record is read
+        and written once, however many atoms (one by one, a key of k variants costs O(k) per add)."""
+        key = storage_key(path)
+        hashed = len(path) > MAX_PLAIN
+        raw = self.txn.get(key, db=self.atoms)
+        variants = Record(key, raw).variants if raw is not None else []
+        where = {tuple(v[0] or ()): i for i, v in enumerate(variants)}
+        copies = new = 0
+        for names, count, seq in atoms:
+            k = tuple(names or ())
+            i = where.get(k)
+            if i is None:
+                where[k] = len(variants)
+                variants.append((names or None, count, seq))
+                new += 1
+                copies += count
+            elif not union:
+                vn, vc, vs = variants[i]
+                variants[i] = (vn, vc + count, vs)
+                copies += count
+        if not copies:
+            return 0
+        if len(variants) > 1:
+            self._variants_written()
+        self.txn.put(key, Record.pack_variants(variants, path if hashed else None), db=self.atoms)
+        if raw is None:  # a new key: its index entry, and the first atom counted as new
+            entry = index_entry(path, variants[0][0] is not None, tokens)
+            if entry is not None:
+                if entry[0] == "vx":
+                    self.txn.put(entry[1], key, db=self.vx, dupdata=True)
+                    self.vx_changes += 1
+                else:
+                    self.txn.put(entry[1], b"", db=self.rev)
+        self._count(path, tokens, copies, False)
+        self.head_delta[head_key(tokens) if tokens is not None else path_head_key(path)][0] += new
+        self.distinct_delta += new
+        return new
+
+    def _variants_written(self) -> None:
+        """A record of variants is format 4's: a format-3 space becomes format 4 in this transaction (so
+        a release before format 4, which would misread the record, refuses it from then on)."""
+        if not self._format4:
+            raw = self.txn.get(b"format_version", db=self.meta)
+            if raw is not None and unpack_value(raw) < VARIANTS_FORMAT:
+                self.txn.put(b"format_version", pack_value(VARIANTS_FORMAT), db=self.meta)
+            self._format4 = True
 
     def _indexed(self, key: bytes, path: bytes, names: list[str] | None, tokens: list[bytes] | None,
                  count: int) -> None:
@@ -125,15 +191,37 @@ class Writer:
             d[0] += 1
             self.distinct_delta += 1
 
-    def remove_path(self, path: bytes, count: int = 1) -> int:
-        """Remove up to `count` copies; returns how many were removed."""
+    def remove_path(self, path: bytes, count: int = 1, names: list[str] | bool | None = True) -> int:
+        """Remove up to `count` copies; returns how many were removed.
+
+        `names`: remove only the atom with these variable names (None or [] for none), as hyperon
+        removes; True (the default) takes copies whatever their names, the last added first."""
         key = storage_key(path)
         txn = self.txn
         raw = txn.get(key, db=self.atoms)
         if raw is None:
             return 0
         rec = Record(key, raw)
-        n = min(count, rec.count)
+        variants = rec.variants
+        if names is True:
+            picks = list(range(len(variants) - 1, -1, -1))
+        else:
+            mine = names or None
+            picks = [i for i, v in enumerate(variants) if v[0] == mine]
+        taken = 0
+        gone: list[tuple[list[str] | None, int, int]] = []
+        for i in picks:
+            if taken >= count:
+                break
+            vn, vc, vs = variants[i]
+            k = min(count - taken, vc)
+            taken += k
+            variants[i] = (vn, vc - k, vs)
+            if k == vc:
+                gone.append(variants[i])
+        n = taken
+        if not n:
+            return 0
         if not self._forgot_loads:
             self._forget_loads()
         self.changed = True
@@ -151,27 +239,28 @@ class Writer:
                     self.vx_changes += 1
                 else:
                     txn.delete(entry[1], db=self.rev)
-            d[0] -= 1
-            self.distinct_delta -= 1
-            self._keep_nodes(rec)
         else:
-            txn.put(key, Record.pack(rec.count - n, rec.seq, rec.names, rec.path if is_hashed(key) else None),
-                    db=self.atoms)
+            left = [v for v in variants if v[1] > 0]
+            txn.put(key, Record.pack_variants(left, rec.path if is_hashed(key) else None), db=self.atoms)
+        d[0] -= len(gone)
+        self.distinct_delta -= len(gone)
+        for vn, _vc, vs in gone:
+            self._keep_nodes(rec.path, vn, vs)
         return n
 
-    def _keep_nodes(self, rec: Record) -> None:
+    def _keep_nodes(self, path: bytes, names: list[str] | None, seq: int) -> None:
         """hyperon's trie keeps a node while an atom is below it, placed where its first atom put it: for
         each node of a removed atom that lives on, keep its number unless an older atom is below it; a
         node that died takes its kept number with it (`trieorder`)."""
         txn, atoms, meta = self.txn, self.atoms, self.meta
-        tp = TriePath(rec.path, rec.names)
+        tp = TriePath(path, names)
         nums = Numbers(lambda prefix: prefix_items(txn.cursor(db=atoms), prefix), {})
         toks = tp.toks
         for i in range(len(toks)):
             older = alive = False
-            for n, seq in enumerate(nums.below(tp, i)):
+            for n, n_seq in enumerate(nums.below(tp, i)):
                 alive = True
-                if seq < rec.seq:
+                if n_seq < seq:
                     older = True
                 if older or n >= 8:
                     break
@@ -182,8 +271,8 @@ class Writer:
             if not older:
                 nk = node_key(toks[:i + 1])
                 kept = txn.get(nk, db=meta)
-                if kept is None or unpack_value(kept) > rec.seq:
-                    txn.put(nk, pack_value(rec.seq), db=meta)
+                if kept is None or unpack_value(kept) > seq:
+                    txn.put(nk, pack_value(seq), db=meta)
 
     def _forget_loads(self) -> None:
         """Drop every `LOADED_PREFIX` key: a file loaded before a removal may have lost atoms."""
@@ -260,10 +349,11 @@ def rebuild_derived(w: Writer, legacy: bool = False) -> None:
             else:
                 txn.put(entry[1], b"", db=w.rev)
         h = heads.setdefault(path_head_key(rec.path), [0, 0])
-        h[0] += 1
+        n = 1 if rec.more is None else len(rec.more)  # (distinct atoms: each variant is one)
+        h[0] += n
         h[1] += rec.count
         total += rec.count
-        distinct += 1
+        distinct += n
     for hk, v in heads.items():
         txn.put(hk, pack_value(v), db=w.heads)
     txn.put(b"atoms", pack_value(total), db=w.meta)

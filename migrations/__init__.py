@@ -78,4 +78,4 @@ def migrate(path: PathLike, *, dry_run: bool = False) -> list[tuple[int, str]]:
         return done
 
 
-from . import m0001_indexes, m0002_slots, m0003_order  # noqa: E402,F401  (register themselves)
+from . import m0001_indexes, m0002_slots, m0003_order, m0004_variants  # noqa: E402,F401  (register themselves)

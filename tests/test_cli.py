@@ -29,7 +29,7 @@ def test_load_stats_match_dump(run, write):
 
     r = run("stats", "--json")
     st = json.loads(r.stdout)
-    assert (st["atoms"], st["distinct"], st["format_version"]) == (3, 3, 3)
+    assert (st["atoms"], st["distinct"], st["format_version"]) == (3, 3, 4)
     r = run("stats")
     assert "distinct        3" in r.stdout and "parent" in r.stdout
 

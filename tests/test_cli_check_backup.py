@@ -26,7 +26,7 @@ def test_check_shows_progress_on_a_terminal(run, write, space_path):
         seen += chunk
     os.close(master)
     assert proc.returncode == 0
-    assert out.decode() == "ok: 70,000 distinct atoms, indexes and statistics agree, format version 3\n"
+    assert out.decode() == "ok: 70,000 distinct atoms, indexes and statistics agree, format version 4\n"
     assert b"checking [" in seen and b"/70,000" in seen
     r = run("check")  # not a terminal: no progress line
     assert r.stderr == ""

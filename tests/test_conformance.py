@@ -123,6 +123,9 @@ _RULES = {
     "col": ["(= (col $x) (collapse (multi $x)))"],
     "kin": ["(= (kin $x) (match &self (edge $x $y) (val-of $y)))"],
     "both": ["(= (both $x) ((nd $x) (multi $x)))"],
+    # atoms equal up to the names of their variables: different atoms (hyperon's), one key here
+    "same": ["(= (same $x) (+ $x 1))", "(= (same 0) zero)", "(= (same $y) (+ $y 1))"],
+    "link": ["(link $p a)", "(link b $q)", "(link $q a)", "(link $p a)"],
 }
 _QUERIES = [
     "!(f {n})", "!(h {n})", "!(nd {n})", "!(h (nd {n}))", "!(+ (nd {n}) (nd {m}))", "!(reach {s})",
@@ -133,6 +136,8 @@ _QUERIES = [
     "!(multi {n})", "!(via {s})", "!(letnd {n})", "!(ifnd {n})", "!(casend {n})", "!(col {n})", "!(kin {s})",
     "!(both {n})", "!(nd (multi {n}))", "!(multi (nd {n}))", "!(let* (($a (nd {n})) ($b (multi $a))) ($a $b))",
     "!(match &self (edge {s} $y) (multi (nd 1)))", "!(collapse (letnd {n}))", "!(superpose ((multi {n}) (via {s})))",
+    "!(same {n})", "!(match &self (link {s} $b) found)", "!(remove-atom &self (link $q a))",
+    "!(remove-atom &self (link $p a))", "!(remove-atom &self (= (same $y) (+ $y 1)))",
 ]
 _SYMS = ["a", "b", "c", "d"]
 

@@ -207,3 +207,21 @@ def test_supertype_with_a_variable(space):
     # hyperon 0.2.10 overflows its stack on `(:< Cat $y)` (each lookup renames the variable apart,
     # so the chain of supertypes never ends); mettadb leaves such a supertype out
     assert run(space, "(:< Cat $y) (:< Cat Animal) (: x Cat) !(get-type x)") == ["[Cat, Animal]"]
+
+
+def test_eval_of_a_rule_defined_library_function_gives_its_values(space):
+    """hyperon's `eval` of `(car-atom (a b))` gives its library's rule body (its code: not copied here);
+    mettadb's gives the call's values, and leaves a call with another number of arguments as written."""
+    cases = {
+        "(eval (car-atom (a b)))": "[a]",
+        "(eval (cdr-atom (a b)))": "[(b)]",
+        "(eval (let* (($x 1) ($y 2)) (+ $x $y)))": "[3]",
+        "(eval (switch 1 ((1 a) (2 b))))": "[a]",
+        "(eval (noreduce-eq (+ 1 2) (+ 1 2)))": "[True]",
+        "(eval (is-function (-> a b)))": "[True]",
+        "(eval (assertEqual 1 1))": "[()]",
+        "(eval (car-atom (a) (b)))": "[(eval (car-atom (a) (b)))]",
+        "(eval (assertEqual 1))": "[(eval (assertEqual 1))]",
+    }
+    for expr, want in cases.items():
+        assert format_results(space.eval(expr)) == want, expr

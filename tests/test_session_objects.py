@@ -57,10 +57,10 @@ def test_an_internal_failure_is_one_line_and_rolls_back(run, write, monkeypatch)
 
 
 def test_help_and_get_doc_answer_for_the_standard_library(run, write):
-    r = run("run", str(write("d.metta", "!(help! +)\n!(get-doc &self switch-minimal)\n(@doc + (@desc \"mine\"))\n")))
+    r = run("run", str(write("d.metta", "!(help! +)\n!(get-doc &self switch)\n(@doc + (@desc \"mine\"))\n")))
     assert r.exit_code == 0, r.output
     out = r.stdout.splitlines()
     assert out[:5] == ["Function +: (-> Number Number Number) Adds two numbers", "Parameters:",
                        "  (type Number) A number", "  (type Number) The number to add to it",
                        "Return: (type Number) Their sum"]
-    assert out[6].startswith("[(@doc-formal (@item switch-minimal) (@kind function) (@type (-> Atom Expression Atom))")
+    assert out[6].startswith("[(@doc-formal (@item switch) (@kind function) (@type (-> %Undefined% Expression %Undefined%))")

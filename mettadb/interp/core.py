@@ -38,6 +38,7 @@ __all__ = [
     "SPECIAL",
     "SPECIAL_ARITY",
     "SPECIAL_CHECKED",
+    "SPECIAL_SIGNATURES",
     "SPECIAL_TYPES",
     "STACK_OVERFLOW",
     "STRING_T",
@@ -219,10 +220,12 @@ class Machine(Protocol):
     modules: dict[str, Any]
     #: module names `register-module!` gave this run: name -> the file or directory it names
     aliases: dict[str, str]
+    #: files of modules named directly under the top module whose loading failed in this run
+    failed_modules: set[str]
     #: the run's top module (the script's `&self`)
     top_atom: Any
     #: when a script runner sets it: copies added to the interpreter's stored space in this run, by path
-    adds: dict[bytes, int] | None
+    adds: dict[tuple[Any, ...], int] | None
 
     #: a module space's dependencies: id(space) -> the spaces its queries read after its own atoms
     deps: dict[int, list[Any]]
@@ -258,6 +261,9 @@ SPECIAL_ARITY: dict[str, int] = {}
 # forms whose arguments, as written, the driver checks against the declared parameter types first
 # (hyperon type-checks a call of a typed head before evaluating it): name -> the parameter types
 SPECIAL_CHECKED: dict[str, tuple[Atom, ...]] = {}
+#: every declared type of a form that hyperon declares with several (`help!`, `@doc`), in its order;
+#: `SPECIAL_TYPES` holds the first (the form itself checks a call against them)
+SPECIAL_SIGNATURES: dict[str, tuple[Atom, ...]] = {}
 
 
 def wrong_arity(atom: Atom, b: Bindings) -> list[Pair]:
@@ -292,13 +298,14 @@ def format_results(results: list[Atom]) -> str:
     """One `!` line's results as hyperon's `metta` prints them: `[r1, r2]`.
 
     A stored atom holds the space it names as the symbol `&self` (a durable space cannot hold the
-    session's object): it prints as the space, as hyperon, which stores the object, prints it."""
+    session's object): it prints as the space, as hyperon, which stores the object, prints it.
+    hyperon hands each atom's text over as a C string: a NUL (in a symbol a module file made) ends it."""
     texts = []
     for r in results:
         t = str(r)
         if "&self" in t:
             t = str(rebuild(r, lambda a: SELF_SHOWN if type(a) is Symbol and a.name == "&self" else a,
                             lambda e, kids: Expression(tuple(kids))))
-        texts.append(t)
+        texts.append(t.split("\0", 1)[0])
     return "[" + ", ".join(texts) + "]"
 

@@ -50,6 +50,7 @@ from ..trieorder import atom_tokens, head_tokens, reorder_for
 from ..unify import unify
 from . import forms as _forms  # noqa: F401  (registers the special forms)
 from .core import (
+    ARROW,
     ATOM_T,
     BARE_MINIMAL,
     EQ,
@@ -61,6 +62,7 @@ from .core import (
     SPECIAL,
     SPECIAL_ARITY,
     SPECIAL_CHECKED,
+    SPECIAL_SIGNATURES,
     SPECIAL_TYPES,
     STACK_OVERFLOW,
     UNDEFINED,
@@ -232,6 +234,7 @@ class Interpreter:
         #: file path -> its module space
         self.modules: dict[str, ModuleSpaceAtom] = {}
         self.aliases: dict[str, str] = {}
+        self.failed_modules: set[str] = set()
         #: a module space's dependencies (shared likewise), as hyperon's module spaces keep them:
         #: id(space) -> the spaces `import! &self` made it depend on, in import order.  A query of
         #: the space reads its own atoms, then each dependency's own; none are copied into it
@@ -242,7 +245,8 @@ class Interpreter:
         #: the space of the run's top module (the script's `&self`; `import! &self top` depends on it)
         self.top_atom: SpaceAtom = self.self_atom
         #: when a script runner sets it: copies added to this interpreter's stored space, by path
-        self.adds: dict[bytes, int] | None = None
+        #: copies a script's run added to the space, by (path, variable names...) (`runner.run_script`)
+        self.adds: dict[tuple[Any, ...], int] | None = None
 
     # ------------------------------------------------------------------ entry points
     def evaluate(self, atom: Atom) -> list[Atom]:
@@ -498,6 +502,12 @@ class Interpreter:
         declared = self.types.cache.get(head)
         ftype = self.types.function_type(head) if declared is None or declared else None
         if ftype is not None:
+            declared = self.types.cache.get(head)
+            if declared is not None and len(declared) > 1:  # (a function declared more than once)
+                picked = self._first_fitting(atom, head, declared, b, tail)
+                if type(picked) is list:
+                    return picked
+                ftype = picked  # type: ignore[assignment]
             argtypes = ftype.children[1:-1]  # type: ignore[attr-defined]
             if len(argtypes) != len(kids) - 1:
                 err = error(atom, Symbol("IncorrectNumberOfArguments"))
@@ -534,6 +544,28 @@ class Interpreter:
         got = yield from args
         del args  # (the finished generator is not kept while the call runs: a level of a recursion)
         return (yield from then[0](*then[1], *got)) if type(got) is tuple else got
+
+    def _first_fitting(self, atom: Atom, head: Atom, declared: list[Atom], b: Bindings,
+                       tail: bool) -> Atom | list[tuple[Any, Bindings]]:
+        """The arrow type of a function declared with several that a call is evaluated with: as in
+        hyperon 0.2.10, the first (in declaration order) whose arity and parameter types the arguments
+        as written fit; when none does, the call's errors, one per declared arrow type."""
+        arrows = [t for t in declared if type(t) is Expression and t.children and t.children[0] == ARROW]
+        if len(arrows) < 2:
+            return self.types.function_type(head)  # type: ignore[return-value]
+        args = atom.children[1:]  # type: ignore[attr-defined]
+        errors: list[tuple[Any, Bindings]] = []
+        for t in arrows:
+            ft = rename_apart(t)
+            argtypes = ft.children[1:-1]  # type: ignore[attr-defined]
+            if len(argtypes) != len(args):
+                errors.append((error(atom, Symbol("IncorrectNumberOfArguments")), b))
+                continue
+            errs = self._check_written(atom, args, argtypes, b, tail)[1]
+            if not errs:
+                return ft
+            errors.append(errs[0])
+        return errors
 
     # A call's continuation, `then` of `_eval_args`: (a method, its first arguments); the values of
     # the call's arguments (or an argument's error) and their bindings follow.
@@ -715,11 +747,14 @@ class Interpreter:
             if type(kids[0]) is not Expression:
                 break
             h = kids[0]
-        ftype = self.types.function_type(kids[0])
-        if ftype is None:
-            return False
-        params = ftype.children[1:-1]  # type: ignore[attr-defined]
-        return len(params) != len(kids) - 1 or bool(self._check_written(h, kids[1:], params, EMPTY_BINDINGS)[1])
+        several = SPECIAL_SIGNATURES.get(kids[0].name) if type(kids[0]) is Symbol else None
+        for ftype in several or (self.types.function_type(kids[0]),):  # (ill-typed: it fits none)
+            if ftype is None:
+                return False
+            params = ftype.children[1:-1]  # type: ignore[attr-defined]
+            if len(params) == len(kids) - 1 and not self._check_written(h, kids[1:], params, EMPTY_BINDINGS)[1]:
+                return False
+        return True
 
     def _atom_typed(self, arg: Atom, b: Bindings) -> bool:
         """Whether an argument as written has the type `Atom` (cheap for untyped heads)."""
@@ -893,7 +928,7 @@ class Interpreter:
                 if type(pattern) is not Expression:
                     return self._query_deps(space, pattern, b, True)
                 kids = pattern.children
-                if len(kids) == 3 and (type(kids[0]) is not Symbol or kids[0].name in _LIBRARY_HEAD_NAMES) \
+                if 3 <= len(kids) <= 5 and (type(kids[0]) is not Symbol or kids[0].name in _LIBRARY_HEAD_NAMES) \
                         and _library_may_match(pattern):
                     return self._query_deps(space, pattern, b, True)
             if self.deps_used[0] and self.deps.get(id(space)):
@@ -1080,8 +1115,8 @@ class Interpreter:
         """The first function type `(-> ...)` of a head (its variables fresh), or None."""
         return self.types.function_type(head)
 
-    def check_added(self, atom: Atom) -> Atom | None:
-        """The error `pragma! type-check auto` reports for an atom about to be added, or None."""
+    def check_added(self, atom: Atom) -> list[Atom]:
+        """The errors `pragma! type-check auto` reports for an atom about to be added (none: it fits)."""
         return self.types.check_added(atom)
 
     def spawn(self, space: Any, base_dir: str) -> Interpreter:
@@ -1090,7 +1125,7 @@ class Interpreter:
                           out=self.out,
                           base_dir=base_dir, allow_import=self.allow_import, readonly=self.readonly)
         sub.modules, sub.deps, sub.deps_used, sub.top_atom = self.modules, self.deps, self.deps_used, self.top_atom
-        sub.aliases = self.aliases
+        sub.aliases, sub.failed_modules = self.aliases, self.failed_modules
         sub.own_deps = self.deps.get(id(space), sub.own_deps)
         return sub
 
@@ -1106,7 +1141,8 @@ class Interpreter:
                 encoded = encode_with_names(atom)
             space.add_encoded(*encoded)
             if self.adds is not None and space is self.space:
-                self.adds[encoded[0]] = self.adds.get(encoded[0], 0) + 1
+                k = (encoded[0], *encoded[1])
+                self.adds[k] = self.adds.get(k, 0) + 1
         else:
             space.add(atom)
         self.invalidate()
@@ -1117,11 +1153,13 @@ class Interpreter:
         if isinstance(space, Store) and holds_session_object(atom):
             overlay = session_overlay(space)
             ok = overlay is not None and overlay.remove(atom)
+        elif isinstance(space, Store):  # (only an atom with these variable names, as in hyperon)
+            ok = space.remove(atom, exact=True)
+            if not ok:  # `(w 3)` removes a stored `(w 3.0)`, as in hyperon
+                other = stored_by_value(space, atom)
+                ok = other is not None and space.remove(other, exact=True)
         else:
             ok = bool(space.remove(atom))
-            if not ok and isinstance(space, Store):  # `(w 3)` removes a stored `(w 3.0)`, as in hyperon
-                other = stored_by_value(space, atom)
-                ok = other is not None and bool(space.remove(other))
         self.invalidate()
         return ok
 
@@ -1175,13 +1213,15 @@ def _ground_row(b: Bindings) -> bool:
 
 
 _LIBRARY_HEADS = (Symbol(":"), EQ)
-#: their names, and a conjunction's (whose conjuncts may be such atoms)
-_LIBRARY_HEAD_NAMES = frozenset({":", "=", ","})
+#: their names, the documentation's, and a conjunction's (whose conjuncts may be such atoms)
+_LIBRARY_HEAD_NAMES = frozenset({":", "=", ",", "@doc"})
+_DOC_HEAD = Symbol("@doc")
 
 
 def _library_may_match(pattern: Atom) -> bool:
     """Whether a pattern can match one of the standard library's atoms (`(: ...)` and `(= ...)`, three
-    elements each): most patterns cannot, and a query of them does not read the library's space."""
+    elements each, its `@doc`s, three or five): most patterns cannot, and a query of them does not
+    read the library's space."""
     tp = type(pattern)
     if tp is Variable:
         return True
@@ -1190,7 +1230,10 @@ def _library_may_match(pattern: Atom) -> bool:
     kids = pattern.children  # type: ignore[attr-defined]
     if kids and type(kids[0]) is Symbol and kids[0].name == ",":  # a conjunction: when one of its conjuncts can
         return any(map(_library_may_match, kids[1:]))
-    return len(kids) == 3 and (type(kids[0]) is Variable or kids[0] in _LIBRARY_HEADS)
+    n = len(kids)
+    if n == 3 and (type(kids[0]) is Variable or kids[0] in _LIBRARY_HEADS):
+        return True
+    return (n == 3 or n == 5) and (type(kids[0]) is Variable or kids[0] == _DOC_HEAD)  # (its documentation)
 
 
 def _symbol_call(expr: Atom) -> TypeGuard[Expression]:

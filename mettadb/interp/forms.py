@@ -17,8 +17,9 @@ from typing import Any
 from ..atoms import Atom, Expression, Grounded, Integer, String, Symbol, Variable, alpha_equal, equal_as_values, fresh_variable, iter_atoms
 from ..bindings import EMPTY_BINDINGS, Bindings
 from ..encoding import encode_with_names
-from ..errors import ParseError
-from ..parser import parse_atom, parse_file
+from ..errors import ModuleTextError
+from ..modtext import read_module
+from ..parser import parse_atom
 from ..spaces import MemorySpace, ModuleSpaceAtom, SpaceAtom, StateAtom, rename_apart
 from ..unify import unify
 from .core import (
@@ -35,6 +36,7 @@ from .core import (
     RULE_FUNCTION,
     SPECIAL,
     SPECIAL_ARITY,
+    SPECIAL_SIGNATURES,
     SPECIAL_TYPES,
     TRUE,
     UNDEFINED,
@@ -54,9 +56,9 @@ from .core import (
     wrong_arity,
 )
 from .grounded import BUILTIN_RETURNS, BUILTINS, unique_values
-from .inference import match_types
+from .inference import check_call, match_types
 from .modules import MODULE_OPS, MODULES, RULE_DEFINED, module_tokens
-from .stdlib_docs import stdlib_docs
+from .stdlib_docs import corelib_docs, module_atoms, module_docs
 
 __all__: list[str] = []
 
@@ -571,10 +573,13 @@ def _eval_step(it: Machine, x: Atom, b: Bindings, rules: Machine | None = None) 
         name = head.name
         if name == "eval" or name in _MINIMAL:
             return (yield _Then((_minimal(it, x, b), None)))
-        if name in _ONE_STEP_TEXT:
-            return _one_step(x, _one_step_entry(name), b)
+        arity = _RULE_DEFINED.get(name)
+        if arity is not None:  # (hyperon's one step is its library's rule body: its code, not copied here)
+            return (yield (x, b)) if len(kids) == arity + 1 else None
         if name == "map-atom" and len(kids) == 4:
             return (yield _Then((_map_step(it, x, b), None)))
+        if name in _DOC_CONSTRUCTORS:  # (typed symbols without rules in hyperon: `NotReducible`)
+            return None
         form = SPECIAL.get(name)
         if form is not None:
             rs = _rule_step(x, b)
@@ -619,90 +624,16 @@ def _eval_step(it: Machine, x: Atom, b: Bindings, rules: Machine | None = None) 
 _EMPTY = Symbol("Empty")
 _NO_RULE: list[Pair] = []
 
-# What hyperon 0.2.10's `eval` gives for a call of a standard-library function that it defines by
-# one rule with a longer body (mettadb computes these with a form or a grounded operation): the
-# atom it prints, with `$1`, `$2`, ... for the call's arguments, `$call` for the call and `$call-`
-# for the call without its last argument; its other variables come out fresh each time.
-_ASSERT_BODY = ("(chain (context-space) $space (chain (metta (collapse $1) %Undefined% $space) $actual-results "
-                "{expected}({check} $actual-results {want} {call}){close}))")
-_ASSERT_ALL = _ASSERT_BODY.format(
-    expected="(chain (metta (collapse $2) %Undefined% $space) $expected-results ", close=")",
-    check="{check}", want="$expected-results", call="{call}")
-_ASSERT_RESULT = _ASSERT_BODY.format(expected="", close="", check="{check}", want="$2", call="{call}")
-_SET_BODY = "(let $c1 (collapse $1) (let $c2 (collapse $2) (let $u ({op}-atom $c1 $c2) (superpose $u))))"
-_ONE_STEP_TEXT = {
-    "car-atom": '(chain (decons-atom $1) $ht (unify ($head $_) $ht $head '
-                '(Error $call "car-atom expects a non-empty expression as an argument")))',
-    "cdr-atom": '(chain (decons-atom $1) $ht (unify ($_ $tail) $ht $tail '
-                '(Error $call "cdr-atom expects a non-empty expression as an argument")))',
-    "let*": '(chain (decons-atom $1) $ht (unify ($head $tail) $ht (unify ($pattern $atom) $head '
-            '(let $pattern $atom (let* $tail $2)) '
-            '(Error $call "List of (<pattern> <atom>) pairs is expected as a second argument")) $2))',
-    "switch": "(id (switch-minimal $1 $2))",
-    "unique": "(let $c (collapse $1) (let $u (unique-atom $c) (superpose $u)))",
-    "union": _SET_BODY.format(op="union"),
-    "intersection": _SET_BODY.format(op="intersection"),
-    "subtraction": _SET_BODY.format(op="subtraction"),
-    "assertEqual": _ASSERT_ALL.format(check="_assert-results-are-equal", call="$call"),
-    "assertAlphaEqual": _ASSERT_ALL.format(check="_assert-results-are-alpha-equal", call="$call"),
-    "assertEqualMsg": _ASSERT_ALL.format(check="_assert-results-are-equal-msg", call="$call- $3"),
-    "assertAlphaEqualMsg": _ASSERT_ALL.format(check="_assert-results-are-alpha-equal-msg", call="$call- $3"),
-    "assertEqualToResult": _ASSERT_RESULT.format(check="_assert-results-are-equal", call="$call"),
-    "assertAlphaEqualToResult": _ASSERT_RESULT.format(check="_assert-results-are-alpha-equal", call="$call"),
-    "assertEqualToResultMsg": _ASSERT_RESULT.format(check="_assert-results-are-equal-msg", call="$call- $3"),
-    "assertAlphaEqualToResultMsg": _ASSERT_RESULT.format(check="_assert-results-are-alpha-equal-msg",
-                                                         call="$call- $3"),
-    "assertIncludes": "(let $eval_atom (collapse $1) (let $diff (subtraction-atom $2 $eval_atom) (if (== $diff ()) () "
-                      "(Error $call (assertIncludes error: $diff not included in result: $eval_atom)))))",
-    "new-state": "(chain (context-space) $space (let $t (collapse (get-type-space $space $1)) (_new-state $1 $t)))",
-    "help!": '(case (help-internal! $1) ((Empty (println! (format-args "No documentation found for {}" ($1)))) '
-             '($other $other)))',
-    "add-reduct": "(add-atom $1 $2)",
-    "get-value": "(match $1 ($2 $value) $value)",
-    "dict-space": "(let* (($dictspace (new-space)) ($res (add-reducts $dictspace $1))) $dictspace)",
-    "is-function": "(let $mtype (get-metatype $1) (unify $mtype Expression (let $size (size-atom $1) "
-                   "(unify $size 0 False (let ($h $t) (decons-atom $1) (unify $h -> True False)))) False))",
-    "noreduce-eq": "(== (quote $1) (quote $2))",
-    "for-each-in-atom": "(if (noreduce-eq $1 ()) () (let $head (car-atom $1) (let $tail (cdr-atom $1) "
-                        "(let $_ ($2 $head) (for-each-in-atom $tail $2)))))",
+#: the standard-library functions hyperon 0.2.10 defines by one rule with a long body, and their arities:
+#: hyperon's `eval` of a call gives that body (its library's code, which mettadb does not copy); mettadb's
+#: `eval` gives the call's values, and leaves a call with another number of arguments as written
+_RULE_DEFINED = {
+    "car-atom": 1, "cdr-atom": 1, "let*": 2, "switch": 2, "unique": 1, "union": 2, "intersection": 2,
+    "subtraction": 2, "assertEqual": 2, "assertAlphaEqual": 2, "assertEqualMsg": 3, "assertAlphaEqualMsg": 3,
+    "assertEqualToResult": 2, "assertAlphaEqualToResult": 2, "assertEqualToResultMsg": 3,
+    "assertAlphaEqualToResultMsg": 3, "assertIncludes": 2, "new-state": 1, "help!": 1, "add-reduct": 2,
+    "get-value": 2, "dict-space": 1, "is-function": 1, "noreduce-eq": 2, "for-each-in-atom": 2,
 }
-
-
-#: name -> (arity, body, the body's own variables), read from `_ONE_STEP_TEXT` when first asked for
-_ONE_STEP: dict[str, tuple[int, Atom, tuple[Variable, ...]]] = {}
-
-
-def _one_step_entry(name: str) -> tuple[int, Atom, tuple[Variable, ...]]:
-    entry = _ONE_STEP.get(name)
-    if entry is None:
-        body = parse_atom(_ONE_STEP_TEXT[name])
-        params = {v for v in iter_atoms(body) if type(v) is Variable and (v.name[0].isdigit() or v.name[:4] == "call")}
-        arity = max((int(v.name) for v in params if v.name.isdigit()), default=0)
-        own = tuple(sorted({v for v in iter_atoms(body) if type(v) is Variable} - params, key=lambda v: v.name))
-        entry = _ONE_STEP[name] = (arity, body, own)
-    return entry
-
-
-def _fill(a: Atom, subst: dict[Variable, Atom]) -> Atom:
-    if type(a) is Variable:
-        return subst.get(a, a)
-    if type(a) is Expression and not a.ground:
-        return Expression(tuple(_fill(k, subst) for k in a.children))
-    return a
-
-
-def _one_step(x: Expression, entry: tuple[int, Atom, tuple[Variable, ...]], b: Bindings) -> list[Pair] | None:
-    """`eval` of a call of a function in `_ONE_STEP`: its body (None: the arguments do not fit)."""
-    arity, body, own = entry
-    args = x.children[1:]
-    if len(args) != arity:
-        return None
-    subst: dict[Variable, Atom] = {Variable(str(i + 1)): a for i, a in enumerate(args)}
-    subst[Variable("call")] = x
-    subst[Variable("call-")] = Expression(x.children[:-1])
-    for v in own:
-        subst[v] = fresh_variable(v.name)
-    return [(_fill(body, subst), b)]
 
 
 def _rule_step(x: Expression, b: Bindings) -> list[Pair] | None:
@@ -1489,124 +1420,407 @@ def _trace(it: Machine, atom: Expression, b: Bindings) -> Gen:
     return out
 
 
-def _doc_formal(it: Machine, space: Any, target: Atom) -> Atom | None:
-    """hyperon 0.2.10's `@doc-formal` for a documented atom of a space, None when it has no `@doc`.
+# ------------------------------------------------------------ documentation: hyperon 0.2.10's help! family
 
-    An atom whose type is a function type needs the function form `(@doc f (@desc d)
-    (@params ((@param d1) ...)) (@return r))` (parameter and return types come from
-    the type); other atoms take the function form with undefined types or the
-    atom form `(@doc a (@desc d))`.
-    """
-    doc_s, desc_s, params_s, ret_s = Symbol("@doc"), Symbol("@desc"), Symbol("@params"), Symbol("@return")
-    types = it.types_of(target) if type(target) is not Variable else [UNDEFINED]
-    t = types[0] if types else UNDEFINED
-    d, ps, r = fresh_variable("d"), fresh_variable("p"), fresh_variable("r")
-    fn_pat = Expression((doc_s, target, Expression((desc_s, d)), Expression((params_s, ps)), Expression((ret_s, r))))
-    found = it.query(space, fn_pat, EMPTY_BINDINGS)
-    # the standard library's own functions (and an imported module's): mettadb's text
-    if not found and type(target) is Symbol and not (target.name in MODULE_OPS and target.name in it.tokens):
-        found = list(stdlib_docs().query(fn_pat, EMPTY_BINDINGS))
-    is_fn = type(t) is Expression and bool(t.children) and t.children[0] == ARROW
-    type_t = Symbol("@type")
-    if found:
-        bb = found[0]
-        params = bb.resolve(ps)
-        pdocs = list(params.children) if type(params) is Expression else []
-        if is_fn:
-            ptypes: list[Atom] = list(t.children[1:-1])  # type: ignore[attr-defined]
-            rtype = t.children[-1]  # type: ignore[attr-defined]
-        else:
-            ptypes, rtype = [], UNDEFINED
-        items = []
-        for i, p in enumerate(pdocs):
-            pd = p.children[1] if type(p) is Expression and len(p.children) == 2 else p
-            items.append(Expression((Symbol("@param"), Expression((type_t, ptypes[i] if i < len(ptypes) else UNDEFINED)),
-                                     Expression((desc_s, pd)))))
-        return Expression((Symbol("@doc-formal"), Expression((Symbol("@item"), target)),
-                           Expression((Symbol("@kind"), Symbol("function"))), Expression((type_t, t)),
-                           Expression((desc_s, bb.resolve(d))), Expression((params_s, Expression(items))),
-                           Expression((ret_s, Expression((type_t, rtype)), Expression((desc_s, bb.resolve(r)))))))
-    if is_fn:
-        return None
-    found = it.query(space, Expression((doc_s, target, Expression((desc_s, d)))), EMPTY_BINDINGS)
-    if not found:
-        return None
-    return Expression((Symbol("@doc-formal"), Expression((Symbol("@item"), target)),
-                       Expression((Symbol("@kind"), Symbol("atom"))), Expression((type_t, t)),
-                       Expression((desc_s, found[0].resolve(d)))))
-
-
-def _plain(a: Atom) -> str:
-    return a.value if type(a) is String else str(a)
-
-
-@special("help!", "(-> Atom (->))", arity=1)
-def _help(it: Machine, atom: Expression, b: Bindings) -> Gen:
-    a = atom.children[1:]
-    module = _help_module(it, a[0])
-    doc = _doc_formal(it, it.space, a[0])
-    if doc is None:
-        if module is None:
-            it.print_line(f"No documentation found for {a[0]}")
-        return [(UNIT, b)]
-    parts = {k.children[0].name: k.children[1:] for k in doc.children[1:]}  # type: ignore[attr-defined]
-    kind, t, desc = parts["@kind"][0], parts["@type"][0], _plain(parts["@desc"][0])
-    if str(kind) == "function":
-        lines = [f"Function {a[0]}: {t} {desc}", "Parameters:"]
-        for p in parts["@params"][0].children:
-            lines.append(f"  (type {p.children[1].children[1]}) {_plain(p.children[2].children[1])}")
-        ret = parts["@return"]
-        lines.append(f"Return: (type {ret[0].children[1]}) {_plain(ret[1].children[1])}")
-        it.print_line("\n".join(lines))
-    else:
-        it.print_line(f"Atom {a[0]}: {t} {desc}")
-    return [(UNIT, b), (UNIT, b)] if module is not None else [(UNIT, b)]
-    yield  # pragma: no cover
-
-
+_DOC_S, _DESC_S, _PARAMS_S, _PARAM_S, _RETURN_S = map(Symbol, ("@doc", "@desc", "@params", "@param", "@return"))
+_TYPE_S, _ITEM_S, _KIND_S, _DOC_FORMAL_S = map(Symbol, ("@type", "@item", "@kind", "@doc-formal"))
+_GET_TYPE_SPACE = Symbol("get-type-space")
+_NAME_V, _DESC_V = Variable("name"), Variable("desc")
+#: what `help-space!` lists: hyperon's two rules, the atom form's first
 _DOC_PATTERNS = (parse_atom("(@doc $name (@desc $desc))"), parse_atom("(@doc $name (@desc $desc) $params $ret)"))
 
 
+def _plain(a: Atom) -> str:
+    """An atom as `format-args` writes it: a string without its quotes."""
+    return a.value if type(a) is String else str(a)
+
+
+def _not_empty_error(op: str, a: Atom) -> Atom:
+    return error(Expression((Symbol(op), a)), f"{op} expects a non-empty expression as an argument")
+
+
+def _doc_rows(it: Machine, space: Any, pattern: Atom) -> list[Bindings]:
+    """The matches of a `@doc` pattern as hyperon's `unify` with a space finds them, as `match` finds
+    them (for a module space, the standard library's documentation too: mettadb's texts), and for
+    `&self` then the optional modules' imported into it."""
+    rows = it.query(space, pattern, EMPTY_BINDINGS, True)
+    if it.deps.get(id(space)) is not None:
+        if space is it.space:
+            for name, ops in MODULES.items():
+                if ops[0] not in it.tokens:  # (imported into &self: its names are no longer hidden)
+                    rows.extend(module_docs(name).query(pattern, EMPTY_BINDINGS))
+    return rows
+
+
+def _undefined_types(params: Atom) -> Atom:
+    """hyperon's `undefined-doc-function-type`: `%Undefined%` for each parameter and one for the result."""
+    if type(params) is Expression:
+        return Expression((UNDEFINED,) * (len(params.children) + 1))
+    return _not_empty_error("cdr-atom", params)
+
+
+def _typed_params(params: Atom, ret: Atom, types: Atom) -> tuple[Atom, Atom] | Atom | None:
+    """hyperon's `get-doc-params`: each `(@param d)` and the `(@return d)` with its type from `types`
+    (parameters first); None when the descriptions do not have that shape (Empty), or the error atom."""
+    out: list[Atom] = []
+    while True:
+        if type(types) is not Expression or not types.children:
+            return _not_empty_error("car-atom", types)
+        head_t, types = types.children[0], Expression(types.children[1:])
+        if params == UNIT:
+            if type(ret) is Expression and len(ret.children) == 2 and ret.children[0] == _RETURN_S:
+                typed = Expression((_RETURN_S, Expression((_TYPE_S, head_t)), Expression((_DESC_S, ret.children[1]))))
+                return Expression(tuple(out)), typed
+            return None
+        if type(params) is not Expression:
+            return _not_empty_error("car-atom", params)
+        p = params.children[0]
+        if not (type(p) is Expression and len(p.children) == 2 and p.children[0] == _PARAM_S):
+            return None
+        out.append(Expression((_PARAM_S, Expression((_TYPE_S, head_t)), Expression((_DESC_S, p.children[1])))))
+        params = Expression(params.children[1:])
+
+
+def _doc_function(it: Machine, space: Any, name: Atom, ftype: Atom) -> list[Atom]:
+    """hyperon's `get-doc-function`: the function form of each `@doc` of `name`, typed by `ftype`."""
+    d, ps, r = fresh_variable("desc"), fresh_variable("params"), fresh_variable("ret")
+    pattern = Expression((_DOC_S, name, d, Expression((_PARAMS_S, ps)), r))
+    out: list[Atom] = []
+    for row in _doc_rows(it, space, pattern):
+        params = row.resolve(ps)
+        if ftype == UNDEFINED:
+            types = _undefined_types(params)
+        elif type(ftype) is Expression and ftype.children:
+            types = Expression(ftype.children[1:])
+        else:
+            types = _not_empty_error("cdr-atom", ftype)
+        got = types if is_error(types) else _typed_params(params, row.resolve(r), types)
+        if isinstance(got, tuple):
+            out.append(Expression((_DOC_FORMAL_S, Expression((_ITEM_S, row.resolve(name))),
+                                   Expression((_KIND_S, Symbol("function"))), Expression((_TYPE_S, ftype)),
+                                   row.resolve(d), Expression((_PARAMS_S, got[0])), got[1])))
+        elif got is not None:
+            out.append(got)
+    return out
+
+
+def _doc_atom(it: Machine, space: Any, target: Atom, t: Atom) -> list[Atom]:
+    """hyperon's `get-doc-atom`: the atom form of each `(@doc target (@desc d))`, else the function form
+    (untyped) of each longer `@doc` of it."""
+    d = fresh_variable("desc")
+    rows = _doc_rows(it, space, Expression((_DOC_S, target, d)))
+    if rows:
+        return [Expression((_DOC_FORMAL_S, Expression((_ITEM_S, row.resolve(target))),
+                            Expression((_KIND_S, Symbol("atom"))), Expression((_TYPE_S, t)), row.resolve(d)))
+                for row in rows]
+    pattern = Expression((_DOC_S, target, d, Expression((_PARAMS_S, fresh_variable("params"))), fresh_variable("ret")))
+    out: list[Atom] = []
+    for row in _doc_rows(it, space, pattern):  # (each one's list reversed: the order hyperon's results take)
+        out.extend(reversed(_doc_function(it, space, row.resolve(target), UNDEFINED)))
+    return out
+
+
+def _doc_formals(it: Machine, where: Atom, space: Any, target: Atom,
+                 single: bool = False) -> Generator[Pair, list[Pair], list[Atom]]:
+    """hyperon's `get-doc` (with `single`, `get-doc-single-atom`) of `target` in a space (`where` names
+    it): each `@doc-formal` in the order hyperon computes them (its results list them last first)."""
+    out: list[Atom] = []
+    for t, _ in (yield (Expression((_GET_TYPE_SPACE, where, target)), EMPTY_BINDINGS)):
+        if is_error(t):
+            out.append(t)
+        elif space is None:  # (not a space: hyperon's `unify` of the atom itself with a `@doc`, rarely a match)
+            continue
+        elif type(target) is Expression and not single:
+            out.extend(_doc_atom(it, space, target, t))
+        elif type(t) is Expression and t.children and t.children[0] == ARROW:
+            out.extend(_doc_function(it, space, target, t))
+        else:
+            out.extend(_doc_atom(it, space, target, t))
+    return out
+
+
+def _print_docs(it: Machine, space: Any, own: bool) -> None:
+    """`help-space!`'s listing: each documented atom's name, then its description on a line of its own
+    after a tab (the atom form's first, each kind last first)."""
+    for pattern in _DOC_PATTERNS:
+        rows = it.query(space, pattern, EMPTY_BINDINGS, False, True) if own else _doc_rows(it, space, pattern)
+        for row in reversed(rows):
+            it.print_line(f"{row.resolve(_NAME_V)}\n\t{_plain(row.resolve(_DESC_V))}")
+
+
+def _print_doc_formal(it: Machine, doc: Atom) -> Atom | None:
+    """`help!`'s printing of one `@doc-formal`; None when it is not one (hyperon: an error)."""
+    kids = doc.children if type(doc) is Expression else ()
+    if len(kids) not in (5, 7) or kids[0] != _DOC_FORMAL_S:
+        return None
+    parts = {k.children[0].name: k.children[1:] for k in kids[1:]
+             if type(k) is Expression and k.children and type(k.children[0]) is Symbol}
+    item, kind, t, desc = (parts.get(n, ()) for n in ("@item", "@kind", "@type", "@desc"))
+    if not (len(item) == len(kind) == len(t) == len(desc) == 1):
+        return None
+    if len(kids) == 5 and str(kind[0]) == "atom":
+        it.print_line(f"Atom {item[0]}: {t[0]} {_plain(desc[0])}")
+        return UNIT
+    if len(kids) == 5 and str(kind[0]) == "function":
+        it.print_line(f"Function {item[0]} (type {t[0]}) {_plain(desc[0])}")
+        return UNIT
+    params, ret = parts.get("@params", ()), parts.get("@return", ())
+    if str(kind[0]) != "function" or len(params) != 1 or type(params[0]) is not Expression or len(ret) != 2:
+        return None
+    rt, rd = ret
+    if not (type(rt) is Expression and len(rt.children) == 2 and rt.children[0] == _TYPE_S
+            and type(rd) is Expression and len(rd.children) == 2 and rd.children[0] == _DESC_S):
+        return None
+    lines = [f"Function {item[0]}: {t[0]} {_plain(desc[0])}", "Parameters:"]
+    for p in params[0].children:
+        line = _param_line(p)
+        if line is not None:
+            lines.append(line)
+    lines.append(f"Return: (type {rt.children[1]}) {_plain(rd.children[1])}")
+    it.print_line("\n".join(lines))
+    return UNIT
+
+
+def _param_line(p: Atom) -> str | None:
+    """`help-param!`'s line for `(@param (@type t) (@desc d))`; None for another shape."""
+    t, d = fresh_variable("type"), fresh_variable("desc")
+    bb = unify(Expression((_PARAM_S, Expression((_TYPE_S, t)), Expression((_DESC_S, d)))), p, EMPTY_BINDINGS)
+    if bb is None:
+        return None
+    return f"  (type {bb.resolve(t)}) {_plain(bb.resolve(d))}"
+
+
 def _help_module(it: Machine, name: Atom) -> Any:
-    """`help!` of a module's name (loaded for it if need be, as hyperon does): its own `@doc`
-    atoms printed, `name` then its description indented (atoms first, then functions, each
-    kind last first, in hyperon's order); the module's space, or None when `name` names none."""
+    """The space whose own documentation `help!` of a module's name lists (hyperon's `help-internal!`
+    of a Symbol: the module loaded for it if need be, as `mod-space!` does); None when `name`
+    names no module."""
     if type(name) is not Symbol or any(not (c.isascii() and (c.isalnum() or c in "-_:")) for c in name.name):
         return None
     label = name.name.removeprefix("top:")
     if label == "top":
-        space: Any = it.top_atom.value
-    elif label in BUILTIN_MODULES:  # (the standard library's @doc texts are hyperon's: not here)
+        return it.top_atom.value
+    if label == "corelib":  # the standard library's documentation (mettadb's texts, hyperon's order)
+        return corelib_docs()
+    if label == "stdlib":  # (hyperon's Rust module: no documentation of its own)
+        return MemorySpace()
+    if label in MODULES:
+        return _optional_module(it, label).value
+    if it.readonly:  # (a batch worker loads no module: each of its queries stands alone)
         return None
-    elif it.readonly:  # (a batch worker loads no module: each of its queries stands alone)
-        return None
-    else:
-        module = _module(it, name, name.name)
-        if not isinstance(module, ModuleSpaceAtom):
-            return None
-        space = module.value
-    for pattern in _DOC_PATTERNS:
-        rows = it.query(space, pattern, EMPTY_BINDINGS, False, True)
-        for row in reversed(rows):
-            it.print_line(f"{row.resolve(Variable('name'))}\n\t{_plain(row.resolve(Variable('desc')))}")
-    return space
+    module = _module(it, name, name.name)
+    return module.value if isinstance(module, ModuleSpaceAtom) else None
+
+
+def _help_internal(it: Machine, target: Atom, b: Bindings) -> Gen:
+    """hyperon's `help-internal!` (both of its rules): the module's documentation when `target` names
+    one, and `target`'s own printed; one `()` for each, nothing when there is neither."""
+    out: list[Pair] = []
+    space = _help_module(it, target)
+    if space is not None:
+        _print_docs(it, space, True)
+        out.append((UNIT, b))
+    top = it.top_atom
+    for doc in (yield from _doc_formals(it, top, top.value, target)):
+        shown = _print_doc_formal(it, doc)
+        out.append((shown if shown is not None else error(doc, "Cannot match @doc-formal structure"), b))
+    return out
+
+
+def _arity_errors(atom: Expression, b: Bindings, signatures: int) -> list[Pair]:
+    """A call of a library function with several declared types and another number of arguments than
+    each: hyperon's IncorrectNumberOfArguments once per type."""
+    return wrong_arity(atom, b) * signatures
+
+
+@special("help!", "(-> Atom (->))")
+def _help(it: Machine, atom: Expression, b: Bindings) -> Gen:
+    a = atom.children[1:]
+    if len(a) > 1:
+        return _arity_errors(atom, b, 2)
+    target = a[0] if a else Symbol("corelib")  # (hyperon's `(help!)` is `(help! corelib)`)
+    out = yield from _help_internal(it, target, b)
+    if not out:
+        it.print_line(f"No documentation found for {_plain(target)}")
+        return [(UNIT, b)]
+    return out
+
+
+@special("help-internal!", "(-> Atom (->))")
+def _help_internal_form(it: Machine, atom: Expression, b: Bindings) -> Gen:
+    a = atom.children[1:]
+    if len(a) != 1:
+        return _arity_errors(atom, b, 2)
+    return (yield from _help_internal(it, a[0], b))
+
+
+@special("help-space!", "(-> SpaceType (->))", arity=1, checked=True)
+def _help_space(it: Machine, atom: Expression, b: Bindings) -> Gen:
+    out: list[Pair] = []
+    for sp, bb in (yield (atom.children[1], b)):
+        space = it.space_of(sp)
+        if space is not None:
+            _print_docs(it, space, False)
+        else:  # (hyperon's `unify` of the atom itself with each pattern)
+            for pattern in _DOC_PATTERNS:
+                renamed = rename_apart(pattern)
+                row = unify(sp, renamed, EMPTY_BINDINGS)
+                if row is not None:
+                    it.print_line(f"{row.resolve(_doc_var(renamed, 'name'))}\n\t"
+                                  f"{_plain(row.resolve(_doc_var(renamed, 'desc')))}")
+        out.append((UNIT, bb))
+    return out
+
+
+def _doc_var(pattern: Atom, name: str) -> Atom:
+    """The variable `$name` or `$desc` of a renamed `@doc` pattern (the second element, or the
+    `@desc`'s argument)."""
+    assert isinstance(pattern, Expression)
+    kids = pattern.children
+    if name == "name":
+        return kids[1]
+    desc = kids[2]
+    assert isinstance(desc, Expression)
+    return desc.children[1]
+
+
+@special("help-param!", "(-> Atom (->))", arity=1)
+def _help_param(it: Machine, atom: Expression, b: Bindings) -> Gen:
+    out: list[Pair] = []
+    for p, bb in (yield (atom.children[1], b)):  # (hyperon's rule takes it apart with `let`, which evaluates it)
+        line = _param_line(p)
+        if line is not None:
+            it.print_line(line)
+            out.append((UNIT, bb))
+    return out
 
 
 @special("get-doc", "(-> SpaceType Atom %Undefined%)", arity=2)
 def _get_doc(it: Machine, atom: Expression, b: Bindings) -> Gen:
+    return (yield from _get_doc_of(it, atom, b, False))
+
+
+@special("get-doc-single-atom", "(-> SpaceType Atom %Undefined%)", arity=2, checked=True)
+def _get_doc_single_atom(it: Machine, atom: Expression, b: Bindings) -> Gen:
+    return (yield from _get_doc_of(it, atom, b, True))
+
+
+def _get_doc_of(it: Machine, atom: Expression, b: Bindings, single: bool) -> Gen:
     a = atom.children[1:]
     out: list[Pair] = []
     for sp, bb in (yield (a[0], b)):
         space = it.space_of(sp)
-        if space is None:  # as hyperon's typed `get-doc` reports it
+        if space is None and not single and type(sp) is not Variable:  # as hyperon's typed `get-doc` reports it
             have = it.types_of(sp)
             out.append((error(atom, Expression((Symbol("BadArgType"), Integer(1), Symbol("SpaceType"),
                                                 have[0] if have else UNDEFINED))), bb))
             continue
-        doc = _doc_formal(it, space, bb.resolve(a[1]))
-        if doc is not None:
-            out.append((doc, bb))
+        docs = yield from _doc_formals(it, sp, space, bb.resolve(a[1]), single)
+        out.extend((d, bb) for d in reversed(docs))
     return out
+
+
+@special("get-doc-atom", "(-> SpaceType Atom %Undefined%)", arity=2, checked=True)
+def _get_doc_atom(it: Machine, atom: Expression, b: Bindings) -> Gen:
+    a = atom.children[1:]
+    out: list[Pair] = []
+    for sp, bb in (yield (a[0], b)):
+        target = bb.resolve(a[1])
+        space = it.space_of(sp)
+        for t, _ in (yield (Expression((_GET_TYPE_SPACE, sp, target)), EMPTY_BINDINGS)):
+            docs = [t] if is_error(t) else _doc_atom(it, space, target, t) if space is not None else []
+            out.extend((d, bb) for d in reversed(docs))
+    return out
+
+
+@special("get-doc-function", "(-> SpaceType Atom Type %Undefined%)", arity=3, checked=True)
+def _get_doc_function(it: Machine, atom: Expression, b: Bindings) -> Gen:
+    a = atom.children[1:]
+    out: list[Pair] = []
+    for sp, bb in (yield (a[0], b)):
+        for t, b2 in (yield (a[2], bb)):
+            space = it.space_of(sp)
+            if space is None:  # (hyperon's `unify` of the atom itself with the pattern: rarely a match)
+                continue
+            out.extend((d, b2) for d in reversed(_doc_function(it, space, b2.resolve(a[1]), t)))
+    return out
+
+
+@special("undefined-doc-function-type", "(-> Expression Type)", arity=1, checked=True)
+def _undefined_doc_function_type(it: Machine, atom: Expression, b: Bindings) -> Gen:
+    return [(_undefined_types(b.resolve(atom.children[1])), b)]
+    yield  # pragma: no cover
+
+
+@special("get-doc-params", "(-> Expression Atom Expression (Expression Atom))", arity=3, checked=True)
+def _get_doc_params(it: Machine, atom: Expression, b: Bindings) -> Gen:
+    params, ret, types = (b.resolve(x) for x in atom.children[1:])
+    got = _typed_params(params, ret, types)
+    if got is None:
+        return []
+    return [(Expression(got) if isinstance(got, tuple) else got, b)]
+    yield  # pragma: no cover
+
+
+#: hyperon 0.2.10's documentation constructors: their declared types (no rules: a call that fits one
+#: is itself, its arguments evaluated where the parameter is not `Atom` or `Expression`)
+_DOC_CONSTRUCTORS = {
+    "@doc": ("(-> Atom DocDescription DocInformal)",
+             "(-> Atom DocDescription DocParameters DocReturnInformal DocInformal)"),
+    "@desc": ("(-> String DocDescription)",),
+    "@param": ("(-> String DocParameterInformal)", "(-> DocType DocDescription DocParameter)"),
+    "@return": ("(-> String DocReturnInformal)", "(-> DocType DocDescription DocReturn)"),
+    "@doc-formal": ("(-> DocItem DocKindFunction DocType DocDescription DocParameters DocReturn DocFormal)",
+                    "(-> DocItem DocKindAtom DocType DocDescription DocFormal)",
+                    "(-> DocItem DocKindFunction DocType DocDescription DocFormal)"),
+    "@item": ("(-> Atom DocItem)",),
+    "@type": ("(-> Type DocType)",),
+    "@params": ("(-> Expression DocParameters)",),
+}
+
+
+def _doc_constructor(it: Machine, atom: Expression, b: Bindings) -> Gen:
+    """A call of a documentation constructor: checked against each of its declared types in turn, as
+    written; itself (arguments evaluated) under the first that fits, else every type's error."""
+    head = atom.children[0]
+    args = tuple(it.tokens_in(a) for a in atom.children[1:])
+    errs: list[Pair] = []
+    chosen: tuple[Atom, ...] | None = None
+    for sig in SPECIAL_SIGNATURES[head.name]:  # type: ignore[attr-defined]
+        params = sig.children[1:-1]  # type: ignore[attr-defined]
+        if len(params) != len(args):
+            errs.extend(wrong_arity(atom, b))
+            continue
+        bad = check_call(params, tuple(b.resolve(a) for a in args), it.types_of)[1]
+        if bad:
+            errs.extend((error(atom, Expression((Symbol("BadArgType"), Integer(i), want, have))), b)
+                        for i, want, have in bad)
+            continue
+        chosen = params
+        break
+    if chosen is None:
+        return errs
+    rows: list[tuple[tuple[Atom, ...], Bindings]] = [((), b)]
+    out: list[Pair] = []
+    for arg, want in zip(args, chosen):
+        nxt: list[tuple[tuple[Atom, ...], Bindings]] = []
+        for done, bb in rows:
+            if want == ATOM_T or want == EXPRESSION_T:
+                nxt.append(((*done, arg), bb))
+                continue
+            for v, b2 in (yield (arg, bb)):
+                if is_error(v):  # (an argument's error is the call's value, as hyperon returns it)
+                    out.append((v, b2))
+                else:
+                    nxt.append(((*done, v), b2))
+        rows = nxt
+    return out + [(Expression((head, *vals)), bb) for vals, bb in rows]
+
+
+for _name, _types in _DOC_CONSTRUCTORS.items():
+    special(_name, _types[0])(_doc_constructor)
+    SPECIAL_SIGNATURES[_name] = tuple(parse_atom(t) for t in _types)
+SPECIAL_SIGNATURES["help!"] = (parse_atom("(-> Atom (->))"), parse_atom("(-> (->))"))
+SPECIAL_SIGNATURES["help-internal!"] = (parse_atom("(-> Atom (->))"), parse_atom("(-> Symbol (->))"))
 
 
 def _module_name_error(label: str, base_dir: str) -> str | None:
@@ -1696,9 +1910,12 @@ def _module_file(it: Machine, name: Atom, label: str) -> str | Atom:
 
 
 def _module_items(path: str) -> Iterator[tuple[bool, Atom]]:
-    """A module file's items (bad text is a ParseError naming path:line:col); a directory (hyperon's
-    module directory without a `module.metta`) has none."""
-    return iter(()) if os.path.isdir(path) else parse_file(path)
+    """A module file's items as hyperon reads them (bad text raises ModuleTextError, hyperon's
+    message); a directory (hyperon's module directory without a `module.metta`) has none."""
+    if os.path.isdir(path):
+        return iter(())
+    with open(path, "rb") as f:
+        return read_module(f.read())
 
 
 def _error_text(err: Atom) -> Atom:
@@ -1708,13 +1925,21 @@ def _error_text(err: Atom) -> Atom:
     return Symbol(msg.value if type(msg) is String else str(msg))
 
 
-def _module(it: Machine, name: Atom, label: str) -> ModuleSpaceAtom | Atom:
+#: hyperon 0.2.10's answer for a module named directly under the top module once its loading failed
+NOT_FINISHED = Symbol("Attempt to access module before loader function has finished")
+
+
+def _module(it: Machine, name: Atom, label: str, register: bool = False) -> ModuleSpaceAtom | Atom:
     """The space of the module a (legal) name resolves to, loaded once per run into a space of its
-    own; or the error message (hyperon's words where it has them)."""
+    own; or the error message (hyperon's words where it has them).  Like hyperon, a module named
+    directly under the top module (`m`, not `dir:m`) whose loading failed is not loaded again by
+    `import!` (`NOT_FINISHED`); `register-module!` (`register`) loads it again and marks nothing."""
     path = _module_file(it, name, label)
     if not isinstance(path, str):
         return path
     module = it.modules.get(path)
+    if module is None and not register and path in it.failed_modules:
+        return NOT_FINISHED
     if module is None:  # load the module once per run, into a space of its own
         module = it.modules[path] = ModuleSpaceAtom(MemorySpace(), label)
         it.deps[id(module.value)] = []  # a module space (it depends on the standard library)
@@ -1730,13 +1955,25 @@ def _module(it: Machine, name: Atom, label: str) -> ModuleSpaceAtom | Atom:
                         break
                 else:  # the module's tokens are read in its atoms, as hyperon's parser does (`&self`: its space)
                     sub.add_atom(module.value, sub.tokens_in(x))
-        except ParseError as e:  # bad text in the module: the import's error, not the run's
+        except ModuleTextError as e:  # bad text in the module: the import's error (hyperon's words), not the run's
             failed = Symbol(str(e))
-        if failed is not None:  # not loaded: a later import tries again
+        if failed is not None:  # not loaded: a later import of a `dir:m` tries again
             del it.modules[path]
             it.deps.pop(id(module.value), None)
+            if not register and ":" not in label.removeprefix("top:") and label not in it.aliases:
+                it.failed_modules.add(path)
             return failed
     return module
+
+
+def _plain_name(name: Atom, label: str) -> tuple[Atom, str]:
+    """A module name as `import!` and `mod-space!` take it: one trailing `:` and a leading `top:`
+    dropped (`sub:` is `sub`; `:` and `""` name the top module), the atom rebuilt to match."""
+    plain = label[:-1] if label.endswith(":") else label
+    plain = plain.removeprefix("top:") or "top"
+    if plain == label:
+        return name, label
+    return (String(plain) if type(name) is String else Symbol(plain)), plain
 
 
 def _legal_name(name: Atom) -> str | None:
@@ -1753,7 +1990,8 @@ def _mod_space(it: Machine, atom: Expression, b: Bindings) -> Gen:
     label = _legal_name(name)
     if label is None:
         return [(error(atom, Symbol(f"Illegal module name: {name}")), b)]
-    builtin = label.removeprefix("top:")
+    name, label = _plain_name(name, label)
+    builtin = label
     if builtin == "top":
         return [(it.top_atom, b)]
     if builtin == "corelib":
@@ -1792,7 +2030,7 @@ def _register_module(it: Machine, atom: Expression, b: Bindings) -> Gen:
                                     f"{name}")), b)]
     it.aliases[name] = path
     # like hyperon, the module is loaded now: one that fails gives its error here (and is not registered)
-    got = _module(it, Symbol(name), name)
+    got = _module(it, Symbol(name), name, register=True)
     if not isinstance(got, ModuleSpaceAtom):
         del it.aliases[name]
         return [(error(atom, got), b)]
@@ -1867,6 +2105,10 @@ def _include(it: Machine, atom: Expression, b: Bindings) -> Gen:
     label = _legal_name(name)
     if label is None:
         return [(error(atom, Symbol(f"Illegal module name: {label or name}")), b)]
+    if label in ("", ":"):  # (hyperon's words for these two)
+        return [(error(atom, Symbol("module resource loader not available")), b)]
+    if label.endswith(":"):
+        return [(error(atom, Symbol(f"Invalid module name format: {label}")), b)]
     path = _module_file(it, name, label)
     if not isinstance(path, str):
         if type(path) is Symbol:  # (hyperon names the module as written here, without `top:`)
@@ -1883,7 +2125,7 @@ def _include(it: Machine, atom: Expression, b: Bindings) -> Gen:
     while True:
         try:
             item = next(items, None)
-        except ParseError:  # like hyperon, the file is read up to its bad text: no values
+        except ModuleTextError:  # like hyperon, the file is read up to its bad text: no values
             return []
         if item is None:
             break
@@ -1892,23 +2134,34 @@ def _include(it: Machine, atom: Expression, b: Bindings) -> Gen:
             last = yield (it.tokens_in(x), EMPTY_BINDINGS)
         elif count is not None and it.adds is not None:
             encoded = encode_with_names(x)
-            if count(encoded[0]) <= it.adds.get(encoded[0], 0):
+            if count(encoded[0], encoded[1]) <= it.adds.get((encoded[0], *encoded[1]), 0):
                 it.add_atom(it.space, x, encoded)
         else:
             it.add_atom(it.space, x if top else it.tokens_in(x))
     return [(r, b) for r, _ in last]
 
 
+def _optional_module(it: Machine, name: str) -> ModuleSpaceAtom:
+    """The space of one of hyperon's optional modules, made once per run: its documentation (mettadb's
+    texts) and, `json`'s, its type declarations, in hyperon's order (its rules, hyperon's code, are
+    not there: mettadb computes those functions itself)."""
+    key = "module:" + name
+    module = it.modules.get(key)
+    if module is None:
+        space = MemorySpace()
+        for x in module_atoms(name):
+            space.add(x)
+        module = it.modules[key] = ModuleSpaceAtom(space, name)
+        it.deps[id(space)] = []  # a module space (it depends on the standard library)
+    return module
+
+
 def _import_optional(it: Machine, atom: Expression, b: Bindings, name: str) -> list[Pair]:
     """`import!` of one of hyperon's optional modules (`random`, `json`, `fileio`): into `&self`,
     its operations (and tokens, `&rng`) become known to the run; a fresh token names its space."""
     target = atom.children[1]
-    key = "module:" + name
     if type(target) is Symbol and target.name not in it.tokens:
-        module = it.modules.get(key)
-        if module is None:
-            module = it.modules[key] = ModuleSpaceAtom(MemorySpace(), name)
-        it.tokens[target.name] = module
+        it.tokens[target.name] = _optional_module(it, name)
         return [(UNIT, b)]
     if it.space_of(target) is not it.space:
         return [(_not_a_destination(it, atom), b)]
@@ -1930,7 +2183,8 @@ def _import(it: Machine, atom: Expression, b: Bindings) -> Gen:
         shown = it.tokens.get(target.name, target) if type(target) is Symbol else target
         part = next(p for p in label.split(":") if any(not (c.isascii() and (c.isalnum() or c in "-_")) for c in p))
         return [(error(Expression((atom.children[0], shown, name)), Symbol(f"Illegal module name: {part}")), b)]
-    builtin = label.removeprefix("top:")
+    name, label = _plain_name(name, label)
+    builtin = label
     if builtin in MODULES:
         return _import_optional(it, atom, b, builtin)
     if builtin in BUILTIN_MODULES:

@@ -5,9 +5,10 @@ a query of `&self` (or of an imported module's space) meets the library's own
 type declarations `(: name type)` after the module's own atoms, in its order (its
 trie's, for a query of a variable).  These signatures are the library's interface
 (mettadb's type checker holds the same facts); the interpreter never reads them
-from here, only `match` does.  The library's rules `(= head body)` and `@doc`
-atoms are hyperon's own code and texts, which mettadb does not copy: a `match` of
-them finds nothing (README: differences).
+from here, only `match` does.  Its `@doc` atoms are there too: mettadb's own
+texts (`stdlib_docs`), in hyperon's order.  The library's rules `(= head body)` are
+hyperon's own code, which mettadb does not copy: a `match` of them finds nothing
+(README: differences).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 from ..atoms import Atom
 from ..parser import parse_script
 from ..spaces import MemorySpace
+from .stdlib_docs import corelib_docs
 
 __all__ = ["stdlib_space"]
 
@@ -115,7 +117,12 @@ def stdlib_space() -> MemorySpace:
     """A new space holding the standard library's declarations (their text read once per process; each
     run gets its own space, as a script may add to it)."""
     if not _ATOM_LIST:
+        # as hyperon's trie orders them for a query of a variable: the documentation of functions, the
+        # declarations, the documentation of atoms (its rules would come last)
+        docs = list(corelib_docs().atoms())
+        _ATOM_LIST.extend(d for d in docs if len(d.children) == 5)  # type: ignore[attr-defined]
         _ATOM_LIST.extend(atom for _bang, atom in parse_script(_ATOMS, "<stdlib atoms>"))
+        _ATOM_LIST.extend(d for d in docs if len(d.children) != 5)  # type: ignore[attr-defined]
     space = MemorySpace()
     for atom in _ATOM_LIST:
         space.add(atom)

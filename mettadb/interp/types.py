@@ -23,6 +23,7 @@ from .core import (
     COLON,
     EQ,
     GROUNDED_TYPES,
+    SPECIAL_SIGNATURES,
     SPECIAL_TYPES,
     UNDEFINED,
     error,
@@ -39,6 +40,10 @@ SUBTYPE = Symbol(":<")
 #: at most this many types of one atom with its supertypes
 _MAX_SUPERTYPES = 256
 _ANY_TYPE = ("Atom", "%Undefined%", "Grounded")
+#: the expressions the standard library declares types for, `(: (@kind atom) DocKindAtom)`
+_LIBRARY_EXPRESSION_TYPES: dict[Atom, Atom] = {
+    Expression((Symbol("@kind"), Symbol(k))): Symbol(t)
+    for k, t in (("function", "DocKindFunction"), ("atom", "DocKindAtom"))}
 #: hyperon's type of `=`
 EQ_TYPE = Expression((Symbol("->"), Variable("t"), Variable("t"), Symbol("%Undefined%")))
 
@@ -113,7 +118,9 @@ class TypeChecker:
                 _, args, ret = BUILTINS[atom.name]
                 got.append(signature_atom(args, ret))
             elif type(atom) is Symbol and atom.name in SPECIAL_TYPES:
-                got.append(SPECIAL_TYPES[atom.name])
+                got.extend(SPECIAL_SIGNATURES.get(atom.name) or (SPECIAL_TYPES[atom.name],))
+            elif type(atom) is Expression and atom in _LIBRARY_EXPRESSION_TYPES:
+                got.append(_LIBRARY_EXPRESSION_TYPES[atom])
             elif not got and is_char(atom):
                 got.append(CHAR_T)
             self.cache[atom] = got
@@ -229,21 +236,32 @@ class TypeChecker:
             return False
         return True
 
-    def check_added(self, atom: Atom) -> Atom | None:
-        """The error hyperon's `type-check auto` reports for an atom about to be added, or None.
+    def check_added(self, atom: Atom) -> list[Atom]:
+        """The errors hyperon's `type-check auto` reports for an atom about to be added (none: it fits).
 
         Like hyperon 0.2.10, only an application of a typed function is checked:
         its arity, then each argument against the parameter type.
         """
         atom = self.it.tokens_in(atom)
         if type(atom) is not Expression or not atom.children:
-            return None
+            return []
         kids = atom.children
+        several = SPECIAL_SIGNATURES.get(kids[0].name) if type(kids[0]) is Symbol else None
+        if several:  # (a form hyperon declares with several types: fine when one fits, else each one's error)
+            found = [self._check_added(atom, rename_apart(t)) for t in several]
+            errs = [e for e in found if e is not None]
+            return errs if len(errs) == len(found) else []
         ft = self.function_type(kids[0])
         if ft is None and kids[0] == EQ:
             ft = rename_apart(EQ_TYPE)  # hyperon's type of `=`
         if ft is None:
-            return None
+            return []
+        err = self._check_added(atom, ft)
+        return [err] if err is not None else []
+
+    def _check_added(self, atom: Expression, ft: Atom) -> Atom | None:
+        """`check_added` against one function type."""
+        kids = atom.children
         params = ft.children[1:-1]  # type: ignore[attr-defined]
         if len(params) != len(kids) - 1:
             return error(atom, Symbol("IncorrectNumberOfArguments"))
