@@ -123,7 +123,7 @@ class _Watch:
     @classmethod
     def arm(cls, it: Interpreter) -> bool:
         """Watch `it`'s limits; False where that cannot be done (another thread, a nested evaluation,
-        a timer signal someone else handles); the driver's loop looks every 4,096 steps in any case."""
+        a timer signal someone else handles): the driver's loop looks every 4,096 steps then."""
         if cls.current is not None or not hasattr(signal, "setitimer") \
                 or threading.current_thread() is not threading.main_thread():
             return False
@@ -153,7 +153,7 @@ def _tick(signum: int, frame: Any) -> None:
     it = _Watch.current
     # raised only where mettadb's own code runs: not in a callback of the garbage collector or a
     # finalizer, where Python would print the error with a traceback and drop it (the next tick
-    # looks again, and so does the driver every 4,096 steps)
+    # looks again)
     if it is not None and frame is not None and frame.f_code.co_filename.startswith(_PACKAGE) \
             and frame.f_code.co_name != "__del__":
         it.check_limits()
@@ -197,8 +197,8 @@ class Interpreter:
                  allow_import: Iterable[str] = (), readonly: bool = False,
                  max_memory: int | None = DEFAULT_MAX_MEMORY) -> None:
         self.space = space
-        #: bytes an evaluation may grow the process by (None: no limit); looked at every 4,096 steps
-        #: and, in the main thread, every 0.05 s of CPU (`_Watch`)
+        #: bytes an evaluation may grow the process by (None: no limit); looked at every 0.05 s of
+        #: CPU in the main thread (`_Watch`), else every 4,096 steps
         self.max_memory = max_memory or None
         self.self_atom: SpaceAtom = ModuleSpaceAtom(space)
         #: names a script's atoms are read with (hyperon 0.2.10's tokens: `PI` and `EXP` are numbers)
@@ -262,7 +262,7 @@ class Interpreter:
         watched = bool(self._memory_cap or self._deadline is not None) and _Watch.arm(self)
         try:
             first = self._eval(atom, EMPTY_BINDINGS)
-            results = self._drive(_given(first) if type(first) is list else first)  # type: ignore[arg-type]
+            results = self._drive(_given(first) if type(first) is list else first, watched)  # type: ignore[arg-type]
         except LimitError:
             self._stack.clear()  # frees the frames now, not when the exception is collected
             raise
@@ -304,22 +304,22 @@ class Interpreter:
         return _replace(atom, subst)
 
     # ------------------------------------------------------------------ driver
-    def _drive(self, gen: Gen) -> list[Pair]:
+    def _drive(self, gen: Gen, watched: bool = False) -> list[Pair]:
         """Run the evaluation's generators; the memory and time limits are looked at every few
-        thousand steps (and by a `_Watch`, where one runs)."""
+        thousand steps, unless `watched` (a `_Watch` looks at them)."""
         stack: list[Gen] = [gen]
         self._stack = stack
         send: Any = None
         overflow = self.stack_overflow
         max_depth = min(self.max_depth, overflow) if overflow else self.max_depth
         max_steps = self.max_steps
-        deadline = self._deadline
+        deadline = None if watched else self._deadline
         ev = self._eval
         tokens = self.tokens
         quick = QUICK_BUILTINS
         grounded_types = GROUNDED_TYPES
         tcache = self.types.cache
-        memory_cap = self._memory_cap
+        memory_cap = 0 if watched else self._memory_cap
         errors_made = ERRORS_MADE
         errors_before = errors_made[0]
         typed_req, tail_req = Typed, Tail
