@@ -99,7 +99,7 @@ class TypeChecker:
         return got
 
     def declared_types(self, atom: Atom) -> list[Atom]:
-        if type(atom) is Expression:
+        if type(atom) is Expression and atom not in _LIBRARY_EXPRESSION_TYPES:
             # no query (its pattern holds the whole expression: once per level of a deep one
             # made typing it quadratic) where no declared expression of its length can match it
             n = len(atom.children)
