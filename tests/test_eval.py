@@ -137,6 +137,7 @@ def test_recursion_in_minimal_metta_100000_deep_finishes(space):
     assert space.eval("(cd 100000)", max_memory=0) == [mettadb.Symbol("done")]
 
 
+@pytest.mark.filterwarnings("error::pytest.PytestUnraisableExceptionWarning")  # (see test_limits)
 def test_time_limit(space):
     space.add("(= (loop $n) (loop (+ $n 1)))")
     with pytest.raises(mettadb.LimitError, match="time limit"):

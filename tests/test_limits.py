@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import threading
 
 import pytest
+from helpers import mettadb_cmd
 
 import mettadb
 from mettadb.interp.driver import DEFAULT_MAX_MEMORY, resident_bytes
@@ -56,3 +58,52 @@ def test_the_cli_stops_a_runaway_recursion_within_the_default_budget(tmp_path):
 def test_no_limit_when_lifted(space):
     space.add("(= (count $n) (if (== $n 0) 0 (+ 1 (count (- $n 1)))))")
     assert space.eval("(count 2000)", max_memory=0) == [mettadb.Integer(2000)]
+
+
+#: a loop written in minimal MeTTa: it runs inside one step of the driver, which never comes back
+MINIMAL_LOOP = "(= (loop $n) (function (chain (eval (loop $n)) $x (return $x))))\n!(eval (loop 1))\n"
+
+
+def test_the_cli_memory_limit_stops_a_loop_inside_one_step(run, write):
+    prog = write("loop.metta", MINIMAL_LOOP)
+    r = run("run", "--max-memory", "48", str(prog))
+    assert r.exit_code == 1
+    assert r.stderr.startswith(f"Error: {prog}:2: evaluation exceeded the memory limit of 48 MB at stack depth ")
+    assert r.stderr.count("\n") == 1 and "Traceback" not in r.stderr
+
+
+# (a tick landing in a callback of the garbage collector must not raise there: Python prints such an
+# error with its traceback and drops it)
+@pytest.mark.filterwarnings("error::pytest.PytestUnraisableExceptionWarning")
+def test_the_time_limit_stops_a_loop_inside_one_step(space):
+    with pytest.raises(mettadb.LimitError, match=r"^s\.metta:2: evaluation exceeded the time limit of 0\.5 s"):
+        space.run(MINIMAL_LOOP, source="s.metta", timeout=0.5, max_memory=0)
+
+
+def test_the_memory_limit_stops_a_deep_argument(tmp_path):
+    # 100,000 levels of `(+ 1 ...)`: the evaluation's stack grows past 16 MB (a process of its own:
+    # the growth of the test's process depends on what earlier tests freed)
+    prog = tmp_path / "deep.metta"
+    prog.write_text("!" + "(+ 1 " * 100_000 + "0" + ")" * 100_000 + "\n", encoding="utf-8")
+    out = subprocess.run(mettadb_cmd("--db", str(tmp_path / "db"), "run", "--max-memory", "16", str(prog)),
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 1
+    assert out.stderr.startswith(f"Error: {prog}:1: evaluation exceeded the memory limit of 16 MB at stack depth ")
+    assert out.stderr.count("\n") == 1
+
+
+def test_outside_the_main_thread_the_driver_looks_at_the_limits(space):
+    # (no timer signal there: every 4,096 steps, as before)
+    got: list[BaseException] = []
+
+    def evaluate() -> None:
+        try:
+            space.run(LOOP, source="prog.metta", max_memory=48 << 20)
+        except BaseException as e:
+            got.append(e)
+
+    t = threading.Thread(target=evaluate)
+    t.start()
+    t.join(120)
+    assert len(got) == 1 and isinstance(got[0], mettadb.LimitError), got
+    assert str(got[0]).startswith("prog.metta:3: evaluation exceeded the memory limit of 48 MB")

@@ -32,7 +32,9 @@ from __future__ import annotations
 
 import math
 import os
+import signal
 import sys
+import threading
 import time
 from collections.abc import Callable, Generator, Iterable
 from typing import Any, TextIO, TypeGuard
@@ -115,6 +117,59 @@ def resident_bytes() -> int:
         return 0
 
 
+#: CPU seconds between two looks at the memory and time limits while an evaluation runs (see `_Watch`)
+WATCH_TICK = 0.05
+
+
+class _Watch:
+    """The memory and time limits looked at on a CPU-time timer while the outermost evaluation of the
+    main thread runs: a single step that runs long (a walk of a huge atom, a loop of minimal MeTTa
+    inside one step) stops there too.  The limit's `LimitError` is raised where mettadb's code runs
+    then, as Ctrl-C raises `KeyboardInterrupt`.  The timer's handler, once set, stays
+    (doing nothing between evaluations), so a tick that comes late cannot end the process."""
+
+    #: the interpreter whose evaluation is watched now
+    current: Interpreter | None = None
+
+    @classmethod
+    def arm(cls, it: Interpreter) -> bool:
+        """Watch `it`'s limits; False where that cannot be done (another thread, a nested evaluation,
+        a timer signal someone else handles): the driver's loop looks every 4,096 steps then."""
+        if cls.current is not None or not hasattr(signal, "setitimer") \
+                or threading.current_thread() is not threading.main_thread():
+            return False
+        handler = signal.getsignal(signal.SIGVTALRM)
+        if handler is not _tick:
+            if handler is not signal.SIG_DFL:
+                return False
+            signal.signal(signal.SIGVTALRM, _tick)
+            signal.siginterrupt(signal.SIGVTALRM, False)  # a system call a tick lands in goes on
+        cls.current = it
+        signal.setitimer(signal.ITIMER_VIRTUAL, WATCH_TICK, WATCH_TICK)
+        return True
+
+    @classmethod
+    def disarm(cls) -> None:
+        try:
+            cls.current = None
+        finally:
+            signal.setitimer(signal.ITIMER_VIRTUAL, 0)
+
+
+#: where mettadb's own code is (`_tick` raises only there)
+_PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+
+
+def _tick(signum: int, frame: Any) -> None:
+    it = _Watch.current
+    # raised only where mettadb's own code runs: not in a callback of the garbage collector or a
+    # finalizer, where Python would print the error with a traceback and drop it (the next tick
+    # looks again)
+    if it is not None and frame is not None and frame.f_code.co_filename.startswith(_PACKAGE) \
+            and frame.f_code.co_name != "__del__":
+        it.check_limits()
+
+
 _SPACE_T = Symbol("SpaceType")
 #: per checked special form, each parameter's kind for the quick test: "atom", "space" or None
 _PARAM_KINDS: dict[str, tuple[str | None, ...]] = {}
@@ -153,7 +208,8 @@ class Interpreter:
                  allow_import: Iterable[str] = (), readonly: bool = False,
                  max_memory: int | None = DEFAULT_MAX_MEMORY) -> None:
         self.space = space
-        #: bytes an evaluation may grow the process by (None: no limit); checked every 4,096 steps
+        #: bytes an evaluation may grow the process by (None: no limit); looked at every 0.05 s of
+        #: CPU in the main thread (`_Watch`), else every 4,096 steps
         self.max_memory = max_memory or None
         self.self_atom: SpaceAtom = ModuleSpaceAtom(space)
         #: names a script's atoms are read with (hyperon 0.2.10's tokens: `PI` and `EXP` are numbers)
@@ -175,6 +231,9 @@ class Interpreter:
         #: id(error) -> (error, call) for the errors of typed calls' arguments in this evaluation
         self.arg_errors: dict[int, tuple[Atom, Atom]] = {}
         self._deadline: float | None = None
+        #: the resident size at which the evaluation stops (0: no limit), and the driver's stack
+        self._memory_cap = 0
+        self._stack: list[Gen] = []
         self._rules: dict[tuple[str, int], list[tuple[Atom, Any, Any, Any]] | None] = {}
         #: rows of queries of this interpreter's space with no bindings, until it changes (`query`)
         self._queries: dict[Atom, list[Bindings]] = {}
@@ -205,13 +264,34 @@ class Interpreter:
         """All results of evaluating `atom` (its bindings applied)."""
         self._refresh_caches()
         self._deadline = time.monotonic() + self.timeout if self.timeout else None
+        self._memory_cap = resident_bytes() + self.max_memory if self.max_memory else 0
         self.steps = 0
         self.arg_errors.clear()
         atom = self.tokens_in(atom)
         if self.bare_minimal:
             atom = Expression((BARE_MINIMAL, atom))
-        results = self._drive(self._eval(atom, EMPTY_BINDINGS))
+        watched = bool(self._memory_cap or self._deadline is not None) and _Watch.arm(self)
+        try:
+            first = self._eval(atom, EMPTY_BINDINGS)
+            results = self._drive(_given(first) if type(first) is list else first, watched)  # type: ignore[arg-type]
+        except LimitError:
+            self._stack.clear()  # frees the frames now, not when the exception is collected
+            raise
+        finally:
+            if watched:
+                _Watch.disarm()
         return [b.resolve(a) for a, b in results if a != EMPTY]
+
+    def check_limits(self) -> None:
+        """Raise `LimitError` when the evaluation is past its memory or time limit."""
+        if self._memory_cap and resident_bytes() > self._memory_cap:
+            raise LimitError(self._memory_message(len(self._stack)))
+        if self._deadline is not None and time.monotonic() > self._deadline:
+            raise LimitError(f"evaluation exceeded the time limit of {self.timeout} s")
+
+    def _memory_message(self, depth: int) -> str:
+        return (f"evaluation exceeded the memory limit of {(self.max_memory or 0) >> 20} MB at stack depth {depth} "
+                "(a runaway recursion? --max-memory MB raises it, 0 lifts it)")
 
     def _refresh_caches(self) -> None:
         gen = getattr(self.space, "generation", None)
@@ -235,20 +315,22 @@ class Interpreter:
         return _replace(atom, subst)
 
     # ------------------------------------------------------------------ driver
-    def _drive(self, gen: Gen) -> list[Pair]:
+    def _drive(self, gen: Gen, watched: bool = False) -> list[Pair]:
+        """Run the evaluation's generators; the memory and time limits are looked at every few
+        thousand steps, unless `watched` (a `_Watch` looks at them)."""
         stack: list[Gen] = [gen]
+        self._stack = stack
         send: Any = None
         overflow = self.stack_overflow
         max_depth = min(self.max_depth, overflow) if overflow else self.max_depth
         max_steps = self.max_steps
-        deadline = self._deadline
+        deadline = None if watched else self._deadline
         ev = self._eval
         tokens = self.tokens
-        max_memory = self.max_memory
         quick = QUICK_BUILTINS
         grounded_types = GROUNDED_TYPES
         tcache = self.types.cache
-        memory_cap = resident_bytes() + max_memory if max_memory else 0
+        memory_cap = 0 if watched else self._memory_cap
         errors_made = ERRORS_MADE
         errors_before = errors_made[0]
         typed_req, tail_req = Typed, Tail
@@ -283,10 +365,7 @@ class Interpreter:
             if deadline is not None and not self.steps & 0x3FF and time.monotonic() > deadline:
                 raise LimitError(f"evaluation exceeded the time limit of {self.timeout} s")
             if memory_cap and not self.steps & 0xFFF and resident_bytes() > memory_cap:
-                depth = len(stack)
-                stack.clear()  # frees the frames now, not when the exception is collected
-                raise LimitError(f"evaluation exceeded the memory limit of {(max_memory or 0) >> 20} MB "
-                                 f"at stack depth {depth} (a runaway recursion? --max-memory MB raises it, 0 lifts it)")
+                raise LimitError(self._memory_message(len(stack)))
             a = req[0]
             ta = type(a)
             if ta is not Expression or not a.children:  # type: ignore[attr-defined]
@@ -347,11 +426,15 @@ class Interpreter:
                                     continue
             rt = type(req)
             if rt is tail_req:
-                stack.append(ev(a, req[1]))
+                g = ev(a, req[1])
             elif rt is typed_req:
-                stack.append(ev(a, req[1], req[3], req[2]))  # type: ignore[misc]
+                g = ev(a, req[1], req[3], req[2])  # type: ignore[misc]
             else:
-                stack.append(ev(a, req[1], False))
+                g = ev(a, req[1], False)
+            if type(g) is list:  # known at once (one result, or errors only: none to drop)
+                send = g
+                continue
+            stack.append(g)  # type: ignore[arg-type]
             send = None
 
     def _stack_overflow(self, atom: Atom, want: Atom | None) -> Atom:
@@ -373,7 +456,10 @@ class Interpreter:
         have = self.types_of(value)
         return error(value, Expression((Symbol("BadType"), want, have[0] if have else UNDEFINED))), b
 
-    def _eval(self, atom: Atom, b: Bindings, tail: bool = True, want: Atom | None = None) -> Gen:
+    def _eval(self, atom: Atom, b: Bindings, tail: bool = True, want: Atom | None = None) -> list[Pair] | Gen:
+        """An atom's evaluation: its results when they are known at once, else the generator that
+        gives them (a special form's, a grounded call's, a rule application's own, with no generator
+        of `_eval` around it: a level of a deep evaluation keeps fewer frames)."""
         t = type(atom)
         if t is Symbol:
             tok = self.tokens.get(atom.name)  # type: ignore[attr-defined]
@@ -416,14 +502,14 @@ class Interpreter:
                         if ret is not None and ret is not want and ret != ATOM_T and ret != UNDEFINED \
                                 and type(ret) is not Variable and match_types(ret, want, EMPTY_BINDINGS) is None:
                             return [(error(atom, Expression((Symbol("BadType"), want, ret))), b)]
-                return (yield from special(self, atom, b))  # type: ignore[arg-type]
+                return special(self, atom, b)  # type: ignore[arg-type]
             builtin = BUILTINS.get(head.name)
             if builtin is not None and head.name not in self.tokens:
                 if want is not None:
                     ret = BUILTIN_RETURNS[head.name]
                     if ret is not want and ret != ATOM_T and match_types(ret, want, EMPTY_BINDINGS) is None:
                         return [(error(atom, Expression((Symbol("BadType"), want, ret))), b)]
-                return (yield from self._call_builtin(atom, builtin, b, tail))
+                return self._call_builtin(atom, builtin, b, tail)
         declared = self.types.cache.get(head)
         ftype = self.types.function_type(head) if declared is None or declared else None
         if ftype is not None:
@@ -449,9 +535,8 @@ class Interpreter:
                 if rb is not None and rb.links:
                     ret = rb.resolve(ret)
             expect = _expected(ret)  # the function's values must have its return type
-            then = (self._typed_call, (atom, ftype.children[-1] != ATOM_T, expect))  # type: ignore[attr-defined]
-            got = yield from self._eval_args(atom, kids[1:], argtypes, b, True, then, resolve=tail)
-            return (yield from self._typed_call(*then[1], *got)) if type(got) is tuple else got
+            then: Then = (self._typed_call, (atom, ftype.children[-1] != ATOM_T, expect))  # type: ignore[attr-defined]
+            return self._with_args(self._eval_args(atom, kids[1:], argtypes, b, True, then, resolve=tail), then)
         # no function type: a tuple; its expression elements are evaluated
         if atom.ground:  # type: ignore[attr-defined]
             tokens = self.tokens
@@ -460,9 +545,16 @@ class Interpreter:
                 if tk is Expression or (tk is Symbol and (k.name in tokens or k.name == "Empty")):
                     break
             else:  # nothing inside evaluates to anything else: apply the rules directly
-                return (yield from self._apply_rules(atom, b, True, want))
-        got = yield from self._eval_args(atom, kids, None, b, False, (self._tuple_call, (atom, want)))
-        return (yield from self._tuple_call(atom, want, *got)) if type(got) is tuple else got
+                return self._apply_rules(atom, b, True, want)
+        then = (self._tuple_call, (atom, want))
+        return self._with_args(self._eval_args(atom, kids, None, b, False, then), then)
+
+    @staticmethod
+    def _with_args(args: Generator[Pair, list[Pair], Any], then: Then) -> Gen:
+        """A call: its arguments' evaluation (`_eval_args`), then `then` with their values."""
+        got = yield from args
+        del args  # (the finished generator is not kept while the call runs: a level of a recursion)
+        return (yield from then[0](*then[1], *got)) if type(got) is tuple else got
 
     def _first_fitting(self, atom: Atom, head: Atom, declared: list[Atom], b: Bindings,
                        tail: bool) -> Atom | list[tuple[Any, Bindings]]:

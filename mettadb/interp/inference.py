@@ -98,10 +98,6 @@ def _leaf_types(atom: Atom, env: TypeEnv) -> list[Atom]:
     return [fresh(t) for t in env.declared_types(atom)] or [UNDEFINED]
 
 
-#: at most this many types of subexpressions are kept in the caller's `memo`
-_MAX_MEMO = 50_000
-
-
 def atom_types(atom: Atom, env: TypeEnv, memo: dict[Atom, list[Atom]] | None = None) -> list[Atom]:
     """All types of an atom, as hyperon's `get-type` finds them (before reduction).
 
@@ -109,7 +105,8 @@ def atom_types(atom: Atom, env: TypeEnv, memo: dict[Atom, list[Atom]] | None = N
     again for each made a nested head cost 2^depth: `((((a))))`), left to right, depth first, on an
     explicit stack: an expression nested however deep is typed with no Python recursion.  `memo`
     holds the types found for expressions (read, and added to where they hold no type variable:
-    those must be fresh for each use), so typing each level of a deep expression in turn is linear."""
+    those must be fresh for each use), every one met in the walk: typing each level of a deep
+    expression in turn is then linear (the caller bounds the memo between walks)."""
     if type(atom) is not Expression or not atom.children:
         return _leaf_types(atom, env)
     if memo is None:
@@ -133,7 +130,7 @@ def atom_types(atom: Atom, env: TypeEnv, memo: dict[Atom, list[Atom]] | None = N
             tuples = _tuple_types(node, kids, env, seen)
             apps = _application_types(kids, env, seen)
             got = [UNDEFINED] if not tuples and apps is None else tuples + (apps or [])
-            if len(memo) < _MAX_MEMO and all(type(t) is Symbol or (type(t) is Expression and t.ground) for t in got):
+            if all(type(t) is Symbol or (type(t) is Expression and t.ground) for t in got):
                 memo[node] = got
             if stack:
                 stack[-1][2].append(got)

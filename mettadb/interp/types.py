@@ -48,6 +48,25 @@ _LIBRARY_EXPRESSION_TYPES: dict[Atom, Atom] = {
 EQ_TYPE = Expression((Symbol("->"), Variable("t"), Variable("t"), Symbol("%Undefined%")))
 
 
+#: at most this many declared expressions of one length are kept to test atoms against
+_FEW = 64
+
+
+def _may_match(declared: Atom, atom: Expression) -> bool:
+    """Whether a declared expression may match an expression of its length, by a look at their
+    children only: a symbol meets an equal symbol or a variable (numbers may match by value)."""
+    for d, a in zip(declared.children, atom.children):  # type: ignore[attr-defined]
+        td, ta = type(d), type(a)
+        if td is Variable or ta is Variable:
+            continue
+        if td is Symbol or ta is Symbol:
+            if d != a:
+                return False
+        elif (td is Expression) != (ta is Expression) or (td is Expression and len(d.children) != len(a.children)):  # type: ignore[attr-defined]
+            return False
+    return True
+
+
 class TypeChecker:
     """Types as the interpreter `it` sees them: its space's declarations, cached until `clear`."""
 
@@ -56,6 +75,8 @@ class TypeChecker:
         self.cache: dict[Atom, list[Atom]] = {}
         self.inferred: dict[Atom, list[Atom]] = {}  # types of expressions, as get-type finds them
         self.typed_arities: dict[int, bool] = {}  # see expressions_typed
+        #: per length, the expressions declared with `(: (..) T)`, when there are few (see declared_types)
+        self.typed_expressions: dict[int, tuple[Atom, ...] | None] = {}
         self.returns: dict[tuple[str, int], int] = {}  # see returns_bool
 
     def clear(self) -> None:
@@ -63,6 +84,7 @@ class TypeChecker:
         self.cache.clear()
         self.inferred.clear()
         self.typed_arities.clear()
+        self.typed_expressions.clear()
         self.returns.clear()
 
     def expressions_typed(self, arity: int) -> bool:
@@ -70,11 +92,22 @@ class TypeChecker:
         (one query per arity and version of the space: a range of the `:` atoms)."""
         got = self.typed_arities.get(arity)
         if got is None:
-            pattern = Expression((COLON, Expression(tuple(Variable(f"e{i}") for i in range(arity))), Variable("t")))
-            got = self.typed_arities[arity] = bool(self.it.query(self.it.space, pattern, EMPTY_BINDINGS))
+            expr = Expression(tuple(Variable(f"e{i}") for i in range(arity)))
+            rows = self.it.query(self.it.space, Expression((COLON, expr, Variable("t"))), EMPTY_BINDINGS)
+            got = self.typed_arities[arity] = bool(rows)
+            self.typed_expressions[arity] = tuple(bb.resolve(expr) for bb in rows) if len(rows) <= _FEW else None
         return got
 
     def declared_types(self, atom: Atom) -> list[Atom]:
+        if type(atom) is Expression and atom not in _LIBRARY_EXPRESSION_TYPES:
+            # no query (its pattern holds the whole expression: once per level of a deep one
+            # made typing it quadratic) where no declared expression of its length can match it
+            n = len(atom.children)
+            if not self.expressions_typed(n):
+                return []
+            few = self.typed_expressions[n]
+            if few is not None and not any(_may_match(e, atom) for e in few):
+                return []
         got = self.cache.get(atom)
         if got is None:
             t = fresh_variable("t")
@@ -156,6 +189,8 @@ class TypeChecker:
             return [quick] if quick is not None else atom_types(atom, self)
         got = self.inferred.get(atom)
         if got is None:
+            # forgotten past 50,000 only on a miss: one walk keeps every level of a deep argument,
+            # so typing each level in turn is a lookup, at any depth
             if len(self.inferred) > 50_000:
                 self.inferred.clear()
             got = self.inferred[atom] = atom_types(atom, self, self.inferred)
