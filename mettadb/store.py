@@ -653,6 +653,11 @@ class Store:
         key = storage_key(path)
         txn = self.current_txn()
         if txn is not None:  # inside the thread's transaction (a script's step): no context manager
+            w = self.current_writer()
+            if w is not None and names is not True:
+                got = w.kept_count(key, names)  # type: ignore[arg-type]
+                if got is not None:
+                    return got
             raw = txn.get(key, db=self._dbs.atoms)
         else:
             with self.read() as txn:

@@ -8,7 +8,8 @@ nothing of transactions' lifetimes: the store begins, commits and replays.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import bisect
+from typing import TYPE_CHECKING, Any
 
 from .env import prefix_items
 from .keys import MAX_PLAIN, head_key, is_hashed, path_head_key, storage_key
@@ -26,6 +27,17 @@ __all__ = ["LOADED_PREFIX", "Writer", "rebuild_derived"]
 LOADED_PREFIX = b"lf:"
 #: the format that introduced records of variants (`layout.Record.variants`)
 VARIANTS_FORMAT = 4
+
+
+class _Kept:
+    """A record of variants held decoded by a writer: its rows `[names, count, seq]` in number order (as
+    stored), the same rows by names, the total count, the path if the key is hashed."""
+
+    __slots__ = ("by_names", "path", "rows", "total")
+
+    def __init__(self, rows: list[list[Any]], by_names: dict[tuple[str, ...], list[Any]], total: int,
+                 path: bytes | None) -> None:
+        self.rows, self.by_names, self.total, self.path = rows, by_names, total, path
 
 
 class Writer:
@@ -48,6 +60,9 @@ class Writer:
         self._seq: int | None = None
         self._forgot_loads = False
         self._format4 = False
+        #: records of variants this transaction added to, decoded (`_add_kept`); dropped by any other write
+        #: of their key
+        self._variants: dict[bytes, _Kept] = {}
 
     def next_seq(self) -> int:
         """Take the next insertion sequence number."""
@@ -92,8 +107,13 @@ class Writer:
                 self._seq = seq + 1
                 self._indexed(key, path, names, tokens, 1)
                 return True
+        kept = self._variants.get(key)
+        if kept is not None:
+            return self._add_kept(kept, key, path, names, tokens, count, union, seq)
         raw = txn.get(key, db=self.atoms)
         if raw is not None:
+            if raw[0] == 0x95:  # a record of variants: kept decoded for the rest of the transaction
+                return self._add_kept(self._keep_variants(key, raw), key, path, names, tokens, count, union, seq)
             old = Record(key, raw)
             variants = old.variants
             mine = names or None
@@ -117,6 +137,49 @@ class Writer:
         self._indexed(key, path, names, tokens, count)
         return True
 
+    def kept_count(self, key: bytes, names: list[str] | None) -> int | None:
+        """Copies of the atom with these names under `key` if this transaction keeps the key's variants
+        decoded (else None: read the record)."""
+        kept = self._variants.get(key)
+        if kept is None:
+            return None
+        row = kept.by_names.get(tuple(names or ()))
+        return 0 if row is None else int(row[1])
+
+    def _keep_variants(self, key: bytes, raw: bytes) -> _Kept:
+        rec = Record(key, raw)
+        rows: list[list[Any]] = [[n or [], c, sq] for n, c, sq in rec.variants]
+        kept = _Kept(rows, {tuple(r[0]): r for r in rows}, rec.count, rec.path if is_hashed(key) else None)
+        self._variants[key] = kept
+        return kept
+
+    def _add_kept(self, kept: _Kept, key: bytes, path: bytes, names: list[str] | None, tokens: list[bytes] | None,
+                  count: int, union: bool, seq: int | None) -> bool:
+        """`add_path` into a record of variants this transaction keeps decoded (`_variants`): a lookup
+        and one packing, not a decoding and a search (many atoms equal up to variable names added one
+        by one cost O(k) each in C, not in Python)."""
+        mine = tuple(names or ())
+        row = kept.by_names.get(mine)
+        new = row is None
+        if row is not None:
+            if union:
+                return False
+            row[1] += count
+        else:
+            s = self.next_seq() if seq is None else seq
+            row = [list(mine), count, s]
+            rows = kept.rows
+            if rows and s < rows[-1][2]:  # (a bulk load's number, below the last: kept in order)
+                rows.insert(bisect.bisect_left([r[2] for r in rows], s), row)
+            else:
+                rows.append(row)
+            kept.by_names[mine] = row
+        kept.total += count
+        first = kept.rows[0]
+        self.txn.put(key, pack_value([kept.total, first[2], first[0], kept.path, kept.rows]), db=self.atoms)
+        self._count(path, tokens, count, new)
+        return new
+
     def add_variants(self, path: bytes, tokens: list[bytes] | None,
                      atoms: list[tuple[list[str] | None, int, int]], union: bool = False) -> int:
         """`add_path` of several atoms of one path at once: (names, count, seq) each, `seq` used if the
@@ -124,6 +187,7 @@ class Writer:
         and written once, however many atoms (one by one, a key of k variants costs O(k) per add)."""
         key = storage_key(path)
         hashed = len(path) > MAX_PLAIN
+        self._variants.pop(key, None)
         raw = self.txn.get(key, db=self.atoms)
         variants = Record(key, raw).variants if raw is not None else []
         where = {tuple(v[0] or ()): i for i, v in enumerate(variants)}
@@ -198,6 +262,7 @@ class Writer:
         removes; True (the default) takes copies whatever their names, the last added first."""
         key = storage_key(path)
         txn = self.txn
+        self._variants.pop(key, None)
         raw = txn.get(key, db=self.atoms)
         if raw is None:
             return 0
@@ -288,6 +353,7 @@ class Writer:
     def clear(self) -> None:
         """Remove every atom (statistics and totals too)."""
         txn = self.txn
+        self._variants.clear()
         self._forget_loads()
         cur = txn.cursor(db=self.meta)
         while cur.set_range(NODE_PREFIX) and cur.key().startswith(NODE_PREFIX):
