@@ -12,7 +12,7 @@ import math
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from ..atoms import Atom, Bool, Expression, Float, Integer, String, Symbol, Variable, alpha_equal, equal_as_values
+from ..atoms import Atom, Bool, Expression, Float, Integer, String, Symbol, Variable, alpha_equal, equal_as_values, show_string
 from ..errors import ParseError
 from ..parser import parse_script
 from ..unify import unify
@@ -323,12 +323,24 @@ def _format_args(it: Machine, args: list[Atom]) -> list[Atom]:
     if type(args[0]) is not String:
         raise Fail(Symbol("format-args expects format string as a first argument and expression as a second argument"))
     fmt = args[0].value
-    vals = [k.value if type(k) is String else str(k) for k in _expr_arg(args[1])]
-    parts = fmt.split("{}")
-    out = [parts[0]]
-    for i, p in enumerate(parts[1:]):
-        out.append(vals[i] if i < len(vals) else "")  # like hyperon 0.2.10: a missing value is empty
-        out.append(p)
+    vals = iter([k.value if type(k) is String else str(k) for k in _expr_arg(args[1])])
+    # hyperon 0.2.10's reading of the format: `{{` and `}}` are braces, `{}` the next value (a missing
+    # one is empty), and any other brace is dropped (`a{0}b` is `a0b`)
+    out: list[str] = []
+    i, n = 0, len(fmt)
+    while i < n:
+        c = fmt[i]
+        nxt = fmt[i + 1] if i + 1 < n else ""
+        if (c == "{" and nxt == "{") or (c == "}" and nxt == "}"):
+            out.append(c)
+            i += 2
+        elif c == "{" and nxt == "}":
+            out.append(next(vals, ""))
+            i += 2
+        else:
+            if c not in "{}":
+                out.append(c)
+            i += 1
     return [String("".join(out))]
 
 
@@ -351,7 +363,9 @@ def _parse(it: Machine, args: list[Atom]) -> list[Atom]:
 def _string_to_chars(it: Machine, args: list[Atom]) -> list[Atom]:
     if type(args[0]) is not String:
         raise NoReduce
-    return [Expression(tuple(Symbol(f"'{c}'") for c in args[0].value))]
+    # like hyperon 0.2.10: the characters of the string as it prints, escapes included (`"a\nb"` gives
+    # 'a' '\' 'n' 'b')
+    return [Expression(tuple(Symbol(f"'{c}'") for c in show_string(args[0].value)[1:-1]))]
 
 
 def _chars_to_string(it: Machine, args: list[Atom]) -> list[Atom]:
@@ -359,7 +373,7 @@ def _chars_to_string(it: Machine, args: list[Atom]) -> list[Atom]:
     # its first and last character (the quotes of a Char)
     if type(args[0]) is not Expression:
         raise NoReduce
-    return [String("".join(c.value if type(c) is String else str(c)[1:-1] for c in args[0].children))]
+    return [String("".join(str(c)[1:-1] for c in args[0].children))]
 
 
 # ---- standard-library functions hyperon 0.2.10 defines by rules (their behaviour from `metta` runs)
