@@ -189,18 +189,27 @@ def _scan_lines(blocks: Iterable[tuple[str, bool, int]], source: str,
         raise ParseError("'!' must be followed by an atom", *_position(text, pos, base), source)
 
 
-def _text_blocks(text: str) -> Iterator[tuple[str, bool, int]]:
+def _text_blocks(text: str, source: str) -> Iterator[tuple[str, bool, int]]:
+    if not text.isascii():  # (a str from Python may hold a lone surrogate, which no file can)
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as e:
+            before = text[:e.start]
+            line = before.count("\n") + 1
+            col = e.start - (before.rfind("\n") + 1) + 1
+            raise ParseError(f"invalid character U+{ord(text[e.start]):04X} (a lone surrogate)", line, col,
+                             source) from None
     yield text, True, 1
 
 
 def parse_script(text: str, source: str = "<string>") -> Iterator[tuple[bool, Atom]]:
     """Yield `(is_bang, atom)` for each top-level atom; `is_bang` marks `!expr`."""
-    return _scan(_text_blocks(text), source)
+    return _scan(_text_blocks(text, source), source)
 
 
 def parse_script_lines(text: str, source: str = "<string>") -> Iterator[tuple[bool, Atom, int]]:
     """`parse_script` with the line each top-level item (or its `!`) starts on."""
-    return _scan_lines(_text_blocks(text), source, True)
+    return _scan_lines(_text_blocks(text, source), source, True)
 
 
 def parse(text: str, source: str = "<string>") -> Iterator[Atom]:
@@ -209,7 +218,7 @@ def parse(text: str, source: str = "<string>") -> Iterator[Atom]:
     >>> [str(a) for a in parse('(parent Tom Bob) ; a fact\\n(age Tom 42)')]
     ['(parent Tom Bob)', '(age Tom 42)']
     """
-    for bang, atom in _scan(_text_blocks(text), source):
+    for bang, atom in _scan(_text_blocks(text, source), source):
         if bang:
             raise ParseError("'!' marks what a script evaluates; here write the expression without it", 1, 1, source)
         yield atom

@@ -110,6 +110,8 @@ class Space(Store):
         """
         from .runner import run_script
 
+        if not isinstance(text, str):
+            raise TypeError(f"run takes the script's text (str), not {type(text).__name__}")
         options.setdefault("base_dir", os.path.dirname(os.path.abspath(source)) if source != "<string>" else None)
         interp = self.interpreter(**options)
         if commit_each:

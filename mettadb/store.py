@@ -98,7 +98,10 @@ class Store:
     def __init__(self, path: PathLike | None = None, *, readonly: bool = False, create: bool = True,
                  mode: int = 0o600, map_size: int | None = None, max_map_size: int | None = None,
                  durable: bool = True, for_migration: bool = False) -> None:
-        self.path = os.path.abspath(os.fspath(path if path is not None else os.environ.get("METTADB_DB") or DEFAULT_PATH))
+        given = os.fspath(path) if path is not None else os.environ.get("METTADB_DB") or DEFAULT_PATH
+        if not given:  # (abspath would make it the working directory)
+            raise MettaDBError("the path is empty")
+        self.path = os.path.abspath(given)
         self.max_map_size = max_map_size
         self.note: str | None = None
         self._closed = True

@@ -186,3 +186,21 @@ def test_a_transaction_outgrowing_the_map_is_replayed_unseen(tmp_path):
                     sp.add(f"(row {i} {'q' * 400})")
                 raise RuntimeError("abandon")
         assert len(sp) == 2999
+
+
+def test_bad_arguments_of_the_library_are_plain_errors(space, tmp_path, monkeypatch):
+    """Found by a stranger run: `open("")` made a space in the working directory, `run(bytes)` raised an
+    internal TypeError, a lone surrogate a bare UnicodeEncodeError."""
+    empty = tmp_path / "cwd"
+    empty.mkdir()
+    monkeypatch.chdir(empty)
+    with pytest.raises(mettadb.MettaDBError, match="the path is empty"):
+        mettadb.open("")
+    assert list(empty.iterdir()) == []
+    with pytest.raises(TypeError, match=r"run takes the script's text \(str\), not bytes"):
+        space.run(b"!(+ 1 1)")  # type: ignore[arg-type]
+    for call in (lambda: space.add("(k \ud800)"), lambda: list(space.query("(k \ud800)")),
+                 lambda: space.run("(a)\n(k x\udfff)")):
+        with pytest.raises(mettadb.ParseError, match=r"lone surrogate"):
+            call()
+    assert len(space) == 0
