@@ -109,6 +109,7 @@ class Compiled:
         toks: list[bytes] = []
         steps: list[tuple[int, Any]] = []
         variables: list[Variable] = []
+        where: dict[Variable, int] = {}  # (variables' positions: a pattern may have thousands)
         pending: list[bytes] = []
         nf = -1
         token_vars: list[Variable | None] = []
@@ -124,9 +125,11 @@ class Compiled:
             elif pending:
                 steps.append((CONST, b"".join(pending)))
                 pending = []
-            if var in variables:
-                steps.append((SAME, variables.index(var)))
+            k = where.get(var)
+            if k is not None:
+                steps.append((SAME, k))
             else:
+                where[var] = len(variables)
                 variables.append(var)
                 steps.append((NEW, var))
         if nf < 0:
