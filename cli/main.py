@@ -272,6 +272,10 @@ def load(ctx: click.Context, files: tuple[str, ...], duplicates: bool, fmt: str 
     if jobs == 0:  # as `batch --jobs 0`: no worker processes
         jobs = 1
     if fmt is None:
+        jsonl = next((f for f in files if f.endswith(".jsonl")), None)
+        if jsonl is not None:  # (read as MeTTa text, each line would be one string atom)
+            raise click.ClickException(f"{jsonl}: JSON lines are an export format for other tools; load reads "
+                                       "MeTTa text and .paths dumps (--format metta reads the file as MeTTa text)")
         fmt = "paths" if all(f.endswith(".paths") for f in files) else "metta"
     sources: list[Any] = []
     total = 0

@@ -263,3 +263,15 @@ def test_load_jobs_0_means_no_workers_as_in_batch(run, family, write):
     r = run("load", "--jobs", "0", str(write("more.metta", "(parent Ann Joe)\n")))
     assert r.exit_code == 0, r.stderr
     assert run("match", "(parent Ann $x)", "$x").stdout == "Joe\n"
+
+
+def test_load_of_a_jsonl_export_says_what_it_is(run, write, space_path):
+    """`export --format jsonl` writes one JSON string per line; read as MeTTa text each line was a string
+    atom, silently (found by a stranger run)."""
+    f = write("kb.jsonl", '"(a b)"\n')
+    r = run("load", str(f))
+    assert r.exit_code == 1 and r.stderr == (
+        f"Error: {f}: JSON lines are an export format for other tools; load reads MeTTa text and .paths "
+        "dumps (--format metta reads the file as MeTTa text)\n")
+    assert not space_path.exists()
+    assert run("load", "--format", "metta", str(f)).exit_code == 0
