@@ -144,8 +144,10 @@ def error(atom: Atom, message: Atom | str) -> Expression:
 
 
 def is_char(a: Atom) -> bool:
-    """A Char atom (`'a'`): a symbol of one character between single quotes."""
-    return type(a) is Symbol and len(a.name) >= 3 and a.name[0] == "'" and a.name[-1] == "'"
+    """A Char atom (`'a'`): a symbol of one character (a code point, not a quote) between single quotes;
+    as in hyperon 0.2.10, a longer spelling (`'ab'`, a backslash escape) or a quote between quotes is a
+    plain symbol."""
+    return type(a) is Symbol and len(a.name) == 3 and a.name[0] == "'" and a.name[2] == "'" and a.name[1] != "'"
 
 
 def is_error(atom: Atom) -> bool:
