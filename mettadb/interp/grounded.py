@@ -352,12 +352,36 @@ def _parse(it: Machine, args: list[Atom]) -> list[Atom]:
     if type(args[0]) is not String:
         raise NoReduce
     try:
-        atoms = [a for _, a in parse_script(args[0].value)]
+        atoms = [a for _, a in parse_script(_raw_strings(args[0].value))]
     except ParseError:  # hyperon 0.2.10 leaves the call as it is
         raise NoReduce from None
     if not atoms:
         raise Fail("parse expects exactly one atom")
     return atoms[:1]  # (hyperon reads the first atom of the text)
+
+
+def _raw_strings(text: str) -> str:
+    """The text with every backslash inside a string literal doubled: hyperon 0.2.10's `parse` keeps a
+    string's escapes as written (`(parse "\\"a\\\\nb\\"")` is the string `a\\nb`), and its string
+    ends at the next quote whatever comes before it."""
+    if "\\" not in text or '"' not in text:
+        return text
+    out: list[str] = []
+    inside = comment = False
+    for c in text:
+        if comment:
+            comment = c != "\n"
+        elif inside:
+            if c == "\\":
+                out.append("\\")
+            elif c == '"':
+                inside = False
+        elif c == '"':
+            inside = True
+        elif c == ";":
+            comment = True
+        out.append(c)
+    return "".join(out)
 
 
 def _string_to_chars(it: Machine, args: list[Atom]) -> list[Atom]:
