@@ -112,26 +112,18 @@ class Writer:
             return self._add_kept(kept, key, path, names, tokens, count, union, seq)
         raw = txn.get(key, db=self.atoms)
         if raw is not None:
-            if raw[0] == 0x95:  # a record of variants: kept decoded for the rest of the transaction
-                return self._add_kept(self._keep_variants(key, raw), key, path, names, tokens, count, union, seq)
-            old = Record(key, raw)
-            variants = old.variants
-            mine = names or None
-            for i, (vn, vc, vs) in enumerate(variants):
-                if vn == mine:
-                    if union:
-                        return False
-                    variants[i] = (vn, vc + count, vs)
-                    break
-            else:  # equal up to the names of its variables: another atom (hyperon's), numbered apart
-                self._variants_written()
-                variants.append((mine, count, self.next_seq() if seq is None else seq))
-                txn.put(key, Record.pack_variants(variants, path if hashed else None), db=self.atoms)
-                self._count(path, tokens, count, True)  # (a distinct atom, not a distinct key)
-                return True
-            txn.put(key, Record.pack_variants(variants, path if hashed else None), db=self.atoms)
-            self._count(path, tokens, count, False)
-            return False
+            if raw[0] != 0x95:  # one atom under the key: another copy of it, or a second atom (a variant)
+                old = Record(key, raw)
+                if old.names != (names or None):
+                    return self._add_kept(self._keep_variants(key, raw), key, path, names, tokens, count, union, seq)
+                if union:
+                    return False
+                txn.put(key, Record.pack(old.count + count, old.seq, old.names, path if hashed else None),
+                        db=self.atoms)
+                self._count(path, tokens, count, False)
+                return False
+            # a record of variants: kept decoded for the rest of the transaction
+            return self._add_kept(self._keep_variants(key, raw), key, path, names, tokens, count, union, seq)
         txn.put(key, Record.pack(count, self.next_seq() if seq is None else seq, names, path if hashed else None),
                 db=self.atoms)
         self._indexed(key, path, names, tokens, count)
@@ -165,7 +157,8 @@ class Writer:
             if union:
                 return False
             row[1] += count
-        else:
+        else:  # equal up to the names of its variables: another atom (hyperon's), numbered apart
+            self._variants_written()
             s = self.next_seq() if seq is None else seq
             row = [list(mine), count, s]
             rows = kept.rows
@@ -209,14 +202,8 @@ class Writer:
         if len(variants) > 1:
             self._variants_written()
         self.txn.put(key, Record.pack_variants(variants, path if hashed else None), db=self.atoms)
-        if raw is None:  # a new key: its index entry, and the first atom counted as new
-            entry = index_entry(path, variants[0][0] is not None, tokens)
-            if entry is not None:
-                if entry[0] == "vx":
-                    self.txn.put(entry[1], key, db=self.vx, dupdata=True)
-                    self.vx_changes += 1
-                else:
-                    self.txn.put(entry[1], b"", db=self.rev)
+        if raw is None:  # a new key: its index entry
+            self._put_index(key, path, variants[0][0] is not None, tokens)
         self._count(path, tokens, copies, False)
         self.head_delta[head_key(tokens) if tokens is not None else path_head_key(path)][0] += new
         self.distinct_delta += new
@@ -233,14 +220,18 @@ class Writer:
 
     def _indexed(self, key: bytes, path: bytes, names: list[str] | None, tokens: list[bytes] | None,
                  count: int) -> None:
-        entry = index_entry(path, names is not None, tokens)
+        self._put_index(key, path, names is not None, tokens)
+        self._count(path, tokens, count, True)
+
+    def _put_index(self, key: bytes, path: bytes, has_variables: bool, tokens: list[bytes] | None) -> None:
+        """The secondary index entry of a new key (`layout.index_entry`)."""
+        entry = index_entry(path, has_variables, tokens)
         if entry is not None:
             if entry[0] == "vx":
                 self.txn.put(entry[1], key, db=self.vx, dupdata=True)
                 self.vx_changes += 1
             else:
                 self.txn.put(entry[1], b"", db=self.rev)
-        self._count(path, tokens, count, True)
 
     def _count(self, path: bytes, tokens: list[bytes] | None, count: int, new: bool) -> None:
         self.changed = True
