@@ -7,7 +7,7 @@ from collections.abc import Callable
 from .encoding import checked_tokens, decode, flat_symbols
 from .errors import DecodeError
 from .keys import path_head_key, reverse_key, storage_key, unreverse_key
-from .layout import Record, index_entry, unpack_value
+from .layout import Record, has_variants, index_entry, unpack_value
 from .store import FORMAT_VERSION, Store
 
 __all__ = ["check_space"]
@@ -132,7 +132,7 @@ def check_space(space: Store, progress: Callable[[int], None] | None = None) -> 
             except (DecodeError, ValueError, TypeError, IndexError) as e:
                 problem(f"atom key {key[:40].hex()} does not decode: {e}")
                 continue
-            if single or value[0] != 0x95:
+            if single or not has_variants(value):
                 number(key, seq)
             else:  # atoms equal up to variable names: a number and copies each, names apart
                 variants = rec.variants
@@ -149,7 +149,7 @@ def check_space(space: Store, progress: Callable[[int], None] | None = None) -> 
                 problem(f"atom key {key[:40].hex()} does not match its path")
             if count < 1:
                 problem(f"atom {decode(path)} has count {count}")
-            atoms_here = 1 if single or value[0] != 0x95 else len(rec.variants)  # (each variant is an atom)
+            atoms_here = 1 if single or not has_variants(value) else len(rec.variants)  # (each variant is an atom)
             total += count
             distinct += atoms_here
             hk = path_head_key(path)

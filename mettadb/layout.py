@@ -33,6 +33,7 @@ from .keys import MAX_PLAIN, const_prefix, reverse_key
 __all__ = [
     "FIRST_SEQ",
     "Record",
+    "has_variants",
     "index_entry",
     "is_reversible",
     "is_single",
@@ -79,6 +80,12 @@ def is_single(raw: bytes) -> bool:
     positive fixint or uint8-uint64; the hot loops inline this test on `raw[0]`)."""
     t = raw[0]
     return t < 0x80 or 0xCB < t < 0xD0
+
+
+def has_variants(raw: bytes) -> bool:
+    """Whether a record holds several atoms equal up to variable names (format 4's `[count, seq, names,
+    path, variants]`, a msgpack fixarray of 5), without decoding it."""
+    return raw[0] == 0x95
 
 
 def is_reversible(tokens: list[bytes]) -> bool:

@@ -35,7 +35,7 @@ from .encoding import TEXT_CACHE, decode, literal_token, text_atom
 from .env import begin_read, prefix_items
 from .errors import MettaDBError
 from .keys import MAX_PLAIN, unreverse_key
-from .layout import Record, unpack_value
+from .layout import Record, has_variants, unpack_value
 from .pattern import COMMA, ByteProgram, Compiled, byte_program, compiled, conjuncts, template
 from .pattern import clear_caches as clear_pattern_caches
 from .plan import Plan, Step, View, head_stats, plan_conjunction, plan_pattern
@@ -342,7 +342,7 @@ def _slow_copies(r: _Run, resolved: Atom, key: bytes, raw: bytes, bindings: Bind
     """`_slow_row`'s match of one stored record, once per copy (each copy's order key beside it in an
     ordered run); a record of several atoms equal up to variable names, once per atom, each with its
     own names and record (`Record.variant_raw`)."""
-    if raw[0] == 0x95:  # (a record of variants: fixarray of 5)
+    if has_variants(raw):
         for one in Record(key, raw).variant_raws(len(key) > MAX_PLAIN):
             yield from _slow_copies(r, resolved, key, one, bindings, prefix)
         return

@@ -39,7 +39,7 @@ from .encoding import decode, encode_with_names, split_tokens
 from .env import Dbs
 from .errors import FormatVersionError, MettaDBError, ReadOnlyError, SpaceFullError
 from .keys import is_hashed, storage_key
-from .layout import FIRST_SEQ, Record, pack_value, unpack_value
+from .layout import FIRST_SEQ, Record, has_variants, pack_value, unpack_value
 from .parser import parse_atom
 from .trieorder import NODE_PREFIX
 from .writer import LOADED_PREFIX, Writer
@@ -597,7 +597,7 @@ class Store:
             add, budget = runs.append, ORDER_RUN_KEYS
             several = 0
             for key, raw in txn.cursor(db=db):
-                if raw[0] == 0x95:  # (a record of variants: fixarray of 5)
+                if has_variants(raw):
                     for _n, _c, s in Record(key, raw).variants:
                         add(_SEQ.pack(max(s, 0)) + key)
                     several += 1

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from .env import prefix_items
 from .keys import MAX_PLAIN, head_key, is_hashed, path_head_key, storage_key
-from .layout import FIRST_SEQ, Record, index_entry, pack_seq, pack_value, unpack_value
+from .layout import FIRST_SEQ, Record, has_variants, index_entry, pack_seq, pack_value, unpack_value
 from .trieorder import NODE_PREFIX, Numbers, TriePath, node_key
 
 if TYPE_CHECKING:
@@ -112,7 +112,7 @@ class Writer:
             return self._add_kept(kept, key, path, names, tokens, count, union, seq)
         raw = txn.get(key, db=self.atoms)
         if raw is not None:
-            if raw[0] != 0x95:  # one atom under the key: another copy of it, or a second atom (a variant)
+            if not has_variants(raw):  # one atom under the key: another copy of it, or a second atom (a variant)
                 old = Record(key, raw)
                 if old.names != (names or None):
                     return self._add_kept(self._keep_variants(key, raw), key, path, names, tokens, count, union, seq)
