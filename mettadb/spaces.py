@@ -30,11 +30,14 @@ class SpaceLike(Protocol):
 _EQ = Symbol("=")
 
 
-def rename_apart(atom: Atom) -> Atom:
-    """The atom with every variable replaced by a fresh one."""
-    vs = {a for a in iter_atoms(atom) if type(a) is Variable}
+def rename_apart(atom: Atom, lead: Atom | None = None) -> Atom:
+    """The atom with every variable replaced by a fresh one, numbered as hyperon numbers them: in
+    the order they first occur in the atom (with `lead`, those of `lead` first, in its order)."""
+    vs = dict.fromkeys(a for a in iter_atoms(atom) if type(a) is Variable)
     if not vs:
         return atom
+    if lead is not None:
+        vs = dict.fromkeys([a for a in iter_atoms(lead) if type(a) is Variable and a in vs] + list(vs))
     return Bindings({v: fresh_variable(v.name) for v in vs}).resolve(atom)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 
 from hypothesis import given, settings
@@ -10,7 +11,7 @@ from strategies import query_cases
 
 import mettadb
 from mettadb import E, S, V
-from mettadb.atoms import Expression, Symbol, Variable, iter_atoms
+from mettadb.atoms import Atom, Expression, Symbol, Variable, iter_atoms
 from mettadb.spaces import MemorySpace, SpaceAtom, StateAtom, rename_apart
 
 
@@ -69,6 +70,20 @@ def test_stored_variables_are_renamed_apart_on_every_match():
     vs = [a for a in iter_atoms(r) if type(a) is Variable]
     assert len(vs) == 3 and vs[0] == vs[2] != vs[1] and V("x") not in vs and mettadb.alpha_equal(r, mettadb.atom("(f $a $b $a)"))
     assert rename_apart(S("ground")) == S("ground")
+
+
+def numbers(a: Atom) -> list[tuple[str, int]]:
+    """Each variable of a printed atom with its fresh number, as written."""
+    return [(n, int(k)) for n, k in re.findall(r"\$(\w+)#(\d+)", str(a))]
+
+
+def test_rename_apart_numbers_variables_as_written() -> None:
+    """hyperon numbers a renamed atom's variables in the order they are first written (`(h $b $a)`:
+    `$b#15 $a#16`); with a lead atom, the variables it holds first, in its order."""
+    vs = numbers(rename_apart(mettadb.atom("(= (h (k $c) $b) (q $b $d $e $c))")))  # (a set's order: by the names' hashes)
+    assert [n for n, _ in vs] == ["c", "b", "b", "d", "e", "c"] and vs[0][1] < vs[1][1] < vs[3][1] < vs[4][1]
+    vs = numbers(rename_apart(mettadb.atom("(r $e $d $x)"), mettadb.atom("(swap (p $d $e))")))
+    assert [n for n, _ in vs] == ["e", "d", "x"] and vs[1][1] < vs[0][1] < vs[2][1]
 
 
 @settings(max_examples=100)

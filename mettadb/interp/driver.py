@@ -812,7 +812,7 @@ class Interpreter:
                 for r, rb in rs:
                     tr = type(r)
                     if tr is Variable or (tr is Expression and not r.ground):  # type: ignore[attr-defined]
-                        r = rename_apart(rb.resolve(r))
+                        r = rename_apart(rb.resolve(r), body)  # (numbered in the rule's order, as hyperon's renaming of the rule)
                     results.append((r, b))
             return results[::-1] if len(results) > 1 else results
         rules = self._matching_rules(expr, b)
