@@ -30,15 +30,22 @@ class SpaceLike(Protocol):
 _EQ = Symbol("=")
 
 
-def rename_apart(atom: Atom, lead: Atom | None = None) -> Atom:
+def rename_apart(atom: Atom, lead: Atom | None = None, names: dict[Variable, Variable] | None = None) -> Atom:
     """The atom with every variable replaced by a fresh one, numbered as hyperon numbers them: in
-    the order they first occur in the atom (with `lead`, those of `lead` first, in its order)."""
+    the order they first occur in the atom (with `lead`, those of `lead` first, in its order).
+    With `names`, a variable renamed before through the same dict keeps its new name (the
+    results of one renamed rule share its variables) and a new one is recorded there."""
     vs = dict.fromkeys(a for a in iter_atoms(atom) if type(a) is Variable)
     if not vs:
         return atom
     if lead is not None:
         vs = dict.fromkeys([a for a in iter_atoms(lead) if type(a) is Variable and a in vs] + list(vs))
-    return Bindings({v: fresh_variable(v.name) for v in vs}).resolve(atom)
+    if names is None:
+        return Bindings({v: fresh_variable(v.name) for v in vs}).resolve(atom)
+    for v in vs:
+        if v not in names:
+            names[v] = fresh_variable(v.name)
+    return Bindings({v: names[v] for v in vs}).resolve(atom)
 
 
 class MemorySpace:

@@ -809,10 +809,15 @@ class Interpreter:
                         rs = yield (_unmarked(body), EMPTY_BINDINGS)
                     else:
                         rs = [(body, EMPTY_BINDINGS)] if body != EMPTY else []
+                names: dict[Variable, Variable] | None = None
                 for r, rb in rs:
                     tr = type(r)
                     if tr is Variable or (tr is Expression and not r.ground):  # type: ignore[attr-defined]
-                        r = rename_apart(rb.resolve(r), body)  # (numbered in the rule's order, as hyperon's renaming of the rule)
+                        # hyperon renames the rule once per call: its variables are numbered in the
+                        # rule's order and shared by all the body's results (`(superpose ((a $m) (b $m)))`)
+                        if names is None:
+                            names = {}
+                        r = rename_apart(rb.resolve(r), body, names)
                     results.append((r, b))
             return results[::-1] if len(results) > 1 else results
         rules = self._matching_rules(expr, b)
