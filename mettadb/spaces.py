@@ -35,7 +35,7 @@ def rename_apart(atom: Atom, lead: Atom | None = None, names: dict[Variable, Var
     the order they first occur in the atom (with `lead`, those of `lead` first, in its order).
     With `names`, a variable renamed before through the same dict keeps its new name (the
     results of one renamed rule share its variables) and a new one is recorded there."""
-    vs = dict.fromkeys(a for a in iter_atoms(atom) if type(a) is Variable)
+    vs = {a: None for a in iter_atoms(atom) if type(a) is Variable}  # (a dict: the written order)
     if not vs:
         return atom
     if lead is not None:

@@ -892,7 +892,7 @@ SPECIAL_TYPES["return"] = parse_atom("(-> $t $t)")
 def _sealed(it: Machine, atom: Expression, b: Bindings) -> Gen:
     a = atom.children[1:]
     keep = set(a[0].children) if type(a[0]) is Expression else set()
-    vs = dict.fromkeys(v for v in iter_atoms(a[1]) if type(v) is Variable and v not in keep)  # (written order)
+    vs = {v: None for v in iter_atoms(a[1]) if type(v) is Variable and v not in keep}  # (a dict: written order)
     return [(Bindings({v: fresh_variable(v.name) for v in vs}).resolve(a[1]), b)]
     yield  # pragma: no cover
 

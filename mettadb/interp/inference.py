@@ -69,7 +69,7 @@ def is_function_type(t: Atom) -> bool:
 
 def fresh(t: Atom) -> Atom:
     """A type with its variables renamed apart (each use of a declared type gets its own)."""
-    vs = dict.fromkeys(a for a in iter_atoms(t) if type(a) is Variable)  # (numbered in written order)
+    vs = {a: None for a in iter_atoms(t) if type(a) is Variable}  # (a dict: numbered in written order)
     if not vs:
         return t
     return Bindings({v: fresh_variable(v.name) for v in vs}).resolve(t)
