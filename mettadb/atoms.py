@@ -15,6 +15,7 @@ from typing import Any, Union
 from .printable import is_escaped
 
 __all__ = [
+    "SHARED_RENAMING",
     "Atom",
     "Bool",
     "E",
@@ -121,6 +122,12 @@ def fresh_variable(name: str = "X") -> Variable:
     """A variable no parsed atom can contain (its name carries a `#N` suffix)."""
     base = name.split("#", 1)[0]
     return Variable(f"{base}#{next(_fresh_counter)}")
+
+
+#: while one query runs under it (`[dict]`, else `[None]`): each stored variable's name -> the fresh
+#: variable it became.  hyperon renames all the stored atoms one query meets by one map, so `$t` of
+#: two matched atoms is one `$t#23` in both results.
+SHARED_RENAMING: list[dict[str, Variable] | None] = [None]
 
 
 class Expression(Atom):

@@ -29,7 +29,19 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from .atoms import Atom, Expression, Float, Integer, Variable, equal_as_values, fresh_variable, iter_atoms, number_twins, rebuild
+from .atoms import (
+    SHARED_RENAMING,
+    Atom,
+    Expression,
+    Float,
+    Integer,
+    Variable,
+    equal_as_values,
+    fresh_variable,
+    iter_atoms,
+    number_twins,
+    rebuild,
+)
 from .bindings import EMPTY_BINDINGS, Bindings, LazyBindings, RowLayout, clear_captures
 from .encoding import TEXT_CACHE, decode, literal_token, text_atom
 from .env import begin_read, prefix_items
@@ -202,7 +214,16 @@ def _vx_candidates(r: _Run, comp: Compiled, reverse: bool) -> Iterator[tuple[byt
 
 
 def _fresh_names(names: list[str]) -> list[str]:
-    return [fresh_variable(n).name for n in names]
+    shared = SHARED_RENAMING[0]
+    if shared is None:
+        return [fresh_variable(n).name for n in names]
+    out = []
+    for n in names:  # (one query's map: hyperon's)
+        f = shared.get(n)
+        if f is None:
+            f = shared[n] = fresh_variable(n)
+        out.append(f.name)
+    return out
 
 
 def _slow_row(resolved: Atom, key: bytes, raw: bytes, bindings: Bindings, fwd: bytes) -> tuple[Bindings | None, int]:

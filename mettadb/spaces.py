@@ -7,7 +7,21 @@ import weakref
 from collections.abc import Iterator
 from typing import Any, Protocol
 
-from .atoms import Atom, Bool, Expression, Float, Grounded, Integer, String, Symbol, Variable, fresh_variable, iter_atoms, rebuild
+from .atoms import (
+    SHARED_RENAMING,
+    Atom,
+    Bool,
+    Expression,
+    Float,
+    Grounded,
+    Integer,
+    String,
+    Symbol,
+    Variable,
+    fresh_variable,
+    iter_atoms,
+    rebuild,
+)
 from .bindings import EMPTY_BINDINGS, Bindings
 from .encoding import decode, encode_with_names
 from .layout import FIRST_SEQ
@@ -30,22 +44,31 @@ class SpaceLike(Protocol):
 _EQ = Symbol("=")
 
 
-def rename_apart(atom: Atom, lead: Atom | None = None, names: dict[Variable, Variable] | None = None) -> Atom:
+def rename_apart(atom: Atom, lead: Atom | None = None, names: dict[str, Variable] | None = None,
+                 alias: dict[str, str] | None = None) -> Atom:
     """The atom with every variable replaced by a fresh one, numbered as hyperon numbers them: in
     the order they first occur in the atom (with `lead`, those of `lead` first, in its order).
-    With `names`, a variable renamed before through the same dict keeps its new name (the
-    results of one renamed rule share its variables) and a new one is recorded there."""
+    With `names` (by variable name), a variable renamed before through the same dict keeps its new
+    name (the results of one renamed rule share its variables) and a new one is recorded there;
+    by default, `SHARED_RENAMING`'s dict when a query runs under one.  `alias` gives some variables
+    the key they go by there instead of their names (a cached rule's: the name it was stored with)."""
     vs = {a: None for a in iter_atoms(atom) if type(a) is Variable}  # (a dict: the written order)
     if not vs:
         return atom
     if lead is not None:
         vs = dict.fromkeys([a for a in iter_atoms(lead) if type(a) is Variable and a in vs] + list(vs))
     if names is None:
-        return Bindings({v: fresh_variable(v.name) for v in vs}).resolve(atom)
+        names = SHARED_RENAMING[0]
+        if names is None:
+            return Bindings({v: fresh_variable(v.name) for v in vs}).resolve(atom)
+    got = {}
     for v in vs:
-        if v not in names:
-            names[v] = fresh_variable(v.name)
-    return Bindings({v: names[v] for v in vs}).resolve(atom)
+        k = v.name if alias is None else alias.get(v.name, v.name)
+        f = names.get(k)
+        if f is None:
+            f = names[k] = fresh_variable(v.name)
+        got[v] = f
+    return Bindings(got).resolve(atom)
 
 
 class MemorySpace:

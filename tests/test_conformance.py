@@ -73,19 +73,13 @@ def fresh_order(text: str) -> list[list[int]]:
     return out
 
 
-#: scripts whose fresh variables are not yet numbered in hyperon's order, and why
-FRESH_ORDER_DIFFERENT: dict[str, str] = {
-    name: "hyperon renames the stored atoms a query meets by one map of names: `$t` of two atoms "
-          "becomes one `$t#23` (README)" for name in ("docs_module_spaces", "order_trie_rules", "stdlib_types_in_self")}
-
-
-@pytest.mark.parametrize("script", [
-    pytest.param(p, id=p.stem, marks=pytest.mark.xfail(strict=True, reason=FRESH_ORDER_DIFFERENT[p.stem]))
-    if p.stem in FRESH_ORDER_DIFFERENT else pytest.param(p, id=p.stem)
-    for p in SCRIPTS if p.stem not in KNOWN_DIFFERENT and len(re.findall(r"#\d+", p.with_suffix(".expected").read_text())) > 1])
+@pytest.mark.parametrize("script", [p for p in SCRIPTS if p.stem not in KNOWN_DIFFERENT
+                                    and len(re.findall(r"#\d+", p.with_suffix(".expected").read_text())) > 1],
+                         ids=lambda p: p.stem)
 def test_fresh_variables_numbered_in_hyperons_order(script: Path, tmp_path: Path) -> None:
     """Within one printed line, fresh variables' numbers rise in the order hyperon's do (a rule's
-    variables numbered as they are written, head first: `(q $z $d#156 $e#157 $c#154)`)."""
+    variables numbered as they are written, head first: `(q $z $d#156 $e#157 $c#154)`), and the
+    stored atoms one query meets share a variable of one name (`(-> $t#23 $t#23)` in two types)."""
     ours = mettadb_run(script, tmp_path / "space")
     assert fresh_order(ours) == fresh_order(script.with_suffix(".expected").read_text())
 

@@ -39,7 +39,7 @@ import time
 from collections.abc import Callable, Generator, Iterable
 from typing import Any, TextIO, TypeGuard
 
-from ..atoms import Atom, Expression, Float, Integer, Symbol, Variable, fresh_variable, iter_atoms, rebuild
+from ..atoms import SHARED_RENAMING, Atom, Expression, Float, Integer, Symbol, Variable, fresh_variable, iter_atoms, rebuild
 from ..bindings import EMPTY_BINDINGS, Bindings
 from ..encoding import encode_with_names
 from ..errors import LimitError, ReadOnlyError
@@ -235,6 +235,9 @@ class Interpreter:
         self._memory_cap = 0
         self._stack: list[Gen] = []
         self._rules: dict[tuple[str, int], list[tuple[Atom, Any, Any, Any]] | None] = {}
+        #: per key of `_rules`: each cached rule's variable (as renamed when loaded) -> "\0" + the name
+        #: it was stored with (hyperon renames the rules one call meets by one map of those names)
+        self._rule_names: dict[tuple[str, int], dict[str, str]] = {}
         #: rows of queries of this interpreter's space with no bindings, until it changes (`query`)
         self._queries: dict[Atom, list[Bindings]] = {}
         self.types = TypeChecker(self)
@@ -297,12 +300,14 @@ class Interpreter:
         gen = getattr(self.space, "generation", None)
         if gen is None or gen != self._generation:
             self._rules.clear()
+            self._rule_names.clear()
             self._queries.clear()
             self.types.clear()
             self._generation = gen if gen is not None else -1
 
     def invalidate(self) -> None:
         self._rules.clear()
+        self._rule_names.clear()
         self._queries.clear()
         self.types.clear()
 
@@ -797,6 +802,7 @@ class Interpreter:
             if not bodies:
                 return [(expr, b)]
             results: list[Pair] = []
+            names: dict[str, Variable] | None = None
             # like hyperon, the last rule's body is evaluated first (its side effects happen first);
             # the results are gathered as they finish and handed back last first
             for body in reversed(bodies) if len(bodies) > 1 else bodies:
@@ -809,15 +815,16 @@ class Interpreter:
                         rs = yield (_unmarked(body), EMPTY_BINDINGS)
                     else:
                         rs = [(body, EMPTY_BINDINGS)] if body != EMPTY else []
-                names: dict[Variable, Variable] | None = None
                 for r, rb in rs:
                     tr = type(r)
                     if tr is Variable or (tr is Expression and not r.ground):  # type: ignore[attr-defined]
-                        # hyperon renames the rule once per call: its variables are numbered in the
-                        # rule's order and shared by all the body's results (`(superpose ((a $m) (b $m)))`)
+                        # hyperon renames the rules of a call once, by one map of their variables'
+                        # names: numbered in the rule's order, shared by all the results
+                        # (`(superpose ((a $m) (b $m)))`, two rules' `$t`)
                         if names is None:
                             names = {}
-                        r = rename_apart(rb.resolve(r), body, names)
+                        r = rename_apart(rb.resolve(r), body, names, self._rule_names.get(
+                            (expr.children[0].name, len(expr.children))) if type(expr.children[0]) is Symbol else None)  # type: ignore[attr-defined]
                     results.append((r, b))
             return results[::-1] if len(results) > 1 else results
         rules = self._matching_rules(expr, b)
@@ -1015,8 +1022,12 @@ class Interpreter:
         body = fresh_variable("X")
         probe = Expression((EQ, expr, body))
         for d in self.own_deps:
-            rows = d.rule_query(expr, body, b) if type(d) is MemorySpace and _symbol_call(expr) \
-                else self.query(d, probe, b, own=True)
+            SHARED_RENAMING[0] = {}  # (one query, one map of names: hyperon's)
+            try:
+                rows = d.rule_query(expr, body, b) if type(d) is MemorySpace and _symbol_call(expr) \
+                    else self.query(d, probe, b, own=True)
+            finally:
+                SHARED_RENAMING[0] = None
             for bb in rows:
                 out.append((mark_function(bb.resolve(body), expr), bb))
         return out
@@ -1058,10 +1069,13 @@ class Interpreter:
             out = []
             paths = []
             ground = expr.ground  # type: ignore[attr-defined]
+            if not ground:  # (one map for the rules of one call, by their stored names: hyperon's)
+                shared: dict[str, Variable] = {}
+                stored = self._rule_names.get((expr.children[0].name, len(expr.children)), {})  # type: ignore[attr-defined]
             for rule, _template, _simple, tpath in cached:
                 if not ground:
                     # the caller's variables must not meet the rule's: rename the whole rule apart
-                    rule = rename_apart(rule)
+                    rule = rename_apart(rule, None, shared, stored)
                 rhead, rbody = rule.children[1], rule.children[2]  # type: ignore[attr-defined]
                 bb2 = unify(expr, rhead, b)
                 if bb2 is None or met_by_value(self.space, b.resolve(expr) if b.links else expr, rhead):
@@ -1079,8 +1093,12 @@ class Interpreter:
         whose rules are not cached: a session space, or too many rules under one head)."""
         body = fresh_variable("X")
         space = self.space
-        rows = space.rule_query(expr, body, b) if type(space) is MemorySpace and _symbol_call(expr) \
-            else self.query(space, Expression((EQ, expr, body)), b, own=True)
+        SHARED_RENAMING[0] = {}  # (hyperon renames the rules one query meets by one map)
+        try:
+            rows = space.rule_query(expr, body, b) if type(space) is MemorySpace and _symbol_call(expr) \
+                else self.query(space, Expression((EQ, expr, body)), b, own=True)
+        finally:
+            SHARED_RENAMING[0] = None
         return [(mark_function(bb.resolve(body), expr), bb) for bb in rows]
 
     def _load_rules(self, key: tuple[str, int]) -> list[tuple[Atom, Any, Any, Any]] | None:
@@ -1093,8 +1111,12 @@ class Interpreter:
         if overlay is not None and overlay.touches(probe):  # rules holding session objects: query both each time
             return None
         rules: list[tuple[Atom, Any, Any, Any]] = []
+        stored_names: dict[str, str] = {}
         for bb, tpath in ordered_matches(self.space, probe):  # the alternatives in hyperon's trie order
             rule = rename_apart(bb.resolve(probe))
+            vs = [a.name for a in dict.fromkeys(iter_atoms(rule)) if type(a) is Variable]  # type: ignore[attr-defined]
+            if tpath.names and len(tpath.names) == len(vs):  # (both in the order first written)
+                stored_names.update(zip(vs, ["\0" + n for n in tpath.names], strict=True))
             if mark_function(rule.children[2], rule.children[1]) is not rule.children[2]:  # type: ignore[attr-defined]
                 rule = Expression((EQ, rule.children[1], mark_function(rule.children[2], rule.children[1])))  # type: ignore[attr-defined]
             head_vars = {a for a in iter_atoms(rule.children[1]) if type(a) is Variable}  # type: ignore[attr-defined]
@@ -1114,6 +1136,7 @@ class Interpreter:
         for bb in run_query(self.space, generic):
             if type(bb.resolve(Variable("x"))) is Variable:
                 return None
+        self._rule_names[key] = stored_names
         return rules
 
     # ------------------------------------------------------------------ types
