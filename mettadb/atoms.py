@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import threading
 from collections.abc import Iterable, Iterator
 from typing import Any, Union
 
@@ -25,6 +26,7 @@ __all__ = [
     "Grounded",
     "Integer",
     "S",
+    "SharedRenaming",
     "String",
     "Symbol",
     "V",
@@ -124,10 +126,15 @@ def fresh_variable(name: str = "X") -> Variable:
     return Variable(f"{base}#{next(_fresh_counter)}")
 
 
-#: while one query runs under it (`[dict]`, else `[None]`): each stored variable's name -> the fresh
-#: variable it became.  hyperon renames all the stored atoms one query meets by one map, so `$t` of
-#: two matched atoms is one `$t#23` in both results.
-SHARED_RENAMING: list[dict[str, Variable] | None] = [None]
+class SharedRenaming(threading.local):
+    """Per thread, while one query runs under it (`names` a dict, else None): each stored variable's
+    name -> the fresh variable it became.  hyperon renames all the stored atoms one query meets by
+    one map, so `$t` of two matched atoms is one `$t#23` in both results."""
+
+    names: dict[str, Variable] | None = None
+
+
+SHARED_RENAMING = SharedRenaming()
 
 
 class Expression(Atom):

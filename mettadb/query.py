@@ -214,7 +214,7 @@ def _vx_candidates(r: _Run, comp: Compiled, reverse: bool) -> Iterator[tuple[byt
 
 
 def _fresh_names(names: list[str]) -> list[str]:
-    shared = SHARED_RENAMING[0]
+    shared = SHARED_RENAMING.names
     if shared is None:
         return [fresh_variable(n).name for n in names]
     out = []

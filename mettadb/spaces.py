@@ -58,7 +58,7 @@ def rename_apart(atom: Atom, lead: Atom | None = None, names: dict[str, Variable
     if lead is not None:
         vs = dict.fromkeys([a for a in iter_atoms(lead) if type(a) is Variable and a in vs] + list(vs))
     if names is None:
-        names = SHARED_RENAMING[0]
+        names = SHARED_RENAMING.names
         if names is None:
             return Bindings({v: fresh_variable(v.name) for v in vs}).resolve(atom)
     got = {}

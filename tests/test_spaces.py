@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import threading
 from collections import Counter
 
 from hypothesis import given, settings
@@ -11,7 +12,7 @@ from strategies import query_cases
 
 import mettadb
 from mettadb import E, S, V
-from mettadb.atoms import Atom, Expression, Symbol, Variable, iter_atoms
+from mettadb.atoms import SHARED_RENAMING, Atom, Expression, Symbol, Variable, iter_atoms
 from mettadb.spaces import MemorySpace, SpaceAtom, StateAtom, rename_apart
 
 
@@ -147,3 +148,30 @@ def test_states_and_spaces_in_metta(space):
     [[out]] = space.run("!(let $s (new-space) (let $_ (add-atom $s (k v)) (match $s (k $x) $x)))")
     assert str(out) == "v"
     assert len(space) == 0  # new-space is in memory: the durable space is untouched
+
+
+def test_one_query_renames_by_one_map_of_names() -> None:
+    """Under `SHARED_RENAMING` (what `match` and a call's rule lookup set), the stored atoms one query
+    meets share a variable of one name, as in hyperon (`(a (r $t#23 $u#24))`, `(b (r $t#23 $v#25))`);
+    otherwise each atom is renamed apart.  The map is the running thread's only."""
+    sp = MemorySpace()
+    sp.add(mettadb.atom("(st a (r $t $u))"))
+    sp.add(mettadb.atom("(st b (r $t $v))"))
+    pattern = mettadb.atom("(st $n $x)")
+
+    def ts() -> list[str]:
+        return [n for b in sp.query(pattern) for n in re.findall(r"\$t#\d+", str(b.resolve(V("x"))))]
+
+    apart = ts()
+    SHARED_RENAMING.names = {}
+    try:
+        shared = ts()
+        seen: list[object] = []
+        t = threading.Thread(target=lambda: seen.append(SHARED_RENAMING.names))
+        t.start()
+        t.join()
+    finally:
+        SHARED_RENAMING.names = None
+    assert len(apart) == 2 and apart[0] != apart[1]
+    assert len(shared) == 2 and shared[0] == shared[1]
+    assert seen == [None]

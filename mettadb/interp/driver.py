@@ -1022,12 +1022,12 @@ class Interpreter:
         body = fresh_variable("X")
         probe = Expression((EQ, expr, body))
         for d in self.own_deps:
-            SHARED_RENAMING[0] = {}  # (one query, one map of names: hyperon's)
+            SHARED_RENAMING.names = {}  # (one query, one map of names: hyperon's)
             try:
                 rows = d.rule_query(expr, body, b) if type(d) is MemorySpace and _symbol_call(expr) \
                     else self.query(d, probe, b, own=True)
             finally:
-                SHARED_RENAMING[0] = None
+                SHARED_RENAMING.names = None
             for bb in rows:
                 out.append((mark_function(bb.resolve(body), expr), bb))
         return out
@@ -1093,12 +1093,12 @@ class Interpreter:
         whose rules are not cached: a session space, or too many rules under one head)."""
         body = fresh_variable("X")
         space = self.space
-        SHARED_RENAMING[0] = {}  # (hyperon renames the rules one query meets by one map)
+        SHARED_RENAMING.names = {}  # (hyperon renames the rules one query meets by one map)
         try:
             rows = space.rule_query(expr, body, b) if type(space) is MemorySpace and _symbol_call(expr) \
                 else self.query(space, Expression((EQ, expr, body)), b, own=True)
         finally:
-            SHARED_RENAMING[0] = None
+            SHARED_RENAMING.names = None
         return [(mark_function(bb.resolve(body), expr), bb) for bb in rows]
 
     def _load_rules(self, key: tuple[str, int]) -> list[tuple[Atom, Any, Any, Any]] | None:

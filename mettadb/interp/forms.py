@@ -258,11 +258,11 @@ def _match(it: Machine, atom: Expression, b: Bindings) -> Gen:
         if type(p) is Expression and p.children and p.children[0] == _COMMA:
             rows = it.query(space, p, bb, True)  # (True: the library too; positional, as it is hot)
         else:  # one query: hyperon renames the stored atoms it meets by one map of names
-            SHARED_RENAMING[0] = {}
+            SHARED_RENAMING.names = {}
             try:
                 rows = it.query(space, p, bb, True)
             finally:
-                SHARED_RENAMING[0] = None
+                SHARED_RENAMING.names = None
         for b2 in reversed(rows) if len(rows) > 1 else rows:
             r = b2.resolve(template)
             tr = type(r)
