@@ -9,14 +9,12 @@ from __future__ import annotations
 
 import itertools
 import math
-import threading
 from collections.abc import Iterable, Iterator
 from typing import Any, Union
 
 from .printable import is_escaped
 
 __all__ = [
-    "SHARED_RENAMING",
     "Atom",
     "Bool",
     "E",
@@ -26,7 +24,6 @@ __all__ = [
     "Grounded",
     "Integer",
     "S",
-    "SharedRenaming",
     "String",
     "Symbol",
     "V",
@@ -124,17 +121,6 @@ def fresh_variable(name: str = "X") -> Variable:
     """A variable no parsed atom can contain (its name carries a `#N` suffix)."""
     base = name.split("#", 1)[0]
     return Variable(f"{base}#{next(_fresh_counter)}")
-
-
-class SharedRenaming(threading.local):
-    """Per thread, while one query runs under it (`names` a dict, else None): each stored variable's
-    name -> the fresh variable it became.  hyperon renames all the stored atoms one query meets by
-    one map, so `$t` of two matched atoms is one `$t#23` in both results."""
-
-    names: dict[str, Variable] | None = None
-
-
-SHARED_RENAMING = SharedRenaming()
 
 
 class Expression(Atom):

@@ -29,19 +29,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from .atoms import (
-    SHARED_RENAMING,
-    Atom,
-    Expression,
-    Float,
-    Integer,
-    Variable,
-    equal_as_values,
-    fresh_variable,
-    iter_atoms,
-    number_twins,
-    rebuild,
-)
+from .atoms import Atom, Expression, Float, Integer, Symbol, Variable, equal_as_values, fresh_variable, iter_atoms, number_twins, rebuild
 from .bindings import EMPTY_BINDINGS, Bindings, LazyBindings, RowLayout, clear_captures
 from .encoding import TEXT_CACHE, decode, literal_token, text_atom
 from .env import begin_read, prefix_items
@@ -116,7 +104,7 @@ def _vx_keys(v: View) -> tuple[list[bytes] | None, frozenset[bytes] | None]:
 class _Run:
     """Per-run state: the view, counters, the variable index mirror, a reusable cursor."""
 
-    __slots__ = ("cursor", "qs", "seqs", "v", "vxkeys", "vxset")
+    __slots__ = ("cursor", "qs", "seqs", "shared", "v", "vxkeys", "vxset")
 
     def __init__(self, v: View, qs: QueryStats, ordered: bool = False) -> None:
         self.v = v
@@ -125,6 +113,9 @@ class _Run:
         self.cursor: Any = None
         #: ordered runs: the order key of each row, appended just before the row is yielded
         self.seqs: list[Any] | None = [] if ordered else None
+        #: a query of one pattern: each stored variable's name -> its fresh variable, one map for all
+        #: the atoms the query meets (hyperon's: `$t` of two atoms is one `$t#23`); None in a conjunction
+        self.shared: dict[str, Variable] | None = None
 
 
 def _forward_rows(r: _Run, prefix: bytes) -> Iterator[tuple[bytes, bytes]]:
@@ -213,12 +204,11 @@ def _vx_candidates(r: _Run, comp: Compiled, reverse: bool) -> Iterator[tuple[byt
                     yield key, raw
 
 
-def _fresh_names(names: list[str]) -> list[str]:
-    shared = SHARED_RENAMING.names
+def _fresh_names(names: list[str], shared: dict[str, Variable] | None = None) -> list[str]:
     if shared is None:
         return [fresh_variable(n).name for n in names]
     out = []
-    for n in names:  # (one query's map: hyperon's)
+    for n in names:  # (one query's map of names: hyperon's)
         f = shared.get(n)
         if f is None:
             f = shared[n] = fresh_variable(n)
@@ -226,14 +216,15 @@ def _fresh_names(names: list[str]) -> list[str]:
     return out
 
 
-def _slow_row(resolved: Atom, key: bytes, raw: bytes, bindings: Bindings, fwd: bytes) -> tuple[Bindings | None, int]:
+def _slow_row(resolved: Atom, key: bytes, raw: bytes, bindings: Bindings, fwd: bytes,
+              shared: dict[str, Variable] | None = None) -> tuple[Bindings | None, int]:
     """Decode and unify one stored atom (variables, hashed key or extension tags): (bindings, copies).
     A record of several atoms equal up to variable names (`Record.variants`) unifies as its first
     does, with all their copies (`_slow_copies` splits it where the names matter)."""
     rec = Record(key, raw)
     if len(key) > MAX_PLAIN and not rec.path.startswith(fwd):
         return None, 0
-    stored = decode(rec.path, _fresh_names(rec.names) if rec.names else None)
+    stored = decode(rec.path, _fresh_names(rec.names, shared) if rec.names else None)
     return unify(resolved, stored, bindings), rec.count
 
 
@@ -367,7 +358,7 @@ def _slow_copies(r: _Run, resolved: Atom, key: bytes, raw: bytes, bindings: Bind
         for one in Record(key, raw).variant_raws(len(key) > MAX_PLAIN):
             yield from _slow_copies(r, resolved, key, one, bindings, prefix)
         return
-    b2, n = _slow_row(resolved, key, raw, bindings, prefix)
+    b2, n = _slow_row(resolved, key, raw, bindings, prefix, r.shared)
     if b2 is None:
         return
     seqs = r.seqs
@@ -497,7 +488,7 @@ class _ByteRun:
         """Step k met a key bytes cannot match (stored variables, a hashed key, extension tags)."""
         self.r.qs.general_records += 1
         b = self._bindings(k, row)
-        b2, n = _slow_row(b.resolve(self.prog.patterns[k]), key, raw, b, prefix)
+        b2, n = _slow_row(b.resolve(self.prog.patterns[k]), key, raw, b, prefix, self.r.shared)
         if b2 is not None:
             for _ in range(n):
                 self._rest(k + 1, b2)
@@ -757,8 +748,18 @@ def _flat(run: tuple[bool, Iterator[Any]]) -> Iterator[Bindings]:
     return itertools.chain.from_iterable(it) if batched else it
 
 
+def _one_pattern(pattern: Atom) -> bool:
+    """Not a conjunction (as `conjuncts` tells, without its call of `Symbol.__eq__`: run per query)."""
+    if type(pattern) is not Expression or not pattern.children:
+        return True
+    head = pattern.children[0]
+    return type(head) is not Symbol or head.name != ","  # type: ignore[attr-defined]
+
+
 def _rows(r: _Run, pattern: Atom, bindings: Bindings, per_step: bool) -> Iterator[Bindings]:
     """`run_query`'s rows (numbers matched by value where hyperon would)."""
+    if _one_pattern(pattern):
+        r.shared = {}
     gen = _by_value(r, pattern, bindings)
     return _flat(_run(r, pattern, bindings, per_step)) if gen is None else _rows_by_value(r, gen, bindings, per_step)
 
@@ -830,6 +831,8 @@ def _ordered(space: Store, pattern: Atom, bindings: Bindings, paths: list[TriePa
 
 
 def _ordered_run(r: _Run, pattern: Atom, bindings: Bindings, paths: list[TriePath] | None) -> list[Bindings]:
+    if _one_pattern(pattern):
+        r.shared = {}
     gen = _by_value(r, pattern, bindings)
     if gen is None:
         return _in_trie_order(r, pattern, bindings, list(_run(r, pattern, bindings, False)[1]), paths)

@@ -7,21 +7,7 @@ import weakref
 from collections.abc import Iterator
 from typing import Any, Protocol
 
-from .atoms import (
-    SHARED_RENAMING,
-    Atom,
-    Bool,
-    Expression,
-    Float,
-    Grounded,
-    Integer,
-    String,
-    Symbol,
-    Variable,
-    fresh_variable,
-    iter_atoms,
-    rebuild,
-)
+from .atoms import Atom, Bool, Expression, Float, Grounded, Integer, String, Symbol, Variable, fresh_variable, iter_atoms, rebuild
 from .bindings import EMPTY_BINDINGS, Bindings
 from .encoding import decode, encode_with_names
 from .layout import FIRST_SEQ
@@ -50,17 +36,15 @@ def rename_apart(atom: Atom, lead: Atom | None = None, names: dict[str, Variable
     the order they first occur in the atom (with `lead`, those of `lead` first, in its order).
     With `names` (by variable name), a variable renamed before through the same dict keeps its new
     name (the results of one renamed rule share its variables) and a new one is recorded there;
-    by default, `SHARED_RENAMING`'s dict when a query runs under one.  `alias` gives some variables
-    the key they go by there instead of their names (a cached rule's: the name it was stored with)."""
+    one query's atoms share one (hyperon's).  `alias` gives some variables the key they go by there
+    instead of their names (a cached rule's: the name it was stored with)."""
     vs = {a: None for a in iter_atoms(atom) if type(a) is Variable}  # (a dict: the written order)
     if not vs:
         return atom
     if lead is not None:
         vs = dict.fromkeys([a for a in iter_atoms(lead) if type(a) is Variable and a in vs] + list(vs))
     if names is None:
-        names = SHARED_RENAMING.names
-        if names is None:
-            return Bindings({v: fresh_variable(v.name) for v in vs}).resolve(atom)
+        return Bindings({v: fresh_variable(v.name) for v in vs}).resolve(atom)
     got = {}
     for v in vs:
         k = v.name if alias is None else alias.get(v.name, v.name)
@@ -98,8 +82,9 @@ class MemorySpace:
                 continue
             p = b.resolve(parts[i])
             hits: dict[int, Bindings] = {}
+            names: dict[str, Variable] = {}  # (hyperon queries each conjunct per row, each query with one map)
             for j, a in enumerate(self._atoms):
-                b2 = unify(p, rename_apart(a), b)
+                b2 = unify(p, rename_apart(a, None, names), b)
                 if b2 is not None:
                     hits[j] = b2
             found = [(i + 1, hits[j]) for j in self._trie_order(list(hits), p)]
@@ -126,8 +111,9 @@ class MemorySpace:
         candidates = sorted(found + rules[None]) if rules[None] else found
         pattern = Expression((_EQ, call, body))
         hits: dict[int, Bindings] = {}
+        names: dict[str, Variable] = {}  # (one query, one map of names: hyperon's)
         for j in candidates:
-            b2 = unify(pattern, rename_apart(self._atoms[j]), bindings)
+            b2 = unify(pattern, rename_apart(self._atoms[j], None, names), bindings)
             if b2 is not None:
                 hits[j] = b2
         return [hits[j] for j in self._trie_order(list(hits), pattern)]
@@ -135,8 +121,9 @@ class MemorySpace:
     def hits(self, pattern: Atom, bindings: Bindings = EMPTY_BINDINGS) -> list[tuple[int, Bindings]]:
         """(position, bindings) of each atom that matches one pattern (not a conjunction), by position."""
         out: list[tuple[int, Bindings]] = []
+        names: dict[str, Variable] = {}  # (one query, one map of names: hyperon's)
         for j, a in enumerate(self._atoms):
-            b2 = unify(pattern, rename_apart(a), bindings)
+            b2 = unify(pattern, rename_apart(a, None, names), bindings)
             if b2 is not None:
                 out.append((j, b2))
         return out
@@ -568,8 +555,9 @@ def _stored_matches(store: Any, pattern: Atom, bindings: Bindings) -> list[tuple
     holes = rebuild(pattern, lambda a: fresh_variable("o") if _is_session_object(a) else a,
                     lambda _e, kids: Expression(tuple(kids)))
     out: list[tuple[Bindings, TriePath]] = []
+    names: dict[str, Variable] = {}  # (one query, one map of names: hyperon's)
     for _, p in ordered_matches_in(store, holes, bindings):
-        b = unify(pattern, rename_apart(decode(p.path, p.names or None)), bindings)
+        b = unify(pattern, rename_apart(decode(p.path, p.names or None), None, names), bindings)
         if b is not None:
             out.append((b, p))
     return out

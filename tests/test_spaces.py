@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import threading
 from collections import Counter
 
 from hypothesis import given, settings
@@ -12,7 +11,7 @@ from strategies import query_cases
 
 import mettadb
 from mettadb import E, S, V
-from mettadb.atoms import SHARED_RENAMING, Atom, Expression, Symbol, Variable, iter_atoms
+from mettadb.atoms import Atom, Expression, Symbol, Variable, iter_atoms
 from mettadb.spaces import MemorySpace, SpaceAtom, StateAtom, rename_apart
 
 
@@ -151,27 +150,20 @@ def test_states_and_spaces_in_metta(space):
 
 
 def test_one_query_renames_by_one_map_of_names() -> None:
-    """Under `SHARED_RENAMING` (what `match` and a call's rule lookup set), the stored atoms one query
-    meets share a variable of one name, as in hyperon (`(a (r $t#23 $u#24))`, `(b (r $t#23 $v#25))`);
-    otherwise each atom is renamed apart.  The map is the running thread's only."""
+    """The stored atoms one query meets share a variable of one name, as in hyperon (`(a (r $t#23
+    $u#24))`, `(b (r $t#23 $v#25))`); another query renames them anew; in a conjunction each
+    conjunct is queried per row with a map of its own."""
     sp = MemorySpace()
     sp.add(mettadb.atom("(st a (r $t $u))"))
     sp.add(mettadb.atom("(st b (r $t $v))"))
-    pattern = mettadb.atom("(st $n $x)")
 
-    def ts() -> list[str]:
-        return [n for b in sp.query(pattern) for n in re.findall(r"\$t#\d+", str(b.resolve(V("x"))))]
+    def ts(pattern: str, var: str) -> list[str]:
+        return [n for b in sp.query(mettadb.atom(pattern)) for n in re.findall(r"\$t#\d+", str(b.resolve(V(var))))]
 
-    apart = ts()
-    SHARED_RENAMING.names = {}
-    try:
-        shared = ts()
-        seen: list[object] = []
-        t = threading.Thread(target=lambda: seen.append(SHARED_RENAMING.names))
-        t.start()
-        t.join()
-    finally:
-        SHARED_RENAMING.names = None
-    assert len(apart) == 2 and apart[0] != apart[1]
-    assert len(shared) == 2 and shared[0] == shared[1]
-    assert seen == [None]
+    first, again = ts("(st $n $x)", "x"), ts("(st $n $x)", "x")
+    assert len(first) == 2 and first[0] == first[1]
+    assert len(again) == 2 and again[0] == again[1] != first[0]
+    rows = ts("(, (st a $x) (st $m $y))", "y")  # (the second conjunct once per row: one row here)
+    assert len(rows) == 2 and rows[0] == rows[1]
+    both = [str(b.resolve(V("x"))) + str(b.resolve(V("y"))) for b in sp.query(mettadb.atom("(, (st $n $x) (st b $y))"))]
+    assert len(both) == 2 and len({re.findall(r"\$t#\d+", t)[1] for t in both}) == 2  # (a map per row)

@@ -39,7 +39,7 @@ import time
 from collections.abc import Callable, Generator, Iterable
 from typing import Any, TextIO, TypeGuard
 
-from ..atoms import SHARED_RENAMING, Atom, Expression, Float, Integer, Symbol, Variable, fresh_variable, iter_atoms, rebuild
+from ..atoms import Atom, Expression, Float, Integer, Symbol, Variable, fresh_variable, iter_atoms, rebuild
 from ..bindings import EMPTY_BINDINGS, Bindings
 from ..encoding import encode_with_names
 from ..errors import LimitError, ReadOnlyError
@@ -1022,12 +1022,8 @@ class Interpreter:
         body = fresh_variable("X")
         probe = Expression((EQ, expr, body))
         for d in self.own_deps:
-            SHARED_RENAMING.names = {}  # (one query, one map of names: hyperon's)
-            try:
-                rows = d.rule_query(expr, body, b) if type(d) is MemorySpace and _symbol_call(expr) \
-                    else self.query(d, probe, b, own=True)
-            finally:
-                SHARED_RENAMING.names = None
+            rows = d.rule_query(expr, body, b) if type(d) is MemorySpace and _symbol_call(expr) \
+                else self.query(d, probe, b, own=True)
             for bb in rows:
                 out.append((mark_function(bb.resolve(body), expr), bb))
         return out
@@ -1093,12 +1089,8 @@ class Interpreter:
         whose rules are not cached: a session space, or too many rules under one head)."""
         body = fresh_variable("X")
         space = self.space
-        SHARED_RENAMING.names = {}  # (hyperon renames the rules one query meets by one map)
-        try:
-            rows = space.rule_query(expr, body, b) if type(space) is MemorySpace and _symbol_call(expr) \
-                else self.query(space, Expression((EQ, expr, body)), b, own=True)
-        finally:
-            SHARED_RENAMING.names = None
+        rows = space.rule_query(expr, body, b) if type(space) is MemorySpace and _symbol_call(expr) \
+            else self.query(space, Expression((EQ, expr, body)), b, own=True)
         return [(mark_function(bb.resolve(body), expr), bb) for bb in rows]
 
     def _load_rules(self, key: tuple[str, int]) -> list[tuple[Atom, Any, Any, Any]] | None:

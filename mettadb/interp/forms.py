@@ -14,20 +14,7 @@ from collections.abc import Callable, Generator, Iterator
 from types import GeneratorType
 from typing import Any
 
-from ..atoms import (
-    SHARED_RENAMING,
-    Atom,
-    Expression,
-    Grounded,
-    Integer,
-    String,
-    Symbol,
-    Variable,
-    alpha_equal,
-    equal_as_values,
-    fresh_variable,
-    iter_atoms,
-)
+from ..atoms import Atom, Expression, Grounded, Integer, String, Symbol, Variable, alpha_equal, equal_as_values, fresh_variable, iter_atoms
 from ..bindings import EMPTY_BINDINGS, Bindings
 from ..encoding import encode_with_names
 from ..errors import ModuleTextError
@@ -234,9 +221,6 @@ def _switch_minimal(it: Machine, atom: Expression, b: Bindings) -> Gen:
     return (yield from _case_like(it, atom, b, False, False))  # like hyperon: the branch is not evaluated
 
 
-_COMMA = Symbol(",")
-
-
 @special("match", "(-> SpaceType Atom Atom %Undefined%)", arity=3, checked=True)
 def _match(it: Machine, atom: Expression, b: Bindings) -> Gen:
     a = atom.children[1:]
@@ -254,15 +238,7 @@ def _match(it: Machine, atom: Expression, b: Bindings) -> Gen:
         if space is None:
             out.append((error(atom, Symbol("match expects a space as the first argument")), bb))  # (hyperon's words)
             continue
-        p = bb.resolve(pattern)
-        if type(p) is Expression and p.children and p.children[0] == _COMMA:
-            rows = it.query(space, p, bb, True)  # (True: the library too; positional, as it is hot)
-        else:  # one query: hyperon renames the stored atoms it meets by one map of names
-            SHARED_RENAMING.names = {}
-            try:
-                rows = it.query(space, p, bb, True)
-            finally:
-                SHARED_RENAMING.names = None
+        rows = it.query(space, bb.resolve(pattern), bb, True)  # (True: the library too; positional, as it is hot)
         for b2 in reversed(rows) if len(rows) > 1 else rows:
             r = b2.resolve(template)
             tr = type(r)
