@@ -753,7 +753,7 @@ def _one_pattern(pattern: Atom) -> bool:
     if type(pattern) is not Expression or not pattern.children:
         return True
     head = pattern.children[0]
-    return type(head) is not Symbol or head.name != ","  # type: ignore[attr-defined]
+    return type(head) is not Symbol or head.name != ","
 
 
 def _rows(r: _Run, pattern: Atom, bindings: Bindings, per_step: bool) -> Iterator[Bindings]:

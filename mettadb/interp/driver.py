@@ -1106,7 +1106,7 @@ class Interpreter:
         stored_names: dict[str, str] = {}
         for bb, tpath in ordered_matches(self.space, probe):  # the alternatives in hyperon's trie order
             rule = rename_apart(bb.resolve(probe))
-            vs = [a.name for a in dict.fromkeys(iter_atoms(rule)) if type(a) is Variable]  # type: ignore[attr-defined]
+            vs = [a.name for a in dict.fromkeys(iter_atoms(rule)) if type(a) is Variable]
             if tpath.names and len(tpath.names) == len(vs):  # (both in the order first written)
                 stored_names.update(zip(vs, ["\0" + n for n in tpath.names], strict=True))
             if mark_function(rule.children[2], rule.children[1]) is not rule.children[2]:  # type: ignore[attr-defined]
