@@ -12,7 +12,7 @@ from .bindings import EMPTY_BINDINGS, Bindings
 from .encoding import decode, encode_with_names
 from .layout import FIRST_SEQ
 from .trieorder import NodeNumbers, TriePath, atom_tokens, is_var, trie_permutation
-from .unify import unify
+from .unify import SPACE_QUERY, unify, unify_all
 
 __all__ = ["ORDER_SCALE", "MemorySpace", "ModuleSpaceAtom", "Overlay", "SpaceAtom", "SpaceLike", "StateAtom",
            "holds_session_object", "merged_atoms", "merged_query", "next_stored_seq", "rename_apart", "session_overlay"]
@@ -64,12 +64,12 @@ class MemorySpace:
                 yield b
                 continue
             p = b.resolve(parts[i])
-            hits: dict[int, Bindings] = {}
+            hits: dict[int, list[Bindings]] = {}
             for j, a in enumerate(self._atoms):
-                b2 = unify(p, rename_apart(a), b)
-                if b2 is not None:
-                    hits[j] = b2
-            found = [(i + 1, hits[j]) for j in self._trie_order(list(hits), p)]
+                got = unify_all(p, rename_apart(a), b, True)
+                if got:
+                    hits[j] = got
+            found = [(i + 1, b2) for j in self._trie_order(list(hits), p) for b2 in hits[j]]
             stack.extend(reversed(found))
 
     def rule_query(self, call: Expression, body: Variable, bindings: Bindings = EMPTY_BINDINGS) -> list[Bindings]:
@@ -92,19 +92,19 @@ class MemorySpace:
         found = rules.get((head.name, len(call.children)), [])  # type: ignore[attr-defined]
         candidates = sorted(found + rules[None]) if rules[None] else found
         pattern = Expression((_EQ, call, body))
-        hits: dict[int, Bindings] = {}
+        hits: dict[int, list[Bindings]] = {}
         for j in candidates:
-            b2 = unify(pattern, rename_apart(self._atoms[j]), bindings)
-            if b2 is not None:
-                hits[j] = b2
-        return [hits[j] for j in self._trie_order(list(hits), pattern)]
+            got = unify_all(pattern, rename_apart(self._atoms[j]), bindings, True)
+            if got:
+                hits[j] = got
+        return [b2 for j in self._trie_order(list(hits), pattern) for b2 in hits[j]]
 
     def hits(self, pattern: Atom, bindings: Bindings = EMPTY_BINDINGS) -> list[tuple[int, Bindings]]:
-        """(position, bindings) of each atom that matches one pattern (not a conjunction), by position."""
+        """(position, bindings) of each atom that matches one pattern (not a conjunction), by position
+        (an atom holding a space may match in several ways: a row for each, in their order)."""
         out: list[tuple[int, Bindings]] = []
         for j, a in enumerate(self._atoms):
-            b2 = unify(pattern, rename_apart(a), bindings)
-            if b2 is not None:
+            for b2 in unify_all(pattern, rename_apart(a), bindings, True):
                 out.append((j, b2))
         return out
 
@@ -536,8 +536,7 @@ def _stored_matches(store: Any, pattern: Atom, bindings: Bindings) -> list[tuple
                     lambda _e, kids: Expression(tuple(kids)))
     out: list[tuple[Bindings, TriePath]] = []
     for _, p in ordered_matches_in(store, holes, bindings):
-        b = unify(pattern, rename_apart(decode(p.path, p.names or None)), bindings)
-        if b is not None:
+        for b in unify_all(pattern, rename_apart(decode(p.path, p.names or None)), bindings, True):
             out.append((b, p))
     return out
 
@@ -553,3 +552,20 @@ def merged_atoms(store: Any, overlay: Overlay) -> list[Atom]:
         stored = ordered_atoms(store)
         paths = [p for _, p in ordered_matches_in(store, x, EMPTY_BINDINGS)]
         return overlay.merge(list(zip(stored, paths, strict=True)), [(j, a) for j, a in enumerate(overlay.atoms_as_added())], x, numbers)
+
+
+def _space_query(atom: Atom, pattern: Atom) -> list[Bindings] | None:
+    """A query of the space an atom holds (`unify.SPACE_QUERY`): a durable space with its session
+    overlay, or a session space; None for what is no space of this process."""
+    if not isinstance(atom, SpaceAtom):
+        return None
+    space = atom.value
+    if isinstance(space, MemorySpace):
+        return list(space.query(pattern))
+    if hasattr(space, "current_writer"):  # a durable space (a `Store`)
+        return merged_query(space, session_overlay(space) or Overlay(), pattern)
+    query = getattr(space, "query", None)
+    return None if query is None else list(query(pattern))
+
+
+SPACE_QUERY[0] = _space_query
