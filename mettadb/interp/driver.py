@@ -58,7 +58,7 @@ from ..spaces import (
 )
 from ..store import Store
 from ..trieorder import atom_tokens, head_tokens, reorder_for
-from ..unify import unify
+from ..unify import unify_all
 from . import forms as _forms  # noqa: F401  (registers the special forms)
 from .core import (
     ARROW,
@@ -1032,11 +1032,13 @@ class Interpreter:
                     out.append(template(args))
                     paths.append(tpath)
                     continue
-                bb = unify(expr, rule.children[1], EMPTY_BINDINGS)  # type: ignore[attr-defined]
-                if bb is None or met_by_value(self.space, expr, rule.children[1]):  # type: ignore[attr-defined]
+                # (one match, unless a space in the call matches in several ways: a body for each)
+                bbs = unify_all(expr, rule.children[1], EMPTY_BINDINGS)  # type: ignore[attr-defined]
+                if not bbs or met_by_value(self.space, expr, rule.children[1]):  # type: ignore[attr-defined]
                     continue
-                out.append(instantiate(body, template, bb.links) if template is not FALLBACK else bb.resolve(body))
-                paths.append(tpath)
+                for bb in bbs:
+                    out.append(instantiate(body, template, bb.links) if template is not FALLBACK else bb.resolve(body))
+                    paths.append(tpath)
             if len(out) > 1 and paths[0] is not None:
                 out = [out[i] for i in reorder_for(paths, _call_tokens(expr))]
         if self.own_deps:
@@ -1058,11 +1060,12 @@ class Interpreter:
                     # the caller's variables must not meet the rule's: rename the whole rule apart
                     rule = rename_apart(rule)
                 rhead, rbody = rule.children[1], rule.children[2]  # type: ignore[attr-defined]
-                bb2 = unify(expr, rhead, b)
-                if bb2 is None or met_by_value(self.space, b.resolve(expr) if b.links else expr, rhead):
+                bbs = unify_all(expr, rhead, b)  # (several matches: a space in the call, see above)
+                if not bbs or met_by_value(self.space, b.resolve(expr) if b.links else expr, rhead):
                     continue
-                out.append((rbody, bb2))
-                paths.append(tpath)
+                for bb2 in bbs:
+                    out.append((rbody, bb2))
+                    paths.append(tpath)
             if len(out) > 1 and paths[0] is not None:
                 out = [out[i] for i in reorder_for(paths, _call_tokens(b.resolve(expr) if b.links else expr))]
         if self.own_deps:
