@@ -18,11 +18,12 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager, ExitStack
 from typing import Any
 
-from .atoms import Atom
+from .atoms import Atom, Expression, Symbol, rebuild
 from .encoding import encode_with_names
 from .errors import EvaluationError
 from .interp import Interpreter, is_error
 from .parser import parse_script_lines
+from .spaces import holds_session_object
 
 __all__ = ["RunResult", "run_script"]
 
@@ -51,16 +52,21 @@ def run_script(interp: Interpreter, text: str, source: str = "<string>",
     mine: dict[tuple[Any, ...], int] = {}
     saved, interp.adds = interp.adds, mine
     segment: ExitStack | None = None
+    objects: dict[str, Atom] | None = None  # the tokens that name objects of this run, once known
     try:
         for bang, atom, line in parse_script_lines(text, source):
             if step is not None and segment is None:
                 segment = ExitStack()
                 segment.enter_context(step())
             if not bang:
+                if objects is None:
+                    objects = _objects(interp)
+                if objects:
+                    atom = _with_objects(atom, objects)
                 bad = interp.check_added(atom) if interp.type_check else []
                 if not bad:
                     encoded = None
-                    if count is not None:
+                    if count is not None and not (objects and holds_session_object(atom)):
                         encoded = encode_with_names(atom)
                         if count(encoded[0], encoded[1]) > mine.get((encoded[0], *encoded[1]), 0):
                             continue  # held before this run began
@@ -80,6 +86,7 @@ def run_script(interp: Interpreter, text: str, source: str = "<string>",
             except EvaluationError as e:
                 raise type(e)(f"{source}:{line}: {e} (in !{atom})") from None
             out.append(results)
+            objects = None  # (it may have named a new one)
             if segment is not None:
                 segment.close()  # commits this `!` and the atoms before it
                 segment = None
@@ -98,3 +105,15 @@ def run_script(interp: Interpreter, text: str, source: str = "<string>",
     finally:
         interp.adds = saved
     return out
+
+
+def _objects(interp: Interpreter) -> dict[str, Atom]:
+    """The tokens that name objects of this run (a space or a state that `bind!` named), but
+    `&self` (stored as written, it names the space in any run)."""
+    return {k: v for k, v in interp.tokens.items() if k != "&self" and holds_session_object(v)}
+
+
+def _with_objects(atom: Atom, objects: dict[str, Atom]) -> Atom:
+    """A plain atom with each token naming an object replaced by it, as hyperon's parser replaces it."""
+    return rebuild(atom, lambda a: objects.get(a.name, a) if type(a) is Symbol else a,  # type: ignore[attr-defined]
+                   lambda e, kids: e if all(x is y for x, y in zip(kids, e.children)) else Expression(tuple(kids)))
