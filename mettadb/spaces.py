@@ -15,7 +15,8 @@ from .trieorder import NodeNumbers, TriePath, atom_tokens, is_var, trie_permutat
 from .unify import SPACE_QUERY, unify, unify_all
 
 __all__ = ["ORDER_SCALE", "MemorySpace", "ModuleSpaceAtom", "Overlay", "SpaceAtom", "SpaceLike", "StateAtom",
-           "holds_session_object", "merged_atoms", "merged_query", "next_stored_seq", "rename_apart", "session_overlay"]
+           "holds_session_object", "merged_atoms", "merged_query", "next_stored_seq", "rename_apart", "session_overlay",
+           "stored_removable"]
 
 
 class SpaceLike(Protocol):
@@ -137,12 +138,21 @@ class MemorySpace:
         d = self._key_index(i) if i >= 0 else -1
         if d < 0:
             return i
-        key = _sub_atom(atom, d)
-        head = self._toks[i][:d]
-        for k in range(i):  # (branches in creation order: atoms in the order they came)
-            if self._toks[k][:d] == head and self._key_index(k) == d and _sub_atom(self._atoms[k], d) == key:
-                return k if self._same(k, atom) else -1
-        return i
+        k = self.first_owner(self._trie_toks(i)[:d], d, _sub_atom(atom, d))
+        return i if k < 0 or k == i else k if self._same(k, atom) else -1
+
+    def first_owner(self, head: list[Any], d: int, key: Atom) -> int:
+        """The position of the first atom (the first branch, as hyperon's trie keeps branches in
+        creation order) whose trie tokens start with `head` and whose own key, its d-th token, is
+        equal to `key` (the same operation, space or state); -1 if none."""
+        for k in range(len(self._atoms)):  # (atoms in the order they came)
+            if self._key_index(k) == d and self._trie_toks(k)[:d] == head and _sub_atom(self._atoms[k], d) == key:
+                return k
+        return -1
+
+    def _trie_toks(self, i: int) -> list[Any]:
+        """The trie tokens of the atom at position i."""
+        return self._toks[i]  # type: ignore[no-any-return]
 
     def _key_index(self, i: int) -> int:
         """Where the first key only the atom at position i has is in its trie tokens, or -1."""
@@ -357,6 +367,13 @@ class Overlay(MemorySpace):
         self.removed(store, path, before)
         return True
 
+    def _trie_toks(self, i: int) -> list[Any]:
+        return self._paths[i].toks  # type: ignore[no-any-return]  # (tokens shared with stored atoms)
+
+    def order_of(self, k: int) -> int:
+        """The place of the atom at position k among the stored atoms (see `ORDER_SCALE`)."""
+        return self._order[k]
+
     def remove_stored(self, store: Any, atom: Atom, exact: bool = False) -> bool:
         """`store.remove(atom, exact=exact)`, keeping the numbers of the trie nodes it shared with this
         overlay's atoms."""
@@ -446,6 +463,53 @@ class Overlay(MemorySpace):
 def _shared_depth(p: TriePath) -> int:
     """How many of a trie path's tokens lead to nodes other atoms can share (up to its own key)."""
     return p.alone if p.alone >= 0 else len(p.toks)
+
+
+def stored_removable(store: Any, atom: Atom, overlay: Overlay | None) -> bool:
+    """Whether hyperon's trie would reach a stored atom to remove for `atom` (`MemorySpace._victim`
+    over a durable space): up to the atom's first grounded operation or space (a key of each
+    atom's own) it has one branch; there it takes the first branch, stored or in the overlay, whose
+    key equals the atom's, and finds nothing when the atom is not in that one."""
+    path = TriePath(*encode_with_names(atom))
+    d = path.alone
+    if d < 0:
+        return True
+    from .query import ordered_matches_in
+
+    key = _sub_atom(atom, d)
+    head = path.toks[:d]
+    first: tuple[int, bool] | None = None  # (order, whether it is the atom)
+    for _, p in ordered_matches_in(store, _cut_after(atom, d), EMPTY_BINDINGS):
+        if p.alone == d and p.toks[:d] == head and _sub_atom(decode(p.path, p.names or None), d) == key:
+            if first is None or p.seq * ORDER_SCALE < first[0]:
+                first = (p.seq * ORDER_SCALE, p.path == path.path and p.names == path.names)
+    k = overlay.first_owner(head, d, key) if overlay is not None else -1
+    if k >= 0 and (first is None or overlay.order_of(k) < first[0]):  # type: ignore[union-attr]
+        return False
+    return first is None or first[1]
+
+
+def _cut_after(atom: Atom, d: int) -> Atom:
+    """The atom with each sub-atom that starts past its d-th (prefix order) replaced by a fresh variable."""
+    out: list[Atom] = []
+    stack: list[tuple[Atom, int]] = [(atom, -1)]
+    seen = 0
+    while stack:
+        a, n = stack.pop()
+        if n >= 0:
+            kids = out[len(out) - n:]
+            del out[len(out) - n:]
+            out.append(Expression(tuple(kids)))
+            continue
+        seen += 1
+        if seen > d + 1:
+            out.append(fresh_variable("c"))
+        elif type(a) is Expression:
+            stack.append((a, len(a.children)))
+            stack.extend((c, -1) for c in reversed(a.children))
+        else:
+            out.append(a)
+    return out[0]
 
 
 def holds_session_object(atom: Atom) -> bool:

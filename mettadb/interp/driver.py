@@ -55,6 +55,7 @@ from ..spaces import (
     next_stored_seq,
     rename_apart,
     session_overlay,
+    stored_removable,
 )
 from ..store import Store
 from ..trieorder import atom_tokens, head_tokens, reorder_for
@@ -1171,6 +1172,9 @@ class Interpreter:
             ok = overlay is not None and overlay.remove_from(space, atom)
         elif isinstance(space, Store):  # (only an atom with these variable names, as in hyperon)
             overlay = session_overlay(space)
+            if not stored_removable(space, atom, overlay if overlay is not None and overlay.tracks() else None):
+                self.invalidate()
+                return False  # (hyperon's trie looks for it in another branch)
             # (beside an overlay, its trie nodes keep their numbers)
             remove = overlay.remove_stored if overlay is not None and overlay.tracks() else None
             ok = space.remove(atom, exact=True) if remove is None else remove(space, atom, exact=True)
