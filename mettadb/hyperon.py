@@ -43,7 +43,7 @@ from .atoms import Atom, Expression, Float, G, Grounded, Integer, Symbol, Variab
 from .errors import MettaDBError
 from .query import ordered_atoms, ordered_query, stored_by_value
 from .space import Space
-from .spaces import Overlay, merged_atoms, merged_query, next_stored_seq
+from .spaces import Overlay, merged_atoms, merged_query, next_stored_seq, stored_removable
 from .unify import SPACE_QUERY
 
 try:
@@ -652,6 +652,8 @@ class DurableSpace(AbstractSpace):  # type: ignore[misc]
         try:
             a = self._from(atom)
             if _durable(a):
+                if not stored_removable(self.space, a, self.volatile if self.volatile.tracks() else None):
+                    return False  # (hyperon's trie looks for it in another branch)
                 if self._remove_stored(a):
                     return True
                 other = stored_by_value(self.space, a)  # `(w 3)` removes a stored `(w 3.0)`, as in hyperon
@@ -675,6 +677,8 @@ class DurableSpace(AbstractSpace):  # type: ignore[misc]
         """Replace one copy of `atom` by `replacement`, atomically."""
         try:
             a, r = self._from(atom), self._from(replacement)
+            if _durable(a) and not stored_removable(self.space, a, self.volatile if self.volatile.tracks() else None):
+                return False  # (hyperon's trie looks for it in another branch)
             if _durable(a) and _durable(r):
                 if not self.volatile.tracks():
                     return self.space.replace(a, r, exact=True)
