@@ -355,13 +355,18 @@ class Overlay(MemorySpace):
         self._kept = {k: min(o, floor + o % ORDER_SCALE) for k, o in self._kept.items()}
 
     def remove_from(self, store: Any, atom: Atom) -> bool:
-        """`remove` as hyperon's trie removes: down the branch of the first key equal to the atom's state
-        or space (there may be several: each atom has its own), which fails when the atom is not in
-        that one; the numbers of the trie nodes (shared with the stored atoms) that outlive it kept."""
+        """`remove` as hyperon's trie removes: down the branch of the first key equal to the atom's state,
+        space or operation (there may be several: each atom has its own; a stored atom's too), which
+        fails when the atom is not in that one; the numbers of the trie nodes (shared with the stored
+        atoms) that outlive it kept."""
         i = self._victim(atom)
         if i < 0:
             return False
         path = self._paths[i]
+        if path.alone >= 0:  # (the first branch of an equal key may be a stored atom's)
+            first = _first_stored(store, atom, path.toks[:path.alone], path.alone)
+            if first is not None and first.seq * ORDER_SCALE < self._order[i]:
+                return False
         before = self.node_numbers(store, path)
         self._delete(i)
         self.removed(store, path, before)
@@ -474,19 +479,28 @@ def stored_removable(store: Any, atom: Atom, overlay: Overlay | None) -> bool:
     d = path.alone
     if d < 0:
         return True
+    head = path.toks[:d]
+    first = _first_stored(store, atom, head, d)
+    k = overlay.first_owner(head, d, _sub_atom(atom, d)) if overlay is not None else -1
+    if k >= 0 and (first is None or overlay.order_of(k) < first.seq * ORDER_SCALE):  # type: ignore[union-attr]
+        return False
+    return first is None or (first.path == path.path and first.names == path.names)
+
+
+def _first_stored(store: Any, atom: Atom, head: list[Any], d: int) -> TriePath | None:
+    """The path of the first stored atom (by insertion) whose trie tokens start with `head` and
+    whose own key, its d-th token, equals the atom's d-th sub-atom (a grounded operation)."""
+    key = _sub_atom(atom, d)
+    if _is_session_object(key):  # (no stored atom holds one)
+        return None
     from .query import ordered_matches_in
 
-    key = _sub_atom(atom, d)
-    head = path.toks[:d]
-    first: tuple[int, bool] | None = None  # (order, whether it is the atom)
+    first: TriePath | None = None
     for _, p in ordered_matches_in(store, _cut_after(atom, d), EMPTY_BINDINGS):
         if p.alone == d and p.toks[:d] == head and _sub_atom(decode(p.path, p.names or None), d) == key:
-            if first is None or p.seq * ORDER_SCALE < first[0]:
-                first = (p.seq * ORDER_SCALE, p.path == path.path and p.names == path.names)
-    k = overlay.first_owner(head, d, key) if overlay is not None else -1
-    if k >= 0 and (first is None or overlay.order_of(k) < first[0]):  # type: ignore[union-attr]
-        return False
-    return first is None or first[1]
+            if first is None or p.seq < first.seq:
+                first = p
+    return first
 
 
 def _cut_after(atom: Atom, d: int) -> Atom:
