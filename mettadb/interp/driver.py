@@ -59,7 +59,7 @@ from ..spaces import (
 )
 from ..store import Store
 from ..trieorder import atom_tokens, head_tokens, reorder_for
-from ..unify import unify_all
+from ..unify import SPACE_QUERY, unify_all
 from . import forms as _forms  # noqa: F401  (registers the special forms)
 from .core import (
     ARROW,
@@ -100,6 +100,21 @@ from .types import TypeChecker
 __all__ = ["DEFAULT_MAX_MEMORY", "Interpreter", "resident_bytes"]
 
 _MISSING = object()
+#: the interpreter evaluating on this thread (`_RUNNING.it`), whose view of a space (its imports, the
+#: library) a space met inside an atom is queried with
+_RUNNING = threading.local()
+
+
+def _space_query(atom: Atom, pattern: Atom, _next: Any = SPACE_QUERY[0]) -> list[Bindings] | None:
+    """`unify.SPACE_QUERY` during an evaluation: a space inside an atom is queried as `match` queries
+    it (hyperon's module space reaches its imports and the library)."""
+    it = getattr(_RUNNING, "it", None)
+    if it is None or not isinstance(atom, SpaceAtom):
+        return _next(atom, pattern)  # type: ignore[no-any-return]
+    return it.query(atom.value, pattern, EMPTY_BINDINGS, True)  # type: ignore[no-any-return]
+
+
+SPACE_QUERY[0] = _space_query
 #: a call's continuation (`_eval_args`): a method and its first arguments
 Then = tuple[Callable[..., Gen], tuple[Any, ...]]
 EMPTY = Symbol("Empty")
@@ -272,6 +287,7 @@ class Interpreter:
         if self.bare_minimal:
             atom = Expression((BARE_MINIMAL, atom))
         watched = bool(self._memory_cap or self._deadline is not None) and _Watch.arm(self)
+        outer, _RUNNING.it = getattr(_RUNNING, "it", None), self
         try:
             first = self._eval(atom, EMPTY_BINDINGS)
             results = self._drive(_given(first) if type(first) is list else first, watched)  # type: ignore[arg-type]
@@ -279,6 +295,7 @@ class Interpreter:
             self._stack.clear()  # frees the frames now, not when the exception is collected
             raise
         finally:
+            _RUNNING.it = outer
             if watched:
                 _Watch.disarm()
         return [b.resolve(a) for a, b in results if a != EMPTY]
