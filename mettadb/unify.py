@@ -8,10 +8,12 @@ store decodes them fresh), as hyperon does.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 
 from .atoms import Atom, Expression, Float, Integer, Symbol, Variable, iter_atoms, same_number
 from .bindings import EMPTY_BINDINGS, Bindings
+from .errors import LimitError
 
 __all__ = ["SPACE_QUERY", "match_atoms", "occurs", "unify", "unify_all"]
 
@@ -215,10 +217,23 @@ def _space_matches(a: Atom, b: Atom, bindings: Bindings, stored: bool) -> list[B
     """`unify_all` where a space is met: hyperon's matching of the two atoms (as the bindings
     instantiate them) from scratch, each result merged into the bindings."""
     x, y = bindings.resolve(a), bindings.resolve(b)
-    out: list[Bindings] = []
-    for r in _match_set(x, y, stored):
-        out.extend(_merge(bindings, r))
-    return out
+    depth = getattr(_NESTED, "depth", 0)
+    if depth >= _MAX_NESTED:  # (a space holding an atom that holds it, queried with itself)
+        raise LimitError(f"a space inside an atom was queried {_MAX_NESTED} levels deep, each query meeting "
+                         "a space again (hyperon overflows its stack there)")
+    _NESTED.depth = depth + 1
+    try:
+        out: list[Bindings] = []
+        for r in _match_set(x, y, stored):
+            out.extend(_merge(bindings, r))
+        return out
+    finally:
+        _NESTED.depth = depth
+
+
+#: how many `_space_matches` of this thread are under way, one inside another's space query
+_NESTED = threading.local()
+_MAX_NESTED = 100
 
 
 def _queryable(a: Atom) -> bool:

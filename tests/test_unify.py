@@ -208,3 +208,19 @@ def test_two_spaces_meeting_query_the_left_one_or_the_stored_one():
     assert unify_all(E(S("p"), empty), E(S("p"), anything)) == []
     assert unify_all(E(S("p"), anything), E(S("p"), empty), stored=True) == []
     assert len(unify_all(E(S("p"), empty), E(S("p"), anything), stored=True)) == 1
+
+
+def test_a_space_queried_with_itself_without_end_is_a_limit_error():
+    """A space holding an atom that holds the space, met by itself: each query meets the space again
+    (hyperon overflows its stack and dies); here a LimitError, never a RecursionError."""
+    import pytest
+    from mettadb.errors import LimitError
+    from mettadb.spaces import MemorySpace, SpaceAtom
+    from mettadb.unify import unify_all
+
+    sp = MemorySpace()
+    k = SpaceAtom(sp)
+    sp.add(E(S("w"), k))
+    with pytest.raises(LimitError):
+        unify_all(E(S("w"), k), E(S("w"), k))
+    assert len(unify_all(E(S("w"), k), E(S("w"), V("x")))) == 1  # (a variable: no query)
