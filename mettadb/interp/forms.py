@@ -713,8 +713,14 @@ def _minimal(it: Machine, x: Atom, b: Bindings) -> Step:
                 out.extend(got if got is not None else [(_NOT_REDUCIBLE, b2)])
         return out
     if name == "unify" and len(kids) == 5:
-        b2 = unify(kids[1], kids[2], b)
-        branch, bb = (b2.resolve(kids[3]), b2) if b2 is not None else (kids[4], b)
+        rows = unify_all(kids[1], kids[2], b)
+        if len(rows) > 1:  # (a space inside matched in several ways: the then-branch for each, in order)
+            out = []
+            for b2 in rows:
+                got = yield _minimal(it, b2.resolve(kids[3]), b2)
+                out.extend(got if got is not None else [(_NOT_REDUCIBLE, b2)])
+            return out
+        branch, bb = (rows[0].resolve(kids[3]), rows[0]) if rows else (kids[4], b)
         return (yield _Then((_minimal(it, branch, bb), bb)))
     if name == "function" and len(kids) == 2:
         return (yield _Then((_function_steps(it, kids[1], b), None)))
