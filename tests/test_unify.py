@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import oracle
+import pytest
 from hypothesis import example, given
 from strategies import query_atoms
 
 import mettadb
 from mettadb import Bindings, E, S, V, alpha_equal, unify
 from mettadb.atoms import Expression, Variable
+from mettadb.errors import LimitError
+from mettadb.spaces import MemorySpace, SpaceAtom
+from mettadb.unify import unify_all
 
 EMPTY = Bindings()
 
@@ -169,8 +173,6 @@ def test_a_value_met_again_is_matched_in_its_own_scope():
 
 
 def _space(*atoms):
-    from mettadb.spaces import MemorySpace, SpaceAtom
-
     sp = MemorySpace()
     for a in atoms:
         sp.add(a)
@@ -180,8 +182,6 @@ def _space(*atoms):
 def test_a_space_meeting_an_atom_is_queried_with_it():
     """hyperon matches a space inside an atom by a query of the space: a match for each way the
     space holds the other atom, with the query's bindings of the other atom's variables."""
-    from mettadb.unify import unify_all
-
     k = _space(S("a"), S("a"), E(S("r"), mettadb.Integer(1)), E(S("r"), mettadb.Integer(2)))
     assert len(unify_all(E(S("p"), k), E(S("p"), S("a")))) == 2
     assert len(unify_all(E(S("p"), S("a")), E(S("p"), k))) == 2
@@ -201,8 +201,6 @@ def test_a_space_meeting_an_atom_is_queried_with_it():
 def test_two_spaces_meeting_query_the_left_one_or_the_stored_one():
     """unify queries its first argument's space with the second's; a query of a space (`stored`)
     queries the stored atom's space with the pattern's, as hyperon's index does."""
-    from mettadb.unify import unify_all
-
     anything, empty = _space(V("v")), _space()
     assert len(unify_all(E(S("p"), anything), E(S("p"), empty))) == 1
     assert unify_all(E(S("p"), empty), E(S("p"), anything)) == []
@@ -213,11 +211,6 @@ def test_two_spaces_meeting_query_the_left_one_or_the_stored_one():
 def test_a_space_queried_with_itself_without_end_is_a_limit_error():
     """A space holding an atom that holds the space, met by itself: each query meets the space again
     (hyperon overflows its stack and dies); here a LimitError, never a RecursionError."""
-    import pytest
-    from mettadb.errors import LimitError
-    from mettadb.spaces import MemorySpace, SpaceAtom
-    from mettadb.unify import unify_all
-
     sp = MemorySpace()
     k = SpaceAtom(sp)
     sp.add(E(S("w"), k))
