@@ -115,5 +115,9 @@ def _objects(interp: Interpreter) -> dict[str, Atom]:
 
 def _with_objects(atom: Atom, objects: dict[str, Atom]) -> Atom:
     """A plain atom with each token naming an object replaced by it, as hyperon's parser replaces it."""
-    return rebuild(atom, lambda a: objects.get(a.name, a) if type(a) is Symbol else a,  # type: ignore[attr-defined]
-                   lambda e, kids: e if all(x is y for x, y in zip(kids, e.children)) else Expression(tuple(kids)))
+    def leaf(a: Atom) -> Atom:
+        return objects.get(a.name, a) if isinstance(a, Symbol) else a
+
+    out: Atom = rebuild(atom, leaf, lambda e, kids: e if all(x is y for x, y in zip(kids, e.children))
+                        else Expression(tuple(kids)))
+    return out

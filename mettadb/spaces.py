@@ -152,7 +152,7 @@ class MemorySpace:
 
     def _trie_toks(self, i: int) -> list[Any]:
         """The trie tokens of the atom at position i."""
-        return self._toks[i]  # type: ignore[no-any-return]
+        return self._toks[i]
 
     def _key_index(self, i: int) -> int:
         """Where the first key only the atom at position i has is in its trie tokens, or -1."""
@@ -373,7 +373,7 @@ class Overlay(MemorySpace):
         return True
 
     def _trie_toks(self, i: int) -> list[Any]:
-        return self._paths[i].toks  # type: ignore[no-any-return]  # (tokens shared with stored atoms)
+        return self._paths[i].toks  # (tokens shared with stored atoms)
 
     def order_of(self, k: int) -> int:
         """The place of the atom at position k among the stored atoms (see `ORDER_SCALE`)."""
