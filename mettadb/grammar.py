@@ -16,7 +16,7 @@ import pyparsing as pp
 from .atoms import Atom, Expression, String
 from .errors import ParseError
 from .parser import word_atom
-from .tokens import CLOSE, COMMENT, OPEN, STRING, UNTERMINATED_STRING, WHITESPACE, WORD, unescape
+from .tokens import CLOSE, COMMENT, OPEN, STRING, UNTERMINATED_STRING, WHITESPACE, WHITESPACE_CHARS, WORD, unescape
 
 __all__ = ["INCOMPLETE_MESSAGES", "is_complete", "parse_with_grammar"]
 
@@ -47,10 +47,7 @@ def _build() -> pp.ParserElement:
         return (skip + e).leave_whitespace()
 
     def word_action(s: str, loc: int, toks: Any) -> Atom:
-        atom = word_atom(toks[0])
-        if atom is None:
-            raise pp.ParseFatalException(s, loc, "'$' must be followed by a variable name")
-        return atom
+        return word_atom(toks[0])
 
     def string_action(s: str, loc: int, toks: Any) -> Atom:
         try:
@@ -66,7 +63,7 @@ def _build() -> pp.ParserElement:
     word = tok(WORD).set_parse_action(word_action)
     string = tok(STRING).set_parse_action(string_action)
     badstring = tok(UNTERMINATED_STRING).set_parse_action(_fatal("unterminated string"))
-    badchar = tok(r"[^\s()]").set_parse_action(bad_char)
+    badchar = tok(f"[^{WHITESPACE_CHARS}()]").set_parse_action(bad_char)
     open_ = tok(OPEN)
     close = tok(CLOSE)
     atom = pp.Forward()
@@ -92,7 +89,7 @@ def _build() -> pp.ParserElement:
     atom <<= (expr | string | badstring | word | badchar).leave_whitespace()
 
     bang_at: list[int] = []
-    bang = tok(r"!(?![^\s();\x00])").set_parse_action(lambda s, loc, toks: bang_at.append(loc))
+    bang = tok(f"!(?![^{WHITESPACE_CHARS}();\\x00])").set_parse_action(lambda s, loc, toks: bang_at.append(loc))
     bang_end = (skip + pp.StringEnd()).leave_whitespace().set_parse_action(
         _fatal(lambda s, loc, toks: (bang_at[-1] if bang_at else loc, "'!' must be followed by an atom")))
     stray = tok(CLOSE).set_parse_action(_fatal("unexpected ')'"))

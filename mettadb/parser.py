@@ -84,13 +84,14 @@ def _blocks(stream: IO[bytes], source: str, block_size: int) -> Iterator[tuple[s
         lines += text.count("\n")
 
 
-def word_atom(word: str) -> Atom | None:
-    """The atom a bare word denotes (symbol, variable, number, bool); None for a lone `$`."""
+def word_atom(word: str) -> Atom:
+    """The atom a bare word denotes (symbol, variable, number, bool); a lone `$` is the variable of
+    the empty name, as in hyperon."""
     kind = classify_word(word)
     if kind == "symbol":
         return Symbol(word)
     if kind == "variable":
-        return Variable(word[1:]) if len(word) > 1 else None
+        return Variable(word[1:])
     if kind == "integer":
         return Integer(int(word))
     if kind == "float":
@@ -147,8 +148,6 @@ def _scan_lines(blocks: Iterable[tuple[str, bool, int]], source: str,
                     bang = (text, pos, base)
                     continue
                 atom = word_atom(word)
-                if atom is None:
-                    raise ParseError("'$' must be followed by a variable name", *_position(text, pos, base), source)
             elif kind == "string":
                 try:
                     atom = String(unescape(m.group()[1:-1]))
