@@ -12,7 +12,7 @@ import math
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from ..atoms import Atom, Bool, Expression, Float, Integer, String, Symbol, Variable, alpha_equal, equal_as_values, show_string
+from ..atoms import Atom, Bool, Expression, Float, Integer, ReprText, String, Symbol, Variable, alpha_equal, equal_as_values, show_string
 from ..errors import ParseError
 from ..parser import parse_script
 from ..unify import unify
@@ -345,7 +345,8 @@ def _format_args(it: Machine, args: list[Atom]) -> list[Atom]:
 
 
 def _repr(it: Machine, args: list[Atom]) -> list[Atom]:
-    return [String(str(args[0]))]
+    # hyperon 0.2.10's `repr` is Python: its result is a Python string, printed as Python shows it
+    return [String(ReprText(str(args[0])))]
 
 
 def _parse(it: Machine, args: list[Atom]) -> list[Atom]:
@@ -515,7 +516,7 @@ BUILTINS: dict[str, tuple[Operation, tuple[str, ...] | None, str]] = {
     "intersection-atom": (_multiset("intersection"), ("Expression", "Expression"), "Atom"),
     "subtraction-atom": (_multiset("subtraction"), ("Expression", "Expression"), "Atom"),
     "format-args": (_format_args, ("String", "Expression"), "String"),
-    "repr": (_repr, (_U,), "String"),
+    "repr": (_repr, ("Atom",), "String"),
     "parse": (_parse, ("String",), "Atom"),
     "stringToChars": (_string_to_chars, ("String",), "Atom"),
     "charsToString": (_chars_to_string, ("Atom",), "String"),
