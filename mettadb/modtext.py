@@ -1,4 +1,5 @@
-"""Module files read as hyperon 0.2.10 reads them (for `import!`, `register-module!`, `include`).
+"""Module files read as hyperon 0.2.10 reads them (for `import!`, `register-module!`, `include`), and
+the text of `parse` (`read_first`).
 
 A script is handed to hyperon's parser as a C string; a module file is read as bytes, so its text
 differs from a script's on the points below, and so do its faults, which carry hyperon's own short
@@ -33,7 +34,7 @@ from .errors import ModuleTextError
 from .parser import word_atom
 from .tokens import WHITESPACE_CHARS
 
-__all__ = ["bad_bytes", "read_module"]
+__all__ = ["bad_bytes", "read_first", "read_module"]
 
 _WS = WHITESPACE_CHARS  # Rust's `char::is_whitespace`, as a script's scanner has it
 #: hyperon's tokens: a word starts with anything but these and `"`, `$`; a variable ends only at
@@ -252,3 +253,10 @@ def read_module(data: bytes) -> Iterator[tuple[bool, Atom]]:
             continue
         yield bang, atom
         bang = False
+
+
+def read_first(text: str) -> Atom | None:
+    """The first atom of a text as hyperon's parser gives it when asked for one (its `parse`): a `!`
+    is the symbol `!` and what follows the atom is not read; None when the text holds no atom.  A
+    fault before the atom ends raises ModuleTextError (hyperon's message)."""
+    return _Reader(text.encode("utf-8", "surrogatepass")).item(0)[0]

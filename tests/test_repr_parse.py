@@ -1,8 +1,8 @@
-"""`repr` as hyperon 0.2.10 has it: a Python function of its standard library.
+"""`repr` and `parse` as hyperon 0.2.10 has them: Python functions of its standard library.
 
 `repr`'s result is a Python string, printed as Python shows it (its `repr` between double quotes,
-a `"` escaped).  The property tests ask hyperon itself, in this process, about random strings of
-the characters that matter."""
+a `"` escaped); `parse` reads the first atom of its string's Python `repr`.  The property tests
+ask hyperon itself, in this process, about random strings of the characters that matter."""
 
 from __future__ import annotations
 
@@ -60,3 +60,21 @@ def test_repr_prints_what_hyperon_prints(space: mettadb.Space, text: str):
     script = f"!(repr {lit})\n!(repr (f {lit} {word} 'c' 1.5))\n!(repr {word})\n!(let $r (repr {lit}) ($r))\n"
     assert mettadb_prints(space, script) == hyperon_prints(script)
 
+
+@settings(max_examples=150, deadline=None)
+@given(_TEXT.filter(lambda t: "\x00" not in t))  # (hyperon aborts on a NUL in `parse`'s string)
+def test_parse_reads_what_hyperon_reads(space: mettadb.Space, text: str):
+    script = f"!(collapse (parse {literal(text)}))\n"
+    assert mettadb_prints(space, script) == hyperon_prints(script)
+
+
+def test_read_first_reads_one_atom_as_hyperon_does():
+    from mettadb import E, S, V
+    from mettadb.errors import ModuleTextError
+    from mettadb.modtext import read_first
+
+    assert read_first("") is None and read_first("  ; c\n") is None
+    assert read_first("a (") == S("a") and read_first("!(a)") == S("!") and read_first("(f $x;c $)") == E(S("f"), V("x;c"), V(""))
+    for bad in ("(a", ")", '"\\0"', "$a#b", "99999999999999999999"):
+        with pytest.raises(ModuleTextError):
+            read_first(bad)
