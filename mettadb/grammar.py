@@ -15,13 +15,13 @@ import pyparsing as pp
 
 from .atoms import Atom, Expression, String
 from .errors import ParseError
-from .parser import word_atom
+from .parser import DANGLING_BANG, word_atom
 from .tokens import CLOSE, COMMENT, OPEN, STRING, UNTERMINATED_STRING, WHITESPACE, WHITESPACE_CHARS, WORD, unescape
 
 __all__ = ["INCOMPLETE_MESSAGES", "is_complete", "parse_with_grammar"]
 
 #: errors that more input could cure
-INCOMPLETE_MESSAGES = frozenset({"'(' is never closed", "unterminated string", "'!' must be followed by an atom"})
+INCOMPLETE_MESSAGES = frozenset({"'(' is never closed", "unterminated string", DANGLING_BANG})
 
 
 def _fatal(message: str | Callable[[str, int, Any], tuple[int, str]]) -> Callable[[str, int, Any], None]:
@@ -91,7 +91,7 @@ def _build() -> pp.ParserElement:
     bang_at: list[int] = []
     bang = tok(f"!(?![^{WHITESPACE_CHARS}();\\x00])").set_parse_action(lambda s, loc, toks: bang_at.append(loc))
     bang_end = (skip + pp.StringEnd()).leave_whitespace().set_parse_action(
-        _fatal(lambda s, loc, toks: (bang_at[-1] if bang_at else loc, "'!' must be followed by an atom")))
+        _fatal(lambda s, loc, toks: (bang_at[-1] if bang_at else loc, DANGLING_BANG)))
     stray = tok(CLOSE).set_parse_action(_fatal("unexpected ')'"))
 
     def bang_action(s: str, loc: int, toks: Any) -> tuple[bool, Atom]:

@@ -24,6 +24,7 @@ from .tokens import TOKEN_RE, classify_word, unescape
 
 __all__ = [
     "BLOCK_SIZE",
+    "DANGLING_BANG",
     "Source",
     "line_blocks",
     "open_binary",
@@ -36,6 +37,8 @@ __all__ = [
 ]
 
 BLOCK_SIZE = 1 << 20
+#: the error of a `!` with no atom after it (raised once the whole text has been read)
+DANGLING_BANG = "'!' must be followed by an atom"
 Source = Union[str, "os.PathLike[str]", IO[bytes]]
 
 
@@ -185,7 +188,7 @@ def _scan_lines(blocks: Iterable[tuple[str, bool, int]], source: str,
         raise ParseError("'(' is never closed", *_position(text, pos, base), source)
     if bang is not None:
         text, pos, base = bang
-        raise ParseError("'!' must be followed by an atom", *_position(text, pos, base), source)
+        raise ParseError(DANGLING_BANG, *_position(text, pos, base), source)
 
 
 def _text_blocks(text: str, source: str) -> Iterator[tuple[str, bool, int]]:
