@@ -100,7 +100,8 @@ def _build() -> pp.ParserElement:
     def plain_action(s: str, loc: int, toks: Any) -> tuple[bool, Atom]:
         return (False, toks[0])
 
-    banged = (bang.suppress() + (lexeme(atom) | bang_end)).leave_whitespace().set_parse_action(bang_action)
+    more_bangs = pp.ZeroOrMore(lexeme(tok(f"!(?![^{WHITESPACE_CHARS}();\\x00])"))).suppress()
+    banged = (bang.suppress() + more_bangs + (lexeme(atom) | bang_end)).leave_whitespace().set_parse_action(bang_action)
     item = lexeme(banged | atom.copy().set_parse_action(plain_action) | stray)
     program = (pp.ZeroOrMore(item) + skip + pp.StringEnd()).leave_whitespace()
     program.set_parse_action(lambda s, loc, toks: [list(toks)])

@@ -147,8 +147,9 @@ def _scan_lines(blocks: Iterable[tuple[str, bool, int]], source: str,
                 atom = Expression(stack.pop()[0])
             elif kind == "word":
                 word = m.group()
-                if not stack and word == "!" and bang is None:
-                    bang = (text, pos, base)
+                if not stack and word == "!":
+                    if bang is None:  # (`! !` marks one item, as in hyperon's runner)
+                        bang = (text, pos, base)
                     continue
                 atom = word_atom(word)
             elif kind == "string":

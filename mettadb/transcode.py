@@ -324,7 +324,7 @@ def _transcode(
                     elif c == ";":
                         continue
                     else:
-                        if tok == "!" and not counts and not bang:
+                        if tok == "!" and not counts:
                             bang = True
                             continue
                         parts.extend(_encode_words([tok], cache, varidx, varnames))

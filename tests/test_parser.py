@@ -227,3 +227,10 @@ def test_bulk_lines_any_order(lines: list[str]):
     data = "\n".join(lines).encode()
     (ak, rk, other, _), (bk, brk, bother, _) = _keys_both_ways(data, 32)
     assert (ak, rk, other) == (bk, brk, bother)
+
+
+def test_bangs_in_a_row_mark_one_item():
+    text = "! ! (a)\n!\n! b\n(c !)\n"
+    assert [(b, str(a)) for b, a in parse_script(text)] == [(True, "(a)"), (True, "b"), (False, "(c !)")]
+    assert parse_with_grammar(text) == list(parse_script(text))
+    assert [p for p, _, _ in transcode_file(io.BytesIO(text.encode()))] == [encode_with_names(one("(c !)"))[0]]
