@@ -7,25 +7,35 @@ script twice leaves the space as running it once (within one run, copies
 are kept, as hyperon keeps them); `duplicates=True` always adds.
 An `(Error ...)` result is a value (printed), and, like hyperon's runner, no
 later `!` runs after one returned an error.  A NUL byte ends the script, as it
-ends it for hyperon (what follows is not read).  A host-level failure (exception,
+ends it for hyperon (what follows is not read), and a last `!` with no atom after
+it is ignored, as hyperon ignores it.  A host-level failure (exception,
 interrupt, limit) propagates, and the caller's transaction rolls back.
 """
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, ExitStack
 from typing import Any
 
 from .atoms import Atom, Expression, Symbol, rebuild
 from .encoding import encode_with_names
-from .errors import EvaluationError
+from .errors import EvaluationError, ParseError
 from .interp import Interpreter, is_error
-from .parser import parse_script_lines
+from .parser import DANGLING_BANG, parse_script_lines
 from .spaces import holds_session_object
 
 __all__ = ["RunResult", "run_script"]
+
+
+def _items(text: str, source: str) -> Iterator[tuple[bool, Atom, int]]:
+    """The script's items with their lines; a last `!` with nothing after it is dropped."""
+    try:
+        yield from parse_script_lines(text, source)
+    except ParseError as e:
+        if e.message != DANGLING_BANG:
+            raise
 
 
 class RunResult(list):  # type: ignore[type-arg]
@@ -54,7 +64,7 @@ def run_script(interp: Interpreter, text: str, source: str = "<string>",
     segment: ExitStack | None = None
     objects: dict[str, Atom] | None = None  # the tokens that name objects of this run, once known
     try:
-        for bang, atom, line in parse_script_lines(text, source):
+        for bang, atom, line in _items(text, source):
             if step is not None and segment is None:
                 segment = ExitStack()
                 segment.enter_context(step())
