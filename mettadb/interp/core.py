@@ -98,7 +98,8 @@ class Typed(Tail):
 class Become(tuple[Any, Any]):
     """A generator's last word on the driver's stack, a tail call: `Become((after, request))`, its
     results are the request's, passed through `after` (an object on the driver's stack, no generator,
-    whose `after(results)` gives the generator's: `REVERSED`).  The generator's frame is freed while
+    whose `after(results)` gives the generator's, and whose `send(results)` raises `StopIteration`
+    with them, as a generator's would: `REVERSED`).  The generator's frame is freed while
     the request is evaluated, so a recursion through it keeps only `after` per level."""
 
     __slots__ = ()
@@ -112,6 +113,10 @@ class Reversed:
 
     def after(self, rs: list[Pair]) -> list[Pair]:
         return rs[::-1] if len(rs) > 1 else rs
+
+    def send(self, rs: list[Pair]) -> None:
+        """As a generator's `send`: the driver's stack takes the results here."""
+        raise StopIteration(self.after(rs))
 
 
 REVERSED = Reversed()

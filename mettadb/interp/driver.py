@@ -213,6 +213,9 @@ class _Pass:
     def after(self, rs: list[Pair]) -> list[Pair]:
         return rs
 
+    def send(self, rs: list[Pair]) -> None:
+        raise StopIteration(rs)
+
 
 _PASS = _Pass()
 
@@ -236,6 +239,9 @@ class _Scoped:
                 r = rename_apart(rb.resolve(r))
             out.append((r, b))
         return out[::-1] if len(out) > 1 else out
+
+    def send(self, rs: list[Pair]) -> None:
+        raise StopIteration(self.after(rs))
 
 
 _SCOPED_EMPTY = _Scoped(EMPTY_BINDINGS)
@@ -375,16 +381,12 @@ class Interpreter:
         errors_before = errors_made[0]
         typed_req, tail_req = Typed, Tail
         become, gen_t = Become, GeneratorType
+        steps = 0  # (the evaluation's steps: `self.steps` when it ends)
         while True:
-            top = stack[-1]
-            if type(top) is not gen_t:  # a tail call's `after` (see `Become`) takes its request's results
-                stack.pop()
-                send = top.after(send)  # type: ignore[attr-defined]
-                if not stack:
-                    return send  # type: ignore[no-any-return]
-                continue
             try:
-                req = top.send(send)
+                # (a tail call's `after` object takes its request's results here too, and raises
+                # StopIteration with its generator's: no test for it in this loop)
+                req = stack[-1].send(send)
             except StopIteration as stop:
                 stack.pop()
                 send = stop.value
@@ -399,6 +401,7 @@ class Interpreter:
                                     send = _drop_errors(send)
                                     break
                     if not stack:
+                        self.steps = steps
                         return send
                     continue
                 # a tail call: the finished generator's results are those of what it returned, a
@@ -414,7 +417,7 @@ class Interpreter:
                     if not stack:
                         stack.append(_PASS)  # type: ignore[arg-type]
                     req = send
-            self.steps += 1
+            steps += 1
             if len(stack) >= max_depth:
                 if overflow and len(stack) >= overflow:
                     # hyperon's `pragma! max-stack-depth`: the evaluation that would go deeper gives
@@ -422,11 +425,11 @@ class Interpreter:
                     send = [(self._stack_overflow(req[0], req[2] if type(req) is typed_req else None), req[1])]  # type: ignore[misc]
                     continue
                 raise LimitError(f"evaluation exceeded the stack depth limit of {max_depth}")
-            if max_steps is not None and self.steps > max_steps:
+            if max_steps is not None and steps > max_steps:
                 raise LimitError(f"evaluation exceeded the step limit of {max_steps}")
-            if deadline is not None and not self.steps & 0x3FF and time.monotonic() > deadline:
+            if deadline is not None and not steps & 0x3FF and time.monotonic() > deadline:
                 raise LimitError(f"evaluation exceeded the time limit of {self.timeout} s")
-            if memory_cap and not self.steps & 0xFFF and resident_bytes() > memory_cap:
+            if memory_cap and not steps & 0xFFF and resident_bytes() > memory_cap:
                 raise LimitError(self._memory_message(len(stack)))
             a = req[0]
             ta = type(a)
