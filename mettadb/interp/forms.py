@@ -113,7 +113,7 @@ def _if(it: Machine, atom: Expression, b: Bindings) -> Gen:
     cs = yield ((cond, b) if how == 2 else Typed((cond, b, BOOL_T, False)))  # type: ignore[arg-type]
     if len(cs) == 1 and len(it.stack) > TAIL_DEPTH:
         c, bb = cs[0]
-        branch = then if c == TRUE else else_ if c == FALSE else None
+        branch = then if c is TRUE or c == TRUE else else_ if c is FALSE or c == FALSE else None
         if branch is not None:
             # (the common case, a tail call: the branch is evaluated in this generator's place, so a
             # recursion through `if` keeps no frame of it)
@@ -121,10 +121,10 @@ def _if(it: Machine, atom: Expression, b: Bindings) -> Gen:
             return Become((REVERSED, Tail((branch, bb)) if want is None  # type: ignore[return-value]
                            else Typed((branch, bb, want, True))))  # type: ignore[arg-type]
     for c, bb in cs:
-        if c == TRUE:
+        if c is TRUE or c == TRUE:  # (`is`: the comparisons give these two atoms, no call of `==` needed)
             rs = yield (Tail((mark_function(bb.resolve(then), atom), bb)) if want is None
                         else Typed((mark_function(bb.resolve(then), atom), bb, want, True)))  # type: ignore[arg-type]
-        elif c == FALSE:
+        elif c is FALSE or c == FALSE:
             rs = yield (Tail((mark_function(bb.resolve(else_), atom), bb)) if want is None
                         else Typed((mark_function(bb.resolve(else_), atom), bb, want, True)))  # type: ignore[arg-type]
         elif type(c) is Variable:
