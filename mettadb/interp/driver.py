@@ -4,7 +4,11 @@ Evaluation is a set of cooperating generators run by one driver loop with an
 explicit stack, so a MeTTa program recursing 100 000 deep uses heap, not the
 Python stack, and stops with `LimitError` at the configured limit.  A
 generator asks for a sub-evaluation by yielding `(atom, bindings)` and
-receives the list of `(result, bindings)` pairs back.
+receives the list of `(result, bindings)` pairs back.  Deep in a recursion
+(past `TAIL_DEPTH` entries), a call in tail position is a tail call: the
+generator returns the generator or the request (`Become`) that takes its
+place, so a level keeps at most a small object that does what it would have
+done with the results.
 
 Rules `(= head body)` are read from the space through the query engine
 (indexed by head) and cached per generation; grounded operations
