@@ -406,7 +406,7 @@ class Interpreter:
                                     break
                     if not stack:
                         self.steps = steps
-                        return send
+                        return send  # type: ignore[no-any-return]
                     continue
                 # a tail call: the finished generator's results are those of what it returned, a
                 # generator that takes its place or a request evaluated in its place (`Become`)
@@ -623,7 +623,7 @@ class Interpreter:
         """A call: its arguments' evaluation (`_eval_args`), then `then` with their values."""
         got = yield from args
         if type(got) is not tuple:
-            return got
+            return got  # type: ignore[no-any-return]
         if len(stack) > TAIL_DEPTH:  # the call takes this generator's place on the driver's stack (a
             # tail call, deep in a recursion: it keeps no frame here)
             return then[0](*then[1], *got)  # type: ignore[return-value]
@@ -1295,7 +1295,7 @@ def _settled(gen: Gen) -> Gen:
             got = yield from got
         else:
             got = yield got
-    return got  # type: ignore[no-any-return]
+    return got
 
 
 def _given(results: list[Pair]) -> Gen:
