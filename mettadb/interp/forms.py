@@ -483,7 +483,22 @@ def _evaluate_first(n: int, reverse: bool = False) -> Special:
     return fn
 
 
-special("id", "(-> $t $t)")(_evaluate_first(1, reverse=True))
+@special("id", "(-> $t $t)")
+def _id(it: Machine, atom: Expression, b: Bindings) -> Gen:
+    """hyperon 0.2.10's rule `(= (id $x) $x)`: the argument's values (last first, as an argument's),
+    each evaluated once more as the rule's body is (`(id (noeval (+ 1 2)))` is 3)."""
+    a = _args(atom, 1)
+    if a is None:
+        return wrong_arity(atom, b)
+    rs = yield (a[0], b)
+    out: list[Pair] = []
+    for r, bb in rs[::-1] if len(rs) > 1 else rs:
+        if is_error(r) or type(r) is not Expression:  # (already as far as it goes)
+            out.append((r, bb))
+        else:
+            got = yield Tail((r, bb))
+            out.extend(got[::-1] if len(got) > 1 else got)  # (a rule's values: last first)
+    return out
 
 
 #: a step of hyperon's minimal interpreter: its results, or None for `NotReducible`.  It yields a
