@@ -286,8 +286,10 @@ def _superpose(it: Machine, atom: Expression, b: Bindings) -> Gen:
 
 @special("collapse", "(-> Atom Atom)", arity=1)
 def _collapse(it: Machine, atom: Expression, b: Bindings) -> Gen:
+    """Its argument's values as one expression.  hyperon evaluates the argument as a `!` expression
+    (a type error there shows its expected types resolved): a tail request, which `eval` too runs."""
     a = atom.children[1:]
-    rs = yield (a[0], b)
+    rs = yield Tail((a[0], b))
     return [(Expression([bb.resolve(r) for r, bb in rs]), b)]
 
 
@@ -684,6 +686,9 @@ def _map_step(it: Machine, x: Expression, b: Bindings) -> Step:
     return [(Expression(tuple(done)), bb) for done, bb in combos]
 
 
+_COLLAPSE = Symbol("collapse")
+
+
 def _intercepted(it: Machine, form: Special, x: Expression, b: Bindings, grounded: bool) -> Gen:
     """Run a form for `eval`: what it would evaluate in tail position (a branch, a template) comes
     back as written; so does an argument, for a form that is a grounded operation in hyperon."""
@@ -692,7 +697,8 @@ def _intercepted(it: Machine, form: Special, x: Expression, b: Bindings, grounde
     try:
         while True:
             req = gen.send(send)
-            if grounded or isinstance(req, Tail):  # (a `Typed` request too)
+            # (a `Typed` request too; `collapse` evaluates its argument in full even here)
+            if grounded or (isinstance(req, Tail) and x.children[0] != _COLLAPSE):
                 send = [(req[0], req[1])]
             else:
                 send = yield req
