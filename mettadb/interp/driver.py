@@ -639,6 +639,12 @@ class Interpreter:
                     done = done + [a]
                     i += 1
                     continue
+            elif type(declared) is Variable and type(a) is Expression and expected == EXPRESSION_T:
+                # a type variable the arguments as written bound to `Expression` (a call of a function
+                # returning one): hyperon passes an expression there as it is, unevaluated
+                done = done + [a]
+                i += 1
+                continue
             if type(a) is not Expression and not (type(a) is Symbol and a.name in self.tokens):
                 # hyperon: a tuple with an element `Empty` is Empty (a typed call's argument
                 # `Empty` as written is passed as it is)
