@@ -1056,9 +1056,20 @@ def _empty(it: Machine, atom: Expression, b: Bindings) -> Gen:
 
 @special("nop")
 def _nop(it: Machine, atom: Expression, b: Bindings) -> Gen:
-    if len(atom.children) == 2:  # hyperon: the rule `(= (nop $x) ())`, once per result of the argument
-        return [(UNIT, bb) for _, bb in (yield (atom.children[1], b))]
-    return [(UNIT, b)]
+    """hyperon 0.2.10's untyped grounded `nop`: `()` once per combination of its arguments' values,
+    evaluated in order; an argument's error is the value instead, as in any untyped call."""
+    combos = [b]
+    errors: list[Pair] = []
+    for arg in atom.children[1:]:
+        nxt: list[Bindings] = []
+        for bb in combos:
+            for r, rb in (yield (arg, bb)):
+                if is_error(r):
+                    errors.append((r, rb))
+                else:
+                    nxt.append(rb)
+        combos = nxt
+    return [(UNIT, bb) for bb in combos] + errors
 
 
 @special("Error", "(-> Atom Atom ErrorType)", arity=2)
