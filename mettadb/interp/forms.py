@@ -810,7 +810,7 @@ def _minimal(it: Machine, x: Atom, b: Bindings) -> Step:
     if name == "unify" and len(kids) == 5:
         rows = unify_all(kids[1], kids[2], b)
         if len(rows) > 1:  # (a space inside matched in several ways: the then-branch for each, in order)
-            out = []
+            out: list[Pair] = []
             for b2 in rows:
                 got = yield _minimal(it, b2.resolve(kids[3]), b2)
                 out.extend(got if got is not None else [(_NOT_REDUCIBLE, b2)])
