@@ -90,7 +90,7 @@ from .core import (
     wrong_arity,
 )
 from .grounded import BUILTIN_RETURNS, BUILTIN_TYPES, BUILTINS, FINAL_RESULTS, NOEVAL_EXPRESSION_ARGS, QUICK_BUILTINS
-from .inference import check_call, fresh, match_types
+from .inference import Failed, Mismatch, check_call, fresh, match_types
 from .modules import MODULES
 from .rules import FALLBACK, body_builder, body_template, instantiate
 from .stdlib_space import stdlib_space
@@ -480,11 +480,9 @@ class Interpreter:
                     if errs:
                         return errs
                 elif head.name in _VALUE_PARAMS:
-                    for i in _VALUE_PARAMS[head.name]:
-                        a = kids[i]
-                        if type(a) is Expression and a.children and type(a.children[0]) is Expression \
-                                and self.ill_typed_head(a):
-                            return [(error(a, Symbol("IncorrectNumberOfArguments")), b)]
+                    errs = self._ill_typed_value(kids, _VALUE_PARAMS[head.name], b)
+                    if errs:
+                        return errs
                 if want is not None:
                     if head.name == "if":
                         self.want = want  # (`if` passes it on to its branches, and clears it)
@@ -515,7 +513,7 @@ class Interpreter:
         if ftype is not None:
             declared = self.types.cache.get(head)
             if declared is not None and len(declared) > 1:  # (a function declared more than once)
-                picked = self._first_fitting(atom, head, declared, b, tail)
+                picked = self._first_fitting(atom, head, declared, b, tail, want)
                 if type(picked) is list:
                     return picked
                 ftype = picked  # type: ignore[assignment]
@@ -557,10 +555,11 @@ class Interpreter:
         return (yield from then[0](*then[1], *got)) if type(got) is tuple else got
 
     def _first_fitting(self, atom: Atom, head: Atom, declared: list[Atom], b: Bindings,
-                       tail: bool) -> Atom | list[tuple[Any, Bindings]]:
+                       tail: bool, want: Atom | None) -> Atom | list[tuple[Any, Bindings]]:
         """The arrow type of a function declared with several that a call is evaluated with: as in
         hyperon 0.2.10, the first (in declaration order) whose arity and parameter types the arguments
-        as written fit; when none does, the call's errors, one per declared arrow type."""
+        as written fit, and whose return type then fits the type `want` the context expects; when
+        none does, the call's errors, each type's in turn."""
         arrows = [t for t in declared if type(t) is Expression and t.children and t.children[0] == ARROW]
         if len(arrows) < 2:
             return self.types.function_type(head)  # type: ignore[return-value]
@@ -572,10 +571,18 @@ class Interpreter:
             if len(argtypes) != len(args):
                 errors.append((error(atom, Symbol("IncorrectNumberOfArguments")), b))
                 continue
-            errs = self._check_written(atom, args, argtypes, b, tail)[1]
-            if not errs:
-                return ft
-            errors.append(errs[0])
+            tb, errs = self._check_written(atom, args, argtypes, b, tail)
+            if errs:
+                errors.extend(errs)
+                continue
+            if want is not None:
+                ret = ft.children[-1]  # type: ignore[attr-defined]
+                if tb.links:
+                    ret = tb.resolve(ret)
+                if ret != ATOM_T and match_types(ret, want, EMPTY_BINDINGS) is None:
+                    errors.append((error(atom, Expression((Symbol("BadType"), want, ret))), b))
+                    continue
+            return ft
         return errors
 
     # A call's continuation, `then` of `_eval_args`: (a method, its first arguments); the values of
@@ -718,7 +725,7 @@ class Interpreter:
         evaluating it): the type-variable bindings, and the call's BadArgType errors (none when it fits)."""
         tb = EMPTY_BINDINGS
         written = tuple(b.resolve(a) for a in args) if b.links else args
-        bad: list[tuple[int, Atom, Atom]] = []
+        bad: list[Mismatch] = []
         cache = self.types.cache
         for a, want in zip(written, types):  # the common call, inline: literals of the parameter's
             ta = type(a)                       # type, variables, applications of untyped functions
@@ -733,19 +740,31 @@ class Interpreter:
             break
         else:
             written = ()
-        if written:
-            for a, want in zip(written, types):
-                if type(a) is Expression and a.children and type(a.children[0]) is Expression \
-                        and want != ATOM_T and self.ill_typed_head(a):
-                    # hyperon 0.2.10: an argument whose head is an ill-typed application is an arity error
-                    return tb, [(error(a, Symbol("IncorrectNumberOfArguments")), b)]
         if written and not self.types.plainly_fits(written, types):
-            tb, bad = check_call(types, written, self.types_of, resolve=resolve)
-        if bad:  # like hyperon 0.2.10: one error per argument type it tried
+            tb, bad = check_call(types, written, self.types_of, resolve=resolve, entries_of=self.types.entries_of)
+        if bad:  # like hyperon 0.2.10: one error per way it tried (an ill-typed argument's own error)
             call = Expression((whole.children[0], *written))  # type: ignore[attr-defined]
-            return tb, [(error(call, Expression((Symbol("BadArgType"), Integer(i), want, have))), b)
-                    for i, want, have in bad]
+            return tb, [(error(call, Expression((Symbol("BadArgType"), Integer(m[0]), m[1], m[2])))
+                         if isinstance(m, tuple) else m, b) for m in bad]
         return tb, []
+
+    def _ill_typed_value(self, kids: tuple[Atom, ...], where: tuple[int, ...], b: Bindings) -> list[Pair]:
+        """The errors hyperon 0.2.10's check reports for a call of a form whose parameters at `where`
+        take any value (`%Undefined%`, a type variable): none, unless an argument there, as written,
+        is an ill-typed application (the first such): each way it fails."""
+        cache = self.types.cache
+        for i in where:
+            a = kids[i]
+            if type(a) is not Expression or not a.children:
+                continue
+            h = a.children[0]
+            if type(h) is Symbol and cache.get(h) == [] and not self.types.expressions_typed(len(a.children)):
+                continue  # (an untyped head: a tuple)
+            if b.links:
+                a = b.resolve(a)
+            if not self.types_of(a):
+                return [(e.error, b) for e in self.types.entries_of(a) if type(e) is Failed]
+        return []
 
     def ill_typed_head(self, expr: Expression) -> bool:
         """Whether an expression's head is itself an ill-typed application: a call of a typed function

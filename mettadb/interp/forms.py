@@ -1792,8 +1792,8 @@ def _doc_constructor(it: Machine, atom: Expression, b: Bindings) -> Gen:
             continue
         bad = check_call(params, tuple(b.resolve(a) for a in args), it.types_of)[1]
         if bad:
-            errs.extend((error(atom, Expression((Symbol("BadArgType"), Integer(i), want, have))), b)
-                        for i, want, have in bad)
+            errs.extend((error(atom, Expression((Symbol("BadArgType"), Integer(m[0]), m[1], m[2])))
+                         if isinstance(m, tuple) else m, b) for m in bad)
             continue
         chosen = params
         break
