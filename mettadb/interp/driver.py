@@ -486,7 +486,7 @@ class Interpreter:
                 if want is not None:
                     if head.name == "if":
                         self.want = want  # (`if` passes it on to its branches, and clears it)
-                    elif head.name != "trace!":  # (declared here as `$a`, by hyperon as %Undefined%)
+                    else:
                         # hyperon: the form's return type against what the context expects, its type
                         # variables bound by the arguments as written (`(StateMonad $t)`)
                         ftype = SPECIAL_TYPES.get(head.name)
@@ -499,14 +499,25 @@ class Interpreter:
                                 ret = tb.resolve(ret) if not errs else None
                         if ret is not None and ret is not want and ret != ATOM_T and ret != UNDEFINED \
                                 and type(ret) is not Variable and match_types(ret, want, EMPTY_BINDINGS) is None:
-                            return [(error(atom, Expression((Symbol("BadType"), want, ret))), b)]
+                            if ret is ftype.children[-1] or len(ftype.children) != len(kids) + 1:  # type: ignore[union-attr]
+                                return [(error(atom, Expression((Symbol("BadType"), want, ret))), b)]
+                            # another way through the arguments' types may fit (hyperon tries each)
+                            errs = self._check_written(atom, kids[1:], ftype.children[1:-1], b, True,  # type: ignore[union-attr]
+                                                       ftype.children[-1], want)[1]  # type: ignore[union-attr]
+                            if errs:
+                                return errs
                 return special(self, atom, b)  # type: ignore[arg-type]
             builtin = BUILTINS.get(head.name)
             if builtin is not None and head.name not in self.tokens:
                 if want is not None:
                     ret = BUILTIN_RETURNS[head.name]
                     if ret is not want and ret != ATOM_T and match_types(ret, want, EMPTY_BINDINGS) is None:
-                        return [(error(atom, Expression((Symbol("BadType"), want, ret))), b)]
+                        params = BUILTIN_TYPES[head.name]
+                        if params is None:
+                            return [(error(atom, Expression((Symbol("BadType"), want, ret))), b)]
+                        if len(params) == len(kids) - 1:  # (else an arity error, below)
+                            # each way through the arguments' types ends with the return type
+                            return self._check_written(atom, kids[1:], params, b, tail, ret, want)[1]
                 return self._call_builtin(atom, builtin, b, tail)
         declared = self.types.cache.get(head)
         ftype = self.types.function_type(head) if declared is None or declared else None
@@ -528,13 +539,19 @@ class Interpreter:
                 rb = match_types(ret, want, EMPTY_BINDINGS)
                 if not self._check_written(atom, kids[1:], argtypes, b, tail)[1] and (rb is None or (
                         rb.links and self._check_written(atom, kids[1:], tuple(rb.resolve(t) for t in argtypes), b, tail)[1])):
-                    have = self.types_of(atom)
-                    return [(error(atom, Expression((Symbol("BadType"), want, have[0] if have else ret))), b)]
+                    # each way through the arguments' types ends with the return type (hyperon's order)
+                    errs = self._check_written(atom, kids[1:], argtypes, b, tail, ret, want)[1]
+                    if errs:
+                        return errs
                 if rb is not None and rb.links:
                     ret = rb.resolve(ret)
             expect = _expected(ret)  # the function's values must have its return type
             then: Then = (self._typed_call, (atom, ftype.children[-1] != ATOM_T, expect))  # type: ignore[attr-defined]
             return self._with_args(self._eval_args(atom, kids[1:], argtypes, b, True, then, resolve=tail), then)
+        if type(head) is Expression and head.children:
+            errs = self._ill_typed_head_errors(head, b)
+            if errs:  # hyperon 0.2.10: a head that is an ill-typed application gives its own errors
+                return errs
         # no function type: a tuple; its expression elements are evaluated
         if atom.ground:  # type: ignore[attr-defined]
             tokens = self.tokens
@@ -571,17 +588,10 @@ class Interpreter:
             if len(argtypes) != len(args):
                 errors.append((error(atom, Symbol("IncorrectNumberOfArguments")), b))
                 continue
-            tb, errs = self._check_written(atom, args, argtypes, b, tail)
+            errs = self._check_written(atom, args, argtypes, b, tail, ft.children[-1], want)[1]  # type: ignore[attr-defined]
             if errs:
                 errors.extend(errs)
                 continue
-            if want is not None:
-                ret = ft.children[-1]  # type: ignore[attr-defined]
-                if tb.links:
-                    ret = tb.resolve(ret)
-                if ret != ATOM_T and match_types(ret, want, EMPTY_BINDINGS) is None:
-                    errors.append((error(atom, Expression((Symbol("BadType"), want, ret))), b))
-                    continue
             return ft
         return errors
 
@@ -720,9 +730,12 @@ class Interpreter:
         return errs
 
     def _check_written(self, whole: Atom, args: tuple[Atom, ...], types: tuple[Atom, ...], b: Bindings,
-                       resolve: bool = True) -> tuple[Bindings, list[tuple[Any, Bindings]]]:
+                       resolve: bool = True, ret: Atom | None = None, expect: Atom | None = None
+                       ) -> tuple[Bindings, list[tuple[Any, Bindings]]]:
         """A call's arguments as written against its parameter types (hyperon checks a call before
-        evaluating it): the type-variable bindings, and the call's BadArgType errors (none when it fits)."""
+        evaluating it): the type-variable bindings, and the call's BadArgType errors (none when it fits).
+        With `expect`, the type the context expects, each way through the arguments ends with the return
+        type `ret` against it (BadType)."""
         tb = EMPTY_BINDINGS
         written = tuple(b.resolve(a) for a in args) if b.links else args
         bad: list[Mismatch] = []
@@ -740,12 +753,16 @@ class Interpreter:
             break
         else:
             written = ()
-        if written and not self.types.plainly_fits(written, types):
-            tb, bad = check_call(types, written, self.types_of, resolve=resolve, entries_of=self.types.entries_of)
+        if expect is not None:  # (the return type checked too: a rare path, no quick test)
+            written = tuple(b.resolve(a) for a in args) if b.links else args
+            tb, bad = check_call(types, written, self.types_of, True, self.types.entries_of, ret, expect)
+        elif written and not self.types.plainly_fits(written, types):
+            tb, bad = check_call(types, written, self.types_of, entries_of=self.types.entries_of)
         if bad:  # like hyperon 0.2.10: one error per way it tried (an ill-typed argument's own error)
             call = Expression((whole.children[0], *written))  # type: ignore[attr-defined]
-            return tb, [(error(call, Expression((Symbol("BadArgType"), Integer(m[0]), m[1], m[2])))
-                         if isinstance(m, tuple) else m, b) for m in bad]
+            return tb, [(m if not isinstance(m, tuple) else error(call, Expression((
+                Symbol("BadArgType"), Integer(m[0]), m[1], m[2]) if m[0] else (Symbol("BadType"), m[1], m[2]))), b)
+                for m in bad]
         return tb, []
 
     def _ill_typed_value(self, kids: tuple[Atom, ...], where: tuple[int, ...], b: Bindings) -> list[Pair]:
@@ -765,6 +782,18 @@ class Interpreter:
             if not self.types_of(a):
                 return [(e.error, b) for e in self.types.entries_of(a) if type(e) is Failed]
         return []
+
+    def _ill_typed_head_errors(self, head: Expression, b: Bindings) -> list[Pair]:
+        """The errors of a call's head that is an ill-typed application (as written), each way it
+        fails; none when it is not one."""
+        h = head.children[0]
+        if type(h) is Symbol and self.types.cache.get(h) == [] and not self.types.expressions_typed(len(head.children)):
+            return []  # (an untyped head: a tuple)
+        if b.links:
+            head = b.resolve(head)  # type: ignore[assignment]
+        if self.types_of(head):
+            return []
+        return [(e.error, b) for e in self.types.entries_of(head) if isinstance(e, Failed)]
 
     def ill_typed_head(self, expr: Expression) -> bool:
         """Whether an expression's head is itself an ill-typed application: a call of a typed function

@@ -40,6 +40,9 @@ __all__ = ["ARROW", "UNDEFINED", "Entry", "Failed", "Mismatch", "TypeEnv", "atom
 
 ARROW = Symbol("->")
 UNDEFINED = Symbol("%Undefined%")
+#: the type of an atom that has none (`UNDEFINED` too, but this object): unlike a declared
+#: `%Undefined%` (`let`'s return type), it leaves the tuple types of an expression holding it out
+NO_TYPE = Symbol("%Undefined%")
 ATOM = Symbol("Atom")
 BAD_ARG_TYPE = Symbol("BadArgType")
 WRONG_ARITY = Symbol("IncorrectNumberOfArguments")
@@ -126,10 +129,10 @@ def match_types(have: Atom, want: Atom, b: Bindings) -> Bindings | None:
 def _leaf_types(atom: Atom, env: TypeEnv) -> list[Atom]:
     """The types of an atom that is not an expression with children."""
     if type(atom) is Variable:
-        return [UNDEFINED]
+        return [NO_TYPE]
     if isinstance(atom, Grounded):
         return [env.grounded_type(atom)]
-    return [fresh(t) for t in env.declared_types(atom)] or [UNDEFINED]
+    return [fresh(t) for t in env.declared_types(atom)] or [NO_TYPE]
 
 
 def atom_types(atom: Atom, env: TypeEnv, memo: dict[Atom, list[Atom]] | None = None,
@@ -179,7 +182,7 @@ def atom_entries(atom: Atom, env: TypeEnv, memo: dict[Atom, list[Atom]] | None =
             stack.pop()
             tuples = _tuple_types(node, kids, env, seen)
             apps = _application_types(node, kids, seen)
-            got = tuples if tuples or apps is not None else [UNDEFINED]  # type: ignore[assignment]
+            got = tuples if tuples or apps is not None else [NO_TYPE]  # type: ignore[assignment]
             some_failed = False
             if apps is not None:
                 got.extend(apps[0])
@@ -201,12 +204,14 @@ def atom_entries(atom: Atom, env: TypeEnv, memo: dict[Atom, list[Atom]] | None =
 def _tuple_types(atom: Atom, kids: tuple[Atom, ...], env: TypeEnv, seen: list[list[Entry]]) -> list[Atom]:
     rows: list[list[Atom]] = [[]]
     for i in range(len(kids)):
-        # (a failure is no element of a tuple type: `(x (s 1))` is %Undefined%)
-        ts = [t for t in seen[i] if not isinstance(t, Failed) and (i != 0 or not is_function_type(t))]
+        # (a failure is there the function type it failed: `(1 (s 1))` is `(Number (-> String Bool))`)
+        ts = [t.fn if isinstance(t, Failed) else t for t in seen[i]] if i else \
+            [t for t in seen[0] if not isinstance(t, Failed) and not is_function_type(t)]
         rows = [row + [t] for row in rows for t in ts][:_MAX_TUPLES]
         if not rows:
             break
-    out = [Expression(tuple(r)) for r in rows if all(t != UNDEFINED for t in r)]
+    # (an element with no type leaves the tuple out; a declared `%Undefined%` does not)
+    out = [Expression(tuple(r)) for r in rows if all(t is not NO_TYPE for t in r)]
     return out + [fresh(t) for t in env.declared_types(atom)]
 
 
@@ -247,7 +252,9 @@ def _fit(call: Atom, ft: Atom, args: tuple[Atom, ...], actual: list[list[Entry]]
             out.append(item)
             continue
         i, b = item  # type: ignore[misc]
-        while i < n and (params[i] == ATOM or params[i] == meta_type(args[i])):
+        # (a parameter `%Undefined%` takes the argument as it is, as `Atom` does: its entries make no
+        # ways of their own here, unlike in a call check)
+        while i < n and (params[i] == ATOM or params[i] == UNDEFINED or params[i] == meta_type(args[i])):
             i += 1
         if i == n:
             out.append(b.resolve(ret))
@@ -268,8 +275,8 @@ def _fit(call: Atom, ft: Atom, args: tuple[Atom, ...], actual: list[list[Entry]]
 
 
 def check_call(params: tuple[Atom, ...], args: tuple[Atom, ...], types_of: Callable[[Atom], list[Atom]],
-               resolve: bool = True, entries_of: Callable[[Atom], list[Entry]] | None = None
-               ) -> tuple[Bindings, list[Mismatch]]:
+               resolve: bool = True, entries_of: Callable[[Atom], list[Entry]] | None = None,
+               ret: Atom | None = None, expect: Atom | None = None) -> tuple[Bindings, list[Mismatch]]:
     """Check a call's arguments, as written, against its parameter types, left to right.
 
     One set of type-variable bindings serves all arguments, as hyperon checks a
@@ -282,7 +289,9 @@ def check_call(params: tuple[Atom, ...], args: tuple[Atom, ...], types_of: Calla
     failures, `atom_entries`), the error of an argument that is an ill-typed
     application, for each way it fails (without, such an argument is passed:
     its evaluation reports its error).  Without `resolve` the expected type is
-    reported as declared (`$t`).
+    reported as declared (`$t`).  With `expect`, the type the context expects, each way through
+    the arguments ends with the return type `ret` against it: a mismatch there is `(0, expect,
+    the return type)` (hyperon's BadType).
     """
     b: Bindings = EMPTY_BINDINGS
     for i, (arg, want) in enumerate(zip(args, params)):
@@ -311,7 +320,7 @@ def check_call(params: tuple[Atom, ...], args: tuple[Atom, ...], types_of: Calla
         # the first fitting type of each argument, left to right, failed: hyperon tries every
         # choice of the arguments' types (a subtype's supertypes, several declarations)
         errors: list[Mismatch] = []
-        found = _search(params, args, entries_of or types_of, resolve, errors)  # type: ignore[arg-type]
+        found = _search(params, args, entries_of or types_of, resolve, errors, ret, expect)  # type: ignore[arg-type]
         if found is not None:
             return found, []
         if errors:
@@ -319,7 +328,24 @@ def check_call(params: tuple[Atom, ...], args: tuple[Atom, ...], types_of: Calla
         if not have:  # (the search went past its bound)
             return b, [e.error for e in entries_of(arg)[:1] if type(e) is Failed]  # type: ignore[misc]
         return b, [(i + 1, b.resolve(want) if resolve else fresh(want), have[0])]
+    if expect is not None and ret is not None:
+        rb = _returns(ret, expect, b)
+        if rb is not None:
+            return rb, []
+        errors = []
+        found = _search(params, args, entries_of or types_of, resolve, errors, ret, expect)  # type: ignore[arg-type]
+        if found is not None:
+            return found, []
+        return b, errors or [(0, expect, b.resolve(ret))]
     return b, []
+
+
+def _returns(ret: Atom, expect: Atom, b: Bindings) -> Bindings | None:
+    """Bindings under which a call's return type fits the type its context expects (`Atom` and
+    `%Undefined%` fit any), or None."""
+    if ret == ATOM or expect == ATOM:
+        return b
+    return match_types(ret, expect, b)
 
 
 #: at most this many steps of the search over the arguments' types
@@ -327,9 +353,10 @@ _MAX_SEARCH = 4096
 
 
 def _search(params: tuple[Atom, ...], args: tuple[Atom, ...], entries_of: Callable[[Atom], list[Entry]], resolve: bool,
-            errors: list[Mismatch]) -> Bindings | None:
-    """Depth first over each argument's types: the first bindings under which all fit, else None
-    with `errors` holding each mismatch met, in hyperon's order (an explicit stack: no recursion)."""
+            errors: list[Mismatch], ret: Atom | None = None, expect: Atom | None = None) -> Bindings | None:
+    """Depth first over each argument's types: the first bindings under which all fit (and the
+    return type `ret` the type `expect`, when given), else None with `errors` holding each mismatch
+    met, in hyperon's order (an explicit stack: no recursion)."""
     n = len(params)
     # (argument index, bindings) to go on from, or a mismatch to report when it comes up
     stack: list[tuple[int, Bindings] | Mismatch] = [(0, EMPTY_BINDINGS)]
@@ -358,7 +385,13 @@ def _search(params: tuple[Atom, ...], args: tuple[Atom, ...], entries_of: Callab
                 continue
             break
         if i == n:
-            return b
+            if expect is None or ret is None:
+                return b
+            b2 = _returns(ret, expect, b)
+            if b2 is not None:
+                return b2
+            errors.append((0, expect, b.resolve(ret)))
+            continue
         arg, want = args[i], params[i]
         branches: list[tuple[int, Bindings] | Mismatch] = []
         for t in entries_of(arg):
