@@ -771,6 +771,8 @@ class Interpreter:
         is an ill-typed application (the first such): each way it fails."""
         cache = self.types.cache
         for i in where:
+            if i >= len(kids):  # (too few arguments: the form's own arity error)
+                break
             a = kids[i]
             if type(a) is not Expression or not a.children:
                 continue
