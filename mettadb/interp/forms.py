@@ -1122,7 +1122,7 @@ for _k in ("assertEqual", "assertAlphaEqual", "assertEqualToResult", "assertAlph
 special("assertIncludes", "(-> Atom Expression (->))")(_assert("assertIncludes", False))
 
 
-@special("get-type", "(-> Atom Atom)")
+@special("get-type", "(-> Atom %Undefined%)")
 def _get_type(it: Machine, atom: Expression, b: Bindings) -> Gen:
     a = _args(atom, 1)
     if a is None:
