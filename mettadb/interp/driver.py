@@ -519,6 +519,10 @@ class Interpreter:
                             # each way through the arguments' types ends with the return type
                             return self._check_written(atom, kids[1:], params, b, tail, ret, want)[1]
                 return self._call_builtin(atom, builtin, b, tail)
+        elif type(head) is Expression and head.children:
+            errs = self._ill_typed_head_errors(head, b)  # type: ignore[arg-type]
+            if errs:  # hyperon 0.2.10: a head that is an ill-typed application gives its own errors
+                return errs
         declared = self.types.cache.get(head)
         ftype = self.types.function_type(head) if declared is None or declared else None
         if ftype is not None:
@@ -548,10 +552,6 @@ class Interpreter:
             expect = _expected(ret)  # the function's values must have its return type
             then: Then = (self._typed_call, (atom, ftype.children[-1] != ATOM_T, expect))  # type: ignore[attr-defined]
             return self._with_args(self._eval_args(atom, kids[1:], argtypes, b, True, then, resolve=tail), then)
-        if type(head) is Expression and head.children:
-            errs = self._ill_typed_head_errors(head, b)
-            if errs:  # hyperon 0.2.10: a head that is an ill-typed application gives its own errors
-                return errs
         # no function type: a tuple; its expression elements are evaluated
         if atom.ground:  # type: ignore[attr-defined]
             tokens = self.tokens
