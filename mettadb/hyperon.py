@@ -591,6 +591,7 @@ class DurableSpace(AbstractSpace):  # type: ignore[misc]
             varmap: dict[str, Any] = {}
             pattern = self._from(query_atom, varmap)
             names = list(dict.fromkeys(v for v in iter_atoms(pattern) if type(v) is Variable))
+            varmap_vars = set(names)
             # hyperon's order: its trie's (a conjunction's in written order), the atoms in memory among
             # the stored ones; a stored variable matches an object in the pattern
             if self.volatile.tracks() or not _durable(pattern):
@@ -599,11 +600,28 @@ class DurableSpace(AbstractSpace):  # type: ignore[misc]
                 rows = ordered_query(self.space, pattern)
             for b in rows:
                 hb = Bindings()
+                equal: list[tuple[Any, Any]] = []
+                stored: dict[Atom, Variable] | None = None
                 for v in names:
                     value = b.resolve(v)
-                    if value != v:
+                    if type(value) is Variable:
+                        if value == v:  # unbound, or a stored variable is bound to it
+                            if stored is None:
+                                stored = {b.resolve(k): k for k in b if k not in varmap_vars and type(b.resolve(k)) is Variable}
+                            value = stored.get(v, v)
+                        if value != v:  # a query variable equal to another (or to a stored one)
+                            equal.append((varmap[v.name], self._to(value, varmap)))
+                    else:
                         hb.add_var_binding(varmap[v.name], self._to(value, varmap))
-                result.push(hb)
+                if equal:
+                    # only a set of bindings takes an equality of variables in hyperon 0.2.10's Python
+                    one = BindingsSet(hb)
+                    for x, y in equal:
+                        one.add_var_equality(x, y)
+                    for hb in one.iterator():
+                        result.push(hb)
+                else:
+                    result.push(hb)
         except Exception as e:  # never let an exception unwind into hyperon's Rust core
             _report(e)
         return result
