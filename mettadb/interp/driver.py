@@ -520,7 +520,7 @@ class Interpreter:
                             return self._check_written(atom, kids[1:], params, b, tail, ret, want)[1]
                 return self._call_builtin(atom, builtin, b, tail)
         elif type(head) is Expression and head.children:
-            errs = self._ill_typed_head_errors(head, b)  # type: ignore[arg-type]
+            errs = self._ill_typed_head_errors(head, b)
             if errs:  # hyperon 0.2.10: a head that is an ill-typed application gives its own errors
                 return errs
         declared = self.types.cache.get(head)
@@ -549,6 +549,13 @@ class Interpreter:
                         return errs
                 if rb is not None and rb.links:
                     ret = rb.resolve(ret)
+            if type(ret) is Variable or (type(ret) is Expression and not ret.ground):
+                # hyperon: a type variable of the return type is bound by the arguments' types as
+                # written (the call check's bindings), and the values are checked against that
+                written = tuple(b.resolve(a) for a in kids[1:]) if b.links else kids[1:]
+                tb = check_call(argtypes, written, self.types_of, entries_of=self.types.entries_of)[0]
+                if tb.links:
+                    ret = tb.resolve(ret)
             expect = _expected(ret)  # the function's values must have its return type
             then: Then = (self._typed_call, (atom, ftype.children[-1] != ATOM_T, expect))  # type: ignore[attr-defined]
             return self._with_args(self._eval_args(atom, kids[1:], argtypes, b, True, then, resolve=tail), then)
