@@ -262,6 +262,15 @@ def _fit(call: Atom, ft: Atom, args: tuple[Atom, ...], actual: list[list[Entry]]
         want = params[i]
         branches: list[tuple[int, Bindings] | Failed] = []
         for t in actual[i]:
+            if type(want) is Variable and t is not NO_TYPE and (
+                    t == UNDEFINED or (b.links and b.resolve(want) == UNDEFINED)):
+                # hyperon: a type variable that meets a declared `%Undefined%` (`let`'s return type)
+                # takes it, whatever it had, and gives it up for the next type it meets
+                # (`(e 1 (let $w a $w))` with `(-> $t $t $t)` is %Undefined%, `(e (let $w a $w) 1)` Number)
+                links = dict(b.links)
+                links[want] = t.fn if type(t) is Failed else t  # type: ignore[union-attr]
+                branches.append((i + 1, Bindings.from_links(links)))
+                continue
             b2 = match_types(t.fn if type(t) is Failed else t, want, b)  # type: ignore[arg-type]
             if b2 is not None:
                 branches.append((i + 1, b2))
