@@ -268,7 +268,7 @@ def _fit(call: Atom, ft: Atom, args: tuple[Atom, ...], actual: list[list[Entry]]
                 # takes it, whatever it had, and gives it up for the next type it meets
                 # (`(e 1 (let $w a $w))` with `(-> $t $t $t)` is %Undefined%, `(e (let $w a $w) 1)` Number)
                 links = dict(b.links)
-                links[want] = t.fn if type(t) is Failed else t  # type: ignore[union-attr]
+                links[want] = t.fn if type(t) is Failed else t
                 branches.append((i + 1, Bindings.from_links(links)))
                 continue
             b2 = match_types(t.fn if type(t) is Failed else t, want, b)  # type: ignore[arg-type]
