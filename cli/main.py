@@ -588,7 +588,10 @@ def _read_script(path: str) -> tuple[str, str]:
         with _errors(), open(path, "rb") as f:
             data = f.read()
     with _errors():
-        return decode_script(data, source), source
+        text = decode_script(data, source)
+    if "\r" in text:  # `metta` reads a script as Python reads text: `\r\n` and a lone `\r` are a newline
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return text, source
 
 
 def _seconds(ctx: click.Context, param: click.Parameter, value: float | None) -> float | None:

@@ -23,6 +23,7 @@ __all__ = [
     "G",
     "Grounded",
     "Integer",
+    "ReprText",
     "S",
     "String",
     "Symbol",
@@ -256,6 +257,14 @@ class String(Grounded):
         super().__init__(value)
 
 
+class ReprText(str):
+    """The text of a string that hyperon 0.2.10 makes on its Python side (`repr`'s result): a
+    `String` holding it is equal to one holding the same text, and prints as that Python object
+    does, Python's `repr` of the text between double quotes, a `"` escaped (`show_string`)."""
+
+    __slots__ = ()
+
+
 class Bool(Grounded):
     """`True` or `False` (hyperon's `Bool`)."""
 
@@ -333,7 +342,10 @@ def show_string(s: str) -> str:
     """A string as hyperon 0.2.10 prints it, escaped as Rust's `Debug` of a `str` escapes (`\\t \\n \\r \\0
     \\\\ \\"`, and `\\u{7f}` for a character that is not printable (Unicode's Other and Separator
     categories, the space excepted) or that extends a grapheme: `printable`).  The parser reads it back;
-    keys are written with `quote_string`, which this does not change."""
+    keys are written with `quote_string`, which this does not change.  A `ReprText` prints as
+    hyperon's Python prints it (`"a\\'b"` for `a'b`)."""
+    if type(s) is not str:
+        return '"' + repr(str(s))[1:-1].replace('"', '\\"') + '"'
     if s.isascii() and s.isprintable():
         if "\\" in s or '"' in s:
             s = s.replace("\\", "\\\\").replace('"', '\\"')

@@ -15,13 +15,13 @@ import pyparsing as pp
 
 from .atoms import Atom, Expression, String
 from .errors import ParseError
-from .parser import word_atom
-from .tokens import CLOSE, COMMENT, OPEN, STRING, UNTERMINATED_STRING, WHITESPACE, WORD, unescape
+from .parser import DANGLING_BANG, word_atom
+from .tokens import CLOSE, COMMENT, OPEN, STRING, UNTERMINATED_STRING, WHITESPACE, WHITESPACE_CHARS, WORD, unescape
 
 __all__ = ["INCOMPLETE_MESSAGES", "is_complete", "parse_with_grammar"]
 
 #: errors that more input could cure
-INCOMPLETE_MESSAGES = frozenset({"'(' is never closed", "unterminated string", "'!' must be followed by an atom"})
+INCOMPLETE_MESSAGES = frozenset({"'(' is never closed", "unterminated string", DANGLING_BANG})
 
 
 def _fatal(message: str | Callable[[str, int, Any], tuple[int, str]]) -> Callable[[str, int, Any], None]:
@@ -47,10 +47,7 @@ def _build() -> pp.ParserElement:
         return (skip + e).leave_whitespace()
 
     def word_action(s: str, loc: int, toks: Any) -> Atom:
-        atom = word_atom(toks[0])
-        if atom is None:
-            raise pp.ParseFatalException(s, loc, "'$' must be followed by a variable name")
-        return atom
+        return word_atom(toks[0])
 
     def string_action(s: str, loc: int, toks: Any) -> Atom:
         try:
@@ -66,7 +63,7 @@ def _build() -> pp.ParserElement:
     word = tok(WORD).set_parse_action(word_action)
     string = tok(STRING).set_parse_action(string_action)
     badstring = tok(UNTERMINATED_STRING).set_parse_action(_fatal("unterminated string"))
-    badchar = tok(r"[^\s()]").set_parse_action(bad_char)
+    badchar = tok(f"[^{WHITESPACE_CHARS}()]").set_parse_action(bad_char)
     open_ = tok(OPEN)
     close = tok(CLOSE)
     atom = pp.Forward()
@@ -92,9 +89,9 @@ def _build() -> pp.ParserElement:
     atom <<= (expr | string | badstring | word | badchar).leave_whitespace()
 
     bang_at: list[int] = []
-    bang = tok(r"!(?![^\s();\x00])").set_parse_action(lambda s, loc, toks: bang_at.append(loc))
+    bang = tok(f"!(?![^{WHITESPACE_CHARS}();\\x00])").set_parse_action(lambda s, loc, toks: bang_at.append(loc))
     bang_end = (skip + pp.StringEnd()).leave_whitespace().set_parse_action(
-        _fatal(lambda s, loc, toks: (bang_at[-1] if bang_at else loc, "'!' must be followed by an atom")))
+        _fatal(lambda s, loc, toks: (bang_at[-1] if bang_at else loc, DANGLING_BANG)))
     stray = tok(CLOSE).set_parse_action(_fatal("unexpected ')'"))
 
     def bang_action(s: str, loc: int, toks: Any) -> tuple[bool, Atom]:
@@ -103,7 +100,8 @@ def _build() -> pp.ParserElement:
     def plain_action(s: str, loc: int, toks: Any) -> tuple[bool, Atom]:
         return (False, toks[0])
 
-    banged = (bang.suppress() + (lexeme(atom) | bang_end)).leave_whitespace().set_parse_action(bang_action)
+    more_bangs = pp.ZeroOrMore(lexeme(tok(f"!(?![^{WHITESPACE_CHARS}();\\x00])"))).suppress()
+    banged = (bang.suppress() + more_bangs + (lexeme(atom) | bang_end)).leave_whitespace().set_parse_action(bang_action)
     item = lexeme(banged | atom.copy().set_parse_action(plain_action) | stray)
     program = (pp.ZeroOrMore(item) + skip + pp.StringEnd()).leave_whitespace()
     program.set_parse_action(lambda s, loc, toks: [list(toks)])

@@ -43,7 +43,8 @@ from .atoms import Atom, Expression, Float, G, Grounded, Integer, Symbol, Variab
 from .errors import MettaDBError
 from .query import ordered_atoms, ordered_query, stored_by_value
 from .space import Space
-from .spaces import Overlay, merged_atoms, merged_query, next_stored_seq
+from .spaces import Overlay, merged_atoms, merged_query, next_stored_seq, stored_removable
+from .unify import SPACE_QUERY
 
 try:
     import hyperon as _h
@@ -277,6 +278,33 @@ class Registry:
 
 _SELF = Symbol("&self")
 _DEFAULT = Registry()
+#: the registries of the bridges whose queries are running (innermost last)
+_QUERYING: list[Registry] = []
+
+
+def _hyperon_space_query(atom: Atom, pattern: Atom, _next: Any = SPACE_QUERY[0]) -> list[Any] | None:
+    """A query of one of hyperon's spaces met inside an atom (`unify.SPACE_QUERY`), as hyperon
+    matches a space: its results narrowed to the pattern's variables."""
+    if not (isinstance(atom, Opaque) and atom.matches_by_query):
+        return _next(atom, pattern)  # type: ignore[no-any-return]
+    from .bindings import Bindings as MBindings
+
+    reg = _QUERYING[-1] if _QUERYING else _DEFAULT
+    names = {v.name: v for v in iter_atoms(pattern) if type(v) is Variable}
+    varmap = {n: _hvar(v, None) for n, v in names.items()}
+    back = {h.get_name(): names[n] for n, h in varmap.items()}
+    out: list[Any] = []
+    for hb in atom.value.get_object().query(to_hyperon(pattern, varmap, reg)):
+        links: dict[Variable, Atom] = {}
+        for name, value in hb.items():
+            v = back.get(name)
+            if v is not None:
+                links[v] = from_hyperon(value, None, reg)
+        out.append(MBindings(links))
+    return out
+
+
+SPACE_QUERY[0] = _hyperon_space_query
 
 
 #: mettadb's renamed-apart variables (`$x#12`) become hyperon's own kind (`$x#<id>`), with ids
@@ -595,7 +623,11 @@ class DurableSpace(AbstractSpace):  # type: ignore[misc]
             # hyperon's order: its trie's (a conjunction's in written order), the atoms in memory among
             # the stored ones; a stored variable matches an object in the pattern
             if self.volatile.tracks() or not _durable(pattern):
-                rows = merged_query(self.space, self.volatile, pattern)
+                _QUERYING.append(self.registry)  # (a space of hyperon's met there is queried through it)
+                try:
+                    rows = merged_query(self.space, self.volatile, pattern)
+                finally:
+                    _QUERYING.pop()
             else:
                 rows = ordered_query(self.space, pattern)
             for b in rows:
@@ -638,6 +670,8 @@ class DurableSpace(AbstractSpace):  # type: ignore[misc]
         try:
             a = self._from(atom)
             if _durable(a):
+                if not stored_removable(self.space, a, self.volatile if self.volatile.tracks() else None):
+                    return False  # (hyperon's trie looks for it in another branch)
                 if self._remove_stored(a):
                     return True
                 other = stored_by_value(self.space, a)  # `(w 3)` removes a stored `(w 3.0)`, as in hyperon
@@ -661,6 +695,8 @@ class DurableSpace(AbstractSpace):  # type: ignore[misc]
         """Replace one copy of `atom` by `replacement`, atomically."""
         try:
             a, r = self._from(atom), self._from(replacement)
+            if _durable(a) and not stored_removable(self.space, a, self.volatile if self.volatile.tracks() else None):
+                return False  # (hyperon's trie looks for it in another branch)
             if _durable(a) and _durable(r):
                 if not self.volatile.tracks():
                     return self.space.replace(a, r, exact=True)

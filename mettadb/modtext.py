@@ -1,10 +1,12 @@
-"""Module files read as hyperon 0.2.10 reads them (for `import!`, `register-module!`, `include`).
+"""Module files read as hyperon 0.2.10 reads them (for `import!`, `register-module!`, `include`), and
+the text of `parse` (`read_first`).
 
 A script is handed to hyperon's parser as a C string; a module file is read as bytes, so its text
 differs from a script's on the points below, and so do its faults, which carry hyperon's own short
-messages (no file, line or column) because they become the `import!`'s error atom:
+messages (no file, line or column) because they become the `import!`'s error atom (whitespace,
+variables and `\\u{..}` are read as a script's, `mettadb.tokens`):
 
-* a NUL byte is a character like any other (part of a word); whitespace is Rust's (not `\\x1c`..`\\x1f`);
+* a NUL byte is a character like any other (part of a word);
 * bytes that are not UTF-8 end the reading: `Input read error at position N: Bad UTF-8: [..]`, N the
   byte offset, the bytes those hyperon's decoder gives up on (see `bad_bytes`); any part of the parser
   that reads up to them reports that instead of its own fault;
@@ -30,11 +32,11 @@ from collections.abc import Iterator
 from .atoms import Atom, Expression, String, Symbol, Variable
 from .errors import ModuleTextError
 from .parser import word_atom
+from .tokens import WHITESPACE_CHARS
 
-__all__ = ["bad_bytes", "read_module"]
+__all__ = ["bad_bytes", "read_first", "read_module"]
 
-#: Rust's `char::is_whitespace` (Python's `str.isspace` also takes `\x1c`..`\x1f`)
-_WS = "\t\n\x0b\x0c\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+_WS = WHITESPACE_CHARS  # Rust's `char::is_whitespace`, as a script's scanner has it
 #: hyperon's tokens: a word starts with anything but these and `"`, `$`; a variable ends only at
 #: whitespace or a parenthesis (`#` is checked after it); a string is read by `_Reader.string`
 _TOKEN_RE = re.compile(f"(?P<ws>[{_WS}]+)|(?P<comment>;[^\n]*)|(?P<open>\\()|(?P<close>\\))"
@@ -126,8 +128,7 @@ class _Reader:
             elif _FLOAT_RE.fullmatch(word) and not word.isascii():
                 self.fault = (i, j, f"Could not parse float: '{word}', invalid float literal")
                 return Symbol(word)
-        atom = word_atom(word)
-        return atom if atom is not None else Symbol(word)
+        return word_atom(word)
 
     def next_char(self, i: int) -> str | None:
         return None if self.end(i) else self.text[i]
@@ -252,3 +253,10 @@ def read_module(data: bytes) -> Iterator[tuple[bool, Atom]]:
             continue
         yield bang, atom
         bang = False
+
+
+def read_first(text: str) -> Atom | None:
+    """The first atom of a text as hyperon's parser gives it when asked for one (its `parse`): a `!`
+    is the symbol `!` and what follows the atom is not read; None when the text holds no atom.  A
+    fault before the atom ends raises ModuleTextError (hyperon's message)."""
+    return _Reader(text.encode("utf-8", "surrogatepass")).item(0)[0]

@@ -24,6 +24,7 @@ from .tokens import TOKEN_RE, classify_word, unescape
 
 __all__ = [
     "BLOCK_SIZE",
+    "DANGLING_BANG",
     "Source",
     "line_blocks",
     "open_binary",
@@ -36,6 +37,8 @@ __all__ = [
 ]
 
 BLOCK_SIZE = 1 << 20
+#: the error of a `!` with no atom after it (raised once the whole text has been read)
+DANGLING_BANG = "'!' must be followed by an atom"
 Source = Union[str, "os.PathLike[str]", IO[bytes]]
 
 
@@ -84,13 +87,14 @@ def _blocks(stream: IO[bytes], source: str, block_size: int) -> Iterator[tuple[s
         lines += text.count("\n")
 
 
-def word_atom(word: str) -> Atom | None:
-    """The atom a bare word denotes (symbol, variable, number, bool); None for a lone `$`."""
+def word_atom(word: str) -> Atom:
+    """The atom a bare word denotes (symbol, variable, number, bool); a lone `$` is the variable of
+    the empty name, as in hyperon."""
     kind = classify_word(word)
     if kind == "symbol":
         return Symbol(word)
     if kind == "variable":
-        return Variable(word[1:]) if len(word) > 1 else None
+        return Variable(word[1:])
     if kind == "integer":
         return Integer(int(word))
     if kind == "float":
@@ -143,12 +147,11 @@ def _scan_lines(blocks: Iterable[tuple[str, bool, int]], source: str,
                 atom = Expression(stack.pop()[0])
             elif kind == "word":
                 word = m.group()
-                if not stack and word == "!" and bang is None:
-                    bang = (text, pos, base)
+                if not stack and word == "!":
+                    if bang is None:  # (`! !` marks one item, as in hyperon's runner)
+                        bang = (text, pos, base)
                     continue
                 atom = word_atom(word)
-                if atom is None:
-                    raise ParseError("'$' must be followed by a variable name", *_position(text, pos, base), source)
             elif kind == "string":
                 try:
                     atom = String(unescape(m.group()[1:-1]))
@@ -186,7 +189,7 @@ def _scan_lines(blocks: Iterable[tuple[str, bool, int]], source: str,
         raise ParseError("'(' is never closed", *_position(text, pos, base), source)
     if bang is not None:
         text, pos, base = bang
-        raise ParseError("'!' must be followed by an atom", *_position(text, pos, base), source)
+        raise ParseError(DANGLING_BANG, *_position(text, pos, base), source)
 
 
 def _text_blocks(text: str, source: str) -> Iterator[tuple[str, bool, int]]:

@@ -7,24 +7,35 @@ script twice leaves the space as running it once (within one run, copies
 are kept, as hyperon keeps them); `duplicates=True` always adds.
 An `(Error ...)` result is a value (printed), and, like hyperon's runner, no
 later `!` runs after one returned an error.  A NUL byte ends the script, as it
-ends it for hyperon (what follows is not read).  A host-level failure (exception,
+ends it for hyperon (what follows is not read), and a last `!` with no atom after
+it is ignored, as hyperon ignores it.  A host-level failure (exception,
 interrupt, limit) propagates, and the caller's transaction rolls back.
 """
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, ExitStack
 from typing import Any
 
-from .atoms import Atom
+from .atoms import Atom, Expression, Symbol, rebuild
 from .encoding import encode_with_names
-from .errors import EvaluationError
+from .errors import EvaluationError, ParseError
 from .interp import Interpreter, is_error
-from .parser import parse_script_lines
+from .parser import DANGLING_BANG, parse_script_lines
+from .spaces import holds_session_object
 
 __all__ = ["RunResult", "run_script"]
+
+
+def _items(text: str, source: str) -> Iterator[tuple[bool, Atom, int]]:
+    """The script's items with their lines; a last `!` with nothing after it is dropped."""
+    try:
+        yield from parse_script_lines(text, source)
+    except ParseError as e:
+        if e.message != DANGLING_BANG:
+            raise
 
 
 class RunResult(list):  # type: ignore[type-arg]
@@ -51,16 +62,21 @@ def run_script(interp: Interpreter, text: str, source: str = "<string>",
     mine: dict[tuple[Any, ...], int] = {}
     saved, interp.adds = interp.adds, mine
     segment: ExitStack | None = None
+    objects: dict[str, Atom] | None = None  # the tokens that name objects of this run, once known
     try:
-        for bang, atom, line in parse_script_lines(text, source):
+        for bang, atom, line in _items(text, source):
             if step is not None and segment is None:
                 segment = ExitStack()
                 segment.enter_context(step())
             if not bang:
+                if objects is None:
+                    objects = _objects(interp)
+                if objects:
+                    atom = _with_objects(atom, objects)
                 bad = interp.check_added(atom) if interp.type_check else []
                 if not bad:
                     encoded = None
-                    if count is not None:
+                    if count is not None and not (objects and holds_session_object(atom)):
                         encoded = encode_with_names(atom)
                         if count(encoded[0], encoded[1]) > mine.get((encoded[0], *encoded[1]), 0):
                             continue  # held before this run began
@@ -80,6 +96,7 @@ def run_script(interp: Interpreter, text: str, source: str = "<string>",
             except EvaluationError as e:
                 raise type(e)(f"{source}:{line}: {e} (in !{atom})") from None
             out.append(results)
+            objects = None  # (it may have named a new one)
             if segment is not None:
                 segment.close()  # commits this `!` and the atoms before it
                 segment = None
@@ -97,4 +114,20 @@ def run_script(interp: Interpreter, text: str, source: str = "<string>",
         raise
     finally:
         interp.adds = saved
+    return out
+
+
+def _objects(interp: Interpreter) -> dict[str, Atom]:
+    """The tokens that name objects of this run (a space or a state that `bind!` named), but
+    `&self` (stored as written, it names the space in any run)."""
+    return {k: v for k, v in interp.tokens.items() if k != "&self" and holds_session_object(v)}
+
+
+def _with_objects(atom: Atom, objects: dict[str, Atom]) -> Atom:
+    """A plain atom with each token naming an object replaced by it, as hyperon's parser replaces it."""
+    def leaf(a: Atom) -> Atom:
+        return objects.get(a.name, a) if isinstance(a, Symbol) else a
+
+    out: Atom = rebuild(atom, leaf, lambda e, kids: e if all(x is y for x, y in zip(kids, e.children))
+                        else Expression(tuple(kids)))
     return out

@@ -12,10 +12,11 @@ from .bindings import EMPTY_BINDINGS, Bindings
 from .encoding import decode, encode_with_names
 from .layout import FIRST_SEQ
 from .trieorder import NodeNumbers, TriePath, atom_tokens, is_var, trie_permutation
-from .unify import unify
+from .unify import SPACE_QUERY, unify, unify_all
 
 __all__ = ["ORDER_SCALE", "MemorySpace", "ModuleSpaceAtom", "Overlay", "SpaceAtom", "SpaceLike", "StateAtom",
-           "holds_session_object", "merged_atoms", "merged_query", "next_stored_seq", "rename_apart", "session_overlay"]
+           "holds_session_object", "merged_atoms", "merged_query", "next_stored_seq", "rename_apart", "session_overlay",
+           "stored_removable"]
 
 
 class SpaceLike(Protocol):
@@ -64,12 +65,12 @@ class MemorySpace:
                 yield b
                 continue
             p = b.resolve(parts[i])
-            hits: dict[int, Bindings] = {}
+            hits: dict[int, list[Bindings]] = {}
             for j, a in enumerate(self._atoms):
-                b2 = unify(p, rename_apart(a), b)
-                if b2 is not None:
-                    hits[j] = b2
-            found = [(i + 1, hits[j]) for j in self._trie_order(list(hits), p)]
+                got = unify_all(p, rename_apart(a), b, True)
+                if got:
+                    hits[j] = got
+            found = [(i + 1, b2) for j in self._trie_order(list(hits), p) for b2 in hits[j]]
             stack.extend(reversed(found))
 
     def rule_query(self, call: Expression, body: Variable, bindings: Bindings = EMPTY_BINDINGS) -> list[Bindings]:
@@ -92,19 +93,19 @@ class MemorySpace:
         found = rules.get((head.name, len(call.children)), [])  # type: ignore[attr-defined]
         candidates = sorted(found + rules[None]) if rules[None] else found
         pattern = Expression((_EQ, call, body))
-        hits: dict[int, Bindings] = {}
+        hits: dict[int, list[Bindings]] = {}
         for j in candidates:
-            b2 = unify(pattern, rename_apart(self._atoms[j]), bindings)
-            if b2 is not None:
-                hits[j] = b2
-        return [hits[j] for j in self._trie_order(list(hits), pattern)]
+            got = unify_all(pattern, rename_apart(self._atoms[j]), bindings, True)
+            if got:
+                hits[j] = got
+        return [b2 for j in self._trie_order(list(hits), pattern) for b2 in hits[j]]
 
     def hits(self, pattern: Atom, bindings: Bindings = EMPTY_BINDINGS) -> list[tuple[int, Bindings]]:
-        """(position, bindings) of each atom that matches one pattern (not a conjunction), by position."""
+        """(position, bindings) of each atom that matches one pattern (not a conjunction), by position
+        (an atom holding a space may match in several ways: a row for each, in their order)."""
         out: list[tuple[int, Bindings]] = []
         for j, a in enumerate(self._atoms):
-            b2 = unify(pattern, rename_apart(a), bindings)
-            if b2 is not None:
+            for b2 in unify_all(pattern, rename_apart(a), bindings, True):
                 out.append((j, b2))
         return out
 
@@ -137,12 +138,21 @@ class MemorySpace:
         d = self._key_index(i) if i >= 0 else -1
         if d < 0:
             return i
-        key = _sub_atom(atom, d)
-        head = self._toks[i][:d]
-        for k in range(i):  # (branches in creation order: atoms in the order they came)
-            if self._toks[k][:d] == head and self._key_index(k) == d and _sub_atom(self._atoms[k], d) == key:
-                return k if self._same(k, atom) else -1
-        return i
+        k = self.first_owner(self._trie_toks(i)[:d], d, _sub_atom(atom, d))
+        return i if k < 0 or k == i else k if self._same(k, atom) else -1
+
+    def first_owner(self, head: list[Any], d: int, key: Atom) -> int:
+        """The position of the first atom (the first branch, as hyperon's trie keeps branches in
+        creation order) whose trie tokens start with `head` and whose own key, its d-th token, is
+        equal to `key` (the same operation, space or state); -1 if none."""
+        for k in range(len(self._atoms)):  # (atoms in the order they came)
+            if self._key_index(k) == d and self._trie_toks(k)[:d] == head and _sub_atom(self._atoms[k], d) == key:
+                return k
+        return -1
+
+    def _trie_toks(self, i: int) -> list[Any]:
+        """The trie tokens of the atom at position i."""
+        return self._toks[i]
 
     def _key_index(self, i: int) -> int:
         """Where the first key only the atom at position i has is in its trie tokens, or -1."""
@@ -345,17 +355,29 @@ class Overlay(MemorySpace):
         self._kept = {k: min(o, floor + o % ORDER_SCALE) for k, o in self._kept.items()}
 
     def remove_from(self, store: Any, atom: Atom) -> bool:
-        """`remove` as hyperon's trie removes: down the branch of the first key equal to the atom's state
-        or space (there may be several: each atom has its own), which fails when the atom is not in
-        that one; the numbers of the trie nodes (shared with the stored atoms) that outlive it kept."""
+        """`remove` as hyperon's trie removes: down the branch of the first key equal to the atom's state,
+        space or operation (there may be several: each atom has its own; a stored atom's too), which
+        fails when the atom is not in that one; the numbers of the trie nodes (shared with the stored
+        atoms) that outlive it kept."""
         i = self._victim(atom)
         if i < 0:
             return False
         path = self._paths[i]
+        if path.alone >= 0:  # (the first branch of an equal key may be a stored atom's)
+            first = _first_stored(store, atom, path.toks[:path.alone], path.alone)
+            if first is not None and first.seq * ORDER_SCALE < self._order[i]:
+                return False
         before = self.node_numbers(store, path)
         self._delete(i)
         self.removed(store, path, before)
         return True
+
+    def _trie_toks(self, i: int) -> list[Any]:
+        return self._paths[i].toks  # (tokens shared with stored atoms)
+
+    def order_of(self, k: int) -> int:
+        """The place of the atom at position k among the stored atoms (see `ORDER_SCALE`)."""
+        return self._order[k]
 
     def remove_stored(self, store: Any, atom: Atom, exact: bool = False) -> bool:
         """`store.remove(atom, exact=exact)`, keeping the numbers of the trie nodes it shared with this
@@ -448,6 +470,62 @@ def _shared_depth(p: TriePath) -> int:
     return p.alone if p.alone >= 0 else len(p.toks)
 
 
+def stored_removable(store: Any, atom: Atom, overlay: Overlay | None) -> bool:
+    """Whether hyperon's trie would reach a stored atom to remove for `atom` (`MemorySpace._victim`
+    over a durable space): up to the atom's first grounded operation or space (a key of each
+    atom's own) it has one branch; there it takes the first branch, stored or in the overlay, whose
+    key equals the atom's, and finds nothing when the atom is not in that one."""
+    path = TriePath(*encode_with_names(atom))
+    d = path.alone
+    if d < 0:
+        return True
+    head = path.toks[:d]
+    first = _first_stored(store, atom, head, d)
+    k = overlay.first_owner(head, d, _sub_atom(atom, d)) if overlay is not None else -1
+    if k >= 0 and (first is None or overlay.order_of(k) < first.seq * ORDER_SCALE):  # type: ignore[union-attr]
+        return False
+    return first is None or (first.path == path.path and first.names == path.names)
+
+
+def _first_stored(store: Any, atom: Atom, head: list[Any], d: int) -> TriePath | None:
+    """The path of the first stored atom (by insertion) whose trie tokens start with `head` and
+    whose own key, its d-th token, equals the atom's d-th sub-atom (a grounded operation)."""
+    key = _sub_atom(atom, d)
+    if _is_session_object(key):  # (no stored atom holds one)
+        return None
+    from .query import ordered_matches_in
+
+    first: TriePath | None = None
+    for _, p in ordered_matches_in(store, _cut_after(atom, d), EMPTY_BINDINGS):
+        if p.alone == d and p.toks[:d] == head and _sub_atom(decode(p.path, p.names or None), d) == key:
+            if first is None or p.seq < first.seq:
+                first = p
+    return first
+
+
+def _cut_after(atom: Atom, d: int) -> Atom:
+    """The atom with each sub-atom that starts past its d-th (prefix order) replaced by a fresh variable."""
+    out: list[Atom] = []
+    stack: list[tuple[Atom, int]] = [(atom, -1)]
+    seen = 0
+    while stack:
+        a, n = stack.pop()
+        if n >= 0:
+            kids = out[len(out) - n:]
+            del out[len(out) - n:]
+            out.append(Expression(tuple(kids)))
+            continue
+        seen += 1
+        if seen > d + 1:
+            out.append(fresh_variable("c"))
+        elif type(a) is Expression:
+            stack.append((a, len(a.children)))
+            stack.extend((c, -1) for c in reversed(a.children))
+        else:
+            out.append(a)
+    return out[0]
+
+
 def holds_session_object(atom: Atom) -> bool:
     """Whether an atom contains a grounded object that only lives in this process (a state, a space...)."""
     t = type(atom)
@@ -536,8 +614,7 @@ def _stored_matches(store: Any, pattern: Atom, bindings: Bindings) -> list[tuple
                     lambda _e, kids: Expression(tuple(kids)))
     out: list[tuple[Bindings, TriePath]] = []
     for _, p in ordered_matches_in(store, holes, bindings):
-        b = unify(pattern, rename_apart(decode(p.path, p.names or None)), bindings)
-        if b is not None:
+        for b in unify_all(pattern, rename_apart(decode(p.path, p.names or None)), bindings, True):
             out.append((b, p))
     return out
 
@@ -553,3 +630,20 @@ def merged_atoms(store: Any, overlay: Overlay) -> list[Atom]:
         stored = ordered_atoms(store)
         paths = [p for _, p in ordered_matches_in(store, x, EMPTY_BINDINGS)]
         return overlay.merge(list(zip(stored, paths, strict=True)), [(j, a) for j, a in enumerate(overlay.atoms_as_added())], x, numbers)
+
+
+def _space_query(atom: Atom, pattern: Atom) -> list[Bindings] | None:
+    """A query of the space an atom holds (`unify.SPACE_QUERY`): a durable space with its session
+    overlay, or a session space; None for what is no space of this process."""
+    if not isinstance(atom, SpaceAtom):
+        return None
+    space = atom.value
+    if isinstance(space, MemorySpace):
+        return list(space.query(pattern))
+    if hasattr(space, "current_writer"):  # a durable space (a `Store`)
+        return merged_query(space, session_overlay(space) or Overlay(), pattern)
+    query = getattr(space, "query", None)
+    return None if query is None else list(query(pattern))
+
+
+SPACE_QUERY[0] = _space_query

@@ -22,31 +22,42 @@ __all__ = [
     "OPEN",
     "STRING",
     "TOKEN_RE",
+    "UNICODE_ESCAPE",
     "UNTERMINATED_STRING",
+    "VARIABLE",
     "WHITESPACE",
+    "WHITESPACE_CHARS",
     "WORD",
     "classify_word",
     "unescape",
 ]
 
-WHITESPACE = r"\s+"
+#: the whitespace of hyperon's parser, Rust's `char::is_whitespace` (Python's `\s` and `str.isspace`
+#: also take `\x1c`..`\x1f`, which are word characters there): the inside of a character class
+WHITESPACE_CHARS = "\t\n\x0b\x0c\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+WHITESPACE = f"[{WHITESPACE_CHARS}]+"
 COMMENT = r";[^\n]*"
 OPEN = r"\("
 CLOSE = r"\)"
 #: a complete string literal; escapes are checked by `unescape`
 STRING = r'"[^"\\]*(?:\\[\s\S][^"\\]*)*"'
 UNTERMINATED_STRING = r'"'
-#: symbols, numbers, variables and booleans: no space, no parenthesis, no `;`;
+#: a variable runs up to whitespace or a parenthesis (`$x;c` is the variable `x;c`, a lone `$` the
+#: variable of the empty name), as in hyperon's parser; a NUL is never part of one
+VARIABLE = f"\\$[^{WHITESPACE_CHARS}()\\x00]*"
+#: variables, and symbols, numbers and booleans: no space, no parenthesis, no `;`;
 #: a `"` may appear inside a word but not start one; only a lone `!` word marks
 #: evaluation (hyperon reads `!foo` as a symbol)
-WORD = r'[^\s()";\x00][^\s();\x00]*'
+WORD = f'{VARIABLE}|[^{WHITESPACE_CHARS}()";\\x00$][^{WHITESPACE_CHARS}();\\x00]*'
 #: anything else (NUL, and stray characters such as a lone backslash never reach here)
 BAD_CHAR = r"[\s\S]"
 
 INTEGER = r"[-+]?[0-9]+"
 FLOAT = r"[-+]?[0-9]+\.[0-9]+(?:[eE][-+]?[0-9]+)?|[-+]?[0-9]+[eE][-+]?[0-9]+"
 BOOL = r"True|False"
-ESCAPE = r'\\(?:x[0-9a-fA-F]{2}|u\{[0-9a-fA-F]{1,6}\}|[nrt0\\"\'])'
+#: `\u{..}` as hyperon reads it: up to 8 hex digits, a `{` skipped wherever it stands (`\u{}` is NUL)
+UNICODE_ESCAPE = r"u\{\{*(?:[0-9a-fA-F]\{*){0,8}\}"
+ESCAPE = r'\\(?:x[0-9a-fA-F]{2}|' + UNICODE_ESCAPE + r'|[nrt0\\"\'])'
 
 #: the precise scanner: one group per token kind, positions kept
 TOKEN_RE = re.compile(
@@ -70,7 +81,7 @@ FAST_TOKEN_RE = re.compile("|".join((OPEN, CLOSE, STRING, WORD, COMMENT, UNTERMI
 
 INTEGER_RE = re.compile(INTEGER)
 FLOAT_RE = re.compile(FLOAT)
-_ESCAPE_RE = re.compile(r"\\(x[0-9a-fA-F]{2}|u\{[0-9a-fA-F]{1,6}\}|[\s\S])")
+_ESCAPE_RE = re.compile(r"\\(x[0-9a-fA-F]{2}|" + UNICODE_ESCAPE + r"|[\s\S])")
 _SIMPLE = {"n": "\n", "r": "\r", "t": "\t", "0": "\0", "\\": "\\", '"': '"', "'": "'"}
 
 
@@ -88,7 +99,7 @@ def unescape(body: str) -> str:
         elif code[0] == "x" and len(code) == 3:
             out.append(chr(int(code[1:], 16)))
         elif code[0] == "u" and len(code) > 1:
-            cp = int(code[2:-1], 16)
+            cp = int(code[2:-1].replace("{", "") or "0", 16)
             if cp > 0x10FFFF or 0xD800 <= cp <= 0xDFFF:
                 raise ValueError(m.start(), f"invalid unicode escape '\\{code}'")
             out.append(chr(cp))

@@ -17,7 +17,7 @@ from typing import IO
 from .encoding import NEW_VAR, arity_token, varref_token, word_token
 from .errors import ParseError
 from .parser import BLOCK_SIZE, Source, line_blocks, open_binary, parse_file
-from .tokens import CLOSE, COMMENT, OPEN, STRING, UNTERMINATED_STRING, WORD
+from .tokens import CLOSE, COMMENT, OPEN, STRING, UNTERMINATED_STRING, WHITESPACE_CHARS, WORD
 
 __all__ = ["FastKeys", "MalformedRange", "Numbered", "Transcoded", "transcode_file", "transcode_range"]
 
@@ -164,8 +164,6 @@ def _encode_words(words: list[str], cache: dict[str, bytes], varidx: dict[str, i
                 out.append(_SYM[len(b)] + b)
                 continue
         elif w[0] == "$":
-            if len(w) == 1:
-                raise _Anomaly
             k = varidx.get(w)
             if k is None:
                 varidx[w] = len(varnames)
@@ -326,7 +324,7 @@ def _transcode(
                     elif c == ";":
                         continue
                     else:
-                        if tok == "!" and not counts and not bang:
+                        if tok == "!" and not counts:
                             bang = True
                             continue
                         parts.extend(_encode_words([tok], cache, varidx, varnames))
@@ -510,8 +508,11 @@ _PARENS_TO_SPACE = bytes.maketrans(b"()", b"  ")
 _LINES = re.compile(rb"\(([\x41-\x7f][^\s()\";$\x00\x80-\xff]{0,62}+) (" + _WORD3 + rb") (?:(" + _WORD3 + rb")|("
                     + _NUMBER + rb"))\)\n|"
                     + _LINE_BODY + rb"|" + _NESTED + rb"|([^\n]*+)(?:\n|\Z)")
+# (a flat expression's words are cut by `str.split`, which also cuts at `\x1c`..`\x1f`: word characters
+# for the scanner, so such a body is read token by token)
 _FLAT_RE = re.compile(
-    r"\s*+(?:\(([^()\";\x00]*)\)|(" + "|".join((OPEN, CLOSE, STRING, WORD, COMMENT, UNTERMINATED_STRING, r"\x00")) + "))"
+    f"[{WHITESPACE_CHARS}]*+" + r"(?:\(([^()\";\x00\x1c-\x1f]*)\)|("
+    + "|".join((OPEN, CLOSE, STRING, WORD, COMMENT, UNTERMINATED_STRING, r"\x00")) + "))"
 )
 
 

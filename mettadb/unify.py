@@ -8,10 +8,26 @@ store decodes them fresh), as hyperon does.
 
 from __future__ import annotations
 
-from .atoms import Atom, Expression, Float, Integer, Variable, same_number
-from .bindings import EMPTY_BINDINGS, Bindings
+import threading
+from collections.abc import Callable
 
-__all__ = ["match_atoms", "occurs", "unify"]
+from .atoms import Atom, Expression, Float, Integer, Symbol, Variable, iter_atoms, same_number
+from .bindings import EMPTY_BINDINGS, Bindings
+from .errors import LimitError
+
+__all__ = ["SPACE_QUERY", "match_atoms", "occurs", "unify", "unify_all"]
+
+#: how a space inside an atom is queried with the atom it meets (hyperon matches a space so: by a query
+#: of its own): `SPACE_QUERY[0](space_atom, pattern)` gives the query's bindings, or None when the
+#: atom is no space this process can query (then it is matched by equality); set by `spaces`
+SPACE_QUERY: list[Callable[[Atom, Atom], list[Bindings] | None]] = [lambda _s, _p: None]
+
+
+class _SpaceMet(Exception):
+    """`unify(..., many=True)` met a space with something other than a variable."""
+
+
+_SPACE_MET = _SpaceMet()
 
 
 def occurs(var: Variable, atom: Atom, d: dict[Variable, Atom]) -> bool:
@@ -60,8 +76,11 @@ def _via_new(v: Atom, d: dict[Variable, Atom], cur: dict[Variable, Atom]) -> boo
     return False
 
 
-def unify(a: Atom, b: Atom, bindings: Bindings = EMPTY_BINDINGS) -> Bindings | None:
+def unify(a: Atom, b: Atom, bindings: Bindings = EMPTY_BINDINGS, many: bool = False) -> Bindings | None:
     """The most general bindings under which `a` and `b` are equal, or None.
+
+    A space meeting anything but a variable matches as hyperon matches it, by a query of its own
+    (`unify_all`, which gives every result; here the first); with `many`, that raises `_SpaceMet`.
 
     Variables meeting variables are named as hyperon 0.2.10 names them where its choice does not
     depend on hash order: hyperon matches the two atoms (as the incoming bindings instantiate
@@ -95,8 +114,16 @@ def unify(a: Atom, b: Atom, bindings: Bindings = EMPTY_BINDINGS) -> Bindings | N
             if tx is Float:
                 if x.value != x.value:  # type: ignore[attr-defined]
                     return None  # NaN: one atom, but no number equals it (hyperon)
-            elif tx is Variable and new is None and made is None:
-                made = {x}  # type: ignore[arg-type]  # (hyperon: a variable met by itself first makes a group of one)
+            elif tx is Variable:
+                if new is None and made is None:
+                    made = {x}  # type: ignore[arg-type]  # (hyperon: a variable met by itself first makes a group of one)
+            elif tx is Expression:
+                # (one expression met by itself: equal, unless a space inside matches itself by a
+                # query, which `unify_all` looks for)
+                if many and _holds_queryable(x):
+                    raise _SPACE_MET
+            elif tx is not Symbol and getattr(x, "matches_by_query", False):
+                return _met(a, b, bindings, many)  # (a space matches itself by a query of its own)
             continue
         tx, ty = type(x), type(y)
         if tx is Variable:
@@ -133,7 +160,7 @@ def unify(a: Atom, b: Atom, bindings: Bindings = EMPTY_BINDINGS) -> Bindings | N
             new[y] = x  # type: ignore[index]
         elif tx is Expression:
             if ty is not Expression:
-                return None
+                return _met(a, b, bindings, many) if getattr(y, "matches_by_query", False) else None
             xc, yc = x.children, y.children  # type: ignore[attr-defined]
             if len(xc) != len(yc):
                 return None
@@ -156,12 +183,105 @@ def unify(a: Atom, b: Atom, bindings: Bindings = EMPTY_BINDINGS) -> Bindings | N
                 continue
             # numbers unify by value, as hyperon's grounded equality compares them (`2` and `2.0`)
             if not ((tx is Integer or tx is Float) and (ty is Integer or ty is Float) and same_number(x, y)):
+                if getattr(x, "matches_by_query", False) or getattr(y, "matches_by_query", False):
+                    return _met(a, b, bindings, many)
                 return None
         elif tx is Float and x.value != x.value:  # type: ignore[attr-defined]
             return None
     if new is None:
         return bindings
     return Bindings.from_links(new)
+
+
+def _met(a: Atom, b: Atom, bindings: Bindings, many: bool) -> Bindings | None:
+    """`unify`'s answer where a space met something other than a variable."""
+    if many:
+        raise _SPACE_MET
+    got = _space_matches(a, b, bindings, False)
+    return got[0] if got else None
+
+
+def unify_all(a: Atom, b: Atom, bindings: Bindings = EMPTY_BINDINGS, stored: bool = False) -> list[Bindings]:
+    """Every way `a` and `b` unify: one at most, unless a space inside one meets something other
+    than a variable, which hyperon matches by querying the space with it (each of the query's
+    results is a match).  Where two spaces meet, `a`'s is queried with `b`'s; with `stored` (`b`
+    is an atom of a space that `a` queries, which hyperon's index puts first), `b`'s with `a`'s."""
+    try:
+        r = unify(a, b, bindings, True)
+    except _SpaceMet:
+        return _space_matches(a, b, bindings, stored)
+    return [] if r is None else [r]
+
+
+def _space_matches(a: Atom, b: Atom, bindings: Bindings, stored: bool) -> list[Bindings]:
+    """`unify_all` where a space is met: hyperon's matching of the two atoms (as the bindings
+    instantiate them) from scratch, each result merged into the bindings."""
+    x, y = bindings.resolve(a), bindings.resolve(b)
+    depth = getattr(_NESTED, "depth", 0)
+    if depth >= _MAX_NESTED:  # (a space holding an atom that holds it, queried with itself)
+        raise LimitError(f"a space inside an atom was queried {_MAX_NESTED} levels deep, each query meeting "
+                         "a space again (hyperon overflows its stack there)")
+    _NESTED.depth = depth + 1
+    try:
+        out: list[Bindings] = []
+        for r in _match_set(x, y, stored):
+            out.extend(_merge(bindings, r))
+        return out
+    finally:
+        _NESTED.depth = depth
+
+
+#: how many `_space_matches` of this thread are under way, one inside another's space query
+_NESTED = threading.local()
+_MAX_NESTED = 100
+
+
+def _queryable(a: Atom) -> bool:
+    return bool(getattr(a, "matches_by_query", False))
+
+
+def _holds_queryable(a: Atom) -> bool:
+    t = type(a)
+    if t is Expression:
+        return any(type(k) is not Expression and _queryable(k) for k in iter_atoms(a))
+    return t is not Symbol and t is not Variable and _queryable(a)
+
+
+def _match_set(x: Atom, y: Atom, stored: bool) -> list[Bindings]:
+    """hyperon's `match_atoms` of two atoms, from scratch: a variable binds to anything; an
+    expression's children match in turn, their results merged (a later child's results vary
+    slowest); a space meeting anything else is queried with it (where two meet, x's, or y's if
+    `stored`); anything else is equal or not."""
+    tx, ty = type(x), type(y)
+    if tx is Variable or ty is Variable or not (_holds_queryable(x) or _holds_queryable(y)):
+        r = unify(x, y)
+        return [] if r is None else [r]
+    if tx is Expression and ty is Expression:
+        if len(x.children) != len(y.children):  # type: ignore[attr-defined]
+            return []
+        acc = [EMPTY_BINDINGS]
+        for cx, cy in zip(x.children, y.children):  # type: ignore[attr-defined]
+            sub = _match_set(cx, cy, stored)
+            acc = [m for o in sub for c in acc for m in _merge(c, o)]
+            if not acc:
+                break
+        return acc
+    space, other = (y, x) if _queryable(y) and (stored or not _queryable(x)) else (x, y)
+    got = SPACE_QUERY[0](space, other)
+    if got is None:  # (a space this process cannot query: equal or not)
+        return [EMPTY_BINDINGS] if x == y else []
+    keep = {v for v in iter_atoms(other) if type(v) is Variable}
+    return [r.restrict(keep) if keep else EMPTY_BINDINGS for r in got]
+
+
+def _merge(into: Bindings, extra: Bindings) -> list[Bindings]:
+    """Every way the links of `extra` hold together with `into`."""
+    out = [into]
+    for v, value in extra.links.items():
+        out = [m for cur in out for m in unify_all(v, value, cur)]
+        if not out:
+            break
+    return out
 
 
 def match_atoms(pattern: Atom, atom: Atom) -> Bindings | None:

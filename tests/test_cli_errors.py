@@ -275,3 +275,21 @@ def test_load_of_a_jsonl_export_says_what_it_is(run, write, space_path):
         "dumps (--format metta reads the file as MeTTa text)\n")
     assert not space_path.exists()
     assert run("load", "--format", "metta", str(f)).exit_code == 0
+
+
+@pytest.mark.parametrize("text, where", [
+    ('!(+ 1 1)\n(a "\\u{110000}")\n', "2:5: invalid unicode escape '\\u{110000}'"),
+    ('(a "\\u{000000041}")\n', "1:5: invalid escape '\\u'"),
+    ("(a $x;c)\n(b\n", "2:1: '(' is never closed"),
+    ("(a)\n  )\n", "2:3: unexpected ')'"),
+    ('(a "open\n', "1:4: unterminated string"),
+])
+def test_a_script_that_does_not_read_is_one_error_line(tmp_path, text, where):
+    """`run` and `load` of text that does not read: one `Error: FILE:LINE:COL: ...` line, exit code 1."""
+    script = tmp_path / "bad.metta"
+    script.write_text(text, encoding="utf-8")
+    for cmd in ("run", "load"):
+        out = subprocess.run(mettadb_cmd("--db", str(tmp_path / "space"), cmd, str(script)), capture_output=True,
+                             text=True)
+        assert (out.returncode, out.stderr.splitlines()[-1:]) == (1, [f"Error: {script}:{where}"]), cmd
+        assert [ln for ln in out.stderr.splitlines() if not ln.startswith("note: ")] == [f"Error: {script}:{where}"]

@@ -376,8 +376,10 @@ _OVERLAY_QUERIES = [
     "!(match &self ({h} a $z) (quote $z))", "!(match &self ({h} &s1) yes)",
     "!(match &self (, ({h} $y) ({h} $z)) (quote ($y $z)))", "!(match &self (, ({h} &s1) ($h $y)) (quote ($h $y)))",
     "!(get-atoms &self)",
+    # a space inside an atom matches by a query of the space (`&sp` holds `a` and `(x b)`)
+    "!(match &self (, ({h} $y) ({h} $y)) (quote $y))", "!(match &self ({h} a) yes)", "!(match &self ({h} &sp) yes)",
+    "!(match &self ({h} (x $y)) (quote $y))",
 ]
-# (not `(, (p $y) (p $y))`: hyperon matches a space met again by querying it, mettadb by identity; README)
 
 
 @st.composite
@@ -385,7 +387,8 @@ def overlay_programs(draw):
     """Stored facts and atoms holding states and spaces (a durable space's session overlay) under shared
     heads, in any order, with removals of both kinds, then matches and `get-atoms`."""
     head = st.sampled_from(["p", "q"])
-    out = ["!(bind! &s1 (new-state one))", "!(bind! &s2 (new-state two))", "!(bind! &sp (new-space))"]
+    out = ["!(bind! &s1 (new-state one))", "!(bind! &s2 (new-state two))", "!(bind! &sp (new-space))",
+           "!(add-atom &sp a)", "!(add-atom &sp (x b))"]
     stored: set[str] = set()
     objects: list[str] = []
     for _ in range(draw(st.integers(2, 12))):

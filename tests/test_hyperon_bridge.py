@@ -30,8 +30,11 @@ _INTERPRETER_ONLY = {"deep_arguments", "nested_expression_types"}
 #: scripts about reading a script file (a NUL byte ends it for `metta`): a program's text cannot
 #: hold a NUL byte on a child's command line, and the bridge is handed text, not a file
 _FILE_ONLY = {"nul_between", "nul_in_comment", "nul_in_string"}
+#: scripts hyperon 0.2.10 aborts on over a space written in Python: its C API panics when an atom
+#: holding a string with a NUL character is added to one (`c/src/util.rs`, a C string)
+_HYPERON_ABORTS = {"script_nul_escape"}
 CONFORMANCE = sorted(p for p in (ROOT / "tests" / "conformance").glob("*.metta")
-                     if p.stem not in _INTERPRETER_ONLY and p.stem not in _FILE_ONLY)
+                     if p.stem not in _INTERPRETER_ONLY | _FILE_ONLY | _HYPERON_ABORTS)
 
 # argv: mode (oracle | self | kb), state dir, then one program per process step.  `self` makes the
 # durable space the runner's own space, `kb` registers it as `&kb`; `oracle` uses hyperon's spaces.

@@ -55,7 +55,8 @@ def test_string_escapes():
         ("(a\n  (b c)", "f.metta:2:3: '(' is never closed" if False else "f.metta:1:1: '(' is never closed"),
         ('(a "unterminated', "f.metta:1:4: unterminated string"),
         ('(a "bad \\q escape")', "f.metta:1:9: invalid escape '\\q'"),
-        ("(a $)", "f.metta:1:4: '$' must be followed by a variable name"),
+        ('(a "\\u{110000}")', "f.metta:1:5: invalid unicode escape '\\u{110000}'"),
+        ('(a "\\u{000000041}")', "f.metta:1:5: invalid escape '\\u'"),
         ("(a)\n!", "f.metta:2:1: '!' must be followed by an atom"),
         ("(a\x00b)", "f.metta:1:3: NUL byte"),
     ],
@@ -118,7 +119,7 @@ def test_scanner_and_grammar_agree_on_atoms(items, bangs):
     assert paths == [encode_with_names(a)[0] for b, a in zip(bangs, items) if not b]
 
 
-_noise = st.text(st.sampled_from(list('()"$!; \n\tab1\\x')), max_size=30)
+_noise = st.text(st.sampled_from(list('()"$!; \n\tab1\\x\x1cu{}')), max_size=30)
 
 
 @given(_noise)
@@ -226,3 +227,10 @@ def test_bulk_lines_any_order(lines: list[str]):
     data = "\n".join(lines).encode()
     (ak, rk, other, _), (bk, brk, bother, _) = _keys_both_ways(data, 32)
     assert (ak, rk, other) == (bk, brk, bother)
+
+
+def test_bangs_in_a_row_mark_one_item():
+    text = "! ! (a)\n!\n! b\n(c !)\n"
+    assert [(b, str(a)) for b, a in parse_script(text)] == [(True, "(a)"), (True, "b"), (False, "(c !)")]
+    assert parse_with_grammar(text) == list(parse_script(text))
+    assert [p for p, _, _ in transcode_file(io.BytesIO(text.encode()))] == [encode_with_names(one("(c !)"))[0]]

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import oracle
+import pytest
 from hypothesis import example, given
 from strategies import query_atoms
 
 import mettadb
 from mettadb import Bindings, E, S, V, alpha_equal, unify
 from mettadb.atoms import Expression, Variable
+from mettadb.errors import LimitError
+from mettadb.spaces import MemorySpace, SpaceAtom
+from mettadb.unify import unify_all
 
 EMPTY = Bindings()
 
@@ -163,3 +167,53 @@ def test_a_value_met_again_is_matched_in_its_own_scope():
     left = E(a, b, a, b)
     right = E(c, E(e, e), c, E(c, d))
     assert _names(left, right) == "($e ($e $e) $e ($e $e))"
+
+
+# ---------------------------------------------------------------- a space inside an atom
+
+
+def _space(*atoms):
+    sp = MemorySpace()
+    for a in atoms:
+        sp.add(a)
+    return SpaceAtom(sp)
+
+
+def test_a_space_meeting_an_atom_is_queried_with_it():
+    """hyperon matches a space inside an atom by a query of the space: a match for each way the
+    space holds the other atom, with the query's bindings of the other atom's variables."""
+    k = _space(S("a"), S("a"), E(S("r"), mettadb.Integer(1)), E(S("r"), mettadb.Integer(2)))
+    assert len(unify_all(E(S("p"), k), E(S("p"), S("a")))) == 2
+    assert len(unify_all(E(S("p"), S("a")), E(S("p"), k))) == 2
+    assert unify_all(E(S("p"), k), E(S("p"), S("b"))) == []
+    rows = unify_all(E(S("p"), k), E(S("p"), E(S("r"), V("x"))))
+    assert [r[V("x")] for r in rows] == [mettadb.Integer(1), mettadb.Integer(2)]
+    assert unify(E(S("p"), k), E(S("p"), E(S("r"), V("x"))))[V("x")] == mettadb.Integer(1)  # (the first)
+    # a variable binds to the space, as before; the space meets itself by a query: each of its atoms queried
+    # with it (`a` twice, 2 ways each, and the two `r`s)
+    assert unify_all(V("s"), k) == [Bindings({V("s"): k})]
+    assert len(unify_all(E(S("p"), k), E(S("p"), k))) == 6
+    # the prior bindings constrain the query's
+    rows = unify_all(E(S("p"), k, V("x")), E(S("p"), E(S("r"), V("x")), mettadb.Integer(2)))
+    assert [r[V("x")] for r in rows] == [mettadb.Integer(2)]
+
+
+def test_two_spaces_meeting_query_the_left_one_or_the_stored_one():
+    """unify queries its first argument's space with the second's; a query of a space (`stored`)
+    queries the stored atom's space with the pattern's, as hyperon's index does."""
+    anything, empty = _space(V("v")), _space()
+    assert len(unify_all(E(S("p"), anything), E(S("p"), empty))) == 1
+    assert unify_all(E(S("p"), empty), E(S("p"), anything)) == []
+    assert unify_all(E(S("p"), anything), E(S("p"), empty), stored=True) == []
+    assert len(unify_all(E(S("p"), empty), E(S("p"), anything), stored=True)) == 1
+
+
+def test_a_space_queried_with_itself_without_end_is_a_limit_error():
+    """A space holding an atom that holds the space, met by itself: each query meets the space again
+    (hyperon overflows its stack and dies); here a LimitError, never a RecursionError."""
+    sp = MemorySpace()
+    k = SpaceAtom(sp)
+    sp.add(E(S("w"), k))
+    with pytest.raises(LimitError):
+        unify_all(E(S("w"), k), E(S("w"), k))
+    assert len(unify_all(E(S("w"), k), E(S("w"), V("x")))) == 1  # (a variable: no query)

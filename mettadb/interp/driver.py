@@ -55,10 +55,11 @@ from ..spaces import (
     next_stored_seq,
     rename_apart,
     session_overlay,
+    stored_removable,
 )
 from ..store import Store
 from ..trieorder import atom_tokens, head_tokens, reorder_for
-from ..unify import unify
+from ..unify import SPACE_QUERY, unify_all
 from . import forms as _forms  # noqa: F401  (registers the special forms)
 from .core import (
     ARROW,
@@ -99,6 +100,21 @@ from .types import TypeChecker
 __all__ = ["DEFAULT_MAX_MEMORY", "Interpreter", "resident_bytes"]
 
 _MISSING = object()
+#: the interpreter evaluating on this thread (`_RUNNING.it`), whose view of a space (its imports, the
+#: library) a space met inside an atom is queried with
+_RUNNING = threading.local()
+
+
+def _space_query(atom: Atom, pattern: Atom, _next: Any = SPACE_QUERY[0]) -> list[Bindings] | None:
+    """`unify.SPACE_QUERY` during an evaluation: a space inside an atom is queried as `match` queries
+    it (hyperon's module space reaches its imports and the library)."""
+    it = getattr(_RUNNING, "it", None)
+    if it is None or not isinstance(atom, SpaceAtom):
+        return _next(atom, pattern)  # type: ignore[no-any-return]
+    return it.query(atom.value, pattern, EMPTY_BINDINGS, True)  # type: ignore[no-any-return]
+
+
+SPACE_QUERY[0] = _space_query
 #: a call's continuation (`_eval_args`): a method and its first arguments
 Then = tuple[Callable[..., Gen], tuple[Any, ...]]
 EMPTY = Symbol("Empty")
@@ -271,6 +287,7 @@ class Interpreter:
         if self.bare_minimal:
             atom = Expression((BARE_MINIMAL, atom))
         watched = bool(self._memory_cap or self._deadline is not None) and _Watch.arm(self)
+        outer, _RUNNING.it = getattr(_RUNNING, "it", None), self
         try:
             first = self._eval(atom, EMPTY_BINDINGS)
             results = self._drive(_given(first) if type(first) is list else first, watched)  # type: ignore[arg-type]
@@ -278,6 +295,7 @@ class Interpreter:
             self._stack.clear()  # frees the frames now, not when the exception is collected
             raise
         finally:
+            _RUNNING.it = outer
             if watched:
                 _Watch.disarm()
         return [b.resolve(a) for a, b in results if a != EMPTY]
@@ -1089,11 +1107,13 @@ class Interpreter:
                     out.append(template(args))
                     paths.append(tpath)
                     continue
-                bb = unify(expr, rule.children[1], EMPTY_BINDINGS)  # type: ignore[attr-defined]
-                if bb is None or met_by_value(self.space, expr, rule.children[1]):  # type: ignore[attr-defined]
+                # (one match, unless a space in the call matches in several ways: a body for each)
+                bbs = unify_all(expr, rule.children[1], EMPTY_BINDINGS)  # type: ignore[attr-defined]
+                if not bbs or met_by_value(self.space, expr, rule.children[1]):  # type: ignore[attr-defined]
                     continue
-                out.append(instantiate(body, template, bb.links) if template is not FALLBACK else bb.resolve(body))
-                paths.append(tpath)
+                for bb in bbs:
+                    out.append(instantiate(body, template, bb.links) if template is not FALLBACK else bb.resolve(body))
+                    paths.append(tpath)
             if len(out) > 1 and paths[0] is not None:
                 out = [out[i] for i in reorder_for(paths, _call_tokens(expr))]
         if self.own_deps:
@@ -1115,11 +1135,12 @@ class Interpreter:
                     # the caller's variables must not meet the rule's: rename the whole rule apart
                     rule = rename_apart(rule)
                 rhead, rbody = rule.children[1], rule.children[2]  # type: ignore[attr-defined]
-                bb2 = unify(expr, rhead, b)
-                if bb2 is None or met_by_value(self.space, b.resolve(expr) if b.links else expr, rhead):
+                bbs = unify_all(expr, rhead, b)  # (several matches: a space in the call, see above)
+                if not bbs or met_by_value(self.space, b.resolve(expr) if b.links else expr, rhead):
                     continue
-                out.append((rbody, bb2))
-                paths.append(tpath)
+                for bb2 in bbs:
+                    out.append((rbody, bb2))
+                    paths.append(tpath)
             if len(out) > 1 and paths[0] is not None:
                 out = [out[i] for i in reorder_for(paths, _call_tokens(b.resolve(expr) if b.links else expr))]
         if self.own_deps:
@@ -1225,6 +1246,9 @@ class Interpreter:
             ok = overlay is not None and overlay.remove_from(space, atom)
         elif isinstance(space, Store):  # (only an atom with these variable names, as in hyperon)
             overlay = session_overlay(space)
+            if not stored_removable(space, atom, overlay if overlay is not None and overlay.tracks() else None):
+                self.invalidate()
+                return False  # (hyperon's trie looks for it in another branch)
             # (beside an overlay, its trie nodes keep their numbers)
             remove = overlay.remove_stored if overlay is not None and overlay.tracks() else None
             ok = space.remove(atom, exact=True) if remove is None else remove(space, atom, exact=True)

@@ -21,7 +21,7 @@ from ..errors import ModuleTextError
 from ..modtext import read_module
 from ..parser import parse_atom
 from ..spaces import MemorySpace, ModuleSpaceAtom, SpaceAtom, StateAtom, rename_apart
-from ..unify import unify
+from ..unify import unify, unify_all
 from .core import (
     ARROW,
     ATOM_T,
@@ -149,8 +149,8 @@ def _let(it: Machine, atom: Expression, b: Bindings) -> Gen:
         if is_error(v) and v != value:  # like hyperon: an error the argument reduced to is the result
             out.append((v, bb))
             continue
-        b2 = unify(v, bb.resolve(pattern), bb)  # (hyperon's rule: `(unify $atom $pattern ...)`)
-        if b2 is not None:
+        # (hyperon's rule: `(unify $atom $pattern ...)`; a space inside may match in several ways)
+        for b2 in unify_all(v, bb.resolve(pattern), bb):
             rs = yield Tail((b2.resolve(body), b2))
             out.extend(rs[::-1] if len(rs) > 1 else rs)
     return out[::-1] if len(out) > 1 else out  # gathered as they finish, handed back last first
@@ -192,16 +192,19 @@ def _case_like(it: Machine, atom: Expression, b: Bindings, evaluate: bool, branc
             if type(case) is not Expression or len(case.children) != 2:
                 continue
             pat, res = case.children
-            b2 = unify(v, bb.resolve(pat), bb)  # (hyperon: `(unify $atom $pattern ...)`)
-            if b2 is not None:
-                if not branch:
-                    r = b2.resolve(res)
-                    if is_error(r):
-                        ERRORS_MADE[0] += 1
-                    out.append((r, b2))
-                else:
-                    rs = yield Tail((mark_function(b2.resolve(res), atom), b2))
-                    out.extend(_body(rs) if switch else rs)
+            # (hyperon: `(unify $atom $pattern ...)`; a space inside may match in several ways, each
+            # taken, in the order of its query)
+            rows = unify_all(v, bb.resolve(pat), bb)
+            if rows:
+                for b2 in reversed(rows) if len(rows) > 1 else rows:
+                    if not branch:
+                        r = b2.resolve(res)
+                        if is_error(r):
+                            ERRORS_MADE[0] += 1
+                        out.append((r, b2))
+                    else:
+                        rs = yield Tail((mark_function(b2.resolve(res), atom), b2))
+                        out.extend(_body(rs) if switch else rs)
                 break
     return out[::-1] if len(out) > 1 else out  # gathered as they finish, handed back last first
 
@@ -433,9 +436,12 @@ def _unify(it: Machine, atom: Expression, b: Bindings) -> Gen:
         if not rows:
             return _body((yield Tail((else_, b))))
         return (yield from _rows_into(it, rows, then))
-    b2 = unify(x, y, b)
-    if b2 is not None:
+    rows = unify_all(x, y, b)  # (a space inside may match in several ways: each in `match`'s order)
+    if len(rows) == 1:
+        b2 = rows[0]
         return _body((yield Tail((b2.resolve(then), b2))))
+    if rows:
+        return (yield from _rows_into(it, rows, then))
     return _body((yield Tail((else_, b))))
 
 
@@ -707,8 +713,14 @@ def _minimal(it: Machine, x: Atom, b: Bindings) -> Step:
                 out.extend(got if got is not None else [(_NOT_REDUCIBLE, b2)])
         return out
     if name == "unify" and len(kids) == 5:
-        b2 = unify(kids[1], kids[2], b)
-        branch, bb = (b2.resolve(kids[3]), b2) if b2 is not None else (kids[4], b)
+        rows = unify_all(kids[1], kids[2], b)
+        if len(rows) > 1:  # (a space inside matched in several ways: the then-branch for each, in order)
+            out = []
+            for b2 in rows:
+                got = yield _minimal(it, b2.resolve(kids[3]), b2)
+                out.extend(got if got is not None else [(_NOT_REDUCIBLE, b2)])
+            return out
+        branch, bb = (rows[0].resolve(kids[3]), rows[0]) if rows else (kids[4], b)
         return (yield _Then((_minimal(it, branch, bb), bb)))
     if name == "function" and len(kids) == 2:
         return (yield _Then((_function_steps(it, kids[1], b), None)))

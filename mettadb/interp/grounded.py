@@ -12,9 +12,9 @@ import math
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from ..atoms import Atom, Bool, Expression, Float, Integer, String, Symbol, Variable, alpha_equal, equal_as_values, show_string
-from ..errors import ParseError
-from ..parser import parse_script
+from ..atoms import Atom, Bool, Expression, Float, Integer, ReprText, String, Symbol, Variable, alpha_equal, equal_as_values, show_string
+from ..errors import ModuleTextError
+from ..modtext import read_first
 from ..unify import unify
 from .core import ARROW, ATOM_T, BOOL_T, NUMBER_T, STRING_T, UNDEFINED, Fail, Machine, NoReduce, error
 from .modules import FINAL_MODULE_RESULTS, MODULE_OPS
@@ -345,43 +345,24 @@ def _format_args(it: Machine, args: list[Atom]) -> list[Atom]:
 
 
 def _repr(it: Machine, args: list[Atom]) -> list[Atom]:
-    return [String(str(args[0]))]
+    # hyperon 0.2.10's `repr` is Python: its result is a Python string, printed as Python shows it
+    return [String(ReprText(str(args[0])))]
 
 
 def _parse(it: Machine, args: list[Atom]) -> list[Atom]:
     if type(args[0]) is not String:
         raise NoReduce
+    # hyperon 0.2.10's `parse` is Python: it reads the first atom of the string's Python `repr`
+    # (quotes cut off), so a string literal's escapes stay as written and a newline outside one is
+    # the two characters `\n` of a word; text it cannot read leaves the call as it is
     try:
-        atoms = [a for _, a in parse_script(_raw_strings(args[0].value))]
-    except ParseError:  # hyperon 0.2.10 leaves the call as it is
+        atom = read_first(repr(str(args[0].value))[1:-1])
+    except ModuleTextError:
         raise NoReduce from None
-    if not atoms:
-        raise Fail("parse expects exactly one atom")
-    return atoms[:1]  # (hyperon reads the first atom of the text)
-
-
-def _raw_strings(text: str) -> str:
-    """The text with every backslash inside a string literal doubled: hyperon 0.2.10's `parse` keeps a
-    string's escapes as written (`(parse "\\"a\\\\nb\\"")` is the string `a\\nb`), and its string
-    ends at the next quote whatever comes before it."""
-    if "\\" not in text or '"' not in text:
-        return text
-    out: list[str] = []
-    inside = comment = False
-    for c in text:
-        if comment:
-            comment = c != "\n"
-        elif inside:
-            if c == "\\":
-                out.append("\\")
-            elif c == '"':
-                inside = False
-        elif c == '"':
-            inside = True
-        elif c == ";":
-            comment = True
-        out.append(c)
-    return "".join(out)
+    if atom is None:
+        raise Fail(Symbol("Grounded operation which is defined using unwrap=False should return atom instead of "
+                          "Python type"))
+    return [atom]
 
 
 def _string_to_chars(it: Machine, args: list[Atom]) -> list[Atom]:
