@@ -102,9 +102,36 @@ def test_deep_recursion_is_bounded_by_a_clear_limit(space):
 
 
 @pytest.mark.slow
-def test_recursion_100000_deep_finishes(space):
+def test_recursion_100000_deep_finishes_under_the_default_memory_limit(space):
     space.add("(= (count $n) (if (== $n 0) 0 (+ 1 (count (- $n 1)))))")
-    assert space.eval("(count 100000)", max_memory=0) == [mettadb.Integer(100000)]
+    assert space.eval("(count 100000)") == [mettadb.Integer(100000)]
+
+
+COUNT = "(= (count $n) (if (== $n 0) 0 (+ 1 (count (- $n 1)))))"
+
+
+@pytest.mark.parametrize(("rule", "call", "printed", "bound"), [
+    (COUNT, "count", "[{n}]", 2500),  # (4,400 bytes a level before tail calls; ~1,900 now)
+    ("(= (cd $n) (function (chain (eval (== $n 0)) $c (unify $c True (return done) "
+     "(chain (eval (- $n 1)) $m (chain (eval (cd $m)) $r (return $r)))))))", "cd", "[done]", 2200),  # (2,700; ~1,700)
+])
+def test_a_deep_recursion_keeps_little_per_level(tmp_path, rule, call, printed, bound):
+    """20,000 levels through rules and in minimal MeTTa: the process grows by less than `bound` bytes
+    a level (what a 100,000-deep recursion under the default --max-memory of 256 MB needs)."""
+    def peak(n: int) -> int:
+        prog = tmp_path / f"{call}{n}.metta"
+        prog.write_text(f"{rule}\n!({call} {n})\n", encoding="utf-8")
+        code = ("import sys\nfrom mettadb.cli.main import main\n"
+                "sys.argv[1:] = ['--db', sys.argv[1], 'run', sys.argv[2]]\n"
+                "try:\n    main()\n"
+                "finally:\n    hwm = [l for l in open('/proc/self/status') if l.startswith('VmHWM')][0]\n"
+                "    print('peak', hwm.split()[1], file=sys.stderr)\n")
+        out = subprocess.run([sys.executable, "-c", code, str(tmp_path / f"db{n}"), str(prog)],
+                             capture_output=True, text=True, timeout=300)
+        assert out.returncode == 0 and out.stdout == printed.format(n=n) + "\n", out.stderr
+        return int(out.stderr.strip().splitlines()[-1].split()[1]) * 1024
+    grown = peak(20_000) - peak(1)
+    assert grown / 20_000 < bound, grown
 
 
 def test_pragma_max_stack_depth_makes_an_error_atom_and_the_run_goes_on(space):
@@ -132,9 +159,9 @@ def test_recursion_in_minimal_metta_nests_no_python_frames(space):
 
 
 @pytest.mark.slow
-def test_recursion_in_minimal_metta_100000_deep_finishes(space):
+def test_recursion_in_minimal_metta_100000_deep_finishes_under_the_default_memory_limit(space):
     space.add(MINIMAL_COUNTDOWN)
-    assert space.eval("(cd 100000)", max_memory=0) == [mettadb.Symbol("done")]
+    assert space.eval("(cd 100000)") == [mettadb.Symbol("done")]
 
 
 @pytest.mark.filterwarnings("error::pytest.PytestUnraisableExceptionWarning")  # (see test_limits)

@@ -12,7 +12,9 @@ from helpers import mettadb_cmd
 import mettadb
 from mettadb.interp.driver import DEFAULT_MAX_MEMORY, resident_bytes
 
-LOOP = "(= (loop $x) (loop $x))\n\n!(loop 1)\n"
+#: a runaway recursion that keeps a frame per level (`+` waits for its argument); a runaway tail call,
+#: `(= (loop $x) (loop $x))`, keeps almost nothing per level and stops at the stack depth limit
+LOOP = "(= (loop $x) (+ 1 (loop $x)))\n\n!(loop 1)\n"
 
 
 def test_runaway_recursion_stops_at_the_memory_limit_naming_the_bang(space):
@@ -28,6 +30,11 @@ def test_the_line_is_the_bang_s_own_in_a_longer_script(space):
     text = "(a)\n!(+ 1 2)\n; comment\n(= (loop $x) (loop $x))\n  !(loop 1)\n"
     with pytest.raises(mettadb.LimitError, match=r"^s\.metta:5: evaluation exceeded the step limit of 1000"):
         space.run(text, source="s.metta", max_steps=1000)
+
+
+def test_a_runaway_tail_call_stops_at_the_stack_depth_limit(space):
+    with pytest.raises(mettadb.LimitError, match=r"^prog\.metta:2: evaluation exceeded the stack depth limit of 20000 \(in !\(loop 1\)\)$"):
+        space.run("(= (loop $x) (loop $x))\n!(loop 1)", source="prog.metta", max_depth=20_000)
 
 
 def test_the_default_is_memory_aware_and_bounded():

@@ -61,7 +61,7 @@ def test_cli_run_twice_and_with_duplicates(run, write, space_path):
 
 
 def test_cli_max_memory_stops_a_runaway_recursion(run, write):
-    prog = write("loop.metta", "(= (loop $x) (loop $x))\n!(loop 1)\n")
+    prog = write("loop.metta", "(= (loop $x) (+ 1 (loop $x)))\n!(loop 1)\n")
     r = run("run", "--max-memory", "32", str(prog))
     assert r.exit_code == 1
     assert r.stderr.startswith(f"Error: {prog}:2: evaluation exceeded the memory limit of 32 MB at stack depth ")

@@ -34,6 +34,7 @@ __all__ = [
     "META_TYPES",
     "NO_RETURN",
     "NUMBER_T",
+    "REVERSED",
     "RULE_FUNCTION",
     "SPECIAL",
     "SPECIAL_ARITY",
@@ -42,14 +43,17 @@ __all__ = [
     "SPECIAL_TYPES",
     "STACK_OVERFLOW",
     "STRING_T",
+    "TAIL_DEPTH",
     "TRUE",
     "UNDEFINED",
     "UNIT",
+    "Become",
     "Fail",
     "Gen",
     "Machine",
     "NoReduce",
     "Pair",
+    "Reversed",
     "Special",
     "Tail",
     "Typed",
@@ -89,6 +93,36 @@ class Typed(Tail):
     `Expression` and unbound type variables expect nothing)."""
 
     __slots__ = ()
+
+
+class Become(tuple[Any, Any]):
+    """A generator's last word on the driver's stack, a tail call: `Become((after, request))`, its
+    results are the request's, passed through `after` (an object on the driver's stack, no generator,
+    whose `after(results)` gives the generator's, and whose `send(results)` raises `StopIteration`
+    with them, as a generator's would: `REVERSED`).  The generator's frame is freed while
+    the request is evaluated, so a recursion through it keeps only `after` per level."""
+
+    __slots__ = ()
+
+
+class Reversed:
+    """The stack entry of `Become` that hands back its request's results last first (hyperon
+    finishes what is one step below a call, a rule's body or a chosen branch, last first)."""
+
+    __slots__ = ()
+
+    def after(self, rs: list[Pair]) -> list[Pair]:
+        return rs[::-1] if len(rs) > 1 else rs
+
+    def send(self, rs: list[Pair]) -> None:
+        """As a generator's `send`: the driver's stack takes the results here."""
+        raise StopIteration(self.after(rs))
+
+
+REVERSED = Reversed()
+#: how deep the driver's stack is before calls in tail position are made as tail calls (`Become`):
+#: a deep recursion then keeps less per level; shallower, a generator that waits costs fewer instructions
+TAIL_DEPTH = 200
 
 
 UNIT = Expression(())
@@ -205,6 +239,8 @@ class Machine(Protocol):
     #: `StackOverflow` error atom; `pragma! interpreter bare-minimal`: `!`s run as minimal MeTTa
     stack_overflow: int
     bare_minimal: bool
+    #: the driver's stack (its generators, and what tail calls do after their requests)
+    stack: list[Any]
     out: TextIO | None
     readonly: bool
     type_check: bool

@@ -4,7 +4,11 @@ Evaluation is a set of cooperating generators run by one driver loop with an
 explicit stack, so a MeTTa program recursing 100 000 deep uses heap, not the
 Python stack, and stops with `LimitError` at the configured limit.  A
 generator asks for a sub-evaluation by yielding `(atom, bindings)` and
-receives the list of `(result, bindings)` pairs back.
+receives the list of `(result, bindings)` pairs back.  Deep in a recursion
+(past `TAIL_DEPTH` entries), a call in tail position is a tail call: the
+generator returns the generator or the request (`Become`) that takes its
+place, so a level keeps at most a small object that does what it would have
+done with the results.
 
 Rules `(= head body)` are read from the space through the query engine
 (indexed by head) and cached per generation; grounded operations
@@ -37,6 +41,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Generator, Iterable
+from types import GeneratorType
 from typing import Any, TextIO, TypeGuard
 
 from ..atoms import Atom, Expression, Float, Integer, Symbol, Variable, fresh_variable, iter_atoms, rebuild
@@ -70,6 +75,7 @@ from .core import (
     EXPRESSION_T,
     GROUNDED_TYPES,
     META_TYPES,
+    REVERSED,
     RULE_FUNCTION,
     SPECIAL,
     SPECIAL_ARITY,
@@ -77,7 +83,9 @@ from .core import (
     SPECIAL_SIGNATURES,
     SPECIAL_TYPES,
     STACK_OVERFLOW,
+    TAIL_DEPTH,
     UNDEFINED,
+    Become,
     Fail,
     Gen,
     NoReduce,
@@ -216,6 +224,48 @@ _VALUE_PARAMS: dict[str, tuple[int, ...]] = {
 
 _PI, _EXP = Float(math.pi), Float(math.e)
 
+
+class _Pass:
+    """The stack entry under a tail call made by the outermost generator: its results, as they are."""
+
+    __slots__ = ()
+
+    def after(self, rs: list[Pair]) -> list[Pair]:
+        return rs
+
+    def send(self, rs: list[Pair]) -> None:
+        raise StopIteration(rs)
+
+
+_PASS = _Pass()
+
+
+class _Scoped:
+    """The stack entry of `Become` for a ground call's one rule body, run in a scope of its own
+    (`_apply_rules`): its values with the caller's bindings (a variable left in one made fresh),
+    last first."""
+
+    __slots__ = ("b",)
+
+    def __init__(self, b: Bindings) -> None:
+        self.b = b
+
+    def after(self, rs: list[Pair]) -> list[Pair]:
+        b = self.b
+        out: list[Pair] = []
+        for r, rb in rs:
+            tr = type(r)
+            if tr is Variable or (tr is Expression and not r.ground):  # type: ignore[attr-defined]
+                r = rename_apart(rb.resolve(r))
+            out.append((r, b))
+        return out[::-1] if len(out) > 1 else out
+
+    def send(self, rs: list[Pair]) -> None:
+        raise StopIteration(self.after(rs))
+
+
+_SCOPED_EMPTY = _Scoped(EMPTY_BINDINGS)
+
 class Interpreter:
     """Evaluates MeTTa against a space; one per session (it holds tokens and state)."""
 
@@ -249,7 +299,7 @@ class Interpreter:
         self._deadline: float | None = None
         #: the resident size at which the evaluation stops (0: no limit), and the driver's stack
         self._memory_cap = 0
-        self._stack: list[Gen] = []
+        self.stack: list[Any] = []
         self._rules: dict[tuple[str, int], list[tuple[Atom, Any, Any, Any]] | None] = {}
         #: rows of queries of this interpreter's space with no bindings, until it changes (`query`)
         self._queries: dict[Atom, list[Bindings]] = {}
@@ -292,7 +342,7 @@ class Interpreter:
             first = self._eval(atom, EMPTY_BINDINGS)
             results = self._drive(_given(first) if type(first) is list else first, watched)  # type: ignore[arg-type]
         except LimitError:
-            self._stack.clear()  # frees the frames now, not when the exception is collected
+            self.stack.clear()  # frees the frames now, not when the exception is collected
             raise
         finally:
             _RUNNING.it = outer
@@ -303,7 +353,7 @@ class Interpreter:
     def check_limits(self) -> None:
         """Raise `LimitError` when the evaluation is past its memory or time limit."""
         if self._memory_cap and resident_bytes() > self._memory_cap:
-            raise LimitError(self._memory_message(len(self._stack)))
+            raise LimitError(self._memory_message(len(self.stack)))
         if self._deadline is not None and time.monotonic() > self._deadline:
             raise LimitError(f"evaluation exceeded the time limit of {self.timeout} s")
 
@@ -337,7 +387,7 @@ class Interpreter:
         """Run the evaluation's generators; the memory and time limits are looked at every few
         thousand steps, unless `watched` (a `_Watch` looks at them)."""
         stack: list[Gen] = [gen]
-        self._stack = stack
+        self.stack = stack
         send: Any = None
         overflow = self.stack_overflow
         max_depth = min(self.max_depth, overflow) if overflow else self.max_depth
@@ -352,25 +402,44 @@ class Interpreter:
         errors_made = ERRORS_MADE
         errors_before = errors_made[0]
         typed_req, tail_req = Typed, Tail
+        become, gen_t = Become, GeneratorType
+        steps = 0  # (the evaluation's steps: `self.steps` when it ends)
         while True:
             try:
+                # (a tail call's `after` object takes its request's results here too, and raises
+                # StopIteration with its generator's: no test for it in this loop)
                 req = stack[-1].send(send)
             except StopIteration as stop:
                 stack.pop()
                 send = stop.value
-                if len(send) > 1 and errors_made[0] != errors_before:
-                    # hyperon collects an evaluation's alternatives and keeps the errors among
-                    # them only when nothing else came back (looked for once an error appeared)
-                    for r, _ in send:
-                        if type(r) is Expression:
-                            k = r.children
-                            if len(k) > 1 and type(k[0]) is Symbol and k[0].name == "Error":
-                                send = _drop_errors(send)
-                                break
-                if not stack:
-                    return send  # type: ignore[no-any-return]
-                continue
-            self.steps += 1
+                if type(send) is list:
+                    if len(send) > 1 and errors_made[0] != errors_before:
+                        # hyperon collects an evaluation's alternatives and keeps the errors among
+                        # them only when nothing else came back (looked for once an error appeared)
+                        for r, _ in send:
+                            if type(r) is Expression:
+                                k = r.children
+                                if len(k) > 1 and type(k[0]) is Symbol and k[0].name == "Error":
+                                    send = _drop_errors(send)
+                                    break
+                    if not stack:
+                        self.steps = steps
+                        return send  # type: ignore[no-any-return]
+                    continue
+                # a tail call: the finished generator's results are those of what it returned, a
+                # generator that takes its place or a request evaluated in its place (`Become`)
+                if type(send) is gen_t:
+                    stack.append(send)
+                    send = None
+                    continue
+                if type(send) is become:
+                    stack.append(send[0])
+                    req = send[1]
+                else:
+                    if not stack:
+                        stack.append(_PASS)  # type: ignore[arg-type]
+                    req = send
+            steps += 1
             if len(stack) >= max_depth:
                 if overflow and len(stack) >= overflow:
                     # hyperon's `pragma! max-stack-depth`: the evaluation that would go deeper gives
@@ -378,11 +447,11 @@ class Interpreter:
                     send = [(self._stack_overflow(req[0], req[2] if type(req) is typed_req else None), req[1])]  # type: ignore[misc]
                     continue
                 raise LimitError(f"evaluation exceeded the stack depth limit of {max_depth}")
-            if max_steps is not None and self.steps > max_steps:
+            if max_steps is not None and steps > max_steps:
                 raise LimitError(f"evaluation exceeded the step limit of {max_steps}")
-            if deadline is not None and not self.steps & 0x3FF and time.monotonic() > deadline:
+            if deadline is not None and not steps & 0x3FF and time.monotonic() > deadline:
                 raise LimitError(f"evaluation exceeded the time limit of {self.timeout} s")
-            if memory_cap and not self.steps & 0xFFF and resident_bytes() > memory_cap:
+            if memory_cap and not steps & 0xFFF and resident_bytes() > memory_cap:
                 raise LimitError(self._memory_message(len(stack)))
             a = req[0]
             ta = type(a)
@@ -576,7 +645,7 @@ class Interpreter:
                     ret = tb.resolve(ret)
             expect = _expected(ret)  # the function's values must have its return type
             then: Then = (self._typed_call, (atom, ftype.children[-1] != ATOM_T, expect))  # type: ignore[attr-defined]
-            return self._with_args(self._eval_args(atom, kids[1:], argtypes, b, True, then, resolve=tail), then)
+            return self._with_args(self._eval_args(atom, kids[1:], argtypes, b, True, then, resolve=tail), then, self.stack)
         # no function type: a tuple; its expression elements are evaluated
         if atom.ground:  # type: ignore[attr-defined]
             tokens = self.tokens
@@ -587,14 +656,18 @@ class Interpreter:
             else:  # nothing inside evaluates to anything else: apply the rules directly
                 return self._apply_rules(atom, b, True, want)
         then = (self._tuple_call, (atom, want))
-        return self._with_args(self._eval_args(atom, kids, None, b, False, then), then)
+        return self._with_args(self._eval_args(atom, kids, None, b, False, then), then, self.stack)
 
     @staticmethod
-    def _with_args(args: Generator[Pair, list[Pair], Any], then: Then) -> Gen:
+    def _with_args(args: Generator[Pair, list[Pair], Any], then: Then, stack: list[Any]) -> Gen:
         """A call: its arguments' evaluation (`_eval_args`), then `then` with their values."""
         got = yield from args
-        del args  # (the finished generator is not kept while the call runs: a level of a recursion)
-        return (yield from then[0](*then[1], *got)) if type(got) is tuple else got
+        if type(got) is not tuple:
+            return got  # type: ignore[no-any-return]
+        if len(stack) > TAIL_DEPTH:  # the call takes this generator's place on the driver's stack (a
+            # tail call, deep in a recursion: it keeps no frame here)
+            return then[0](*then[1], *got)  # type: ignore[return-value]
+        return (yield from then[0](*then[1], *got))
 
     def _first_fitting(self, atom: Atom, head: Atom, declared: list[Atom], b: Bindings,
                        tail: bool, want: Atom | None) -> Atom | list[tuple[Any, Bindings]]:
@@ -718,13 +791,13 @@ class Interpreter:
                 if not keep_errors and is_error(r):
                     got = yield from then[0](*then[1], r, rb)
                 elif last:
-                    got = yield from then[0](*then[1], done + [r], rb)
+                    got = yield from _settled(then[0](*then[1], done + [r], rb))
                 else:
                     got = yield from self._eval_args(whole, args, types, rb, metatype_noeval, then, resolve,
                                                      i + 1, done + [r], tb)
                 acc.extend(got[::-1] if len(got) > 1 else got)
             return acc[::-1]
-        return (done, bb) if top else (yield from then[0](*then[1], done, bb))
+        return (done, bb) if top else (yield from _settled(then[0](*then[1], done, bb)))
 
     def check_special(self, atom: Expression, b: Bindings) -> list[Pair]:
         """A special form's call as written (tokens as what they name, as hyperon parses them)
@@ -871,6 +944,11 @@ class Interpreter:
             bodies = self._ground_bodies(expr)
             if not bodies:
                 return [(expr, b)]
+            if evaluate and len(bodies) == 1 and len(self.stack) > TAIL_DEPTH:
+                # (a tail call, deep in a recursion: it keeps no frame here)
+                after = _SCOPED_EMPTY if b is EMPTY_BINDINGS else _Scoped(b)
+                return Become((after, Tail((bodies[0], EMPTY_BINDINGS)) if expect is None  # type: ignore[return-value]
+                               else Typed((bodies[0], EMPTY_BINDINGS, expect, True))))  # type: ignore[arg-type]
             results: list[Pair] = []
             # like hyperon, the last rule's body is evaluated first (its side effects happen first);
             # the results are gathered as they finish and handed back last first
@@ -902,6 +980,10 @@ class Interpreter:
                 elif body != EMPTY:
                     kept.append((bb.resolve(body), bb))
             return kept
+        if len(rules) == 1 and len(self.stack) > TAIL_DEPTH:  # (a tail call, as above)
+            body, bb = rules[0]
+            return Become((REVERSED, Tail((bb.resolve(body), bb)) if expect is None  # type: ignore[return-value]
+                           else Typed((bb.resolve(body), bb, bb.resolve(expect), True))))  # type: ignore[arg-type]
         results = []
         for body, bb in reversed(rules) if len(rules) > 1 else rules:  # the last rule first, as above
             results.extend((yield (Tail((bb.resolve(body), bb)) if expect is None
@@ -1281,6 +1363,20 @@ def _expected(t: Atom) -> Atom | None:
 def _call_tokens(expr: Atom) -> list[Any]:
     """The trie tokens of the query hyperon makes for a call: `(= call $X)`."""
     return atom_tokens(Expression((EQ, expr, Variable("X"))))
+
+
+def _settled(gen: Gen) -> Gen:
+    """A call's results for a caller that is not the driver: its tail calls (`Become`, a generator
+    that takes its place) run here."""
+    got: Any = yield from gen
+    while type(got) is not list:
+        if type(got) is Become:
+            got = got[0].after((yield got[1]))
+        elif type(got) is GeneratorType:
+            got = yield from got
+        else:
+            got = yield got
+    return got
 
 
 def _given(results: list[Pair]) -> Gen:

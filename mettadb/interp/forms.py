@@ -33,14 +33,17 @@ from .core import (
     FUNCTION,
     GROUNDED_NAMES,
     NO_RETURN,
+    REVERSED,
     RULE_FUNCTION,
     SPECIAL,
     SPECIAL_ARITY,
     SPECIAL_SIGNATURES,
     SPECIAL_TYPES,
+    TAIL_DEPTH,
     TRUE,
     UNDEFINED,
     UNIT,
+    Become,
     Gen,
     Machine,
     Pair,
@@ -107,11 +110,21 @@ def _if(it: Machine, atom: Expression, b: Bindings) -> Gen:
                 return errs
     # (evaluated as hyperon evaluates an argument: `(metta cond Bool)`, so a value that is not an
     # expression and is no Bool is a BadType error; a call whose every type returns Bool needs no check)
-    for c, bb in (yield ((cond, b) if how == 2 else Typed((cond, b, BOOL_T, False)))):  # type: ignore[arg-type]
-        if c == TRUE:
+    cs = yield ((cond, b) if how == 2 else Typed((cond, b, BOOL_T, False)))  # type: ignore[arg-type]
+    if len(cs) == 1 and len(it.stack) > TAIL_DEPTH:
+        c, bb = cs[0]
+        branch = then if c is TRUE or c == TRUE else else_ if c is FALSE or c == FALSE else None
+        if branch is not None:
+            # (the common case, a tail call: the branch is evaluated in this generator's place, so a
+            # recursion through `if` keeps no frame of it)
+            branch = mark_function(bb.resolve(branch), atom)
+            return Become((REVERSED, Tail((branch, bb)) if want is None  # type: ignore[return-value]
+                           else Typed((branch, bb, want, True))))  # type: ignore[arg-type]
+    for c, bb in cs:
+        if c is TRUE or c == TRUE:  # (`is`: the comparisons give these two atoms, no call of `==` needed)
             rs = yield (Tail((mark_function(bb.resolve(then), atom), bb)) if want is None
                         else Typed((mark_function(bb.resolve(then), atom), bb, want, True)))  # type: ignore[arg-type]
-        elif c == FALSE:
+        elif c is FALSE or c == FALSE:
             rs = yield (Tail((mark_function(bb.resolve(else_), atom), bb)) if want is None
                         else Typed((mark_function(bb.resolve(else_), atom), bb, want, True)))  # type: ignore[arg-type]
         elif type(c) is Variable:
@@ -501,13 +514,19 @@ def _run(step: Step) -> Generator[Pair, list[Pair], list[Pair] | None]:
     """Run a minimal-MeTTa step and the steps nested in it on an explicit stack, so that a recursion
     written in minimal MeTTa (`function`/`chain`/`eval` calling itself) nests no Python frames;
     requests for evaluations go on to the driver."""
-    stack = [step]
+    stack: list[Any] = [step]
     # per step: the bindings of `NotReducible` when a tail call it made gives None (None: None)
     otherwise: list[Bindings | None] = [None]
     send: Any = None
     while True:
+        top = stack[-1]
         try:
-            req = stack[-1].send(send)
+            if type(top) is GeneratorType:
+                req = top.send(send)
+            else:  # what a step does with its nested step's results (`_After`): its result, or a step to run
+                req = top.after(send)
+                if type(req) is not _Then:
+                    raise StopIteration(req)
         except StopIteration as stop:
             stack.pop()
             send = stop.value
@@ -527,6 +546,11 @@ def _run(step: Step) -> Generator[Pair, list[Pair], list[Pair] | None]:
             if req[1] is not None:
                 otherwise[-1] = req[1]
             send = None
+        elif tr is _After:  # the nested step runs with what its caller would do after it in the caller's place
+            stack[-1] = req[0]
+            stack.append(req[1])
+            otherwise.append(None)
+            send = None
         else:
             send = yield req
 
@@ -536,6 +560,65 @@ class _Then(tuple[Step, Bindings | None]):
     `bindings`, a None result is `NotReducible` with them); the trampoline frees the caller."""
 
     __slots__ = ()
+
+
+class _After(tuple[Any, Step]):
+    """A step's last request, `_After((after, step))`: `after` (no generator: an object whose
+    `after(results)` gives the caller's result, or a `_Then` to run on) takes the caller's place, and
+    the nested step runs.  A recursion through the caller keeps `after` per level, not its frame."""
+
+    __slots__ = ()
+
+
+class _ChainRest:
+    """What a `chain` does with its first instruction's results (see `_After`)."""
+
+    __slots__ = ("b", "it", "kids")
+
+    def __init__(self, it: Machine, kids: tuple[Atom, ...], b: Bindings) -> None:
+        self.it, self.kids, self.b = it, kids, b
+
+    def after(self, first: list[Pair] | None) -> Any:
+        kids = self.kids
+        items = first if first is not None else [(_NOT_REDUCIBLE, self.b)]
+        if len(items) != 1:
+            return _Then((_chain_each(self.it, kids, items), None))  # type: ignore[arg-type]
+        r, bb = items[0]
+        b2 = unify(r, kids[2], bb)  # (the variable takes the value's name, as a substitution)
+        if b2 is None:
+            return []
+        return _Then((_minimal(self.it, b2.resolve(kids[3]), b2), b2))  # (a tail call)
+
+
+def _chain_each(it: Machine, kids: tuple[Atom, ...], items: list[Pair]) -> Step:
+    """A `chain`'s template run with each of its first instruction's results."""
+    out: list[Pair] = []
+    last = items[-1] if items else None
+    for item in items:
+        r, bb = item
+        b2 = unify(r, kids[2], bb)  # (the variable takes the value's name, as a substitution)
+        if b2 is not None:
+            if item is last and not out:  # (a tail call: deep chains free their frames)
+                return (yield _Then((_minimal(it, b2.resolve(kids[3]), b2), b2)))
+            got = yield _minimal(it, b2.resolve(kids[3]), b2)
+            out.extend(got if got is not None else [(_NOT_REDUCIBLE, b2)])
+    return out
+
+
+class _FunctionRest:
+    """What a `function` does with the results of the one instruction it ran last (see `_After`)."""
+
+    __slots__ = ("call", "it", "keep", "outer", "yb")
+
+    def __init__(self, it: Machine, keep: Atom | None, yb: Bindings, call: Atom | None, outer: Bindings | None) -> None:
+        self.it, self.keep, self.yb, self.call, self.outer = it, keep, yb, call, outer
+
+    def after(self, got: list[Pair] | None) -> Any:
+        more = _function_more(got if got is not None else [(_NOT_REDUCIBLE, self.yb)], self.keep)
+        for m in more:
+            if m[2]:  # an instruction to run on
+                return _Then((_function_steps(self.it, UNIT, self.yb, self.call, self.outer, more[::-1]), None))
+        return _function_values([(y, yb) for y, yb, _ in more], self.call, self.outer)
 #: forms that are grounded operations in hyperon 0.2.10: `eval` runs one with its arguments as
 #: written, and what it returns is not evaluated
 _GROUNDED_FORMS = frozenset({
@@ -688,6 +771,8 @@ def _intercepted(it: Machine, form: Special, x: Expression, b: Bindings, grounde
             else:
                 send = yield req
     except StopIteration as stop:
+        if type(stop.value) is Become:  # (its tail call: the atom in tail position, as written)
+            return [(stop.value[1][0], stop.value[1][1])]
         return stop.value  # type: ignore[no-any-return]
 
 
@@ -699,19 +784,8 @@ def _minimal(it: Machine, x: Atom, b: Bindings) -> Step:
     if name in ("eval", "evalc") and len(kids) == (2 if name == "eval" else 3):
         return (yield _Then((_eval_step(it, kids[1], b), None)))
     if name == "chain" and len(kids) == 4 and type(kids[2]) is Variable:
-        first = yield _minimal(it, kids[1], b)
-        out: list[Pair] = []
-        items = first if first is not None else [(_NOT_REDUCIBLE, b)]
-        last = items[-1] if items else None
-        for item in items:
-            r, bb = item
-            b2 = unify(r, kids[2], bb)  # (the variable takes the value's name, as a substitution)
-            if b2 is not None:
-                if item is last and not out:  # (the common case, a tail call: deep chains free their frames)
-                    return (yield _Then((_minimal(it, b2.resolve(kids[3]), b2), b2)))
-                got = yield _minimal(it, b2.resolve(kids[3]), b2)
-                out.extend(got if got is not None else [(_NOT_REDUCIBLE, b2)])
-        return out
+        # its first instruction runs in this step's place, then the template (`_ChainRest`)
+        return (yield _After((_ChainRest(it, kids, b), _minimal(it, kids[1], b))))
     if name == "unify" and len(kids) == 5:
         rows = unify_all(kids[1], kids[2], b)
         if len(rows) > 1:  # (a space inside matched in several ways: the then-branch for each, in order)
@@ -746,7 +820,7 @@ _RUN_ARITY: dict[str, int | None] = {"eval": 2, "evalc": 3, "chain": 4, "unify":
 
 
 def _function_steps(it: Machine, body: Atom, b: Bindings, call: Atom | None = None,
-                    outer: Bindings | None = None) -> Step:
+                    outer: Bindings | None = None, pending: list[tuple[Atom, Bindings, bool]] | None = None) -> Step:
     """A `function`'s body runs; what it gives runs on while it is an instruction (an `eval` giving a
     rule's body `(chain ...)`), depth first; `(return x)` gives x, anything else a fresh variable.
 
@@ -754,8 +828,8 @@ def _function_steps(it: Machine, body: Atom, b: Bindings, call: Atom | None = No
     error; with `outer` (a ground call: the body ran in a scope of its own), the values come back
     with the caller's bindings.  The body is not kept while it runs (a deep recursion frees it)."""
     out: list[Pair] = []
-    todo: list[tuple[Atom, Bindings, bool]] = [(body, b, True)]
-    del body
+    todo: list[tuple[Atom, Bindings, bool]] = [(body, b, True)] if pending is None else pending
+    del body, pending
     while todo:
         y, yb, run = todo.pop()
         if not run:
@@ -766,6 +840,11 @@ def _function_steps(it: Machine, body: Atom, b: Bindings, call: Atom | None = No
         want = _RUN_ARITY.get(name, 0) if name is not None else 0
         if want is None or (len(kids) == want and (name != "chain" or type(kids[2]) is Variable)):
             keep = y if name in _SELF_GIVING else None  # (a value that is its own result does not run on)
+            if not todo and not out:
+                # the last instruction (the common case, a tail call): it runs in this step's place, and
+                # `_FunctionRest` does the rest, so a recursion through a `function` keeps no frame here
+                yield (UNIT, yb)  # (a step the driver counts: its limits hold in a loop of instructions)
+                return (yield _After((_FunctionRest(it, keep, yb, call, outer), _minimal(it, y, yb))))
             step = [_minimal(it, y, yb)]
             y = kids = None  # type: ignore[assignment]
             got = yield step.pop()  # (nothing here keeps the step or the body it runs)
@@ -774,16 +853,27 @@ def _function_steps(it: Machine, body: Atom, b: Bindings, call: Atom | None = No
             keep = y
             got = [(y, yb)]
         yield (UNIT, yb)  # (a step the driver counts: its limits hold in a loop of instructions)
-        more: list[tuple[Atom, Bindings, bool]] = []
-        for r, bb in got:
-            rk = r.children if type(r) is Expression else ()
-            if len(rk) == 2 and rk[0] == _RETURN:
-                more.append((rk[1], bb, False))
-            elif r is not keep and rk and type(rk[0]) is Symbol and rk[0].name in _CONTINUED:
-                more.append((r, bb, True))
-            else:  # hyperon 0.2.10: a body that returns nothing gives a fresh variable
-                more.append((fresh_variable(NO_RETURN), bb, False))
-        todo.extend(reversed(more))
+        todo.extend(reversed(_function_more(got, keep)))
+    return _function_values(out, call, outer)
+
+
+def _function_more(got: list[Pair], keep: Atom | None) -> list[tuple[Atom, Bindings, bool]]:
+    """What a `function` makes of an instruction's results: (value, bindings, whether it runs on)."""
+    more: list[tuple[Atom, Bindings, bool]] = []
+    for r, bb in got:
+        rk = r.children if type(r) is Expression else ()
+        if len(rk) == 2 and rk[0] == _RETURN:
+            more.append((rk[1], bb, False))
+        elif r is not keep and rk and type(rk[0]) is Symbol and rk[0].name in _CONTINUED:
+            more.append((r, bb, True))
+        else:  # hyperon 0.2.10: a body that returns nothing gives a fresh variable
+            more.append((fresh_variable(NO_RETURN), bb, False))
+    return more
+
+
+def _function_values(out: list[Pair], call: Atom | None, outer: Bindings | None) -> list[Pair]:
+    """A `function`'s values: for `eval` of a `call`, a fresh variable is its `NoReturn` error, and
+    with `outer` the values come back with the caller's bindings."""
     if call is None:
         return out
     done: list[Pair] = []

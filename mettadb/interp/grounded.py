@@ -16,7 +16,7 @@ from ..atoms import Atom, Bool, Expression, Float, Integer, ReprText, String, Sy
 from ..errors import ModuleTextError
 from ..modtext import read_first
 from ..unify import unify
-from .core import ARROW, ATOM_T, BOOL_T, NUMBER_T, STRING_T, UNDEFINED, Fail, Machine, NoReduce, error
+from .core import ARROW, ATOM_T, BOOL_T, FALSE, NUMBER_T, STRING_T, TRUE, UNDEFINED, Fail, Machine, NoReduce, error
 from .modules import FINAL_MODULE_RESULTS, MODULE_OPS
 
 __all__ = [
@@ -103,7 +103,7 @@ def _compare(op: Callable[[Any, Any], bool]) -> Operation:
                 a, b = float(a), float(b)
             except OverflowError:  # (an integer past a float's range: compared exactly)
                 pass
-        return [Bool(op(a, b))]
+        return [TRUE if op(a, b) else FALSE]  # (the two atoms, not new ones: `if` knows them at once)
 
     return fn
 
@@ -112,7 +112,7 @@ def _eq(it: Machine, args: list[Atom]) -> list[Atom]:
     if len(args) != 2:
         raise Fail(Symbol("IncorrectNumberOfArguments"))
     a, b = args
-    return [Bool(equal_as_values(a, b))]  # hyperon's atom equality: numbers by value, `(v 2)` == `(v 2.0)`
+    return [TRUE if equal_as_values(a, b) else FALSE]  # hyperon's atom equality: numbers by value, `(v 2)` == `(v 2.0)`
 
 
 def _bool(a: Atom) -> bool:
@@ -126,11 +126,11 @@ def _logic(op: str) -> Operation:
         if op == "not":
             if len(args) != 1:
                 raise Fail(Symbol("IncorrectNumberOfArguments"))
-            return [Bool(not _bool(args[0]))]
+            return [FALSE if _bool(args[0]) else TRUE]
         if len(args) != 2:
             raise Fail(Symbol("IncorrectNumberOfArguments"))
         a, b = _bool(args[0]), _bool(args[1])
-        return [Bool(a and b if op == "and" else a or b if op == "or" else a != b)]
+        return [TRUE if (a and b if op == "and" else a or b if op == "or" else a != b) else FALSE]
 
     return fn
 
