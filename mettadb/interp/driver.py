@@ -754,6 +754,12 @@ class Interpreter:
                     done = done + [a]
                     i += 1
                     continue
+            elif type(declared) is Variable and type(a) is Expression and expected == EXPRESSION_T:
+                # a type variable the arguments as written bound to `Expression` (a call of a function
+                # returning one): hyperon passes an expression there as it is, unevaluated
+                done = done + [a]
+                i += 1
+                continue
             if type(a) is not Expression and not (type(a) is Symbol and a.name in self.tokens):
                 # hyperon: a tuple with an element `Empty` is Empty (a typed call's argument
                 # `Empty` as written is passed as it is)
@@ -775,10 +781,13 @@ class Interpreter:
             else:
                 want = _expected(bb.resolve(expected) if bb.links else expected)
             rs = yield (Typed((a, bb, want, False)) if want is not None else (a, bb))  # type: ignore[arg-type]
-            keep_errors = type(expected) is Symbol and expected.name in ("Atom", "ErrorType")
+            # hyperon 0.2.10: an argument whose evaluation gave an error makes that error the call's
+            # value, whatever the parameter type (`ErrorType`, or a type variable the arguments as
+            # written bound to `Atom`), unless it was that error as written (passed on; not so
+            # an element of a tuple)
             if len(rs) == 1:
                 r, bb = rs[0]
-                if not keep_errors and is_error(r):
+                if is_error(r) and (types is None or r != a):
                     return (r, bb) if top else (yield from then[0](*then[1], r, bb))
                 done = done + [r]
                 i += 1
@@ -788,7 +797,7 @@ class Interpreter:
             acc: list[Pair] = []
             last = i + 1 == n
             for r, rb in rs:
-                if not keep_errors and is_error(r):
+                if is_error(r) and (types is None or r != a):
                     got = yield from then[0](*then[1], r, rb)
                 elif last:
                     got = yield from _settled(then[0](*then[1], done + [r], rb))

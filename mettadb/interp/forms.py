@@ -302,8 +302,10 @@ def _superpose(it: Machine, atom: Expression, b: Bindings) -> Gen:
 
 @special("collapse", "(-> Atom Atom)", arity=1)
 def _collapse(it: Machine, atom: Expression, b: Bindings) -> Gen:
+    """Its argument's values as one expression.  hyperon evaluates the argument as a `!` expression
+    (a type error there shows its expected types resolved): a tail request, which `eval` too runs."""
     a = atom.children[1:]
-    rs = yield (a[0], b)
+    rs = yield Tail((a[0], b))
     return [(Expression([bb.resolve(r) for r, bb in rs]), b)]
 
 
@@ -502,7 +504,22 @@ def _evaluate_first(n: int, reverse: bool = False) -> Special:
     return fn
 
 
-special("id", "(-> $t $t)")(_evaluate_first(1, reverse=True))
+@special("id", "(-> $t $t)")
+def _id(it: Machine, atom: Expression, b: Bindings) -> Gen:
+    """hyperon 0.2.10's rule `(= (id $x) $x)`: the argument's values (last first, as an argument's),
+    each evaluated once more as the rule's body is (`(id (noeval (+ 1 2)))` is 3)."""
+    a = _args(atom, 1)
+    if a is None:
+        return wrong_arity(atom, b)
+    rs = yield (a[0], b)
+    out: list[Pair] = []
+    for r, bb in rs[::-1] if len(rs) > 1 else rs:
+        if is_error(r) or type(r) is not Expression:  # (already as far as it goes)
+            out.append((r, bb))
+        else:
+            got = yield Tail((r, bb))
+            out.extend(got[::-1] if len(got) > 1 else got)  # (a rule's values: last first)
+    return out
 
 
 #: a step of hyperon's minimal interpreter: its results, or None for `NotReducible`.  It yields a
@@ -758,6 +775,9 @@ def _map_step(it: Machine, x: Expression, b: Bindings) -> Step:
     return [(Expression(tuple(done)), bb) for done, bb in combos]
 
 
+_COLLAPSE = Symbol("collapse")
+
+
 def _intercepted(it: Machine, form: Special, x: Expression, b: Bindings, grounded: bool) -> Gen:
     """Run a form for `eval`: what it would evaluate in tail position (a branch, a template) comes
     back as written; so does an argument, for a form that is a grounded operation in hyperon."""
@@ -766,7 +786,8 @@ def _intercepted(it: Machine, form: Special, x: Expression, b: Bindings, grounde
     try:
         while True:
             req = gen.send(send)
-            if grounded or isinstance(req, Tail):  # (a `Typed` request too)
+            # (a `Typed` request too; `collapse` evaluates its argument in full even here)
+            if grounded or (isinstance(req, Tail) and x.children[0] != _COLLAPSE):
                 send = [(req[0], req[1])]
             else:
                 send = yield req
@@ -789,7 +810,7 @@ def _minimal(it: Machine, x: Atom, b: Bindings) -> Step:
     if name == "unify" and len(kids) == 5:
         rows = unify_all(kids[1], kids[2], b)
         if len(rows) > 1:  # (a space inside matched in several ways: the then-branch for each, in order)
-            out = []
+            out: list[Pair] = []
             for b2 in rows:
                 got = yield _minimal(it, b2.resolve(kids[3]), b2)
                 out.extend(got if got is not None else [(_NOT_REDUCIBLE, b2)])
@@ -1137,9 +1158,20 @@ def _empty(it: Machine, atom: Expression, b: Bindings) -> Gen:
 
 @special("nop")
 def _nop(it: Machine, atom: Expression, b: Bindings) -> Gen:
-    if len(atom.children) == 2:  # hyperon: the rule `(= (nop $x) ())`, once per result of the argument
-        return [(UNIT, bb) for _, bb in (yield (atom.children[1], b))]
-    return [(UNIT, b)]
+    """hyperon 0.2.10's untyped grounded `nop`: `()` once per combination of its arguments' values,
+    evaluated in order; an argument's error is the value instead, as in any untyped call."""
+    combos = [b]
+    errors: list[Pair] = []
+    for arg in atom.children[1:]:
+        nxt: list[Bindings] = []
+        for bb in combos:
+            for r, rb in (yield (arg, bb)):
+                if is_error(r):
+                    errors.append((r, rb))
+                else:
+                    nxt.append(rb)
+        combos = nxt
+    return [(UNIT, bb) for bb in combos] + errors
 
 
 @special("Error", "(-> Atom Atom ErrorType)", arity=2)

@@ -119,6 +119,8 @@ class TypeChecker:
             if type(atom) is Symbol and atom.name in BUILTINS and atom.name not in self.it.tokens:
                 _, args, ret = BUILTINS[atom.name]
                 got.append(signature_atom(args, ret))
+            elif atom == EQ:  # (hyperon's library declares it; a space may declare more, listed first)
+                got.append(EQ_TYPE)
             elif type(atom) is Symbol and atom.name in SPECIAL_TYPES:
                 got.extend(SPECIAL_SIGNATURES.get(atom.name) or (SPECIAL_TYPES[atom.name],))
             elif type(atom) is Expression and atom in _LIBRARY_EXPRESSION_TYPES:
