@@ -99,7 +99,7 @@ from .core import (
     wrong_arity,
 )
 from .grounded import BUILTIN_RETURNS, BUILTIN_TYPES, BUILTINS, FINAL_RESULTS, NOEVAL_EXPRESSION_ARGS, QUICK_BUILTINS
-from .inference import check_call, fresh, match_types
+from .inference import Failed, Mismatch, check_call, fresh, match_types
 from .modules import MODULES
 from .rules import FALLBACK, body_builder, body_template, instantiate
 from .stdlib_space import stdlib_space
@@ -572,15 +572,13 @@ class Interpreter:
                     if errs:
                         return errs
                 elif head.name in _VALUE_PARAMS:
-                    for i in _VALUE_PARAMS[head.name]:
-                        a = kids[i]
-                        if type(a) is Expression and a.children and type(a.children[0]) is Expression \
-                                and self.ill_typed_head(a):
-                            return [(error(a, Symbol("IncorrectNumberOfArguments")), b)]
+                    errs = self._ill_typed_value(kids, _VALUE_PARAMS[head.name], b)
+                    if errs:
+                        return errs
                 if want is not None:
                     if head.name == "if":
                         self.want = want  # (`if` passes it on to its branches, and clears it)
-                    elif head.name != "trace!":  # (declared here as `$a`, by hyperon as %Undefined%)
+                    else:
                         # hyperon: the form's return type against what the context expects, its type
                         # variables bound by the arguments as written (`(StateMonad $t)`)
                         ftype = SPECIAL_TYPES.get(head.name)
@@ -593,21 +591,36 @@ class Interpreter:
                                 ret = tb.resolve(ret) if not errs else None
                         if ret is not None and ret is not want and ret != ATOM_T and ret != UNDEFINED \
                                 and type(ret) is not Variable and match_types(ret, want, EMPTY_BINDINGS) is None:
-                            return [(error(atom, Expression((Symbol("BadType"), want, ret))), b)]
+                            if ret is ftype.children[-1] or len(ftype.children) != len(kids) + 1:  # type: ignore[union-attr]
+                                return [(error(atom, Expression((Symbol("BadType"), want, ret))), b)]
+                            # another way through the arguments' types may fit (hyperon tries each)
+                            errs = self._check_written(atom, kids[1:], ftype.children[1:-1], b, True,  # type: ignore[union-attr]
+                                                       ftype.children[-1], want)[1]  # type: ignore[union-attr]
+                            if errs:
+                                return errs
                 return special(self, atom, b)  # type: ignore[arg-type]
             builtin = BUILTINS.get(head.name)
             if builtin is not None and head.name not in self.tokens:
                 if want is not None:
                     ret = BUILTIN_RETURNS[head.name]
                     if ret is not want and ret != ATOM_T and match_types(ret, want, EMPTY_BINDINGS) is None:
-                        return [(error(atom, Expression((Symbol("BadType"), want, ret))), b)]
+                        params = BUILTIN_TYPES[head.name]
+                        if params is None:
+                            return [(error(atom, Expression((Symbol("BadType"), want, ret))), b)]
+                        if len(params) == len(kids) - 1:  # (else an arity error, below)
+                            # each way through the arguments' types ends with the return type
+                            return self._check_written(atom, kids[1:], params, b, tail, ret, want)[1]
                 return self._call_builtin(atom, builtin, b, tail)
+        elif type(head) is Expression and head.children:
+            errs = self._ill_typed_head_errors(head, b)
+            if errs:  # hyperon 0.2.10: a head that is an ill-typed application gives its own errors
+                return errs
         declared = self.types.cache.get(head)
         ftype = self.types.function_type(head) if declared is None or declared else None
         if ftype is not None:
             declared = self.types.cache.get(head)
             if declared is not None and len(declared) > 1:  # (a function declared more than once)
-                picked = self._first_fitting(atom, head, declared, b, tail)
+                picked = self._first_fitting(atom, head, declared, b, tail, want)
                 if type(picked) is list:
                     return picked
                 ftype = picked  # type: ignore[assignment]
@@ -622,10 +635,19 @@ class Interpreter:
                 rb = match_types(ret, want, EMPTY_BINDINGS)
                 if not self._check_written(atom, kids[1:], argtypes, b, tail)[1] and (rb is None or (
                         rb.links and self._check_written(atom, kids[1:], tuple(rb.resolve(t) for t in argtypes), b, tail)[1])):
-                    have = self.types_of(atom)
-                    return [(error(atom, Expression((Symbol("BadType"), want, have[0] if have else ret))), b)]
+                    # each way through the arguments' types ends with the return type (hyperon's order)
+                    errs = self._check_written(atom, kids[1:], argtypes, b, tail, ret, want)[1]
+                    if errs:
+                        return errs
                 if rb is not None and rb.links:
                     ret = rb.resolve(ret)
+            if type(ret) is Variable or (type(ret) is Expression and not ret.ground):
+                # hyperon: a type variable of the return type is bound by the arguments' types as
+                # written (the call check's bindings), and the values are checked against that
+                written = tuple(b.resolve(a) for a in kids[1:]) if b.links else kids[1:]
+                tb = check_call(argtypes, written, self.types_of, entries_of=self.types.entries_of)[0]
+                if tb.links:
+                    ret = tb.resolve(ret)
             expect = _expected(ret)  # the function's values must have its return type
             then: Then = (self._typed_call, (atom, ftype.children[-1] != ATOM_T, expect))  # type: ignore[attr-defined]
             return self._with_args(self._eval_args(atom, kids[1:], argtypes, b, True, then, resolve=tail), then, self.stack)
@@ -653,10 +675,11 @@ class Interpreter:
         return (yield from then[0](*then[1], *got))
 
     def _first_fitting(self, atom: Atom, head: Atom, declared: list[Atom], b: Bindings,
-                       tail: bool) -> Atom | list[tuple[Any, Bindings]]:
+                       tail: bool, want: Atom | None) -> Atom | list[tuple[Any, Bindings]]:
         """The arrow type of a function declared with several that a call is evaluated with: as in
         hyperon 0.2.10, the first (in declaration order) whose arity and parameter types the arguments
-        as written fit; when none does, the call's errors, one per declared arrow type."""
+        as written fit, and whose return type then fits the type `want` the context expects; when
+        none does, the call's errors, each type's in turn."""
         arrows = [t for t in declared if type(t) is Expression and t.children and t.children[0] == ARROW]
         if len(arrows) < 2:
             return self.types.function_type(head)  # type: ignore[return-value]
@@ -668,10 +691,11 @@ class Interpreter:
             if len(argtypes) != len(args):
                 errors.append((error(atom, Symbol("IncorrectNumberOfArguments")), b))
                 continue
-            errs = self._check_written(atom, args, argtypes, b, tail)[1]
-            if not errs:
-                return ft
-            errors.append(errs[0])
+            errs = self._check_written(atom, args, argtypes, b, tail, ft.children[-1], want)[1]  # type: ignore[attr-defined]
+            if errs:
+                errors.extend(errs)
+                continue
+            return ft
         return errors
 
     # A call's continuation, `then` of `_eval_args`: (a method, its first arguments); the values of
@@ -818,12 +842,15 @@ class Interpreter:
         return errs
 
     def _check_written(self, whole: Atom, args: tuple[Atom, ...], types: tuple[Atom, ...], b: Bindings,
-                       resolve: bool = True) -> tuple[Bindings, list[tuple[Any, Bindings]]]:
+                       resolve: bool = True, ret: Atom | None = None, expect: Atom | None = None
+                       ) -> tuple[Bindings, list[tuple[Any, Bindings]]]:
         """A call's arguments as written against its parameter types (hyperon checks a call before
-        evaluating it): the type-variable bindings, and the call's BadArgType errors (none when it fits)."""
+        evaluating it): the type-variable bindings, and the call's BadArgType errors (none when it fits).
+        With `expect`, the type the context expects, each way through the arguments ends with the return
+        type `ret` against it (BadType)."""
         tb = EMPTY_BINDINGS
         written = tuple(b.resolve(a) for a in args) if b.links else args
-        bad: list[tuple[int, Atom, Atom]] = []
+        bad: list[Mismatch] = []
         cache = self.types.cache
         for a, want in zip(written, types):  # the common call, inline: literals of the parameter's
             ta = type(a)                       # type, variables, applications of untyped functions
@@ -838,19 +865,49 @@ class Interpreter:
             break
         else:
             written = ()
-        if written:
-            for a, want in zip(written, types):
-                if type(a) is Expression and a.children and type(a.children[0]) is Expression \
-                        and want != ATOM_T and self.ill_typed_head(a):
-                    # hyperon 0.2.10: an argument whose head is an ill-typed application is an arity error
-                    return tb, [(error(a, Symbol("IncorrectNumberOfArguments")), b)]
-        if written and not self.types.plainly_fits(written, types):
-            tb, bad = check_call(types, written, self.types_of, resolve=resolve)
-        if bad:  # like hyperon 0.2.10: one error per argument type it tried
+        if expect is not None:  # (the return type checked too: a rare path, no quick test)
+            written = tuple(b.resolve(a) for a in args) if b.links else args
+            tb, bad = check_call(types, written, self.types_of, True, self.types.entries_of, ret, expect)
+        elif written and not self.types.plainly_fits(written, types):
+            tb, bad = check_call(types, written, self.types_of, entries_of=self.types.entries_of)
+        if bad:  # like hyperon 0.2.10: one error per way it tried (an ill-typed argument's own error)
             call = Expression((whole.children[0], *written))  # type: ignore[attr-defined]
-            return tb, [(error(call, Expression((Symbol("BadArgType"), Integer(i), want, have))), b)
-                    for i, want, have in bad]
+            return tb, [(m if not isinstance(m, tuple) else error(call, Expression((
+                Symbol("BadArgType"), Integer(m[0]), m[1], m[2]) if m[0] else (Symbol("BadType"), m[1], m[2]))), b)
+                for m in bad]
         return tb, []
+
+    def _ill_typed_value(self, kids: tuple[Atom, ...], where: tuple[int, ...], b: Bindings) -> list[Pair]:
+        """The errors hyperon 0.2.10's check reports for a call of a form whose parameters at `where`
+        take any value (`%Undefined%`, a type variable): none, unless an argument there, as written,
+        is an ill-typed application (the first such): each way it fails."""
+        cache = self.types.cache
+        for i in where:
+            if i >= len(kids):  # (too few arguments: the form's own arity error)
+                break
+            a = kids[i]
+            if type(a) is not Expression or not a.children:
+                continue
+            h = a.children[0]
+            if type(h) is Symbol and cache.get(h) == [] and not self.types.expressions_typed(len(a.children)):
+                continue  # (an untyped head: a tuple)
+            if b.links:
+                a = b.resolve(a)
+            if not self.types_of(a):
+                return [(e.error, b) for e in self.types.entries_of(a) if type(e) is Failed]
+        return []
+
+    def _ill_typed_head_errors(self, head: Expression, b: Bindings) -> list[Pair]:
+        """The errors of a call's head that is an ill-typed application (as written), each way it
+        fails; none when it is not one."""
+        h = head.children[0]
+        if type(h) is Symbol and self.types.cache.get(h) == [] and not self.types.expressions_typed(len(head.children)):
+            return []  # (an untyped head: a tuple)
+        if b.links:
+            head = b.resolve(head)  # type: ignore[assignment]
+        if self.types_of(head):
+            return []
+        return [(e.error, b) for e in self.types.entries_of(head) if isinstance(e, Failed)]
 
     def ill_typed_head(self, expr: Expression) -> bool:
         """Whether an expression's head is itself an ill-typed application: a call of a typed function

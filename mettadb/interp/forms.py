@@ -1256,7 +1256,7 @@ for _k in ("assertEqual", "assertAlphaEqual", "assertEqualToResult", "assertAlph
 special("assertIncludes", "(-> Atom Expression (->))")(_assert("assertIncludes", False))
 
 
-@special("get-type", "(-> Atom Atom)")
+@special("get-type", "(-> Atom %Undefined%)")
 def _get_type(it: Machine, atom: Expression, b: Bindings) -> Gen:
     a = _args(atom, 1)
     if a is None:
@@ -1543,7 +1543,7 @@ def _println(it: Machine, atom: Expression, b: Bindings) -> Gen:
     return out
 
 
-@special("trace!", "(-> %Undefined% $a $a)", arity=2)
+@special("trace!", "(-> %Undefined% Atom %Undefined%)", arity=2)
 def _trace(it: Machine, atom: Expression, b: Bindings) -> Gen:
     a = atom.children[1:]
     out: list[Pair] = []
@@ -1657,9 +1657,12 @@ def _doc_atom(it: Machine, space: Any, target: Atom, t: Atom) -> list[Atom]:
 def _doc_formals(it: Machine, where: Atom, space: Any, target: Atom,
                  single: bool = False) -> Generator[Pair, list[Pair], list[Atom]]:
     """hyperon's `get-doc` (with `single`, `get-doc-single-atom`) of `target` in a space (`where` names
-    it): each `@doc-formal` in the order hyperon computes them (its results list them last first)."""
+    it): each `@doc-formal` in the order hyperon computes them (its results list them last first):
+    the target's types last first, and for one that is not a function type, `get-doc-atom`'s, which
+    looks each type up again."""
     out: list[Atom] = []
-    for t, _ in (yield (Expression((_GET_TYPE_SPACE, where, target)), EMPTY_BINDINGS)):
+    types = [t for t, _ in (yield (Expression((_GET_TYPE_SPACE, where, target)), EMPTY_BINDINGS))]
+    for t in reversed(types):
         if is_error(t):
             out.append(t)
         elif space is None:  # (not a space: hyperon's `unify` of the atom itself with a `@doc`, rarely a match)
@@ -1669,7 +1672,9 @@ def _doc_formals(it: Machine, where: Atom, space: Any, target: Atom,
         elif type(t) is Expression and t.children and t.children[0] == ARROW:
             out.extend(_doc_function(it, space, target, t))
         else:
-            out.extend(_doc_atom(it, space, target, t))
+            for t2 in reversed(types):
+                if not is_error(t2):
+                    out.extend(_doc_atom(it, space, target, t2))
     return out
 
 
@@ -1705,12 +1710,18 @@ def _print_doc_formal(it: Machine, doc: Atom) -> Atom | None:
     if not (type(rt) is Expression and len(rt.children) == 2 and rt.children[0] == _TYPE_S
             and type(rd) is Expression and len(rd.children) == 2 and rd.children[0] == _DESC_S):
         return None
-    lines = [f"Function {item[0]}: {t[0]} {_plain(desc[0])}", "Parameters:"]
-    for p in params[0].children:
+    ftype, ps, rtype = t[0], params[0].children, rt.children[1]
+    if type(rtype) is Variable:
+        # hyperon's `help-internal!` takes the return type apart with its own variable `$ret-type`, and
+        # the type variable it meets prints by that name wherever it stands
+        named = Bindings({rtype: fresh_variable("ret-type")})
+        ftype, ps, rtype = named.resolve(ftype), tuple(named.resolve(p) for p in ps), named.resolve(rtype)
+    lines = [f"Function {item[0]}: {ftype} {_plain(desc[0])}", "Parameters:"]
+    for p in ps:
         line = _param_line(p)
         if line is not None:
             lines.append(line)
-    lines.append(f"Return: (type {rt.children[1]}) {_plain(rd.children[1])}")
+    lines.append(f"Return: (type {rtype}) {_plain(rd.children[1])}")
     it.print_line("\n".join(lines))
     return UNIT
 
@@ -1926,8 +1937,8 @@ def _doc_constructor(it: Machine, atom: Expression, b: Bindings) -> Gen:
             continue
         bad = check_call(params, tuple(b.resolve(a) for a in args), it.types_of)[1]
         if bad:
-            errs.extend((error(atom, Expression((Symbol("BadArgType"), Integer(i), want, have))), b)
-                        for i, want, have in bad)
+            errs.extend((error(atom, Expression((Symbol("BadArgType"), Integer(m[0]), m[1], m[2])))
+                         if isinstance(m, tuple) else m, b) for m in bad)
             continue
         chosen = params
         break

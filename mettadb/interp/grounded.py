@@ -491,7 +491,7 @@ BUILTINS: dict[str, tuple[Operation, tuple[str, ...] | None, str]] = {
     "min-atom": (_minmax(min), (_U,), "Number"),
     "max-atom": (_minmax(max), (_U,), "Number"),
     "sort-strings": (_sort_strings, ("Expression",), "Expression"),
-    "unique-atom": (_unique_atom, ("Expression",), "Expression"),
+    "unique-atom": (_unique_atom, ("Expression",), "Atom"),
     "union-atom": (_multiset("union"), ("Expression", "Expression"), "Atom"),
     "intersection-atom": (_multiset("intersection"), ("Expression", "Expression"), "Atom"),
     "subtraction-atom": (_multiset("subtraction"), ("Expression", "Expression"), "Atom"),

@@ -31,7 +31,7 @@ from .core import (
     metatype,
 )
 from .grounded import BUILTINS, signature_atom
-from .inference import atom_types
+from .inference import Entry, Failed, atom_entries, atom_types
 
 __all__ = ["EQ_TYPE", "TypeChecker"]
 
@@ -74,6 +74,7 @@ class TypeChecker:
         self.it = it
         self.cache: dict[Atom, list[Atom]] = {}
         self.inferred: dict[Atom, list[Atom]] = {}  # types of expressions, as get-type finds them
+        self.failed: dict[Atom, list[Entry]] = {}  # of those that are ill-typed applications, their entries
         self.typed_arities: dict[int, bool] = {}  # see expressions_typed
         #: per length, the expressions declared with `(: (..) T)`, when there are few (see declared_types)
         self.typed_expressions: dict[int, tuple[Atom, ...] | None] = {}
@@ -83,6 +84,7 @@ class TypeChecker:
         """Forget cached declarations and inferred types (the space changed)."""
         self.cache.clear()
         self.inferred.clear()
+        self.failed.clear()
         self.typed_arities.clear()
         self.typed_expressions.clear()
         self.returns.clear()
@@ -195,8 +197,22 @@ class TypeChecker:
             # so typing each level in turn is a lookup, at any depth
             if len(self.inferred) > 50_000:
                 self.inferred.clear()
-            got = self.inferred[atom] = atom_types(atom, self, self.inferred)
+                self.failed.clear()
+            full, some_failed = atom_entries(atom, self, self.inferred, self.failed)
+            if some_failed:
+                self.failed[atom] = full
+                valid = [t for t in full if not isinstance(t, Failed)]
+            else:
+                valid = full  # type: ignore[assignment]  # (no failure: atoms only)
+            self.inferred[atom] = got = valid
         return got
+
+    def entries_of(self, atom: Atom) -> list[Entry]:
+        """`types_of` with the ways an ill-typed application fails among them (`inference.Failed`)."""
+        got = self.types_of(atom)
+        if type(atom) is not Expression or not self.failed:
+            return got  # type: ignore[return-value]
+        return self.failed.get(atom, got)  # type: ignore[arg-type]
 
     def grounded_type(self, atom: Atom) -> Atom:
         """The type of a grounded atom; a state's is `(StateMonad T)` with T its first value's type."""
