@@ -792,11 +792,11 @@ def batch(ctx: click.Context, queries: str, jobs: int | str, cluster: str | None
     Example:
       mettadb batch aunts.metta --jobs 4
     """
-    from mettadb.parser import parse_script_lines
+    from mettadb.runner import script_items
 
     text, source = _read_script(queries)
     with _errors():
-        parsed = list(parse_script_lines(text, source))
+        parsed = list(script_items(text, source))
     for bang, atom, line in parsed:
         if not bang:
             raise click.ClickException(

@@ -26,11 +26,12 @@ from .interp import Interpreter, is_error
 from .parser import DANGLING_BANG, parse_script_lines
 from .spaces import holds_session_object
 
-__all__ = ["RunResult", "run_script"]
+__all__ = ["RunResult", "run_script", "script_items"]
 
 
-def _items(text: str, source: str) -> Iterator[tuple[bool, Atom, int]]:
-    """The script's items with their lines; a last `!` with nothing after it is dropped."""
+def script_items(text: str, source: str) -> Iterator[tuple[bool, Atom, int]]:
+    """The script's items with their lines; a last `!` with nothing after it is dropped (as
+    hyperon's `metta` drops it)."""
     try:
         yield from parse_script_lines(text, source)
     except ParseError as e:
@@ -64,7 +65,7 @@ def run_script(interp: Interpreter, text: str, source: str = "<string>",
     segment: ExitStack | None = None
     objects: dict[str, Atom] | None = None  # the tokens that name objects of this run, once known
     try:
-        for bang, atom, line in _items(text, source):
+        for bang, atom, line in script_items(text, source):
             if step is not None and segment is None:
                 segment = ExitStack()
                 segment.enter_context(step())

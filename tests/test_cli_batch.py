@@ -23,6 +23,16 @@ def test_only_bang_lines_are_evaluated(run, write):
     assert r.stderr.startswith("batch: 1 query, 0 workers, ")
 
 
+def test_a_last_bang_with_nothing_after_it_is_dropped_as_run_drops_it(run, write):
+    run("load", str(write("f.metta", "(a 1)\n")))
+    q = write("q.metta", "!(+ 1 1)\n!\n")
+    r = run("batch", str(q))
+    assert (r.exit_code, r.stdout) == (0, "[2]\n")
+    assert run("run", str(q)).stdout == "[2]\n"
+    r = run("batch", str(write("mid.metta", "!\n)\n")))
+    assert r.exit_code == 1 and r.stderr.startswith("Error: ")
+
+
 def test_allow_import_is_not_an_option_of_batch(run, write, tmp_path):
     """Each query of a batch is evaluated on its own and read-only, so an import could not serve the next one."""
     run("load", str(write("f.metta", "(a 1)\n")))

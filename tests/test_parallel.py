@@ -176,3 +176,12 @@ def test_backup_while_a_writer_runs_gives_a_consistent_replica(tmp_path):
             written = sum(1 for _ in sp.query("(w $i $j)"))
             assert written % 50 == 0  # whole transactions only
             assert sp.format_version == mettadb.FORMAT_VERSION
+
+
+def test_a_write_in_a_space_opened_read_only_names_both_causes(family):
+    """The refusal does not claim to come from a batch worker where the space was opened read-only."""
+    with mettadb.open(family, readonly=True) as sp:
+        with pytest.raises(mettadb.ReadOnlyError) as e:
+            sp.eval("(add-atom &self (intruder))")
+    assert str(e.value) == ("this evaluation cannot write to the space "
+                            "(it is read-only here: a batch worker, or a space opened read-only)")

@@ -361,7 +361,10 @@ class Interpreter:
             raise LimitError(f"evaluation exceeded the time limit of {self.timeout} s")
 
     def _memory_message(self, depth: int) -> str:
-        return (f"evaluation exceeded the memory limit of {(self.max_memory or 0) >> 20} MB at stack depth {depth} "
+        """The limit's message; the depth where there is one (a recursion whose calls are in tail
+        position keeps its depth in continuations, not on the stack: no depth is named then)."""
+        where = f" at stack depth {depth}" if depth else ""
+        return (f"evaluation exceeded the memory limit of {(self.max_memory or 0) >> 20} MB{where} "
                 "(a runaway recursion? --max-memory MB raises it, 0 lifts it)")
 
     def _refresh_caches(self) -> None:
@@ -1090,7 +1093,7 @@ class Interpreter:
         `import! &self` does): its queries then reach their atoms, which stay where they are.  A
         read-only evaluation (a batch worker's, which answers each query on its own) may not."""
         if self.readonly and space is self.space:
-            raise ReadOnlyError("this evaluation cannot import into the space (read-only batch worker)")
+            raise ReadOnlyError("this evaluation cannot import into the space (it is read-only here: a batch worker, or a space opened read-only)")
         deps = self.deps.setdefault(id(space), self.own_deps if space is self.space else [])
         for d in (dep, *self.deps.get(id(dep), ())):
             if not any(d is x for x in deps):
@@ -1332,7 +1335,7 @@ class Interpreter:
     def add_atom(self, space: Any, atom: Atom, encoded: tuple[bytes, list[str]] | None = None) -> None:
         """Add an atom to a space; `encoded` is its `encode_with_names` when the caller has it."""
         if self.readonly and space is self.space:
-            raise ReadOnlyError("this evaluation cannot write to the space (read-only batch worker)")
+            raise ReadOnlyError("this evaluation cannot write to the space (it is read-only here: a batch worker, or a space opened read-only)")
         if isinstance(space, Store) and holds_session_object(atom):
             session_overlay(space, create=True).add_numbered(atom, next_stored_seq(space))  # type: ignore[union-attr]
         elif isinstance(space, Store):
@@ -1351,7 +1354,7 @@ class Interpreter:
 
     def remove_atom(self, space: Any, atom: Atom) -> bool:
         if self.readonly and space is self.space:
-            raise ReadOnlyError("this evaluation cannot write to the space (read-only batch worker)")
+            raise ReadOnlyError("this evaluation cannot write to the space (it is read-only here: a batch worker, or a space opened read-only)")
         if isinstance(space, Store) and holds_session_object(atom):
             overlay = session_overlay(space)
             ok = overlay is not None and overlay.remove_from(space, atom)
