@@ -141,6 +141,9 @@ def resident_bytes() -> int:
         return 0
 
 
+#: why a read-only evaluation refuses a write or an import
+_READ_ONLY_WHY = "(it is read-only here: a batch worker, or a space opened read-only)"
+
 #: CPU seconds between two looks at the memory and time limits while an evaluation runs (see `_Watch`)
 WATCH_TICK = 0.05
 
@@ -1093,7 +1096,7 @@ class Interpreter:
         `import! &self` does): its queries then reach their atoms, which stay where they are.  A
         read-only evaluation (a batch worker's, which answers each query on its own) may not."""
         if self.readonly and space is self.space:
-            raise ReadOnlyError("this evaluation cannot import into the space (it is read-only here: a batch worker, or a space opened read-only)")
+            raise ReadOnlyError(f"this evaluation cannot import into the space {_READ_ONLY_WHY}")
         deps = self.deps.setdefault(id(space), self.own_deps if space is self.space else [])
         for d in (dep, *self.deps.get(id(dep), ())):
             if not any(d is x for x in deps):
@@ -1335,7 +1338,7 @@ class Interpreter:
     def add_atom(self, space: Any, atom: Atom, encoded: tuple[bytes, list[str]] | None = None) -> None:
         """Add an atom to a space; `encoded` is its `encode_with_names` when the caller has it."""
         if self.readonly and space is self.space:
-            raise ReadOnlyError("this evaluation cannot write to the space (it is read-only here: a batch worker, or a space opened read-only)")
+            raise ReadOnlyError(f"this evaluation cannot write to the space {_READ_ONLY_WHY}")
         if isinstance(space, Store) and holds_session_object(atom):
             session_overlay(space, create=True).add_numbered(atom, next_stored_seq(space))  # type: ignore[union-attr]
         elif isinstance(space, Store):
@@ -1354,7 +1357,7 @@ class Interpreter:
 
     def remove_atom(self, space: Any, atom: Atom) -> bool:
         if self.readonly and space is self.space:
-            raise ReadOnlyError("this evaluation cannot write to the space (it is read-only here: a batch worker, or a space opened read-only)")
+            raise ReadOnlyError(f"this evaluation cannot write to the space {_READ_ONLY_WHY}")
         if isinstance(space, Store) and holds_session_object(atom):
             overlay = session_overlay(space)
             ok = overlay is not None and overlay.remove_from(space, atom)
