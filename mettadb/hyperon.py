@@ -479,6 +479,18 @@ class _Atoms:
         return h
 
 
+def _stored_variables(b: Any, query_vars: list[Variable]) -> dict[Atom, Variable]:
+    """Per variable a stored variable of the row is left equal to (the query's own left out): the
+    other side of an equality hyperon's own space would give."""
+    out: dict[Atom, Variable] = {}
+    for k in b:
+        if k not in query_vars:
+            value = b.resolve(k)
+            if type(value) is Variable:
+                out[value] = k
+    return out
+
+
 class DurableSpace(AbstractSpace):  # type: ignore[misc]
     """hyperon's `AbstractSpace` over a mettadb space at `path` (or an open `Space`)."""
 
@@ -619,7 +631,6 @@ class DurableSpace(AbstractSpace):  # type: ignore[misc]
             varmap: dict[str, Any] = {}
             pattern = self._from(query_atom, varmap)
             names = list(dict.fromkeys(v for v in iter_atoms(pattern) if type(v) is Variable))
-            varmap_vars = set(names)
             # hyperon's order: its trie's (a conjunction's in written order), the atoms in memory among
             # the stored ones; a stored variable matches an object in the pattern
             if self.volatile.tracks() or not _durable(pattern):
@@ -639,7 +650,7 @@ class DurableSpace(AbstractSpace):  # type: ignore[misc]
                     if type(value) is Variable:
                         if value == v:  # unbound, or a stored variable is bound to it
                             if stored is None:
-                                stored = {b.resolve(k): k for k in b if k not in varmap_vars and type(b.resolve(k)) is Variable}
+                                stored = _stored_variables(b, names)
                             value = stored.get(v, v)
                         if value != v:  # a query variable equal to another (or to a stored one)
                             equal.append((varmap[v.name], self._to(value, varmap)))
@@ -650,8 +661,8 @@ class DurableSpace(AbstractSpace):  # type: ignore[misc]
                     one = BindingsSet(hb)
                     for x, y in equal:
                         one.add_var_equality(x, y)
-                    for hb in one.iterator():
-                        result.push(hb)
+                    for row in one.iterator():
+                        result.push(row)
                 else:
                     result.push(hb)
         except Exception as e:  # never let an exception unwind into hyperon's Rust core
