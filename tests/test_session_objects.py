@@ -33,17 +33,21 @@ def test_states_and_spaces_inside_stored_atoms_work_within_the_run(run, write):
     assert r.stdout.splitlines() == ["[()]", "[()]", "[()]", "[()]", "[(1 1)]", "[(State on)]", "[on]", "[1]", "[()]", "[]"]
 
 
+def _in_a_new_process(db, script: str) -> str:
+    """What a fresh process running `script` (Python-escaped text) over the space prints: its results' atoms."""
+    code = ("import mettadb\n"
+            f"sp = mettadb.open({str(db)!r})\n"
+            f"print([[str(a) for a in r] for r in sp.run('{script}')])\n")
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+
+
 def test_a_later_process_sees_only_the_stored_atoms(tmp_path):
     db = tmp_path / "db"
     with mettadb.open(db) as sp:
         sp.run("(plain 1)\n!(let $s (new-state 0) (add-atom &self (lamp $s)))\n")
         assert session_overlay(sp) is not None and len(session_overlay(sp)) == 1  # type: ignore[arg-type]
         assert sp.run("!(match &self (lamp $s) (get-state $s))\n") == [[mettadb.atom("0")]]
-    code = ("import mettadb, sys\n"
-            f"sp = mettadb.open({str(db)!r})\n"
-            "print([[str(a) for a in r] for r in sp.run('!(get-atoms &self)\\n!(match &self (lamp $s) $s)\\n')])\n")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert out == "[['(plain 1)'], []]\n"
+    assert _in_a_new_process(db, "!(get-atoms &self)\\n!(match &self (lamp $s) $s)\\n") == "[['(plain 1)'], []]\n"
 
 
 def test_an_overlay_atom_keeps_its_place_among_the_stored_across_runs_and_writes_nothing(tmp_path):
@@ -59,11 +63,7 @@ def test_an_overlay_atom_keeps_its_place_among_the_stored_across_runs_and_writes
         got = sp.run("!(match &self (lamp $x) $x)\n!(get-atoms &self)\n")
         assert [[str(a) for a in r] for r in got] == [
             ["a", "(State on)", "b"], ["(lamp a)", "(lamp (State on))", "(lamp b)", "(other x)"]]
-    code = ("import mettadb\n"
-            f"sp = mettadb.open({str(db)!r})\n"
-            "print([[str(a) for a in r] for r in sp.run('!(get-atoms &self)\\n')])\n")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert out == "[['(lamp a)', '(lamp b)', '(other x)']]\n"
+    assert _in_a_new_process(db, "!(get-atoms &self)\\n") == "[['(lamp a)', '(lamp b)', '(other x)']]\n"
 
 
 def test_an_overlay_atom_stays_before_what_is_added_after_a_rollback(tmp_path):
