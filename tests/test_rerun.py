@@ -65,6 +65,8 @@ def test_cli_max_memory_stops_a_runaway_recursion(run, write):
     r = run("run", "--max-memory", "32", str(prog))
     assert r.exit_code == 1
     assert r.stderr.startswith(f"Error: {prog}:2: evaluation exceeded the memory limit of 32 MB at stack depth ")
+    # (the depth where the limit was met: not a second limit error raised while the frames were freed)
+    assert int(r.stderr.split("at stack depth ")[1].split()[0]) > 1000
 
 
 def test_a_script_that_imports_into_self_can_be_run_twice(run, write, tmp_path):

@@ -348,6 +348,10 @@ class Interpreter:
             first = self._eval(atom, EMPTY_BINDINGS)
             results = self._drive(_given(first) if type(first) is list else first, watched)  # type: ignore[arg-type]
         except LimitError:
+            if watched:  # (before the frames are freed: their finalizers run mettadb's code, where a
+                # tick would raise the limit again, with the stack half gone, in the place of this one)
+                _Watch.disarm()
+                watched = False
             self.stack.clear()  # frees the frames now, not when the exception is collected
             raise
         finally:
@@ -364,10 +368,7 @@ class Interpreter:
             raise LimitError(f"evaluation exceeded the time limit of {self.timeout} s")
 
     def _memory_message(self, depth: int) -> str:
-        """The limit's message; the depth where there is one (a recursion whose calls are in tail
-        position keeps its depth in continuations, not on the stack: no depth is named then)."""
-        where = f" at stack depth {depth}" if depth else ""
-        return (f"evaluation exceeded the memory limit of {(self.max_memory or 0) >> 20} MB{where} "
+        return (f"evaluation exceeded the memory limit of {(self.max_memory or 0) >> 20} MB at stack depth {depth} "
                 "(a runaway recursion? --max-memory MB raises it, 0 lifts it)")
 
     def _refresh_caches(self) -> None:
