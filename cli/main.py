@@ -615,6 +615,9 @@ def _memory(mb: int | None) -> dict[str, Any]:
 
 _allow_import = click.option("--allow-import", multiple=True, type=click.Path(file_okay=False, exists=True), callback=_path,
                              help="Let import! read .metta files under PATH too.")
+_allow_python = click.option("--allow-python", is_flag=True,
+                             help="Let py-atom, py-dot and the Python operations they find run Python code "
+                                  "(they import modules and run Python text, outside the sandbox).")
 
 
 @cli.command()
@@ -630,9 +633,11 @@ _allow_import = click.option("--allow-import", multiple=True, type=click.Path(fi
 @_timeout
 @_max_memory
 @_allow_import
+@_allow_python
 @click.pass_context
 def run(ctx: click.Context, script: str, commit_each: bool, fail_on_error: bool, duplicates: bool,
-        max_steps: int | None, timeout: float | None, max_memory: int | None, allow_import: tuple[str, ...]) -> None:
+        max_steps: int | None, timeout: float | None, max_memory: int | None, allow_import: tuple[str, ...],
+        allow_python: bool) -> None:
     """Run a MeTTa script: add its atoms, evaluate each `!`, print results as hyperon's `metta` does.
 
     Creates the space if there is none (and says so). Like `load`, an atom the
@@ -671,7 +676,7 @@ def run(ctx: click.Context, script: str, commit_each: bool, fail_on_error: bool,
             try:
                 results = space.run(text, source=source, commit_each=commit_each, duplicates=duplicates,
                                     max_steps=max_steps, timeout=timeout, allow_import=allow_import,
-                                    on_result=show, **_memory(max_memory))
+                                    allow_python=allow_python, on_result=show, **_memory(max_memory))
             except BaseException as e:
                 # like hyperon's `metta`, which prints every result at the end (after what `println!`
                 # printed), the results of the `!`s before a failure are printed too (the run rolls
@@ -697,9 +702,10 @@ def run(ctx: click.Context, script: str, commit_each: bool, fail_on_error: bool,
 @_timeout
 @_max_memory
 @_allow_import
+@_allow_python
 @click.pass_context
 def eval_(ctx: click.Context, expr: str, max_steps: int | None, timeout: float | None, max_memory: int | None,
-          allow_import: tuple[str, ...]) -> None:
+          allow_import: tuple[str, ...], allow_python: bool) -> None:
     """Evaluate one expression against the space and print its results.
 
     \b
@@ -712,7 +718,7 @@ def eval_(ctx: click.Context, expr: str, max_steps: int | None, timeout: float |
         atom = mettadb.atom(expr)
         try:
             results = space.eval(atom, max_steps=max_steps, timeout=timeout, allow_import=allow_import,
-                                 **_memory(max_memory))
+                                 allow_python=allow_python, **_memory(max_memory))
         except KeyboardInterrupt:
             raise click.ClickException("interrupted") from None
     click.echo(format_results(results))

@@ -23,6 +23,7 @@ __all__ = [
     "G",
     "Grounded",
     "Integer",
+    "ReprFloat",
     "ReprText",
     "S",
     "String",
@@ -265,6 +266,14 @@ class ReprText(str):
     __slots__ = ()
 
 
+class ReprFloat(float):
+    """A float that hyperon 0.2.10 makes on its Python side (what a Python function returned): a
+    `Float` holding it is equal to one holding the same number, and prints as Python's `repr`
+    prints it (`1e+20`, `nan`), not as hyperon's own numbers print (`1e20`, `NaN`)."""
+
+    __slots__ = ()
+
+
 class Bool(Grounded):
     """`True` or `False` (hyperon's `Bool`)."""
 
@@ -366,7 +375,10 @@ def show_string(s: str) -> str:
 
 
 def format_float(f: float) -> str:
-    """Print a float the way hyperon (Rust's `{:?}`) does: `3.0`, `1e20`, `1.5e-7`."""
+    """Print a float the way hyperon (Rust's `{:?}`) does: `3.0`, `1e20`, `1.5e-7`; a `ReprFloat` as
+    Python prints it."""
+    if type(f) is not float:
+        return float.__repr__(f)
     if math.isnan(f):
         return "NaN"
     if math.isinf(f):

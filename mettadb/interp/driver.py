@@ -101,6 +101,7 @@ from .core import (
 from .grounded import BUILTIN_RETURNS, BUILTIN_TYPES, BUILTINS, FINAL_RESULTS, NOEVAL_EXPRESSION_ARGS, QUICK_BUILTINS
 from .inference import Failed, Mismatch, check_call, fresh, match_types
 from .modules import MODULES
+from .pyobjects import PyObject, call_object
 from .rules import FALLBACK, body_builder, body_template, instantiate
 from .stdlib_space import stdlib_space
 from .types import TypeChecker
@@ -275,7 +276,7 @@ class Interpreter:
     def __init__(self, space: Any, *, max_steps: int | None = None, max_depth: int = 1_000_000,
                  timeout: float | None = None, out: TextIO | None = None, base_dir: str | None = None,
                  allow_import: Iterable[str] = (), readonly: bool = False,
-                 max_memory: int | None = DEFAULT_MAX_MEMORY) -> None:
+                 max_memory: int | None = DEFAULT_MAX_MEMORY, allow_python: bool = False) -> None:
         self.space = space
         #: bytes an evaluation may grow the process by (None: no limit); looked at every 0.05 s of
         #: CPU in the main thread (`_Watch`), else every 4,096 steps
@@ -293,6 +294,8 @@ class Interpreter:
         self.out = out
         self.base_dir = os.path.abspath(base_dir or os.getcwd())
         self.allow_import = [os.path.abspath(p) for p in allow_import]
+        #: whether `py-atom`, `py-dot` and Python operations may run Python code (`--allow-python`)
+        self.allow_python = bool(allow_python)
         self.readonly = readonly
         self.type_check = False
         self.want: Atom | None = None
@@ -622,6 +625,8 @@ class Interpreter:
             errs = self._ill_typed_head_errors(head, b)
             if errs:  # hyperon 0.2.10: a head that is an ill-typed application gives its own errors
                 return errs
+        elif type(head) is PyObject:  # a Python operation (or value) at the head
+            return self._py_call(atom, b)  # type: ignore[arg-type]
         declared = self.types.cache.get(head)
         ftype = self.types.function_type(head) if declared is None or declared else None
         if ftype is not None:
@@ -720,8 +725,41 @@ class Interpreter:
         for x, y in zip(args, atom.children):  # type: ignore[attr-defined]
             if x is not y:  # (a loop, not any() over a generator: this runs for every call)
                 call = Expression(args)
+                if type(args[0]) is PyObject:  # (a head that evaluated to a Python operation: run it)
+                    return _given(self._py_results(call, bb))  # type: ignore[arg-type]
                 break
         return self._apply_rules(call, bb, True, want)
+
+    def _py_call(self, atom: Expression, b: Bindings) -> list[Pair] | Gen:
+        """A call whose head is a Python object: with an arrow type (`py-atom`'s second argument), its
+        arguments are checked and evaluated as a typed function's, else as a tuple's; then it runs."""
+        head = atom.children[0]
+        ftype = head.typ  # type: ignore[attr-defined]
+        if type(ftype) is Expression and ftype.children and ftype.children[0] == ARROW:
+            argtypes = ftype.children[1:-1]
+            if len(argtypes) != len(atom.children) - 1:
+                return [(error(atom, Symbol("IncorrectNumberOfArguments")), b)]
+            then: Then = (self._py_then, (head,))
+            return self._with_args(self._eval_args(atom, atom.children[1:], argtypes, b, True, then), then, self.stack)
+        then = (self._py_then, (None,))
+        return self._with_args(self._eval_args(atom, atom.children, None, b, False, then), then, self.stack)
+
+    def _py_then(self, head: Atom | None, args: Any, bb: Bindings) -> Gen:
+        """`_py_call`'s continuation: the call with its arguments' values run (`head`: the call's head,
+        when `args` are only its arguments' values)."""
+        if isinstance(args, Atom):  # an error from an argument
+            return _given([(args, bb)])
+        return _given(self._py_results(Expression((head, *args) if head is not None else args), bb))
+
+    def _py_results(self, call: Expression, b: Bindings) -> list[Pair]:
+        """The results of a call of a Python object (`pyobjects.call_object`)."""
+        try:
+            out = call_object(self, call.children[0], list(call.children[1:]))  # type: ignore[arg-type]
+        except NoReduce:
+            return [(call, b)]
+        except Fail as f:
+            return [(error(call, f.message), b)]
+        return [(r, b) for r in out]
 
     def _eval_args(self, whole: Atom, args: tuple[Atom, ...], types: tuple[Atom, ...] | None, b: Bindings,
                    metatype_noeval: bool, then: Then, resolve: bool = True,
@@ -1329,7 +1367,8 @@ class Interpreter:
         """An interpreter for another space with this one's limits (for `import!`)."""
         sub = Interpreter(space, max_steps=self.max_steps, max_depth=self.max_depth, max_memory=self.max_memory,
                           out=self.out,
-                          base_dir=base_dir, allow_import=self.allow_import, readonly=self.readonly)
+                          base_dir=base_dir, allow_import=self.allow_import, readonly=self.readonly,
+                          allow_python=self.allow_python)
         sub.modules, sub.deps, sub.deps_used, sub.top_atom = self.modules, self.deps, self.deps_used, self.top_atom
         sub.aliases, sub.failed_modules = self.aliases, self.failed_modules
         sub.own_deps = self.deps.get(id(space), sub.own_deps)

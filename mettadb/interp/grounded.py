@@ -18,6 +18,7 @@ from ..modtext import read_first
 from ..unify import unify
 from .core import ARROW, ATOM_T, BOOL_T, FALSE, NUMBER_T, STRING_T, TRUE, UNDEFINED, Fail, Machine, NoReduce, error
 from .modules import FINAL_MODULE_RESULTS, MODULE_OPS
+from .pyobjects import PY_OPERATIONS, library_op
 
 __all__ = [
     "BUILTINS",
@@ -512,6 +513,8 @@ BUILTINS: dict[str, tuple[Operation, tuple[str, ...] | None, str]] = {
 }
 # the optional modules' operations (`random`, `json`, `fileio`): hidden until a run imports the module
 BUILTINS.update(MODULE_OPS)
+# hyperon's Python objects (`py-atom`...): typed by nothing there (`%Undefined%`), their arguments evaluated
+BUILTINS.update({name: (library_op(name), None, _U) for name in PY_OPERATIONS})
 _CANONICAL = {"Number": NUMBER_T, "String": STRING_T, "Bool": BOOL_T}  # the very atoms GROUNDED_TYPES holds
 BUILTIN_TYPES = {k: tuple(_CANONICAL.get(t) or Symbol(t) if not t.startswith("$") else Variable("t") for t in v[1])
                  if v[1] is not None else None for k, v in BUILTINS.items()}
@@ -555,7 +558,7 @@ NOEVAL_EXPRESSION_ARGS = {"car-atom", "cdr-atom", "cons-atom", "decons-atom", "s
 #: results that are final (not evaluated again)
 FINAL_RESULTS = {"cons-atom", "decons-atom", "index-atom", "parse", "unique-atom", "sort-strings", "stringToChars",
                  "union-atom", "intersection-atom", "subtraction-atom", "type-cast", "match-types", "atom-subst",
-                 "first-from-pair", *FINAL_MODULE_RESULTS}
+                 "first-from-pair", *FINAL_MODULE_RESULTS, *PY_OPERATIONS}
 
 
 def type_atom(name: str) -> Atom:
