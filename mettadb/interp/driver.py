@@ -101,7 +101,7 @@ from .core import (
 from .grounded import BUILTIN_RETURNS, BUILTIN_TYPES, BUILTINS, FINAL_RESULTS, NOEVAL_EXPRESSION_ARGS, QUICK_BUILTINS
 from .inference import Failed, Mismatch, check_call, fresh, match_types
 from .modules import MODULES
-from .pyobjects import PyObject, call_object
+from .pyobjects import IN_PYTHON, PyObject, call_object
 from .rules import FALLBACK, body_builder, body_template, instantiate
 from .stdlib_space import stdlib_space
 from .types import TypeChecker
@@ -193,8 +193,8 @@ def _tick(signum: int, frame: Any) -> None:
     # raised only where mettadb's own code runs: not in a callback of the garbage collector or a
     # finalizer, where Python would print the error with a traceback and drop it (the next tick
     # looks again)
-    if it is not None and frame is not None and frame.f_code.co_filename.startswith(_PACKAGE) \
-            and frame.f_code.co_name != "__del__":
+    if it is not None and frame is not None and frame.f_code.co_name != "__del__" \
+            and (frame.f_code.co_filename.startswith(_PACKAGE) or IN_PYTHON[0]):  # (or Python code a script runs)
         it.check_limits()
 
 

@@ -29,7 +29,7 @@ from ..atoms import Atom, Bool, Expression, Float, Grounded, Integer, ReprFloat,
 from ..errors import LimitError
 from .core import ARROW, GROUNDED_NAMES, UNDEFINED, UNIT, Fail, Machine, NoReduce
 
-__all__ = ["PY_OPERATIONS", "PyObject", "allowed", "call_object", "library_op", "refusal", "view"]
+__all__ = ["IN_PYTHON", "PY_OPERATIONS", "PyObject", "allowed", "call_object", "library_op", "refusal", "view"]
 
 
 class PyObject(Grounded):
@@ -205,6 +205,8 @@ def _atom_of(obj: Any) -> Atom:
     raise AttributeError(f"'{type(obj).__name__}' object has no attribute 'catom'")
 
 
+#: integers past this many bits may be past Python's limit on the digits of a printed integer (4300)
+_MAX_PRINTED_BITS = 14_000
 _PRIMITIVE_TYPES = {bool: "Bool", int: "Number", float: "Number", str: "String"}
 
 
@@ -220,6 +222,8 @@ def value_atom(obj: Any, typ: Atom = UNDEFINED) -> Atom:
     if isinstance(obj, bool):
         return Bool(obj)
     if isinstance(obj, int):
+        if obj.bit_length() > _MAX_PRINTED_BITS:
+            str(obj)  # (Python's own error: a number too long to print, which hyperon prints)
         return Integer(int(obj))
     if isinstance(obj, float):
         f = Float(float(obj))
@@ -372,6 +376,11 @@ PY_OPERATIONS: dict[str, tuple[Callable[..., list[Atom]], bool]] = {
 
 # ---------------------------------------------------------------- running Python code
 
+#: how many calls of Python code (`_run`) are running now: the driver's limits (time, memory) are
+#: looked at inside them too, where no mettadb code runs
+IN_PYTHON = [0]
+
+
 def allowed(it: Machine) -> bool:
     """Whether the run may run Python code (`--allow-python`)."""
     return it.allow_python
@@ -379,12 +388,15 @@ def allowed(it: Machine) -> bool:
 
 def refusal(name: str) -> String:
     """The message of a call the run does not allow."""
-    return String(f"{name} runs Python code, which this run does not allow (--allow-python allows it)")
+    return String(f"{name} runs Python code: allow it with --allow-python (allow_python=True from Python)")
 
 
 def _caught(e: BaseException) -> Symbol:
     """hyperon's message for a Python exception (its traceback lines, hyperon's install paths, left out)."""
-    message = str(e) or "<EMPTY MESSAGE>"
+    try:
+        message = str(e) or "<EMPTY MESSAGE>"
+    except Exception:
+        message = "<the exception's message could not be made>"
     return Symbol(f"Exception caught:\n{type(e).__name__}: {message}\n\nAt:\n")
 
 
@@ -392,6 +404,7 @@ def _run(it: Machine, fn: Callable[[], Any]) -> Any:
     """`fn()` with Python's `print` writing to the session's output; a Python exception is the
     call's error (`Fail`) and hyperon's `NoReduceError` leaves the call as it is (`NoReduce`)."""
     out = it.out if it.out is not None else sys.stdout
+    IN_PYTHON[0] += 1
     try:
         with contextlib.redirect_stdout(out):
             return fn()
@@ -401,6 +414,8 @@ def _run(it: Machine, fn: Callable[[], Any]) -> Any:
         if isinstance(e, (LimitError, KeyboardInterrupt)):
             raise
         raise Fail(_caught(e)) from None
+    finally:
+        IN_PYTHON[0] -= 1
 
 
 def library_op(name: str) -> Callable[[Machine, list[Atom]], list[Atom]]:
