@@ -201,6 +201,9 @@ class Grounded(Atom):
     #: matched by a query of its own (a space), not by equality: hyperon's index keeps such atoms
     #: with the variables
     matches_by_query = False
+    #: kept with the variables in hyperon's index though matched by equality (a Python object: hyperon
+    #: gives those a match of their own)
+    keyed_with_variables = False
 
     def __init__(self, value: Any) -> None:
         object.__setattr__(self, "value", value)

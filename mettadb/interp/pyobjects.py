@@ -40,6 +40,7 @@ class PyObject(Grounded):
     one); `unwrap`: an operation is given its arguments' Python values, else their atoms."""
 
     __slots__ = ("name", "typ", "unwrap")
+    keyed_with_variables = True
     name: str | None
     typ: Atom
     unwrap: bool
@@ -167,7 +168,7 @@ class GroundedAtom(_View):
         a = self.atom
         t = type(a)
         if t is PyObject:
-            return ValueObject(a.value)
+            return ValueObject(a.value)  # type: ignore[attr-defined]
         if t is String:
             return ValueObject(str(a.value))  # type: ignore[attr-defined]
         if t is Float:
