@@ -60,10 +60,11 @@ __all__ = ["DurableSpace", "Opaque", "Registry", "from_hyperon", "to_hyperon"]
 
 
 class Opaque(Grounded):
-    """A hyperon grounded atom mettadb cannot encode (an operation, a space, a state): kept in
-    memory only.  A Python object is equal only to itself (the `Registry` gives each one seen a
-    single `Opaque`); one of hyperon's own is equal to what hyperon's equality says (a space to
-    itself, a state to a state holding an equal value, as hyperon matches them)."""
+    """A hyperon grounded atom mettadb cannot encode (an operation, a space, a state, a Python
+    object): kept in memory only.  Each is equal to what hyperon's equality says: a Python object
+    (the `Registry` gives each one seen a single `Opaque`) to another its Python equality finds equal
+    (a tuple `py-tuple` made to an equal tuple, an operation to one of the same name); one of
+    hyperon's own to a space itself, a state to a state holding an equal value, as hyperon matches them."""
 
     __slots__ = ("label", "native")
     label: str
@@ -74,15 +75,20 @@ class Opaque(Grounded):
         object.__setattr__(self, "value", atom)
         object.__setattr__(self, "label", label)
         object.__setattr__(self, "native", native is not None)
-        # hyperon objects hash by their kind (a state changes type when its value does)
-        kind = key if native is None else native.strip("(").split(" ", 1)[0]
+        # objects hash by their kind (a state changes type when its value does; a Python object's
+        # equality is Python's)
+        kind = "Python object" if native is None else native.strip("(").split(" ", 1)[0]
         object.__setattr__(self, "_hash", hash(("Opaque", kind)))
 
     def __eq__(self, other: object) -> bool:
         if other is self:
             return True
-        return (type(other) is Opaque and self.native and other.native and other._hash == self._hash
-                and bool(other.value == self.value))
+        if type(other) is not Opaque or other._hash != self._hash or other.native != self.native:
+            return False
+        try:
+            return bool(other.value == self.value)  # (hyperon's equality of the two)
+        except Exception:
+            return False
 
     __hash__ = Grounded.__hash__
 
@@ -91,6 +97,12 @@ class Opaque(Grounded):
         """Whether it is a space (hyperon matches one by a query of its own, and its trie keeps it with
         the variables)."""
         return self.native and self._hash == _SPACE_HASH
+
+    @property
+    def keyed_with_variables(self) -> bool:  # type: ignore[override]
+        """Whether hyperon's trie keeps it with the variables though it matches by equality (a Python
+        object: hyperon gives those a match of their own)."""
+        return not self.native
 
     def __repr__(self) -> str:
         return f"Opaque({self.label})"
