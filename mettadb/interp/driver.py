@@ -1074,6 +1074,9 @@ class Interpreter:
         """A grounded operation run once on its arguments as written (hyperon's `eval` of a grounded
         call): its results, unevaluated; None when it does not apply to them (`NotReducible`)."""
         kids = atom.children
+        if type(kids[0]) is PyObject:  # a Python operation (a value at the head: not reducible)
+            got = self._py_results(atom, b)
+            return None if got[0][0] is atom else got
         try:
             out = BUILTINS[kids[0].name][0](self, list(kids[1:]))  # type: ignore[attr-defined]
         except NoReduce:

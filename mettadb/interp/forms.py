@@ -61,6 +61,7 @@ from .core import (
 from .grounded import BUILTIN_RETURNS, BUILTINS, unique_values
 from .inference import check_call, match_types
 from .modules import MODULE_OPS, MODULES, RULE_DEFINED, module_tokens
+from .pyobjects import PyObject
 from .stdlib_docs import corelib_docs, module_atoms, module_docs
 
 __all__: list[str] = []
@@ -703,6 +704,8 @@ def _eval_step(it: Machine, x: Atom, b: Bindings, rules: Machine | None = None) 
             rs = it.grounded_once(x, b)
         else:
             rs = it.rule_results(x, b)
+    elif type(head) is PyObject:  # a Python operation runs once (a value at the head: `NotReducible`)
+        rs = it.grounded_once(x, b)  # type: ignore[arg-type]
     elif type(x) is Expression and (not kids or type(head) is Variable):
         return None  # (hyperon 0.2.10 does not look up a call whose head is a variable)
     else:

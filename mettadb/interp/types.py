@@ -31,7 +31,7 @@ from .core import (
     metatype,
 )
 from .grounded import BUILTINS, signature_atom
-from .inference import Entry, Failed, atom_entries, atom_types
+from .inference import NO_TYPE, Entry, Failed, atom_entries, atom_types
 from .pyobjects import PY_OPERATIONS, PyObject
 
 __all__ = ["EQ_TYPE", "TypeChecker"]
@@ -226,8 +226,8 @@ class TypeChecker:
             return Symbol("SpaceType")
         if isinstance(atom, StateAtom):
             return Expression((Symbol("StateMonad"), atom.value_type))
-        if type(atom) is PyObject:
-            return atom.typ  # type: ignore[no-any-return]
+        if type(atom) is PyObject:  # (its type, or none: hyperon types no tuple holding one of type %Undefined%)
+            return NO_TYPE if atom.typ == UNDEFINED else atom.typ  # type: ignore[no-any-return]
         return Symbol(getattr(atom, "type_name", "Grounded"))
 
     def plainly_fits(self, args: tuple[Atom, ...], params: tuple[Atom, ...]) -> bool:
