@@ -726,7 +726,7 @@ class Interpreter:
             if x is not y:  # (a loop, not any() over a generator: this runs for every call)
                 call = Expression(args)
                 if type(args[0]) is PyObject:  # (a head that evaluated to a Python operation: run it)
-                    return _given(self._py_results(call, bb))  # type: ignore[arg-type]
+                    return _given(self._py_results(call, bb))
                 break
         return self._apply_rules(call, bb, True, want)
 

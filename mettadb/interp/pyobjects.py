@@ -246,11 +246,10 @@ def _unwrap(a: _View, symbol_to_str: bool = False) -> Any:
 
 def _string_value(value: Any) -> str:
     """A key's text (hyperon's `get_string_value`): its printed form, a string's quotes dropped."""
-    if not isinstance(value, str):
-        value = repr(value)
-    if len(value) > 2 and value[0] == '"' and value[-1] == '"':
-        return value[1:-1]
-    return value
+    text = value if isinstance(value, str) else repr(value)
+    if len(text) > 2 and text[0] == '"' and text[-1] == '"':
+        return text[1:-1]
+    return text
 
 
 class _NoReduce(Exception):
@@ -466,7 +465,7 @@ def _unwrap_args(atoms: list[_View]) -> tuple[list[Any], dict[str, Any]]:
                     except BaseException:
                         raise RuntimeError(f"Incorrect kwarg format {kwarg}") from None
                     try:
-                        kwargs[_string_value(kwarg[0])] = kwarg[1].get_object().content  # type: ignore[attr-defined]
+                        kwargs[_string_value(kwarg[0])] = kwarg[1].get_object().content
                     except BaseException:
                         raise _NoReduce() from None
                 continue

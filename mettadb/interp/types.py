@@ -179,7 +179,7 @@ class TypeChecker:
 
     def function_type(self, head: Atom) -> Atom | None:
         if type(head) is not Symbol:
-            t = head.typ if type(head) is PyObject else None  # type: ignore[attr-defined]
+            t = head.typ if type(head) is PyObject else None
             return t if type(t) is Expression and t.children and t.children[0] == ARROW else None
         for t in self.declared_types(head):
             if type(t) is Expression and t.children and t.children[0] == ARROW:
@@ -227,7 +227,7 @@ class TypeChecker:
         if isinstance(atom, StateAtom):
             return Expression((Symbol("StateMonad"), atom.value_type))
         if type(atom) is PyObject:  # (its type, or none: hyperon types no tuple holding one of type %Undefined%)
-            return NO_TYPE if atom.typ == UNDEFINED else atom.typ  # type: ignore[no-any-return]
+            return NO_TYPE if atom.typ == UNDEFINED else atom.typ
         return Symbol(getattr(atom, "type_name", "Grounded"))
 
     def plainly_fits(self, args: tuple[Atom, ...], params: tuple[Atom, ...]) -> bool:
