@@ -75,6 +75,8 @@ def test_calling_a_python_operation_needs_the_permission_too(space):
                                          "Grounded float 3.141592653589793 can't have a custom type String")),
     ("!(py-atom &self)", caught("(py-atom ModuleSpace(GroundingSpace-top))", "AttributeError",
                                 "'SpaceRef' object has no attribute 'content'")),
+    ("!(let $f (py-atom operator.add (-> $t $t $t)) ($f 1 2))", caught("(operator.add 1 2)", "AssertionError",
+                                                                       "Grounded int 3 can't have a custom type $t")),
     ("!((py-atom str False) x)", "[(Error (str x) Grounded operation which is defined using unwrap=False should "
                                  "return atom instead of Python type)]"),
 ])
