@@ -177,8 +177,6 @@ def test_batches_refuse_allow_python_and_answer_py_atom_with_the_refusal(space):
 
 # ---------------------------------------------------------------- random values vs hyperon
 
-hyperon = pytest.importorskip("hyperon")
-
 _LEAVES = ["a", "b", "$x", "()", "0", "-7", "9223372036854775807", "1.5", "-0.0", "1e20", "True", "False",
            '"s"', '"a\\"b"', '"it\'s"', '"tab\\there"', '"é"']
 
@@ -221,6 +219,7 @@ def value_programs(draw):
 def test_random_python_values_print_what_hyperon_prints(tmp_path_factory, program):
     """py-tuple, py-list, py-dict, py-chain and Python calls over random atoms (symbols, variables,
     numbers of each spelling, strings with quotes and escapes, nested expressions): the same text."""
+    hyperon = pytest.importorskip("hyperon")
     with mettadb.open(tmp_path_factory.mktemp("py") / "space") as sp:
         ours = [[str(a) for a in r] for r in sp.run(program, allow_python=True)]
     # (an error stops both; hyperon's lists its Python frames after `At:`, which mettadb leaves out)
