@@ -71,7 +71,7 @@ class Opaque(Grounded):
     native: bool
     type_name = "Grounded"
 
-    def __init__(self, atom: Any, key: int, label: str, native: str | None = None) -> None:
+    def __init__(self, atom: Any, label: str, native: str | None = None) -> None:
         object.__setattr__(self, "value", atom)
         object.__setattr__(self, "label", label)
         object.__setattr__(self, "native", native is not None)
@@ -268,7 +268,7 @@ class Registry:
 
     def _opaque(self, a: Any, label: str, native: str | None = None) -> Opaque:
         self._count += 1
-        return Opaque(a, self._count, label, native)
+        return Opaque(a, label, native)
 
     def symbol(self, name: str) -> Any:
         """The hyperon atom for a stored symbol (`&self` is the space itself)."""
