@@ -693,7 +693,8 @@ def run(ctx: click.Context, script: str, commit_each: bool, fail_on_error: bool,
     if fail_on_error and results and any(is_error(a) for a in results[-1]):
         err = next(a for a in results[-1] if is_error(a))
         where = f"{source}: " if source else ""
-        raise click.ClickException(f"{where}the script stopped on an error: {str(err)[:300]}")
+        shown = str(err)[:300].replace("\n", "\\n")  # (one line: a Python exception's error spans several)
+        raise click.ClickException(f"{where}the script stopped on an error: {shown}")
 
 
 @cli.command("eval")

@@ -225,3 +225,11 @@ def test_random_python_values_print_what_hyperon_prints(tmp_path_factory, progra
     # (an error stops both; hyperon's lists its Python frames after `At:`, which mettadb leaves out)
     theirs = [[re.sub(r"\nAt:\n.*\Z", "\nAt:\n)", str(a), flags=re.S) for a in r] for r in hyperon.MeTTa().run(program)]
     assert ours == theirs, program
+
+
+def test_fail_on_error_names_a_python_exception_on_one_line(run, write):
+    script = write("f.metta", '!((py-atom math.floor) "a")\n')
+    r = run("run", "--allow-python", "--fail-on-error", str(script))
+    assert r.exit_code == 1
+    assert r.stderr.splitlines()[-1] == (f"Error: {script}: the script stopped on an error: (Error (math.floor \"a\") "
+                                         "Exception caught:\\nTypeError: must be real number, not str\\n\\nAt:\\n)")
