@@ -396,7 +396,7 @@ def _caught(e: BaseException) -> Symbol:
     try:
         message = str(e) or "<EMPTY MESSAGE>"
     except Exception:
-        message = "<the exception's message could not be made>"
+        message = "<MESSAGE UNAVAILABLE DUE TO ANOTHER EXCEPTION>"  # (pybind11's words, as hyperon prints)
     return Symbol(f"Exception caught:\n{type(e).__name__}: {message}\n\nAt:\n")
 
 
