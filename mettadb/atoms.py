@@ -378,10 +378,7 @@ def show_string(s: str) -> str:
 
 
 def format_float(f: float) -> str:
-    """Print a float the way hyperon (Rust's `{:?}`) does: `3.0`, `1e20`, `1.5e-7`; a `ReprFloat` as
-    Python prints it."""
-    if type(f) is not float:
-        return float.__repr__(f)
+    """Print a float the way hyperon (Rust's `{:?}`) does: `3.0`, `1e20`, `1.5e-7`."""
     if math.isnan(f):
         return "NaN"
     if math.isinf(f):
@@ -402,7 +399,8 @@ def _leaf_text(a: Atom) -> str:
     if t is Integer:
         return str(a.value)  # type: ignore[attr-defined]
     if t is Float:
-        return format_float(a.value)  # type: ignore[attr-defined]
+        v = a.value  # type: ignore[attr-defined]
+        return format_float(v) if type(v) is float else float.__repr__(v)  # (a `ReprFloat`: as Python prints it)
     if t is String:
         return show_string(a.value)  # type: ignore[attr-defined]
     if t is Bool:

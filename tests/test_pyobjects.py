@@ -233,3 +233,13 @@ def test_fail_on_error_names_a_python_exception_on_one_line(run, write):
     assert r.exit_code == 1
     assert r.stderr.splitlines()[-1] == (f"Error: {script}: the script stopped on an error: (Error (math.floor \"a\") "
                                          "Exception caught:\\nTypeError: must be real number, not str\\n\\nAt:\\n)")
+
+
+def test_a_python_float_stored_in_a_durable_space_is_the_number_read_back_by_hyperons_rule(space):
+    """Stored as the number it is (the same key as the script's `1e20`); read back it prints as
+    hyperon prints its own numbers (README: `1e20`, not Python's `1e+20`)."""
+    got = space.run('!(let $f ((py-atom float) "1e20") (add-atom &self (w $f)))\n'
+                    '!(let $f ((py-atom float) "nan") (add-atom &self (w $f)))\n'
+                    "!(match &self (w 1e20) yes)\n!(match &self (w $x) $x)\n", allow_python=True)
+    assert [[str(a) for a in r] for r in got] == [["()"], ["()"], ["yes"], ["1e20", "NaN"]]
+    assert sorted(map(str, space.atoms())) == ["(w 1e20)", "(w NaN)"]
