@@ -23,6 +23,7 @@ __all__ = [
     "G",
     "Grounded",
     "Integer",
+    "Regex",
     "ReprText",
     "S",
     "String",
@@ -263,6 +264,37 @@ class ReprText(str):
     does, Python's `repr` of the text between double quotes, a `"` escaped (`show_string`)."""
 
     __slots__ = ()
+
+
+class Regex(Grounded):
+    """A `regex:"…"` token (hyperon 0.2.10's `RegexMatchableObject`): a pattern that matches an
+    atom whose printed text (a string's without its quotes, whitespace runs made one space) holds
+    a match of its regular expression, case-insensitively (`unify`).  `[[`, `]]` and `~` in the
+    token stand for `(`, `)` and a space; `value` is the token so rewritten, which is how it
+    prints (as a string, Python's way: `ReprText`).  Its type is `String`."""
+
+    __slots__ = ()
+    type_name = "String"
+    #: matched by a matching of its own (hyperon's custom match), kept with the variables in its trie
+    matches_by_query = True
+
+    def __init__(self, token: str) -> None:
+        if not isinstance(token, str) or not token.startswith("regex:"):
+            raise ValueError("a regex atom needs a `regex:` token")
+        super().__init__(token.replace("[[", "(").replace("]]", ")").replace("~", " "))
+
+    __hash__ = Grounded.__hash__
+
+    @property
+    def pattern(self) -> str:
+        """The regular expression: the text after `regex:`, its quotes dropped (as hyperon drops
+        them: not those of `regex:""`, which then looks for two quotes)."""
+        body: str = self.value[6:]
+        return body[1:-1] if len(body) > 2 and body[0] == '"' and body[-1] == '"' else body
+
+    def text(self) -> str:
+        """How the regex prints: as hyperon's Python prints the string of its rewritten token."""
+        return show_string(ReprText(self.value))
 
 
 class Bool(Grounded):
@@ -512,9 +544,17 @@ def equal_as_values(a: Atom, b: Atom) -> bool:
         elif (tx is Integer or tx is Float) and (ty is Integer or ty is Float):
             if not same_number(x, y):
                 return False
-        elif x != y:
+        elif x != y and not _same_text(x, y):
             return False
     return True
+
+
+def _same_text(x: Atom, y: Atom) -> bool:
+    """A regex equals a string or a regex of the same text under `==`, as in hyperon (its Python
+    objects compare by content)."""
+    tx, ty = type(x), type(y)
+    return (tx is Regex or ty is Regex) and (tx is String or tx is Regex) and (ty is String or ty is Regex) \
+        and str(x.value) == str(y.value)  # type: ignore[attr-defined]
 
 
 def number_twins(atom: Atom) -> list[Atom]:

@@ -1538,7 +1538,7 @@ def _println(it: Machine, atom: Expression, b: Bindings) -> Gen:
     out: list[Pair] = []
     for v, bb in (yield (a[0], b)):
         v = bb.resolve(v)
-        it.print_line(v.value if type(v) is String else str(v))
+        it.print_line(v.value if getattr(v, "type_name", None) == "String" else str(v))  # type: ignore[attr-defined]  # (a regex's text too, as hyperon)
         out.append((UNIT, bb))
     return out
 
@@ -1565,8 +1565,8 @@ _DOC_PATTERNS = (parse_atom("(@doc $name (@desc $desc))"), parse_atom("(@doc $na
 
 
 def _plain(a: Atom) -> str:
-    """An atom as `format-args` writes it: a string without its quotes."""
-    return a.value if type(a) is String else str(a)
+    """An atom as `format-args` writes it: a string (or a regex, hyperon's String too) without its quotes."""
+    return a.value if getattr(a, "type_name", None) == "String" else str(a)  # type: ignore[attr-defined,no-any-return]
 
 
 def _not_empty_error(op: str, a: Atom) -> Atom:

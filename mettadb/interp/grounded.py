@@ -323,7 +323,8 @@ def _format_args(it: Machine, args: list[Atom]) -> list[Atom]:
     if type(args[0]) is not String:
         raise Fail(Symbol("format-args expects format string as a first argument and expression as a second argument"))
     fmt = args[0].value
-    vals = iter([k.value if type(k) is String else str(k) for k in _expr_arg(args[1])])
+    # (a regex, hyperon's String too, writes its text)
+    vals = iter([k.value if getattr(k, "type_name", None) == "String" else str(k) for k in _expr_arg(args[1])])  # type: ignore[attr-defined]
     # hyperon 0.2.10's reading of the format: `{{` and `}}` are braces, `{}` the next value (a missing
     # one is empty), and any other brace is dropped (`a{0}b` is `a0b`)
     out: list[str] = []
