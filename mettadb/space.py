@@ -13,8 +13,10 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 from .atoms import Atom
 from .bindings import EMPTY_BINDINGS, Bindings
+from .errors import MettaDBError
 from .loading import LoadReport, Source, load, load_paths
 from .query import count, explain, run_query
+from .spaces import Overlay, holds_session_object, merged_query
 from .store import AtomLike, PathLike, Store, as_atom
 
 if TYPE_CHECKING:
@@ -60,9 +62,13 @@ class Space(Store):
     def query(self, pattern: AtomLike, bindings: Bindings = EMPTY_BINDINGS) -> Iterator[Bindings]:
         """Lazily yield the Bindings of each match (once per stored copy).
 
-        A pattern `(, p1 p2 ...)` is a conjunction.
+        A pattern `(, p1 p2 ...)` is a conjunction.  A pattern holding a `regex:"…"` token (or
+        another object of this process) is matched by unification, stored atom by stored atom.
         """
-        return run_query(self, as_atom(pattern), bindings)
+        p = as_atom(pattern)
+        if holds_session_object(p):
+            return iter(merged_query(self, Overlay(), p, bindings))
+        return run_query(self, p, bindings)
 
     def match(self, pattern: AtomLike, template: AtomLike | None = None) -> Iterator[Atom]:
         """Lazily yield the template instantiated by each match (the pattern itself without one)."""
@@ -74,11 +80,17 @@ class Space(Store):
     def explain(self, pattern: AtomLike, analyze: bool = False) -> dict[str, Any]:
         """How a query would run (access paths, join order, estimates) without running it;
         with `analyze`, run it and show each step's actual rows and keys visited."""
-        return explain(self, as_atom(pattern), analyze)
+        p = as_atom(pattern)
+        if holds_session_object(p):
+            raise MettaDBError("a pattern holding a regex:\"…\" token has no plan: each stored atom is matched with it")
+        return explain(self, p, analyze)
 
     def count_matches(self, pattern: AtomLike) -> int:
         """How many results `query(pattern)` yields, without building them."""
-        return count(self, as_atom(pattern))
+        p = as_atom(pattern)
+        if holds_session_object(p):
+            return sum(1 for _ in self.query(p))
+        return count(self, p)
 
     # ------------------------------------------------------------------ evaluation
     def interpreter(self, **options: Any) -> Interpreter:

@@ -1698,10 +1698,10 @@ def _print_doc_formal(it: Machine, doc: Atom) -> Atom | None:
     if not (len(item) == len(kind) == len(t) == len(desc) == 1):
         return None
     if len(kids) == 5 and str(kind[0]) == "atom":
-        it.print_line(f"Atom {item[0]}: {t[0]} {_plain(desc[0])}")
+        it.print_line(f"Atom {_plain(item[0])}: {t[0]} {_plain(desc[0])}")  # (hyperon's format-args: a regex's text)
         return UNIT
     if len(kids) == 5 and str(kind[0]) == "function":
-        it.print_line(f"Function {item[0]} (type {t[0]}) {_plain(desc[0])}")
+        it.print_line(f"Function {_plain(item[0])} (type {t[0]}) {_plain(desc[0])}")
         return UNIT
     params, ret = parts.get("@params", ()), parts.get("@return", ())
     if str(kind[0]) != "function" or len(params) != 1 or type(params[0]) is not Expression or len(ret) != 2:

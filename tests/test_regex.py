@@ -1,0 +1,154 @@
+"""`regex:"…"` tokens (hyperon 0.2.10's `RegexMatchableObject`): the readers, the matching (against
+hyperon's own class as the oracle), the durable space, the CLI and the hyperon bridge."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import mettadb
+from mettadb.atoms import Regex, String, Symbol
+from mettadb.errors import EvaluationError, MettaDBError
+from mettadb.grammar import parse_with_grammar
+from mettadb.modtext import read_module
+from mettadb.parser import parse_atom
+from mettadb.unify import MATCHED_PATTERN, unify
+
+
+def test_every_reader_makes_the_token_a_regex_and_only_the_whole_word():
+    assert parse_atom('regex:"a.c"') == Regex('regex:"a.c"')
+    assert [a for _, a in parse_with_grammar('(p regex:"x")')] == [parse_atom('(p regex:"x")')]
+    assert [a for _, a in read_module(b'(p regex:"x")')] == [parse_atom('(p regex:"x")')]
+    assert type(parse_atom('(p regex:"x")').children[1]) is Regex  # type: ignore[attr-defined]
+    for word in ('regex:"a"b', 'xregex:"a"', 'regex:"a', "regex:a"):
+        assert parse_atom(word) == Symbol(word)
+    assert parse_atom('regex:""').pattern == '""'  # type: ignore[attr-defined]  # (hyperon keeps the quotes: two quotes)
+
+
+def test_it_prints_as_the_string_of_its_rewritten_token_and_is_a_string():
+    rx = parse_atom("regex:\"it's~[[x]]\"")
+    assert rx.value == "regex:\"it's (x)\""  # type: ignore[attr-defined]
+    assert str(rx) == "\"regex:\\\"it\\'s (x)\\\"\""  # (Python's repr of the text, as hyperon prints it)
+    assert rx.type_name == "String"  # type: ignore[attr-defined]
+    assert rx != String(rx.value)  # type: ignore[attr-defined]  # (one atom is not the other; `==` says equal)
+
+
+def test_the_binding_a_match_makes_leaves_with_the_matching():
+    rx = parse_atom('regex:"b"')
+    b = unify(parse_atom("abc"), rx)
+    assert b is not None and MATCHED_PATTERN not in b.links
+    assert unify(parse_atom("(p a b)"), parse_atom('(p regex:"a" regex:"b")')) is None
+    assert unify(parse_atom("(p a a)"), parse_atom('(p regex:"a" regex:"a")')) is not None
+
+
+# hyperon's own class is the oracle: its `match_` on the atom hyperon's parser makes of the same text
+hyperon = pytest.importorskip("hyperon")
+from hyperon import MeTTa  # noqa: E402
+from hyperon.stdlib import RegexMatchableObject  # noqa: E402
+
+_PARSER = MeTTa()
+_WORD = st.text("abcAB12 ", min_size=1, max_size=4).map(lambda s: s.replace(" ", "_"))
+_STRING = st.text("abAB1 \t\"\\", max_size=6).map(mettadb.atoms.quote_string)
+_LEAF = st.one_of(_WORD, _STRING, st.sampled_from(["1", "-2.5", "True", "$x"]))
+_ATOM = st.recursive(_LEAF, lambda kids: st.lists(kids, min_size=1, max_size=3).map(lambda k: f"({' '.join(k)})"),
+                     max_leaves=6)
+_PATTERN = st.text("abAB1.^$*+?|~\\_\"[]", min_size=1, max_size=5).filter(lambda p: '"' not in p)
+
+
+def _valid(pattern: str) -> bool:
+    try:
+        re.compile(pattern.replace("[[", "(").replace("]]", ")").replace("~", " "))
+        return True
+    except re.error:
+        return False
+
+
+@settings(max_examples=300, deadline=None)
+@given(_ATOM.filter(lambda t: t != "$x"), _PATTERN.filter(_valid))  # (a variable binds to it before: matcher's rule)
+def test_a_regex_matches_what_hyperons_regex_object_matches(text, body):
+    token = f'regex:"{body}"'
+    theirs = bool(RegexMatchableObject(token).match_(_PARSER.parse_single(text)))
+    ours = unify(parse_atom(text), parse_atom(token)) is not None
+    assert ours == theirs, (text, token)
+
+
+# ------------------------------------------------------------------ runs, durable spaces, the CLI
+
+
+def test_an_invalid_regular_expression_stops_the_run_with_one_line(run, write):
+    """hyperon's Python exception aborts its process (a Rust panic), printing nothing; mettadb stops
+    the run there with one line and keeps what was printed before."""
+    bad = write("bad.metta", '(w abc)\n!(+ 1 1)\n!(get-type regex:"[[a")\n!(match &self (w regex:"[[a") y)\n'
+                "!(+ 2 2)\n")
+    r = run("run", str(bad))
+    assert r.exit_code == 1
+    assert r.stdout == "[2]\n[String]\n"
+    assert r.stderr == (f'Error: {bad}:4: regex:"(a": invalid regular expression (missing ), unterminated subpattern '
+                        'at position 0) (in !(match &self (w "regex:\\"(a\\"") y))\n')
+    assert run("match", "(w $x)", "$x").stdout == ""  # (the run was rolled back)
+
+
+def test_atoms_holding_a_regex_live_in_the_session_overlay_and_a_later_process_sees_none(tmp_path):
+    db = tmp_path / "db"
+    with mettadb.open(db) as sp:
+        got = sp.run('(st start)\n(st regex:"^s")\n!(add-atom &self (dyn regex:"z$"))\n!(match &self (st stop) yes)\n'
+                     '!(match &self (dyn fizz) yes)\n')
+        assert [[str(a) for a in r] for r in got] == [["()"], ["yes"], ["yes"]]
+    code = ("import mettadb\n"
+            f"sp = mettadb.open({str(db)!r})\n"
+            "print([[str(a) for a in r] for r in sp.run('!(get-atoms &self)')])\n")
+    later = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert later == "[['(st start)']]\n"
+
+
+def test_load_stores_the_token_as_the_symbol_it_spells(run, write):
+    """`load` reads data: the word is kept as written (a symbol), which a script reads as a regex again."""
+    assert run("load", str(write("f.metta", '(st regex:"^s")\n(st start)\n(st Stop)\n'))).exit_code == 0
+    assert sorted(run("match", "(st $x)", "$x").stdout.splitlines()) == ["Stop", 'regex:"^s"', "start"]
+    assert run("dump").stdout.splitlines()[0] == '(st regex:"^s")'
+
+
+def test_a_pattern_holding_a_regex_matches_stored_atoms(run, write, tmp_path):
+    run("load", str(write("f.metta", "(st start)\n(st Stop)\n(st (s x))\n(st tops)\n")))
+    assert run("match", '(st regex:"^st")', "$_").stdout == "$_\n$_\n"
+    assert run("match", '(st regex:"^s")', "--count").stdout == "2\n"
+    r = run("match", '(, (st regex:"s$") (st $y))', "$y")
+    assert r.stdout.splitlines() == ["start", "Stop", "(s x)", "tops"]
+    r = run("match", '(st regex:"^s")', "--explain")
+    assert r.exit_code == 1 and r.stderr.startswith("Error: a pattern holding a regex")
+    with mettadb.open(tmp_path / "q") as sp:
+        sp.add(mettadb.atom("(k kite)"))
+        assert [str(b.resolve(mettadb.atom("$k"))) for b in sp.query('(, (k regex:"^K") (k $k))')] == ["kite"]
+        with pytest.raises(EvaluationError):
+            list(sp.query('(k regex:"[[")'))
+        with pytest.raises((TypeError, MettaDBError)):
+            sp.add(parse_atom('(k regex:"a")'))
+
+
+def test_help_names_a_regex_by_its_text(run, write):
+    """hyperon's `help!` of a regex lists the docs whose names it finds (as `format-args` writes it)."""
+    r = run("run", str(write("h.metta", '!(help! regex:"^SpaceT")\n')))
+    assert r.stdout.splitlines() == ['Atom regex:"^SpaceT": String The type of spaces', "[()]"]
+
+
+# ------------------------------------------------------------------ the hyperon bridge
+
+
+def test_the_bridge_keeps_a_regex_from_hyperon_in_memory_as_hyperon_matches_it(tmp_path):
+    from mettadb.hyperon import DurableSpace
+
+    kb = DurableSpace(tmp_path / "kb")
+    m = MeTTa(space=kb.ref)
+    got = m.run('(st regex:"^s")\n(st tops)\n!(match &self (st start) yes)\n!(match &self (st regex:"s$") $x)\n'
+                '!(get-type regex:"a")\n')
+    assert [[str(a) for a in r] for r in got] == [["yes"], ["$x"], ["String"]]
+    atom = m.run("!(match &self (st $r) $r)")[0][0]
+    assert type(atom.get_object()) is RegexMatchableObject
+    kb.close()
+    with mettadb.open(tmp_path / "kb", readonly=True) as sp:
+        assert [str(a) for a in sp.atoms()] == ["(st tops)"]
