@@ -1050,7 +1050,7 @@ def _if_decons(it: Machine, atom: Expression, b: Bindings) -> Gen:
 @special("if-equal", "(-> Atom Atom Atom Atom %Undefined%)", arity=4)
 def _if_equal(it: Machine, atom: Expression, b: Bindings) -> Gen:
     a = atom.children[1:]
-    return (yield Tail((a[2] if a[0] == a[1] else a[3], b)))
+    return (yield Tail((a[2] if equal_as_values(a[0], a[1]) else a[3], b)))
 
 
 def _substitute(var: Atom, value: Atom, body: Atom) -> Atom:
