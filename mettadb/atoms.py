@@ -39,6 +39,7 @@ __all__ = [
     "quote_string",
     "same_number",
     "show_string",
+    "source_text",
     "trusted_expression",
 ]
 
@@ -296,6 +297,10 @@ class Regex(Grounded):
         """How the regex prints: as hyperon's Python prints the string of its rewritten token."""
         return show_string(ReprText(self.value))
 
+    def token(self) -> str:
+        """The token the parser reads back as this regex (for one it read: the token written)."""
+        return str(self.value).replace("(", "[[").replace(")", "]]").replace(" ", "~")
+
 
 class Bool(Grounded):
     """`True` or `False` (hyperon's `Bool`)."""
@@ -456,6 +461,15 @@ def _to_text(atom: Atom) -> str:
 def _to_python(atom: Atom) -> Any:
     return rebuild(atom, lambda a: a.value if isinstance(a, Grounded) else a.name if type(a) is Symbol else a,
                    lambda _e, kids: tuple(kids))
+
+
+def source_text(atom: Atom) -> str:
+    """MeTTa text that reads back as the atom: its printed text, but a regex written as its token
+    (it prints as a string)."""
+    if not any(type(a) is Regex for a in iter_atoms(atom)):
+        return str(atom)
+    return str(rebuild(atom, lambda a: a.token() if type(a) is Regex else str(a),
+                       lambda _e, kids: "(" + " ".join(kids) + ")"))
 
 
 def rebuild(atom: Atom, leaf: Any, node: Any) -> Any:

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import mettadb
-from mettadb.atoms import Regex, String, Symbol
+from mettadb.atoms import Regex, String, Symbol, source_text
 from mettadb.errors import EvaluationError, MettaDBError
 from mettadb.grammar import parse_with_grammar
 from mettadb.modtext import read_module
@@ -36,6 +36,13 @@ def test_it_prints_as_the_string_of_its_rewritten_token_and_is_a_string():
     assert str(rx) == "\"regex:\\\"it\\'s (x)\\\"\""  # (Python's repr of the text, as hyperon prints it)
     assert rx.type_name == "String"  # type: ignore[attr-defined]
     assert rx != String(rx.value)  # type: ignore[attr-defined]  # (one atom is not the other; `==` says equal)
+
+
+@given(st.text("ab[]~^.", min_size=0, max_size=8))
+def test_source_text_reads_back_as_the_same_regex(body):
+    atom = parse_atom(f'(p regex:"{body}" "s")')
+    assert parse_atom(source_text(atom)) == atom
+    assert type(parse_atom(source_text(atom)).children[1]) is Regex  # type: ignore[attr-defined]
 
 
 def test_the_binding_a_match_makes_leaves_with_the_matching():
@@ -128,6 +135,14 @@ def test_a_pattern_holding_a_regex_matches_stored_atoms(run, write, tmp_path):
             list(sp.query('(k regex:"[[")'))
         with pytest.raises((TypeError, MettaDBError)):
             sp.add(parse_atom('(k regex:"a")'))
+
+
+def test_a_batch_sends_its_queries_regexes_as_regexes(run, write):
+    """`batch` hands each query to its workers as text: a regex goes as its token, not as its printed string."""
+    run("load", str(write("f.metta", "(st start)\n(st (s x))\n")))
+    r = run("batch", str(write("b.metta", '!(match &self (st regex:"^s") $_)\n!(match &self (st regex:"[[s~x]]") $_)\n')))
+    assert r.exit_code == 0, r.output
+    assert r.stdout == "[$_]\n[$_]\n"
 
 
 def test_help_names_a_regex_by_its_text(run, write):
