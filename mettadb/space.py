@@ -11,7 +11,7 @@ import os
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, BinaryIO
 
-from .atoms import Atom
+from .atoms import Atom, source_text
 from .bindings import EMPTY_BINDINGS, Bindings
 from .errors import MettaDBError
 from .loading import LoadReport, Source, load, load_paths
@@ -139,7 +139,10 @@ class Space(Store):
 
     def match_many(self, patterns: Any, *, jobs: int | str = "auto", client: Any = None, **options: Any) -> BatchResult:
         """`match &self` for each (pattern, template) pair, in parallel like evaluate_many."""
-        queries = [f"(match &self {p} {t})" for p, t in patterns]
+        def text(a: Any) -> str:  # (an atom's regex goes as its token)
+            return source_text(a) if isinstance(a, Atom) else str(a)
+
+        queries = [f"(match &self {text(p)} {text(t)})" for p, t in patterns]
         return self.evaluate_many(queries, jobs=jobs, client=client, **options)
 
     # ------------------------------------------------------------------ integrity

@@ -145,6 +145,13 @@ def test_a_batch_sends_its_queries_regexes_as_regexes(run, write):
     assert r.stdout == "[$_]\n[$_]\n"
 
 
+def test_match_many_sends_an_atoms_regex_as_a_regex(tmp_path):
+    with mettadb.open(tmp_path / "db") as sp:
+        sp.add(mettadb.atom("(st start)"))
+        got = sp.match_many([(parse_atom('(st regex:"^S")'), parse_atom("yes"))], jobs=1)
+    assert got.lines == ["[yes]"]
+
+
 def test_help_names_a_regex_by_its_text(run, write):
     """hyperon's `help!` of a regex lists the docs whose names it finds (as `format-args` writes it)."""
     r = run("run", str(write("h.metta", '!(help! regex:"^SpaceT")\n')))
