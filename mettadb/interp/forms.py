@@ -1566,7 +1566,7 @@ _DOC_PATTERNS = (parse_atom("(@doc $name (@desc $desc))"), parse_atom("(@doc $na
 
 def _plain(a: Atom) -> str:
     """An atom as `format-args` writes it: a string (or a regex, hyperon's String too) without its quotes."""
-    return a.value if getattr(a, "type_name", None) == "String" else str(a)  # type: ignore[attr-defined,no-any-return]
+    return a.value if getattr(a, "type_name", None) == "String" else str(a)  # type: ignore[attr-defined]
 
 
 def _not_empty_error(op: str, a: Atom) -> Atom:

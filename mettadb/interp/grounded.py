@@ -372,7 +372,7 @@ def _string_to_chars(it: Machine, args: list[Atom]) -> list[Atom]:
     # like hyperon 0.2.10: the characters of the string as it prints, escapes included (`"a\nb"` gives
     # 'a' '\' 'n' 'b')
     a = args[0]
-    text = show_string(a.value) if type(a) is String else str(a)  # type: ignore[attr-defined]  # (a regex: as it prints)
+    text = show_string(a.value) if type(a) is String else str(a)  # (a regex: as it prints)
     return [Expression(tuple(Symbol(f"'{c}'") for c in text[1:-1]))]
 
 
