@@ -278,11 +278,14 @@ class Regex(Grounded):
     type_name = "String"
     #: matched by a matching of its own (hyperon's custom match), kept with the variables in its trie
     matches_by_query = True
+    #: whether this process made one (until then, queries need not look for one in their patterns)
+    made = False
 
     def __init__(self, token: str) -> None:
         if not isinstance(token, str) or not token.startswith("regex:"):
             raise ValueError("a regex atom needs a `regex:` token")
         super().__init__(token.replace("[[", "(").replace("]]", ")").replace("~", " "))
+        Regex.made = True
 
     __hash__ = Grounded.__hash__
 

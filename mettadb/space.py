@@ -11,7 +11,7 @@ import os
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, BinaryIO
 
-from .atoms import Atom, source_text
+from .atoms import Atom, Regex, source_text
 from .bindings import EMPTY_BINDINGS, Bindings
 from .errors import MettaDBError
 from .loading import LoadReport, Source, load, load_paths
@@ -66,7 +66,7 @@ class Space(Store):
         another object of this process) is matched by unification, stored atom by stored atom.
         """
         p = as_atom(pattern)
-        if holds_session_object(p):
+        if Regex.made and holds_session_object(p):  # (no cost before a regex exists)
             return iter(merged_query(self, Overlay(), p, bindings))
         return run_query(self, p, bindings)
 
@@ -81,14 +81,14 @@ class Space(Store):
         """How a query would run (access paths, join order, estimates) without running it;
         with `analyze`, run it and show each step's actual rows and keys visited."""
         p = as_atom(pattern)
-        if holds_session_object(p):
+        if Regex.made and holds_session_object(p):  # (no cost before a regex exists)
             raise MettaDBError("a pattern holding a regex:\"…\" token has no plan: each stored atom is matched with it")
         return explain(self, p, analyze)
 
     def count_matches(self, pattern: AtomLike) -> int:
         """How many results `query(pattern)` yields, without building them."""
         p = as_atom(pattern)
-        if holds_session_object(p):
+        if Regex.made and holds_session_object(p):  # (no cost before a regex exists)
             return sum(1 for _ in self.query(p))
         return count(self, p)
 

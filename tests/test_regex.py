@@ -62,7 +62,12 @@ hyperon = pytest.importorskip("hyperon")
 from hyperon import MeTTa  # noqa: E402
 from hyperon.stdlib import RegexMatchableObject  # noqa: E402
 
-_PARSER = MeTTa()
+
+@pytest.fixture(scope="module")
+def hyperon_parser():
+    """One hyperon runner for the module's parsing (freed at its end, before hyperon's library is)."""
+    return MeTTa()
+
 _WORD = st.text("abcAB12 ", min_size=1, max_size=4).map(lambda s: s.replace(" ", "_"))
 _STRING = st.text("abAB1 \t\"\\", max_size=6).map(mettadb.atoms.quote_string)
 _LEAF = st.one_of(_WORD, _STRING, st.sampled_from(["1", "-2.5", "True", "$x"]))
@@ -81,9 +86,9 @@ def _valid(pattern: str) -> bool:
 
 @settings(max_examples=300, deadline=None)
 @given(_ATOM.filter(lambda t: t != "$x"), _PATTERN.filter(_valid))  # (a variable binds to it before: matcher's rule)
-def test_a_regex_matches_what_hyperons_regex_object_matches(text, body):
+def test_a_regex_matches_what_hyperons_regex_object_matches(hyperon_parser, text, body):
     token = f'regex:"{body}"'
-    theirs = bool(RegexMatchableObject(token).match_(_PARSER.parse_single(text)))
+    theirs = bool(RegexMatchableObject(token).match_(hyperon_parser.parse_single(text)))
     ours = unify(parse_atom(text), parse_atom(token)) is not None
     assert ours == theirs, (text, token)
 
@@ -166,16 +171,20 @@ def test_help_names_a_regex_by_its_text(run, write):
 
 
 def test_the_bridge_keeps_a_regex_from_hyperon_in_memory_as_hyperon_matches_it(tmp_path):
-    from mettadb.hyperon import DurableSpace
-
-    kb = DurableSpace(tmp_path / "kb")
-    m = MeTTa(space=kb.ref)
-    got = m.run('(st regex:"^s")\n(st tops)\n!(match &self (st start) yes)\n!(match &self (st regex:"s$") $x)\n'
-                '!(get-type regex:"a")\n')
-    assert [[str(a) for a in r] for r in got] == [["yes"], ["$x"], ["String"]]
-    atom = m.run("!(match &self (st $r) $r)")[0][0]
-    assert type(atom.get_object()) is RegexMatchableObject
-    kb.close()
+    """(In a child process, as tests/test_hyperon_bridge.py runs hyperon over a durable space.)"""
+    code = f"""
+from hyperon import MeTTa
+from hyperon.stdlib import RegexMatchableObject
+from mettadb.hyperon import DurableSpace
+kb = DurableSpace({str(tmp_path / "kb")!r})
+m = MeTTa(space=kb.ref)
+got = m.run('(st regex:"^s")\\n(st tops)\\n!(match &self (st start) yes)\\n!(match &self (st regex:"s$") $x)\\n'
+            '!(get-type regex:"a")\\n!(match &self (st $r) $r)')
+print([[str(a) for a in r] for r in got])
+print(type(got[3][0].get_object()) is RegexMatchableObject)
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out == "[['yes'], ['$x'], ['String'], ['\"regex:\\\\\"^s\\\\\"\"', 'tops']]\nTrue\n"
     with mettadb.open(tmp_path / "kb", readonly=True) as sp:
         assert [str(a) for a in sp.atoms()] == ["(st tops)"]
 
