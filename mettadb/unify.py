@@ -16,7 +16,7 @@ from .atoms import Atom, Expression, Float, Integer, Regex, Symbol, Variable, it
 from .bindings import EMPTY_BINDINGS, Bindings
 from .errors import EvaluationError, LimitError
 
-__all__ = ["MATCHED_PATTERN", "SPACE_QUERY", "match_atoms", "occurs", "regex_matches", "unify", "unify_all"]
+__all__ = ["MATCHED_PATTERN", "REGEX_BINDS", "SPACE_QUERY", "match_atoms", "occurs", "regex_matches", "unify", "unify_all"]
 
 #: how a space inside an atom is queried with the atom it meets (hyperon matches a space so: by a query
 #: of its own): `SPACE_QUERY[0](space_atom, pattern)` gives the query's bindings, or None when the
@@ -275,7 +275,8 @@ def _match_set(x: Atom, y: Atom, stored: bool) -> list[Bindings]:
     if type(space) is Regex:
         # hyperon's binding of `matched_pattern` (a name no query variable has): two regexes of
         # other patterns in one matching disagree on it, and the matching fails
-        return [Bindings({MATCHED_PATTERN: Symbol(space.pattern)})] if regex_matches(space, other) else []
+        name = MATCHED_PATTERN if stored or REGEX_BINDS[0] is None else REGEX_BINDS[0]
+        return [Bindings({name: Symbol(space.pattern)})] if regex_matches(space, other) else []
     got = SPACE_QUERY[0](space, other)
     if got is None:  # (a space this process cannot query: equal or not)
         return [EMPTY_BINDINGS] if x == y else []
@@ -285,6 +286,11 @@ def _match_set(x: Atom, y: Atom, stored: bool) -> list[Bindings]:
 
 #: the variable a regex's match binds to its pattern (a name the parser never reads)
 MATCHED_PATTERN = Variable("matched_pattern (a regex's)")
+#: the variable a regex's match binds outside a query (`unify`, `case`, `let`), where hyperon renames no
+#: variable: its `$matched_pattern`, which its interpreter keeps while the `!` expression evaluated
+#: names it (then a `$matched_pattern` written there sees the pattern); None: `MATCHED_PATTERN`,
+#: dropped after the matching.  Set by the interpreter.
+REGEX_BINDS: list[Variable | None] = [None]
 
 
 def regex_matches(rx: Regex, atom: Atom) -> bool:
