@@ -275,7 +275,8 @@ def _match_set(x: Atom, y: Atom, stored: bool) -> list[Bindings]:
     if type(space) is Regex:
         # hyperon's binding of `matched_pattern` (a name no query variable has): two regexes of
         # other patterns in one matching disagree on it, and the matching fails
-        name = MATCHED_PATTERN if stored or REGEX_BINDS[0] is None else REGEX_BINDS[0]
+        seen = None if stored else getattr(REGEX_BINDS, "var", None)
+        name = MATCHED_PATTERN if seen is None else seen
         return [Bindings({name: Symbol(space.pattern)})] if regex_matches(space, other) else []
     got = SPACE_QUERY[0](space, other)
     if got is None:  # (a space this process cannot query: equal or not)
@@ -289,8 +290,8 @@ MATCHED_PATTERN = Variable("matched_pattern (a regex's)")
 #: the variable a regex's match binds outside a query (`unify`, `case`, `let`), where hyperon renames no
 #: variable: its `$matched_pattern`, which its interpreter keeps while the `!` expression evaluated
 #: names it (then a `$matched_pattern` written there sees the pattern); None: `MATCHED_PATTERN`,
-#: dropped after the matching.  Set by the interpreter.
-REGEX_BINDS: list[Variable | None] = [None]
+#: dropped after the matching.  Set per thread by the interpreter (`REGEX_BINDS.var`).
+REGEX_BINDS = threading.local()
 
 
 def regex_matches(rx: Regex, atom: Atom) -> bool:

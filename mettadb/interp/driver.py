@@ -346,9 +346,9 @@ class Interpreter:
             atom = Expression((BARE_MINIMAL, atom))
         watched = bool(self._memory_cap or self._deadline is not None) and _Watch.arm(self)
         outer, _RUNNING.it = getattr(_RUNNING, "it", None), self
-        outer_binds = REGEX_BINDS[0]
+        outer_binds = getattr(REGEX_BINDS, "var", None)
         if Regex.made:  # (hyperon's interpreter keeps a regex's binding while the `!` names the variable)
-            REGEX_BINDS[0] = _SEES_MATCHED if _SEES_MATCHED in iter_atoms(atom) else None
+            REGEX_BINDS.var = _SEES_MATCHED if _SEES_MATCHED in iter_atoms(atom) else None
         try:
             first = self._eval(atom, EMPTY_BINDINGS)
             results = self._drive(_given(first) if type(first) is list else first, watched)  # type: ignore[arg-type]
@@ -361,7 +361,7 @@ class Interpreter:
             raise
         finally:
             _RUNNING.it = outer
-            REGEX_BINDS[0] = outer_binds
+            REGEX_BINDS.var = outer_binds
             if watched:
                 _Watch.disarm()
         return [b.resolve(a) for a, b in results if a != EMPTY]
