@@ -196,7 +196,8 @@ _REGEXES = ['regex:"a"', 'regex:"^a"', 'regex:"b$"', 'regex:"A~B"', 'regex:"[[a"
             'regex:"^$"', 'regex:""', 'regex:"t"']
 _QUERIES = ["!(match &self ({h} $x) $x)", "!(match &self ({h} {r}) yes)", "!(match &self ({h} {r} $y) $y)",
             "!(match &self ({h} $y {r}) $y)", "!(match &self (, ({h} {r}) ({h} $z)) $z)", "!(get-atoms &self)",
-            "!(unify {a} {r} yes no)", "!(unify {r} {a} yes no)", "!(case {a} (({r} yes) ($_ no)))"]
+            "!(unify {a} {r} yes no)", "!(unify {r} {a} yes no)", "!(case {a} (({r} yes) ($_ no)))",
+            "!(unify {a} {r} $matched_pattern no)", "!(match &self ({h} {r}) $matched_pattern)"]
 
 
 @st.composite
