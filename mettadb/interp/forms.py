@@ -460,7 +460,7 @@ def _unify(it: Machine, atom: Expression, b: Bindings) -> Gen:
     return _body((yield Tail((else_, b))))
 
 
-@special("quote", "(-> Atom Atom)")
+@special("quote", "(-> Atom Atom)", arity=1)
 def _quote(it: Machine, atom: Expression, b: Bindings) -> Gen:
     return [(atom, b)]
     yield  # pragma: no cover
