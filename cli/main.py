@@ -18,7 +18,7 @@ from typing import Any
 import click
 
 import mettadb
-from mettadb.atoms import Atom, Expression, Variable, iter_atoms
+from mettadb.atoms import Atom, Expression, Variable, iter_atoms, source_text
 from mettadb.bindings import Bindings
 from mettadb.errors import MettaDBError, ParseError
 from mettadb.progress import Progress
@@ -809,7 +809,7 @@ def batch(ctx: click.Context, queries: str, jobs: int | str, cluster: str | None
             raise click.ClickException(
                 f"{source}:{line}: {str(atom)[:60]} is not a query: a batch only evaluates `!` lines "
                 "(load facts and rules with `mettadb load`)")
-    items = [str(a) for _bang, a, _line in parsed]
+    items = [source_text(a) for _bang, a, _line in parsed]  # (a regex token written back as such)
     options = {"max_steps": max_steps, "timeout": timeout, **_memory(max_memory)}
     client = None
     with _space(ctx, readonly=True) as space:

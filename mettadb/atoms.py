@@ -23,6 +23,7 @@ __all__ = [
     "G",
     "Grounded",
     "Integer",
+    "Regex",
     "ReprFloat",
     "ReprText",
     "S",
@@ -39,6 +40,7 @@ __all__ = [
     "quote_string",
     "same_number",
     "show_string",
+    "source_text",
     "trusted_expression",
 ]
 
@@ -277,6 +279,44 @@ class ReprFloat(float):
     __slots__ = ()
 
 
+class Regex(Grounded):
+    """A `regex:"…"` token (hyperon 0.2.10's `RegexMatchableObject`): a pattern that matches an
+    atom whose printed text (a string's without its quotes, whitespace runs made one space) holds
+    a match of its regular expression, case-insensitively (`unify`).  `[[`, `]]` and `~` in the
+    token stand for `(`, `)` and a space; `value` is the token so rewritten, which is how it
+    prints (as a string, Python's way: `ReprText`).  Its type is `String`."""
+
+    __slots__ = ()
+    type_name = "String"
+    #: matched by a matching of its own (hyperon's custom match), kept with the variables in its trie
+    matches_by_query = True
+    #: whether this process made one (until then, queries need not look for one in their patterns)
+    made = False
+
+    def __init__(self, token: str) -> None:
+        if not isinstance(token, str) or not token.startswith("regex:"):
+            raise ValueError("a regex atom needs a `regex:` token")
+        super().__init__(token.replace("[[", "(").replace("]]", ")").replace("~", " "))
+        Regex.made = True
+
+    __hash__ = Grounded.__hash__
+
+    @property
+    def pattern(self) -> str:
+        """The regular expression: the text after `regex:`, its quotes dropped (as hyperon drops
+        them: not those of `regex:""`, which then looks for two quotes)."""
+        body: str = self.value[6:]
+        return body[1:-1] if len(body) > 2 and body[0] == '"' and body[-1] == '"' else body
+
+    def text(self) -> str:
+        """How the regex prints: as hyperon's Python prints the string of its rewritten token."""
+        return show_string(ReprText(self.value))
+
+    def token(self) -> str:
+        """The token the parser reads back as this regex (for one it read: the token written)."""
+        return str(self.value).replace("(", "[[").replace(")", "]]").replace(" ", "~")
+
+
 class Bool(Grounded):
     """`True` or `False` (hyperon's `Bool`)."""
 
@@ -439,6 +479,15 @@ def _to_python(atom: Atom) -> Any:
                    lambda _e, kids: tuple(kids))
 
 
+def source_text(atom: Atom) -> str:
+    """MeTTa text that reads back as the atom: its printed text, but a regex written as its token
+    (it prints as a string)."""
+    if not any(type(a) is Regex for a in iter_atoms(atom)):
+        return str(atom)
+    return str(rebuild(atom, lambda a: a.token() if type(a) is Regex else str(a),
+                       lambda _e, kids: "(" + " ".join(kids) + ")"))
+
+
 def rebuild(atom: Atom, leaf: Any, node: Any) -> Any:
     """Post-order fold without recursion: `leaf(a)` for every non-expression,
     `node(expr, [folded children])` for every expression."""
@@ -525,9 +574,17 @@ def equal_as_values(a: Atom, b: Atom) -> bool:
         elif (tx is Integer or tx is Float) and (ty is Integer or ty is Float):
             if not same_number(x, y):
                 return False
-        elif x != y:
+        elif x != y and not _same_text(x, y):
             return False
     return True
+
+
+def _same_text(x: Atom, y: Atom) -> bool:
+    """A regex equals a string or a regex of the same text under `==`, as in hyperon (its Python
+    objects compare by content)."""
+    tx, ty = type(x), type(y)
+    return (tx is Regex or ty is Regex) and (tx is String or tx is Regex) and (ty is String or ty is Regex) \
+        and str(x.value) == str(y.value)  # type: ignore[attr-defined]
 
 
 def number_twins(atom: Atom) -> list[Atom]:

@@ -39,7 +39,7 @@ import weakref
 from collections.abc import Iterator
 from typing import Any
 
-from .atoms import Atom, Expression, Float, G, Grounded, Integer, Symbol, Variable, iter_atoms, rebuild
+from .atoms import Atom, Expression, Float, G, Grounded, Integer, Regex, Symbol, Variable, iter_atoms, rebuild
 from .errors import MettaDBError
 from .query import ordered_atoms, ordered_query, stored_by_value
 from .space import Space
@@ -52,6 +52,7 @@ try:
     from hyperon.atoms import AtomKind, Bindings, BindingsSet, ValueObject
     from hyperon.base import AbstractSpace, SpaceRef
     from hyperon.conversion import ConvertingSerializer
+    from hyperon.stdlib import RegexMatchableObject
     from hyperonpy import SerialResult
 except ImportError as e:  # pragma: no cover - hyperon is an optional peer
     raise ImportError("mettadb.hyperon needs the `hyperon` package (pip install hyperon)") from e
@@ -213,6 +214,8 @@ class Registry:
         """The mettadb atom for the hyperon grounded atom `a`."""
         if hp.atom_is_cgrounded(a.catom):  # a Python object: found by identity
             obj = hp.atom_get_object(a.catom)
+            if isinstance(obj, RegexMatchableObject):  # (a value object too: its text would be a string)
+                return Regex(obj.content)
             v = _value(obj)
             if v is not None:
                 return v
@@ -355,6 +358,8 @@ def _one(atom: Atom, varmap: dict[str, Any] | None, reg: Registry) -> Any:
         return _hvar(atom, varmap)
     if isinstance(atom, Opaque):
         return atom.value
+    if type(atom) is Regex:  # hyperon's own regex object (its token rewritten again is the same text)
+        return _h.G(RegexMatchableObject(atom.value))
     h = _LEAVES.get(atom)
     if h is None:
         h = _leaf(atom)
@@ -397,7 +402,7 @@ def _plain(atom: Atom, reg: Registry) -> bool:
             name = a.name
             if name.startswith("&") or name in names or _ODD.search(name):
                 return False
-        elif isinstance(a, Opaque) or _special(a):
+        elif isinstance(a, Opaque) or _special(a) or type(a) is Regex:
             return False
     return True
 
@@ -448,7 +453,9 @@ def _hvars(atom: Any) -> Iterator[Any]:
 
 
 def _durable(atom: Atom) -> bool:
-    return not any(type(a) is Opaque for a in iter_atoms(atom))
+    """Whether the atom can be stored: it holds no object of this process and no regex (which
+    matches by its own matching; it stays in memory, as an interpreter's session overlay keeps it)."""
+    return not any(type(a) is Opaque or type(a) is Regex for a in iter_atoms(atom))
 
 
 def _report(e: Exception) -> None:

@@ -44,7 +44,7 @@ from collections.abc import Callable, Generator, Iterable
 from types import GeneratorType
 from typing import Any, TextIO, TypeGuard
 
-from ..atoms import Atom, Expression, Float, Integer, Symbol, Variable, fresh_variable, iter_atoms, rebuild
+from ..atoms import Atom, Expression, Float, Integer, Regex, Symbol, Variable, fresh_variable, iter_atoms, rebuild
 from ..bindings import EMPTY_BINDINGS, Bindings
 from ..encoding import encode_with_names
 from ..errors import LimitError, ReadOnlyError
@@ -64,7 +64,7 @@ from ..spaces import (
 )
 from ..store import Store
 from ..trieorder import atom_tokens, head_tokens, reorder_for
-from ..unify import SPACE_QUERY, unify_all
+from ..unify import REGEX_BINDS, SPACE_QUERY, unify_all
 from . import forms as _forms  # noqa: F401  (registers the special forms)
 from .core import (
     ARROW,
@@ -112,6 +112,8 @@ _MISSING = object()
 #: the interpreter evaluating on this thread (`_RUNNING.it`), whose view of a space (its imports, the
 #: library) a space met inside an atom is queried with
 _RUNNING = threading.local()
+#: the variable a `!` expression names to see what a regex matched (`unify.REGEX_BINDS`)
+_SEES_MATCHED = Variable("matched_pattern")
 
 
 def _space_query(atom: Atom, pattern: Atom, _next: Any = SPACE_QUERY[0]) -> list[Bindings] | None:
@@ -347,6 +349,9 @@ class Interpreter:
             atom = Expression((BARE_MINIMAL, atom))
         watched = bool(self._memory_cap or self._deadline is not None) and _Watch.arm(self)
         outer, _RUNNING.it = getattr(_RUNNING, "it", None), self
+        outer_binds = getattr(REGEX_BINDS, "var", None)
+        if Regex.made:  # (hyperon's interpreter keeps a regex's binding while the `!` names the variable)
+            REGEX_BINDS.var = _SEES_MATCHED if _SEES_MATCHED in iter_atoms(atom) else None
         try:
             first = self._eval(atom, EMPTY_BINDINGS)
             results = self._drive(_given(first) if type(first) is list else first, watched)  # type: ignore[arg-type]
@@ -359,6 +364,7 @@ class Interpreter:
             raise
         finally:
             _RUNNING.it = outer
+            REGEX_BINDS.var = outer_binds
             if watched:
                 _Watch.disarm()
         return [b.resolve(a) for a, b in results if a != EMPTY]

@@ -461,7 +461,7 @@ def _unify(it: Machine, atom: Expression, b: Bindings) -> Gen:
     return _body((yield Tail((else_, b))))
 
 
-@special("quote", "(-> Atom Atom)")
+@special("quote", "(-> Atom Atom)", arity=1)
 def _quote(it: Machine, atom: Expression, b: Bindings) -> Gen:
     return [(atom, b)]
     yield  # pragma: no cover
@@ -1053,7 +1053,7 @@ def _if_decons(it: Machine, atom: Expression, b: Bindings) -> Gen:
 @special("if-equal", "(-> Atom Atom Atom Atom %Undefined%)", arity=4)
 def _if_equal(it: Machine, atom: Expression, b: Bindings) -> Gen:
     a = atom.children[1:]
-    return (yield Tail((a[2] if a[0] == a[1] else a[3], b)))
+    return (yield Tail((a[2] if equal_as_values(a[0], a[1]) else a[3], b)))
 
 
 def _substitute(var: Atom, value: Atom, body: Atom) -> Atom:
@@ -1541,7 +1541,7 @@ def _println(it: Machine, atom: Expression, b: Bindings) -> Gen:
     out: list[Pair] = []
     for v, bb in (yield (a[0], b)):
         v = bb.resolve(v)
-        it.print_line(v.value if type(v) is String else str(v))
+        it.print_line(v.value if getattr(v, "type_name", None) == "String" else str(v))  # type: ignore[attr-defined]  # (a regex's text too, as hyperon)
         out.append((UNIT, bb))
     return out
 
@@ -1568,8 +1568,8 @@ _DOC_PATTERNS = (parse_atom("(@doc $name (@desc $desc))"), parse_atom("(@doc $na
 
 
 def _plain(a: Atom) -> str:
-    """An atom as `format-args` writes it: a string without its quotes."""
-    return a.value if type(a) is String else str(a)
+    """An atom as `format-args` writes it: a string (or a regex, hyperon's String too) without its quotes."""
+    return a.value if getattr(a, "type_name", None) == "String" else str(a)  # type: ignore[attr-defined]
 
 
 def _not_empty_error(op: str, a: Atom) -> Atom:
@@ -1701,10 +1701,10 @@ def _print_doc_formal(it: Machine, doc: Atom) -> Atom | None:
     if not (len(item) == len(kind) == len(t) == len(desc) == 1):
         return None
     if len(kids) == 5 and str(kind[0]) == "atom":
-        it.print_line(f"Atom {item[0]}: {t[0]} {_plain(desc[0])}")
+        it.print_line(f"Atom {_plain(item[0])}: {t[0]} {_plain(desc[0])}")  # (hyperon's format-args: a regex's text)
         return UNIT
     if len(kids) == 5 and str(kind[0]) == "function":
-        it.print_line(f"Function {item[0]} (type {t[0]}) {_plain(desc[0])}")
+        it.print_line(f"Function {_plain(item[0])} (type {t[0]}) {_plain(desc[0])}")
         return UNIT
     params, ret = parts.get("@params", ()), parts.get("@return", ())
     if str(kind[0]) != "function" or len(params) != 1 or type(params[0]) is not Expression or len(ret) != 2:

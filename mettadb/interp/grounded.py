@@ -324,7 +324,8 @@ def _format_args(it: Machine, args: list[Atom]) -> list[Atom]:
     if type(args[0]) is not String:
         raise Fail(Symbol("format-args expects format string as a first argument and expression as a second argument"))
     fmt = args[0].value
-    vals = iter([k.value if type(k) is String else str(k) for k in _expr_arg(args[1])])
+    # (a regex, hyperon's String too, writes its text)
+    vals = iter([k.value if getattr(k, "type_name", None) == "String" else str(k) for k in _expr_arg(args[1])])  # type: ignore[attr-defined]
     # hyperon 0.2.10's reading of the format: `{{` and `}}` are braces, `{}` the next value (a missing
     # one is empty), and any other brace is dropped (`a{0}b` is `a0b`)
     out: list[str] = []
@@ -351,13 +352,13 @@ def _repr(it: Machine, args: list[Atom]) -> list[Atom]:
 
 
 def _parse(it: Machine, args: list[Atom]) -> list[Atom]:
-    if type(args[0]) is not String:
+    if getattr(args[0], "type_name", None) != "String":  # (a string, or a regex: hyperon's String too)
         raise NoReduce
     # hyperon 0.2.10's `parse` is Python: it reads the first atom of the string's Python `repr`
     # (quotes cut off), so a string literal's escapes stay as written and a newline outside one is
     # the two characters `\n` of a word; text it cannot read leaves the call as it is
     try:
-        atom = read_first(repr(str(args[0].value))[1:-1])
+        atom = read_first(repr(str(args[0].value))[1:-1])  # type: ignore[attr-defined]
     except ModuleTextError:
         raise NoReduce from None
     if atom is None:
@@ -367,11 +368,13 @@ def _parse(it: Machine, args: list[Atom]) -> list[Atom]:
 
 
 def _string_to_chars(it: Machine, args: list[Atom]) -> list[Atom]:
-    if type(args[0]) is not String:
+    if getattr(args[0], "type_name", None) != "String":  # (a string, or a regex: hyperon's String too)
         raise NoReduce
     # like hyperon 0.2.10: the characters of the string as it prints, escapes included (`"a\nb"` gives
     # 'a' '\' 'n' 'b')
-    return [Expression(tuple(Symbol(f"'{c}'") for c in show_string(args[0].value)[1:-1]))]
+    a = args[0]
+    text = show_string(a.value) if type(a) is String else str(a)  # (a regex: as it prints)
+    return [Expression(tuple(Symbol(f"'{c}'") for c in text[1:-1]))]
 
 
 def _chars_to_string(it: Machine, args: list[Atom]) -> list[Atom]:

@@ -25,7 +25,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from ..atoms import Atom, Bool, Expression, Float, Grounded, Integer, ReprFloat, ReprText, String, Symbol, Variable
+from ..atoms import Atom, Bool, Expression, Float, Grounded, Integer, Regex, ReprFloat, ReprText, String, Symbol, Variable
 from ..errors import LimitError
 from .core import ARROW, GROUNDED_NAMES, UNDEFINED, UNIT, Fail, Machine, NoReduce
 
@@ -175,6 +175,8 @@ class GroundedAtom(_View):
             return ValueObject(float(a.value))  # type: ignore[attr-defined]
         if t is Integer or t is Bool:
             return ValueObject(a.value)  # type: ignore[attr-defined]
+        if t is Regex:  # (hyperon's RegexMatchableObject: its content is its token, rewritten)
+            return ValueObject(str(a.value))  # type: ignore[attr-defined]
         if getattr(a, "matches_by_query", False):
             return SpaceRef(a)
         # (hyperon's own grounded atoms: its library's operations, a state, ...)
