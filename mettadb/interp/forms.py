@@ -1012,6 +1012,16 @@ def _bare_minimal(it: Machine, atom: Expression, b: Bindings) -> Gen:
 
 #: `return` is no form: a call of it outside a `function` is an ordinary typed call that stays as it is
 SPECIAL_TYPES["return"] = parse_atom("(-> $t $t)")
+#: names hyperon 0.2.10's library declares and gives no rule or operation mettadb has (error
+#: constructors, type names, `switch`'s helper, operations of hyperon's own that mettadb leaves as
+#: written): typed as there, so their calls are checked as any typed call is
+for _name, _text in (("ErrorType", "Type"), ("SpaceType", "Type"),
+                     ("BadType", "(-> Type Type ErrorDescription)"),
+                     ("BadArgType", "(-> Number Type Type ErrorDescription)"),
+                     ("IncorrectNumberOfArguments", "ErrorDescription"),
+                     ("switch-internal", "(-> Atom Expression Atom)"),
+                     ("git-module!", "(-> Atom (->))"), ("print-mods!", "(-> (->))")):
+    SPECIAL_TYPES[_name] = parse_atom(_text)
 
 
 @special("sealed", "(-> Expression Atom Atom)", arity=2, checked=True)
@@ -1434,7 +1444,44 @@ def _new_state(it: Machine, atom: Expression, b: Bindings) -> Gen:
             continue
         types = it.types_of(v)
         out.append((StateAtom(v, types[0] if types else UNDEFINED), bb))  # a state's type is its first value's
-    return out
+    return out[::-1]  # (an argument's values come back last first, as for any operation)
+
+
+_NEW_STATE_ARGS = Symbol("new-state expects atom as a first argument and non-empty list of types as a second "
+                         "argument")
+_STATE_MONAD = Symbol("StateMonad")
+
+
+@special("_new-state", "(-> $t Expression (StateMonad $t))", arity=2)
+def _new_state_typed(it: Machine, atom: Expression, b: Bindings) -> Gen:
+    """hyperon 0.2.10's operation behind `new-state`: a state of the first type listed; a value whose
+    own type does not fit it gives hyperon's return-type error (`(StateMonad $t)`, `$t` the value's)."""
+    listed = b.resolve(atom.children[2])
+    if type(listed) is not Expression or not listed.children:
+        return [(error(atom, _NEW_STATE_ARGS), b)]
+    out: list[Pair] = []
+    for v, bb in (yield (atom.children[1], b)):
+        v = bb.resolve(v)
+        want = listed.children[0]
+        state = StateAtom(v, want)
+        have = it.types_of(v)
+        if have and have[0] != UNDEFINED and unify(have[0], want, EMPTY_BINDINGS) is None:
+            out.append((error(state, Expression((Symbol("BadType"), Expression((_STATE_MONAD, have[0])),
+                                                            Expression((_STATE_MONAD, want))))), bb))
+        else:
+            out.append((state, bb))
+    return out[::-1]
+
+
+@special("assert", "(-> Atom (->))", arity=1)
+def _assert(it: Machine, atom: Expression, b: Bindings) -> Gen:
+    """hyperon 0.2.10's `assert`: `()` for each value of the atom that is `True`, else an error naming
+    the atom as written; the values come back last first, as a rule's do."""
+    written = atom.children[1]
+    out: list[Pair] = [(UNIT, bb) if v == TRUE else
+                       (error(atom, Expression((written, Symbol("not"), TRUE))), bb)
+                       for v, bb in (yield (written, b))]
+    return out[::-1]
 
 
 @special("get-state", "(-> (StateMonad $tgso) $tgso)", arity=1, checked=True)
