@@ -35,9 +35,11 @@ __all__ = [
     "equal_as_values",
     "format_float",
     "fresh_variable",
+    "int_text",
     "iter_atoms",
     "number_twins",
     "quote_string",
+    "read_int",
     "same_number",
     "show_string",
     "source_text",
@@ -417,6 +419,34 @@ def show_string(s: str) -> str:
     return "".join(out)
 
 
+#: digits Python converts in one step (its own limit, `sys.get_int_max_str_digits()`, is 4300 by default)
+_DIGITS = 4000
+
+
+def read_int(word: str) -> int:
+    """`int(word)` of a decimal word of any length (Python refuses more than 4300 digits at once)."""
+    if len(word) <= _DIGITS:
+        return int(word)
+    sign = -1 if word[0] == "-" else 1
+    digits = word[1:] if word[0] in "+-" else word
+    value = 0
+    for i in range(0, len(digits), _DIGITS):
+        chunk = digits[i:i + _DIGITS]
+        value = value * 10 ** len(chunk) + int(chunk)
+    return sign * value
+
+
+def int_text(value: int) -> str:
+    """`str(value)` of an int of any size (Python refuses more than 4300 digits at once)."""
+    if value.bit_length() <= _DIGITS * 3:  # (under 10**3612)
+        return str(value)
+    if value < 0:
+        return "-" + int_text(-value)
+    k = value.bit_length() * 3 // 20  # about half its digits
+    hi, lo = divmod(value, 10 ** k)
+    return int_text(hi) + int_text(lo).zfill(k)
+
+
 def format_float(f: float) -> str:
     """Print a float the way hyperon (Rust's `{:?}`) does: `3.0`, `1e20`, `1.5e-7`."""
     if math.isnan(f):
@@ -437,7 +467,7 @@ def _leaf_text(a: Atom) -> str:
     if t is Variable:
         return "$" + str(a.name)  # type: ignore[attr-defined]
     if t is Integer:
-        return str(a.value)  # type: ignore[attr-defined]
+        return int_text(a.value)  # type: ignore[attr-defined]
     if t is Float:
         v = a.value  # type: ignore[attr-defined]
         return format_float(v) if type(v) is float else float.__repr__(v)  # (a `ReprFloat`: as Python prints it)
