@@ -21,6 +21,7 @@ import mettadb
 from mettadb.atoms import Atom, Expression, Variable, iter_atoms, source_text
 from mettadb.bindings import Bindings
 from mettadb.errors import MettaDBError, ParseError
+from mettadb.interchange import metta_line
 from mettadb.progress import Progress
 from mettadb.space import Space
 from mettadb.store import DEFAULT_PATH
@@ -366,9 +367,14 @@ def dump(ctx: click.Context, output: str) -> None:
         out = sys.stdout if output == "-" else open(output, "w", encoding="utf-8")
         try:
             for atom in space.atoms(ordered=True):
-                out.write(str(atom))
+                out.write(metta_line(atom, n + 1))
                 out.write("\n")
                 n += 1
+        except MettaDBError:
+            if out is not sys.stdout:
+                out.close()
+                os.unlink(output)  # (a dump that stops part way is not one)
+            raise
         finally:
             if out is not sys.stdout:
                 out.close()
@@ -391,6 +397,11 @@ def export(ctx: click.Context, output: str, fmt: str) -> None:
         out = sys.stdout.buffer if output == "-" else open(output, "wb")
         try:
             report = space.export(out, fmt, progress=lambda n: bar.update(n, n))
+        except MettaDBError:
+            if out is not sys.stdout.buffer:
+                out.close()
+                os.unlink(output)  # (an export that stops part way is not one)
+            raise
         finally:
             if out is not sys.stdout.buffer:
                 out.close()

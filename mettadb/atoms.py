@@ -7,12 +7,14 @@ stacks, so atoms nested 100 000 levels deep behave like shallow ones.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 from collections.abc import Iterable, Iterator
 from typing import Any, Union
 
 from .printable import is_escaped
+from .tokens import symbol_reads_back, variable_reads_back
 
 __all__ = [
     "Atom",
@@ -44,6 +46,7 @@ __all__ = [
     "show_string",
     "source_text",
     "trusted_expression",
+    "unwritable",
 ]
 
 
@@ -549,6 +552,34 @@ def iter_atoms(atom: Atom) -> Iterator[Atom]:
         yield a
         if type(a) is Expression:
             stack.extend(reversed(a.children))
+
+
+_symbol_reads_back = functools.lru_cache(maxsize=1 << 16)(symbol_reads_back)
+
+
+def unwritable(atom: Atom) -> str | None:
+    """What in `atom` has no text that reads back as itself (`the symbol 'a b'`); None if nothing.
+
+    hyperon names symbols and variables freely (`S("a b")`, `S("1")`, `V("a b")`) and prints them
+    as they are; a non-finite float prints as a symbol (`NaN`); a top-level `!` would mark the next
+    atom for evaluation."""
+    if type(atom) is Symbol and atom.name == "!":
+        return "a top-level `!`, which marks the next atom for evaluation"
+    stack = [atom]
+    while stack:
+        a = stack.pop()
+        t = type(a)
+        if t is Expression:
+            stack.extend(a.children)  # type: ignore[attr-defined]
+        elif t is Symbol:
+            if not _symbol_reads_back(a.name):  # type: ignore[attr-defined]
+                return f"the symbol {a.name!r}"  # type: ignore[attr-defined]
+        elif t is Variable:
+            if not variable_reads_back(a.name):  # type: ignore[attr-defined]
+                return f"the variable {a.name!r}"  # type: ignore[attr-defined]
+        elif t is Float and not math.isfinite(a.value):  # type: ignore[attr-defined]
+            return f"the float {a}, which reads as a symbol"
+    return None
 
 
 def alpha_equal(a: Atom, b: Atom, values: bool = False) -> bool:
