@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import errno
 import os
+import struct
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -24,8 +25,9 @@ if TYPE_CHECKING:
     Cursor: TypeAlias = lmdb.Cursor[bytes]
     Db: TypeAlias = lmdb._Database
 
-__all__ = ["MIN_MAP", "Cursor", "Db", "Dbs", "Txn", "acquire", "begin_read", "begin_write", "initial_map_size",
-           "is_enospc", "prefix_items", "reclaim_readers", "release", "used_bytes"]
+__all__ = ["EMPTY", "MIN_MAP", "Cursor", "Db", "Dbs", "Txn", "acquire", "begin_read", "begin_write",
+           "data_file_damage", "initial_map_size", "is_enospc", "prefix_items", "reclaim_readers", "release",
+           "used_bytes"]
 
 MIN_MAP = 64 << 20
 
@@ -91,6 +93,64 @@ def begin_read(env: lmdb.Environment) -> Txn:
 def begin_write(env: lmdb.Environment) -> Txn:
     """A write transaction returning bytes."""
     return env.begin(write=True, buffers=False)
+
+
+# LMDB's two meta pages (pages 0 and 1, 64-bit build): after a 16-byte page header (its flags at byte
+# 10), the meta record: magic, version, ..., the free-page tree's record whose first field is the page
+# size (byte 40), ..., the last page number in use (byte 136) and the transaction id (byte 144)
+_META = struct.Struct("=8x2xH4xII16xI92xQQ")
+_P_META = 0x08
+_MAGIC = 0xBEEFC0DE
+_DATA_VERSION = 1
+#: what `data_file_damage` says of an empty file (LMDB's own before it writes a new environment)
+EMPTY = "its data file is empty"
+
+
+def data_file_damage(data_file: str) -> str | None:
+    """Why LMDB cannot safely map `data_file`, read from its meta pages without mapping it; None when
+    they hold no such reason (or the file is not LMDB's: LMDB itself then refuses it).
+
+    LMDB maps the file and reads the pages the newer of its two meta pages reaches, up to that meta's
+    last page number; a file cut shorter than that would kill the process with SIGBUS at the first
+    read past its end.  LMDB writes every page before the meta page that refers to it, so a sound file
+    is never shorter.
+    """
+    if struct.calcsize("P") != 8:  # (the offsets are those of a 64-bit build)
+        return None
+    try:
+        fd = os.open(data_file, os.O_RDONLY)
+    except OSError:
+        return None  # (opening it reports this better)
+    try:
+        size = os.fstat(fd).st_size
+        if size == 0:
+            return EMPTY
+        raw = os.pread(fd, _META.size, 0)
+        if len(raw) >= 24 and struct.unpack_from("=I", raw, 16)[0] != _MAGIC:
+            alt = os.pread(fd, _META.size, 4096)  # (the usual page size)
+            if len(alt) == _META.size and _META.unpack(alt)[1] == _MAGIC:
+                return "its first meta page is overwritten"
+            return None  # not LMDB's file at all: LMDB says so
+        if len(raw) < _META.size:
+            return f"its data file is cut short ({size:,} bytes)"
+        first = _META.unpack(raw)
+        flags, _magic, version, psize, _last, _txnid = first
+        if version != _DATA_VERSION:
+            return None  # another LMDB format: LMDB says so
+        if not flags & _P_META or psize < 512 or psize > 1 << 16 or psize & (psize - 1):
+            return "its first meta page is overwritten"
+        if size < 2 * psize:
+            return f"its data file is cut short ({size:,} bytes, less than its two meta pages)"
+        second = _META.unpack(os.pread(fd, _META.size, psize))
+        if not second[0] & _P_META or second[1] != _MAGIC or second[2] != _DATA_VERSION:
+            return "its second meta page is overwritten"
+        newer = second if second[5] > first[5] else first  # (LMDB's choice: the higher transaction id)
+        need = (newer[4] + 1) * psize
+        if size < need:
+            return f"its data file is cut short ({size:,} bytes; its last transaction needs {need:,})"
+        return None
+    finally:
+        os.close(fd)
 
 
 def initial_map_size(data_file: str) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 __all__ = [
+    "DamagedSpaceError",
     "DecodeError",
     "EvaluationError",
     "FormatVersionError",
@@ -44,6 +45,13 @@ class FormatVersionError(MettaDBError):
 
 class SpaceFullError(MettaDBError):
     """The disk or the configured size cap is exhausted; nothing was written."""
+
+
+class DamagedSpaceError(MettaDBError):
+    """The space's files are damaged (cut short, overwritten pages): the user's data, not a bug of mettadb.
+
+    `str()` names the space and what to do: `mettadb check` reports the damage; restore a backup.
+    """
 
 
 class ReadOnlyError(MettaDBError):

@@ -37,7 +37,7 @@ from .atoms import Atom
 from .bulk import KeyRuns
 from .encoding import decode, encode_with_names, split_tokens
 from .env import Dbs
-from .errors import FormatVersionError, MettaDBError, ReadOnlyError, SpaceFullError
+from .errors import DamagedSpaceError, FormatVersionError, MettaDBError, ReadOnlyError, SpaceFullError
 from .keys import is_hashed, storage_key
 from .layout import FIRST_SEQ, Record, has_variants, pack_value, unpack_value
 from .parser import parse_atom
@@ -109,6 +109,11 @@ class Store:
         exists = os.path.exists(data)
         if exists and not os.access(data, os.R_OK):
             raise MettaDBError(f"permission denied: {self.path}")
+        if exists:
+            why = lmdb_env.data_file_damage(data)
+            # (an empty file is what LMDB itself leaves before it writes the first pages: a writer starts it)
+            if why is not None and not (why == lmdb_env.EMPTY and not readonly and os.access(data, os.W_OK)):
+                raise DamagedSpaceError(self.damage_message(why))
         if not exists:
             if readonly or not create:
                 raise MettaDBError(f"no space at {self.path}")
@@ -149,6 +154,13 @@ class Store:
             raise MettaDBError(f"{self.path} is already open read-only in this process") from None
         self._closed = False
         self._local = threading.local()
+        # the data file as LMDB maps it: a file that shrinks under an open space is refused at the next
+        # transaction (LMDB itself would die of SIGBUS reading past its new end)
+        try:
+            self._data_fd = os.open(data, os.O_RDONLY)
+            self._data_size = os.lseek(self._data_fd, 0, os.SEEK_END)
+        except OSError:
+            self._data_fd, self._data_size = -1, 0
         try:
             self._open_dbs()
         except BaseException:
@@ -229,7 +241,28 @@ class Store:
         if self._closed:
             return
         self._closed = True
+        if self._data_fd >= 0:
+            os.close(self._data_fd)
+            self._data_fd = -1
         lmdb_env.release(self._real, self.env)
+
+    def damage_message(self, why: str, check: bool = False) -> str:
+        """The text of a DamagedSpaceError of this space: what is wrong and what to do (`check`: suggest
+        `mettadb check`, which can open the space and list the damage)."""
+        hint = f"`mettadb --db {self.path} check` shows the damage; " if check else ""
+        return f"{self.path} is damaged: {why}; {hint}restore the space from a backup (`mettadb backup` makes one)"
+
+    def check_file(self) -> None:
+        """Refuse a data file that shrank since it was opened (DamagedSpaceError): reading past its end kills
+        the process.  Called as each transaction of `read`, `pinned`, `transaction` and `write` begins."""
+        fd = self._data_fd
+        if fd < 0:
+            return
+        size = os.lseek(fd, 0, os.SEEK_END)
+        if size < self._data_size:
+            raise DamagedSpaceError(self.damage_message(
+                f"its data file shrank from {self._data_size:,} to {size:,} bytes while it was open"))
+        self._data_size = size
 
     @property
     def closed(self) -> bool:
@@ -277,6 +310,7 @@ class Store:
             yield cur
             return
         self._check_open()
+        self.check_file()
         txn = lmdb_env.begin_read(self.env)
         try:
             self.sync_slot(txn)
@@ -292,6 +326,7 @@ class Store:
                 yield txn
             return
         self._check_open()
+        self.check_file()
         txn = lmdb_env.begin_read(self.env)
         self._local.txn = txn
         try:
@@ -372,6 +407,7 @@ class Store:
         """Run body in a write transaction and commit (unless `commit()` says not to); a full map is grown
         and body run again."""
         self.require_writable()
+        self.check_file()
         while True:
             txn = lmdb_env.begin_write(self.env)
             try:
@@ -428,6 +464,7 @@ class Store:
             yield self
             return
         self.require_writable()
+        self.check_file()
         self.ensure_headroom(1 << 20)
         txn = lmdb_env.begin_write(self.env)
         try:
