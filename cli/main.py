@@ -20,7 +20,7 @@ import click
 import mettadb
 from mettadb.atoms import Atom, Expression, Variable, iter_atoms, source_text
 from mettadb.bindings import Bindings
-from mettadb.errors import MettaDBError, ParseError
+from mettadb.errors import DamagedSpaceError, MettaDBError, ParseError
 from mettadb.progress import Progress
 from mettadb.space import Space
 from mettadb.store import DEFAULT_PATH
@@ -479,13 +479,19 @@ def check(ctx: click.Context) -> None:
       mettadb check
     """
     with _space(ctx, readonly=True) as space, _errors():
-        n, version, where = space.distinct, space.format_version, space.path
+        where = space.path
+        try:
+            n: int | None = space.distinct
+        except DamagedSpaceError:
+            n = None  # (the check reports it)
         with Progress("checking", n, unit="atoms") as bar:
             bar.update(0, 0)
             problems = space.check(progress=lambda done: bar.update(done, done))
+        if not problems:
+            n, version = space.distinct, space.format_version
     for p in problems:
         click.echo(p)
-    if problems:
+    if problems or n is None:
         raise click.ClickException(f"{_plural(len(problems), 'problem')} found in {where}")
     click.echo(f"ok: {_plural(n, 'distinct atom')}, indexes and statistics agree, format version {version}")
 

@@ -25,8 +25,8 @@ if TYPE_CHECKING:
     Cursor: TypeAlias = lmdb.Cursor[bytes]
     Db: TypeAlias = lmdb._Database
 
-__all__ = ["EMPTY", "MIN_MAP", "Cursor", "Db", "Dbs", "Txn", "acquire", "begin_read", "begin_write",
-           "data_file_damage", "initial_map_size", "is_enospc", "prefix_items", "reclaim_readers", "release",
+__all__ = ["DAMAGE_ERRORS", "EMPTY", "MIN_MAP", "Cursor", "Db", "Dbs", "Txn", "acquire", "begin_read", "begin_write",
+           "damage_text", "data_file_damage", "initial_map_size", "is_enospc", "prefix_items", "reclaim_readers", "release",
            "used_bytes"]
 
 MIN_MAP = 64 << 20
@@ -95,6 +95,12 @@ def begin_write(env: lmdb.Environment) -> Txn:
     return env.begin(write=True, buffers=False)
 
 
+#: py-lmdb's errors that mean the file holds what LMDB never wrote: a page of the wrong kind, a page
+#: number past the end, a tree deeper than any LMDB builds, a bad checksum (LMDB 1.0), a bad meta page
+DAMAGE_ERRORS: tuple[type[lmdb.Error], ...] = (
+    lmdb.CorruptedError, lmdb.PageNotFoundError, lmdb.CursorFullError, lmdb.InvalidError,
+    *((lmdb.BadChecksumError,) if hasattr(lmdb, "BadChecksumError") else ()))
+
 # LMDB's two meta pages (pages 0 and 1, 64-bit build): after a 16-byte page header (its flags at byte
 # 10), the meta record: magic, version, ..., the free-page tree's record whose first field is the page
 # size (byte 40), ..., the last page number in use (byte 136) and the transaction id (byte 144)
@@ -151,6 +157,13 @@ def data_file_damage(data_file: str) -> str | None:
         return None
     finally:
         os.close(fd)
+
+
+def damage_text(e: lmdb.Error) -> str:
+    """LMDB's words for a damage error, without the C function's name: `MDB_CORRUPTED: Located page...`."""
+    text = str(e)
+    head, sep, rest = text.partition(": ")
+    return rest if sep and head.startswith("mdb_") else text
 
 
 def initial_map_size(data_file: str) -> int:

@@ -50,8 +50,15 @@ class SpaceFullError(MettaDBError):
 class DamagedSpaceError(MettaDBError):
     """The space's files are damaged (cut short, overwritten pages): the user's data, not a bug of mettadb.
 
-    `str()` names the space and what to do: `mettadb check` reports the damage; restore a backup.
+    `str()` names the space, the damage and what to do (restore a backup); `reason` is the damage alone.
     """
+
+    def __init__(self, message: str, reason: str = "") -> None:
+        super().__init__(message)
+        self.reason = reason or message
+
+    def __reduce__(self) -> tuple[type[DamagedSpaceError], tuple[str, str]]:
+        return type(self), (str(self), self.reason)
 
 
 class ReadOnlyError(MettaDBError):

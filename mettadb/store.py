@@ -104,6 +104,9 @@ class Store:
         self.path = os.path.abspath(given)
         self.max_map_size = max_map_size
         self.note: str | None = None
+        #: why LMDB found the space damaged in this process, if it did: no more writes then (LMDB trusts its
+        #: pages; a write through a damaged one spreads the damage, or reads past the file's end)
+        self.damage: str | None = None
         self._closed = True
         data = os.path.join(self.path, "data.mdb")
         exists = os.path.exists(data)
@@ -113,7 +116,7 @@ class Store:
             why = lmdb_env.data_file_damage(data)
             # (an empty file is what LMDB itself leaves before it writes the first pages: a writer starts it)
             if why is not None and not (why == lmdb_env.EMPTY and not readonly and os.access(data, os.W_OK)):
-                raise DamagedSpaceError(self.damage_message(why))
+                raise DamagedSpaceError(self.damage_message(why), why)
         if not exists:
             if readonly or not create:
                 raise MettaDBError(f"no space at {self.path}")
@@ -163,6 +166,9 @@ class Store:
             self._data_fd, self._data_size = -1, 0
         try:
             self._open_dbs()
+        except lmdb_env.DAMAGE_ERRORS as e:
+            self.close()
+            raise self.damaged(e) from None
         except BaseException:
             self.close()
             raise
@@ -252,6 +258,12 @@ class Store:
         hint = f"`mettadb --db {self.path} check` shows the damage; " if check else ""
         return f"{self.path} is damaged: {why}; {hint}restore the space from a backup (`mettadb backup` makes one)"
 
+    def damaged(self, e: lmdb.Error) -> DamagedSpaceError:
+        """The DamagedSpaceError an LMDB error of `lmdb_env.DAMAGE_ERRORS` becomes."""
+        why = f"LMDB reports {lmdb_env.damage_text(e)}"
+        self.damage = self.damage or why
+        return DamagedSpaceError(self.damage_message(why, check=True), why)
+
     def check_file(self) -> None:
         """Refuse a data file that shrank since it was opened (DamagedSpaceError): reading past its end kills
         the process.  Called as each transaction of `read`, `pinned`, `transaction` and `write` begins."""
@@ -260,8 +272,8 @@ class Store:
             return
         size = os.lseek(fd, 0, os.SEEK_END)
         if size < self._data_size:
-            raise DamagedSpaceError(self.damage_message(
-                f"its data file shrank from {self._data_size:,} to {size:,} bytes while it was open"))
+            why = f"its data file shrank from {self._data_size:,} to {size:,} bytes while it was open"
+            raise DamagedSpaceError(self.damage_message(why), why)
         self._data_size = size
 
     @property
@@ -315,6 +327,8 @@ class Store:
         try:
             self.sync_slot(txn)
             yield txn
+        except lmdb_env.DAMAGE_ERRORS as e:
+            raise self.damaged(e) from None
         finally:
             txn.abort()
 
@@ -332,6 +346,8 @@ class Store:
         try:
             self.sync_slot(txn)
             yield txn
+        except lmdb_env.DAMAGE_ERRORS as e:
+            raise self.damaged(e) from None
         finally:
             self._local.txn = None
             txn.abort()
@@ -372,6 +388,8 @@ class Store:
         self._check_open()
         if self.readonly:
             raise ReadOnlyError(f"{self.path} is open read-only")
+        if self.damage is not None:
+            raise DamagedSpaceError(self.damage_message(self.damage, check=True), self.damage)
 
     def write(self, fn: Callable[[Writer], Any], need: int = 0) -> Any:
         """Run fn in one write transaction (or the thread's `transaction()`); retried on a full map after growing it."""
@@ -431,6 +449,8 @@ class Store:
         """The error a failed write transaction becomes (the space is unchanged either way)."""
         if lmdb_env.is_enospc(e, self.path):
             return SpaceFullError(f"no space left on the device holding {self.path}; the space is unchanged")
+        if isinstance(e, lmdb_env.DAMAGE_ERRORS):
+            return self.damaged(e)
         return MettaDBError(f"{self.path}: {e}")
 
     def _regrow_and_replay(self, upto: int) -> None:
@@ -487,6 +507,10 @@ class Store:
                     self._regrow_and_replay(upto=len(local.ops))
                 except lmdb.Error as e:
                     raise self.write_error(e) from None
+        except lmdb_env.DAMAGE_ERRORS as e:
+            with contextlib.suppress(Exception):
+                local.writer.txn.abort()
+            raise self.damaged(e) from None
         except BaseException:
             with contextlib.suppress(Exception):
                 local.writer.txn.abort()

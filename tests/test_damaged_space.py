@@ -84,6 +84,13 @@ def test_the_library_refuses_a_cut_short_space(loaded):
     assert (r.returncode, r.stdout) == (0, f"{why}\n" * 3), r.stderr
 
 
+def _psize(db: Path) -> int:
+    """The page size LMDB recorded in the first meta page."""
+    import struct
+
+    return int(struct.unpack_from("=I", (db / "data.mdb").read_bytes()[:64], 40)[0])
+
+
 def _need(db: Path) -> int:
     """(last page number + 1) * page size of the newer meta page, read as the test's own check."""
     import struct
@@ -121,3 +128,55 @@ def test_a_meta_page_overwritten_is_named(loaded):
     r = _mettadb("--db", str(loaded), "stats")
     assert (r.returncode, r.stderr) == (1, f"Error: {loaded} is damaged: its first meta page is overwritten; restore "
                                            "the space from a backup (`mettadb backup` makes one)\n")
+
+
+@pytest.fixture
+def overwritten(tmp_path: Path) -> Path:
+    """A space of 1,200 atoms with 32 bytes of its page 4 (a page of the atoms' tree) overwritten."""
+    db = tmp_path / "kb.db"
+    with mettadb.open(db) as sp:
+        sp.run("".join(f"(parent p{i} p{2 * i + 1})\n(age p{i} {i % 90})\n" for i in range(600)))
+    with open(db / "data.mdb", "r+b") as f:
+        f.seek(4 * _psize(db) + 16)
+        f.write(b"\xab" * 32)
+    return db
+
+
+def test_check_reports_overwritten_pages_as_its_finding(overwritten):
+    r = _mettadb("--db", str(overwritten), "check")
+    assert (r.returncode, r.stdout, r.stderr) == (
+        1, "damaged pages: LMDB reports MDB_CORRUPTED: Located page was wrong type while reading the atoms; the check "
+           "stopped there (restore the space from a backup)\n", f"Error: 1 problem found in {overwritten}\n")
+
+
+def test_reading_overwritten_pages_is_one_error_line_naming_the_space(overwritten, tmp_path):
+    q = tmp_path / "q.metta"
+    q.write_text("!(match &self (age $p 5) $p)\n")
+    for args in (["match", "(age $p 5)", "--count"], ["dump"], ["run", str(q)], ["batch", str(q)],
+                 ["batch", "--jobs", "2", str(q)], ["eval", "(match &self (age $p 5) $p)"]):
+        r = _mettadb("--db", str(overwritten), *args)
+        assert (r.returncode, r.stderr) == (1, f"Error: {overwritten} is damaged: LMDB reports MDB_CORRUPTED: Located "
+                                               f"page was wrong type; `mettadb --db {overwritten} check` shows the "
+                                               "damage; restore the space from a backup (`mettadb backup` makes one)\n"), args
+
+
+def test_the_library_raises_damaged_space_error(overwritten):
+    r = _python(f"""
+        import mettadb
+        with mettadb.open({str(overwritten)!r}) as sp:
+            for step in (lambda: list(sp.match("(age $p 5)", "$p")), lambda: sp.count_matches("(age $p $a)"),
+                         lambda: sp.eval("(match &self (age $p 5) $p)"), lambda: sp.run("(new atom)"),
+                         lambda: sp.add("(another atom)"), lambda: list(sp.atoms())):
+                try:
+                    step()
+                    print("no error")
+                except mettadb.DamagedSpaceError as e:
+                    print(e.reason)
+            print(sp.check())
+        """)
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    damage = "LMDB reports MDB_CORRUPTED: Located page was wrong type"
+    # (a count comes from the statistics; once the damage is seen, the space takes no more writes)
+    assert lines[:-1] == [damage, "no error", damage, damage, damage, damage]
+    assert lines[-1].startswith("['damaged pages: LMDB reports MDB_CORRUPTED")
