@@ -11,6 +11,7 @@ import os
 import re
 import shutil
 import socket
+import stat
 import sys
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -583,16 +584,36 @@ def decode_script(data: bytes, source: str) -> str:
         raise ParseError(f"invalid UTF-8 byte 0x{data[e.start]:02x}", line, col, source) from None
 
 
+def _read_bytes(f: Any) -> bytes:
+    """A regular file whole (as `metta` reads it: invalid UTF-8 after a NUL byte is still an error); a pipe
+    or a device up to its first NUL byte, which ends a script (`run /dev/zero` stops at once)."""
+    if stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+        data: bytes = f.read()
+        return data
+    chunks: list[bytes] = []
+    while True:
+        chunk = f.read1(1 << 16)
+        if not chunk:
+            return b"".join(chunks)
+        cut = chunk.find(b"\0")
+        if cut >= 0:
+            chunks.append(chunk[: cut + 1])
+            return b"".join(chunks)
+        chunks.append(chunk)
+
+
 def _read_script(path: str) -> tuple[str, str]:
     """The text and source name of a script file, `-` for stdin."""
     if path == "-":
-        source, data = "<stdin>", sys.stdin.buffer.read()
+        source = "<stdin>"
+        with _errors():
+            data = _read_bytes(sys.stdin.buffer)
     else:
         if not os.path.exists(path):
             raise click.ClickException(f"{path}: no such file")
         source = path
         with _errors(), open(path, "rb") as f:
-            data = f.read()
+            data = _read_bytes(f)
     with _errors():
         text = decode_script(data, source)
     if "\r" in text:  # `metta` reads a script as Python reads text: `\r\n` and a lone `\r` are a newline
