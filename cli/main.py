@@ -587,7 +587,11 @@ def decode_script(data: bytes, source: str) -> str:
 def _read_bytes(f: Any) -> bytes:
     """A regular file whole (as `metta` reads it: invalid UTF-8 after a NUL byte is still an error); a pipe
     or a device up to its first NUL byte, which ends a script (`run /dev/zero` stops at once)."""
-    if stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+    try:
+        regular = stat.S_ISREG(os.fstat(f.fileno()).st_mode)
+    except (OSError, ValueError):  # (no file descriptor: an in-memory stream, read whole)
+        regular = True
+    if regular:
         data: bytes = f.read()
         return data
     chunks: list[bytes] = []
