@@ -98,7 +98,11 @@ class Store:
     def __init__(self, path: PathLike | None = None, *, readonly: bool = False, create: bool = True,
                  mode: int = 0o600, map_size: int | None = None, max_map_size: int | None = None,
                  durable: bool = True, for_migration: bool = False) -> None:
+        if isinstance(path, bytes) or not isinstance(path, (str, os.PathLike, type(None))):
+            raise TypeError(f"a space's path is text (str or os.PathLike), not {type(path).__name__}")
         given = os.fspath(path) if path is not None else os.environ.get("METTADB_DB") or DEFAULT_PATH
+        if not isinstance(given, str):  # (an os.PathLike of bytes)
+            raise TypeError(f"a space's path is text, not {type(given).__name__}")
         if not given:  # (abspath would make it the working directory)
             raise MettaDBError("the path is empty")
         self.path = os.path.abspath(given)
@@ -120,8 +124,17 @@ class Store:
         if not exists:
             if readonly or not create:
                 raise MettaDBError(f"no space at {self.path}")
+            if os.path.exists(self.path) and not os.path.isdir(self.path):
+                raise MettaDBError(f"{self.path} is not a directory")
+            # only the space's own directory is made: a mistyped parent is an error, not a new directory tree
+            parent = os.path.dirname(self.path)
+            if not os.path.isdir(parent):
+                why = "is not a directory" if os.path.exists(parent) else "does not exist"
+                raise MettaDBError(f"cannot create {self.path}: {parent} {why}")
             try:
-                os.makedirs(self.path, mode=mode | ((mode & 0o444) >> 2), exist_ok=True)
+                os.mkdir(self.path, mode=mode | ((mode & 0o444) >> 2))
+            except FileExistsError:
+                pass  # (made meanwhile by another process)
             except OSError as e:
                 raise MettaDBError(f"cannot create {self.path}: {e.strerror}") from None
         elif not readonly and not os.access(data, os.W_OK):
