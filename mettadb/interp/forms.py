@@ -917,7 +917,6 @@ def _eval(it: Machine, atom: Expression, b: Bindings) -> Gen:
     return [(atom, b) if r == _NOT_REDUCIBLE else (r, bb) for r, bb in rs] if rs is not None else [(atom, b)]
 
 
-_evalc_other = _evaluate_first(2)
 _SELF = Symbol("&self")
 
 
@@ -925,10 +924,19 @@ _SELF = Symbol("&self")
 def _evalc(it: Machine, atom: Expression, b: Bindings) -> Gen:
     """`eval` in a space: one step, its calls looked up in that space (what it gives is not evaluated
     further; nothing applies: the call with its space evaluated, as hyperon 0.2.10 prints it)."""
-    x, space = atom.children[1:]  # (the space already evaluated: a SpaceType argument)
+    x, space = atom.children[1:]
+    if type(space) is Expression:  # (a call giving a space, `(new-space)`: each of its values in turn)
+        out: list[Pair] = []
+        for v, bb in (yield (space, b)):
+            call = Expression((atom.children[0], x, v))
+            if type(v) is Expression:  # (no space)
+                out.append((error(call, Symbol(f"expected: (evalc <atom> <space>), found: {call}")), bb))
+            else:
+                out.extend((yield from _evalc(it, call, bb)))
+        return out
     target = it.space_of(space)
     if target is None:
-        return (yield from _evalc_other(it, atom, b))
+        return [(error(atom, Symbol(f"expected: (evalc <atom> <space>), found: {atom}")), b)]
     rules = None
     if target is not it.space_of(_SELF):  # the rules of that space, the standard library's not
         rules = it.spawn(target, it.base_dir)
@@ -945,6 +953,8 @@ def _chain(it: Machine, atom: Expression, b: Bindings) -> Gen:
     template it gives are evaluated only if they are minimal instructions), then what it gives is
     evaluated; `NotReducible` gives the call as written."""
     x, var, body = atom.children[1:]
+    if type(var) is not Variable:  # (one the type check let through: a symbol, an expression)
+        return [(error(atom, Symbol(f"expected: (chain <nested> (: <var> Variable) <templ>), found: {atom}")), b)]
     first = yield from _run(_minimal(it, x, b))
     out: list[Pair] = []
     for r, bb in first if first is not None else [(_NOT_REDUCIBLE, b)]:
@@ -1072,12 +1082,17 @@ def _substitute(var: Atom, value: Atom, body: Atom) -> Atom:
     return Bindings({var: value}).resolve(body)
 
 
+_EMPTY_EXPR = Expression(())
+
+
 @special("map-atom", "(-> Expression Variable Atom Expression)", arity=3, checked=True)
 def _map_atom(it: Machine, atom: Expression, b: Bindings) -> Gen:
     a = atom.children[1:]
-    if type(a[0]) is not Expression:
-        return wrong_arity(atom, b)
+    if type(a[0]) is not Expression:  # (hyperon's rule takes it for an empty list)
+        return [(_EMPTY_EXPR, b)]
     lst, var, body = a
+    if type(var) is not Variable and a[0].children:  # (hyperon: its `atom-subst` of the first item fails)
+        return [(error(Expression((Symbol("atom-subst"), a[0].children[0], var, body)), Symbol("NoReturn")), b)]
     combos: list[tuple[list[Atom], Bindings]] = [([], b)]
     for item in lst.children:  # type: ignore[attr-defined]
         new = []
@@ -1091,8 +1106,8 @@ def _map_atom(it: Machine, atom: Expression, b: Bindings) -> Gen:
 @special("filter-atom", "(-> Expression Variable Atom Expression)", arity=3, checked=True)
 def _filter_atom(it: Machine, atom: Expression, b: Bindings) -> Gen:
     a = atom.children[1:]
-    if type(a[0]) is not Expression:
-        return wrong_arity(atom, b)
+    if type(a[0]) is not Expression:  # (hyperon's rule takes it for an empty list)
+        return [(_EMPTY_EXPR, b)]
     lst, var, body = a
     kept: list[Atom] = []
     for item in lst.children:  # type: ignore[attr-defined]
@@ -1474,7 +1489,7 @@ def _new_state_typed(it: Machine, atom: Expression, b: Bindings) -> Gen:
 
 
 @special("assert", "(-> Atom (->))", arity=1)
-def _assert(it: Machine, atom: Expression, b: Bindings) -> Gen:
+def _assert_true(it: Machine, atom: Expression, b: Bindings) -> Gen:
     """hyperon 0.2.10's `assert`: `()` for each value of the atom that is `True`, else an error naming
     the atom as written; the values come back last first, as a rule's do."""
     written = atom.children[1]
