@@ -15,7 +15,7 @@ So `; note`, `"a b"` and `$x` are symbols (`;` and `note`, `"a` and `b"`, `$x`).
   after a word at the top level is skipped too (`f(x)` is `f` then `x`);
 * a word or an expression still open at the end of the file is dropped (the last word needs
   whitespace or a parenthesis after it);
-* a symbol's bytes must be UTF-8 (hyperon aborts the process on others; here a ValueError).
+* a symbol's bytes must be UTF-8 (hyperon aborts the process on others; here a UnicodeError).
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ _LD_MAX_EXP, _LD_MIN_EXP = 16384, -16382
 
 def read_ascii(data: bytes) -> list[Atom]:
     """The atoms hyperon's `load-ascii` adds for a file's bytes, in its order.  A symbol that is not
-    UTF-8 raises ValueError (naming its byte offset); nothing here recurses."""
+    UTF-8 raises UnicodeError (naming the byte where its word starts); nothing here recurses."""
     atoms: list[Atom] = []
     stack: list[list[Atom]] = []
     children: list[Atom] = []
@@ -89,8 +89,8 @@ def _word(raw: bytes, start: int) -> Atom | None:
             return number
     try:
         return Symbol(raw.decode("utf-8"))
-    except UnicodeDecodeError as e:
-        raise ValueError(f"a symbol that is not UTF-8 at byte {start + e.start}") from None
+    except UnicodeDecodeError:
+        raise UnicodeError(f"a symbol that is not UTF-8 (the word at byte {start})") from None
 
 
 def _number(raw: bytes) -> Atom | None:
@@ -101,7 +101,7 @@ def _number(raw: bytes) -> Atom | None:
     digits = m.group().lstrip(b"-").lstrip(b"0")
     if len(digits) > 19:
         return None
-    ll = int(m.group())
+    ll = -int(digits or b"0") if raw[0] == 45 else int(digits or b"0")  # (45: `-`)
     if not -_I64 <= ll < _I64:
         return None
     if m.end() == len(raw):
@@ -139,7 +139,7 @@ def _exponent(text: bytes | None) -> int:
     """An exponent's value, clamped far beyond any long double's range (a long run of digits)."""
     if text is None:
         return 0
-    body = text.lstrip(b"+-").lstrip(b"0")
+    body = text.lstrip(b"+-").lstrip(b"0") or b"0"
     n = int(body) if len(body) <= 12 else 10**12
     return -n if text.startswith(b"-") else n
 

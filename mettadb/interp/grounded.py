@@ -474,7 +474,7 @@ def _load_ascii(it: Machine, args: list[Atom]) -> list[Atom]:
         raise Fail(f"load-ascii cannot read {name}: {e.strerror or e}") from None
     try:
         atoms = read_ascii(data)
-    except ValueError as e:  # (hyperon aborts the process on such bytes)
+    except UnicodeError as e:  # (hyperon aborts the process on such bytes)
         raise Fail(f"load-ascii cannot read {name}: {e}") from None
     for a in atoms:
         it.add_atom(space, a)
