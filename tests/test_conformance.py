@@ -8,7 +8,7 @@ byte for byte, except the numbers hyperon appends to fresh variables
 (`GroundingSpace-0x55d0...`, `RandomGenerator-0x...`, `FileHandle-0x...`),
 which name nothing the user wrote.  Other `.metta` files there
 (modules/) are modules the scripts import; modules/fileio.txt is a file
-`modules_fileio` reads.
+`modules_fileio` reads, and ascii/ holds the files the `load_ascii` scripts read.
 """
 
 from __future__ import annotations
