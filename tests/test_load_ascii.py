@@ -5,6 +5,8 @@ the reader against hyperon's own on random text."""
 from __future__ import annotations
 
 import os
+import random
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -64,6 +66,53 @@ def test_numbers_as_stoll_and_stold_read_them(word, shown, kind):
     assert (str(atom), type(atom).__name__) == (shown, kind)
 
 
+_STOX = r"""
+#include <cstdio>
+#include <iostream>
+#include <string>
+int main() {  // hyperon's test of a word (hyperonpy.cpp's load_ascii), one word a line
+    std::string s;
+    while (std::getline(std::cin, s)) {
+        if (s.empty() || !((s[0] >= '0' && s[0] <= '9') || s[0] == '-')) { std::cout << "S\n"; continue; }
+        try {
+            long double ld = std::stold(s);
+            long long ll = std::stoll(s);
+            if (ll == ld) { std::cout << "I " << ll << "\n"; continue; }
+            char buf[64];
+            snprintf(buf, sizeof buf, "%.17g", (double)ld);
+            std::cout << "F " << buf << "\n";
+        } catch (...) { std::cout << "S\n"; }
+    }
+}
+"""
+
+
+@pytest.mark.skipif(shutil.which("g++") is None, reason="no C++ compiler")
+def test_numbers_as_the_c_library_reads_them(tmp_path):
+    """Random words of digits, signs, points, exponents and hex against C++'s own `stoll`/`stold`
+    (glibc's: the library hyperon's reader calls)."""
+    (tmp_path / "stox.cpp").write_text(_STOX, encoding="utf-8")
+    subprocess.run(["g++", "-O1", "-o", str(tmp_path / "stox"), str(tmp_path / "stox.cpp")], check=True, timeout=120)
+    rnd = random.Random(13)
+    parts = ["0", "1", "5", "9", "-", ".", "e", "E", "+", "x", "p", "a", "f", "g", "00", "999999999", "e-",
+             "0x", "4932", "16384", "308", "324", "0000000000000000000", "inf", "nan"]
+    words = ["".join(rnd.choice(parts) for _ in range(rnd.randint(1, 8))) for _ in range(20000)]
+    words += ["9223372036854775807", "9223372036854775808", "-9223372036854775809", "1.18973149535723176503e4932",
+              "3.36210314311209350626e-4932", "1e-4950", "9007199254740993.5", "0x1.00000000000000018p0",
+              "2.4703282292062328e-324", "1.797693134862315807e308"]
+    theirs = subprocess.run([str(tmp_path / "stox")], input="\n".join(words) + "\n", capture_output=True,
+                            text=True, check=True, timeout=120).stdout.splitlines()
+    for word, t in zip(words, theirs, strict=True):
+        [a] = read_ascii(word.encode() + b" ") or [None]
+        kind, _, value = t.partition(" ")
+        if kind == "S":
+            assert type(a).__name__ == "Symbol", word
+        elif kind == "I":
+            assert (type(a).__name__, a.value) == ("Integer", int(value)), word
+        else:
+            assert (type(a).__name__, a.value) == ("Float", float(value)), word
+
+
 def test_a_symbol_that_is_not_utf8_names_its_byte():
     with pytest.raises(UnicodeError, match=r"\(the word at byte 5\)"):
         read_ascii(b"(ok) a\xffb ")
@@ -79,6 +128,53 @@ def test_deep_nesting_and_a_long_word_need_no_recursion():
     assert str(atom).count("(") == depth
     [word] = read_ascii(b"w" * 3_000_000 + b"\n")
     assert len(str(word)) == 3_000_000
+
+
+def _reference(data: bytes) -> list[str]:
+    """hyperon's loop, byte by byte (its C++ in `hyperonpy.cpp`), for words of letters: the
+    printed atoms it adds (a word starting with NUL left out, as mettadb leaves it out)."""
+    out: list[str] = []
+    stack: list[list[str]] = []
+    children: list[str] = []
+    word = b""
+    escape = False
+    for c in data + b"\xff":  # (C's EOF, a byte appended to the last word)
+        ch = bytes([c])
+        if escape:
+            word += ch
+            escape = False
+            continue
+        if ch in b" \t\n\x0b\x0c\r()":
+            if ch == b")" and not stack:
+                continue
+            if word:
+                name = word.split(b"\0", 1)[0].decode()
+                word = b""
+                if not stack:
+                    if name:
+                        out.append(name)
+                    continue
+                if name:
+                    children.append(name)
+            if ch == b"(":
+                stack.append(children)
+                children = []
+            elif ch == b")":
+                expr = "(" + " ".join(children) + ")"
+                children = stack.pop()
+                (children if stack else out).append(expr)
+        elif ch == b"\\":
+            escape = True
+        else:
+            word += ch
+    return out
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from([b"a", b"bc", b" ", b"\t", b"\n", b"(", b")", b"\\", b"\0", b"\r"]),
+                max_size=60).map(b"".join))
+def test_the_reader_is_hyperons_loop(data):
+    assert texts(data) == _reference(data)
 
 
 @settings(max_examples=200, deadline=None)
