@@ -282,6 +282,13 @@ def test_a_directory_adds_nothing(run, tmp_path):
     assert _run_in(run, tmp_path, "!(load-ascii &self d)\n!(get-atoms &self)\n").stdout == "[()]\n[]\n"
 
 
+def test_a_fifo_is_refused_rather_than_waited_on(run, tmp_path):
+    os.mkfifo(tmp_path / "pipe")
+    r = _run_in(run, tmp_path, "!(load-ascii &self pipe)\n")
+    assert r.stdout == ('[(Error (load-ascii ModuleSpace(GroundingSpace-top) pipe) '
+                        '"load-ascii cannot read pipe: not a regular file")]\n')
+
+
 def test_an_unreadable_file_is_an_error_atom(run, tmp_path):
     if os.geteuid() == 0:
         pytest.skip("root reads any file")

@@ -453,8 +453,8 @@ def _load_ascii(it: Machine, args: list[Atom]) -> list[Atom]:
     """hyperon's `(load-ascii space file)`: each atom of the file, read as its `load-ascii` reads
     one (`mettadb.asciitext`), added to the space in order; `()`.  The file is named by a symbol
     (or a variable's name), relative to the working directory, and must lie in the sandbox; a
-    directory adds nothing.  The file is read whole before anything is added, so a failure adds
-    nothing."""
+    directory adds nothing; a FIFO, socket or device is refused (hyperon would read it).  The file
+    is read whole before anything is added, so a failure adds nothing."""
     if len(args) != 2:
         raise Fail(Symbol("IncorrectNumberOfArguments"))
     space = it.space_of(args[0])
@@ -466,10 +466,12 @@ def _load_ascii(it: Machine, args: list[Atom]) -> list[Atom]:
     if not in_sandbox(it, os.path.realpath(name), real=True):
         raise Fail(f"load-ascii may only read files under {it.base_dir} (use --allow-import PATH)")
     try:
+        if os.path.isdir(name):  # (hyperon opens a directory and reads nothing from it)
+            return [UNIT]
+        if os.path.exists(name) and not os.path.isfile(name):  # (a FIFO would block the run for good)
+            raise Fail(f"load-ascii cannot read {name}: not a regular file")
         with open(name, "rb") as f:
             data = f.read()
-    except IsADirectoryError:  # (hyperon opens a directory and reads nothing from it)
-        return [UNIT]
     except OSError as e:
         raise Fail(f"load-ascii cannot read {name}: {e.strerror or e}") from None
     try:
