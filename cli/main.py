@@ -18,7 +18,7 @@ from typing import Any
 import click
 
 import mettadb
-from mettadb.atoms import Atom, Expression, Variable, iter_atoms
+from mettadb.atoms import Atom, Expression, Variable, iter_atoms, source_text
 from mettadb.bindings import Bindings
 from mettadb.errors import MettaDBError, ParseError
 from mettadb.progress import Progress
@@ -615,6 +615,9 @@ def _memory(mb: int | None) -> dict[str, Any]:
 
 _allow_import = click.option("--allow-import", multiple=True, type=click.Path(file_okay=False, exists=True), callback=_path,
                              help="Let import! read .metta files under PATH too.")
+_allow_python = click.option("--allow-python", is_flag=True,
+                             help="Let py-atom, py-dot and the Python operations they find run Python code "
+                                  "(they import modules and run Python text, outside the sandbox).")
 
 
 @cli.command()
@@ -630,9 +633,11 @@ _allow_import = click.option("--allow-import", multiple=True, type=click.Path(fi
 @_timeout
 @_max_memory
 @_allow_import
+@_allow_python
 @click.pass_context
 def run(ctx: click.Context, script: str, commit_each: bool, fail_on_error: bool, duplicates: bool,
-        max_steps: int | None, timeout: float | None, max_memory: int | None, allow_import: tuple[str, ...]) -> None:
+        max_steps: int | None, timeout: float | None, max_memory: int | None, allow_import: tuple[str, ...],
+        allow_python: bool) -> None:
     """Run a MeTTa script: add its atoms, evaluate each `!`, print results as hyperon's `metta` does.
 
     Creates the space if there is none (and says so). Like `load`, an atom the
@@ -671,7 +676,7 @@ def run(ctx: click.Context, script: str, commit_each: bool, fail_on_error: bool,
             try:
                 results = space.run(text, source=source, commit_each=commit_each, duplicates=duplicates,
                                     max_steps=max_steps, timeout=timeout, allow_import=allow_import,
-                                    on_result=show, **_memory(max_memory))
+                                    allow_python=allow_python, on_result=show, **_memory(max_memory))
             except BaseException as e:
                 # like hyperon's `metta`, which prints every result at the end (after what `println!`
                 # printed), the results of the `!`s before a failure are printed too (the run rolls
@@ -688,7 +693,8 @@ def run(ctx: click.Context, script: str, commit_each: bool, fail_on_error: bool,
     if fail_on_error and results and any(is_error(a) for a in results[-1]):
         err = next(a for a in results[-1] if is_error(a))
         where = f"{source}: " if source else ""
-        raise click.ClickException(f"{where}the script stopped on an error: {str(err)[:300]}")
+        shown = str(err)[:300].replace("\n", "\\n")  # (one line: a Python exception's error spans several)
+        raise click.ClickException(f"{where}the script stopped on an error: {shown}")
 
 
 @cli.command("eval")
@@ -697,9 +703,10 @@ def run(ctx: click.Context, script: str, commit_each: bool, fail_on_error: bool,
 @_timeout
 @_max_memory
 @_allow_import
+@_allow_python
 @click.pass_context
 def eval_(ctx: click.Context, expr: str, max_steps: int | None, timeout: float | None, max_memory: int | None,
-          allow_import: tuple[str, ...]) -> None:
+          allow_import: tuple[str, ...], allow_python: bool) -> None:
     """Evaluate one expression against the space and print its results.
 
     \b
@@ -712,7 +719,7 @@ def eval_(ctx: click.Context, expr: str, max_steps: int | None, timeout: float |
         atom = mettadb.atom(expr)
         try:
             results = space.eval(atom, max_steps=max_steps, timeout=timeout, allow_import=allow_import,
-                                 **_memory(max_memory))
+                                 allow_python=allow_python, **_memory(max_memory))
         except KeyboardInterrupt:
             raise click.ClickException("interrupted") from None
     click.echo(format_results(results))
@@ -802,7 +809,7 @@ def batch(ctx: click.Context, queries: str, jobs: int | str, cluster: str | None
             raise click.ClickException(
                 f"{source}:{line}: {str(atom)[:60]} is not a query: a batch only evaluates `!` lines "
                 "(load facts and rules with `mettadb load`)")
-    items = [str(a) for _bang, a, _line in parsed]
+    items = [source_text(a) for _bang, a, _line in parsed]  # (a regex token written back as such)
     options = {"max_steps": max_steps, "timeout": timeout, **_memory(max_memory)}
     client = None
     with _space(ctx, readonly=True) as space:

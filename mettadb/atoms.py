@@ -23,6 +23,8 @@ __all__ = [
     "G",
     "Grounded",
     "Integer",
+    "Regex",
+    "ReprFloat",
     "ReprText",
     "S",
     "String",
@@ -38,6 +40,7 @@ __all__ = [
     "quote_string",
     "same_number",
     "show_string",
+    "source_text",
     "trusted_expression",
 ]
 
@@ -200,6 +203,9 @@ class Grounded(Atom):
     #: matched by a query of its own (a space), not by equality: hyperon's index keeps such atoms
     #: with the variables
     matches_by_query = False
+    #: kept with the variables in hyperon's index though matched by equality (a Python object: hyperon
+    #: gives those a match of their own)
+    keyed_with_variables = False
 
     def __init__(self, value: Any) -> None:
         object.__setattr__(self, "value", value)
@@ -263,6 +269,52 @@ class ReprText(str):
     does, Python's `repr` of the text between double quotes, a `"` escaped (`show_string`)."""
 
     __slots__ = ()
+
+
+class ReprFloat(float):
+    """A float that hyperon 0.2.10 makes on its Python side (what a Python function returned): a
+    `Float` holding it is equal to one holding the same number, and prints as Python's `repr`
+    prints it (`1e+20`, `nan`), not as hyperon's own numbers print (`1e20`, `NaN`)."""
+
+    __slots__ = ()
+
+
+class Regex(Grounded):
+    """A `regex:"…"` token (hyperon 0.2.10's `RegexMatchableObject`): a pattern that matches an
+    atom whose printed text (a string's without its quotes, whitespace runs made one space) holds
+    a match of its regular expression, case-insensitively (`unify`).  `[[`, `]]` and `~` in the
+    token stand for `(`, `)` and a space; `value` is the token so rewritten, which is how it
+    prints (as a string, Python's way: `ReprText`).  Its type is `String`."""
+
+    __slots__ = ()
+    type_name = "String"
+    #: matched by a matching of its own (hyperon's custom match), kept with the variables in its trie
+    matches_by_query = True
+    #: whether this process made one (until then, queries need not look for one in their patterns)
+    made = False
+
+    def __init__(self, token: str) -> None:
+        if not isinstance(token, str) or not token.startswith("regex:"):
+            raise ValueError("a regex atom needs a `regex:` token")
+        super().__init__(token.replace("[[", "(").replace("]]", ")").replace("~", " "))
+        Regex.made = True
+
+    __hash__ = Grounded.__hash__
+
+    @property
+    def pattern(self) -> str:
+        """The regular expression: the text after `regex:`, its quotes dropped (as hyperon drops
+        them: not those of `regex:""`, which then looks for two quotes)."""
+        body: str = self.value[6:]
+        return body[1:-1] if len(body) > 2 and body[0] == '"' and body[-1] == '"' else body
+
+    def text(self) -> str:
+        """How the regex prints: as hyperon's Python prints the string of its rewritten token."""
+        return show_string(ReprText(self.value))
+
+    def token(self) -> str:
+        """The token the parser reads back as this regex (for one it read: the token written)."""
+        return str(self.value).replace("(", "[[").replace(")", "]]").replace(" ", "~")
 
 
 class Bool(Grounded):
@@ -387,7 +439,8 @@ def _leaf_text(a: Atom) -> str:
     if t is Integer:
         return str(a.value)  # type: ignore[attr-defined]
     if t is Float:
-        return format_float(a.value)  # type: ignore[attr-defined]
+        v = a.value  # type: ignore[attr-defined]
+        return format_float(v) if type(v) is float else float.__repr__(v)  # (a `ReprFloat`: as Python prints it)
     if t is String:
         return show_string(a.value)  # type: ignore[attr-defined]
     if t is Bool:
@@ -424,6 +477,15 @@ def _to_text(atom: Atom) -> str:
 def _to_python(atom: Atom) -> Any:
     return rebuild(atom, lambda a: a.value if isinstance(a, Grounded) else a.name if type(a) is Symbol else a,
                    lambda _e, kids: tuple(kids))
+
+
+def source_text(atom: Atom) -> str:
+    """MeTTa text that reads back as the atom: its printed text, but a regex written as its token
+    (it prints as a string)."""
+    if not any(type(a) is Regex for a in iter_atoms(atom)):
+        return str(atom)
+    return str(rebuild(atom, lambda a: a.token() if type(a) is Regex else str(a),
+                       lambda _e, kids: "(" + " ".join(kids) + ")"))
 
 
 def rebuild(atom: Atom, leaf: Any, node: Any) -> Any:
@@ -512,9 +574,17 @@ def equal_as_values(a: Atom, b: Atom) -> bool:
         elif (tx is Integer or tx is Float) and (ty is Integer or ty is Float):
             if not same_number(x, y):
                 return False
-        elif x != y:
+        elif x != y and not _same_text(x, y):
             return False
     return True
+
+
+def _same_text(x: Atom, y: Atom) -> bool:
+    """A regex equals a string or a regex of the same text under `==`, as in hyperon (its Python
+    objects compare by content)."""
+    tx, ty = type(x), type(y)
+    return (tx is Regex or ty is Regex) and (tx is String or tx is Regex) and (ty is String or ty is Regex) \
+        and str(x.value) == str(y.value)  # type: ignore[attr-defined]
 
 
 def number_twins(atom: Atom) -> list[Atom]:

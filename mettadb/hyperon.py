@@ -39,7 +39,7 @@ import weakref
 from collections.abc import Iterator
 from typing import Any
 
-from .atoms import Atom, Expression, Float, G, Grounded, Integer, Symbol, Variable, iter_atoms, rebuild
+from .atoms import Atom, Expression, Float, G, Grounded, Integer, Regex, Symbol, Variable, iter_atoms, rebuild
 from .errors import MettaDBError
 from .query import ordered_atoms, ordered_query, stored_by_value
 from .space import Space
@@ -52,6 +52,7 @@ try:
     from hyperon.atoms import AtomKind, Bindings, BindingsSet, ValueObject
     from hyperon.base import AbstractSpace, SpaceRef
     from hyperon.conversion import ConvertingSerializer
+    from hyperon.stdlib import RegexMatchableObject
     from hyperonpy import SerialResult
 except ImportError as e:  # pragma: no cover - hyperon is an optional peer
     raise ImportError("mettadb.hyperon needs the `hyperon` package (pip install hyperon)") from e
@@ -60,29 +61,35 @@ __all__ = ["DurableSpace", "Opaque", "Registry", "from_hyperon", "to_hyperon"]
 
 
 class Opaque(Grounded):
-    """A hyperon grounded atom mettadb cannot encode (an operation, a space, a state): kept in
-    memory only.  A Python object is equal only to itself (the `Registry` gives each one seen a
-    single `Opaque`); one of hyperon's own is equal to what hyperon's equality says (a space to
-    itself, a state to a state holding an equal value, as hyperon matches them)."""
+    """A hyperon grounded atom mettadb cannot encode (an operation, a space, a state, a Python
+    object): kept in memory only.  Each is equal to what hyperon's equality says: a Python object
+    (the `Registry` gives each one seen a single `Opaque`) to another its Python equality finds equal
+    (a tuple `py-tuple` made to an equal tuple, an operation to one of the same name); one of
+    hyperon's own to a space itself, a state to a state holding an equal value, as hyperon matches them."""
 
     __slots__ = ("label", "native")
     label: str
     native: bool
     type_name = "Grounded"
 
-    def __init__(self, atom: Any, key: int, label: str, native: str | None = None) -> None:
+    def __init__(self, atom: Any, label: str, native: str | None = None) -> None:
         object.__setattr__(self, "value", atom)
         object.__setattr__(self, "label", label)
         object.__setattr__(self, "native", native is not None)
-        # hyperon objects hash by their kind (a state changes type when its value does)
-        kind = key if native is None else native.strip("(").split(" ", 1)[0]
+        # objects hash by their kind (a state changes type when its value does; a Python object's
+        # equality is Python's)
+        kind = "Python object" if native is None else native.strip("(").split(" ", 1)[0]
         object.__setattr__(self, "_hash", hash(("Opaque", kind)))
 
     def __eq__(self, other: object) -> bool:
         if other is self:
             return True
-        return (type(other) is Opaque and self.native and other.native and other._hash == self._hash
-                and bool(other.value == self.value))
+        if type(other) is not Opaque or other._hash != self._hash or other.native != self.native:
+            return False
+        try:
+            return bool(other.value == self.value)  # (hyperon's equality of the two)
+        except Exception:
+            return False
 
     __hash__ = Grounded.__hash__
 
@@ -91,6 +98,12 @@ class Opaque(Grounded):
         """Whether it is a space (hyperon matches one by a query of its own, and its trie keeps it with
         the variables)."""
         return self.native and self._hash == _SPACE_HASH
+
+    @property
+    def keyed_with_variables(self) -> bool:  # type: ignore[override]
+        """Whether hyperon's trie keeps it with the variables though it matches by equality (a Python
+        object: hyperon gives those a match of their own)."""
+        return not self.native
 
     def __repr__(self) -> str:
         return f"Opaque({self.label})"
@@ -201,6 +214,8 @@ class Registry:
         """The mettadb atom for the hyperon grounded atom `a`."""
         if hp.atom_is_cgrounded(a.catom):  # a Python object: found by identity
             obj = hp.atom_get_object(a.catom)
+            if isinstance(obj, RegexMatchableObject):  # (a value object too: its text would be a string)
+                return Regex(obj.content)
             v = _value(obj)
             if v is not None:
                 return v
@@ -256,7 +271,7 @@ class Registry:
 
     def _opaque(self, a: Any, label: str, native: str | None = None) -> Opaque:
         self._count += 1
-        return Opaque(a, self._count, label, native)
+        return Opaque(a, label, native)
 
     def symbol(self, name: str) -> Any:
         """The hyperon atom for a stored symbol (`&self` is the space itself)."""
@@ -343,6 +358,8 @@ def _one(atom: Atom, varmap: dict[str, Any] | None, reg: Registry) -> Any:
         return _hvar(atom, varmap)
     if isinstance(atom, Opaque):
         return atom.value
+    if type(atom) is Regex:  # hyperon's own regex object (its token rewritten again is the same text)
+        return _h.G(RegexMatchableObject(atom.value))
     h = _LEAVES.get(atom)
     if h is None:
         h = _leaf(atom)
@@ -385,7 +402,7 @@ def _plain(atom: Atom, reg: Registry) -> bool:
             name = a.name
             if name.startswith("&") or name in names or _ODD.search(name):
                 return False
-        elif isinstance(a, Opaque) or _special(a):
+        elif isinstance(a, Opaque) or _special(a) or type(a) is Regex:
             return False
     return True
 
@@ -436,7 +453,9 @@ def _hvars(atom: Any) -> Iterator[Any]:
 
 
 def _durable(atom: Atom) -> bool:
-    return not any(type(a) is Opaque for a in iter_atoms(atom))
+    """Whether the atom can be stored: it holds no object of this process and no regex (which
+    matches by its own matching; it stays in memory, as an interpreter's session overlay keeps it)."""
+    return not any(type(a) is Opaque or type(a) is Regex for a in iter_atoms(atom))
 
 
 def _report(e: Exception) -> None:

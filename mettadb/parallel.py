@@ -80,6 +80,9 @@ def evaluate_many(space: Any, queries: Iterable[str | Atom], *, jobs: int | str 
 
     Returns each query's results formatted as `run` prints them, in input order.
     """
+    if options.get("allow_python"):
+        raise ValueError("allow_python is refused for batches: batch and Dask workers do not run Python code "
+                         "(py-atom, py-dot); evaluate such queries with Space.eval or Space.run")
     t0 = time.perf_counter()
     generation0 = space.generation  # a closed space fails here with MettaDBError
     items = [(i, q if isinstance(q, str) else str(q)) for i, q in enumerate(queries)]

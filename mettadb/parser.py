@@ -18,9 +18,9 @@ import os
 from collections.abc import Iterable, Iterator
 from typing import IO, Union
 
-from .atoms import Atom, Bool, Expression, Float, Integer, String, Symbol, Variable
+from .atoms import Atom, Bool, Expression, Float, Integer, Regex, String, Symbol, Variable
 from .errors import ParseError
-from .tokens import TOKEN_RE, classify_word, unescape
+from .tokens import REGEX_RE, TOKEN_RE, classify_word, unescape
 
 __all__ = [
     "BLOCK_SIZE",
@@ -88,10 +88,12 @@ def _blocks(stream: IO[bytes], source: str, block_size: int) -> Iterator[tuple[s
 
 
 def word_atom(word: str) -> Atom:
-    """The atom a bare word denotes (symbol, variable, number, bool); a lone `$` is the variable of
-    the empty name, as in hyperon."""
+    """The atom a bare word denotes (symbol, variable, number, bool, a `regex:"…"` token); a lone `$`
+    is the variable of the empty name, as in hyperon."""
     kind = classify_word(word)
     if kind == "symbol":
+        if word[0] == "r" and word.startswith('regex:"') and REGEX_RE.fullmatch(word):
+            return Regex(word)
         return Symbol(word)
     if kind == "variable":
         return Variable(word[1:])

@@ -78,8 +78,11 @@ def run_script(interp: Interpreter, text: str, source: str = "<string>",
                 if not bad:
                     encoded = None
                     if count is not None and not (objects and holds_session_object(atom)):
-                        encoded = encode_with_names(atom)
-                        if count(encoded[0], encoded[1]) > mine.get((encoded[0], *encoded[1]), 0):
+                        try:
+                            encoded = encode_with_names(atom)
+                        except TypeError:  # (it holds a regex: the session overlay keeps it)
+                            encoded = None
+                        if encoded is not None and count(encoded[0], encoded[1]) > mine.get((encoded[0], *encoded[1]), 0):
                             continue  # held before this run began
                     interp.add_atom(interp.space, atom, encoded)  # (counted in `mine`)
                     continue

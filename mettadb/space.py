@@ -11,10 +11,12 @@ import os
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, BinaryIO
 
-from .atoms import Atom
+from .atoms import Atom, Regex, source_text
 from .bindings import EMPTY_BINDINGS, Bindings
+from .errors import MettaDBError
 from .loading import LoadReport, Source, load, load_paths
 from .query import count, explain, run_query
+from .spaces import Overlay, holds_session_object, merged_query
 from .store import AtomLike, PathLike, Store, as_atom
 
 if TYPE_CHECKING:
@@ -60,9 +62,13 @@ class Space(Store):
     def query(self, pattern: AtomLike, bindings: Bindings = EMPTY_BINDINGS) -> Iterator[Bindings]:
         """Lazily yield the Bindings of each match (once per stored copy).
 
-        A pattern `(, p1 p2 ...)` is a conjunction.
+        A pattern `(, p1 p2 ...)` is a conjunction.  A pattern holding a `regex:"…"` token (or
+        another object of this process) is matched by unification, stored atom by stored atom.
         """
-        return run_query(self, as_atom(pattern), bindings)
+        p = as_atom(pattern)
+        if Regex.made and holds_session_object(p):  # (no cost before a regex exists)
+            return iter(merged_query(self, Overlay(), p, bindings))
+        return run_query(self, p, bindings)
 
     def match(self, pattern: AtomLike, template: AtomLike | None = None) -> Iterator[Atom]:
         """Lazily yield the template instantiated by each match (the pattern itself without one)."""
@@ -74,11 +80,17 @@ class Space(Store):
     def explain(self, pattern: AtomLike, analyze: bool = False) -> dict[str, Any]:
         """How a query would run (access paths, join order, estimates) without running it;
         with `analyze`, run it and show each step's actual rows and keys visited."""
-        return explain(self, as_atom(pattern), analyze)
+        p = as_atom(pattern)
+        if Regex.made and holds_session_object(p):  # (no cost before a regex exists)
+            raise MettaDBError("a pattern holding a regex:\"…\" token has no plan: each stored atom is matched with it")
+        return explain(self, p, analyze)
 
     def count_matches(self, pattern: AtomLike) -> int:
         """How many results `query(pattern)` yields, without building them."""
-        return count(self, as_atom(pattern))
+        p = as_atom(pattern)
+        if Regex.made and holds_session_object(p):  # (no cost before a regex exists)
+            return sum(1 for _ in self.query(p))
+        return count(self, p)
 
     # ------------------------------------------------------------------ evaluation
     def interpreter(self, **options: Any) -> Interpreter:
@@ -127,7 +139,10 @@ class Space(Store):
 
     def match_many(self, patterns: Any, *, jobs: int | str = "auto", client: Any = None, **options: Any) -> BatchResult:
         """`match &self` for each (pattern, template) pair, in parallel like evaluate_many."""
-        queries = [f"(match &self {p} {t})" for p, t in patterns]
+        def text(a: Any) -> str:  # (an atom's regex goes as its token)
+            return source_text(a) if isinstance(a, Atom) else str(a)
+
+        queries = [f"(match &self {text(p)} {text(t)})" for p, t in patterns]
         return self.evaluate_many(queries, jobs=jobs, client=client, **options)
 
     # ------------------------------------------------------------------ integrity

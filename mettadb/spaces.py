@@ -574,7 +574,8 @@ def _overlay_path(atom: Atom, serial: int) -> TriePath:
     toks: list[Any] = list(p.toks)
     alone = hole if p.alone < 0 or 0 <= hole < p.alone else p.alone
     if alone >= 0:
-        space = getattr(obj, "matches_by_query", False) if alone == hole else is_var(toks[alone])
+        space = (getattr(obj, "matches_by_query", False) or getattr(obj, "keyed_with_variables", False)) \
+            if alone == hole else is_var(toks[alone])
         toks[alone] = ("$", "session-space", serial) if space else ("session", serial)
     p.toks, p.alone = toks, alone
     return p

@@ -20,6 +20,8 @@ __all__ = [
     "INTEGER",
     "INTEGER_RE",
     "OPEN",
+    "REGEX",
+    "REGEX_RE",
     "STRING",
     "TOKEN_RE",
     "UNICODE_ESCAPE",
@@ -51,6 +53,10 @@ VARIABLE = f"\\$[^{WHITESPACE_CHARS}()\\x00]*"
 WORD = f'{VARIABLE}|[^{WHITESPACE_CHARS}()";\\x00$][^{WHITESPACE_CHARS}();\\x00]*'
 #: anything else (NUL, and stray characters such as a lone backslash never reach here)
 BAD_CHAR = r"[\s\S]"
+
+#: a word that is hyperon's regex token (its Python library's `type_tokens`), matched whole
+REGEX = r'regex:"[^"]*"'
+REGEX_RE = re.compile(REGEX)
 
 INTEGER = r"[-+]?[0-9]+"
 FLOAT = r"[-+]?[0-9]+\.[0-9]+(?:[eE][-+]?[0-9]+)?|[-+]?[0-9]+[eE][-+]?[0-9]+"

@@ -384,7 +384,8 @@ def atom_tokens(atom: Atom) -> list[Any]:
         elif t is Symbol:
             name = a.name
             out.append(("u", name, id(atom)) if name in UNIQUE_NAMES else b"s" + name.encode())
-        elif getattr(a, "matches_by_query", False):  # a space: kept with the variables, a key of its own
+        elif getattr(a, "matches_by_query", False) or getattr(a, "keyed_with_variables", False):
+            # a space (or a Python object): kept with the variables, a key of its own
             out.append(("$", "space", id(a)))
         else:
             try:

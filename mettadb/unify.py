@@ -8,14 +8,15 @@ store decodes them fresh), as hyperon does.
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable
 
-from .atoms import Atom, Expression, Float, Integer, Symbol, Variable, iter_atoms, same_number
+from .atoms import Atom, Expression, Float, Integer, Regex, Symbol, Variable, iter_atoms, same_number
 from .bindings import EMPTY_BINDINGS, Bindings
-from .errors import LimitError
+from .errors import EvaluationError, LimitError
 
-__all__ = ["SPACE_QUERY", "match_atoms", "occurs", "unify", "unify_all"]
+__all__ = ["MATCHED_PATTERN", "REGEX_BINDS", "SPACE_QUERY", "match_atoms", "occurs", "regex_matches", "unify", "unify_all"]
 
 #: how a space inside an atom is queried with the atom it meets (hyperon matches a space so: by a query
 #: of its own): `SPACE_QUERY[0](space_atom, pattern)` gives the query's bindings, or None when the
@@ -188,6 +189,8 @@ def unify(a: Atom, b: Atom, bindings: Bindings = EMPTY_BINDINGS, many: bool = Fa
                 return None
         elif tx is Float and x.value != x.value:  # type: ignore[attr-defined]
             return None
+        elif tx is Regex:
+            return _met(a, b, bindings, many)  # (two equal regexes: one searches the other's text)
     if new is None:
         return bindings
     return Bindings.from_links(new)
@@ -225,6 +228,8 @@ def _space_matches(a: Atom, b: Atom, bindings: Bindings, stored: bool) -> list[B
     try:
         out: list[Bindings] = []
         for r in _match_set(x, y, stored):
+            if MATCHED_PATTERN in r.links:  # (hyperon's queries and operations drop it after the matching)
+                r = Bindings.from_links({v: t for v, t in r.links.items() if v != MATCHED_PATTERN})
             out.extend(_merge(bindings, r))
         return out
     finally:
@@ -267,11 +272,39 @@ def _match_set(x: Atom, y: Atom, stored: bool) -> list[Bindings]:
                 break
         return acc
     space, other = (y, x) if _queryable(y) and (stored or not _queryable(x)) else (x, y)
+    if type(space) is Regex:
+        # hyperon's binding of `matched_pattern` (a name no query variable has): two regexes of
+        # other patterns in one matching disagree on it, and the matching fails
+        seen = None if stored else getattr(REGEX_BINDS, "var", None)
+        name = MATCHED_PATTERN if seen is None else seen
+        return [Bindings({name: Symbol(space.pattern)})] if regex_matches(space, other) else []
     got = SPACE_QUERY[0](space, other)
     if got is None:  # (a space this process cannot query: equal or not)
         return [EMPTY_BINDINGS] if x == y else []
     keep = {v for v in iter_atoms(other) if type(v) is Variable}
     return [r.restrict(keep) if keep else EMPTY_BINDINGS for r in got]
+
+
+#: the variable a regex's match binds to its pattern (a name the parser never reads)
+MATCHED_PATTERN = Variable("matched_pattern (a regex's)")
+#: the variable a regex's match binds outside a query (`unify`, `case`, `let`), where hyperon renames no
+#: variable: its `$matched_pattern`, which its interpreter keeps while the `!` expression evaluated
+#: names it (then a `$matched_pattern` written there sees the pattern); None: `MATCHED_PATTERN`,
+#: dropped after the matching.  Set per thread by the interpreter (`REGEX_BINDS.var`).
+REGEX_BINDS = threading.local()
+
+
+def regex_matches(rx: Regex, atom: Atom) -> bool:
+    """hyperon's match of a regex with an atom: a case-insensitive search in the atom's printed text
+    (a string's without its quotes), each whitespace run made one space; an invalid regular
+    expression is an `EvaluationError` (hyperon's Python exception aborts its process)."""
+    text = str(atom)
+    if len(text) > 2 and text[0] == '"' and text[-1] == '"':
+        text = text[1:-1]
+    try:
+        return re.search(rx.pattern, " ".join(text.split()), re.IGNORECASE) is not None
+    except re.error as e:
+        raise EvaluationError(f"{rx.value}: invalid regular expression ({e})") from None
 
 
 def _merge(into: Bindings, extra: Bindings) -> list[Bindings]:

@@ -233,6 +233,8 @@ class Machine(Protocol):
     tokens: dict[str, Atom]
     base_dir: str
     allow_import: list[str]
+    #: whether the run may run Python code (`py-atom`, `py-dot`, a Python operation: `--allow-python`)
+    allow_python: bool
     max_steps: int | None
     max_depth: int
     #: hyperon's `pragma! max-stack-depth` (0: none): an evaluation that would go deeper gives a

@@ -44,7 +44,7 @@ from collections.abc import Callable, Generator, Iterable
 from types import GeneratorType
 from typing import Any, TextIO, TypeGuard
 
-from ..atoms import Atom, Expression, Float, Integer, Symbol, Variable, fresh_variable, iter_atoms, rebuild
+from ..atoms import Atom, Expression, Float, Integer, Regex, Symbol, Variable, fresh_variable, iter_atoms, rebuild
 from ..bindings import EMPTY_BINDINGS, Bindings
 from ..encoding import encode_with_names
 from ..errors import LimitError, ReadOnlyError
@@ -64,7 +64,7 @@ from ..spaces import (
 )
 from ..store import Store
 from ..trieorder import atom_tokens, head_tokens, reorder_for
-from ..unify import SPACE_QUERY, unify_all
+from ..unify import REGEX_BINDS, SPACE_QUERY, unify_all
 from . import forms as _forms  # noqa: F401  (registers the special forms)
 from .core import (
     ARROW,
@@ -101,6 +101,7 @@ from .core import (
 from .grounded import BUILTIN_RETURNS, BUILTIN_TYPES, BUILTINS, FINAL_RESULTS, NOEVAL_EXPRESSION_ARGS, QUICK_BUILTINS
 from .inference import Failed, Mismatch, check_call, fresh, match_types
 from .modules import MODULES
+from .pyobjects import IN_PYTHON, PyObject, call_object
 from .rules import FALLBACK, body_builder, body_template, instantiate
 from .stdlib_space import stdlib_space
 from .types import TypeChecker
@@ -111,6 +112,8 @@ _MISSING = object()
 #: the interpreter evaluating on this thread (`_RUNNING.it`), whose view of a space (its imports, the
 #: library) a space met inside an atom is queried with
 _RUNNING = threading.local()
+#: the variable a `!` expression names to see what a regex matched (`unify.REGEX_BINDS`)
+_SEES_MATCHED = Variable("matched_pattern")
 
 
 def _space_query(atom: Atom, pattern: Atom, _next: Any = SPACE_QUERY[0]) -> list[Bindings] | None:
@@ -192,8 +195,8 @@ def _tick(signum: int, frame: Any) -> None:
     # raised only where mettadb's own code runs: not in a callback of the garbage collector or a
     # finalizer, where Python would print the error with a traceback and drop it (the next tick
     # looks again)
-    if it is not None and frame is not None and frame.f_code.co_filename.startswith(_PACKAGE) \
-            and frame.f_code.co_name != "__del__":
+    if it is not None and frame is not None and frame.f_code.co_name != "__del__" \
+            and (frame.f_code.co_filename.startswith(_PACKAGE) or IN_PYTHON[0]):  # (or Python code a script runs)
         it.check_limits()
 
 
@@ -275,7 +278,7 @@ class Interpreter:
     def __init__(self, space: Any, *, max_steps: int | None = None, max_depth: int = 1_000_000,
                  timeout: float | None = None, out: TextIO | None = None, base_dir: str | None = None,
                  allow_import: Iterable[str] = (), readonly: bool = False,
-                 max_memory: int | None = DEFAULT_MAX_MEMORY) -> None:
+                 max_memory: int | None = DEFAULT_MAX_MEMORY, allow_python: bool = False) -> None:
         self.space = space
         #: bytes an evaluation may grow the process by (None: no limit); looked at every 0.05 s of
         #: CPU in the main thread (`_Watch`), else every 4,096 steps
@@ -293,6 +296,8 @@ class Interpreter:
         self.out = out
         self.base_dir = os.path.abspath(base_dir or os.getcwd())
         self.allow_import = [os.path.abspath(p) for p in allow_import]
+        #: whether `py-atom`, `py-dot` and Python operations may run Python code (`--allow-python`)
+        self.allow_python = bool(allow_python)
         self.readonly = readonly
         self.type_check = False
         self.want: Atom | None = None
@@ -344,6 +349,9 @@ class Interpreter:
             atom = Expression((BARE_MINIMAL, atom))
         watched = bool(self._memory_cap or self._deadline is not None) and _Watch.arm(self)
         outer, _RUNNING.it = getattr(_RUNNING, "it", None), self
+        outer_binds = getattr(REGEX_BINDS, "var", None)
+        if Regex.made:  # (hyperon's interpreter keeps a regex's binding while the `!` names the variable)
+            REGEX_BINDS.var = _SEES_MATCHED if _SEES_MATCHED in iter_atoms(atom) else None
         try:
             first = self._eval(atom, EMPTY_BINDINGS)
             results = self._drive(_given(first) if type(first) is list else first, watched)  # type: ignore[arg-type]
@@ -356,6 +364,7 @@ class Interpreter:
             raise
         finally:
             _RUNNING.it = outer
+            REGEX_BINDS.var = outer_binds
             if watched:
                 _Watch.disarm()
         return [b.resolve(a) for a, b in results if a != EMPTY]
@@ -622,6 +631,8 @@ class Interpreter:
             errs = self._ill_typed_head_errors(head, b)
             if errs:  # hyperon 0.2.10: a head that is an ill-typed application gives its own errors
                 return errs
+        elif type(head) is PyObject:  # a Python operation (or value) at the head
+            return self._py_call(atom, b)  # type: ignore[arg-type]
         declared = self.types.cache.get(head)
         ftype = self.types.function_type(head) if declared is None or declared else None
         if ftype is not None:
@@ -720,8 +731,41 @@ class Interpreter:
         for x, y in zip(args, atom.children):  # type: ignore[attr-defined]
             if x is not y:  # (a loop, not any() over a generator: this runs for every call)
                 call = Expression(args)
+                if type(args[0]) is PyObject:  # (a head that evaluated to a Python operation: run it)
+                    return _given(self._py_results(call, bb))
                 break
         return self._apply_rules(call, bb, True, want)
+
+    def _py_call(self, atom: Expression, b: Bindings) -> list[Pair] | Gen:
+        """A call whose head is a Python object: with an arrow type (`py-atom`'s second argument), its
+        arguments are checked and evaluated as a typed function's, else as a tuple's; then it runs."""
+        head = atom.children[0]
+        ftype = head.typ  # type: ignore[attr-defined]
+        if type(ftype) is Expression and ftype.children and ftype.children[0] == ARROW:
+            argtypes = ftype.children[1:-1]
+            if len(argtypes) != len(atom.children) - 1:
+                return [(error(atom, Symbol("IncorrectNumberOfArguments")), b)]
+            then: Then = (self._py_then, (head,))
+            return self._with_args(self._eval_args(atom, atom.children[1:], argtypes, b, True, then), then, self.stack)
+        then = (self._py_then, (None,))
+        return self._with_args(self._eval_args(atom, atom.children, None, b, False, then), then, self.stack)
+
+    def _py_then(self, head: Atom | None, args: Any, bb: Bindings) -> Gen:
+        """`_py_call`'s continuation: the call with its arguments' values run (`head`: the call's head,
+        when `args` are only its arguments' values)."""
+        if isinstance(args, Atom):  # an error from an argument
+            return _given([(args, bb)])
+        return _given(self._py_results(Expression((head, *args) if head is not None else args), bb))
+
+    def _py_results(self, call: Expression, b: Bindings) -> list[Pair]:
+        """The results of a call of a Python object (`pyobjects.call_object`)."""
+        try:
+            out = call_object(self, call.children[0], list(call.children[1:]))  # type: ignore[arg-type]
+        except NoReduce:
+            return [(call, b)]
+        except Fail as f:
+            return [(error(call, f.message), b)]
+        return [(r, b) for r in out]
 
     def _eval_args(self, whole: Atom, args: tuple[Atom, ...], types: tuple[Atom, ...] | None, b: Bindings,
                    metatype_noeval: bool, then: Then, resolve: bool = True,
@@ -1036,6 +1080,9 @@ class Interpreter:
         """A grounded operation run once on its arguments as written (hyperon's `eval` of a grounded
         call): its results, unevaluated; None when it does not apply to them (`NotReducible`)."""
         kids = atom.children
+        if type(kids[0]) is PyObject:  # a Python operation (a value at the head: not reducible)
+            got = self._py_results(atom, b)
+            return None if got[0][0] is atom else got
         try:
             out = BUILTINS[kids[0].name][0](self, list(kids[1:]))  # type: ignore[attr-defined]
         except NoReduce:
@@ -1329,7 +1376,8 @@ class Interpreter:
         """An interpreter for another space with this one's limits (for `import!`)."""
         sub = Interpreter(space, max_steps=self.max_steps, max_depth=self.max_depth, max_memory=self.max_memory,
                           out=self.out,
-                          base_dir=base_dir, allow_import=self.allow_import, readonly=self.readonly)
+                          base_dir=base_dir, allow_import=self.allow_import, readonly=self.readonly,
+                          allow_python=self.allow_python)
         sub.modules, sub.deps, sub.deps_used, sub.top_atom = self.modules, self.deps, self.deps_used, self.top_atom
         sub.aliases, sub.failed_modules = self.aliases, self.failed_modules
         sub.own_deps = self.deps.get(id(space), sub.own_deps)

@@ -61,6 +61,7 @@ from .core import (
 from .grounded import BUILTIN_RETURNS, BUILTINS, unique_values
 from .inference import check_call, match_types
 from .modules import MODULE_OPS, MODULES, RULE_DEFINED, module_tokens
+from .pyobjects import PyObject
 from .stdlib_docs import corelib_docs, module_atoms, module_docs
 
 __all__: list[str] = []
@@ -460,7 +461,7 @@ def _unify(it: Machine, atom: Expression, b: Bindings) -> Gen:
     return _body((yield Tail((else_, b))))
 
 
-@special("quote", "(-> Atom Atom)")
+@special("quote", "(-> Atom Atom)", arity=1)
 def _quote(it: Machine, atom: Expression, b: Bindings) -> Gen:
     return [(atom, b)]
     yield  # pragma: no cover
@@ -703,6 +704,8 @@ def _eval_step(it: Machine, x: Atom, b: Bindings, rules: Machine | None = None) 
             rs = it.grounded_once(x, b)
         else:
             rs = it.rule_results(x, b)
+    elif type(head) is PyObject:  # a Python operation runs once (a value at the head: `NotReducible`)
+        rs = it.grounded_once(x, b)  # type: ignore[arg-type]
     elif type(x) is Expression and (not kids or type(head) is Variable):
         return None  # (hyperon 0.2.10 does not look up a call whose head is a variable)
     else:
@@ -1050,7 +1053,7 @@ def _if_decons(it: Machine, atom: Expression, b: Bindings) -> Gen:
 @special("if-equal", "(-> Atom Atom Atom Atom %Undefined%)", arity=4)
 def _if_equal(it: Machine, atom: Expression, b: Bindings) -> Gen:
     a = atom.children[1:]
-    return (yield Tail((a[2] if a[0] == a[1] else a[3], b)))
+    return (yield Tail((a[2] if equal_as_values(a[0], a[1]) else a[3], b)))
 
 
 def _substitute(var: Atom, value: Atom, body: Atom) -> Atom:
@@ -1538,7 +1541,7 @@ def _println(it: Machine, atom: Expression, b: Bindings) -> Gen:
     out: list[Pair] = []
     for v, bb in (yield (a[0], b)):
         v = bb.resolve(v)
-        it.print_line(v.value if type(v) is String else str(v))
+        it.print_line(v.value if getattr(v, "type_name", None) == "String" else str(v))  # type: ignore[attr-defined]  # (a regex's text too, as hyperon)
         out.append((UNIT, bb))
     return out
 
@@ -1565,8 +1568,8 @@ _DOC_PATTERNS = (parse_atom("(@doc $name (@desc $desc))"), parse_atom("(@doc $na
 
 
 def _plain(a: Atom) -> str:
-    """An atom as `format-args` writes it: a string without its quotes."""
-    return a.value if type(a) is String else str(a)
+    """An atom as `format-args` writes it: a string (or a regex, hyperon's String too) without its quotes."""
+    return a.value if getattr(a, "type_name", None) == "String" else str(a)  # type: ignore[attr-defined]
 
 
 def _not_empty_error(op: str, a: Atom) -> Atom:
@@ -1740,10 +1743,10 @@ def _print_doc_formal(it: Machine, doc: Atom) -> Atom | None:
     if not (len(item) == len(kind) == len(t) == len(desc) == 1):
         return None
     if len(kids) == 5 and str(kind[0]) == "atom":
-        it.print_line(f"Atom {item[0]}: {t[0]} {_plain(desc[0])}")
+        it.print_line(f"Atom {_plain(item[0])}: {t[0]} {_plain(desc[0])}")  # (hyperon's format-args: a regex's text)
         return UNIT
     if len(kids) == 5 and str(kind[0]) == "function":
-        it.print_line(f"Function {item[0]} (type {t[0]}) {_plain(desc[0])}")
+        it.print_line(f"Function {_plain(item[0])} (type {t[0]}) {_plain(desc[0])}")
         return UNIT
     params, ret = parts.get("@params", ()), parts.get("@return", ())
     if str(kind[0]) != "function" or len(params) != 1 or type(params[0]) is not Expression or len(ret) != 2:

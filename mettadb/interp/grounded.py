@@ -20,6 +20,7 @@ from ..modtext import read_first
 from ..unify import unify
 from .core import ARROW, ATOM_T, BOOL_T, FALSE, NUMBER_T, STRING_T, TRUE, UNDEFINED, UNIT, Fail, Machine, NoReduce, error, in_sandbox
 from .modules import FINAL_MODULE_RESULTS, MODULE_OPS
+from .pyobjects import PY_OPERATIONS, library_op
 
 __all__ = [
     "BUILTINS",
@@ -325,7 +326,8 @@ def _format_args(it: Machine, args: list[Atom]) -> list[Atom]:
     if type(args[0]) is not String:
         raise Fail(Symbol("format-args expects format string as a first argument and expression as a second argument"))
     fmt = args[0].value
-    vals = iter([k.value if type(k) is String else str(k) for k in _expr_arg(args[1])])
+    # (a regex, hyperon's String too, writes its text)
+    vals = iter([k.value if getattr(k, "type_name", None) == "String" else str(k) for k in _expr_arg(args[1])])  # type: ignore[attr-defined]
     # hyperon 0.2.10's reading of the format: `{{` and `}}` are braces, `{}` the next value (a missing
     # one is empty), and any other brace is dropped (`a{0}b` is `a0b`)
     out: list[str] = []
@@ -352,13 +354,13 @@ def _repr(it: Machine, args: list[Atom]) -> list[Atom]:
 
 
 def _parse(it: Machine, args: list[Atom]) -> list[Atom]:
-    if type(args[0]) is not String:
+    if getattr(args[0], "type_name", None) != "String":  # (a string, or a regex: hyperon's String too)
         raise NoReduce
     # hyperon 0.2.10's `parse` is Python: it reads the first atom of the string's Python `repr`
     # (quotes cut off), so a string literal's escapes stay as written and a newline outside one is
     # the two characters `\n` of a word; text it cannot read leaves the call as it is
     try:
-        atom = read_first(repr(str(args[0].value))[1:-1])
+        atom = read_first(repr(str(args[0].value))[1:-1])  # type: ignore[attr-defined]
     except ModuleTextError:
         raise NoReduce from None
     if atom is None:
@@ -368,11 +370,13 @@ def _parse(it: Machine, args: list[Atom]) -> list[Atom]:
 
 
 def _string_to_chars(it: Machine, args: list[Atom]) -> list[Atom]:
-    if type(args[0]) is not String:
+    if getattr(args[0], "type_name", None) != "String":  # (a string, or a regex: hyperon's String too)
         raise NoReduce
     # like hyperon 0.2.10: the characters of the string as it prints, escapes included (`"a\nb"` gives
     # 'a' '\' 'n' 'b')
-    return [Expression(tuple(Symbol(f"'{c}'") for c in show_string(args[0].value)[1:-1]))]
+    a = args[0]
+    text = show_string(a.value) if type(a) is String else str(a)  # (a regex: as it prints)
+    return [Expression(tuple(Symbol(f"'{c}'") for c in text[1:-1]))]
 
 
 def _chars_to_string(it: Machine, args: list[Atom]) -> list[Atom]:
@@ -549,6 +553,8 @@ BUILTINS: dict[str, tuple[Operation, tuple[str, ...] | None, str]] = {
 }
 # the optional modules' operations (`random`, `json`, `fileio`): hidden until a run imports the module
 BUILTINS.update(MODULE_OPS)
+# hyperon's Python objects (`py-atom`...): typed by nothing there (`%Undefined%`), their arguments evaluated
+BUILTINS.update({name: (library_op(name), None, _U) for name in PY_OPERATIONS})
 _CANONICAL = {"Number": NUMBER_T, "String": STRING_T, "Bool": BOOL_T}  # the very atoms GROUNDED_TYPES holds
 BUILTIN_TYPES = {k: tuple(_CANONICAL.get(t) or Symbol(t) if not t.startswith("$") else Variable("t") for t in v[1])
                  if v[1] is not None else None for k, v in BUILTINS.items()}
@@ -592,7 +598,7 @@ NOEVAL_EXPRESSION_ARGS = {"car-atom", "cdr-atom", "cons-atom", "decons-atom", "s
 #: results that are final (not evaluated again)
 FINAL_RESULTS = {"cons-atom", "decons-atom", "index-atom", "parse", "unique-atom", "sort-strings", "stringToChars",
                  "union-atom", "intersection-atom", "subtraction-atom", "type-cast", "match-types", "atom-subst",
-                 "first-from-pair", *FINAL_MODULE_RESULTS}
+                 "first-from-pair", *FINAL_MODULE_RESULTS, *PY_OPERATIONS}
 
 
 def type_atom(name: str) -> Atom:

@@ -31,7 +31,8 @@ from .core import (
     metatype,
 )
 from .grounded import BUILTINS, signature_atom
-from .inference import Entry, Failed, atom_entries, atom_types
+from .inference import NO_TYPE, Entry, Failed, atom_entries, atom_types
+from .pyobjects import PY_OPERATIONS, PyObject
 
 __all__ = ["EQ_TYPE", "TypeChecker"]
 
@@ -121,7 +122,8 @@ class TypeChecker:
                 got = self._with_supertypes(got)
             if type(atom) is Symbol and atom.name in BUILTINS and atom.name not in self.it.tokens:
                 _, args, ret = BUILTINS[atom.name]
-                got.append(signature_atom(args, ret))
+                if atom.name not in PY_OPERATIONS:  # (hyperon types those by nothing: as an undeclared name)
+                    got.append(signature_atom(args, ret))
             elif atom == EQ:  # (hyperon's library declares it; a space may declare more, listed first)
                 got.append(EQ_TYPE)
             elif type(atom) is Symbol and atom.name in SPECIAL_TYPES:
@@ -180,7 +182,8 @@ class TypeChecker:
 
     def function_type(self, head: Atom) -> Atom | None:
         if type(head) is not Symbol:
-            return None
+            t = head.typ if type(head) is PyObject else None
+            return t if type(t) is Expression and t.children and t.children[0] == ARROW else None
         for t in self.declared_types(head):
             if type(t) is Expression and t.children and t.children[0] == ARROW:
                 return rename_apart(t)
@@ -226,6 +229,8 @@ class TypeChecker:
             return Symbol("SpaceType")
         if isinstance(atom, StateAtom):
             return Expression((Symbol("StateMonad"), atom.value_type))
+        if type(atom) is PyObject:  # (its type, or none: hyperon types no tuple holding one of type %Undefined%)
+            return NO_TYPE if atom.typ == UNDEFINED else atom.typ
         return Symbol(getattr(atom, "type_name", "Grounded"))
 
     def plainly_fits(self, args: tuple[Atom, ...], params: tuple[Atom, ...]) -> bool:
