@@ -9,14 +9,16 @@ types and its return type, as hyperon's standard library declares them.
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from ..asciitext import read_ascii
 from ..atoms import Atom, Bool, Expression, Float, Integer, ReprText, String, Symbol, Variable, alpha_equal, equal_as_values, show_string
 from ..errors import ModuleTextError
 from ..modtext import read_first
 from ..unify import unify
-from .core import ARROW, ATOM_T, BOOL_T, FALSE, NUMBER_T, STRING_T, TRUE, UNDEFINED, Fail, Machine, NoReduce, error
+from .core import ARROW, ATOM_T, BOOL_T, FALSE, NUMBER_T, STRING_T, TRUE, UNDEFINED, UNIT, Fail, Machine, NoReduce, error, in_sandbox
 from .modules import FINAL_MODULE_RESULTS, MODULE_OPS
 from .pyobjects import PY_OPERATIONS, exception_caught, library_op
 
@@ -461,6 +463,40 @@ def _for_each_in_atom(it: Machine, args: list[Atom]) -> list[Atom]:
     return [out]
 
 
+def _load_ascii(it: Machine, args: list[Atom]) -> list[Atom]:
+    """hyperon's `(load-ascii space file)`: each atom of the file, read as its `load-ascii` reads
+    one (`mettadb.asciitext`), added to the space in order; `()`.  The file is named by a symbol
+    (or a variable's name), relative to the working directory, and must lie in the sandbox; a
+    directory adds nothing; a FIFO, socket or device is refused (hyperon would read it).  The file
+    is read whole before anything is added, so a failure adds nothing."""
+    if len(args) != 2:
+        raise Fail(Symbol("IncorrectNumberOfArguments"))
+    space = it.space_of(args[0])
+    if space is None:
+        raise Fail(Symbol("load-ascii expects a space as the first argument"))
+    if type(args[1]) not in (Symbol, Variable):
+        raise Fail(Symbol("load-ascii expects a file name (a symbol) as the second argument"))
+    name = args[1].name.split("\0", 1)[0]  # type: ignore[attr-defined]  # (hyperon's is a C string)
+    if not in_sandbox(it, os.path.realpath(name), real=True):
+        raise Fail(f"load-ascii may only read files under {it.base_dir} (use --allow-import PATH)")
+    try:
+        if os.path.isdir(name):  # (hyperon opens a directory and reads nothing from it)
+            return [UNIT]
+        if os.path.exists(name) and not os.path.isfile(name):  # (a FIFO would block the run for good)
+            raise Fail(f"load-ascii cannot read {name}: not a regular file")
+        with open(name, "rb") as f:
+            data = f.read()
+    except OSError as e:
+        raise Fail(f"load-ascii cannot read {name}: {e.strerror or e}") from None
+    try:
+        atoms = read_ascii(data)
+    except UnicodeError as e:  # (hyperon aborts the process on such bytes)
+        raise Fail(f"load-ascii cannot read {name}: {e}") from None
+    for a in atoms:
+        it.add_atom(space, a)
+    return [UNIT]
+
+
 #: grounded operations: name -> (function, argument types, return type); `Atom` arguments are
 #: passed unevaluated; the others are evaluated first and checked against their type.
 _U = "%Undefined%"
@@ -523,6 +559,7 @@ BUILTINS: dict[str, tuple[Operation, tuple[str, ...] | None, str]] = {
     "atom-subst": (_atom_subst, ("Atom", "Variable", "Atom"), "Atom"),
     "noreduce-eq": (lambda it, a: [Bool(equal_as_values(a[0], a[1]))], ("Atom", "Atom"), "Bool"),
     "for-each-in-atom": (_for_each_in_atom, ("Expression", "Atom"), "(->)"),
+    "load-ascii": (_load_ascii, None, _U),
 }
 # the optional modules' operations (`random`, `json`, `fileio`): hidden until a run imports the module
 BUILTINS.update(MODULE_OPS)
