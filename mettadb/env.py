@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     Cursor: TypeAlias = lmdb.Cursor[bytes]
     Db: TypeAlias = lmdb._Database
 
-__all__ = ["DAMAGE_ERRORS", "EMPTY", "MIN_MAP", "Cursor", "Db", "Dbs", "Txn", "acquire", "begin_read", "begin_write",
+__all__ = ["DAMAGE_ERRORS", "EMPTY", "MIN_MAP", "Cursor", "DataFile", "Db", "Dbs", "Txn", "acquire", "begin_read", "begin_write",
            "damage_text", "data_file_damage", "initial_map_size", "is_enospc", "prefix_items", "reclaim_readers", "release",
            "used_bytes"]
 
@@ -34,29 +34,60 @@ MIN_MAP = 64 << 20
 _LOCK = threading.Lock()
 
 
+class DataFile:
+    """The data file under an open environment, watched for shrinking (LMDB never shrinks it; a read
+    past its end kills the process with SIGBUS).  One descriptor per environment, not per handle."""
+
+    __slots__ = ("fd", "size")
+
+    def __init__(self, path: str) -> None:
+        try:
+            self.fd = os.open(path, os.O_RDONLY)
+            self.size = os.lseek(self.fd, 0, os.SEEK_END)
+        except OSError:
+            self.fd, self.size = -1, 0
+
+    def shrunk(self) -> int | None:
+        """The file's size now if it is smaller than any size seen since the open, else None (one lseek)."""
+        if self.fd < 0:
+            return None
+        size = os.lseek(self.fd, 0, os.SEEK_END)
+        if size < self.size:
+            return size
+        self.size = size
+        return None
+
+    def close(self) -> None:
+        """Close the descriptor."""
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+
+
 @dataclass
 class _Shared:
     env: lmdb.Environment
     handles: int
     readonly: bool
+    file: DataFile
 
 
 #: realpath -> the environment open in this process
 _OPEN: dict[str, _Shared] = {}
 
 
-def acquire(real: str, readonly: bool, open_env: Callable[[], lmdb.Environment]) -> lmdb.Environment:
-    """The process's environment for `real`, opened by `open_env` if it is not open yet."""
+def acquire(real: str, readonly: bool, open_env: Callable[[], lmdb.Environment]) -> tuple[lmdb.Environment, DataFile]:
+    """The process's environment for `real` (opened by `open_env` if it is not open yet) and its data file."""
     with _LOCK:
         entry = _OPEN.get(real)
         if entry is not None:
             if entry.readonly and not readonly:
                 raise ValueError("already open read-only in this process")
             entry.handles += 1
-            return entry.env
+            return entry.env, entry.file
         env = open_env()
-        _OPEN[real] = _Shared(env, 1, readonly)
-        return env
+        entry = _OPEN[real] = _Shared(env, 1, readonly, DataFile(os.path.join(real, "data.mdb")))
+        return env, entry.file
 
 
 def release(real: str, env: lmdb.Environment) -> None:
@@ -67,6 +98,7 @@ def release(real: str, env: lmdb.Environment) -> None:
             entry.handles -= 1
             if entry.handles <= 0:
                 del _OPEN[real]
+                entry.file.close()
                 env.close()
 
 

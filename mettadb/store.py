@@ -165,18 +165,11 @@ class Store:
                 raise MettaDBError(f"cannot open {self.path}: {e}") from None
 
         try:
-            self.env = lmdb_env.acquire(self._real, readonly, open_env)
+            self.env, self._data = lmdb_env.acquire(self._real, readonly, open_env)
         except ValueError:
             raise MettaDBError(f"{self.path} is already open read-only in this process") from None
         self._closed = False
         self._local = threading.local()
-        # the data file as LMDB maps it: a file that shrinks under an open space is refused at the next
-        # transaction (LMDB itself would die of SIGBUS reading past its new end)
-        try:
-            self._data_fd = os.open(data, os.O_RDONLY)
-            self._data_size = os.lseek(self._data_fd, 0, os.SEEK_END)
-        except OSError:
-            self._data_fd, self._data_size = -1, 0
         try:
             self._open_dbs()
         except lmdb_env.DAMAGE_ERRORS as e:
@@ -260,9 +253,6 @@ class Store:
         if self._closed:
             return
         self._closed = True
-        if self._data_fd >= 0:
-            os.close(self._data_fd)
-            self._data_fd = -1
         lmdb_env.release(self._real, self.env)
 
     def damage_message(self, why: str, check: bool = False) -> str:
@@ -280,14 +270,11 @@ class Store:
     def check_file(self) -> None:
         """Refuse a data file that shrank since it was opened (DamagedSpaceError): reading past its end kills
         the process.  Called as each transaction of `read`, `pinned`, `transaction` and `write` begins."""
-        fd = self._data_fd
-        if fd < 0:
-            return
-        size = os.lseek(fd, 0, os.SEEK_END)
-        if size < self._data_size:
-            why = f"its data file shrank from {self._data_size:,} to {size:,} bytes while it was open"
+        was = self._data.size
+        size = self._data.shrunk()
+        if size is not None:
+            why = f"its data file shrank from {was:,} to {size:,} bytes while it was open"
             raise DamagedSpaceError(self.damage_message(why), why)
-        self._data_size = size
 
     @property
     def closed(self) -> bool:
