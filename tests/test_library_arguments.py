@@ -95,3 +95,22 @@ def test_the_cli_creates_only_the_space_directory_too(tmp_path):
     assert not (tmp_path / "no").exists()
     r = CliRunner().invoke(cli, ["--db", str(tmp_path / "x.db"), "load", str(facts)])
     assert r.exit_code == 0
+
+
+def test_load_refuses_what_is_not_a_path_or_a_binary_stream(space, tmp_path):
+    import io
+
+    facts = tmp_path / "f.metta"
+    facts.write_text("(b 1)\n")
+    for args, kwargs, error, message in [
+        ((None,), {}, TypeError, "a source is a path or a binary stream, not NoneType"),
+        ((5,), {}, TypeError, "a source is a path or a binary stream, not int"),
+        ((io.StringIO("(b 2)"),), {}, TypeError, "<stream> is a text stream: open it in binary mode ('rb')"),
+        ((facts,), {"jobs": -1}, ValueError, "jobs must be 0 or more (0 or 1: this process only), not -1"),
+        ((facts,), {"jobs": "2"}, TypeError, "jobs must be a number of processes (or None: the cores), not '2'"),
+    ]:
+        for load in (space.load, space.load_paths):
+            with pytest.raises(error) as e:
+                load(*args, **kwargs)
+            assert str(e.value) == message, (load, args, kwargs)
+    assert space.load(io.BytesIO(b"(b 2)\n"), facts, jobs=0).added == 2
