@@ -5,7 +5,9 @@ only kind mettadb begins); its stubs say so when a transaction is annotated
 `Transaction[bytes]`, which is what `Txn` is.  Everything LMDB-specific that
 is not about the layout of mettadb's data lives here: opening an environment
 once per process (LMDB forbids two handles on one file), growing its map,
-and recognising a full disk.
+recognising a full disk, and recognising a damaged file: one cut short (read
+from its meta pages before LMDB maps it), one that shrinks while open, and the
+errors LMDB gives for pages it never wrote.
 """
 
 from __future__ import annotations
