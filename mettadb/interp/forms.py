@@ -1963,9 +1963,12 @@ def _get_doc_of(it: Machine, atom: Expression, b: Bindings, single: bool) -> Gen
     for sp, bb in (yield (a[0], b)):
         space = it.space_of(sp)
         if space is None and not single and type(sp) is not Variable:  # as hyperon's typed `get-doc` reports it
-            have = it.types_of(sp)
-            out.append((error(atom, Expression((Symbol("BadArgType"), Integer(1), Symbol("SpaceType"),
-                                                have[0] if have else UNDEFINED))), bb))
+            have = [t for t in it.types_of(sp) if t != UNDEFINED]
+            if not have:  # (an untyped atom passes its check: hyperon's `get-type-space` of it fails)
+                call = Expression((_GET_TYPE_SPACE, sp, bb.resolve(a[1])))
+                out.append((error(call, Symbol("get-type-space expects a space as the first argument")), bb))
+                continue
+            out.append((error(atom, Expression((Symbol("BadArgType"), Integer(1), Symbol("SpaceType"), have[0]))), bb))
             continue
         docs = yield from _doc_formals(it, sp, space, bb.resolve(a[1]), single)
         out.extend((d, bb) for d in reversed(docs))
