@@ -131,3 +131,13 @@ def test_the_bridge_keeps_what_hyperon_names(space_path, run):
     assert p.stdout == "[[$x, a b, 1, (]]\n"  # (what hyperon prints over its own space)
     r = run("dump")
     assert r.exit_code == 1 and r.stderr.startswith("Error: atom 1 in insertion order, (k a b), has no MeTTa text")
+
+
+def test_a_refused_dump_through_a_link_leaves_the_link(stranger, run, tmp_path):
+    target = tmp_path / "target.metta"
+    target.write_text("old\n")
+    link = tmp_path / "link.metta"
+    link.symlink_to(target)
+    r = run("dump", "-o", str(link))
+    assert r.exit_code == 1 and r.stderr.startswith("Error: atom 3 in insertion order")
+    assert link.is_symlink() and target.read_text() == "(k ok)\n(k $)\n"
