@@ -1467,7 +1467,7 @@ _NEW_STATE_ARGS = Symbol("new-state expects atom as a first argument and non-emp
 _STATE_MONAD = Symbol("StateMonad")
 
 
-@special("_new-state", "(-> $t Expression (StateMonad $t))", arity=2)
+@special("_new-state", "(-> $t Expression (StateMonad $t))", arity=2, checked=True)
 def _new_state_typed(it: Machine, atom: Expression, b: Bindings) -> Gen:
     """hyperon 0.2.10's operation behind `new-state`: a state of the first type listed; a value whose
     own type does not fit it gives hyperon's return-type error (`(StateMonad $t)`, `$t` the value's)."""
@@ -2071,7 +2071,8 @@ def _doc_constructor(it: Machine, atom: Expression, b: Bindings) -> Gen:
                         nxt.append(((*done, v), b2))
             rows = nxt
         if rows:
-            return out + [(Expression((head, *vals)), bb) for vals, bb in rows]
+            # (its values last first, as an operation's whose arguments have several)
+            return out + [(Expression((head, *vals)), bb) for vals, bb in reversed(rows)]
         errs.extend(out)  # (no value under this type: hyperon tries the next)
     return errs
 
