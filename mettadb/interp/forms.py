@@ -953,8 +953,16 @@ def _chain(it: Machine, atom: Expression, b: Bindings) -> Gen:
     template it gives are evaluated only if they are minimal instructions), then what it gives is
     evaluated; `NotReducible` gives the call as written."""
     x, var, body = atom.children[1:]
-    if type(var) is not Variable:  # (one the type check let through: a symbol, an expression)
-        return [(error(atom, Symbol(f"expected: (chain <nested> (: <var> Variable) <templ>), found: {atom}")), b)]
+    if type(var) is not Variable:  # (one the type check let through: hyperon evaluates it, as an argument)
+        out0: list[Pair] = []
+        for v, bb in (yield (var, b)) if type(var) is Expression else [(var, b)]:
+            call = Expression((atom.children[0], x, v, body))
+            if type(v) is Variable:
+                out0.extend((yield from _chain(it, call, bb)))
+            else:
+                out0.append((error(call, Symbol(f"expected: (chain <nested> (: <var> Variable) <templ>), found: {call}")),
+                             bb))
+        return out0[::-1]
     first = yield from _run(_minimal(it, x, b))
     out: list[Pair] = []
     for r, bb in first if first is not None else [(_NOT_REDUCIBLE, b)]:
