@@ -264,6 +264,12 @@ class Machine(Protocol):
     aliases: dict[str, str]
     #: files of modules named directly under the top module whose loading failed in this run
     failed_modules: set[str]
+    #: hyperon's module name tree of this run: the names directly under the top module (imported,
+    #: loaded as a parent of an imported module, registered), and the paths, as hyperon forms them
+    #: (a name's parts joined to the directory, a `register-module!` argument as written), of the
+    #: modules it loaded
+    module_names: set[str]
+    module_paths: set[str]
     #: the run's top module (the script's `&self`)
     top_atom: Any
     #: when a script runner sets it: copies added to the interpreter's stored space in this run, by path
