@@ -2203,6 +2203,9 @@ def _module(it: Machine, name: Atom, label: str, register: bool = False) -> Modu
     own; or the error message (hyperon's words where it has them).  Like hyperon, a module named
     directly under the top module (`m`, not `dir:m`) whose loading failed is not loaded again by
     `import!` (`NOT_FINISHED`); `register-module!` (`register`) loads it again and marks nothing."""
+    top = not register and it.self_atom is it.top_atom
+    if top:
+        _note_parents(it, label)
     path = _module_file(it, name, label)
     if not isinstance(path, str):
         return path
@@ -2232,7 +2235,32 @@ def _module(it: Machine, name: Atom, label: str, register: bool = False) -> Modu
             if not register and ":" not in label.removeprefix("top:") and label not in it.aliases:
                 it.failed_modules.add(path)
             return failed
+    if top:  # (named under the top module; a module's own imports are named under it)
+        parts = label.removeprefix("top:").split(":")
+        it.module_names.add(parts[0])
+        root = it.aliases.get(parts[0])
+        it.module_paths.add(os.path.join(it.base_dir, *parts) if root is None else os.path.join(root, *parts[1:]))
+        it.module_paths.add(os.path.dirname(path) if os.path.basename(path) == "module.metta" else path)
     return module
+
+
+def _note_parents(it: Machine, label: str) -> None:
+    """hyperon loads the parents of `a:b:c` (the directories `a` and `a/b`) before the module itself,
+    and keeps them loaded whether or not the module loads: they are in the run's module name tree."""
+    parts = label.removeprefix("top:").split(":")
+    if len(parts) < 2:
+        return
+    root = it.aliases.get(parts[0])
+    if root is not None:
+        it.module_names.add(parts[0])
+        return
+    for i in range(1, len(parts)):
+        parent = os.path.join(it.base_dir, *parts[:i])
+        if not os.path.isdir(parent):
+            return
+        if i == 1:
+            it.module_names.add(parts[0])
+        it.module_paths.add(parent)
 
 
 def _plain_name(name: Atom, label: str) -> tuple[Atom, str]:
@@ -2260,7 +2288,7 @@ def _mod_space(it: Machine, atom: Expression, b: Bindings) -> Gen:
     if label is None:
         return [(error(atom, Symbol(f"Illegal module name: {name}")), b)]
     name, label = _plain_name(name, label)
-    builtin = label
+    builtin = "" if label in it.aliases else label  # (a module `register-module!` named takes the name)
     if builtin == "top":
         return [(it.top_atom, b)]
     if builtin == "corelib":
@@ -2292,17 +2320,27 @@ def _register_module(it: Machine, atom: Expression, b: Bindings) -> Gen:
         name = os.path.basename(path)[:-len(".metta")]
     else:  # (hyperon's words)
         return [(error(atom, Symbol(f"No module format able to interpret module at {rel}")), b)]
-    # (a module of that name loaded from this very file is no conflict)
-    taken = any(getattr(m, "label", "") == name for k, m in it.modules.items() if k != path)
-    if name in it.aliases or taken or name in BUILTIN_MODULES or name in MODULES:
+    if name in ("top", "self"):  # (hyperon's words: `self` names the top module there)
+        return [(error(atom, Symbol("illegal module name: top")), b)]
+    # like hyperon, a module is known by its path as written (joined to the script's directory): one
+    # loaded from that path already gets the name as an alias, which must be new in the run's module
+    # name tree (an import of `a:b` put `a` there); another path is a new module, which takes the name
+    ident = os.path.join(it.base_dir, rel)
+    if (ident in it.module_paths or ident.rstrip(os.sep) in it.module_paths) and name in it.module_names:
         return [(error(atom, Symbol(f"Attempt to create module alias with name that conflicts with existing module: "
                                     f"{name}")), b)]
+    before = it.aliases.get(name)
     it.aliases[name] = path
     # like hyperon, the module is loaded now: one that fails gives its error here (and is not registered)
     got = _module(it, Symbol(name), name, register=True)
     if not isinstance(got, ModuleSpaceAtom):
-        del it.aliases[name]
+        if before is None:
+            del it.aliases[name]
+        else:
+            it.aliases[name] = before
         return [(error(atom, got), b)]
+    it.module_names.add(name)
+    it.module_paths.add(ident)
     return [(UNIT, b)]
     yield  # pragma: no cover
 
@@ -2453,7 +2491,7 @@ def _import(it: Machine, atom: Expression, b: Bindings) -> Gen:
         part = next(p for p in label.split(":") if any(not (c.isascii() and (c.isalnum() or c in "-_")) for c in p))
         return [(error(Expression((atom.children[0], shown, name)), Symbol(f"Illegal module name: {part}")), b)]
     name, label = _plain_name(name, label)
-    builtin = label
+    builtin = "" if label in it.aliases else label  # (a module `register-module!` named takes the name)
     if builtin in MODULES:
         return _import_optional(it, atom, b, builtin)
     if builtin in BUILTIN_MODULES:
