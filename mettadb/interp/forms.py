@@ -1430,7 +1430,7 @@ def _context_space(it: Machine, atom: Expression, b: Bindings) -> Gen:
     yield  # pragma: no cover
 
 
-@special("metta", "(-> Atom Type SpaceType Atom)", arity=3)
+@special("metta", "(-> Atom Type SpaceType Atom)", arity=3, checked=True)
 def _metta(it: Machine, atom: Expression, b: Bindings) -> Gen:
     """hyperon 0.2.10's `(metta atom type space)`: the atom's values of that type, its rules read in
     `space`; an atom of type `Atom`, of the metatype asked for or a variable is its own value.  Each
@@ -1512,8 +1512,9 @@ def _get_state(it: Machine, atom: Expression, b: Bindings) -> Gen:
     a = atom.children[1:]
     out: list[Pair] = []
     for s, bb in (yield (a[0], b)):
-        if not isinstance(s, StateAtom):
-            out.append((error(atom, Symbol("get-state expects single state atom as an argument")), bb))
+        if not isinstance(s, StateAtom):  # (the call as hyperon's operation meets it: its argument evaluated)
+            call = atom if s == a[0] else Expression((atom.children[0], s))
+            out.append((error(call, Symbol("get-state expects single state atom as an argument")), bb))
             continue
         v = s.current
         have = it.types_of(v)
@@ -1523,7 +1524,7 @@ def _get_state(it: Machine, atom: Expression, b: Bindings) -> Gen:
             out.append((error(v, Expression((Symbol("BadType"), s.value_type, have[0]))), bb))
             continue
         out.append((v, bb))
-    return out
+    return out[::-1]  # (an argument's values last first, as an operation's)
 
 
 @special("change-state!", "(-> (StateMonad $tcso) $tcso (StateMonad $tcso))", arity=2, checked=True)
@@ -2284,6 +2285,8 @@ def _legal_name(name: Atom) -> str | None:
 def _mod_space(it: Machine, atom: Expression, b: Bindings) -> Gen:
     """The space of a module by name (`top`, the standard library's, or a file's, loaded if need be)."""
     name = atom.children[1]
+    if type(name) in (Variable, Expression):
+        return [(error(atom, Symbol("mod-space! expects a module name argument")), b)]
     label = _legal_name(name)
     if label is None:
         return [(error(atom, Symbol(f"Illegal module name: {name}")), b)]
@@ -2401,7 +2404,7 @@ def _module_space_no_deps(it: Machine, atom: Expression, b: Bindings) -> Gen:
         else:
             out.append((error(Expression((atom.children[0], v)),
                               Symbol("module-space-no-deps expects a space as an argument")), bb))
-    return out
+    return out[::-1]  # (an argument's values last first, as an operation's)
 
 
 @special("include", "(-> Atom %Undefined%)", arity=1)
