@@ -8,9 +8,8 @@ import sys
 from typing import TextIO
 
 from .errors import MettaDBError, ParseError
-from .grammar import is_complete
 from .interp import format_results
-from .parser import parse_script
+from .parser import InputLines, parse_script
 from .space import Space
 
 __all__ = ["Repl"]
@@ -53,21 +52,20 @@ class Repl:
         return self._symbols[state] if state < len(self._symbols) else None
 
     def _read(self) -> str | None:
-        lines: list[str] = []
+        lines = InputLines()
         while True:
-            prompt = ("metta> " if not lines else "  ...> ") if self.interactive else ""
+            prompt = ("metta> " if not lines.lines else "  ...> ") if self.interactive else ""
             try:
                 line = input(prompt) if self.interactive else self.stdin.readline()
             except EOFError:
                 return None
             if not self.interactive and line == "":
-                return "\n".join(lines) if lines else None
-            lines.append(line.rstrip("\n"))
-            text = "\n".join(lines)
-            if text.strip() and is_complete(text):
-                return text
-            if not text.strip():
-                lines = []
+                return lines.text() if lines.lines else None
+            line = line.rstrip("\n")
+            if not lines.lines and not line.strip():
+                continue  # (blank lines between inputs)
+            if lines.add(line):
+                return lines.text()
 
     def loop(self) -> None:
         """Run until end of input."""
