@@ -5,11 +5,12 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-from typing import TextIO
+from typing import Any, TextIO
 
 from .errors import MettaDBError, ParseError
 from .interp import format_results
 from .parser import InputLines, parse_script
+from .runner import ScriptItems
 from .space import Space
 
 __all__ = ["Repl"]
@@ -23,6 +24,8 @@ class Repl:
         self.stdin = stdin or sys.stdin
         self.stdout = stdout or sys.stdout
         self.interp = space.interpreter(out=self.stdout)
+        #: the session's items are a script's, as `mettadb run` reads one (tokens, overlay, type checks)
+        self.items = ScriptItems(self.interp)
         self.interactive = self.stdin.isatty()
         self._symbols: list[str] = []
         if self.interactive:
@@ -92,23 +95,28 @@ class Repl:
             self.stdout.write(f"Error: {e}\n")
             return
         for bang, atom in items:
+            made = dict(self.items.mine)
             try:
-                with self.space.transaction():
+                with self.space.transaction(), self.items.counting():
                     if bang:
-                        self.stdout.write(format_results(self.interp.evaluate(atom)) + "\n")
+                        self.stdout.write(format_results(self.items.evaluate(atom)) + "\n")
                     else:
-                        bad = self.interp.check_added(atom) if self.interp.type_check else []
+                        bad = self.items.add(atom)
                         if bad:  # type-check auto: not added, the errors are shown
                             self.stdout.write(format_results(bad) + "\n")
-                        else:
-                            self.interp.add_atom(self.space, atom)
             except KeyboardInterrupt:
-                self.interp.invalidate()  # what it read inside the rolled-back transaction is gone
+                self._undone(made)
                 self.stdout.write("interrupted (nothing was changed)\n")
             except MettaDBError as e:
-                self.interp.invalidate()
+                self._undone(made)
                 self.stdout.write(f"Error: {e}\n")
             self.stdout.flush()
+
+    def _undone(self, made: dict[tuple[Any, ...], int]) -> None:
+        """After a rolled-back input: what it read and added is gone."""
+        self.interp.invalidate()
+        self.items.mine.clear()
+        self.items.mine.update(made)
 
 
 def _undecodable(text: str) -> str | None:

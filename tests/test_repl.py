@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -57,3 +58,55 @@ def test_input_lines_agree_with_is_complete():
     assert is_complete("(parent Tom Bob)") and is_complete(")") and is_complete('(a "\\q" (')
     assert is_complete(_nest(100_000))
     assert not is_complete("(" * 100_000)
+
+
+def _run(db: Path, text: str, tmp: Path) -> str:
+    script = tmp / f"script{len(list(tmp.glob('script*')))}.metta"
+    script.write_text(text)
+    out = _cli(db, "run", str(script))
+    assert out.returncode == 0, out.stderr
+    return out.stdout
+
+
+def test_repl_plain_atom_holds_the_state_its_token_names(tmp_path):
+    """`(= (f) &s)` after `!(bind! &s (new-state 0))` holds the state, as hyperon's parser reads it and as
+    `mettadb run` adds it: kept in the session overlay, never stored (a later session has no `(f)`)."""
+    text = "!(bind! &s (new-state 0))\n(= (f) &s)\n!(get-state (f))\n!(get-atoms &self)\n"
+    want = "[()]\n[0]\n[(= (f) (State 0))]\n"  # hyperon 0.2.10's `metta`
+    assert _repl(tmp_path / "repl", text) == want
+    assert _run(tmp_path / "run", text, tmp_path) == want
+    for db in ("repl", "run"):
+        assert _repl(tmp_path / db, "!(f)\n!(get-atoms &self)\n") == "[(f)]\n[]\n"
+
+
+def test_repl_items_are_a_scripts(tmp_path):
+    """A REPL session prints what `mettadb run` of the same lines prints, and leaves the same space."""
+    scripts = [
+        # tokens naming a space and a state; a regex; `&self` stays the symbol
+        '!(bind! &sp (new-space))\n!(add-atom &sp (in sp))\n(bar &sp)\n!(match &self (bar $y) (match $y (in $z) $z))\n'
+        '!(bind! &c (new-state 1))\n(cell &c)\n!(match &self (cell $s) (get-state $s))\n'
+        '(baz regex:"a.c")\n!(match &self (baz abc) yes)\n(me &self)\n!(get-atoms &self)\n',
+        # a token naming a number stays as written (as `run` keeps it)
+        "!(bind! &x 5)\n(foo &x)\n!(match &self (foo $y) $y)\n!(get-atoms &self)\n",
+        # `type-check auto`: an ill-typed `!` expression's errors are its results, as `run` gives them
+        '(: foo (-> Number Number))\n!(pragma! type-check auto)\n(foo 1)\n!(foo "a")\n',
+        # copies within a session are kept
+        "(k 1)\n(k 1)\n!(add-atom &self (k 1))\n!(get-atoms &self)\n",
+    ]
+    for i, text in enumerate(scripts):
+        repl_db, run_db = tmp_path / f"repl{i}", tmp_path / f"run{i}"
+        got, want = (re.sub("0x[0-9a-f]+", "0x?", t) for t in (_repl(repl_db, text), _run(run_db, text, tmp_path)))
+        assert got == want, text
+        assert _cli(repl_db, "dump", "-").stdout == _cli(run_db, "dump", "-").stdout
+
+
+def test_repl_does_not_add_again_what_the_space_held(tmp_path):
+    """As `run` does: an atom held before the session is not added again; one a rolled-back input
+    added and took back still counts as held before."""
+    db, run_db = tmp_path / "s", tmp_path / "r"
+    _repl(db, "(k 1)\n(j 1)\n")
+    _run(run_db, "(k 1)\n(j 1)\n", tmp_path)
+    text = "(k 1)\n(k 2)\n!(get-atoms &self)\n"
+    assert _repl(db, text) == _run(run_db, text, tmp_path) == "[(k 1), (k 2), (j 1)]\n"
+    out = _repl(db, '!(let $_ (add-atom &self (j 1)) (unify x regex:"[[a" a b))\n(j 1)\n!(get-atoms &self)\n')
+    assert out.splitlines()[0].startswith("Error: ") and out.splitlines()[1:] == ["[(k 1), (k 2), (j 1)]"]
