@@ -33,8 +33,12 @@ def test_repl_reads_10000_levels_on_one_line(tmp_path):
     text = f"(size-atom {deep})\n!(size-atom {deep})\n(deep {deep})\n!(match &self (deep $x) ok)\n!{deep}\n"
     out = _repl(tmp_path / "s", text).splitlines()
     assert out == ["[2]", "[ok]", f"[{deep}]"]
+    checked = (f"!(pragma! type-check auto)\n(deep {deep})\n!(bind! &s (new-state 0))\n(holds &s {deep})\n"
+               f"!(match &self (holds $s $d) (get-state $s))\n!(== {deep} {deep})\n!(repr (size-atom {deep}))\n")
     (tmp_path / "d.metta").write_text(text)
     assert _cli(tmp_path / "r", "run", str(tmp_path / "d.metta")).stdout.splitlines() == out
+    out = _repl(tmp_path / "c", checked).splitlines()
+    assert out == ["[()]", "[()]", "[0]", "[True]", f'["(size-atom {deep})"]']
 
 
 def test_repl_reads_10000_levels_over_10000_lines(tmp_path):
