@@ -8,8 +8,8 @@ byte for byte, except the numbers hyperon appends to fresh variables
 (`GroundingSpace-0x55d0...`, `RandomGenerator-0x...`, `FileHandle-0x...`),
 which name nothing the user wrote.  Other `.metta` files there
 (modules/) are modules the scripts import; modules/fileio.txt is a file
-`modules_fileio` reads.  A script whose name starts with `py_` runs with
-`--allow-python` (it calls Python: `py-atom`, `py-dot`).
+`modules_fileio` reads, and ascii/ holds the files the `load_ascii` scripts read.  A script
+whose name starts with `py_` runs with `--allow-python` (it calls Python: `py-atom`, `py-dot`).
 """
 
 from __future__ import annotations

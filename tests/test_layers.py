@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[1]
 #: -> evaluation -> services -> CLI.  A module may import its own stage or lower ones.
 STAGES: dict[str, int] = {
     "errors": 0, "printable": 0, "atoms": 0, "tokens": 0,
-    "parser": 1, "grammar": 1, "modtext": 1,
+    "parser": 1, "grammar": 1, "modtext": 1, "asciitext": 1,
     "encoding": 2, "keys": 2, "layout": 2, "transcode": 2, "bulk": 2, "interchange": 2, "pload": 2, "trieorder": 2,
     "env": 3, "writer": 3, "store": 3, "loading": 3, "check": 3,
     "bindings": 4, "unify": 4, "pattern": 4, "plan": 4, "query": 4, "spaces": 4,

@@ -243,3 +243,15 @@ def test_a_python_float_stored_in_a_durable_space_is_the_number_read_back_by_hyp
                     "!(match &self (w 1e20) yes)\n!(match &self (w $x) $x)\n", allow_python=True)
     assert [[str(a) for a in r] for r in got] == [["()"], ["()"], ["yes"], ["1e20", "NaN"]]
     assert sorted(map(str, space.atoms())) == ["(w 1e20)", "(w NaN)"]
+
+
+@pytest.mark.parametrize("arg, kind", [("a", "SymbolAtom"), ("$x", "VariableAtom"), ('"ab"', "GroundedAtom"),
+                                       ("1", "GroundedAtom")])
+def test_chars_to_string_of_no_expression_is_hyperons_python_exception(run, write, arg, kind):
+    """hyperon 0.2.10's `charsToString` is Python that asks its argument for its children; an atom
+    with none fails there, as a caught exception (which stops the script), whatever the permission."""
+    script = write("c.metta", f"!(charsToString {arg})\n!(+ 1 2)\n")
+    r = run("run", str(script))
+    assert r.exit_code == 0, r.output
+    assert r.stdout == caught(f"(charsToString {arg})", "AttributeError",
+                              f"'{kind}' object has no attribute 'get_children'") + "\n"

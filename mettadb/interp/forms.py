@@ -917,7 +917,6 @@ def _eval(it: Machine, atom: Expression, b: Bindings) -> Gen:
     return [(atom, b) if r == _NOT_REDUCIBLE else (r, bb) for r, bb in rs] if rs is not None else [(atom, b)]
 
 
-_evalc_other = _evaluate_first(2)
 _SELF = Symbol("&self")
 
 
@@ -925,10 +924,19 @@ _SELF = Symbol("&self")
 def _evalc(it: Machine, atom: Expression, b: Bindings) -> Gen:
     """`eval` in a space: one step, its calls looked up in that space (what it gives is not evaluated
     further; nothing applies: the call with its space evaluated, as hyperon 0.2.10 prints it)."""
-    x, space = atom.children[1:]  # (the space already evaluated: a SpaceType argument)
+    x, space = atom.children[1:]
+    if type(space) is Expression:  # (a call giving a space, `(new-space)`: each of its values in turn)
+        out: list[Pair] = []
+        for v, bb in (yield (space, b)):
+            call = Expression((atom.children[0], x, v))
+            if type(v) is Expression:  # (no space)
+                out.append((error(call, Symbol(f"expected: (evalc <atom> <space>), found: {call}")), bb))
+            else:
+                out.extend((yield from _evalc(it, call, bb)))
+        return out
     target = it.space_of(space)
     if target is None:
-        return (yield from _evalc_other(it, atom, b))
+        return [(error(atom, Symbol(f"expected: (evalc <atom> <space>), found: {atom}")), b)]
     rules = None
     if target is not it.space_of(_SELF):  # the rules of that space, the standard library's not
         rules = it.spawn(target, it.base_dir)
@@ -945,6 +953,8 @@ def _chain(it: Machine, atom: Expression, b: Bindings) -> Gen:
     template it gives are evaluated only if they are minimal instructions), then what it gives is
     evaluated; `NotReducible` gives the call as written."""
     x, var, body = atom.children[1:]
+    if type(var) is not Variable:  # (one the type check let through: a symbol, an expression)
+        return [(error(atom, Symbol(f"expected: (chain <nested> (: <var> Variable) <templ>), found: {atom}")), b)]
     first = yield from _run(_minimal(it, x, b))
     out: list[Pair] = []
     for r, bb in first if first is not None else [(_NOT_REDUCIBLE, b)]:
@@ -1072,12 +1082,17 @@ def _substitute(var: Atom, value: Atom, body: Atom) -> Atom:
     return Bindings({var: value}).resolve(body)
 
 
+_EMPTY_EXPR = Expression(())
+
+
 @special("map-atom", "(-> Expression Variable Atom Expression)", arity=3, checked=True)
 def _map_atom(it: Machine, atom: Expression, b: Bindings) -> Gen:
     a = atom.children[1:]
-    if type(a[0]) is not Expression:
-        return wrong_arity(atom, b)
+    if type(a[0]) is not Expression:  # (hyperon's rule takes it for an empty list)
+        return [(_EMPTY_EXPR, b)]
     lst, var, body = a
+    if type(var) is not Variable and a[0].children:  # (hyperon: its `atom-subst` of the first item fails)
+        return [(error(Expression((Symbol("atom-subst"), a[0].children[0], var, body)), Symbol("NoReturn")), b)]
     combos: list[tuple[list[Atom], Bindings]] = [([], b)]
     for item in lst.children:  # type: ignore[attr-defined]
         new = []
@@ -1091,8 +1106,8 @@ def _map_atom(it: Machine, atom: Expression, b: Bindings) -> Gen:
 @special("filter-atom", "(-> Expression Variable Atom Expression)", arity=3, checked=True)
 def _filter_atom(it: Machine, atom: Expression, b: Bindings) -> Gen:
     a = atom.children[1:]
-    if type(a[0]) is not Expression:
-        return wrong_arity(atom, b)
+    if type(a[0]) is not Expression:  # (hyperon's rule takes it for an empty list)
+        return [(_EMPTY_EXPR, b)]
     lst, var, body = a
     kept: list[Atom] = []
     for item in lst.children:  # type: ignore[attr-defined]
@@ -1474,7 +1489,7 @@ def _new_state_typed(it: Machine, atom: Expression, b: Bindings) -> Gen:
 
 
 @special("assert", "(-> Atom (->))", arity=1)
-def _assert(it: Machine, atom: Expression, b: Bindings) -> Gen:
+def _assert_true(it: Machine, atom: Expression, b: Bindings) -> Gen:
     """hyperon 0.2.10's `assert`: `()` for each value of the atom that is `True`, else an error naming
     the atom as written; the values come back last first, as a rule's do."""
     written = atom.children[1]
@@ -1636,59 +1651,101 @@ def _doc_rows(it: Machine, space: Any, pattern: Atom) -> list[Bindings]:
     return rows
 
 
-def _undefined_types(params: Atom) -> Atom:
-    """hyperon's `undefined-doc-function-type`: `%Undefined%` for each parameter and one for the result."""
-    if type(params) is Expression:
-        return Expression((UNDEFINED,) * (len(params.children) + 1))
-    return _not_empty_error("cdr-atom", params)
+#: what hyperon's `get-doc-params` and `undefined-doc-function-type` give at each level of their
+#: recursion: `(== () list)`, whose type check of the list gives its errors (a list that is not a
+#: well-typed tuple: `((@param "a") x)`, `((@param 1))`)
+_EQ_S = Symbol("==")
+DocGen = Generator[Pair, list[Pair], Any]
 
 
-def _typed_params(params: Atom, ret: Atom, types: Atom) -> tuple[Atom, Atom] | Atom | None:
+def _list_errors(params: Atom) -> DocGen:
+    """The errors of hyperon's `(== () params)` (each of its values that is one), in its order."""
+    return [r for r, _ in (yield (Expression((_EQ_S, UNIT, params)), EMPTY_BINDINGS)) if is_error(r)]
+
+
+def _undefined_types(params: Atom) -> DocGen:
+    """hyperon's `undefined-doc-function-type`: `%Undefined%` for each parameter and one for the
+    result; or (the errors, the level of the recursion they came from)."""
+    n = 0
+    while True:
+        errs = yield from _list_errors(params)
+        if errs:
+            return errs, n
+        if params == UNIT:
+            return Expression((UNDEFINED,) * (n + 1))
+        if type(params) is not Expression:
+            return [_not_empty_error("cdr-atom", params)], n
+        params, n = Expression(params.children[1:]), n + 1
+
+
+def _typed_params(params: Atom, ret: Atom, types: Atom) -> DocGen:
     """hyperon's `get-doc-params`: each `(@param d)` and the `(@return d)` with its type from `types`
-    (parameters first); None when the descriptions do not have that shape (Empty), or the error atom."""
+    (parameters first), a pair; or (the errors, the level of the recursion they came from: the
+    order they come in differs with it), or None when the descriptions do not have that shape
+    (Empty)."""
     out: list[Atom] = []
+    n = 0
     while True:
         if type(types) is not Expression or not types.children:
-            return _not_empty_error("car-atom", types)
+            return [_not_empty_error("car-atom", types)], n
         head_t, types = types.children[0], Expression(types.children[1:])
+        errs = yield from _list_errors(params)
+        if errs:
+            return errs, n
         if params == UNIT:
-            if type(ret) is Expression and len(ret.children) == 2 and ret.children[0] == _RETURN_S:
-                typed = Expression((_RETURN_S, Expression((_TYPE_S, head_t)), Expression((_DESC_S, ret.children[1]))))
-                return Expression(tuple(out)), typed
+            descs = [r for r, _ in (yield (ret, EMPTY_BINDINGS))]  # (hyperon's `let` evaluates it)
+            errs = [r for r in descs if is_error(r)]
+            if errs:
+                return errs, n
+            for r in descs:
+                if type(r) is Expression and len(r.children) == 2 and r.children[0] == _RETURN_S:
+                    typed = Expression((_RETURN_S, Expression((_TYPE_S, head_t)), Expression((_DESC_S, r.children[1]))))
+                    return Expression(tuple(out)), typed
             return None
         if type(params) is not Expression:
-            return _not_empty_error("car-atom", params)
+            return [_not_empty_error("car-atom", params)], n
         p = params.children[0]
         if not (type(p) is Expression and len(p.children) == 2 and p.children[0] == _PARAM_S):
             return None
         out.append(Expression((_PARAM_S, Expression((_TYPE_S, head_t)), Expression((_DESC_S, p.children[1])))))
-        params = Expression(params.children[1:])
+        params, n = Expression(params.children[1:]), n + 1
 
 
-def _doc_function(it: Machine, space: Any, name: Atom, ftype: Atom) -> list[Atom]:
-    """hyperon's `get-doc-function`: the function form of each `@doc` of `name`, typed by `ftype`."""
+def _doc_function(it: Machine, space: Any, name: Atom, ftype: Atom) -> DocGen:
+    """hyperon's `get-doc-function`: the function form of each `@doc` of `name`, typed by `ftype`,
+    each evaluated (a description of another type is an error there); or the errors met on the
+    way.  Listed last first (as `get-doc-function` prints them, reversed): several errors of one
+    `@doc` in the order hyperon gives them, which follows how deep in its recursions they came from."""
     d, ps, r = fresh_variable("desc"), fresh_variable("params"), fresh_variable("ret")
     pattern = Expression((_DOC_S, name, d, Expression((_PARAMS_S, ps)), r))
     out: list[Atom] = []
     for row in _doc_rows(it, space, pattern):
         params = row.resolve(ps)
+        types: Any
         if ftype == UNDEFINED:
-            types = _undefined_types(params)
+            types = yield from _undefined_types(params)
+            if type(types) is tuple:  # (hyperon's order: as they came at an even level, else reversed)
+                out.extend(types[0][::-1] if types[1] % 2 == 0 else types[0])
+                continue
         elif type(ftype) is Expression and ftype.children:
             types = Expression(ftype.children[1:])
         else:
-            types = _not_empty_error("cdr-atom", ftype)
-        got = types if is_error(types) else _typed_params(params, row.resolve(r), types)
-        if isinstance(got, tuple):
-            out.append(Expression((_DOC_FORMAL_S, Expression((_ITEM_S, row.resolve(name))),
-                                   Expression((_KIND_S, Symbol("function"))), Expression((_TYPE_S, ftype)),
-                                   row.resolve(d), Expression((_PARAMS_S, got[0])), got[1])))
-        elif got is not None:
-            out.append(got)
+            out.append(_not_empty_error("cdr-atom", ftype))
+            continue
+        got = yield from _typed_params(params, row.resolve(r), types)
+        if got is None:
+            continue
+        if type(got[0]) is list:  # (hyperon's order: reversed when they came at an even level)
+            out.extend(got[0] if got[1] % 2 == 0 else got[0][::-1])
+            continue
+        formal = Expression((_DOC_FORMAL_S, Expression((_ITEM_S, row.resolve(name))),
+                             Expression((_KIND_S, Symbol("function"))), Expression((_TYPE_S, ftype)),
+                             row.resolve(d), Expression((_PARAMS_S, got[0])), got[1]))
+        out.extend(x for x, _ in reversed((yield (formal, EMPTY_BINDINGS))))  # (hyperon evaluates it)
     return out
 
 
-def _doc_atom(it: Machine, space: Any, target: Atom, t: Atom) -> list[Atom]:
+def _doc_atom(it: Machine, space: Any, target: Atom, t: Atom) -> DocGen:
     """hyperon's `get-doc-atom`: the atom form of each `(@doc target (@desc d))`, else the function form
     (untyped) of each longer `@doc` of it."""
     d = fresh_variable("desc")
@@ -1700,7 +1757,7 @@ def _doc_atom(it: Machine, space: Any, target: Atom, t: Atom) -> list[Atom]:
     pattern = Expression((_DOC_S, target, d, Expression((_PARAMS_S, fresh_variable("params"))), fresh_variable("ret")))
     out: list[Atom] = []
     for row in _doc_rows(it, space, pattern):  # (each one's list reversed: the order hyperon's results take)
-        out.extend(reversed(_doc_function(it, space, row.resolve(target), UNDEFINED)))
+        out.extend(reversed((yield from _doc_function(it, space, row.resolve(target), UNDEFINED))))
     return out
 
 
@@ -1718,13 +1775,13 @@ def _doc_formals(it: Machine, where: Atom, space: Any, target: Atom,
         elif space is None:  # (not a space: hyperon's `unify` of the atom itself with a `@doc`, rarely a match)
             continue
         elif type(target) is Expression and not single:
-            out.extend(_doc_atom(it, space, target, t))
+            out.extend((yield from _doc_atom(it, space, target, t)))
         elif type(t) is Expression and t.children and t.children[0] == ARROW:
-            out.extend(_doc_function(it, space, target, t))
+            out.extend((yield from _doc_function(it, space, target, t)))
         else:
             for t2 in reversed(types):
                 if not is_error(t2):
-                    out.extend(_doc_atom(it, space, target, t2))
+                    out.extend((yield from _doc_atom(it, space, target, t2)))
     return out
 
 
@@ -1815,10 +1872,11 @@ def _help_internal(it: Machine, target: Atom, b: Bindings) -> Gen:
         _print_docs(it, space, True)
         out.append((UNIT, b))
     top = it.top_atom
+    shown: list[Pair] = []  # (printed in the order hyperon computes them; its values come last first)
     for doc in (yield from _doc_formals(it, top, top.value, target)):
-        shown = _print_doc_formal(it, doc)
-        out.append((shown if shown is not None else error(doc, "Cannot match @doc-formal structure"), b))
-    return out
+        done = _print_doc_formal(it, doc)
+        shown.append((done if done is not None else error(doc, "Cannot match @doc-formal structure"), b))
+    return out + shown[::-1]
 
 
 def _arity_errors(atom: Expression, b: Bindings, signatures: int) -> list[Pair]:
@@ -1922,7 +1980,7 @@ def _get_doc_atom(it: Machine, atom: Expression, b: Bindings) -> Gen:
         target = bb.resolve(a[1])
         space = it.space_of(sp)
         for t, _ in (yield (Expression((_GET_TYPE_SPACE, sp, target)), EMPTY_BINDINGS)):
-            docs = [t] if is_error(t) else _doc_atom(it, space, target, t) if space is not None else []
+            docs = [t] if is_error(t) else (yield from _doc_atom(it, space, target, t)) if space is not None else []
             out.extend((d, bb) for d in reversed(docs))
     return out
 
@@ -1936,24 +1994,28 @@ def _get_doc_function(it: Machine, atom: Expression, b: Bindings) -> Gen:
             space = it.space_of(sp)
             if space is None:  # (hyperon's `unify` of the atom itself with the pattern: rarely a match)
                 continue
-            out.extend((d, b2) for d in reversed(_doc_function(it, space, b2.resolve(a[1]), t)))
+            docs = yield from _doc_function(it, space, b2.resolve(a[1]), t)
+            out.extend((d, b2) for d in reversed(docs))
     return out
 
 
 @special("undefined-doc-function-type", "(-> Expression Type)", arity=1, checked=True)
 def _undefined_doc_function_type(it: Machine, atom: Expression, b: Bindings) -> Gen:
-    return [(_undefined_types(b.resolve(atom.children[1])), b)]
-    yield  # pragma: no cover
+    got = yield from _undefined_types(b.resolve(atom.children[1]))
+    if type(got) is tuple:  # (hyperon's order: as they came at an even level, else reversed)
+        return [(e, b) for e in (got[0] if got[1] % 2 == 0 else got[0][::-1])]
+    return [(got, b)]
 
 
 @special("get-doc-params", "(-> Expression Atom Expression (Expression Atom))", arity=3, checked=True)
 def _get_doc_params(it: Machine, atom: Expression, b: Bindings) -> Gen:
     params, ret, types = (b.resolve(x) for x in atom.children[1:])
-    got = _typed_params(params, ret, types)
+    got = yield from _typed_params(params, ret, types)
     if got is None:
         return []
-    return [(Expression(got) if isinstance(got, tuple) else got, b)]
-    yield  # pragma: no cover
+    if type(got[0]) is list:  # (hyperon's order: as they came at an even level, else reversed)
+        return [(e, b) for e in (got[0] if got[1] % 2 == 0 else got[0][::-1])]
+    return [(Expression(got), b)]
 
 
 #: hyperon 0.2.10's documentation constructors: their declared types (no rules: a call that fits one
@@ -1975,11 +2037,12 @@ _DOC_CONSTRUCTORS = {
 
 def _doc_constructor(it: Machine, atom: Expression, b: Bindings) -> Gen:
     """A call of a documentation constructor: checked against each of its declared types in turn, as
-    written; itself (arguments evaluated) under the first that fits, else every type's error."""
+    written; itself (arguments evaluated) under the first that fits and whose arguments have values
+    that are no errors, else every type's errors in turn (an argument's error under a type that fits
+    as written among them: `(@desc 1)` in a `@doc-formal`)."""
     head = atom.children[0]
     args = tuple(it.tokens_in(a) for a in atom.children[1:])
     errs: list[Pair] = []
-    chosen: tuple[Atom, ...] | None = None
     for sig in SPECIAL_SIGNATURES[head.name]:  # type: ignore[attr-defined]
         params = sig.children[1:-1]  # type: ignore[attr-defined]
         if len(params) != len(args):
@@ -1990,25 +2053,24 @@ def _doc_constructor(it: Machine, atom: Expression, b: Bindings) -> Gen:
             errs.extend((error(atom, Expression((Symbol("BadArgType"), Integer(m[0]), m[1], m[2])))
                          if isinstance(m, tuple) else m, b) for m in bad)
             continue
-        chosen = params
-        break
-    if chosen is None:
-        return errs
-    rows: list[tuple[tuple[Atom, ...], Bindings]] = [((), b)]
-    out: list[Pair] = []
-    for arg, want in zip(args, chosen):
-        nxt: list[tuple[tuple[Atom, ...], Bindings]] = []
-        for done, bb in rows:
-            if want == ATOM_T or want == EXPRESSION_T:
-                nxt.append(((*done, arg), bb))
-                continue
-            for v, b2 in (yield (arg, bb)):
-                if is_error(v):  # (an argument's error is the call's value, as hyperon returns it)
-                    out.append((v, b2))
-                else:
-                    nxt.append(((*done, v), b2))
-        rows = nxt
-    return out + [(Expression((head, *vals)), bb) for vals, bb in rows]
+        rows: list[tuple[tuple[Atom, ...], Bindings]] = [((), b)]
+        out: list[Pair] = []
+        for arg, want in zip(args, params):
+            nxt: list[tuple[tuple[Atom, ...], Bindings]] = []
+            for done, bb in rows:
+                if want == ATOM_T or want == EXPRESSION_T:
+                    nxt.append(((*done, arg), bb))
+                    continue
+                for v, b2 in (yield (arg, bb)):
+                    if is_error(v):  # (an argument's error is the call's value, as hyperon returns it)
+                        out.append((v, b2))
+                    else:
+                        nxt.append(((*done, v), b2))
+            rows = nxt
+        if rows:
+            return out + [(Expression((head, *vals)), bb) for vals, bb in rows]
+        errs.extend(out)  # (no value under this type: hyperon tries the next)
+    return errs
 
 
 for _name, _types in _DOC_CONSTRUCTORS.items():

@@ -9,16 +9,18 @@ types and its return type, as hyperon's standard library declares them.
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from ..asciitext import read_ascii
 from ..atoms import Atom, Bool, Expression, Float, Integer, ReprText, String, Symbol, Variable, alpha_equal, equal_as_values, show_string
 from ..errors import ModuleTextError
 from ..modtext import read_first
 from ..unify import unify
-from .core import ARROW, ATOM_T, BOOL_T, FALSE, NUMBER_T, STRING_T, TRUE, UNDEFINED, Fail, Machine, NoReduce, error
+from .core import ARROW, ATOM_T, BOOL_T, FALSE, NUMBER_T, STRING_T, TRUE, UNDEFINED, UNIT, Fail, Machine, NoReduce, error, in_sandbox
 from .modules import FINAL_MODULE_RESULTS, MODULE_OPS
-from .pyobjects import PY_OPERATIONS, library_op
+from .pyobjects import PY_OPERATIONS, exception_caught, library_op
 
 __all__ = [
     "BUILTINS",
@@ -60,10 +62,15 @@ def _int_div(a: int, b: int) -> int:
     return q if (a >= 0) == (b >= 0) else -q
 
 
+_DIVIDE_EXPECTS = Symbol("Divide expects two numbers: dividend and divisor")
+
+
 def _arith(op: str) -> Operation:
     def fn(it: Machine, args: list[Atom]) -> list[Atom]:
         if len(args) != 2:
             raise Fail(Symbol("IncorrectNumberOfArguments"))
+        if op == "/" and not (type(args[0]) in (Integer, Float) and type(args[1]) in (Integer, Float)):
+            raise Fail(_DIVIDE_EXPECTS)  # (hyperon 0.2.10's `/` says so where `+ - * %` stay as written)
         a, b = _num(args[0]), _num(args[1])
         both_int = isinstance(a, int) and isinstance(b, int)
         if op == "+":
@@ -368,21 +375,26 @@ def _parse(it: Machine, args: list[Atom]) -> list[Atom]:
 
 
 def _string_to_chars(it: Machine, args: list[Atom]) -> list[Atom]:
-    if getattr(args[0], "type_name", None) != "String":  # (a string, or a regex: hyperon's String too)
-        raise NoReduce
-    # like hyperon 0.2.10: the characters of the string as it prints, escapes included (`"a\nb"` gives
-    # 'a' '\' 'n' 'b')
+    # like hyperon 0.2.10: the characters of the argument as it prints less its first and last (a
+    # string's quotes; escapes included: `"a\nb"` gives 'a' '\' 'n' 'b'), whatever the atom that
+    # passed the type check (`(a b)` gives 'a' ' ' 'b', `$xy` gives 'x')
     a = args[0]
-    text = show_string(a.value) if type(a) is String else str(a)  # (a regex: as it prints)
+    text = show_string(a.value) if type(a) is String else str(a)
     return [Expression(tuple(Symbol(f"'{c}'") for c in text[1:-1]))]
+
+
+#: the Python class name hyperon 0.2.10 gives an atom of each kind
+_PY_CLASS = {Symbol: "SymbolAtom", Variable: "VariableAtom", Expression: "ExpressionAtom"}
 
 
 def _chars_to_string(it: Machine, args: list[Atom]) -> list[Atom]:
     # like hyperon 0.2.10: the argument is taken unevaluated and each item's text loses
-    # its first and last character (the quotes of a Char)
-    if type(args[0]) is not Expression:
-        raise NoReduce
-    return [String("".join(str(c)[1:-1] for c in args[0].children))]
+    # its first and last character (the quotes of a Char); not an expression, its Python fails
+    a = args[0]
+    if type(a) is not Expression:
+        raise Fail(exception_caught(AttributeError(
+            f"'{_PY_CLASS.get(type(a), 'GroundedAtom')}' object has no attribute 'get_children'")))
+    return [String("".join(str(c)[1:-1] for c in a.children))]
 
 
 # ---- standard-library functions hyperon 0.2.10 defines by rules (their behaviour from `metta` runs)
@@ -443,12 +455,46 @@ def _atom_subst(it: Machine, args: list[Atom]) -> list[Atom]:
 
 def _for_each_in_atom(it: Machine, args: list[Atom]) -> list[Atom]:
     """`(func item)` evaluated for each item in order, then `()`: as nested `let`s over fresh variables."""
-    if type(args[0]) is not Expression:
-        raise NoReduce
+    if type(args[0]) is not Expression:  # (hyperon's rule takes its `car-atom`)
+        return [error(Expression((Symbol("car-atom"), args[0])), "car-atom expects a non-empty expression as an argument")]
     out: Atom = Expression(())
     for item in reversed(args[0].children):
         out = Expression((Symbol("let"), Variable(f"_each#{id(item)}"), Expression((args[1], item)), out))
     return [out]
+
+
+def _load_ascii(it: Machine, args: list[Atom]) -> list[Atom]:
+    """hyperon's `(load-ascii space file)`: each atom of the file, read as its `load-ascii` reads
+    one (`mettadb.asciitext`), added to the space in order; `()`.  The file is named by a symbol
+    (or a variable's name), relative to the working directory, and must lie in the sandbox; a
+    directory adds nothing; a FIFO, socket or device is refused (hyperon would read it).  The file
+    is read whole before anything is added, so a failure adds nothing."""
+    if len(args) != 2:
+        raise Fail(Symbol("IncorrectNumberOfArguments"))
+    space = it.space_of(args[0])
+    if space is None:
+        raise Fail(Symbol("load-ascii expects a space as the first argument"))
+    if type(args[1]) not in (Symbol, Variable):
+        raise Fail(Symbol("load-ascii expects a file name (a symbol) as the second argument"))
+    name = args[1].name.split("\0", 1)[0]  # type: ignore[attr-defined]  # (hyperon's is a C string)
+    if not in_sandbox(it, os.path.realpath(name), real=True):
+        raise Fail(f"load-ascii may only read files under {it.base_dir} (use --allow-import PATH)")
+    try:
+        if os.path.isdir(name):  # (hyperon opens a directory and reads nothing from it)
+            return [UNIT]
+        if os.path.exists(name) and not os.path.isfile(name):  # (a FIFO would block the run for good)
+            raise Fail(f"load-ascii cannot read {name}: not a regular file")
+        with open(name, "rb") as f:
+            data = f.read()
+    except OSError as e:
+        raise Fail(f"load-ascii cannot read {name}: {e.strerror or e}") from None
+    try:
+        atoms = read_ascii(data)
+    except UnicodeError as e:  # (hyperon aborts the process on such bytes)
+        raise Fail(f"load-ascii cannot read {name}: {e}") from None
+    for a in atoms:
+        it.add_atom(space, a)
+    return [UNIT]
 
 
 #: grounded operations: name -> (function, argument types, return type); `Atom` arguments are
@@ -513,6 +559,7 @@ BUILTINS: dict[str, tuple[Operation, tuple[str, ...] | None, str]] = {
     "atom-subst": (_atom_subst, ("Atom", "Variable", "Atom"), "Atom"),
     "noreduce-eq": (lambda it, a: [Bool(equal_as_values(a[0], a[1]))], ("Atom", "Atom"), "Bool"),
     "for-each-in-atom": (_for_each_in_atom, ("Expression", "Atom"), "(->)"),
+    "load-ascii": (_load_ascii, None, _U),
 }
 # the optional modules' operations (`random`, `json`, `fileio`): hidden until a run imports the module
 BUILTINS.update(MODULE_OPS)

@@ -29,7 +29,7 @@ from ..atoms import Atom, Bool, Expression, Float, Grounded, Integer, Regex, Rep
 from ..errors import LimitError
 from .core import ARROW, GROUNDED_NAMES, UNDEFINED, UNIT, Fail, Machine, NoReduce
 
-__all__ = ["IN_PYTHON", "PY_OPERATIONS", "PyObject", "allowed", "call_object", "library_op", "refusal", "view"]
+__all__ = ["IN_PYTHON", "PY_OPERATIONS", "PyObject", "allowed", "call_object", "exception_caught", "library_op", "refusal", "view"]
 
 
 class PyObject(Grounded):
@@ -393,7 +393,7 @@ def refusal(name: str) -> String:
     return String(f"{name} runs Python code: allow it with --allow-python (allow_python=True from Python)")
 
 
-def _caught(e: BaseException) -> Symbol:
+def exception_caught(e: BaseException) -> Symbol:
     """hyperon's message for a Python exception (its traceback lines, hyperon's install paths, left out)."""
     try:
         message = str(e) or "<EMPTY MESSAGE>"
@@ -415,7 +415,7 @@ def _run(it: Machine, fn: Callable[[], Any]) -> Any:
     except BaseException as e:
         if isinstance(e, (LimitError, KeyboardInterrupt)):
             raise
-        raise Fail(_caught(e)) from None
+        raise Fail(exception_caught(e)) from None
     finally:
         IN_PYTHON[0] -= 1
 
@@ -438,7 +438,7 @@ def _as_atoms(name: str, got: Any) -> list[Atom]:
     try:
         items = list(got)
     except TypeError:
-        raise Fail(_caught(RuntimeError(f"Grounded operation `{name}` should return list"))) from None
+        raise Fail(exception_caught(RuntimeError(f"Grounded operation `{name}` should return list"))) from None
     out: list[Atom] = []
     for x in items:
         if isinstance(x, _View):

@@ -114,7 +114,10 @@ class TypeChecker:
         got = self.cache.get(atom)
         if got is None:
             t = fresh_variable("t")
-            got = [bb.resolve(t) for bb in self.it.query(self.it.space, Expression((COLON, atom, t)), EMPTY_BINDINGS)]
+            # (a declared `%Undefined%` counts as no declaration, as in hyperon: `(: f %Undefined%)`
+            # beside `(: f A)` leaves `[A]`, alone `(f 1)` is `%Undefined%`, not a tuple's type)
+            got = [x for x in (bb.resolve(t) for bb in self.it.query(self.it.space, Expression((COLON, atom, t)),
+                                                                     EMPTY_BINDINGS)) if x != UNDEFINED]
             if got:
                 got = self._with_supertypes(got)
             if type(atom) is Symbol and atom.name in BUILTINS and atom.name not in self.it.tokens:
