@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import threading
 import weakref
 from collections.abc import Iterator
 from typing import Any, Protocol
@@ -319,31 +320,43 @@ class StateAtom(Grounded):
         self.value[0] = value
 
 
+#: the pairs of states (by id) this thread is comparing, taken as equal meanwhile; shared by nested
+#: comparisons (a state inside bindings inside a state), so that a cycle through them ends too
+_COMPARING = threading.local()
+
+
 def _states_equal(a: StateAtom, b: StateAtom) -> bool:
     """Equal values and types, walked with a stack through expressions and the states inside."""
-    met: set[tuple[int, int]] = set()
-    stack: list[tuple[Any, Any]] = [(a, b)]
-    while stack:
-        x, y = stack.pop()
-        if x is y:
-            continue
-        tx = type(x)
-        if tx is StateAtom:
-            if type(y) is not StateAtom:
-                return False
-            pair = (id(x), id(y))
-            if pair in met:
+    met: set[tuple[int, int]] | None = getattr(_COMPARING, "met", None)
+    outermost = met is None
+    if met is None:
+        met = _COMPARING.met = set()
+    try:
+        stack: list[tuple[Any, Any]] = [(a, b)]
+        while stack:
+            x, y = stack.pop()
+            if x is y:
                 continue
-            met.add(pair)
-            stack.append((x.value[1], y.value[1]))
-            stack.append((x.value[0], y.value[0]))
-        elif tx is Expression:
-            if type(y) is not Expression or x._hash != y._hash or len(x.children) != len(y.children):
+            tx = type(x)
+            if tx is StateAtom:
+                if type(y) is not StateAtom:
+                    return False
+                pair = (id(x), id(y))
+                if pair in met:
+                    continue
+                met.add(pair)
+                stack.append((x.value[1], y.value[1]))
+                stack.append((x.value[0], y.value[0]))
+            elif tx is Expression:
+                if type(y) is not Expression or x._hash != y._hash or len(x.children) != len(y.children):
+                    return False
+                stack.extend(zip(x.children, y.children))
+            elif x != y:
                 return False
-            stack.extend(zip(x.children, y.children))
-        elif x != y:
-            return False
-    return True
+        return True
+    finally:
+        if outermost:
+            _COMPARING.met = None
 
 
 _STORABLE = (Integer, Float, String, Bool)

@@ -116,3 +116,15 @@ def test_deep_states_print_and_compare_without_recursion():
     shared = Expression((_self_holding(), _self_holding()))  # one state twice, side by side: both printed whole
     s = _self_holding()
     assert str(Expression((s, s))) == str(shared) == "((State (wrap (State …))) (State (wrap (State …))))"
+
+
+def test_states_round_through_bindings(tmp_path):
+    """A state holding `collapse-bind`'s bindings that name the state: printed and compared as well
+    (the printing and the comparison going round are shared by the bindings' own)."""
+    text = ("!(bind! &p (new-state (a)))\n!(bind! &q (new-state (a)))\n"
+            "!(let $v (collapse-bind (unify $x &p ok no)) (change-state! &p $v))\n"
+            "!(let $v (collapse-bind (unify $x &q ok no)) (change-state! &q $v))\n"
+            "!(get-state &p)\n!(== &p &q)\n!(unique (superpose (&p &q)))\n")
+    assert _run(tmp_path, text).splitlines() == [
+        "[()]", "[()]", "[(State ((ok { $x <- (State …) })))]", "[(State ((ok { $x <- (State …) })))]",
+        "[((ok { $x <- (State ((ok { $x <- (State …) }))) }))]", "[True]", "[(State ((ok { $x <- (State …) })))]"]
