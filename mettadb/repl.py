@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-from typing import Any, TextIO
+from typing import TextIO
 
 from .errors import MettaDBError, ParseError
 from .interp import format_results
@@ -95,9 +95,9 @@ class Repl:
             self.stdout.write(f"Error: {e}\n")
             return
         for bang, atom in items:
-            made = dict(self.items.mine)
             try:
-                with self.space.transaction(), self.items.counting():
+                # (a failed commit is a failure of the item: what it added is forgotten)
+                with self.items.counting(), self.space.transaction():
                     if bang:
                         self.stdout.write(format_results(self.items.evaluate(atom)) + "\n")
                     else:
@@ -105,18 +105,12 @@ class Repl:
                         if bad:  # type-check auto: not added, the errors are shown
                             self.stdout.write(format_results(bad) + "\n")
             except KeyboardInterrupt:
-                self._undone(made)
+                self.interp.invalidate()  # what it read inside the rolled-back transaction is gone
                 self.stdout.write("interrupted (nothing was changed)\n")
             except MettaDBError as e:
-                self._undone(made)
+                self.interp.invalidate()
                 self.stdout.write(f"Error: {e}\n")
             self.stdout.flush()
-
-    def _undone(self, made: dict[tuple[Any, ...], int]) -> None:
-        """After a rolled-back input: what it read and added is gone."""
-        self.interp.invalidate()
-        self.items.mine.clear()
-        self.items.mine.update(made)
 
 
 def _undecodable(text: str) -> str | None:

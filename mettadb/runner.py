@@ -116,18 +116,26 @@ class ScriptItems:
     def __init__(self, interp: Interpreter, duplicates: bool = False) -> None:
         self.interp = interp
         self.count = None if duplicates else getattr(interp.space, "count_path", None)
-        #: copies this session added (plain atoms and `add-atom`), by path and variable names
+        #: copies this session added (plain atoms and `add-atom`), by path and variable names: those
+        #: of the blocks of `counting` that ended, and those of the open one
         self.mine: dict[tuple[Any, ...], int] = {}
+        self.open: dict[tuple[Any, ...], int] = {}
         self.objects: dict[str, Atom] | None = None  # the tokens that name objects of this session, once known
 
     @contextmanager
     def counting(self) -> Iterator[None]:
-        """Within the block, the interpreter's own additions (`add-atom`) count as this session's."""
-        saved, self.interp.adds = self.interp.adds, self.mine
+        """Items go in this block (with the interpreter's own additions, `add-atom`, counted as the
+        session's); what it added is forgotten if it fails (its transaction is rolled back)."""
+        saved, self.open = self.interp.adds, {}
+        self.interp.adds = self.open
         try:
             yield
+            mine = self.mine
+            for k, n in self.open.items():
+                mine[k] = mine.get(k, 0) + n
         finally:
             self.interp.adds = saved
+            self.open = {}
 
     def add(self, atom: Atom) -> list[Atom]:
         """Add a plain atom; the type errors that kept it out (empty when it was added or already held)."""
@@ -141,15 +149,17 @@ class ScriptItems:
         if bad:
             return bad
         encoded = None
-        count, mine = self.count, self.mine
+        count = self.count
         if count is not None and not (objects and holds_session_object(atom)):
             try:
                 encoded = encode_with_names(atom)
             except TypeError:  # (it holds a regex: the session overlay keeps it)
                 encoded = None
-            if encoded is not None and count(encoded[0], encoded[1]) > mine.get((encoded[0], *encoded[1]), 0):
-                return []  # held before this session began
-        interp.add_atom(interp.space, atom, encoded)  # (counted in `mine` while `counting`)
+            if encoded is not None:
+                key = (encoded[0], *encoded[1])
+                if count(encoded[0], encoded[1]) > self.mine.get(key, 0) + self.open.get(key, 0):
+                    return []  # held before this session began
+        interp.add_atom(interp.space, atom, encoded)  # (counted in `open` while `counting`)
         return []
 
     def evaluate(self, atom: Atom) -> list[Atom]:
