@@ -143,14 +143,15 @@ class ScriptItems:
         if self.objects is None:
             self.objects = _objects(interp)
         objects = self.objects
+        held = False  # (only a token's object can put a session object into text)
         if objects:
-            atom = _with_objects(atom, objects)
+            atom, held = _with_objects(atom, objects)
         bad = interp.check_added(atom) if interp.type_check else []
         if bad:
             return bad
         encoded = None
         count = self.count
-        if count is not None and not (objects and holds_session_object(atom)):
+        if count is not None and not held:
             try:
                 encoded = encode_with_names(atom)
             except TypeError:  # (it holds a regex: the session overlay keeps it)
@@ -171,16 +172,46 @@ class ScriptItems:
 
 
 def _objects(interp: Interpreter) -> dict[str, Atom]:
-    """The tokens that name objects of this run (a space or a state that `bind!` named), but
-    `&self` (stored as written, it names the space in any run)."""
-    return {k: v for k, v in interp.tokens.items() if k != "&self" and holds_session_object(v)}
+    """The tokens that name something other than themselves in this run (`PI`, a space, a state or a
+    value that `bind!` named), but `&self` (stored as written, it names the space in any run)."""
+    return {k: v for k, v in interp.tokens.items()
+            if k != "&self" and not (type(v) is Symbol and v.name == k)}  # type: ignore[attr-defined]
 
 
-def _with_objects(atom: Atom, objects: dict[str, Atom]) -> Atom:
-    """A plain atom with each token naming an object replaced by it, as hyperon's parser replaces it."""
+def _with_objects(atom: Atom, objects: dict[str, Atom]) -> tuple[Atom, bool]:
+    """A plain atom with each token replaced by what it names, as hyperon's parser replaces it, and
+    whether one of those holds a session object (a state, a space...)."""
+    t = type(atom)
+    if t is Symbol:
+        v = objects.get(atom.name)  # type: ignore[attr-defined]
+        return (atom, False) if v is None else (v, holds_session_object(v))
+    if t is not Expression:
+        return atom, False
+    stack = [atom]
+    while stack:  # (no generator: this runs for every plain atom of a script)
+        for k in stack.pop().children:  # type: ignore[attr-defined]
+            tk = type(k)
+            if tk is Expression:
+                stack.append(k)
+            elif tk is Symbol and k.name in objects:  # type: ignore[attr-defined]
+                stack.clear()
+                break
+        else:
+            continue
+        break
+    else:
+        return atom, False
+    held = False
+
     def leaf(a: Atom) -> Atom:
-        return objects.get(a.name, a) if isinstance(a, Symbol) else a
+        nonlocal held
+        if type(a) is Symbol:
+            v = objects.get(a.name)  # type: ignore[attr-defined]
+            if v is not None:
+                held = held or holds_session_object(v)
+                return v
+        return a
 
     out: Atom = rebuild(atom, leaf, lambda e, kids: e if all(x is y for x, y in zip(kids, e.children))
                         else Expression(tuple(kids)))
-    return out
+    return out, held

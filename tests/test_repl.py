@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 from mettadb.parser import InputLines, is_complete
 
@@ -90,8 +93,9 @@ def test_repl_items_are_a_scripts(tmp_path):
         '!(bind! &sp (new-space))\n!(add-atom &sp (in sp))\n(bar &sp)\n!(match &self (bar $y) (match $y (in $z) $z))\n'
         '!(bind! &c (new-state 1))\n(cell &c)\n!(match &self (cell $s) (get-state $s))\n'
         '(baz regex:"a.c")\n!(match &self (baz abc) yes)\n(me &self)\n!(get-atoms &self)\n',
-        # a token naming a number stays as written (as `run` keeps it)
-        "!(bind! &x 5)\n(foo &x)\n!(match &self (foo $y) $y)\n!(get-atoms &self)\n",
+        # tokens naming values: replaced by them (`PI` too), as hyperon's parser replaces them
+        "!(bind! &x 5)\n!(bind! &e (a b))\n(foo &x &e PI)\n!(match &self (foo $y $z $w) ($y $z $w))\n"
+        "!(get-atoms &self)\n",
         # `type-check auto`: an ill-typed `!` expression's errors are its results, as `run` gives them
         '(: foo (-> Number Number))\n!(pragma! type-check auto)\n(foo 1)\n!(foo "a")\n',
         # copies within a session are kept
@@ -114,3 +118,16 @@ def test_repl_does_not_add_again_what_the_space_held(tmp_path):
     assert _repl(db, text) == _run(run_db, text, tmp_path) == "[(k 1), (k 2), (j 1)]\n"
     out = _repl(db, '!(let $_ (add-atom &self (j 1)) (unify x regex:"[[a" a b))\n(j 1)\n!(get-atoms &self)\n')
     assert out.splitlines()[0].startswith("Error: ") and out.splitlines()[1:] == ["[(k 1), (k 2), (j 1)]"]
+
+
+@pytest.mark.skipif(shutil.which("metta") is None, reason="hyperon's `metta` runner is not on PATH")
+def test_tokens_in_plain_atoms_as_hyperon(tmp_path):
+    """Every token a plain atom holds is replaced by what it names, as hyperon's parser replaces it:
+    stored so (a value) or kept in the overlay (a state); `&self` stays the symbol (README)."""
+    text = ("(k PI)\n!(bind! &x 5)\n!(bind! &e (a b))\n(foo &x)\n(bar (&e EXP))\n"
+            "!(bind! &s (new-state 0))\n(= (f) &s)\n!(get-state (f))\n!(get-atoms &self)\n")
+    (tmp_path / "t.metta").write_text(text)
+    theirs = subprocess.run(["metta", str(tmp_path / "t.metta")], capture_output=True, text=True, timeout=300)
+    assert theirs.returncode == 0, theirs.stderr
+    assert _run(tmp_path / "run", text, tmp_path) == _repl(tmp_path / "repl", text) == theirs.stdout
+    assert _repl(tmp_path / "run", "!(get-atoms &self)\n") == "[(k 3.141592653589793), (foo 5), (bar ((a b) 2.718281828459045))]\n"
