@@ -104,9 +104,10 @@ class ScriptItems:
     """What a script's items do to the space, for a run and for a REPL session alike (one session,
     one `ScriptItems`).
 
-    A plain atom (`add`) is read as hyperon's parser reads it: a token naming an object of this
-    session (a state or a space `bind!` named, a Python object; not `&self`) stands for that object,
-    so such an atom, like one holding a regex, goes to the session overlay and never to disk. It is
+    A plain atom (`add`) is read as hyperon's parser reads it: a token (`PI`, what `bind!` named;
+    not `&self`) stands for what it names, and an atom so holding an object of this session (a
+    state, a space, a Python object), like one holding a regex, goes to the session overlay and
+    never to disk. It is
     type-checked under `pragma! type-check auto` (not added when ill-typed: its errors are returned),
     and not added again when the space held it before the session began (copies made within the
     session are kept, as hyperon keeps them; `duplicates=True` always adds).  An `!` expression
@@ -120,7 +121,7 @@ class ScriptItems:
         #: of the blocks of `counting` that ended, and those of the open one
         self.mine: dict[tuple[Any, ...], int] = {}
         self.open: dict[tuple[Any, ...], int] = {}
-        self.objects: dict[str, Atom] | None = None  # the tokens that name objects of this session, once known
+        self.objects: dict[str, Atom] | None = None  # the tokens and what they name (`_objects`), once known
 
     @contextmanager
     def counting(self) -> Iterator[None]:
