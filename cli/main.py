@@ -11,6 +11,7 @@ import os
 import re
 import shutil
 import socket
+import stat
 import sys
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -20,7 +21,8 @@ import click
 import mettadb
 from mettadb.atoms import Atom, Expression, Variable, iter_atoms, source_text
 from mettadb.bindings import Bindings
-from mettadb.errors import MettaDBError, ParseError
+from mettadb.errors import DamagedSpaceError, MettaDBError, ParseError
+from mettadb.interchange import metta_line
 from mettadb.progress import Progress
 from mettadb.space import Space
 from mettadb.store import DEFAULT_PATH
@@ -366,13 +368,26 @@ def dump(ctx: click.Context, output: str) -> None:
         out = sys.stdout if output == "-" else open(output, "w", encoding="utf-8")
         try:
             for atom in space.atoms(ordered=True):
-                out.write(str(atom))
+                out.write(metta_line(atom, n + 1))
                 out.write("\n")
                 n += 1
+        except MettaDBError:
+            if out is not sys.stdout:
+                out.close()
+                _drop_partial(output)
+            raise
         finally:
             if out is not sys.stdout:
                 out.close()
     click.echo(f"dumped {_plural(n, 'atom')}" + (f" to {output}" if output != "-" else ""), err=True)
+
+
+def _drop_partial(output: str) -> None:
+    """Remove the output of a dump or export that stopped part way (a regular file only, not a link or
+    a device such as `/dev/stdout`)."""
+    with contextlib.suppress(OSError):
+        if stat.S_ISREG(os.lstat(output).st_mode):
+            os.unlink(output)
 
 
 @cli.command()
@@ -391,6 +406,11 @@ def export(ctx: click.Context, output: str, fmt: str) -> None:
         out = sys.stdout.buffer if output == "-" else open(output, "wb")
         try:
             report = space.export(out, fmt, progress=lambda n: bar.update(n, n))
+        except MettaDBError:
+            if out is not sys.stdout.buffer:
+                out.close()
+                _drop_partial(output)
+            raise
         finally:
             if out is not sys.stdout.buffer:
                 out.close()
@@ -479,13 +499,19 @@ def check(ctx: click.Context) -> None:
       mettadb check
     """
     with _space(ctx, readonly=True) as space, _errors():
-        n, version, where = space.distinct, space.format_version, space.path
+        where = space.path
+        try:
+            n: int | None = space.distinct
+        except DamagedSpaceError:
+            n = None  # (the check reports it)
         with Progress("checking", n, unit="atoms") as bar:
             bar.update(0, 0)
             problems = space.check(progress=lambda done: bar.update(done, done))
+        if not problems:
+            n, version = space.distinct, space.format_version
     for p in problems:
         click.echo(p)
-    if problems:
+    if problems or n is None:
         raise click.ClickException(f"{_plural(len(problems), 'problem')} found in {where}")
     click.echo(f"ok: {_plural(n, 'distinct atom')}, indexes and statistics agree, format version {version}")
 
@@ -577,16 +603,40 @@ def decode_script(data: bytes, source: str) -> str:
         raise ParseError(f"invalid UTF-8 byte 0x{data[e.start]:02x}", line, col, source) from None
 
 
+def _read_bytes(f: Any) -> bytes:
+    """A regular file whole (as `metta` reads it: invalid UTF-8 after a NUL byte is still an error); a pipe
+    or a device up to its first NUL byte, which ends a script (`run /dev/zero` stops at once)."""
+    try:
+        regular = stat.S_ISREG(os.fstat(f.fileno()).st_mode)
+    except (OSError, ValueError):  # (no file descriptor: an in-memory stream, read whole)
+        regular = True
+    if regular:
+        data: bytes = f.read()
+        return data
+    chunks: list[bytes] = []
+    while True:
+        chunk = f.read1(1 << 16)
+        if not chunk:
+            return b"".join(chunks)
+        cut = chunk.find(b"\0")
+        if cut >= 0:
+            chunks.append(chunk[: cut + 1])
+            return b"".join(chunks)
+        chunks.append(chunk)
+
+
 def _read_script(path: str) -> tuple[str, str]:
     """The text and source name of a script file, `-` for stdin."""
     if path == "-":
-        source, data = "<stdin>", sys.stdin.buffer.read()
+        source = "<stdin>"
+        with _errors():
+            data = _read_bytes(sys.stdin.buffer)
     else:
         if not os.path.exists(path):
             raise click.ClickException(f"{path}: no such file")
         source = path
         with _errors(), open(path, "rb") as f:
-            data = f.read()
+            data = _read_bytes(f)
     with _errors():
         text = decode_script(data, source)
     if "\r" in text:  # `metta` reads a script as Python reads text: `\r\n` and a lone `\r` are a newline

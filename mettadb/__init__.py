@@ -28,6 +28,7 @@ from .atoms import (
 from .bindings import Bindings
 from .encoding import decode, encode
 from .errors import (
+    DamagedSpaceError,
     DecodeError,
     EvaluationError,
     FormatVersionError,
@@ -49,6 +50,7 @@ __all__ = [
     "Atom",
     "Bindings",
     "Bool",
+    "DamagedSpaceError",
     "DecodeError",
     "E",
     "EvaluationError",

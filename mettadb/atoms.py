@@ -10,6 +10,7 @@ again inside its own value prints as `(State …)`.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 import threading
@@ -17,6 +18,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any, Union
 
 from .printable import is_escaped
+from .tokens import symbol_reads_back, variable_reads_back
 
 __all__ = [
     "Atom",
@@ -39,13 +41,16 @@ __all__ = [
     "equal_as_values",
     "format_float",
     "fresh_variable",
+    "int_text",
     "iter_atoms",
     "number_twins",
     "quote_string",
+    "read_int",
     "same_number",
     "show_string",
     "source_text",
     "trusted_expression",
+    "unwritable",
 ]
 
 
@@ -430,6 +435,34 @@ def show_string(s: str) -> str:
     return "".join(out)
 
 
+#: digits Python converts in one step (its own limit, `sys.get_int_max_str_digits()`, is 4300 by default)
+_DIGITS = 4000
+
+
+def read_int(word: str) -> int:
+    """`int(word)` of a decimal word of any length (Python refuses more than 4300 digits at once)."""
+    if len(word) <= _DIGITS:
+        return int(word)
+    sign = -1 if word[0] == "-" else 1
+    digits = word[1:] if word[0] in "+-" else word
+    value = 0
+    for i in range(0, len(digits), _DIGITS):
+        chunk = digits[i:i + _DIGITS]
+        value = value * 10 ** len(chunk) + int(chunk)
+    return sign * value
+
+
+def int_text(value: int) -> str:
+    """`str(value)` of an int of any size (Python refuses more than 4300 digits at once)."""
+    if value.bit_length() <= _DIGITS * 3:  # (under 10**3612)
+        return str(value)
+    if value < 0:
+        return "-" + int_text(-value)
+    k = value.bit_length() * 3 // 20  # about half its digits
+    hi, lo = divmod(value, 10 ** k)
+    return int_text(hi) + int_text(lo).zfill(k)
+
+
 def format_float(f: float) -> str:
     """Print a float the way hyperon (Rust's `{:?}`) does: `3.0`, `1e20`, `1.5e-7`."""
     if math.isnan(f):
@@ -450,7 +483,7 @@ def _leaf_text(a: Atom) -> str:
     if t is Variable:
         return "$" + str(a.name)  # type: ignore[attr-defined]
     if t is Integer:
-        return str(a.value)  # type: ignore[attr-defined]
+        return int_text(a.value)  # type: ignore[attr-defined]
     if t is Float:
         v = a.value  # type: ignore[attr-defined]
         return format_float(v) if type(v) is float else float.__repr__(v)  # (a `ReprFloat`: as Python prints it)
@@ -565,6 +598,34 @@ def iter_atoms(atom: Atom) -> Iterator[Atom]:
         yield a
         if type(a) is Expression:
             stack.extend(reversed(a.children))
+
+
+_symbol_reads_back = functools.lru_cache(maxsize=1 << 16)(symbol_reads_back)
+
+
+def unwritable(atom: Atom) -> str | None:
+    """What in `atom` has no text that reads back as itself (`the symbol 'a b'`); None if nothing.
+
+    hyperon names symbols and variables freely (`S("a b")`, `S("1")`, `V("a b")`) and prints them
+    as they are; a non-finite float prints as a symbol (`NaN`); a top-level `!` would mark the next
+    atom for evaluation."""
+    if type(atom) is Symbol and atom.name == "!":
+        return "a top-level `!`, which marks the next atom for evaluation"
+    stack = [atom]
+    while stack:
+        a = stack.pop()
+        t = type(a)
+        if t is Expression:
+            stack.extend(a.children)  # type: ignore[attr-defined]
+        elif t is Symbol:
+            if not _symbol_reads_back(a.name):  # type: ignore[attr-defined]
+                return f"the symbol {a.name!r}"  # type: ignore[attr-defined]
+        elif t is Variable:
+            if not variable_reads_back(a.name):  # type: ignore[attr-defined]
+                return f"the variable {a.name!r}"  # type: ignore[attr-defined]
+        elif t is Float and not math.isfinite(a.value):  # type: ignore[attr-defined]
+            return f"the float {a}, which reads as a symbol"
+    return None
 
 
 def alpha_equal(a: Atom, b: Atom, values: bool = False) -> bool:

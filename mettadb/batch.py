@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .atoms import Atom, Expression, String, Symbol
-from .errors import MettaDBError
+from .errors import DamagedSpaceError, MettaDBError
 from .interp import Interpreter, format_results
 from .layout import unpack_value
 from .parser import parse_atom
@@ -88,6 +88,8 @@ def answer_chunk(space: Store, chunk: Sequence[tuple[int, str]], options: dict[s
             try:
                 results = interp.evaluate(parse_atom(text))
                 answers.append((index, format_results(results)))
+            except DamagedSpaceError:
+                raise  # the space's, not the query's: the whole batch stops
             except MettaDBError as e:
                 answers.append((index, error_line(text, str(e))))
             except RecursionError:

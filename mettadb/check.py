@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from .encoding import checked_tokens, decode, flat_symbols
-from .errors import DecodeError
+from .errors import DamagedSpaceError, DecodeError
 from .keys import path_head_key, reverse_key, storage_key, unreverse_key
 from .layout import Record, has_variants, index_entry, unpack_value
 from .store import FORMAT_VERSION, Store
@@ -35,6 +35,18 @@ def check_space(space: Store, progress: Callable[[int], None] | None = None) -> 
         if len(problems) < _MAX_REPORT:
             problems.append(msg)
 
+    stage = ["the format version"]
+    try:
+        _check(space, progress, problem, stage)
+    except DamagedSpaceError as e:  # LMDB met a page it never wrote: the check cannot go on past it
+        problems.append(f"damaged pages: {e.reason} while reading {stage[0]}; the check stopped there "
+                        "(restore the space from a backup)")
+    return problems
+
+
+def _check(space: Store, progress: Callable[[int], None] | None, problem: Callable[[str], None],
+           stage: list[str]) -> None:
+    """The checks of `check_space`; `stage[0]` names what is being read."""
     with space.read() as txn:
         dbs = space.dbs
         raw = txn.get(b"format_version", db=dbs.meta)
@@ -50,7 +62,9 @@ def check_space(space: Store, progress: Callable[[int], None] | None = None) -> 
         def probe_rev() -> None:
             nonlocal missing_rev
             batch.sort()
+            reading, stage[0] = stage[0], "the reverse index"
             found = rev_cursor.getmulti(batch)
+            stage[0] = reading
             if len(found) != len(batch):
                 have = {k for k, _ in found}
                 for k in batch:
@@ -95,6 +109,7 @@ def check_space(space: Store, progress: Callable[[int], None] | None = None) -> 
                     problem(f"atom key {key[:40].hex()} has sequence number {seq}, which another atom has too")
 
         seq_of = Record.seq_of
+        stage[0] = "the atoms"
         for key, value in txn.cursor(db=dbs.atoms):
             if progress is not None and not distinct & 0xFFFF:
                 progress(distinct)
@@ -171,6 +186,7 @@ def check_space(space: Store, progress: Callable[[int], None] | None = None) -> 
                     if len(batch) >= _BATCH:
                         probe_rev()
         probe_rev()
+        stage[0] = "the reverse index"
         if txn.stat(dbs.rev)["entries"] != expected_rev - missing_rev:
             # entries that stand for no atom: walk the index to name them
             stray = 0
@@ -185,17 +201,19 @@ def check_space(space: Store, progress: Callable[[int], None] | None = None) -> 
                     stray += 1
                     if stray <= 10:
                         problem(f"reverse index entry {k[:40].hex()} has no atom")
+        stage[0] = "the variable index"
         actual_vx: set[tuple[bytes, bytes]] = set(txn.cursor(db=dbs.vx).iternext())
         for k, v in sorted(actual_vx - expected_vx)[:10]:
             problem(f"variable index entry {k[:40].hex()} -> {v[:40].hex()} has no atom")
         for k, v in sorted(expected_vx - actual_vx)[:10]:
             problem(f"atom key {v[:40].hex()} missing from the variable index")
+        stage[0] = "the statistics"
         actual_heads = {k: unpack_value(v) for k, v in txn.cursor(db=dbs.heads)}
         for hk in sorted(set(actual_heads) | set(heads)):
             if actual_heads.get(hk) != heads.get(hk):
                 problem(f"statistics for head {hk[:40].hex()}: stored {actual_heads.get(hk)}, actual {heads.get(hk)}")
+        stage[0] = "the totals"
         meta_total = unpack_value(txn.get(b"atoms", db=dbs.meta) or b"\x00")
         meta_distinct = unpack_value(txn.get(b"distinct", db=dbs.meta) or b"\x00")
         if (meta_total, meta_distinct) != (total, distinct):
             problem(f"totals: stored {meta_total} atoms / {meta_distinct} distinct, actual {total} / {distinct}")
-    return problems

@@ -34,7 +34,9 @@ from .atoms import (
     Symbol,
     Variable,
     format_float,
+    int_text,
     quote_string,
+    read_int,
     same_number,
 )
 from .errors import DecodeError
@@ -191,7 +193,7 @@ def literal_token(atom: Atom) -> bytes:
     """The token of a grounded Integer, Float, String or Bool."""
     t = type(atom)
     if t is Integer:
-        return _text_token(str(atom.value))  # type: ignore[attr-defined]
+        return _text_token(int_text(atom.value))  # type: ignore[attr-defined]
     if t is Float:
         v = atom.value  # type: ignore[attr-defined]
         if math.isfinite(v):
@@ -218,7 +220,7 @@ def word_token(word: str) -> bytes | None:
     if kind == "symbol" or kind == "bool":
         return _text_token(word)
     if kind == "integer":
-        return _text_token(str(int(word)))
+        return _text_token(int_text(read_int(word)))
     if kind == "float":
         return literal_token(Float(float(word)))
     return None
@@ -297,7 +299,7 @@ def text_atom(token: bytes, text: bytes | None = None) -> Atom:
     else:
         kind = classify_word(s)
         if kind == "integer":
-            a = Integer(int(s))
+            a = Integer(read_int(s))
         elif kind == "float":
             a = Float(float(s))
         elif kind == "bool":

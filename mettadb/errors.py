@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 __all__ = [
+    "DamagedSpaceError",
     "DecodeError",
     "EvaluationError",
     "FormatVersionError",
@@ -44,6 +45,20 @@ class FormatVersionError(MettaDBError):
 
 class SpaceFullError(MettaDBError):
     """The disk or the configured size cap is exhausted; nothing was written."""
+
+
+class DamagedSpaceError(MettaDBError):
+    """The space's files are damaged (cut short, overwritten pages): the user's data, not a bug of mettadb.
+
+    `str()` names the space, the damage and what to do (restore a backup); `reason` is the damage alone.
+    """
+
+    def __init__(self, message: str, reason: str = "") -> None:
+        super().__init__(message)
+        self.reason = reason or message
+
+    def __reduce__(self) -> tuple[type[DamagedSpaceError], tuple[str, str]]:
+        return type(self), (str(self), self.reason)
 
 
 class ReadOnlyError(MettaDBError):

@@ -515,6 +515,8 @@ class DurableSpace(AbstractSpace):  # type: ignore[misc]
 
     def __init__(self, path: str | os.PathLike[str] | Space, **open_options: Any) -> None:
         super().__init__()
+        if path is None:
+            raise TypeError("DurableSpace needs the space's path (or an open mettadb Space), not None")
         self.space = path if isinstance(path, Space) else Space(path, **open_options)
         #: atoms holding grounded objects mettadb cannot encode (hyperon's own operations,
         #: other spaces, states): kept for this process only, matched like the rest

@@ -18,11 +18,13 @@ import zlib
 from collections.abc import Callable, Iterator, Sequence
 from typing import IO, Any
 
+from .atoms import Atom, unwritable
 from .encoding import VALID_SYMBOL_PATTERN, check_path, checked_tokens, flat_pattern, split_tokens
 from .errors import DecodeError, MettaDBError
 from .keys import MAX_PLAIN
 
-__all__ = ["FORMATS", "ExportReport", "block_items", "block_keys", "export_space", "numbered_block_keys", "paths_blocks", "read_paths"]
+__all__ = ["FORMATS", "ExportReport", "block_items", "block_keys", "export_space", "metta_line", "numbered_block_keys",
+           "paths_blocks", "read_paths"]
 
 FORMATS = ("metta", "jsonl", "paths")
 _U32 = struct.Struct("<I")
@@ -41,6 +43,21 @@ class ExportReport:
 
 def _uses_extension(path: bytes) -> bool:
     return any(0x40 <= t[0] < 0x80 for t in split_tokens(path))
+
+
+def metta_line(atom: Atom, number: int) -> str:
+    """The text of the `number`-th atom of a dump; a MettaDBError naming it if its text would not
+    read back as the atom (`atoms.unwritable`: a symbol such as hyperon's `S("a b")`)."""
+    text = str(atom)
+    bad = unwritable(atom)
+    if bad is None:
+        return text
+    raise MettaDBError(f"atom {number:,} in insertion order, {_clip(text)}, has no MeTTa text that reads back as it "
+                       f"({_clip(bad)}); `export --format paths` writes every atom")
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= 100 else text[:97] + "..."
 
 
 def export_space(space: Any, out: IO[bytes], fmt: str = "metta",
@@ -64,8 +81,10 @@ def export_space(space: Any, out: IO[bytes], fmt: str = "metta",
         out.write(z.flush())
         return report
     for atom in space.atoms(ordered=True):
-        text = str(atom)
-        line = json.dumps(text, ensure_ascii=False) if fmt == "jsonl" else text
+        if fmt == "jsonl":  # (hyperon's printed text, for other tools: not read back)
+            line = json.dumps(str(atom), ensure_ascii=False)
+        else:
+            line = metta_line(atom, report.atoms + 1)
         out.write(line.encode("utf-8") + b"\n")
         report.atoms += 1
         if progress is not None and not report.atoms & 0x3FFF:

@@ -11,6 +11,11 @@ head) is `arity h an ... a1`: the argument tokens in reverse order, each token
 kept as written.  A pattern's constant *suffix* is then a key prefix, which is
 what `(parent $x P456)` needs.  Reversal is its own inverse, so the primary
 path is recovered from the index key alone.
+
+The statistics bucket of an atom is its arity and head symbol, or its first
+token; a first token longer than LMDB's key limit (`MAX_KEY`, a top-level
+symbol or literal of about 508 bytes and more) is counted under `LONG_BUCKET`
+of its tag, the tag and an empty length that no atom's token has.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from .encoding import split_tokens
 
 __all__ = [
     "HASHED_LEN",
+    "MAX_KEY",
     "MAX_PLAIN",
     "const_prefix",
     "head_key",
@@ -33,6 +39,8 @@ __all__ = [
 
 MAX_PLAIN = 494
 HASHED_LEN = MAX_PLAIN + 16
+#: LMDB's key limit (its default build): a longer key cannot be stored
+MAX_KEY = 511
 
 
 def storage_key(path: bytes) -> bytes:
@@ -62,7 +70,13 @@ def head_key(tokens: list[bytes]) -> bytes:
     """The statistics bucket of a path: arity and head for `(h ...)`, else its first token."""
     if len(tokens) > 1 and tokens[0][0] < 0x40 and tokens[1][0] > 0xC0:
         return tokens[0] + tokens[1]
-    return tokens[0]
+    return _bucket(tokens[0])
+
+
+def _bucket(token: bytes) -> bytes:
+    """A first token as a statistics key: itself, or past `MAX_KEY` its tag and a zero length (the
+    extension's text tags need 64 bytes or more, so no token reads so)."""
+    return token if len(token) <= MAX_KEY else token[:1] + b"\x00"
 
 
 def path_head_key(path: bytes) -> bytes:
@@ -76,7 +90,7 @@ def path_head_key(path: bytes) -> bytes:
         return path[: 1 + (tag & 0x3F)]
     if tag >= 0x80:
         return path[:1]
-    return split_tokens(path)[0]
+    return _bucket(split_tokens(path)[0])
 
 
 def const_prefix(tokens: list[bytes], limit: int = MAX_PLAIN) -> tuple[bytes, int]:

@@ -13,6 +13,7 @@ import errno
 import functools
 import gc
 import hashlib
+import io
 import os
 import shutil
 import tempfile
@@ -139,14 +140,23 @@ class Fingerprint:
             w.note_loaded(self.digest, report.read, report.bangs)
 
 
-def _readable(sources: tuple[Source, ...]) -> None:
-    """MettaDBError for a path that names a directory or nothing (before anything is read)."""
+def _readable(sources: tuple[Source, ...], jobs: object = None) -> None:
+    """MettaDBError for a path that names a directory or nothing (before anything is read); TypeError or
+    ValueError for a source that is neither a path nor a binary stream, or a `jobs` that is not a count."""
+    if jobs is not None and (isinstance(jobs, bool) or not isinstance(jobs, int)):
+        raise TypeError(f"jobs must be a number of processes (or None: the cores), not {jobs!r}")
+    if isinstance(jobs, int) and jobs < 0:
+        raise ValueError(f"jobs must be 0 or more (0 or 1: this process only), not {jobs}")
     for s in sources:
         if isinstance(s, (str, os.PathLike)):
             if os.path.isdir(s):
                 raise MettaDBError(f"cannot read {_name(s)}: it is a directory")
             if not os.path.exists(s):
                 raise MettaDBError(f"cannot read {_name(s)}: no such file")
+        elif isinstance(s, io.TextIOBase):
+            raise TypeError(f"{_name(s)} is a text stream: open it in binary mode ('rb')")
+        elif not callable(getattr(s, "read", None)):
+            raise TypeError(f"a source is a path or a binary stream, not {type(s).__name__}")
 
 
 def _counted(report: LoadReport, duplicates: bool) -> LoadReport:
@@ -192,7 +202,7 @@ def load(store: Store, *sources: Source, duplicates: bool = False,
     """
     t0 = time.perf_counter()
     size = 0
-    _readable(sources)
+    _readable(sources, jobs)
     for s in sources:
         if isinstance(s, (str, os.PathLike)):
             try:
@@ -301,7 +311,7 @@ def load_paths(store: Store, *sources: Source, duplicates: bool = False, bulk: b
     """Load MORK `.paths` dumps, all or nothing (set union unless duplicates); `bulk` and `jobs` as for `load`."""
     t0 = time.perf_counter()
     store.require_writable()
-    _readable(sources)
+    _readable(sources, jobs)
     fp = None if duplicates or store.current_writer() is not None else Fingerprint.of("paths", sources)
     if fp is not None and (seen := fp.seen(store)) is not None:
         seen.seconds = time.perf_counter() - t0

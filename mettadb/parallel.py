@@ -73,6 +73,40 @@ def _worker_chunk(chunk: Sequence[tuple[int, str]]) -> dict[str, Any]:
 
 # ---------------------------------------------------------------- coordinator
 
+#: the most worker processes a batch asks for (the CLI's `--jobs` takes as many)
+MAX_JOBS = 1024
+
+
+def check_jobs(jobs: object) -> None:
+    """Refuse a `jobs` that is neither "auto" nor a number of processes from 0 (in-process) to MAX_JOBS."""
+    if jobs == "auto":
+        return
+    if isinstance(jobs, bool) or not isinstance(jobs, int):
+        raise TypeError(f"jobs must be a number of worker processes or 'auto', not {jobs!r}")
+    if not 0 <= jobs <= MAX_JOBS:
+        raise ValueError(f"jobs must be between 0 (in-process) and {MAX_JOBS}, not {jobs}")
+
+
+def query_texts(queries: object) -> list[tuple[int, str]]:
+    """(index, MeTTa text) of each query: an iterable of texts or atoms, not one text."""
+    if isinstance(queries, (str, bytes, Atom)):
+        raise TypeError(f"queries must be an iterable of queries (MeTTa texts or atoms), not a single "
+                        f"{type(queries).__name__}; pass [query] for one query")
+    try:
+        it = iter(queries)  # type: ignore[call-overload]
+    except TypeError:
+        raise TypeError(f"queries must be an iterable of MeTTa texts or atoms, not {type(queries).__name__}") from None
+    items = []
+    for i, q in enumerate(it):
+        if isinstance(q, str):
+            items.append((i, q))
+        elif isinstance(q, Atom):
+            items.append((i, str(q)))
+        else:
+            raise TypeError(f"query {i} is {type(q).__name__}, not MeTTa text or an Atom")
+    return items
+
+
 def evaluate_many(space: Any, queries: Iterable[str | Atom], *, jobs: int | str = "auto", client: Any = None,
                   replica_path: str | None = None, chunk_size: int | None = None,
                   progress: Callable[[int, int], None] | None = None, **options: Any) -> BatchResult:
@@ -83,9 +117,10 @@ def evaluate_many(space: Any, queries: Iterable[str | Atom], *, jobs: int | str 
     if options.get("allow_python"):
         raise ValueError("allow_python is refused for batches: batch and Dask workers do not run Python code "
                          "(py-atom, py-dot); evaluate such queries with Space.eval or Space.run")
+    check_jobs(jobs)
     t0 = time.perf_counter()
     generation0 = space.generation  # a closed space fails here with MettaDBError
-    items = [(i, q if isinstance(q, str) else str(q)) for i, q in enumerate(queries)]
+    items = query_texts(queries)
     if not items:
         return BatchResult([], 0, generation0, 0.0)
     lines: dict[int, str] = {}

@@ -18,7 +18,7 @@ import os
 from collections.abc import Iterable, Iterator
 from typing import IO, Union
 
-from .atoms import Atom, Bool, Expression, Float, Integer, Regex, String, Symbol, Variable
+from .atoms import Atom, Bool, Expression, Float, Integer, Regex, String, Symbol, Variable, read_int
 from .errors import ParseError
 from .tokens import REGEX_RE, TOKEN_RE, classify_word, unescape
 
@@ -103,7 +103,7 @@ def word_atom(word: str) -> Atom:
     if kind == "variable":
         return Variable(word[1:])
     if kind == "integer":
-        return Integer(int(word))
+        return Integer(read_int(word))
     if kind == "float":
         return Float(float(word))
     return Bool(word == "True")

@@ -32,7 +32,7 @@ from typing import Any
 from .atoms import Atom, Expression, Float, Integer, Symbol, Variable, equal_as_values, fresh_variable, iter_atoms, number_twins, rebuild
 from .bindings import EMPTY_BINDINGS, Bindings, LazyBindings, RowLayout, clear_captures
 from .encoding import TEXT_CACHE, decode, literal_token, text_atom
-from .env import begin_read, prefix_items
+from .env import DAMAGE_ERRORS, begin_read, prefix_items
 from .errors import MettaDBError
 from .keys import MAX_PLAIN, unreverse_key
 from .layout import Record, has_variants, unpack_value
@@ -549,7 +549,10 @@ def run_query(space: Store, pattern: Atom, bindings: Bindings = EMPTY_BINDINGS,
     qs = stats if stats is not None else QueryStats()
     txn = space.current_txn()
     if txn is not None:  # inside a session's transaction: no context manager per query
-        yield from _rows(_Run(View(space, txn), qs), pattern, bindings, stats is not None)
+        try:
+            yield from _rows(_Run(View(space, txn), qs), pattern, bindings, stats is not None)
+        except DAMAGE_ERRORS as e:
+            raise space.damaged(e) from None
         return
     # `space.read()` without its context manager (a small query pays for every microsecond)
     if space.closed:
@@ -557,6 +560,8 @@ def run_query(space: Store, pattern: Atom, bindings: Bindings = EMPTY_BINDINGS,
     txn = begin_read(space.env)
     try:
         yield from _rows(_Run(View(space, txn, own=True), qs), pattern, bindings, stats is not None)
+    except DAMAGE_ERRORS as e:
+        raise space.damaged(e) from None
     finally:
         txn.abort()
 
@@ -819,15 +824,18 @@ def _writing_view(space: Store, txn: Any) -> View:
 
 def _ordered(space: Store, pattern: Atom, bindings: Bindings, paths: list[TriePath] | None) -> list[Bindings]:
     txn = space.current_txn()
-    if txn is not None:
-        return _ordered_run(_Run(_writing_view(space, txn), QueryStats(), True), pattern, bindings, paths)
-    if space.closed:
-        raise MettaDBError(f"{space.path} is closed")
-    txn = begin_read(space.env)
     try:
-        return _ordered_run(_Run(View(space, txn, own=True), QueryStats(), True), pattern, bindings, paths)
-    finally:
-        txn.abort()
+        if txn is not None:
+            return _ordered_run(_Run(_writing_view(space, txn), QueryStats(), True), pattern, bindings, paths)
+        if space.closed:
+            raise MettaDBError(f"{space.path} is closed")
+        txn = begin_read(space.env)
+        try:
+            return _ordered_run(_Run(View(space, txn, own=True), QueryStats(), True), pattern, bindings, paths)
+        finally:
+            txn.abort()
+    except DAMAGE_ERRORS as e:
+        raise space.damaged(e) from None
 
 
 def _ordered_run(r: _Run, pattern: Atom, bindings: Bindings, paths: list[TriePath] | None) -> list[Bindings]:

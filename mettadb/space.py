@@ -139,10 +139,18 @@ class Space(Store):
 
     def match_many(self, patterns: Any, *, jobs: int | str = "auto", client: Any = None, **options: Any) -> BatchResult:
         """`match &self` for each (pattern, template) pair, in parallel like evaluate_many."""
-        def text(a: Any) -> str:  # (an atom's regex goes as its token)
-            return source_text(a) if isinstance(a, Atom) else str(a)
+        def text(a: Any, i: int) -> str:  # (an atom's regex goes as its token)
+            if not isinstance(a, (Atom, str)):
+                raise TypeError(f"pair {i} holds {type(a).__name__}, not MeTTa text or an Atom")
+            return source_text(a) if isinstance(a, Atom) else a
 
-        queries = [f"(match &self {text(p)} {text(t)})" for p, t in patterns]
+        if isinstance(patterns, (str, bytes, Atom)):
+            raise TypeError(f"patterns must be an iterable of (pattern, template) pairs, not one {type(patterns).__name__}")
+        queries = []
+        for i, pair in enumerate(patterns):
+            if not isinstance(pair, (tuple, list)) or len(pair) != 2:
+                raise TypeError(f"pair {i} is not a (pattern, template) pair: {pair!r}"[:200])
+            queries.append(f"(match &self {text(pair[0], i)} {text(pair[1], i)})")
         return self.evaluate_many(queries, jobs=jobs, client=client, **options)
 
     # ------------------------------------------------------------------ integrity
@@ -153,9 +161,23 @@ class Space(Store):
         return check_space(self, progress)
 
 
-def open_space(path: PathLike | None = None, *, readonly: bool = False, **kwargs: Any) -> Space:
+class _NoPath:
+    """What `open_space` is called with when given no path."""
+
+    def __repr__(self) -> str:
+        return "$METTADB_DB or ./metta.db"
+
+
+_NO_PATH = _NoPath()
+
+
+def open_space(path: PathLike | _NoPath = _NO_PATH, *, readonly: bool = False, **kwargs: Any) -> Space:
     """Open (creating if needed) the space at `path`; see `Space`.
 
-    With no path: `$METTADB_DB`, else `./metta.db`.
+    With no path: `$METTADB_DB`, else `./metta.db` (a path of None is refused: a variable that is
+    unexpectedly None should not open a space in the working directory).  Only the space's own
+    directory is created: its parent must exist.
     """
-    return Space(path, readonly=readonly, **kwargs)
+    if path is None:
+        raise TypeError("the path is None (mettadb.open() with no path opens $METTADB_DB, else ./metta.db)")
+    return Space(None if isinstance(path, _NoPath) else path, readonly=readonly, **kwargs)

@@ -37,7 +37,7 @@ from .atoms import Atom
 from .bulk import KeyRuns
 from .encoding import decode, encode_with_names, split_tokens
 from .env import Dbs
-from .errors import FormatVersionError, MettaDBError, ReadOnlyError, SpaceFullError
+from .errors import DamagedSpaceError, FormatVersionError, MettaDBError, ReadOnlyError, SpaceFullError
 from .keys import is_hashed, storage_key
 from .layout import FIRST_SEQ, Record, has_variants, pack_value, unpack_value
 from .parser import parse_atom
@@ -98,22 +98,43 @@ class Store:
     def __init__(self, path: PathLike | None = None, *, readonly: bool = False, create: bool = True,
                  mode: int = 0o600, map_size: int | None = None, max_map_size: int | None = None,
                  durable: bool = True, for_migration: bool = False) -> None:
+        if isinstance(path, bytes) or not isinstance(path, (str, os.PathLike, type(None))):
+            raise TypeError(f"a space's path is text (str or os.PathLike), not {type(path).__name__}")
         given = os.fspath(path) if path is not None else os.environ.get("METTADB_DB") or DEFAULT_PATH
+        if not isinstance(given, str):  # (an os.PathLike of bytes)
+            raise TypeError(f"a space's path is text, not {type(given).__name__}")
         if not given:  # (abspath would make it the working directory)
             raise MettaDBError("the path is empty")
         self.path = os.path.abspath(given)
         self.max_map_size = max_map_size
         self.note: str | None = None
+        #: why LMDB found the space damaged in this process, if it did: no more writes then (LMDB trusts its
+        #: pages; a write through a damaged one spreads the damage, or reads past the file's end)
+        self.damage: str | None = None
         self._closed = True
         data = os.path.join(self.path, "data.mdb")
         exists = os.path.exists(data)
         if exists and not os.access(data, os.R_OK):
             raise MettaDBError(f"permission denied: {self.path}")
+        if exists:
+            why = lmdb_env.data_file_damage(data)
+            # (an empty file is what LMDB itself leaves before it writes the first pages: a writer starts it)
+            if why is not None and not (why == lmdb_env.EMPTY and not readonly and os.access(data, os.W_OK)):
+                raise DamagedSpaceError(self.damage_message(why), why)
         if not exists:
             if readonly or not create:
                 raise MettaDBError(f"no space at {self.path}")
+            if os.path.exists(self.path) and not os.path.isdir(self.path):
+                raise MettaDBError(f"{self.path} is not a directory")
+            # only the space's own directory is made: a mistyped parent is an error, not a new directory tree
+            parent = os.path.dirname(self.path)
+            if not os.path.isdir(parent):
+                why = "is not a directory" if os.path.exists(parent) else "does not exist"
+                raise MettaDBError(f"cannot create {self.path}: {parent} {why}")
             try:
-                os.makedirs(self.path, mode=mode | ((mode & 0o444) >> 2), exist_ok=True)
+                os.mkdir(self.path, mode=mode | ((mode & 0o444) >> 2))
+            except FileExistsError:
+                pass  # (made meanwhile by another process)
             except OSError as e:
                 raise MettaDBError(f"cannot create {self.path}: {e.strerror}") from None
         elif not readonly and not os.access(data, os.W_OK):
@@ -144,13 +165,16 @@ class Store:
                 raise MettaDBError(f"cannot open {self.path}: {e}") from None
 
         try:
-            self.env = lmdb_env.acquire(self._real, readonly, open_env)
+            self.env, self._data = lmdb_env.acquire(self._real, readonly, open_env)
         except ValueError:
             raise MettaDBError(f"{self.path} is already open read-only in this process") from None
         self._closed = False
         self._local = threading.local()
         try:
             self._open_dbs()
+        except lmdb_env.DAMAGE_ERRORS as e:
+            self.close()
+            raise self.damaged(e) from None
         except BaseException:
             self.close()
             raise
@@ -231,6 +255,27 @@ class Store:
         self._closed = True
         lmdb_env.release(self._real, self.env)
 
+    def damage_message(self, why: str, check: bool = False) -> str:
+        """The text of a DamagedSpaceError of this space: what is wrong and what to do (`check`: suggest
+        `mettadb check`, which can open the space and list the damage)."""
+        hint = f"`mettadb --db {self.path} check` shows the damage; " if check else ""
+        return f"{self.path} is damaged: {why}; {hint}restore the space from a backup (`mettadb backup` makes one)"
+
+    def damaged(self, e: lmdb.Error) -> DamagedSpaceError:
+        """The DamagedSpaceError an LMDB error of `lmdb_env.DAMAGE_ERRORS` becomes."""
+        why = f"LMDB reports {lmdb_env.damage_text(e)}"
+        self.damage = self.damage or why
+        return DamagedSpaceError(self.damage_message(why, check=True), why)
+
+    def check_file(self) -> None:
+        """Refuse a data file that shrank since it was opened (DamagedSpaceError): reading past its end kills
+        the process.  Called as each transaction of `read`, `pinned`, `transaction` and `write` begins."""
+        was = self._data.size
+        size = self._data.shrunk()
+        if size is not None:
+            why = f"its data file shrank from {was:,} to {size:,} bytes while it was open"
+            raise DamagedSpaceError(self.damage_message(why), why)
+
     @property
     def closed(self) -> bool:
         """Whether `close` was called."""
@@ -277,10 +322,13 @@ class Store:
             yield cur
             return
         self._check_open()
+        self.check_file()
         txn = lmdb_env.begin_read(self.env)
         try:
             self.sync_slot(txn)
             yield txn
+        except lmdb_env.DAMAGE_ERRORS as e:
+            raise self.damaged(e) from None
         finally:
             txn.abort()
 
@@ -292,11 +340,14 @@ class Store:
                 yield txn
             return
         self._check_open()
+        self.check_file()
         txn = lmdb_env.begin_read(self.env)
         self._local.txn = txn
         try:
             self.sync_slot(txn)
             yield txn
+        except lmdb_env.DAMAGE_ERRORS as e:
+            raise self.damaged(e) from None
         finally:
             self._local.txn = None
             txn.abort()
@@ -337,6 +388,8 @@ class Store:
         self._check_open()
         if self.readonly:
             raise ReadOnlyError(f"{self.path} is open read-only")
+        if self.damage is not None:
+            raise DamagedSpaceError(self.damage_message(self.damage, check=True), self.damage)
 
     def write(self, fn: Callable[[Writer], Any], need: int = 0) -> Any:
         """Run fn in one write transaction (or the thread's `transaction()`); retried on a full map after growing it."""
@@ -372,6 +425,7 @@ class Store:
         """Run body in a write transaction and commit (unless `commit()` says not to); a full map is grown
         and body run again."""
         self.require_writable()
+        self.check_file()
         while True:
             txn = lmdb_env.begin_write(self.env)
             try:
@@ -395,6 +449,8 @@ class Store:
         """The error a failed write transaction becomes (the space is unchanged either way)."""
         if lmdb_env.is_enospc(e, self.path):
             return SpaceFullError(f"no space left on the device holding {self.path}; the space is unchanged")
+        if isinstance(e, lmdb_env.DAMAGE_ERRORS):
+            return self.damaged(e)
         return MettaDBError(f"{self.path}: {e}")
 
     def _regrow_and_replay(self, upto: int) -> None:
@@ -428,6 +484,7 @@ class Store:
             yield self
             return
         self.require_writable()
+        self.check_file()
         self.ensure_headroom(1 << 20)
         txn = lmdb_env.begin_write(self.env)
         try:
@@ -450,6 +507,10 @@ class Store:
                     self._regrow_and_replay(upto=len(local.ops))
                 except lmdb.Error as e:
                     raise self.write_error(e) from None
+        except lmdb_env.DAMAGE_ERRORS as e:
+            with contextlib.suppress(Exception):
+                local.writer.txn.abort()
+            raise self.damaged(e) from None
         except BaseException:
             with contextlib.suppress(Exception):
                 local.writer.txn.abort()

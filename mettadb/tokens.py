@@ -31,7 +31,9 @@ __all__ = [
     "WHITESPACE_CHARS",
     "WORD",
     "classify_word",
+    "symbol_reads_back",
     "unescape",
+    "variable_reads_back",
 ]
 
 #: the whitespace of hyperon's parser, Rust's `char::is_whitespace` (Python's `\s` and `str.isspace`
@@ -114,6 +116,21 @@ def unescape(body: str) -> str:
         pos = m.end()
     out.append(body[pos:])
     return "".join(out)
+
+
+_SYMBOL_WORD_RE = re.compile(f'[^{WHITESPACE_CHARS}()";\\x00$][^{WHITESPACE_CHARS}();\\x00]*')
+_VARIABLE_NAME_RE = re.compile(f"[^{WHITESPACE_CHARS}()\\x00]*")
+
+
+def symbol_reads_back(name: str) -> bool:
+    """Whether a symbol's name, written as text, reads back as that symbol: one word that is not a
+    number, a bool, a variable or a string (hyperon's `S("a b")`, `S("1")` do not)."""
+    return _SYMBOL_WORD_RE.fullmatch(name) is not None and classify_word(name) == "symbol"
+
+
+def variable_reads_back(name: str) -> bool:
+    """Whether `$` and a variable's name read back as that variable (`V("a b")` does not)."""
+    return _VARIABLE_NAME_RE.fullmatch(name) is not None
 
 
 def classify_word(word: str) -> str:

@@ -154,9 +154,12 @@ def head_tokens(path: TriePath) -> tuple[Any, ...]:
 
 
 def node_key(toks: Sequence[Any]) -> bytes:
-    """The metadata key naming a trie node: its tokens, each with its length (hashed when long)."""
+    """The metadata key naming a trie node: its tokens, each with its length (hashed when long).
+
+    A length is 2 bytes; a token of 64 KiB or more has `00 00` (no token is empty) and 8 bytes."""
     parts = [t if type(t) is bytes else b"$" + str(t[1]).encode() for t in toks]
-    body = b"".join(len(t).to_bytes(2, "big") + t for t in parts)
+    body = b"".join((len(t).to_bytes(2, "big") if len(t) < 0x10000 else bytes(2) + len(t).to_bytes(8, "big")) + t
+                    for t in parts)
     if len(body) > 400:
         body = b"#" + hashlib.blake2b(body, digest_size=16).digest()
     return NODE_PREFIX + body

@@ -1467,7 +1467,7 @@ _NEW_STATE_ARGS = Symbol("new-state expects atom as a first argument and non-emp
 _STATE_MONAD = Symbol("StateMonad")
 
 
-@special("_new-state", "(-> $t Expression (StateMonad $t))", arity=2)
+@special("_new-state", "(-> $t Expression (StateMonad $t))", arity=2, checked=True)
 def _new_state_typed(it: Machine, atom: Expression, b: Bindings) -> Gen:
     """hyperon 0.2.10's operation behind `new-state`: a state of the first type listed; a value whose
     own type does not fit it gives hyperon's return-type error (`(StateMonad $t)`, `$t` the value's)."""
@@ -1963,9 +1963,12 @@ def _get_doc_of(it: Machine, atom: Expression, b: Bindings, single: bool) -> Gen
     for sp, bb in (yield (a[0], b)):
         space = it.space_of(sp)
         if space is None and not single and type(sp) is not Variable:  # as hyperon's typed `get-doc` reports it
-            have = it.types_of(sp)
-            out.append((error(atom, Expression((Symbol("BadArgType"), Integer(1), Symbol("SpaceType"),
-                                                have[0] if have else UNDEFINED))), bb))
+            have = [t for t in it.types_of(sp) if t != UNDEFINED]
+            if not have:  # (an untyped atom passes its check: hyperon's `get-type-space` of it fails)
+                call = Expression((_GET_TYPE_SPACE, sp, bb.resolve(a[1])))
+                out.append((error(call, Symbol("get-type-space expects a space as the first argument")), bb))
+                continue
+            out.append((error(atom, Expression((Symbol("BadArgType"), Integer(1), Symbol("SpaceType"), have[0]))), bb))
             continue
         docs = yield from _doc_formals(it, sp, space, bb.resolve(a[1]), single)
         out.extend((d, bb) for d in reversed(docs))
@@ -2068,7 +2071,8 @@ def _doc_constructor(it: Machine, atom: Expression, b: Bindings) -> Gen:
                         nxt.append(((*done, v), b2))
             rows = nxt
         if rows:
-            return out + [(Expression((head, *vals)), bb) for vals, bb in rows]
+            # (its values last first, as an operation's whose arguments have several)
+            return out + [(Expression((head, *vals)), bb) for vals, bb in reversed(rows)]
         errs.extend(out)  # (no value under this type: hyperon tries the next)
     return errs
 
