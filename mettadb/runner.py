@@ -176,7 +176,7 @@ def _objects(interp: Interpreter) -> dict[str, Atom]:
     """The tokens that name something other than themselves in this run (`PI`, a space, a state or a
     value that `bind!` named), but `&self` (stored as written, it names the space in any run)."""
     return {k: v for k, v in interp.tokens.items()
-            if k != "&self" and not (type(v) is Symbol and v.name == k)}  # type: ignore[attr-defined]
+            if k != "&self" and not (type(v) is Symbol and v.name == k)}
 
 
 def _with_objects(atom: Atom, objects: dict[str, Atom]) -> tuple[Atom, bool]:
@@ -194,7 +194,7 @@ def _with_objects(atom: Atom, objects: dict[str, Atom]) -> tuple[Atom, bool]:
             tk = type(k)
             if tk is Expression:
                 stack.append(k)
-            elif tk is Symbol and k.name in objects:  # type: ignore[attr-defined]
+            elif tk is Symbol and k.name in objects:
                 stack.clear()
                 break
         else:
@@ -207,7 +207,7 @@ def _with_objects(atom: Atom, objects: dict[str, Atom]) -> tuple[Atom, bool]:
     def leaf(a: Atom) -> Atom:
         nonlocal held
         if type(a) is Symbol:
-            v = objects.get(a.name)  # type: ignore[attr-defined]
+            v = objects.get(a.name)
             if v is not None:
                 held = held or holds_session_object(v)
                 return v
