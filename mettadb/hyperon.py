@@ -44,6 +44,7 @@ from .errors import MettaDBError
 from .query import ordered_atoms, ordered_query, stored_by_value
 from .space import Space
 from .spaces import Overlay, merged_atoms, merged_query, next_stored_seq, stored_removable
+from .trieorder import is_char_name
 from .unify import SPACE_QUERY
 
 try:
@@ -52,7 +53,7 @@ try:
     from hyperon.atoms import AtomKind, Bindings, BindingsSet, ValueObject
     from hyperon.base import AbstractSpace, SpaceRef
     from hyperon.conversion import ConvertingSerializer
-    from hyperon.stdlib import RegexMatchableObject
+    from hyperon.stdlib import Char, RegexMatchableObject
     from hyperonpy import SerialResult
 except ImportError as e:  # pragma: no cover - hyperon is an optional peer
     raise ImportError("mettadb.hyperon needs the `hyperon` package (pip install hyperon)") from e
@@ -152,6 +153,16 @@ def _value(obj: Any) -> Atom | None:
     return _py_value(obj.value) if isinstance(obj, ValueObject) else None
 
 
+def _char(obj: Any) -> Atom | None:
+    """The symbol mettadb keeps a hyperon `Char` as (`'c'`, which hyperon's parser reads back as
+    that Char: stored), or None for another object (and for a quote char, which would read back as
+    a symbol)."""
+    if isinstance(obj, ValueObject) and type(obj.value) is Char:
+        name = f"'{obj.value.char}'"
+        return Symbol(name) if is_char_name(name) else None
+    return None
+
+
 def _native_value(a: Any) -> Atom | None:
     """The mettadb value of one of hyperon's own numbers, strings or booleans (serialised
     directly: `get_object` asks the atom's type three more times)."""
@@ -219,6 +230,9 @@ class Registry:
             v = _value(obj)
             if v is not None:
                 return v
+            c = _char(obj)
+            if c is not None:
+                return c
             hit = self._python.get(id(obj))
             if hit is None:
                 hit = (obj, self._opaque(a, f"<{type(obj).__name__}>"))

@@ -16,7 +16,8 @@ with it.  Variables are told apart by name, as hyperon does.
 
 hyperon's grounded operations (`+`, `match`, `superpose`, `&self`, ...) cannot be hashed, so
 each occurrence in a stored atom is a key of its own: from there on every atom has a branch of
-its own, placed by the atom's insertion (`UNIQUE`).
+its own, placed by the atom's insertion (`UNIQUE`).  A Char (`'c'`, stored as that symbol) is a
+Python object there, which hyperon cannot hash either and keeps with the variables (`is_char_token`).
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from .keys import MAX_PLAIN
 from .layout import Record
 
 __all__ = ["NODE_PREFIX", "UNIQUE_NAMES", "NodeNumbers", "Numbers", "TriePath", "atom_tokens", "ground_permutation",
-           "head_tokens", "is_var", "modes", "node_key", "reorder_for", "trie_permutation"]
+           "head_tokens", "is_char_name", "is_char_token", "is_var", "modes", "node_key", "reorder_for", "trie_permutation"]
 
 #: the metadata keys of nodes that outlived the atom that created them start with this
 NODE_PREFIX = b"tn:"
@@ -57,6 +58,23 @@ SPACE = symbol_token("&self")
 # grounded value of a stored path is its token's bytes (a symbol in memory: b"s" + name; another
 # grounded atom: ("g", atom)); a grounded operation is its bytes and the whole path's (in
 # memory: ("u", name, id)), so no two atoms share it.
+
+
+def is_char_name(name: str) -> bool:
+    """Whether a symbol's name spells a Char (`'c'`: one character, not a quote, between quotes), which
+    hyperon 0.2.10's tokenizer makes a grounded Python object."""
+    return len(name) == 3 and name[0] == "'" and name[2] == "'" and name[1] != "'"
+
+
+def is_char_token(tok: bytes) -> bool:
+    """Whether a stored token is a Char's symbol (`is_char_name`)."""
+    n = tok[0] - 0xC0
+    if not 3 <= n <= 6 or len(tok) != n + 1 or tok[1] != 0x27 or tok[-1] != 0x27:
+        return False
+    try:
+        return is_char_name(tok[1:].decode())
+    except UnicodeDecodeError:
+        return False
 
 
 def is_var(tok: Any) -> bool:
@@ -91,7 +109,8 @@ class TriePath:
         offs: list[int] = []
         nvars: list[int] = []
         pos = introduced = 0
-        if not names and UNIQUE.isdisjoint(parts) and not any(is_variable_tag(t[0]) for t in parts):
+        if not names and UNIQUE.isdisjoint(parts) and not any(is_variable_tag(t[0]) for t in parts) \
+                and (b"'" not in path or not any(map(is_char_token, parts))):
             # the common fact: no variable, no operation
             for t in parts:
                 pos += len(t)
@@ -106,11 +125,13 @@ class TriePath:
                     k = introduced
                     introduced += 1
                 toks.append(("$", self.names[k] if k < len(self.names) else str(k)))
-            elif t in UNIQUE:
+            elif t in UNIQUE or is_char_token(t):
                 if self.alone < 0:
                     self.alone = len(toks)
-                # (a space is a key of its own kept with the variables; an operation, with the others)
-                toks.append(("$", "&self", path) if t == SPACE else t + b"\x00" + path)
+                # (a space or a Char is a key of its own kept with the variables; an operation, with the
+                # others)
+                toks.append(("$", "&self", path) if t == SPACE else ("$", "char", path) if t not in UNIQUE
+                            else t + b"\x00" + path)
             else:
                 toks.append(t)
             offs.append(pos)
@@ -321,7 +342,7 @@ def _plain_token(key: bytes, pos: int) -> bytes:
         tok = key[pos:pos + 1]
     else:
         raise _NotPlain
-    if tok == SPACE:
+    if tok == SPACE or (tok[0] > 0xC2 and tok[1] == 0x27 and is_char_token(tok)):
         raise _NotPlain
     return tok
 
@@ -386,7 +407,12 @@ def atom_tokens(atom: Atom) -> list[Any]:
             out.append(("$", a.name))
         elif t is Symbol:
             name = a.name
-            out.append(("u", name, id(atom)) if name in UNIQUE_NAMES else b"s" + name.encode())
+            if name in UNIQUE_NAMES:
+                out.append(("u", name, id(atom)))
+            elif name[0] == "'" and is_char_name(name):  # (a Char: kept with the variables, a key of its own)
+                out.append(("$", "char", id(a)))
+            else:
+                out.append(b"s" + name.encode())
         elif getattr(a, "matches_by_query", False) or getattr(a, "keyed_with_variables", False):
             # a space (or a Python object): kept with the variables, a key of its own
             out.append(("$", "space", id(a)))

@@ -312,7 +312,9 @@ class Writer:
         tp = TriePath(path, names)
         nums = Numbers(lambda prefix: prefix_items(txn.cursor(db=atoms), prefix), {})
         toks = tp.toks
-        for i in range(len(toks)):
+        # (from its first key of its own on, an operation's, a space's or a Char's, every node is the
+        # atom's own: it dies with it)
+        for i in range(len(toks) if tp.alone < 0 else tp.alone):
             older = alive = False
             for n, n_seq in enumerate(nums.below(tp, i)):
                 alive = True

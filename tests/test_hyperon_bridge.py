@@ -314,6 +314,20 @@ def test_grounded_values_round_trip(tmp_path):
     assert steps[1] == ['(42 -7 2.5 "s \\"q\\" ü" True False)']
 
 
+def test_chars_are_stored_and_come_back_to_the_next_process_as_hyperons_chars(tmp_path):
+    """A Char (hyperon's Python object) added through the bridge is stored: a later process finds it,
+    in hyperon's order (kept with the variables), as a Char again (`get-metatype`, `==`)."""
+    steps = same_as_hyperon(tmp_path, "kb",
+                            "!(add-atom &kb (ch 1))\n!(add-atom &kb (ch 'x'))\n"
+                            '!(let ($a $b) (stringToChars "ab") (add-atom &kb (ch $b)))\n!(add-atom &kb (ch $v))',
+                            "!(match &kb (ch $x) $x)\n!(match &kb (ch $x) (get-metatype $x))\n"
+                            "!(match &kb (ch 'x') yes)\n!(match &kb (ch $x) (== $x 'b'))\n!(get-atoms &kb)")
+    assert steps[1][0] == ["'x'", "'b'", "$x", "1"]
+    stored = child("import sys, mettadb\nwith mettadb.open(sys.argv[1]) as sp: print(sorted(str(a) for a in sp.atoms()))",
+                   str(tmp_path / "kb"))
+    assert stored.strip() == str(["(ch $v)", "(ch 'b')", "(ch 'x')", "(ch 1)"])
+
+
 def test_numbers_hyperon_cannot_hold_do_not_crash_it(tmp_path):
     """A 100-bit integer stored by mettadb reads back as its digits (hyperon's numbers are 64-bit and
     its arithmetic aborts on a wider one); an infinite float reads back as hyperon's infinity."""

@@ -399,3 +399,27 @@ def test_a_write_in_the_transaction_is_seen_by_the_next_ordered_query(space):
         space.remove("(p c b)")
         assert [str(r.resolve(pattern)) for r in ordered_query(space, pattern)] == [
             "(, (p a b) (p a b))", "(, (p a b) (p a d))"]
+
+
+def test_chars_are_stored_and_keep_hyperons_order_in_a_new_process(tmp_path):
+    """A Char is a grounded Python object that hyperon's trie keeps with the variables, a key of each
+    atom's own; mettadb stores it (`mettadb dump` lists it) and a later process orders it so
+    (what `metta` prints for both scripts run as one)."""
+    db = tmp_path / "s"
+    with mettadb.open(db) as sp:
+        sp.run("(v 1) (v 'c') (u 'x' 1) (u y 2) (u 'x' 3)")
+    script = textwrap.dedent(f"""
+        import mettadb
+        with mettadb.open({str(db)!r}) as sp:
+            for r in sp.run("(v $z) (v 'd') !(match &self (v $x) $x) !(match &self (u $x $y) ($x $y)) "
+                            "!(match &self (u 'x' $y) $y) !(match &self (v $x) (get-metatype $x)) "
+                            "!(remove-atom &self (u 'x' 3)) !(match &self (u $x $y) ($x $y))"):
+                print(" ".join(str(a) for a in r))
+        """)
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True,
+                         cwd=Path(__file__).parent).stdout.splitlines()
+    assert out == ["'c' $x 'd' 1", "('x' 1) ('x' 3) (y 2)", "1 3", "Grounded Variable Grounded Grounded", "()",
+                   "('x' 1) ('x' 3) (y 2)"]
+    with mettadb.open(db) as sp:
+        assert sorted(str(a) for a in sp.atoms()) == ["(u 'x' 1)", "(u 'x' 3)", "(u y 2)", "(v $z)", "(v 'c')",
+                                                     "(v 'd')", "(v 1)"]

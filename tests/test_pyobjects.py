@@ -246,7 +246,7 @@ def test_a_python_float_stored_in_a_durable_space_is_the_number_read_back_by_hyp
 
 
 @pytest.mark.parametrize("arg, kind", [("a", "SymbolAtom"), ("$x", "VariableAtom"), ('"ab"', "GroundedAtom"),
-                                       ("1", "GroundedAtom")])
+                                       ("1", "GroundedAtom"), ("'a'", "GroundedAtom"), ("+", "GroundedAtom")])
 def test_chars_to_string_of_no_expression_is_hyperons_python_exception(run, write, arg, kind):
     """hyperon 0.2.10's `charsToString` is Python that asks its argument for its children; an atom
     with none fails there, as a caught exception (which stops the script), whatever the permission."""

@@ -15,6 +15,7 @@ from typing import Any, Protocol, TextIO
 from ..atoms import Atom, Bool, Expression, Float, Integer, String, Symbol, Variable, rebuild
 from ..bindings import Bindings
 from ..parser import parse_atom
+from ..trieorder import is_char_name
 
 __all__ = [
     "ARROW",
@@ -181,7 +182,7 @@ def is_char(a: Atom) -> bool:
     """A Char atom (`'a'`): a symbol of one character (a code point, not a quote) between single quotes;
     as in hyperon 0.2.10, a longer spelling (`'ab'`, a backslash escape) or a quote between quotes is a
     plain symbol."""
-    return type(a) is Symbol and len(a.name) == 3 and a.name[0] == "'" and a.name[2] == "'" and a.name[1] != "'"
+    return type(a) is Symbol and is_char_name(a.name)
 
 
 def is_error(atom: Atom) -> bool:
@@ -202,10 +203,11 @@ trunc-math union-atom unique-atom xor""".split())
 
 
 def metatype(atom: Atom) -> str:
-    """Symbol, Variable, Expression or Grounded (a grounded operation's name is Grounded)."""
+    """Symbol, Variable, Expression or Grounded (a grounded operation's name is Grounded, and a Char:
+    hyperon's Python object)."""
     t = type(atom)
     if t is Symbol:
-        return "Grounded" if atom.name in GROUNDED_NAMES else "Symbol"  # type: ignore[attr-defined]
+        return "Grounded" if atom.name in GROUNDED_NAMES or is_char(atom) else "Symbol"  # type: ignore[attr-defined]
     if t is Variable:
         return "Variable"
     if t is Expression:
@@ -262,6 +264,12 @@ class Machine(Protocol):
     aliases: dict[str, str]
     #: files of modules named directly under the top module whose loading failed in this run
     failed_modules: set[str]
+    #: hyperon's module name tree of this run: the names directly under the top module (imported,
+    #: loaded as a parent of an imported module, registered), and the paths, as hyperon forms them
+    #: (a name's parts joined to the directory, a `register-module!` argument as written), of the
+    #: modules it loaded
+    module_names: set[str]
+    module_paths: set[str]
     #: the run's top module (the script's `&self`)
     top_atom: Any
     #: when a script runner sets it: copies added to the interpreter's stored space in this run, by path

@@ -323,6 +323,8 @@ class Interpreter:
         self.modules: dict[str, ModuleSpaceAtom] = {}
         self.aliases: dict[str, str] = {}
         self.failed_modules: set[str] = set()
+        self.module_names: set[str] = set()
+        self.module_paths: set[str] = set()
         #: a module space's dependencies (shared likewise), as hyperon's module spaces keep them:
         #: id(space) -> the spaces `import! &self` made it depend on, in import order.  A query of
         #: the space reads its own atoms, then each dependency's own; none are copied into it
@@ -1380,6 +1382,7 @@ class Interpreter:
                           allow_python=self.allow_python)
         sub.modules, sub.deps, sub.deps_used, sub.top_atom = self.modules, self.deps, self.deps_used, self.top_atom
         sub.aliases, sub.failed_modules = self.aliases, self.failed_modules
+        sub.module_names, sub.module_paths = self.module_names, self.module_paths
         sub.own_deps = self.deps.get(id(space), sub.own_deps)
         return sub
 

@@ -953,8 +953,16 @@ def _chain(it: Machine, atom: Expression, b: Bindings) -> Gen:
     template it gives are evaluated only if they are minimal instructions), then what it gives is
     evaluated; `NotReducible` gives the call as written."""
     x, var, body = atom.children[1:]
-    if type(var) is not Variable:  # (one the type check let through: a symbol, an expression)
-        return [(error(atom, Symbol(f"expected: (chain <nested> (: <var> Variable) <templ>), found: {atom}")), b)]
+    if type(var) is not Variable:  # (one the type check let through: hyperon evaluates it, as an argument)
+        out0: list[Pair] = []
+        for v, bb in (yield (var, b)) if type(var) is Expression else [(var, b)]:
+            call = Expression((atom.children[0], x, v, body))
+            if type(v) is Variable:
+                out0.extend((yield from _chain(it, call, bb)))
+            else:
+                out0.append((error(call, Symbol(f"expected: (chain <nested> (: <var> Variable) <templ>), found: {call}")),
+                             bb))
+        return out0[::-1]
     first = yield from _run(_minimal(it, x, b))
     out: list[Pair] = []
     for r, bb in first if first is not None else [(_NOT_REDUCIBLE, b)]:
@@ -1422,7 +1430,7 @@ def _context_space(it: Machine, atom: Expression, b: Bindings) -> Gen:
     yield  # pragma: no cover
 
 
-@special("metta", "(-> Atom Type SpaceType Atom)", arity=3)
+@special("metta", "(-> Atom Type SpaceType Atom)", arity=3, checked=True)
 def _metta(it: Machine, atom: Expression, b: Bindings) -> Gen:
     """hyperon 0.2.10's `(metta atom type space)`: the atom's values of that type, its rules read in
     `space`; an atom of type `Atom`, of the metatype asked for or a variable is its own value.  Each
@@ -1504,8 +1512,9 @@ def _get_state(it: Machine, atom: Expression, b: Bindings) -> Gen:
     a = atom.children[1:]
     out: list[Pair] = []
     for s, bb in (yield (a[0], b)):
-        if not isinstance(s, StateAtom):
-            out.append((error(atom, Symbol("get-state expects single state atom as an argument")), bb))
+        if not isinstance(s, StateAtom):  # (the call as hyperon's operation meets it: its argument evaluated)
+            call = atom if s == a[0] else Expression((atom.children[0], s))
+            out.append((error(call, Symbol("get-state expects single state atom as an argument")), bb))
             continue
         v = s.current
         have = it.types_of(v)
@@ -1515,7 +1524,7 @@ def _get_state(it: Machine, atom: Expression, b: Bindings) -> Gen:
             out.append((error(v, Expression((Symbol("BadType"), s.value_type, have[0]))), bb))
             continue
         out.append((v, bb))
-    return out
+    return out[::-1]  # (an argument's values last first, as an operation's)
 
 
 @special("change-state!", "(-> (StateMonad $tcso) $tcso (StateMonad $tcso))", arity=2, checked=True)
@@ -2195,6 +2204,9 @@ def _module(it: Machine, name: Atom, label: str, register: bool = False) -> Modu
     own; or the error message (hyperon's words where it has them).  Like hyperon, a module named
     directly under the top module (`m`, not `dir:m`) whose loading failed is not loaded again by
     `import!` (`NOT_FINISHED`); `register-module!` (`register`) loads it again and marks nothing."""
+    top = not register and it.self_atom is it.top_atom
+    if top:
+        _note_parents(it, label)
     path = _module_file(it, name, label)
     if not isinstance(path, str):
         return path
@@ -2224,7 +2236,32 @@ def _module(it: Machine, name: Atom, label: str, register: bool = False) -> Modu
             if not register and ":" not in label.removeprefix("top:") and label not in it.aliases:
                 it.failed_modules.add(path)
             return failed
+    if top:  # (named under the top module; a module's own imports are named under it)
+        parts = label.removeprefix("top:").split(":")
+        it.module_names.add(parts[0])
+        root = it.aliases.get(parts[0])
+        it.module_paths.add(os.path.join(it.base_dir, *parts) if root is None else os.path.join(root, *parts[1:]))
+        it.module_paths.add(os.path.dirname(path) if os.path.basename(path) == "module.metta" else path)
     return module
+
+
+def _note_parents(it: Machine, label: str) -> None:
+    """hyperon loads the parents of `a:b:c` (the directories `a` and `a/b`) before the module itself,
+    and keeps them loaded whether or not the module loads: they are in the run's module name tree."""
+    parts = label.removeprefix("top:").split(":")
+    if len(parts) < 2:
+        return
+    root = it.aliases.get(parts[0])
+    if root is not None:
+        it.module_names.add(parts[0])
+        return
+    for i in range(1, len(parts)):
+        parent = os.path.join(it.base_dir, *parts[:i])
+        if not os.path.isdir(parent):
+            return
+        if i == 1:
+            it.module_names.add(parts[0])
+        it.module_paths.add(parent)
 
 
 def _plain_name(name: Atom, label: str) -> tuple[Atom, str]:
@@ -2248,11 +2285,13 @@ def _legal_name(name: Atom) -> str | None:
 def _mod_space(it: Machine, atom: Expression, b: Bindings) -> Gen:
     """The space of a module by name (`top`, the standard library's, or a file's, loaded if need be)."""
     name = atom.children[1]
+    if type(name) in (Variable, Expression):
+        return [(error(atom, Symbol("mod-space! expects a module name argument")), b)]
     label = _legal_name(name)
     if label is None:
         return [(error(atom, Symbol(f"Illegal module name: {name}")), b)]
     name, label = _plain_name(name, label)
-    builtin = label
+    builtin = "" if label in it.aliases else label  # (a module `register-module!` named takes the name)
     if builtin == "top":
         return [(it.top_atom, b)]
     if builtin == "corelib":
@@ -2284,17 +2323,27 @@ def _register_module(it: Machine, atom: Expression, b: Bindings) -> Gen:
         name = os.path.basename(path)[:-len(".metta")]
     else:  # (hyperon's words)
         return [(error(atom, Symbol(f"No module format able to interpret module at {rel}")), b)]
-    # (a module of that name loaded from this very file is no conflict)
-    taken = any(getattr(m, "label", "") == name for k, m in it.modules.items() if k != path)
-    if name in it.aliases or taken or name in BUILTIN_MODULES or name in MODULES:
+    if name in ("top", "self"):  # (hyperon's words: `self` names the top module there)
+        return [(error(atom, Symbol("illegal module name: top")), b)]
+    # like hyperon, a module is known by its path as written (joined to the script's directory): one
+    # loaded from that path already gets the name as an alias, which must be new in the run's module
+    # name tree (an import of `a:b` put `a` there); another path is a new module, which takes the name
+    ident = os.path.join(it.base_dir, rel)
+    if (ident in it.module_paths or ident.rstrip(os.sep) in it.module_paths) and name in it.module_names:
         return [(error(atom, Symbol(f"Attempt to create module alias with name that conflicts with existing module: "
                                     f"{name}")), b)]
+    before = it.aliases.get(name)
     it.aliases[name] = path
     # like hyperon, the module is loaded now: one that fails gives its error here (and is not registered)
     got = _module(it, Symbol(name), name, register=True)
     if not isinstance(got, ModuleSpaceAtom):
-        del it.aliases[name]
+        if before is None:
+            del it.aliases[name]
+        else:
+            it.aliases[name] = before
         return [(error(atom, got), b)]
+    it.module_names.add(name)
+    it.module_paths.add(ident)
     return [(UNIT, b)]
     yield  # pragma: no cover
 
@@ -2355,7 +2404,7 @@ def _module_space_no_deps(it: Machine, atom: Expression, b: Bindings) -> Gen:
         else:
             out.append((error(Expression((atom.children[0], v)),
                               Symbol("module-space-no-deps expects a space as an argument")), bb))
-    return out
+    return out[::-1]  # (an argument's values last first, as an operation's)
 
 
 @special("include", "(-> Atom %Undefined%)", arity=1)
@@ -2445,7 +2494,7 @@ def _import(it: Machine, atom: Expression, b: Bindings) -> Gen:
         part = next(p for p in label.split(":") if any(not (c.isascii() and (c.isalnum() or c in "-_")) for c in p))
         return [(error(Expression((atom.children[0], shown, name)), Symbol(f"Illegal module name: {part}")), b)]
     name, label = _plain_name(name, label)
-    builtin = label
+    builtin = "" if label in it.aliases else label  # (a module `register-module!` named takes the name)
     if builtin in MODULES:
         return _import_optional(it, atom, b, builtin)
     if builtin in BUILTIN_MODULES:

@@ -18,7 +18,23 @@ from ..atoms import Atom, Bool, Expression, Float, Integer, ReprText, String, Sy
 from ..errors import ModuleTextError
 from ..modtext import read_first
 from ..unify import unify
-from .core import ARROW, ATOM_T, BOOL_T, FALSE, NUMBER_T, STRING_T, TRUE, UNDEFINED, UNIT, Fail, Machine, NoReduce, error, in_sandbox
+from .core import (
+    ARROW,
+    ATOM_T,
+    BOOL_T,
+    FALSE,
+    NUMBER_T,
+    STRING_T,
+    TRUE,
+    UNDEFINED,
+    UNIT,
+    Fail,
+    Machine,
+    NoReduce,
+    error,
+    in_sandbox,
+    metatype,
+)
 from .modules import FINAL_MODULE_RESULTS, MODULE_OPS
 from .pyobjects import PY_OPERATIONS, exception_caught, library_op
 
@@ -383,17 +399,13 @@ def _string_to_chars(it: Machine, args: list[Atom]) -> list[Atom]:
     return [Expression(tuple(Symbol(f"'{c}'") for c in text[1:-1]))]
 
 
-#: the Python class name hyperon 0.2.10 gives an atom of each kind
-_PY_CLASS = {Symbol: "SymbolAtom", Variable: "VariableAtom", Expression: "ExpressionAtom"}
-
-
 def _chars_to_string(it: Machine, args: list[Atom]) -> list[Atom]:
     # like hyperon 0.2.10: the argument is taken unevaluated and each item's text loses
     # its first and last character (the quotes of a Char); not an expression, its Python fails
     a = args[0]
     if type(a) is not Expression:
         raise Fail(exception_caught(AttributeError(
-            f"'{_PY_CLASS.get(type(a), 'GroundedAtom')}' object has no attribute 'get_children'")))
+            f"'{metatype(a)}Atom' object has no attribute 'get_children'")))  # (hyperon's Python class: a Char's is GroundedAtom)
     return [String("".join(str(c)[1:-1] for c in a.children))]
 
 

@@ -33,7 +33,7 @@ from typing import Protocol, Union
 from ..atoms import Atom, Expression, Grounded, Integer, Symbol, Variable, fresh_variable, iter_atoms
 from ..bindings import EMPTY_BINDINGS, Bindings
 from ..unify import unify
-from .core import GROUNDED_NAMES, error
+from .core import GROUNDED_NAMES, error, is_char
 
 __all__ = ["ARROW", "UNDEFINED", "Entry", "Failed", "Mismatch", "TypeEnv", "atom_entries", "atom_types", "check_call",
            "fresh", "is_function_type", "match_types", "meta_type"]
@@ -92,9 +92,10 @@ _GROUNDED_META = Symbol("Grounded")
 
 
 def meta_type(atom: Atom) -> Symbol:
-    """`Variable`, `Symbol`, `Expression` or `Grounded` (a grounded operation's name is Grounded)."""
+    """`Variable`, `Symbol`, `Expression` or `Grounded` (a grounded operation's name is Grounded, and
+    a Char)."""
     t = type(atom)
-    if t is Symbol and atom.name in GROUNDED_NAMES:  # type: ignore[attr-defined]
+    if t is Symbol and (atom.name in GROUNDED_NAMES or is_char(atom)):  # type: ignore[attr-defined]
         return _GROUNDED_META
     return _META.get(t, _GROUNDED_META)
 

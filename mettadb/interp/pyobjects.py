@@ -27,7 +27,7 @@ from typing import Any
 
 from ..atoms import Atom, Bool, Expression, Float, Grounded, Integer, Regex, ReprFloat, ReprText, String, Symbol, Variable
 from ..errors import LimitError
-from .core import ARROW, GROUNDED_NAMES, UNDEFINED, UNIT, Fail, Machine, NoReduce
+from .core import ARROW, GROUNDED_NAMES, UNDEFINED, UNIT, Fail, Machine, NoReduce, is_char
 
 __all__ = ["IN_PYTHON", "PY_OPERATIONS", "PyObject", "allowed", "call_object", "exception_caught", "library_op", "refusal", "view"]
 
@@ -147,6 +147,31 @@ class ValueObject:
         return self.content
 
 
+class Char:
+    """A Char (`'c'`) as Python code sees it: hyperon's Python `Char` (its library's class, whose name
+    Python prints as hyperon's: `<class 'hyperon.stdlib.Char'>`), `str` its character, `repr` that
+    between quotes, equal to a Char of the same character."""
+
+    __slots__ = ("char",)
+    __module__ = "hyperon.stdlib"
+
+    def __init__(self, char: str) -> None:
+        if len(char) != 1:
+            raise ValueError("A Char object must be initialized with a single character.")
+        self.char = char
+
+    def __str__(self) -> str:
+        return self.char
+
+    def __repr__(self) -> str:
+        return f"'{self.char}'"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Char) and self.char == other.char
+
+    __hash__ = None  # type: ignore[assignment]
+
+
 class SpaceRef:
     """A space, seen from Python (hyperon gives its space's reference, which holds no `content`)."""
 
@@ -169,6 +194,8 @@ class GroundedAtom(_View):
         t = type(a)
         if t is PyObject:
             return ValueObject(a.value)  # type: ignore[attr-defined]
+        if t is Symbol and is_char(a):  # (a Char: hyperon's Python object)
+            return ValueObject(Char(a.name[1]))  # type: ignore[attr-defined]
         if t is String:
             return ValueObject(str(a.value))  # type: ignore[attr-defined]
         if t is Float:
@@ -187,7 +214,9 @@ def view(atom: Atom) -> _View:
     """An atom as Python code sees it."""
     t = type(atom)
     if t is Symbol:
-        return GroundedAtom(atom) if atom.name in GROUNDED_NAMES else SymbolAtom(atom)  # type: ignore[attr-defined]
+        # (an operation's name, or a Char)
+        grounded = atom.name in GROUNDED_NAMES or is_char(atom)  # type: ignore[attr-defined]
+        return GroundedAtom(atom) if grounded else SymbolAtom(atom)
     if t is Variable:
         return VariableAtom(atom)
     if t is Expression:
@@ -218,6 +247,8 @@ def value_atom(obj: Any, typ: Atom = UNDEFINED) -> Atom:
     MeTTa's, of their type only; anything else is a `PyObject` of type `typ`."""
     kind = _PRIMITIVE_TYPES.get(type(obj)) or next((k for p, k in _PRIMITIVE_TYPES.items() if isinstance(obj, p)), None)
     if kind is None:
+        if type(obj) is Char and typ == UNDEFINED and is_char(Symbol(repr(obj))):  # (a Char again)
+            return Symbol(repr(obj))
         return PyObject(obj, typ)
     if typ != UNDEFINED and typ != Symbol(kind):
         shown = '"' + repr(obj)[1:-1].replace('"', '\\"') + '"' if isinstance(obj, str) else repr(obj)

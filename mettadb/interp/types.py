@@ -45,6 +45,19 @@ _ANY_TYPE = ("Atom", "%Undefined%", "Grounded")
 _LIBRARY_EXPRESSION_TYPES: dict[Atom, Atom] = {
     Expression((Symbol("@kind"), Symbol(k))): Symbol(t)
     for k, t in (("function", "DocKindFunction"), ("atom", "DocKindAtom"))}
+
+
+def _library_expression_types(atom: Expression) -> list[Atom]:
+    """The library's declared types of an expression: of the one it is, or of those it unifies with
+    (`($a $b)` is `DocKindFunction` and `DocKindAtom` in hyperon: the query of its type finds both)."""
+    got = _LIBRARY_EXPRESSION_TYPES.get(atom)
+    if got is not None:
+        return [got]
+    if len(atom.children) != 2 or atom.ground:
+        return []
+    return [t for k, t in _LIBRARY_EXPRESSION_TYPES.items() if unify(k, atom, EMPTY_BINDINGS) is not None]
+
+
 #: hyperon's type of `=`
 EQ_TYPE = Expression((Symbol("->"), Variable("t"), Variable("t"), Symbol("%Undefined%")))
 
@@ -102,7 +115,8 @@ class TypeChecker:
         return got
 
     def declared_types(self, atom: Atom) -> list[Atom]:
-        if type(atom) is Expression and atom not in _LIBRARY_EXPRESSION_TYPES:
+        library = _library_expression_types(atom) if type(atom) is Expression else []
+        if type(atom) is Expression and not library:
             # no query (its pattern holds the whole expression: once per level of a deep one
             # made typing it quadratic) where no declared expression of its length can match it
             n = len(atom.children)
@@ -128,8 +142,8 @@ class TypeChecker:
                 got.append(EQ_TYPE)
             elif type(atom) is Symbol and atom.name in SPECIAL_TYPES:
                 got.extend(SPECIAL_SIGNATURES.get(atom.name) or (SPECIAL_TYPES[atom.name],))
-            elif type(atom) is Expression and atom in _LIBRARY_EXPRESSION_TYPES:
-                got.append(_LIBRARY_EXPRESSION_TYPES[atom])
+            elif library:
+                got.extend(library)
             elif not got and is_char(atom):
                 got.append(CHAR_T)
             self.cache[atom] = got
