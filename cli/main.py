@@ -885,7 +885,9 @@ def batch(ctx: click.Context, queries: str, jobs: int | str, cluster: str | None
 @cli.command()
 @click.pass_context
 def repl(ctx: click.Context) -> None:
-    """An interactive session: `!expr` evaluates, a plain atom is added (committed at once).
+    """An interactive session: `!expr` evaluates, a plain atom is added (committed at once), each as `run`
+    reads a script's items (one session, one script: a token stands for what `bind!` named, an atom
+    the space held before the session is not added again).
 
     Multi-line input continues until the expression is complete; Ctrl-C cancels
     the running evaluation; Ctrl-D leaves. Creates the space if there is none.

@@ -2,7 +2,10 @@
 
 Every operation here is iterative: hashing is computed bottom-up at
 construction time, and equality, printing and alpha-equality walk explicit
-stacks, so atoms nested 100 000 levels deep behave like shallow ones.
+stacks, so atoms nested 100 000 levels deep behave like shallow ones.  A
+grounded atom that prints around an atom it holds (a state, `(State 0)`) is
+walked into by the same printing loop; as a state can hold itself, one met
+again inside its own value prints as `(State …)`.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 import functools
 import itertools
 import math
+import threading
 from collections.abc import Iterable, Iterator
 from typing import Any, Union
 
@@ -212,9 +216,18 @@ class Grounded(Atom):
     #: gives those a match of their own)
     keyed_with_variables = False
 
+    #: prints around an atom it holds (`shows`): a state
+    holds_atom = False
+
     def __init__(self, value: Any) -> None:
         object.__setattr__(self, "value", value)
         object.__setattr__(self, "_hash", hash((type(self).__name__, value)))
+
+    def shows(self) -> tuple[str, Atom, str]:
+        """For a grounded atom that `holds_atom`: the text before the atom it holds, that atom, the text
+        after (`("(State ", value, ")")`).  Printing walks into it without recursion; met again inside
+        itself (a state holding itself), it prints as the two texts around `…`."""
+        raise NotImplementedError
 
     def __eq__(self, other: object) -> bool:
         if type(other) is not type(self):
@@ -484,26 +497,59 @@ def _leaf_text(a: Atom) -> str:
     return str(getattr(a, "value", a))
 
 
+_PLAIN_LEAVES = frozenset({Symbol, Variable, Integer, Float, String, Bool})
+#: the atoms (by id) that hold atoms and are being printed by this thread, outermost first; shared by
+#: nested printings (a state inside bindings inside the state), so that a cycle through them ends too
+_PRINTING = threading.local()
+
+
 def _to_text(atom: Atom) -> str:
-    if type(atom) is not Expression:
+    t = type(atom)
+    if t is not Expression and (t in _PLAIN_LEAVES or not getattr(atom, "holds_atom", False)):
         return _leaf_text(atom)
     out: list[str] = []
-    # stack of pending items: an Atom, or a literal string to emit
+    # stack of pending items: an Atom, a literal string to emit, or (text, id) closing a holder
     stack: list[Any] = [atom]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, str):
-            out.append(item)
-        elif type(item) is Expression:
-            kids = item.children
-            stack.append(")")
-            for i in range(len(kids) - 1, -1, -1):
-                stack.append(kids[i])
-                if i:
-                    stack.append(" ")
-            out.append("(")
-        else:
-            out.append(_leaf_text(item))
+    inside: set[int] | None = None
+    mine: list[int] = []
+    try:
+        while stack:
+            item = stack.pop()
+            ti = type(item)
+            if ti is str:
+                out.append(item)
+            elif ti is Expression:
+                kids = item.children
+                stack.append(")")
+                for i in range(len(kids) - 1, -1, -1):
+                    stack.append(kids[i])
+                    if i:
+                        stack.append(" ")
+                out.append("(")
+            elif ti in _PLAIN_LEAVES or not getattr(item, "holds_atom", False):
+                if ti is tuple:
+                    out.append(item[0])
+                    inside.discard(item[1])  # type: ignore[union-attr]
+                else:
+                    out.append(_leaf_text(item))
+            else:
+                if inside is None:
+                    inside = getattr(_PRINTING, "inside", None)
+                    if inside is None:
+                        inside = _PRINTING.inside = set()
+                before, held, after = item.shows()
+                key = id(item)
+                if key in inside:
+                    out.append(before + "\u2026" + after)  # met again inside its own value
+                    continue
+                inside.add(key)
+                mine.append(key)
+                out.append(before)
+                stack.append((after, key))
+                stack.append(held)
+    finally:
+        if mine:
+            inside.difference_update(mine)  # type: ignore[union-attr]
     return "".join(out)
 
 

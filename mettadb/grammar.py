@@ -1,9 +1,10 @@
 """The pyparsing grammar of MeTTa, built from `mettadb.tokens`.
 
-It serves the interactive paths: telling the REPL whether the input so far
-is complete, and precise diagnostics.  Bulk loads use the regex scanner of
-`mettadb.parser` (about 100x faster); tests prove the two agree on atoms and
-on error positions.
+A second reading of the syntax, independent of the scanners: tests prove it,
+the regex scanner of `mettadb.parser` and the bulk transcoder agree on atoms
+and on error positions.  It recurses once per level of nesting (pyparsing), so
+no user input goes through it: the REPL's completeness check is the scanner's
+(`parser.is_complete`).
 """
 
 from __future__ import annotations
@@ -18,10 +19,7 @@ from .errors import ParseError
 from .parser import DANGLING_BANG, word_atom
 from .tokens import CLOSE, COMMENT, OPEN, STRING, UNTERMINATED_STRING, WHITESPACE, WHITESPACE_CHARS, WORD, unescape
 
-__all__ = ["INCOMPLETE_MESSAGES", "is_complete", "parse_with_grammar"]
-
-#: errors that more input could cure
-INCOMPLETE_MESSAGES = frozenset({"'(' is never closed", "unterminated string", DANGLING_BANG})
+__all__ = ["parse_with_grammar"]
 
 
 def _fatal(message: str | Callable[[str, int, Any], tuple[int, str]]) -> Callable[[str, int, Any], None]:
@@ -126,11 +124,3 @@ def parse_with_grammar(text: str, source: str = "<string>") -> list[tuple[bool, 
         raise ParseError(e.msg, line, col, source) from None
     return list(result[0])
 
-
-def is_complete(text: str) -> bool:
-    """False when the text is a prefix of valid input that needs more lines (REPL continuation)."""
-    try:
-        parse_with_grammar(text)
-    except ParseError as e:
-        return e.message not in INCOMPLETE_MESSAGES
-    return True

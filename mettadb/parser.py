@@ -25,7 +25,10 @@ from .tokens import REGEX_RE, TOKEN_RE, classify_word, unescape
 __all__ = [
     "BLOCK_SIZE",
     "DANGLING_BANG",
+    "INCOMPLETE_MESSAGES",
+    "InputLines",
     "Source",
+    "is_complete",
     "line_blocks",
     "open_binary",
     "parse",
@@ -39,6 +42,8 @@ __all__ = [
 BLOCK_SIZE = 1 << 20
 #: the error of a `!` with no atom after it (raised once the whole text has been read)
 DANGLING_BANG = "'!' must be followed by an atom"
+#: the errors that more input could cure
+INCOMPLETE_MESSAGES = frozenset({"'(' is never closed", "unterminated string", DANGLING_BANG})
 Source = Union[str, "os.PathLike[str]", IO[bytes]]
 
 
@@ -215,6 +220,56 @@ def parse_script(text: str, source: str = "<string>") -> Iterator[tuple[bool, At
 def parse_script_lines(text: str, source: str = "<string>") -> Iterator[tuple[bool, Atom, int]]:
     """`parse_script` with the line each top-level item (or its `!`) starts on."""
     return _scan_lines(_text_blocks(text, source), source, True)
+
+
+def is_complete(text: str) -> bool:
+    """False when the text is a prefix of valid input that needs more lines (the REPL's continuation):
+    an open `(`, an open string, a last `!`.  Text with another error is complete (the error is
+    reported, not waited on).  A lone surrogate (a byte read with `surrogateescape`) counts as a word
+    character here; the REPL names it once the input is complete."""
+    try:
+        for _ in _scan(((text, True, 1),), "<repl>"):
+            pass
+    except ParseError as e:
+        return e.message not in INCOMPLETE_MESSAGES
+    return True
+
+
+class InputLines:
+    """The REPL's input so far, line by line, and whether it is complete (`is_complete`'s answer).
+
+    Each line's brackets are counted as it comes; the whole text is scanned again only where that
+    count cannot tell (depth back to 0, a string running on, a stray `)`, an escape or a bad
+    character), so an expression pasted over many lines costs time linear in its length."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.depth = 0
+        self.counted = True  # `depth` is exact so far
+
+    def add(self, line: str) -> bool:
+        """Take one more line (without its newline); whether the input is now complete."""
+        self.lines.append(line)
+        if self.counted:
+            for m in TOKEN_RE.finditer(line):
+                kind = m.lastgroup
+                if kind == "open":
+                    self.depth += 1
+                elif kind == "close":
+                    self.depth -= 1
+                    if self.depth < 0:
+                        self.counted = False
+                        break
+                elif kind == "badstring" or kind == "bad" or (kind == "string" and "\\" in m.group()):
+                    self.counted = False
+                    break
+            if self.counted and self.depth > 0:
+                return False  # an open `(` and nothing wrong before it: more is needed
+        return is_complete(self.text())
+
+    def text(self) -> str:
+        """The lines so far, joined."""
+        return "\n".join(self.lines)
 
 
 def parse(text: str, source: str = "<string>") -> Iterator[Atom]:

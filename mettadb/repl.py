@@ -8,9 +8,9 @@ import sys
 from typing import TextIO
 
 from .errors import MettaDBError, ParseError
-from .grammar import is_complete
 from .interp import format_results
-from .parser import parse_script
+from .parser import InputLines, parse_script
+from .runner import ScriptItems
 from .space import Space
 
 __all__ = ["Repl"]
@@ -24,6 +24,8 @@ class Repl:
         self.stdin = stdin or sys.stdin
         self.stdout = stdout or sys.stdout
         self.interp = space.interpreter(out=self.stdout)
+        #: the session's items are a script's, as `mettadb run` reads one (tokens, overlay, type checks)
+        self.items = ScriptItems(self.interp)
         self.interactive = self.stdin.isatty()
         self._symbols: list[str] = []
         if self.interactive:
@@ -53,21 +55,20 @@ class Repl:
         return self._symbols[state] if state < len(self._symbols) else None
 
     def _read(self) -> str | None:
-        lines: list[str] = []
+        lines = InputLines()
         while True:
-            prompt = ("metta> " if not lines else "  ...> ") if self.interactive else ""
+            prompt = ("metta> " if not lines.lines else "  ...> ") if self.interactive else ""
             try:
                 line = input(prompt) if self.interactive else self.stdin.readline()
             except EOFError:
                 return None
             if not self.interactive and line == "":
-                return "\n".join(lines) if lines else None
-            lines.append(line.rstrip("\n"))
-            text = "\n".join(lines)
-            if text.strip() and is_complete(text):
-                return text
-            if not text.strip():
-                lines = []
+                return lines.text() if lines.lines else None
+            line = line.rstrip("\n")
+            if not lines.lines and not line.strip():
+                continue  # (blank lines between inputs)
+            if lines.add(line):
+                return lines.text()
 
     def loop(self) -> None:
         """Run until end of input."""
@@ -95,15 +96,14 @@ class Repl:
             return
         for bang, atom in items:
             try:
-                with self.space.transaction():
+                # (a failed commit is a failure of the item: what it added is forgotten)
+                with self.items.counting(), self.space.transaction():
                     if bang:
-                        self.stdout.write(format_results(self.interp.evaluate(atom)) + "\n")
+                        self.stdout.write(format_results(self.items.evaluate(atom)) + "\n")
                     else:
-                        bad = self.interp.check_added(atom) if self.interp.type_check else []
+                        bad = self.items.add(atom)
                         if bad:  # type-check auto: not added, the errors are shown
                             self.stdout.write(format_results(bad) + "\n")
-                        else:
-                            self.interp.add_atom(self.space, atom)
             except KeyboardInterrupt:
                 self.interp.invalidate()  # what it read inside the rolled-back transaction is gone
                 self.stdout.write("interrupted (nothing was changed)\n")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import threading
 import weakref
 from collections.abc import Iterator
 from typing import Any, Protocol
@@ -269,10 +270,15 @@ class ModuleSpaceAtom(SpaceAtom):
 
 
 class StateAtom(Grounded):
-    """A mutable state cell; prints `(State value)` like hyperon."""
+    """A mutable state cell; prints `(State value)` like hyperon.
+
+    A state may hold itself (`(change-state! &s (wrap &s))`): printing, equality and every other walk
+    of an atom treat it as a leaf or walk into it with a stack and stop where it comes round again
+    (printed `(State …)` there; hyperon 0.2.10 overflows its stack)."""
 
     __slots__ = ()
     type_name = "StateMonad"
+    holds_atom = True
 
     def __init__(self, value: Atom, value_type: Atom | None = None) -> None:
         # [current value, type of the first value (the state's type; None: undefined)]
@@ -280,14 +286,23 @@ class StateAtom(Grounded):
         object.__setattr__(self, "_hash", hash("StateMonad"))  # (equal states may hold other values later)
 
     def __eq__(self, other: object) -> bool:
-        """As in hyperon: two states are equal while they hold equal values (and types)."""
-        return other is self or (type(other) is StateAtom and other.value == self.value)
+        """As in hyperon: two states are equal while they hold equal values (and types); states that
+        hold themselves are equal when no difference is ever met going round (a pair of states met
+        again is taken as equal)."""
+        return other is self or (type(other) is StateAtom and _states_equal(self, other))
 
     __hash__ = Grounded.__hash__
 
+    def __repr__(self) -> str:
+        return f"StateAtom({self})"
+
+    def shows(self) -> tuple[str, Atom, str]:
+        """Prints as `(State value)`."""
+        return "(State ", self.value[0], ")"
+
     def text(self) -> str:
         """How the state prints."""
-        return f"(State {self.value[0]})"
+        return str(self)
 
     @property
     def value_type(self) -> Atom:
@@ -303,6 +318,45 @@ class StateAtom(Grounded):
     def set(self, value: Atom) -> None:
         """Replace the held value."""
         self.value[0] = value
+
+
+#: the pairs of states (by id) this thread is comparing, taken as equal meanwhile; shared by nested
+#: comparisons (a state inside bindings inside a state), so that a cycle through them ends too
+_COMPARING = threading.local()
+
+
+def _states_equal(a: StateAtom, b: StateAtom) -> bool:
+    """Equal values and types, walked with a stack through expressions and the states inside."""
+    met: set[tuple[int, int]] | None = getattr(_COMPARING, "met", None)
+    outermost = met is None
+    if met is None:
+        met = _COMPARING.met = set()
+    try:
+        stack: list[tuple[Any, Any]] = [(a, b)]
+        while stack:
+            x, y = stack.pop()
+            if x is y:
+                continue
+            tx = type(x)
+            if tx is StateAtom:
+                if type(y) is not StateAtom:
+                    return False
+                pair = (id(x), id(y))
+                if pair in met:
+                    continue
+                met.add(pair)
+                stack.append((x.value[1], y.value[1]))
+                stack.append((x.value[0], y.value[0]))
+            elif tx is Expression:
+                if type(y) is not Expression or x._hash != y._hash or len(x.children) != len(y.children):
+                    return False
+                stack.extend(zip(x.children, y.children))
+            elif x != y:
+                return False
+        return True
+    finally:
+        if outermost:
+            _COMPARING.met = None
 
 
 _STORABLE = (Integer, Float, String, Bool)

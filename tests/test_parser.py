@@ -12,8 +12,8 @@ from strategies import atoms
 from mettadb import E, ParseError, S, V, parse, parse_script
 from mettadb.atoms import Bool, Float, Integer, String
 from mettadb.encoding import encode_with_names
-from mettadb.grammar import is_complete, parse_with_grammar
-from mettadb.parser import parse_file
+from mettadb.grammar import parse_with_grammar
+from mettadb.parser import is_complete, parse_file
 from mettadb.transcode import transcode_file
 
 
