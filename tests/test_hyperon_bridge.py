@@ -588,6 +588,7 @@ def test_random_programs_over_a_durable_space(tmp_path):
         rnd.shuffle(lines)
         first = lines + [rnd.choice(_QUERIES).format(n=n(), s=rnd.choice(sym)) for _ in range(4)]
         second = [rnd.choice(_QUERIES).format(n=n(), s=rnd.choice(sym)) for _ in range(4)]
+        (tmp_path / str(k)).mkdir()  # (a space's own directory is made, not its missing parents)
         same_as_hyperon(tmp_path / str(k), "self", "\n".join(first), "\n".join(second), unordered=True)
 
 
