@@ -15,6 +15,7 @@ from collections.abc import Callable
 from .atoms import Atom, Expression, Float, Integer, Regex, Symbol, Variable, iter_atoms, same_number
 from .bindings import EMPTY_BINDINGS, Bindings
 from .errors import EvaluationError, LimitError
+from .trieorder import is_char_name
 
 __all__ = ["MATCHED_PATTERN", "REGEX_BINDS", "SPACE_QUERY", "match_atoms", "occurs", "regex_matches", "unify", "unify_all"]
 
@@ -245,6 +246,14 @@ def _queryable(a: Atom) -> bool:
     return bool(getattr(a, "matches_by_query", False))
 
 
+def _own_match(a: Atom) -> bool:
+    """Whether hyperon gives the atom a match of its own, by equality: a Char (`'c'`) or a Python
+    object (grounded Python objects there, not spaces)."""
+    if type(a) is Symbol:
+        return is_char_name(a.name)  # type: ignore[attr-defined]
+    return bool(getattr(a, "keyed_with_variables", False)) and not _queryable(a)
+
+
 def _holds_queryable(a: Atom) -> bool:
     t = type(a)
     if t is Expression:
@@ -273,6 +282,10 @@ def _match_set(x: Atom, y: Atom, stored: bool) -> list[Bindings]:
         return acc
     space, other = (y, x) if _queryable(y) and (stored or not _queryable(x)) else (x, y)
     if type(space) is Regex:
+        if other is (y if stored else x) and _own_match(other):
+            # hyperon asks the left atom of a matching first: a Char or a Python object there
+            # matches by its own equality, never by the regex's search
+            return []
         # hyperon's binding of `matched_pattern` (a name no query variable has): two regexes of
         # other patterns in one matching disagree on it, and the matching fails
         seen = None if stored else getattr(REGEX_BINDS, "var", None)
