@@ -8,11 +8,14 @@ whose hyperon output holds its install paths (a Python exception's traceback) or
 from __future__ import annotations
 
 import re
+import signal
 import subprocess
 import sys
 import textwrap
+import time
 
 import pytest
+from helpers import mettadb_cmd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -145,6 +148,29 @@ def test_bad_inputs_give_results_or_error_atoms_never_a_traceback(run, write, tm
 def test_the_limits_stop_python_code_a_script_runs(space):
     with pytest.raises(LimitError, match="time limit"):
         space.eval(mettadb.atom('(py-atom "sum(1 for _ in iter(int, 1))")'), allow_python=True, timeout=0.3)
+
+
+def test_the_time_limit_stops_python_code_that_sleeps(space):
+    """A sleep uses no CPU time: the wall-clock deadline stops it all the same, and leaves no timer set."""
+    start = time.monotonic()
+    with pytest.raises(LimitError, match="time limit of 1"):
+        space.eval(mettadb.atom('((py-atom "lambda: __import__(\'time\').sleep(100)"))'), allow_python=True, timeout=1)
+    assert time.monotonic() - start < 10
+    assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
+    assert space.eval(mettadb.atom("(+ 1 2)"), timeout=1) == [mettadb.atom("3")]
+
+
+def test_mettadb_run_timeout_stops_a_python_sleep(tmp_path):
+    script = tmp_path / "s.metta"
+    script.write_text('!(println! start)\n!((py-atom "lambda: __import__(\'time\').sleep(100)"))\n')
+    start = time.monotonic()
+    r = subprocess.run(mettadb_cmd("--db", str(tmp_path / "db"), "run", "--allow-python", "--timeout", "1", str(script)),
+                       capture_output=True, text=True, timeout=60)
+    assert time.monotonic() - start < 20
+    assert r.returncode == 1, r.stderr
+    assert r.stdout.startswith("start\n")
+    assert r.stderr.strip().splitlines()[-1].startswith("Error: ") and "time limit of 1.0 s" in r.stderr
+    assert "Traceback" not in r.stderr
 
 
 def test_python_values_in_a_durable_space_live_in_the_session_overlay_and_a_later_process_sees_none(space_path):

@@ -155,7 +155,9 @@ class _Watch:
     """The memory and time limits looked at on a CPU-time timer while the outermost evaluation of the
     main thread runs: a single step that runs long (a walk of a huge atom, a loop of minimal MeTTa
     inside one step) stops there too.  The limit's `LimitError` is raised where mettadb's code runs
-    then, as Ctrl-C raises `KeyboardInterrupt`.  The timer's handler, once set, stays
+    then, as Ctrl-C raises `KeyboardInterrupt`.  With a time limit, a real-time timer also fires
+    at the deadline (then every tick) and raises it inside Python code a script runs, which may
+    sleep or block and so use no CPU time.  The timers' handlers, once set, stay
     (doing nothing between evaluations), so a tick that comes late cannot end the process."""
 
     #: the interpreter whose evaluation is watched now
@@ -176,7 +178,18 @@ class _Watch:
             signal.siginterrupt(signal.SIGVTALRM, False)  # a system call a tick lands in goes on
         cls.current = it
         signal.setitimer(signal.ITIMER_VIRTUAL, WATCH_TICK, WATCH_TICK)
+        cls.real = False
+        deadline = it.deadline
+        if deadline is not None and signal.getsignal(signal.SIGALRM) in (signal.SIG_DFL, _wall_tick) \
+                and signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0):
+            # (not where someone else times the process with SIGALRM)
+            signal.signal(signal.SIGALRM, _wall_tick)  # (a sleep or blocking call it lands in stops)
+            cls.real = True
+            signal.setitimer(signal.ITIMER_REAL, max(deadline - time.monotonic(), 0.001), WATCH_TICK)
         return True
+
+    #: whether `arm` set the real-time timer
+    real = False
 
     @classmethod
     def disarm(cls) -> None:
@@ -184,6 +197,9 @@ class _Watch:
             cls.current = None
         finally:
             signal.setitimer(signal.ITIMER_VIRTUAL, 0)
+            if cls.real:
+                cls.real = False
+                signal.setitimer(signal.ITIMER_REAL, 0)
 
 
 #: where mettadb's own code is (`_tick` raises only there)
@@ -197,6 +213,13 @@ def _tick(signum: int, frame: Any) -> None:
     # looks again)
     if it is not None and frame is not None and frame.f_code.co_name != "__del__" \
             and (frame.f_code.co_filename.startswith(_PACKAGE) or IN_PYTHON[0]):  # (or Python code a script runs)
+        it.check_limits()
+
+
+def _wall_tick(signum: int, frame: Any) -> None:
+    it = _Watch.current
+    # only inside Python code a script runs (mettadb's own code uses CPU time, which `_tick` watches)
+    if it is not None and IN_PYTHON[0] and frame is not None and frame.f_code.co_name != "__del__":
         it.check_limits()
 
 
@@ -370,6 +393,11 @@ class Interpreter:
             if watched:
                 _Watch.disarm()
         return [b.resolve(a) for a, b in results if a != EMPTY]
+
+    @property
+    def deadline(self) -> float | None:
+        """When the evaluation under way passes its time limit (`time.monotonic()`), if it has one."""
+        return self._deadline
 
     def check_limits(self) -> None:
         """Raise `LimitError` when the evaluation is past its memory or time limit."""
