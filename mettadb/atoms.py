@@ -33,6 +33,7 @@ __all__ = [
     "ReprFloat",
     "ReprText",
     "S",
+    "ShownFloat",
     "String",
     "Symbol",
     "V",
@@ -297,6 +298,16 @@ class ReprFloat(float):
     __slots__ = ()
 
 
+class ShownFloat(ReprFloat):
+    """A `ReprFloat` made from an object of a float subclass (`numpy.float64`): hyperon keeps that
+    object, a Number, and prints it as the object's `repr` (`np.float64(2.5)`), which `shown` holds."""
+
+    shown: str
+
+    def __repr__(self) -> str:
+        return self.shown
+
+
 class Regex(Grounded):
     """A `regex:"…"` token (hyperon 0.2.10's `RegexMatchableObject`): a pattern that matches an
     atom whose printed text (a string's without its quotes, whitespace runs made one space) holds
@@ -486,7 +497,7 @@ def _leaf_text(a: Atom) -> str:
         return int_text(a.value)  # type: ignore[attr-defined]
     if t is Float:
         v = a.value  # type: ignore[attr-defined]
-        return format_float(v) if type(v) is float else float.__repr__(v)  # (a `ReprFloat`: as Python prints it)
+        return format_float(v) if type(v) is float else repr(v)  # (a `ReprFloat`: as Python prints it)
     if t is String:
         return show_string(a.value)  # type: ignore[attr-defined]
     if t is Bool:

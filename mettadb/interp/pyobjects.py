@@ -4,7 +4,7 @@ and `py-chain`, and the calls of the Python operations `py-atom` finds.
 `PyObject` is the grounded atom holding a Python object: a value (a tuple, a list, a module...) or
 an operation (a callable, named as hyperon names it).  Python's own `bool`, `int`, `float` and `str`
 become MeTTa's `Bool`, `Number` and `String` atoms, as in hyperon (a float prints as Python prints
-it: `ReprFloat`; a string as hyperon's Python prints it: `ReprText`).
+it: `ReprFloat`, one of a float subclass as its object's `repr`: `ShownFloat`; a string as hyperon's Python prints it: `ReprText`).
 
 Python code sees a MeTTa atom through the classes hyperon's Python API names (`SymbolAtom`,
 `VariableAtom`, `ExpressionAtom`, `GroundedAtom`: a view of the atom, printed as the atom prints),
@@ -25,7 +25,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from ..atoms import Atom, Bool, Expression, Float, Grounded, Integer, Regex, ReprFloat, ReprText, String, Symbol, Variable
+from ..atoms import Atom, Bool, Expression, Float, Grounded, Integer, Regex, ReprFloat, ReprText, ShownFloat, String, Symbol, Variable
 from ..errors import LimitError
 from .core import ARROW, GROUNDED_NAMES, UNDEFINED, UNIT, Fail, Machine, NoReduce, is_char
 
@@ -261,7 +261,14 @@ def value_atom(obj: Any, typ: Atom = UNDEFINED) -> Atom:
         return Integer(int(obj))
     if isinstance(obj, float):
         f = Float(float(obj))
-        object.__setattr__(f, "value", ReprFloat(obj))
+        value = ReprFloat(obj)
+        if type(obj) is not float:  # (hyperon keeps such an object and prints its repr)
+            value = ShownFloat(obj)
+            try:
+                value.shown = repr(obj)
+            except Exception:
+                value.shown = float.__repr__(value)
+        object.__setattr__(f, "value", value)
         return f
     return String(ReprText(obj))
 
