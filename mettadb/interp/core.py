@@ -234,6 +234,8 @@ class Machine(Protocol):
     space: Any
     tokens: dict[str, Atom]
     base_dir: str
+    #: the run's directory (the top module's): `base_dir` of the interpreter `spawn`ed ones come from
+    top_dir: str
     allow_import: list[str]
     #: whether the run may run Python code (`py-atom`, `py-dot`, a Python operation: `--allow-python`)
     allow_python: bool

@@ -318,6 +318,7 @@ class Interpreter:
         self.timeout = timeout
         self.out = out
         self.base_dir = os.path.abspath(base_dir or os.getcwd())
+        self.top_dir = self.base_dir
         self.allow_import = [os.path.abspath(p) for p in allow_import]
         #: whether `py-atom`, `py-dot` and Python operations may run Python code (`--allow-python`)
         self.allow_python = bool(allow_python)
@@ -1411,6 +1412,7 @@ class Interpreter:
         sub.modules, sub.deps, sub.deps_used, sub.top_atom = self.modules, self.deps, self.deps_used, self.top_atom
         sub.aliases, sub.failed_modules = self.aliases, self.failed_modules
         sub.module_names, sub.module_paths = self.module_names, self.module_paths
+        sub.top_dir = self.top_dir
         sub.own_deps = self.deps.get(id(space), sub.own_deps)
         return sub
 

@@ -2161,22 +2161,36 @@ def _module_file(it: Machine, name: Atom, label: str) -> str | Atom:
         if os.path.isfile(path):
             return path
         return Symbol(f"Failed to resolve module top:{label.removeprefix('top:')}")
-    bad = _module_name_error(label, it.base_dir)
+    base = _module_base(it, parts)
+    bad = _module_name_error(label, base)
     if bad is not None:
         return Symbol(bad)
     rel = name.value if type(name) is String else str(name).replace(":", os.sep)
-    folder = os.path.abspath(os.path.join(it.base_dir, rel))
+    folder = os.path.abspath(os.path.join(base, rel))
     if not rel.endswith(".metta") and os.path.isdir(folder):  # hyperon's module directory
         inner = os.path.join(folder, "module.metta")
         rel = os.path.join(rel, "module.metta") if os.path.isfile(inner) else rel
     elif not rel.endswith(".metta"):
         rel += ".metta"
-    path = os.path.abspath(os.path.join(it.base_dir, rel))
-    if not in_sandbox(it, path):
+    path = os.path.abspath(os.path.join(base, rel))
+    if not (in_sandbox(it, path) or (base != it.base_dir and os.path.commonpath([path, base]) == base)):
         return String(f"import! may only read files under {it.base_dir} (use --allow-import PATH)")
     if not (os.path.isfile(path) or os.path.isdir(path)):  # hyperon's words, an unquoted message
         return Symbol(f"Failed to resolve module top:{name.value if type(name) is String else name}")
     return path
+
+
+def _module_base(it: Machine, parts: list[str]) -> str:
+    """The directory a module name resolves in: the importing module's; but where a name of several
+    parts (`pkg:h`) finds nothing there and its first part is a module of the run's module tree (a
+    parent the run loaded, `pkg` of an imported `pkg:deep`), hyperon resolves it in that tree: the
+    run's directory."""
+    if len(parts) < 2 or it.top_dir == it.base_dir or parts[0] not in it.module_names:
+        return it.base_dir
+    first = os.path.join(it.base_dir, parts[0])
+    if os.path.isdir(first) or os.path.isfile(first + ".metta"):
+        return it.base_dir
+    return it.top_dir
 
 
 def _module_items(path: str) -> Iterator[tuple[bool, Atom]]:
