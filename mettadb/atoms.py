@@ -93,7 +93,9 @@ class Symbol(Atom):
     name: str
 
     def __init__(self, name: str) -> None:
-        if not isinstance(name, str) or not name:
+        if not isinstance(name, str):
+            raise TypeError(f"a symbol's name must be a str, not {type(name).__name__}")
+        if not name:
             raise ValueError("a symbol needs a non-empty name")
         object.__setattr__(self, "name", name)
         object.__setattr__(self, "_hash", hash(("S", name)))
@@ -115,7 +117,7 @@ class Variable(Atom):
 
     def __init__(self, name: str) -> None:
         if not isinstance(name, str):
-            raise ValueError("a variable needs a name")
+            raise TypeError(f"a variable's name must be a str, not {type(name).__name__}")
         object.__setattr__(self, "name", name)
         object.__setattr__(self, "_hash", hash(("V", name)))
 
@@ -146,7 +148,12 @@ class Expression(Atom):
     ground: bool
 
     def __init__(self, children: Iterable[Atom]) -> None:
-        kids = tuple(children)
+        try:
+            kids = tuple(children)
+        except TypeError:
+            if hasattr(children, "__iter__"):
+                raise
+            raise TypeError(f"an expression's children must be an iterable of atoms, not {type(children).__name__}") from None
         ground = True
         for k in kids:
             tk = type(k)
@@ -219,6 +226,8 @@ class Grounded(Atom):
 
     #: prints around an atom it holds (`shows`): a state
     holds_atom = False
+    #: what a grounded object that lives only in a session (not stored) is called in messages
+    session_kind = "grounded object"
 
     def __init__(self, value: Any) -> None:
         object.__setattr__(self, "value", value)
@@ -256,7 +265,7 @@ class Integer(Grounded):
 
     def __init__(self, value: int) -> None:
         if isinstance(value, bool) or not isinstance(value, int):
-            raise TypeError("Integer needs an int")
+            raise TypeError(f"Integer needs an int, not {type(value).__name__}")
         super().__init__(value)
 
 
@@ -267,6 +276,8 @@ class Float(Grounded):
     type_name = "Number"
 
     def __init__(self, value: float) -> None:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise TypeError(f"Float needs a float (or an int), not {type(value).__name__}")
         super().__init__(float(value))
 
 
@@ -278,7 +289,7 @@ class String(Grounded):
 
     def __init__(self, value: str) -> None:
         if not isinstance(value, str):
-            raise TypeError("String needs a str")
+            raise TypeError(f"String needs a str, not {type(value).__name__}")
         super().__init__(value)
 
 
@@ -317,13 +328,16 @@ class Regex(Grounded):
 
     __slots__ = ()
     type_name = "String"
+    session_kind = 'regex:"…" token'
     #: matched by a matching of its own (hyperon's custom match), kept with the variables in its trie
     matches_by_query = True
     #: whether this process made one (until then, queries need not look for one in their patterns)
     made = False
 
     def __init__(self, token: str) -> None:
-        if not isinstance(token, str) or not token.startswith("regex:"):
+        if not isinstance(token, str):
+            raise TypeError(f"a regex atom needs a str token, not {type(token).__name__}")
+        if not token.startswith("regex:"):
             raise ValueError("a regex atom needs a `regex:` token")
         super().__init__(token.replace("[[", "(").replace("]]", ")").replace("~", " "))
         Regex.made = True
@@ -353,7 +367,9 @@ class Bool(Grounded):
     type_name = "Bool"
 
     def __init__(self, value: bool) -> None:
-        super().__init__(bool(value))
+        if not isinstance(value, bool):
+            raise TypeError(f"Bool needs True or False, not {value!r}"[:200])
+        super().__init__(value)
 
 
 # ---------------------------------------------------------------- builders
@@ -368,6 +384,8 @@ def S(name: str) -> Symbol:
 
 def V(name: str) -> Variable:
     """Build a variable (name without `$`)."""
+    if not isinstance(name, str):
+        raise TypeError(f"a variable's name must be a str, not {type(name).__name__}")
     return Variable(name[1:] if name.startswith("$") else name)
 
 

@@ -203,7 +203,8 @@ def literal_token(atom: Atom) -> bytes:
         return _text_token(quote_string(atom.value))  # type: ignore[attr-defined]
     if t is Bool:
         return _text_token("True" if atom.value else "False")  # type: ignore[attr-defined]
-    raise TypeError(f"cannot encode grounded {t.__name__}")
+    raise TypeError(f"a {getattr(t, 'session_kind', t.__name__)} lives only in a run's session (Space.run, Space.eval, "
+                    "the REPL) and cannot be stored or looked up through the library")
 
 
 def word_token(word: str) -> bytes | None:

@@ -69,6 +69,7 @@ class Opaque(Grounded):
     hyperon's own to a space itself, a state to a state holding an equal value, as hyperon matches them."""
 
     __slots__ = ("label", "native")
+    session_kind = "hyperon object"
     label: str
     native: bool
     type_name = "Grounded"

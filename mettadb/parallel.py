@@ -28,6 +28,7 @@ from .atoms import Atom
 from .batch import BatchResult, ReplicaMismatchError, answer_chunk, chunks, error_line
 from .env import reclaim_readers
 from .errors import MettaDBError
+from .interp import check_options
 from .store import Store
 
 __all__ = ["BatchResult", "ReplicaMismatchError", "answer_chunk", "chunks", "evaluate_many"]
@@ -118,6 +119,7 @@ def evaluate_many(space: Any, queries: Iterable[str | Atom], *, jobs: int | str 
         raise ValueError("allow_python is refused for batches: batch and Dask workers do not run Python code "
                          "(py-atom, py-dot); evaluate such queries with Space.eval or Space.run")
     check_jobs(jobs)
+    check_options(**options)  # (here, not in a worker: a wrong limit is the caller's error, raised once)
     t0 = time.perf_counter()
     generation0 = space.generation  # a closed space fails here with MettaDBError
     items = query_texts(queries)

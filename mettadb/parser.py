@@ -200,6 +200,8 @@ def _scan_lines(blocks: Iterable[tuple[str, bool, int]], source: str,
 
 
 def _text_blocks(text: str, source: str) -> Iterator[tuple[str, bool, int]]:
+    if not isinstance(text, str):
+        raise TypeError(f"MeTTa text must be a str, not {type(text).__name__}")
     if not text.isascii():  # (a str from Python may hold a lone surrogate, which no file can)
         try:
             text.encode("utf-8")

@@ -234,6 +234,7 @@ class SpaceAtom(Grounded):
     """A space as a grounded atom (`&self`, `(new-space)`); equal only to itself."""
 
     __slots__ = ()
+    session_kind = "space"
     type_name = "SpaceType"
     matches_by_query = True
 
@@ -277,6 +278,7 @@ class StateAtom(Grounded):
     (printed `(State …)` there; hyperon 0.2.10 overflows its stack)."""
 
     __slots__ = ()
+    session_kind = "state"
     type_name = "StateMonad"
     holds_atom = True
 

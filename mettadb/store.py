@@ -27,6 +27,7 @@ import os
 import struct
 import tempfile
 import threading
+import weakref
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, Union
 
@@ -88,6 +89,12 @@ def as_atom(a: AtomLike) -> Atom:
     raise TypeError(f"expected an Atom or MeTTa text, not {type(a).__name__}")
 
 
+def _release_dropped(pid: int, real: str, env: lmdb.Environment) -> None:
+    """Give back the handle of a Store collected without `close()` (in the process that opened it)."""
+    if os.getpid() == pid:
+        lmdb_env.release(real, env)
+
+
 class Store:
     """A multiset of atoms stored on disk, like hyperon's space: adding an atom twice keeps two copies.
 
@@ -100,6 +107,13 @@ class Store:
                  durable: bool = True, for_migration: bool = False) -> None:
         if isinstance(path, bytes) or not isinstance(path, (str, os.PathLike, type(None))):
             raise TypeError(f"a space's path is text (str or os.PathLike), not {type(path).__name__}")
+        for flag, value in (("readonly", readonly), ("create", create), ("durable", durable)):
+            if not isinstance(value, bool):
+                raise TypeError(f"{flag} must be True or False, not {value!r}"[:200])
+        for size_name, size_value in (("map_size", map_size), ("max_map_size", max_map_size)):
+            if size_value is not None and (isinstance(size_value, bool) or not isinstance(size_value, int)
+                                           or size_value < 0):
+                raise TypeError(f"{size_name} must be a number of bytes or None, not {size_value!r}"[:200])
         given = os.fspath(path) if path is not None else os.environ.get("METTADB_DB") or DEFAULT_PATH
         if not isinstance(given, str):  # (an os.PathLike of bytes)
             raise TypeError(f"a space's path is text, not {type(given).__name__}")
@@ -167,7 +181,13 @@ class Store:
         try:
             self.env, self._data = lmdb_env.acquire(self._real, readonly, open_env)
         except ValueError:
-            raise MettaDBError(f"{self.path} is already open read-only in this process") from None
+            raise MettaDBError(f"{self.path} is already open read-only in this process: close() that space "
+                               "(or leave its `with` block) before opening it to write") from None
+        # a Store dropped without close() gives its handle back when collected (the finalizer holds the
+        # environment, not the Store); not at exit, nor in a forked child (LMDB's close there would
+        # clear the parent's reader slots)
+        self._release = weakref.finalize(self, _release_dropped, os.getpid(), self._real, self.env)
+        self._release.atexit = False
         self._closed = False
         self._local = threading.local()
         try:
@@ -253,6 +273,7 @@ class Store:
         if self._closed:
             return
         self._closed = True
+        self._release.detach()
         lmdb_env.release(self._real, self.env)
 
     def damage_message(self, why: str, check: bool = False) -> str:

@@ -114,3 +114,131 @@ def test_load_refuses_what_is_not_a_path_or_a_binary_stream(space, tmp_path):
                 load(*args, **kwargs)
             assert str(e.value) == message, (load, args, kwargs)
     assert space.load(io.BytesIO(b"(b 2)\n"), facts, jobs=0).added == 2
+
+
+_NO_LIMIT = "or None (0 or None: no limit)"
+
+
+@pytest.mark.parametrize("options, error, message", [
+    ({"timeout": "x"}, TypeError, f"timeout must be a number of seconds, 0 or more, {_NO_LIMIT}, not 'x'"),
+    ({"timeout": -1}, ValueError, f"timeout must be a number of seconds, 0 or more, {_NO_LIMIT}, not -1"),
+    ({"timeout": float("nan")}, TypeError, f"timeout must be a number of seconds, 0 or more, {_NO_LIMIT}, not nan"),
+    ({"timeout": True}, TypeError, f"timeout must be a number of seconds, 0 or more, {_NO_LIMIT}, not True"),
+    ({"max_steps": "x"}, TypeError, "max_steps must be a number of steps, 0 or more, or None (no limit), not 'x'"),
+    ({"max_steps": 1.5}, TypeError, "max_steps must be a number of steps, 0 or more, or None (no limit), not 1.5"),
+    ({"max_steps": -1}, ValueError, "max_steps must be a number of steps, 0 or more, or None (no limit), not -1"),
+    ({"max_memory": -5}, ValueError, f"max_memory must be a number of bytes, 0 or more, {_NO_LIMIT}, not -5"),
+    ({"max_depth": 0}, ValueError, "max_depth must be a depth of 1 or more, not 0"),
+    ({"allow_python": "yes"}, TypeError, "allow_python must be True or False, not 'yes'"),
+    ({"readonly": 1}, TypeError, "readonly must be True or False, not 1"),
+    ({"allow_import": "/tmp"}, TypeError, "allow_import must be a list of directories (str or os.PathLike), not a "
+                                          "single str; pass [path] for one directory"),
+    ({"allow_import": 5}, TypeError, "allow_import must be a list of directories (str or os.PathLike), not int"),
+    ({"allow_import": [None]}, TypeError, "allow_import's item 0 is NoneType, not a directory (str or os.PathLike)"),
+    ({"base_dir": 5}, TypeError, "base_dir must be a directory (str or os.PathLike) or None, not int"),
+])
+def test_evaluation_refuses_limits_the_cli_refuses(space, options, error, message):
+    calls = [lambda: space.eval("(+ 1 1)", **options), lambda: space.run("!(+ 1 1)", **options),
+             lambda: space.interpreter(**options)]
+    if "readonly" not in options and "allow_python" not in options:  # (batches refuse allow_python themselves)
+        calls.append(lambda: space.evaluate_many(["(+ 1 1)"], jobs=0, **options))
+    for call in calls:
+        with pytest.raises(error) as e:
+            call()
+        assert str(e.value) == message
+    assert space.count("(a 1)") == 1 and len(space) == 2  # nothing ran
+
+
+def test_evaluation_takes_the_limits_it_documents(space, tmp_path):
+    assert space.eval("(+ 1 1)", timeout=0, max_steps=None, max_memory=0, allow_python=False) == [mettadb.G(2)]
+    assert space.eval("(+ 1 1)", timeout=2.5, max_steps=1000, allow_import=iter([tmp_path])) == [mettadb.G(2)]
+
+
+def test_open_refuses_flags_that_are_not_bools(tmp_path):
+    for kwargs, message in [({"readonly": "no"}, "readonly must be True or False, not 'no'"),
+                            ({"create": 0}, "create must be True or False, not 0"),
+                            ({"map_size": "1G"}, "map_size must be a number of bytes or None, not '1G'")]:
+        with pytest.raises(TypeError) as e:
+            mettadb.open(tmp_path / "kb.db", **kwargs)
+        assert str(e.value) == message
+    assert not (tmp_path / "kb.db").exists()
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda: mettadb.V(5), "a variable's name must be a str, not int"),
+    (lambda: mettadb.Variable(None), "a variable's name must be a str, not NoneType"),
+    (lambda: mettadb.S(5), "a symbol's name must be a str, not int"),
+    (lambda: mettadb.S(None), "a symbol's name must be a str, not NoneType"),
+    (lambda: mettadb.Symbol(b"a"), "a symbol's name must be a str, not bytes"),
+    (lambda: mettadb.E(None), "cannot make a grounded atom from NoneType"),
+    (lambda: mettadb.Expression(5), "an expression's children must be an iterable of atoms, not int"),
+    (lambda: mettadb.Expression([5]), "expression children must be atoms, not int"),
+    (lambda: mettadb.Integer("5"), "Integer needs an int, not str"),
+    (lambda: mettadb.Float("1.5"), "Float needs a float (or an int), not str"),
+    (lambda: mettadb.Float(True), "Float needs a float (or an int), not bool"),
+    (lambda: mettadb.String(5), "String needs a str, not int"),
+    (lambda: mettadb.Bool("no"), "Bool needs True or False, not 'no'"),
+    (lambda: mettadb.G(None), "cannot make a grounded atom from NoneType"),
+    (lambda: mettadb.atom(5), "MeTTa text must be a str, not int"),
+    (lambda: mettadb.atom(b"(a)"), "MeTTa text must be a str, not bytes"),
+    (lambda: mettadb.parse_atom(None), "MeTTa text must be a str, not NoneType"),
+])
+def test_atom_constructors_want_the_right_kind(make, message):
+    with pytest.raises(TypeError) as e:
+        make()
+    assert str(e.value) == message
+
+
+def test_atom_constructors_still_take_what_they_document():
+    assert mettadb.V("$x") == mettadb.V("x") == mettadb.Variable("x")
+    assert mettadb.S("a").name == "a" and mettadb.Float(2) == mettadb.Float(2.0)
+    with pytest.raises(ValueError, match="a symbol needs a non-empty name"):
+        mettadb.S("")
+
+
+def _session_atoms(space):
+    """An atom holding each kind of session-only object, made by the space's own evaluation."""
+    from mettadb.atoms import Regex
+
+    state, = space.eval("(new-state 1)")
+    new_space, = space.eval("(new-space)")
+    py, = space.eval("(py-atom len)", allow_python=True)
+    return [('regex:"…" token', mettadb.atom('(tag regex:"^p")')), ('regex:"…" token', mettadb.E("tag", Regex('regex:"x"'))),
+            ("state", mettadb.E("tag", state)), ("space", mettadb.E("tag", new_space)), ("Python object", mettadb.E("tag", py))]
+
+
+def test_session_objects_cannot_be_stored_through_the_library(space):
+    for kind, atom in _session_atoms(space):
+        message = (f"a {kind} lives only in a run's session (Space.run, Space.eval, the REPL) and cannot be "
+                   "stored or looked up through the library")
+        for call in (space.add, space.remove, space.count, lambda a: a in space, lambda a: space.add_all([a]),
+                     lambda a: space.replace("(a 1)", a)):
+            with pytest.raises(TypeError) as e:
+                call(atom)
+            assert str(e.value) == message, atom
+    assert sorted(map(str, space)) == ["(a 1)", "(a 2)"]
+    assert list(space.match('(a regex:"1")', "yes")) == [mettadb.S("yes")]  # a pattern may hold one
+
+
+def test_a_dropped_read_only_space_does_not_block_a_writer(tmp_path):
+    import gc
+
+    path = tmp_path / "kb.db"
+    mettadb.open(path).close()
+    reader = mettadb.open(path, readonly=True)
+    with pytest.raises(mettadb.MettaDBError) as e:
+        mettadb.open(path)
+    assert str(e.value) == (f"{path} is already open read-only in this process: close() that space (or leave its "
+                            "`with` block) before opening it to write")
+    assert reader.count("(a 1)") == 0
+    del reader
+    gc.collect()
+    with mettadb.open(path) as writer:  # the dropped reader gave its handle back
+        writer.add("(a 1)")
+    other = mettadb.open(path, readonly=True)
+    keep = mettadb.open(path, readonly=True)
+    del other
+    gc.collect()
+    assert keep.count("(a 1)") == 1  # one dropped handle leaves the environment open for the others
+    keep.close()
+    keep.close()  # a second close is harmless

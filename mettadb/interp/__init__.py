@@ -9,6 +9,6 @@ forms) < `driver` (the `Interpreter`).
 from __future__ import annotations
 
 from .core import UNIT, error, format_results, is_error
-from .driver import Interpreter
+from .driver import Interpreter, check_options
 
-__all__ = ["UNIT", "Interpreter", "error", "format_results", "is_error"]
+__all__ = ["UNIT", "Interpreter", "check_options", "error", "format_results", "is_error"]

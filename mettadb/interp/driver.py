@@ -295,6 +295,44 @@ class _Scoped:
 
 _SCOPED_EMPTY = _Scoped(EMPTY_BINDINGS)
 
+def _number(name: str, value: Any, integral: bool, low: int, wanted: str) -> None:
+    kinds: tuple[type, ...] = (int,) if integral else (int, float)
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, kinds) or (isinstance(value, float) and math.isnan(value)):
+        raise TypeError(f"{name} must be {wanted}, not {value!r}"[:200])
+    if isinstance(value, (int, float)) and value < low:
+        raise ValueError(f"{name} must be {wanted}, not {value!r}")
+
+
+def check_options(max_steps: Any = None, max_depth: Any = 1, timeout: Any = None, base_dir: Any = None,
+                  allow_import: Any = (), readonly: Any = False, max_memory: Any = None,
+                  allow_python: Any = False, out: Any = None) -> list[str]:
+    """Refuse an interpreter option of the wrong kind or range, as the CLI's options do: a TypeError
+    or ValueError naming the option and what it wants.  Returns allow_import's directories."""
+    _number("max_steps", max_steps, True, 0, "a number of steps, 0 or more, or None (no limit)")
+    _number("max_depth", max_depth, True, 1, "a depth of 1 or more")
+    _number("timeout", timeout, False, 0, "a number of seconds, 0 or more, or None (0 or None: no limit)")
+    _number("max_memory", max_memory, True, 0, "a number of bytes, 0 or more, or None (0 or None: no limit)")
+    for name, flag in (("readonly", readonly), ("allow_python", allow_python)):
+        if not isinstance(flag, bool):
+            raise TypeError(f"{name} must be True or False, not {flag!r}"[:200])
+    if base_dir is not None and not isinstance(base_dir, (str, os.PathLike)):
+        raise TypeError(f"base_dir must be a directory (str or os.PathLike) or None, not {type(base_dir).__name__}")
+    if isinstance(allow_import, (str, bytes, os.PathLike)):
+        raise TypeError(f"allow_import must be a list of directories (str or os.PathLike), not a single "
+                        f"{type(allow_import).__name__}; pass [path] for one directory")
+    try:
+        dirs = list(allow_import)
+    except TypeError:
+        raise TypeError(f"allow_import must be a list of directories (str or os.PathLike), "
+                        f"not {type(allow_import).__name__}") from None
+    for i, d in enumerate(dirs):
+        if not isinstance(d, (str, os.PathLike)) or isinstance(os.fspath(d), bytes):
+            raise TypeError(f"allow_import's item {i} is {type(d).__name__}, not a directory (str or os.PathLike)")
+    return [os.fspath(d) for d in dirs]
+
+
 class Interpreter:
     """Evaluates MeTTa against a space; one per session (it holds tokens and state)."""
 
@@ -302,6 +340,8 @@ class Interpreter:
                  timeout: float | None = None, out: TextIO | None = None, base_dir: str | None = None,
                  allow_import: Iterable[str] = (), readonly: bool = False,
                  max_memory: int | None = DEFAULT_MAX_MEMORY, allow_python: bool = False) -> None:
+        import_dirs = check_options(max_steps, max_depth, timeout, base_dir, allow_import, readonly, max_memory,
+                                    allow_python)
         self.space = space
         #: bytes an evaluation may grow the process by (None: no limit); looked at every 0.05 s of
         #: CPU in the main thread (`_Watch`), else every 4,096 steps
@@ -319,7 +359,7 @@ class Interpreter:
         self.out = out
         self.base_dir = os.path.abspath(base_dir or os.getcwd())
         self.top_dir = self.base_dir
-        self.allow_import = [os.path.abspath(p) for p in allow_import]
+        self.allow_import = [os.path.abspath(p) for p in import_dirs]
         #: whether `py-atom`, `py-dot` and Python operations may run Python code (`--allow-python`)
         self.allow_python = bool(allow_python)
         self.readonly = readonly

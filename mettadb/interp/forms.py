@@ -314,6 +314,7 @@ class BindingsAtom(Grounded):
     """Variable bindings as a value (what `collapse-bind` pairs results with); prints as hyperon's."""
 
     __slots__ = ()
+    session_kind = "bindings object"
     type_name = "Bindings"
 
     def text(self) -> str:

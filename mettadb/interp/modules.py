@@ -94,6 +94,7 @@ class RandomGenerator(Grounded):
     """hyperon's `RandomGenerator`: a mutable generator, equal only to itself."""
 
     __slots__ = ()
+    session_kind = "random generator"
     type_name = "RandomGenerator"
 
     def __init__(self, rng: ChaCha12) -> None:
@@ -629,6 +630,7 @@ class FileHandle(Grounded):
     """hyperon's `FileHandle`: an open file (a descriptor, closed when the atom is dropped)."""
 
     __slots__ = ()
+    session_kind = "file handle"
     type_name = "FileHandle"
 
     def __init__(self, fd: int) -> None:

@@ -40,6 +40,7 @@ class PyObject(Grounded):
     one); `unwrap`: an operation is given its arguments' Python values, else their atoms."""
 
     __slots__ = ("name", "typ", "unwrap")
+    session_kind = "Python object"
     keyed_with_variables = True
     name: str | None
     typ: Atom
