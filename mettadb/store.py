@@ -118,8 +118,12 @@ class Store:
             raise MettaDBError(f"permission denied: {self.path}")
         if exists:
             why = lmdb_env.data_file_damage(data)
-            # (an empty file is what LMDB itself leaves before it writes the first pages: a writer starts it)
-            if why is not None and not (why == lmdb_env.EMPTY and not readonly and os.access(data, os.W_OK)):
+            if why == lmdb_env.EMPTY:
+                # (LMDB creating a space leaves the file empty for an instant, under its exclusive lock,
+                # before it writes the meta pages: wait that out, but never start a new space over an
+                # emptied one, whose truncation is evidence)
+                why = lmdb_env.settled_damage(data)
+            if why is not None:
                 raise DamagedSpaceError(self.damage_message(why), why)
         if not exists:
             if readonly or not create:

@@ -180,3 +180,49 @@ def test_the_library_raises_damaged_space_error(overwritten):
     # (a count comes from the statistics; once the damage is seen, the space takes no more writes)
     assert lines[:-1] == [damage, "no error", damage, damage, damage, damage]
     assert lines[-1].startswith("['damaged pages: LMDB reports MDB_CORRUPTED")
+
+
+def _refusals(db: Path, tmp_path: Path, expected: str) -> None:
+    """Every command, reader or writer, refuses `db` with the one line `expected`, and nothing writes to it."""
+    before = (db / "data.mdb").read_bytes()
+    for args in _commands(tmp_path):
+        r = _mettadb("--db", str(db), *args)
+        assert (r.returncode, r.stdout, r.stderr) == (1, "", expected), args
+        assert (db / "data.mdb").read_bytes() == before, args
+    assert not (tmp_path / "copy").exists()
+    r = _python(f"""
+        import mettadb
+        from mettadb.hyperon import DurableSpace
+        for opener in (lambda: mettadb.open({str(db)!r}), lambda: mettadb.open({str(db)!r}, readonly=True),
+                       lambda: DurableSpace({str(db)!r})):
+            try:
+                opener()
+                print("opened")
+            except mettadb.MettaDBError as e:
+                print(type(e).__name__, e)
+        """)
+    assert (r.returncode, r.stdout) == (0, f"{type_of(expected)} {expected[len('Error: '):]}" * 3), r.stderr
+    assert (db / "data.mdb").read_bytes() == before
+
+
+def type_of(expected: str) -> str:
+    return "DamagedSpaceError" if " is damaged: " in expected else "FormatVersionError"
+
+
+def test_an_emptied_data_file_is_refused_by_writers_too(loaded, tmp_path):
+    # (a writer used to start a new space in it: the truncation, evidence of the damage, was erased)
+    _truncate(loaded, 0)
+    _refusals(loaded, tmp_path, f"Error: {loaded} is damaged: its data file is empty; restore the space from a "
+                                "backup (`mettadb backup` makes one)\n")
+    assert os.path.getsize(loaded / "data.mdb") == 0
+
+
+def test_a_directory_without_a_data_file_is_still_a_new_space(tmp_path):
+    db = tmp_path / "new.db"
+    db.mkdir()
+    facts = tmp_path / "facts.metta"
+    facts.write_text(FACTS)
+    r = _mettadb("--db", str(db), "load", str(facts))
+    assert r.returncode == 0, r.stderr
+    with mettadb.open(db, readonly=True) as sp:
+        assert len(sp) == 2
