@@ -195,8 +195,13 @@ class Store:
             try:
                 meta = env.open_db(b"meta", create=False)
             except lmdb.NotFoundError:
+                with env.begin() as txn:
+                    self._refuse_unrecognised(txn)
                 raise FormatVersionError(f"{self.path} is not a mettadb space") from None
             self._meta_db = meta
+            with env.begin() as txn:
+                if txn.get(b"format_version", db=meta) is None and txn.stat(meta)["entries"]:
+                    raise self.unreadable_version()  # (the migration runner would take it for format 0)
             for slot in (0, 1):
                 try:
                     slots[slot] = dbs_of(lambda name, dup: env.open_db(name, create=False, dupsort=dup), meta)
@@ -214,15 +219,18 @@ class Store:
                     f"run `mettadb --db {self.path} migrate`")
         else:
             with env.begin(write=True) as txn:
+                if txn.get(b"meta") is None:
+                    self._refuse_unrecognised(txn)  # (a new space's main database is empty)
                 meta = env.open_db(b"meta", txn=txn)
                 self._meta_db = meta
                 for slot in (0, 1):
                     slots[slot] = dbs_of(lambda name, dup: env.open_db(name, txn=txn, dupsort=dup), meta)
                 first = slots[0]
                 assert first is not None
+                if txn.get(b"format_version", db=meta) is None:
+                    if txn.stat(meta)["entries"] or txn.stat(first.atoms)["entries"]:
+                        raise self.unreadable_version()  # (never taken for a new space, nor for format 0)
                 if txn.get(b"format_version", db=meta) is None and not self._for_migration:
-                    if txn.stat(first.atoms)["entries"]:
-                        raise FormatVersionError(f"{self.path} has atoms but no format version")
                     for k, v in ((b"format_version", FORMAT_VERSION), (b"generation", 0), (b"atoms", 0),
                                  (b"distinct", 0), (b"slot", 0), (b"seq", FIRST_SEQ)):
                         txn.put(k, pack_value(v), db=meta)
@@ -243,7 +251,30 @@ class Store:
                 raise FormatVersionError(f"{self.path}: slot {slot} is active but missing")
             self._slot, self._dbs = slot, dbs
 
+    def _refuse_unrecognised(self, txn: Txn) -> None:
+        """Refuse an environment without mettadb's `meta` database whose main database holds anything:
+        damaged if it lists more entries than can be read, else not a mettadb space (never initialised
+        over: its data would be lost)."""
+        listed = self.env.stat()["entries"]  # (the main database's count, from the meta page)
+        if not listed:
+            return
+        keys = [k for k, _ in txn.cursor()]
+        # LMDB keeps keys non-empty and in order; one of mettadb's own names means its meta was lost
+        ours = {_slot_name(n, slot) for n in _DB_NAMES for slot in (0, 1)}
+        if len(keys) != listed or not all(keys) or any(a >= b for a, b in zip(keys, keys[1:])) \
+                or ours.intersection(keys):
+            why = f"its main database (listing {listed} entries) is unreadable"
+            raise DamagedSpaceError(self.damage_message(why), why)
+        raise FormatVersionError(f"{self.path} is not a mettadb space")
+
+    def unreadable_version(self) -> DamagedSpaceError:
+        """The error of a space whose format version record is missing while it holds data."""
+        why = "its format version record is unreadable"
+        return DamagedSpaceError(self.damage_message(why), why)
+
     def _check_version(self) -> None:
+        if self.meta(b"format_version") is None:
+            raise self.unreadable_version()
         v = self.format_version
         if v > FORMAT_VERSION:
             raise FormatVersionError(

@@ -209,6 +209,18 @@ def type_of(expected: str) -> str:
     return "DamagedSpaceError" if " is damaged: " in expected else "FormatVersionError"
 
 
+def _zero_pages_holding(db: Path, marker: bytes) -> None:
+    """Zero 100 bytes after the header of every page (past the two meta pages) that holds `marker`."""
+    psize = _psize(db)
+    data = (db / "data.mdb").read_bytes()
+    pages = [n for n in range(2, len(data) // psize) if marker in data[n * psize:(n + 1) * psize]]
+    assert pages
+    with open(db / "data.mdb", "r+b") as f:
+        for n in pages:
+            f.seek(n * psize + 16)
+            f.write(bytes(100))
+
+
 def test_an_emptied_data_file_is_refused_by_writers_too(loaded, tmp_path):
     # (a writer used to start a new space in it: the truncation, evidence of the damage, was erased)
     _truncate(loaded, 0)
@@ -226,3 +238,33 @@ def test_a_directory_without_a_data_file_is_still_a_new_space(tmp_path):
     assert r.returncode == 0, r.stderr
     with mettadb.open(db, readonly=True) as sp:
         assert len(sp) == 2
+
+
+def test_a_lost_main_database_page_is_damage_never_a_new_space(loaded, tmp_path):
+    # (its names read as empty: `check` said "not a mettadb space", `run` initialised it and lost its atoms)
+    _zero_pages_holding(loaded, b"atoms~1")
+    _refusals(loaded, tmp_path, f"Error: {loaded} is damaged: its main database (listing 9 entries) is unreadable; "
+                                "restore the space from a backup (`mettadb backup` makes one)\n")
+
+
+def test_an_unreadable_format_version_is_damage_not_an_old_format(loaded, tmp_path):
+    # (it read as format version 0, with advice to migrate; a writer said "has atoms but no format version")
+    _zero_pages_holding(loaded, b"format_version")
+    _refusals(loaded, tmp_path, f"Error: {loaded} is damaged: its format version record is unreadable; restore the "
+                                "space from a backup (`mettadb backup` makes one)\n")
+
+
+@pytest.mark.parametrize("named", [True, False])
+def test_another_programs_lmdb_environment_is_never_initialised(tmp_path, named):
+    import lmdb
+
+    db = tmp_path / "other.db"
+    env = lmdb.open(str(db), max_dbs=2)
+    with env.begin(write=True) as txn:
+        txn.put(b"key", b"value", db=env.open_db(b"theirs", txn=txn) if named else None)
+    env.close()
+    _refusals(db, tmp_path, f"Error: {db} is not a mettadb space\n")
+    env = lmdb.open(str(db), max_dbs=2, readonly=True)
+    with env.begin() as txn:
+        assert [k for k, _ in txn.cursor()] == [b"theirs" if named else b"key"]
+    env.close()
