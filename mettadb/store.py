@@ -37,7 +37,7 @@ from .atoms import Atom
 from .bulk import KeyRuns
 from .encoding import decode, encode_with_names, split_tokens
 from .env import Dbs
-from .errors import DamagedSpaceError, FormatVersionError, MettaDBError, ReadOnlyError, SpaceFullError
+from .errors import DamagedSpaceError, DecodeError, FormatVersionError, MettaDBError, ReadOnlyError, SpaceFullError
 from .keys import is_hashed, storage_key
 from .layout import FIRST_SEQ, Record, has_variants, pack_value, unpack_value
 from .parser import parse_atom
@@ -49,6 +49,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_PATH",
+    "DECODE_DAMAGE",
     "FORMAT_VERSION",
     "READABLE_SINCE",
     "AtomLike",
@@ -58,6 +59,9 @@ __all__ = [
 ]
 
 FORMAT_VERSION = 4
+#: what decoding a damaged record raises: msgpack's errors are ValueErrors, a cut path an IndexError, a
+#: value of the wrong kind a TypeError or KeyError, an empty key read back and looked up BadValsizeError
+DECODE_DAMAGE = (IndexError, KeyError, TypeError, ValueError, lmdb.BadValsizeError)
 #: the oldest format this release reads and writes without migrating: format 3 changed the primary record;
 #: format 4 only added a shape of it, which the writer writes (raising the space's version to 4 in the same
 #: transaction) only when a key first holds atoms equal up to variable names (`Writer.add_path`)
@@ -295,6 +299,24 @@ class Store:
         `mettadb check`, which can open the space and list the damage)."""
         hint = f"`mettadb --db {self.path} check` shows the damage; " if check else ""
         return f"{self.path} is damaged: {why}; {hint}restore the space from a backup (`mettadb backup` makes one)"
+
+    @contextlib.contextmanager
+    def decoding(self) -> Iterator[None]:
+        """Raise a stored record that does not decode inside the block (its bytes are not what mettadb
+        wrote) as DamagedSpaceError; for reads that run nothing of the user's (dump, stats, check, match),
+        at their boundary rather than per record."""
+        try:
+            yield
+        except MettaDBError as e:
+            if not isinstance(e, DecodeError):
+                raise
+            why = f"a stored record does not decode ({e})"
+        except DECODE_DAMAGE as e:
+            why = f"a stored record does not decode ({type(e).__name__}: {e})"
+        else:
+            return
+        self.damage = self.damage or why
+        raise DamagedSpaceError(self.damage_message(why, check=True), why) from None
 
     def damaged(self, e: lmdb.Error) -> DamagedSpaceError:
         """The DamagedSpaceError an LMDB error of `lmdb_env.DAMAGE_ERRORS` becomes."""

@@ -268,3 +268,37 @@ def test_another_programs_lmdb_environment_is_never_initialised(tmp_path, named)
     with env.begin() as txn:
         assert [k for k, _ in txn.cursor()] == [b"theirs" if named else b"key"]
     env.close()
+
+
+def _fill_page(db: Path, page: int, byte: int) -> None:
+    with open(db / "data.mdb", "r+b") as f:
+        f.seek(page * _psize(db) + 16)
+        f.write(bytes([byte]) * 100)
+
+
+def test_a_record_that_does_not_decode_is_damage_not_an_internal_error(loaded):
+    # (page 4 of this two-atom space is the atoms' leaf, page 6 the head statistics': LMDB's allocation order)
+    assert b"Tom" in (loaded / "data.mdb").read_bytes()[4 * _psize(loaded):5 * _psize(loaded)]
+    tail = f"; `mettadb --db {loaded} check` shows the damage; restore the space from a backup (`mettadb backup` makes one)\n"
+    _fill_page(loaded, 4, 0x01)
+    r = _mettadb("--db", str(loaded), "check")
+    assert (r.returncode, r.stdout, r.stderr) == (
+        1, "damaged pages: a stored record does not decode (IndexError: index out of range) while reading the atoms; "
+           "the check stopped there (restore the space from a backup)\n", f"Error: 1 problem found in {loaded}\n")
+    for args in (["dump"], ["export", "-"]):
+        r = _mettadb("--db", str(loaded), *args)
+        assert (r.returncode, r.stderr) == (1, f"Error: {loaded} is damaged: a stored record does not decode "
+                                               f"(IndexError: index out of range){tail}"), args
+
+
+def test_statistics_that_do_not_decode_are_damage(loaded):
+    _fill_page(loaded, 6, 0x01)
+    r = _mettadb("--db", str(loaded), "check")
+    assert (r.returncode, r.stdout) == (1, "damaged pages: a stored record does not decode (ValueError: Unpack failed: "
+                                           "incomplete input) while reading the statistics; the check stopped there "
+                                           "(restore the space from a backup)\n")
+    r = _mettadb("--db", str(loaded), "stats")
+    assert (r.returncode, r.stdout, r.stderr) == (
+        1, "", f"Error: {loaded} is damaged: a stored record does not decode (ValueError: Unpack failed: incomplete "
+               f"input); `mettadb --db {loaded} check` shows the damage; restore the space from a backup (`mettadb "
+               "backup` makes one)\n")
