@@ -29,8 +29,8 @@ if TYPE_CHECKING:
     Db: TypeAlias = lmdb._Database
 
 __all__ = ["DAMAGE_ERRORS", "EMPTY", "MIN_MAP", "Cursor", "DataFile", "Db", "Dbs", "Txn", "acquire", "begin_read", "begin_write",
-           "damage_text", "data_file_damage", "initial_map_size", "is_enospc", "prefix_items", "reclaim_readers", "release", "settled_damage",
-           "used_bytes"]
+           "damage_text", "data_file_damage", "initial_map_size", "is_enospc", "prefix_items", "reclaim_readers", "release",
+           "settled_damage", "used_bytes"]
 
 MIN_MAP = 64 << 20
 

@@ -23,6 +23,7 @@ live above this module and reach the data through `read`, `dbs` and `write`.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import struct
 import tempfile
@@ -48,8 +49,8 @@ if TYPE_CHECKING:
     from .env import Txn
 
 __all__ = [
-    "DEFAULT_PATH",
     "DECODE_DAMAGE",
+    "DEFAULT_PATH",
     "FORMAT_VERSION",
     "READABLE_SINCE",
     "AtomLike",
@@ -265,7 +266,7 @@ class Store:
         keys = [k for k, _ in txn.cursor()]
         # LMDB keeps keys non-empty and in order; one of mettadb's own names means its meta was lost
         ours = {_slot_name(n, slot) for n in _DB_NAMES for slot in (0, 1)}
-        if len(keys) != listed or not all(keys) or any(a >= b for a, b in zip(keys, keys[1:])) \
+        if len(keys) != listed or not all(keys) or any(a >= b for a, b in itertools.pairwise(keys)) \
                 or ours.intersection(keys):
             why = f"its main database (listing {listed} entries) is unreadable"
             raise DamagedSpaceError(self.damage_message(why), why)
