@@ -36,3 +36,16 @@ def spy_builds(monkeypatch) -> list[tuple[int, int, int, int]]:
 
     monkeypatch.setattr(mettadb.loading.SlotBuilder, "build", build)
     return seen
+
+
+def without_root_powers() -> list[str] | None:
+    """A prefix that runs a command as root without the power to ignore file permissions (None where
+    `setpriv` cannot do that)."""
+    import shutil
+    import subprocess
+
+    prefix = ["setpriv", "--bounding-set", "-dac_override,-dac_read_search"]
+    if shutil.which("setpriv") is None:
+        return None
+    probe = subprocess.run([*prefix, "true"], capture_output=True)
+    return prefix if probe.returncode == 0 else None

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 import time
 
 import pytest
 from click.testing import CliRunner
+from helpers import without_root_powers
 from mettadb.cli.main import cli
 
 import mettadb
@@ -93,21 +93,12 @@ def test_the_readme_cluster_address_fails_within_the_connect_timeout(run, family
                                 "Error: cannot connect to the Dask scheduler at tcp://10.0.0.5:8786 within 1 s"))
 
 
-def _without_root_powers() -> list[str] | None:
-    """A prefix that runs a command as root without the power to ignore file permissions."""
-    prefix = ["setpriv", "--bounding-set", "-dac_override,-dac_read_search"]
-    if shutil.which("setpriv") is None:
-        return None
-    probe = subprocess.run([*prefix, "true"], capture_output=True)
-    return prefix if probe.returncode == 0 else None
-
-
 @pytest.mark.parametrize("lock", ["directory", "data.mdb"])
 def test_a_space_you_may_not_read_is_permission_denied(tmp_path, lock):
     db = tmp_path / "s"
     assert subprocess.run(mettadb_cmd("--db", str(db), "load", "-"), input=b"(a 1)\n").returncode == 0
     if os.geteuid() == 0:
-        prefix = _without_root_powers()
+        prefix = without_root_powers()
         if prefix is None:
             pytest.skip("running as root without setpriv")
     else:
