@@ -330,7 +330,8 @@ def stats(ctx: click.Context, as_json: bool, plot: str | None) -> None:
       mettadb stats --plot heads.png
     """
     with _space(ctx, readonly=True) as space, _errors():
-        st = space.stats()
+        with space.decoding():
+            st = space.stats()
     st["heads"] = _heads_with_args(st)
     if plot:
         _plot_heads(st, plot)
@@ -367,10 +368,11 @@ def dump(ctx: click.Context, output: str) -> None:
     with _space(ctx, readonly=True) as space, _errors():
         out = sys.stdout if output == "-" else open(output, "w", encoding="utf-8")
         try:
-            for atom in space.atoms(ordered=True):
-                out.write(metta_line(atom, n + 1))
-                out.write("\n")
-                n += 1
+            with space.decoding():
+                for atom in space.atoms(ordered=True):
+                    out.write(metta_line(atom, n + 1))
+                    out.write("\n")
+                    n += 1
         except MettaDBError:
             if out is not sys.stdout:
                 out.close()
@@ -405,7 +407,8 @@ def export(ctx: click.Context, output: str, fmt: str) -> None:
     with _space(ctx, readonly=True) as space, _errors(), Progress("exporting", len(space), unit="atoms") as bar:
         out = sys.stdout.buffer if output == "-" else open(output, "wb")
         try:
-            report = space.export(out, fmt, progress=lambda n: bar.update(n, n))
+            with space.decoding():
+                report = space.export(out, fmt, progress=lambda n: bar.update(n, n))
         except MettaDBError:
             if out is not sys.stdout.buffer:
                 out.close()
@@ -475,16 +478,17 @@ def match(ctx: click.Context, pattern: str, template: str | None, count: bool, l
         names = list(dict.fromkeys(a for a in iter_atoms(t) if isinstance(a, Variable)))
         n = 0
         out = sys.stdout
-        for b in space.query(p):
-            if limit is not None and n >= limit:
-                break
-            n += 1
-            if as_json:
-                values = _display_names(Expression([b.resolve(v) for v in names])) if names else Expression([])
-                assert isinstance(values, Expression)
-                out.write(json.dumps({v.name: str(x) for v, x in zip(names, values.children)}) + "\n")
-            else:
-                out.write(str(_display_names(b.resolve(t))) + "\n")
+        with space.decoding():
+            for b in space.query(p):
+                if limit is not None and n >= limit:
+                    break
+                n += 1
+                if as_json:
+                    values = _display_names(Expression([b.resolve(v) for v in names])) if names else Expression([])
+                    assert isinstance(values, Expression)
+                    out.write(json.dumps({v.name: str(x) for v, x in zip(names, values.children)}) + "\n")
+                else:
+                    out.write(str(_display_names(b.resolve(t))) + "\n")
 
 
 @cli.command()

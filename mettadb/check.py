@@ -37,7 +37,8 @@ def check_space(space: Store, progress: Callable[[int], None] | None = None) -> 
 
     stage = ["the format version"]
     try:
-        _check(space, progress, problem, stage)
+        with space.decoding():
+            _check(space, progress, problem, stage)
     except DamagedSpaceError as e:  # LMDB met a page it never wrote: the check cannot go on past it
         problems.append(f"damaged pages: {e.reason} while reading {stage[0]}; the check stopped there "
                         "(restore the space from a backup)")

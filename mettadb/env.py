@@ -16,6 +16,7 @@ import errno
 import os
 import struct
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeAlias
@@ -29,7 +30,7 @@ if TYPE_CHECKING:
 
 __all__ = ["DAMAGE_ERRORS", "EMPTY", "MIN_MAP", "Cursor", "DataFile", "Db", "Dbs", "Txn", "acquire", "begin_read", "begin_write",
            "damage_text", "data_file_damage", "initial_map_size", "is_enospc", "prefix_items", "reclaim_readers", "release",
-           "used_bytes"]
+           "settled_damage", "used_bytes"]
 
 MIN_MAP = 64 << 20
 
@@ -191,6 +192,17 @@ def data_file_damage(data_file: str) -> str | None:
         return None
     finally:
         os.close(fd)
+
+
+def settled_damage(data_file: str, wait: float = 0.5) -> str | None:
+    """`data_file_damage` once an empty `data_file` has had `wait` seconds to get its first pages (a
+    process creating the space writes them right after making the file)."""
+    deadline = time.monotonic() + wait
+    why = data_file_damage(data_file)
+    while why == EMPTY and time.monotonic() < deadline:
+        time.sleep(0.01)
+        why = data_file_damage(data_file)
+    return why
 
 
 def damage_text(e: lmdb.Error) -> str:

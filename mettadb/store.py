@@ -23,6 +23,7 @@ live above this module and reach the data through `read`, `dbs` and `write`.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import struct
 import tempfile
@@ -38,7 +39,7 @@ from .atoms import Atom
 from .bulk import KeyRuns
 from .encoding import decode, encode_with_names, split_tokens
 from .env import Dbs
-from .errors import DamagedSpaceError, FormatVersionError, MettaDBError, ReadOnlyError, SpaceFullError
+from .errors import DamagedSpaceError, DecodeError, FormatVersionError, MettaDBError, ReadOnlyError, SpaceFullError
 from .keys import is_hashed, storage_key
 from .layout import FIRST_SEQ, Record, has_variants, pack_value, unpack_value
 from .parser import parse_atom
@@ -49,6 +50,7 @@ if TYPE_CHECKING:
     from .env import Txn
 
 __all__ = [
+    "DECODE_DAMAGE",
     "DEFAULT_PATH",
     "FORMAT_VERSION",
     "READABLE_SINCE",
@@ -59,6 +61,9 @@ __all__ = [
 ]
 
 FORMAT_VERSION = 4
+#: what decoding a damaged record raises: msgpack's errors are ValueErrors, a cut path an IndexError, a
+#: value of the wrong kind a TypeError or KeyError, an empty key read back and looked up BadValsizeError
+DECODE_DAMAGE = (IndexError, KeyError, TypeError, ValueError, lmdb.BadValsizeError)
 #: the oldest format this release reads and writes without migrating: format 3 changed the primary record;
 #: format 4 only added a shape of it, which the writer writes (raising the space's version to 4 in the same
 #: transaction) only when a key first holds atoms equal up to variable names (`Writer.add_path`)
@@ -132,8 +137,12 @@ class Store:
             raise MettaDBError(f"permission denied: {self.path}")
         if exists:
             why = lmdb_env.data_file_damage(data)
-            # (an empty file is what LMDB itself leaves before it writes the first pages: a writer starts it)
-            if why is not None and not (why == lmdb_env.EMPTY and not readonly and os.access(data, os.W_OK)):
+            if why == lmdb_env.EMPTY:
+                # (LMDB creating a space leaves the file empty for an instant, under its exclusive lock,
+                # before it writes the meta pages: wait that out, but never start a new space over an
+                # emptied one, whose truncation is evidence)
+                why = lmdb_env.settled_damage(data)
+            if why is not None:
                 raise DamagedSpaceError(self.damage_message(why), why)
         if not exists:
             if readonly or not create:
@@ -211,8 +220,13 @@ class Store:
             try:
                 meta = env.open_db(b"meta", create=False)
             except lmdb.NotFoundError:
+                with env.begin() as txn:
+                    self._refuse_unrecognised(txn)
                 raise FormatVersionError(f"{self.path} is not a mettadb space") from None
             self._meta_db = meta
+            with env.begin() as txn:
+                if txn.get(b"format_version", db=meta) is None and txn.stat(meta)["entries"]:
+                    raise self.unreadable_version()  # (the migration runner would take it for format 0)
             for slot in (0, 1):
                 try:
                     slots[slot] = dbs_of(lambda name, dup: env.open_db(name, create=False, dupsort=dup), meta)
@@ -230,15 +244,18 @@ class Store:
                     f"run `mettadb --db {self.path} migrate`")
         else:
             with env.begin(write=True) as txn:
+                if txn.get(b"meta") is None:
+                    self._refuse_unrecognised(txn)  # (a new space's main database is empty)
                 meta = env.open_db(b"meta", txn=txn)
                 self._meta_db = meta
                 for slot in (0, 1):
                     slots[slot] = dbs_of(lambda name, dup: env.open_db(name, txn=txn, dupsort=dup), meta)
                 first = slots[0]
                 assert first is not None
+                if txn.get(b"format_version", db=meta) is None:
+                    if txn.stat(meta)["entries"] or txn.stat(first.atoms)["entries"]:
+                        raise self.unreadable_version()  # (never taken for a new space, nor for format 0)
                 if txn.get(b"format_version", db=meta) is None and not self._for_migration:
-                    if txn.stat(first.atoms)["entries"]:
-                        raise FormatVersionError(f"{self.path} has atoms but no format version")
                     for k, v in ((b"format_version", FORMAT_VERSION), (b"generation", 0), (b"atoms", 0),
                                  (b"distinct", 0), (b"slot", 0), (b"seq", FIRST_SEQ)):
                         txn.put(k, pack_value(v), db=meta)
@@ -259,7 +276,30 @@ class Store:
                 raise FormatVersionError(f"{self.path}: slot {slot} is active but missing")
             self._slot, self._dbs = slot, dbs
 
+    def _refuse_unrecognised(self, txn: Txn) -> None:
+        """Refuse an environment without mettadb's `meta` database whose main database holds anything:
+        damaged if it lists more entries than can be read, else not a mettadb space (never initialised
+        over: its data would be lost)."""
+        listed = self.env.stat()["entries"]  # (the main database's count, from the meta page)
+        if not listed:
+            return
+        keys = [k for k, _ in txn.cursor()]
+        # LMDB keeps keys non-empty and in order; one of mettadb's own names means its meta was lost
+        ours = {_slot_name(n, slot) for n in _DB_NAMES for slot in (0, 1)}
+        if len(keys) != listed or not all(keys) or any(a >= b for a, b in itertools.pairwise(keys)) \
+                or ours.intersection(keys):
+            why = f"its main database (listing {listed} entries) is unreadable"
+            raise DamagedSpaceError(self.damage_message(why), why)
+        raise FormatVersionError(f"{self.path} is not a mettadb space")
+
+    def unreadable_version(self) -> DamagedSpaceError:
+        """The error of a space whose format version record is missing while it holds data."""
+        why = "its format version record is unreadable"
+        return DamagedSpaceError(self.damage_message(why), why)
+
     def _check_version(self) -> None:
+        if self.meta(b"format_version") is None:
+            raise self.unreadable_version()
         v = self.format_version
         if v > FORMAT_VERSION:
             raise FormatVersionError(
@@ -281,6 +321,24 @@ class Store:
         `mettadb check`, which can open the space and list the damage)."""
         hint = f"`mettadb --db {self.path} check` shows the damage; " if check else ""
         return f"{self.path} is damaged: {why}; {hint}restore the space from a backup (`mettadb backup` makes one)"
+
+    @contextlib.contextmanager
+    def decoding(self) -> Iterator[None]:
+        """Raise a stored record that does not decode inside the block (its bytes are not what mettadb
+        wrote) as DamagedSpaceError; for reads that run nothing of the user's (dump, stats, check, match),
+        at their boundary rather than per record."""
+        try:
+            yield
+        except MettaDBError as e:
+            if not isinstance(e, DecodeError):
+                raise
+            why = f"a stored record does not decode ({e})"
+        except DECODE_DAMAGE as e:
+            why = f"a stored record does not decode ({type(e).__name__}: {e})"
+        else:
+            return
+        self.damage = self.damage or why
+        raise DamagedSpaceError(self.damage_message(why, check=True), why) from None
 
     def damaged(self, e: lmdb.Error) -> DamagedSpaceError:
         """The DamagedSpaceError an LMDB error of `lmdb_env.DAMAGE_ERRORS` becomes."""

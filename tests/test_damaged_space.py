@@ -180,3 +180,125 @@ def test_the_library_raises_damaged_space_error(overwritten):
     # (a count comes from the statistics; once the damage is seen, the space takes no more writes)
     assert lines[:-1] == [damage, "no error", damage, damage, damage, damage]
     assert lines[-1].startswith("['damaged pages: LMDB reports MDB_CORRUPTED")
+
+
+def _refusals(db: Path, tmp_path: Path, expected: str) -> None:
+    """Every command, reader or writer, refuses `db` with the one line `expected`, and nothing writes to it."""
+    before = (db / "data.mdb").read_bytes()
+    for args in _commands(tmp_path):
+        r = _mettadb("--db", str(db), *args)
+        assert (r.returncode, r.stdout, r.stderr) == (1, "", expected), args
+        assert (db / "data.mdb").read_bytes() == before, args
+    assert not (tmp_path / "copy").exists()
+    r = _python(f"""
+        import mettadb
+        from mettadb.hyperon import DurableSpace
+        for opener in (lambda: mettadb.open({str(db)!r}), lambda: mettadb.open({str(db)!r}, readonly=True),
+                       lambda: DurableSpace({str(db)!r})):
+            try:
+                opener()
+                print("opened")
+            except mettadb.MettaDBError as e:
+                print(type(e).__name__, e)
+        """)
+    assert (r.returncode, r.stdout) == (0, f"{type_of(expected)} {expected[len('Error: '):]}" * 3), r.stderr
+    assert (db / "data.mdb").read_bytes() == before
+
+
+def type_of(expected: str) -> str:
+    return "DamagedSpaceError" if " is damaged: " in expected else "FormatVersionError"
+
+
+def _zero_pages_holding(db: Path, marker: bytes) -> None:
+    """Zero 100 bytes after the header of every page (past the two meta pages) that holds `marker`."""
+    psize = _psize(db)
+    data = (db / "data.mdb").read_bytes()
+    pages = [n for n in range(2, len(data) // psize) if marker in data[n * psize:(n + 1) * psize]]
+    assert pages
+    with open(db / "data.mdb", "r+b") as f:
+        for n in pages:
+            f.seek(n * psize + 16)
+            f.write(bytes(100))
+
+
+def test_an_emptied_data_file_is_refused_by_writers_too(loaded, tmp_path):
+    # (a writer used to start a new space in it: the truncation, evidence of the damage, was erased)
+    _truncate(loaded, 0)
+    _refusals(loaded, tmp_path, f"Error: {loaded} is damaged: its data file is empty; restore the space from a "
+                                "backup (`mettadb backup` makes one)\n")
+    assert os.path.getsize(loaded / "data.mdb") == 0
+
+
+def test_a_directory_without_a_data_file_is_still_a_new_space(tmp_path):
+    db = tmp_path / "new.db"
+    db.mkdir()
+    facts = tmp_path / "facts.metta"
+    facts.write_text(FACTS)
+    r = _mettadb("--db", str(db), "load", str(facts))
+    assert r.returncode == 0, r.stderr
+    with mettadb.open(db, readonly=True) as sp:
+        assert len(sp) == 2
+
+
+def test_a_lost_main_database_page_is_damage_never_a_new_space(loaded, tmp_path):
+    # (its names read as empty: `check` said "not a mettadb space", `run` initialised it and lost its atoms)
+    _zero_pages_holding(loaded, b"atoms~1")
+    _refusals(loaded, tmp_path, f"Error: {loaded} is damaged: its main database (listing 9 entries) is unreadable; "
+                                "restore the space from a backup (`mettadb backup` makes one)\n")
+
+
+def test_an_unreadable_format_version_is_damage_not_an_old_format(loaded, tmp_path):
+    # (it read as format version 0, with advice to migrate; a writer said "has atoms but no format version")
+    _zero_pages_holding(loaded, b"format_version")
+    _refusals(loaded, tmp_path, f"Error: {loaded} is damaged: its format version record is unreadable; restore the "
+                                "space from a backup (`mettadb backup` makes one)\n")
+
+
+@pytest.mark.parametrize("named", [True, False])
+def test_another_programs_lmdb_environment_is_never_initialised(tmp_path, named):
+    import lmdb
+
+    db = tmp_path / "other.db"
+    env = lmdb.open(str(db), max_dbs=2)
+    with env.begin(write=True) as txn:
+        txn.put(b"key", b"value", db=env.open_db(b"theirs", txn=txn) if named else None)
+    env.close()
+    _refusals(db, tmp_path, f"Error: {db} is not a mettadb space\n")
+    env = lmdb.open(str(db), max_dbs=2, readonly=True)
+    with env.begin() as txn:
+        assert [k for k, _ in txn.cursor()] == [b"theirs" if named else b"key"]
+    env.close()
+
+
+def _fill_page(db: Path, page: int, byte: int) -> None:
+    with open(db / "data.mdb", "r+b") as f:
+        f.seek(page * _psize(db) + 16)
+        f.write(bytes([byte]) * 100)
+
+
+def test_a_record_that_does_not_decode_is_damage_not_an_internal_error(loaded):
+    # (page 4 of this two-atom space is the atoms' leaf, page 6 the head statistics': LMDB's allocation order)
+    assert b"Tom" in (loaded / "data.mdb").read_bytes()[4 * _psize(loaded):5 * _psize(loaded)]
+    tail = f"; `mettadb --db {loaded} check` shows the damage; restore the space from a backup (`mettadb backup` makes one)\n"
+    _fill_page(loaded, 4, 0x01)
+    r = _mettadb("--db", str(loaded), "check")
+    assert (r.returncode, r.stdout, r.stderr) == (
+        1, "damaged pages: a stored record does not decode (IndexError: index out of range) while reading the atoms; "
+           "the check stopped there (restore the space from a backup)\n", f"Error: 1 problem found in {loaded}\n")
+    for args in (["dump"], ["export", "-"]):
+        r = _mettadb("--db", str(loaded), *args)
+        assert (r.returncode, r.stderr) == (1, f"Error: {loaded} is damaged: a stored record does not decode "
+                                               f"(IndexError: index out of range){tail}"), args
+
+
+def test_statistics_that_do_not_decode_are_damage(loaded):
+    _fill_page(loaded, 6, 0x01)
+    r = _mettadb("--db", str(loaded), "check")
+    assert (r.returncode, r.stdout) == (1, "damaged pages: a stored record does not decode (ValueError: Unpack failed: "
+                                           "incomplete input) while reading the statistics; the check stopped there "
+                                           "(restore the space from a backup)\n")
+    r = _mettadb("--db", str(loaded), "stats")
+    assert (r.returncode, r.stdout, r.stderr) == (
+        1, "", f"Error: {loaded} is damaged: a stored record does not decode (ValueError: Unpack failed: incomplete "
+               f"input); `mettadb --db {loaded} check` shows the damage; restore the space from a backup (`mettadb "
+               "backup` makes one)\n")
