@@ -250,7 +250,7 @@ def _own_match(a: Atom) -> bool:
     """Whether hyperon gives the atom a match of its own, by equality: a Char (`'c'`) or a Python
     object (grounded Python objects there, not spaces)."""
     if type(a) is Symbol:
-        return is_char_name(a.name)  # type: ignore[attr-defined]
+        return is_char_name(a.name)
     return bool(getattr(a, "keyed_with_variables", False)) and not _queryable(a)
 
 
