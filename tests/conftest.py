@@ -52,3 +52,21 @@ def run(space_path: Path):
         return runner.invoke(cli, argv, input=input, catch_exceptions=False)
 
     return _run
+
+
+@pytest.fixture
+def outside(tmp_path: Path) -> Iterator[Path]:
+    """A path beside the test's directory (outside a script's sandbox under it), removed afterwards."""
+    path = tmp_path.parent / f"{tmp_path.name}-outside.txt"
+    yield path
+    path.unlink(missing_ok=True)
+
+
+@pytest.fixture
+def link_out(tmp_path: Path, outside: Path) -> Path:
+    """`scripts/link.txt` under the test's directory: a link to `outside`, a file of `(secret 1)`."""
+    outside.write_text("(secret 1)\n", encoding="utf-8")
+    (tmp_path / "scripts").mkdir()
+    link = tmp_path / "scripts" / "link.txt"
+    link.symlink_to(outside)
+    return link

@@ -190,37 +190,24 @@ def test_any_bytes_give_atoms_or_a_unicode_error(data):
 # ---------------------------------------------------------------- the operation in `mettadb run`
 
 
-def test_a_file_outside_the_script_directory_needs_allow_import(run, tmp_path):
-    outside = tmp_path.parent / f"{tmp_path.name}-outside.txt"
+def test_a_file_outside_the_script_directory_needs_allow_import(run, tmp_path, outside):
     outside.write_text("(secret 1)\n", encoding="utf-8")
-    try:
-        sub = tmp_path / "scripts"
-        sub.mkdir()
-        script = sub / "s.metta"
-        script.write_text(f"!(load-ascii &self {outside})\n!(match &self (secret $x) $x)\n", encoding="utf-8")
-        r = run("run", str(script))
-        assert r.exit_code == 0 and r.stdout == (
-            f'[(Error (load-ascii ModuleSpace(GroundingSpace-top) {outside}) "load-ascii may only read files '
-            f'under {sub} (use --allow-import PATH)")]\n')
-        r = run("run", "--allow-import", str(tmp_path.parent), str(script))
-        assert r.stdout == "[()]\n[1]\n"
-    finally:
-        os.unlink(outside)
+    sub = tmp_path / "scripts"
+    sub.mkdir()
+    script = sub / "s.metta"
+    script.write_text(f"!(load-ascii &self {outside})\n!(match &self (secret $x) $x)\n", encoding="utf-8")
+    r = run("run", str(script))
+    assert r.exit_code == 0 and r.stdout == (
+        f'[(Error (load-ascii ModuleSpace(GroundingSpace-top) {outside}) "load-ascii may only read files '
+        f'under {sub} (use --allow-import PATH)")]\n')
+    r = run("run", "--allow-import", str(tmp_path.parent), str(script))
+    assert r.stdout == "[()]\n[1]\n"
 
 
-def test_a_link_out_of_the_script_directory_is_refused(run, tmp_path):
-    outside = tmp_path.parent / f"{tmp_path.name}-target.txt"
-    outside.write_text("(secret 1)\n", encoding="utf-8")
-    try:
-        sub = tmp_path / "scripts"
-        sub.mkdir()
-        (sub / "link.txt").symlink_to(outside)
-        script = sub / "s.metta"
-        script.write_text(f"!(load-ascii &self {sub / 'link.txt'})\n", encoding="utf-8")
-        out = run("run", str(script)).stdout
-        assert "load-ascii may only read files under" in out
-    finally:
-        os.unlink(outside)
+def test_a_link_out_of_the_script_directory_is_refused(run, link_out):
+    script = link_out.parent / "s.metta"
+    script.write_text(f"!(load-ascii &self {link_out})\n", encoding="utf-8")
+    assert "load-ascii may only read files under" in run("run", str(script)).stdout
 
 
 def _run_in(run, directory: Path, script: str):
@@ -317,12 +304,18 @@ def test_the_atoms_are_stored_and_a_later_process_sees_them(run, tmp_path, space
     assert out == "['(edge a b)', '(edge b c)', '(weight 2.5)']\n"
 
 
-def test_a_space_opened_read_only_refuses_but_a_new_space_takes_them(tmp_path, monkeypatch):
+@pytest.fixture
+def seeded(tmp_path, monkeypatch):
+    """A space holding `(seed)` and, in the working directory, `f.txt` of `(a 1)`; its path."""
     (tmp_path / "f.txt").write_text("(a 1)\n", encoding="utf-8")
     monkeypatch.chdir(tmp_path)
     with mettadb.open(tmp_path / "db") as sp:
         sp.add("(seed)")
-    with mettadb.open(tmp_path / "db", readonly=True) as sp:
+    return tmp_path / "db"
+
+
+def test_a_space_opened_read_only_refuses_but_a_new_space_takes_them(seeded):
+    with mettadb.open(seeded, readonly=True) as sp:
         with pytest.raises(mettadb.ReadOnlyError, match="cannot write to the space"):
             sp.eval("(load-ascii &self f.txt)")
         got = sp.eval("(let $s (new-space) (let $u (load-ascii $s f.txt) (get-atoms $s)))")
@@ -330,12 +323,8 @@ def test_a_space_opened_read_only_refuses_but_a_new_space_takes_them(tmp_path, m
         assert [str(a) for a in sp.atoms()] == ["(seed)"]
 
 
-def test_a_batch_worker_refuses_like_add_atom(tmp_path, monkeypatch):
-    (tmp_path / "f.txt").write_text("(a 1)\n", encoding="utf-8")
-    monkeypatch.chdir(tmp_path)
-    with mettadb.open(tmp_path / "db") as sp:
-        sp.add("(seed)")
-    with mettadb.open(tmp_path / "db", readonly=True) as sp:
+def test_a_batch_worker_refuses_like_add_atom(seeded):
+    with mettadb.open(seeded, readonly=True) as sp:
         got = evaluate_many(sp, ["(load-ascii &self f.txt)", "(+ 1 2)"], jobs=0)
     assert "cannot write to the space" in got.lines[0] and got.lines[1] == "[3]"
 
