@@ -281,3 +281,12 @@ def test_chars_to_string_of_no_expression_is_hyperons_python_exception(run, writ
     assert r.exit_code == 0, r.output
     assert r.stdout == caught(f"(charsToString {arg})", "AttributeError",
                               f"'{kind}' object has no attribute 'get_children'") + "\n"
+
+
+@pytest.mark.parametrize("timeout", ["1e23", "99999999999999999999999"])
+def test_a_timeout_past_what_the_real_time_timer_takes_leaves_it_to_the_cpu_ticks(run, write, timeout):
+    """(the platform's timer refuses such a wait: no half-set watch, no error)"""
+    script = write("t.metta", "!(+ 1 1)\n")
+    for _ in range(2):
+        r = run("run", "--timeout", timeout, str(script))
+        assert (r.exit_code, r.stdout) == (0, "[2]\n") and "Error" not in r.stderr, r.output

@@ -177,15 +177,20 @@ class _Watch:
             signal.signal(signal.SIGVTALRM, _tick)
             signal.siginterrupt(signal.SIGVTALRM, False)  # a system call a tick lands in goes on
         cls.current = it
-        signal.setitimer(signal.ITIMER_VIRTUAL, WATCH_TICK, WATCH_TICK)
-        cls.real = False
-        deadline = it.deadline
-        if deadline is not None and signal.getsignal(signal.SIGALRM) in (signal.SIG_DFL, _wall_tick) \
-                and signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0):
-            # (not where someone else times the process with SIGALRM)
-            signal.signal(signal.SIGALRM, _wall_tick)  # (a sleep or blocking call it lands in stops)
-            cls.real = True
-            signal.setitimer(signal.ITIMER_REAL, max(deadline - time.monotonic(), 0.001), WATCH_TICK)
+        try:
+            signal.setitimer(signal.ITIMER_VIRTUAL, WATCH_TICK, WATCH_TICK)
+            cls.real = False
+            deadline = it.deadline
+            if deadline is not None and deadline - time.monotonic() < _LONGEST_TIMER \
+                    and signal.getsignal(signal.SIGALRM) in (signal.SIG_DFL, _wall_tick) \
+                    and signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0):
+                # (not where someone else times the process with SIGALRM)
+                signal.signal(signal.SIGALRM, _wall_tick)  # (a sleep or blocking call it lands in stops)
+                cls.real = True
+                signal.setitimer(signal.ITIMER_REAL, max(deadline - time.monotonic(), 0.001), WATCH_TICK)
+        except BaseException:  # (no watch half set: its ticks would raise in a later evaluation)
+            cls.disarm()
+            raise
         return True
 
     #: whether `arm` set the real-time timer
@@ -201,6 +206,10 @@ class _Watch:
                 cls.real = False
                 signal.setitimer(signal.ITIMER_REAL, 0)
 
+
+#: the longest wait the real-time timer is set for (a year; a later deadline, past what the platform's
+#: timer takes for a `--timeout` of 1e23, is left to the CPU ticks)
+_LONGEST_TIMER = 365 * 86400.0
 
 #: where mettadb's own code is (`_tick` raises only there)
 _PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
