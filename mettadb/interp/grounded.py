@@ -33,10 +33,9 @@ from .core import (
     NoReduce,
     error,
     in_sandbox,
-    metatype,
 )
 from .modules import FINAL_MODULE_RESULTS, MODULE_OPS
-from .pyobjects import PY_OPERATIONS, exception_caught, library_op
+from .pyobjects import PY_OPERATIONS, exception_caught, library_op, view
 
 __all__ = [
     "BUILTINS",
@@ -404,9 +403,11 @@ def _chars_to_string(it: Machine, args: list[Atom]) -> list[Atom]:
     # its first and last character (the quotes of a Char); not an expression, its Python fails
     a = args[0]
     if type(a) is not Expression:
-        raise Fail(exception_caught(AttributeError(
-            f"'{metatype(a)}Atom' object has no attribute 'get_children'")))  # (hyperon's Python class: a Char's is GroundedAtom)
-    return [String("".join(str(c)[1:-1] for c in a.children))]
+        try:  # (its Python fails on the class hyperon gives the atom: a Char's is GroundedAtom)
+            view(a).get_children()  # type: ignore[attr-defined]
+        except AttributeError as e:
+            raise Fail(exception_caught(e)) from None
+    return [String("".join(str(c)[1:-1] for c in a.children))]  # type: ignore[attr-defined]
 
 
 # ---- standard-library functions hyperon 0.2.10 defines by rules (their behaviour from `metta` runs)
